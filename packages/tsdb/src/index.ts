@@ -1,1 +1,4 @@
-export {};
+export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
+export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
+export { type MatchType, Matcher, matcher } from './labels/matcher.js';
+export { FastRegexMatcher } from './labels/regex.js';
