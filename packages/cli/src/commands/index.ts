@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
+import { registerTools, type ToolsRegistration } from './tools.js';
 
 /** Adds one `thanos-ts <component>` command (with its flags) to the program. */
 export type CommandRegistration = (program: Command) => void;
 
+/** Groups under `thanos-ts tools`, one file each. */
+const toolGroups: ToolsRegistration[] = [];
+
 /**
- * The one registration point for components: each later command lives in its own file in this
- * folder and is listed here (sidecar, query, query-frontend, store, compact, rule, receive, tools).
+ * The one registration point for components: each command lives in its own file in this folder
+ * and is listed here (sidecar, query, query-frontend, store, compact, rule, receive, tools).
  */
-export const commands: CommandRegistration[] = [];
+export const commands: CommandRegistration[] = [registerTools(toolGroups)];
