@@ -1,1 +1,30 @@
-export {};
+// Parser: AST, function table (owned by the parser helper).
+export type {
+  AggregateExpr,
+  AggregateOp,
+  ArithmeticOp,
+  BinaryExpr,
+  BinaryOp,
+  Call,
+  ComparisonOp,
+  DurationExpr,
+  DurationOp,
+  Expr,
+  ExprKind,
+  FunctionDef,
+  MatrixSelector,
+  NumberLiteral,
+  ParenExpr,
+  PositionRange,
+  SetOp,
+  StepInvariantExpr,
+  StringLiteral,
+  SubqueryExpr,
+  UnaryExpr,
+  ValueType,
+  VectorMatchCardinality,
+  VectorMatching,
+  VectorSelector,
+} from './parser/ast.js';
+export { children, exprType, inspect } from './parser/ast.js';
+export { FUNCTIONS, getFunction } from './parser/functions.js';
