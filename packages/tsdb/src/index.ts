@@ -1,6 +1,19 @@
+export {
+  type BlockDesc,
+  type BlockMeta,
+  type BlockMetaCompaction,
+  type BlockStats,
+  META_FILENAME,
+  parseBlockMeta,
+  readBlockMeta,
+  serializeBlockMeta,
+  type ThanosFile,
+  type ThanosMeta,
+  writeBlockMeta,
+} from './block/meta.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
 export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
-export { type MatchType, Matcher, matcher } from './labels/matcher.js';
+export { Matcher, type MatchType, matcher } from './labels/matcher.js';
 export { FastRegexMatcher } from './labels/regex.js';
 export type { Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
 export { isStaleNaN, STALE_NAN } from './storage/stale.js';
