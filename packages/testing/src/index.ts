@@ -1,0 +1,24 @@
+export { type RunningAlertmanager, startAlertmanager } from './alertmanager.js';
+export { blocksFromOpenMetrics, type GeneratedBlocks } from './blocks.js';
+export {
+  createRandom,
+  formatTimestamp,
+  formatValue,
+  type GeneratedFamily,
+  type GeneratedSeries,
+  type GeneratorOptions,
+  generateFamilies,
+  generateOpenMetrics,
+  generateSeries,
+  writeOpenMetrics,
+} from './generator.js';
+export { startMemcached } from './memcached.js';
+export { canConnect, freePort, httpOk, waitFor } from './net.js';
+export { type ManagedProcess, startProcess } from './process.js';
+export { e2eRequired, findOnPath, PROGRAMS, type ProgramName, programAvailable, requireProgram } from './programs.js';
+export { type PrometheusOptions, type RunningPrometheus, startPrometheus } from './prometheus.js';
+export { type DumpOptions, promtool } from './promtool.js';
+export { startRedis } from './redis.js';
+export { type RunningS3, startS3rver } from './s3.js';
+export { type RunningService, startService } from './service.js';
+export { makeTempDir, removeTempDir } from './tempdir.js';
