@@ -1,0 +1,35 @@
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
+import { thanosProtos } from './protos.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.
+type Pb = any;
+
+function method(path: string, req: protobuf.Type, res: protobuf.Type, responseStream: boolean) {
+  return {
+    path,
+    requestStream: false,
+    responseStream,
+    requestSerialize: (v: Pb) => Buffer.from(req.encode(v).finish()),
+    requestDeserialize: (b: Buffer) => req.decode(b) as Pb,
+    responseSerialize: (v: Pb) => Buffer.from(res.encode(v).finish()),
+    responseDeserialize: (b: Buffer) => res.decode(b) as Pb,
+  };
+}
+
+/** gRPC definition of `thanos.Store` over protobufjs plain objects (legacy Info included). */
+export function storeServiceDefinition(): ServiceDefinition {
+  const p = thanosProtos();
+  return {
+    Info: method('/thanos.Store/Info', p.StoreInfoRequest, p.StoreInfoResponse, false),
+    Series: method('/thanos.Store/Series', p.SeriesRequest, p.SeriesResponse, true),
+    LabelNames: method('/thanos.Store/LabelNames', p.LabelNamesRequest, p.LabelNamesResponse, false),
+    LabelValues: method('/thanos.Store/LabelValues', p.LabelValuesRequest, p.LabelValuesResponse, false),
+  } as ServiceDefinition;
+}
+
+/** gRPC definition of `thanos.info.Info`. */
+export function infoServiceDefinition(): ServiceDefinition {
+  const p = thanosProtos();
+  return { Info: method('/thanos.info.Info/Info', p.InfoRequest, p.InfoResponse, false) } as ServiceDefinition;
+}
