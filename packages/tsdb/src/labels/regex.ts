@@ -43,7 +43,8 @@ export class FastRegexMatcher {
       this.matchFn = (v) => v.startsWith(prefix);
     } else {
       const prefix = this.prefix;
-      this.matchFn = prefix === '' ? (v) => compiled.testExact(v) : (v) => v.startsWith(prefix) && compiled.testExact(v);
+      this.matchFn =
+        prefix === '' ? (v) => compiled.testExact(v) : (v) => v.startsWith(prefix) && compiled.testExact(v);
     }
   }
 
@@ -61,7 +62,7 @@ const META = /[\\.+*?()|[\]{}^$]/;
 
 /** `a|b|c` of plain literals (with `\.`-style escapes) → the literals; otherwise undefined. */
 function literalAlternatives(pattern: string): string[] | undefined {
-  if (pattern.startsWith('(?') ) return undefined;
+  if (pattern.startsWith('(?')) return undefined;
   let body = pattern;
   if (body.startsWith('(') && body.endsWith(')') && balancedOuterGroup(body)) body = body.slice(1, -1);
   const out: string[] = [];

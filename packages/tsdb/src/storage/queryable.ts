@@ -45,10 +45,5 @@ export interface Queryable {
   /** Sorted label names of series matching the matchers (all series when none). */
   labelNames(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<string[]>;
   /** Sorted values of `name` over series matching the matchers. */
-  labelValues(
-    name: string,
-    matchers: readonly Matcher[],
-    hints: SelectHints,
-    signal?: AbortSignal,
-  ): Promise<string[]>;
+  labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<string[]>;
 }

@@ -17,7 +17,7 @@ export const STALE_NAN: number = (() => {
 
 /** Whether `value` is the staleness marker (not just any NaN). */
 export function isStaleNaN(value: number): boolean {
-  if (value === value) return false; // fast path: not NaN at all
+  if (!Number.isNaN(value)) return false; // fast path: not NaN at all
   scratch.setFloat64(0, value);
   return scratch.getUint32(0) === STALE_NAN_BITS_HI && scratch.getUint32(4) === STALE_NAN_BITS_LO;
 }
