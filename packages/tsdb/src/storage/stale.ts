@@ -8,7 +8,11 @@ export const STALE_NAN_BITS_LO = 0x00000002;
 
 const scratch = new DataView(new ArrayBuffer(8));
 
-/** The staleness marker as a JS number (the payload survives typed-array copies in V8). */
+/**
+ * The staleness marker as a JS number. Its NaN payload survives Float64Array reads, writes and
+ * copies, but NOT plain JS arrays (V8 canonicalizes NaN in double arrays): keep samples that may
+ * hold markers in typed arrays only.
+ */
 export const STALE_NAN: number = (() => {
   scratch.setUint32(0, STALE_NAN_BITS_HI);
   scratch.setUint32(4, STALE_NAN_BITS_LO);
