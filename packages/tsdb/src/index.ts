@@ -11,6 +11,15 @@ export {
   type ThanosMeta,
   writeBlockMeta,
 } from './block/meta.js';
+export { BitWriter } from './chunkenc/bitstream.js';
+export {
+  ChunkEncoding,
+  cutXorChunks,
+  type EncodedChunk,
+  rangeForTimestamp,
+  SAMPLES_PER_CHUNK,
+} from './chunkenc/chunk.js';
+export { decodeXorInto, XorChunk, XorEncoder, XorIterator, xorNumSamples } from './chunkenc/xor.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
 export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
 export { Matcher, type MatchType, matcher } from './labels/matcher.js';
