@@ -11,6 +11,7 @@ export {
   type ThanosMeta,
   writeBlockMeta,
 } from './block/meta.js';
+export { type ByteRangeSource, BytesRangeSource, FileRangeSource } from './block/range-source.js';
 export { BitWriter } from './chunkenc/bitstream.js';
 export {
   ChunkEncoding,
@@ -20,6 +21,18 @@ export {
   SAMPLES_PER_CHUNK,
 } from './chunkenc/chunk.js';
 export { decodeXorInto, XorChunk, XorEncoder, XorIterator, xorNumSamples } from './chunkenc/xor.js';
+export {
+  CHUNKS_MAGIC,
+  chunkRef,
+  chunkRefOffset,
+  chunkRefSegment,
+  DEFAULT_SEGMENT_SIZE,
+  SEGMENT_HEADER_SIZE,
+  segmentFileName,
+} from './chunks/segment.js';
+export { ChunkSegmentReader, parseChunkAt, type RawChunk } from './chunks/segment-reader.js';
+export { ChunkSegmentWriter } from './chunks/segment-writer.js';
+export { crc32c } from './encoding/crc32c.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
 export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
 export { Matcher, type MatchType, matcher } from './labels/matcher.js';

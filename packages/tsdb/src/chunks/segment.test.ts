@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BytesRangeSource, FileRangeSource } from '../block/range-source.js';
+import { cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
+import { crc32c } from '../encoding/crc32c.js';
+import { CorruptionError } from '../errors.js';
+import { SMALL_CHUNKS_HEX, SMALL_SERIES } from '../testdata/promtool-small.js';
+import { chunkRef } from './segment.js';
+import { ChunkSegmentReader } from './segment-reader.js';
+import { ChunkSegmentWriter } from './segment-writer.js';
+
+const enc = new TextEncoder();
+
+describe('crc32c', () => {
+  it.each([
+    ['', 0],
+    ['a', 0xc1d04330],
+    ['123456789', 0xe3069283],
+    ['The quick brown fox jumps over the lazy dog', 0x22620404],
+  ])('crc32c(%j)', (s, want) => {
+    expect(crc32c(enc.encode(s))).toBe(want);
+  });
+
+  it('is incremental and agrees between the 8-byte and byte loops', () => {
+    const data = new Uint8Array(1000).map((_, i) => (i * 31 + 7) & 0xff);
+    const whole = crc32c(data);
+    for (const cut of [1, 7, 8, 9, 500, 999]) {
+      expect(crc32c(data, crc32c(data, 0, 0, cut), cut)).toBe(whole);
+    }
+  });
+});
+
+function smallChunks(): EncodedChunk[][] {
+  return SMALL_SERIES.map((s) =>
+    cutXorChunks(
+      s.samples.map(([t]) => t),
+      s.samples.map(([, v]) => v),
+      4 * 3600_000,
+    ),
+  );
+}
+
+describe('chunk segments', () => {
+  it('writes the same bytes as promtool and reads them back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
+    const w = new ChunkSegmentWriter(dir);
+    const refs: number[] = [];
+    for (const chunks of smallChunks()) refs.push(...(await w.writeChunks(chunks)));
+    await w.close();
+    const bytes = readFileSync(join(dir, '000001'));
+    expect(bytes.toString('hex')).toBe(SMALL_CHUNKS_HEX);
+    expect(refs).toEqual([8, 43, 71]);
+    const r = await ChunkSegmentReader.open([new FileRangeSource(join(dir, '000001'))]);
+    const got = await r.readChunks([refs[2] as number, refs[0] as number]);
+    expect(got.map((c) => c.data.length)).toEqual([17, 29]);
+    expect(got[1]?.encoding).toBe(1);
+    await r.close();
+  });
+
+  it('cuts a new segment when the next series would not fit', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
+    const w = new ChunkSegmentWriter(dir, 130);
+    const chunks = smallChunks().flat();
+    const refs1 = await w.writeChunks(chunks);
+    const refs2 = await w.writeChunks(chunks);
+    await w.close();
+    expect(w.segmentFiles).toEqual(['000001', '000002']);
+    expect(refs2[0]).toBe(chunkRef(1, 8));
+    const r = await ChunkSegmentReader.open(w.segmentFiles.map((f) => new FileRangeSource(join(dir, f))));
+    const all = await r.readChunks([...refs1, ...refs2]);
+    expect(all.map((c) => Buffer.from(c.data).toString('hex'))).toEqual(
+      [...chunks, ...chunks].map((c) => Buffer.from(c.data).toString('hex')),
+    );
+  });
+
+  const golden = Buffer.from(SMALL_CHUNKS_HEX, 'hex');
+  it.each([
+    ['wrong magic', (b: Buffer) => b.writeUInt32BE(0xdeadbeef, 0), /invalid magic/, 0, 'open'],
+    ['wrong version', (b: Buffer) => b.writeUInt8(2, 4), /version 2/, 4, 'open'],
+    ['bad crc', (b: Buffer) => b.writeUInt8(b[20]! ^ 1, 20), /checksum mismatch/, 8, 'read'],
+  ] as const)('%s → CorruptionError', async (_n, mutate, re, offset, when) => {
+    const b = Buffer.from(golden);
+    mutate(b);
+    const src = new BytesRangeSource('blk/chunks/000001', b);
+    const run = async () => (await ChunkSegmentReader.open([src])).chunk(8);
+    const err = await run().catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect(err.message).toMatch(re);
+    expect(err.file).toBe('blk/chunks/000001');
+    expect(err.offset).toBe(offset);
+    expect(when).toBeTruthy();
+  });
+
+  it.each([3, 9, 20, 40, golden.length - 1])('truncated to %i bytes → CorruptionError', async (len) => {
+    const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
+    writeFileSync(join(dir, '000001'), golden.subarray(0, len));
+    const err = await (async () => {
+      const r = await ChunkSegmentReader.open([new FileRangeSource(join(dir, '000001'))]);
+      await r.readChunks([8, 43, 71]);
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(CorruptionError);
+  });
+
+  it('reference to a missing segment → CorruptionError', async () => {
+    const r = await ChunkSegmentReader.open([new BytesRangeSource('c/000001', golden)]);
+    await expect(r.chunk(chunkRef(3, 8))).rejects.toThrow(CorruptionError);
+  });
+});
