@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { mkdir, open, opendir, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { bodyChunks } from '../body.js';
+import { type Bucket, DIR_DELIM, type IterOptions, type OperationOptions, type UploadBody } from '../bucket.js';
+import { ObjectNotFoundError, ObjstoreInvalidArgumentError, ObjstoreOperationError } from '../errors.js';
+import { normalizeIterDir, validateObjectName, validateRange } from '../names.js';
+
+/**
+ * Directory (under the bucket root) where uploads are written before being renamed into
+ * place. It is never listed and object names may not start with it.
+ */
+export const FILESYSTEM_TEMP_DIR = '.thanos-ts-tmp';
+
+/** Options of `createFilesystemBucket`. */
+export interface FilesystemBucketOptions {
+  /** Root directory of the bucket; created on first upload. Relative paths resolve against cwd. */
+  directory: string;
+}
+
+/**
+ * A bucket stored as plain files under a directory: the embedded default and what Thanos's
+ * FILESYSTEM type does. Object `a/b/c` is the file `<directory>/a/b/c`.
+ *
+ * Uploads are atomic: data goes to a temp file under `.thanos-ts-tmp/`, is fsynced, then renamed
+ * over the target (and the parent directory fsynced), so a reader sees the old object or the
+ * whole new one, and a crash never leaves a half-written object. Deleting an object removes
+ * directories it leaves empty, so `iter` never shows empty "directories" (as Thanos's bucket).
+ * Symbolic links are not followed.
+ */
+export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
+  if (!opts.directory) throw new ObjstoreInvalidArgumentError('filesystem bucket: directory is empty');
+  const root = resolve(opts.directory);
+  const tempDir = join(root, FILESYSTEM_TEMP_DIR);
+  const bucketName = `fs: ${root}`;
+
+  const pathOf = (name: string): string => {
+    validateObjectName(name);
+    for (const segment of name.split(DIR_DELIM)) {
+      if (segment === '' || segment === '.' || segment === '..') {
+        throw new ObjstoreInvalidArgumentError(`object name ${JSON.stringify(name)} has an empty, "." or ".." segment`);
+      }
+    }
+    if (name === FILESYSTEM_TEMP_DIR || name.startsWith(`${FILESYSTEM_TEMP_DIR}/`)) {
+      throw new ObjstoreInvalidArgumentError(`object name ${JSON.stringify(name)} is reserved for in-flight uploads`);
+    }
+    return join(root, ...name.split(DIR_DELIM));
+  };
+
+  const fail = (op: string, name: string, err: unknown): never => {
+    const code = (err as NodeJS.ErrnoException).code;
+    // A missing file, a directory in its place, or a file where a parent directory should be
+    // all mean "no such object".
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw new ObjectNotFoundError(name, bucketName, { cause: err });
+    if (err instanceof ObjstoreInvalidArgumentError || (err instanceof Error && err.name === 'AbortError')) throw err;
+    const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
+    throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', op, name, (err as Error).message, transient, { cause: err, setting: 'directory' });
+  };
+
+  const readObject = async (name: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> => {
+    signal?.throwIfAborted();
+    const file = pathOf(name);
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(file, 'r');
+    } catch (err) {
+      return fail('get', name, err);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new ObjectNotFoundError(name, bucketName);
+      const end = length === -1 ? st.size : Math.min(st.size, offset + length);
+      if (offset >= end) return new Uint8Array(0);
+      const out = new Uint8Array(end - offset);
+      let done = 0;
+      while (done < out.byteLength) {
+        const { bytesRead } = await fh.read(out, done, out.byteLength - done, offset + done);
+        if (bytesRead === 0) break; // The file shrank under us (only if someone bypasses upload).
+        done += bytesRead;
+      }
+      return done === out.byteLength ? out : out.subarray(0, done);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) throw err;
+      return fail('get_range', name, err);
+    } finally {
+      await fh.close();
+    }
+  };
+
+  const isDirEmpty = async (dir: string): Promise<boolean> => {
+    try {
+      const d = await opendir(dir);
+      try {
+        return (await d.read()) === null;
+      } finally {
+        await d.close().catch(() => {});
+      }
+    } catch {
+      return true;
+    }
+  };
+
+  // Sort key giving S3's order: a directory "a" lists as "a/", so "a.txt" < "a/" < "a0".
+  const sortKey = (e: Dirent): string => (e.isDirectory() ? `${e.name}/` : e.name);
+
+  async function* walk(prefix: string, recursive: boolean, signal?: AbortSignal): AsyncGenerator<string> {
+    const absDir = prefix === '' ? root : join(root, ...prefix.slice(0, -1).split(DIR_DELIM));
+    let entries: Dirent[];
+    try {
+      entries = await readdir(absDir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'iter', prefix, (err as Error).message, false, { cause: err });
+    }
+    const keyed = entries.map((e) => [sortKey(e), e] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [, entry] of keyed) {
+      signal?.throwIfAborted();
+      if (prefix === '' && entry.name === FILESYSTEM_TEMP_DIR) continue;
+      const name = `${prefix}${entry.name}`;
+      if (entry.isDirectory()) {
+        if (await isDirEmpty(join(absDir, entry.name))) continue;
+        if (recursive) yield* walk(`${name}/`, true, signal);
+        else yield `${name}/`;
+      } else if (entry.isFile()) {
+        yield name;
+      }
+    }
+  }
+
+  const removeEmptyParents = async (file: string): Promise<void> => {
+    let dir = dirname(file);
+    while (dir !== root && dir.startsWith(root + sep)) {
+      try {
+        await rmdir(dir);
+      } catch {
+        return; // Not empty (or already gone): stop climbing.
+      }
+      dir = dirname(dir);
+    }
+  };
+
+  return {
+    name: bucketName,
+    provider: 'FILESYSTEM',
+    async get(name: string, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      try {
+        return new Uint8Array(await readFile(file, { signal: o?.signal }));
+      } catch (err) {
+        return fail('get', name, err);
+      }
+    },
+    async getStream(name: string, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      let fh: Awaited<ReturnType<typeof open>>;
+      try {
+        fh = await open(file, 'r');
+        if (!(await fh.stat()).isFile()) {
+          await fh.close();
+          throw new ObjectNotFoundError(name, bucketName);
+        }
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) throw err;
+        return fail('get', name, err);
+      }
+      return fh.createReadStream({ signal: o?.signal });
+    },
+    async getRange(name: string, offset: number, length: number, o?: OperationOptions) {
+      validateRange(offset, length);
+      return readObject(name, offset, length, o?.signal);
+    },
+    async upload(name: string, body: UploadBody, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      const temp = join(tempDir, `${randomBytes(8).toString('hex')}.tmp`);
+      try {
+        await mkdir(tempDir, { recursive: true });
+        const fh = await open(temp, 'wx');
+        try {
+          for await (const chunk of bodyChunks(body, o?.signal)) {
+            let written = 0;
+            while (written < chunk.byteLength) {
+              const { bytesWritten } = await fh.write(chunk, written, chunk.byteLength - written);
+              written += bytesWritten;
+            }
+          }
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        o?.signal?.throwIfAborted();
+        // A concurrent delete may remove the (then empty) parent between mkdir and rename.
+        for (let attempt = 0; ; attempt++) {
+          await mkdir(dirname(file), { recursive: true });
+          try {
+            await rename(temp, file);
+            break;
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
+          }
+        }
+        await syncDir(dirname(file));
+      } catch (err) {
+        await unlink(temp).catch(() => {});
+        if (err instanceof Error && err.name === 'AbortError') throw err;
+        if (err instanceof ObjstoreInvalidArgumentError) throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
+        if ((err as NodeJS.ErrnoException).code === undefined) throw err;
+        throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'upload', name, (err as Error).message, transient, {
+          cause: err,
+          setting: 'directory',
+        });
+      }
+    },
+    async delete(name: string, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      try {
+        await unlink(file);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        if (code === 'EISDIR' || code === 'EPERM') return; // A directory is not an object.
+        fail('delete', name, err);
+      }
+      await removeEmptyParents(file);
+    },
+    async exists(name: string, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      try {
+        return (await stat(file)).isFile();
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+        return fail('exists', name, err);
+      }
+    },
+    async attributes(name: string, o?: OperationOptions) {
+      o?.signal?.throwIfAborted();
+      const file = pathOf(name);
+      try {
+        const st = await stat(file);
+        if (!st.isFile()) throw new ObjectNotFoundError(name, bucketName);
+        return { size: st.size, lastModified: st.mtime };
+      } catch (err) {
+        if (err instanceof ObjectNotFoundError) throw err;
+        return fail('attributes', name, err);
+      }
+    },
+    async *iter(dir: string, o?: IterOptions) {
+      const prefix = normalizeIterDir(dir);
+      if (prefix !== '') pathOf(prefix.slice(0, -1)); // Same name rules as objects: no "..", no escaping the root.
+      yield* walk(prefix, o?.recursive ?? false, o?.signal);
+    },
+    async close() {},
+  };
+}
+
+/** fsyncs a directory so a rename into it survives a crash (best effort: some filesystems refuse). */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const fh = await open(dir, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    // Directory fsync is not supported everywhere (e.g. some network filesystems); the rename
+    // itself is still atomic, only its durability across power loss is weaker there.
+  }
+}
