@@ -1,0 +1,45 @@
+import { LRUCache } from 'lru-cache';
+import { type Cache, type CacheStats, emptyStats } from './cache.js';
+
+/** Options of the in-process LRU cache (Thanos's IN-MEMORY `max_size` / `max_item_size`). */
+export interface InMemoryCacheOptions {
+  /** Total bytes held; least recently used entries go first. Default 250 MiB. */
+  maxSizeBytes?: number;
+  /** Larger values are not stored. Default 125 MiB. */
+  maxItemSizeBytes?: number;
+}
+
+/** Creates an in-process LRU byte cache bounded by total size (keys count toward it). */
+export function createInMemoryCache(opts: InMemoryCacheOptions = {}): Cache {
+  const maxSize = opts.maxSizeBytes ?? 250 * 1024 * 1024;
+  const maxItemSize = Math.min(opts.maxItemSizeBytes ?? 125 * 1024 * 1024, maxSize);
+  const lru = new LRUCache<string, Uint8Array>({
+    maxSize,
+    maxEntrySize: maxItemSize,
+    sizeCalculation: (value, key) => Math.max(1, value.length + key.length),
+    ttlAutopurge: false,
+  });
+  const counters: CacheStats = emptyStats();
+  return {
+    name: 'IN-MEMORY',
+    async fetch(keys) {
+      counters.requests += keys.length;
+      const out = new Map<string, Uint8Array>();
+      for (const key of keys) {
+        const v = lru.get(key);
+        if (v !== undefined) out.set(key, v);
+      }
+      counters.hits += out.size;
+      return out;
+    },
+    store(key, value, ttlMs) {
+      if (value.length + key.length > maxItemSize) return;
+      counters.stores++;
+      lru.set(key, value, ttlMs > 0 ? { ttl: ttlMs } : {});
+    },
+    stats: () => ({ ...counters }),
+    async close() {
+      lru.clear();
+    },
+  };
+}
