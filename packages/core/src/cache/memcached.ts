@@ -42,9 +42,9 @@ export function createMemcachedCache(opts: MemcachedOptions): Cache {
       const byServer = new Map<PipelinedConnection, string[]>();
       for (const key of keys) {
         const s = serverFor(safeKey(key));
-        let list = byServer.get(s);
-        if (!list) byServer.set(s, (list = []));
-        list.push(key);
+        const list = byServer.get(s);
+        if (list) list.push(key);
+        else byServer.set(s, [key]);
       }
       const jobs: Promise<void>[] = [];
       for (const [server, list] of byServer) {
@@ -117,7 +117,6 @@ const parseGetReply: ReplyParser<Map<string, Uint8Array>> = (buf, offset) => {
 
 /** Memcached keys are at most 250 bytes without spaces or control characters: hash anything else. */
 function safeKey(key: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: memcached forbids control characters in keys
   if (key.length <= 200 && !/[\s\x00-\x1f\x7f]/.test(key) && Buffer.byteLength(key) === key.length) return key;
   return `h:${createHash('sha256').update(key).digest('base64url')}`;
 }
