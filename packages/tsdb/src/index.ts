@@ -34,6 +34,10 @@ export { ChunkSegmentReader, parseChunkAt, type RawChunk } from './chunks/segmen
 export { ChunkSegmentWriter } from './chunks/segment-writer.js';
 export { crc32c } from './encoding/crc32c.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
+export { EMPTY_POSTINGS, intersectPostings, mergePostings, withoutPostings } from './index/postings.js';
+export { IndexReader, type IndexReaderOptions, type IndexSeries } from './index/reader.js';
+export { encodeIndexToc, INDEX_FORMAT_V2, INDEX_MAGIC, type IndexToc, parseIndexToc } from './index/toc.js';
+export { type ChunkMeta, IndexWriter } from './index/writer.js';
 export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
 export { Matcher, type MatchType, matcher } from './labels/matcher.js';
 export { FastRegexMatcher } from './labels/regex.js';
