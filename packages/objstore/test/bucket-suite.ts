@@ -11,6 +11,15 @@ import {
 /** Makes a fresh, empty bucket for one test; `cleanup` releases it. */
 export type BucketFactory = (opts: { partSize: number }) => Promise<{ bucket: Bucket; cleanup(): Promise<void> }>;
 
+/** Known defects of a reference server that no client can work around (each says why). */
+export interface ServerQuirks {
+  /**
+   * s3rver 3.7 answers a Range GET on a zero-byte object with `Content-Length: 1` and no body,
+   * so the connection is reset; real S3 answers 416. Set false to skip that one assertion.
+   */
+  rangeOnEmptyObject?: boolean;
+}
+
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const bytes = (s: string) => new TextEncoder().encode(s);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -57,7 +66,7 @@ function patternBytes(size: number, seed: number): Uint8Array {
  * The one behaviour suite every backend must pass: Thanos's objstore acceptance semantics plus
  * the edges this package promises (range edges, empty objects, multipart, pagination).
  */
-export function bucketBehaviourSuite(backend: string, factory: BucketFactory): void {
+export function bucketBehaviourSuite(backend: string, factory: BucketFactory, quirks: ServerQuirks = {}): void {
   const withBucket = (fn: (b: Bucket) => Promise<void>) => async () => {
     const { bucket, cleanup } = await factory({ partSize: PART_SIZE });
     try {
@@ -123,7 +132,7 @@ export function bucketBehaviourSuite(backend: string, factory: BucketFactory): v
       withBucket(async (b) => {
         await b.upload('e/empty', new Uint8Array(0));
         expect((await b.get('e/empty')).byteLength).toBe(0);
-        expect((await b.getRange('e/empty', 0, 10)).byteLength).toBe(0);
+        if (quirks.rangeOnEmptyObject !== false) expect((await b.getRange('e/empty', 0, 10)).byteLength).toBe(0);
         expect((await b.getRange('e/empty', 0, -1)).byteLength).toBe(0);
         expect((await b.attributes('e/empty')).size).toBe(0);
         expect(await b.exists('e/empty')).toBe(true);

@@ -102,7 +102,8 @@ export function parseBucketConfig(yamlText: string): BucketConfig {
   const doc = parseDocument(yamlText, { uniqueKeys: true, prettyErrors: false });
   const firstError = doc.errors[0];
   if (firstError) {
-    const line = firstError.linePos?.[0]?.line;
+    const offset = firstError.pos[0];
+    const line = yamlText.slice(0, offset).split('\n').length;
     throw new ObjstoreConfigError(`invalid YAML${line !== undefined ? ` at line ${line}` : ''}: ${firstError.message.split('\n')[0]}`);
   }
   const root: unknown = doc.toJS();

@@ -140,14 +140,14 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     const out = await send(operation, name, () =>
       client.send(new GetObjectCommand({ Bucket: opts.bucket, Key: name, Range: range, ...readSse }), { abortSignal: signal }),
     );
-    if (!out.Body) return new Uint8Array(0);
-    return out.Body as Readable & { transformToByteArray(): Promise<Uint8Array> };
+    const body = out.Body as (Readable & { transformToByteArray(): Promise<Uint8Array> }) | undefined;
+    return { body, status: out.$metadata.httpStatusCode, contentRange: out.ContentRange };
   };
 
-  const readAll = async (operation: string, name: string, range: string | undefined, signal?: AbortSignal): Promise<Uint8Array> => {
-    const body = await getBody(operation, name, range, signal);
-    if (body instanceof Uint8Array) return body;
-    return send(operation, name, () => body.transformToByteArray());
+  const readAll = async (operation: string, name: string, range: string | undefined, signal?: AbortSignal) => {
+    const { body, status, contentRange } = await getBody(operation, name, range, signal);
+    const bytes = body ? await send(operation, name, () => body.transformToByteArray()) : new Uint8Array(0);
+    return { bytes, status, contentRange };
   };
 
   const putObject = (name: string, bytes: Uint8Array, signal?: AbortSignal) =>
@@ -267,12 +267,12 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     provider: 'S3',
     async get(name: string, o?: OperationOptions) {
       validateObjectName(name);
-      return readAll('get', name, undefined, o?.signal);
+      return (await readAll('get', name, undefined, o?.signal)).bytes;
     },
     async getStream(name: string, o?: OperationOptions) {
       validateObjectName(name);
-      const body = await getBody('get', name, undefined, o?.signal);
-      return body instanceof Uint8Array ? Readable.from([body]) : body;
+      const { body } = await getBody('get', name, undefined, o?.signal);
+      return body ?? Readable.from([]);
     },
     async getRange(name: string, offset: number, length: number, o?: OperationOptions) {
       validateObjectName(name);
@@ -283,7 +283,8 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       }
       const range = length === -1 ? (offset > 0 ? `bytes=${offset}-` : undefined) : `bytes=${offset}-${offset + length - 1}`;
       try {
-        return await readAll('get_range', name, range, o?.signal);
+        const { bytes, status, contentRange } = await readAll('get_range', name, range, o?.signal);
+        return clipToRange(bytes, status, contentRange, offset, length);
       } catch (err) {
         // 416: the object exists but the offset is at or past its end. Match the other backends.
         if (statusOf((err as Error).cause) === 416) return new Uint8Array(0);
@@ -350,6 +351,23 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       httpsAgent.destroy();
     },
   };
+}
+
+/**
+ * Returns exactly the requested range from a GET answer. HTTP lets a server ignore `Range`
+ * (200 with the whole object) and some S3-compatible servers answer `bytes=0-0` with more than
+ * one byte, so the answer is cut to what was asked for instead of being trusted.
+ */
+function clipToRange(bytes: Uint8Array, status: number | undefined, contentRange: string | undefined, offset: number, length: number): Uint8Array {
+  let start = 0; // Offset in the object of bytes[0].
+  if (status === 200 || contentRange === undefined) start = status === 206 ? offset : 0;
+  else {
+    const m = /^bytes (\d+)-/.exec(contentRange);
+    start = m ? Number(m[1]) : offset;
+  }
+  const from = Math.max(0, offset - start);
+  const to = length === -1 ? bytes.byteLength : Math.min(bytes.byteLength, from + length);
+  return from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(Math.min(from, to), to);
 }
 
 /**
