@@ -27,7 +27,11 @@ export const DEFAULT_RETRY_POLICY: Required<Omit<RetryPolicy, 'onRetry'>> = {
  * Runs `fn` until it succeeds, fails with a non-retryable error, runs out of attempts, or
  * `signal` aborts. The last error is rethrown unchanged so its type and `code` survive.
  */
-export async function withBackoff<T>(fn: (attempt: number) => Promise<T>, policy: RetryPolicy = {}, signal?: AbortSignal): Promise<T> {
+export async function withBackoff<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy = {},
+  signal?: AbortSignal,
+): Promise<T> {
   const maxAttempts = Math.max(1, policy.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts);
   const minBackoff = policy.minBackoffMs ?? DEFAULT_RETRY_POLICY.minBackoffMs;
   const maxBackoff = policy.maxBackoffMs ?? DEFAULT_RETRY_POLICY.maxBackoffMs;

@@ -1,5 +1,5 @@
-import { ObjstoreInvalidArgumentError } from './errors.js';
 import type { UploadBody } from './bucket.js';
+import { ObjstoreInvalidArgumentError } from './errors.js';
 
 /**
  * Yields an upload body as byte chunks, whatever its shape. Node streams in object mode may

@@ -5,11 +5,16 @@
  */
 export type { RetryPolicy } from './backoff.js';
 export { DEFAULT_RETRY_POLICY, withBackoff } from './backoff.js';
+export { collectBody } from './body.js';
 export type { Bucket, BucketProvider, IterOptions, ObjectAttributes, OperationOptions, UploadBody } from './bucket.js';
 export { DIR_DELIM } from './bucket.js';
-export { collectBody } from './body.js';
 export type { BucketConfig, BucketType } from './config/bucket-config.js';
-export { parseBucketConfig, S3_CONFIG_FIELDS, FILESYSTEM_CONFIG_FIELDS, SUPPORTED_BUCKET_TYPES } from './config/bucket-config.js';
+export {
+  FILESYSTEM_CONFIG_FIELDS,
+  parseBucketConfig,
+  S3_CONFIG_FIELDS,
+  SUPPORTED_BUCKET_TYPES,
+} from './config/bucket-config.js';
 export { parsePrometheusDuration } from './config/duration.js';
 export type { CreateBucketOptions } from './config/factory.js';
 export { createBucket, createBucketFromConfig, loadBucketConfig } from './config/factory.js';
@@ -29,7 +34,12 @@ export { createFilesystemBucket, FILESYSTEM_TEMP_DIR } from './providers/filesys
 export type { MemoryBucketOptions } from './providers/memory.js';
 export { createMemoryBucket } from './providers/memory.js';
 export { createS3Bucket, usesPathStyle } from './providers/s3/bucket.js';
-export type { S3BucketLookupType, S3BucketOptions, S3HttpOptions, S3ServerSideEncryption } from './providers/s3/options.js';
+export type {
+  S3BucketLookupType,
+  S3BucketOptions,
+  S3HttpOptions,
+  S3ServerSideEncryption,
+} from './providers/s3/options.js';
 export { DEFAULT_S3_PART_SIZE, MIN_S3_PART_SIZE } from './providers/s3/options.js';
 export { uploadDir, uploadFile } from './upload.js';
 export type { BucketMetricsOptions, BucketOperation } from './wrappers/metrics.js';

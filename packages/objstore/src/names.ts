@@ -5,7 +5,9 @@ import { ObjstoreInvalidArgumentError } from './errors.js';
 export function validateObjectName(name: string): void {
   if (name === '') throw new ObjstoreInvalidArgumentError('object name is empty');
   if (name.endsWith(DIR_DELIM)) {
-    throw new ObjstoreInvalidArgumentError(`object name ${JSON.stringify(name)} ends with "/" (a directory, not an object)`);
+    throw new ObjstoreInvalidArgumentError(
+      `object name ${JSON.stringify(name)} ends with "/" (a directory, not an object)`,
+    );
   }
 }
 

@@ -21,9 +21,16 @@ export async function uploadFile(bucket: Bucket, file: string, name: string, opt
  * Uploads every file under a local directory to `prefix/<relative path>` (Thanos's
  * `objstore.UploadDir`), in sorted order, one file at a time. Returns the uploaded names.
  */
-export async function uploadDir(bucket: Bucket, dir: string, prefix: string, opts?: OperationOptions): Promise<string[]> {
+export async function uploadDir(
+  bucket: Bucket,
+  dir: string,
+  prefix: string,
+  opts?: OperationOptions,
+): Promise<string[]> {
   const uploaded: string[] = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   for (const entry of entries) {
     const name = `${prefix}/${entry.name}`;
     if (entry.isDirectory()) uploaded.push(...(await uploadDir(bucket, join(dir, entry.name), name, opts)));

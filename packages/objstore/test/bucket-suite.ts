@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  type Bucket,
-  isObjNotFoundErr,
-  ObjectNotFoundError,
-  ObjstoreInvalidArgumentError,
-} from '../src/index.js';
+import { type Bucket, isObjNotFoundErr, ObjectNotFoundError, ObjstoreInvalidArgumentError } from '../src/index.js';
 
 /** Makes a fresh, empty bucket for one test; `cleanup` releases it. */
 export type BucketFactory = (opts: { partSize: number }) => Promise<{ bucket: Bucket; cleanup(): Promise<void> }>;
@@ -181,7 +176,13 @@ export function bucketBehaviourSuite(backend: string, factory: BucketFactory, qu
         const id1 = ['id1/obj_1.some', 'id1/obj_2.some', 'id1/obj_3.some', 'id1/sub/'];
         expect(await collect(b.iter('id1/'))).toEqual(id1);
         expect(await collect(b.iter('id1'))).toEqual(id1);
-        const id1r = ['id1/obj_1.some', 'id1/obj_2.some', 'id1/obj_3.some', 'id1/sub/subobj_1.some', 'id1/sub/subobj_2.some'];
+        const id1r = [
+          'id1/obj_1.some',
+          'id1/obj_2.some',
+          'id1/obj_3.some',
+          'id1/sub/subobj_1.some',
+          'id1/sub/subobj_2.some',
+        ];
         expect(await collect(b.iter('id1', { recursive: true }))).toEqual(id1r);
         expect(await collect(b.iter('id1/', { recursive: true }))).toEqual(id1r);
         expect(await collect(b.iter('id0'))).toEqual([]);

@@ -56,16 +56,44 @@ prefix: /tenant-a/
 
   const cases: [string, string, RegExp][] = [
     ['bad YAML', 'type: S3\nconfig: [unclosed', /^objstore config: invalid YAML at line \d+/],
-    ['a typo in a key', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  acess_key: x', /^objstore config: unknown field "acess_key" in S3 config/],
-    ['a nested typo', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  sse_config:\n    kms_keyid: k', /unknown field "kms_keyid" in S3 config\.sse_config/],
-    ['an unknown top-level key', 'type: FILESYSTEM\nconfig:\n  directory: /x\nprefx: a', /unknown field "prefx" in the top level/],
-    ['a type thanos-ts lacks', 'type: GCS\nconfig:\n  bucket: b', /bucket type "GCS" is not supported by thanos-ts.*storage\.googleapis\.com/],
+    [
+      'a typo in a key',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  acess_key: x',
+      /^objstore config: unknown field "acess_key" in S3 config/,
+    ],
+    [
+      'a nested typo',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  sse_config:\n    kms_keyid: k',
+      /unknown field "kms_keyid" in S3 config\.sse_config/,
+    ],
+    [
+      'an unknown top-level key',
+      'type: FILESYSTEM\nconfig:\n  directory: /x\nprefx: a',
+      /unknown field "prefx" in the top level/,
+    ],
+    [
+      'a type thanos-ts lacks',
+      'type: GCS\nconfig:\n  bucket: b',
+      /bucket type "GCS" is not supported by thanos-ts.*storage\.googleapis\.com/,
+    ],
     ['a made-up type', 'type: DROPBOX\nconfig: {}', /bucket type "DROPBOX" is not supported/],
     ['no type', 'config:\n  directory: /x', /missing "type"/],
     ['an empty document', '', /empty config/],
-    ['a wrong value type', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  part_size: big', /invalid value for "part_size" in S3 config: want a non-negative integer, got "big"/],
-    ['a bad duration', 'type: S3\nconfig:\n  http_config:\n    idle_conn_timeout: soon', /invalid value for "idle_conn_timeout" in S3 config\.http_config/],
-    ['a bad enum', 'type: S3\nconfig:\n  bucket_lookup_type: dns', /invalid value for "bucket_lookup_type".*"auto", "virtual-hosted", "path"/],
+    [
+      'a wrong value type',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  part_size: big',
+      /invalid value for "part_size" in S3 config: want a non-negative integer, got "big"/,
+    ],
+    [
+      'a bad duration',
+      'type: S3\nconfig:\n  http_config:\n    idle_conn_timeout: soon',
+      /invalid value for "idle_conn_timeout" in S3 config\.http_config/,
+    ],
+    [
+      'a bad enum',
+      'type: S3\nconfig:\n  bucket_lookup_type: dns',
+      /invalid value for "bucket_lookup_type".*"auto", "virtual-hosted", "path"/,
+    ],
     ['duplicate keys', 'type: S3\ntype: FILESYSTEM', /invalid YAML/],
   ];
   for (const [what, yaml, want] of cases) {
@@ -78,11 +106,31 @@ prefix: /tenant-a/
   const buildCases: [string, string, RegExp][] = [
     ['a missing bucket', 'type: S3\nconfig:\n  endpoint: s3.amazonaws.com', /missing "bucket" in S3 config/],
     ['a missing endpoint', 'type: S3\nconfig:\n  bucket: b', /missing "endpoint" in S3 config/],
-    ['an endpoint with a scheme', 'type: S3\nconfig:\n  bucket: b\n  endpoint: http://minio:9000', /invalid value for "endpoint".*insecure: true/],
-    ['a lone access key', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  access_key: a', /"access_key" is set but "secret_key" is not/],
-    ['a tiny part size', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  part_size: 1024', /"part_size".*at least 5242880/],
-    ['SSE-KMS without key', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  sse_config:\n    type: SSE-KMS', /"kms_key_id" must be set/],
-    ['signature v2', 'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  signature_version2: true', /signature_version2.*not supported/],
+    [
+      'an endpoint with a scheme',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: http://minio:9000',
+      /invalid value for "endpoint".*insecure: true/,
+    ],
+    [
+      'a lone access key',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  access_key: a',
+      /"access_key" is set but "secret_key" is not/,
+    ],
+    [
+      'a tiny part size',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  part_size: 1024',
+      /"part_size".*at least 5242880/,
+    ],
+    [
+      'SSE-KMS without key',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  sse_config:\n    type: SSE-KMS',
+      /"kms_key_id" must be set/,
+    ],
+    [
+      'signature v2',
+      'type: S3\nconfig:\n  bucket: b\n  endpoint: e\n  signature_version2: true',
+      /signature_version2.*not supported/,
+    ],
     ['a filesystem without directory', 'type: FILESYSTEM\nconfig: {}', /missing "directory" in FILESYSTEM config/],
   ];
   for (const [what, yaml, want] of buildCases) {
@@ -101,9 +149,13 @@ prefix: /tenant-a/
       expect((await loadBucketConfig({ config: 'type: IN-MEMORY' })).type).toBe('IN-MEMORY');
       expect((await configError(loadBucketConfig({ configFile: file, config: 'type: S3' }))).message).toMatch(/both/);
       expect((await configError(loadBucketConfig({}))).message).toMatch(/--objstore.config-file or --objstore.config/);
-      expect((await configError(loadBucketConfig({ configFile: join(dir, 'nope.yml') }))).message).toMatch(/cannot read --objstore.config-file/);
+      expect((await configError(loadBucketConfig({ configFile: join(dir, 'nope.yml') }))).message).toMatch(
+        /cannot read --objstore.config-file/,
+      );
       await writeFile(file, 'type: FILESYSTEM\nconfig:\n  dir: x\n');
-      expect((await configError(loadBucketConfig({ configFile: file }))).message).toMatch(/unknown field "dir" in FILESYSTEM config.*bucket\.yml/);
+      expect((await configError(loadBucketConfig({ configFile: file }))).message).toMatch(
+        /unknown field "dir" in FILESYSTEM config.*bucket\.yml/,
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -133,7 +185,15 @@ describe('objstore config against a real S3 server (s3rver)', () => {
     await s3?.stop();
   });
   const yaml = (over: Record<string, string | number | boolean>) =>
-    `type: S3\nconfig:\n${Object.entries({ bucket: s3.bucket, endpoint: `127.0.0.1:${s3.port}`, insecure: true, access_key: s3.accessKey, secret_key: s3.secretKey, max_retries: 2, ...over })
+    `type: S3\nconfig:\n${Object.entries({
+      bucket: s3.bucket,
+      endpoint: `127.0.0.1:${s3.port}`,
+      insecure: true,
+      access_key: s3.accessKey,
+      secret_key: s3.secretKey,
+      max_retries: 2,
+      ...over,
+    })
       .map(([k, v]) => `  ${k}: ${typeof v === 'string' ? JSON.stringify(v) : v}`)
       .join('\n')}\n`;
 
@@ -184,7 +244,9 @@ describe('objstore config against a real S3 server (s3rver)', () => {
 
   it('names config.endpoint when nothing listens there', async () => {
     const port = await freePort();
-    const b = await createBucketFromConfig(yaml({ endpoint: `127.0.0.1:${port}` }), { retry: { maxAttempts: 2, minBackoffMs: 5 } });
+    const b = await createBucketFromConfig(yaml({ endpoint: `127.0.0.1:${port}` }), {
+      retry: { maxAttempts: 2, minBackoffMs: 5 },
+    });
     try {
       const err = await opError(b.upload('x/y', new Uint8Array(1)));
       expect(err.code).toBe('ERR_OBJSTORE_UNREACHABLE');

@@ -7,7 +7,10 @@ import { bucketBehaviourSuite } from './bucket-suite.js';
 
 bucketBehaviourSuite('filesystem', async () => {
   const dir = await makeTempDir('objstore-fs-');
-  return { bucket: createFilesystemBucket({ directory: dir }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    bucket: createFilesystemBucket({ directory: dir }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 });
 
 async function collect(it: AsyncIterable<string>): Promise<string[]> {

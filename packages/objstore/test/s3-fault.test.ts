@@ -86,6 +86,5 @@ describe('s3 bucket when the server goes away mid-upload', () => {
     const back = await reader.get('blk/chunks/000001');
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     expect(sha(back)).toBe(sha(data));
-
   });
 });

@@ -20,14 +20,18 @@ afterAll(async () => {
 
 // Every test gets its own prefix in the one s3rver bucket, so tests start from an empty "bucket"
 // (this also runs the whole suite through the prefix wrapper).
-bucketBehaviourSuite('s3 (s3rver)', async ({ partSize }) => {
-  const bucket = createS3Bucket({
-    bucket: s3.bucket,
-    endpoint: `127.0.0.1:${s3.port}`,
-    insecure: true,
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    partSize,
-  });
-  return { bucket: withPrefix(bucket, `t-${randomBytes(6).toString('hex')}`), cleanup: () => bucket.close() };
-}, { rangeOnEmptyObject: false });
+bucketBehaviourSuite(
+  's3 (s3rver)',
+  async ({ partSize }) => {
+    const bucket = createS3Bucket({
+      bucket: s3.bucket,
+      endpoint: `127.0.0.1:${s3.port}`,
+      insecure: true,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+      partSize,
+    });
+    return { bucket: withPrefix(bucket, `t-${randomBytes(6).toString('hex')}`), cleanup: () => bucket.close() };
+  },
+  { rangeOnEmptyObject: false },
+);

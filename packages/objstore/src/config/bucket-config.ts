@@ -104,14 +104,22 @@ export function parseBucketConfig(yamlText: string): BucketConfig {
   if (firstError) {
     const offset = firstError.pos[0];
     const line = yamlText.slice(0, offset).split('\n').length;
-    throw new ObjstoreConfigError(`invalid YAML${line !== undefined ? ` at line ${line}` : ''}: ${firstError.message.split('\n')[0]}`);
+    throw new ObjstoreConfigError(
+      `invalid YAML${line !== undefined ? ` at line ${line}` : ''}: ${firstError.message.split('\n')[0]}`,
+    );
   }
   const root: unknown = doc.toJS();
-  if (root === null || root === undefined) throw new ObjstoreConfigError('empty config; want a mapping with "type" and "config"');
-  if (typeof root !== 'object' || Array.isArray(root)) throw new ObjstoreConfigError('want a mapping with "type" and "config" at the top level');
+  if (root === null || root === undefined)
+    throw new ObjstoreConfigError('empty config; want a mapping with "type" and "config"');
+  if (typeof root !== 'object' || Array.isArray(root))
+    throw new ObjstoreConfigError('want a mapping with "type" and "config" at the top level');
   const { config: rawConfig, ...rest } = root as Record<string, unknown>;
   // `config` is validated below against the chosen type's keys.
-  const top = validateFields(rest, { type: { kind: 'string' }, config: { kind: 'object', fields: {} }, prefix: { kind: 'string' } }, 'the top level');
+  const top = validateFields(
+    rest,
+    { type: { kind: 'string' }, config: { kind: 'object', fields: {} }, prefix: { kind: 'string' } },
+    'the top level',
+  );
   const rawType = typeof top.type === 'string' ? top.type.trim().toUpperCase() : '';
   if (rawType === '') throw new ObjstoreConfigError('missing "type" (one of FILESYSTEM, S3, IN-MEMORY)');
   if (!(SUPPORTED_BUCKET_TYPES as readonly string[]).includes(rawType)) {

@@ -6,7 +6,12 @@ import { ObjstoreConfigError } from '../errors.js';
 import { createFilesystemBucket } from '../providers/filesystem.js';
 import { createMemoryBucket } from '../providers/memory.js';
 import { createS3Bucket } from '../providers/s3/bucket.js';
-import { MIN_S3_PART_SIZE, type S3BucketLookupType, type S3BucketOptions, type S3ServerSideEncryption } from '../providers/s3/options.js';
+import {
+  MIN_S3_PART_SIZE,
+  type S3BucketLookupType,
+  type S3BucketOptions,
+  type S3ServerSideEncryption,
+} from '../providers/s3/options.js';
 import { withMetrics } from '../wrappers/metrics.js';
 import { withPrefix } from '../wrappers/prefix.js';
 import { withRetries } from '../wrappers/retry.js';
@@ -33,14 +38,19 @@ export interface CreateBucketOptions {
 export async function loadBucketConfig(source: { configFile?: string; config?: string }): Promise<BucketConfig> {
   const file = source.configFile?.trim();
   const inline = source.config?.trim();
-  if (file && inline) throw new ObjstoreConfigError('both --objstore.config-file and --objstore.config are set; use one');
-  if (!file && !inline) throw new ObjstoreConfigError('no bucket configured; set --objstore.config-file or --objstore.config');
+  if (file && inline)
+    throw new ObjstoreConfigError('both --objstore.config-file and --objstore.config are set; use one');
+  if (!file && !inline)
+    throw new ObjstoreConfigError('no bucket configured; set --objstore.config-file or --objstore.config');
   if (inline) return parseBucketConfig(inline);
   let text: string;
   try {
     text = await readFile(file as string, 'utf8');
   } catch (err) {
-    throw new ObjstoreConfigError(`cannot read --objstore.config-file ${JSON.stringify(file)}: ${(err as Error).message}`, { cause: err });
+    throw new ObjstoreConfigError(
+      `cannot read --objstore.config-file ${JSON.stringify(file)}: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   try {
     return parseBucketConfig(text);
@@ -69,7 +79,8 @@ export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions 
   switch (cfg.type) {
     case 'FILESYSTEM': {
       const directory = cfg.config.directory;
-      if (typeof directory !== 'string' || directory === '') throw new ObjstoreConfigError('missing "directory" in FILESYSTEM config');
+      if (typeof directory !== 'string' || directory === '')
+        throw new ObjstoreConfigError('missing "directory" in FILESYSTEM config');
       bucket = createFilesystemBucket({ directory });
       break;
     }
@@ -78,8 +89,12 @@ export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions 
       break;
     case 'S3': {
       const s3 = await s3OptionsFromConfig(cfg.config);
-      attempts = typeof cfg.config.max_retries === 'number' && cfg.config.max_retries > 0 ? cfg.config.max_retries : undefined;
-      bucket = createS3Bucket({ ...s3, partRetry: opts.retry === false ? { maxAttempts: 1 } : { maxAttempts: attempts, ...(opts.retry ?? {}) } });
+      attempts =
+        typeof cfg.config.max_retries === 'number' && cfg.config.max_retries > 0 ? cfg.config.max_retries : undefined;
+      bucket = createS3Bucket({
+        ...s3,
+        partRetry: opts.retry === false ? { maxAttempts: 1 } : { maxAttempts: attempts, ...(opts.retry ?? {}) },
+      });
       break;
     }
   }
@@ -91,14 +106,19 @@ export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions 
 
 const str = (c: ConfigValues, k: string): string => (typeof c[k] === 'string' ? (c[k] as string) : '');
 const bool = (c: ConfigValues, k: string): boolean => c[k] === true;
-const num = (c: ConfigValues, k: string): number | undefined => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
-const obj = (c: ConfigValues, k: string): ConfigValues => (typeof c[k] === 'object' && c[k] !== null ? (c[k] as ConfigValues) : {});
+const num = (c: ConfigValues, k: string): number | undefined =>
+  typeof c[k] === 'number' ? (c[k] as number) : undefined;
+const obj = (c: ConfigValues, k: string): ConfigValues =>
+  typeof c[k] === 'object' && c[k] !== null ? (c[k] as ConfigValues) : {};
 
 async function readSettingFile(path: string, setting: string): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (err) {
-    throw new ObjstoreConfigError(`cannot read ${setting} ${JSON.stringify(path)} in S3 config: ${(err as Error).message}`, { cause: err });
+    throw new ObjstoreConfigError(
+      `cannot read ${setting} ${JSON.stringify(path)} in S3 config: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 
@@ -115,20 +135,32 @@ async function s3OptionsFromConfig(c: ConfigValues): Promise<S3BucketOptions> {
   if (bucket === '') throw new ObjstoreConfigError('missing "bucket" in S3 config');
   const accessKey = str(c, 'access_key');
   const secretKey = str(c, 'secret_key');
-  if (bool(c, 'aws_sdk_auth') && accessKey !== '') throw new ObjstoreConfigError('"aws_sdk_auth" and "access_key" in S3 config are mutually exclusive');
+  if (bool(c, 'aws_sdk_auth') && accessKey !== '')
+    throw new ObjstoreConfigError('"aws_sdk_auth" and "access_key" in S3 config are mutually exclusive');
   if (accessKey === '' && secretKey !== '') {
-    throw new ObjstoreConfigError('"secret_key" is set but "access_key" is not in S3 config; set both, or neither to use env/files/IAM credentials');
+    throw new ObjstoreConfigError(
+      '"secret_key" is set but "access_key" is not in S3 config; set both, or neither to use env/files/IAM credentials',
+    );
   }
   if (accessKey !== '' && secretKey === '') {
-    throw new ObjstoreConfigError('"access_key" is set but "secret_key" is not in S3 config; set both, or neither to use env/files/IAM credentials');
+    throw new ObjstoreConfigError(
+      '"access_key" is set but "secret_key" is not in S3 config; set both, or neither to use env/files/IAM credentials',
+    );
   }
-  if (bool(c, 'signature_version2')) throw new ObjstoreConfigError('"signature_version2: true" in S3 config is not supported by thanos-ts (AWS SDK v3 signs with v4 only)');
+  if (bool(c, 'signature_version2'))
+    throw new ObjstoreConfigError(
+      '"signature_version2: true" in S3 config is not supported by thanos-ts (AWS SDK v3 signs with v4 only)',
+    );
   if (str(c, 'sts_endpoint') !== '') {
-    throw new ObjstoreConfigError('"sts_endpoint" in S3 config is not supported by thanos-ts; use the AWS_ENDPOINT_URL_STS environment variable of the AWS SDK');
+    throw new ObjstoreConfigError(
+      '"sts_endpoint" in S3 config is not supported by thanos-ts; use the AWS_ENDPOINT_URL_STS environment variable of the AWS SDK',
+    );
   }
   const partSize = num(c, 'part_size');
   if (partSize !== undefined && partSize < MIN_S3_PART_SIZE && !bool(c, 'disable_multipart')) {
-    throw new ObjstoreConfigError(`invalid value for "part_size" in S3 config: S3 parts must be at least ${MIN_S3_PART_SIZE} bytes (5 MiB), got ${partSize}`);
+    throw new ObjstoreConfigError(
+      `invalid value for "part_size" in S3 config: S3 parts must be at least ${MIN_S3_PART_SIZE} bytes (5 MiB), got ${partSize}`,
+    );
   }
 
   let sse: S3ServerSideEncryption | undefined;
@@ -139,16 +171,25 @@ async function s3OptionsFromConfig(c: ConfigValues): Promise<S3BucketOptions> {
       break;
     case 'SSE-KMS': {
       const kmsKeyId = str(sseConfig, 'kms_key_id');
-      if (kmsKeyId === '') throw new ObjstoreConfigError('"kms_key_id" must be set in S3 config.sse_config when type is SSE-KMS');
+      if (kmsKeyId === '')
+        throw new ObjstoreConfigError('"kms_key_id" must be set in S3 config.sse_config when type is SSE-KMS');
       const ctx = sseConfig.kms_encryption_context;
-      sse = { type: 'SSE-KMS', kmsKeyId, kmsEncryptionContext: typeof ctx === 'object' ? (ctx as Record<string, string>) : undefined };
+      sse = {
+        type: 'SSE-KMS',
+        kmsKeyId,
+        kmsEncryptionContext: typeof ctx === 'object' ? (ctx as Record<string, string>) : undefined,
+      };
       break;
     }
     case 'SSE-C': {
       const keyFile = str(sseConfig, 'encryption_key');
-      if (keyFile === '') throw new ObjstoreConfigError('"encryption_key" must be set in S3 config.sse_config when type is SSE-C');
+      if (keyFile === '')
+        throw new ObjstoreConfigError('"encryption_key" must be set in S3 config.sse_config when type is SSE-C');
       const key = await readSettingFile(keyFile, 'sse_config.encryption_key');
-      if (key.byteLength !== 32) throw new ObjstoreConfigError(`sse_config.encryption_key file ${JSON.stringify(keyFile)} must hold exactly 32 bytes, has ${key.byteLength}`);
+      if (key.byteLength !== 32)
+        throw new ObjstoreConfigError(
+          `sse_config.encryption_key file ${JSON.stringify(keyFile)} must hold exactly 32 bytes, has ${key.byteLength}`,
+        );
       sse = { type: 'SSE-C', encryptionKey: key };
       break;
     }
@@ -180,9 +221,15 @@ async function s3OptionsFromConfig(c: ConfigValues): Promise<S3BucketOptions> {
       maxIdleConns: num(http, 'max_idle_conns'),
       insecureSkipVerify: bool(http, 'insecure_skip_verify') || bool(tls, 'insecure_skip_verify'),
       tls: {
-        ca: str(tls, 'ca_file') ? await readSettingFile(str(tls, 'ca_file'), 'http_config.tls_config.ca_file') : undefined,
-        cert: str(tls, 'cert_file') ? await readSettingFile(str(tls, 'cert_file'), 'http_config.tls_config.cert_file') : undefined,
-        key: str(tls, 'key_file') ? await readSettingFile(str(tls, 'key_file'), 'http_config.tls_config.key_file') : undefined,
+        ca: str(tls, 'ca_file')
+          ? await readSettingFile(str(tls, 'ca_file'), 'http_config.tls_config.ca_file')
+          : undefined,
+        cert: str(tls, 'cert_file')
+          ? await readSettingFile(str(tls, 'cert_file'), 'http_config.tls_config.cert_file')
+          : undefined,
+        key: str(tls, 'key_file')
+          ? await readSettingFile(str(tls, 'key_file'), 'http_config.tls_config.key_file')
+          : undefined,
         serverName: str(tls, 'server_name') || undefined,
       },
     },

@@ -16,7 +16,14 @@ export interface ConfigValues {
   [key: string]: string | boolean | number | Record<string, string> | ConfigValues | undefined;
 }
 
-const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : String(v));
+const describe = (v: unknown): string =>
+  typeof v === 'string'
+    ? JSON.stringify(v)
+    : Array.isArray(v)
+      ? 'a list'
+      : typeof v === 'object'
+        ? 'a mapping'
+        : String(v);
 
 /**
  * Checks `value` against `fields`: every key must be known and every value of the right type.
@@ -24,7 +31,11 @@ const describe = (v: unknown): string => (typeof v === 'string' ? JSON.stringify
  * `objstore config: unknown field "acess_key" in S3 config`. YAML nulls (`key:` with no value)
  * count as unset, as in Thanos's Go YAML decoding.
  */
-export function validateFields(value: unknown, fields: Readonly<Record<string, FieldSpec>>, where: string): ConfigValues {
+export function validateFields(
+  value: unknown,
+  fields: Readonly<Record<string, FieldSpec>>,
+  where: string,
+): ConfigValues {
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw new ObjstoreConfigError(`${where} must be a mapping of settings, got ${describe(value)}`);
@@ -37,7 +48,10 @@ export function validateFields(value: unknown, fields: Readonly<Record<string, F
       throw new ObjstoreConfigError(`unknown field ${JSON.stringify(key)} in ${where} (known fields: ${known})`);
     }
     if (raw === null || raw === undefined) continue;
-    const bad = (want: string) => new ObjstoreConfigError(`invalid value for ${JSON.stringify(key)} in ${where}: want ${want}, got ${describe(raw)}`);
+    const bad = (want: string) =>
+      new ObjstoreConfigError(
+        `invalid value for ${JSON.stringify(key)} in ${where}: want ${want}, got ${describe(raw)}`,
+      );
     switch (spec.kind) {
       case 'string':
         // YAML reads `bucket: 123` as a number; Go's decoder accepts it as a string, so do we.
@@ -60,14 +74,16 @@ export function validateFields(value: unknown, fields: Readonly<Record<string, F
         break;
       }
       case 'enum':
-        if (typeof raw !== 'string' || !spec.values.includes(raw)) throw bad(`one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`);
+        if (typeof raw !== 'string' || !spec.values.includes(raw))
+          throw bad(`one of ${spec.values.map((v) => JSON.stringify(v)).join(', ')}`);
         out[key] = raw;
         break;
       case 'stringMap': {
         if (typeof raw !== 'object' || Array.isArray(raw)) throw bad('a mapping of strings');
         const map: Record<string, string> = {};
         for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-          if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') throw bad('a mapping of strings');
+          if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean')
+            throw bad('a mapping of strings');
           map[k] = String(v);
         }
         out[key] = map;

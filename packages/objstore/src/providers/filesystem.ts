@@ -52,13 +52,22 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     const code = (err as NodeJS.ErrnoException).code;
     // A missing file, a directory in its place, or a file where a parent directory should be
     // all mean "no such object".
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw new ObjectNotFoundError(name, bucketName, { cause: err });
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR')
+      throw new ObjectNotFoundError(name, bucketName, { cause: err });
     if (err instanceof ObjstoreInvalidArgumentError || (err instanceof Error && err.name === 'AbortError')) throw err;
     const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
-    throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', op, name, (err as Error).message, transient, { cause: err, setting: 'directory' });
+    throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', op, name, (err as Error).message, transient, {
+      cause: err,
+      setting: 'directory',
+    });
   };
 
-  const readObject = async (name: string, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> => {
+  const readObject = async (
+    name: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array> => {
     signal?.throwIfAborted();
     const file = pathOf(name);
     let fh: Awaited<ReturnType<typeof open>>;
@@ -112,7 +121,9 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
-      throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'iter', prefix, (err as Error).message, false, { cause: err });
+      throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'iter', prefix, (err as Error).message, false, {
+        cause: err,
+      });
     }
     const keyed = entries.map((e) => [sortKey(e), e] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     for (const [, entry] of keyed) {

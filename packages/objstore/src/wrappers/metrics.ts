@@ -40,45 +40,75 @@ function bucketMetrics(registry: Registry, prefix: string): BucketMetrics {
   const labelNames = ['bucket', 'operation'] as const;
   const n = (s: string) => `${prefix}objstore_bucket_${s}`;
   return {
-    ops: getOrCreate(registry, n('operations_total'), () => new Counter({
-      name: n('operations_total'),
-      help: 'Total number of all attempted operations against a bucket.',
-      labelNames,
-      registers: [registry],
-    })),
-    failures: getOrCreate(registry, n('operation_failures_total'), () => new Counter({
-      name: n('operation_failures_total'),
-      help: 'Total number of operations against a bucket that failed, but were not expected to fail in certain way from caller perspective. Those errors have to be investigated.',
-      labelNames,
-      registers: [registry],
-    })),
-    fetchedBytes: getOrCreate(registry, n('operation_fetched_bytes_total'), () => new Counter({
-      name: n('operation_fetched_bytes_total'),
-      help: 'Total number of bytes fetched from bucket, per operation.',
-      labelNames,
-      registers: [registry],
-    })),
-    transferredBytes: getOrCreate(registry, n('operation_transferred_bytes'), () => new Histogram({
-      name: n('operation_transferred_bytes'),
-      help: 'Number of bytes transferred from/to bucket per operation.',
-      labelNames,
-      // 32KiB, 64KiB, … 1GiB, as Thanos.
-      buckets: Array.from({ length: 16 }, (_, i) => 32768 * 2 ** i),
-      registers: [registry],
-    })),
-    duration: getOrCreate(registry, n('operation_duration_seconds'), () => new Histogram({
-      name: n('operation_duration_seconds'),
-      help: 'Duration of successful operations against the bucket per operation - iter operations include time spent on each callback.',
-      labelNames,
-      buckets: [0.001, 0.01, 0.1, 0.3, 0.6, 1, 3, 6, 9, 20, 30, 60, 90, 120],
-      registers: [registry],
-    })),
-    lastUpload: getOrCreate(registry, n('last_successful_upload_time'), () => new Gauge({
-      name: n('last_successful_upload_time'),
-      help: 'Second timestamp of the last successful upload to the bucket.',
-      labelNames: ['bucket'] as const,
-      registers: [registry],
-    })),
+    ops: getOrCreate(
+      registry,
+      n('operations_total'),
+      () =>
+        new Counter({
+          name: n('operations_total'),
+          help: 'Total number of all attempted operations against a bucket.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    failures: getOrCreate(
+      registry,
+      n('operation_failures_total'),
+      () =>
+        new Counter({
+          name: n('operation_failures_total'),
+          help: 'Total number of operations against a bucket that failed, but were not expected to fail in certain way from caller perspective. Those errors have to be investigated.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    fetchedBytes: getOrCreate(
+      registry,
+      n('operation_fetched_bytes_total'),
+      () =>
+        new Counter({
+          name: n('operation_fetched_bytes_total'),
+          help: 'Total number of bytes fetched from bucket, per operation.',
+          labelNames,
+          registers: [registry],
+        }),
+    ),
+    transferredBytes: getOrCreate(
+      registry,
+      n('operation_transferred_bytes'),
+      () =>
+        new Histogram({
+          name: n('operation_transferred_bytes'),
+          help: 'Number of bytes transferred from/to bucket per operation.',
+          labelNames,
+          // 32KiB, 64KiB, … 1GiB, as Thanos.
+          buckets: Array.from({ length: 16 }, (_, i) => 32768 * 2 ** i),
+          registers: [registry],
+        }),
+    ),
+    duration: getOrCreate(
+      registry,
+      n('operation_duration_seconds'),
+      () =>
+        new Histogram({
+          name: n('operation_duration_seconds'),
+          help: 'Duration of successful operations against the bucket per operation - iter operations include time spent on each callback.',
+          labelNames,
+          buckets: [0.001, 0.01, 0.1, 0.3, 0.6, 1, 3, 6, 9, 20, 30, 60, 90, 120],
+          registers: [registry],
+        }),
+    ),
+    lastUpload: getOrCreate(
+      registry,
+      n('last_successful_upload_time'),
+      () =>
+        new Gauge({
+          name: n('last_successful_upload_time'),
+          help: 'Second timestamp of the last successful upload to the bucket.',
+          labelNames: ['bucket'] as const,
+          registers: [registry],
+        }),
+    ),
   };
 }
 
@@ -106,7 +136,12 @@ export function withMetrics(bucket: Bucket, opts: BucketMetricsOptions): Bucket 
   const failed = (op: BucketOperation, err: unknown, o?: OperationOptions) => {
     if (!expected(err) && !isAbortError(err) && !o?.signal?.aborted) m.failures.inc({ bucket: b, operation: op });
   };
-  const measure = async <T>(op: BucketOperation, o: OperationOptions | undefined, fn: () => Promise<T>, bytes?: (v: T) => number): Promise<T> => {
+  const measure = async <T>(
+    op: BucketOperation,
+    o: OperationOptions | undefined,
+    fn: () => Promise<T>,
+    bytes?: (v: T) => number,
+  ): Promise<T> => {
     m.ops.inc({ bucket: b, operation: op });
     const start = performance.now();
     try {
@@ -127,7 +162,13 @@ export function withMetrics(bucket: Bucket, opts: BucketMetricsOptions): Bucket 
   return {
     name: bucket.name,
     provider: bucket.provider,
-    get: (name, o) => measure('get', o, () => bucket.get(name, o), (v) => v.byteLength),
+    get: (name, o) =>
+      measure(
+        'get',
+        o,
+        () => bucket.get(name, o),
+        (v) => v.byteLength,
+      ),
     async getStream(name: string, o?: OperationOptions) {
       m.ops.inc({ bucket: b, operation: 'get' });
       const start = performance.now();
@@ -157,7 +198,13 @@ export function withMetrics(bucket: Bucket, opts: BucketMetricsOptions): Bucket 
       });
       return inner.pipe(counting);
     },
-    getRange: (name, offset, length, o) => measure('get_range', o, () => bucket.getRange(name, offset, length, o), (v) => v.byteLength),
+    getRange: (name, offset, length, o) =>
+      measure(
+        'get_range',
+        o,
+        () => bucket.getRange(name, offset, length, o),
+        (v) => v.byteLength,
+      ),
     async upload(name: string, body: UploadBody, o?: OperationOptions) {
       let sent = 0;
       const counted: UploadBody =
@@ -169,7 +216,12 @@ export function withMetrics(bucket: Bucket, opts: BucketMetricsOptions): Bucket 
                 yield chunk;
               }
             })();
-      await measure('upload', o, () => bucket.upload(name, counted, o), () => (body instanceof Uint8Array ? body.byteLength : sent));
+      await measure(
+        'upload',
+        o,
+        () => bucket.upload(name, counted, o),
+        () => (body instanceof Uint8Array ? body.byteLength : sent),
+      );
       m.lastUpload.set({ bucket: b }, Date.now() / 1000);
     },
     delete: (name, o) => measure('delete', o, () => bucket.delete(name, o)),

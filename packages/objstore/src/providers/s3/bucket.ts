@@ -53,7 +53,9 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
   if (!opts.endpoint) throw new ObjstoreInvalidArgumentError('s3 bucket: endpoint is empty');
   const partSize = opts.partSize ?? DEFAULT_S3_PART_SIZE;
   if (!opts.disableMultipart && partSize < MIN_S3_PART_SIZE) {
-    throw new ObjstoreInvalidArgumentError(`s3 bucket: part_size ${partSize} is below S3's minimum of ${MIN_S3_PART_SIZE} bytes`);
+    throw new ObjstoreInvalidArgumentError(
+      `s3 bucket: part_size ${partSize} is below S3's minimum of ${MIN_S3_PART_SIZE} bytes`,
+    );
   }
   const partConcurrency = Math.max(1, opts.partConcurrency ?? 4);
   const sendMd5 = opts.sendContentMd5 ?? true;
@@ -82,7 +84,11 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     forcePathStyle: usesPathStyle(opts.endpoint, opts.bucketLookupType),
     credentials:
       opts.accessKey !== undefined && opts.accessKey !== ''
-        ? { accessKeyId: opts.accessKey, secretAccessKey: opts.secretKey ?? '', sessionToken: opts.sessionToken || undefined }
+        ? {
+            accessKeyId: opts.accessKey,
+            secretAccessKey: opts.secretKey ?? '',
+            sessionToken: opts.sessionToken || undefined,
+          }
         : undefined,
     maxAttempts: 1,
     // Only checksum when S3 demands it: S3-compatible servers (s3rver, older Ceph) reject the
@@ -109,7 +115,9 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
   const sse = opts.sse;
   const ssecKey = sse?.type === 'SSE-C' ? Buffer.from(sse.encryptionKey).toString('base64') : undefined;
   const ssecKeyMd5 = sse?.type === 'SSE-C' ? createHash('md5').update(sse.encryptionKey).digest('base64') : undefined;
-  const readSse = ssecKey ? { SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssecKey, SSECustomerKeyMD5: ssecKeyMd5 } : {};
+  const readSse = ssecKey
+    ? { SSECustomerAlgorithm: 'AES256', SSECustomerKey: ssecKey, SSECustomerKeyMD5: ssecKeyMd5 }
+    : {};
   const writeParams = {
     ...readSse,
     ...(sse?.type === 'SSE-S3' ? { ServerSideEncryption: 'AES256' as ServerSideEncryption } : {}),
@@ -134,11 +142,15 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
   };
 
   const head = (name: string, signal?: AbortSignal) =>
-    send('attributes', name, () => client.send(new HeadObjectCommand({ Bucket: opts.bucket, Key: name, ...readSse }), { abortSignal: signal }));
+    send('attributes', name, () =>
+      client.send(new HeadObjectCommand({ Bucket: opts.bucket, Key: name, ...readSse }), { abortSignal: signal }),
+    );
 
   const getBody = async (operation: string, name: string, range: string | undefined, signal?: AbortSignal) => {
     const out = await send(operation, name, () =>
-      client.send(new GetObjectCommand({ Bucket: opts.bucket, Key: name, Range: range, ...readSse }), { abortSignal: signal }),
+      client.send(new GetObjectCommand({ Bucket: opts.bucket, Key: name, Range: range, ...readSse }), {
+        abortSignal: signal,
+      }),
     );
     const body = out.Body as (Readable & { transformToByteArray(): Promise<Uint8Array> }) | undefined;
     return { body, status: out.$metadata.httpStatusCode, contentRange: out.ContentRange };
@@ -153,14 +165,28 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
   const putObject = (name: string, bytes: Uint8Array, signal?: AbortSignal) =>
     send('upload', name, () =>
       client.send(
-        new PutObjectCommand({ Bucket: opts.bucket, Key: name, Body: bytes, ContentLength: bytes.byteLength, ContentMD5: md5(bytes), ...writeParams }),
+        new PutObjectCommand({
+          Bucket: opts.bucket,
+          Key: name,
+          Body: bytes,
+          ContentLength: bytes.byteLength,
+          ContentMD5: md5(bytes),
+          ...writeParams,
+        }),
         { abortSignal: signal },
       ),
     );
 
-  const multipartUpload = async (name: string, first: Uint8Array, rest: AsyncIterator<Uint8Array>, signal?: AbortSignal) => {
+  const multipartUpload = async (
+    name: string,
+    first: Uint8Array,
+    rest: AsyncIterator<Uint8Array>,
+    signal?: AbortSignal,
+  ) => {
     const created = await send('upload', name, () =>
-      client.send(new CreateMultipartUploadCommand({ Bucket: opts.bucket, Key: name, ...writeParams }), { abortSignal: signal }),
+      client.send(new CreateMultipartUploadCommand({ Bucket: opts.bucket, Key: name, ...writeParams }), {
+        abortSignal: signal,
+      }),
     );
     const uploadId = created.UploadId;
     if (!uploadId) throw mapS3Error(new Error('CreateMultipartUpload returned no UploadId'), 'upload', name, ctx);
@@ -195,7 +221,8 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       let next: IteratorResult<Uint8Array> = { done: false, value: first };
       while (!next.done) {
         partNumber++;
-        if (partNumber > 10_000) throw new ObjstoreInvalidArgumentError(`upload ${name}: more than 10000 parts; raise part_size`);
+        if (partNumber > 10_000)
+          throw new ObjstoreInvalidArgumentError(`upload ${name}: more than 10000 parts; raise part_size`);
         const p = uploadPart(partNumber, next.value).catch((err) => {
           failure ??= err;
         });
@@ -224,7 +251,9 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       // Best effort: S3 keeps the parts of an unfinished upload (billed, never visible as an
       // object) until aborted or expired by a lifecycle rule.
       await client
-        .send(new AbortMultipartUploadCommand({ Bucket: opts.bucket, Key: name, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(10_000) })
+        .send(new AbortMultipartUploadCommand({ Bucket: opts.bucket, Key: name, UploadId: uploadId }), {
+          abortSignal: AbortSignal.timeout(10_000),
+        })
         .catch(() => {});
       throw err;
     }
@@ -238,7 +267,12 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       if (opts.listObjectsV1) {
         const page = await send('iter', prefix, () =>
           client.send(
-            new ListObjectsCommand({ Bucket: opts.bucket, Prefix: prefix, Delimiter: recursive ? undefined : '/', Marker: token }),
+            new ListObjectsCommand({
+              Bucket: opts.bucket,
+              Prefix: prefix,
+              Delimiter: recursive ? undefined : '/',
+              Marker: token,
+            }),
             { abortSignal: signal },
           ),
         );
@@ -249,7 +283,12 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
       } else {
         const page = await send('iter', prefix, () =>
           client.send(
-            new ListObjectsV2Command({ Bucket: opts.bucket, Prefix: prefix, Delimiter: recursive ? undefined : '/', ContinuationToken: token }),
+            new ListObjectsV2Command({
+              Bucket: opts.bucket,
+              Prefix: prefix,
+              Delimiter: recursive ? undefined : '/',
+              ContinuationToken: token,
+            }),
             { abortSignal: signal },
           ),
         );
@@ -281,7 +320,8 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
         await head(name, o?.signal); // Still report a missing object.
         return new Uint8Array(0);
       }
-      const range = length === -1 ? (offset > 0 ? `bytes=${offset}-` : undefined) : `bytes=${offset}-${offset + length - 1}`;
+      const range =
+        length === -1 ? (offset > 0 ? `bytes=${offset}-` : undefined) : `bytes=${offset}-${offset + length - 1}`;
       try {
         const { bytes, status, contentRange } = await readAll('get_range', name, range, o?.signal);
         return clipToRange(bytes, status, contentRange, offset, length);
@@ -320,7 +360,9 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     },
     async delete(name: string, o?: OperationOptions) {
       validateObjectName(name);
-      await send('delete', name, () => client.send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: name }), { abortSignal: o?.signal }));
+      await send('delete', name, () =>
+        client.send(new DeleteObjectCommand({ Bucket: opts.bucket, Key: name }), { abortSignal: o?.signal }),
+      );
     },
     async exists(name: string, o?: OperationOptions) {
       validateObjectName(name);
@@ -358,7 +400,13 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
  * (200 with the whole object) and some S3-compatible servers answer `bytes=0-0` with more than
  * one byte, so the answer is cut to what was asked for instead of being trusted.
  */
-function clipToRange(bytes: Uint8Array, status: number | undefined, contentRange: string | undefined, offset: number, length: number): Uint8Array {
+function clipToRange(
+  bytes: Uint8Array,
+  status: number | undefined,
+  contentRange: string | undefined,
+  offset: number,
+  length: number,
+): Uint8Array {
   let start = 0; // Offset in the object of bytes[0].
   if (status === 200 || contentRange === undefined) start = status === 206 ? offset : 0;
   else {

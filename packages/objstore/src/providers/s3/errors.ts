@@ -27,7 +27,13 @@ const TRANSIENT_S3_CODES = new Set([
   'RequestLimitExceeded',
 ]);
 
-const CREDENTIAL_CODES = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken']);
+const CREDENTIAL_CODES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'InvalidToken',
+  'ExpiredToken',
+]);
 
 interface SdkError extends Error {
   code?: string;
@@ -94,14 +100,31 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
     );
   }
   if (status === undefined && (e?.name === 'TimeoutError' || /socket hang up|timed? ?out/i.test(e?.message ?? ''))) {
-    return new ObjstoreOperationError('ERR_OBJSTORE_UNREACHABLE', operation, objectName, `S3 request to ${ctx.endpointUrl} timed out: ${e.message}`, true, {
-      cause: err,
-      setting: 'http_config',
-    });
+    return new ObjstoreOperationError(
+      'ERR_OBJSTORE_UNREACHABLE',
+      operation,
+      objectName,
+      `S3 request to ${ctx.endpointUrl} timed out: ${e.message}`,
+      true,
+      {
+        cause: err,
+        setting: 'http_config',
+      },
+    );
   }
-  const retryable = TRANSIENT_S3_CODES.has(s3Code) || status === 429 || (status !== undefined && status >= 500) || e?.$fault === 'server';
-  const detail = status !== undefined ? `S3 ${s3Code || 'error'} (HTTP ${status}): ${oneLine(e?.message)}` : `S3 request failed: ${oneLine(e?.message ?? String(err))}`;
-  return new ObjstoreOperationError('ERR_OBJSTORE_REQUEST', operation, objectName, detail, retryable, { cause: err, status });
+  const retryable =
+    TRANSIENT_S3_CODES.has(s3Code) ||
+    status === 429 ||
+    (status !== undefined && status >= 500) ||
+    e?.$fault === 'server';
+  const detail =
+    status !== undefined
+      ? `S3 ${s3Code || 'error'} (HTTP ${status}): ${oneLine(e?.message)}`
+      : `S3 request failed: ${oneLine(e?.message ?? String(err))}`;
+  return new ObjstoreOperationError('ERR_OBJSTORE_REQUEST', operation, objectName, detail, retryable, {
+    cause: err,
+    status,
+  });
 }
 
 function oneLine(text: string | undefined): string {
