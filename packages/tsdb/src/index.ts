@@ -11,7 +11,34 @@ export {
   type ThanosMeta,
   writeBlockMeta,
 } from './block/meta.js';
+export { createBlockQueryable, mergeBlockSamples, mergeSamples } from './block/queryable.js';
 export { type ByteRangeSource, BytesRangeSource, FileRangeSource } from './block/range-source.js';
+export {
+  type BlockChunk,
+  BlockReader,
+  type BlockSelectOptions,
+  type BlockSeries,
+  type BlockSources,
+  decodeSeries,
+  type OpenBlockOptions,
+  openBlock,
+} from './block/reader.js';
+export {
+  encodeTombstones,
+  type Interval,
+  parseTombstones,
+  readTombstones,
+  TOMBSTONES_FILENAME,
+  type Tombstones,
+  writeTombstones,
+} from './block/tombstones.js';
+export {
+  DEFAULT_BLOCK_DURATION,
+  type SeriesToWrite,
+  type WriteBlockOptions,
+  type WrittenBlock,
+  writeBlock,
+} from './block/writer.js';
 export { BitWriter } from './chunkenc/bitstream.js';
 export {
   ChunkEncoding,

@@ -1,0 +1,114 @@
+import { compareLabels, compareStrings } from '../labels/labels.js';
+import type { Matcher } from '../labels/matcher.js';
+import type { Queryable, SelectHints, SeriesSamples } from '../storage/queryable.js';
+import type { BlockReader } from './reader.js';
+
+/**
+ * Streams series from several blocks in label order, merging series with equal labels: samples
+ * are merged by time, and for equal timestamps the earlier block's sample wins (blocks are
+ * considered in the order given, usually by minTime). Blocks not overlapping [mint, maxt] are
+ * never touched.
+ */
+export async function* mergeBlockSamples(
+  blocks: readonly BlockReader[],
+  matchers: readonly Matcher[],
+  mint: number,
+  maxt: number,
+  signal?: AbortSignal,
+): AsyncGenerator<SeriesSamples> {
+  const its = blocks
+    .filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt)
+    .map((b) => b.iterateSamples(matchers, mint, maxt, signal));
+  if (its.length === 1) {
+    yield* its[0] as AsyncGenerator<SeriesSamples>;
+    return;
+  }
+  const heads: (SeriesSamples | undefined)[] = await Promise.all(
+    its.map(async (it) => (await it.next()).value ?? undefined),
+  );
+  for (;;) {
+    let min: SeriesSamples | undefined;
+    for (const h of heads) if (h && (!min || compareLabels(h.labels, min.labels) < 0)) min = h;
+    if (!min) return;
+    const same: SeriesSamples[] = [];
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (h && compareLabels(h.labels, min.labels) === 0) {
+        same.push(h);
+        heads[i] = (await (its[i] as AsyncGenerator<SeriesSamples>).next()).value ?? undefined;
+      }
+    }
+    yield same.length === 1 ? (same[0] as SeriesSamples) : mergeSamples(same);
+  }
+}
+
+/** Merges samples of the same series by timestamp; on equal timestamps the first list wins. */
+export function mergeSamples(parts: readonly SeriesSamples[]): SeriesSamples {
+  let total = 0;
+  for (const p of parts) total += p.timestamps.length;
+  const ts = new Float64Array(total);
+  const vs = new Float64Array(total);
+  const pos = new Array<number>(parts.length).fill(0);
+  let n = 0;
+  for (;;) {
+    let best = -1;
+    let bt = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as SeriesSamples;
+      const j = pos[i] as number;
+      if (j < p.timestamps.length && (p.timestamps[j] as number) < bt) {
+        bt = p.timestamps[j] as number;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    ts[n] = bt;
+    vs[n] = (parts[best] as SeriesSamples).values[pos[best] as number] as number;
+    n++;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as SeriesSamples;
+      const j = pos[i] as number;
+      if (j < p.timestamps.length && p.timestamps[j] === bt) pos[i] = j + 1;
+    }
+  }
+  return { labels: (parts[0] as SeriesSamples).labels, timestamps: ts.subarray(0, n), values: vs.subarray(0, n) };
+}
+
+/**
+ * A Queryable (the PromQL engine's read contract) over opened blocks: series sorted by labels,
+ * samples limited to [hints.start, hints.end], series merged across blocks.
+ */
+export function createBlockQueryable(blocks: readonly BlockReader[]): Queryable {
+  const overlapping = (hints: SelectHints) =>
+    blocks.filter((b) => b.meta.maxTime > hints.start && b.meta.minTime <= hints.end);
+  return {
+    async select(matchers, hints, signal) {
+      const out: SeriesSamples[] = [];
+      if (hints.labelsOnly) {
+        const seen = new Map<string, SeriesSamples>();
+        for (const b of overlapping(hints)) {
+          for await (const batch of b.selectBatches(matchers, hints.start, hints.end, { skipChunks: true, signal })) {
+            for (const s of batch) {
+              const k = s.labels.key();
+              if (!seen.has(k))
+                seen.set(k, { labels: s.labels, timestamps: new Float64Array(0), values: new Float64Array(0) });
+            }
+          }
+        }
+        return [...seen.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+      }
+      for await (const s of mergeBlockSamples(blocks, matchers, hints.start, hints.end, signal)) out.push(s);
+      return out;
+    },
+    async labelNames(matchers, hints, signal) {
+      const set = new Set<string>();
+      for (const b of overlapping(hints)) for (const n of await b.labelNames(matchers, signal)) set.add(n);
+      return [...set].sort(compareStrings);
+    },
+    async labelValues(name, matchers, hints, signal) {
+      const set = new Set<string>();
+      for (const b of overlapping(hints)) for (const v of await b.labelValues(name, matchers, signal)) set.add(v);
+      return [...set].sort(compareStrings);
+    },
+  };
+}
