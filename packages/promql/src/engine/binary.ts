@@ -1,0 +1,313 @@
+/**
+ * Binary operators: scalar/scalar, vector/scalar and vector/vector with one-to-one,
+ * many-to-one and one-to-many matching, the set operators, and `bool` comparisons, following
+ * Prometheus's engine.go (VectorBinop, VectorscalarBinop, VectorAnd/Or/Unless, resultMetric).
+ */
+import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
+import type { BinaryOp, VectorMatching } from '../parser/ast.js';
+import { QueryEvaluationError } from './errors.js';
+import { newStepSeries, SeriesCollector } from './series-buffer.js';
+import type { StepSeries } from './types.js';
+
+/** Go's math.Pow where it differs from `**` (1^NaN, (-1)^±Inf). */
+function goPow(x: number, y: number): number {
+  if (y === 0 || x === 1) return 1;
+  if (x === -1 && (y === Number.POSITIVE_INFINITY || y === Number.NEGATIVE_INFINITY)) return 1;
+  return x ** y;
+}
+
+/** Whether an operator is a comparison (filters, or yields 0/1 with `bool`). */
+export function isComparison(op: BinaryOp): boolean {
+  return op === '==' || op === '!=' || op === '>' || op === '<' || op === '>=' || op === '<=';
+}
+
+/** Whether an operator is arithmetic (its result is no longer the input metric). */
+export function changesMetricSchema(op: BinaryOp): boolean {
+  return op === '+' || op === '-' || op === '*' || op === '/' || op === '^' || op === '%' || op === 'atan2';
+}
+
+/** Arithmetic on two floats. */
+export function arithmetic(op: BinaryOp, l: number, r: number): number {
+  switch (op) {
+    case '+':
+      return l + r;
+    case '-':
+      return l - r;
+    case '*':
+      return l * r;
+    case '/':
+      return l / r;
+    case '^':
+      return goPow(l, r);
+    case '%':
+      return l % r;
+    case 'atan2':
+      return Math.atan2(l, r);
+    default:
+      throw new QueryEvaluationError(`operator "${op}" not allowed for arithmetic`);
+  }
+}
+
+/** A comparison on two floats. */
+export function compare(op: BinaryOp, l: number, r: number): boolean {
+  switch (op) {
+    case '==':
+      return l === r;
+    case '!=':
+      return l !== r;
+    case '>':
+      return l > r;
+    case '<':
+      return l < r;
+    case '>=':
+      return l >= r;
+    case '<=':
+      return l <= r;
+    default:
+      throw new QueryEvaluationError(`operator "${op}" is not a comparison`);
+  }
+}
+
+/** scalar op scalar, step by step (comparisons are always `bool` here). */
+export function scalarBinop(op: BinaryOp, l: Float64Array, r: Float64Array): Float64Array {
+  const n = l.length;
+  const out = new Float64Array(n);
+  if (isComparison(op)) for (let i = 0; i < n; i++) out[i] = compare(op, l[i] as number, r[i] as number) ? 1 : 0;
+  else for (let i = 0; i < n; i++) out[i] = arithmetic(op, l[i] as number, r[i] as number);
+  return out;
+}
+
+/**
+ * vector op scalar (or scalar op vector with `swap`). Comparisons filter (keeping the vector's
+ * value) unless `bool`; arithmetic and `bool` mark the name for removal.
+ */
+export function vectorScalarBinop(
+  op: BinaryOp,
+  vec: StepSeries[],
+  scalar: Float64Array,
+  swap: boolean,
+  returnBool: boolean,
+): StepSeries[] {
+  const cmp = isComparison(op);
+  const dropName = changesMetricSchema(op) || returnBool;
+  const out: StepSeries[] = [];
+  for (const s of vec) {
+    const n = s.values.length;
+    const o = newStepSeries(s.labels, n, s.dropName || dropName);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (s.present[i] === 0) continue;
+      const v = s.values[i] as number;
+      const c = scalar[i] as number;
+      const l = swap ? c : v;
+      const r = swap ? v : c;
+      if (cmp) {
+        const keep = compare(op, l, r);
+        if (returnBool) {
+          o.values[i] = keep ? 1 : 0;
+        } else {
+          if (!keep) continue;
+          o.values[i] = v;
+        }
+      } else {
+        o.values[i] = arithmetic(op, l, r);
+      }
+      o.present[i] = 1;
+      any = true;
+    }
+    if (any) out.push(o);
+  }
+  return out;
+}
+
+/** The label set two series are matched on (Prometheus's signature function). */
+function signature(labels: Labels, matching: VectorMatching): string {
+  if (matching.on) return labels.keepOnly(matching.labels).key();
+  return labels.without([METRIC_NAME, ...matching.labels]).key();
+}
+
+function signatureOrdinals(
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  matching: VectorMatching,
+): [Int32Array, Int32Array, number] {
+  const ord = new Map<string, number>();
+  const assign = (side: StepSeries[]): Int32Array => {
+    const out = new Int32Array(side.length);
+    side.forEach((s, i) => {
+      const sig = signature(s.labels, matching);
+      let o = ord.get(sig);
+      if (o === undefined) {
+        o = ord.size;
+        ord.set(sig, o);
+      }
+      out[i] = o;
+    });
+    return out;
+  };
+  const l = assign(lhs);
+  const r = assign(rhs);
+  return [l, r, ord.size];
+}
+
+/** `and`, `or`, `unless`: many-to-many set operations keeping the original samples. */
+export function setBinop(
+  op: 'and' | 'or' | 'unless',
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  matching: VectorMatching,
+  n: number,
+): StepSeries[] {
+  const [lOrd, rOrd, numSigs] = signatureOrdinals(lhs, rhs, matching);
+  // Per signature, the last step at which the other side had it (-1: never).
+  const seen = new Int32Array(numSigs).fill(-1);
+  const outL = lhs.map((s) => newStepSeries(s.labels, n, s.dropName));
+  const outR = op === 'or' ? rhs.map((s) => newStepSeries(s.labels, n, s.dropName)) : [];
+  for (let i = 0; i < n; i++) {
+    if (op === 'or') {
+      for (let j = 0; j < lhs.length; j++) {
+        const s = lhs[j] as StepSeries;
+        if (s.present[i] === 0) continue;
+        seen[lOrd[j] as number] = i;
+        const o = outL[j] as StepSeries;
+        o.present[i] = 1;
+        o.values[i] = s.values[i] as number;
+      }
+      for (let j = 0; j < rhs.length; j++) {
+        const s = rhs[j] as StepSeries;
+        if (s.present[i] === 0 || seen[rOrd[j] as number] === i) continue;
+        const o = outR[j] as StepSeries;
+        o.present[i] = 1;
+        o.values[i] = s.values[i] as number;
+      }
+      continue;
+    }
+    for (let j = 0; j < rhs.length; j++) if ((rhs[j] as StepSeries).present[i] !== 0) seen[rOrd[j] as number] = i;
+    const wantMatch = op === 'and';
+    for (let j = 0; j < lhs.length; j++) {
+      const s = lhs[j] as StepSeries;
+      if (s.present[i] === 0) continue;
+      if ((seen[lOrd[j] as number] === i) !== wantMatch) continue;
+      const o = outL[j] as StepSeries;
+      o.present[i] = 1;
+      o.values[i] = s.values[i] as number;
+    }
+  }
+  const out: StepSeries[] = [];
+  for (const s of [...outL, ...outR]) if (s.present.includes(1)) out.push(s);
+  return out;
+}
+
+function matchLabelsText(labels: Labels, matching: VectorMatching): string {
+  return (
+    matching.on ? labels.keepOnly(matching.labels) : labels.without([METRIC_NAME, ...matching.labels])
+  ).toString();
+}
+
+/**
+ * Arithmetic and comparison between two instant vectors with vector matching. The "one" side
+ * must be unique per match group at every step, as Prometheus requires.
+ */
+export function vectorBinop(
+  op: BinaryOp,
+  lhsIn: StepSeries[],
+  rhsIn: StepSeries[],
+  matching: VectorMatching,
+  returnBool: boolean,
+  n: number,
+): StepSeries[] {
+  const oneToMany = matching.card === 'one-to-many';
+  // Work with the "many" side on the left, like Prometheus.
+  const lhs = oneToMany ? rhsIn : lhsIn;
+  const rhs = oneToMany ? lhsIn : rhsIn;
+  const [lOrd, rOrd, numSigs] = signatureOrdinals(lhs, rhs, matching);
+  const rhsStep = new Int32Array(numSigs).fill(-1);
+  const rhsAt = new Int32Array(numSigs);
+  const matchedStep = new Int32Array(numSigs).fill(-1);
+  const manyMatched = new Map<string, number>();
+  const cmp = isComparison(op);
+  const schemaChange = changesMetricSchema(op);
+  const out = new SeriesCollector(n);
+  const metricCache = new Map<number, Labels>();
+  const resultMetric = (li: number, ri: number): Labels => {
+    const key = li * rhs.length + ri;
+    let m = metricCache.get(key);
+    if (m !== undefined) return m;
+    const l = (lhs[li] as StepSeries).labels;
+    const r = (rhs[ri] as StepSeries).labels;
+    m = l;
+    if (schemaChange) m = m.without([METRIC_NAME, '__type__', '__unit__']);
+    if (matching.card === 'one-to-one') m = matching.on ? m.keepOnly(matching.labels) : m.without(matching.labels);
+    for (const name of matching.include) m = m.with(name, r.get(name));
+    metricCache.set(key, m);
+    return m;
+  };
+  for (let i = 0; i < n; i++) {
+    let anyL = false;
+    for (const s of lhs) {
+      if (s.present[i] !== 0) {
+        anyL = true;
+        break;
+      }
+    }
+    if (!anyL) continue;
+    let anyR = false;
+    for (let j = 0; j < rhs.length; j++) {
+      const s = rhs[j] as StepSeries;
+      if (s.present[i] === 0) continue;
+      anyR = true;
+      const o = rOrd[j] as number;
+      if (rhsStep[o] === i) {
+        const dup = rhs[rhsAt[o] as number] as StepSeries;
+        throw new QueryEvaluationError(
+          `found duplicate series for the match group ${matchLabelsText(s.labels, matching)} on the ${oneToMany ? 'left' : 'right'} hand-side of the operation: [${s.labels.toString()}, ${dup.labels.toString()}];many-to-many matching not allowed: matching labels must be unique on one side`,
+        );
+      }
+      rhsStep[o] = i;
+      rhsAt[o] = j;
+    }
+    if (!anyR) continue;
+    for (let j = 0; j < lhs.length; j++) {
+      const ls = lhs[j] as StepSeries;
+      if (ls.present[i] === 0) continue;
+      const o = lOrd[j] as number;
+      if (rhsStep[o] !== i) continue;
+      const ri = rhsAt[o] as number;
+      const rs = rhs[ri] as StepSeries;
+      let fl = ls.values[i] as number;
+      let fr = rs.values[i] as number;
+      if (oneToMany) {
+        const t = fl;
+        fl = fr;
+        fr = t;
+      }
+      let value: number;
+      let keep = true;
+      if (cmp) {
+        keep = compare(op, fl, fr);
+        value = fl;
+      } else {
+        value = arithmetic(op, fl, fr);
+      }
+      if (returnBool) value = keep ? 1 : 0;
+      const metric = resultMetric(j, ri);
+      if (matching.card === 'one-to-one') {
+        if (matchedStep[o] === i) {
+          throw new QueryEvaluationError(
+            'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+          );
+        }
+        matchedStep[o] = i;
+      } else {
+        const k = `${o}\u0000${metric.key()}`;
+        if (manyMatched.get(k) === i) {
+          throw new QueryEvaluationError('multiple matches for labels: grouping labels must ensure unique matches');
+        }
+        manyMatched.set(k, i);
+      }
+      if (!keep && !returnBool) continue;
+      out.set(out.get(metric, returnBool), i, value);
+    }
+  }
+  return out.series;
+}

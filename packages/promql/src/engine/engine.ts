@@ -1,0 +1,219 @@
+/**
+ * The PromQL engine: parses a query, plans which samples every selector needs, fetches them all
+ * concurrently from a Queryable, then evaluates synchronously over typed columns with
+ * Prometheus 3 semantics (left-open lookback and range windows, `@`, negative offsets, delayed
+ * `__name__` removal).
+ */
+import { compareLabels, Labels, METRIC_NAME, type Queryable } from '@thanos-ts/tsdb';
+import { type Expr, exprType } from '../parser/ast.js';
+import { parseExpr } from '../parser/parser.js';
+import { Annotations } from './annotations.js';
+import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
+import { Evaluator } from './evaluator.js';
+import { fetchSelects, planSelects } from './planner.js';
+import { mergeSameLabels } from './series-buffer.js';
+import type { EvalValue, Grid, QueryResult, QueryValue, Sample, Series, StepSeries } from './types.js';
+
+/** Options of `createEngine`. Durations are milliseconds. */
+export interface EngineOptions {
+  /** How far back an instant selector looks for the latest sample; default 5 minutes. */
+  lookbackDelta?: number;
+  /** Most samples a query may hold in memory at once; default 50,000,000 (Prometheus's default). */
+  maxSamples?: number;
+  /** Longest a query may run; default 2 minutes (Prometheus's --query.timeout). */
+  timeout?: number;
+  /** Accept experimental functions (limitk, limit_ratio, mad_over_time, sort_by_label, …); default false. */
+  enableExperimentalFunctions?: boolean;
+  /** Step of subqueries written without one, e.g. `x[1h:]`; default 1 minute (Prometheus's evaluation interval). */
+  noStepSubqueryInterval?: number;
+}
+
+/** Per-query options. */
+export interface QueryOptions {
+  signal?: AbortSignal;
+  /** Overrides the engine's lookback delta for this query. */
+  lookbackDelta?: number;
+}
+
+/** A PromQL engine. Queries accept a query string or an already parsed expression. */
+export interface Engine {
+  /** Evaluates `query` at `time` (ms since the epoch, or a Date). */
+  instantQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    time: number | Date,
+    opts?: QueryOptions,
+  ): Promise<QueryResult>;
+  /** Evaluates `query` at `start`, `start+step`, … ≤ `end` (ms or Dates; `step` in ms). */
+  rangeQuery(
+    queryable: Queryable,
+    query: string | Expr,
+    start: number | Date,
+    end: number | Date,
+    step: number,
+    opts?: QueryOptions,
+  ): Promise<QueryResult>;
+}
+
+/** Prometheus's HTTP API cap on points per series in a range query. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+const ms = (t: number | Date): number => (typeof t === 'number' ? t : t.getTime());
+
+/** Creates an engine. Engines hold no state between queries; one can serve many concurrently. */
+export function createEngine(opts: EngineOptions = {}): Engine {
+  const lookbackDelta = opts.lookbackDelta ?? 300_000;
+  const maxSamples = opts.maxSamples ?? 50_000_000;
+  const timeout = opts.timeout ?? 120_000;
+  const noStepSubqueryInterval = opts.noStepSubqueryInterval ?? 60_000;
+  const parse = (q: string | Expr): Expr =>
+    typeof q === 'string'
+      ? parseExpr(q, { enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false })
+      : q;
+
+  const run = async (
+    queryable: Queryable,
+    expr: Expr,
+    grid: Grid,
+    instant: boolean,
+    qopts: QueryOptions | undefined,
+  ): Promise<QueryResult> => {
+    const signal = qopts?.signal;
+    const lookback = qopts?.lookbackDelta ?? lookbackDelta;
+    const deadline = Date.now() + timeout;
+    if (signal?.aborted) throw new QueryCanceledError('query queue');
+    const start = grid.start;
+    const end = grid.start + (grid.n - 1) * grid.step;
+    const plan = planSelects(expr, {
+      start,
+      end,
+      step: instant ? 0 : grid.step,
+      lookbackDelta: lookback,
+      queryStart: start,
+      queryEnd: end,
+    });
+    const data = await withDeadline(fetchSelects(queryable, plan, signal), deadline, signal);
+    const annos = new Annotations();
+    const evaluator = new Evaluator({
+      lookbackDelta: lookback,
+      maxSamples,
+      deadline,
+      signal,
+      data,
+      queryStart: start,
+      queryEnd: end,
+      noStepSubqueryInterval,
+      annos,
+    });
+    const value = evaluator.eval(expr, grid);
+    const result = toResult(value, grid, instant);
+    return { result, warnings: [...annos.warnings], infos: [...annos.infos] };
+  };
+
+  return {
+    async instantQuery(queryable, query, time, qopts) {
+      const expr = parse(query);
+      return run(queryable, expr, { start: ms(time), step: 1, n: 1 }, true, qopts);
+    },
+    async rangeQuery(queryable, query, startIn, endIn, step, qopts) {
+      const start = ms(startIn);
+      const end = ms(endIn);
+      if (!(step > 0))
+        throw new QueryEvaluationError(
+          'zero or negative query resolution step widths are not accepted. Try a positive integer',
+          'ERR_INVALID_ARGUMENT',
+        );
+      if (end < start)
+        throw new QueryEvaluationError('end timestamp must not be before start time', 'ERR_INVALID_ARGUMENT');
+      if ((end - start) / step > MAX_POINTS_PER_SERIES) throw new TooManyPointsError();
+      const expr = parse(query);
+      const type = exprType(expr);
+      if (type !== 'vector' && type !== 'scalar') {
+        throw new QueryEvaluationError(
+          `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`,
+          'ERR_INVALID_ARGUMENT',
+        );
+      }
+      const n = Math.floor((end - start) / step) + 1;
+      return run(queryable, expr, { start, step, n }, false, qopts);
+    },
+  };
+}
+
+async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSignal | undefined): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const guards = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new QueryTimeoutError('query preparation')), Math.max(0, deadline - Date.now()));
+    if (signal) {
+      onAbort = () => reject(new QueryCanceledError('query preparation'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([p, guards]);
+  } finally {
+    clearTimeout(timer);
+    if (signal && onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Delayed name removal: drop `__name__` where marked, then merge equal label sets. */
+function cleanup(series: StepSeries[], n: number): StepSeries[] {
+  const renamed = series.map((s) =>
+    s.dropName ? { ...s, labels: s.labels.without([METRIC_NAME]), dropName: false } : s,
+  );
+  return mergeSameLabels(renamed, n);
+}
+
+function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
+  switch (value.kind) {
+    case 'string':
+      return { type: 'string', t: grid.start, v: value.value };
+    case 'scalar':
+      if (instant) return { type: 'scalar', t: grid.start, v: value.values[0] as number };
+      return {
+        type: 'matrix',
+        series: [{ metric: Labels.EMPTY, timestamps: gridTimes(grid), values: Float64Array.from(value.values) }],
+      };
+    case 'matrix': {
+      const series: Series[] = value.series.map((s) => ({ metric: s.labels, timestamps: s.ts, values: s.vs }));
+      series.sort((a, b) => compareLabels(a.metric, b.metric));
+      return { type: 'matrix', series };
+    }
+    case 'vector': {
+      const cleaned = cleanup(value.series, grid.n);
+      if (instant) {
+        const samples: Sample[] = [];
+        for (const s of cleaned) {
+          if (s.present[0] !== 0) samples.push({ metric: s.labels, t: grid.start, f: s.values[0] as number });
+        }
+        return { type: 'vector', samples };
+      }
+      const series: Series[] = [];
+      for (const s of cleaned) {
+        let count = 0;
+        for (let i = 0; i < grid.n; i++) count += s.present[i] as number;
+        if (count === 0) continue;
+        const timestamps = new Float64Array(count);
+        const values = new Float64Array(count);
+        let j = 0;
+        for (let i = 0; i < grid.n; i++) {
+          if (s.present[i] === 0) continue;
+          timestamps[j] = grid.start + i * grid.step;
+          values[j] = s.values[i] as number;
+          j++;
+        }
+        series.push({ metric: s.labels, timestamps, values });
+      }
+      series.sort((a, b) => compareLabels(a.metric, b.metric));
+      return { type: 'matrix', series };
+    }
+  }
+}
+
+function gridTimes(g: Grid): Float64Array {
+  const out = new Float64Array(g.n);
+  for (let i = 0; i < g.n; i++) out[i] = g.start + i * g.step;
+  return out;
+}

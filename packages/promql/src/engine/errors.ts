@@ -1,0 +1,50 @@
+import { ThanosError } from '@thanos-ts/tsdb';
+
+/**
+ * A query failed while being evaluated (Prometheus's `ev.errorf`): duplicate label sets,
+ * many-to-many matching, invalid parameters. The message is Prometheus's, word for word, so
+ * clients and conformance scripts can match on it.
+ */
+export class QueryEvaluationError extends ThanosError {
+  constructor(message: string, code = 'ERR_PROMQL_EVAL') {
+    super(code, message);
+  }
+}
+
+/** The query would hold more samples in memory than `maxSamples` allows. */
+export class TooManySamplesError extends QueryEvaluationError {
+  constructor(env = 'query execution') {
+    super(`query processing would load too many samples into memory in ${env}`, 'ERR_PROMQL_TOO_MANY_SAMPLES');
+  }
+}
+
+/** The query ran longer than the engine's `timeout`. */
+export class QueryTimeoutError extends QueryEvaluationError {
+  constructor(env = 'expression evaluation') {
+    super(`query timed out in ${env}`, 'ERR_PROMQL_TIMEOUT');
+  }
+}
+
+/** The caller aborted the query through its AbortSignal. */
+export class QueryCanceledError extends QueryEvaluationError {
+  constructor(env = 'expression evaluation') {
+    super(`query was canceled in ${env}`, 'ERR_PROMQL_CANCELED');
+  }
+}
+
+/** A range query asks for more than 11,000 points per series (Prometheus's HTTP API limit). */
+export class TooManyPointsError extends QueryEvaluationError {
+  constructor() {
+    super(
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+      'ERR_PROMQL_TOO_MANY_POINTS',
+    );
+  }
+}
+
+/** The query uses something this engine does not evaluate yet (native histograms, `info`). */
+export class UnsupportedQueryError extends QueryEvaluationError {
+  constructor(what: string) {
+    super(`${what} is not supported by this engine`, 'ERR_PROMQL_UNSUPPORTED');
+  }
+}

@@ -1,0 +1,684 @@
+/**
+ * The synchronous evaluator: walks the AST over an evaluation grid, producing typed columns per
+ * series. All samples were fetched before evaluation starts (see planner.ts), so nothing here
+ * awaits; cancellation and the timeout are checked between nodes and series.
+ */
+import { isStaleNaN, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
+import type {
+  AggregateExpr,
+  BinaryExpr,
+  Call,
+  DurationExpr,
+  Expr,
+  MatrixSelector,
+  SubqueryExpr,
+  VectorSelector,
+} from '../parser/ast.js';
+import { exprType } from '../parser/ast.js';
+import { aggregateK, aggregateSimple, countValues } from './aggregations.js';
+import { type Annotations, annotationText, goQuote } from './annotations.js';
+import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
+import {
+  QueryCanceledError,
+  QueryEvaluationError,
+  QueryTimeoutError,
+  TooManySamplesError,
+  UnsupportedQueryError,
+} from './errors.js';
+import { histogramFraction, histogramQuantile } from './functions/histogram.js';
+import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
+import { elementFunctions } from './functions/math.js';
+import { rangeFunctions } from './functions/registry.js';
+import { sortByLabels, sortByValue } from './functions/sort.js';
+import { dateFunctions, dateOfSeconds } from './functions/time.js';
+import type { FunctionContext, RangeWindow } from './functions/types.js';
+import { hashRatioOffset } from './ratio-sampler.js';
+import { countPresent, mergeSameLabels, newStepSeries, stepSeriesToRaw, withoutStaleMarkers } from './series-buffer.js';
+import type { EvalValue, Grid, RawSeries, StepSeries } from './types.js';
+
+/** Everything the evaluator needs besides the expression. @internal */
+export interface EvaluatorOptions {
+  lookbackDelta: number;
+  maxSamples: number;
+  /** Date.now() value after which evaluation fails with a timeout. */
+  deadline: number;
+  signal?: AbortSignal;
+  /** Samples of every selector node, fetched by the planner. */
+  data: Map<VectorSelector, SeriesSamples[]>;
+  /** Start and end of the whole query, for `@ start()` / `@ end()`. */
+  queryStart: number;
+  queryEnd: number;
+  /** Step of subqueries written without one (`x[5m:]`), ms. */
+  noStepSubqueryInterval: number;
+  annos: Annotations;
+}
+
+/** A range-vector argument, resolved into raw series and a per-step window end. */
+interface RangeInput {
+  series: RawSeries[];
+  range: number;
+  /** Window end (inclusive) of step i. */
+  refs: Float64Array;
+  /** The selector, for absent_over_time's labels (undefined for subqueries). */
+  selector?: VectorSelector;
+}
+
+const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+
+function gridTime(g: Grid, i: number): number {
+  return g.start + i * g.step;
+}
+
+/** The synchronous PromQL evaluator. @internal */
+export class Evaluator {
+  private currentSamples = 0;
+  private checks = 0;
+  private readonly noStale = new Map<SeriesSamples, { ts: Float64Array; vs: Float64Array }>();
+
+  constructor(private readonly opts: EvaluatorOptions) {}
+
+  /** Fails with a cancellation or timeout error when due. */
+  checkDone(): void {
+    if (this.opts.signal?.aborted) throw new QueryCanceledError();
+    if (Date.now() > this.opts.deadline) throw new QueryTimeoutError();
+  }
+
+  private maybeCheckDone(): void {
+    if ((++this.checks & 255) === 0) this.checkDone();
+  }
+
+  private addSamples(n: number): void {
+    this.currentSamples += n;
+    if (this.currentSamples > this.opts.maxSamples) throw new TooManySamplesError();
+  }
+
+  private resolveAt(at: number | 'start' | 'end' | undefined): number | undefined {
+    if (at === 'start') return this.opts.queryStart;
+    if (at === 'end') return this.opts.queryEnd;
+    return at;
+  }
+
+  private refs(g: Grid, at: number | 'start' | 'end' | undefined, offset: number): Float64Array {
+    const fixed = this.resolveAt(at);
+    const out = new Float64Array(g.n);
+    for (let i = 0; i < g.n; i++) out[i] = (fixed ?? gridTime(g, i)) - offset;
+    return out;
+  }
+
+  /** Evaluates `e` over the grid `g`. */
+  eval(e: Expr, g: Grid): EvalValue {
+    this.checkDone();
+    const before = this.currentSamples;
+    const v = this.evalNode(e, g);
+    // Children's samples are released once the parent has its result (Prometheus's accounting).
+    this.currentSamples = before;
+    if (v.kind === 'vector') {
+      let points = 0;
+      for (const s of v.series) points += countPresent(s);
+      this.addSamples(points);
+    } else if (v.kind === 'matrix') {
+      let points = 0;
+      for (const s of v.series) points += s.ts.length;
+      this.addSamples(points);
+    }
+    return v;
+  }
+
+  private evalNode(e: Expr, g: Grid): EvalValue {
+    switch (e.type) {
+      case 'NumberLiteral':
+        return { kind: 'scalar', values: new Float64Array(g.n).fill(e.val) };
+      case 'StringLiteral':
+        return { kind: 'string', value: e.val };
+      case 'ParenExpr':
+      case 'StepInvariantExpr':
+        return this.eval(e.expr, g);
+      case 'DurationExpr':
+        return { kind: 'scalar', values: new Float64Array(g.n).fill(this.durationSeconds(e, g)) };
+      case 'UnaryExpr': {
+        const v = this.eval(e.expr, g);
+        if (e.op === '+') return v;
+        if (v.kind === 'scalar') return { kind: 'scalar', values: v.values.map((x) => -x) };
+        if (v.kind !== 'vector') throw new QueryEvaluationError('unary minus on a non-vector');
+        return {
+          kind: 'vector',
+          series: v.series.map((s) => ({ ...s, values: s.values.map((x) => -x), dropName: true })),
+        };
+      }
+      case 'VectorSelector':
+        return { kind: 'vector', series: this.vectorSelector(e, g, false) };
+      case 'MatrixSelector':
+      case 'SubqueryExpr':
+        return this.matrixValue(e, g);
+      case 'Call':
+        return this.call(e, g);
+      case 'AggregateExpr':
+        return this.aggregate(e, g);
+      case 'BinaryExpr':
+        return this.binary(e, g);
+    }
+  }
+
+  /** Evaluates a (duration) expression to seconds; duration expressions are constant per query. */
+  private durationSeconds(e: Expr, g: Grid): number {
+    switch (e.type) {
+      case 'NumberLiteral':
+        return e.val;
+      case 'ParenExpr':
+        return this.durationSeconds(e.expr, g);
+      case 'UnaryExpr':
+        return e.op === '-' ? -this.durationSeconds(e.expr, g) : this.durationSeconds(e.expr, g);
+      case 'DurationExpr': {
+        const d = e as DurationExpr;
+        if (d.op === 'step') return g.step / 1000;
+        const r = d.rhs === undefined ? 0 : this.durationSeconds(d.rhs, g);
+        if (d.lhs === undefined) return d.op === '-' ? -r : r;
+        const l = this.durationSeconds(d.lhs, g);
+        switch (d.op) {
+          case '+':
+            return l + r;
+          case '-':
+            return l - r;
+          case '*':
+            return l * r;
+          case '/':
+            return l / r;
+          case '%':
+            return l % r;
+          case '^':
+            return l ** r;
+          case 'min':
+            return Math.min(l, r);
+          case 'max':
+            return Math.max(l, r);
+        }
+        return Number.NaN;
+      }
+      default:
+        throw new UnsupportedQueryError(`duration expression of type ${e.type}`);
+    }
+  }
+
+  private samplesNoStale(s: SeriesSamples): { ts: Float64Array; vs: Float64Array } {
+    let r = this.noStale.get(s);
+    if (r === undefined) {
+      r = withoutStaleMarkers(s.timestamps, s.values);
+      this.noStale.set(s, r);
+    }
+    return r;
+  }
+
+  /**
+   * An instant vector selector: per step, the latest sample in (ref - lookback, ref], unless it
+   * is a staleness marker. With `timestamps`, the value is the sample's timestamp in seconds
+   * (for `timestamp()`).
+   */
+  vectorSelector(vs: VectorSelector, g: Grid, timestamps: boolean): StepSeries[] {
+    const data = this.opts.data.get(vs) ?? [];
+    const refs = this.refs(g, vs.at, vs.offset);
+    const lookback = this.opts.lookbackDelta;
+    const out: StepSeries[] = [];
+    for (const s of data) {
+      this.maybeCheckDone();
+      const ts = s.timestamps;
+      const values = s.values;
+      const o = newStepSeries(s.labels, g.n, timestamps);
+      let ptr = 0;
+      let points = 0;
+      for (let i = 0; i < g.n; i++) {
+        const ref = refs[i] as number;
+        if (i > 0 && ref < (refs[i - 1] as number)) ptr = 0;
+        while (ptr < ts.length && (ts[ptr] as number) <= ref) ptr++;
+        const j = ptr - 1;
+        if (j < 0) continue;
+        const t = ts[j] as number;
+        if (t <= ref - lookback) continue;
+        const v = values[j] as number;
+        if (Number.isNaN(v) && isStaleNaN(v)) continue;
+        o.present[i] = 1;
+        o.values[i] = timestamps ? t / 1000 : v;
+        points++;
+      }
+      if (points > 0) {
+        this.addSamples(points);
+        out.push(o);
+      }
+    }
+    return out;
+  }
+
+  /** Resolves a range-vector argument (matrix selector or subquery). */
+  private rangeInput(e: Expr, g: Grid): RangeInput {
+    if (e.type === 'MatrixSelector') return this.matrixSelectorInput(e, g);
+    if (e.type === 'SubqueryExpr') return this.subqueryInput(e, g);
+    if (e.type === 'ParenExpr' || e.type === 'StepInvariantExpr') return this.rangeInput(e.expr, g);
+    throw new QueryEvaluationError(`expected a range vector, got ${e.type}`);
+  }
+
+  private matrixSelectorInput(ms: MatrixSelector, g: Grid): RangeInput {
+    const vs = ms.vectorSelector;
+    if (vs.anchored || vs.smoothed) throw new UnsupportedQueryError('the anchored and smoothed modifiers');
+    const range = ms.rangeExpr ? this.durationSeconds(ms.rangeExpr, g) * 1000 : ms.range;
+    const data = this.opts.data.get(vs) ?? [];
+    const series: RawSeries[] = data.map((s) => {
+      const { ts, vs: values } = this.samplesNoStale(s);
+      return { labels: s.labels, ts, vs: values, dropName: false };
+    });
+    return { series, range, refs: this.refs(g, vs.at, vs.offset), selector: vs };
+  }
+
+  private subqueryInput(sq: SubqueryExpr, g: Grid): RangeInput {
+    const range = sq.rangeExpr ? this.durationSeconds(sq.rangeExpr, g) * 1000 : sq.range;
+    const offset = sq.offsetExpr ? this.durationSeconds(sq.offsetExpr, g) * 1000 : sq.offset;
+    const refs = this.refs(g, sq.at, offset);
+    let step = sq.stepExpr ? this.durationSeconds(sq.stepExpr, g) * 1000 : (sq.step ?? 0);
+    if (!(step > 0)) step = this.opts.noStepSubqueryInterval;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const r of refs) {
+      if (r < first) first = r;
+      if (r > last) last = r;
+    }
+    // Inner steps are absolute multiples of the step, strictly inside the first window.
+    const rawStart = first - range;
+    let start = Math.floor(rawStart / step) * step;
+    if (start <= rawStart) start += step;
+    const n = last >= start ? Math.floor((last - start) / step) + 1 : 0;
+    if (n === 0) return { series: [], range, refs };
+    const inner: Grid = { start, step, n };
+    const v = this.eval(sq.expr, inner);
+    if (v.kind !== 'vector' && v.kind !== 'scalar')
+      throw new QueryEvaluationError('subquery of a non-instant expression');
+    const stepSeries =
+      v.kind === 'scalar'
+        ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
+        : v.series;
+    const series = stepSeries.map((s) => ({ ...stepSeriesToRaw(s, start, step), dropName: false }));
+    return { series, range, refs };
+  }
+
+  /** A range vector as a value: only valid for a single evaluation step (instant queries). */
+  private matrixValue(e: MatrixSelector | SubqueryExpr, g: Grid): EvalValue {
+    if (g.n !== 1) throw new QueryEvaluationError('cannot do range evaluation of matrix selector');
+    const input = this.rangeInput(e, g);
+    const ref = input.refs[0] as number;
+    const startT = ref - input.range;
+    const series: RawSeries[] = [];
+    for (const s of input.series) {
+      let lo = 0;
+      while (lo < s.ts.length && (s.ts[lo] as number) <= startT) lo++;
+      let hi = lo;
+      while (hi < s.ts.length && (s.ts[hi] as number) <= ref) hi++;
+      if (hi === lo) continue;
+      series.push({ labels: s.labels, ts: s.ts.slice(lo, hi), vs: s.vs.slice(lo, hi), dropName: false });
+    }
+    return { kind: 'matrix', series };
+  }
+
+  private scalarArg(e: Expr, g: Grid): Float64Array {
+    const v = this.eval(e, g);
+    if (v.kind !== 'scalar') throw new QueryEvaluationError(`expected a scalar argument, got ${v.kind}`);
+    return v.values;
+  }
+
+  private vectorArg(e: Expr, g: Grid): StepSeries[] {
+    const v = this.eval(e, g);
+    if (v.kind !== 'vector') throw new QueryEvaluationError(`expected an instant vector argument, got ${v.kind}`);
+    return v.series;
+  }
+
+  private stringArg(e: Expr): string {
+    let x = e;
+    while (x.type === 'ParenExpr' || x.type === 'StepInvariantExpr') x = x.expr;
+    if (x.type !== 'StringLiteral') throw new QueryEvaluationError('expected a string literal argument');
+    return x.val;
+  }
+
+  private call(e: Call, g: Grid): EvalValue {
+    const name = e.func.name;
+    const rangeFn = rangeFunctions[name];
+    if (rangeFn !== undefined || name === 'absent_over_time') return this.rangeCall(e, g);
+    const elementFn = elementFunctions[name];
+    if (elementFn !== undefined) {
+      const input = this.vectorArg(e.args[0] as Expr, g);
+      const params = e.args.slice(1).map((a) => this.scalarArg(a, g));
+      return { kind: 'vector', series: mapElements(input, params, g.n, elementFn) };
+    }
+    const dateFn = dateFunctions[name];
+    if (dateFn !== undefined) {
+      if (e.args.length === 0) {
+        const o = newStepSeries(Labels.EMPTY, g.n);
+        for (let i = 0; i < g.n; i++) {
+          o.present[i] = 1;
+          o.values[i] = dateFn(dateOfSeconds(Math.trunc(gridTime(g, i) / 1000)));
+        }
+        return { kind: 'vector', series: [o] };
+      }
+      const input = this.vectorArg(e.args[0] as Expr, g);
+      return { kind: 'vector', series: mapElements(input, [], g.n, (v) => dateFn(dateOfSeconds(v))) };
+    }
+    switch (name) {
+      case 'time': {
+        const values = new Float64Array(g.n);
+        for (let i = 0; i < g.n; i++) values[i] = gridTime(g, i) / 1000;
+        return { kind: 'scalar', values };
+      }
+      case 'pi':
+        return { kind: 'scalar', values: new Float64Array(g.n).fill(Math.PI) };
+      case 'vector': {
+        const values = this.scalarArg(e.args[0] as Expr, g);
+        return {
+          kind: 'vector',
+          series: [{ labels: Labels.EMPTY, values, present: new Uint8Array(g.n).fill(1), dropName: false }],
+        };
+      }
+      case 'scalar': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        const values = new Float64Array(g.n);
+        for (let i = 0; i < g.n; i++) {
+          let found = 0;
+          let value = Number.NaN;
+          for (const s of input) {
+            if (s.present[i] === 0) continue;
+            found++;
+            value = s.values[i] as number;
+          }
+          values[i] = found === 1 ? value : Number.NaN;
+        }
+        return { kind: 'scalar', values };
+      }
+      case 'timestamp': {
+        let arg = e.args[0] as Expr;
+        while (arg.type === 'StepInvariantExpr') arg = arg.expr;
+        if (arg.type === 'VectorSelector') return { kind: 'vector', series: this.vectorSelector(arg, g, true) };
+        const input = this.vectorArg(arg, g);
+        return {
+          kind: 'vector',
+          series: input.map((s) => {
+            const o = newStepSeries(s.labels, g.n, true);
+            for (let i = 0; i < g.n; i++) {
+              if (s.present[i] === 0) continue;
+              o.present[i] = 1;
+              o.values[i] = gridTime(g, i) / 1000;
+            }
+            return o;
+          }),
+        };
+      }
+      case 'absent': {
+        const arg = e.args[0] as Expr;
+        const input = this.vectorArg(arg, g);
+        const o = newStepSeries(absentLabels(arg), g.n);
+        let any = false;
+        for (let i = 0; i < g.n; i++) {
+          if (input.some((s) => s.present[i] !== 0)) continue;
+          o.present[i] = 1;
+          o.values[i] = 1;
+          any = true;
+        }
+        return { kind: 'vector', series: any ? [o] : [] };
+      }
+      case 'label_replace': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        const [dst, repl, src, regex] = e.args.slice(1).map((a) => this.stringArg(a)) as [
+          string,
+          string,
+          string,
+          string,
+        ];
+        return { kind: 'vector', series: mergeSameLabels(labelReplace(input, dst, repl, src, regex), g.n) };
+      }
+      case 'label_join': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        const [dst, sep, ...srcs] = e.args.slice(1).map((a) => this.stringArg(a)) as [string, string, ...string[]];
+        return { kind: 'vector', series: mergeSameLabels(labelJoin(input, dst, sep, srcs), g.n) };
+      }
+      case 'sort':
+      case 'sort_desc': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        return { kind: 'vector', series: g.n === 1 ? sortByValue(input, 0, name === 'sort_desc') : input };
+      }
+      case 'sort_by_label':
+      case 'sort_by_label_desc': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        const names = e.args.slice(1).map((a) => this.stringArg(a));
+        return {
+          kind: 'vector',
+          series: g.n === 1 ? sortByLabels(input, names, name === 'sort_by_label_desc') : input,
+        };
+      }
+      case 'histogram_quantile': {
+        const q = this.scalarArg(e.args[0] as Expr, g);
+        const input = this.vectorArg(e.args[1] as Expr, g);
+        return { kind: 'vector', series: histogramQuantile(q, input, g.n, this.opts.annos) };
+      }
+      case 'histogram_fraction': {
+        const lower = this.scalarArg(e.args[0] as Expr, g);
+        const upper = this.scalarArg(e.args[1] as Expr, g);
+        const input = this.vectorArg(e.args[2] as Expr, g);
+        return { kind: 'vector', series: histogramFraction(lower, upper, input, g.n, this.opts.annos) };
+      }
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_avg':
+      case 'histogram_stddev':
+      case 'histogram_stdvar':
+        // These read native histogram samples only; float samples are skipped (none here yet).
+        this.vectorArg(e.args[0] as Expr, g);
+        return { kind: 'vector', series: [] };
+      case 'info':
+        throw new UnsupportedQueryError('the info() function');
+    }
+    throw new UnsupportedQueryError(`function ${name}()`);
+  }
+
+  private rangeCall(e: Call, g: Grid): EvalValue {
+    const name = e.func.name;
+    const matrixIndex = e.args.findIndex((a) => exprType(a) === 'matrix');
+    if (matrixIndex < 0) throw new QueryEvaluationError(`${name}() needs a range vector argument`);
+    const params = e.args.filter((_, i) => i !== matrixIndex).map((a) => this.scalarArg(a, g));
+    const input = this.rangeInput(e.args[matrixIndex] as Expr, g);
+    if (name === 'absent_over_time') return this.absentOverTime(e, input, g);
+    const fn = rangeFunctions[name] as NonNullable<(typeof rangeFunctions)[string]>;
+    const dropName = name !== 'last_over_time' && name !== 'first_over_time';
+    const window: RangeWindow = {
+      ts: new Float64Array(0),
+      vs: new Float64Array(0),
+      lo: 0,
+      hi: 0,
+      rangeStart: 0,
+      rangeEnd: 0,
+      range: input.range,
+      stepTime: 0,
+    };
+    const stepParams = new Float64Array(params.length);
+    const ctx: FunctionContext = { annos: this.opts.annos, metricName: '', params: stepParams };
+    const out: StepSeries[] = [];
+    const counterCheck = name === 'rate' || name === 'increase';
+    for (const s of input.series) {
+      this.maybeCheckDone();
+      const ts = s.ts;
+      window.ts = ts;
+      window.vs = s.vs;
+      ctx.metricName = s.labels.get(METRIC_NAME);
+      const o = newStepSeries(s.labels, g.n, dropName);
+      let lo = 0;
+      let hi = 0;
+      let points = 0;
+      let peak = 0;
+      for (let i = 0; i < g.n; i++) {
+        const ref = input.refs[i] as number;
+        const startT = ref - input.range;
+        if (i > 0 && ref < (input.refs[i - 1] as number)) {
+          lo = 0;
+          hi = 0;
+        }
+        while (hi < ts.length && (ts[hi] as number) <= ref) hi++;
+        while (lo < ts.length && (ts[lo] as number) <= startT) lo++;
+        if (hi <= lo) continue;
+        if (hi - lo > peak) peak = hi - lo;
+        window.lo = lo;
+        window.hi = hi;
+        window.rangeStart = startT;
+        window.rangeEnd = ref;
+        window.stepTime = gridTime(g, i);
+        for (let p = 0; p < params.length; p++) stepParams[p] = (params[p] as Float64Array)[i] as number;
+        const v = fn(window, ctx);
+        if (v === undefined) continue;
+        o.present[i] = 1;
+        o.values[i] = v;
+        points++;
+      }
+      if (peak > 0) {
+        // The window's samples are held while the series is processed.
+        this.addSamples(peak);
+        this.currentSamples -= peak;
+      }
+      if (points === 0) continue;
+      this.addSamples(points);
+      out.push(o);
+      if (counterCheck) {
+        const metricName = ctx.metricName;
+        if (metricName !== '' && !COUNTER_SUFFIXES.some((suffix) => metricName.endsWith(suffix))) {
+          this.opts.annos.info(annotationText.possibleNonCounter(metricName));
+        }
+      }
+    }
+    return { kind: 'vector', series: out };
+  }
+
+  private absentOverTime(e: Call, input: RangeInput, g: Grid): EvalValue {
+    const found = new Uint8Array(g.n);
+    for (const s of input.series) {
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < g.n; i++) {
+        const ref = input.refs[i] as number;
+        const startT = ref - input.range;
+        if (i > 0 && ref < (input.refs[i - 1] as number)) {
+          lo = 0;
+          hi = 0;
+        }
+        while (hi < s.ts.length && (s.ts[hi] as number) <= ref) hi++;
+        while (lo < s.ts.length && (s.ts[lo] as number) <= startT) lo++;
+        if (hi > lo) found[i] = 1;
+      }
+    }
+    const arg = e.args[0] as Expr;
+    const o = newStepSeries(absentLabels(arg), g.n, true);
+    let any = false;
+    for (let i = 0; i < g.n; i++) {
+      if (found[i] !== 0) continue;
+      o.present[i] = 1;
+      o.values[i] = 1;
+      any = true;
+    }
+    return { kind: 'vector', series: any ? [o] : [] };
+  }
+
+  private aggregate(e: AggregateExpr, g: Grid): EvalValue {
+    const grouping = [...new Set(e.grouping)];
+    if (e.op === 'count_values') {
+      const valueLabel = this.stringArg(e.param as Expr);
+      if (!isValidLabelName(valueLabel)) throw new QueryEvaluationError(`invalid label name ${goQuote(valueLabel)}`);
+      const input = this.vectorArg(e.expr, g);
+      return { kind: 'vector', series: countValues(input, grouping, e.without, valueLabel, g.n) };
+    }
+    const param = e.param !== undefined ? this.scalarArg(e.param, g) : undefined;
+    const input = this.vectorArg(e.expr, g);
+    switch (e.op) {
+      case 'topk':
+      case 'bottomk':
+      case 'limitk':
+      case 'limit_ratio':
+        return {
+          kind: 'vector',
+          series: aggregateK(
+            e.op,
+            input,
+            grouping,
+            e.without,
+            param as Float64Array,
+            g.n,
+            this.opts.annos,
+            hashRatioOffset,
+          ),
+        };
+      default:
+        return {
+          kind: 'vector',
+          series: aggregateSimple(e.op, input, grouping, e.without, param, g.n, this.opts.annos),
+        };
+    }
+  }
+
+  private binary(e: BinaryExpr, g: Grid): EvalValue {
+    const l = this.eval(e.lhs, g);
+    const r = this.eval(e.rhs, g);
+    if (l.kind === 'scalar' && r.kind === 'scalar')
+      return { kind: 'scalar', values: scalarBinop(e.op, l.values, r.values) };
+    if (l.kind === 'vector' && r.kind === 'scalar') {
+      return { kind: 'vector', series: vectorScalarBinop(e.op, l.series, r.values, false, e.returnBool) };
+    }
+    if (l.kind === 'scalar' && r.kind === 'vector') {
+      return { kind: 'vector', series: vectorScalarBinop(e.op, r.series, l.values, true, e.returnBool) };
+    }
+    if (l.kind === 'vector' && r.kind === 'vector') {
+      const matching = e.matching ?? {
+        card: e.op === 'and' || e.op === 'or' || e.op === 'unless' ? 'many-to-many' : 'one-to-one',
+        on: false,
+        labels: [],
+        include: [],
+      };
+      if (e.op === 'and' || e.op === 'or' || e.op === 'unless') {
+        return { kind: 'vector', series: setBinop(e.op, l.series, r.series, matching, g.n) };
+      }
+      return { kind: 'vector', series: vectorBinop(e.op, l.series, r.series, matching, e.returnBool, g.n) };
+    }
+    throw new QueryEvaluationError(`binary operator ${e.op} between ${l.kind} and ${r.kind}`);
+  }
+}
+
+function mapElements(
+  input: StepSeries[],
+  params: Float64Array[],
+  n: number,
+  fn: (v: number, p: Float64Array) => number | undefined,
+): StepSeries[] {
+  const p = new Float64Array(params.length);
+  const out: StepSeries[] = [];
+  for (const s of input) {
+    const o = newStepSeries(s.labels, n, true);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (s.present[i] === 0) continue;
+      for (let k = 0; k < params.length; k++) p[k] = (params[k] as Float64Array)[i] as number;
+      const v = fn(s.values[i] as number, p);
+      if (v === undefined) continue;
+      o.present[i] = 1;
+      o.values[i] = v;
+      any = true;
+    }
+    if (any) out.push(o);
+  }
+  return out;
+}
+
+/** Labels of absent()'s output: the selector's equality matchers, except `__name__`. */
+function absentLabels(arg: Expr): Labels {
+  let vs: VectorSelector | undefined;
+  if (arg.type === 'VectorSelector') vs = arg;
+  else if (arg.type === 'MatrixSelector') vs = arg.vectorSelector;
+  if (vs === undefined) return Labels.EMPTY;
+  const set = new Map<string, string>();
+  // Only equality matchers mark a name as seen; any later matcher on it removes the label.
+  const has = new Set<string>();
+  for (const m of vs.matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=' && !has.has(m.name)) {
+      set.set(m.name, m.value);
+      has.add(m.name);
+    } else set.delete(m.name);
+  }
+  return Labels.from([...set.entries()]);
+}

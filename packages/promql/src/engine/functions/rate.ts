@@ -1,0 +1,159 @@
+/**
+ * Counter and gauge rate functions over range vectors: rate, increase, delta, irate, idelta,
+ * deriv, predict_linear, resets, changes (Prometheus's functions.go, float samples).
+ */
+import { kahanSumInc } from '../kahan.js';
+import type { FunctionContext, RangeFunction, RangeWindow } from './types.js';
+
+function extrapolatedRate(w: RangeWindow, isCounter: boolean, isRate: boolean): number | undefined {
+  const { ts, vs, lo, hi } = w;
+  const count = hi - lo;
+  if (count < 2) return undefined;
+  const first = vs[lo] as number;
+  let result = (vs[hi - 1] as number) - first;
+  if (isCounter) {
+    let prev = first;
+    for (let i = lo + 1; i < hi; i++) {
+      const cur = vs[i] as number;
+      if (cur < prev) result += prev;
+      prev = cur;
+    }
+  }
+  const firstT = ts[lo] as number;
+  const lastT = ts[hi - 1] as number;
+  let durationToStart = (firstT - w.rangeStart) / 1000;
+  let durationToEnd = (w.rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / (count - 1);
+  // Extrapolate to the window's edges only when a sample would be expected there (within 110%
+  // of the average spacing); otherwise assume the series starts/ends half a spacing away.
+  const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
+  if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
+  if (isCounter) {
+    // A counter cannot go below zero: never extrapolate further back than its zero point.
+    let durationToZero = durationToStart;
+    if (result > 0 && first >= 0) durationToZero = sampledInterval * (first / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
+  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (isRate) factor /= w.range / 1000;
+  return result * factor;
+}
+
+/** `rate(v range-vector)`: per-second increase of a counter, extrapolated to the window. */
+export const rate: RangeFunction = (w) => extrapolatedRate(w, true, true);
+/** `increase(v range-vector)`. */
+export const increase: RangeFunction = (w) => extrapolatedRate(w, true, false);
+/** `delta(v range-vector)`: for gauges. */
+export const delta: RangeFunction = (w) => extrapolatedRate(w, false, false);
+
+function instantValue(w: RangeWindow, isRate: boolean): number | undefined {
+  const { ts, vs, hi } = w;
+  if (hi - w.lo < 2) return undefined;
+  const last = vs[hi - 1] as number;
+  const prev = vs[hi - 2] as number;
+  const sampledInterval = (ts[hi - 1] as number) - (ts[hi - 2] as number);
+  if (sampledInterval === 0) return undefined;
+  let result: number;
+  // A counter reset between the last two samples: the last value is the increase.
+  if (isRate && last < prev) result = last;
+  else result = last - prev;
+  if (isRate) result /= sampledInterval / 1000;
+  return result;
+}
+
+/** `irate(v range-vector)`: per-second rate from the last two samples. */
+export const irate: RangeFunction = (w) => instantValue(w, true);
+/** `idelta(v range-vector)`: difference of the last two samples. */
+export const idelta: RangeFunction = (w) => instantValue(w, false);
+
+const regScratch = new Float64Array(8);
+
+/** Least-squares slope and intercept of the window's samples, x in seconds relative to `interceptTime`. */
+function linearRegression(w: RangeWindow, interceptTime: number, out: Float64Array): void {
+  const { ts, vs, lo, hi } = w;
+  let n = 0;
+  let sumX = 0;
+  let cX = 0;
+  let sumY = 0;
+  let cY = 0;
+  let sumXY = 0;
+  let cXY = 0;
+  let sumX2 = 0;
+  let cX2 = 0;
+  const initY = vs[lo] as number;
+  let constY = true;
+  const k = regScratch;
+  for (let i = lo; i < hi; i++) {
+    const y = vs[i] as number;
+    if (constY && i > lo && y !== initY) constY = false;
+    n += 1;
+    const x = ((ts[i] as number) - interceptTime) / 1e3;
+    sumX = kahanSumInc(x, sumX, cX, k, 0);
+    cX = k[0] as number;
+    sumY = kahanSumInc(y, sumY, cY, k, 0);
+    cY = k[0] as number;
+    sumXY = kahanSumInc(x * y, sumXY, cXY, k, 0);
+    cXY = k[0] as number;
+    sumX2 = kahanSumInc(x * x, sumX2, cX2, k, 0);
+    cX2 = k[0] as number;
+  }
+  if (constY) {
+    if (initY === Number.POSITIVE_INFINITY || initY === Number.NEGATIVE_INFINITY) {
+      out[0] = Number.NaN;
+      out[1] = Number.NaN;
+    } else {
+      out[0] = 0;
+      out[1] = initY;
+    }
+    return;
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  out[0] = slope;
+  out[1] = sumY / n - (slope * sumX) / n;
+}
+
+const slopeIntercept = new Float64Array(2);
+
+/** `deriv(v range-vector)`: per-second derivative by simple linear regression. */
+export const deriv: RangeFunction = (w) => {
+  if (w.hi - w.lo < 2) return undefined;
+  linearRegression(w, w.ts[w.lo] as number, slopeIntercept);
+  return slopeIntercept[0] as number;
+};
+
+/** `predict_linear(v range-vector, t scalar)`: the regression's value `t` seconds after the step. */
+export const predictLinear: RangeFunction = (w, ctx: FunctionContext) => {
+  if (w.hi - w.lo < 2) return undefined;
+  linearRegression(w, w.stepTime, slopeIntercept);
+  return (slopeIntercept[0] as number) * (ctx.params[0] as number) + (slopeIntercept[1] as number);
+};
+
+/** `resets(v range-vector)`: how often the value decreased. */
+export const resets: RangeFunction = (w) => {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let n = 0;
+  for (let i = lo + 1; i < hi; i++) if ((vs[i] as number) < (vs[i - 1] as number)) n++;
+  return n;
+};
+
+/** `changes(v range-vector)`: how often the value changed (NaN to NaN is no change). */
+export const changes: RangeFunction = (w) => {
+  const { vs, lo, hi } = w;
+  if (hi <= lo) return undefined;
+  let n = 0;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i] as number;
+    const prev = vs[i - 1] as number;
+    if (cur !== prev && !(Number.isNaN(cur) && Number.isNaN(prev))) n++;
+  }
+  return n;
+};

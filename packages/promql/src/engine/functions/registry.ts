@@ -1,0 +1,52 @@
+/** Range-vector functions by PromQL name. */
+import {
+  avgOverTime,
+  countOverTime,
+  doubleExponentialSmoothing,
+  firstOverTime,
+  lastOverTime,
+  madOverTime,
+  maxOverTime,
+  minOverTime,
+  presentOverTime,
+  quantileOverTime,
+  stddevOverTime,
+  stdvarOverTime,
+  sumOverTime,
+  tsOfFirstOverTime,
+  tsOfLastOverTime,
+  tsOfMaxOverTime,
+  tsOfMinOverTime,
+} from './over-time.js';
+import { changes, delta, deriv, idelta, increase, irate, predictLinear, rate, resets } from './rate.js';
+import type { RangeFunction } from './types.js';
+
+/** Every function whose argument is a range vector, except absent_over_time (handled by the evaluator). */
+export const rangeFunctions: Record<string, RangeFunction> = {
+  rate,
+  increase,
+  delta,
+  irate,
+  idelta,
+  deriv,
+  predict_linear: predictLinear,
+  resets,
+  changes,
+  avg_over_time: avgOverTime,
+  count_over_time: countOverTime,
+  last_over_time: lastOverTime,
+  first_over_time: firstOverTime,
+  max_over_time: maxOverTime,
+  min_over_time: minOverTime,
+  sum_over_time: sumOverTime,
+  quantile_over_time: quantileOverTime,
+  stddev_over_time: stddevOverTime,
+  stdvar_over_time: stdvarOverTime,
+  mad_over_time: madOverTime,
+  present_over_time: presentOverTime,
+  ts_of_first_over_time: tsOfFirstOverTime,
+  ts_of_last_over_time: tsOfLastOverTime,
+  ts_of_max_over_time: tsOfMaxOverTime,
+  ts_of_min_over_time: tsOfMinOverTime,
+  double_exponential_smoothing: doubleExponentialSmoothing,
+};

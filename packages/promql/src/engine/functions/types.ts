@@ -1,0 +1,31 @@
+import type { Annotations } from '../annotations.js';
+
+/**
+ * The samples of one series inside one evaluation step's range window: indices `[lo, hi)` of
+ * `ts`/`vs`, with the window `(rangeStart, rangeEnd]` in ms. The object is reused from step to
+ * step; functions must not keep it.
+ */
+export interface RangeWindow {
+  ts: Float64Array;
+  vs: Float64Array;
+  lo: number;
+  hi: number;
+  rangeStart: number;
+  rangeEnd: number;
+  /** Range of the selector, ms. */
+  range: number;
+  /** The evaluation timestamp of this step (Prometheus's `enh.Ts`). */
+  stepTime: number;
+}
+
+/** What a function may need besides its samples. */
+export interface FunctionContext {
+  annos: Annotations;
+  /** `__name__` of the input series ('' when none), for annotation messages. */
+  metricName: string;
+  /** Values of the scalar arguments at this step, in argument order (the range argument left out). */
+  params: Float64Array;
+}
+
+/** A function over a range vector: one output value per window, or undefined for none. */
+export type RangeFunction = (w: RangeWindow, ctx: FunctionContext) => number | undefined;

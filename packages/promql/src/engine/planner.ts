@@ -1,0 +1,104 @@
+/**
+ * Query planning: finds every selector of an expression with the time range its evaluation will
+ * read (offset, `@`, subqueries, lookback and ranges applied), so all of them can be fetched from
+ * the Queryable concurrently before the synchronous evaluation starts.
+ */
+import type { Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
+import type { Expr, VectorSelector } from '../parser/ast.js';
+
+/** One selector to fetch, with Prometheus's SelectHints. */
+export interface PlannedSelect {
+  selector: VectorSelector;
+  hints: SelectHints;
+}
+
+/** Times the planner needs. All ms. */
+export interface PlanTimes {
+  start: number;
+  end: number;
+  step: number;
+  lookbackDelta: number;
+  /** Resolves `@ start()`/`@ end()`. */
+  queryStart: number;
+  queryEnd: number;
+}
+
+/**
+ * Walks `expr` and returns the selectors with their inclusive [start, end] read ranges. Duration
+ * expressions (experimental) are over-approximated by a wide range.
+ */
+export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
+  const out: PlannedSelect[] = [];
+  const at = (a: number | 'start' | 'end' | undefined): number | undefined =>
+    a === 'start' ? times.queryStart : a === 'end' ? times.queryEnd : a;
+  const visit = (e: Expr, start: number, end: number, func: string | undefined): void => {
+    switch (e.type) {
+      case 'VectorSelector': {
+        const t = at(e.at);
+        const s = (t ?? start) - e.offset;
+        const en = (t ?? end) - e.offset;
+        out.push({
+          selector: e,
+          hints: { start: s - times.lookbackDelta + 1, end: en, step: times.step, func },
+        });
+        return;
+      }
+      case 'MatrixSelector': {
+        const vs = e.vectorSelector;
+        const t = at(vs.at);
+        // Ranges given as duration expressions are resolved during evaluation; read a day more.
+        const range = e.rangeExpr ? Math.max(e.range, 86_400_000) : e.range;
+        const offset = vs.offsetExpr ? 0 : vs.offset;
+        const s = (t ?? start) - offset;
+        const en = (t ?? end) - offset;
+        out.push({
+          selector: vs,
+          hints: { start: s - range + 1, end: en, step: times.step, func, range },
+        });
+        return;
+      }
+      case 'SubqueryExpr': {
+        const t = at(e.at);
+        const range = e.rangeExpr ? Math.max(e.range, 86_400_000) : e.range;
+        const s = (t ?? start) - e.offset;
+        const en = (t ?? end) - e.offset;
+        visit(e.expr, s - range, en, undefined);
+        return;
+      }
+      case 'Call':
+        for (const a of e.args) visit(a, start, end, e.func.name);
+        return;
+      case 'AggregateExpr':
+        if (e.param) visit(e.param, start, end, undefined);
+        visit(e.expr, start, end, e.op);
+        return;
+      case 'BinaryExpr':
+        visit(e.lhs, start, end, undefined);
+        visit(e.rhs, start, end, undefined);
+        return;
+      case 'UnaryExpr':
+      case 'ParenExpr':
+      case 'StepInvariantExpr':
+        visit(e.expr, start, end, func);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(expr, times.start, times.end, undefined);
+  return out;
+}
+
+/** Fetches every planned selector concurrently. */
+export async function fetchSelects(
+  queryable: Queryable,
+  plan: PlannedSelect[],
+  signal: AbortSignal | undefined,
+): Promise<Map<VectorSelector, SeriesSamples[]>> {
+  const results = await Promise.all(plan.map((p) => queryable.select(p.selector.matchers, p.hints, signal)));
+  const data = new Map<VectorSelector, SeriesSamples[]>();
+  plan.forEach((p, i) => {
+    data.set(p.selector, results[i] as SeriesSamples[]);
+  });
+  return data;
+}

@@ -1,0 +1,121 @@
+/**
+ * Column buffers for evaluation: creating step series, and collecting output series by label
+ * set with Prometheus's duplicate detection.
+ */
+import { isStaleNaN, type Labels } from '@thanos-ts/tsdb';
+import { QueryEvaluationError } from './errors.js';
+import type { RawSeries, StepSeries } from './types.js';
+
+/** A new step series with nothing present. */
+export function newStepSeries(labels: Labels, n: number, dropName = false): StepSeries {
+  return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+}
+
+/** Whether a step series has at least one present step. */
+export function hasAny(s: StepSeries): boolean {
+  const p = s.present;
+  for (let i = 0; i < p.length; i++) if (p[i] !== 0) return true;
+  return false;
+}
+
+/** Number of present steps. */
+export function countPresent(s: StepSeries): number {
+  let c = 0;
+  const p = s.present;
+  for (let i = 0; i < p.length; i++) c += p[i] as number;
+  return c;
+}
+
+/** Prometheus's error for two output elements with one label set at one step. */
+export const DUPLICATE_LABELSET = 'vector cannot contain metrics with the same labelset';
+
+/**
+ * Collects output series keyed by label set. Two writes of one label set at one step are the
+ * "vector cannot contain metrics with the same labelset" error, as in Prometheus's rangeEval.
+ */
+export class SeriesCollector {
+  private readonly byKey = new Map<string, StepSeries>();
+  readonly series: StepSeries[] = [];
+
+  constructor(private readonly n: number) {}
+
+  /** The output series for `labels`, created on first use. */
+  get(labels: Labels, dropName: boolean): StepSeries {
+    const key = labels.key();
+    let s = this.byKey.get(key);
+    if (s === undefined) {
+      s = newStepSeries(labels, this.n, dropName);
+      this.byKey.set(key, s);
+      this.series.push(s);
+    }
+    return s;
+  }
+
+  /** Writes one value, failing on a duplicate. */
+  set(s: StepSeries, step: number, v: number): void {
+    if (s.present[step] !== 0) throw new QueryEvaluationError(DUPLICATE_LABELSET);
+    s.present[step] = 1;
+    s.values[step] = v;
+  }
+}
+
+/**
+ * Merges series that ended up with the same labels (after a label change or name removal);
+ * overlapping steps are the duplicate-labelset error (Prometheus's mergeSeriesWithSameLabelset).
+ */
+export function mergeSameLabels(series: StepSeries[], n: number): StepSeries[] {
+  const byKey = new Map<string, StepSeries>();
+  let merged = false;
+  for (const s of series) {
+    const key = s.labels.key();
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, s);
+      continue;
+    }
+    merged = true;
+    for (let i = 0; i < n; i++) {
+      if (s.present[i] === 0) continue;
+      if (prev.present[i] !== 0) throw new QueryEvaluationError(DUPLICATE_LABELSET);
+      prev.present[i] = 1;
+      prev.values[i] = s.values[i] as number;
+    }
+  }
+  return merged ? [...byKey.values()] : series;
+}
+
+/** Copies of the sample columns without staleness markers (range windows skip them). */
+export function withoutStaleMarkers(ts: Float64Array, vs: Float64Array): { ts: Float64Array; vs: Float64Array } {
+  let stale = 0;
+  for (let i = 0; i < vs.length; i++) {
+    const v = vs[i] as number;
+    if (Number.isNaN(v) && isStaleNaN(v)) stale++;
+  }
+  if (stale === 0) return { ts, vs };
+  const nts = new Float64Array(ts.length - stale);
+  const nvs = new Float64Array(ts.length - stale);
+  let j = 0;
+  for (let i = 0; i < vs.length; i++) {
+    const v = vs[i] as number;
+    if (Number.isNaN(v) && isStaleNaN(v)) continue;
+    nts[j] = ts[i] as number;
+    nvs[j] = v;
+    j++;
+  }
+  return { ts: nts, vs: nvs };
+}
+
+/** The present points of a step series as raw columns over the grid's timestamps. */
+export function stepSeriesToRaw(s: StepSeries, start: number, step: number): RawSeries {
+  const n = countPresent(s);
+  const ts = new Float64Array(n);
+  const vs = new Float64Array(n);
+  let j = 0;
+  for (let i = 0; i < s.present.length; i++) {
+    if (s.present[i] === 0) continue;
+    ts[j] = start + i * step;
+    vs[j] = s.values[i] as number;
+    j++;
+  }
+  return { labels: s.labels, ts, vs, dropName: s.dropName };
+}
