@@ -27,4 +27,51 @@ export type {
   VectorSelector,
 } from './parser/ast.js';
 export { children, exprType, inspect } from './parser/ast.js';
+export { DurationSyntaxError, formatDuration, parseDuration } from './parser/durations.js';
+export { goQuote, ParseError, positionString } from './parser/errors.js';
 export { FUNCTIONS, getFunction } from './parser/functions.js';
+export { describeToken, Lexer, type Token, type TokenType } from './parser/lexer.js';
+export {
+  documentedType,
+  isValidUtf8LabelName,
+  type ParseOptions,
+  parseExpr,
+  parseMetricSelector,
+  secondsToMillis,
+} from './parser/parser.js';
+export { formatExpr, formatFloat, formatMatcher } from './parser/printer.js';
+export {
+  parseSeriesDesc,
+  type SequenceValue,
+  type SeriesDescription,
+  UnsupportedSeriesError,
+} from './parser/series.js';
+
+// Engine, in-memory storage and the promqltest runner (owned by the engine helper).
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  MAX_POINTS_PER_SERIES,
+  type QueryOptions,
+} from './engine/engine.js';
+export {
+  QueryCanceledError,
+  QueryEvaluationError,
+  QueryTimeoutError,
+  TooManyPointsError,
+  TooManySamplesError,
+  UnsupportedQueryError,
+} from './engine/errors.js';
+export type {
+  Matrix,
+  QueryResult,
+  QueryValue,
+  Sample,
+  Scalar,
+  Series,
+  StringValue,
+  Vector,
+} from './engine/types.js';
+export { createMemoryStorage, type MemoryStorage, type SeriesInput } from './storage/memory.js';
+export { type EvalOutcome, type RunScriptOptions, runScript, type ScriptResult } from './promqltest/runner.js';

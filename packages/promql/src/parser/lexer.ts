@@ -3,7 +3,7 @@
  * (number and duration forms, string escapes, the special lexing inside `{…}` and `[…]`) and
  * reports lexical errors with Prometheus's wording, so that parse errors read the same.
  */
-import { goQuoteRune, goRuneU } from './errors.js';
+import { goQuote, goQuoteRune, goRuneU } from './errors.js';
 
 /** Token kinds. Keyword kinds are the lower-case keyword itself, operators their symbol. */
 export type TokenType =
@@ -192,8 +192,8 @@ export function isKeyword(t: TokenType): boolean {
 /** Go's `%.10q...` / `%q` rendering of a token value, as in Prometheus's `Item.String`. */
 function quoteVal(val: string): string {
   const runes = Array.from(val);
-  if (runes.length > 10) return `${JSON.stringify(runes.slice(0, 10).join(''))}...`;
-  return JSON.stringify(val);
+  if (runes.length > 10) return `${goQuote(runes.slice(0, 10).join(''))}...`;
+  return goQuote(val);
 }
 
 /**
@@ -216,14 +216,6 @@ export function describeToken(tok: Token): string {
       return `number ${quoteVal(tok.val)}`;
     case 'DURATION':
       return `duration ${quoteVal(tok.val)}`;
-    case 'SPACE':
-      return '<space>';
-    case 'BLANK':
-      return '_';
-    case 'TIMES':
-      return 'x';
-    case 'OPEN_HIST':
-      return '{{';
   }
   if (KEYWORD_TOKENS.has(tok.type)) return `<${tok.val}>`;
   if (OPERATORS.has(tok.type)) return `<op:${tok.val}>`;

@@ -73,7 +73,7 @@ const DURATION_PRECEDENCE: Partial<Record<TokenType, number>> = {
 };
 
 /** Tokens that may name a metric at the start of an expression (Prometheus's metric_identifier). */
-const METRIC_IDENTIFIER_TOKENS: ReadonlySet<TokenType> = new Set<TokenType>([
+export const METRIC_IDENTIFIER_TOKENS: ReadonlySet<TokenType> = new Set<TokenType>([
   'avg',
   'bottomk',
   'by',
@@ -207,7 +207,8 @@ interface ErrorContext {
   expected: string;
 }
 
-class Parser {
+/** The token-level parser; use `parseExpr` unless you need the pieces (series descriptions). */
+export class Parser {
   private readonly lexer: Lexer;
   private lookahead: Token | undefined;
   /** End of the last consumed closing token (`)`, `}`, `]`, number or duration). */
@@ -390,7 +391,8 @@ class Parser {
     return { type: 'NumberLiteral', val: this.number(t), pos: tokenRange(t) };
   }
 
-  private number(t: Token): number {
+  /** Value of a NUMBER token, with Prometheus's error for unparsable ones. */
+  number(t: Token): number {
     try {
       return parseNumberLiteral(t.val);
     } catch (err) {
@@ -1175,5 +1177,3 @@ export function parseMetricSelector(input: string): Matcher[] {
   if (p.peek().type !== 'EOF') p.unexpected();
   return sel.matchers;
 }
-
-export { Parser as PromQLParser };
