@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { registerTools, type ToolsRegistration } from './tools.js';
+import { registerBucketTools } from './tools-bucket.js';
 
 /** Adds one `thanos-ts <component>` command (with its flags) to the program. */
 export type CommandRegistration = (program: Command) => void;
 
 /** Groups under `thanos-ts tools`, one file each. */
-const toolGroups: ToolsRegistration[] = [];
+const toolGroups: ToolsRegistration[] = [registerBucketTools];
 
 /**
  * The one registration point for components: each command lives in its own file in this folder
