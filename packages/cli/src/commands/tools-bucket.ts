@@ -585,11 +585,7 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
     .option('--path <dir>', 'Path to the directory containing blocks to upload.', './data')
     .option('--label <key="value">', 'External labels to add to the uploaded blocks (repeated).', collectValues, [])
     .option('--shipper.upload-compacted', 'If true shipper will try to upload compacted blocks as well.', false)
-    .option(
-      '--shipper.upload-concurrency <n>',
-      'Number of block files uploaded concurrently.',
-      '5',
-    )
+    .option('--shipper.upload-concurrency <n>', 'Number of block files uploaded concurrently.', '5')
     .action(
       async (
         o: ObjstoreFlags & {
