@@ -1,1 +1,100 @@
-export {};
+// StoreAPI contract, gRPC, querier, HTTP API, discovery, TLS (core/querier helper).
+
+export {
+  type AddressKind,
+  createDNSResolver,
+  type DNSResolver,
+  type DNSResolverOptions,
+  parseAddress,
+  resolveAddress,
+} from './discovery/dns.js';
+export {
+  createEndpointDiscovery,
+  type EndpointDiscovery,
+  type EndpointDiscoveryOptions,
+} from './discovery/endpoint-discovery.js';
+export { createFileSD, type FileSD, type FileSDOptions, parseFileSD } from './discovery/file-sd.js';
+export { APIError, type APIErrorType, apiErrorOf } from './http/api-error.js';
+export {
+  type ComponentHandlerOptions,
+  createComponentHandler,
+  type ListeningHTTPServer,
+  listenHTTP,
+  splitHostPort,
+} from './http/http-server.js';
+export { formatSampleValue, formatTimestamp } from './http/json.js';
+export { parseDuration as parseAPIDuration, parsePromDuration, parseTime as parseAPITime } from './http/params.js';
+export { type BuildInfo, createQueryAPIHandler, type QueryAPIOptions, type RequestHandler } from './http/query-api.js';
+export { dedupPair, dedupReplicas, isCounterFunc, type SampleColumns, splitOverlapping } from './query/dedup.js';
+export {
+  createEndpointSet,
+  type EndpointSet,
+  type EndpointSetOptions,
+  type EndpointStatus,
+  type NamedStore,
+} from './query/endpoint-set.js';
+export type {
+  EngineQueryOptions,
+  EngineResult,
+  EngineSample,
+  EngineSeries,
+  EngineValue,
+  QueryEngine,
+} from './query/engine.js';
+export {
+  createProxyStore,
+  labelSetsMatch,
+  mergeChunks,
+  NO_STORES_AVAILABLE,
+  NO_STORES_MATCHED,
+  type ProxyEndpoint,
+  type ProxyStoreOptions,
+  storeMatches,
+} from './query/proxy.js';
+export {
+  createQuerier,
+  type Querier,
+  type QuerierOptions,
+  type QueryOptions,
+  type QueryResponse,
+  type QueryStats,
+  QueryTimeoutError,
+} from './query/querier.js';
+export {
+  aggregatesForFunc,
+  createStoreQueryable,
+  type StoreQueryable,
+  type StoreQueryableOptions,
+} from './query/queryable.js';
+export { GrpcStatus, StoreAPIError } from './storeapi/errors.js';
+export { type ConnectStoreAPIOptions, connectStoreAPI, type RemoteStoreAPI } from './storeapi/grpc-client.js';
+export { grpcStatusOf, serveStoreAPI } from './storeapi/grpc-server.js';
+export { createLocalStore, type LocalStoreOptions, matchExternalLabels } from './storeapi/local-store.js';
+export type {
+  Aggr,
+  AggrChunk,
+  AnyMessage,
+  Chunk,
+  ChunkEncoding,
+  ComponentType,
+  LabelNamesRequest,
+  LabelNamesResponse,
+  LabelValuesRequest,
+  LabelValuesResponse,
+  PartialResponseStrategy,
+  QueryHints,
+  SeriesRequest,
+  SeriesResponse,
+  ShardInfo,
+  StoreAPI,
+  StoreInfo,
+  StoreSeries,
+  TSDBInfo,
+} from './storeapi/store-api.js';
+export { MAX_TIME, MIN_TIME } from './storeapi/store-api.js';
+export {
+  type GrpcClientTLSOptions,
+  type GrpcServerTLSOptions,
+  grpcClientCredentials,
+  grpcServerCredentials,
+} from './tls/grpc-tls.js';

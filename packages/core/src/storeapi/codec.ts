@@ -29,7 +29,7 @@ type LongLike = number | Long | null | undefined;
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs messages are untyped plain objects.
 type Pb = any;
 
-const TWO_63 = 9223372036854775808;
+const TWO_63 = 2 ** 63;
 
 /** An int64 from protobufjs (Long or number) as a JS number (exact up to 2^53). */
 export function toNumber(v: LongLike): number {
@@ -148,12 +148,13 @@ export function seriesFromPb(s: Pb): StoreSeries {
 }
 
 function anyToPb(a: AnyMessage | undefined): Pb | undefined {
-  return a ? { typeUrl: a.typeUrl, value: a.value } : undefined;
+  // protobufjs's bundled well-known types keep proto field names (type_url), not camelCase.
+  return a ? { type_url: a.typeUrl, value: a.value } : undefined;
 }
 
 function anyFromPb(a: Pb | null | undefined): AnyMessage | undefined {
   if (!a) return undefined;
-  return { typeUrl: a.typeUrl ?? '', value: a.value ?? new Uint8Array(0) };
+  return { typeUrl: a.type_url ?? a.typeUrl ?? '', value: a.value ?? new Uint8Array(0) };
 }
 
 /** A SeriesResponse as storepb.SeriesResponse. */

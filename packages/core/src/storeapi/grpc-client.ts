@@ -28,7 +28,6 @@ import type {
   SeriesRequest,
   SeriesResponse,
   StoreAPI,
-  StoreInfo,
 } from './store-api.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.

@@ -166,6 +166,6 @@ export interface StoreAPI {
 }
 
 /** Smallest time a store can report (Go's math.MinInt64 as ms, rounded to a double). */
-export const MIN_TIME = -9223372036854775808;
+export const MIN_TIME = -(2 ** 63);
 /** Largest time a store can report (Go's math.MaxInt64 as ms, rounded to a double). */
-export const MAX_TIME = 9223372036854775807;
+export const MAX_TIME = 2 ** 63;

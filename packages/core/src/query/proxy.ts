@@ -1,0 +1,383 @@
+import { compareLabels, compareStrings, type Labels, type Matcher } from '@thanos-ts/tsdb';
+import { GrpcStatus, StoreAPIError } from '../storeapi/errors.js';
+import type {
+  AggrChunk,
+  ComponentType,
+  LabelNamesRequest,
+  LabelNamesResponse,
+  LabelValuesRequest,
+  LabelValuesResponse,
+  PartialResponseStrategy,
+  SeriesRequest,
+  SeriesResponse,
+  StoreAPI,
+  StoreInfo,
+  StoreSeries,
+} from '../storeapi/store-api.js';
+import { PrefetchCursor } from './cursor.js';
+
+/** Warning (or error) text when no store can hold data for a query, as Thanos words it. */
+export const NO_STORES_MATCHED = 'No StoreAPIs matched for this query';
+/** Error text when there are no stores at all, as Thanos words it. */
+export const NO_STORES_AVAILABLE = 'No StoreAPIs available';
+
+/** One store behind a proxy, with the info it last reported. */
+export interface ProxyEndpoint {
+  /** Address or name used in warnings and /api/v1/stores. */
+  readonly name: string;
+  readonly store: StoreAPI;
+  readonly info: StoreInfo;
+}
+
+/** Options of `createProxyStore`. */
+export interface ProxyStoreOptions {
+  /** The healthy endpoints at the time of each call. */
+  endpoints: () => readonly ProxyEndpoint[];
+  /**
+   * Longest wait for the next message of one store's stream, ms, before that store counts as
+   * failed (Thanos's --store.response-timeout). 0 disables it. Default 0.
+   */
+  responseTimeout?: number;
+  /** Component type reported by `info`. Default 'query'. */
+  componentType?: ComponentType;
+  /** Called for each store failure turned into a warning (for logs and metrics). */
+  onStoreError?: (endpoint: string, err: unknown) => void;
+}
+
+/** Whether any of the store's label sets can satisfy the matchers (Thanos's LabelSetsMatch). */
+export function labelSetsMatch(matchers: readonly Matcher[], labelSets: readonly Labels[]): boolean {
+  if (labelSets.length === 0) return true;
+  return labelSets.some((ls) => matchers.every((m) => !ls.has(m.name) || m.matches(ls.get(m.name))));
+}
+
+/** Whether a store's time range and external labels allow it to hold matching data. */
+export function storeMatches(info: StoreInfo, minTime: number, maxTime: number, matchers: readonly Matcher[]): boolean {
+  if (minTime > info.maxTime || maxTime < info.minTime) return false;
+  return labelSetsMatch(matchers, info.labelSets);
+}
+
+function abortsRequest(r: { partialResponseDisabled?: boolean; partialResponseStrategy?: PartialResponseStrategy }) {
+  return r.partialResponseDisabled === true || r.partialResponseStrategy === 'ABORT';
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Raises `err` as the request's failure under the ABORT strategy. */
+function abortError(name: string, err: unknown): Error {
+  if (err instanceof StoreAPIError) return err;
+  return new StoreAPIError('ERR_PARTIAL_RESPONSE_ABORTED', GrpcStatus.ABORTED, `${name}: ${errorText(err)}`, {
+    cause: err,
+  });
+}
+
+/**
+ * Merges the sorted streams of several series responses with equal labels into one series whose
+ * chunks are sorted by time, dropping chunks that are byte-identical (the same block served by
+ * two stores, or an HA pair's identical data).
+ */
+export function mergeChunks(series: readonly StoreSeries[]): AggrChunk[] {
+  if (series.length === 1) return series[0]?.chunks as AggrChunk[];
+  const all: AggrChunk[] = [];
+  for (const s of series) for (const c of s.chunks) all.push(c);
+  all.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+  const out: AggrChunk[] = [];
+  for (const c of all) {
+    let dup = false;
+    for (let j = out.length - 1; j >= 0; j--) {
+      const o = out[j] as AggrChunk;
+      if (o.minTime !== c.minTime || o.maxTime !== c.maxTime) break;
+      if (sameChunk(o, c)) {
+        dup = true;
+        break;
+      }
+    }
+    if (!dup) out.push(c);
+  }
+  return out;
+}
+
+function sameChunk(a: AggrChunk, b: AggrChunk): boolean {
+  const pa = a.raw ?? a.counter ?? a.sum ?? a.count ?? a.min ?? a.max;
+  const pb = b.raw ?? b.counter ?? b.sum ?? b.count ?? b.min ?? b.max;
+  if (!pa || !pb) return pa === pb;
+  return Buffer.from(pa.data.buffer, pa.data.byteOffset, pa.data.byteLength).equals(pb.data);
+}
+
+interface StoreStream {
+  readonly name: string;
+  readonly cursor: PrefetchCursor;
+  readonly controller: AbortController;
+  head: StoreSeries | undefined;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A StoreAPI over other StoreAPIs (Thanos's ProxyStore): picks the stores whose time range and
+ * external labels can match, fans out concurrently, k-way merges their sorted series by labels
+ * (stripping replica labels when asked) and turns a failing store into a warning (WARN) or the
+ * request's error (ABORT). Store responses are read ahead a little per store and streamed on.
+ */
+export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
+  const responseTimeout = opts.responseTimeout ?? 0;
+
+  function matching(minTime: number, maxTime: number, matchers: readonly Matcher[]) {
+    return opts.endpoints().filter((e) => storeMatches(e.info, minTime, maxTime, matchers));
+  }
+
+  async function* series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
+    signal?.throwIfAborted();
+    const all = opts.endpoints();
+    if (all.length === 0 && abortsRequest(req)) {
+      throw new StoreAPIError('ERR_NO_STORES', GrpcStatus.UNAVAILABLE, NO_STORES_AVAILABLE);
+    }
+    const stores = all.filter((e) => storeMatches(e.info, req.minTime, req.maxTime, req.matchers));
+    if (stores.length === 0) {
+      yield { type: 'warning', warning: NO_STORES_MATCHED };
+      return;
+    }
+    const strip = req.withoutReplicaLabels ?? [];
+    const warnings: string[] = [];
+    const streams: StoreStream[] = stores.map((e) => openStream(e, req, strip, signal));
+    const onAbort = () => {
+      for (const s of streams) s.controller.abort(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const fail = (s: StoreStream, err: unknown) => {
+      if (signal?.aborted) throw signal.reason;
+      if (abortsRequest(req)) throw abortError(s.name, err);
+      opts.onStoreError?.(s.name, err);
+      warnings.push(`receive series from ${s.name}: ${errorText(err)}`);
+    };
+
+    // Pulls the stream's next series into `head`; warnings are queued, errors handled per strategy.
+    const advance = async (s: StoreStream): Promise<void> => {
+      s.head = undefined;
+      for (;;) {
+        let r: SeriesResponse | undefined;
+        try {
+          r = await s.cursor.next();
+        } catch (err) {
+          clearTimeout(s.timer);
+          fail(s, err);
+          return;
+        }
+        if (r === undefined) {
+          clearTimeout(s.timer);
+          return;
+        }
+        if (r.type === 'series') {
+          s.head = r.series;
+          return;
+        }
+        if (r.type === 'warning') {
+          if (abortsRequest(req)) throw abortError(s.name, r.warning);
+          warnings.push(r.warning);
+        }
+      }
+    };
+
+    try {
+      await Promise.all(streams.map(advance));
+      let emitted = 0;
+      const limit = req.limit ?? 0;
+      const group: StoreStream[] = [];
+      for (;;) {
+        while (warnings.length > 0) yield { type: 'warning', warning: warnings.shift() as string };
+        // Stores are few: a linear scan for the smallest head beats a heap's bookkeeping.
+        let min: Labels | undefined;
+        group.length = 0;
+        for (const s of streams) {
+          if (!s.head) continue;
+          const c = min === undefined ? -1 : compareLabels(s.head.labels, min);
+          if (c < 0) {
+            min = s.head.labels;
+            group.length = 0;
+            group.push(s);
+          } else if (c === 0) group.push(s);
+        }
+        if (min === undefined) break;
+        const parts: StoreSeries[] = group.map((s) => s.head as StoreSeries);
+        if (group.length === 1) await advance(group[0] as StoreStream);
+        else await Promise.all(group.map(advance));
+        // A store holding several replicas answers the same (stripped) labels more than once in a row.
+        for (;;) {
+          const again = streams.filter((s) => s.head?.labels.equals(min as Labels));
+          if (again.length === 0) break;
+          for (const s of again) parts.push(s.head as StoreSeries);
+          await Promise.all(again.map(advance));
+        }
+        const merged: StoreSeries =
+          parts.length === 1 ? (parts[0] as StoreSeries) : { labels: min, chunks: mergeChunks(parts) };
+        yield { type: 'series', series: merged };
+        emitted++;
+        if (limit > 0 && emitted >= limit) break;
+      }
+      while (warnings.length > 0) yield { type: 'warning', warning: warnings.shift() as string };
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      for (const s of streams) {
+        clearTimeout(s.timer);
+        s.cursor.close();
+        s.controller.abort();
+      }
+    }
+  }
+
+  function openStream(
+    e: ProxyEndpoint,
+    req: SeriesRequest,
+    strip: readonly string[],
+    signal?: AbortSignal,
+  ): StoreStream {
+    const controller = new AbortController();
+    if (signal?.aborted) controller.abort(signal.reason);
+    let source: AsyncIterable<SeriesResponse> = e.store.series(req, controller.signal);
+    if (strip.length > 0) {
+      source = e.info.supportsWithoutReplicaLabels ? stripped(source, strip) : strippedSorted(source, strip);
+    }
+    const s: StoreStream = {
+      name: e.name,
+      cursor: new PrefetchCursor(source),
+      controller,
+      head: undefined,
+    };
+    if (responseTimeout > 0) {
+      // One re-armed timer per store instead of one per message: cheap at 100k series.
+      const check = () => {
+        // Only a store that owes us data counts as idle; a slow consumer is not the store's fault.
+        const idle = s.cursor.buffered > 0 ? 0 : Date.now() - s.cursor.lastReceived;
+        if (s.cursor.finished) return;
+        if (idle >= responseTimeout) {
+          const err = new StoreAPIError(
+            'ERR_STORE_RESPONSE_TIMEOUT',
+            GrpcStatus.DEADLINE_EXCEEDED,
+            `no response within ${responseTimeout}ms (--store.response-timeout)`,
+          );
+          s.cursor.fail(err);
+          controller.abort(err);
+        } else s.timer = setTimeout(check, responseTimeout - idle);
+      };
+      s.timer = setTimeout(check, responseTimeout);
+    }
+    controller.signal.addEventListener('abort', () => s.cursor.fail(controller.signal.reason), { once: true });
+    return s;
+  }
+
+  async function fanOutLabels<T extends { warnings: string[] }>(
+    req: LabelNamesRequest,
+    call: (store: StoreAPI, signal: AbortSignal) => Promise<T>,
+    pick: (r: T) => string[],
+    signal?: AbortSignal,
+  ): Promise<{ items: string[]; warnings: string[] }> {
+    const stores = matching(req.start, req.end, req.matchers ?? []);
+    if (stores.length === 0) {
+      if (opts.endpoints().length === 0 && abortsRequest(req)) {
+        throw new StoreAPIError('ERR_NO_STORES', GrpcStatus.UNAVAILABLE, NO_STORES_AVAILABLE);
+      }
+      return { items: [], warnings: [NO_STORES_MATCHED] };
+    }
+    const warnings: string[] = [];
+    const set = new Set<string>();
+    await Promise.all(
+      stores.map(async (e) => {
+        const ctl = new AbortController();
+        const onAbort = () => ctl.abort(signal?.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const timer =
+          responseTimeout > 0
+            ? setTimeout(() => ctl.abort(new Error(`no response within ${responseTimeout}ms`)), responseTimeout)
+            : undefined;
+        try {
+          const r = await Promise.race([
+            call(e.store, ctl.signal),
+            new Promise<never>((_, reject) =>
+              ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason), { once: true }),
+            ),
+          ]);
+          for (const v of pick(r)) set.add(v);
+          warnings.push(...r.warnings);
+        } catch (err) {
+          if (signal?.aborted) throw signal.reason;
+          if (abortsRequest(req)) throw abortError(e.name, err);
+          opts.onStoreError?.(e.name, err);
+          warnings.push(`${e.name}: ${errorText(err)}`);
+        } finally {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        }
+      }),
+    );
+    const items = [...set].sort(compareStrings);
+    return { items, warnings };
+  }
+
+  return {
+    async info(): Promise<StoreInfo> {
+      const eps = opts.endpoints();
+      const seen = new Map<string, Labels>();
+      let minTime = Number.POSITIVE_INFINITY;
+      let maxTime = Number.NEGATIVE_INFINITY;
+      for (const e of eps) {
+        for (const ls of e.info.labelSets) seen.set(ls.key(), ls);
+        minTime = Math.min(minTime, e.info.minTime);
+        maxTime = Math.max(maxTime, e.info.maxTime);
+      }
+      return {
+        labelSets: [...seen.values()].sort(compareLabels),
+        minTime: eps.length ? minTime : 0,
+        maxTime: eps.length ? maxTime : -1,
+        componentType: opts.componentType ?? 'query',
+        supportsWithoutReplicaLabels: true,
+      };
+    },
+    series,
+    async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+      const drop = new Set(req.withoutReplicaLabels ?? []);
+      const { items, warnings } = await fanOutLabels(
+        req,
+        (s, sig) => s.labelNames(req, sig),
+        (r) => r.names,
+        signal,
+      );
+      return { names: drop.size ? items.filter((n) => !drop.has(n)) : items, warnings };
+    },
+    async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      const { items, warnings } = await fanOutLabels(
+        req,
+        (s, sig) => s.labelValues(req, sig),
+        (r) => r.values,
+        signal,
+      );
+      return { values: items, warnings };
+    },
+  };
+}
+
+async function* stripped(
+  source: AsyncIterable<SeriesResponse>,
+  names: readonly string[],
+): AsyncGenerator<SeriesResponse> {
+  for await (const r of source) {
+    if (r.type === 'series')
+      yield { type: 'series', series: { labels: r.series.labels.without(names), chunks: r.series.chunks } };
+    else yield r;
+  }
+}
+
+// A store that cannot drop replica labels itself keeps its order with them; dropping them may
+// unsort it, so its whole answer is gathered and sorted (Thanos does the same for such stores).
+async function* strippedSorted(
+  source: AsyncIterable<SeriesResponse>,
+  names: readonly string[],
+): AsyncGenerator<SeriesResponse> {
+  const all: StoreSeries[] = [];
+  for await (const r of source) {
+    if (r.type === 'series') all.push({ labels: r.series.labels.without(names), chunks: r.series.chunks });
+    else yield r;
+  }
+  all.sort((a, b) => compareLabels(a.labels, b.labels));
+  for (const s of all) yield { type: 'series', series: s };
+}

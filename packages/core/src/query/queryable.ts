@@ -1,0 +1,162 @@
+import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
+import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
+import { dedupReplicas, isCounterFunc, type SampleColumns, splitOverlapping } from './dedup.js';
+import { decodeChain } from './samples.js';
+
+/** Aggregates to ask downsampled stores for, given the function around a selector (Thanos's aggrsFromFunc). */
+export function aggregatesForFunc(func: string | undefined): Aggr[] {
+  const f = func ?? '';
+  if (f === 'min' || f.startsWith('min_')) return ['MIN'];
+  if (f === 'max' || f.startsWith('max_')) return ['MAX'];
+  if (f === 'count' || f.startsWith('count_')) return ['COUNT'];
+  // `sum` itself needs the real samples, so it falls through to the average below.
+  if (f.startsWith('sum_')) return ['SUM'];
+  if (f === 'increase' || f === 'rate' || f === 'irate' || f === 'resets' || f === 'xincrease' || f === 'xrate')
+    return ['COUNTER'];
+  return ['COUNT', 'SUM'];
+}
+
+const FUNCS_NEEDING_TWO_SAMPLES = new Set([
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'idelta',
+  'deriv',
+  'predict_linear',
+  'holt_winters',
+  'double_exponential_smoothing',
+  'xrate',
+  'xincrease',
+  'xdelta',
+]);
+
+/** Caps the source resolution so a range function still sees two samples (Thanos's maxResolutionFromSelectHints). */
+export function maxResolutionForHints(maxResolution: number, hints: SelectHints): number {
+  if (hints.range && hints.range > 0 && hints.func && FUNCS_NEEDING_TWO_SAMPLES.has(hints.func)) {
+    return Math.min(maxResolution, Math.floor(hints.range / 2));
+  }
+  return maxResolution;
+}
+
+/** Options of `createStoreQueryable`. */
+export interface StoreQueryableOptions {
+  store: StoreAPI;
+  /** Deduplicate replicas (drop `replicaLabels`, merge with the penalty algorithm). */
+  dedup: boolean;
+  replicaLabels: readonly string[];
+  partialResponseStrategy: PartialResponseStrategy;
+  /** Coarsest downsampling resolution acceptable, ms (0: raw). */
+  maxSourceResolution: number;
+}
+
+/** A Queryable for one query, collecting the stores' warnings as it goes. */
+export interface StoreQueryable extends Queryable {
+  readonly warnings: string[];
+  /** Series and samples fetched so far (for query stats). */
+  readonly stats: { series: number; samples: number; chunks: number };
+}
+
+/**
+ * The engine's read side over a StoreAPI (usually the querier's proxy): each select becomes a
+ * Series request; merged chunks are decoded, replicas split apart and deduplicated into one
+ * sample column per series.
+ */
+export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryable {
+  const warnings: string[] = [];
+  const stats = { series: 0, samples: 0, chunks: 0 };
+  const without = opts.dedup ? opts.replicaLabels : [];
+  const addWarnings = (ws: readonly string[]) => {
+    for (const w of ws) if (!warnings.includes(w)) warnings.push(w);
+  };
+  return {
+    warnings,
+    stats,
+    async select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesSamples[]> {
+      const aggregates = aggregatesForFunc(hints.func);
+      const stream = opts.store.series(
+        {
+          minTime: hints.start,
+          maxTime: hints.end,
+          matchers,
+          maxResolutionWindow: maxResolutionForHints(opts.maxSourceResolution, hints),
+          aggregates,
+          partialResponseStrategy: opts.partialResponseStrategy,
+          partialResponseDisabled: opts.partialResponseStrategy === 'ABORT',
+          skipChunks: hints.labelsOnly === true,
+          step: hints.step ?? 0,
+          range: hints.range ?? 0,
+          queryHints: {
+            stepMillis: hints.step ?? 0,
+            func: hints.func,
+            grouping: hints.grouping ? { by: hints.by ?? false, labels: hints.grouping } : undefined,
+            rangeMillis: hints.range,
+          },
+          withoutReplicaLabels: without,
+        },
+        signal,
+      );
+      const counter = isCounterFunc(hints.func);
+      const out: SeriesSamples[] = [];
+      const empty = new Float64Array(0);
+      for await (const r of stream) {
+        if (r.type === 'warning') addWarnings([r.warning]);
+        if (r.type !== 'series') continue;
+        const { labels, chunks } = r.series;
+        stats.series++;
+        stats.chunks += chunks.length;
+        if (hints.labelsOnly) {
+          out.push({ labels, timestamps: empty, values: empty });
+          continue;
+        }
+        const chains = splitOverlapping(chunks);
+        let cols: SampleColumns;
+        if (chains.length === 1) cols = decodeChain(chains[0] ?? [], aggregates, hints.start, hints.end);
+        else
+          cols = dedupReplicas(
+            chains.map((c) => decodeChain(c, aggregates, hints.start, hints.end)),
+            counter,
+          );
+        stats.samples += cols.timestamps.length;
+        out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
+      }
+      return out;
+    },
+    async labelNames(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<string[]> {
+      const r = await opts.store.labelNames(
+        {
+          start: hints.start,
+          end: hints.end,
+          matchers,
+          partialResponseStrategy: opts.partialResponseStrategy,
+          partialResponseDisabled: opts.partialResponseStrategy === 'ABORT',
+          withoutReplicaLabels: without,
+        },
+        signal,
+      );
+      addWarnings(r.warnings);
+      return r.names;
+    },
+    async labelValues(
+      name: string,
+      matchers: readonly Matcher[],
+      hints: SelectHints,
+      signal?: AbortSignal,
+    ): Promise<string[]> {
+      const r = await opts.store.labelValues(
+        {
+          label: name,
+          start: hints.start,
+          end: hints.end,
+          matchers,
+          partialResponseStrategy: opts.partialResponseStrategy,
+          partialResponseDisabled: opts.partialResponseStrategy === 'ABORT',
+          withoutReplicaLabels: without,
+        },
+        signal,
+      );
+      addWarnings(r.warnings);
+      return r.values;
+    },
+  };
+}

@@ -1,0 +1,265 @@
+import { Client, credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { Labels, matcher } from '@thanos-ts/tsdb';
+import protobuf from 'protobufjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  connectStoreAPI,
+  type RemoteStoreAPI,
+  type SeriesRequest,
+  type SeriesResponse,
+  type StoreAPI,
+  serveStoreAPI,
+} from '../src/index.js';
+
+// An in-process StoreAPI generating `count` series on demand, counting what it produced so the
+// test can see whether the server streams with backpressure or buffers everything.
+interface Seen {
+  produced: number;
+  lastRequest?: SeriesRequest;
+}
+
+function generatingStore(count: number, seen: Seen): StoreAPI {
+  return {
+    async info() {
+      return {
+        labelSets: [Labels.from({ replica: 'a' })],
+        minTime: 1000,
+        maxTime: 9000,
+        componentType: 'store',
+        supportsWithoutReplicaLabels: true,
+      };
+    },
+    async *series(req) {
+      seen.lastRequest = req;
+      // Each call counts into its own tally so a cancelled earlier call cannot disturb the next.
+      const tally = { n: 0 };
+      seen.produced = 0;
+      const bump = () => {
+        tally.n++;
+        if (seen.lastRequest === req) seen.produced = tally.n;
+      };
+      for (let i = 0; i < count; i++) {
+        bump();
+        yield {
+          type: 'series',
+          series: {
+            labels: Labels.from({ __name__: 'up', i: String(i).padStart(7, '0') }),
+            chunks: [
+              { minTime: 1000 + i, maxTime: 2000 + i, raw: { type: 'XOR', data: new Uint8Array([0, 1, i & 0xff]) } },
+            ],
+          },
+        };
+      }
+      yield { type: 'warning', warning: 'store says hello' };
+    },
+    async labelNames(req) {
+      return { names: ['__name__', 'i'], warnings: [`start=${req.start}`] };
+    },
+    async labelValues(req) {
+      if (req.label === 'boom') throw new Error('exploded');
+      return { values: [req.label], warnings: [] };
+    },
+  };
+}
+
+async function bind(server: Server): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    ),
+  );
+}
+
+describe('StoreAPI over gRPC', () => {
+  const seen: Seen = { produced: 0 };
+  const server = new Server();
+  let client: RemoteStoreAPI;
+  let address: string;
+
+  beforeAll(async () => {
+    serveStoreAPI(generatingStore(100_000, seen), server);
+    address = `127.0.0.1:${await bind(server)}`;
+    client = connectStoreAPI(address);
+  });
+  afterAll(() => {
+    client.close();
+    server.forceShutdown();
+  });
+
+  it('round-trips Info, requests and label calls', async () => {
+    const info = await client.info();
+    expect(info.labelSets.map((l) => l.toRecord())).toEqual([{ replica: 'a' }]);
+    expect([info.minTime, info.maxTime, info.componentType, info.supportsWithoutReplicaLabels]).toEqual([
+      1000,
+      9000,
+      'store',
+      true,
+    ]);
+    const names = await client.labelNames({ start: -5, end: 10 });
+    expect(names).toEqual({ names: ['__name__', 'i'], warnings: ['start=-5'] });
+    expect((await client.labelValues({ label: 'job', start: 0, end: 1 })).values).toEqual(['job']);
+    await expect(client.labelValues({ label: 'boom', start: 0, end: 1 })).rejects.toThrow(/exploded/);
+  });
+
+  it('carries every SeriesRequest field', async () => {
+    const req: SeriesRequest = {
+      minTime: -(2 ** 63),
+      maxTime: 2 ** 63,
+      matchers: [
+        matcher('=', '__name__', 'up'),
+        matcher('=~', 'job', 'a|b'),
+        matcher('!~', 'x', 'y.*'),
+        matcher('!=', 'z', ''),
+      ],
+      maxResolutionWindow: 300000,
+      aggregates: ['COUNT', 'SUM'],
+      partialResponseStrategy: 'ABORT',
+      partialResponseDisabled: true,
+      skipChunks: true,
+      step: 15000,
+      range: 60000,
+      queryHints: { stepMillis: 15000, func: 'rate', grouping: { by: true, labels: ['job'] }, rangeMillis: 60000 },
+      withoutReplicaLabels: ['replica'],
+      limit: 1,
+      hints: { typeUrl: 'type.googleapis.com/hintspb.SeriesRequestHints', value: new Uint8Array([8, 1]) },
+    };
+    const it = client.series(req)[Symbol.asyncIterator]();
+    await it.next();
+    await it.return?.();
+    const got = seen.lastRequest as SeriesRequest;
+    expect(got.matchers.map((m) => m.toString())).toEqual(['__name__="up"', 'job=~"a|b"', 'x!~"y.*"', 'z!=""']);
+    expect(got.minTime).toBe(-(2 ** 63));
+    expect(got.maxTime).toBe(2 ** 63);
+    expect(got.aggregates).toEqual(['COUNT', 'SUM']);
+    expect([got.partialResponseStrategy, got.partialResponseDisabled, got.skipChunks]).toEqual(['ABORT', true, true]);
+    expect(got.queryHints).toMatchObject({
+      stepMillis: 15000,
+      func: 'rate',
+      grouping: { by: true, labels: ['job'] },
+      rangeMillis: 60000,
+    });
+    expect([got.withoutReplicaLabels, got.limit, got.maxResolutionWindow, got.step, got.range]).toEqual([
+      ['replica'],
+      1,
+      300000,
+      15000,
+      60000,
+    ]);
+    expect(got.hints?.typeUrl).toBe('type.googleapis.com/hintspb.SeriesRequestHints');
+    expect(Array.from(got.hints?.value ?? [])).toEqual([8, 1]);
+  });
+
+  it('streams 100k series with backpressure and in order', async () => {
+    const iter = client
+      .series({ minTime: 0, maxTime: 10_000, matchers: [matcher('=', '__name__', 'up')] })
+      [Symbol.asyncIterator]();
+    // Consume a little, then stall: the server must stop producing once flow control is full.
+    for (let i = 0; i < 10; i++) await iter.next();
+    await new Promise((r) => setTimeout(r, 300));
+    const producedWhileStalled = seen.produced;
+    expect(producedWhileStalled).toBeLessThan(50_000);
+    let count = 10;
+    let last = '';
+    let warning = '';
+    for (;;) {
+      const r = await iter.next();
+      if (r.done) break;
+      const v = r.value as SeriesResponse;
+      if (v.type === 'warning') warning = v.warning;
+      if (v.type !== 'series') continue;
+      const key = v.series.labels.get('i');
+      expect(key > last).toBe(true);
+      last = key;
+      count++;
+    }
+    expect(count).toBe(100_000);
+    expect(warning).toBe('store says hello');
+    expect(seen.produced).toBe(100_000);
+  });
+
+  it('stops the producer when the client stops early', async () => {
+    let n = 0;
+    for await (const r of client.series({ minTime: 0, maxTime: 10_000, matchers: [matcher('=', '__name__', 'up')] })) {
+      if (r.type === 'series' && ++n === 5) break;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const after = seen.produced;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(seen.produced).toBe(after);
+    expect(after).toBeLessThan(100_000);
+  });
+
+  // Decodes the raw bytes of a Series response with field numbers written out here, independent
+  // of our .proto files, so a mistake in those would show.
+  it('writes Thanos field numbers on the wire', async () => {
+    const raw = new Client(address, credentials.createInsecure());
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      // SeriesRequest{min_time(1)=0, max_time(2)=10, matchers(3)=[{type(1)=EQ, name(2)="__name__", value(3)="up"}], limit(15)=1}
+      const w = protobuf.Writer.create();
+      w.uint32((1 << 3) | 0).int64(0);
+      w.uint32((2 << 3) | 0).int64(10);
+      w.uint32((3 << 3) | 2)
+        .fork()
+        .uint32((2 << 3) | 2)
+        .string('__name__')
+        .uint32((3 << 3) | 2)
+        .string('up')
+        .ldelim();
+      w.uint32((15 << 3) | 0).int64(1);
+      const call = raw.makeServerStreamRequest(
+        '/thanos.Store/Series',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(w.finish()),
+        new Metadata(),
+        {},
+      );
+      call.once('data', (b: Buffer) => {
+        call.cancel();
+        resolve(b);
+      });
+      call.on('error', (e) => {
+        if ((e as { code?: number }).code !== 1) reject(e);
+      });
+    });
+    raw.close();
+    const r = protobuf.Reader.create(bytes);
+    const top = r.uint32();
+    expect(top).toBe((1 << 3) | 2); // SeriesResponse.series = 1
+    const series = protobuf.Reader.create(r.bytes());
+    const labels: Record<string, string> = {};
+    let chunk: { min?: number; max?: number; type?: number; data?: number[] } = {};
+    while (series.pos < series.len) {
+      const tag = series.uint32();
+      const sub = protobuf.Reader.create(series.bytes());
+      if (tag >>> 3 === 1) {
+        let name = '';
+        let value = '';
+        while (sub.pos < sub.len) {
+          const t = sub.uint32();
+          if (t >>> 3 === 1) name = sub.string();
+          else value = sub.string();
+        }
+        labels[name] = value;
+      } else if (tag >>> 3 === 2) {
+        while (sub.pos < sub.len) {
+          const t = sub.uint32();
+          if (t >>> 3 === 1) chunk.min = Number(sub.int64());
+          else if (t >>> 3 === 2) chunk.max = Number(sub.int64());
+          else if (t >>> 3 === 3) {
+            const c = protobuf.Reader.create(sub.bytes());
+            while (c.pos < c.len) {
+              const ct = c.uint32();
+              if (ct >>> 3 === 1) chunk.type = c.int32();
+              else if (ct >>> 3 === 2) chunk.data = Array.from(c.bytes());
+              else c.skipType(ct & 7);
+            }
+          } else sub.skipType(t & 7);
+        }
+      }
+    }
+    expect(labels).toEqual({ __name__: 'up', i: '0000000' });
+    chunk = { ...chunk, type: chunk.type ?? 0 };
+    expect(chunk).toEqual({ min: 1000, max: 2000, type: 0, data: [0, 1, 0] });
+  });
+});
