@@ -1,0 +1,203 @@
+import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
+import { type BlockMeta, parseBlockMeta } from '@thanos-ts/tsdb';
+import { type RelabelRule, relabel } from './relabel.js';
+import { resolveTime, type TimeOrDuration } from './time-range.js';
+
+/** Name of the marker file a compactor writes before deleting a block. */
+export const DELETION_MARK_FILENAME = 'deletion-mark.json';
+/** The pseudo label carrying the block ULID during --selector.relabel-config. */
+export const BLOCK_ID_LABEL = '__block_id';
+
+/** Why a block in the bucket is not served (Thanos's `thanos_blocks_meta_synced{state}` values). */
+export type SyncState =
+  | 'loaded'
+  | 'no-meta-json'
+  | 'corrupted-meta-json'
+  | 'failed'
+  | 'too-fresh'
+  | 'time-excluded'
+  | 'label-excluded'
+  | 'marked-for-deletion';
+
+/** Filters applied after meta.json files are read, as Thanos's store gateway chains them. */
+export interface MetaFilters {
+  /** Serve only blocks overlapping [minTime, maxTime] (--min-time/--max-time). */
+  minTime?: TimeOrDuration;
+  maxTime?: TimeOrDuration;
+  /** --selector.relabel-config: rules over external labels plus `__block_id`; empty result drops the block. */
+  relabel?: readonly RelabelRule[];
+  /** --consistency-delay (ms): skip blocks younger than this unless a compactor made them. */
+  consistencyDelayMs?: number;
+  /** --ignore-deletion-marks-delay (ms): skip blocks marked for deletion longer ago than this. Default 24h. */
+  ignoreDeletionMarksDelayMs?: number;
+}
+
+/** Result of one sync of the bucket's block metadata. */
+export interface FetchResult {
+  /** Blocks to serve, by ULID. */
+  metas: Map<string, BlockMeta>;
+  /** Blocks not served, with the reason. */
+  skipped: Map<string, { state: SyncState; error?: string }>;
+  /** Count per state, including `loaded`. */
+  counts: Record<SyncState, number>;
+}
+
+/** Options of createMetaFetcher. */
+export interface MetaFetcherOptions {
+  bucket: Bucket;
+  /** Parallel meta.json / deletion-mark reads (--block-meta-fetch-concurrency, default 32). */
+  concurrency?: number;
+  filters?: MetaFilters;
+  /** Current time source (tests). */
+  now?: () => number;
+}
+
+/** Reads block metadata from a bucket and applies the store gateway's filters. */
+export interface MetaFetcher {
+  fetch(signal?: AbortSignal): Promise<FetchResult>;
+}
+
+const ULID_DIR_RE = /^([0-9A-HJKMNP-TV-Z]{26})\/$/;
+const COMPACTOR_SOURCES = new Set(['compactor', 'compactor.repair', 'bucket.repair']);
+
+/**
+ * Creates a fetcher that lists block directories, reads each meta.json (keeping parsed metas in
+ * memory: meta.json is immutable, so a block is read once), and filters. A directory without
+ * meta.json is a partial upload; an unparsable one is corrupt; both are reported, not thrown.
+ */
+export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
+  const { bucket } = opts;
+  const concurrency = Math.max(1, opts.concurrency ?? 32);
+  const filters = opts.filters ?? {};
+  const now = opts.now ?? Date.now;
+  const known = new Map<string, BlockMeta>();
+  const dec = new TextDecoder();
+
+  async function readMeta(
+    id: string,
+    signal?: AbortSignal,
+  ): Promise<{ meta?: BlockMeta; state?: SyncState; error?: string }> {
+    const cached = known.get(id);
+    if (cached) return { meta: cached };
+    let text: string;
+    try {
+      text = dec.decode(await bucket.get(`${id}/meta.json`, signal ? { signal } : {}));
+    } catch (err) {
+      if (isObjNotFoundErr(err)) return { state: 'no-meta-json' };
+      return { state: 'failed', error: (err as Error).message };
+    }
+    try {
+      const meta = parseBlockMeta(text, `${id}/meta.json`);
+      if (meta.ulid !== id) return { state: 'corrupted-meta-json', error: `${id}/meta.json names block ${meta.ulid}` };
+      known.set(id, meta);
+      return { meta };
+    } catch (err) {
+      return { state: 'corrupted-meta-json', error: (err as Error).message };
+    }
+  }
+
+  async function deletionTime(id: string, signal?: AbortSignal): Promise<number | undefined> {
+    let body: Uint8Array;
+    try {
+      body = await bucket.get(`${id}/${DELETION_MARK_FILENAME}`, signal ? { signal } : {});
+    } catch (err) {
+      if (isObjNotFoundErr(err)) return undefined;
+      throw err;
+    }
+    try {
+      const mark = JSON.parse(dec.decode(body)) as { deletion_time?: unknown };
+      return typeof mark.deletion_time === 'number' ? mark.deletion_time * 1000 : undefined;
+    } catch {
+      // Thanos logs and ignores a partially written deletion-mark.json.
+      return undefined;
+    }
+  }
+
+  return {
+    async fetch(signal) {
+      const ids: string[] = [];
+      for await (const name of bucket.iter('', signal ? { signal } : {})) {
+        const m = ULID_DIR_RE.exec(name);
+        if (m) ids.push(m[1] as string);
+      }
+      const metas = new Map<string, BlockMeta>();
+      const skipped = new Map<string, { state: SyncState; error?: string }>();
+      await forEachLimit(ids, concurrency, async (id) => {
+        const r = await readMeta(id, signal);
+        if (r.meta) metas.set(id, r.meta);
+        else skipped.set(id, { state: r.state as SyncState, ...(r.error ? { error: r.error } : {}) });
+      });
+      for (const id of known.keys()) if (!ids.includes(id)) known.delete(id);
+
+      const t = now();
+      const minTime = filters.minTime ? resolveTime(filters.minTime, t) : -Infinity;
+      const maxTime = filters.maxTime ? resolveTime(filters.maxTime, t) : Infinity;
+      for (const [id, meta] of metas) {
+        let state: SyncState | undefined;
+        if (meta.maxTime < minTime || meta.minTime > maxTime) state = 'time-excluded';
+        else if (filters.relabel && filters.relabel.length > 0) {
+          const lset = { ...(meta.thanos?.labels ?? {}), [BLOCK_ID_LABEL]: id };
+          if (relabel(lset, filters.relabel) === undefined) state = 'label-excluded';
+        }
+        if (!state && (filters.consistencyDelayMs ?? 0) > 0) {
+          const uploaded = meta.thanos?.upload_time ? Date.parse(meta.thanos.upload_time) : ulidTime(id);
+          const fresh = t - uploaded < (filters.consistencyDelayMs as number);
+          if (fresh && !COMPACTOR_SOURCES.has(meta.thanos?.source ?? '')) state = 'too-fresh';
+        }
+        if (state) {
+          metas.delete(id);
+          skipped.set(id, { state });
+        }
+      }
+      const delay = filters.ignoreDeletionMarksDelayMs ?? 24 * 3600_000;
+      await forEachLimit([...metas.keys()], concurrency, async (id) => {
+        const at = await deletionTime(id, signal);
+        if (at !== undefined && t - at > delay) {
+          metas.delete(id);
+          skipped.set(id, { state: 'marked-for-deletion' });
+        }
+      });
+      const counts = Object.fromEntries(
+        (
+          [
+            'loaded',
+            'no-meta-json',
+            'corrupted-meta-json',
+            'failed',
+            'too-fresh',
+            'time-excluded',
+            'label-excluded',
+            'marked-for-deletion',
+          ] as const
+        ).map((s) => [s, 0]),
+      ) as Record<SyncState, number>;
+      counts.loaded = metas.size;
+      for (const s of skipped.values()) counts[s.state]++;
+      return { metas, skipped, counts };
+    },
+  };
+}
+
+/** Milliseconds encoded in the first 10 characters of a ULID (Crockford base32). */
+export function ulidTime(id: string): number {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = 0;
+  for (let i = 0; i < 10; i++) t = t * 32 + alphabet.indexOf(id[i] as string);
+  return t;
+}
+
+/** Runs `fn` over items with at most `limit` in flight; rejects on the first failure. */
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

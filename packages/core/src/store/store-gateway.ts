@@ -1,0 +1,379 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bucket } from '@thanos-ts/objstore';
+import { compareLabels, compareStrings, type Labels } from '@thanos-ts/tsdb';
+import type { Registry } from 'prom-client';
+import type { Cache } from '../cache/cache.js';
+import { createCachingBucket } from '../cache/caching-bucket.js';
+import type { CachingBucketConfig } from '../cache/config.js';
+import { createInMemoryCache } from '../cache/inmemory.js';
+import {
+  type LabelNamesRequest,
+  type LabelNamesResponse,
+  type LabelValuesRequest,
+  type LabelValuesResponse,
+  MAX_TIME,
+  MIN_TIME,
+  type SeriesRequest,
+  type SeriesResponse,
+  type StoreAPI,
+  type StoreInfo,
+} from '../storeapi/store-api.js';
+import { BucketBlock } from './bucket-block.js';
+import type { RequestCounter } from './bucket-range-source.js';
+import type { IndexCache } from './index-cache.js';
+import { RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
+import { createStoreLogger, type StoreLogger } from './logger.js';
+import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
+import { createStoreMetrics, type StoreMetrics } from './metrics.js';
+import { blockMatchers, seriesOverBlocks } from './series.js';
+
+/** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
+export interface StoreGatewayOptions {
+  /** The bucket holding the blocks. */
+  bucket: Bucket;
+  /** Local directory for index-headers (safe to delete; rebuilt from the bucket). */
+  dataDir: string;
+  /** Interval between bucket syncs, ms (--sync-block-duration). Default 3 min. */
+  syncInterval?: number;
+  logger?: StoreLogger;
+  /** prom-client registry for the gateway's metrics; a private one when absent. */
+  registry?: Registry;
+  /** Block filters: time range, relabel selector, consistency delay, deletion marks. */
+  filters?: MetaFilters;
+  /** Blocks prepared in parallel during a sync (--block-sync-concurrency). Default 20. */
+  blockSyncConcurrency?: number;
+  /** meta.json reads in parallel (--block-meta-fetch-concurrency). Default 32. */
+  metaFetchConcurrency?: number;
+  /** Index cache for postings and series (--index-cache.config). Default: in-memory, 250 MiB. */
+  indexCache?: IndexCache | Cache;
+  /** Caching bucket for chunks, meta.json and the block listing (--store.caching-bucket.config). */
+  cachingBucket?: CachingBucketConfig;
+  /** Per-request limits (--store.limits.request-series / request-samples). */
+  limits?: RequestLimits;
+  /** Unload a block's index reader after this long unused, ms; 0 keeps them. Default 5 min. */
+  idleUnloadAfter?: number;
+  /** Blocks queried in parallel within one request. Default 16. */
+  blockQueryConcurrency?: number;
+}
+
+/** One served block as /loaded lists it. */
+export interface ServedBlock {
+  ulid: string;
+  minTime: number;
+  maxTime: number;
+  resolution: number;
+  labels: Record<string, string>;
+  numSeries: number | undefined;
+  /** Whether the index reader is in memory right now (lazy loading). */
+  loaded: boolean;
+  lastUsed: number;
+}
+
+/** A store gateway: a StoreAPI over the blocks of a bucket. */
+export interface StoreGateway extends StoreAPI {
+  /** Runs the first sync, then syncs every `syncInterval` until close. */
+  start(signal?: AbortSignal): Promise<void>;
+  /** Syncs once now: picks up new blocks, drops deleted or filtered ones. */
+  sync(signal?: AbortSignal): Promise<FetchResult>;
+  /** Blocks currently served, oldest first. */
+  blocks(): ServedBlock[];
+  /** Blocks skipped at the last sync and why (partial uploads, corrupt, filtered). */
+  skippedBlocks(): Array<{ ulid: string; state: SyncState | 'load-failed'; error?: string }>;
+  /** Object-storage requests made so far (ranged reads). */
+  readonly requests: Readonly<RequestCounter>;
+  readonly metrics: StoreMetrics;
+  /** Whether the first sync has finished. */
+  ready(): boolean;
+  /** Stops syncing, unloads blocks and closes caches. */
+  close(): Promise<void>;
+}
+
+const RESOLUTIONS = [3_600_000, 300_000, 0];
+
+/** Creates a store gateway; call `start` to sync. */
+export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
+  const logger = opts.logger ?? createStoreLogger();
+  const counter: RequestCounter = { getRange: 0, bytes: 0 };
+  const bucket = opts.cachingBucket ? createCachingBucket(opts.bucket, opts.cachingBucket) : opts.bucket;
+  const indexCache: IndexCache =
+    opts.indexCache === undefined
+      ? { cache: createInMemoryCache(), ttlMs: 0, enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']) }
+      : 'fetch' in opts.indexCache
+        ? {
+            cache: opts.indexCache,
+            ttlMs: 24 * 3600_000,
+            enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
+          }
+        : opts.indexCache;
+  const metrics = createStoreMetrics(
+    opts.registry,
+    { index: indexCache.cache, bucket: opts.cachingBucket?.cache },
+    counter,
+  );
+  const fetcher = createMetaFetcher({
+    bucket,
+    concurrency: opts.metaFetchConcurrency ?? 32,
+    ...(opts.filters ? { filters: opts.filters } : {}),
+  });
+  const blocks = new Map<string, BucketBlock>();
+  const failed = new Map<string, string>();
+  let skipped = new Map<string, { state: SyncState; error?: string }>();
+  let timer: NodeJS.Timeout | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let isReady = false;
+  let closed = false;
+  let syncing: Promise<FetchResult> | undefined;
+  const limits = opts.limits ?? {};
+  const concurrency = opts.blockQueryConcurrency ?? 16;
+
+  async function doSync(signal?: AbortSignal): Promise<FetchResult> {
+    metrics.metaSyncs.inc();
+    let result: FetchResult;
+    try {
+      result = await fetcher.fetch(signal);
+    } catch (err) {
+      metrics.metaSyncFailures.inc();
+      logger.error('failed to sync block metadata', { err });
+      throw err;
+    }
+    for (const [state, n] of Object.entries(result.counts)) metrics.metaSynced.set({ state }, n);
+    for (const [id, s] of result.skipped) {
+      if ((s.state === 'corrupted-meta-json' || s.state === 'failed') && !skipped.has(id))
+        logger.error('skipping block with unreadable meta.json', { block: id, err: s.error });
+    }
+    skipped = result.skipped;
+    const toAdd = [...result.metas.values()].filter((m) => !blocks.has(m.ulid));
+    await forEachLimit(toAdd, opts.blockSyncConcurrency ?? 20, async (meta) => {
+      metrics.blockLoads.inc();
+      const block = new BucketBlock({ bucket, meta, dataDir: opts.dataDir, indexCache, counter });
+      try {
+        await block.prepare(signal);
+        blocks.set(meta.ulid, block);
+        failed.delete(meta.ulid);
+      } catch (err) {
+        metrics.blockLoadFailures.inc();
+        if (!failed.has(meta.ulid))
+          logger.error('skipping block that failed to load; other blocks keep serving', { block: meta.ulid, err });
+        failed.set(meta.ulid, (err as Error).message);
+      }
+    });
+    for (const [id, block] of blocks) {
+      if (result.metas.has(id)) continue;
+      blocks.delete(id);
+      metrics.blockDrops.inc();
+      await block.unload();
+      await rm(join(opts.dataDir, id), { recursive: true, force: true });
+      logger.info('dropped block', { block: id });
+    }
+    for (const id of failed.keys()) if (!result.metas.has(id)) failed.delete(id);
+    metrics.blocksLoaded.set(blocks.size);
+    return result;
+  }
+
+  function sync(signal?: AbortSignal): Promise<FetchResult> {
+    // One sync at a time: a periodic sync and an explicit one share the same run.
+    if (!syncing) {
+      syncing = doSync(signal).finally(() => {
+        syncing = undefined;
+      });
+    }
+    return syncing;
+  }
+
+  function unloadIdle(): void {
+    const idle = opts.idleUnloadAfter ?? 300_000;
+    if (idle <= 0) return;
+    const now = Date.now();
+    for (const b of blocks.values()) {
+      if (b.loaded && now - b.lastUsed > idle) {
+        metrics.lazyUnloads.inc();
+        void b.unload();
+      }
+    }
+  }
+
+  /** Blocks for [mint, maxt] at the coarsest allowed resolution, gaps filled with finer ones (Thanos getFor). */
+  function blocksFor(mint: number, maxt: number, maxResolution: number): BucketBlock[] {
+    const byRes = new Map<number, BucketBlock[]>();
+    for (const b of blocks.values()) {
+      const list = byRes.get(b.resolution) ?? [];
+      list.push(b);
+      byRes.set(b.resolution, list);
+    }
+    for (const list of byRes.values()) list.sort((a, b) => a.meta.minTime - b.meta.minTime);
+    const levels = RESOLUTIONS.filter((r) => r <= maxResolution);
+    for (const r of byRes.keys()) if (!RESOLUTIONS.includes(r) && r <= maxResolution) levels.push(r);
+    levels.sort((a, b) => b - a);
+    const getFor = (from: number, to: number, level: number): BucketBlock[] => {
+      if (from > to || level >= levels.length) return [];
+      const out: BucketBlock[] = [];
+      let start = from;
+      for (const b of byRes.get(levels[level] as number) ?? []) {
+        if (b.meta.maxTime <= from) continue;
+        if (b.meta.minTime > to) break;
+        out.push(...getFor(start, b.meta.minTime - 1, level + 1));
+        out.push(b);
+        start = b.meta.maxTime;
+      }
+      out.push(...getFor(start, to, level + 1));
+      return out;
+    };
+    return getFor(mint, maxt, 0);
+  }
+
+  function markUsed(list: BucketBlock[]): void {
+    for (const b of list) if (!b.loaded) metrics.lazyLoads.inc();
+  }
+
+  const gateway: StoreGateway = {
+    requests: counter,
+    metrics,
+    ready: () => isReady,
+
+    async start(signal) {
+      await sync(signal);
+      isReady = true;
+      const interval = opts.syncInterval ?? 180_000;
+      const loop = () => {
+        if (closed) return;
+        timer = setTimeout(() => {
+          sync().then(loop, (err) => {
+            logger.warn('periodic sync failed; retrying next interval', { err });
+            loop();
+          });
+        }, interval);
+        timer.unref?.();
+      };
+      loop();
+      idleTimer = setInterval(unloadIdle, Math.max(1000, Math.min(60_000, (opts.idleUnloadAfter ?? 300_000) / 2)));
+      idleTimer.unref?.();
+    },
+
+    sync,
+
+    blocks() {
+      return [...blocks.values()]
+        .sort((a, b) => a.meta.minTime - b.meta.minTime || compareStrings(a.id, b.id))
+        .map((b) => ({
+          ulid: b.id,
+          minTime: b.meta.minTime,
+          maxTime: b.meta.maxTime,
+          resolution: b.resolution,
+          labels: b.extLabels.toRecord(),
+          numSeries: b.meta.stats.numSeries,
+          loaded: b.loaded,
+          lastUsed: b.lastUsed,
+        }));
+    },
+
+    skippedBlocks() {
+      const out: Array<{ ulid: string; state: SyncState | 'load-failed'; error?: string }> = [];
+      for (const [ulid, s] of skipped) out.push({ ulid, ...s });
+      for (const [ulid, error] of failed) out.push({ ulid, state: 'load-failed', error });
+      return out.sort((a, b) => compareStrings(a.ulid, b.ulid));
+    },
+
+    async info() {
+      const sets = new Map<string, Labels>();
+      let minTime = Infinity;
+      let maxTime = -Infinity;
+      for (const b of blocks.values()) {
+        sets.set(b.extLabels.key(), b.extLabels);
+        minTime = Math.min(minTime, b.meta.minTime);
+        maxTime = Math.max(maxTime, b.meta.maxTime - 1);
+      }
+      const labelSets = [...sets.values()].sort(compareLabels);
+      return {
+        labelSets,
+        minTime: blocks.size === 0 ? MAX_TIME : minTime,
+        maxTime: blocks.size === 0 ? MIN_TIME : maxTime,
+        componentType: 'store',
+        supportsWithoutReplicaLabels: true,
+        tsdbInfos: labelSets.map((labels) => {
+          let lo = Infinity;
+          let hi = -Infinity;
+          for (const b of blocks.values())
+            if (b.extLabels.equals(labels)) {
+              lo = Math.min(lo, b.meta.minTime);
+              hi = Math.max(hi, b.meta.maxTime - 1);
+            }
+          return { labels, minTime: lo, maxTime: hi };
+        }),
+      } satisfies StoreInfo;
+    },
+
+    async *series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+      metrics.seriesRequests.inc();
+      const selected = blocksFor(req.minTime, req.maxTime, req.maxResolutionWindow ?? 0).filter(
+        (b) => blockMatchers(b, req.matchers) !== undefined,
+      );
+      markUsed(selected);
+      try {
+        yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal });
+      } catch (err) {
+        if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
+        throw err;
+      }
+    },
+
+    async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+      const names = new Set<string>();
+      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, async (b) => {
+        const ms = blockMatchers(b, req.matchers ?? []);
+        if (!ms) return;
+        const reader = await b.indexReader(signal);
+        for (const l of b.extLabels) names.add(l.name);
+        if (ms.length === 0) for (const n of reader.labelNames()) names.add(n);
+        else {
+          const refs = await reader.postingsForMatchers(ms, signal);
+          for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
+            for (const l of s.labels) names.add(l.name);
+        }
+      });
+      for (const r of req.withoutReplicaLabels ?? []) names.delete(r);
+      let out = [...names].sort(compareStrings);
+      if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
+      return { names: out, warnings: [] };
+    },
+
+    async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      const values = new Set<string>();
+      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, async (b) => {
+        const ms = blockMatchers(b, req.matchers ?? []);
+        if (!ms) return;
+        const reader = await b.indexReader(signal);
+        if (b.extLabels.has(req.label)) {
+          // The external label wins over any series label of the same name.
+          const refs =
+            ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
+          if (refs.length > 0) values.add(b.extLabels.get(req.label));
+          return;
+        }
+        if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
+        else {
+          const refs = await reader.postingsForMatchers(ms, signal);
+          for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
+            const v = s.labels.get(req.label);
+            if (v !== '') values.add(v);
+          }
+        }
+      });
+      let out = [...values].sort(compareStrings);
+      if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
+      return { values: out, warnings: [] };
+    },
+
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      if (idleTimer) clearInterval(idleTimer);
+      await syncing?.catch(() => undefined);
+      for (const b of blocks.values()) await b.unload();
+      blocks.clear();
+      await indexCache.cache.close();
+      await opts.cachingBucket?.cache.close();
+    },
+  };
+  return gateway;
+}
