@@ -24,6 +24,8 @@ export interface EngineOptions {
   timeout?: number;
   /** Accept experimental functions (limitk, limit_ratio, mad_over_time, sort_by_label, …); default false. */
   enableExperimentalFunctions?: boolean;
+  /** Accept experimental duration arithmetic in ranges, steps and offsets (`x[5m + step()]`); default false. */
+  enableDurationExpressions?: boolean;
   /** Step of subqueries written without one, e.g. `x[1h:]`; default 1 minute (Prometheus's evaluation interval). */
   noStepSubqueryInterval?: number;
 }
@@ -68,7 +70,10 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const noStepSubqueryInterval = opts.noStepSubqueryInterval ?? 60_000;
   const parse = (q: string | Expr): Expr =>
     typeof q === 'string'
-      ? parseExpr(q, { enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false })
+      ? parseExpr(q, {
+          enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false,
+          enableExperimentalDurationExpr: opts.enableDurationExpressions ?? false,
+        })
       : q;
 
   const run = async (
@@ -103,6 +108,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       queryStart: start,
       queryEnd: end,
       noStepSubqueryInterval,
+      queryStep: instant ? 0 : grid.step,
       annos,
     });
     const value = evaluator.eval(expr, grid);

@@ -8,7 +8,6 @@ import type {
   AggregateExpr,
   BinaryExpr,
   Call,
-  DurationExpr,
   Expr,
   MatrixSelector,
   SubqueryExpr,
@@ -18,6 +17,7 @@ import { exprType } from '../parser/ast.js';
 import { aggregateK, aggregateSimple, countValues } from './aggregations.js';
 import { type Annotations, annotationText, goQuote } from './annotations.js';
 import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
+import { durationMs, durationSeconds } from './duration-expr.js';
 import {
   QueryCanceledError,
   QueryEvaluationError,
@@ -50,6 +50,8 @@ export interface EvaluatorOptions {
   queryEnd: number;
   /** Step of subqueries written without one (`x[5m:]`), ms. */
   noStepSubqueryInterval: number;
+  /** Step of the query (0 for instant queries), for `step()` in duration expressions. */
+  queryStep: number;
   annos: Annotations;
 }
 
@@ -159,44 +161,9 @@ export class Evaluator {
     }
   }
 
-  /** Evaluates a (duration) expression to seconds; duration expressions are constant per query. */
-  private durationSeconds(e: Expr, g: Grid): number {
-    switch (e.type) {
-      case 'NumberLiteral':
-        return e.val;
-      case 'ParenExpr':
-        return this.durationSeconds(e.expr, g);
-      case 'UnaryExpr':
-        return e.op === '-' ? -this.durationSeconds(e.expr, g) : this.durationSeconds(e.expr, g);
-      case 'DurationExpr': {
-        const d = e as DurationExpr;
-        if (d.op === 'step') return g.step / 1000;
-        const r = d.rhs === undefined ? 0 : this.durationSeconds(d.rhs, g);
-        if (d.lhs === undefined) return d.op === '-' ? -r : r;
-        const l = this.durationSeconds(d.lhs, g);
-        switch (d.op) {
-          case '+':
-            return l + r;
-          case '-':
-            return l - r;
-          case '*':
-            return l * r;
-          case '/':
-            return l / r;
-          case '%':
-            return l % r;
-          case '^':
-            return l ** r;
-          case 'min':
-            return Math.min(l, r);
-          case 'max':
-            return Math.max(l, r);
-        }
-        return Number.NaN;
-      }
-      default:
-        throw new UnsupportedQueryError(`duration expression of type ${e.type}`);
-    }
+  /** Duration expressions see the step of the whole query (`step()`). */
+  private durationSeconds(e: Expr, _g: Grid): number {
+    return durationSeconds(e, this.opts.queryStep);
   }
 
   private samplesNoStale(s: SeriesSamples): { ts: Float64Array; vs: Float64Array } {
@@ -215,7 +182,7 @@ export class Evaluator {
    */
   vectorSelector(vs: VectorSelector, g: Grid, timestamps: boolean): StepSeries[] {
     const data = this.opts.data.get(vs) ?? [];
-    const refs = this.refs(g, vs.at, vs.offset);
+    const refs = this.refs(g, vs.at, durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep));
     const lookback = this.opts.lookbackDelta;
     const out: StepSeries[] = [];
     for (const s of data) {
@@ -258,20 +225,21 @@ export class Evaluator {
   private matrixSelectorInput(ms: MatrixSelector, g: Grid): RangeInput {
     const vs = ms.vectorSelector;
     if (vs.anchored || vs.smoothed) throw new UnsupportedQueryError('the anchored and smoothed modifiers');
-    const range = ms.rangeExpr ? this.durationSeconds(ms.rangeExpr, g) * 1000 : ms.range;
+    const range = durationMs(ms.rangeExpr, ms.range, this.opts.queryStep);
     const data = this.opts.data.get(vs) ?? [];
     const series: RawSeries[] = data.map((s) => {
       const { ts, vs: values } = this.samplesNoStale(s);
       return { labels: s.labels, ts, vs: values, dropName: false };
     });
-    return { series, range, refs: this.refs(g, vs.at, vs.offset), selector: vs };
+    const offset = durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep);
+    return { series, range, refs: this.refs(g, vs.at, offset), selector: vs };
   }
 
   private subqueryInput(sq: SubqueryExpr, g: Grid): RangeInput {
-    const range = sq.rangeExpr ? this.durationSeconds(sq.rangeExpr, g) * 1000 : sq.range;
-    const offset = sq.offsetExpr ? this.durationSeconds(sq.offsetExpr, g) * 1000 : sq.offset;
+    const range = durationMs(sq.rangeExpr, sq.range, this.opts.queryStep);
+    const offset = durationMs(sq.offsetExpr, sq.offset, this.opts.queryStep);
     const refs = this.refs(g, sq.at, offset);
-    let step = sq.stepExpr ? this.durationSeconds(sq.stepExpr, g) * 1000 : (sq.step ?? 0);
+    let step = durationMs(sq.stepExpr, sq.step ?? 0, this.opts.queryStep);
     if (!(step > 0)) step = this.opts.noStepSubqueryInterval;
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
@@ -389,7 +357,7 @@ export class Evaluator {
       }
       case 'timestamp': {
         let arg = e.args[0] as Expr;
-        while (arg.type === 'StepInvariantExpr') arg = arg.expr;
+        while (arg.type === 'StepInvariantExpr' || arg.type === 'ParenExpr') arg = arg.expr;
         if (arg.type === 'VectorSelector') return { kind: 'vector', series: this.vectorSelector(arg, g, true) };
         const input = this.vectorArg(arg, g);
         return {

@@ -5,6 +5,7 @@
  */
 import type { Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import type { Expr, VectorSelector } from '../parser/ast.js';
+import { durationMs } from './duration-expr.js';
 
 /** One selector to fetch, with Prometheus's SelectHints. */
 export interface PlannedSelect {
@@ -35,8 +36,9 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
     switch (e.type) {
       case 'VectorSelector': {
         const t = at(e.at);
-        const s = (t ?? start) - e.offset;
-        const en = (t ?? end) - e.offset;
+        const offset = durationMs(e.offsetExpr, e.offset, times.step);
+        const s = (t ?? start) - offset;
+        const en = (t ?? end) - offset;
         out.push({
           selector: e,
           hints: { start: s - times.lookbackDelta + 1, end: en, step: times.step, func },
@@ -46,9 +48,8 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
       case 'MatrixSelector': {
         const vs = e.vectorSelector;
         const t = at(vs.at);
-        // Ranges given as duration expressions are resolved during evaluation; read a day more.
-        const range = e.rangeExpr ? Math.max(e.range, 86_400_000) : e.range;
-        const offset = vs.offsetExpr ? 0 : vs.offset;
+        const range = durationMs(e.rangeExpr, e.range, times.step);
+        const offset = durationMs(vs.offsetExpr, vs.offset, times.step);
         const s = (t ?? start) - offset;
         const en = (t ?? end) - offset;
         out.push({
@@ -59,9 +60,10 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
       }
       case 'SubqueryExpr': {
         const t = at(e.at);
-        const range = e.rangeExpr ? Math.max(e.range, 86_400_000) : e.range;
-        const s = (t ?? start) - e.offset;
-        const en = (t ?? end) - e.offset;
+        const range = durationMs(e.rangeExpr, e.range, times.step);
+        const offset = durationMs(e.offsetExpr, e.offset, times.step);
+        const s = (t ?? start) - offset;
+        const en = (t ?? end) - offset;
         visit(e.expr, s - range, en, undefined);
         return;
       }

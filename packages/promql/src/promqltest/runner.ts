@@ -450,7 +450,13 @@ async function runEval(engine: Engine, storage: MemoryStorage, cmd: EvalCmd): Pr
 /** Runs one promqltest script against a fresh in-memory storage. */
 export async function runScript(script: string, opts: RunScriptOptions = {}): Promise<ScriptResult> {
   const engine =
-    opts.engine ?? createEngine({ enableExperimentalFunctions: true, maxSamples: 50_000_000, lookbackDelta: 300_000 });
+    opts.engine ??
+    createEngine({
+      enableExperimentalFunctions: true,
+      enableDurationExpressions: true,
+      maxSamples: 50_000_000,
+      lookbackDelta: 300_000,
+    });
   const result: ScriptResult = { passed: 0, failed: 0, evals: [] };
   let cmds: Command[];
   try {

@@ -1,0 +1,134 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Labels, type Queryable, STALE_NAN } from '@thanos-ts/tsdb';
+import { describe, expect, it } from 'vitest';
+import {
+  createEngine,
+  createMemoryStorage,
+  QueryCanceledError,
+  QueryTimeoutError,
+  runScript,
+  TooManyPointsError,
+  TooManySamplesError,
+} from '../src/index.js';
+
+const scriptsDir = join(dirname(fileURLToPath(import.meta.url)), 'scripts');
+
+describe('engine scripts (promqltest format)', () => {
+  for (const file of readdirSync(scriptsDir).filter((f) => f.endsWith('.test'))) {
+    it(file, async () => {
+      const r = await runScript(readFileSync(join(scriptsDir, file), 'utf8'));
+      expect(r.error).toBeUndefined();
+      expect(r.evals.filter((e) => !e.passed)).toEqual([]);
+      expect(r.passed).toBeGreaterThan(0);
+    });
+  }
+});
+
+function counterStorage(series: number, points: number) {
+  const s = createMemoryStorage();
+  for (let i = 0; i < series; i++) {
+    for (let p = 0; p < points; p++) s.append({ __name__: 'c_total', i: String(i) }, p * 15_000, p * (i + 1));
+  }
+  return s;
+}
+
+describe('engine API', () => {
+  const engine = createEngine();
+
+  it('returns typed results for instant and range queries', async () => {
+    const s = counterStorage(2, 41);
+    const v = await engine.instantQuery(s, 'c_total', 600_000);
+    expect(v.result.type).toBe('vector');
+    if (v.result.type !== 'vector') return;
+    expect(v.result.samples.map((x) => [x.metric.get('i'), x.f, x.t])).toEqual([
+      ['0', 40, 600_000],
+      ['1', 80, 600_000],
+    ]);
+    const sc = await engine.instantQuery(s, '1 + 2', 0);
+    expect(sc.result).toEqual({ type: 'scalar', t: 0, v: 3 });
+    const str = await engine.instantQuery(s, '"hello"', 5);
+    expect(str.result).toEqual({ type: 'string', t: 5, v: 'hello' });
+    const m = await engine.instantQuery(s, 'c_total{i="0"}[1m]', 600_000);
+    expect(m.result.type).toBe('matrix');
+    if (m.result.type === 'matrix')
+      expect(Array.from(m.result.series[0]?.timestamps ?? [])).toEqual([555_000, 570_000, 585_000, 600_000]);
+    const r = await engine.rangeQuery(s, 'sum(rate(c_total[1m]))', 60_000, 600_000, 30_000);
+    expect(r.result.type).toBe('matrix');
+    if (r.result.type !== 'matrix') return;
+    expect(r.result.series).toHaveLength(1);
+    expect(r.result.series[0]?.timestamps.length).toBe(19);
+    for (const v of r.result.series[0]?.values ?? []) expect(v).toBeCloseTo(3 / 15, 10);
+  });
+
+  it('rejects range queries over range vectors with Prometheus wording', async () => {
+    await expect(engine.rangeQuery(createMemoryStorage(), 'x[5m]', 0, 60_000, 1000)).rejects.toThrow(
+      'invalid expression type "range vector" for range query, must be Scalar or instant Vector',
+    );
+  });
+
+  it('limits points per series to 11,000', async () => {
+    const q = engine.rangeQuery(createMemoryStorage(), 'up', 0, 11_001_000, 1000);
+    await expect(q).rejects.toBeInstanceOf(TooManyPointsError);
+    await expect(q).rejects.toThrow(
+      'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+    );
+    await expect(engine.rangeQuery(createMemoryStorage(), 'up', 0, 11_000_000, 1000)).resolves.toBeDefined();
+  });
+
+  it('fails queries that would hold more than maxSamples', async () => {
+    const small = createEngine({ maxSamples: 100 });
+    const s = counterStorage(10, 41);
+    const q = small.rangeQuery(s, 'c_total', 0, 600_000, 15_000);
+    await expect(q).rejects.toBeInstanceOf(TooManySamplesError);
+    await expect(q).rejects.toThrow('query processing would load too many samples into memory in query execution');
+    await expect(small.instantQuery(s, 'sum(c_total)', 600_000)).resolves.toBeDefined();
+  });
+
+  it('honours AbortSignal and the timeout while fetching', async () => {
+    const never: Queryable = {
+      select: () => new Promise(() => {}),
+      labelNames: async () => [],
+      labelValues: async () => [],
+    };
+    const ac = new AbortController();
+    const pending = engine.instantQuery(never, 'up', 0, { signal: ac.signal });
+    ac.abort();
+    await expect(pending).rejects.toBeInstanceOf(QueryCanceledError);
+    const quick = createEngine({ timeout: 20 });
+    await expect(quick.instantQuery(never, 'up', 0)).rejects.toBeInstanceOf(QueryTimeoutError);
+  });
+
+  it('ends series at staleness markers and uses the configured lookback', async () => {
+    const s = createMemoryStorage();
+    s.append({ __name__: 'g' }, 0, 1);
+    s.append({ __name__: 'g' }, 60_000, STALE_NAN);
+    s.append({ __name__: 'h' }, 0, 1);
+    const short = createEngine({ lookbackDelta: 30_000 });
+    const at = async (e: typeof engine, q: string, t: number) => {
+      const r = await e.instantQuery(s, q, t);
+      return r.result.type === 'vector' ? r.result.samples.length : -1;
+    };
+    expect(await at(engine, 'g', 59_999)).toBe(1);
+    expect(await at(engine, 'g', 60_000)).toBe(0);
+    expect(await at(engine, 'h', 60_000)).toBe(1);
+    expect(await at(short, 'h', 30_000)).toBe(0);
+    expect(await at(short, 'h', 29_999)).toBe(1);
+  });
+});
+
+describe('in-memory storage', () => {
+  it('returns series sorted by labels with samples sorted by time, within the hinted range', async () => {
+    const s = createMemoryStorage();
+    s.append(Labels.from({ __name__: 'm', b: '2' }), 20, 2);
+    s.append(Labels.from({ __name__: 'm', a: '1' }), 30, 3);
+    s.append(Labels.from({ __name__: 'm', b: '2' }), 10, 1);
+    s.load([{ labels: { __name__: 'm', a: '1' }, timestamps: [5, 40], values: [0.5, 4] }]);
+    const got = await s.select([], { start: 0, end: 35 });
+    expect(got.map((x) => x.labels.toString())).toEqual(['{__name__="m", a="1"}', '{__name__="m", b="2"}']);
+    expect(Array.from(got[0]?.timestamps ?? [])).toEqual([5, 30]);
+    expect(Array.from(got[1]?.values ?? [])).toEqual([1, 2]);
+    expect(await s.labelValues('b', [], { start: 0, end: 100 })).toEqual(['2']);
+  });
+});
