@@ -59,6 +59,8 @@ export {
 } from './chunks/segment.js';
 export { ChunkSegmentReader, parseChunkAt, type RawChunk } from './chunks/segment-reader.js';
 export { ChunkSegmentWriter } from './chunks/segment-writer.js';
+export { type DumpOptions, dumpSamples, findBlockDirs } from './dump/dump.js';
+export { formatGoFloat, formatLabelsGo, goQuote } from './dump/format.js';
 export { crc32c } from './encoding/crc32c.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
 export { EMPTY_POSTINGS, intersectPostings, mergePostings, withoutPostings } from './index/postings.js';
@@ -68,5 +70,18 @@ export { type ChunkMeta, IndexWriter } from './index/writer.js';
 export { compareLabels, compareStrings, type Label, Labels, METRIC_NAME } from './labels/labels.js';
 export { Matcher, type MatchType, matcher } from './labels/matcher.js';
 export { FastRegexMatcher } from './labels/regex.js';
+export {
+  type CreateBlocksOptions,
+  compatibleBlockDuration,
+  createBlocksFromOpenMetrics,
+} from './openmetrics/backfill.js';
+export {
+  type OpenMetricsEntry,
+  type OpenMetricsMetadata,
+  OpenMetricsParseError,
+  type OpenMetricsSample,
+  parseGoFloat,
+  parseOpenMetrics,
+} from './openmetrics/parser.js';
 export type { Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
 export { isStaleNaN, STALE_NAN } from './storage/stale.js';
