@@ -81,7 +81,8 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       if (!st.isFile()) throw new ObjectNotFoundError(name, bucketName);
       const end = length === -1 ? st.size : Math.min(st.size, offset + length);
       if (offset >= end) return new Uint8Array(0);
-      const out = new Uint8Array(end - offset);
+      // Unzeroed: every byte returned is overwritten by the read below (short reads are cut off).
+      const out: Uint8Array = Buffer.allocUnsafe(end - offset);
       let done = 0;
       while (done < out.byteLength) {
         const { bytesRead } = await fh.read(out, done, out.byteLength - done, offset + done);
