@@ -8,7 +8,12 @@ import { compareLabels, type Labels } from '@thanos-ts/tsdb';
 import { almostEqual } from '../engine/almost.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { QueryResult, QueryValue } from '../engine/types.js';
+import type { Expr } from '../parser/ast.js';
+import { inspect } from '../parser/ast.js';
 import { parseDuration } from '../parser/durations.js';
+import { parseExpr } from '../parser/parser.js';
+import { formatExpr } from '../parser/printer.js';
+import { parseSeriesDesc, UnsupportedSeriesError } from '../parser/series.js';
 import { createMemoryStorage, type MemoryStorage } from '../storage/memory.js';
 import { readSeriesLine } from './series-desc.js';
 
@@ -109,7 +114,59 @@ function parseSeriesLine(text: string): {
   labels: Labels;
   values: { value: number; omitted: boolean; histogram: boolean }[];
 } {
-  return readSeriesLine(text);
+  try {
+    const d = parseSeriesDesc(text);
+    return {
+      labels: d.labels,
+      values: d.values.map((v) => ({ value: v.value, omitted: v.omitted, histogram: false })),
+    };
+  } catch (err) {
+    // Native histogram literals: read the line anyway, flagging those samples.
+    if (err instanceof UnsupportedSeriesError) return readSeriesLine(text);
+    throw err;
+  }
+}
+
+/** Functions whose result depends on the evaluation time even when their input does not. */
+const AT_MODIFIER_UNSAFE = new Set([
+  'days_in_month',
+  'day_of_month',
+  'day_of_week',
+  'day_of_year',
+  'hour',
+  'minute',
+  'month',
+  'year',
+  'predict_linear',
+  'time',
+  'timestamp',
+]);
+
+/**
+ * Prometheus's atModifierTestCases: the query with `@ <eval time>` on every selector and
+ * subquery (not inside a subquery that has its own `@`), evaluated at other times, must give the
+ * same answer.
+ */
+function atModifierCases(query: string, evalTime: number): { expr: string; time: number }[] {
+  let expr: Expr;
+  try {
+    expr = parseExpr(query, { enableExperimentalFunctions: true, enableExperimentalDurationExpr: true });
+  } catch {
+    return [];
+  }
+  let unsafe = false;
+  inspect(expr, (node, path) => {
+    if (path.some((p) => p.type === 'SubqueryExpr' && p.at !== undefined)) return;
+    if (node.type === 'VectorSelector' && node.at === undefined) node.at = evalTime;
+    else if (node.type === 'MatrixSelector' && node.vectorSelector.at === undefined) node.vectorSelector.at = evalTime;
+    else if (node.type === 'SubqueryExpr' && node.at === undefined) node.at = evalTime;
+    else if (node.type === 'Call' && AT_MODIFIER_UNSAFE.has(node.func.name)) unsafe = true;
+  });
+  if (unsafe) return [];
+  const text = formatExpr(expr);
+  const times =
+    evalTime === 0 ? [-1000, 0, 1000] : [-10 * evalTime, 0, Math.trunc(evalTime / 5), evalTime, 10 * evalTime];
+  return times.map((time) => ({ expr: text, time }));
 }
 
 function unquoteGo(s: string): string | undefined {
@@ -411,9 +468,25 @@ async function runEval(engine: Engine, storage: MemoryStorage, cmd: EvalCmd): Pr
     if (fail) return 'expected error evaluating query but got none';
     return checkAnnotations(cmd, res) ?? compareResult(cmd, res.result, cmd.start, cmd.end, cmd.step);
   }
+  const cases = [{ expr: cmd.expr, time: cmd.end }, ...atModifierCases(cmd.expr, cmd.end)];
+  for (const c of cases) {
+    const problem = await runInstant(engine, storage, cmd, c.expr, c.time);
+    if (problem !== undefined) return c.expr === cmd.expr ? problem : `${c.expr} at ${c.time}ms: ${problem}`;
+  }
+  return undefined;
+}
+
+async function runInstant(
+  engine: Engine,
+  storage: MemoryStorage,
+  cmd: EvalCmd,
+  expr: string,
+  time: number,
+): Promise<string | undefined> {
+  const fail = isFail(cmd);
   let res: QueryResult;
   try {
-    res = await engine.instantQuery(storage, cmd.expr, cmd.end);
+    res = await engine.instantQuery(storage, expr, time);
   } catch (err) {
     if (fail) return checkExpectedFailure(cmd, err);
     return `error evaluating query: ${err instanceof Error ? err.message : String(err)}`;
@@ -424,7 +497,7 @@ async function runEval(engine: Engine, storage: MemoryStorage, cmd: EvalCmd): Pr
   // The same query as a range query around the eval time must agree at the middle step.
   let rangeRes: QueryResult;
   try {
-    rangeRes = await engine.rangeQuery(storage, cmd.expr, cmd.end - 60_000, cmd.end + 60_000, 60_000);
+    rangeRes = await engine.rangeQuery(storage, expr, time - 60_000, time + 60_000, 60_000);
   } catch (err) {
     return `error evaluating query in range mode: ${err instanceof Error ? err.message : String(err)}`;
   }
@@ -433,15 +506,15 @@ async function runEval(engine: Engine, storage: MemoryStorage, cmd: EvalCmd): Pr
   const samples = [];
   for (const s of rangeRes.result.series) {
     for (let i = 0; i < s.timestamps.length; i++) {
-      if (s.timestamps[i] === cmd.end) {
-        samples.push({ metric: s.metric, t: cmd.end, f: s.values[i] as number });
+      if (s.timestamps[i] === time) {
+        samples.push({ metric: s.metric, t: time, f: s.values[i] as number });
         break;
       }
     }
   }
   const asValue: QueryValue =
     res.result.type === 'scalar'
-      ? { type: 'scalar', t: cmd.end, v: samples[0]?.f ?? Number.NaN }
+      ? { type: 'scalar', t: time, v: samples[0]?.f ?? Number.NaN }
       : { type: 'vector', samples };
   const rangeProblem = compareResult(cmd, asValue, cmd.start, cmd.end, cmd.step);
   return rangeProblem === undefined ? undefined : `range mode: ${rangeProblem}`;
