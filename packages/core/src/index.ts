@@ -98,3 +98,42 @@ export {
   grpcClientCredentials,
   grpcServerCredentials,
 } from './tls/grpc-tls.js';
+export {
+  NoExternalLabelsError,
+  PrometheusAPIError,
+  RemoteReadError,
+  ShipperError,
+} from './sidecar/errors.js';
+export { consoleLogger, nopLogger, type SidecarLogger } from './sidecar/logger.js';
+export {
+  createPrometheusClient,
+  type PrometheusClient,
+  type PrometheusClientOptions,
+  type PrometheusSeriesQuery,
+  selector as promqlSelector,
+  type WithWarnings,
+} from './sidecar/prometheus-client.js';
+export { createPrometheusStore, type PrometheusStoreOptions } from './sidecar/prometheus-store.js';
+export { encodeWriteRequest, type PrompbSample, type PrompbTimeSeries } from './sidecar/prompb/prompb.js';
+export { snappyDecode, snappyEncode } from './sidecar/prompb/snappy.js';
+export {
+  DEFAULT_FRAME_SIZE_LIMIT,
+  type RemoteReadOptions,
+  type RemoteReadQuery,
+  type RemoteReadResponseType,
+  type RemoteReadSeries,
+  type RemoteReadStats,
+  readChunkedFrames,
+  remoteRead,
+} from './sidecar/remote-read.js';
+export {
+  createShipper,
+  readShipperMeta,
+  SHIPPER_META_FILENAME,
+  type Shipper,
+  type ShipperMeta,
+  type ShipperOptions,
+  type ShipperSyncResult,
+  writeShipperMeta,
+} from './sidecar/shipper.js';
+export { createSidecar, type Sidecar, type SidecarOptions } from './sidecar/sidecar.js';
