@@ -229,7 +229,10 @@ function parseExemplar(l: string, i: number, name: string, fail: (d: string) => 
   i = parseLabelBlock(l, i, labels, fail);
   const rest = l.slice(i);
   const m = /^ (\S+)(?: (\S+))?$/.exec(rest);
-  if (!m) return fail('expected value after exemplar labels');
+  if (!m) {
+    fail('expected value after exemplar labels');
+    return;
+  }
   if (parseGoFloat(m[1] as string) === undefined) fail(`invalid exemplar value ${JSON.stringify(m[1])}`);
   if (m[2] !== undefined) {
     const ts = parseGoFloat(m[2]);
