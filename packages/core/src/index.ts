@@ -1,5 +1,19 @@
 // StoreAPI contract, gRPC, querier, HTTP API, discovery, TLS (core/querier helper).
 
+// Store gateway and caches (store-gateway helper).
+export type { Cache, CacheStats } from './cache/cache.js';
+export { createCachingBucket } from './cache/caching-bucket.js';
+export {
+  type CachingBucketConfig,
+  type IndexCacheConfig,
+  type IndexCacheItem,
+  parseBytes,
+  parseCachingBucketConfig,
+  parseIndexCacheConfig,
+} from './cache/config.js';
+export { createInMemoryCache, type InMemoryCacheOptions } from './cache/inmemory.js';
+export { createMemcachedCache, type MemcachedOptions } from './cache/memcached.js';
+export { createRedisCache, type RedisOptions } from './cache/redis.js';
 export {
   type AddressKind,
   createDNSResolver,
@@ -66,38 +80,6 @@ export {
   type StoreQueryable,
   type StoreQueryableOptions,
 } from './query/queryable.js';
-export { GrpcStatus, StoreAPIError } from './storeapi/errors.js';
-export { type ConnectStoreAPIOptions, connectStoreAPI, type RemoteStoreAPI } from './storeapi/grpc-client.js';
-export { grpcStatusOf, serveStoreAPI } from './storeapi/grpc-server.js';
-export { createLocalStore, type LocalStoreOptions, matchExternalLabels } from './storeapi/local-store.js';
-export type {
-  Aggr,
-  AggrChunk,
-  AnyMessage,
-  Chunk,
-  ChunkEncoding,
-  ComponentType,
-  LabelNamesRequest,
-  LabelNamesResponse,
-  LabelValuesRequest,
-  LabelValuesResponse,
-  PartialResponseStrategy,
-  QueryHints,
-  SeriesRequest,
-  SeriesResponse,
-  ShardInfo,
-  StoreAPI,
-  StoreInfo,
-  StoreSeries,
-  TSDBInfo,
-} from './storeapi/store-api.js';
-export { MAX_TIME, MIN_TIME } from './storeapi/store-api.js';
-export {
-  type GrpcClientTLSOptions,
-  type GrpcServerTLSOptions,
-  grpcClientCredentials,
-  grpcServerCredentials,
-} from './tls/grpc-tls.js';
 export {
   NoExternalLabelsError,
   PrometheusAPIError,
@@ -137,3 +119,60 @@ export {
   writeShipperMeta,
 } from './sidecar/shipper.js';
 export { createSidecar, type Sidecar, type SidecarOptions } from './sidecar/sidecar.js';
+export { BucketRangeSource, type RequestCounter } from './store/bucket-range-source.js';
+export type { IndexCache } from './store/index-cache.js';
+export { INDEX_HEADER_FILENAME, type IndexHeader } from './store/index-header.js';
+export { type RequestLimits, StoreLimitError } from './store/limits.js';
+export { createLoadedBlocksHandler } from './store/loaded.js';
+export { createStoreLogger, NOP_LOGGER, type StoreLogger } from './store/logger.js';
+export {
+  BLOCK_ID_LABEL,
+  createMetaFetcher,
+  DELETION_MARK_FILENAME,
+  type FetchResult,
+  type MetaFetcher,
+  type MetaFilters,
+  type SyncState,
+} from './store/meta-fetcher.js';
+export { hashmod, parseRelabelConfig, type RelabelRule, relabel } from './store/relabel.js';
+export { type ServedStoreGateway, type ServeStoreGatewayOptions, serveStoreGateway } from './store/serve.js';
+export {
+  createStoreGateway,
+  type ServedBlock,
+  type StoreGateway,
+  type StoreGatewayOptions,
+} from './store/store-gateway.js';
+export { parseTimeOrDuration, resolveTime, type TimeOrDuration } from './store/time-range.js';
+export { uploadTsdbBlocks } from './store/upload-blocks.js';
+export { GrpcStatus, StoreAPIError } from './storeapi/errors.js';
+export { type ConnectStoreAPIOptions, connectStoreAPI, type RemoteStoreAPI } from './storeapi/grpc-client.js';
+export { grpcStatusOf, serveStoreAPI } from './storeapi/grpc-server.js';
+export { createLocalStore, type LocalStoreOptions, matchExternalLabels } from './storeapi/local-store.js';
+export type {
+  Aggr,
+  AggrChunk,
+  AnyMessage,
+  Chunk,
+  ChunkEncoding,
+  ComponentType,
+  LabelNamesRequest,
+  LabelNamesResponse,
+  LabelValuesRequest,
+  LabelValuesResponse,
+  PartialResponseStrategy,
+  QueryHints,
+  SeriesRequest,
+  SeriesResponse,
+  ShardInfo,
+  StoreAPI,
+  StoreInfo,
+  StoreSeries,
+  TSDBInfo,
+} from './storeapi/store-api.js';
+export { MAX_TIME, MIN_TIME } from './storeapi/store-api.js';
+export {
+  type GrpcClientTLSOptions,
+  type GrpcServerTLSOptions,
+  grpcClientCredentials,
+  grpcServerCredentials,
+} from './tls/grpc-tls.js';

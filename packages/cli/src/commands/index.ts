@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
+import { registerStore } from './store.js';
 import { registerTools, type ToolsRegistration } from './tools.js';
 import { registerBucketTools } from './tools-bucket.js';
+import { registerTsdbTools } from './tools-tsdb.js';
 
 /** Adds one `thanos-ts <component>` command (with its flags) to the program. */
 export type CommandRegistration = (program: Command) => void;
 
 /** Groups under `thanos-ts tools`, one file each. */
-const toolGroups: ToolsRegistration[] = [registerBucketTools];
+const toolGroups: ToolsRegistration[] = [registerBucketTools, registerTsdbTools];
 
 /**
  * The one registration point for components: each command lives in its own file in this folder
  * and is listed here (sidecar, query, query-frontend, store, compact, rule, receive, tools).
  */
-export const commands: CommandRegistration[] = [registerTools(toolGroups)];
+export const commands: CommandRegistration[] = [registerStore, registerTools(toolGroups)];

@@ -1,16 +1,14 @@
-import { ThanosError } from '@thanos-ts/tsdb';
+import { StoreAPIError } from '../storeapi/errors.js';
 
 /** A Series request touched more series or samples than --store.limits.* allow (gRPC ResourceExhausted). */
-export class StoreLimitError extends ThanosError {
-  /** gRPC status code the server should answer with. */
-  readonly grpcCode = 8; // RESOURCE_EXHAUSTED
-
+export class StoreLimitError extends StoreAPIError {
   constructor(
     readonly kind: 'series' | 'samples',
     readonly limit: number,
     readonly got: number,
   ) {
-    super('ERR_STORE_LIMIT', `exceeded ${kind} limit: limit ${limit} violated (got ${got})`);
+    // 8 = gRPC RESOURCE_EXHAUSTED, as Thanos answers.
+    super('ERR_STORE_LIMIT', 8, `exceeded ${kind} limit: limit ${limit} violated (got ${got})`);
   }
 }
 

@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { connectStoreAPI, uploadTsdbBlocks } from '@thanos-ts/core';
+import { createFilesystemBucket } from '@thanos-ts/objstore';
+import { blocksFromOpenMetrics, freePort, httpOk, makeTempDir, programAvailable, waitFor } from '@thanos-ts/testing';
+import { matcher } from '@thanos-ts/tsdb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseStoreFlags, type StoreFlags } from './store.js';
+
+const defaults: StoreFlags = {
+  dataDir: './data',
+  syncBlockDuration: '3m',
+  minTime: '0000-01-01T00:00:00Z',
+  maxTime: '9999-12-31T23:59:59Z',
+  indexCacheSize: '250MB',
+  blockSyncConcurrency: '20',
+  blockMetaFetchConcurrency: '32',
+  'store.limits.requestSeries': '0',
+  'store.limits.requestSamples': '0',
+  consistencyDelay: '0s',
+  ignoreDeletionMarksDelay: '24h',
+  'store.indexHeaderLazyReaderIdleTimeout': '5m',
+  grpcAddress: '0.0.0.0:10901',
+  httpAddress: '0.0.0.0:10902',
+  'log.level': 'info',
+};
+
+describe('thanos-ts store flags', () => {
+  it('accepts Thanos defaults and relative times', async () => {
+    const cfg = await parseStoreFlags({
+      ...defaults,
+      minTime: '-2w',
+      maxTime: '-1d',
+      'store.limits.requestSeries': '1000',
+    });
+    expect(cfg.syncInterval).toBe(180_000);
+    expect(cfg.filters.minTime).toEqual({ kind: 'duration', ms: -14 * 86400_000 });
+    expect(cfg.filters.ignoreDeletionMarksDelayMs).toBe(86400_000);
+    expect(cfg.limits.seriesPerRequest).toBe(1000);
+    await cfg.indexCache.cache.close();
+  });
+
+  it.each([
+    [{ minTime: 'yesterday' }, /--min-time: invalid time or duration "yesterday"/],
+    [{ syncBlockDuration: '3 minutes' }, /--sync-block-duration: invalid duration/],
+    [{ blockSyncConcurrency: '0' }, /--block-sync-concurrency: want an integer ≥ 1/],
+    [{ 'store.limits.requestSamples': '-5' }, /--store.limits.request-samples/],
+    [{ 'indexCache.config': 'type: NOPE' }, /--index-cache.config: cache with type NOPE is not supported/],
+    [
+      { 'selector.relabelConfig': '- action: hashmod\n  source_labels: [__block_id]\n  target_label: s' },
+      /--selector.relabel-config: rule 0: .*non-zero modulus/,
+    ],
+    [
+      { 'store.cachingBucket.config': 'type: MEMCACHED\nconfig: {}' },
+      /--store.caching-bucket.config: no memcached addresses/,
+    ],
+    [{ 'indexCache.config': 'x', 'indexCache.configFile': '/nope' }, /mutually exclusive/],
+    [{ grpcServerTlsCert: '/x.pem' }, /--grpc-server-tls-cert and --grpc-server-tls-key/],
+  ] as Array<[Partial<StoreFlags>, RegExp]>)('rejects %o', async (bad, message) => {
+    await expect(parseStoreFlags({ ...defaults, ...bad })).rejects.toThrow(message);
+  });
+});
+
+describe.skipIf(!programAvailable('promtool'))('thanos-ts store as a real process', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGTERM');
+  });
+
+  it('serves blocks over gRPC and lists them at /loaded', async () => {
+    const gen = await blocksFromOpenMetrics({ metrics: 3, seriesPerMetric: 4, durationMs: 4 * 3600_000 });
+    const bucketDir = await makeTempDir('cli-store-bucket-');
+    const ids = await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), gen.dir, { site: 'a' });
+    const cfgFile = join(await makeTempDir('cli-store-cfg-'), 'bucket.yml');
+    await writeFile(cfgFile, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    let stderr = '';
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/cli/src/main.ts',
+        'store',
+        `--objstore.config-file=${cfgFile}`,
+        `--data-dir=${await makeTempDir('cli-store-data-')}`,
+        `--grpc-address=127.0.0.1:${grpcPort}`,
+        `--http-address=127.0.0.1:${httpPort}`,
+        '--index-cache-size=10MB',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    child.stderr?.on('data', (d) => {
+      stderr += String(d);
+    });
+    await waitFor('store ready', () => httpOk(`http://127.0.0.1:${httpPort}/-/ready`), 30_000).catch((err) => {
+      throw new Error(`${(err as Error).message}\n${stderr}`);
+    });
+    const loaded = (await (await fetch(`http://127.0.0.1:${httpPort}/loaded?format=json`)).json()) as {
+      data: { blocks: Array<{ ulid: string }> };
+    };
+    expect(loaded.data.blocks.map((b) => b.ulid)).toEqual(ids);
+    const html = await (await fetch(`http://127.0.0.1:${httpPort}/loaded`)).text();
+    expect(html).toContain(ids[0]);
+    const remote = connectStoreAPI(`127.0.0.1:${grpcPort}`);
+    try {
+      const info = await remote.info();
+      expect(info.labelSets.map((l) => l.toRecord())).toEqual([{ site: 'a' }]);
+      let n = 0;
+      for await (const r of remote.series({ minTime: 0, maxTime: 2e12, matchers: [matcher('=~', '__name__', '.+')] }))
+        if (r.type === 'series') n++;
+      expect(n).toBe(gen.series);
+    } finally {
+      remote.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,299 @@
+import { readFile } from 'node:fs/promises';
+import {
+  type CachingBucketConfig,
+  createInMemoryCache,
+  createStoreGateway,
+  createStoreLogger,
+  type IndexCache,
+  type MetaFilters,
+  parseBytes,
+  parseCachingBucketConfig,
+  parseIndexCacheConfig,
+  parseRelabelConfig,
+  parseTimeOrDuration,
+  type RequestLimits,
+  serveStoreGateway,
+} from '@thanos-ts/core';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { Command, Option } from 'commander';
+import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+
+/** Raw values of `thanos-ts store` flags as commander stores them. */
+export interface StoreFlags extends ObjstoreFlags {
+  dataDir: string;
+  syncBlockDuration: string;
+  minTime: string;
+  maxTime: string;
+  'selector.relabelConfig'?: string;
+  'selector.relabelConfigFile'?: string;
+  'indexCache.config'?: string;
+  'indexCache.configFile'?: string;
+  indexCacheSize: string;
+  'store.cachingBucket.config'?: string;
+  'store.cachingBucket.configFile'?: string;
+  blockSyncConcurrency: string;
+  blockMetaFetchConcurrency: string;
+  'store.limits.requestSeries': string;
+  'store.limits.requestSamples': string;
+  consistencyDelay: string;
+  ignoreDeletionMarksDelay: string;
+  'store.indexHeaderLazyReaderIdleTimeout': string;
+  grpcAddress: string;
+  httpAddress: string;
+  grpcServerTlsCert?: string;
+  grpcServerTlsKey?: string;
+  grpcServerTlsClientCa?: string;
+  'log.level': string;
+}
+
+/** Everything `thanos-ts store` resolved from its flags, ready for createStoreGateway. */
+export interface StoreCommandConfig {
+  dataDir: string;
+  syncInterval: number;
+  filters: MetaFilters;
+  indexCache: IndexCache;
+  cachingBucket?: CachingBucketConfig;
+  limits: RequestLimits;
+  blockSyncConcurrency: number;
+  metaFetchConcurrency: number;
+  idleUnloadAfter: number;
+  grpcAddress: string;
+  httpAddress: string;
+  grpcTLS?: { certFile: string; keyFile: string; clientCAFile?: string };
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3600_000,
+  d: 86400_000,
+  w: 7 * 86400_000,
+  y: 365 * 86400_000,
+};
+
+function flagDuration(value: string, flag: string): number {
+  if (value === '0') return 0;
+  const m = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/.exec(value);
+  if (!m)
+    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 3m, 24h)`);
+  let total = 0;
+  for (const part of value.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
+    total += Number(part[1]) * (DURATION_UNITS[part[2] as string] as number);
+  return total;
+}
+
+function flagInt(value: string, flag: string, min: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min)
+    throw new InvalidArgumentError(`--${flag}: want an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function fileOrInline(
+  file: string | undefined,
+  inline: string | undefined,
+  flag: string,
+): Promise<string | undefined> {
+  if (file !== undefined && inline !== undefined)
+    throw new InvalidArgumentError(`--${flag}-file and --${flag} are mutually exclusive; set only one`);
+  if (file !== undefined) {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`--${flag}-file: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return inline;
+}
+
+/** Validates the flags and builds the gateway configuration; errors name the flag. */
+export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig> {
+  const relabelText = await fileOrInline(
+    o['selector.relabelConfigFile'],
+    o['selector.relabelConfig'],
+    'selector.relabel-config',
+  );
+  const indexCacheText = await fileOrInline(o['indexCache.configFile'], o['indexCache.config'], 'index-cache.config');
+  const cachingBucketText = await fileOrInline(
+    o['store.cachingBucket.configFile'],
+    o['store.cachingBucket.config'],
+    'store.caching-bucket.config',
+  );
+  const filters: MetaFilters = {
+    minTime: parseTimeOrDuration(o.minTime, '--min-time'),
+    maxTime: parseTimeOrDuration(o.maxTime, '--max-time'),
+    consistencyDelayMs: flagDuration(o.consistencyDelay, 'consistency-delay'),
+    ignoreDeletionMarksDelayMs: flagDuration(o.ignoreDeletionMarksDelay, 'ignore-deletion-marks-delay'),
+  };
+  if (relabelText) filters.relabel = parseRelabelConfig(relabelText, '--selector.relabel-config');
+  let indexCache: IndexCache;
+  if (indexCacheText) indexCache = parseIndexCacheConfig(indexCacheText, '--index-cache.config');
+  else {
+    const size = parseBytes(o.indexCacheSize, '--index-cache-size');
+    indexCache = {
+      cache: createInMemoryCache({ maxSizeBytes: size, maxItemSizeBytes: Math.floor(size / 2) }),
+      ttlMs: 0,
+      enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
+    };
+  }
+  if ((o.grpcServerTlsCert === undefined) !== (o.grpcServerTlsKey === undefined))
+    throw new InvalidArgumentError('--grpc-server-tls-cert and --grpc-server-tls-key must be given together');
+  const cfg: StoreCommandConfig = {
+    dataDir: o.dataDir,
+    syncInterval: flagDuration(o.syncBlockDuration, 'sync-block-duration'),
+    filters,
+    indexCache,
+    limits: {
+      seriesPerRequest: flagInt(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
+      samplesPerRequest: flagInt(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
+    },
+    blockSyncConcurrency: flagInt(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
+    metaFetchConcurrency: flagInt(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
+    idleUnloadAfter: flagDuration(
+      o['store.indexHeaderLazyReaderIdleTimeout'],
+      'store.index-header-lazy-reader-idle-timeout',
+    ),
+    grpcAddress: o.grpcAddress,
+    httpAddress: o.httpAddress,
+  };
+  if (cfg.syncInterval <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
+  if (cachingBucketText)
+    cfg.cachingBucket = parseCachingBucketConfig(cachingBucketText, '--store.caching-bucket.config');
+  if (o.grpcServerTlsCert && o.grpcServerTlsKey)
+    cfg.grpcTLS = {
+      certFile: o.grpcServerTlsCert,
+      keyFile: o.grpcServerTlsKey,
+      ...(o.grpcServerTlsClientCa ? { clientCAFile: o.grpcServerTlsClientCa } : {}),
+    };
+  return cfg;
+}
+
+/** Defines the `store` command and its flags (Thanos's names and defaults). */
+export function defineStoreCommand(): Command {
+  const cmd = new Command('store').description(
+    'Store node giving access to blocks in a bucket provider: serves the StoreAPI over the blocks in object storage.',
+  );
+  addObjstoreFlags(cmd);
+  const opt = (flags: string, help: string, dflt?: string) => {
+    const o = new Option(flags, help);
+    if (dflt !== undefined) o.default(dflt);
+    cmd.addOption(o);
+  };
+  opt(
+    '--data-dir <dir>',
+    'Local data directory for index-headers (safe to delete: rebuilt from the bucket).',
+    './data',
+  );
+  opt(
+    '--sync-block-duration <duration>',
+    'Repeat interval for syncing the blocks between local and remote view.',
+    '3m',
+  );
+  opt(
+    '--min-time <time>',
+    'Serve only blocks overlapping times after this: RFC3339 time or duration relative to now (e.g. -2w).',
+    '0000-01-01T00:00:00Z',
+  );
+  opt(
+    '--max-time <time>',
+    'Serve only blocks overlapping times before this: RFC3339 time or duration relative to now (e.g. -1d).',
+    '9999-12-31T23:59:59Z',
+  );
+  opt(
+    '--selector.relabel-config-file <path>',
+    'Path to a YAML relabel configuration selecting blocks by external labels and __block_id.',
+  );
+  opt('--selector.relabel-config <yaml>', "Alternative to 'selector.relabel-config-file' flag (mutually exclusive).");
+  opt(
+    '--index-cache.config-file <path>',
+    'Path to YAML index cache configuration (type: IN-MEMORY, MEMCACHED or REDIS).',
+  );
+  opt('--index-cache.config <yaml>', "Alternative to 'index-cache.config-file' flag (mutually exclusive).");
+  opt(
+    '--index-cache-size <bytes>',
+    'Maximum size of the in-memory index cache; ignored with --index-cache.config.',
+    '250MB',
+  );
+  opt(
+    '--store.caching-bucket.config-file <path>',
+    'Path to YAML caching bucket configuration (chunks, meta.json, block listing).',
+  );
+  opt(
+    '--store.caching-bucket.config <yaml>',
+    "Alternative to 'store.caching-bucket.config-file' flag (mutually exclusive).",
+  );
+  opt(
+    '--block-sync-concurrency <n>',
+    'Blocks whose index-header is built in parallel during a sync. Must be ≥ 1.',
+    '20',
+  );
+  opt('--block-meta-fetch-concurrency <n>', 'meta.json files fetched in parallel.', '32');
+  opt('--store.limits.request-series <n>', 'Maximum series one Series call may touch (0: no limit).', '0');
+  opt('--store.limits.request-samples <n>', 'Maximum samples one Series call may return (0: no limit).', '0');
+  opt('--consistency-delay <duration>', 'Minimum age of blocks before they are read.', '0s');
+  opt(
+    '--ignore-deletion-marks-delay <duration>',
+    'Blocks marked for deletion longer ago than this are not served.',
+    '24h',
+  );
+  opt(
+    '--store.index-header-lazy-reader-idle-timeout <duration>',
+    'Unload a block index after this long without queries (0: never).',
+    '5m',
+  );
+  opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
+  opt(
+    '--http-address <host:port>',
+    'Listen address for HTTP (/metrics, /-/healthy, /-/ready, /loaded).',
+    '0.0.0.0:10902',
+  );
+  opt('--grpc-server-tls-cert <path>', 'TLS certificate for the gRPC server; plain text when unset.');
+  opt('--grpc-server-tls-key <path>', 'TLS key for the gRPC server.');
+  opt('--grpc-server-tls-client-ca <path>', 'CA to verify client certificates with (mTLS).');
+  opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
+  return cmd;
+}
+
+/** Adds `thanos-ts store` to the program. */
+export function registerStore(program: Command): void {
+  const cmd = defineStoreCommand().action(async (o: StoreFlags) => {
+    const level = o['log.level'];
+    if (!['debug', 'info', 'warn', 'error'].includes(level))
+      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
+    const cfg = await parseStoreFlags(o);
+    const logger = createStoreLogger(level as 'debug' | 'info' | 'warn' | 'error');
+    const bucket = await bucketFromFlags(o);
+    const gateway = createStoreGateway({
+      bucket,
+      dataDir: cfg.dataDir,
+      syncInterval: cfg.syncInterval,
+      logger,
+      filters: cfg.filters,
+      indexCache: cfg.indexCache,
+      limits: cfg.limits,
+      blockSyncConcurrency: cfg.blockSyncConcurrency,
+      metaFetchConcurrency: cfg.metaFetchConcurrency,
+      idleUnloadAfter: cfg.idleUnloadAfter,
+      ...(cfg.cachingBucket ? { cachingBucket: cfg.cachingBucket } : {}),
+    });
+    const served = await serveStoreGateway(gateway, {
+      grpcAddress: cfg.grpcAddress,
+      httpAddress: cfg.httpAddress,
+      grpcTLS: cfg.grpcTLS,
+    });
+    logger.info('listening', { grpc: cfg.grpcAddress, grpcPort: served.grpcPort, http: served.http.address });
+    await gateway.start();
+    logger.info('initial sync done', { blocks: gateway.blocks().length });
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    logger.info('shutting down');
+    await served.close();
+    await gateway.close();
+    await bucket.close();
+  });
+  program.addCommand(cmd);
+}
