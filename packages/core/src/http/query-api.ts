@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import type { EngineValue } from '../query/engine.js';
 import type { Querier, QueryOptions, QueryResponse } from '../query/querier.js';
@@ -28,8 +29,8 @@ export interface BuildInfo {
 /** Options of `createQueryAPIHandler`. */
 export interface QueryAPIOptions {
   querier: Querier;
-  /** Parses a `match[]` series selector into matchers (PromQL's metric selector syntax). */
-  parseSelector: (selector: string) => Matcher[];
+  /** Parses a `match[]` series selector into matchers. Default: @thanos-ts/promql's parseMetricSelector. */
+  parseSelector?: (selector: string) => Matcher[];
   /** Step of range queries without `step`, ms (Thanos's --query.default-step). Default 1 s. */
   defaultStep?: number;
   buildInfo?: Partial<BuildInfo>;
@@ -87,6 +88,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
   const now = opts.now ?? Date.now;
   const defaultStep = opts.defaultStep ?? 1000;
   const querier = opts.querier;
+  const parseSelector = opts.parseSelector ?? parseMetricSelector;
   const buildInfo: BuildInfo = {
     version: '0.1.0',
     revision: 'unknown',
@@ -142,7 +144,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
 
   function matcherSets(form: FormValues): Matcher[][] {
     return form.all('match[]').map((s) => {
-      const ms = opts.parseSelector(s);
+      const ms = parseSelector(s);
       if (!ms.some((m) => !m.matchesEmpty())) throw new Error('match[] must contain at least one non-empty matcher');
       return ms;
     });

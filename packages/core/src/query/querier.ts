@@ -1,3 +1,4 @@
+import { createEngine } from '@thanos-ts/promql';
 import {
   compareLabels,
   compareStrings,
@@ -50,7 +51,9 @@ export interface QuerierOptions {
   autoDownsampling?: boolean;
   /** How often endpoints are asked for Info. Default 5 s. */
   endpointRefreshInterval?: number;
-  /** The PromQL engine. Default: @thanos-ts/promql's engine. */
+  /** Step of subqueries written without one (--query.default-evaluation-interval). Default 1 min. */
+  defaultEvaluationInterval?: number;
+  /** The PromQL engine. Default: @thanos-ts/promql's engine with the options above. */
   engine?: QueryEngine;
 }
 
@@ -130,13 +133,6 @@ export class QueryTimeoutError extends ThanosError {
   }
 }
 
-let defaultEngine: Promise<QueryEngine> | undefined;
-async function loadDefaultEngine(): Promise<QueryEngine> {
-  // Imported lazily so a querier used only as a StoreAPI proxy does not load the engine.
-  defaultEngine ??= import('./default-engine.js').then((m) => m.createDefaultEngine());
-  return defaultEngine;
-}
-
 /**
  * Creates a querier (Thanos Query): PromQL over every matching StoreAPI, merged and deduplicated.
  * Call `start()` before querying so endpoints are known.
@@ -155,7 +151,13 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
     });
   const proxy = createProxyStore({ endpoints: () => endpointSet.endpoints(), responseTimeout: opts.responseTimeout });
   const gate = new Gate(opts.maxConcurrent ?? 20);
-  const engineP = opts.engine ? Promise.resolve(opts.engine) : undefined;
+  const engine: QueryEngine =
+    opts.engine ??
+    createEngine({
+      lookbackDelta: opts.lookbackDelta,
+      timeout,
+      noStepSubqueryInterval: opts.defaultEvaluationInterval,
+    });
 
   function strategy(q: QueryOptions | undefined): PartialResponseStrategy {
     return (q?.partialResponse ?? partialDefault) ? 'WARN' : 'ABORT';
@@ -210,7 +212,6 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
     ) => Promise<{ result: EngineValue; warnings: readonly string[]; infos: readonly string[] }>,
   ): Promise<QueryResponse> {
     const started = performance.now();
-    const engine = await (engineP ?? loadDefaultEngine());
     const queryable = queryableFor(q, autoResolution);
     const { value, queued } = await withDeadline(q, (signal) => run(engine, queryable, signal));
     return {
@@ -260,7 +261,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
         engine.instantQuery(queryable, expr, time, { signal, lookbackDelta: q?.lookbackDelta ?? opts.lookbackDelta }),
       );
     },
-    rangeQuery(expr, start, end, step, q) {
+    async rangeQuery(expr, start, end, step, q) {
       if (!(step > 0))
         throw new InvalidArgumentError(
           'zero or negative query resolution step widths are not accepted. Try a positive integer',

@@ -82,7 +82,11 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
     async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
       const matchers = external ? matchExternalLabels(req.matchers, external) : [...req.matchers];
       if (!matchers) return;
-      const hints: SelectHints = { ...hintsOf(req.minTime, req.maxTime), labelsOnly: req.skipChunks === true };
+      // Reading from the start of the chunk-range window makes the chunks cut the same for every
+      // request, as a TSDB's chunks are: HA replicas then share byte-identical chunks, which the
+      // querier merges away before deduplicating.
+      const alignedStart = req.skipChunks ? req.minTime : Math.floor(req.minTime / chunkRange) * chunkRange;
+      const hints: SelectHints = { ...hintsOf(alignedStart, req.maxTime), labelsOnly: req.skipChunks === true };
       const found: SeriesSamples[] = await opts.queryable.select(matchers, hints, signal);
       const drop = req.withoutReplicaLabels ?? [];
       const relabel = (l: Labels) => {
@@ -97,11 +101,13 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
         signal?.throwIfAborted();
         let chunks: AggrChunk[] = [];
         if (!req.skipChunks) {
-          chunks = cutXorChunks(s.timestamps, s.values, chunkRange).map((c) => ({
-            minTime: c.minTime,
-            maxTime: c.maxTime,
-            raw: { type: 'XOR', data: c.data },
-          }));
+          chunks = cutXorChunks(s.timestamps, s.values, chunkRange)
+            .filter((c) => c.maxTime >= req.minTime)
+            .map((c) => ({
+              minTime: c.minTime,
+              maxTime: c.maxTime,
+              raw: { type: 'XOR', data: c.data },
+            }));
           if (chunks.length === 0) continue;
         }
         const series: StoreSeries = { labels, chunks };
