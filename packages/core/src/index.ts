@@ -176,3 +176,43 @@ export {
   grpcClientCredentials,
   grpcServerCredentials,
 } from './tls/grpc-tls.js';
+
+// Store gateway and caches (store-gateway helper).
+export type { Cache, CacheStats } from './cache/cache.js';
+export { createCachingBucket } from './cache/caching-bucket.js';
+export {
+  type CachingBucketConfig,
+  type IndexCacheConfig,
+  type IndexCacheItem,
+  parseBytes,
+  parseCachingBucketConfig,
+  parseIndexCacheConfig,
+} from './cache/config.js';
+export { createInMemoryCache, type InMemoryCacheOptions } from './cache/inmemory.js';
+export { createMemcachedCache, type MemcachedOptions } from './cache/memcached.js';
+export { createRedisCache, type RedisOptions } from './cache/redis.js';
+export { BucketRangeSource, type RequestCounter } from './store/bucket-range-source.js';
+export type { IndexCache } from './store/index-cache.js';
+export { INDEX_HEADER_FILENAME, type IndexHeader } from './store/index-header.js';
+export { type RequestLimits, StoreLimitError } from './store/limits.js';
+export { createLoadedBlocksHandler } from './store/loaded.js';
+export { createStoreLogger, NOP_LOGGER, type StoreLogger } from './store/logger.js';
+export {
+  BLOCK_ID_LABEL,
+  createMetaFetcher,
+  DELETION_MARK_FILENAME,
+  type FetchResult,
+  type MetaFetcher,
+  type MetaFilters,
+  type SyncState,
+} from './store/meta-fetcher.js';
+export { hashmod, parseRelabelConfig, type RelabelRule, relabel } from './store/relabel.js';
+export { type ServedStoreGateway, type ServeStoreGatewayOptions, serveStoreGateway } from './store/serve.js';
+export {
+  createStoreGateway,
+  type ServedBlock,
+  type StoreGateway,
+  type StoreGatewayOptions,
+} from './store/store-gateway.js';
+export { parseTimeOrDuration, resolveTime, type TimeOrDuration } from './store/time-range.js';
+export { uploadTsdbBlocks } from './store/upload-blocks.js';
