@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type RunningS3, startS3rver } from '@thanos-ts/testing';
-import { afterAll, beforeAll } from 'vitest';
-import { createS3Bucket, withPrefix } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Bucket, createS3Bucket, withPrefix } from '../src/index.js';
 import { bucketBehaviourSuite } from './bucket-suite.js';
 
 let s3: RunningS3;
@@ -35,3 +35,45 @@ bucketBehaviourSuite(
   },
   { rangeOnEmptyObject: false },
 );
+
+describe('s3 listing versions', () => {
+  it('pages identically through ListObjectsV2 and ListObjects (v1) with and without delimiter', async () => {
+    const opts = {
+      bucket: s3.bucket,
+      endpoint: `127.0.0.1:${s3.port}`,
+      insecure: true,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+    };
+    const prefix = `list-${randomBytes(4).toString('hex')}`;
+    const v2 = withPrefix(createS3Bucket(opts), prefix);
+    const v1 = withPrefix(createS3Bucket({ ...opts, listObjectsV1: true }), prefix);
+    try {
+      const names = Array.from({ length: 1010 }, (_, i) =>
+        i % 2 ? `k${String(i).padStart(4, '0')}` : `d${String(i).padStart(4, '0')}/x`,
+      );
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < names.length) {
+            const n = names[next++] as string;
+            await v2.upload(n, new Uint8Array([1]));
+          }
+        }),
+      );
+      const list = async (b: Bucket, recursive: boolean) => {
+        const out: string[] = [];
+        for await (const n of b.iter('', { recursive })) out.push(n);
+        return out;
+      };
+      const flat = names.map((n) => (n.endsWith('/x') ? n.slice(0, -1) : n)).sort();
+      expect(await list(v2, false)).toEqual(flat);
+      expect(await list(v1, false)).toEqual(flat);
+      expect(await list(v2, true)).toEqual([...names].sort());
+      expect(await list(v1, true)).toEqual([...names].sort());
+    } finally {
+      await v1.close();
+      await v2.close();
+    }
+  });
+});
