@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { programAvailable, promtool } from '@thanos-ts/testing';
+import { describe, expect, it } from 'vitest';
+import { parseDurationFlag, runCreateBlocksFromOpenMetrics, runTsdbDump } from './tools-tsdb.js';
+
+const run = promisify(execFile);
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+const INPUT = `# TYPE http_requests_total counter
+http_requests_total{code="200",path="/a b"} 1 1700000000
+http_requests_total{code="200",path="/a b"} 3 1700000015
+http_requests_total{code="500",path="/"} 1e-7 1700000000.5
+temp{room="k\\"itchen"} -Inf 1700007300
+# EOF
+`;
+
+async function capture(fn: (w: (t: string) => void) => Promise<void>): Promise<string> {
+  let out = '';
+  await fn((t) => {
+    out += t;
+  });
+  return out;
+}
+
+describe('tools tsdb', () => {
+  it('create-blocks-from openmetrics, then dump with a selector', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-tsdb-'));
+    writeFileSync(join(dir, 'in.om'), INPUT);
+    const table = await capture((w) => runCreateBlocksFromOpenMetrics(join(dir, 'in.om'), join(dir, 'out'), {}, w));
+    expect(table.split('\n')[0]).toMatch(/^BLOCK ULID\s+MIN TIME\s+MAX TIME/);
+    expect(readdirSync(join(dir, 'out'))).toHaveLength(2);
+    const all = await capture((w) => runTsdbDump({ block: join(dir, 'out') }, w));
+    expect(all).toBe(
+      [
+        '{__name__="http_requests_total", code="200", path="/a b"} 1 1700000000000',
+        '{__name__="http_requests_total", code="200", path="/a b"} 3 1700000015000',
+        '{__name__="http_requests_total", code="500", path="/"} 1e-07 1700000000500',
+        '{__name__="temp", room="k\\"itchen"} -Inf 1700007300000',
+        '',
+      ].join('\n'),
+    );
+    const some = await capture((w) =>
+      runTsdbDump({ block: join(dir, 'out'), match: 'http_requests_total{code=~"2.."}', minTime: '1700000010000' }, w),
+    );
+    expect(some).toBe('{__name__="http_requests_total", code="200", path="/a b"} 3 1700000015000\n');
+    if (programAvailable('promtool')) expect(await promtool.dump(join(dir, 'out'))).toBe(all);
+  });
+
+  it('parses durations', () => {
+    expect(parseDurationFlag('d', '1h30m')).toBe(5400_000);
+    expect(() => parseDurationFlag('max-block-duration', '2 hours')).toThrow(/--max-block-duration/);
+  });
+
+  it('bad input: one error line naming the file, exit code 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-tsdb-'));
+    const file = join(dir, 'bad.om');
+    writeFileSync(file, 'up 1 1700000000\nup x 1700000001\n# EOF\n');
+    const err = (await run(
+      process.execPath,
+      ['--import', 'tsx', MAIN, 'tools', 'tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'out')],
+      {
+        cwd: fileURLToPath(new URL('../../../..', import.meta.url)),
+      },
+    ).catch((e) => e)) as { code: number; stderr: string };
+    expect(err.code).toBe(1);
+    expect(err.stderr).toBe(`thanos-ts: ${file}:2: invalid value "x"\n`);
+    const block = join(dir, '01M89XKXWXC25Q8HX54RFWC3RM');
+    mkdirSync(block);
+    writeFileSync(join(block, 'meta.json'), '{"ulid": 1}');
+    const err2 = (await run(process.execPath, ['--import', 'tsx', MAIN, 'tools', 'tsdb', 'dump', '--block', dir], {
+      cwd: fileURLToPath(new URL('../../../..', import.meta.url)),
+    }).catch((e) => e)) as { code: number; stderr: string };
+    expect(err2.code).toBe(1);
+    expect(err2.stderr).toBe(`thanos-ts: ${join(block, 'meta.json')} at byte 0: invalid ulid 1\n`);
+  }, 60_000);
+});
