@@ -1,7 +1,7 @@
 import { Server } from '@grpc/grpc-js';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Labels } from '@thanos-ts/tsdb';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
@@ -27,8 +27,11 @@ export interface SidecarOptions {
    * /api/v1/status/config and re-read every `getConfigInterval` when this is absent).
    */
   readonly externalLabels?: Labels | Record<string, string>;
-  /** Serve only data at or after this time, ms since the epoch (--min-time). */
-  readonly minTime?: number;
+  /**
+   * Serve only data at or after this time, ms since the epoch (--min-time). A function is asked
+   * again on every refresh, for a bound relative to now such as -2w.
+   */
+  readonly minTime?: number | (() => number);
   /** Upload compacted blocks too, once (--shipper.upload-compacted). */
   readonly uploadCompacted?: boolean;
   /** Upload even when Prometheus's min and max block durations differ (--shipper.ignore-unequal-block-size). */
@@ -50,7 +53,7 @@ export interface SidecarOptions {
   /** Response types asked of remote read (default ['STREAMED_XOR_CHUNKS', 'SAMPLES']). */
   readonly acceptedResponseTypes?: readonly RemoteReadResponseType[];
   readonly logger?: SidecarLogger;
-  /** Registers thanos_sidecar_* and thanos_shipper_* metrics, served at /metrics. */
+  /** Where thanos_sidecar_* and thanos_shipper_* metrics go, served at /metrics (a new one when absent). */
   readonly registry?: Registry;
   readonly dispatcher?: Dispatcher;
   /** Called after each remote read with its counters. */
@@ -85,6 +88,8 @@ export interface Sidecar extends StoreAPI {
   sync(signal?: AbortSignal): Promise<ShipperSyncResult | undefined>;
   readonly prometheus: PrometheusClient;
   readonly shipper: Shipper | undefined;
+  /** The metrics registry (the one given, or the sidecar's own). */
+  readonly registry: Registry;
   /** host:port the gRPC server listens on, once started. */
   readonly grpcAddress: string | undefined;
   /** host:port the HTTP server listens on, once started. */
@@ -104,7 +109,9 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     timeout: configTimeout,
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
   });
-  const limitMinTime = opts.minTime ?? MIN_TIME;
+  const minTimeOpt = opts.minTime;
+  const limitMinTime = (): number =>
+    minTimeOpt === undefined ? MIN_TIME : typeof minTimeOpt === 'number' ? minTimeOpt : minTimeOpt();
   const fixedLabels =
     opts.externalLabels === undefined
       ? undefined
@@ -113,7 +120,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
         : Labels.from(opts.externalLabels);
 
   let labels = fixedLabels ?? Labels.EMPTY;
-  let minTime = limitMinTime;
+  let minTime = limitMinTime();
   let version = '';
   let ready = false;
   let healthy = false;
@@ -125,13 +132,12 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
   let grpcAddress: string | undefined;
   let shipping: Promise<unknown> = Promise.resolve();
 
-  const promUp = opts.registry
-    ? new Gauge({
-        name: 'thanos_sidecar_prometheus_up',
-        help: 'Boolean indicator whether the sidecar can reach its Prometheus peer.',
-        registers: [opts.registry],
-      })
-    : undefined;
+  const registry = opts.registry ?? new Registry();
+  const promUp = new Gauge({
+    name: 'thanos_sidecar_prometheus_up',
+    help: 'Boolean indicator whether the sidecar can reach its Prometheus peer.',
+    registers: [registry],
+  });
 
   const store = createPrometheusStore({
     client: prometheus,
@@ -153,7 +159,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
           source: 'sidecar',
           uploadCompacted: opts.uploadCompacted ?? false,
           logger: log,
-          ...(opts.registry ? { registry: opts.registry } : {}),
+          registry,
         })
       : undefined;
   if (opts.bucket && !opts.tsdbPath) log.warn('a bucket is configured but no --tsdb.path: uploads are disabled');
@@ -163,7 +169,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
   async function refresh(signal: AbortSignal): Promise<void> {
     const lowest = await prometheus.lowestTimestamp(signal);
     const ext = fixedLabels ?? (await prometheus.externalLabels(signal));
-    minTime = Math.max(limitMinTime, lowest);
+    minTime = Math.max(limitMinTime(), lowest);
     labels = ext;
   }
 
@@ -253,6 +259,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     labelValues: (req, signal) => store.labelValues(req, signal),
     prometheus,
     shipper,
+    registry,
     get grpcAddress() {
       return grpcAddress;
     },
@@ -269,16 +276,13 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     async start(signal) {
       const s = signal ? AbortSignal.any([signal, stopper.signal]) : stopper.signal;
       if (opts.httpAddress !== undefined) {
-        httpServer = await listenHTTP(
-          opts.httpAddress,
-          createComponentHandler({ ...(opts.registry ? { registry: opts.registry } : {}), ready: () => ready }),
-        );
+        httpServer = await listenHTTP(opts.httpAddress, createComponentHandler({ registry, ready: () => ready }));
       }
       healthy = true;
       await waitForPrometheus(s);
       if (labels.size === 0) throw new NoExternalLabelsError(prometheus.url);
       ready = true;
-      promUp?.set(1);
+      promUp.set(1);
       log.info('successfully loaded prometheus external labels', { external_labels: labels.toString() });
 
       if (opts.grpcAddress !== undefined) {
@@ -302,12 +306,12 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
         try {
           await refresh(AbortSignal.any([stopper.signal, AbortSignal.timeout(configTimeout)]));
           ready = true;
-          promUp?.set(1);
+          promUp.set(1);
         } catch (err) {
           if (closed) return;
           log.warn('updating labels and timestamps failed', { err });
           ready = false;
-          promUp?.set(0);
+          promUp.set(0);
         }
       });
 

@@ -1,0 +1,169 @@
+import { consoleLogger, createSidecar, parseTimeOrDuration, resolveTime, type SidecarOptions } from '@thanos-ts/core';
+import { type Bucket, parsePrometheusDuration } from '@thanos-ts/objstore';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { Command, Option } from 'commander';
+import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+
+/** Raw values of `thanos-ts sidecar` flags as commander stores them. */
+export interface SidecarFlags extends ObjstoreFlags {
+  'prometheus.url': string;
+  'prometheus.ready_timeout': string;
+  'prometheus.get_config_interval': string;
+  'prometheus.get_config_timeout': string;
+  'tsdb.path': string;
+  'shipper.uploadCompacted'?: boolean;
+  'shipper.ignoreUnequalBlockSize'?: boolean;
+  minTime: string;
+  grpcAddress: string;
+  httpAddress: string;
+  grpcServerTlsCert?: string;
+  grpcServerTlsKey?: string;
+  grpcServerTlsClientCa?: string;
+  'log.level': string;
+}
+
+function flagDuration(value: string, flag: string): number {
+  const ms = parsePrometheusDuration(value);
+  if (ms === undefined) {
+    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 10m, 2h)`);
+  }
+  return ms;
+}
+
+/**
+ * Validates the flags and turns them into createSidecar options (without the bucket, which
+ * needs I/O). Errors name the flag.
+ */
+export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
+  const url = o['prometheus.url'];
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new InvalidArgumentError(
+      `--prometheus.url: invalid URL ${JSON.stringify(url)} (want http(s)://host:port, e.g. http://localhost:9090)`,
+    );
+  }
+  if ((o.grpcServerTlsCert === undefined) !== (o.grpcServerTlsKey === undefined)) {
+    throw new InvalidArgumentError('--grpc-server-tls-cert and --grpc-server-tls-key must be given together');
+  }
+  const minTime = parseTimeOrDuration(o.minTime, '--min-time');
+  return {
+    prometheusUrl: url,
+    tsdbPath: o['tsdb.path'],
+    readyTimeout: flagDuration(o['prometheus.ready_timeout'], 'prometheus.ready_timeout'),
+    getConfigInterval: flagDuration(o['prometheus.get_config_interval'], 'prometheus.get_config_interval'),
+    getConfigTimeout: flagDuration(o['prometheus.get_config_timeout'], 'prometheus.get_config_timeout'),
+    uploadCompacted: o['shipper.uploadCompacted'] === true,
+    ignoreUnequalBlockSize: o['shipper.ignoreUnequalBlockSize'] === true,
+    // A relative bound (-2w) moves with time, as Thanos's TimeOrDurationValue does.
+    minTime: minTime.kind === 'time' ? minTime.ms : () => resolveTime(minTime),
+    grpcAddress: o.grpcAddress,
+    httpAddress: o.httpAddress,
+    ...(o.grpcServerTlsCert && o.grpcServerTlsKey
+      ? {
+          grpcTLS: {
+            certFile: o.grpcServerTlsCert,
+            keyFile: o.grpcServerTlsKey,
+            ...(o.grpcServerTlsClientCa ? { clientCAFile: o.grpcServerTlsClientCa } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Defines the `sidecar` command and its flags (Thanos's names and defaults). */
+export function defineSidecarCommand(): Command {
+  const cmd = new Command('sidecar').description(
+    'Sidecar for Prometheus server: serves its data as a StoreAPI (remote read, external labels attached) and uploads its blocks to object storage.',
+  );
+  const opt = (flags: string, help: string, dflt?: string, hidden = false) => {
+    const o = new Option(flags, help);
+    if (dflt !== undefined) o.default(dflt);
+    if (hidden) o.hideHelp();
+    cmd.addOption(o);
+  };
+  opt(
+    '--prometheus.url <url>',
+    "URL at which to reach Prometheus's API. For better performance use local network.",
+    'http://localhost:9090',
+  );
+  opt('--prometheus.ready_timeout <duration>', 'Maximum time to wait for the Prometheus instance to start up.', '10m');
+  opt(
+    '--prometheus.get_config_interval <duration>',
+    'How often to get Prometheus config (external labels, min time).',
+    '30s',
+  );
+  opt('--prometheus.get_config_timeout <duration>', 'Timeout for getting Prometheus config.', '30s');
+  opt(
+    '--tsdb.path <dir>',
+    'Data directory of TSDB (Prometheus --storage.tsdb.path); blocks found there are uploaded.',
+    './data',
+  );
+  addObjstoreFlags(cmd);
+  cmd.option(
+    '--shipper.upload-compacted',
+    'If true shipper will try to upload compacted blocks as well. Useful for migration purposes. Works only if compaction is disabled on Prometheus. Do it once and then disable the flag when done.',
+  );
+  cmd.option(
+    '--shipper.ignore-unequal-block-size',
+    'If true shipper will not require prometheus min and max block size flags to be set to the same value. Risks ~2h of data missing from the bucket.',
+  );
+  opt(
+    '--min-time <time>',
+    'Start of time range limit to serve. Thanos sidecar will serve only metrics, which happened later than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.',
+    '0000-01-01T00:00:00Z',
+  );
+  opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
+  opt('--http-address <host:port>', 'Listen address for HTTP (/metrics, /-/healthy, /-/ready).', '0.0.0.0:10902');
+  opt('--grpc-server-tls-cert <path>', 'TLS certificate for the gRPC server; plain text when unset.');
+  opt('--grpc-server-tls-key <path>', 'TLS key for the gRPC server.');
+  opt('--grpc-server-tls-client-ca <path>', 'CA to verify client certificates with (mTLS).');
+  opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
+  return cmd;
+}
+
+/** Adds `thanos-ts sidecar` to the program. */
+export function registerSidecar(program: Command): void {
+  const cmd = defineSidecarCommand().action(async (o: SidecarFlags) => {
+    const level = o['log.level'];
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
+      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
+    }
+    const options = parseSidecarFlags(o);
+    const logger = consoleLogger({ debug: level === 'debug', component: 'sidecar' });
+    let bucket: Bucket | undefined;
+    // Uploads are optional for a sidecar: only a configured bucket turns the shipper on.
+    if (o['objstore.configFile'] !== undefined || o['objstore.config'] !== undefined) bucket = await bucketFromFlags(o);
+    const sidecar = createSidecar({ ...options, ...(bucket ? { bucket } : {}), logger });
+    const stopping = new AbortController();
+    const stop = () => stopping.abort(new DOMException('signal received', 'AbortError'));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      logger.info('starting sidecar', { prometheus: options.prometheusUrl, uploads: bucket !== undefined });
+      await sidecar.start(stopping.signal);
+      logger.info('sidecar ready', {
+        grpc: sidecar.grpcAddress,
+        http: sidecar.httpAddress,
+        external_labels: sidecar.externalLabels().toString(),
+      });
+      await new Promise<void>((resolve) => {
+        if (stopping.signal.aborted) resolve();
+        stopping.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      logger.info('shutting down');
+    } catch (err) {
+      if (!stopping.signal.aborted) throw err;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      await sidecar.close();
+      await bucket?.close();
+    }
+  });
+  program.addCommand(cmd);
+}
