@@ -111,7 +111,13 @@ async function main() {
   const work = await makeTempDir('objstore-bench-');
   const s3 = await startS3rver();
   const s3Bucket = () =>
-    createS3Bucket({ bucket: s3.bucket, endpoint: `127.0.0.1:${s3.port}`, insecure: true, accessKey: s3.accessKey, secretKey: s3.secretKey });
+    createS3Bucket({
+      bucket: s3.bucket,
+      endpoint: `127.0.0.1:${s3.port}`,
+      insecure: true,
+      accessKey: s3.accessKey,
+      secretKey: s3.secretKey,
+    });
   const backends: [string, () => Bucket][] = [
     ['filesystem', () => createFilesystemBucket({ directory: join(work, 'fs') })],
     ['s3 (s3rver)', s3Bucket],
@@ -119,7 +125,9 @@ async function main() {
   try {
     const data = Buffer.alloc(OBJECT_SIZE);
     for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i);
-    console.log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), object ${OBJECT_SIZE / MiB} MiB\n`);
+    console.log(
+      `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), object ${OBJECT_SIZE / MiB} MiB\n`,
+    );
     console.log('| backend | range size | concurrency | ranges | ops/s | MiB/s | p50 ms | p99 ms |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [label, make] of backends) {
@@ -143,13 +151,19 @@ async function main() {
     const n = quick ? 10 : 50;
     const local = join(work, 'blocks');
     await makeLocalBlocks(local, n);
-    console.log(`\nAPI calls to upload ${n} blocks (1 MiB chunks, 256 KiB index, meta.json each) and then sync their metas:\n`);
+    console.log(
+      `\nAPI calls to upload ${n} blocks (1 MiB chunks, 256 KiB index, meta.json each) and then sync their metas:\n`,
+    );
     console.log('| backend | upload calls | upload time | sync calls | sync time |');
     console.log('| --- | --- | --- | --- | --- |');
     for (const [label, make] of backends) {
-      const fresh = label.startsWith('filesystem') ? () => createFilesystemBucket({ directory: join(work, 'fs-blocks') }) : make;
+      const fresh = label.startsWith('filesystem')
+        ? () => createFilesystemBucket({ directory: join(work, 'fs-blocks') })
+        : make;
       const r = await apiCalls(fresh, n, local);
-      console.log(`| ${label} | ${r.upload} | ${(r.uploadMs / 1000).toFixed(2)} s | ${r.sync} | ${(r.syncMs / 1000).toFixed(3)} s |`);
+      console.log(
+        `| ${label} | ${r.upload} | ${(r.uploadMs / 1000).toFixed(2)} s | ${r.sync} | ${(r.syncMs / 1000).toFixed(3)} s |`,
+      );
     }
   } finally {
     await s3.stop();

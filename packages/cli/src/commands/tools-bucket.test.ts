@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, makeTempDir, programAvailable } from '@thanos-ts/testing';
 import { type BlockMeta, parseBlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
+import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from '../program.js';
+import { registerTools } from './tools.js';
 import {
   bucketInspect,
   bucketLs,
@@ -13,6 +14,7 @@ import {
   findOverlaps,
   formatGoDuration,
   parseLabelFlags,
+  registerBucketTools,
 } from './tools-bucket.js';
 
 const id = (n: number) => `01JAAAAAAAAAAAAAAAAAAAAAA${n}`;
@@ -51,6 +53,13 @@ async function putBlock(b: Bucket, m: BlockMeta, opts: { index?: boolean; chunkB
   await b.upload(`${m.ulid}/chunks/000001`, new Uint8Array(opts.chunkBytes ?? 3));
   if (opts.index !== false) await b.upload(`${m.ulid}/index`, new Uint8Array(5));
   if (opts.meta !== false) await b.upload(`${m.ulid}/meta.json`, enc(serializeBlockMeta(m)));
+}
+
+/** Just `thanos-ts tools bucket …`, so these tests do not depend on other components' commands. */
+function buildProgram(): Command {
+  const program = new Command('thanos-ts');
+  registerTools([registerBucketTools])(program);
+  return program;
 }
 
 describe('tools bucket commands on a filesystem bucket', () => {
