@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { freePort, makeTempDir, type RunningS3, startS3rver } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bucket, createS3Bucket, ObjstoreOperationError } from '../src/index.js';
@@ -14,6 +15,34 @@ function pattern(size: number, seed: number): Uint8Array {
     out[i] = x >>> 24;
   }
   return out;
+}
+
+/** Directories under s3rver's data dir that hold an in-progress multipart upload (a `key` file). */
+async function findUploadDirs(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await readdir(root, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    const d = join(root, e.name);
+    if ((await readdir(d)).includes('key')) found.push(d);
+    else found.push(...(await findUploadDirs(d)));
+  }
+  return found;
+}
+
+async function partSizesOf(root: string): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const u of await findUploadDirs(root)) {
+    for (const f of await readdir(u)) if (/^\d+$/.test(f)) sizes.push((await stat(join(u, f))).size);
+  }
+  return sizes;
+}
+
+async function waitForWholePart(root: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await partSizesOf(root).catch(() => [])).includes(PART)) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error('no multipart part reached the server within 5 s');
 }
 
 describe('s3 bucket when the server goes away mid-upload', () => {
@@ -61,6 +90,8 @@ describe('s3 bucket when the server goes away mid-upload', () => {
       yield data.subarray(PART, 2 * PART);
       // Parts 1 and 2 are on their way: the object must not be visible yet.
       visibleMidUpload = await reader.exists('blk/chunks/000001');
+      // Let at least one part land on the server before pulling the plug.
+      await waitForWholePart(join(dir, 'data'));
       await s3?.stop();
       s3 = undefined;
       yield data.subarray(2 * PART);
@@ -74,6 +105,22 @@ describe('s3 bucket when the server goes away mid-upload', () => {
     expect((err as ObjstoreOperationError).code).toBe('ERR_OBJSTORE_UNREACHABLE');
     expect((err as Error).message).not.toContain('\n');
     expect((err as Error).message).toContain('config.endpoint');
+
+    // The interrupted upload was a multipart upload of 5 MiB parts that was never completed:
+    // s3rver keeps its parts (the abort could not reach the stopped server) in an upload
+    // directory holding the key and one file per part.
+    const uploads = await findUploadDirs(join(dir, 'data'));
+    const ours = [];
+    for (const u of uploads) if ((await readFile(join(u, 'key'), 'utf8')) === 'blk/chunks/000001') ours.push(u);
+    expect(ours).toHaveLength(1);
+    const partSizes = await Promise.all(
+      (await readdir(ours[0] as string))
+        .filter((f) => /^\d+$/.test(f))
+        .map(async (f) => (await stat(join(ours[0] as string, f))).size),
+    );
+    // Parts that arrived are whole 5 MiB parts; one may have been cut off mid-transfer.
+    expect(partSizes.filter((size) => size === PART).length).toBeGreaterThan(0);
+    for (const size of partSizes) expect(size).toBeLessThanOrEqual(PART);
 
     // Same port, same data directory.
     s3 = await startS3rver({ dir, port });
