@@ -138,14 +138,16 @@ describe('tools bucket commands on a filesystem bucket', () => {
     await putBlock(bucket, meta(5, T0 + 12 * H, T0 + 14 * H), { chunkBytes: 9 });
     await putBlock(bucket, meta(6, T0 + 14 * H, T0 + 16 * H), { meta: false });
     await putBlock(bucket, meta(7, T0, T0 + 2 * H, { resolution: 300_000 })); // other resolution: no overlap
+    await bucket.upload(`${id(8)}/meta.json`, enc('{"ulid": "01J'));
     const issues = await bucketVerify(bucket, {}, print);
     expect(issues.map((i) => `${i.issue} ${i.subject} ${i.detail}`)).toEqual([
       `missing_files ${id(6)} missing meta.json (partial or abandoned upload)`,
+      expect.stringMatching(new RegExp(`^missing_files ${id(8)} unreadable meta.json: .*invalid JSON`)),
       `missing_files ${id(4)} missing index`,
       `missing_files ${id(5)} chunks/000001 has 9 bytes, meta.json says 3`,
       `overlapped_blocks 0@{cluster="eu",replica="a"} overlap=[mint: ${T0 + H}, maxt: ${T0 + 2 * H}, range: 1h0m0s, blocks: 2]: ${id(1)}, ${id(2)}`,
     ]);
-    expect(out.at(-1)).toBe('verify done: 4 issue(s) in 7 block(s)');
+    expect(out.at(-1)).toBe('verify done: 5 issue(s) in 8 block(s)');
     out = [];
     expect(await bucketVerify(bucket, { issues: ['missing_files'], ids: [id(1)] }, print)).toEqual([]);
     await expect(bucketVerify(bucket, { issues: ['index_known_issues'] }, print)).rejects.toThrow(/unknown issue/);
