@@ -13,8 +13,8 @@ const UNITS: Record<string, { order: number; ms: number }> = {
   ms: { order: 7, ms: 1 },
 };
 
-/** Largest duration Prometheus accepts: int64 nanoseconds. */
-const MAX_NANOS = (1n << 63n) - 1n;
+/** Largest duration Prometheus accepts (int64 nanoseconds), in whole milliseconds. */
+const MAX_MS = Math.floor((2 ** 63 - 1) / 1e6);
 
 /** A duration string that Prometheus would reject; `message` is Prometheus's wording. */
 export class DurationSyntaxError extends Error {}
@@ -31,13 +31,17 @@ export function parseDuration(s: string): number {
   const bad = (): DurationSyntaxError => new DurationSyntaxError(`not a valid duration string: ${JSON.stringify(s)}`);
   let i = 0;
   let lastOrder = 0;
-  let total = 0n;
+  // Milliseconds as a float is exact while below 2^53; the int64-nanoseconds limit (~9.2e12 ms)
+  // is far below that, so the range checks can be done on plain numbers.
+  let totalMs = 0;
   while (i < s.length) {
     if (!isDigit(s.charCodeAt(i))) throw bad();
     const numStart = i;
     while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-    const v = BigInt(s.slice(numStart, i));
-    if (v > 0xffffffffffffffffn) throw bad();
+    const digits = s.slice(numStart, i);
+    // Go parses the number as uint64 first: more than that is a syntax error, not a range error.
+    if (digits.length > 20 || (digits.length === 20 && BigInt(digits) > 0xffffffffffffffffn)) throw bad();
+    const v = Number(digits);
     const unitStart = i;
     while (i < s.length && !isDigit(s.charCodeAt(i))) i++;
     if (i === unitStart) throw bad();
@@ -46,12 +50,12 @@ export function parseDuration(s: string): number {
     if (!unit) throw new DurationSyntaxError(`unknown unit ${JSON.stringify(u)} in duration ${JSON.stringify(s)}`);
     if (unit.order <= lastOrder) throw bad();
     lastOrder = unit.order;
-    const multNanos = BigInt(unit.ms) * 1_000_000n;
-    if (v > (1n << 63n) / multNanos) throw new DurationSyntaxError('duration out of range');
-    total += v * multNanos;
-    if (total > MAX_NANOS) throw new DurationSyntaxError('duration out of range');
+    const ms = v * unit.ms;
+    if (ms > MAX_MS) throw new DurationSyntaxError('duration out of range');
+    totalMs += ms;
+    if (totalMs > MAX_MS) throw new DurationSyntaxError('duration out of range');
   }
-  return Number(total / 1_000_000n);
+  return totalMs;
 }
 
 /**

@@ -162,6 +162,29 @@ const PARAM_AGGREGATORS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
 ]);
 const EXPERIMENTAL_AGGREGATORS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(['limitk', 'limit_ratio']);
 
+/**
+ * Compiling a regex matcher (RE2 semantics) costs far more than parsing the query around it,
+ * and dashboards send the same selectors again and again. Matchers are immutable values, so
+ * the parser keeps the most recently used regex matchers in a small bounded LRU map.
+ */
+const MATCHER_CACHE_SIZE = 1024;
+const matcherCache = new Map<string, Matcher>();
+
+function cachedMatcher(type: MatchType, name: string, value: string): Matcher {
+  if (type === '=' || type === '!=') return new Matcher(type, name, value);
+  const key = `${type}\u0000${name}\u0000${value}`;
+  const hit = matcherCache.get(key);
+  if (hit) {
+    matcherCache.delete(key);
+    matcherCache.set(key, hit);
+    return hit;
+  }
+  const m = new Matcher(type, name, value);
+  matcherCache.set(key, m);
+  if (matcherCache.size > MATCHER_CACHE_SIZE) matcherCache.delete(matcherCache.keys().next().value as string);
+  return m;
+}
+
 /** Largest |seconds| whose nanoseconds fit in an int64 (Prometheus's `1<<63/1e9`). */
 const MAX_DURATION_SECONDS = 2 ** 63 / 1e9;
 /** float64(math.MaxInt64), i.e. 2^63. */
@@ -462,7 +485,7 @@ export class Parser {
     const type = (op?.type ?? '=') as MatchType;
     const val = unquoteString(value.val);
     try {
-      return new Matcher(type, name, val);
+      return cachedMatcher(type, name, val);
     } catch (err) {
       if (err instanceof InvalidArgumentError) {
         this.fail({ start, end: value.pos + value.val.length }, err.message);
