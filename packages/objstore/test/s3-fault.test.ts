@@ -3,7 +3,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, makeTempDir, type RunningS3, startS3rver } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bucket, createS3Bucket, ObjstoreOperationError } from '../src/index.js';
+import { type Bucket, createS3Bucket, ObjstoreOperationError, withRetries } from '../src/index.js';
 
 const PART = 5 * 1024 * 1024;
 
@@ -133,5 +133,24 @@ describe('s3 bucket when the server goes away mid-upload', () => {
     const back = await reader.get('blk/chunks/000001');
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     expect(sha(back)).toBe(sha(data));
+  });
+
+  it('withRetries rides out a server restart', async () => {
+    const b = withRetries(bucket(), { maxAttempts: 50, minBackoffMs: 20, maxBackoffMs: 100 });
+    await b.upload('restart/x', new Uint8Array([7, 8, 9]));
+    await s3?.stop();
+    s3 = undefined;
+    let retries = 0;
+    const retrying = withRetries(bucket(), {
+      maxAttempts: 50,
+      minBackoffMs: 20,
+      maxBackoffMs: 100,
+      onRetry: () => retries++,
+    });
+    const read = retrying.get('restart/x');
+    await new Promise((r) => setTimeout(r, 300));
+    s3 = await startS3rver({ dir, port });
+    expect([...(await read)]).toEqual([7, 8, 9]);
+    expect(retries).toBeGreaterThan(0);
   });
 });
