@@ -1,5 +1,4 @@
 import { CorruptionError } from '../errors.js';
-import { BitWriter, peekBits } from './bitstream.js';
 
 // Scratch view to move between a float64 and its two 32-bit halves (little-endian platforms).
 const f64 = new Float64Array(1);
@@ -12,9 +11,17 @@ const TWO_32 = 4294967296;
  * tsdb/chunkenc/xor.go: 2-byte big-endian sample count, first timestamp as varint, first value as
  * raw 64 bits, second timestamp delta as uvarint, then delta-of-delta buckets (1, 2+14, 3+17,
  * 4+20, 4+64 bits) and XOR'd values with Prometheus's leading/trailing-zero reuse rule.
+ * Bits collect in a 32-bit accumulator that is stored a word at a time (the hot path).
  */
 export class XorEncoder {
-  private w = new BitWriter(2);
+  private buf = new Uint8Array(256);
+  /** Bytes of whole words stored in `buf` (after the 2-byte header). */
+  private byteLen = 2;
+  /** Pending bits, right-aligned, `accBits` of them (< 32). */
+  private acc = 0;
+  private accBits = 0;
+  /** See BitWriter: Go's bstream leaves an empty byte after a byte-aligned whole-byte write. */
+  private trailingEmptyByte = false;
   private count = 0;
   private t = 0;
   private tDelta = 0;
@@ -34,39 +41,77 @@ export class XorEncoder {
     return this.count === 0 ? undefined : this.t;
   }
 
+  // Appends the low n (1..32) bits of v.
+  private bits(v: number, n: number): void {
+    const free = 32 - this.accBits;
+    if (n < free) {
+      this.acc = (this.acc << n) | (v & ((1 << n) - 1));
+      this.accBits += n;
+      return;
+    }
+    const rest = n - free;
+    // free ≥ 1 here; when free is 32 the accumulator is empty and `acc << 32` must not be used.
+    const word = free === 32 ? v >>> rest : (this.acc << free) | ((v >>> rest) & ((1 << free) - 1));
+    let b = this.buf;
+    const p = this.byteLen;
+    if (p + 8 > b.length) {
+      const next = new Uint8Array(b.length * 2);
+      next.set(b.subarray(0, p));
+      this.buf = b = next;
+    }
+    b[p] = word >>> 24;
+    b[p + 1] = (word >>> 16) & 0xff;
+    b[p + 2] = (word >>> 8) & 0xff;
+    b[p + 3] = word & 0xff;
+    this.byteLen = p + 4;
+    this.acc = rest === 0 ? 0 : v & ((1 << rest) - 1);
+    this.accBits = rest;
+  }
+
+  private bits64(hi: number, lo: number, n: number): void {
+    if (n <= 32) {
+      this.bits(lo, n);
+    } else {
+      this.bits(hi, n - 32);
+      this.bits(lo, 32);
+    }
+  }
+
   /** Appends one sample; timestamps must increase (the format stores unsigned-wrapped deltas). */
   append(t: number, v: number): void {
-    const w = this.w;
     f64[0] = v;
     const lo = u32[0] as number;
     const hi = u32[1] as number;
     const n = this.count;
     if (n === 0) {
-      w.writeBytes(this.varint, putVarint(this.varint, t));
-      w.writeBits64(hi, lo, 64);
+      const k = putVarint(this.varint, t);
+      for (let i = 0; i < k; i++) this.bits(this.varint[i] as number, 8);
+      this.bits64(hi, lo, 64);
+      this.trailingEmptyByte = true;
     } else if (n === 1) {
       const delta = t - this.t;
-      w.writeBytes(this.varint, putUvarint64(this.varint, delta));
+      const k = putUvarint64(this.varint, delta);
+      for (let i = 0; i < k; i++) this.bits(this.varint[i] as number, 8);
       this.tDelta = delta;
       this.writeValue(hi, lo);
     } else {
       const delta = t - this.t;
       const dod = delta - this.tDelta;
+      const aligned = (this.accBits & 7) === 0;
       if (dod === 0) {
-        w.writeBit(0);
+        this.bits(0, 1);
       } else if (dod >= -8191 && dod <= 8192) {
-        w.writeBits(0b10, 2);
-        w.writeBits(dod & 0x3fff, 14);
+        this.bits((0b10 << 14) | (dod & 0x3fff), 16);
+        this.trailingEmptyByte = aligned;
       } else if (dod >= -65535 && dod <= 65536) {
-        w.writeBits(0b110, 3);
-        w.writeBits(dod & 0x1ffff, 17);
+        this.bits((0b110 << 17) | (dod & 0x1ffff), 20);
       } else if (dod >= -524287 && dod <= 524288) {
-        w.writeBits(0b1110, 4);
-        w.writeBits(dod & 0xfffff, 20);
+        this.bits((0b1110 << 20) | (dod & 0xfffff), 24);
+        this.trailingEmptyByte = aligned;
       } else {
-        w.writeBits(0b1111, 4);
+        this.bits(0b1111, 4);
         const dhi = Math.floor(dod / TWO_32);
-        w.writeBits64(dhi | 0, (dod - dhi * TWO_32) >>> 0, 64);
+        this.bits64(dhi | 0, (dod - dhi * TWO_32) >>> 0, 64);
       }
       this.tDelta = delta;
       this.writeValue(hi, lo);
@@ -75,52 +120,80 @@ export class XorEncoder {
     this.vHi = hi;
     this.vLo = lo;
     this.count = n + 1;
-    const arr = w.array;
-    arr[0] = (n + 1) >>> 8;
-    arr[1] = (n + 1) & 0xff;
   }
 
   private writeValue(hi: number, lo: number): void {
-    const w = this.w;
     const dHi = (hi ^ this.vHi) >>> 0;
     const dLo = (lo ^ this.vLo) >>> 0;
     if (dHi === 0 && dLo === 0) {
-      w.writeBit(0);
+      this.bits(0, 1);
+      this.trailingEmptyByte = false;
       return;
     }
-    w.writeBit(1);
     let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
     // Prometheus clamps leading zeros to 31 so the count fits in 5 bits.
     if (leading >= 32) leading = 31;
+    let shift: number;
+    let sig: number;
     if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
-      w.writeBit(0);
-      writeShifted(w, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);
-      return;
+      this.bits(0b10, 2);
+      shift = this.trailing;
+      sig = 64 - this.leading - this.trailing;
+    } else {
+      this.leading = leading;
+      this.trailing = trailing;
+      sig = 64 - leading - trailing;
+      // 11, 5-bit leading, 6-bit length (64 is written as 0; readers map it back).
+      this.bits((0b11 << 11) | (leading << 6) | (sig & 0x3f), 13);
+      shift = trailing;
     }
-    this.leading = leading;
-    this.trailing = trailing;
-    w.writeBit(1);
-    w.writeBits(leading, 5);
-    const sigbits = 64 - leading - trailing;
-    // 64 significant bits are written as 0 in the 6-bit field (readers map 0 back to 64).
-    w.writeBits(sigbits & 0x3f, 6);
-    writeShifted(w, dHi, dLo, trailing, sigbits);
+    const aligned = (this.accBits & 7) === 0;
+    let sh: number;
+    let sl: number;
+    if (shift === 0) {
+      sh = dHi;
+      sl = dLo;
+    } else if (shift >= 32) {
+      sh = 0;
+      sl = dHi >>> (shift - 32);
+    } else {
+      sl = ((dLo >>> shift) | (dHi << (32 - shift))) >>> 0;
+      sh = dHi >>> shift;
+    }
+    this.bits64(sh, sl, sig);
+    this.trailingEmptyByte = aligned && (sig & 7) === 0;
+  }
+
+  /** Current encoded size in bytes, as Prometheus's bstream would report it. */
+  get byteLength(): number {
+    const bits = this.accBits;
+    return this.byteLen + ((bits + 7) >>> 3) + ((bits & 7) === 0 && this.trailingEmptyByte ? 1 : 0);
   }
 
   /** The chunk bytes so far (a copy). */
   bytes(): Uint8Array {
-    return this.w.toBytes();
+    const len = this.byteLength;
+    const out = allocChunkBytes(len);
+    out.set(this.buf.subarray(0, this.byteLen));
+    out[0] = this.count >>> 8;
+    out[1] = this.count & 0xff;
+    // Pending bits, left-aligned into the following bytes.
+    let p = this.byteLen;
+    const bits = this.accBits;
+    if (bits > 0) {
+      const word = (this.acc << (32 - bits)) >>> 0;
+      for (let k = 0; k < bits; k += 8) out[p++] = (word >>> (24 - k)) & 0xff;
+    }
+    return out;
   }
 
-  /** Current encoded size in bytes. */
-  get byteLength(): number {
-    return this.w.length;
-  }
-
-  /** Starts a new, empty chunk reusing nothing from the previous one. */
+  /** Starts a new, empty chunk, reusing the buffer. */
   reset(): void {
-    this.w = new BitWriter(2);
+    this.byteLen = 2;
+    this.acc = 0;
+    this.accBits = 0;
+    this.trailingEmptyByte = false;
     this.count = 0;
     this.t = 0;
     this.tDelta = 0;
@@ -131,25 +204,23 @@ export class XorEncoder {
   }
 }
 
-function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
+// Chunks are small and many: carve them out of shared 64 KiB slabs instead of allocating an
+// ArrayBuffer each (allocation dominated encoding in profiles). Slabs are never reused.
+let slab = new Uint8Array(65536);
+let slabPos = 0;
+function allocChunkBytes(n: number): Uint8Array {
+  if (n > 4096) return new Uint8Array(n);
+  if (slabPos + n > slab.length) {
+    slab = new Uint8Array(65536);
+    slabPos = 0;
+  }
+  const out = slab.subarray(slabPos, slabPos + n);
+  slabPos += n;
+  return out;
 }
 
-// Writes (hi:lo >> shift), `n` bits of it.
-function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
-  let sh: number;
-  let sl: number;
-  if (shift === 0) {
-    sh = hi;
-    sl = lo;
-  } else if (shift >= 32) {
-    sh = 0;
-    sl = hi >>> (shift - 32);
-  } else {
-    sl = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
-    sh = hi >>> shift;
-  }
-  w.writeBits64(sh, sl, n);
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
 }
 
 function putVarint(buf: Uint8Array, v: number): number {
@@ -180,6 +251,15 @@ function putUvarint64(buf: Uint8Array, v: number): number {
 
 // Reusable padded copy of the chunk being decoded, so bit reads never go out of bounds.
 let scratch = new Uint8Array(4096);
+let scratchView = new DataView(scratch.buffer);
+
+// Up to 32 bits at bit position `pos` (see peekBits), with one big-endian 32-bit load.
+function peek(dv: DataView, buf: Uint8Array, pos: number, n: number): number {
+  const i = pos >>> 3;
+  const s = pos & 7;
+  const x = (dv.getUint32(i) << s) | ((buf[i + 4] as number) >>> (8 - s));
+  return x >>> (32 - n);
+}
 
 /** Number of samples in an XOR chunk (its 2-byte big-endian header). */
 export function xorNumSamples(chunk: Uint8Array): number {
@@ -203,8 +283,12 @@ export function decodeXorInto(
   const total = xorNumSamples(chunk);
   if (total === 0) return 0;
   const len = chunk.length;
-  if (scratch.length < len + 32) scratch = new Uint8Array(Math.max(len + 32, scratch.length * 2));
+  if (scratch.length < len + 32) {
+    scratch = new Uint8Array(Math.max(len + 32, scratch.length * 2));
+    scratchView = new DataView(scratch.buffer);
+  }
   const buf = scratch;
+  const dv = scratchView;
   buf.set(chunk);
   buf.fill(0, len, len + 32);
   const endBits = len * 8;
@@ -222,8 +306,8 @@ export function decodeXorInto(
   }
   let t = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
   pos = p * 8;
-  let vHi = peekBits(buf, pos, 32);
-  let vLo = peekBits(buf, pos + 32, 32);
+  let vHi = peek(dv, buf, pos, 32);
+  let vLo = peek(dv, buf, pos + 32, 32);
   pos += 64;
   if (pos > endBits) throw truncated(file, fileOffset, 0);
   u32[0] = vLo;
@@ -255,54 +339,54 @@ export function decodeXorInto(
   for (let i = 1; i < total; i++) {
     if (i > 1) {
       let dod = 0;
-      if (peekBits(buf, pos, 1) === 0) {
+      const head = peek(dv, buf, pos, 4);
+      if (head < 0b1000) {
         pos += 1;
+      } else if (head < 0b1100) {
+        // 10 + 14 bits
+        let bits = peek(dv, buf, pos + 2, 14);
+        if (bits > 8192) bits -= 16384;
+        dod = bits;
+        pos += 16;
+      } else if (head < 0b1110) {
+        let bits = peek(dv, buf, pos + 3, 17);
+        if (bits > 65536) bits -= 131072;
+        dod = bits;
+        pos += 20;
+      } else if (head === 0b1110) {
+        let bits = peek(dv, buf, pos + 4, 20);
+        if (bits > 524288) bits -= 1048576;
+        dod = bits;
+        pos += 24;
       } else {
-        const head = peekBits(buf, pos, 4);
-        if (head < 0b1100) {
-          // 10 + 14 bits
-          let bits = peekBits(buf, pos + 2, 14);
-          if (bits > 8192) bits -= 16384;
-          dod = bits;
-          pos += 16;
-        } else if (head < 0b1110) {
-          let bits = peekBits(buf, pos + 3, 17);
-          if (bits > 65536) bits -= 131072;
-          dod = bits;
-          pos += 20;
-        } else if (head === 0b1110) {
-          let bits = peekBits(buf, pos + 4, 20);
-          if (bits > 524288) bits -= 1048576;
-          dod = bits;
-          pos += 24;
-        } else {
-          const hi = peekBits(buf, pos + 4, 32) | 0;
-          const lo = peekBits(buf, pos + 36, 32);
-          dod = hi * TWO_32 + lo;
-          pos += 68;
-        }
+        const hi = peek(dv, buf, pos + 4, 32) | 0;
+        const lo = peek(dv, buf, pos + 36, 32);
+        dod = hi * TWO_32 + lo;
+        pos += 68;
       }
       tDelta += dod;
       t += tDelta;
     }
-    // Value.
-    if (peekBits(buf, pos, 1) === 0) {
+    // Value: 0 = unchanged, 10 = reuse leading/trailing, 11 = new 5-bit leading, 6-bit length.
+    const vh = peek(dv, buf, pos, 2);
+    if (vh < 2) {
       pos += 1;
     } else {
       let mbits: number;
-      if (peekBits(buf, pos + 1, 1) === 0) {
+      if (vh === 2) {
         pos += 2;
         mbits = 64 - leading - trailing;
       } else {
-        leading = peekBits(buf, pos + 2, 5);
-        mbits = peekBits(buf, pos + 7, 6);
+        const lm = peek(dv, buf, pos + 2, 11);
+        leading = lm >>> 6;
+        mbits = lm & 63;
         pos += 13;
         if (mbits === 0) mbits = 64;
         trailing = 64 - leading - mbits;
         if (trailing < 0) throw new CorruptionError(file, fileOffset, `invalid XOR value header in sample ${i}`);
       }
       if (mbits <= 32) {
-        const m = peekBits(buf, pos, mbits);
+        const m = peek(dv, buf, pos, mbits);
         pos += mbits;
         if (trailing >= 32) {
           vHi = (vHi ^ (m << (trailing - 32))) >>> 0;
@@ -313,8 +397,8 @@ export function decodeXorInto(
           vHi = (vHi ^ (m >>> (32 - trailing))) >>> 0;
         }
       } else {
-        const mh = peekBits(buf, pos, mbits - 32);
-        const ml = peekBits(buf, pos + mbits - 32, 32);
+        const mh = peek(dv, buf, pos, mbits - 32);
+        const ml = peek(dv, buf, pos + mbits - 32, 32);
         pos += mbits;
         if (trailing === 0) {
           vHi = (vHi ^ mh) >>> 0;
