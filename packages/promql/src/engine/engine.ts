@@ -26,6 +26,8 @@ export interface EngineOptions {
   enableExperimentalFunctions?: boolean;
   /** Accept experimental duration arithmetic in ranges, steps and offsets (`x[5m + step()]`); default false. */
   enableDurationExpressions?: boolean;
+  /** Accept the experimental `anchored` and `smoothed` range modifiers; default false. */
+  enableExtendedRangeSelectors?: boolean;
   /** Step of subqueries written without one, e.g. `x[1h:]`; default 1 minute (Prometheus's evaluation interval). */
   noStepSubqueryInterval?: number;
 }
@@ -73,6 +75,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       ? parseExpr(q, {
           enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false,
           enableExperimentalDurationExpr: opts.enableDurationExpressions ?? false,
+          enableExtendedRangeSelectors: opts.enableExtendedRangeSelectors ?? false,
         })
       : q;
 
@@ -167,7 +170,7 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSig
 /** Delayed name removal: drop `__name__` where marked, then merge equal label sets. */
 function cleanup(series: StepSeries[], n: number): StepSeries[] {
   const renamed = series.map((s) =>
-    s.dropName ? { ...s, labels: s.labels.without([METRIC_NAME]), dropName: false } : s,
+    s.dropName ? { ...s, labels: s.labels.without([METRIC_NAME, '__type__', '__unit__']), dropName: false } : s,
   );
   return mergeSameLabels(renamed, n);
 }

@@ -25,6 +25,7 @@ import {
   TooManySamplesError,
   UnsupportedQueryError,
 } from './errors.js';
+import { anchoredFirstIndex, extendedRate, extendFloats, smoothedValue } from './functions/extended.js';
 import { histogramFraction, histogramQuantile } from './functions/histogram.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
@@ -63,7 +64,12 @@ interface RangeInput {
   refs: Float64Array;
   /** The selector, for absent_over_time's labels (undefined for subqueries). */
   selector?: VectorSelector;
+  anchored: boolean;
+  smoothed: boolean;
 }
+
+const ANCHORED_SAFE = ['changes', 'delta', 'increase', 'rate', 'resets'];
+const SMOOTHED_SAFE = ['delta', 'increase', 'rate'];
 
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
 
@@ -185,6 +191,7 @@ export class Evaluator {
     const refs = this.refs(g, vs.at, durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep));
     const lookback = this.opts.lookbackDelta;
     const out: StepSeries[] = [];
+    if (vs.smoothed) return this.smoothedSelector(data, refs, g, timestamps);
     for (const s of data) {
       this.maybeCheckDone();
       const ts = s.timestamps;
@@ -214,6 +221,38 @@ export class Evaluator {
     return out;
   }
 
+  /** A `smoothed` instant selector: the value interpolated at each step from neighbouring samples. */
+  private smoothedSelector(data: SeriesSamples[], refs: Float64Array, g: Grid, timestamps: boolean): StepSeries[] {
+    const lb = this.opts.lookbackDelta;
+    const out: StepSeries[] = [];
+    for (const s of data) {
+      const { ts, vs } = this.samplesNoStale(s);
+      const o = newStepSeries(s.labels, g.n, timestamps);
+      let lo = 0;
+      let hi = 0;
+      let points = 0;
+      for (let i = 0; i < g.n; i++) {
+        const ref = refs[i] as number;
+        if (i > 0 && ref < (refs[i - 1] as number)) {
+          lo = 0;
+          hi = 0;
+        }
+        while (hi < ts.length && (ts[hi] as number) <= ref + lb) hi++;
+        while (lo < ts.length && (ts[lo] as number) <= ref - lb) lo++;
+        const v = smoothedValue(ts, vs, lo, hi, ref);
+        if (v === undefined) continue;
+        o.present[i] = 1;
+        o.values[i] = timestamps ? ref / 1000 : v;
+        points++;
+      }
+      if (points > 0) {
+        this.addSamples(points);
+        out.push(o);
+      }
+    }
+    return out;
+  }
+
   /** Resolves a range-vector argument (matrix selector or subquery). */
   private rangeInput(e: Expr, g: Grid): RangeInput {
     if (e.type === 'MatrixSelector') return this.matrixSelectorInput(e, g);
@@ -224,7 +263,6 @@ export class Evaluator {
 
   private matrixSelectorInput(ms: MatrixSelector, g: Grid): RangeInput {
     const vs = ms.vectorSelector;
-    if (vs.anchored || vs.smoothed) throw new UnsupportedQueryError('the anchored and smoothed modifiers');
     const range = durationMs(ms.rangeExpr, ms.range, this.opts.queryStep);
     const data = this.opts.data.get(vs) ?? [];
     const series: RawSeries[] = data.map((s) => {
@@ -232,7 +270,14 @@ export class Evaluator {
       return { labels: s.labels, ts, vs: values, dropName: false };
     });
     const offset = durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep);
-    return { series, range, refs: this.refs(g, vs.at, offset), selector: vs };
+    return {
+      series,
+      range,
+      refs: this.refs(g, vs.at, offset),
+      selector: vs,
+      anchored: vs.anchored === true,
+      smoothed: vs.smoothed === true,
+    };
   }
 
   private subqueryInput(sq: SubqueryExpr, g: Grid): RangeInput {
@@ -252,7 +297,7 @@ export class Evaluator {
     let start = Math.floor(rawStart / step) * step;
     if (start <= rawStart) start += step;
     const n = last >= start ? Math.floor((last - start) / step) + 1 : 0;
-    if (n === 0) return { series: [], range, refs };
+    if (n === 0) return { series: [], range, refs, anchored: false, smoothed: false };
     const inner: Grid = { start, step, n };
     const v = this.eval(sq.expr, inner);
     if (v.kind !== 'vector' && v.kind !== 'scalar')
@@ -262,7 +307,7 @@ export class Evaluator {
         ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
         : v.series;
     const series = stepSeries.map((s) => ({ ...stepSeriesToRaw(s, start, step), dropName: false }));
-    return { series, range, refs };
+    return { series, range, refs, anchored: false, smoothed: false };
   }
 
   /** A range vector as a value: only valid for a single evaluation step (instant queries). */
@@ -272,6 +317,21 @@ export class Evaluator {
     const ref = input.refs[0] as number;
     const startT = ref - input.range;
     const series: RawSeries[] = [];
+    if (input.anchored || input.smoothed) {
+      const lb = this.opts.lookbackDelta;
+      const high = input.smoothed ? ref + lb : ref;
+      for (const s of input.series) {
+        let lo = 0;
+        while (lo < s.ts.length && (s.ts[lo] as number) <= startT - lb) lo++;
+        let hi = lo;
+        while (hi < s.ts.length && (s.ts[hi] as number) <= high) hi++;
+        if (hi === lo) continue;
+        const ext = extendFloats(s.ts.subarray(lo, hi), s.vs.subarray(lo, hi), startT, ref, input.smoothed);
+        if (ext.ts.length === 0) continue;
+        series.push({ labels: s.labels, ts: ext.ts, vs: ext.vs, dropName: false });
+      }
+      return { kind: 'matrix', series };
+    }
     for (const s of input.series) {
       let lo = 0;
       while (lo < s.ts.length && (s.ts[lo] as number) <= startT) lo++;
@@ -446,6 +506,16 @@ export class Evaluator {
     if (matrixIndex < 0) throw new QueryEvaluationError(`${name}() needs a range vector argument`);
     const params = e.args.filter((_, i) => i !== matrixIndex).map((a) => this.scalarArg(a, g));
     const input = this.rangeInput(e.args[matrixIndex] as Expr, g);
+    if (input.anchored && !ANCHORED_SAFE.includes(name)) {
+      throw new QueryEvaluationError(
+        `anchored modifier can only be used with: ${ANCHORED_SAFE.join(', ')} - not with ${name}`,
+      );
+    }
+    if (input.smoothed && !SMOOTHED_SAFE.includes(name)) {
+      throw new QueryEvaluationError(
+        `smoothed modifier can only be used with: ${SMOOTHED_SAFE.join(', ')} - not with ${name}`,
+      );
+    }
     if (name === 'absent_over_time') return this.absentOverTime(e, input, g);
     const fn = rangeFunctions[name] as NonNullable<(typeof rangeFunctions)[string]>;
     const dropName = name !== 'last_over_time' && name !== 'first_over_time';
@@ -463,6 +533,13 @@ export class Evaluator {
     const ctx: FunctionContext = { annos: this.opts.annos, metricName: '', params: stepParams };
     const out: StepSeries[] = [];
     const counterCheck = name === 'rate' || name === 'increase';
+    const extended = input.anchored || input.smoothed;
+    // Anchored and smoothed windows reach one lookback delta further back (and forward).
+    const extraBefore = extended ? this.opts.lookbackDelta : 0;
+    const extraAfter = input.smoothed ? this.opts.lookbackDelta : 0;
+    const isCounter = name !== 'delta';
+    const isRate = name === 'rate';
+    const extendedRateFn = extended && (name === 'rate' || name === 'increase' || name === 'delta');
     for (const s of input.series) {
       this.maybeCheckDone();
       const ts = s.ts;
@@ -481,8 +558,8 @@ export class Evaluator {
           lo = 0;
           hi = 0;
         }
-        while (hi < ts.length && (ts[hi] as number) <= ref) hi++;
-        while (lo < ts.length && (ts[lo] as number) <= startT) lo++;
+        while (hi < ts.length && (ts[hi] as number) <= ref + extraAfter) hi++;
+        while (lo < ts.length && (ts[lo] as number) <= startT - extraBefore) lo++;
         if (hi <= lo) continue;
         if (hi - lo > peak) peak = hi - lo;
         window.lo = lo;
@@ -491,7 +568,14 @@ export class Evaluator {
         window.rangeEnd = ref;
         window.stepTime = gridTime(g, i);
         for (let p = 0; p < params.length; p++) stepParams[p] = (params[p] as Float64Array)[i] as number;
-        const v = fn(window, ctx);
+        let v: number | undefined;
+        if (extendedRateFn) v = extendedRate(window, input.smoothed, isCounter, isRate);
+        else if (input.anchored) {
+          const first = anchoredFirstIndex(window);
+          if (first === undefined) continue;
+          window.lo = first;
+          v = fn(window, ctx);
+        } else v = fn(window, ctx);
         if (v === undefined) continue;
         o.present[i] = 1;
         o.values[i] = v;

@@ -41,7 +41,12 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
         const en = (t ?? end) - offset;
         out.push({
           selector: e,
-          hints: { start: s - times.lookbackDelta + 1, end: en, step: times.step, func },
+          hints: {
+            start: s - times.lookbackDelta + 1,
+            end: en + (e.smoothed ? times.lookbackDelta : 0),
+            step: times.step,
+            func,
+          },
         });
         return;
       }
@@ -52,9 +57,12 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
         const offset = durationMs(vs.offsetExpr, vs.offset, times.step);
         const s = (t ?? start) - offset;
         const en = (t ?? end) - offset;
+        // anchored/smoothed windows reach one lookback delta further.
+        const before = vs.anchored || vs.smoothed ? times.lookbackDelta : 0;
+        const after = vs.smoothed ? times.lookbackDelta : 0;
         out.push({
           selector: vs,
-          hints: { start: s - range + 1, end: en, step: times.step, func, range },
+          hints: { start: s - range - before + 1, end: en + after, step: times.step, func, range },
         });
         return;
       }

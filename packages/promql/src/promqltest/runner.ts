@@ -150,7 +150,11 @@ const AT_MODIFIER_UNSAFE = new Set([
 function atModifierCases(query: string, evalTime: number): { expr: string; time: number }[] {
   let expr: Expr;
   try {
-    expr = parseExpr(query, { enableExperimentalFunctions: true, enableExperimentalDurationExpr: true });
+    expr = parseExpr(query, {
+      enableExperimentalFunctions: true,
+      enableExperimentalDurationExpr: true,
+      enableExtendedRangeSelectors: true,
+    });
   } catch {
     return [];
   }
@@ -527,6 +531,7 @@ export async function runScript(script: string, opts: RunScriptOptions = {}): Pr
     createEngine({
       enableExperimentalFunctions: true,
       enableDurationExpressions: true,
+      enableExtendedRangeSelectors: true,
       maxSamples: 50_000_000,
       lookbackDelta: 300_000,
     });

@@ -322,7 +322,8 @@ export function fuzzParser(opts: { iterations: number; seed?: number; corpus?: s
     const ms = performance.now() - t0;
     report.maxParseMs = Math.max(report.maxParseMs, ms);
     if (ms > 1000) report.slow.push({ input, ms });
-    if (process.env.FUZZ_DEBUG_SLOW && ms > Number(process.env.FUZZ_DEBUG_SLOW)) console.log("SLOWISH", ms.toFixed(1), JSON.stringify(input).slice(0, 300));
+    if (process.env.FUZZ_DEBUG_SLOW && ms > Number(process.env.FUZZ_DEBUG_SLOW))
+      console.log('SLOWISH', ms.toFixed(1), JSON.stringify(input).slice(0, 300));
     if (!expr) continue;
     report.parsedOk++;
     const badPos = checkPositions(expr, input.length);
