@@ -8,10 +8,14 @@ import { decodeXorInto, XorEncoder } from '@thanos-ts/tsdb';
 
 const SAMPLES = 1_000_000;
 const PER_CHUNK = 120;
+// mulberry32: a PRNG that stays exact in doubles.
 let seed = 1;
 const rnd = () => {
-  seed = (seed * 1103515245 + 12345) % 2147483648;
-  return seed / 2147483648;
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 const ts = new Float64Array(SAMPLES);
 const vs = new Float64Array(SAMPLES);

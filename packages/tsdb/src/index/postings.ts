@@ -23,19 +23,17 @@ function intersectTwo(small: Uint32Array, big: Uint32Array): Uint32Array {
   let n = 0;
   let j = 0;
   const bl = big.length;
-  // When sizes are close a linear merge is faster than galloping.
+  // When sizes are close a linear merge is faster than galloping. The index steps are computed
+  // without branches on the comparison, which random data makes unpredictable.
   if (big.length < small.length * 8) {
     let i = 0;
     const sl = small.length;
     while (i < sl && j < bl) {
       const a = small[i] as number;
       const b = big[j] as number;
-      if (a === b) {
-        out[n++] = a;
-        i++;
-        j++;
-      } else if (a < b) i++;
-      else j++;
+      if (a === b) out[n++] = a;
+      i += +(a <= b);
+      j += +(a >= b);
     }
     return out.subarray(0, n);
   }
@@ -67,26 +65,37 @@ function intersectTwo(small: Uint32Array, big: Uint32Array): Uint32Array {
   return out.subarray(0, n);
 }
 
-/** Union of sorted lists. */
+/** Union of sorted lists: pairwise linear merges, O(total · log lists). */
 export function mergePostings(lists: readonly Uint32Array[]): Uint32Array {
-  const nonEmpty = lists.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return EMPTY_POSTINGS;
-  if (nonEmpty.length === 1) return nonEmpty[0] as Uint32Array;
-  let total = 0;
-  for (const l of nonEmpty) total += l.length;
-  const all = new Uint32Array(total);
-  let p = 0;
-  for (const l of nonEmpty) {
-    all.set(l, p);
-    p += l.length;
+  let level = lists.filter((l) => l.length > 0);
+  if (level.length === 0) return EMPTY_POSTINGS;
+  while (level.length > 1) {
+    const next: Uint32Array[] = [];
+    for (let k = 0; k + 1 < level.length; k += 2)
+      next.push(mergeTwo(level[k] as Uint32Array, level[k + 1] as Uint32Array));
+    if (level.length % 2 === 1) next.push(level[level.length - 1] as Uint32Array);
+    level = next;
   }
-  all.sort();
+  return level[0] as Uint32Array;
+}
+
+function mergeTwo(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const out = new Uint32Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
   let n = 0;
-  for (let i = 0; i < total; i++) {
-    const v = all[i] as number;
-    if (n === 0 || all[n - 1] !== v) all[n++] = v;
+  const al = a.length;
+  const bl = b.length;
+  while (i < al && j < bl) {
+    const x = a[i] as number;
+    const y = b[j] as number;
+    out[n++] = x <= y ? x : y;
+    i += +(x <= y);
+    j += +(y <= x);
   }
-  return all.subarray(0, n);
+  while (i < al) out[n++] = a[i++] as number;
+  while (j < bl) out[n++] = b[j++] as number;
+  return out.subarray(0, n);
 }
 
 /** Elements of `a` that are not in `b` (both sorted). */
