@@ -19,7 +19,13 @@ const MAX_MS = Math.floor((2 ** 63 - 1) / 1e6);
 /** A duration string that Prometheus would reject; `message` is Prometheus's wording. */
 export class DurationSyntaxError extends Error {}
 
-const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function invalidDuration(s: string): DurationSyntaxError {
+  return new DurationSyntaxError(`not a valid duration string: ${JSON.stringify(s)}`);
+}
 
 /**
  * Parses a Prometheus duration into milliseconds. Units must appear from largest to smallest,
@@ -28,27 +34,26 @@ const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 export function parseDuration(s: string): number {
   if (s === '0') return 0;
   if (s === '') throw new DurationSyntaxError('empty duration string');
-  const bad = (): DurationSyntaxError => new DurationSyntaxError(`not a valid duration string: ${JSON.stringify(s)}`);
   let i = 0;
   let lastOrder = 0;
   // Milliseconds as a float is exact while below 2^53; the int64-nanoseconds limit (~9.2e12 ms)
   // is far below that, so the range checks can be done on plain numbers.
   let totalMs = 0;
   while (i < s.length) {
-    if (!isDigit(s.charCodeAt(i))) throw bad();
+    if (!isDigit(s.charCodeAt(i))) throw invalidDuration(s);
     const numStart = i;
     while (i < s.length && isDigit(s.charCodeAt(i))) i++;
     const digits = s.slice(numStart, i);
     // Go parses the number as uint64 first: more than that is a syntax error, not a range error.
-    if (digits.length > 20 || (digits.length === 20 && BigInt(digits) > 0xffffffffffffffffn)) throw bad();
+    if (digits.length > 20 || (digits.length === 20 && BigInt(digits) > 0xffffffffffffffffn)) throw invalidDuration(s);
     const v = Number(digits);
     const unitStart = i;
     while (i < s.length && !isDigit(s.charCodeAt(i))) i++;
-    if (i === unitStart) throw bad();
+    if (i === unitStart) throw invalidDuration(s);
     const u = s.slice(unitStart, i);
     const unit = UNITS[u];
     if (!unit) throw new DurationSyntaxError(`unknown unit ${JSON.stringify(u)} in duration ${JSON.stringify(s)}`);
-    if (unit.order <= lastOrder) throw bad();
+    if (unit.order <= lastOrder) throw invalidDuration(s);
     lastOrder = unit.order;
     const ms = v * unit.ms;
     if (ms > MAX_MS) throw new DurationSyntaxError('duration out of range');

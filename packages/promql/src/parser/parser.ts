@@ -165,7 +165,7 @@ const EXPERIMENTAL_AGGREGATORS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(
 /**
  * Compiling a regex matcher (RE2 semantics) costs far more than parsing the query around it,
  * and dashboards send the same selectors again and again. Matchers are immutable values, so
- * the parser keeps the most recently used regex matchers in a small bounded LRU map.
+ * the parser keeps recently compiled regex matchers in a small bounded map (oldest evicted first).
  */
 const MATCHER_CACHE_SIZE = 1024;
 const matcherCache = new Map<string, Matcher>();
@@ -174,11 +174,7 @@ function cachedMatcher(type: MatchType, name: string, value: string): Matcher {
   if (type === '=' || type === '!=') return new Matcher(type, name, value);
   const key = `${type}\u0000${name}\u0000${value}`;
   const hit = matcherCache.get(key);
-  if (hit) {
-    matcherCache.delete(key);
-    matcherCache.set(key, hit);
-    return hit;
-  }
+  if (hit) return hit;
   const m = new Matcher(type, name, value);
   matcherCache.set(key, m);
   if (matcherCache.size > MATCHER_CACHE_SIZE) matcherCache.delete(matcherCache.keys().next().value as string);
@@ -290,13 +286,14 @@ export class Parser {
     this.fail(tokenRange(t), msg);
   }
 
-  private withContext<T>(context: string, expected: string, fn: () => T): T {
+  /** Enters a construct whose syntax errors Prometheus reports "in <context>". */
+  private enter(context: string, expected: string): void {
     this.contexts.push({ context, expected });
-    try {
-      return fn();
-    } finally {
-      this.contexts.pop();
-    }
+  }
+
+  /** Leaves the innermost construct (errors end the parse, so no unwinding is needed). */
+  private leave(): void {
+    this.contexts.pop();
   }
 
   private expect(type: TokenType): Token {
@@ -528,7 +525,8 @@ export class Parser {
 
   private parseAggregation(opTok: Token): AggregateExpr {
     const op = opTok.type as AggregateOp;
-    return this.withContext('aggregation', '', () => {
+    this.enter('aggregation', '');
+    {
       let grouping: string[] = [];
       let without = false;
       let modifier = false;
@@ -553,6 +551,7 @@ export class Parser {
       }
       const pos = { start: opTok.pos, end };
       const args = body.args;
+      this.leave();
       if (args.length === 0) this.fail(pos, 'no arguments for aggregate expression provided');
       let desired = 1;
       let param: Expr | undefined;
@@ -582,7 +581,7 @@ export class Parser {
       };
       if (param) agg.param = param;
       return agg;
-    });
+    }
   }
 
   /** `( label, … )` for by/without/on/ignoring/group_x. */
@@ -652,9 +651,9 @@ export class Parser {
 
   private parseRangeOrSubquery(e: Expr): Expr {
     const open = this.advance(); // '['
-    const range = this.withContext('subquery or range selector', 'number, duration, or step()', () =>
-      this.parseDurationExpr(0),
-    );
+    this.enter('subquery or range selector', 'number, duration, or step()');
+    const range = this.parseDurationExpr(0);
+    this.leave();
     this.checkPositive(range);
     const t = this.peek();
     if (t.type === ']') {
@@ -684,9 +683,9 @@ export class Parser {
     };
     if (range.type === 'DurationExpr') sq.rangeExpr = range;
     if (this.peek().type !== ']') {
-      const step = this.withContext('subquery selector', 'number, duration, or step() or "]"', () =>
-        this.parseDurationExpr(0),
-      );
+      this.enter('subquery selector', 'number, duration, or step() or "]"');
+      const step = this.parseDurationExpr(0);
+      this.leave();
       this.checkPositive(step);
       if (step.type === 'NumberLiteral') sq.step = secondsToMillis(step.val);
       else sq.stepExpr = step;
@@ -702,7 +701,9 @@ export class Parser {
 
   private parseOffset(e: Expr): void {
     this.advance(); // 'offset'
-    const d = this.withContext('offset', 'number, duration, or step()', () => this.parseOffsetDuration());
+    this.enter('offset', 'number, duration, or step()');
+    const d = this.parseOffsetDuration();
+    this.leave();
     const target = this.modifierTarget(
       e,
       'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
@@ -876,12 +877,14 @@ export class Parser {
 
   private parseAt(e: Expr): void {
     this.advance(); // '@'
-    this.withContext('@', 'timestamp', () => {
+    this.enter('@', 'timestamp');
+    {
       const t = this.peek();
       if (t.type === 'start' || t.type === 'end') {
         this.advance();
         this.expect('(');
         this.expect(')');
+        this.leave();
         const target = this.atTarget(e);
         target.at = t.type;
         e.pos.end = this.lastClosing;
@@ -899,13 +902,14 @@ export class Parser {
       } else {
         this.unexpected();
       }
+      this.leave();
       if (!Number.isFinite(ts) || ts >= INT64_LIMIT || ts <= -INT64_LIMIT) {
         this.fail(e.pos, `timestamp out of bounds for @ modifier: ${formatF6(ts)}`);
       }
       const target = this.atTarget(e);
       target.at = goRound(ts * 1000);
       e.pos.end = this.lastClosing;
-    });
+    }
   }
 
   private atTarget(e: Expr): VectorSelector | SubqueryExpr {
