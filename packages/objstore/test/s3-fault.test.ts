@@ -39,7 +39,7 @@ async function partSizesOf(root: string): Promise<number[]> {
 
 async function waitForWholePart(root: string): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    if ((await partSizesOf(root).catch(() => [])).includes(PART)) return;
+    if ((await partSizesOf(root).catch((): number[] => [])).includes(PART)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error('no multipart part reached the server within 5 s');
@@ -110,7 +110,7 @@ describe('s3 bucket when the server goes away mid-upload', () => {
     // s3rver keeps its parts (the abort could not reach the stopped server) in an upload
     // directory holding the key and one file per part.
     const uploads = await findUploadDirs(join(dir, 'data'));
-    const ours = [];
+    const ours: string[] = [];
     for (const u of uploads) if ((await readFile(join(u, 'key'), 'utf8')) === 'blk/chunks/000001') ours.push(u);
     expect(ours).toHaveLength(1);
     const partSizes = await Promise.all(

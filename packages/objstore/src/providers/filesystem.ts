@@ -4,7 +4,7 @@ import { mkdir, open, opendir, readdir, readFile, rename, rmdir, stat, unlink } 
 import { dirname, join, resolve, sep } from 'node:path';
 import { bodyChunks } from '../body.js';
 import { type Bucket, DIR_DELIM, type IterOptions, type OperationOptions, type UploadBody } from '../bucket.js';
-import { ObjectNotFoundError, ObjstoreInvalidArgumentError, ObjstoreOperationError } from '../errors.js';
+import { ObjectNotFoundError, ObjstoreError, ObjstoreInvalidArgumentError, ObjstoreOperationError } from '../errors.js';
 import { normalizeIterDir, validateObjectName, validateRange } from '../names.js';
 
 /**
@@ -218,11 +218,11 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
         await syncDir(dirname(file));
       } catch (err) {
         await unlink(temp).catch(() => {});
-        if (err instanceof Error && err.name === 'AbortError') throw err;
-        if (err instanceof ObjstoreInvalidArgumentError) throw err;
         const code = (err as NodeJS.ErrnoException).code;
+        // Aborts, bad names and errors of the caller's body stream are passed on as they are;
+        // only file system failures become operation errors.
+        if (err instanceof ObjstoreError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
         const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
-        if ((err as NodeJS.ErrnoException).code === undefined) throw err;
         throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'upload', name, (err as Error).message, transient, {
           cause: err,
           setting: 'directory',
