@@ -27,12 +27,14 @@ import {
 } from './errors.js';
 import { anchoredFirstIndex, extendedRate, extendFloats, smoothedValue } from './functions/extended.js';
 import { histogramFraction, histogramQuantile } from './functions/histogram.js';
+import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
 import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
 import { dateFunctions, dateOfSeconds } from './functions/time.js';
 import type { FunctionContext, RangeWindow } from './functions/types.js';
+import { infoSelectorOf } from './planner.js';
 import { hashRatioOffset } from './ratio-sampler.js';
 import { countPresent, mergeSameLabels, newStepSeries, stepSeriesToRaw, withoutStaleMarkers } from './series-buffer.js';
 import type { EvalValue, Grid, RawSeries, StepSeries } from './types.js';
@@ -494,8 +496,16 @@ export class Evaluator {
         // These read native histogram samples only; float samples are skipped (none here yet).
         this.vectorArg(e.args[0] as Expr, g);
         return { kind: 'vector', series: [] };
-      case 'info':
-        throw new UnsupportedQueryError('the info() function');
+      case 'info': {
+        const base = this.vectorArg(e.args[0] as Expr, g);
+        const selector = infoSelectorOf(e);
+        // The info series' values are the original sample timestamps (for picking the latest).
+        const info = selector === undefined ? [] : this.vectorSelector(selector, g, true);
+        for (const s of info) for (let i = 0; i < g.n; i++) s.values[i] = (s.values[i] as number) * 1000;
+        const arg = e.args[1];
+        const matchers = arg?.type === 'VectorSelector' ? arg.matchers : undefined;
+        return { kind: 'vector', series: combineInfo(base, info, matchers, g.n) };
+      }
     }
     throw new UnsupportedQueryError(`function ${name}()`);
   }

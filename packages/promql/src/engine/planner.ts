@@ -3,14 +3,21 @@
  * read (offset, `@`, subqueries, lookback and ranges applied), so all of them can be fetched from
  * the Queryable concurrently before the synchronous evaluation starts.
  */
-import type { Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
-import type { Expr, VectorSelector } from '../parser/ast.js';
+import { Matcher, type Queryable, type SelectHints, type SeriesSamples } from '@thanos-ts/tsdb';
+import type { Call, Expr, VectorSelector } from '../parser/ast.js';
 import { durationMs } from './duration-expr.js';
 
 /** One selector to fetch, with Prometheus's SelectHints. */
 export interface PlannedSelect {
   selector: VectorSelector;
   hints: SelectHints;
+}
+
+const infoSelectors = new WeakMap<Call, VectorSelector>();
+
+/** The synthetic selector whose samples feed `info()` (its info metrics), if planned. */
+export function infoSelectorOf(call: Call): VectorSelector | undefined {
+  return infoSelectors.get(call);
 }
 
 /** Times the planner needs. All ms. */
@@ -77,6 +84,41 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
       }
       case 'Call':
         for (const a of e.args) visit(a, start, end, e.func.name);
+        if (e.func.name === 'info') {
+          // The info metrics: every matcher of the second argument (or target_info), read over
+          // the window of the first argument's first selector. Identifying labels are applied
+          // after evaluation.
+          const selector = e.args[1]?.type === 'VectorSelector' ? e.args[1] : undefined;
+          const matchers = selector ? [...selector.matchers] : [];
+          if (!matchers.some((m) => m.name === '__name__'))
+            matchers.unshift(new Matcher('=', '__name__', 'target_info'));
+          let first: VectorSelector | undefined;
+          const find = (x: Expr): void => {
+            if (first !== undefined) return;
+            if (x.type === 'VectorSelector') first = x;
+            else if (x.type === 'MatrixSelector') first = x.vectorSelector;
+            else if ('expr' in x && x.expr) find(x.expr as Expr);
+            else if (x.type === 'Call') x.args.forEach(find);
+            else if (x.type === 'BinaryExpr') {
+              find(x.lhs);
+              find(x.rhs);
+            }
+          };
+          find(e.args[0] as Expr);
+          const t = at(first?.at);
+          const offset = first?.offset ?? 0;
+          const synthetic: VectorSelector = { type: 'VectorSelector', matchers, offset: 0, pos: e.pos };
+          infoSelectors.set(e, synthetic);
+          out.push({
+            selector: synthetic,
+            hints: {
+              start: (t ?? start) - times.lookbackDelta + 1 - offset,
+              end: (t ?? end) - offset,
+              step: times.step,
+              func: 'info',
+            },
+          });
+        }
         return;
       case 'AggregateExpr':
         if (e.param) visit(e.param, start, end, undefined);
