@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerQuickstart } from './quickstart.js';
 import { registerSidecar } from './sidecar.js';
 import { registerStore } from './store.js';
 import { registerTools, type ToolsRegistration } from './tools.js';
@@ -15,4 +16,9 @@ const toolGroups: ToolsRegistration[] = [registerBucketTools, registerTsdbTools]
  * The one registration point for components: each command lives in its own file in this folder
  * and is listed here (sidecar, query, query-frontend, store, compact, rule, receive, tools).
  */
-export const commands: CommandRegistration[] = [registerSidecar, registerStore, registerTools(toolGroups)];
+export const commands: CommandRegistration[] = [
+  registerQuickstart,
+  registerSidecar,
+  registerStore,
+  registerTools(toolGroups),
+];

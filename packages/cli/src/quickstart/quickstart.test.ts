@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_QUERIES, startQuickstart } from './quickstart.js';
+
+interface VectorResponse {
+  status: string;
+  data: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
+describe('quickstart', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await removeTempDir(d);
+  });
+
+  it('generates demo data once, answers deduplicated queries, and restarts on the same data', async () => {
+    const dataDir = await makeTempDir('quickstart-');
+    dirs.push(dataDir);
+    const lines: string[] = [];
+    const first = await startQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1, log: (l) => lines.push(l) });
+    let blocks = 0;
+    try {
+      expect(first.generated).toBe(true);
+      // 4 simulated Prometheus servers × (one day in 8h blocks, plus the part of a block up to now)
+      expect(first.blocks % 4).toBe(0);
+      expect(first.blocks).toBeGreaterThanOrEqual(12);
+      expect(first.blocks).toBeLessThanOrEqual(16);
+      blocks = first.blocks;
+      expect(lines.join('\n')).toContain(first.url);
+      for (const q of EXAMPLE_QUERIES) {
+        const res = await fetch(`${first.url}/api/v1/query?query=${encodeURIComponent(q)}`);
+        const body = (await res.json()) as VectorResponse;
+        expect(body.status, q).toBe('success');
+        expect(body.data.result.length, q).toBeGreaterThan(0);
+        for (const s of body.data.result) expect(s.metric.replica, q).toBeUndefined();
+      }
+      // Deduplication: one series per cluster and instance, not one per replica.
+      const up = (await (await fetch(`${first.url}/api/v1/query?query=count(up)`)).json()) as VectorResponse;
+      expect(up.data.result[0]?.value[1]).toBe('8');
+      const raw = (await (
+        await fetch(`${first.url}/api/v1/query?query=count(up)&dedup=false`)
+      ).json()) as VectorResponse;
+      expect(raw.data.result[0]?.value[1]).toBe('16');
+    } finally {
+      await first.close();
+    }
+    const second = await startQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1 });
+    try {
+      expect(second.generated).toBe(false);
+      expect(second.blocks).toBe(blocks);
+      const res = (await (await fetch(`${second.url}/api/v1/query?query=count(up)`)).json()) as VectorResponse;
+      expect(res.data.result[0]?.value[1]).toBe('8');
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe('thanos-ts quickstart (the README command, as a process)', () => {
+  it('prints its URL, answers over HTTP and stops cleanly on Ctrl-C', async () => {
+    const dataDir = await makeTempDir('quickstart-cli-');
+    try {
+      // tsx runs the CLI's TypeScript entry exactly as `npx thanos-ts` runs the built dist/main.js.
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'packages/cli/src/main.ts',
+          'quickstart',
+          `--data-dir=${dataDir}`,
+          '--http-address=127.0.0.1:0',
+          '--days=1',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "ready:" line; stdout=${out} stderr=${err}`)), 90_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /ready: (http:\/\/\S+)/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1] as string);
+          }
+        });
+      });
+      expect(out).toContain('rate(http_requests_total[5m])');
+      const res = (await (await fetch(`${url}/api/v1/query?query=count(up)`)).json()) as VectorResponse;
+      expect(res.data.result[0]?.value[1]).toBe('8');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(out).toContain('stopping');
+    } finally {
+      await removeTempDir(dataDir);
+    }
+  });
+});
