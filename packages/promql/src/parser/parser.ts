@@ -485,7 +485,9 @@ export class Parser {
       return cachedMatcher(type, name, val);
     } catch (err) {
       if (err instanceof InvalidArgumentError) {
-        this.fail({ start, end: value.pos + value.val.length }, err.message);
+        // Prometheus shows the regex engine's own text ("error parsing regexp: …").
+        const detail = err.cause instanceof Error ? err.cause.message : err.message;
+        this.fail({ start, end: value.pos + value.val.length }, detail);
       }
       throw err;
     }
