@@ -2,14 +2,9 @@ import { Client, credentials, Metadata, Server, ServerCredentials } from '@grpc/
 import { Labels, matcher } from '@thanos-ts/tsdb';
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectStoreAPI,
-  type RemoteStoreAPI,
-  type SeriesRequest,
-  type SeriesResponse,
-  type StoreAPI,
-  serveStoreAPI,
-} from '../src/index.js';
+import { connectStoreAPI, type RemoteStoreAPI } from '../src/storeapi/grpc-client.js';
+import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
+import type { SeriesRequest, SeriesResponse, StoreAPI } from '../src/storeapi/store-api.js';
 
 // An in-process StoreAPI generating `count` series on demand, counting what it produced so the
 // test can see whether the server streams with backpressure or buffers everything.

@@ -2,16 +2,12 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createEngine, createMemoryStorage, type MemoryStorage } from '@thanos-ts/promql';
 import { Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLocalStore,
-  createQuerier,
-  type EngineValue,
-  NO_STORES_MATCHED,
-  type Querier,
-  type SeriesResponse,
-  type StoreAPI,
-  serveStoreAPI,
-} from '../src/index.js';
+import type { EngineValue } from '../src/query/engine.js';
+import { NO_STORES_MATCHED } from '../src/query/proxy.js';
+import { createQuerier, type Querier } from '../src/query/querier.js';
+import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
+import { createLocalStore } from '../src/storeapi/local-store.js';
+import type { SeriesResponse, StoreAPI } from '../src/storeapi/store-api.js';
 
 const HOUR = 3600_000;
 const STEP = 15_000;

@@ -232,3 +232,27 @@ describe('overlap split', () => {
     ]);
   });
 });
+
+describe('chain deduplication', () => {
+  it('merges replicas by timestamp, first replica winning ties', async () => {
+    const { chainReplicas } = await import('./dedup.js');
+    const a = cols([
+      [10, 1],
+      [20, 1],
+      [40, 1],
+    ]);
+    const b = cols([
+      [10, 2],
+      [30, 2],
+      [40, 2],
+      [50, 2],
+    ]);
+    expect(pairs(chainReplicas([a, b]))).toEqual([
+      [10, 1],
+      [20, 1],
+      [30, 2],
+      [40, 1],
+      [50, 2],
+    ]);
+  });
+});

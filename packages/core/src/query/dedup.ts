@@ -135,3 +135,43 @@ export function dedupReplicas(replicas: readonly SampleColumns[], counter: boole
   for (let i = 1; i < replicas.length; i++) acc = dedupPair(acc, replicas[i] as SampleColumns, counter);
   return acc;
 }
+
+/** Deduplication algorithms of Thanos's --deduplication.func. */
+export type DeduplicationFunc = 'penalty' | 'chain';
+
+/**
+ * Merges replicas by timestamp, keeping the first replica's sample when several share a
+ * timestamp (Prometheus's ChainedSeriesMerge, Thanos's `chain` deduplication). Exact when the
+ * replicas scrape at identical timestamps; otherwise it keeps every sample of every replica.
+ */
+export function chainReplicas(replicas: readonly SampleColumns[]): SampleColumns {
+  if (replicas.length === 1) return replicas[0] as SampleColumns;
+  let total = 0;
+  for (const r of replicas) total += r.timestamps.length;
+  const outT = new Float64Array(total);
+  const outV = new Float64Array(total);
+  const pos = new Array<number>(replicas.length).fill(0);
+  let n = 0;
+  for (;;) {
+    let best = -1;
+    let bestT = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < replicas.length; i++) {
+      const r = replicas[i] as SampleColumns;
+      const p = pos[i] as number;
+      if (p < r.timestamps.length && (r.timestamps[p] as number) < bestT) {
+        bestT = r.timestamps[p] as number;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    outT[n] = bestT;
+    outV[n] = (replicas[best] as SampleColumns).values[pos[best] as number] as number;
+    n++;
+    for (let i = 0; i < replicas.length; i++) {
+      const r = replicas[i] as SampleColumns;
+      const p = pos[i] as number;
+      if (p < r.timestamps.length && r.timestamps[p] === bestT) pos[i] = p + 1;
+    }
+  }
+  return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+}

@@ -19,6 +19,7 @@ import type {
   StoreInfo,
 } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
+import type { DeduplicationFunc } from './dedup.js';
 import { createEndpointSet, type EndpointSet, type EndpointStatus, type NamedStore } from './endpoint-set.js';
 import type { EngineValue, QueryEngine } from './engine.js';
 import { Gate } from './gate.js';
@@ -45,6 +46,8 @@ export interface QuerierOptions {
   maxConcurrent?: number;
   /** Answer with data from the stores that replied when others fail (--query.partial-response). Default true. */
   partialResponse?: boolean;
+  /** How replicas are merged (--deduplication.func): Thanos's 'penalty' (default) or 'chain'. */
+  deduplicationFunc?: DeduplicationFunc;
   /** Per-store idle timeout (--store.response-timeout). Default 0 (off). */
   responseTimeout?: number;
   /** Use step/5 as max source resolution when the request gives none (--query.auto-downsampling). Default false. */
@@ -171,6 +174,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       replicaLabels: labels,
       partialResponseStrategy: strategy(q),
       maxSourceResolution: q?.maxSourceResolution ?? (opts.autoDownsampling ? autoResolution : 0),
+      deduplicationFunc: opts.deduplicationFunc,
     });
   }
 

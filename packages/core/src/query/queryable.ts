@@ -1,6 +1,13 @@
 import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
-import { dedupReplicas, isCounterFunc, type SampleColumns, splitOverlapping } from './dedup.js';
+import {
+  chainReplicas,
+  type DeduplicationFunc,
+  dedupReplicas,
+  isCounterFunc,
+  type SampleColumns,
+  splitOverlapping,
+} from './dedup.js';
 import { decodeChain } from './samples.js';
 
 /** Aggregates to ask downsampled stores for, given the function around a selector (Thanos's aggrsFromFunc). */
@@ -48,6 +55,8 @@ export interface StoreQueryableOptions {
   partialResponseStrategy: PartialResponseStrategy;
   /** Coarsest downsampling resolution acceptable, ms (0: raw). */
   maxSourceResolution: number;
+  /** How replicas are merged (Thanos's --deduplication.func). Default 'penalty'. */
+  deduplicationFunc?: DeduplicationFunc;
 }
 
 /** A Queryable for one query, collecting the stores' warnings as it goes. */
@@ -112,11 +121,10 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
         const chains = splitOverlapping(chunks);
         let cols: SampleColumns;
         if (chains.length === 1) cols = decodeChain(chains[0] ?? [], aggregates, hints.start, hints.end);
-        else
-          cols = dedupReplicas(
-            chains.map((c) => decodeChain(c, aggregates, hints.start, hints.end)),
-            counter,
-          );
+        else {
+          const replicas = chains.map((c) => decodeChain(c, aggregates, hints.start, hints.end));
+          cols = opts.deduplicationFunc === 'chain' ? chainReplicas(replicas) : dedupReplicas(replicas, counter);
+        }
         stats.samples += cols.timestamps.length;
         out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
       }

@@ -1,7 +1,12 @@
 import {
+  type BlockReader,
+  type BlockSeries,
+  ChunkEncoding,
   compareLabels,
   compareStrings,
+  createBlockQueryable,
   cutXorChunks,
+  InvalidArgumentError,
   type Labels,
   type Matcher,
   type Queryable,
@@ -23,13 +28,15 @@ import type {
 } from './store-api.js';
 import { MAX_TIME, MIN_TIME } from './store-api.js';
 
-/** Options of `createLocalStore`. */
+/** Options of `createLocalStore`: give `blocks` (chunks served as stored) or a `queryable`. */
 export interface LocalStoreOptions {
-  /** The data: anything with tsdb's Queryable read contract (blocks, a head, memory). */
-  queryable: Queryable;
+  /** Opened TSDB blocks: their chunks are served byte for byte, without re-encoding. */
+  blocks?: readonly BlockReader[];
+  /** Any data with tsdb's Queryable read contract (a head, memory): samples are cut into XOR chunks. */
+  queryable?: Queryable;
   /** External labels added to every series and advertised in Info (e.g. {replica: 'a'}). */
   externalLabels?: Labels;
-  /** Time range advertised in Info, ms. Default: everything (so the store is always asked). */
+  /** Time range advertised in Info, ms. Default: the blocks' range, or everything for a queryable. */
   minTime?: number;
   maxTime?: number;
   /** Kind reported in Info. Default 'store'. */
@@ -65,6 +72,9 @@ function withExternal(labels: Labels, external: Labels): Labels {
  * in tests and in embedding programs.
  */
 export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
+  if (opts.blocks) return createBlockStore(opts.blocks, opts);
+  if (!opts.queryable) throw new InvalidArgumentError('createLocalStore needs blocks or a queryable');
+  const queryable = opts.queryable;
   const external = opts.externalLabels;
   const chunkRange = opts.chunkRange ?? 2 * 3600 * 1000;
   const hintsOf = (start: number, end: number): SelectHints => ({ start, end });
@@ -87,7 +97,7 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
       // querier merges away before deduplicating.
       const alignedStart = req.skipChunks ? req.minTime : Math.floor(req.minTime / chunkRange) * chunkRange;
       const hints: SelectHints = { ...hintsOf(alignedStart, req.maxTime), labelsOnly: req.skipChunks === true };
-      const found: SeriesSamples[] = await opts.queryable.select(matchers, hints, signal);
+      const found: SeriesSamples[] = await queryable.select(matchers, hints, signal);
       const drop = req.withoutReplicaLabels ?? [];
       const relabel = (l: Labels) => {
         const full = external ? withExternal(l, external) : l;
@@ -118,7 +128,7 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
       const matchers = external ? matchExternalLabels(req.matchers ?? [], external) : [...(req.matchers ?? [])];
       if (!matchers) return { names: [], warnings: [] };
-      const names = new Set(await opts.queryable.labelNames(matchers, hintsOf(req.start, req.end), signal));
+      const names = new Set(await queryable.labelNames(matchers, hintsOf(req.start, req.end), signal));
       if (external && names.size > 0) for (const l of external) names.add(l.name);
       for (const d of req.withoutReplicaLabels ?? []) names.delete(d);
       return { names: [...names].sort(compareStrings), warnings: [] };
@@ -128,11 +138,105 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
       if (!matchers) return { values: [], warnings: [] };
       if (external?.has(req.label)) {
         if ((req.withoutReplicaLabels ?? []).includes(req.label)) return { values: [], warnings: [] };
-        const any = await opts.queryable.labelNames(matchers, hintsOf(req.start, req.end), signal);
+        const any = await queryable.labelNames(matchers, hintsOf(req.start, req.end), signal);
         return { values: any.length > 0 ? [external.get(req.label)] : [], warnings: [] };
       }
-      const values = await opts.queryable.labelValues(req.label, matchers, hintsOf(req.start, req.end), signal);
+      const values = await queryable.labelValues(req.label, matchers, hintsOf(req.start, req.end), signal);
       return { values, warnings: [] };
+    },
+  };
+}
+
+const ENCODING_NAMES: Partial<Record<number, 'XOR' | 'HISTOGRAM' | 'FLOAT_HISTOGRAM'>> = {
+  [ChunkEncoding.XOR]: 'XOR',
+  [ChunkEncoding.Histogram]: 'HISTOGRAM',
+  [ChunkEncoding.FloatHistogram]: 'FLOAT_HISTOGRAM',
+};
+
+// Series of one block in label order, batch after batch as the block reader yields them.
+async function* blockSeries(
+  block: BlockReader,
+  matchers: readonly Matcher[],
+  mint: number,
+  maxt: number,
+  skipChunks: boolean,
+  signal?: AbortSignal,
+): AsyncGenerator<BlockSeries> {
+  for await (const batch of block.selectBatches(matchers, mint, maxt, { skipChunks, signal })) yield* batch;
+}
+
+/**
+ * A StoreAPI over opened blocks (what a store gateway or a sidecar serves): series from all
+ * blocks merged by labels, their chunks as the blocks hold them.
+ */
+function createBlockStore(blocks: readonly BlockReader[], opts: LocalStoreOptions): StoreAPI {
+  const external = opts.externalLabels;
+  const queryable = createBlockQueryable(blocks);
+  const minTime = opts.minTime ?? (blocks.length ? Math.min(...blocks.map((b) => b.meta.minTime)) : 0);
+  // Block meta maxTime is exclusive; StoreAPI ranges are inclusive.
+  const maxTime = opts.maxTime ?? (blocks.length ? Math.max(...blocks.map((b) => b.meta.maxTime)) - 1 : -1);
+  const local = createLocalStore({ ...opts, blocks: undefined, queryable, minTime, maxTime });
+  return {
+    info: local.info,
+    labelNames: local.labelNames,
+    labelValues: local.labelValues,
+    async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
+      const matchers = external ? matchExternalLabels(req.matchers, external) : [...req.matchers];
+      if (!matchers) return;
+      const skip = req.skipChunks === true;
+      const drop = req.withoutReplicaLabels ?? [];
+      const relabel = (l: Labels) => {
+        const full = external ? withExternal(l, external) : l;
+        return drop.length > 0 ? full.without(drop) : full;
+      };
+      const iters = blocks.map((b) => blockSeries(b, matchers, req.minTime, req.maxTime, skip, signal));
+      const heads = await Promise.all(iters.map((it) => it.next()));
+      const out: StoreSeries[] = [];
+      // Adding external labels or dropping replica labels can change the order, so such answers
+      // are sorted before streaming; plain blocks stream in their own order.
+      const mustSort = (external !== undefined && external.size > 0) || drop.length > 0;
+      const limit = req.limit ?? 0;
+      let emitted = 0;
+      try {
+        for (;;) {
+          let min: Labels | undefined;
+          for (const h of heads)
+            if (!h.done && (min === undefined || compareLabels(h.value.labels, min) < 0)) min = h.value.labels;
+          if (min === undefined) break;
+          const chunks: AggrChunk[] = [];
+          for (let i = 0; i < heads.length; i++) {
+            const h = heads[i] as IteratorResult<BlockSeries>;
+            if (h.done || !h.value.labels.equals(min)) continue;
+            for (const c of h.value.chunks) {
+              const type = skip ? 'XOR' : ENCODING_NAMES[c.encoding ?? ChunkEncoding.XOR];
+              if (!type) continue;
+              chunks.push(
+                skip
+                  ? { minTime: c.minTime, maxTime: c.maxTime }
+                  : { minTime: c.minTime, maxTime: c.maxTime, raw: { type, data: c.data as Uint8Array } },
+              );
+            }
+            heads[i] = await (iters[i] as AsyncGenerator<BlockSeries>).next();
+          }
+          if (heads.length > 1) chunks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+          const series: StoreSeries = { labels: relabel(min), chunks: skip ? [] : chunks };
+          if (mustSort) out.push(series);
+          else {
+            yield { type: 'series', series };
+            if (limit > 0 && ++emitted >= limit) return;
+          }
+        }
+        if (mustSort) {
+          out.sort((a, b) => compareLabels(a.labels, b.labels));
+          for (const series of out) {
+            signal?.throwIfAborted();
+            yield { type: 'series', series };
+            if (limit > 0 && ++emitted >= limit) return;
+          }
+        }
+      } finally {
+        for (const it of iters) await it.return(undefined);
+      }
     },
   };
 }
