@@ -39,7 +39,7 @@ export {
   parseMetricSelector,
   secondsToMillis,
 } from './parser/parser.js';
-export { formatExpr, formatFloat, formatMatcher } from './parser/printer.js';
+export { formatExpr, formatFloat, formatMatcher, prettyExpr } from './parser/printer.js';
 export {
   parseSeriesDesc,
   type SequenceValue,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseExpr } from './parser.js';
-import { formatExpr, formatFloat } from './printer.js';
+import { formatExpr, formatFloat, prettyExpr } from './printer.js';
 
 const ALL = {
   enableExperimentalFunctions: true,
@@ -90,5 +90,19 @@ describe('formatFloat', () => {
     [5e-324, `0.${'0'.repeat(323)}5`],
   ] as const)('%s', (v, want) => {
     expect(formatFloat(v)).toBe(want);
+  });
+});
+
+describe('prettyExpr splits like Prometheus Prettify', () => {
+  it.each([])('%s (width 10)', (input, want) => {
+    expect(prettyExpr(parseExpr(input), 10)).toBe(want);
+  });
+
+  it('keeps queries of up to 100 bytes on one line by default', () => {
+    const q = `sum(rate(${'x'.repeat(80)}[5m]))`;
+    expect(prettyExpr(parseExpr(q))).toBe(q);
+    // 105 bytes: the aggregation splits, its 100-byte argument still fits on one line.
+    const long = `sum(rate(${'x'.repeat(90)}[5m]))`;
+    expect(prettyExpr(parseExpr(long))).toBe(`sum(\n  rate(${'x'.repeat(90)}[5m])\n)`);
   });
 });

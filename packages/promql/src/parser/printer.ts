@@ -13,7 +13,7 @@ import type {
   VectorSelector,
 } from './ast.js';
 import { formatDuration } from './durations.js';
-import { goQuote } from './errors.js';
+import { goQuote, utf8Length } from './errors.js';
 
 const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -87,11 +87,15 @@ function formatLabelList(names: readonly string[]): string {
   return names.map((n) => (LEGACY_METRIC_NAME.test(n) ? n : goQuote(n))).join(', ');
 }
 
-function formatAggregate(e: AggregateExpr): string {
+function aggregateOpString(e: AggregateExpr): string {
   let s: string = e.op;
   if (e.without) s += ` without (${formatLabelList(e.grouping)}) `;
   else if (e.grouping.length > 0) s += ` by (${formatLabelList(e.grouping)}) `;
-  s += '(';
+  return s;
+}
+
+function formatAggregate(e: AggregateExpr): string {
+  let s = `${aggregateOpString(e)}(`;
   if (e.param) s += `${formatExpr(e.param)}, `;
   return `${s}${formatExpr(e.expr)})`;
 }
@@ -169,4 +173,50 @@ function subquerySuffix(sq: SubqueryExpr): string {
   if (sq.step !== undefined && sq.step !== 0) step = formatDuration(sq.step);
   else if (sq.stepExpr) step = formatDurationExpr(sq.stepExpr);
   return `[${range}:${step}]${atString(sq.at)}${offsetString(sq.offset, sq.offsetExpr)}`;
+}
+
+const MAX_CHARACTERS_PER_LINE = 100;
+
+/**
+ * Multi-line formatting like Prometheus's `Prettify` (the `/api/v1/format_query` endpoint):
+ * any node whose one-line form is longer than 100 bytes is split, children indented by two
+ * spaces per level.
+ */
+export function prettyExpr(e: Expr, maxWidth = MAX_CHARACTERS_PER_LINE): string {
+  return pretty(e, 0, maxWidth);
+}
+
+function pretty(e: Expr, level: number, maxWidth: number): string {
+  const ind = '  '.repeat(level);
+  const flat = formatExpr(e);
+  const split = utf8Length(flat) > maxWidth;
+  switch (e.type) {
+    case 'AggregateExpr': {
+      if (!split) return ind + flat;
+      let s = `${ind}${aggregateOpString(e)}(\n`;
+      if (e.param) s += `${pretty(e.param, level + 1, maxWidth)},\n`;
+      return `${s}${pretty(e.expr, level + 1, maxWidth)}\n${ind})`;
+    }
+    case 'BinaryExpr': {
+      if (!split) return ind + flat;
+      return `${pretty(e.lhs, level + 1, maxWidth)}\n${ind}${e.op}${e.returnBool ? ' bool' : ''}${matchingString(e)}\n${pretty(e.rhs, level + 1, maxWidth)}`;
+    }
+    case 'Call': {
+      if (!split) return ind + flat;
+      return `${ind}${e.func.name}(\n${e.args.map((a) => pretty(a, level + 1, maxWidth)).join(',\n')}\n${ind})`;
+    }
+    case 'ParenExpr':
+      if (!split) return ind + flat;
+      return `${ind}(\n${pretty(e.expr, level + 1, maxWidth)}\n${ind})`;
+    case 'StepInvariantExpr':
+      return pretty(e.expr, level, maxWidth);
+    case 'SubqueryExpr':
+      // Prometheus does not indent a subquery that fits on one line.
+      if (!split) return flat;
+      return pretty(e.expr, level, maxWidth) + subquerySuffix(e);
+    case 'UnaryExpr':
+      return `${ind}${e.op}${pretty(e.expr, level, maxWidth).trim()}`;
+    default:
+      return ind + flat;
+  }
 }
