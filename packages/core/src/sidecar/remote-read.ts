@@ -210,6 +210,9 @@ export async function* readChunkedFrames(
 ): AsyncGenerator<Uint8Array> {
   const pieces: Uint8Array[] = [];
   let have = 0;
+  // Bytes the frame at the head of the queue needs in total, once its header has been read.
+  let need = 0;
+  let headerLen = 0;
   const header = new Uint8Array(14);
   for await (const chunk of body) {
     if (chunk.length === 0) continue;
@@ -217,32 +220,38 @@ export async function* readChunkedFrames(
     have += chunk.length;
     if (stats) stats.bytes += chunk.length;
     for (;;) {
-      // Header: uvarint size (≤ 10 bytes) then a 4-byte CRC.
-      const hlen = copyPrefix(pieces, header, Math.min(have, header.length));
-      let size = 0;
-      let mul = 1;
-      let p = 0;
-      let complete = false;
-      while (p < hlen && p < 10) {
-        const b = header[p++] as number;
-        size += (b & 0x7f) * mul;
-        mul *= 128;
-        if (b < 0x80) {
-          complete = true;
+      if (need === 0) {
+        // Header: uvarint size (≤ 10 bytes) then a 4-byte CRC.
+        const hlen = copyPrefix(pieces, header, Math.min(have, header.length));
+        let size = 0;
+        let mul = 1;
+        let p = 0;
+        let complete = false;
+        while (p < hlen && p < 10) {
+          const b = header[p++] as number;
+          size += (b & 0x7f) * mul;
+          mul *= 128;
+          if (b < 0x80) {
+            complete = true;
+            break;
+          }
+        }
+        if (!complete) {
+          if (hlen >= 10) throw new RemoteReadError(url, 'corrupted frame: invalid length varint');
           break;
         }
+        if (size > sizeLimit) {
+          throw new RemoteReadError(url, `frame of ${size} bytes exceeds the limit of ${sizeLimit} bytes`);
+        }
+        headerLen = p;
+        need = p + 4 + size;
       }
-      if (!complete) {
-        if (hlen >= 10) throw new RemoteReadError(url, 'corrupted frame: invalid length varint');
-        break;
-      }
-      if (size > sizeLimit) {
-        throw new RemoteReadError(url, `frame of ${size} bytes exceeds the limit of ${sizeLimit} bytes`);
-      }
-      const total = p + 4 + size;
-      if (have < total) break;
+      if (have < need) break;
+      const total = need;
+      const p = headerLen;
       const frame = take(pieces, total);
       have -= total;
+      need = 0;
       const crc =
         ((frame[p] as number) * 0x1000000 +
           (((frame[p + 1] as number) << 16) | ((frame[p + 2] as number) << 8) | (frame[p + 3] as number))) >>>
@@ -279,14 +288,17 @@ function take(pieces: Uint8Array[], n: number): Uint8Array {
   }
   const out = new Uint8Array(n);
   let off = 0;
+  let used = 0;
   while (off < n) {
-    const piece = pieces[0] as Uint8Array;
+    const piece = pieces[used] as Uint8Array;
     const k = Math.min(piece.length, n - off);
     out.set(piece.subarray(0, k), off);
     off += k;
-    if (k === piece.length) pieces.shift();
-    else pieces[0] = piece.subarray(k);
+    if (k === piece.length) used++;
+    else pieces[used] = piece.subarray(k);
   }
+  // One splice instead of a shift per piece: a frame can span thousands of small network reads.
+  pieces.splice(0, used);
   return out;
 }
 

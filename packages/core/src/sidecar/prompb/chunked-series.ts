@@ -43,8 +43,7 @@ export function decodeChunkedReadResponse(frame: Uint8Array): PrompbChunkedReadR
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 && wire === 2) {
-      const len = r.uint32();
-      out.chunkedSeries.push(decodeChunkedSeries(r, r.pos + len));
+      out.chunkedSeries.push(decodeChunkedSeries(r, r.messageEnd()));
     } else if (field === 2 && wire === 0) {
       out.queryIndex = r.int64();
     } else r.skip(wire);
@@ -61,11 +60,9 @@ function decodeChunkedSeries(r: ProtoReader, end: number): PrompbChunkedSeries {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 && wire === 2) {
-      const len = r.uint32();
-      decodeLabel(r, r.pos + len, series.labels);
+      decodeLabel(r, r.messageEnd(), series.labels);
     } else if (field === 2 && wire === 2) {
-      const len = r.uint32();
-      series.chunks.push(decodeChunk(r, r.pos + len));
+      series.chunks.push(decodeChunk(r, r.messageEnd()));
     } else r.skip(wire);
   }
   r.end = outerEnd;
@@ -165,6 +162,14 @@ class ProtoReader {
       if (shift > 63) this.fail('varint too long');
     }
     return (hi | 0) * 4294967296 + (lo >>> 0);
+  }
+
+  /** Reads the length of an embedded message and returns where it ends (checked against the bound). */
+  messageEnd(): number {
+    const len = this.uint32();
+    const end = this.pos + len;
+    if (end > this.end) this.fail('embedded message past the end');
+    return end;
   }
 
   bytes(): Uint8Array {
