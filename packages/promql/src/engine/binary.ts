@@ -224,23 +224,35 @@ export function vectorBinop(
   const rhsStep = new Int32Array(numSigs).fill(-1);
   const rhsAt = new Int32Array(numSigs);
   const matchedStep = new Int32Array(numSigs).fill(-1);
-  const manyMatched = new Map<string, number>();
+  // Last step at which (result metric, signature) was produced, for the group_x uniqueness check.
+  const manyMatched = new Map<number, number>();
   const cmp = isComparison(op);
   const schemaChange = changesMetricSchema(op);
   const out = new SeriesCollector(n);
-  const metricCache = new Map<number, Labels>();
-  const resultMetric = (li: number, ri: number): Labels => {
+  // Result label sets per (lhs, rhs) pair, each with a small id and its output series.
+  interface Result {
+    id: number;
+    series: StepSeries;
+  }
+  const pairCache = new Map<number, Result>();
+  const byLabels = new Map<string, Result>();
+  const resultFor = (li: number, ri: number): Result => {
     const key = li * rhs.length + ri;
-    let m = metricCache.get(key);
-    if (m !== undefined) return m;
+    let res = pairCache.get(key);
+    if (res !== undefined) return res;
     const l = (lhs[li] as StepSeries).labels;
     const r = (rhs[ri] as StepSeries).labels;
-    m = l;
+    let m = l;
     if (schemaChange) m = m.without([METRIC_NAME, '__type__', '__unit__']);
     if (matching.card === 'one-to-one') m = matching.on ? m.keepOnly(matching.labels) : m.without(matching.labels);
     for (const name of matching.include) m = m.with(name, r.get(name));
-    metricCache.set(key, m);
-    return m;
+    res = byLabels.get(m.key());
+    if (res === undefined) {
+      res = { id: byLabels.size, series: out.get(m, returnBool) };
+      byLabels.set(m.key(), res);
+    }
+    pairCache.set(key, res);
+    return res;
   };
   for (let i = 0; i < n; i++) {
     let anyL = false;
@@ -290,7 +302,7 @@ export function vectorBinop(
         value = arithmetic(op, fl, fr);
       }
       if (returnBool) value = keep ? 1 : 0;
-      const metric = resultMetric(j, ri);
+      const result = resultFor(j, ri);
       if (matching.card === 'one-to-one') {
         if (matchedStep[o] === i) {
           throw new QueryEvaluationError(
@@ -299,14 +311,14 @@ export function vectorBinop(
         }
         matchedStep[o] = i;
       } else {
-        const k = `${o}\u0000${metric.key()}`;
+        const k = result.id * numSigs + o;
         if (manyMatched.get(k) === i) {
           throw new QueryEvaluationError('multiple matches for labels: grouping labels must ensure unique matches');
         }
         manyMatched.set(k, i);
       }
       if (!keep && !returnBool) continue;
-      out.set(out.get(metric, returnBool), i, value);
+      out.set(result.series, i, value);
     }
   }
   return out.series;

@@ -89,13 +89,39 @@ export function createMemoryStorage(): MemoryStorage {
     s.sorted = true;
   };
 
+  let byName: Map<string, StoredSeries[]> | undefined;
   const list = (): StoredSeries[] => {
-    if (sortedList === undefined) sortedList = [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+    if (sortedList === undefined) {
+      sortedList = [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+      byName = new Map();
+      for (const s of sortedList) {
+        const name = s.labels.get('__name__');
+        const l = byName.get(name);
+        if (l === undefined) byName.set(name, [s]);
+        else l.push(s);
+      }
+    }
     return sortedList;
   };
 
-  const matching = (matchers: readonly Matcher[]): StoredSeries[] =>
-    list().filter((s) => matchers.every((m) => m.matches(s.labels.get(m.name))));
+  const matching = (matchers: readonly Matcher[]): StoredSeries[] => {
+    let candidates = list();
+    // An equality matcher on the metric name narrows the scan to that metric's series.
+    const nameEq = matchers.find((m) => m.name === '__name__' && m.type === '=');
+    if (nameEq !== undefined) candidates = byName?.get(nameEq.value) ?? [];
+    const out: StoredSeries[] = [];
+    for (const s of candidates) {
+      let ok = true;
+      for (const m of matchers) {
+        if (!m.matches(s.labels.get(m.name))) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) out.push(s);
+    }
+    return out;
+  };
 
   return {
     append(labels, t, v) {
@@ -110,6 +136,7 @@ export function createMemoryStorage(): MemoryStorage {
     clear() {
       byKey.clear();
       sortedList = undefined;
+      byName = undefined;
     },
     get seriesCount() {
       return byKey.size;
