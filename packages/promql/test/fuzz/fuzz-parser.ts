@@ -4,14 +4,24 @@
  *  - finishes each parse in under a second,
  *  - keeps every position inside the query,
  *  - prints trees that parse back to the same text (round trip).
- * Seeds come from the queries in the conformance scripts (../shared/promql-conformance).
+ * One input in ten is instead a mutated series description (`parseSeriesDesc`), checked for
+ * crashes only. Seeds come from the queries and series lines of the conformance scripts
+ * (../shared/promql-conformance).
  *
  * Run: npx tsx packages/promql/test/fuzz/fuzz-parser.ts [iterations=100000] [seed=1]
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Expr, formatExpr, inspect, ParseError, type ParseOptions, parseExpr } from '@thanos-ts/promql';
+import {
+  type Expr,
+  formatExpr,
+  inspect,
+  ParseError,
+  type ParseOptions,
+  parseExpr,
+  parseSeriesDesc,
+} from '@thanos-ts/promql';
 
 /** What a fuzz run found. */
 export interface FuzzReport {
@@ -25,6 +35,8 @@ export interface FuzzReport {
   maxParseMs: number;
   totalMs: number;
   corpusSize: number;
+  /** How many of the iterations were series descriptions. */
+  seriesDescriptions: number;
 }
 
 const ALL_ON: ParseOptions = {
@@ -45,10 +57,31 @@ const BUILTIN_SEEDS = [
   'time() - timestamp(foo @ start()) * 1e3 == bool Inf',
 ];
 
+const BUILTIN_SERIES = ['http_requests{job="api", instance="0"} 0+10x10 _ stale 1 -2+0.5x3 _x2 Inf NaN'];
+
+/** Series lines of `load` blocks in the conformance scripts (or a built-in one). */
+export function loadSeriesCorpus(): string[] {
+  const dir = conformanceDir();
+  const out = [...BUILTIN_SERIES];
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.test'))) {
+    let inLoad = false;
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (/^load/.test(line)) inLoad = true;
+      else if (inLoad && /^\s+\S/.test(line)) out.push(line.trim());
+      else inLoad = false;
+    }
+  }
+  return out;
+}
+
+function conformanceDir(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/promql-conformance');
+}
+
 /** Queries from the conformance scripts, or built-in seeds when the folder is not there. */
 export function loadCorpus(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dir = join(here, '../../../../../shared/promql-conformance');
+  const dir = conformanceDir();
   const out = [...BUILTIN_SEEDS];
   if (!existsSync(dir)) return out;
   const evalLine =
@@ -282,6 +315,7 @@ function checkPositions(e: Expr, len: number): string | undefined {
 export function fuzzParser(opts: { iterations: number; seed?: number; corpus?: string[] }): FuzzReport {
   const r = rng(opts.seed ?? 1);
   const corpus = opts.corpus ?? loadCorpus();
+  const seriesCorpus = loadSeriesCorpus();
   const report: FuzzReport = {
     iterations: 0,
     parsedOk: 0,
@@ -293,9 +327,14 @@ export function fuzzParser(opts: { iterations: number; seed?: number; corpus?: s
     maxParseMs: 0,
     totalMs: 0,
     corpusSize: corpus.length,
+    seriesDescriptions: 0,
   };
   const started = performance.now();
   for (let i = 0; i < opts.iterations; i++) {
+    if (r() < 0.1) {
+      fuzzSeriesOnce(mutate(r, pick(r, seriesCorpus), seriesCorpus), report);
+      continue;
+    }
     const kind = r();
     const input =
       kind < 0.45
@@ -340,12 +379,28 @@ export function fuzzParser(opts: { iterations: number; seed?: number; corpus?: s
   return report;
 }
 
+function fuzzSeriesOnce(input: string, report: FuzzReport): void {
+  report.iterations++;
+  report.seriesDescriptions++;
+  const t0 = performance.now();
+  try {
+    parseSeriesDesc(input);
+    report.parsedOk++;
+  } catch (err) {
+    if (err instanceof ParseError) report.parseErrors++;
+    else report.crashes.push({ input, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  }
+  const ms = performance.now() - t0;
+  report.maxParseMs = Math.max(report.maxParseMs, ms);
+  if (ms > 1000) report.slow.push({ input, ms });
+}
+
 function main(): void {
   const iterations = Number(process.argv[2] ?? 100_000);
   const seed = Number(process.argv[3] ?? 1);
   const rep = fuzzParser({ iterations, seed });
   console.log(
-    `iterations=${rep.iterations} seed=${seed} corpus=${rep.corpusSize} parsed=${rep.parsedOk} parseErrors=${rep.parseErrors} ` +
+    `iterations=${rep.iterations} (series descriptions ${rep.seriesDescriptions}) seed=${seed} corpus=${rep.corpusSize} parsed=${rep.parsedOk} parseErrors=${rep.parseErrors} ` +
       `crashes=${rep.crashes.length} slow(>1s)=${rep.slow.length} badPositions=${rep.badPositions.length} ` +
       `roundTripFailures=${rep.roundTripFailures.length} maxParseMs=${rep.maxParseMs.toFixed(2)} totalMs=${rep.totalMs.toFixed(0)}`,
   );
