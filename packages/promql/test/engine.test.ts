@@ -132,3 +132,14 @@ describe('in-memory storage', () => {
     expect(await s.labelValues('b', [], { start: 0, end: 100 })).toEqual(['2']);
   });
 });
+
+describe('limit_ratio sampling hash', () => {
+  it('is xxHash64 (seed 0), as Prometheus uses for labels.Hash()', async () => {
+    const { xxhash64 } = await import('../src/engine/ratio-sampler.js');
+    const enc = (s: string) => new TextEncoder().encode(s);
+    expect(xxhash64(enc(''))).toBe(0xef46db3751d8e999n);
+    expect(xxhash64(enc('a'))).toBe(0xd24ec4f1a98c6e5bn);
+    expect(xxhash64(enc('abc'))).toBe(0x44bc2cf5ad770999n);
+    expect(xxhash64(enc('Nobody inspects the spammish repetition'))).toBe(0xfbcea83c8a378bf1n);
+  });
+});
