@@ -6,7 +6,7 @@
  */
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
 import type { AggregateOp } from '../parser/ast.js';
-import { type Annotations, annotationText } from './annotations.js';
+import { type Annotations, annotationText, goFloat } from './annotations.js';
 import { QueryEvaluationError } from './errors.js';
 import { kahanSumInc } from './kahan.js';
 import { quantile } from './quantile.js';
@@ -301,8 +301,8 @@ export function aggregateK(
   } else {
     if (max < 1) return [];
     if (nan) throw new QueryEvaluationError('Parameter value is NaN');
-    if (min <= MIN_INT64) throw new QueryEvaluationError(`Scalar value ${min} underflows int64`);
-    if (max >= MAX_INT64) throw new QueryEvaluationError(`Scalar value ${max} overflows int64`);
+    if (min <= MIN_INT64) throw new QueryEvaluationError(`Scalar value ${goFloat(min)} underflows int64`);
+    if (max >= MAX_INT64) throw new QueryEvaluationError(`Scalar value ${goFloat(max)} overflows int64`);
   }
   const { of, labels } = assignGroups(input, grouping, without);
   const out = new SeriesCollector(n);
