@@ -236,6 +236,28 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     expect(samples).toBe(want);
   });
 
+  it('loads block indexes lazily and unloads them when idle', async () => {
+    const g = newGateway({ idleUnloadAfter: 100, dataDir: await makeTempDir('idle-') });
+    await g.start();
+    expect(g.blocks().every((b) => !b.loaded)).toBe(true);
+    await collectSeries(g, { minTime: START, maxTime: START + 1000, matchers: [matcher('=~', '__name__', '.+')] });
+    expect(g.blocks().filter((b) => b.loaded).length).toBeGreaterThan(0);
+    expect(g.blocks().filter((b) => b.loaded).length).toBeLessThan(ids.length);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(g.blocks().every((b) => !b.loaded)).toBe(true);
+    expect(
+      (await g.metrics.registry.getSingleMetric('thanos_bucket_store_indexheader_lazy_unload_total')?.get())?.values[0]
+        ?.value,
+    ).toBeGreaterThan(0);
+    // Unloaded blocks reopen from the local index-header on the next query.
+    const got = await collectSeries(g, {
+      minTime: 0,
+      maxTime: START + 10 * HOURS,
+      matchers: [matcher('=~', '__name__', '.+')],
+    });
+    expect(got.size).toBe(gen.series);
+  });
+
   it('filters blocks by --min-time/--max-time', async () => {
     const g = newGateway({
       filters: { minTime: { kind: 'time', ms: START + 4.5 * HOURS } },
