@@ -39,7 +39,16 @@ export {
 export { formatSampleValue, formatTimestamp } from './http/json.js';
 export { parseDuration as parseAPIDuration, parsePromDuration, parseTime as parseAPITime } from './http/params.js';
 export { type BuildInfo, createQueryAPIHandler, type QueryAPIOptions, type RequestHandler } from './http/query-api.js';
-export { dedupPair, dedupReplicas, isCounterFunc, type SampleColumns, splitOverlapping } from './query/dedup.js';
+export {
+  chainReplicas,
+  type DeduplicationFunc,
+  dedupPair,
+  dedupReplicas,
+  isCounterFunc,
+  type SampleColumns,
+  splitOverlapping,
+} from './query/dedup.js';
+export { createQueryComponent, type QueryComponent, type QueryComponentOptions } from './query/query-component.js';
 export {
   createEndpointSet,
   type EndpointSet,

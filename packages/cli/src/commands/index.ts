@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerQuery } from './query.js';
 import { registerQuickstart } from './quickstart.js';
 import { registerSidecar } from './sidecar.js';
 import { registerStore } from './store.js';
@@ -18,6 +19,7 @@ const toolGroups: ToolsRegistration[] = [registerBucketTools, registerTsdbTools]
  */
 export const commands: CommandRegistration[] = [
   registerQuickstart,
+  registerQuery,
   registerSidecar,
   registerStore,
   registerTools(toolGroups),

@@ -1,0 +1,205 @@
+import {
+  createQueryComponent,
+  type DeduplicationFunc,
+  parseAddress,
+  type QueryComponentOptions,
+} from '@thanos-ts/core';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { Command, Option } from 'commander';
+import {
+  addGrpcClientTLSFlags,
+  addGrpcServerTLSFlags,
+  type GrpcClientTLSFlags,
+  type GrpcServerTLSFlags,
+  grpcClientTLSFromFlags,
+  grpcServerTLSFromFlags,
+} from '../flags/grpc-tls.js';
+import { collect, durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+
+/** Raw values of `thanos-ts query` flags as commander stores them. */
+export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags {
+  httpAddress: string;
+  grpcAddress: string;
+  endpoint?: string[];
+  store?: string[];
+  'store.sdFiles'?: string[];
+  'store.sdInterval': string;
+  'store.sdDnsInterval': string;
+  'store.responseTimeout': string;
+  'query.replicaLabel'?: string[];
+  'query.timeout': string;
+  'query.maxConcurrent': string;
+  'query.lookbackDelta'?: string;
+  'query.partialResponse': boolean;
+  'query.autoDownsampling': boolean;
+  'query.defaultEvaluationInterval': string;
+  'query.defaultStep': string;
+  'deduplication.func': string;
+  'log.level': string;
+}
+
+/** Validates `thanos-ts query` flags into createQueryComponent options; errors name the flag. */
+export function parseQueryFlags(o: QueryFlags): QueryComponentOptions {
+  const endpointAddresses = [...(o.endpoint ?? []), ...(o.store ?? [])];
+  for (const a of endpointAddresses) {
+    try {
+      parseAddress(a);
+    } catch (err) {
+      throw new InvalidArgumentError(`--endpoint: ${(err as Error).message}`);
+    }
+    if (!/^(dns\+|dnssrv\+|dnssrvnoa\+)/.test(a) && !/:\d+$/.test(a)) {
+      throw new InvalidArgumentError(`--endpoint: ${JSON.stringify(a)} is not host:port, dns+host:port or dnssrv+name`);
+    }
+  }
+  const dedup = o['deduplication.func'];
+  if (dedup !== 'penalty' && dedup !== 'chain') {
+    throw new InvalidArgumentError(`--deduplication.func: want penalty or chain, got ${JSON.stringify(dedup)}`);
+  }
+  const replicaLabels = (o['query.replicaLabel'] ?? []).flatMap((l) => l.split(',')).filter((l) => l !== '');
+  const timeout = durationFlag(o['query.timeout'], 'query.timeout');
+  if (timeout <= 0) throw new InvalidArgumentError('--query.timeout: must be positive');
+  const opts: QueryComponentOptions = {
+    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
+    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
+    grpcServerTLS: grpcServerTLSFromFlags(o),
+    tls: grpcClientTLSFromFlags(o),
+    endpointAddresses,
+    fileSDFiles: o['store.sdFiles'] ?? [],
+    fileSDInterval: durationFlag(o['store.sdInterval'], 'store.sd-interval'),
+    dnsInterval: durationFlag(o['store.sdDnsInterval'], 'store.sd-dns-interval'),
+    responseTimeout: durationFlag(o['store.responseTimeout'], 'store.response-timeout'),
+    replicaLabels,
+    timeout,
+    maxConcurrent: intFlag(o['query.maxConcurrent'], 'query.max-concurrent', 1),
+    partialResponse: o['query.partialResponse'],
+    autoDownsampling: o['query.autoDownsampling'],
+    defaultEvaluationInterval: durationFlag(o['query.defaultEvaluationInterval'], 'query.default-evaluation-interval'),
+    defaultStep: durationFlag(o['query.defaultStep'], 'query.default-step'),
+    deduplicationFunc: dedup as DeduplicationFunc,
+  };
+  if (o['query.lookbackDelta'] !== undefined) {
+    opts.lookbackDelta = durationFlag(o['query.lookbackDelta'], 'query.lookback-delta');
+  }
+  return opts;
+}
+
+/** Defines the `query` command and its flags (Thanos's names and defaults). */
+export function defineQueryCommand(): Command {
+  const cmd = new Command('query').description(
+    'Query node exposing PromQL enabled Query API with data retrieved from multiple store nodes.',
+  );
+  const opt = (o: Option) => cmd.addOption(o);
+  opt(new Option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.').default('0.0.0.0:10902'));
+  opt(
+    new Option('--grpc-address <host:port>', 'Listen ip:port address for gRPC endpoints (StoreAPI).').default(
+      '0.0.0.0:10901',
+    ),
+  );
+  addGrpcServerTLSFlags(cmd);
+  addGrpcClientTLSFlags(cmd);
+  opt(
+    new Option(
+      '--endpoint <endpoint>',
+      "Addresses of statically configured Thanos API servers (repeatable). The scheme may be prefixed with 'dns+' or 'dnssrv+' to detect Thanos API servers through respective DNS lookups.",
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--store <store>',
+      '(Deprecated, use --endpoint) Addresses of statically configured store API servers (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--store.sd-files <path>',
+      'Path to files that contain addresses of store API servers. The path can be a glob pattern (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--store.sd-interval <duration>',
+      'Refresh interval to re-read file SD files. It is used as a resync fallback.',
+    ).default('5m'),
+  );
+  opt(new Option('--store.sd-dns-interval <duration>', 'Interval between DNS resolutions.').default('30s'));
+  opt(
+    new Option(
+      '--store.response-timeout <duration>',
+      "If a Store doesn't send any data in this specified duration then a Store will be ignored and partial data will be returned if it's enabled. 0 disables timeout.",
+    ).default('0ms'),
+  );
+  opt(
+    new Option(
+      '--query.replica-label <label>',
+      "Labels to treat as a replica indicator along which data is deduplicated. Still you will be able to query without deduplication using 'dedup=false' parameter. Flag may be specified multiple times as well as a comma separated list of labels.",
+    ).argParser(collect),
+  );
+  opt(new Option('--query.timeout <duration>', 'Maximum time to process query by query node.').default('2m'));
+  opt(
+    new Option('--query.max-concurrent <n>', 'Maximum number of queries processed concurrently by query node.').default(
+      '20',
+    ),
+  );
+  opt(
+    new Option(
+      '--query.lookback-delta <duration>',
+      'The maximum lookback duration for retrieving metrics during expression evaluations. If unset it will use the promql default of 5m.',
+    ),
+  );
+  opt(
+    new Option(
+      '--query.partial-response',
+      'Enable partial response for queries if no partial_response param is specified. --no-query.partial-response for disabling.',
+    ).default(true),
+  );
+  opt(new Option('--no-query.partial-response', 'Disable partial response by default.'));
+  opt(
+    new Option(
+      '--query.auto-downsampling',
+      'Enable automatic adjustment (step / 5) to what source of data should be used in store gateways if no max_source_resolution param is specified.',
+    ).default(false),
+  );
+  opt(
+    new Option(
+      '--query.default-evaluation-interval <duration>',
+      'Set default evaluation interval for sub queries.',
+    ).default('1m'),
+  );
+  opt(
+    new Option('--query.default-step <duration>', 'Set default step for range queries without a step.').default('1s'),
+  );
+  opt(
+    new Option(
+      '--deduplication.func <func>',
+      "Experimental. Deduplication algorithm for merging overlapping series. Possible values are: 'penalty', 'chain'.",
+    ).default('penalty'),
+  );
+  opt(new Option('--log.level <level>', 'Log filtering level: debug, info, warn, error.').default('info'));
+  return cmd;
+}
+
+/** Adds `thanos-ts query` to the program. */
+export function registerQuery(program: Command): void {
+  const cmd = defineQueryCommand().action(async (o: QueryFlags) => {
+    const level = o['log.level'];
+    const levels = ['debug', 'info', 'warn', 'error'];
+    if (!levels.includes(level)) {
+      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
+    }
+    const opts = parseQueryFlags(o);
+    const min = levels.indexOf(level);
+    const component = await createQueryComponent({
+      ...opts,
+      log: (lvl, msg, fields) => {
+        if (levels.indexOf(lvl) >= min)
+          process.stderr.write(`${JSON.stringify({ level: lvl, component: 'query', msg, ...fields })}\n`);
+      },
+    });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await component.close();
+  });
+  program.addCommand(cmd);
+}
