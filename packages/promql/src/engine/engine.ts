@@ -11,7 +11,7 @@ import { Annotations } from './annotations.js';
 import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
 import { Evaluator } from './evaluator.js';
 import { fetchSelects, planSelects } from './planner.js';
-import { mergeSameLabels } from './series-buffer.js';
+import { DUPLICATE_LABELSET, mergeSameLabels } from './series-buffer.js';
 import type { EvalValue, Grid, QueryResult, QueryValue, Sample, Series, StepSeries } from './types.js';
 
 /** Options of `createEngine`. Durations are milliseconds. */
@@ -167,10 +167,45 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSig
   }
 }
 
+/** Labels removed together with the metric name (Prometheus's schema metadata labels). */
+const METADATA_LABELS = [METRIC_NAME, '__type__', '__unit__'];
+
+/** Merges range-vector series whose labels became equal; two samples at one time are an error. */
+function mergeRawSeries(series: Series[]): Series[] {
+  const byKey = new Map<string, Series[]>();
+  for (const s of series) {
+    const list = byKey.get(s.metric.key());
+    if (list === undefined) byKey.set(s.metric.key(), [s]);
+    else list.push(s);
+  }
+  if (byKey.size === series.length) return series;
+  const out: Series[] = [];
+  for (const list of byKey.values()) {
+    if (list.length === 1) {
+      out.push(list[0] as Series);
+      continue;
+    }
+    const points: [number, number][] = [];
+    for (const s of list)
+      for (let i = 0; i < s.timestamps.length; i++) points.push([s.timestamps[i] as number, s.values[i] as number]);
+    points.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < points.length; i++) {
+      if ((points[i] as [number, number])[0] === (points[i - 1] as [number, number])[0])
+        throw new QueryEvaluationError(DUPLICATE_LABELSET);
+    }
+    out.push({
+      metric: (list[0] as Series).metric,
+      timestamps: Float64Array.from(points, (p) => p[0]),
+      values: Float64Array.from(points, (p) => p[1]),
+    });
+  }
+  return out;
+}
+
 /** Delayed name removal: drop `__name__` where marked, then merge equal label sets. */
 function cleanup(series: StepSeries[], n: number): StepSeries[] {
   const renamed = series.map((s) =>
-    s.dropName ? { ...s, labels: s.labels.without([METRIC_NAME, '__type__', '__unit__']), dropName: false } : s,
+    s.dropName ? { ...s, labels: s.labels.without(METADATA_LABELS), dropName: false } : s,
   );
   return mergeSameLabels(renamed, n);
 }
@@ -186,7 +221,13 @@ function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
         series: [{ metric: Labels.EMPTY, timestamps: gridTimes(grid), values: Float64Array.from(value.values) }],
       };
     case 'matrix': {
-      const series: Series[] = value.series.map((s) => ({ metric: s.labels, timestamps: s.ts, values: s.vs }));
+      const series = mergeRawSeries(
+        value.series.map((s) => ({
+          metric: s.dropName ? s.labels.without(METADATA_LABELS) : s.labels,
+          timestamps: s.ts,
+          values: s.vs,
+        })),
+      );
       series.sort((a, b) => compareLabels(a.metric, b.metric));
       return { type: 'matrix', series };
     }

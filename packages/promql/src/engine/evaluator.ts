@@ -308,7 +308,8 @@ export class Evaluator {
       v.kind === 'scalar'
         ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
         : v.series;
-    const series = stepSeries.map((s) => ({ ...stepSeriesToRaw(s, start, step), dropName: false }));
+    // The inner series keep their name-removal mark: a top-level subquery drops names at the end.
+    const series = stepSeries.map((s) => stepSeriesToRaw(s, start, step));
     return { series, range, refs, anchored: false, smoothed: false };
   }
 
@@ -340,7 +341,7 @@ export class Evaluator {
       let hi = lo;
       while (hi < s.ts.length && (s.ts[hi] as number) <= ref) hi++;
       if (hi === lo) continue;
-      series.push({ labels: s.labels, ts: s.ts.slice(lo, hi), vs: s.vs.slice(lo, hi), dropName: false });
+      series.push({ labels: s.labels, ts: s.ts.slice(lo, hi), vs: s.vs.slice(lo, hi), dropName: s.dropName });
     }
     return { kind: 'matrix', series };
   }
