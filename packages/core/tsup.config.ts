@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -7,4 +8,9 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // The StoreAPI's .proto files are loaded at runtime; ship them next to the bundle, where
+  // storeapi/protos.ts looks for them (./proto relative to dist/index.js).
+  onSuccess: async () => {
+    cpSync('src/storeapi/proto', 'dist/proto', { recursive: true });
+  },
 });
