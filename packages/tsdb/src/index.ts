@@ -48,6 +48,7 @@ export {
   SAMPLES_PER_CHUNK,
 } from './chunkenc/chunk.js';
 export { decodeXorInto, XorChunk, XorEncoder, XorIterator, xorNumSamples } from './chunkenc/xor.js';
+export { encodeXorChunk } from './chunkenc/xor-bulk.js';
 export {
   CHUNKS_MAGIC,
   chunkRef,

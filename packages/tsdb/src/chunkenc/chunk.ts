@@ -1,4 +1,5 @@
 import { XorEncoder } from './xor.js';
+import { encodeXorChunk } from './xor-bulk.js';
 
 /** Chunk encodings as stored in segment files (tsdb/chunkenc/chunk.go). */
 export const ChunkEncoding = {
@@ -37,6 +38,14 @@ export function cutXorChunks(
   start = 0,
   end = timestamps.length,
 ): EncodedChunk[] {
+  let increasing = true;
+  for (let i = start + 1; i < end; i++) {
+    if ((timestamps[i] as number) <= (timestamps[i - 1] as number)) {
+      increasing = false;
+      break;
+    }
+  }
+  if (increasing) return cutIncreasing(timestamps, values, chunkRange, start, end);
   const chunks: EncodedChunk[] = [];
   const enc = new XorEncoder();
   let minTime = 0;
@@ -65,6 +74,51 @@ export function cutXorChunks(
     maxTime = t;
   }
   flush();
+  return chunks;
+}
+
+// The same cut rule over strictly increasing timestamps: boundaries first, then one bulk encode
+// per chunk.
+function cutIncreasing(
+  timestamps: ArrayLike<number>,
+  values: ArrayLike<number>,
+  chunkRange: number,
+  start: number,
+  end: number,
+): EncodedChunk[] {
+  const chunks: EncodedChunk[] = [];
+  let chunkStart = start;
+  let minTime = 0;
+  let nextAt = 0;
+  for (let i = start; i < end; i++) {
+    const t = timestamps[i] as number;
+    const n = i - chunkStart;
+    if (i === start) {
+      minTime = t;
+      nextAt = rangeForTimestamp(t, chunkRange);
+      continue;
+    }
+    if (n === SAMPLES_PER_CHUNK / 4) nextAt = computeChunkEndTime(minTime, timestamps[i - 1] as number, nextAt);
+    if (t >= nextAt || n >= SAMPLES_PER_CHUNK * 2) {
+      chunks.push({
+        minTime,
+        maxTime: timestamps[i - 1] as number,
+        encoding: ChunkEncoding.XOR,
+        data: encodeXorChunk(timestamps, values, chunkStart, i),
+      });
+      chunkStart = i;
+      minTime = t;
+      nextAt = rangeForTimestamp(t, chunkRange);
+    }
+  }
+  if (end > start) {
+    chunks.push({
+      minTime,
+      maxTime: timestamps[end - 1] as number,
+      encoding: ChunkEncoding.XOR,
+      data: encodeXorChunk(timestamps, values, chunkStart, end),
+    });
+  }
   return chunks;
 }
 

@@ -147,3 +147,40 @@ describe('cutXorChunks', () => {
     expect(xorNumSamples(chunks[0]?.data as Uint8Array)).toBe(240);
   });
 });
+
+describe('encodeXorChunk (bulk)', () => {
+  it('produces the same bytes as XorEncoder for random data', async () => {
+    const { encodeXorChunk } = await import('./xor-bulk.js');
+    let seed = 9;
+    const rnd = () => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rnd() * 250);
+      const ts: number[] = [];
+      const vs: number[] = [];
+      let t = Math.floor(rnd() * 2e12) - 1e12;
+      for (let i = 0; i < n; i++) {
+        t += 1 + Math.floor(rnd() ** 6 * 5e9);
+        ts.push(t);
+        const r = rnd();
+        vs.push(
+          r < 0.2
+            ? (vs[i - 1] ?? 0)
+            : r < 0.4
+              ? Math.floor(r * 1000)
+              : r < 0.5
+                ? Number.NaN
+                : (rnd() - 0.5) * 10 ** Math.floor(rnd() * 60 - 30),
+        );
+      }
+      const e = new XorEncoder();
+      for (let i = 0; i < n; i++) e.append(ts[i] as number, vs[i] as number);
+      expect(hex(encodeXorChunk(ts, vs, 0, n))).toBe(hex(e.bytes()));
+    }
+  });
+});

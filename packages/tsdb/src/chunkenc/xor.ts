@@ -208,7 +208,8 @@ export class XorEncoder {
 // ArrayBuffer each (allocation dominated encoding in profiles). Slabs are never reused.
 let slab = new Uint8Array(65536);
 let slabPos = 0;
-function allocChunkBytes(n: number): Uint8Array {
+/** Internal: chunk-sized byte arrays carved from shared slabs. */
+export function allocChunkBytes(n: number): Uint8Array {
   if (n > 4096) return new Uint8Array(n);
   if (slabPos + n > slab.length) {
     slab = new Uint8Array(65536);
@@ -223,12 +224,14 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-function putVarint(buf: Uint8Array, v: number): number {
+/** Internal: Go varint bytes of v into buf; returns the length. */
+export function putVarint(buf: Uint8Array, v: number): number {
   // Zig-zag encoding as Go's binary.PutVarint; exact for |v| < 2^52.
   return putUvarint64(buf, v >= 0 ? v * 2 : -v * 2 - 1);
 }
 
-function putUvarint64(buf: Uint8Array, v: number): number {
+/** Internal: Go uvarint bytes of v (negative: as uint64) into buf; returns the length. */
+export function putUvarint64(buf: Uint8Array, v: number): number {
   if (v < 0) {
     // A negative delta is written as its uint64 two's complement, as Go does.
     let b = BigInt.asUintN(64, BigInt(v));
