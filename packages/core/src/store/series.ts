@@ -1,4 +1,4 @@
-import { compareLabels, type Labels, type Matcher } from '@thanos-ts/tsdb';
+import { compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
@@ -40,10 +40,29 @@ export function blockMatchers(block: BucketBlock, matchers: readonly Matcher[]):
 
 /** Labels of a block's series as served: external labels added (they win), replica labels dropped. */
 export function servedLabels(series: Labels, ext: Labels, without: readonly string[]): Labels {
-  let out = series;
-  if (ext.size > 0) for (const l of ext) out = out.with(l.name, l.value);
-  if (without.length > 0) out = out.without(without);
-  return out;
+  // One merge pass over two sorted flat arrays: this runs once per series per request.
+  const a = series.toFlat();
+  const b = ext.toFlat();
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let name: string;
+    let value: string;
+    if (j >= b.length || (i < a.length && compareStrings(a[i] as string, b[j] as string) < 0)) {
+      name = a[i] as string;
+      value = a[i + 1] as string;
+      i += 2;
+    } else {
+      name = b[j] as string;
+      value = b[j + 1] as string;
+      if (i < a.length && a[i] === name) i += 2;
+      j += 2;
+    }
+    if (without.length > 0 && without.includes(name)) continue;
+    out.push(name, value);
+  }
+  return Labels.fromSortedFlat(out);
 }
 
 /**
@@ -77,24 +96,76 @@ export async function selectBlockSeries(
       out.push({ labels: relabels ? servedLabels(s.labels, block.extLabels, without) : s.labels, chunks });
     }
   }
-  if (relabels) out.sort((a, b) => compareLabels(a.labels, b.labels));
+  // Added or dropped labels can reorder series; usually they do not, so check before sorting.
+  if (relabels) {
+    for (let k = 1; k < out.length; k++) {
+      if (compareLabels((out[k - 1] as SelectedSeries).labels, (out[k] as SelectedSeries).labels) > 0) {
+        out.sort((x, y) => compareLabels(x.labels, y.labels));
+        break;
+      }
+    }
+  }
   return out;
 }
 
-/** Merges per-block sorted lists into one sorted list, joining equal label sets (chunks by minTime). */
+/**
+ * Merges per-block sorted lists into one sorted list, joining equal label sets. Lists come in
+ * block time order and the sort is stable, so joined chunks are usually already in time order;
+ * they are sorted only when they are not (overlapping blocks).
+ */
 export function mergeBlockSeries(perBlock: SelectedSeries[][]): SelectedSeries[] {
-  const nonEmpty = perBlock.filter((l) => l.length > 0);
-  if (nonEmpty.length === 0) return [];
-  if (nonEmpty.length === 1) return nonEmpty[0] as SelectedSeries[];
-  const all = nonEmpty.flat();
-  all.sort((a, b) => compareLabels(a.labels, b.labels));
+  const lists = perBlock.filter((l) => l.length > 0);
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return lists[0] as SelectedSeries[];
+  // k-way merge with a binary heap of list heads; ties go to the earlier list (block order).
+  const pos = new Array<number>(lists.length).fill(0);
+  const heap: number[] = lists.map((_, i) => i);
+  const head = (l: number) => (lists[l] as SelectedSeries[])[pos[l] as number] as SelectedSeries;
+  const less = (x: number, y: number) => {
+    const c = compareLabels(head(x).labels, head(y).labels);
+    return c < 0 || (c === 0 && x < y);
+  };
+  const down = (i0: number) => {
+    let i = i0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(heap[l] as number, heap[m] as number)) m = l;
+      if (r < heap.length && less(heap[r] as number, heap[m] as number)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m] as number, heap[i] as number];
+      i = m;
+    }
+  };
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
   const out: SelectedSeries[] = [];
-  for (const s of all) {
-    const last = out[out.length - 1];
+  let last: SelectedSeries | undefined;
+  let unsorted = false;
+  const finish = () => {
+    if (unsorted && last) last.chunks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+    unsorted = false;
+  };
+  while (heap.length > 0) {
+    const l = heap[0] as number;
+    const s = head(l);
+    pos[l] = (pos[l] as number) + 1;
+    if ((pos[l] as number) >= (lists[l] as SelectedSeries[]).length) {
+      heap[0] = heap[heap.length - 1] as number;
+      heap.pop();
+    }
+    if (heap.length > 0) down(0);
     if (last?.labels.equals(s.labels)) {
-      last.chunks = [...last.chunks, ...s.chunks].sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
-    } else out.push({ labels: s.labels, chunks: s.chunks });
+      const prev = last.chunks[last.chunks.length - 1] as ChunkRef;
+      for (const c of s.chunks) last.chunks.push(c);
+      if ((s.chunks[0] as ChunkRef).minTime < prev.minTime) unsorted = true;
+    } else {
+      finish();
+      last = { labels: s.labels, chunks: [...s.chunks] };
+      out.push(last);
+    }
   }
+  finish();
   return out;
 }
 
