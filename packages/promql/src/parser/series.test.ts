@@ -63,3 +63,11 @@ describe('parseSeriesDesc', () => {
     expect((err as UnsupportedSeriesError).code).toBe('ERR_PROMQL_UNSUPPORTED');
   });
 });
+
+describe('parseSeriesDesc limits', () => {
+  it('refuses to expand beyond MAX_SERIES_DESC_VALUES instead of exhausting memory', () => {
+    expect(() => parseSeriesDesc('x 0+1x1000000')).toThrow('too many values in series description');
+    expect(() => parseSeriesDesc('x _x99999999999')).toThrow('too many values in series description');
+    expect(parseSeriesDesc('x 0+1x9999').values).toHaveLength(10_000);
+  });
+});

@@ -21,6 +21,12 @@ export interface SeriesDescription {
   values: SequenceValue[];
 }
 
+/**
+ * Most points one series description may expand to. Prometheus has no limit (a mistyped
+ * `0+1x1000000000` exhausts its memory); test scripts use a few thousand at most.
+ */
+export const MAX_SERIES_DESC_VALUES = 1_000_000;
+
 /** A valid series description that uses syntax this implementation does not support yet. */
 export class UnsupportedSeriesError extends ParseError {
   override readonly code = 'ERR_PROMQL_UNSUPPORTED' as 'ERR_PROMQL_PARSE';
@@ -60,7 +66,7 @@ export function parseSeriesDesc(input: string): SeriesDescription {
       let n = 1;
       if (p.peek().type === 'TIMES') {
         p.advance();
-        n = parseRepetition(p);
+        n = parseRepetition(p, values.length);
       }
       for (let i = 0; i < n; i++) values.push({ value: 0, omitted: true });
       continue;
@@ -69,13 +75,13 @@ export function parseSeriesDesc(input: string): SeriesDescription {
     const next = p.peek().type;
     if (next === 'TIMES') {
       p.advance();
-      const n = parseRepetition(p);
+      const n = parseRepetition(p, values.length);
       for (let i = 0; i <= n; i++) values.push({ value: v, omitted: false });
     } else if (next === '+' || next === '-') {
       const inc = parseSignedNumber(p);
       if (p.peek().type !== 'TIMES') unexpected();
       p.advance();
-      const n = parseRepetition(p);
+      const n = parseRepetition(p, values.length);
       for (let i = 0; i <= n; i++) {
         values.push({ value: v, omitted: false });
         v += inc;
@@ -145,15 +151,20 @@ function parseSignedNumber(p: Parser): number {
   return sign.type === '-' ? -v : v;
 }
 
-function parseRepetition(p: Parser): number {
+function parseRepetition(p: Parser, already: number): number {
   const t = p.peek();
   if (t.type !== 'NUMBER') p.unexpected('series values', '');
   p.advance();
+  const pos = { start: t.pos, end: t.pos + t.val.length };
   if (!/^[0-9]+$/.test(t.val)) {
     p.fail(
-      { start: t.pos, end: t.pos + t.val.length },
+      pos,
       `invalid repetition in series values: strconv.ParseUint: parsing ${JSON.stringify(t.val)}: invalid syntax`,
     );
   }
-  return Number(t.val);
+  const n = Number(t.val);
+  if (already + n + 1 > MAX_SERIES_DESC_VALUES) {
+    p.fail(pos, `too many values in series description (more than ${MAX_SERIES_DESC_VALUES})`);
+  }
+  return n;
 }
