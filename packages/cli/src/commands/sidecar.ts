@@ -1,11 +1,13 @@
 import { consoleLogger, createSidecar, parseTimeOrDuration, resolveTime, type SidecarOptions } from '@thanos-ts/core';
-import { type Bucket, parsePrometheusDuration } from '@thanos-ts/objstore';
+import type { Bucket } from '@thanos-ts/objstore';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
+import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
+import { durationFlag, listenAddressFlag } from '../flags/http.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
 /** Raw values of `thanos-ts sidecar` flags as commander stores them. */
-export interface SidecarFlags extends ObjstoreFlags {
+export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   'prometheus.url': string;
   'prometheus.ready_timeout': string;
   'prometheus.get_config_interval': string;
@@ -16,18 +18,7 @@ export interface SidecarFlags extends ObjstoreFlags {
   minTime: string;
   grpcAddress: string;
   httpAddress: string;
-  grpcServerTlsCert?: string;
-  grpcServerTlsKey?: string;
-  grpcServerTlsClientCa?: string;
   'log.level': string;
-}
-
-function flagDuration(value: string, flag: string): number {
-  const ms = parsePrometheusDuration(value);
-  if (ms === undefined) {
-    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 10m, 2h)`);
-  }
-  return ms;
 }
 
 /**
@@ -47,31 +38,21 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
       `--prometheus.url: invalid URL ${JSON.stringify(url)} (want http(s)://host:port, e.g. http://localhost:9090)`,
     );
   }
-  if ((o.grpcServerTlsCert === undefined) !== (o.grpcServerTlsKey === undefined)) {
-    throw new InvalidArgumentError('--grpc-server-tls-cert and --grpc-server-tls-key must be given together');
-  }
+  const grpcTLS = grpcServerTLSFromFlags(o);
   const minTime = parseTimeOrDuration(o.minTime, '--min-time');
   return {
     prometheusUrl: url,
     tsdbPath: o['tsdb.path'],
-    readyTimeout: flagDuration(o['prometheus.ready_timeout'], 'prometheus.ready_timeout'),
-    getConfigInterval: flagDuration(o['prometheus.get_config_interval'], 'prometheus.get_config_interval'),
-    getConfigTimeout: flagDuration(o['prometheus.get_config_timeout'], 'prometheus.get_config_timeout'),
+    readyTimeout: durationFlag(o['prometheus.ready_timeout'], 'prometheus.ready_timeout'),
+    getConfigInterval: durationFlag(o['prometheus.get_config_interval'], 'prometheus.get_config_interval'),
+    getConfigTimeout: durationFlag(o['prometheus.get_config_timeout'], 'prometheus.get_config_timeout'),
     uploadCompacted: o['shipper.uploadCompacted'] === true,
     ignoreUnequalBlockSize: o['shipper.ignoreUnequalBlockSize'] === true,
     // A relative bound (-2w) moves with time, as Thanos's TimeOrDurationValue does.
     minTime: minTime.kind === 'time' ? minTime.ms : () => resolveTime(minTime),
-    grpcAddress: o.grpcAddress,
-    httpAddress: o.httpAddress,
-    ...(o.grpcServerTlsCert && o.grpcServerTlsKey
-      ? {
-          grpcTLS: {
-            certFile: o.grpcServerTlsCert,
-            keyFile: o.grpcServerTlsKey,
-            ...(o.grpcServerTlsClientCa ? { clientCAFile: o.grpcServerTlsClientCa } : {}),
-          },
-        }
-      : {}),
+    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
+    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
+    ...(grpcTLS ? { grpcTLS } : {}),
   };
 }
 
@@ -119,9 +100,7 @@ export function defineSidecarCommand(): Command {
   );
   opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
   opt('--http-address <host:port>', 'Listen address for HTTP (/metrics, /-/healthy, /-/ready).', '0.0.0.0:10902');
-  opt('--grpc-server-tls-cert <path>', 'TLS certificate for the gRPC server; plain text when unset.');
-  opt('--grpc-server-tls-key <path>', 'TLS key for the gRPC server.');
-  opt('--grpc-server-tls-client-ca <path>', 'CA to verify client certificates with (mTLS).');
+  addGrpcServerTLSFlags(cmd);
   opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
   return cmd;
 }
