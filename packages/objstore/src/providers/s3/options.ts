@@ -45,6 +45,8 @@ export interface S3BucketOptions {
   bucketLookupType?: S3BucketLookupType;
   /** Use ListObjects v1 instead of v2 (Thanos's `list_objects_version: v1`). */
   listObjectsV1?: boolean;
+  /** Keys per listing page (S3's MaxKeys; default and maximum 1000). Smaller pages cost more calls. */
+  listPageSize?: number;
   /** Always upload in a single PUT, whatever the size (default false). */
   disableMultipart?: boolean;
   /** Multipart part size in bytes (default 64 MiB; S3 requires at least 5 MiB). */
