@@ -11,7 +11,7 @@
  *    both block sets is identical and that the index/chunk files are byte-identical.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, promtool, writeOpenMetrics } from '@thanos-ts/testing';
 import {
@@ -35,6 +35,30 @@ const S = arg('samples', 240);
 const OM_SERIES = arg('om-series', 10_000);
 
 const secs = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+// CPU seconds of this process since `c0` (the machine is shared; CPU time is the fairer figure).
+const cpu = (c0: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1e6;
+};
+
+/** Runs a command under bash's `time`, returning wall and user+sys CPU seconds of the child. */
+function timed(cmd: string, args: string[], toNull: boolean): Promise<{ wall: number; cpu: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const script = `TIMEFORMAT='%R %U %S'; { time ${quoted} ${toNull ? '> /dev/null' : ''} ; } 2>&1 >/dev/null | tail -1 >&2`;
+    const p = spawn('bash', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const m = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      if (code !== 0 || !m) reject(new Error(`${cmd} failed: ${err}`));
+      else resolve({ wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), bytes: 0 });
+    });
+  });
+}
 
 function* series(): Generator<SeriesToWrite> {
   const names: Labels[] = [];
@@ -62,30 +86,20 @@ function* series(): Generator<SeriesToWrite> {
   }
 }
 
-function runToNull(cmd: string, args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let bytes = 0;
-    p.stdout.on('data', (d: Buffer) => {
-      bytes += d.length;
-    });
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(bytes) : reject(new Error(`${cmd} exited ${code}`))));
-  });
-}
-
 async function main() {
   console.log(`node ${process.version}, ${N} series × ${S} samples`);
   const out = await makeTempDir('bench-tsdb-');
   let t = process.hrtime.bigint();
+  let c = process.cpuUsage();
   const block = await writeBlock(series(), { outDir: out });
-  const writeS = secs(t);
+  let wall = secs(t);
+  let used = cpu(c);
   const meta = block?.meta;
   console.log(
-    `writeBlock: ${writeS.toFixed(2)} s → ${((N * S) / writeS / 1e6).toFixed(2)} M samples/s, ${meta?.stats.numChunks} chunks`,
+    `writeBlock: ${wall.toFixed(2)} s wall, ${used.toFixed(2)} s CPU → ${((N * S) / used / 1e6).toFixed(2)} M samples/CPU-s, ${meta?.stats.numChunks} chunks`,
   );
 
-  // Open cost.
+  // Open cost: heap + array buffers retained per series (after full GCs; needs --expose-gc).
   for (const preloadBelow of [0, 64 * 1024 * 1024]) {
     global.gc?.();
     global.gc?.();
@@ -96,36 +110,36 @@ async function main() {
     const m1 = process.memoryUsage();
     const bytes = m1.heapUsed + m1.arrayBuffers - (m0.heapUsed + m0.arrayBuffers);
     console.log(
-      `open (${preloadBelow ? 'index preloaded' : 'ranged reads'}): ${(bytes / N).toFixed(1)} bytes/series retained${global.gc ? '' : ' (run with --expose-gc for exact figures)'}`,
+      `open (${preloadBelow ? 'index preloaded' : 'ranged reads'}): ${(bytes / N).toFixed(1)} bytes/series retained${global.gc ? '' : ' (run with --expose-gc for real figures)'}`,
     );
     await b.close();
   }
 
   const b = await openBlock(block?.dir as string);
   t = process.hrtime.bigint();
+  c = process.cpuUsage();
   let samples = 0;
   for await (const s of b.iterateSamples([new Matcher('=~', '__name__', '.+')], -Infinity, Infinity)) {
     samples += s.timestamps.length;
   }
-  const readS = secs(t);
+  wall = secs(t);
+  used = cpu(c);
   console.log(
-    `read back decoded: ${readS.toFixed(2)} s → ${(samples / readS / 1e6).toFixed(2)} M samples/s (${samples})`,
+    `read back decoded: ${wall.toFixed(2)} s wall, ${used.toFixed(2)} s CPU → ${(samples / used / 1e6).toFixed(2)} M samples/CPU-s (${samples})`,
   );
   await b.close();
 
   t = process.hrtime.bigint();
+  c = process.cpuUsage();
   let ourBytes = 0;
   await dumpSamples(out, (s) => {
     ourBytes += Buffer.byteLength(s);
   });
-  const ourDump = secs(t);
-  t = process.hrtime.bigint();
-  const { mkdirSync } = await import('node:fs');
+  const ourDump = { wall: secs(t), cpu: cpu(c) };
   mkdirSync(join(out, 'wal'), { recursive: true });
-  const theirBytes = await runToNull('promtool', ['tsdb', 'dump', out]);
-  const theirDump = secs(t);
+  const theirDump = await timed('promtool', ['tsdb', 'dump', out], true);
   console.log(
-    `dump: ours ${ourDump.toFixed(1)} s, promtool ${theirDump.toFixed(1)} s (ratio ${(ourDump / theirDump).toFixed(2)}), ${ourBytes} vs ${theirBytes} bytes`,
+    `dump: ours ${ourDump.wall.toFixed(1)} s wall / ${ourDump.cpu.toFixed(1)} s CPU, promtool ${theirDump.wall.toFixed(1)} s wall / ${theirDump.cpu.toFixed(1)} s CPU (CPU ratio ${(ourDump.cpu / theirDump.cpu).toFixed(2)}), ${ourBytes} bytes`,
   );
 
   // OpenMetrics backfill against promtool.
@@ -141,14 +155,17 @@ async function main() {
     jitterMs: 2500,
   });
   console.log(`openmetrics: ${gen.series} series, ${gen.samples} samples`);
+  const theirCreate = await timed(
+    'promtool',
+    ['tsdb', 'create-blocks-from', 'openmetrics', file, join(work, 'theirs')],
+    true,
+  );
   t = process.hrtime.bigint();
-  await promtool.createBlocksFromOpenMetrics(file, join(work, 'theirs'));
-  const theirCreate = secs(t);
-  t = process.hrtime.bigint();
+  c = process.cpuUsage();
   await createBlocksFromOpenMetrics(file, join(work, 'ours'));
-  const ourCreate = secs(t);
+  const ourCreate = { wall: secs(t), cpu: cpu(c) };
   console.log(
-    `create-blocks-from openmetrics: ours ${ourCreate.toFixed(1)} s, promtool ${theirCreate.toFixed(1)} s (ratio ${(ourCreate / theirCreate).toFixed(2)})`,
+    `create-blocks-from openmetrics: ours ${ourCreate.wall.toFixed(1)} s wall / ${ourCreate.cpu.toFixed(1)} s CPU, promtool ${theirCreate.wall.toFixed(1)} s wall / ${theirCreate.cpu.toFixed(1)} s CPU (CPU ratio ${(ourCreate.cpu / theirCreate.cpu).toFixed(2)})`,
   );
   const dumpTheirs = await promtool.dump(join(work, 'theirs'));
   const dumpOurs = await promtool.dump(join(work, 'ours'));
@@ -158,16 +175,16 @@ async function main() {
   });
   const ids = (d: string) => readdirSync(d).filter((x) => /^[0-9A-Z]{26}$/.test(x));
   const metas = async (d: string) =>
-    (await Promise.all(ids(d).map((x) => readBlockMeta(join(d, x))))).sort((a, c) => a.minTime - c.minTime);
+    (await Promise.all(ids(d).map((x) => readBlockMeta(join(d, x))))).sort((a, c2) => a.minTime - c2.minTime);
   const ma = await metas(join(work, 'theirs'));
   const mb = await metas(join(work, 'ours'));
   let identical = ma.length === mb.length;
   for (let i = 0; identical && i < ma.length; i++) {
     const a = join(work, 'theirs', ma[i]?.ulid as string);
-    const c = join(work, 'ours', mb[i]?.ulid as string);
+    const d = join(work, 'ours', mb[i]?.ulid as string);
     identical =
-      readFileSync(join(a, 'index')).equals(readFileSync(join(c, 'index'))) &&
-      readFileSync(join(a, 'chunks', '000001')).equals(readFileSync(join(c, 'chunks', '000001')));
+      readFileSync(join(a, 'index')).equals(readFileSync(join(d, 'index'))) &&
+      readFileSync(join(a, 'chunks', '000001')).equals(readFileSync(join(d, 'chunks', '000001')));
   }
   console.log(`promtool dump of ours == of theirs: ${dumpTheirs === dumpOurs} (${dumpTheirs.length} bytes)`);
   console.log(`our dump of theirs == promtool's: ${ourDumpOfTheirs === dumpTheirs}`);
