@@ -28,6 +28,9 @@ export function startS3rver(opts: { bucket?: string; dir?: string; port?: number
     ...(opts.dir === undefined ? {} : { dir: opts.dir }),
     ...(opts.port === undefined ? {} : { port: opts.port }),
     args: (port, dir) => [
+      // s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node 24's OpenSSL only
+      // allows through the legacy provider; without it every paginated listing answers 500.
+      '--openssl-legacy-provider',
       bin,
       '--directory',
       join(dir, 'data'),
