@@ -57,6 +57,8 @@ describe('thanos-ts store flags', () => {
     ],
     [{ 'indexCache.config': 'x', 'indexCache.configFile': '/nope' }, /mutually exclusive/],
     [{ grpcServerTlsCert: '/x.pem' }, /--grpc-server-tls-cert and --grpc-server-tls-key/],
+    [{ grpcAddress: 'localhost' }, /--grpc-address: want host:port/],
+    [{ ignoreDeletionMarksDelay: '1 day' }, /--ignore-deletion-marks-delay: invalid duration/],
   ] as Array<[Partial<StoreFlags>, RegExp]>)('rejects %o', async (bad, message) => {
     await expect(parseStoreFlags({ ...defaults, ...bad })).rejects.toThrow(message);
   });

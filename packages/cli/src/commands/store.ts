@@ -4,6 +4,7 @@ import {
   createInMemoryCache,
   createStoreGateway,
   createStoreLogger,
+  type GrpcServerTLSOptions,
   type IndexCache,
   type MetaFilters,
   parseBytes,
@@ -16,10 +17,12 @@ import {
 } from '@thanos-ts/core';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
+import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
+import { durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
 /** Raw values of `thanos-ts store` flags as commander stores them. */
-export interface StoreFlags extends ObjstoreFlags {
+export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   dataDir: string;
   syncBlockDuration: string;
   minTime: string;
@@ -40,9 +43,6 @@ export interface StoreFlags extends ObjstoreFlags {
   'store.indexHeaderLazyReaderIdleTimeout': string;
   grpcAddress: string;
   httpAddress: string;
-  grpcServerTlsCert?: string;
-  grpcServerTlsKey?: string;
-  grpcServerTlsClientCa?: string;
   'log.level': string;
 }
 
@@ -59,35 +59,7 @@ export interface StoreCommandConfig {
   idleUnloadAfter: number;
   grpcAddress: string;
   httpAddress: string;
-  grpcTLS?: { certFile: string; keyFile: string; clientCAFile?: string };
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3600_000,
-  d: 86400_000,
-  w: 7 * 86400_000,
-  y: 365 * 86400_000,
-};
-
-function flagDuration(value: string, flag: string): number {
-  if (value === '0') return 0;
-  const m = /^(?:\d+(?:ms|s|m|h|d|w|y))+$/.exec(value);
-  if (!m)
-    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 3m, 24h)`);
-  let total = 0;
-  for (const part of value.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
-    total += Number(part[1]) * (DURATION_UNITS[part[2] as string] as number);
-  return total;
-}
-
-function flagInt(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min)
-    throw new InvalidArgumentError(`--${flag}: want an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  return n;
+  grpcTLS?: GrpcServerTLSOptions;
 }
 
 async function fileOrInline(
@@ -123,8 +95,8 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
   const filters: MetaFilters = {
     minTime: parseTimeOrDuration(o.minTime, '--min-time'),
     maxTime: parseTimeOrDuration(o.maxTime, '--max-time'),
-    consistencyDelayMs: flagDuration(o.consistencyDelay, 'consistency-delay'),
-    ignoreDeletionMarksDelayMs: flagDuration(o.ignoreDeletionMarksDelay, 'ignore-deletion-marks-delay'),
+    consistencyDelayMs: durationFlag(o.consistencyDelay, 'consistency-delay'),
+    ignoreDeletionMarksDelayMs: durationFlag(o.ignoreDeletionMarksDelay, 'ignore-deletion-marks-delay'),
   };
   if (relabelText) filters.relabel = parseRelabelConfig(relabelText, '--selector.relabel-config');
   let indexCache: IndexCache;
@@ -137,25 +109,24 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
       enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
     };
   }
-  if ((o.grpcServerTlsCert === undefined) !== (o.grpcServerTlsKey === undefined))
-    throw new InvalidArgumentError('--grpc-server-tls-cert and --grpc-server-tls-key must be given together');
+  const grpcTLS = grpcServerTLSFromFlags(o);
   const cfg: StoreCommandConfig = {
     dataDir: o.dataDir,
-    syncInterval: flagDuration(o.syncBlockDuration, 'sync-block-duration'),
+    syncInterval: durationFlag(o.syncBlockDuration, 'sync-block-duration'),
     filters,
     indexCache,
     limits: {
-      seriesPerRequest: flagInt(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
-      samplesPerRequest: flagInt(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
+      seriesPerRequest: intFlag(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
+      samplesPerRequest: intFlag(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
     },
-    blockSyncConcurrency: flagInt(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
-    metaFetchConcurrency: flagInt(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
-    idleUnloadAfter: flagDuration(
+    blockSyncConcurrency: intFlag(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
+    metaFetchConcurrency: intFlag(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
+    idleUnloadAfter: durationFlag(
       o['store.indexHeaderLazyReaderIdleTimeout'],
       'store.index-header-lazy-reader-idle-timeout',
     ),
-    grpcAddress: o.grpcAddress,
-    httpAddress: o.httpAddress,
+    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
+    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
   };
   if (cfg.syncInterval <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
   if (cachingBucketText)
@@ -248,9 +219,7 @@ export function defineStoreCommand(): Command {
     'Listen address for HTTP (/metrics, /-/healthy, /-/ready, /loaded).',
     '0.0.0.0:10902',
   );
-  opt('--grpc-server-tls-cert <path>', 'TLS certificate for the gRPC server; plain text when unset.');
-  opt('--grpc-server-tls-key <path>', 'TLS key for the gRPC server.');
-  opt('--grpc-server-tls-client-ca <path>', 'CA to verify client certificates with (mTLS).');
+  addGrpcServerTLSFlags(cmd);
   opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
   return cmd;
 }

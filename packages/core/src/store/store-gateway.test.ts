@@ -266,5 +266,18 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     await g.start();
     expect(g.blocks().length).toBeLessThan(ids.length);
     expect(g.blocks().every((b) => b.maxTime >= START + 4.5 * HOURS)).toBe(true);
+    // Samples before --min-time are not served even from a block that straddles it.
+    let chunks = 0;
+    for await (const r of g.series({
+      minTime: 0,
+      maxTime: START + 10 * HOURS,
+      matchers: [matcher('=~', '__name__', '.+')],
+    })) {
+      if (r.type !== 'series') continue;
+      for (const c of r.series.chunks) expect(c.maxTime).toBeGreaterThanOrEqual(START + 4.5 * HOURS);
+      chunks += r.series.chunks.length;
+    }
+    expect(chunks).toBeGreaterThan(0);
+    expect((await g.info()).minTime).toBe(START + 4.5 * HOURS);
   });
 });

@@ -27,6 +27,7 @@ import { createStoreLogger, type StoreLogger } from './logger.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, seriesOverBlocks } from './series.js';
+import { resolveTime } from './time-range.js';
 
 /** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
 export interface StoreGatewayOptions {
@@ -222,6 +223,15 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     return getFor(mint, maxt, 0);
   }
 
+  /** The time range --min-time/--max-time allow now (relative bounds move with the clock). */
+  function servedRange(): [number, number] {
+    const now = Date.now();
+    return [
+      opts.filters?.minTime ? resolveTime(opts.filters.minTime, now) : -Infinity,
+      opts.filters?.maxTime ? resolveTime(opts.filters.maxTime, now) : Infinity,
+    ];
+  }
+
   function markUsed(list: BucketBlock[]): void {
     for (const b of list) if (!b.loaded) metrics.lazyLoads.inc();
   }
@@ -284,10 +294,11 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
         maxTime = Math.max(maxTime, b.meta.maxTime - 1);
       }
       const labelSets = [...sets.values()].sort(compareLabels);
+      const [lo, hi] = servedRange();
       return {
         labelSets,
-        minTime: blocks.size === 0 ? MAX_TIME : minTime,
-        maxTime: blocks.size === 0 ? MIN_TIME : maxTime,
+        minTime: blocks.size === 0 ? MAX_TIME : Math.max(minTime, lo),
+        maxTime: blocks.size === 0 ? MIN_TIME : Math.min(maxTime, hi),
         componentType: 'store',
         supportsWithoutReplicaLabels: true,
         tsdbInfos: labelSets.map((labels) => {
@@ -303,8 +314,15 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       } satisfies StoreInfo;
     },
 
-    async *series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+    async *series(request: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
       metrics.seriesRequests.inc();
+      // Like Thanos, never serve data outside --min-time/--max-time, even from a block overlapping them.
+      const [lo, hi] = servedRange();
+      const req =
+        request.minTime < lo || request.maxTime > hi
+          ? { ...request, minTime: Math.max(request.minTime, lo), maxTime: Math.min(request.maxTime, hi) }
+          : request;
+      if (req.minTime > req.maxTime) return;
       const selected = blocksFor(req.minTime, req.maxTime, req.maxResolutionWindow ?? 0).filter(
         (b) => blockMatchers(b, req.matchers) !== undefined,
       );
