@@ -295,6 +295,14 @@ function mutate(r: () => number, s: string, corpus: readonly string[]): string {
   return out;
 }
 
+/** Very deep nesting or very long operator chains (the JavaScript stack is finite). */
+function deep(r: () => number): string {
+  const n = 500 + Math.floor(r() * 5000);
+  const unit = pick(r, ['(', 'abs(', '-', 'x^', 'x+', 'sum(', 'x[(']);
+  const close = unit.endsWith('(') ? ')'.repeat(n) : '';
+  return `${unit.repeat(n)}1${close}`;
+}
+
 function tokenSoup(r: () => number): string {
   const n = 1 + Math.floor(r() * 12);
   let s = '';
@@ -369,7 +377,9 @@ export function fuzzParser(opts: { iterations: number; seed?: number; corpus?: s
         ? mutate(r, pick(r, corpus), corpus)
         : kind < 0.8
           ? generate(r, 1 + Math.floor(r() * 4))
-          : tokenSoup(r);
+          : kind < 0.995
+            ? tokenSoup(r)
+            : deep(r);
     const options = r() < 0.7 ? ALL_ON : {};
     report.iterations++;
     const t0 = performance.now();
