@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError } from './errors.js';
-import { type ParseOptions, parseExpr, parseMetricSelector } from './parser.js';
+import { MAX_NESTING, MAX_TREE_DEPTH, type ParseOptions, parseExpr, parseMetricSelector } from './parser.js';
 import { formatExpr } from './printer.js';
 import { toSExpr } from './sexpr.js';
 
@@ -416,5 +416,32 @@ describe('parseMetricSelector', () => {
     expect(parseMetricSelector('up{job="api"}').map(String)).toEqual(['job="api"', '__name__="up"']);
     expect(parseMetricSelector('{a=""}').map(String)).toEqual(['a=""']);
     expect(() => parseMetricSelector('up + 1')).toThrow('unexpected <op:+>');
+  });
+});
+
+describe('depth limits', () => {
+  it('parses, checks and prints queries nested up to the limits', () => {
+    const calls = `${'abs('.repeat(MAX_NESTING - 1)}x${')'.repeat(MAX_NESTING - 1)}`;
+    expect(formatExpr(parseExpr(calls))).toBe(calls);
+    const chain = Array.from({ length: MAX_TREE_DEPTH }, (_, i) => `x${i}`).join(' + ');
+    expect(formatExpr(parseExpr(chain))).toBe(chain);
+  });
+
+  it.each([
+    [
+      'parentheses',
+      `${'('.repeat(5000)}1${')'.repeat(5000)}`,
+      'expression nesting is too deep (more than 1000 levels)',
+    ],
+    ['unary minus', `${'-'.repeat(5000)}x`, 'expression nesting is too deep'],
+    ['power chain', Array.from({ length: 5000 }, () => 'x').join('^'), 'expression nesting is too deep'],
+    [
+      'sum chain',
+      Array.from({ length: 50_000 }, () => 'x').join('+'),
+      'expression is too deep (50000 levels, at most 2000)',
+    ],
+  ])('rejects %s too deep for the stack with a ParseError', (_name, query, message) => {
+    expect(() => parseExpr(query)).toThrow(ParseError);
+    expect(() => parseExpr(query)).toThrow(message);
   });
 });

@@ -5,22 +5,23 @@
  * Prometheus's wording and position.
  */
 import { InvalidArgumentError, Matcher, type MatchType } from '@thanos-ts/tsdb';
-import type {
-  AggregateExpr,
-  AggregateOp,
-  BinaryOp,
-  Call,
-  DurationExpr,
-  DurationOp,
-  Expr,
-  FunctionDef,
-  MatrixSelector,
-  NumberLiteral,
-  PositionRange,
-  SubqueryExpr,
-  ValueType,
-  VectorMatchCardinality,
-  VectorSelector,
+import {
+  type AggregateExpr,
+  type AggregateOp,
+  type BinaryOp,
+  type Call,
+  children,
+  type DurationExpr,
+  type DurationOp,
+  type Expr,
+  type FunctionDef,
+  type MatrixSelector,
+  type NumberLiteral,
+  type PositionRange,
+  type SubqueryExpr,
+  type ValueType,
+  type VectorMatchCardinality,
+  type VectorSelector,
 } from './ast.js';
 import { DurationSyntaxError, parseDuration } from './durations.js';
 import { goQuote, ParseError } from './errors.js';
@@ -181,6 +182,15 @@ function cachedMatcher(type: MatchType, name: string, value: string): Matcher {
   return m;
 }
 
+/**
+ * Limits that keep recursive code (this parser, the type checker, the printer, the engine) far
+ * from the JavaScript stack limit. Prometheus has none, but no real query comes close: nesting
+ * counts parentheses, calls and unary operators; tree depth also counts operator chains.
+ */
+export const MAX_NESTING = 1000;
+/** See MAX_NESTING. */
+export const MAX_TREE_DEPTH = 2000;
+
 /** Largest |seconds| whose nanoseconds fit in an int64 (Prometheus's `1<<63/1e9`). */
 const MAX_DURATION_SECONDS = 2 ** 63 / 1e9;
 /** float64(math.MaxInt64), i.e. 2^63. */
@@ -233,6 +243,7 @@ export class Parser {
   /** End of the last consumed closing token (`)`, `}`, `]`, number or duration). */
   private lastClosing = 0;
   private readonly contexts: ErrorContext[] = [];
+  private nesting = 0;
   private readonly functions: ReadonlyMap<string, FunctionDef>;
 
   constructor(
@@ -311,6 +322,20 @@ export class Parser {
   }
 
   parseBinary(minPrec: number): Expr {
+    this.enterNesting();
+    const e = this.parseBinaryLevel(minPrec);
+    this.nesting--;
+    return e;
+  }
+
+  /** Guards the recursion of nested expressions against exhausting the JavaScript stack. */
+  private enterNesting(): void {
+    if (++this.nesting > MAX_NESTING) {
+      this.fail(tokenRange(this.peek()), `expression nesting is too deep (more than ${MAX_NESTING} levels)`);
+    }
+  }
+
+  private parseBinaryLevel(minPrec: number): Expr {
     let lhs = this.parseUnary();
     for (;;) {
       lhs = this.parsePostfix(lhs);
@@ -827,6 +852,13 @@ export class Parser {
 
   /** Duration arithmetic inside `[…]` and parenthesised offsets. */
   private parseDurationExpr(minPrec: number): NumberLiteral | DurationExpr {
+    this.enterNesting();
+    const e = this.parseDurationLevel(minPrec);
+    this.nesting--;
+    return e;
+  }
+
+  private parseDurationLevel(minPrec: number): NumberLiteral | DurationExpr {
     let lhs = this.parseDurationOperand();
     for (;;) {
       const opTok = this.peek();
@@ -1180,6 +1212,18 @@ function exprTypeOf(e: Expr): ValueType {
   }
 }
 
+/** Depth of the tree, computed without recursion. */
+function treeDepth(root: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [node, d] = item;
+    if (d > max) max = d;
+    for (const c of children(node)) stack.push([c, d + 1]);
+  }
+  return max;
+}
+
 // ---- entry points -----------------------------------------------------------------------
 
 /**
@@ -1189,6 +1233,15 @@ function exprTypeOf(e: Expr): ValueType {
 export function parseExpr(input: string, opts: ParseOptions = {}): Expr {
   const p = new Parser(input, opts);
   const e = p.parseTopLevel();
+  const depth = treeDepth(e);
+  if (depth > MAX_TREE_DEPTH) {
+    throw new ParseError(
+      `expression is too deep (${depth} levels, at most ${MAX_TREE_DEPTH})`,
+      e.pos,
+      input,
+      opts.lineOffset ?? 0,
+    );
+  }
   new Checker(input, opts.lineOffset ?? 0).check(e);
   return e;
 }
