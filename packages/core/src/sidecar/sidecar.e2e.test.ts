@@ -356,6 +356,37 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       }
     });
 
+    it('falls back to SAMPLES responses, re-encoding them into XOR chunks', async () => {
+      const types: (string | undefined)[] = [];
+      const samplesOnly = createSidecar({
+        prometheusUrl: prom.url,
+        externalLabels: EXTERNAL,
+        acceptedResponseTypes: ['SAMPLES'],
+        onRemoteRead: (s) => types.push(s.responseType),
+      });
+      for (const [selector, matchers, start, end] of [
+        ['{job=~"live|job-1"}', [matcher('=~', 'job', 'live|job-1')], t0, now + 60_000],
+        ['gen_gauge_1', [matcher('=', '__name__', 'gen_gauge_1')], t0 + HOUR + 1, t0 + 2.5 * HOUR + 1],
+      ] as const) {
+        const want = await promRaw(prom.url, selector, start, end);
+        expectSameSamples(await storeRaw(samplesOnly, [...matchers], start, end), want, `SAMPLES ${selector}`);
+      }
+      expect(types).toEqual(['SAMPLES', 'SAMPLES']);
+    });
+
+    it('stops after `limit` series', async () => {
+      let n = 0;
+      for await (const r of client.series({
+        minTime: t0,
+        maxTime: now,
+        matchers: [matcher('=~', '__name__', '.+')],
+        limit: 3,
+      })) {
+        if (r.type === 'series') n++;
+      }
+      expect(n).toBe(3);
+    });
+
     it('answers nothing without asking Prometheus when external labels cannot match', async () => {
       const before = remoteReads;
       const got = await storeRaw(client, [matcher('=', 'cluster', 'other'), matcher('=~', '__name__', '.+')], t0, now);
