@@ -45,14 +45,30 @@ const INITIAL_PENALTY = 5000;
  * difference added from then on, so a switch never looks like a counter reset.
  */
 export function dedupPair(a: SampleColumns, b: SampleColumns, counter: boolean): SampleColumns {
+  const n = a.timestamps.length + b.timestamps.length;
+  const outT = new Float64Array(n);
+  const outV = new Float64Array(n);
+  const got = dedupPairInto(a, b, counter, outT, outV);
+  return { timestamps: outT.subarray(0, got), values: outV.subarray(0, got) };
+}
+
+/**
+ * dedupPair writing into `outT`/`outV` (room for both inputs' lengths); returns the number of
+ * samples written. Lets callers reuse buffers.
+ */
+export function dedupPairInto(
+  a: SampleColumns,
+  b: SampleColumns,
+  counter: boolean,
+  outT: Float64Array,
+  outV: Float64Array,
+): number {
   const ta = a.timestamps;
   const va = a.values;
   const tb = b.timestamps;
   const vb = b.values;
   const na = ta.length;
   const nb = tb.length;
-  const outT = new Float64Array(na + nb);
-  const outV = new Float64Array(na + nb);
   let n = 0;
   let ia = 0;
   let ib = 0;
@@ -122,7 +138,7 @@ export function dedupPair(a: SampleColumns, b: SampleColumns, counter: boolean):
     haveLast = true;
     lastV = v;
   }
-  return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+  return n;
 }
 
 /**
@@ -174,4 +190,24 @@ export function chainReplicas(replicas: readonly SampleColumns[]): SampleColumns
     }
   }
   return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+}
+
+/**
+ * Folds dedupPairInto or merges by chain over several replicas, writing into `outT`/`outV` (room
+ * for all replicas' samples); returns the number written.
+ */
+export function dedupReplicasInto(
+  replicas: readonly SampleColumns[],
+  func: DeduplicationFunc,
+  counter: boolean,
+  outT: Float64Array,
+  outV: Float64Array,
+): number {
+  if (func === 'chain' || replicas.length !== 2) {
+    const r = func === 'chain' ? chainReplicas(replicas) : dedupReplicas(replicas, counter);
+    outT.set(r.timestamps);
+    outV.set(r.values);
+    return r.timestamps.length;
+  }
+  return dedupPairInto(replicas[0] as SampleColumns, replicas[1] as SampleColumns, counter, outT, outV);
 }

@@ -1,14 +1,8 @@
 import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
-import {
-  chainReplicas,
-  type DeduplicationFunc,
-  dedupReplicas,
-  isCounterFunc,
-  type SampleColumns,
-  splitOverlapping,
-} from './dedup.js';
-import { decodeChain } from './samples.js';
+import { ColumnArena, Scratch } from './arena.js';
+import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
+import { decodeSeriesColumns } from './samples.js';
 
 /** Aggregates to ask downsampled stores for, given the function around a selector (Thanos's aggrsFromFunc). */
 export function aggregatesForFunc(func: string | undefined): Aggr[] {
@@ -106,6 +100,9 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
         signal,
       );
       const counter = isCounterFunc(hints.func);
+      // Results of this select share slabs; intermediate replica columns reuse scratch buffers.
+      const arena = new ColumnArena();
+      const scratch: Scratch[] = [];
       const out: SeriesSamples[] = [];
       const empty = new Float64Array(0);
       for await (const r of stream) {
@@ -119,12 +116,17 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
           continue;
         }
         const chains = splitOverlapping(chunks);
-        let cols: SampleColumns;
-        if (chains.length === 1) cols = decodeChain(chains[0] ?? [], aggregates, hints.start, hints.end);
-        else {
-          const replicas = chains.map((c) => decodeChain(c, aggregates, hints.start, hints.end));
-          cols = opts.deduplicationFunc === 'chain' ? chainReplicas(replicas) : dedupReplicas(replicas, counter);
-        }
+        while (scratch.length < chains.length) scratch.push(new Scratch());
+        const cols = decodeSeriesColumns(
+          chains,
+          aggregates,
+          hints.start,
+          hints.end,
+          arena,
+          scratch,
+          (replicas, outT, outV) =>
+            dedupReplicasInto(replicas, opts.deduplicationFunc ?? 'penalty', counter, outT, outV),
+        );
         stats.samples += cols.timestamps.length;
         out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
       }

@@ -1,5 +1,6 @@
 import { decodeXorInto, InvalidArgumentError, xorNumSamples } from '@thanos-ts/tsdb';
 import type { Aggr, AggrChunk, Chunk } from '../storeapi/store-api.js';
+import type { ColumnArena, Scratch } from './arena.js';
 import type { SampleColumns } from './dedup.js';
 
 function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
@@ -89,4 +90,110 @@ export function decodeChain(
     at += p.timestamps.length;
   }
   return { timestamps, values };
+}
+
+function rawOrPicked(c: AggrChunk, aggregates: readonly Aggr[]): Chunk | undefined {
+  if (c.raw) return c.raw;
+  if (aggregates.includes('COUNT') && aggregates.includes('SUM') && c.count && c.sum) return undefined;
+  for (const a of aggregates) {
+    const ch = pickChunk(c, a);
+    if (ch) return ch;
+  }
+  return undefined;
+}
+
+/** Most samples a chain can decode to (before bounding to the query range). */
+export function chainCapacity(chunks: readonly AggrChunk[], aggregates: readonly Aggr[]): number {
+  let n = 0;
+  for (const c of chunks) {
+    const ch = rawOrPicked(c, aggregates) ?? c.sum;
+    if (ch) n += xorNumSamples(ch.data);
+  }
+  return n;
+}
+
+/**
+ * decodeChain writing into `ts`/`vs` (room for chainCapacity samples) without allocating for raw
+ * chunks; returns the number of samples in [mint, maxt].
+ */
+export function decodeChainInto(
+  chunks: readonly AggrChunk[],
+  aggregates: readonly Aggr[],
+  mint: number,
+  maxt: number,
+  ts: Float64Array,
+  vs: Float64Array,
+): number {
+  let n = 0;
+  for (const c of chunks) {
+    if (c.maxTime < mint || c.minTime > maxt) continue;
+    const ch = rawOrPicked(c, aggregates);
+    if (!ch) {
+      // Averages of downsampled data: rare enough to take the allocating path.
+      const cols = decodeChain([c], aggregates, mint, maxt);
+      ts.set(cols.timestamps, n);
+      vs.set(cols.values, n);
+      n += cols.timestamps.length;
+      continue;
+    }
+    if (ch.type !== 'XOR') {
+      throw new InvalidArgumentError(
+        `chunk encoding ${ch.type} is not supported by the querier yet (only XOR float chunks)`,
+      );
+    }
+    const k = decodeXorInto(ch.data, ts, vs, n);
+    // Drop what falls outside [mint, maxt], keeping the kept run contiguous.
+    let lo = n;
+    let hi = n + k;
+    while (lo < hi && (ts[lo] as number) < mint) lo++;
+    while (hi > lo && (ts[hi - 1] as number) > maxt) hi--;
+    if (lo > n) {
+      ts.copyWithin(n, lo, hi);
+      vs.copyWithin(n, lo, hi);
+    }
+    n += hi - lo;
+  }
+  return n;
+}
+
+/**
+ * Decodes one merged series (its chunks possibly from several replicas) into columns carved from
+ * `arena`: one chain decodes straight in, several are decoded into scratch buffers and
+ * deduplicated into the arena with `dedup`.
+ */
+export function decodeSeriesColumns(
+  chains: readonly (readonly AggrChunk[])[],
+  aggregates: readonly Aggr[],
+  mint: number,
+  maxt: number,
+  arena: ColumnArena,
+  scratch: Scratch[],
+  dedup: (replicas: SampleColumns[], outT: Float64Array, outV: Float64Array) => number,
+): SampleColumns {
+  if (chains.length === 1) {
+    const cap = chainCapacity(chains[0] as AggrChunk[], aggregates);
+    const block = arena.alloc(2 * cap);
+    const ts = block.subarray(0, cap);
+    const vs = block.subarray(cap, 2 * cap);
+    const n = decodeChainInto(chains[0] as AggrChunk[], aggregates, mint, maxt, ts, vs);
+    if (n === cap) return { timestamps: ts, values: vs };
+    block.copyWithin(n, cap, cap + n);
+    const kept = arena.shrinkLast(block, 2 * n);
+    return { timestamps: kept.subarray(0, n), values: kept.subarray(n, 2 * n) };
+  }
+  const replicas: SampleColumns[] = [];
+  let total = 0;
+  chains.forEach((chain, i) => {
+    const cap = chainCapacity(chain, aggregates);
+    const sc = scratch[i] as Scratch;
+    sc.ensure(cap);
+    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values);
+    replicas.push({ timestamps: sc.timestamps.subarray(0, n), values: sc.values.subarray(0, n) });
+    total += n;
+  });
+  const block = arena.alloc(2 * total);
+  const n = dedup(replicas, block.subarray(0, total), block.subarray(total, 2 * total));
+  if (n !== total) block.copyWithin(n, total, total + n);
+  const kept = arena.shrinkLast(block, 2 * n);
+  return { timestamps: kept.subarray(0, n), values: kept.subarray(n, 2 * n) };
 }

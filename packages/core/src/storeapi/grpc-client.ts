@@ -39,6 +39,11 @@ export interface ConnectStoreAPIOptions {
   tls?: GrpcClientTLSOptions;
   /** Deadline for unary calls (Info, LabelNames, LabelValues), ms. Default: none (use signals). */
   unaryTimeout?: number;
+  /**
+   * Series per response message asked of the store when a request does not say (Thanos's
+   * response_batch_size; servers that do not batch answer one by one). Default 64, as Thanos.
+   */
+  responseBatchSize?: number;
 }
 
 /** A StoreAPI backed by a remote gRPC endpoint; `close` releases the connection. */
@@ -147,7 +152,7 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
             def.path,
             def.requestSerialize,
             def.responseDeserialize,
-            seriesRequestToPb(req),
+            seriesRequestToPb(req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 }),
             new Metadata(),
             callOptions(signal, false),
           );

@@ -15,6 +15,7 @@ import {
   legacyInfoToPb,
   seriesRequestFromPb,
   seriesResponseToPb,
+  seriesToPb,
 } from './codec.js';
 import { StoreAPIError } from './errors.js';
 import { infoServiceDefinition, storeServiceDefinition } from './services.js';
@@ -90,10 +91,30 @@ export function serveStoreAPI(store: StoreAPI, server: Server): void {
       const ac = signalOf(call);
       (async () => {
         const req = seriesRequestFromPb(call.request);
+        // Thanos clients may ask for series in batches (response_batch_size, 64 by default):
+        // one gRPC message per batch saves most of the per-message cost.
+        const batchSize = req.responseBatchSize ?? 0;
+        let batch: Pb[] = [];
+        const send = async (msg: Pb) => {
+          if (!call.write(msg)) await waitDrain(call, ac.signal);
+        };
+        const flush = async () => {
+          if (batch.length === 0) return;
+          const series = batch;
+          batch = [];
+          await send({ batch: { series } });
+        };
         for await (const resp of store.series(req, ac.signal)) {
           if (ac.signal.aborted) break;
-          if (!call.write(seriesResponseToPb(resp))) await waitDrain(call, ac.signal);
+          if (batchSize > 1 && resp.type === 'series') {
+            batch.push(seriesToPb(resp.series));
+            if (batch.length >= batchSize) await flush();
+            continue;
+          }
+          await flush();
+          await send(seriesResponseToPb(resp));
         }
+        if (!ac.signal.aborted) await flush();
       })().then(
         () => {
           if (!ac.signal.aborted) call.end();
