@@ -184,6 +184,48 @@ describe('StoreAPI over gRPC', () => {
     expect(after).toBeLessThan(100_000);
   });
 
+  it('sends SeriesBatch messages (field 4) when asked for response_batch_size', async () => {
+    const raw = new Client(address, credentials.createInsecure());
+    const first = await new Promise<Buffer>((resolve, reject) => {
+      const w = protobuf.Writer.create();
+      w.uint32((2 << 3) | 0).int64(10);
+      w.uint32((3 << 3) | 2)
+        .fork()
+        .uint32((2 << 3) | 2)
+        .string('__name__')
+        .uint32((3 << 3) | 2)
+        .string('up')
+        .ldelim();
+      w.uint32((16 << 3) | 0).int64(3); // response_batch_size = 3
+      const call = raw.makeServerStreamRequest(
+        '/thanos.Store/Series',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from(w.finish()),
+        new Metadata(),
+        {},
+      );
+      call.once('data', (b: Buffer) => {
+        call.cancel();
+        resolve(b);
+      });
+      call.on('error', (e) => {
+        if ((e as { code?: number }).code !== 1) reject(e);
+      });
+    });
+    raw.close();
+    const r = protobuf.Reader.create(first);
+    expect(r.uint32()).toBe((4 << 3) | 2); // SeriesResponse.batch = 4
+    const batch = protobuf.Reader.create(r.bytes());
+    let series = 0;
+    while (batch.pos < batch.len) {
+      expect(batch.uint32()).toBe((1 << 3) | 2); // SeriesBatch.series = 1
+      batch.skip(batch.uint32());
+      series++;
+    }
+    expect(series).toBe(3);
+  });
+
   // Decodes the raw bytes of a Series response with field numbers written out here, independent
   // of our .proto files, so a mistake in those would show.
   it('writes Thanos field numbers on the wire', async () => {
