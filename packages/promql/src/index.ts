@@ -34,6 +34,8 @@ export { describeToken, Lexer, type Token, type TokenType } from './parser/lexer
 export {
   documentedType,
   isValidUtf8LabelName,
+  MAX_NESTING,
+  MAX_TREE_DEPTH,
   type ParseOptions,
   parseExpr,
   parseMetricSelector,
@@ -41,6 +43,7 @@ export {
 } from './parser/parser.js';
 export { formatExpr, formatFloat, formatMatcher, prettyExpr } from './parser/printer.js';
 export {
+  MAX_SERIES_DESC_VALUES,
   parseSeriesDesc,
   type SequenceValue,
   type SeriesDescription,
