@@ -374,6 +374,26 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       expect(types).toEqual(['SAMPLES', 'SAMPLES']);
     });
 
+    it('answers skipChunks requests from the series API, with external labels', async () => {
+      const q = new URLSearchParams({ 'match[]': '{job=~"live|job-0"}' });
+      const promSeries = (
+        (await (await fetch(`${prom.url}/api/v1/series?${q}`)).json()) as { data: Record<string, string>[] }
+      ).data;
+      const got: string[] = [];
+      for await (const r of client.series({
+        minTime: t0,
+        maxTime: now + 60_000,
+        matchers: [matcher('=~', 'job', 'live|job-0')],
+        skipChunks: true,
+      })) {
+        if (r.type !== 'series') continue;
+        expect(r.series.chunks).toEqual([]);
+        expect(r.series.labels.get('cluster')).toBe('test');
+        got.push(keyOf(r.series.labels.without(Object.keys(EXTERNAL)).toRecord()));
+      }
+      expect(got.sort()).toEqual(promSeries.map(keyOf).sort());
+    });
+
     it('stops after `limit` series', async () => {
       let n = 0;
       for await (const r of client.series({
