@@ -639,6 +639,7 @@ describe('sidecar start-up failures', () => {
     expect(err?.code).toBe('ERR_PROMETHEUS_API');
     expect(err.message).toContain('http://127.0.0.1:1');
     expect(err.message).toContain('--prometheus.url');
+    expect(err.message).toContain('connection refused');
     await sc.close();
   });
 

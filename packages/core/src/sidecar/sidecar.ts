@@ -202,11 +202,12 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
       signal.throwIfAborted();
       const attempt = AbortSignal.any([signal, AbortSignal.timeout(configTimeout)]);
       try {
+        // buildinfo first: when Prometheus cannot be reached its error says why (refused, DNS, …).
+        version = await prometheus.buildVersion(attempt);
         if (!(await prometheus.ready(attempt))) {
           throw new PrometheusAPIError(`${prometheus.url}/-/ready`, 503, 'Prometheus is not ready yet');
         }
         if (shipper) await validateFlags(attempt);
-        version = await prometheus.buildVersion(attempt);
         await refresh(attempt);
         return;
       } catch (err) {
