@@ -128,6 +128,32 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     expect(names.names).toContain('__name__');
     const values = await g.labelValues({ start: 0, end: START + 10 * HOURS, label: '__name__' });
     expect(values.values).toEqual([...new Set(gen.data.map((s) => s.labels.__name__ as string))].sort());
+    const shards = await g.labelValues({
+      start: 0,
+      end: START + 10 * HOURS,
+      label: 'shard',
+      matchers: [matcher('=', '__name__', name)],
+    });
+    expect(shards.values).toEqual(
+      [...new Set(gen.data.filter((s) => s.labels.__name__ === name).map((s) => s.labels.shard as string))].sort(),
+    );
+    expect((await g.labelValues({ start: 0, end: START + 10 * HOURS, label: 'cluster' })).values).toEqual(['eu1']);
+    expect(
+      (
+        await g.labelValues({
+          start: 0,
+          end: START + 10 * HOURS,
+          label: 'cluster',
+          matchers: [matcher('=', 'cluster', 'us1')],
+        })
+      ).values,
+    ).toEqual([]);
+    const namesFor = await g.labelNames({
+      start: 0,
+      end: START + 10 * HOURS,
+      matchers: [matcher('=', '__name__', name)],
+    });
+    expect(namesFor.names).toEqual(['__name__', 'cluster', 'instance', 'job', 'replica', 'shard']);
   });
 
   it('drops replica labels on request and keeps series sorted', async () => {
