@@ -134,7 +134,8 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         );
       if (end < start)
         throw new QueryEvaluationError('end timestamp must not be before start time', 'ERR_INVALID_ARGUMENT');
-      if ((end - start) / step > MAX_POINTS_PER_SERIES) throw new TooManyPointsError();
+      // Integer division, as Go divides durations.
+      if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) throw new TooManyPointsError();
       const expr = parse(query);
       const type = exprType(expr);
       if (type !== 'vector' && type !== 'scalar') {
