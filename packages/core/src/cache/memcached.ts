@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { splitHostPort } from './address.js';
 import { type Cache, type CacheStats, emptyStats } from './cache.js';
 import { findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
 
@@ -120,16 +121,6 @@ function safeKey(key: string): string {
   if (key.length <= 200 && !/[\s\x00-\x1f\x7f]/.test(key) && Buffer.byteLength(key) === key.length) return key;
   return `h:${createHash('sha256').update(key).digest('base64url')}`;
 }
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const i = addr.lastIndexOf(':');
-  const port = Number(addr.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535)
-    throw new Error(`invalid cache address ${JSON.stringify(addr)} (want host:port)`);
-  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port };
-}
-
-export { splitHostPort };
 
 /** 64-bit FNV-1a of a string's UTF-16 code units, as a bigint. */
 function fnv1a64(s: string): bigint {

@@ -1,5 +1,5 @@
+import { splitHostPort } from './address.js';
 import { type Cache, type CacheStats, emptyStats } from './cache.js';
-import { splitHostPort } from './memcached.js';
 import { findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
 
 /** Redis client options: the keys of Thanos's redis `config:` block that apply here. */
