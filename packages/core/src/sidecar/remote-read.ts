@@ -1,10 +1,9 @@
 import type { Matcher } from '@thanos-ts/tsdb';
-import { XorEncoder } from '@thanos-ts/tsdb';
+import { crc32c, XorEncoder } from '@thanos-ts/tsdb';
 import { type Dispatcher, request } from 'undici';
 import type { AggrChunk, ChunkEncoding } from '../storeapi/store-api.js';
 import { RemoteReadError } from './errors.js';
 import { decodeChunkedReadResponse, type PrompbChunkedSeries } from './prompb/chunked-series.js';
-import { frameCrc32c } from './prompb/crc32c.js';
 import { prompbTypes } from './prompb/prompb.js';
 import { snappyDecode, snappyEncode } from './prompb/snappy.js';
 
@@ -256,7 +255,7 @@ export async function* readChunkedFrames(
         ((frame[p] as number) * 0x1000000 +
           (((frame[p + 1] as number) << 16) | ((frame[p + 2] as number) << 8) | (frame[p + 3] as number))) >>>
         0;
-      if (frameCrc32c(frame, p + 4, total) !== crc) {
+      if (crc32c(frame, 0, p + 4, total) !== crc) {
         throw new RemoteReadError(url, 'corrupted frame: checksum mismatch');
       }
       if (stats) stats.frames++;

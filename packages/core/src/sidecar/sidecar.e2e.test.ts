@@ -11,7 +11,15 @@ import {
   startPrometheus,
   startS3rver,
 } from '@thanos-ts/testing';
-import { type Labels, type Matcher, matcher, parseBlockMeta, XorIterator } from '@thanos-ts/tsdb';
+import {
+  BytesRangeSource,
+  type Labels,
+  type Matcher,
+  matcher,
+  openBlock,
+  parseBlockMeta,
+  XorIterator,
+} from '@thanos-ts/tsdb';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuerier } from '../query/querier.js';
@@ -186,6 +194,30 @@ async function expectShipped(bucket: Bucket, tsdbDir: string, id: string): Promi
   for (const f of files) {
     if (f.rel_path === 'meta.json') continue;
     expect(f.size_bytes, f.rel_path).toBe((await readFile(join(local, f.rel_path))).length);
+  }
+  // The tsdb block reader reads the bucket copy back to the same series and chunks as the original.
+  const remote = await openBlock({
+    meta: meta,
+    index: new BytesRangeSource(`${id}/index`, await bucket.get(`${id}/index`)),
+    chunks: await Promise.all(
+      segments.map(async (s) => new BytesRangeSource(`${id}/chunks/${s}`, await bucket.get(`${id}/chunks/${s}`))),
+    ),
+    name: id,
+  });
+  const original = await openBlock(local);
+  try {
+    const all = [matcher('=~', '__name__', '.+')];
+    const shape = (series: Awaited<ReturnType<typeof remote.select>>) =>
+      series.map((s) => ({
+        labels: s.labels.toString(),
+        chunks: s.chunks.map((c) => [c.minTime, c.maxTime, c.encoding, Buffer.from(c.data ?? []).toString('base64')]),
+      }));
+    const got = shape(await remote.select(all, meta.minTime, meta.maxTime));
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toEqual(shape(await original.select(all, meta.minTime, meta.maxTime)));
+  } finally {
+    await remote.close();
+    await original.close();
   }
 }
 
