@@ -235,12 +235,14 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     const controller = new AbortController();
     if (signal?.aborted) controller.abort(signal.reason);
     let source: AsyncIterable<SeriesResponse> = e.store.series(req, controller.signal);
+    let map: ((r: SeriesResponse) => SeriesResponse) | undefined;
     if (strip.length > 0) {
-      source = e.info.supportsWithoutReplicaLabels ? stripped(source, strip) : strippedSorted(source, strip);
+      if (e.info.supportsWithoutReplicaLabels) map = (r) => stripReplicaLabels(r, strip);
+      else source = strippedSorted(source, strip);
     }
     const s: StoreStream = {
       name: e.name,
-      cursor: new PrefetchCursor(source),
+      cursor: new PrefetchCursor(source, 256, map),
       controller,
       head: undefined,
     };
@@ -356,15 +358,11 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
   };
 }
 
-async function* stripped(
-  source: AsyncIterable<SeriesResponse>,
-  names: readonly string[],
-): AsyncGenerator<SeriesResponse> {
-  for await (const r of source) {
-    if (r.type === 'series')
-      yield { type: 'series', series: { labels: r.series.labels.without(names), chunks: r.series.chunks } };
-    else yield r;
-  }
+// Stores that support without_replica_labels drop them already; this only catches stragglers.
+function stripReplicaLabels(r: SeriesResponse, names: readonly string[]): SeriesResponse {
+  if (r.type !== 'series') return r;
+  const labels = r.series.labels.without(names);
+  return labels === r.series.labels ? r : { type: 'series', series: { labels, chunks: r.series.chunks } };
 }
 
 // A store that cannot drop replica labels itself keeps its order with them; dropping them may
