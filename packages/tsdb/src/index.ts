@@ -75,11 +75,13 @@ export {
   type CreateBlocksOptions,
   compatibleBlockDuration,
   createBlocksFromOpenMetrics,
+  readOpenMetricsFile,
 } from './openmetrics/backfill.js';
 export {
   type OpenMetricsEntry,
   type OpenMetricsMetadata,
   OpenMetricsParseError,
+  OpenMetricsParser,
   type OpenMetricsSample,
   parseGoFloat,
   parseOpenMetrics,

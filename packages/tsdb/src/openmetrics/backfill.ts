@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { DEFAULT_BLOCK_DURATION, type WrittenBlock, writeBlock } from '../block/writer.js';
 import { compareLabels, Labels } from '../labels/labels.js';
-import { OpenMetricsParseError, parseOpenMetrics } from './parser.js';
+import { type OpenMetricsEntry, OpenMetricsParseError, OpenMetricsParser } from './parser.js';
 
 /** Options for createBlocksFromOpenMetrics. */
 export interface CreateBlocksOptions {
@@ -15,6 +15,42 @@ interface SeriesBuffer {
   ts: Float64Array;
   vs: Float64Array;
   n: number;
+}
+
+const READ_SIZE = 16 * 1024 * 1024;
+
+/**
+ * Parses an OpenMetrics file of any size: read in 16 MiB pieces, cut at line boundaries, parsed
+ * incrementally (a whole multi-GB file would not fit in one JavaScript string).
+ */
+export async function* readOpenMetricsFile(
+  path: string,
+  signal?: AbortSignal,
+  readSize = READ_SIZE,
+): AsyncGenerator<OpenMetricsEntry> {
+  const parser = new OpenMetricsParser(path);
+  const decoder = new TextDecoder('utf-8');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(readSize);
+    let carry = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await fh.read(buf, 0, readSize, null);
+      if (bytesRead === 0) break;
+      const text = carry + decoder.decode(buf.subarray(0, bytesRead), { stream: true });
+      const cut = text.lastIndexOf('\n');
+      if (cut < 0) {
+        carry = text;
+        continue;
+      }
+      carry = text.slice(cut + 1);
+      yield* parser.feed(text.slice(0, cut + 1), false);
+    }
+    yield* parser.feed(carry + decoder.decode(), true);
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -50,12 +86,11 @@ export async function createBlocksFromOpenMetrics(
   outDir: string,
   opts: CreateBlocksOptions = {},
 ): Promise<WrittenBlock[]> {
-  const text = await readFile(inputFile, 'utf8');
   const byRaw = new Map<string, SeriesBuffer>();
   const byKey = new Map<string, SeriesBuffer>();
   let mint = Number.POSITIVE_INFINITY;
   let maxt = Number.NEGATIVE_INFINITY;
-  for (const e of parseOpenMetrics(text, inputFile)) {
+  for await (const e of readOpenMetricsFile(inputFile, opts.signal)) {
     if (e.kind !== 'series') continue;
     if (e.timestamp === undefined) {
       throw new OpenMetricsParseError(inputFile, e.line, `expected timestamp for series ${e.series}, got none`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SMALL_CHUNKS_HEX, SMALL_INDEX_HEX, SMALL_OPENMETRICS } from '../testdata/promtool-small.js';
-import { compatibleBlockDuration, createBlocksFromOpenMetrics } from './backfill.js';
+import { compatibleBlockDuration, createBlocksFromOpenMetrics, readOpenMetricsFile } from './backfill.js';
 import { OpenMetricsParseError, type OpenMetricsSample, parseGoFloat, parseOpenMetrics } from './parser.js';
 
 // The parser reuses its sample object, so copy while iterating.
@@ -124,6 +124,30 @@ describe('createBlocksFromOpenMetrics', () => {
       expect(Math.floor(b.meta.minTime / 7200_000)).toBe(Math.floor((b.meta.maxTime - 1) / 7200_000));
     }
     expect(readdirSync(join(dir, 'out'))).toHaveLength(3);
+  });
+
+  it('reads a file in pieces with the same result as one string, multi-byte text split anywhere', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'om-'));
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) lines.push(`m{v="ü€😀${i}"} ${i} ${1700000000 + i}`);
+    const text = `# TYPE m gauge\n${lines.join('\n')}\n# EOF`;
+    writeFileSync(join(dir, 'in.om'), text);
+    const want = samples(text);
+    for (const size of [7, 64, 1000, 1 << 20]) {
+      const got: unknown[] = [];
+      for await (const e of readOpenMetricsFile(join(dir, 'in.om'), undefined, size)) {
+        if (e.kind === 'series') got.push({ name: e.name, labels: [...e.labels], value: e.value, ts: e.timestamp });
+      }
+      expect(got).toEqual(want);
+    }
+    writeFileSync(join(dir, 'bad.om'), `${lines.join('\n')}\n`);
+    const err = await (async () => {
+      for await (const _ of readOpenMetricsFile(join(dir, 'bad.om'), undefined, 64)) {
+        // drain
+      }
+    })().catch((e) => e);
+    expect(err).toBeInstanceOf(OpenMetricsParseError);
+    expect(err.message).toBe(`${join(dir, 'bad.om')}:301: data does not end with # EOF`);
   });
 
   it('requires timestamps', async () => {

@@ -83,11 +83,18 @@ function isNameChar(c: number, colon: boolean): boolean {
  * mandatory final `# EOF`. `_created` samples are ordinary series, as promtool treats them. The
  * yielded sample object is reused between iterations; copy what you keep.
  */
-export function* parseOpenMetrics(text: string, file = 'input'): Generator<OpenMetricsEntry> {
-  let pos = 0;
-  let line = 0;
-  const n = text.length;
-  const sample: OpenMetricsSample = {
+export function parseOpenMetrics(text: string, file = 'input'): Generator<OpenMetricsEntry> {
+  return new OpenMetricsParser(file).feed(text, true);
+}
+
+/**
+ * Incremental form of parseOpenMetrics for inputs too large for one string: call `feed` with
+ * pieces that each end at a line boundary, the last one with `final = true`.
+ */
+export class OpenMetricsParser {
+  private line = 0;
+  private eofSeen = false;
+  private readonly sample: OpenMetricsSample = {
     kind: 'series',
     series: '',
     name: '',
@@ -96,85 +103,107 @@ export function* parseOpenMetrics(text: string, file = 'input'): Generator<OpenM
     timestamp: undefined,
     line: 0,
   };
-  const fail = (detail: string): never => {
-    throw new OpenMetricsParseError(file, line, detail);
+
+  constructor(readonly file = 'input') {}
+
+  private fail = (detail: string): never => {
+    throw new OpenMetricsParseError(this.file, this.line, detail);
   };
-  for (;;) {
-    line++;
-    if (pos >= n) fail('data does not end with # EOF');
-    let end = text.indexOf('\n', pos);
-    const hasNewline = end >= 0;
-    if (!hasNewline) end = n;
-    const l = text.slice(pos, end);
-    pos = end + 1;
-    if (l.startsWith('#')) {
-      if (l === '# EOF') {
-        if (pos < n) fail('unexpected data after # EOF');
+
+  /** Parses the complete lines of `text`; with `final`, also checks that `# EOF` was seen. */
+  *feed(text: string, final: boolean): Generator<OpenMetricsEntry> {
+    let pos = 0;
+    const n = text.length;
+    const fail = this.fail;
+    const sample = this.sample;
+    for (;;) {
+      if (pos >= n) {
+        if (final && !this.eofSeen) {
+          this.line++;
+          fail('data does not end with # EOF');
+        }
         return;
       }
-      const m = /^# (HELP|TYPE|UNIT) /.exec(l);
-      if (!m) fail(`invalid comment line ${JSON.stringify(l.slice(0, 40))}`);
-      if (!hasNewline) fail('data does not end with # EOF');
-      const rest = l.slice(7);
-      let i = 0;
-      if (!isNameStart(rest.charCodeAt(0), true)) fail(`expected metric name after ${(m as RegExpExecArray)[1]}`);
-      while (i < rest.length && isNameChar(rest.charCodeAt(i), true)) i++;
-      const metric = rest.slice(0, i);
-      if (i >= rest.length || rest[i] !== ' ') fail(`expected text in ${(m as RegExpExecArray)[1]}`);
-      const txt = rest.slice(i + 1);
-      const kind = (m as RegExpExecArray)[1]?.toLowerCase() as 'help' | 'type' | 'unit';
-      if (kind === 'type' && !METRIC_TYPES.has(txt)) fail(`invalid metric type ${JSON.stringify(txt)}`);
-      if (kind === 'unit' && txt.length > 0 && !metric.endsWith(`_${txt}`)) {
-        fail(`unit not a suffix of metric ${JSON.stringify(metric)}`);
+      if (this.eofSeen) fail('unexpected data after # EOF');
+      this.line++;
+      const line = this.line;
+      let end = text.indexOf('\n', pos);
+      const hasNewline = end >= 0;
+      if (!hasNewline) {
+        if (!final) fail('internal: feed() text must end at a line boundary');
+        end = n;
       }
-      yield { kind, metric, text: txt, line };
-      continue;
-    }
-    if (!hasNewline) fail('data does not end with # EOF');
-    // Sample line.
-    let i = 0;
-    if (!isNameStart(l.charCodeAt(0), true)) fail(`${JSON.stringify(l.slice(0, 1))} is not a valid start token`);
-    while (i < l.length && isNameChar(l.charCodeAt(i), true)) i++;
-    const name = l.slice(0, i);
-    const labels: string[] = [];
-    if (l[i] === '{') {
-      i = parseLabelBlock(l, i + 1, labels, fail);
-    }
-    const seriesEnd = i;
-    if (l[i] !== ' ') fail('expected value after metric');
-    let j = l.indexOf(' ', i + 1);
-    if (j < 0) j = l.length;
-    const valueText = l.slice(i + 1, j);
-    if (valueText === '') fail('expected value after metric');
-    const value = parseGoFloat(valueText);
-    if (value === undefined) fail(`invalid value ${JSON.stringify(valueText)}`);
-    let timestamp: number | undefined;
-    i = j;
-    if (i < l.length) {
-      if (l.startsWith(' # {', i)) {
-        parseExemplar(l, i + 4, name, fail);
-      } else {
-        let k = l.indexOf(' ', i + 1);
-        if (k < 0) k = l.length;
-        const tsText = l.slice(i + 1, k);
-        const ts = parseGoFloat(tsText);
-        if (ts === undefined || tsText === '') fail(`invalid timestamp ${JSON.stringify(tsText)}`);
-        if (!Number.isFinite(ts)) fail('invalid timestamp');
-        // int64(ts * 1000): float multiply, then truncate toward zero, exactly as Go.
-        timestamp = Math.trunc((ts as number) * 1000) + 0; // + 0 turns -0 into 0
-        if (k < l.length) {
-          if (!l.startsWith(' # {', k)) fail('expected next entry after timestamp');
-          parseExemplar(l, k + 4, name, fail);
+      const l = text.slice(pos, end);
+      pos = end + 1;
+      if (l.startsWith('#')) {
+        if (l === '# EOF') {
+          this.eofSeen = true;
+          continue;
+        }
+        const m = /^# (HELP|TYPE|UNIT) /.exec(l);
+        if (!m) fail(`invalid comment line ${JSON.stringify(l.slice(0, 40))}`);
+        if (!hasNewline) fail('data does not end with # EOF');
+        const rest = l.slice(7);
+        let i = 0;
+        if (!isNameStart(rest.charCodeAt(0), true)) fail(`expected metric name after ${(m as RegExpExecArray)[1]}`);
+        while (i < rest.length && isNameChar(rest.charCodeAt(i), true)) i++;
+        const metric = rest.slice(0, i);
+        if (i >= rest.length || rest[i] !== ' ') fail(`expected text in ${(m as RegExpExecArray)[1]}`);
+        const txt = rest.slice(i + 1);
+        const kind = (m as RegExpExecArray)[1]?.toLowerCase() as 'help' | 'type' | 'unit';
+        if (kind === 'type' && !METRIC_TYPES.has(txt)) fail(`invalid metric type ${JSON.stringify(txt)}`);
+        if (kind === 'unit' && txt.length > 0 && !metric.endsWith(`_${txt}`)) {
+          fail(`unit not a suffix of metric ${JSON.stringify(metric)}`);
+        }
+        yield { kind, metric, text: txt, line };
+        continue;
+      }
+      if (!hasNewline) fail('data does not end with # EOF');
+      // Sample line.
+      let i = 0;
+      if (!isNameStart(l.charCodeAt(0), true)) fail(`${JSON.stringify(l.slice(0, 1))} is not a valid start token`);
+      while (i < l.length && isNameChar(l.charCodeAt(i), true)) i++;
+      const name = l.slice(0, i);
+      const labels: string[] = [];
+      if (l[i] === '{') {
+        i = parseLabelBlock(l, i + 1, labels, fail);
+      }
+      const seriesEnd = i;
+      if (l[i] !== ' ') fail('expected value after metric');
+      let j = l.indexOf(' ', i + 1);
+      if (j < 0) j = l.length;
+      const valueText = l.slice(i + 1, j);
+      if (valueText === '') fail('expected value after metric');
+      const value = parseGoFloat(valueText);
+      if (value === undefined) fail(`invalid value ${JSON.stringify(valueText)}`);
+      let timestamp: number | undefined;
+      i = j;
+      if (i < l.length) {
+        if (l.startsWith(' # {', i)) {
+          parseExemplar(l, i + 4, name, fail);
+        } else {
+          let k = l.indexOf(' ', i + 1);
+          if (k < 0) k = l.length;
+          const tsText = l.slice(i + 1, k);
+          const ts = parseGoFloat(tsText);
+          if (ts === undefined || tsText === '') fail(`invalid timestamp ${JSON.stringify(tsText)}`);
+          if (!Number.isFinite(ts)) fail('invalid timestamp');
+          // int64(ts * 1000): float multiply, then truncate toward zero, exactly as Go.
+          timestamp = Math.trunc((ts as number) * 1000) + 0; // + 0 turns -0 into 0
+          if (k < l.length) {
+            if (!l.startsWith(' # {', k)) fail('expected next entry after timestamp');
+            parseExemplar(l, k + 4, name, fail);
+          }
         }
       }
+      sample.series = l.slice(0, seriesEnd);
+      sample.name = name;
+      sample.labels = labels;
+      sample.value = value as number;
+      sample.timestamp = timestamp;
+      sample.line = line;
+      yield sample;
     }
-    sample.series = l.slice(0, seriesEnd);
-    sample.name = name;
-    sample.labels = labels;
-    sample.value = value as number;
-    sample.timestamp = timestamp;
-    sample.line = line;
-    yield sample;
   }
 }
 
