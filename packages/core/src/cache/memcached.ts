@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { splitHostPort } from './address.js';
 import { type Cache, type CacheStats, emptyStats } from './cache.js';
-import { findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
+import { CacheConnectionError, findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
 
 /** Memcached client options: the keys of Thanos's memcached `config:` block that apply here. */
 export interface MemcachedOptions {
@@ -22,7 +23,7 @@ const ONE_DAY_S = 24 * 3600;
  * Sets use `noreply`; a server that is down or restarting turns into misses.
  */
 export function createMemcachedCache(opts: MemcachedOptions): Cache {
-  if (opts.addresses.length === 0) throw new Error('no memcached addresses provided');
+  if (opts.addresses.length === 0) throw new InvalidArgumentError('no memcached addresses provided');
   const timeoutMs = opts.timeoutMs ?? 500;
   const maxItemSize = opts.maxItemSizeBytes ?? 1024 * 1024;
   const batch = opts.maxGetMultiBatchSize && opts.maxGetMultiBatchSize > 0 ? opts.maxGetMultiBatchSize : Infinity;
@@ -104,10 +105,11 @@ const parseGetReply: ReplyParser<Map<string, Uint8Array>> = (buf, offset) => {
     const line = buf.toString('latin1', at, eol);
     if (line === 'END') return { value: found, end: eol + 2 };
     if (!line.startsWith('VALUE '))
-      throw new Error(`memcached: unexpected reply ${JSON.stringify(line.slice(0, 100))}`);
+      throw new CacheConnectionError(`memcached: unexpected reply ${JSON.stringify(line.slice(0, 100))}`);
     const parts = line.split(' ');
     const size = Number(parts[3]);
-    if (!Number.isInteger(size) || size < 0) throw new Error(`memcached: bad VALUE line ${JSON.stringify(line)}`);
+    if (!Number.isInteger(size) || size < 0)
+      throw new CacheConnectionError(`memcached: bad VALUE line ${JSON.stringify(line)}`);
     const dataStart = eol + 2;
     if (buf.length < dataStart + size + 2) return undefined;
     // Copy: the receive buffer is reused for later replies.

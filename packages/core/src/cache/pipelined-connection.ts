@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { ThanosError } from '@thanos-ts/tsdb';
 
 /**
  * Tries to parse one reply from `buf` starting at `offset`: returns the value and the offset
@@ -14,8 +15,10 @@ interface Pending {
 }
 
 /** Raised for every request that could not be answered (connection lost, timeout, bad reply). */
-export class CacheConnectionError extends Error {
-  readonly code = 'ERR_CACHE_CONNECTION';
+export class CacheConnectionError extends ThanosError {
+  constructor(message: string) {
+    super('ERR_CACHE_CONNECTION', message);
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { splitHostPort } from './address.js';
 import { type Cache, type CacheStats, emptyStats } from './cache.js';
-import { findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
+import { CacheConnectionError, findCRLF, PipelinedConnection, type ReplyParser } from './pipelined-connection.js';
 
 /** Redis client options: the keys of Thanos's redis `config:` block that apply here. */
 export interface RedisOptions {
@@ -52,7 +52,7 @@ export function createRedisCache(opts: RedisOptions): Cache {
           conn
             .request(encodeCommand(['MGET', ...part.map((k) => prefix + k)]), parseResp)
             .then((reply) => {
-              if (!Array.isArray(reply)) throw new Error('redis: MGET did not answer an array');
+              if (!Array.isArray(reply)) throw new CacheConnectionError('redis: MGET did not answer an array');
               reply.forEach((v, j) => {
                 if (Buffer.isBuffer(v)) out.set(part[j] as string, new Uint8Array(v));
               });
@@ -126,6 +126,6 @@ export const parseResp: ReplyParser<RespValue> = (buf, offset) => {
       return { value: items, end: at };
     }
     default:
-      throw new Error(`redis: unexpected reply byte ${kind}`);
+      throw new CacheConnectionError(`redis: unexpected reply byte ${kind}`);
   }
 };
