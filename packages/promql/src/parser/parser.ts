@@ -257,6 +257,7 @@ export class Parser {
 
   // ---- token handling -------------------------------------------------------------------
 
+  /** The next token without consuming it (lexical errors are thrown here). */
   peek(): Token {
     if (!this.lookahead) {
       const t = this.lexer.next();
@@ -266,6 +267,7 @@ export class Parser {
     return this.lookahead;
   }
 
+  /** Consumes and returns the next token. */
   advance(): Token {
     const t = this.peek();
     this.lookahead = undefined;
@@ -273,6 +275,7 @@ export class Parser {
     return t;
   }
 
+  /** Throws a ParseError for `pos`. */
   fail(pos: PositionRange, detail: string): never {
     throw new ParseError(detail, pos, this.input, this.opts.lineOffset ?? 0);
   }
@@ -314,6 +317,7 @@ export class Parser {
 
   // ---- expressions ----------------------------------------------------------------------
 
+  /** A whole query: one expression, then the end of input. */
   parseTopLevel(): Expr {
     if (this.peek().type === 'EOF') this.fail({ start: 0, end: 0 }, 'no expression found in input');
     const e = this.parseBinary(0);
@@ -321,6 +325,7 @@ export class Parser {
     return e;
   }
 
+  /** An expression whose binary operators all bind at least as tightly as `minPrec`. */
   parseBinary(minPrec: number): Expr {
     this.enterNesting();
     const e = this.parseBinaryLevel(minPrec);
@@ -453,6 +458,7 @@ export class Parser {
 
   // ---- selectors ------------------------------------------------------------------------
 
+  /** A selector after its (already consumed) name token, or at `{` when there is no name. */
   parseVectorSelector(nameTok: Token | undefined): VectorSelector {
     const matchers: Matcher[] = [];
     let end = nameTok ? nameTok.pos + nameTok.val.length : 0;
