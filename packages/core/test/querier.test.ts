@@ -200,6 +200,24 @@ describe('partial response and failing stores', () => {
     await q.close();
   });
 
+  it('turns a gRPC store failing mid-stream into a warning naming it', async () => {
+    const server = new Server();
+    serveStoreAPI(dying, server);
+    const port = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    const q = createQuerier({ endpoints: [goodStore, `127.0.0.1:${port}`] });
+    await q.start();
+    const r = await q.instantQuery('up', 16000);
+    expect(r.result.type === 'vector' && r.result.samples.map((x) => x.metric.get('site'))).toEqual(['good']);
+    expect(r.warnings.join('\n')).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}.*connection reset mid-stream`));
+    await expect(q.instantQuery('up', 16000, { partialResponse: false })).rejects.toThrow(
+      /connection reset mid-stream/,
+    );
+    await q.close();
+    server.forceShutdown();
+  });
+
   it('does not wait for a hanging store past the response timeout', async () => {
     const q = createQuerier({ endpoints: [goodStore, hanging], responseTimeout: 300 });
     await q.start();
