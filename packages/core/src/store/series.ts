@@ -8,8 +8,8 @@ import { forEachLimit } from './meta-fetcher.js';
 /** Series refs read from the index per round trip. */
 const SERIES_BATCH = 8192;
 /** Series per streamed batch whose chunks are fetched together. */
-const OUTPUT_BATCH_SERIES = 1024;
-const OUTPUT_BATCH_CHUNKS = 16384;
+const OUTPUT_BATCH_SERIES = 4096;
+const OUTPUT_BATCH_CHUNKS = 65536;
 
 interface ChunkRef {
   minTime: number;
