@@ -98,6 +98,8 @@ function syntax(s: string): LiteralError {
 
 /** Converts a NUMBER token like Prometheus: integer forms (hex, octal `0755`) first, then float. */
 export function parseNumberLiteral(s: string): number {
+  // Fast path for plain decimal integers (most literals); a leading 0 means octal in Go.
+  if (s.length <= 15 && s[0] !== '0' && /^[0-9]+$/.test(s)) return Number(s);
   const i = parseGoInt(s);
   if (i !== undefined) return i;
   return parseGoFloat(s);

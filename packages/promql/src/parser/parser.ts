@@ -1141,17 +1141,20 @@ class Checker {
   private checkCall(e: Call): ValueType {
     const fn = e.func;
     const nargs = fn.argTypes.length;
-    const name = goQuote(fn.name);
+    const name = fn.name; // quoted only when an error is reported
     if (fn.variadic === 0) {
       if (nargs !== e.args.length) {
-        this.fail(e.pos, `expected ${nargs} argument(s) in call to ${name}, got ${e.args.length}`);
+        this.fail(e.pos, `expected ${nargs} argument(s) in call to ${goQuote(name)}, got ${e.args.length}`);
       }
     } else {
       const na = nargs - 1;
       if (na > e.args.length) {
-        this.fail(e.pos, `expected at least ${na} argument(s) in call to ${name}, got ${e.args.length}`);
+        this.fail(e.pos, `expected at least ${na} argument(s) in call to ${goQuote(name)}, got ${e.args.length}`);
       } else if (fn.variadic > 0 && na + fn.variadic < e.args.length) {
-        this.fail(e.pos, `expected at most ${na + fn.variadic} argument(s) in call to ${name}, got ${e.args.length}`);
+        this.fail(
+          e.pos,
+          `expected at most ${na + fn.variadic} argument(s) in call to ${goQuote(name)}, got ${e.args.length}`,
+        );
       }
     }
     let bypassInfoSelector: Expr | undefined;
@@ -1159,7 +1162,7 @@ class Checker {
       const arg = e.args[1] as Expr;
       const t = exprTypeOf(arg);
       if (t !== 'vector') {
-        this.fail(e.pos, `expected type instant vector in call to function ${name}, got ${documentedType(t)}`);
+        this.fail(e.pos, `expected type instant vector in call to function ${goQuote(name)}, got ${documentedType(t)}`);
       }
       if (arg.type === 'VectorSelector' && arg.name !== undefined) {
         this.fail(arg.pos, 'expected label selectors only, got vector selector instead');
@@ -1186,7 +1189,7 @@ class Checker {
       if (t !== want) {
         this.fail(
           arg.pos,
-          `expected type ${documentedType(want)} in call to function ${name}, got ${documentedType(t)}`,
+          `expected type ${documentedType(want)} in call to function ${goQuote(name)}, got ${documentedType(t)}`,
         );
       }
     });
@@ -1221,11 +1224,28 @@ function exprTypeOf(e: Expr): ValueType {
 /** Depth of the tree, computed without recursion. */
 function treeDepth(root: Expr): number {
   let max = 0;
-  const stack: [Expr, number][] = [[root, 1]];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const [node, d] = item;
+  const nodes: Expr[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as Expr;
+    const d = depths.pop() as number;
     if (d > max) max = d;
-    for (const c of children(node)) stack.push([c, d + 1]);
+    switch (node.type) {
+      case 'NumberLiteral':
+      case 'StringLiteral':
+      case 'VectorSelector':
+      case 'MatrixSelector':
+        break;
+      case 'BinaryExpr':
+        nodes.push(node.lhs, node.rhs);
+        depths.push(d + 1, d + 1);
+        break;
+      default:
+        for (const c of children(node)) {
+          nodes.push(c);
+          depths.push(d + 1);
+        }
+    }
   }
   return max;
 }
