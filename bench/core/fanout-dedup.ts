@@ -35,7 +35,9 @@ function replicaStore(replica: string, offset: number): StoreAPI {
   const labels: Labels[] = [];
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < N; i++) {
-    labels.push(Labels.from({ __name__: 'http_requests_total', instance: `host-${String(i).padStart(6, '0')}`, job: 'api' }));
+    labels.push(
+      Labels.from({ __name__: 'http_requests_total', instance: `host-${String(i).padStart(6, '0')}`, job: 'api' }),
+    );
     chunks.push(chunkFor(i % 1000, offset));
   }
   const info: StoreInfo = {
@@ -56,7 +58,13 @@ function replicaStore(replica: string, offset: number): StoreAPI {
           type: 'series',
           series: {
             labels: strip ? l : l.with('replica', replica),
-            chunks: [{ minTime: T0 + offset, maxTime: T0 + (SAMPLES - 1) * STEP + offset, raw: { type: 'XOR', data: chunks[i] as Uint8Array } }],
+            chunks: [
+              {
+                minTime: T0 + offset,
+                maxTime: T0 + (SAMPLES - 1) * STEP + offset,
+                raw: { type: 'XOR', data: chunks[i] as Uint8Array },
+              },
+            ],
           },
         } satisfies SeriesResponse;
       }
@@ -66,7 +74,7 @@ function replicaStore(replica: string, offset: number): StoreAPI {
   };
 }
 
-async function timed<T>(name: string, fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+async function timed<T>(_name: string, fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
   const value = await fn();
   const ms = performance.now() - start;
@@ -116,7 +124,7 @@ for (const [name, store, info] of [
 const rows: string[] = [];
 const report = (what: string, ms: number, series: number, bytes?: number, extra = '') => {
   const line = `| ${what} | ${(ms / 1000).toFixed(2)} s | ${Math.round((series / ms) * 1000).toLocaleString('en')} series/s | ${
-    bytes === undefined ? '–' : `${((bytes / ms) * 1000 / 1e6).toFixed(1)} MB/s`
+    bytes === undefined ? '–' : `${(((bytes / ms) * 1000) / 1e6).toFixed(1)} MB/s`
   } | ${extra} |`;
   rows.push(line);
   console.log(line);
@@ -145,11 +153,18 @@ for (const [label, eps] of [
     partialResponseStrategy: 'WARN',
     maxSourceResolution: 0,
   });
-  const run = () => q.select([matcher('=', '__name__', 'http_requests_total')], { start: T0, end: T0 + SAMPLES * STEP });
+  const run = () =>
+    q.select([matcher('=', '__name__', 'http_requests_total')], { start: T0, end: T0 + SAMPLES * STEP });
   await run();
   const r = await timed(label, run);
   const samples = r.value.reduce((n, s) => n + s.timestamps.length, 0);
-  report(label, r.ms, 2 * N, undefined, `${Math.round((samples / r.ms) * 1000).toLocaleString('en')} deduplicated samples/s`);
+  report(
+    label,
+    r.ms,
+    2 * N,
+    undefined,
+    `${Math.round((samples / r.ms) * 1000).toLocaleString('en')} deduplicated samples/s`,
+  );
 }
 
 // End-to-end PromQL latency over a smaller selection (10% of the series), median of 5 runs.
@@ -157,20 +172,30 @@ for (const [label, eps] of [
   ['PromQL in-process', local],
   ['PromQL through gRPC', remote],
 ] as const) {
-  const querier = createQuerier({ endpoints: eps.map((e) => ({ name: e.name, store: e.store })), replicaLabels: ['replica'] });
+  const querier = createQuerier({
+    endpoints: eps.map((e) => ({ name: e.name, store: e.store })),
+    replicaLabels: ['replica'],
+  });
   await querier.start();
   const times: number[] = [];
   for (let i = 0; i < 5; i++) {
     const r = await timed(label, () =>
-      querier.rangeQuery('sum by (job) (rate(http_requests_total{instance=~"host-00.*"}[5m]))', T0 + 600_000, T0 + 1_700_000, 60_000),
+      querier.rangeQuery(
+        'sum by (job) (rate(http_requests_total{instance=~"host-00.*"}[5m]))',
+        T0 + 600_000,
+        T0 + 1_700_000,
+        60_000,
+      ),
     );
     times.push(r.ms);
   }
   times.sort((x, y) => x - y);
-  rows.push(`| ${label} | ${(times[2] as number).toFixed(0)} ms median | | | sum by (job)(rate(...[5m])) over ${(N / 10).toLocaleString('en')}×2 series |`);
+  rows.push(
+    `| ${label} | ${(times[2] as number).toFixed(0)} ms median | | | sum by (job)(rate(...[5m])) over ${(N / 10).toLocaleString('en')}×2 series |`,
+  );
   console.log(rows[rows.length - 1]);
   await querier.close();
 }
 
-for (const e of remote) (e.store as { close(): void }).close();
+for (const e of remote) (e.store as unknown as { close(): void }).close();
 for (const s of servers) s.forceShutdown();

@@ -27,7 +27,7 @@ const START = 1_699_999_200_000;
 const DURATION = 4 * HOUR;
 const GAP: [number, number] = [START + HOUR, START + 2 * HOUR];
 
-function escape(v: string): string {
+function escapeLabelValue(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
@@ -39,7 +39,7 @@ function openMetrics(families: GeneratedFamily[], skip: (t: number) => boolean):
     for (const s of f.series) {
       const { __name__, ...rest } = s.labels;
       const prefix = `${__name__}{${Object.entries(rest)
-        .map(([k, v]) => `${k}="${escape(v)}"`)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
         .join(',')}} `;
       s.timestamps.forEach((t, i) => {
         if (!skip(t)) out.push(`${prefix}${formatValue(s.values[i] as number)} ${formatTimestamp(t)}\n`);

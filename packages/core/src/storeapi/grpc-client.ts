@@ -152,7 +152,9 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
             def.path,
             def.requestSerialize,
             def.responseDeserialize,
-            seriesRequestToPb(req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 }),
+            seriesRequestToPb(
+              req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 },
+            ),
             new Metadata(),
             callOptions(signal, false),
           );
