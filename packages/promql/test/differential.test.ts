@@ -26,7 +26,7 @@ const gauges = ['gen_gauge_1', 'gen_gauge_4', 'gen_gauge_7'];
 const histograms = ['gen_histogram_2', 'gen_histogram_5'];
 // Gauges with special values (NaN, ±Inf, 1e300, subnormals) live on shards s%7==3; aggregations
 // across them are compared too, but only where both engines sum in the same order of magnitude.
-const plainGauge = (g: string) => `${g}{shard!~"3|10|17|24|31|38"}`;
+const plainGauge = (g: string | undefined) => `${g}{shard!~"3|10|17|24|31|38"}`;
 
 function queries(): string[] {
   const q: string[] = [];
