@@ -8,7 +8,7 @@ import type { SeriesRequest, StoreAPI } from '../storeapi/store-api.js';
 import { collectSeries } from './collect-series.test-util.js';
 import { StoreLimitError } from './limits.js';
 import { NOP_LOGGER } from './logger.js';
-import { parseRelabelConfig } from './relabel.js';
+import { hashmod, parseRelabelConfig } from './relabel.js';
 import { createStoreGateway, type StoreGateway } from './store-gateway.js';
 import { uploadTsdbBlocks } from './upload-blocks.js';
 
@@ -239,12 +239,17 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
   });
 
   it('shards blocks across two gateways by hashmod over __block_id, each block served exactly once', async () => {
-    const shard = (n: number) =>
+    // promtool picks random ULIDs: find a modulus that splits them, then one gateway keeps the
+    // first block's shard and the other drops it.
+    let modulus = 2;
+    while (new Set(ids.map((id) => hashmod(id, modulus))).size < 2) modulus++;
+    const first = hashmod(ids[0] as string, modulus);
+    const shard = (action: 'keep' | 'drop') =>
       parseRelabelConfig(
-        `- action: hashmod\n  source_labels: [__block_id]\n  target_label: shard\n  modulus: 2\n- action: keep\n  source_labels: [shard]\n  regex: "${n}"\n`,
+        `- action: hashmod\n  source_labels: [__block_id]\n  target_label: shard\n  modulus: ${modulus}\n- action: ${action}\n  source_labels: [shard]\n  regex: "${first}"\n`,
       );
-    const a = newGateway({ filters: { relabel: shard(0) }, dataDir: await makeTempDir('shard-a-') });
-    const b = newGateway({ filters: { relabel: shard(1) }, dataDir: await makeTempDir('shard-b-') });
+    const a = newGateway({ filters: { relabel: shard('keep') }, dataDir: await makeTempDir('shard-a-') });
+    const b = newGateway({ filters: { relabel: shard('drop') }, dataDir: await makeTempDir('shard-b-') });
     await a.start();
     await b.start();
     const served = [...a.blocks(), ...b.blocks()].map((x) => x.ulid).sort();
