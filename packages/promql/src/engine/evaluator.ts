@@ -728,7 +728,10 @@ function mapElements(
 }
 
 /** Labels of absent()'s output: the selector's equality matchers, except `__name__`. */
-function absentLabels(arg: Expr): Labels {
+function absentLabels(argIn: Expr): Labels {
+  // Prometheus unwraps parentheses around call arguments before evaluation.
+  let arg = argIn;
+  while (arg.type === 'ParenExpr' || arg.type === 'StepInvariantExpr') arg = arg.expr;
   let vs: VectorSelector | undefined;
   if (arg.type === 'VectorSelector') vs = arg;
   else if (arg.type === 'MatrixSelector') vs = arg.vectorSelector;
