@@ -4,11 +4,14 @@ import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, type GeneratedBlocks, makeTempDir, programAvailable } from '@thanos-ts/testing';
 import { Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreAPIError } from '../storeapi/errors.js';
+import { connectStoreAPI } from '../storeapi/grpc-client.js';
 import type { SeriesRequest, StoreAPI } from '../storeapi/store-api.js';
 import { collectSeries } from './collect-series.test-util.js';
 import { StoreLimitError } from './limits.js';
 import { NOP_LOGGER } from './logger.js';
 import { hashmod, parseRelabelConfig } from './relabel.js';
+import { serveStoreGateway } from './serve.js';
 import { createStoreGateway, type StoreGateway } from './store-gateway.js';
 import { uploadTsdbBlocks } from './upload-blocks.js';
 
@@ -183,6 +186,21 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     };
     const req = { minTime: 0, maxTime: START + 10 * HOURS, matchers: [matcher('=~', '__name__', '.+')] };
     await expect(drain(g, req)).rejects.toThrow(/exceeded series limit: limit 5 violated \(got \d+\)/);
+    // Over gRPC the limit arrives as RESOURCE_EXHAUSTED with the same message.
+    const served = await serveStoreGateway(g, { grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0' });
+    const remote = connectStoreAPI(`127.0.0.1:${served.grpcPort}`);
+    try {
+      const err = await drain(remote, req).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StoreAPIError);
+      expect((err as StoreAPIError).grpcCode).toBe(8);
+      expect((err as Error).message).toMatch(/exceeded series limit: limit 5 violated/);
+    } finally {
+      remote.close();
+      await served.close();
+    }
     const h = newGateway({ limits: { samplesPerRequest: 100 } });
     await h.start();
     await expect(drain(h, req)).rejects.toBeInstanceOf(StoreLimitError);
