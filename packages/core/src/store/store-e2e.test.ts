@@ -65,6 +65,17 @@ const QUERIES = [
   'count by (__name__) ({job=~"job-[12]"})',
   'increase(gen_counter_3_total[1h]) > 0',
   'sum(gen_histogram_2_count) / sum(gen_histogram_2_sum)',
+  'irate(gen_counter_0_total[5m])',
+  'resets(gen_counter_3_total[30m])',
+  'changes(gen_counter_0_total[15m])',
+  'sum without (instance, shard) (gen_counter_3_total offset 30m)',
+  'quantile_over_time(0.5, gen_counter_0_total[20m])',
+  'max_over_time(rate(gen_counter_0_total[5m])[30m:1m])',
+  'label_replace(gen_counter_0_total, "host", "$1", "instance", "(.*):.*")',
+  'topk(3, gen_counter_3_total)',
+  'count_over_time({__name__=~"gen_gauge_.*"}[10m])',
+  'absent(nonexistent_metric)',
+  'gen_histogram_2_bucket{le="+Inf"} - on (instance, job, shard) gen_histogram_2_count',
 ];
 
 async function prometheusRange(prom: RunningPrometheus, expr: string, start: number, end: number, step: number) {
