@@ -300,3 +300,77 @@ describe('StoreAPI over gRPC', () => {
     expect(chunk).toEqual({ min: 1000, max: 2000, type: 0, data: [0, 1, 0] });
   });
 });
+
+describe('SeriesResponse decoder', () => {
+  it('decodes what protobufjs encodes, field for field', async () => {
+    const { thanosProtos } = await import('../src/storeapi/protos.js');
+    const { decodeSeriesResponse } = await import('../src/storeapi/series-decoder.js');
+    const { seriesResponsesFromPb, seriesResponseToPb } = await import('../src/storeapi/codec.js');
+    const p = thanosProtos();
+    const samples: SeriesResponse[] = [
+      {
+        type: 'series',
+        series: {
+          labels: Labels.from({ __name__: 'up', job: 'ünïcode ✓', z: 'x'.repeat(300) }),
+          chunks: [
+            { minTime: -(2 ** 63), maxTime: 2 ** 63, raw: { type: 'XOR', data: new Uint8Array([1, 2, 3]) } },
+            {
+              minTime: -5,
+              maxTime: 1_700_000_000_123,
+              count: { type: 'XOR', data: new Uint8Array([9]) },
+              sum: { type: 'XOR', data: new Uint8Array(0) },
+              counter: { type: 'HISTOGRAM', data: new Uint8Array([7]), hash: 18446744073709551615n },
+            },
+          ],
+        },
+      },
+      { type: 'warning', warning: 'store 1: down' },
+      {
+        type: 'hints',
+        hints: { typeUrl: 'type.googleapis.com/hintspb.SeriesResponseHints', value: new Uint8Array([10, 2, 8, 1]) },
+      },
+    ];
+    for (const s of samples) {
+      const bytes = Buffer.from(p.SeriesResponse.encode(seriesResponseToPb(s)).finish());
+      const ours = decodeSeriesResponse(bytes);
+      const reference = seriesResponsesFromPb(p.SeriesResponse.decode(bytes));
+      const plain = (x: unknown) =>
+        JSON.parse(
+          JSON.stringify(x, (_k, v) =>
+            typeof v === 'bigint'
+              ? v.toString()
+              : v instanceof Uint8Array
+                ? Array.from(v)
+                : v?.type === 'Buffer'
+                  ? v.data
+                  : v,
+          ),
+        );
+      expect(
+        plain(
+          ours.map((r) =>
+            r.type === 'series' ? { ...r, series: { ...r.series, labels: r.series.labels.toString() } } : r,
+          ),
+        ),
+      ).toEqual(
+        plain(
+          reference.map((r) =>
+            r.type === 'series' ? { ...r, series: { ...r.series, labels: r.series.labels.toString() } } : r,
+          ),
+        ),
+      );
+    }
+    // A batch decodes into its series.
+    const batch = Buffer.from(
+      p.SeriesResponse.encode({
+        batch: { series: [0, 1, 2].map((i) => ({ labels: [{ name: 'i', value: String(i) }], chunks: [] })) },
+      }).finish(),
+    );
+    expect(decodeSeriesResponse(batch).map((r) => (r.type === 'series' ? r.series.labels.get('i') : ''))).toEqual([
+      '0',
+      '1',
+      '2',
+    ]);
+    expect(() => decodeSeriesResponse(Buffer.from([0x0a, 0x05, 0x0a]))).toThrow();
+  });
+});

@@ -16,7 +16,6 @@ import {
   labelValuesResponseFromPb,
   legacyInfoFromPb,
   seriesRequestToPb,
-  seriesResponsesFromPb,
 } from './codec.js';
 import { StoreAPIError } from './errors.js';
 import { infoServiceDefinition, storeServiceDefinition } from './services.js';
@@ -164,9 +163,7 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
           try {
             // Async iteration of the call reads one message at a time, so a slow consumer
             // leaves the rest in gRPC's flow-control window instead of in memory.
-            for await (const msg of call) {
-              for (const r of seriesResponsesFromPb(msg)) yield r;
-            }
+            for await (const msg of call) yield* msg as SeriesResponse[];
             finished = true;
           } catch (err) {
             finished = true;

@@ -1,6 +1,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { thanosProtos } from './protos.js';
+import { decodeSeriesResponse } from './series-decoder.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.
 type Pb = any;
@@ -22,7 +23,11 @@ export function storeServiceDefinition(): ServiceDefinition {
   const p = thanosProtos();
   return {
     Info: method('/thanos.Store/Info', p.StoreInfoRequest, p.StoreInfoResponse, false),
-    Series: method('/thanos.Store/Series', p.SeriesRequest, p.SeriesResponse, true),
+    // Responses decode with the hand-written decoder straight into SeriesResponse[].
+    Series: {
+      ...method('/thanos.Store/Series', p.SeriesRequest, p.SeriesResponse, true),
+      responseDeserialize: decodeSeriesResponse,
+    },
     LabelNames: method('/thanos.Store/LabelNames', p.LabelNamesRequest, p.LabelNamesResponse, false),
     LabelValues: method('/thanos.Store/LabelValues', p.LabelValuesRequest, p.LabelValuesResponse, false),
   } as ServiceDefinition;
