@@ -18,6 +18,7 @@ const defaults: StoreFlags = {
   blockMetaFetchConcurrency: '32',
   'store.limits.requestSeries': '0',
   'store.limits.requestSamples': '0',
+  'store.grpc.seriesMaxConcurrency': '20',
   consistencyDelay: '0s',
   ignoreDeletionMarksDelay: '24h',
   'store.indexHeaderLazyReaderIdleTimeout': '5m',
@@ -58,6 +59,7 @@ describe('thanos-ts store flags', () => {
     [{ 'indexCache.config': 'x', 'indexCache.configFile': '/nope' }, /mutually exclusive/],
     [{ grpcServerTlsCert: '/x.pem' }, /--grpc-server-tls-cert and --grpc-server-tls-key/],
     [{ grpcAddress: 'localhost' }, /--grpc-address: want host:port/],
+    [{ 'store.grpc.seriesMaxConcurrency': '0' }, /--store.grpc.series-max-concurrency: want an integer ≥ 1/],
     [{ ignoreDeletionMarksDelay: '1 day' }, /--ignore-deletion-marks-delay: invalid duration/],
   ] as Array<[Partial<StoreFlags>, RegExp]>)('rejects %o', async (bad, message) => {
     await expect(parseStoreFlags({ ...defaults, ...bad })).rejects.toThrow(message);

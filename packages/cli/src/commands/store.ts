@@ -38,6 +38,7 @@ export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   blockMetaFetchConcurrency: string;
   'store.limits.requestSeries': string;
   'store.limits.requestSamples': string;
+  'store.grpc.seriesMaxConcurrency': string;
   consistencyDelay: string;
   ignoreDeletionMarksDelay: string;
   'store.indexHeaderLazyReaderIdleTimeout': string;
@@ -56,6 +57,7 @@ export interface StoreCommandConfig {
   limits: RequestLimits;
   blockSyncConcurrency: number;
   metaFetchConcurrency: number;
+  maxConcurrentSeries: number;
   idleUnloadAfter: number;
   grpcAddress: string;
   httpAddress: string;
@@ -121,6 +123,7 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
     },
     blockSyncConcurrency: intFlag(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
     metaFetchConcurrency: intFlag(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
+    maxConcurrentSeries: intFlag(o['store.grpc.seriesMaxConcurrency'], 'store.grpc.series-max-concurrency', 1),
     idleUnloadAfter: durationFlag(
       o['store.indexHeaderLazyReaderIdleTimeout'],
       'store.index-header-lazy-reader-idle-timeout',
@@ -202,6 +205,7 @@ export function defineStoreCommand(): Command {
   opt('--block-meta-fetch-concurrency <n>', 'meta.json files fetched in parallel.', '32');
   opt('--store.limits.request-series <n>', 'Maximum series one Series call may touch (0: no limit).', '0');
   opt('--store.limits.request-samples <n>', 'Maximum samples one Series call may return (0: no limit).', '0');
+  opt('--store.grpc.series-max-concurrency <n>', 'Maximum number of concurrent Series calls.', '20');
   opt('--consistency-delay <duration>', 'Minimum age of blocks before they are read.', '0s');
   opt(
     '--ignore-deletion-marks-delay <duration>',
@@ -243,6 +247,7 @@ export function registerStore(program: Command): void {
       limits: cfg.limits,
       blockSyncConcurrency: cfg.blockSyncConcurrency,
       metaFetchConcurrency: cfg.metaFetchConcurrency,
+      maxConcurrentSeries: cfg.maxConcurrentSeries,
       idleUnloadAfter: cfg.idleUnloadAfter,
       ...(cfg.cachingBucket ? { cachingBucket: cfg.cachingBucket } : {}),
     });

@@ -330,3 +330,25 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     expect((await g.info()).minTime).toBe(START + 4.5 * HOURS);
   });
 });
+
+describe('series gate', () => {
+  it('lets at most N calls run and hands slots over in order', async () => {
+    const { SeriesGate } = await import('./series-gate.js');
+    const gate = new SeriesGate(1);
+    await gate.acquire();
+    const order: string[] = [];
+    const second = gate.acquire().then(() => order.push('second'));
+    const ac = new AbortController();
+    const third = gate.acquire(ac.signal).then(
+      () => order.push('third'),
+      () => order.push('third aborted'),
+    );
+    ac.abort();
+    await third;
+    expect(order).toEqual(['third aborted']);
+    gate.release();
+    await second;
+    expect(order).toEqual(['third aborted', 'second']);
+    gate.release();
+  });
+});

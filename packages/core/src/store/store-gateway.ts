@@ -27,6 +27,7 @@ import { createStoreLogger, type StoreLogger } from './logger.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, seriesOverBlocks } from './series.js';
+import { SeriesGate } from './series-gate.js';
 import { resolveTime } from './time-range.js';
 
 /** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
@@ -56,6 +57,8 @@ export interface StoreGatewayOptions {
   idleUnloadAfter?: number;
   /** Blocks queried in parallel within one request. Default 16. */
   blockQueryConcurrency?: number;
+  /** Series calls served at once; the rest wait (--store.grpc.series-max-concurrency). Default 20. */
+  maxConcurrentSeries?: number;
 }
 
 /** One served block as /loaded lists it. */
@@ -127,6 +130,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   let syncing: Promise<FetchResult> | undefined;
   const limits = opts.limits ?? {};
   const concurrency = opts.blockQueryConcurrency ?? 16;
+  const seriesGate = new SeriesGate(opts.maxConcurrentSeries ?? 20);
 
   async function doSync(signal?: AbortSignal): Promise<FetchResult> {
     metrics.metaSyncs.inc();
@@ -327,11 +331,14 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
         (b) => blockMatchers(b, req.matchers) !== undefined,
       );
       markUsed(selected);
+      await seriesGate.acquire(signal);
       try {
         yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal });
       } catch (err) {
         if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
         throw err;
+      } finally {
+        seriesGate.release();
       }
     },
 
