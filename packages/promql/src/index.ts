@@ -45,6 +45,7 @@ export {
 export { formatExpr, formatFloat, formatMatcher, prettyExpr } from './parser/printer.js';
 export {
   MAX_SERIES_DESC_VALUES,
+  parseMetric,
   parseSeriesDesc,
   type SequenceValue,
   type SeriesDescription,

@@ -1,7 +1,7 @@
 import { isStaleNaN } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from './errors.js';
-import { parseSeriesDesc, UnsupportedSeriesError } from './series.js';
+import { parseMetric, parseSeriesDesc, UnsupportedSeriesError } from './series.js';
 
 /** Renders values as test scripts write them: `_` for omitted, `stale` for staleness markers. */
 function show(input: string): string {
@@ -69,5 +69,22 @@ describe('parseSeriesDesc limits', () => {
     expect(() => parseSeriesDesc('x 0+1x1000000')).toThrow('too many values in series description');
     expect(() => parseSeriesDesc('x _x99999999999')).toThrow('too many values in series description');
     expect(parseSeriesDesc('x 0+1x9999').values).toHaveLength(10_000);
+  });
+});
+
+describe('parseMetric', () => {
+  it.each([
+    ['foo', '{__name__="foo"}'],
+    ['foo{a="b", c="d"}', '{__name__="foo", a="b", c="d"}'],
+    ['{"my.metric", "x y"="z"}', '{__name__="my.metric", x y="z"}'],
+    ['{}', '{}'],
+    ['', '{}'],
+  ])('%s', (input, want) => {
+    expect(parseMetric(input).toString()).toBe(want);
+  });
+
+  it('rejects values and operators after the metric', () => {
+    expect(() => parseMetric('foo 1')).toThrow('1:5: parse error: unexpected number "1"');
+    expect(() => parseMetric('foo{a=~"b"}')).toThrow('1:6: parse error: unexpected <op:=~> in label set, expected "="');
   });
 });

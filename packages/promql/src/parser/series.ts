@@ -93,6 +93,21 @@ export function parseSeriesDesc(input: string): SeriesDescription {
   return { labels: Labels.from(names), values };
 }
 
+/**
+ * Parses a metric in PromQL notation, `name{label="value", …}` or `{"name", label="value"}`,
+ * into labels (Prometheus's `parser.ParseMetric`, used for expected series in tests).
+ */
+export function parseMetric(input: string): Labels {
+  const p = new Parser(input, {});
+  const names = new Map<string, string>();
+  let metricName: string | undefined;
+  if (METRIC_IDENTIFIER_TOKENS.has(p.peek().type)) metricName = p.advance().val;
+  if (p.peek().type === '{') parseLabelSet(p, names);
+  if (metricName !== undefined) names.set('__name__', metricName);
+  if (p.peek().type !== 'EOF') p.unexpected();
+  return Labels.from(names);
+}
+
 function parseLabelSet(p: Parser, out: Map<string, string>): void {
   p.advance(); // '{'
   for (;;) {
