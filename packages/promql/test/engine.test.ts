@@ -145,3 +145,36 @@ describe('limit_ratio sampling hash', () => {
     expect(xxhash64(enc('Nobody inspects the spammish repetition'))).toBe(0xfbcea83c8a378bf1n);
   });
 });
+
+describe('query planning', () => {
+  it('computes each selector read range and Prometheus-style hints', async () => {
+    const { planSelects } = await import('../src/engine/planner.js');
+    const { parseExpr } = await import('../src/parser/parser.js');
+    const plan = planSelects(
+      parseExpr('sum by (job) (rate(a[5m] offset 1m)) + max_over_time(b[1h:2m] @ 7200) + sum without (x) (c)'),
+      {
+        start: 3_600_000,
+        end: 7_200_000,
+        step: 60_000,
+        lookbackDelta: 300_000,
+        noStepSubqueryInterval: 60_000,
+        queryStart: 3_600_000,
+        queryEnd: 7_200_000,
+      },
+    );
+    const byName = Object.fromEntries(
+      plan.map((p) => [p.selector.matchers.find((m) => m.name === '__name__')?.value, p.hints]),
+    );
+    expect(byName.a).toEqual({ start: 3_240_001, end: 7_140_000, step: 60_000, func: 'rate', range: 300_000 });
+    // Inside the subquery: evaluated at 7200s only, over (7200s - 1h - lookback, 7200s], subquery step.
+    expect(byName.b).toEqual({ start: 3_300_001, end: 7_200_000, step: 120_000, func: 'max_over_time' });
+    expect(byName.c).toEqual({
+      start: 3_300_001,
+      end: 7_200_000,
+      step: 60_000,
+      func: 'sum',
+      grouping: ['x'],
+      by: false,
+    });
+  });
+});

@@ -97,6 +97,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       end,
       step: instant ? 0 : grid.step,
       lookbackDelta: lookback,
+      noStepSubqueryInterval,
       queryStart: start,
       queryEnd: end,
     });

@@ -26,6 +26,8 @@ export interface PlanTimes {
   end: number;
   step: number;
   lookbackDelta: number;
+  /** Step of subqueries written without one. */
+  noStepSubqueryInterval: number;
   /** Resolves `@ start()`/`@ end()`. */
   queryStart: number;
   queryEnd: number;
@@ -39,7 +41,15 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
   const out: PlannedSelect[] = [];
   const at = (a: number | 'start' | 'end' | undefined): number | undefined =>
     a === 'start' ? times.queryStart : a === 'end' ? times.queryEnd : a;
-  const visit = (e: Expr, start: number, end: number, func: string | undefined): void => {
+  // Hints that depend on the ancestors: the innermost subquery's step and an enclosing
+  // aggregation's grouping (only when it is the selector's direct parent, as in Prometheus).
+  interface Context {
+    step: number;
+    grouping?: readonly string[];
+    by?: boolean;
+  }
+  const visit = (e: Expr, start: number, end: number, func: string | undefined, ctx: Context): void => {
+    const grouping = ctx.grouping === undefined ? {} : { grouping: ctx.grouping, by: ctx.by as boolean };
     switch (e.type) {
       case 'VectorSelector': {
         const t = at(e.at);
@@ -51,8 +61,9 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
           hints: {
             start: s - times.lookbackDelta + 1,
             end: en + (e.smoothed ? times.lookbackDelta : 0),
-            step: times.step,
+            step: ctx.step,
             func,
+            ...grouping,
           },
         });
         return;
@@ -69,7 +80,7 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
         const after = vs.smoothed ? times.lookbackDelta : 0;
         out.push({
           selector: vs,
-          hints: { start: s - range - before + 1, end: en + after, step: times.step, func, range },
+          hints: { start: s - range - before + 1, end: en + after, step: ctx.step, func, range, ...grouping },
         });
         return;
       }
@@ -79,11 +90,12 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
         const offset = durationMs(e.offsetExpr, e.offset, times.step);
         const s = (t ?? start) - offset;
         const en = (t ?? end) - offset;
-        visit(e.expr, s - range, en, undefined);
+        const step = durationMs(e.stepExpr, e.step ?? 0, times.step);
+        visit(e.expr, s - range, en, func, { step: step > 0 ? step : times.noStepSubqueryInterval });
         return;
       }
       case 'Call':
-        for (const a of e.args) visit(a, start, end, e.func.name);
+        for (const a of e.args) visit(a, start, end, e.func.name, { step: ctx.step });
         if (e.func.name === 'info') {
           // The info metrics: every matcher of the second argument (or target_info), read over
           // the window of the first argument's first selector. Identifying labels are applied
@@ -121,23 +133,23 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
         }
         return;
       case 'AggregateExpr':
-        if (e.param) visit(e.param, start, end, undefined);
-        visit(e.expr, start, end, e.op);
+        if (e.param) visit(e.param, start, end, undefined, { step: ctx.step });
+        visit(e.expr, start, end, e.op, { step: ctx.step, grouping: e.grouping, by: !e.without });
         return;
       case 'BinaryExpr':
-        visit(e.lhs, start, end, undefined);
-        visit(e.rhs, start, end, undefined);
+        visit(e.lhs, start, end, undefined, { step: ctx.step });
+        visit(e.rhs, start, end, undefined, { step: ctx.step });
         return;
       case 'UnaryExpr':
       case 'ParenExpr':
       case 'StepInvariantExpr':
-        visit(e.expr, start, end, func);
+        visit(e.expr, start, end, func, { step: ctx.step });
         return;
       default:
         return;
     }
   };
-  visit(expr, times.start, times.end, undefined);
+  visit(expr, times.start, times.end, undefined, { step: times.step });
   return out;
 }
 
