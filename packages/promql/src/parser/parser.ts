@@ -14,6 +14,7 @@ import {
   type DurationExpr,
   type DurationOp,
   type Expr,
+  exprType,
   type FunctionDef,
   type MatrixSelector,
   type NumberLiteral,
@@ -1160,7 +1161,7 @@ class Checker {
     let bypassInfoSelector: Expr | undefined;
     if (fn.name === 'info' && e.args.length > 1) {
       const arg = e.args[1] as Expr;
-      const t = exprTypeOf(arg);
+      const t = exprType(arg);
       if (t !== 'vector') {
         this.fail(e.pos, `expected type instant vector in call to function ${goQuote(name)}, got ${documentedType(t)}`);
       }
@@ -1194,30 +1195,6 @@ class Checker {
       }
     });
     return fn.returnType;
-  }
-}
-
-function exprTypeOf(e: Expr): ValueType {
-  switch (e.type) {
-    case 'NumberLiteral':
-    case 'DurationExpr':
-      return 'scalar';
-    case 'StringLiteral':
-      return 'string';
-    case 'VectorSelector':
-    case 'AggregateExpr':
-      return 'vector';
-    case 'MatrixSelector':
-    case 'SubqueryExpr':
-      return 'matrix';
-    case 'Call':
-      return e.func.returnType;
-    case 'BinaryExpr':
-      return exprTypeOf(e.lhs) === 'scalar' && exprTypeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
-    case 'UnaryExpr':
-    case 'ParenExpr':
-    case 'StepInvariantExpr':
-      return exprTypeOf(e.expr);
   }
 }
 
