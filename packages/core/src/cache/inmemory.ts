@@ -35,7 +35,10 @@ export function createInMemoryCache(opts: InMemoryCacheOptions = {}): Cache {
     store(key, value, ttlMs) {
       if (value.length + key.length > maxItemSize) return;
       counters.stores++;
-      lru.set(key, value, ttlMs > 0 ? { ttl: ttlMs } : {});
+      // A view into a larger buffer (Node's pooled small Buffers, a merged read) would keep all of
+      // that buffer alive while being counted at its own length: store a compact copy instead.
+      const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
+      lru.set(key, own, ttlMs > 0 ? { ttl: ttlMs } : {});
     },
     stats: () => ({ ...counters }),
     async close() {
