@@ -10,6 +10,13 @@ import { parseExpr } from '../parser/parser.js';
 import { Annotations } from './annotations.js';
 import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
 import { Evaluator } from './evaluator.js';
+import {
+  DEFAULT_LOOKBACK_DELTA,
+  DEFAULT_MAX_SAMPLES,
+  DEFAULT_NO_STEP_SUBQUERY_INTERVAL,
+  DEFAULT_TIMEOUT,
+  MAX_POINTS_PER_SERIES,
+} from './limits.js';
 import { fetchSelects, planSelects } from './planner.js';
 import { DUPLICATE_LABELSET, mergeSameLabels } from './series-buffer.js';
 import type { EvalValue, Grid, QueryResult, QueryValue, Sample, Series, StepSeries } from './types.js';
@@ -59,17 +66,16 @@ export interface Engine {
   ): Promise<QueryResult>;
 }
 
-/** Prometheus's HTTP API cap on points per series in a range query. */
-export const MAX_POINTS_PER_SERIES = 11_000;
+export { MAX_POINTS_PER_SERIES };
 
 const ms = (t: number | Date): number => (typeof t === 'number' ? t : t.getTime());
 
 /** Creates an engine. Engines hold no state between queries; one can serve many concurrently. */
 export function createEngine(opts: EngineOptions = {}): Engine {
-  const lookbackDelta = opts.lookbackDelta ?? 300_000;
-  const maxSamples = opts.maxSamples ?? 50_000_000;
-  const timeout = opts.timeout ?? 120_000;
-  const noStepSubqueryInterval = opts.noStepSubqueryInterval ?? 60_000;
+  const lookbackDelta = opts.lookbackDelta ?? DEFAULT_LOOKBACK_DELTA;
+  const maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
+  const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
+  const noStepSubqueryInterval = opts.noStepSubqueryInterval ?? DEFAULT_NO_STEP_SUBQUERY_INTERVAL;
   const parse = (q: string | Expr): Expr =>
     typeof q === 'string'
       ? parseExpr(q, {
