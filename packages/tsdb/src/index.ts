@@ -11,7 +11,7 @@ export {
   type ThanosMeta,
   writeBlockMeta,
 } from './block/meta.js';
-export { createBlockQueryable, mergeBlockSamples, mergeSamples } from './block/queryable.js';
+export { createBlockQueryable, mergeBlockSampleBatches, mergeBlockSamples, mergeSamples } from './block/queryable.js';
 export { type ByteRangeSource, BytesRangeSource, FileRangeSource } from './block/range-source.js';
 export {
   type BlockChunk,

@@ -7,8 +7,57 @@ import type { BlockReader } from './reader.js';
  * Streams series from several blocks in label order, merging series with equal labels: samples
  * are merged by time, and for equal timestamps the earlier block's sample wins (blocks are
  * considered in the order given, usually by minTime). Blocks not overlapping [mint, maxt] are
- * never touched.
+ * never touched. Yields batches of series (awaiting only when a block's batch runs out).
  */
+export async function* mergeBlockSampleBatches(
+  blocks: readonly BlockReader[],
+  matchers: readonly Matcher[],
+  mint: number,
+  maxt: number,
+  signal?: AbortSignal,
+): AsyncGenerator<SeriesSamples[]> {
+  const its = blocks
+    .filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt)
+    .map((b) => b.sampleBatches(matchers, mint, maxt, signal));
+  if (its.length === 1) {
+    yield* its[0] as AsyncGenerator<SeriesSamples[]>;
+    return;
+  }
+  const batches: (SeriesSamples[] | undefined)[] = await Promise.all(
+    its.map(async (it) => (await it.next()).value ?? undefined),
+  );
+  const pos = new Array<number>(its.length).fill(0);
+  let out: SeriesSamples[] = [];
+  for (;;) {
+    let min: SeriesSamples | undefined;
+    for (let i = 0; i < batches.length; i++) {
+      const h = batches[i]?.[pos[i] as number];
+      if (h && (!min || compareLabels(h.labels, min.labels) < 0)) min = h;
+    }
+    if (!min) break;
+    const same: SeriesSamples[] = [];
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i];
+      const h = b?.[pos[i] as number];
+      if (b && h && compareLabels(h.labels, min.labels) === 0) {
+        same.push(h);
+        pos[i] = (pos[i] as number) + 1;
+        if ((pos[i] as number) >= b.length) {
+          batches[i] = (await (its[i] as AsyncGenerator<SeriesSamples[]>).next()).value ?? undefined;
+          pos[i] = 0;
+        }
+      }
+    }
+    out.push(same.length === 1 ? (same[0] as SeriesSamples) : mergeSamples(same));
+    if (out.length >= 1024) {
+      yield out;
+      out = [];
+    }
+  }
+  if (out.length > 0) yield out;
+}
+
+/** mergeBlockSampleBatches one series at a time. */
 export async function* mergeBlockSamples(
   blocks: readonly BlockReader[],
   matchers: readonly Matcher[],
@@ -16,30 +65,7 @@ export async function* mergeBlockSamples(
   maxt: number,
   signal?: AbortSignal,
 ): AsyncGenerator<SeriesSamples> {
-  const its = blocks
-    .filter((b) => b.meta.maxTime > mint && b.meta.minTime <= maxt)
-    .map((b) => b.iterateSamples(matchers, mint, maxt, signal));
-  if (its.length === 1) {
-    yield* its[0] as AsyncGenerator<SeriesSamples>;
-    return;
-  }
-  const heads: (SeriesSamples | undefined)[] = await Promise.all(
-    its.map(async (it) => (await it.next()).value ?? undefined),
-  );
-  for (;;) {
-    let min: SeriesSamples | undefined;
-    for (const h of heads) if (h && (!min || compareLabels(h.labels, min.labels) < 0)) min = h;
-    if (!min) return;
-    const same: SeriesSamples[] = [];
-    for (let i = 0; i < heads.length; i++) {
-      const h = heads[i];
-      if (h && compareLabels(h.labels, min.labels) === 0) {
-        same.push(h);
-        heads[i] = (await (its[i] as AsyncGenerator<SeriesSamples>).next()).value ?? undefined;
-      }
-    }
-    yield same.length === 1 ? (same[0] as SeriesSamples) : mergeSamples(same);
-  }
+  for await (const batch of mergeBlockSampleBatches(blocks, matchers, mint, maxt, signal)) yield* batch;
 }
 
 /** Merges samples of the same series by timestamp; on equal timestamps the first list wins. */
@@ -97,7 +123,9 @@ export function createBlockQueryable(blocks: readonly BlockReader[]): Queryable 
         }
         return [...seen.values()].sort((a, b) => compareLabels(a.labels, b.labels));
       }
-      for await (const s of mergeBlockSamples(blocks, matchers, hints.start, hints.end, signal)) out.push(s);
+      for await (const batch of mergeBlockSampleBatches(blocks, matchers, hints.start, hints.end, signal)) {
+        for (const s of batch) out.push(s);
+      }
       return out;
     },
     async labelNames(matchers, hints, signal) {

@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mergeBlockSamples } from '../block/queryable.js';
+import { mergeBlockSampleBatches } from '../block/queryable.js';
 import { type BlockReader, openBlock } from '../block/reader.js';
 import { CorruptionError } from '../errors.js';
 import { Matcher } from '../labels/matcher.js';
@@ -62,16 +62,18 @@ export async function dumpSamples(
     const mint = opts.minTime ?? Number.MIN_SAFE_INTEGER;
     const maxt = opts.maxTime ?? Number.MAX_SAFE_INTEGER;
     let buf = '';
-    for await (const s of mergeBlockSamples(blocks, matchers, mint, maxt, opts.signal)) {
-      const prefix = `${formatLabelsGo(s.labels)} `;
-      const ts = s.timestamps;
-      const vs = s.values;
-      for (let i = 0; i < ts.length; i++) {
-        buf += `${prefix}${formatGoFloat(vs[i] as number)} ${ts[i]}\n`;
-      }
-      if (buf.length > 1 << 20) {
-        await write(buf);
-        buf = '';
+    for await (const batch of mergeBlockSampleBatches(blocks, matchers, mint, maxt, opts.signal)) {
+      for (const s of batch) {
+        const prefix = `${formatLabelsGo(s.labels)} `;
+        const ts = s.timestamps;
+        const vs = s.values;
+        for (let i = 0; i < ts.length; i++) {
+          buf += `${prefix}${formatGoFloat(vs[i] as number)} ${ts[i]}\n`;
+        }
+        if (buf.length > 1 << 20) {
+          await write(buf);
+          buf = '';
+        }
       }
     }
     if (buf.length > 0) await write(buf);
