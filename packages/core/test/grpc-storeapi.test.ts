@@ -330,8 +330,15 @@ describe('SeriesResponse decoder', () => {
         hints: { typeUrl: 'type.googleapis.com/hintspb.SeriesResponseHints', value: new Uint8Array([10, 2, 8, 1]) },
       },
     ];
+    const { encodeSeriesMessage } = await import('../src/storeapi/series-encoder.js');
     for (const s of samples) {
-      const bytes = Buffer.from(p.SeriesResponse.encode(seriesResponseToPb(s)).finish());
+      // Our encoder's bytes decode (with protobufjs) to what protobufjs's own bytes decode to.
+      const ourBytes = encodeSeriesMessage(s);
+      const theirBytes = Buffer.from(p.SeriesResponse.encode(seriesResponseToPb(s)).finish());
+      expect(p.SeriesResponse.toObject(p.SeriesResponse.decode(ourBytes), { longs: String, bytes: Array })).toEqual(
+        p.SeriesResponse.toObject(p.SeriesResponse.decode(theirBytes), { longs: String, bytes: Array }),
+      );
+      const bytes = ourBytes;
       const ours = decodeSeriesResponse(bytes);
       const reference = seriesResponsesFromPb(p.SeriesResponse.decode(bytes));
       const plain = (x: unknown) =>
@@ -360,6 +367,13 @@ describe('SeriesResponse decoder', () => {
         ),
       );
     }
+    const batchOfThree = encodeSeriesMessage({
+      type: 'batch',
+      series: [0, 1, 2].map((i) => ({ labels: Labels.from({ i: String(i) }), chunks: [] })),
+    });
+    expect(
+      decodeSeriesResponse(batchOfThree).map((r) => (r.type === 'series' ? r.series.labels.get('i') : '')),
+    ).toEqual(['0', '1', '2']);
     // A batch decodes into its series.
     const batch = Buffer.from(
       p.SeriesResponse.encode({

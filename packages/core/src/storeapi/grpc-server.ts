@@ -14,12 +14,11 @@ import {
   labelValuesResponseToPb,
   legacyInfoToPb,
   seriesRequestFromPb,
-  seriesResponseToPb,
-  seriesToPb,
 } from './codec.js';
 import { StoreAPIError } from './errors.js';
+import type { SeriesMessage } from './series-encoder.js';
 import { infoServiceDefinition, storeServiceDefinition } from './services.js';
-import type { StoreAPI } from './store-api.js';
+import type { StoreAPI, StoreSeries } from './store-api.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.
 type Pb = any;
@@ -94,25 +93,25 @@ export function serveStoreAPI(store: StoreAPI, server: Server): void {
         // Thanos clients may ask for series in batches (response_batch_size, 64 by default):
         // one gRPC message per batch saves most of the per-message cost.
         const batchSize = req.responseBatchSize ?? 0;
-        let batch: Pb[] = [];
-        const send = async (msg: Pb) => {
+        let batch: StoreSeries[] = [];
+        const send = async (msg: SeriesMessage) => {
           if (!call.write(msg)) await waitDrain(call, ac.signal);
         };
         const flush = async () => {
           if (batch.length === 0) return;
           const series = batch;
           batch = [];
-          await send({ batch: { series } });
+          await send({ type: 'batch', series });
         };
         for await (const resp of store.series(req, ac.signal)) {
           if (ac.signal.aborted) break;
           if (batchSize > 1 && resp.type === 'series') {
-            batch.push(seriesToPb(resp.series));
+            batch.push(resp.series);
             if (batch.length >= batchSize) await flush();
             continue;
           }
           await flush();
-          await send(seriesResponseToPb(resp));
+          await send(resp);
         }
         if (!ac.signal.aborted) await flush();
       })().then(

@@ -2,6 +2,7 @@ import type { ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { thanosProtos } from './protos.js';
 import { decodeSeriesResponse } from './series-decoder.js';
+import { encodeSeriesMessage } from './series-encoder.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.
 type Pb = any;
@@ -23,9 +24,10 @@ export function storeServiceDefinition(): ServiceDefinition {
   const p = thanosProtos();
   return {
     Info: method('/thanos.Store/Info', p.StoreInfoRequest, p.StoreInfoResponse, false),
-    // Responses decode with the hand-written decoder straight into SeriesResponse[].
+    // Responses are encoded and decoded by hand, straight from and into SeriesResponse objects.
     Series: {
       ...method('/thanos.Store/Series', p.SeriesRequest, p.SeriesResponse, true),
+      responseSerialize: encodeSeriesMessage,
       responseDeserialize: decodeSeriesResponse,
     },
     LabelNames: method('/thanos.Store/LabelNames', p.LabelNamesRequest, p.LabelNamesResponse, false),
