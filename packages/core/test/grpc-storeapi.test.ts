@@ -311,7 +311,7 @@ describe('SeriesResponse decoder', () => {
       {
         type: 'series',
         series: {
-          labels: Labels.from({ __name__: 'up', job: 'ünïcode ✓', z: 'x'.repeat(300) }),
+          labels: Labels.from({ __name__: 'up', job: 'ünïcode ✓ 😀', z: 'x'.repeat(300) }),
           chunks: [
             { minTime: -(2 ** 63), maxTime: 2 ** 63, raw: { type: 'XOR', data: new Uint8Array([1, 2, 3]) } },
             {
