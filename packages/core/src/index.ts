@@ -127,6 +127,13 @@ export {
   type ShipperSyncResult,
   writeShipperMeta,
 } from './sidecar/shipper.js';
+export {
+  createReloader,
+  expandEnv,
+  type Reloader,
+  ReloaderError,
+  type ReloaderOptions,
+} from './sidecar/reloader.js';
 export { createSidecar, type Sidecar, type SidecarOptions } from './sidecar/sidecar.js';
 export { BucketRangeSource, type RequestCounter } from './store/bucket-range-source.js';
 export type { IndexCache } from './store/index-cache.js';

@@ -28,6 +28,10 @@ const base: SidecarFlags = {
   minTime: '0000-01-01T00:00:00Z',
   grpcAddress: '0.0.0.0:10901',
   httpAddress: '0.0.0.0:10902',
+  'reloader.ruleDir': [],
+  'reloader.watchInterval': '3m',
+  'reloader.retryInterval': '5s',
+  'reloader.method': 'http',
   'log.level': 'info',
 };
 
@@ -36,6 +40,21 @@ describe('sidecar flags', () => {
     const o = parseSidecarFlags({ ...base, 'prometheus.ready_timeout': '90s', minTime: '2024-01-02T00:00:00Z' });
     expect(o.readyTimeout).toBe(90_000);
     expect(o.minTime).toBe(Date.parse('2024-01-02T00:00:00Z'));
+    expect(o.reloader).toBeUndefined();
+    const withReloader = parseSidecarFlags({
+      ...base,
+      'reloader.configFile': 'in.yml',
+      'reloader.configEnvsubstFile': 'out.yml',
+      'reloader.ruleDir': ['r1', 'r2'],
+      'reloader.watchInterval': '1m',
+    });
+    expect(withReloader.reloader).toEqual({
+      configFile: 'in.yml',
+      configOutputFile: 'out.yml',
+      watchedDirs: ['r1', 'r2'],
+      watchInterval: 60_000,
+      retryInterval: 5_000,
+    });
     const rel = parseSidecarFlags({ ...base, minTime: '-2h' });
     expect(typeof rel.minTime).toBe('function');
     expect(Math.abs((rel.minTime as () => number)() - (Date.now() - 7_200_000))).toBeLessThan(5_000);
@@ -47,6 +66,8 @@ describe('sidecar flags', () => {
     [{ 'prometheus.ready_timeout': 'soon' }, /--prometheus.ready_timeout: invalid duration "soon"/],
     [{ minTime: 'yesterday' }, /--min-time: invalid time or duration "yesterday"/],
     [{ grpcAddress: 'nope' }, /--grpc-address: want host:port/],
+    [{ 'reloader.method': 'signal' }, /--reloader.method: only "http"/],
+    [{ 'reloader.configEnvsubstFile': 'out.yml' }, /--reloader.config-envsubst-file needs --reloader.config-file/],
     [{ grpcServerTlsCert: 'a.pem' }, /--grpc-server-tls-cert and --grpc-server-tls-key must be given together/],
   ] as [Partial<SidecarFlags>, RegExp][])('rejects %j naming the flag', (bad, message) => {
     expect(() => parseSidecarFlags({ ...base, ...bad })).toThrow(message);

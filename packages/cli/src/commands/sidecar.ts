@@ -3,7 +3,7 @@ import type { Bucket } from '@thanos-ts/objstore';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
-import { durationFlag, listenAddressFlag } from '../flags/http.js';
+import { collect, durationFlag, listenAddressFlag } from '../flags/http.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
 /** Raw values of `thanos-ts sidecar` flags as commander stores them. */
@@ -18,6 +18,12 @@ export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   minTime: string;
   grpcAddress: string;
   httpAddress: string;
+  'reloader.configFile'?: string;
+  'reloader.configEnvsubstFile'?: string;
+  'reloader.ruleDir': string[];
+  'reloader.watchInterval': string;
+  'reloader.retryInterval': string;
+  'reloader.method': string;
   'log.level': string;
 }
 
@@ -40,6 +46,15 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
   }
   const grpcTLS = grpcServerTLSFromFlags(o);
   const minTime = parseTimeOrDuration(o.minTime, '--min-time');
+  if ((o['reloader.method'] ?? 'http') !== 'http') {
+    throw new InvalidArgumentError(
+      `--reloader.method: only "http" (POST /-/reload, needs Prometheus's --web.enable-lifecycle) is supported, got ${JSON.stringify(o['reloader.method'])}`,
+    );
+  }
+  if (o['reloader.configEnvsubstFile'] !== undefined && o['reloader.configFile'] === undefined) {
+    throw new InvalidArgumentError('--reloader.config-envsubst-file needs --reloader.config-file');
+  }
+  const ruleDirs = o['reloader.ruleDir'] ?? [];
   return {
     prometheusUrl: url,
     tsdbPath: o['tsdb.path'],
@@ -53,6 +68,19 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
     grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
     httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
     ...(grpcTLS ? { grpcTLS } : {}),
+    ...(o['reloader.configFile'] !== undefined || ruleDirs.length > 0
+      ? {
+          reloader: {
+            ...(o['reloader.configFile'] !== undefined ? { configFile: o['reloader.configFile'] } : {}),
+            ...(o['reloader.configEnvsubstFile'] !== undefined
+              ? { configOutputFile: o['reloader.configEnvsubstFile'] }
+              : {}),
+            watchedDirs: ruleDirs,
+            watchInterval: durationFlag(o['reloader.watchInterval'] ?? '3m', 'reloader.watch-interval'),
+            retryInterval: durationFlag(o['reloader.retryInterval'] ?? '5s', 'reloader.retry-interval'),
+          },
+        }
+      : {}),
   };
 }
 
@@ -101,6 +129,26 @@ export function defineSidecarCommand(): Command {
   opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
   opt('--http-address <host:port>', 'Listen address for HTTP (/metrics, /-/healthy, /-/ready).', '0.0.0.0:10902');
   addGrpcServerTLSFlags(cmd);
+  opt(
+    '--reloader.config-file <path>',
+    'Config file watched by the reloader; Prometheus is reloaded (POST /-/reload) when it changes.',
+  );
+  opt(
+    '--reloader.config-envsubst-file <path>',
+    'Output file for the config file with $(VAR) references replaced by environment variables.',
+  );
+  cmd.addOption(
+    new Option('--reloader.rule-dir <dir>', 'Rule directories for the reloader to watch (repeated).')
+      .argParser(collect)
+      .default([]),
+  );
+  opt('--reloader.watch-interval <duration>', 'Controls how often reloader re-reads config and rules.', '3m');
+  opt(
+    '--reloader.retry-interval <duration>',
+    'Controls how often reloader retries config reload in case of error.',
+    '5s',
+  );
+  opt('--reloader.method <method>', 'Method used to reload the configuration: http (signal is not supported).', 'http');
   opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
   return cmd;
 }

@@ -11,6 +11,7 @@ import { NoExternalLabelsError, PrometheusAPIError } from './errors.js';
 import { nopLogger, type SidecarLogger } from './logger.js';
 import { createPrometheusClient, type PrometheusClient } from './prometheus-client.js';
 import { createPrometheusStore } from './prometheus-store.js';
+import { createReloader, type Reloader, type ReloaderOptions } from './reloader.js';
 import type { RemoteReadResponseType, RemoteReadStats } from './remote-read.js';
 import { createShipper, type Shipper, type ShipperSyncResult } from './shipper.js';
 
@@ -50,6 +51,11 @@ export interface SidecarOptions {
   readonly grpcTLS?: GrpcServerTLSOptions;
   /** Serve /metrics, /-/healthy and /-/ready here (host:port, --http-address) from `start` on. */
   readonly httpAddress?: string;
+  /**
+   * Watch Prometheus's configuration and rule files and reload it on change (Thanos's
+   * --reloader.* flags); off unless a config file or watched directory is given.
+   */
+  readonly reloader?: Omit<ReloaderOptions, 'reloadUrl' | 'logger' | 'registry'>;
   /** Response types asked of remote read (default ['STREAMED_XOR_CHUNKS', 'SAMPLES']). */
   readonly acceptedResponseTypes?: readonly RemoteReadResponseType[];
   readonly logger?: SidecarLogger;
@@ -161,6 +167,10 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
           logger: log,
           registry,
         })
+      : undefined;
+  const reloader: Reloader | undefined =
+    opts.reloader && (opts.reloader.configFile || (opts.reloader.watchedDirs?.length ?? 0) > 0)
+      ? createReloader({ ...opts.reloader, reloadUrl: `${prometheus.url}/-/reload`, logger: log, registry })
       : undefined;
   if (opts.bucket && !opts.tsdbPath) log.warn('a bucket is configured but no --tsdb.path: uploads are disabled');
   if (!opts.bucket) log.info('no supported bucket was configured, uploads will be disabled');
@@ -280,6 +290,8 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
         httpServer = await listenHTTP(opts.httpAddress, createComponentHandler({ registry, ready: () => ready }));
       }
       healthy = true;
+      // Like Thanos, the reloader runs from the start: Prometheus may need the generated config to come up.
+      reloader?.start().catch((err) => log.error('reloader: first apply failed, will retry', { err }));
       await waitForPrometheus(s);
       if (labels.size === 0) throw new NoExternalLabelsError(prometheus.url);
       ready = true;
@@ -337,6 +349,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
       healthy = false;
       stopper.abort(new DOMException('sidecar closed', 'AbortError'));
       for (const t of timers) clearInterval(t);
+      await reloader?.close();
       await shipping;
       if (grpcServer) {
         const server = grpcServer;
