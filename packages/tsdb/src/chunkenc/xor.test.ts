@@ -184,3 +184,21 @@ describe('encodeXorChunk (bulk)', () => {
     }
   });
 });
+
+describe('BitWriter (Go bstream semantics)', () => {
+  it('leaves an empty byte after a byte-aligned whole-byte write, like bstream.writeByte', async () => {
+    const { BitWriter } = await import('./bitstream.js');
+    const w = new BitWriter(0);
+    w.writeBits(0xab, 8);
+    expect(w.length).toBe(2);
+    w.writeBit(1);
+    expect(w.length).toBe(2);
+    expect(hex(w.toBytes())).toBe('ab80');
+    w.writeBits(0x7f, 7);
+    expect(w.length).toBe(2);
+    // 40 bits from a byte boundary: five writeByte calls in Go, so again a trailing empty byte.
+    w.writeBits64(0x1, 0x80000001, 40);
+    expect(hex(w.toBytes())).toBe('abff018000000100');
+    expect(w.bitLength).toBe(56);
+  });
+});

@@ -256,7 +256,7 @@ export function putUvarint64(buf: Uint8Array, v: number): number {
 let scratch = new Uint8Array(4096);
 let scratchView = new DataView(scratch.buffer);
 
-// Up to 32 bits at bit position `pos` (see peekBits), with one big-endian 32-bit load.
+// Up to 32 bits at bit position `pos` (like bitstream's peekBits), with one big-endian 32-bit load.
 function peek(dv: DataView, buf: Uint8Array, pos: number, n: number): number {
   const i = pos >>> 3;
   const s = pos & 7;
