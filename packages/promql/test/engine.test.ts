@@ -102,6 +102,22 @@ describe('engine API', () => {
     await expect(quick.instantQuery(never, 'up', 0)).rejects.toBeInstanceOf(QueryTimeoutError);
   });
 
+  it('fetches identical selectors once', async () => {
+    const s = counterStorage(2, 41);
+    let calls = 0;
+    const counting: Queryable = {
+      select: (m, h, sig) => {
+        calls++;
+        return s.select(m, h, sig);
+      },
+      labelNames: (m, h) => s.labelNames(m, h),
+      labelValues: (n, m, h) => s.labelValues(n, m, h),
+    };
+    const r = await engine.instantQuery(counting, 'c_total / c_total + on(i) c_total offset 1m', 600_000);
+    expect(calls).toBe(2);
+    expect(r.result.type === 'vector' && r.result.samples.length).toBe(2);
+  });
+
   it('ends series at staleness markers and uses the configured lookback', async () => {
     const s = createMemoryStorage();
     s.append({ __name__: 'g' }, 0, 1);

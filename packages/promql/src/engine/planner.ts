@@ -159,7 +159,19 @@ export async function fetchSelects(
   plan: PlannedSelect[],
   signal: AbortSignal | undefined,
 ): Promise<Map<VectorSelector, SeriesSamples[]>> {
-  const results = await Promise.all(plan.map((p) => queryable.select(p.selector.matchers, p.hints, signal)));
+  // Identical selects (same matchers and hints, e.g. `x / x offset 0`) are fetched once.
+  const inflight = new Map<string, Promise<SeriesSamples[]>>();
+  const results = await Promise.all(
+    plan.map((p) => {
+      const key = `${p.selector.matchers.map((m) => m.toString()).join(',')}|${JSON.stringify(p.hints)}`;
+      let r = inflight.get(key);
+      if (r === undefined) {
+        r = queryable.select(p.selector.matchers, p.hints, signal);
+        inflight.set(key, r);
+      }
+      return r;
+    }),
+  );
   const data = new Map<VectorSelector, SeriesSamples[]>();
   plan.forEach((p, i) => {
     data.set(p.selector, results[i] as SeriesSamples[]);
