@@ -426,6 +426,24 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       expect(got.sort()).toEqual(promSeries.map(keyOf).sort());
     });
 
+    it('logs an error naming --tsdb.path when it is not a Prometheus data directory', async () => {
+      const errors: string[] = [];
+      const logger = { debug() {}, info() {}, warn() {}, error: (msg: string) => errors.push(msg) };
+      const empty = await makeTempDir('not-tsdb-');
+      const sc = createSidecar({
+        prometheusUrl: prom.url,
+        tsdbPath: empty,
+        bucket: createFilesystemBucket({ directory: await makeTempDir('sidecar-bucket-') }),
+        logger,
+        shipInterval: 3_600_000,
+      });
+      await sc.start();
+      await sc.close();
+      expect(errors).toContain(
+        `--tsdb.path ${empty}: no readable wal directory; is it Prometheus's --storage.tsdb.path?`,
+      );
+    });
+
     it('stops after `limit` series', async () => {
       let n = 0;
       for await (const r of client.series({

@@ -1,3 +1,6 @@
+import { constants as fsConstants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Labels } from '@thanos-ts/tsdb';
@@ -290,6 +293,19 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
         httpServer = await listenHTTP(opts.httpAddress, createComponentHandler({ registry, ready: () => ready }));
       }
       healthy = true;
+      if (shipper && opts.tsdbPath) {
+        // A wrong --tsdb.path would otherwise just upload nothing (Thanos's IsWALDirAccessible).
+        try {
+          await access(join(opts.tsdbPath, 'wal'), fsConstants.R_OK | fsConstants.X_OK);
+        } catch (err) {
+          log.error(
+            `--tsdb.path ${opts.tsdbPath}: no readable wal directory; is it Prometheus's --storage.tsdb.path?`,
+            {
+              err,
+            },
+          );
+        }
+      }
       // Like Thanos, the reloader runs from the start: Prometheus may need the generated config to come up.
       reloader?.start().catch((err) => log.error('reloader: first apply failed, will retry', { err }));
       await waitForPrometheus(s);
