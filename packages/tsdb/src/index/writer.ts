@@ -13,43 +13,80 @@ export interface ChunkMeta {
 
 const encoder = new TextEncoder();
 
-/** Buffered sequential writer that tracks the file position and supports alignment padding. */
+/**
+ * Buffered sequential writer that tracks the file position and supports alignment padding.
+ * Writes are synchronous copies into the buffer; `drain` flushes to the file once it is large, so
+ * the per-entry path has no awaits.
+ */
 class Sink {
-  private buf = new Uint8Array(1 << 20);
+  private buf = new Uint8Array(1 << 22);
   private len = 0;
   private filePos = 0;
   pos = 0;
 
   constructor(private readonly fh: FileHandle) {}
 
-  async write(bytes: Uint8Array): Promise<void> {
-    if (this.len + bytes.length > this.buf.length) await this.flush();
-    if (bytes.length > this.buf.length) {
-      await this.writeFully(bytes);
-    } else {
-      this.buf.set(bytes, this.len);
-      this.len += bytes.length;
-    }
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.len + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  write(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
     this.pos += bytes.length;
   }
 
-  async pad(align: number): Promise<void> {
-    const n = (align - (this.pos % align)) % align;
-    if (n > 0) await this.write(new Uint8Array(n));
+  be32(v: number): void {
+    this.room(4);
+    const b = this.buf;
+    const p = this.len;
+    b[p] = v >>> 24;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.len = p + 4;
+    this.pos += 4;
   }
 
-  private async writeFully(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) {
-      const { bytesWritten } = await this.fh.write(bytes, off, bytes.length - off, this.filePos);
-      off += bytesWritten;
-      this.filePos += bytesWritten;
+  uvarint(v: number): void {
+    this.room(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = (v % 128) | 0x80;
+      this.pos++;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.len++] = v;
+    this.pos++;
+  }
+
+  pad(align: number): void {
+    const n = (align - (this.pos % align)) % align;
+    if (n > 0) {
+      this.room(n);
+      this.buf.fill(0, this.len, this.len + n);
+      this.len += n;
+      this.pos += n;
     }
   }
 
+  /** Flushes when at least 4 MiB are buffered. */
+  async drain(): Promise<void> {
+    if (this.len >= 1 << 22) await this.flush();
+  }
+
   async flush(): Promise<void> {
-    if (this.len === 0) return;
-    await this.writeFully(this.buf.subarray(0, this.len));
+    let off = 0;
+    while (off < this.len) {
+      const { bytesWritten } = await this.fh.write(this.buf, off, this.len - off, this.filePos);
+      off += bytesWritten;
+      this.filePos += bytesWritten;
+    }
     this.len = 0;
   }
 }
@@ -167,7 +204,7 @@ export class IndexWriter {
     const e = new Encbuf();
     e.be32(INDEX_MAGIC);
     e.byte(INDEX_FORMAT_V2);
-    await sink.write(e.get());
+    sink.write(e.get());
 
     // Symbols.
     const symbolSet = new Set<string>(['']);
@@ -197,7 +234,7 @@ export class IndexWriter {
     const postings = new Map<number, Map<number, number[]>>();
     for (let i = 0; i < this.series.length; i++) {
       const s = this.series[i] as PendingSeries;
-      await sink.pad(16);
+      sink.pad(16);
       const id = sink.pos / 16;
       if (id > 0xffffffff) throw new InvalidArgumentError(`${this.path}: series reference exceeds 4 bytes`);
       ids[i] = id;
@@ -239,12 +276,10 @@ export class IndexWriter {
         }
       }
       const body = e.get();
-      const head = new Encbuf();
-      head.uvarint(body.length);
-      const crc = crc32c(body);
-      await sink.write(head.get());
-      await sink.write(body);
-      await sink.write(be32bytes(crc));
+      sink.uvarint(body.length);
+      sink.write(body);
+      sink.be32(crc32c(body));
+      await sink.drain();
     }
 
     // Label indices (legacy, still written by Prometheus), one per label name.
@@ -253,7 +288,7 @@ export class IndexWriter {
     const labelIndexOffsets: [string, number][] = [];
     for (const ni of nameIdxs) {
       const values = [...(postings.get(ni) as Map<number, number[]>).keys()].sort((a, b) => a - b);
-      await sink.pad(4);
+      sink.pad(4);
       labelIndexOffsets.push([symbols[ni] as string, sink.pos]);
       e.reset();
       e.be32(1);
@@ -263,11 +298,11 @@ export class IndexWriter {
     }
 
     // Postings: the all-series list under ('', ''), then every label pair in order.
-    await sink.pad(4);
+    sink.pad(4);
     toc.postings = sink.pos;
     const postingsOffsets: [string, string, number][] = [];
     const writePostings = async (name: string, value: string, list: ArrayLike<number>) => {
-      await sink.pad(4);
+      sink.pad(4);
       postingsOffsets.push([name, value, sink.pos]);
       e.reset();
       e.be32(list.length);
@@ -305,7 +340,7 @@ export class IndexWriter {
     }
     await writeSection(sink, e.get());
 
-    await sink.write(encodeIndexToc(toc));
+    sink.write(encodeIndexToc(toc));
     await sink.flush();
     return sink.pos;
   }
@@ -313,11 +348,8 @@ export class IndexWriter {
 
 // A section: 4-byte big-endian length, the bytes, CRC32C of the bytes.
 async function writeSection(sink: Sink, body: Uint8Array): Promise<void> {
-  await sink.write(be32bytes(body.length));
-  await sink.write(body);
-  await sink.write(be32bytes(crc32c(body)));
-}
-
-function be32bytes(v: number): Uint8Array {
-  return new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
+  sink.be32(body.length);
+  sink.write(body);
+  sink.be32(crc32c(body));
+  await sink.drain();
 }
