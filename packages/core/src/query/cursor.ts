@@ -82,6 +82,20 @@ export class PrefetchCursor {
     resume?.();
   }
 
+  /** A response already read ahead, or undefined when none is buffered (then use `next`). */
+  takeBuffered(): SeriesResponse | undefined {
+    if (this.head >= this.buffer.length) return undefined;
+    const r = this.buffer[this.head++] as SeriesResponse;
+    if (this.head > 1024 && this.head * 2 > this.buffer.length) {
+      this.buffer.splice(0, this.head);
+      this.head = 0;
+    }
+    const resume = this.resume;
+    this.resume = undefined;
+    resume?.();
+    return r;
+  }
+
   /** The next response, or undefined at the end of the stream. Throws the stream's error. */
   async next(): Promise<SeriesResponse | undefined> {
     for (;;) {

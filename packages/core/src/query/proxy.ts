@@ -153,34 +153,57 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     };
 
     // Pulls the stream's next series into `head`; warnings are queued, errors handled per strategy.
-    const advance = async (s: StoreStream): Promise<void> => {
+    // Handles one response; true when the stream's next head is settled (a series or the end).
+    const take = (s: StoreStream, r: SeriesResponse | undefined): boolean => {
+      if (r === undefined) {
+        clearTimeout(s.timer);
+        return true;
+      }
+      if (r.type === 'series') {
+        s.head = r.series;
+        return true;
+      }
+      if (r.type === 'warning') {
+        if (abortsRequest(req)) throw abortError(s.name, r.warning);
+        warnings.push(r.warning);
+      }
+      return false;
+    };
+
+    // Pulls the stream's next series into `head`; warnings are queued, errors handled per strategy.
+    // Responses already read ahead are taken synchronously: most series cost no promise at all.
+    const advance = (s: StoreStream): Promise<void> | undefined => {
       s.head = undefined;
       for (;;) {
-        let r: SeriesResponse | undefined;
-        try {
-          r = await s.cursor.next();
-        } catch (err) {
-          clearTimeout(s.timer);
-          fail(s, err);
-          return;
-        }
-        if (r === undefined) {
-          clearTimeout(s.timer);
-          return;
-        }
-        if (r.type === 'series') {
-          s.head = r.series;
-          return;
-        }
-        if (r.type === 'warning') {
-          if (abortsRequest(req)) throw abortError(s.name, r.warning);
-          warnings.push(r.warning);
-        }
+        const r = s.cursor.takeBuffered();
+        if (r === undefined) break;
+        if (take(s, r)) return undefined;
       }
+      return (async () => {
+        for (;;) {
+          let r: SeriesResponse | undefined;
+          try {
+            r = await s.cursor.next();
+          } catch (err) {
+            clearTimeout(s.timer);
+            fail(s, err);
+            return;
+          }
+          if (take(s, r)) return;
+        }
+      })();
+    };
+    const advanceAll = (list: readonly StoreStream[]): Promise<unknown> | undefined => {
+      let pending: Promise<void>[] | undefined;
+      for (const s of list) {
+        const p = advance(s);
+        if (p) (pending ??= []).push(p);
+      }
+      return pending && (pending.length === 1 ? pending[0] : Promise.all(pending));
     };
 
     try {
-      await Promise.all(streams.map(advance));
+      await advanceAll(streams);
       let emitted = 0;
       const limit = req.limit ?? 0;
       const group: StoreStream[] = [];
@@ -200,14 +223,15 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
         }
         if (min === undefined) break;
         const parts: StoreSeries[] = group.map((s) => s.head as StoreSeries);
-        if (group.length === 1) await advance(group[0] as StoreStream);
-        else await Promise.all(group.map(advance));
+        const waiting = advanceAll(group);
+        if (waiting) await waiting;
         // A store holding several replicas answers the same (stripped) labels more than once in a row.
         for (;;) {
           const again = streams.filter((s) => s.head?.labels.equals(min as Labels));
           if (again.length === 0) break;
           for (const s of again) parts.push(s.head as StoreSeries);
-          await Promise.all(again.map(advance));
+          const more = advanceAll(again);
+          if (more) await more;
         }
         const merged: StoreSeries =
           parts.length === 1 ? (parts[0] as StoreSeries) : { labels: min, chunks: mergeChunks(parts) };
