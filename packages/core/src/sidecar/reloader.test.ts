@@ -30,7 +30,8 @@ describe.skipIf(!programAvailable('prometheus'))('reloader against Prometheus 2.
     const template = join(work, 'prometheus.yml.tmpl');
     const rules = join(work, 'rules');
     await mkdir(rules);
-    await writeFile(template, 'global:\n  external_labels:\n    cluster: $(CLUSTER)\n');
+    const ruleFiles = `rule_files:\n  - ${join(rules, '*.yml')}\n`;
+    await writeFile(template, `global:\n  external_labels:\n    cluster: $(CLUSTER)\n${ruleFiles}`);
     const output = join(prom.dir, 'prometheus.yml');
     const client = createPrometheusClient({ url: prom.url });
     const reloader = createReloader({
@@ -48,11 +49,23 @@ describe.skipIf(!programAvailable('prometheus'))('reloader against Prometheus 2.
       // Unchanged files: no reload.
       expect(await reloader.apply()).toBe(false);
       // An edit is noticed through file-system events (or, where those do not work, the 2 s tick).
-      await writeFile(template, 'global:\n  external_labels:\n    cluster: $(CLUSTER)\n    replica: b\n');
+      await writeFile(template, `global:\n  external_labels:\n    cluster: $(CLUSTER)\n    replica: b\n${ruleFiles}`);
       await waitFor('reloaded labels', async () => (await client.externalLabels()).get('replica') === 'b', 10_000);
-      // A new rule file changes the hash too.
-      await writeFile(join(rules, 'r.yml'), 'groups: []\n');
-      expect(await reloader.apply()).toBe(true);
+      // A new rule file in a watched directory is loaded too.
+      await writeFile(
+        join(rules, 'r.yml'),
+        'groups:\n  - name: from-reloader\n    rules:\n      - record: one\n        expr: vector(1)\n',
+      );
+      await waitFor(
+        'rule group loaded',
+        async () => {
+          const body = (await (await fetch(`${prom.url}/api/v1/rules`)).json()) as {
+            data: { groups: { name: string }[] };
+          };
+          return body.data.groups.some((g) => g.name === 'from-reloader');
+        },
+        10_000,
+      );
     } finally {
       await reloader.close();
     }
