@@ -32,6 +32,8 @@ export class BucketBlock {
   readonly id: string;
   readonly extLabels: Labels;
   readonly resolution: number;
+  /** `<ulid>/chunks`, for error messages (built once, not per chunk). */
+  readonly chunksDir: string;
   /** Last time (ms) a query used the block. */
   lastUsed = 0;
   private segments: SegmentFile[] = [];
@@ -44,6 +46,7 @@ export class BucketBlock {
     this.id = opts.meta.ulid;
     this.extLabels = Labels.from(opts.meta.thanos?.labels ?? {});
     this.resolution = opts.meta.thanos?.downsample.resolution ?? 0;
+    this.chunksDir = `${this.id}/chunks`;
     this.headerPath = join(opts.dataDir, this.id, INDEX_HEADER_FILENAME);
   }
 

@@ -109,63 +109,34 @@ export async function selectBlockSeries(
 }
 
 /**
- * Merges per-block sorted lists into one sorted list, joining equal label sets. Lists come in
- * block time order and the sort is stable, so joined chunks are usually already in time order;
- * they are sorted only when they are not (overlapping blocks).
+ * Merges per-block sorted lists into one sorted list, joining equal label sets. Blocks usually
+ * share most of their series, so series are grouped by label key first and only the distinct
+ * label sets are sorted (far fewer comparisons than a k-way merge of every entry). Lists come in
+ * block time order, so joined chunks are in time order unless blocks overlap; then they are
+ * sorted.
  */
 export function mergeBlockSeries(perBlock: SelectedSeries[][]): SelectedSeries[] {
   const lists = perBlock.filter((l) => l.length > 0);
   if (lists.length === 0) return [];
   if (lists.length === 1) return lists[0] as SelectedSeries[];
-  // k-way merge with a binary heap of list heads; ties go to the earlier list (block order).
-  const pos = new Array<number>(lists.length).fill(0);
-  const heap: number[] = lists.map((_, i) => i);
-  const head = (l: number) => (lists[l] as SelectedSeries[])[pos[l] as number] as SelectedSeries;
-  const less = (x: number, y: number) => {
-    const c = compareLabels(head(x).labels, head(y).labels);
-    return c < 0 || (c === 0 && x < y);
-  };
-  const down = (i0: number) => {
-    let i = i0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l] as number, heap[m] as number)) m = l;
-      if (r < heap.length && less(heap[r] as number, heap[m] as number)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m] as number, heap[i] as number];
-      i = m;
-    }
-  };
-  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
-  const out: SelectedSeries[] = [];
-  let last: SelectedSeries | undefined;
-  let unsorted = false;
-  const finish = () => {
-    if (unsorted && last) last.chunks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
-    unsorted = false;
-  };
-  while (heap.length > 0) {
-    const l = heap[0] as number;
-    const s = head(l);
-    pos[l] = (pos[l] as number) + 1;
-    if ((pos[l] as number) >= (lists[l] as SelectedSeries[]).length) {
-      heap[0] = heap[heap.length - 1] as number;
-      heap.pop();
-    }
-    if (heap.length > 0) down(0);
-    if (last?.labels.equals(s.labels)) {
-      const prev = last.chunks[last.chunks.length - 1] as ChunkRef;
-      for (const c of s.chunks) last.chunks.push(c);
-      if ((s.chunks[0] as ChunkRef).minTime < prev.minTime) unsorted = true;
-    } else {
-      finish();
-      last = { labels: s.labels, chunks: [...s.chunks] };
-      out.push(last);
+  const byKey = new Map<string, SelectedSeries>();
+  const unsorted = new Set<SelectedSeries>();
+  for (const list of lists) {
+    for (const s of list) {
+      const key = s.labels.key();
+      const have = byKey.get(key);
+      if (!have) {
+        byKey.set(key, { labels: s.labels, chunks: [...s.chunks] });
+        continue;
+      }
+      const prev = have.chunks[have.chunks.length - 1] as ChunkRef;
+      for (const c of s.chunks) have.chunks.push(c);
+      if ((s.chunks[0] as ChunkRef).minTime < prev.minTime) unsorted.add(have);
     }
   }
-  finish();
+  for (const s of unsorted) s.chunks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
+  const out = [...byKey.values()];
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
   return out;
 }
 
@@ -176,37 +147,43 @@ async function fetchBatch(
   limiter: RequestLimiter,
   signal?: AbortSignal,
 ): Promise<SeriesResponse[]> {
-  const byBlock = new Map<BucketBlock, ChunkRef[]>();
+  // Chunks of the batch in output order; per block, the positions of its chunks in that list.
+  const flat: ChunkRef[] = [];
+  const byBlock = new Map<BucketBlock, number[]>();
   for (const s of batch)
     for (const c of s.chunks) {
       const list = byBlock.get(c.block);
-      if (list) list.push(c);
-      else byBlock.set(c.block, [c]);
+      if (list) list.push(flat.length);
+      else byBlock.set(c.block, [flat.length]);
+      flat.push(c);
     }
-  const data = new Map<ChunkRef, { encoding: number; data: Uint8Array }>();
+  const raws: Array<{ encoding: number; data: Uint8Array }> = new Array(flat.length);
   await Promise.all(
-    [...byBlock].map(async ([block, refs]) => {
+    [...byBlock].map(async ([block, positions]) => {
       const reader = await block.chunkReader(signal);
-      const raws = await reader.readChunks(
-        refs.map((r) => r.ref),
+      const got = await reader.readChunks(
+        positions.map((i) => (flat[i] as ChunkRef).ref),
         signal,
       );
-      for (let i = 0; i < refs.length; i++)
-        data.set(refs[i] as ChunkRef, raws[i] as { encoding: number; data: Uint8Array });
+      for (let k = 0; k < positions.length; k++)
+        raws[positions[k] as number] = got[k] as { encoding: number; data: Uint8Array };
     }),
   );
   const aggregates = req.aggregates && req.aggregates.length > 0 ? req.aggregates : ['RAW' as const];
   let samples = 0;
-  const out: SeriesResponse[] = [];
-  for (const s of batch) {
-    const chunks: AggrChunk[] = [];
-    for (const c of s.chunks) {
-      const raw = data.get(c) as { encoding: number; data: Uint8Array };
-      const built = toAggrChunk(c.minTime, c.maxTime, raw.encoding, raw.data, aggregates, `${c.block.id}/chunks`);
+  let at = 0;
+  const out: SeriesResponse[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const s = batch[i] as SelectedSeries;
+    const chunks: AggrChunk[] = new Array(s.chunks.length);
+    for (let j = 0; j < s.chunks.length; j++, at++) {
+      const c = flat[at] as ChunkRef;
+      const raw = raws[at] as { encoding: number; data: Uint8Array };
+      const built = toAggrChunk(c.minTime, c.maxTime, raw.encoding, raw.data, aggregates, c.block.chunksDir);
       samples += built.samples;
-      chunks.push(built.chunk);
+      chunks[j] = built.chunk;
     }
-    out.push({ type: 'series', series: { labels: s.labels, chunks } });
+    out[i] = { type: 'series', series: { labels: s.labels, chunks } };
   }
   limiter.reserveSamples(samples);
   return out;
