@@ -34,6 +34,7 @@ function queries(): string[] {
     q.push(
       c,
       `rate(${c}[5m])`,
+      `rate(${c}[1h])`,
       `irate(${c}[5m])`,
       `increase(${c}[10m])`,
       `resets(${c}[30m])`,

@@ -30,6 +30,7 @@ import { histogramFraction, histogramQuantile } from './functions/histogram.js';
 import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
+import { counterResetPrefix } from './functions/rate.js';
 import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
 import { dateFunctions, dateOfSeconds } from './functions/time.js';
@@ -557,6 +558,10 @@ export class Evaluator {
       window.ts = ts;
       window.vs = s.vs;
       ctx.metricName = s.labels.get(METRIC_NAME);
+      // Counter corrections as prefix sums, when windows are long enough to profit.
+      const span = ts.length > 1 ? (ts[ts.length - 1] as number) - (ts[0] as number) : 0;
+      const perWindow = span > 0 ? (ts.length * input.range) / span : 0;
+      ctx.resetPrefix = counterCheck && !extended && perWindow >= 64 ? counterResetPrefix(s.vs) : undefined;
       const o = newStepSeries(s.labels, g.n, dropName);
       let lo = 0;
       let hi = 0;

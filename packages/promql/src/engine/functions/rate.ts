@@ -5,13 +5,34 @@
 import { kahanSumInc } from '../kahan.js';
 import type { FunctionContext, RangeFunction, RangeWindow } from './types.js';
 
-function extrapolatedRate(w: RangeWindow, isCounter: boolean, isRate: boolean): number | undefined {
+/** Windows at least this long take counter-reset corrections from the prefix sums. */
+const PREFIX_MIN_WINDOW = 64;
+
+/** Running sums of counter-reset corrections of a whole series (see FunctionContext.resetPrefix). */
+export function counterResetPrefix(vs: Float64Array): Float64Array {
+  const out = new Float64Array(vs.length);
+  for (let i = 1; i < vs.length; i++) {
+    const prev = vs[i - 1] as number;
+    out[i] = (out[i - 1] as number) + ((vs[i] as number) < prev ? prev : 0);
+  }
+  return out;
+}
+
+function extrapolatedRate(
+  w: RangeWindow,
+  isCounter: boolean,
+  isRate: boolean,
+  prefix?: Float64Array,
+): number | undefined {
   const { ts, vs, lo, hi } = w;
   const count = hi - lo;
   if (count < 2) return undefined;
   const first = vs[lo] as number;
   let result = (vs[hi - 1] as number) - first;
-  if (isCounter) {
+  if (isCounter && prefix !== undefined && count >= PREFIX_MIN_WINDOW) {
+    // Long windows (e.g. rate(x[1h]) at a fine step) overlap heavily: O(1) per window.
+    result += (prefix[hi - 1] as number) - (prefix[lo] as number);
+  } else if (isCounter) {
     let prev = first;
     for (let i = lo + 1; i < hi; i++) {
       const cur = vs[i] as number;
@@ -42,9 +63,9 @@ function extrapolatedRate(w: RangeWindow, isCounter: boolean, isRate: boolean): 
 }
 
 /** `rate(v range-vector)`: per-second increase of a counter, extrapolated to the window. */
-export const rate: RangeFunction = (w) => extrapolatedRate(w, true, true);
+export const rate: RangeFunction = (w, ctx) => extrapolatedRate(w, true, true, ctx.resetPrefix);
 /** `increase(v range-vector)`. */
-export const increase: RangeFunction = (w) => extrapolatedRate(w, true, false);
+export const increase: RangeFunction = (w, ctx) => extrapolatedRate(w, true, false, ctx.resetPrefix);
 /** `delta(v range-vector)`: for gauges. */
 export const delta: RangeFunction = (w) => extrapolatedRate(w, false, false);
 

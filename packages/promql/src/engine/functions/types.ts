@@ -25,6 +25,11 @@ export interface FunctionContext {
   metricName: string;
   /** Values of the scalar arguments at this step, in argument order (the range argument left out). */
   params: Float64Array;
+  /**
+   * For counter functions over long windows: running sum of counter-reset corrections of the
+   * current series (`[i]` = corrections of samples 1..i), so a window's total is one subtraction.
+   */
+  resetPrefix?: Float64Array;
 }
 
 /** A function over a range vector: one output value per window, or undefined for none. */
