@@ -11,6 +11,7 @@
  * The dataset is built once into .bench-data/store/ (see store-data.ts).
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { createEngine } from '@thanos-ts/promql';
@@ -76,6 +77,18 @@ async function childMemory(bucketDir: string, dataDir: string): Promise<void> {
   );
   await g.close();
 }
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (Linux, 100 ticks/s). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const ourCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -177,9 +190,12 @@ async function main(): Promise<void> {
     if (body.status !== 'success') throw new Error(`prometheus ${expr}: ${body.error}`);
     return body.data.result.length;
   };
-  console.log('| query | series out | ours p50 ms | Prometheus p50 ms | ratio | GETs cold | GETs warm |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(
+    '| query | series out | ours p50 ms | Prometheus p50 ms | ratio | ours CPU ms | Prometheus CPU ms | CPU ratio | GETs cold | GETs warm |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (const expr of QUERIES) {
     const before = g.requests.getRange;
     const first = await querier.rangeQuery(expr, start, end, step);
@@ -187,25 +203,38 @@ async function main(): Promise<void> {
     await promQuery(expr);
     const ours: number[] = [];
     const theirs: number[] = [];
+    const oursCpu: number[] = [];
+    const theirsCpu: number[] = [];
     let warmGets = 0;
     for (let i = 0; i < RUNS; i++) {
       const b = g.requests.getRange;
       let t0 = performance.now();
+      let c0 = ourCpuMs();
       await querier.rangeQuery(expr, start, end, step);
       ours.push(performance.now() - t0);
+      oursCpu.push(ourCpuMs() - c0);
       warmGets = g.requests.getRange - b;
       t0 = performance.now();
+      c0 = processCpuMs(prom.pid);
       await promQuery(expr);
       theirs.push(performance.now() - t0);
+      theirsCpu.push(processCpuMs(prom.pid) - c0);
     }
     const ratio = median(ours) / median(theirs);
     ratios.push(ratio);
+    // Prometheus's CPU is counted in 10 ms ticks: floor it at one tick.
+    const cpuRatio = median(oursCpu) / Math.max(10, median(theirsCpu));
+    cpuRatios.push(cpuRatio);
     const n = first.result.type === 'matrix' ? first.result.series.length : 1;
+    const cells = [median(ours), median(theirs)].map((x) => x.toFixed(0));
+    const cpuCells = [median(oursCpu), median(theirsCpu)].map((x) => x.toFixed(0));
     console.log(
-      `| \`${expr}\` | ${n} | ${median(ours).toFixed(0)} | ${median(theirs).toFixed(0)} | ${ratio.toFixed(2)} | ${coldGets} | ${warmGets} |`,
+      `| \`${expr}\` | ${n} | ${cells.join(' | ')} | ${ratio.toFixed(2)} | ${cpuCells.join(' | ')} | ${cpuRatio.toFixed(2)} | ${coldGets} | ${warmGets} |`,
     );
   }
-  console.log(`median ratio (ours / Prometheus): ${median(ratios).toFixed(2)}`);
+  console.log(
+    `median ratio (ours / Prometheus): wall ${median(ratios).toFixed(2)}, CPU ${median(cpuRatios).toFixed(2)}`,
+  );
   await querier.close();
   await g.close();
   await prom.stop();
