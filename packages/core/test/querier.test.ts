@@ -236,3 +236,38 @@ describe('partial response and failing stores', () => {
     await q.close();
   });
 });
+
+describe('query of queries', () => {
+  it('deduplicates through a leaf querier served over gRPC', async () => {
+    const a = createMemoryStorage();
+    const b = createMemoryStorage();
+    const ts = [0, 15_000, 30_000, 45_000];
+    a.load([{ labels: { __name__: 'up', job: 'x' }, timestamps: ts, values: [1, 1, 1, 1] }]);
+    b.load([{ labels: { __name__: 'up', job: 'x' }, timestamps: ts, values: [2, 2, 2, 2] }]);
+    const leaf = createQuerier({
+      endpoints: [
+        createLocalStore({ queryable: a, externalLabels: Labels.from({ replica: 'a' }) }),
+        createLocalStore({ queryable: b, externalLabels: Labels.from({ replica: 'b' }) }),
+      ],
+    });
+    await leaf.start();
+    const server = new Server();
+    serveStoreAPI(leaf, server);
+    const port = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    const root = createQuerier({ endpoints: [`127.0.0.1:${port}`], replicaLabels: ['replica'] });
+    await root.start();
+    expect(root.endpointStatuses()[0]?.info?.componentType).toBe('query');
+    // Same timestamps, different values: one replica's samples win every tie (penalty algorithm).
+    const r = await root.rangeQuery('up', 0, 45_000, 15_000);
+    expect(
+      r.result.type === 'matrix' && r.result.series.map((s) => [s.metric.toString(), Array.from(s.values)]),
+    ).toEqual([['{__name__="up", job="x"}', [1, 1, 1, 1]]]);
+    const raw = await root.instantQuery('count(up)', 15_000, { dedup: false });
+    expect(raw.result.type === 'vector' && raw.result.samples[0]?.f).toBe(2);
+    await root.close();
+    await leaf.close();
+    server.forceShutdown();
+  });
+});
