@@ -1,9 +1,9 @@
 import { Server } from '@grpc/grpc-js';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DNSResolver } from '../discovery/dns.js';
 import { createEndpointDiscovery, type EndpointDiscovery } from '../discovery/endpoint-discovery.js';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
-import { type BuildInfo, createQueryAPIHandler } from '../http/query-api.js';
+import { type BuildInfo, createQueryAPIHandler, type RequestHandler } from '../http/query-api.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { type GrpcServerTLSOptions, grpcServerCredentials } from '../tls/grpc-tls.js';
 import { createEndpointSet } from './endpoint-set.js';
@@ -79,6 +79,10 @@ export async function createQueryComponent(opts: QueryComponentOptions): Promise
     },
   });
   const querier = createQuerier({ ...opts, endpointSet });
+  const api = instrument(
+    createQueryAPIHandler({ querier, defaultStep: opts.defaultStep, buildInfo: opts.buildInfo }),
+    registry,
+  );
   await discovery.start();
   await querier.start();
 
@@ -96,7 +100,7 @@ export async function createQueryComponent(opts: QueryComponentOptions): Promise
       createComponentHandler({
         registry,
         ready: () => true,
-        handlers: [createQueryAPIHandler({ querier, defaultStep: opts.defaultStep, buildInfo: opts.buildInfo })],
+        handlers: [api],
       }),
     );
   } catch (err) {
@@ -127,5 +131,40 @@ export async function createQueryComponent(opts: QueryComponentOptions): Promise
       discovery.close();
       await querier.close();
     },
+  };
+}
+
+/**
+ * Counts and times API requests per handler with the metric names Thanos's HTTP instrumentation
+ * uses (http_requests_total, http_request_duration_seconds).
+ */
+function instrument(handler: RequestHandler, registry: Registry): RequestHandler {
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'Tracks the number of HTTP requests.',
+    labelNames: ['code', 'handler', 'method'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Tracks the latencies for HTTP requests.',
+    labelNames: ['code', 'handler', 'method'],
+    buckets: [0.001, 0.01, 0.1, 0.3, 0.6, 1, 3, 6, 9, 20, 30, 60, 90, 120],
+    registers: [registry],
+  });
+  return async (req, res) => {
+    const started = performance.now();
+    const handled = await handler(req, res);
+    if (handled) {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const labels = {
+        code: String(res.statusCode),
+        handler: path.startsWith('/api/v1/label/') ? '/api/v1/label/:name/values' : path,
+        method: req.method ?? 'GET',
+      };
+      requests.inc(labels);
+      duration.observe(labels, (performance.now() - started) / 1000);
+    }
+    return handled;
   };
 }
