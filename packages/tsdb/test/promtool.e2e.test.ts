@@ -6,6 +6,7 @@ import {
   programAvailable,
   promtool,
   type RunningPrometheus,
+  removeTempDir,
   startPrometheus,
   writeOpenMetrics,
 } from '@thanos-ts/testing';
@@ -48,9 +49,10 @@ describe.skipIf(!programAvailable('promtool'))('tsdb formats against promtool 2.
   let ours: string;
   let data: GeneratedSeries[];
   let theirDump: string;
+  let work: string;
 
   beforeAll(async () => {
-    const work = await makeTempDir('tsdb-e2e-');
+    work = await makeTempDir('tsdb-e2e-');
     input = join(work, 'data.om');
     ({ data } = await writeOpenMetrics(input, GEN));
     theirs = join(work, 'promtool');
@@ -59,6 +61,10 @@ describe.skipIf(!programAvailable('promtool'))('tsdb formats against promtool 2.
     await createBlocksFromOpenMetrics(input, ours);
     theirDump = await promtool.dump(theirs);
   }, 240_000);
+
+  afterAll(async () => {
+    if (work) await removeTempDir(work);
+  });
 
   it('generated data has the shape the test needs', () => {
     expect(data.length).toBeGreaterThan(1000);
