@@ -9,7 +9,8 @@ export const API_MIN_TIME = -9.223309901257974e18;
 /** Prometheus's default end of series/labels requests (its MaxTime), ms. */
 export const API_MAX_TIME = 9.223309901257974e18;
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+// Go's time.RFC3339Nano layout as time.Parse applies it: upper-case T and Z only.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * Parses a time like Prometheus's HTTP API: float seconds since the epoch (rounded to ms) or
@@ -28,7 +29,11 @@ export function parseTime(s: string): number {
   const m = RFC3339.exec(trimmed);
   if (m) {
     const [, y, mo, d, h, mi, se, frac, zone] = m;
-    const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(se));
+    const date = new Date(0);
+    // setUTCFullYear keeps years below 100 as they are (Date.UTC would map them to 19xx).
+    date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+    date.setUTCHours(Number(h), Number(mi), Number(se), 0);
+    const ms = date.getTime();
     if (
       Number(mo) >= 1 &&
       Number(mo) <= 12 &&
@@ -40,7 +45,7 @@ export function parseTime(s: string): number {
       !Number.isNaN(ms)
     ) {
       let offset = 0;
-      if (zone && zone !== 'Z' && zone !== 'z') {
+      if (zone && zone !== 'Z') {
         const sign = zone[0] === '-' ? -1 : 1;
         offset = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6))) * 60_000;
       }
