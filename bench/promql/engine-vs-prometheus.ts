@@ -28,6 +28,7 @@ const STEP = 30_000;
 
 const QUERIES: Record<string, string> = {
   rate: 'rate(gen_counter_0_total[5m])',
+  'rate 1h window': 'rate(gen_counter_0_total[1h])',
   'sum by': 'sum by (job, instance) (rate(gen_histogram_2_bucket[5m]))',
   histogram_quantile: 'histogram_quantile(0.9, sum by (le, job) (rate(gen_histogram_2_bucket[5m])))',
   topk: 'topk(5, gen_gauge_4)',
