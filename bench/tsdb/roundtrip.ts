@@ -154,8 +154,6 @@ async function blockRoundTrip() {
 }
 
 async function openMetricsBackfill() {
-  let t: bigint;
-  let c: NodeJS.CpuUsage;
   // OpenMetrics backfill against promtool.
   const work = await makeTempDir('bench-om-');
   const file = join(work, 'data.om');
@@ -173,8 +171,8 @@ async function openMetricsBackfill() {
     ['tsdb', 'create-blocks-from', 'openmetrics', file, join(work, 'theirs')],
     true,
   );
-  t = process.hrtime.bigint();
-  c = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  const c = process.cpuUsage();
   await createBlocksFromOpenMetrics(file, join(work, 'ours'));
   const ourCreate = { wall: secs(t), cpu: cpu(c) };
   console.log(

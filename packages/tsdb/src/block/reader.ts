@@ -244,7 +244,7 @@ export function decodeSeries(
   for (let i = 0; i < ts.length; i++) {
     const t = ts[i] as number;
     if (t < mint || t > maxt) continue;
-    if (dels && dels.some((d) => t >= d.minTime && t <= d.maxTime)) continue;
+    if (dels?.some((d) => t >= d.minTime && t <= d.maxTime)) continue;
     ts[w] = t;
     vs[w] = vs[i] as number;
     w++;

@@ -67,7 +67,7 @@ export class BitWriter {
     while (left > 0) {
       const i = this.prefix + (p >>> 3);
       const free = 8 - (p & 7);
-      const take = left < free ? left : free;
+      const take = Math.min(left, free);
       const bits = (v >>> (left - take)) & ((1 << take) - 1);
       buf[i] = (buf[i] as number) | (bits << (free - take));
       p += take;

@@ -489,7 +489,7 @@ export class XorIterator {
   /** Advances to the first sample with timestamp ≥ t; false when there is none. */
   seek(t: number): boolean {
     this.load();
-    let i = this.i < 0 ? 0 : this.i;
+    let i = Math.max(this.i, 0);
     if (i < this.n && (this.ts[i] as number) >= t) {
       this.i = i;
       return true;

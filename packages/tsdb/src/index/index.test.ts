@@ -73,7 +73,7 @@ describe('index format v2', () => {
     const rec: Record<string, string> = { __name__: `m${i % 7}`, i: String(i) };
     if (i % 3) rec.job = `job${i % 5}`;
     if (i % 4 === 0) rec.env = i % 8 === 0 ? 'prod' : 'dev';
-    if (i % 11 === 0) rec['ünï'] = 'ÿ😀';
+    if (i % 11 === 0) rec.ünï = 'ÿ😀';
     lsets.push(Labels.from(rec));
   }
   lsets.sort(compareLabels);

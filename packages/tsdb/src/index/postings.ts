@@ -89,7 +89,7 @@ function mergeTwo(a: Uint32Array, b: Uint32Array): Uint32Array {
   while (i < al && j < bl) {
     const x = a[i] as number;
     const y = b[j] as number;
-    out[n++] = x <= y ? x : y;
+    out[n++] = Math.min(x, y);
     i += +(x <= y);
     j += +(y <= x);
   }

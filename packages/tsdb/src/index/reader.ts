@@ -46,7 +46,6 @@ export class IndexReader {
     private readonly symbols: string[],
     private readonly names: Map<string, NameEntry>,
     private readonly allPostingsOffset: number | undefined,
-    private readonly postingsEnd: number,
   ) {}
 
   /** The file name used in errors. */
@@ -129,8 +128,7 @@ export class IndexReader {
         e.offsets.push(off);
       }
     }
-    const postingsEnd = toc.labelIndicesTable || toc.postingsTable || limit;
-    return new IndexReader(source, whole, size, toc, symbols, names, allPostingsOffset, postingsEnd);
+    return new IndexReader(source, whole, size, toc, symbols, names, allPostingsOffset);
   }
 
   private async read(off: number, len: number, signal?: AbortSignal): Promise<Uint8Array> {
