@@ -70,3 +70,23 @@ describe('reading chunks for the engine', () => {
     expect([Array.from(c.timestamps), Array.from(c.values)]).toEqual([[15_000], [2]]);
   });
 });
+
+describe('native histogram chunks', () => {
+  it('are left out and counted, not fatal', () => {
+    const skipped = { chunks: 0 };
+    const chunks: AggrChunk[] = [
+      {
+        minTime: 0,
+        maxTime: 15_000,
+        raw: xor([
+          [0, 1],
+          [15_000, 2],
+        ]),
+      },
+      { minTime: 30_000, maxTime: 45_000, raw: { type: 'HISTOGRAM', data: new Uint8Array([0, 2, 0, 0]) } },
+    ];
+    const c = decodeChain(chunks, ['RAW'], 0, 60_000, skipped);
+    expect(Array.from(c.values)).toEqual([1, 2]);
+    expect(skipped.chunks).toBe(1);
+  });
+});

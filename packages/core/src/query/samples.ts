@@ -1,4 +1,4 @@
-import { decodeXorInto, InvalidArgumentError, xorNumSamples } from '@thanos-ts/tsdb';
+import { decodeXorInto, xorNumSamples } from '@thanos-ts/tsdb';
 import type { Aggr, AggrChunk, Chunk } from '../storeapi/store-api.js';
 import type { ColumnArena, Scratch } from './arena.js';
 import type { SampleColumns } from './dedup.js';
@@ -20,11 +20,17 @@ function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
   }
 }
 
-function decodeOne(chunk: Chunk, mint: number, maxt: number): SampleColumns {
+/** Counts chunks left out because their encoding (native histograms) is not decoded yet. */
+export interface SkippedChunks {
+  chunks: number;
+}
+
+const EMPTY: SampleColumns = { timestamps: new Float64Array(0), values: new Float64Array(0) };
+
+function decodeOne(chunk: Chunk, mint: number, maxt: number, skipped?: SkippedChunks): SampleColumns {
   if (chunk.type !== 'XOR') {
-    throw new InvalidArgumentError(
-      `chunk encoding ${chunk.type} is not supported by the querier yet (only XOR float chunks)`,
-    );
+    if (skipped) skipped.chunks++;
+    return EMPTY;
   }
   const n = xorNumSamples(chunk.data);
   const t = new Float64Array(n);
@@ -53,16 +59,17 @@ export function decodeChain(
   aggregates: readonly Aggr[],
   mint: number,
   maxt: number,
+  skipped?: SkippedChunks,
 ): SampleColumns {
   const parts: SampleColumns[] = [];
   let total = 0;
   for (const c of chunks) {
     if (c.maxTime < mint || c.minTime > maxt) continue;
     let cols: SampleColumns | undefined;
-    if (c.raw) cols = decodeOne(c.raw, mint, maxt);
+    if (c.raw) cols = decodeOne(c.raw, mint, maxt, skipped);
     else if (aggregates.includes('COUNT') && aggregates.includes('SUM') && c.count && c.sum) {
-      const count = decodeOne(c.count, mint, maxt);
-      const sum = decodeOne(c.sum, mint, maxt);
+      const count = decodeOne(c.count, mint, maxt, skipped);
+      const sum = decodeOne(c.sum, mint, maxt, skipped);
       const n = Math.min(count.values.length, sum.values.length);
       const avg = new Float64Array(n);
       for (let i = 0; i < n; i++) avg[i] = (sum.values[i] as number) / (count.values[i] as number);
@@ -71,7 +78,7 @@ export function decodeChain(
       for (const a of aggregates) {
         const ch = pickChunk(c, a);
         if (ch) {
-          cols = decodeOne(ch, mint, maxt);
+          cols = decodeOne(ch, mint, maxt, skipped);
           break;
         }
       }
@@ -123,6 +130,7 @@ export function decodeChainInto(
   maxt: number,
   ts: Float64Array,
   vs: Float64Array,
+  skipped?: SkippedChunks,
 ): number {
   let n = 0;
   for (const c of chunks) {
@@ -130,16 +138,16 @@ export function decodeChainInto(
     const ch = rawOrPicked(c, aggregates);
     if (!ch) {
       // Averages of downsampled data: rare enough to take the allocating path.
-      const cols = decodeChain([c], aggregates, mint, maxt);
+      const cols = decodeChain([c], aggregates, mint, maxt, skipped);
       ts.set(cols.timestamps, n);
       vs.set(cols.values, n);
       n += cols.timestamps.length;
       continue;
     }
     if (ch.type !== 'XOR') {
-      throw new InvalidArgumentError(
-        `chunk encoding ${ch.type} is not supported by the querier yet (only XOR float chunks)`,
-      );
+      // Native histograms are not evaluated yet: left out and reported as a warning.
+      if (skipped) skipped.chunks++;
+      continue;
     }
     const k = decodeXorInto(ch.data, ts, vs, n);
     // Drop what falls outside [mint, maxt], keeping the kept run contiguous.
@@ -169,13 +177,14 @@ export function decodeSeriesColumns(
   arena: ColumnArena,
   scratch: Scratch[],
   dedup: (replicas: SampleColumns[], outT: Float64Array, outV: Float64Array) => number,
+  skipped?: SkippedChunks,
 ): SampleColumns {
   if (chains.length === 1) {
     const cap = chainCapacity(chains[0] as AggrChunk[], aggregates);
     const block = arena.alloc(2 * cap);
     const ts = block.subarray(0, cap);
     const vs = block.subarray(cap, 2 * cap);
-    const n = decodeChainInto(chains[0] as AggrChunk[], aggregates, mint, maxt, ts, vs);
+    const n = decodeChainInto(chains[0] as AggrChunk[], aggregates, mint, maxt, ts, vs, skipped);
     if (n === cap) return { timestamps: ts, values: vs };
     block.copyWithin(n, cap, cap + n);
     const kept = arena.shrinkLast(block, 2 * n);
@@ -187,7 +196,7 @@ export function decodeSeriesColumns(
     const cap = chainCapacity(chain, aggregates);
     const sc = scratch[i] as Scratch;
     sc.ensure(cap);
-    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values);
+    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values, skipped);
     replicas.push({ timestamps: sc.timestamps.subarray(0, n), values: sc.values.subarray(0, n) });
     total += n;
   });
