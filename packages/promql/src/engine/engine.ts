@@ -115,6 +115,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       deadline,
       signal,
       data,
+      infoSelectors: new Map(plan.flatMap((p) => (p.infoCall ? [[p.infoCall, p.selector] as const] : []))),
       queryStart: start,
       queryEnd: end,
       noStepSubqueryInterval,

@@ -35,7 +35,6 @@ import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
 import { dateFunctions, dateOfSeconds } from './functions/time.js';
 import type { FunctionContext, RangeWindow } from './functions/types.js';
-import { infoSelectorOf } from './planner.js';
 import { hashRatioOffset } from './ratio-sampler.js';
 import { countPresent, mergeSameLabels, newStepSeries, stepSeriesToRaw, withoutStaleMarkers } from './series-buffer.js';
 import type { EvalValue, Grid, RawSeries, StepSeries } from './types.js';
@@ -49,6 +48,8 @@ export interface EvaluatorOptions {
   signal?: AbortSignal;
   /** Samples of every selector node, fetched by the planner. */
   data: Map<VectorSelector, SeriesSamples[]>;
+  /** The synthetic selectors of `info()` calls (their info metrics). */
+  infoSelectors: Map<Call, VectorSelector>;
   /** Start and end of the whole query, for `@ start()` / `@ end()`. */
   queryStart: number;
   queryEnd: number;
@@ -500,7 +501,7 @@ export class Evaluator {
         return { kind: 'vector', series: [] };
       case 'info': {
         const base = this.vectorArg(e.args[0] as Expr, g);
-        const selector = infoSelectorOf(e);
+        const selector = this.opts.infoSelectors.get(e);
         // The info series' values are the original sample timestamps (for picking the latest).
         const info = selector === undefined ? [] : this.vectorSelector(selector, g, true);
         for (const s of info) for (let i = 0; i < g.n; i++) s.values[i] = (s.values[i] as number) * 1000;

@@ -11,13 +11,8 @@ import { durationMs } from './duration-expr.js';
 export interface PlannedSelect {
   selector: VectorSelector;
   hints: SelectHints;
-}
-
-const infoSelectors = new WeakMap<Call, VectorSelector>();
-
-/** The synthetic selector whose samples feed `info()` (its info metrics), if planned. */
-export function infoSelectorOf(call: Call): VectorSelector | undefined {
-  return infoSelectors.get(call);
+  /** For the synthetic selector of an `info()` call's info metrics: that call. */
+  infoCall?: Call;
 }
 
 /** Times the planner needs. All ms. */
@@ -120,8 +115,8 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
           const t = at(first?.at);
           const offset = first?.offset ?? 0;
           const synthetic: VectorSelector = { type: 'VectorSelector', matchers, offset: 0, pos: e.pos };
-          infoSelectors.set(e, synthetic);
           out.push({
+            infoCall: e,
             selector: synthetic,
             hints: {
               start: (t ?? start) - times.lookbackDelta + 1 - offset,
