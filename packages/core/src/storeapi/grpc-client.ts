@@ -86,10 +86,10 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
   const store = storeServiceDefinition();
   const info = infoServiceDefinition();
 
-  function callOptions(signal: AbortSignal | undefined, unary: boolean): CallOptions {
+  // Cancellation comes from the caller's AbortSignal; only unary calls get a fixed deadline.
+  function callOptions(unary: boolean): CallOptions {
     const o: CallOptions = {};
     if (unary && opts.unaryTimeout) o.deadline = Date.now() + opts.unaryTimeout;
-    void signal;
     return o;
   }
 
@@ -109,7 +109,7 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
         def.responseDeserialize as (b: Buffer) => Res,
         arg,
         new Metadata(),
-        callOptions(signal, true),
+        callOptions(true),
         (err, res) => {
           signal?.removeEventListener('abort', onAbort);
           if (err) reject(signal?.aborted ? signal.reason : toStoreError(address, def.path, err));
@@ -155,7 +155,7 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
               req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 },
             ),
             new Metadata(),
-            callOptions(signal, false),
+            callOptions(false),
           );
           const onAbort = () => call.cancel();
           signal?.addEventListener('abort', onAbort, { once: true });
