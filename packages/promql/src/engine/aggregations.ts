@@ -323,7 +323,7 @@ export function aggregateK(
     let r = 0;
     if (op === 'limit_ratio') {
       if (p === 0) continue;
-      r = p < -1 ? -1 : p > 1 ? 1 : p;
+      r = Math.min(1, Math.max(-1, p));
     } else {
       k = Math.min(Math.trunc(p), input.length);
       if (k < 1) continue;
