@@ -124,7 +124,19 @@ export const registerTsdbTools: ToolsRegistration = (tools) => {
     .option('--max-time <ms>', 'maximum timestamp to dump (ms)')
     .option('--match <selector>', 'series selector', DEFAULT_MATCH)
     .action(async (opts: DumpCommandOptions) => {
-      await runTsdbDump(opts);
+      // A closed pipe (`dump … | head`) ends the dump quietly: the failed write rejects, which
+      // stops the dump, and the stream's 'error' event must not crash the process.
+      const onError = (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+      };
+      process.stdout.on('error', onError);
+      try {
+        await runTsdbDump(opts);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EPIPE') throw err;
+      } finally {
+        process.stdout.off('error', onError);
+      }
     });
   const createFrom = new Command('create-blocks-from').description('Create blocks from other data formats.');
   createFrom
