@@ -71,6 +71,41 @@ describe('reading chunks for the engine', () => {
   });
 });
 
+describe('downsampled counters', () => {
+  it("apply counter resets across chunks like Thanos's ApplyCounterResetsSeriesIterator", async () => {
+    const { chainCapacity, decodeChainInto } = await import('./samples.js');
+    const chain: AggrChunk[] = [
+      {
+        minTime: 10,
+        maxTime: 20,
+        // The extra last sample (same timestamp) carries the true last raw value.
+        counter: xor([
+          [10, 5],
+          [20, 8],
+          [20, 9],
+        ]),
+      },
+      {
+        minTime: 30,
+        maxTime: 40,
+        counter: xor([
+          [30, 8.5],
+          [40, 9.5],
+        ]),
+      },
+    ];
+    const cap = chainCapacity(chain, ['COUNTER']);
+    const ts = new Float64Array(cap);
+    const vs = new Float64Array(cap);
+    const n = decodeChainInto(chain, ['COUNTER'], 0, 100, ts, vs);
+    // The raw counter really ended at 9, so 8.5 at t=30 is a reset (+8.5), not a rise of 0.5.
+    expect([Array.from(ts.subarray(0, n)), Array.from(vs.subarray(0, n))]).toEqual([
+      [10, 20, 30, 40],
+      [5, 8, 16.5, 17.5],
+    ]);
+  });
+});
+
 describe('native histogram chunks', () => {
   it('are left out and counted, not fatal', () => {
     const skipped = { chunks: 0 };

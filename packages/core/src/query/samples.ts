@@ -133,6 +133,7 @@ export function decodeChainInto(
   skipped?: SkippedChunks,
 ): number {
   let n = 0;
+  const counterState: CounterState = { total: 0, lastT: 0, lastV: 0, totalV: 0 };
   for (const c of chunks) {
     if (c.maxTime < mint || c.minTime > maxt) continue;
     const ch = rawOrPicked(c, aggregates);
@@ -147,6 +148,10 @@ export function decodeChainInto(
     if (ch.type !== 'XOR') {
       // Native histograms are not evaluated yet: left out and reported as a warning.
       if (skipped) skipped.chunks++;
+      continue;
+    }
+    if (ch === c.counter && !c.raw) {
+      n = appendCounter(ch, mint, maxt, ts, vs, n, counterState);
       continue;
     }
     const k = decodeXorInto(ch.data, ts, vs, n);
@@ -205,4 +210,61 @@ export function decodeSeriesColumns(
   if (n !== total) block.copyWithin(n, total, total + n);
   const kept = arena.shrinkLast(block, 2 * n);
   return { timestamps: kept.subarray(0, n), values: kept.subarray(n, 2 * n) };
+}
+
+/** Running state of Thanos's ApplyCounterResetsSeriesIterator over a chain of counter chunks. */
+interface CounterState {
+  total: number;
+  lastT: number;
+  lastV: number;
+  totalV: number;
+}
+
+/**
+ * Appends a downsampled `counter` aggregate chunk the way Thanos reads it
+ * (downsample.ApplyCounterResetsSeriesIterator): values accumulate across counter resets, and a
+ * chunk's extra last sample (same timestamp as the one before) carries the true last raw value,
+ * used to tell whether the next chunk starts after a reset. NaNs are skipped.
+ */
+function appendCounter(
+  ch: Chunk,
+  mint: number,
+  maxt: number,
+  ts: Float64Array,
+  vs: Float64Array,
+  n: number,
+  st: CounterState,
+): number {
+  const cap = xorNumSamples(ch.data);
+  const t = new Float64Array(cap);
+  const v = new Float64Array(cap);
+  const k = decodeXorInto(ch.data, t, v, 0);
+  // Crossing into a new chunk seeks past the last timestamp (the Go iterator's Seek(lastT+1)).
+  let i = 0;
+  if (st.total > 0) while (i < k && (t[i] as number) <= st.lastT) i++;
+  for (; i < k; i++) {
+    const ti = t[i] as number;
+    const vi = v[i] as number;
+    if (Number.isNaN(vi)) continue;
+    if (st.total === 0) {
+      st.total++;
+      st.lastT = ti;
+      st.lastV = vi;
+      st.totalV = vi;
+    } else if (ti > st.lastT) {
+      st.totalV += vi >= st.lastV ? vi - st.lastV : vi;
+      st.lastT = ti;
+      st.lastV = vi;
+      st.total++;
+    } else {
+      if (ti === st.lastT) st.lastV = vi;
+      continue;
+    }
+    if (ti >= mint && ti <= maxt) {
+      ts[n] = ti;
+      vs[n] = st.totalV;
+      n++;
+    }
+  }
+  return n;
 }
