@@ -388,3 +388,38 @@ describe('SeriesResponse decoder', () => {
     expect(() => decodeSeriesResponse(Buffer.from([0x0a, 0x05, 0x0a]))).toThrow();
   });
 });
+
+describe('legacy Store.Info', () => {
+  it('is used when an endpoint has no thanos.info.Info service (Thanos before v0.22)', async () => {
+    const { storeServiceDefinition } = await import('../src/storeapi/services.js');
+    const { legacyInfoToPb } = await import('../src/storeapi/codec.js');
+    const server = new Server();
+    // Only the Store service, as old Thanos sidecars expose it.
+    server.addService(storeServiceDefinition(), {
+      Info: (_call: unknown, cb: (err: null, res: unknown) => void) =>
+        cb(
+          null,
+          legacyInfoToPb({
+            labelSets: [Labels.from({ site: 'old' })],
+            minTime: 5,
+            maxTime: 10,
+            componentType: 'sidecar',
+          }),
+        ),
+      Series: (call: { end(): void }) => call.end(),
+      LabelNames: (_call: unknown, cb: (err: null, res: unknown) => void) => cb(null, { names: [], warnings: [] }),
+      LabelValues: (_call: unknown, cb: (err: null, res: unknown) => void) => cb(null, { values: [], warnings: [] }),
+    });
+    const port = await bind(server);
+    const client = connectStoreAPI(`127.0.0.1:${port}`);
+    const info = await client.info();
+    expect([info.labelSets.map((l) => l.toRecord()), info.minTime, info.maxTime, info.componentType]).toEqual([
+      [{ site: 'old' }],
+      5,
+      10,
+      'sidecar',
+    ]);
+    client.close();
+    server.forceShutdown();
+  });
+});
