@@ -163,6 +163,31 @@ export class BucketBlock {
     return this.chunksPromise;
   }
 
+  private inUse = 0;
+  private closeWhenIdle = false;
+
+  /** Marks the block as read by a request; pair with `release`. */
+  acquire(): void {
+    this.inUse++;
+  }
+
+  /** Ends a request's use; a block dropped meanwhile is closed once nobody reads it. */
+  release(): void {
+    this.inUse--;
+    if (this.inUse === 0 && this.closeWhenIdle) void this.unload();
+  }
+
+  /** Closes the block now if no request reads it, otherwise when the last one finishes. */
+  async drop(): Promise<void> {
+    if (this.inUse > 0) this.closeWhenIdle = true;
+    else await this.unload();
+  }
+
+  /** Whether a request is reading the block. */
+  get busy(): boolean {
+    return this.inUse > 0;
+  }
+
   /** Drops the in-memory index reader (it is reopened from disk on the next query). */
   async unload(): Promise<void> {
     const p = this.readerPromise;

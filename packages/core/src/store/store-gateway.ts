@@ -167,7 +167,8 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       if (result.metas.has(id)) continue;
       blocks.delete(id);
       metrics.blockDrops.inc();
-      await block.unload();
+      // Requests already reading the block finish first; new ones no longer see it.
+      await block.drop();
       await rm(join(opts.dataDir, id), { recursive: true, force: true });
       logger.info('dropped block', { block: id });
     }
@@ -191,7 +192,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     if (idle <= 0) return;
     const now = Date.now();
     for (const b of blocks.values()) {
-      if (b.loaded && now - b.lastUsed > idle) {
+      if (b.loaded && !b.busy && now - b.lastUsed > idle) {
         metrics.lazyUnloads.inc();
         void b.unload();
       }
@@ -234,6 +235,15 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       opts.filters?.minTime ? resolveTime(opts.filters.minTime, now) : -Infinity,
       opts.filters?.maxTime ? resolveTime(opts.filters.maxTime, now) : Infinity,
     ];
+  }
+
+  async function usingBlock(b: BucketBlock, fn: () => Promise<void>): Promise<void> {
+    b.acquire();
+    try {
+      await fn();
+    } finally {
+      b.release();
+    }
   }
 
   function markUsed(list: BucketBlock[]): void {
@@ -332,30 +342,34 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       );
       markUsed(selected);
       await seriesGate.acquire(signal);
+      for (const b of selected) b.acquire();
       try {
         yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal });
       } catch (err) {
         if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
         throw err;
       } finally {
+        for (const b of selected) b.release();
         seriesGate.release();
       }
     },
 
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
       const names = new Set<string>();
-      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, async (b) => {
-        const ms = blockMatchers(b, req.matchers ?? []);
-        if (!ms) return;
-        const reader = await b.indexReader(signal);
-        for (const l of b.extLabels) names.add(l.name);
-        if (ms.length === 0) for (const n of reader.labelNames()) names.add(n);
-        else {
-          const refs = await reader.postingsForMatchers(ms, signal);
-          for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
-            for (const l of s.labels) names.add(l.name);
-        }
-      });
+      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
+        usingBlock(b, async () => {
+          const ms = blockMatchers(b, req.matchers ?? []);
+          if (!ms) return;
+          const reader = await b.indexReader(signal);
+          for (const l of b.extLabels) names.add(l.name);
+          if (ms.length === 0) for (const n of reader.labelNames()) names.add(n);
+          else {
+            const refs = await reader.postingsForMatchers(ms, signal);
+            for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
+              for (const l of s.labels) names.add(l.name);
+          }
+        }),
+      );
       for (const r of req.withoutReplicaLabels ?? []) names.delete(r);
       let out = [...names].sort(compareStrings);
       if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
@@ -364,26 +378,28 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
 
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
       const values = new Set<string>();
-      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, async (b) => {
-        const ms = blockMatchers(b, req.matchers ?? []);
-        if (!ms) return;
-        const reader = await b.indexReader(signal);
-        if (b.extLabels.has(req.label)) {
-          // The external label wins over any series label of the same name.
-          const refs =
-            ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
-          if (refs.length > 0) values.add(b.extLabels.get(req.label));
-          return;
-        }
-        if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
-        else {
-          const refs = await reader.postingsForMatchers(ms, signal);
-          for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
-            const v = s.labels.get(req.label);
-            if (v !== '') values.add(v);
+      await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
+        usingBlock(b, async () => {
+          const ms = blockMatchers(b, req.matchers ?? []);
+          if (!ms) return;
+          const reader = await b.indexReader(signal);
+          if (b.extLabels.has(req.label)) {
+            // The external label wins over any series label of the same name.
+            const refs =
+              ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
+            if (refs.length > 0) values.add(b.extLabels.get(req.label));
+            return;
           }
-        }
-      });
+          if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
+          else {
+            const refs = await reader.postingsForMatchers(ms, signal);
+            for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
+              const v = s.labels.get(req.label);
+              if (v !== '') values.add(v);
+            }
+          }
+        }),
+      );
       let out = [...values].sort(compareStrings);
       if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
       return { values: out, warnings: [] };
