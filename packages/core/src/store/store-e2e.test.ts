@@ -259,9 +259,9 @@ describe.skipIf(!programAvailable('promtool') || !programAvailable('prometheus')
         const mc = await startMemcached();
         stops.push(() => mc.stop());
         const addr = `127.0.0.1:${mc.port}`;
-        const indexCache = parseIndexCacheConfig(`type: MEMCACHED\nconfig:\n  addresses: ["${addr}"]\n`);
+        const indexCache = parseIndexCacheConfig(`type: MEMCACHED\nconfig:\n  addresses: ["${addr}"]\n  timeout: 5s\n`);
         const cachingBucket = parseCachingBucketConfig(
-          `type: MEMCACHED\nconfig:\n  addresses: ["${addr}"]\nchunk_subrange_size: 4000\n`,
+          `type: MEMCACHED\nconfig:\n  addresses: ["${addr}"]\n  timeout: 5s\nchunk_subrange_size: 4000\n`,
         );
         const g = createStoreGateway({
           bucket: s3Bucket(),
