@@ -1,4 +1,31 @@
 // Parser: AST, function table (owned by the parser helper).
+
+// Engine, in-memory storage and the promqltest runner (owned by the engine helper).
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  MAX_POINTS_PER_SERIES,
+  type QueryOptions,
+} from './engine/engine.js';
+export {
+  QueryCanceledError,
+  QueryEvaluationError,
+  QueryTimeoutError,
+  TooManyPointsError,
+  TooManySamplesError,
+  UnsupportedQueryError,
+} from './engine/errors.js';
+export type {
+  Matrix,
+  QueryResult,
+  QueryValue,
+  Sample,
+  Scalar,
+  Series,
+  StringValue,
+  Vector,
+} from './engine/types.js';
 export type {
   AggregateExpr,
   AggregateOp,
@@ -51,32 +78,5 @@ export {
   type SeriesDescription,
   UnsupportedSeriesError,
 } from './parser/series.js';
-
-// Engine, in-memory storage and the promqltest runner (owned by the engine helper).
-export {
-  createEngine,
-  type Engine,
-  type EngineOptions,
-  MAX_POINTS_PER_SERIES,
-  type QueryOptions,
-} from './engine/engine.js';
-export {
-  QueryCanceledError,
-  QueryEvaluationError,
-  QueryTimeoutError,
-  TooManyPointsError,
-  TooManySamplesError,
-  UnsupportedQueryError,
-} from './engine/errors.js';
-export type {
-  Matrix,
-  QueryResult,
-  QueryValue,
-  Sample,
-  Scalar,
-  Series,
-  StringValue,
-  Vector,
-} from './engine/types.js';
-export { createMemoryStorage, type MemoryStorage, type SeriesInput } from './storage/memory.js';
 export { type EvalOutcome, type RunScriptOptions, runScript, type ScriptResult } from './promqltest/runner.js';
+export { createMemoryStorage, type MemoryStorage, type SeriesInput } from './storage/memory.js';
