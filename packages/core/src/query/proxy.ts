@@ -194,12 +194,13 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
       })();
     };
     const advanceAll = (list: readonly StoreStream[]): Promise<unknown> | undefined => {
-      let pending: Promise<void>[] | undefined;
+      const pending: Promise<void>[] = [];
       for (const s of list) {
         const p = advance(s);
-        if (p) (pending ??= []).push(p);
+        if (p) pending.push(p);
       }
-      return pending && (pending.length === 1 ? pending[0] : Promise.all(pending));
+      if (pending.length === 0) return undefined;
+      return pending.length === 1 ? pending[0] : Promise.all(pending);
     };
 
     try {

@@ -76,7 +76,9 @@ class WireReader {
   }
 
   string(end: number): string {
-    return this.buf.toString('utf8', this.pos, (this.pos = end));
+    const start = this.pos;
+    this.pos = end;
+    return this.buf.toString('utf8', start, end);
   }
 }
 
