@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
-import { type BlockMeta, ChunkSegmentReader, IndexReader, Labels } from '@thanos-ts/tsdb';
+import { type BlockMeta, IndexReader, Labels } from '@thanos-ts/tsdb';
 import { BucketRangeSource, type RequestCounter } from './bucket-range-source.js';
+import { BucketChunkReader } from './chunk-reader.js';
 import { CachingIndexRangeSource, type IndexCache } from './index-cache.js';
 import {
   buildIndexHeader,
@@ -39,7 +40,7 @@ export class BucketBlock {
   private segments: SegmentFile[] = [];
   private toc: IndexHeader['toc'] | undefined;
   private readerPromise: Promise<IndexReader> | undefined;
-  private chunksPromise: Promise<ChunkSegmentReader> | undefined;
+  private chunks: BucketChunkReader | undefined;
   private readonly headerPath: string;
 
   constructor(private readonly opts: BucketBlockOptions) {
@@ -149,18 +150,12 @@ export class BucketBlock {
   }
 
   /** The block's chunk reader over ranged reads of its segment files. */
-  chunkReader(signal?: AbortSignal): Promise<ChunkSegmentReader> {
-    if (!this.chunksPromise) {
-      const sources = this.segments.map(
-        (s) => new BucketRangeSource(this.opts.bucket, s.name, s.size, this.opts.counter),
-      );
-      const p = ChunkSegmentReader.open(sources, signal);
-      this.chunksPromise = p;
-      p.catch(() => {
-        if (this.chunksPromise === p) this.chunksPromise = undefined;
-      });
-    }
-    return this.chunksPromise;
+  chunkReader(): BucketChunkReader {
+    this.chunks ??= new BucketChunkReader(
+      this.segments.map((s) => new BucketRangeSource(this.opts.bucket, s.name, s.size, this.opts.counter)),
+      this.segments.map((s) => s.size),
+    );
+    return this.chunks;
   }
 
   private inUse = 0;
@@ -192,7 +187,7 @@ export class BucketBlock {
   async unload(): Promise<void> {
     const p = this.readerPromise;
     this.readerPromise = undefined;
-    this.chunksPromise = undefined;
+    this.chunks = undefined;
     if (p) await (await p.catch(() => undefined))?.close();
   }
 }

@@ -160,8 +160,7 @@ async function fetchBatch(
   const raws: Array<{ encoding: number; data: Uint8Array }> = new Array(flat.length);
   await Promise.all(
     [...byBlock].map(async ([block, positions]) => {
-      const reader = await block.chunkReader(signal);
-      const got = await reader.readChunks(
+      const got = await block.chunkReader().readChunks(
         positions.map((i) => (flat[i] as ChunkRef).ref),
         signal,
       );
