@@ -16,8 +16,12 @@ export class PrefetchCursor {
   /** When the source last produced a response (Date.now()), for idle timeouts. */
   lastReceived = Date.now();
 
+  /**
+   * `source` yields responses one by one, or (`batched`) arrays of them as a remote store's
+   * messages carry them.
+   */
   constructor(
-    source: AsyncIterable<SeriesResponse>,
+    source: AsyncIterable<SeriesResponse> | AsyncIterable<readonly SeriesResponse[]>,
     private readonly highWater = 256,
     /** Applied to each response as it is read (saves a generator layer per series). */
     private readonly map?: (r: SeriesResponse) => SeriesResponse,
@@ -25,12 +29,17 @@ export class PrefetchCursor {
     void this.pump(source);
   }
 
-  private async pump(source: AsyncIterable<SeriesResponse>): Promise<void> {
+  private async pump(source: AsyncIterable<SeriesResponse> | AsyncIterable<readonly SeriesResponse[]>): Promise<void> {
     try {
-      for await (const r of source) {
+      for await (const item of source) {
         if (this.closed) break;
         this.lastReceived = Date.now();
-        this.buffer.push(this.map ? this.map(r) : r);
+        if (Array.isArray(item)) {
+          for (const r of item as readonly SeriesResponse[]) this.buffer.push(this.map ? this.map(r) : r);
+        } else {
+          const r = item as SeriesResponse;
+          this.buffer.push(this.map ? this.map(r) : r);
+        }
         this.notify();
         while (this.buffer.length - this.head >= this.highWater) {
           await new Promise<void>((res) => {

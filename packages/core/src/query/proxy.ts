@@ -1,5 +1,6 @@
 import { compareLabels, compareStrings, type Labels, type Matcher } from '@thanos-ts/tsdb';
 import { GrpcStatus, StoreAPIError } from '../storeapi/errors.js';
+import type { RemoteStoreAPI } from '../storeapi/grpc-client.js';
 import type {
   AggrChunk,
   ComponentType,
@@ -259,11 +260,15 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
   ): StoreStream {
     const controller = new AbortController();
     if (signal?.aborted) controller.abort(signal.reason);
-    let source: AsyncIterable<SeriesResponse> = e.store.series(req, controller.signal);
+    const batched = (e.store as Partial<RemoteStoreAPI>).seriesBatches;
+    let source: AsyncIterable<SeriesResponse> | AsyncIterable<readonly SeriesResponse[]> =
+      typeof batched === 'function'
+        ? batched.call(e.store, req, controller.signal)
+        : e.store.series(req, controller.signal);
     let map: ((r: SeriesResponse) => SeriesResponse) | undefined;
     if (strip.length > 0) {
       if (e.info.supportsWithoutReplicaLabels) map = (r) => stripReplicaLabels(r, strip);
-      else source = strippedSorted(source, strip);
+      else source = strippedSorted(e.store.series(req, controller.signal), strip);
     }
     const s: StoreStream = {
       name: e.name,

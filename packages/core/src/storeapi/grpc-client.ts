@@ -48,6 +48,11 @@ export interface ConnectStoreAPIOptions {
 /** A StoreAPI backed by a remote gRPC endpoint; `close` releases the connection. */
 export interface RemoteStoreAPI extends StoreAPI {
   readonly address: string;
+  /**
+   * The Series stream as the messages arrive (a batch of up to response_batch_size responses
+   * each): lets a merge pay one async step per message instead of one per series.
+   */
+  seriesBatches(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<readonly SeriesResponse[]>;
   close(): void;
 }
 
@@ -121,6 +126,39 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
     });
   }
 
+  function seriesBatches(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<readonly SeriesResponse[]> {
+    return {
+      async *[Symbol.asyncIterator]() {
+        signal?.throwIfAborted();
+        const def = store.Series as ReturnType<typeof storeServiceDefinition>[string];
+        const call: ClientReadableStream<Pb> = client.makeServerStreamRequest(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize,
+          seriesRequestToPb(req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 }),
+          new Metadata(),
+          callOptions(false),
+        );
+        const onAbort = () => call.cancel();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        let finished = false;
+        try {
+          // Async iteration of the call reads one message at a time, so a slow consumer
+          // leaves the rest in gRPC's flow-control window instead of in memory.
+          for await (const msg of call) yield msg as SeriesResponse[];
+          finished = true;
+        } catch (err) {
+          finished = true;
+          if (signal?.aborted) throw signal.reason;
+          throw toStoreError(address, def.path, err);
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+          if (!finished) call.cancel();
+        }
+      },
+    };
+  }
+
   return {
     address,
     async info(signal) {
@@ -142,37 +180,12 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
         await unary<Pb>(store.LabelValues as never, labelValuesRequestToPb(req), signal),
       );
     },
+    seriesBatches,
     series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
+      const batches = seriesBatches(req, signal);
       return {
         async *[Symbol.asyncIterator]() {
-          signal?.throwIfAborted();
-          const def = store.Series as ReturnType<typeof storeServiceDefinition>[string];
-          const call: ClientReadableStream<Pb> = client.makeServerStreamRequest(
-            def.path,
-            def.requestSerialize,
-            def.responseDeserialize,
-            seriesRequestToPb(
-              req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 },
-            ),
-            new Metadata(),
-            callOptions(false),
-          );
-          const onAbort = () => call.cancel();
-          signal?.addEventListener('abort', onAbort, { once: true });
-          let finished = false;
-          try {
-            // Async iteration of the call reads one message at a time, so a slow consumer
-            // leaves the rest in gRPC's flow-control window instead of in memory.
-            for await (const msg of call) yield* msg as SeriesResponse[];
-            finished = true;
-          } catch (err) {
-            finished = true;
-            if (signal?.aborted) throw signal.reason;
-            throw toStoreError(address, def.path, err);
-          } finally {
-            signal?.removeEventListener('abort', onAbort);
-            if (!finished) call.cancel();
-          }
+          for await (const batch of batches) yield* batch;
         },
       };
     },
