@@ -134,12 +134,7 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
   if (cfg.syncInterval <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
   if (cachingBucketText)
     cfg.cachingBucket = parseCachingBucketConfig(cachingBucketText, '--store.caching-bucket.config');
-  if (o.grpcServerTlsCert && o.grpcServerTlsKey)
-    cfg.grpcTLS = {
-      certFile: o.grpcServerTlsCert,
-      keyFile: o.grpcServerTlsKey,
-      ...(o.grpcServerTlsClientCa ? { clientCAFile: o.grpcServerTlsClientCa } : {}),
-    };
+  if (grpcTLS) cfg.grpcTLS = grpcTLS;
   return cfg;
 }
 

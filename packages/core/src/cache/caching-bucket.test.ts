@@ -15,7 +15,10 @@ describe('caching bucket (in-memory cache over an in-memory bucket)', () => {
     let ranges = 0;
     const counting = {
       ...inner,
-      getRange: (...a: Parameters<typeof inner.getRange>) => (ranges++, inner.getRange(...a)),
+      getRange: (...a: Parameters<typeof inner.getRange>) => {
+        ranges++;
+        return inner.getRange(...a);
+      },
     };
     const bucket = createCachingBucket(counting, config);
     const name = '01HF8000000000000000000RAW/chunks/000001';

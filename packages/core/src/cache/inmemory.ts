@@ -37,7 +37,8 @@ export function createInMemoryCache(opts: InMemoryCacheOptions = {}): Cache {
       counters.stores++;
       // A view into a larger buffer (Node's pooled small Buffers, a merged read) would keep all of
       // that buffer alive while being counted at its own length: store a compact copy instead.
-      const own = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
+      const own =
+        value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : new Uint8Array(value);
       lru.set(key, own, ttlMs > 0 ? { ttl: ttlMs } : {});
     },
     stats: () => ({ ...counters }),
