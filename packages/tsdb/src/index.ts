@@ -86,5 +86,6 @@ export {
   parseGoFloat,
   parseOpenMetrics,
 } from './openmetrics/parser.js';
+export { mergeSampleColumns, type SampleColumns } from './storage/merge.js';
 export type { Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
 export { isStaleNaN, STALE_NAN } from './storage/stale.js';

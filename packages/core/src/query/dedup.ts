@@ -1,10 +1,8 @@
+import { mergeSampleColumns, type SampleColumns } from '@thanos-ts/tsdb';
 import type { AggrChunk } from '../storeapi/store-api.js';
 
 /** Sample columns of one series (or one replica of it): timestamps in ms, values. */
-export interface SampleColumns {
-  timestamps: Float64Array;
-  values: Float64Array;
-}
+export type { SampleColumns };
 
 /** Functions over counters, for which deduplication corrects counter drops between replicas. */
 export function isCounterFunc(func: string | undefined): boolean {
@@ -161,35 +159,7 @@ export type DeduplicationFunc = 'penalty' | 'chain';
  * replicas scrape at identical timestamps; otherwise it keeps every sample of every replica.
  */
 export function chainReplicas(replicas: readonly SampleColumns[]): SampleColumns {
-  if (replicas.length === 1) return replicas[0] as SampleColumns;
-  let total = 0;
-  for (const r of replicas) total += r.timestamps.length;
-  const outT = new Float64Array(total);
-  const outV = new Float64Array(total);
-  const pos = new Array<number>(replicas.length).fill(0);
-  let n = 0;
-  for (;;) {
-    let best = -1;
-    let bestT = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < replicas.length; i++) {
-      const r = replicas[i] as SampleColumns;
-      const p = pos[i] as number;
-      if (p < r.timestamps.length && (r.timestamps[p] as number) < bestT) {
-        bestT = r.timestamps[p] as number;
-        best = i;
-      }
-    }
-    if (best < 0) break;
-    outT[n] = bestT;
-    outV[n] = (replicas[best] as SampleColumns).values[pos[best] as number] as number;
-    n++;
-    for (let i = 0; i < replicas.length; i++) {
-      const r = replicas[i] as SampleColumns;
-      const p = pos[i] as number;
-      if (p < r.timestamps.length && r.timestamps[p] === bestT) pos[i] = p + 1;
-    }
-  }
-  return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+  return mergeSampleColumns(replicas);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { compareLabels, compareStrings } from '../labels/labels.js';
 import type { Matcher } from '../labels/matcher.js';
+import { mergeSampleColumns } from '../storage/merge.js';
 import type { Queryable, SelectHints, SeriesSamples } from '../storage/queryable.js';
 import type { BlockReader } from './reader.js';
 
@@ -70,34 +71,8 @@ export async function* mergeBlockSamples(
 
 /** Merges samples of the same series by timestamp; on equal timestamps the first list wins. */
 export function mergeSamples(parts: readonly SeriesSamples[]): SeriesSamples {
-  let total = 0;
-  for (const p of parts) total += p.timestamps.length;
-  const ts = new Float64Array(total);
-  const vs = new Float64Array(total);
-  const pos = new Array<number>(parts.length).fill(0);
-  let n = 0;
-  for (;;) {
-    let best = -1;
-    let bt = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] as SeriesSamples;
-      const j = pos[i] as number;
-      if (j < p.timestamps.length && (p.timestamps[j] as number) < bt) {
-        bt = p.timestamps[j] as number;
-        best = i;
-      }
-    }
-    if (best < 0) break;
-    ts[n] = bt;
-    vs[n] = (parts[best] as SeriesSamples).values[pos[best] as number] as number;
-    n++;
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i] as SeriesSamples;
-      const j = pos[i] as number;
-      if (j < p.timestamps.length && p.timestamps[j] === bt) pos[i] = j + 1;
-    }
-  }
-  return { labels: (parts[0] as SeriesSamples).labels, timestamps: ts.subarray(0, n), values: vs.subarray(0, n) };
+  const { timestamps, values } = mergeSampleColumns(parts);
+  return { labels: (parts[0] as SeriesSamples).labels, timestamps, values };
 }
 
 /**
