@@ -116,6 +116,10 @@ describe.skipIf(!programAvailable('promtool'))('thanos-ts store as a real proces
       for await (const r of remote.series({ minTime: 0, maxTime: 2e12, matchers: [matcher('=~', '__name__', '.+')] }))
         if (r.type === 'series') n++;
       expect(n).toBe(gen.series);
+      const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+      expect(metrics).toContain(`thanos_bucket_store_blocks_loaded ${ids.length}`);
+      expect(metrics).toMatch(/thanos_store_index_cache_requests_total\{item_type="Postings"\} [1-9]/);
+      expect(metrics).toContain('thanos_ts_store_cache_lookups{cache="index"}');
     } finally {
       remote.close();
     }

@@ -7,6 +7,8 @@ export interface IndexCache {
   cache: Cache;
   ttlMs: number;
   enabledItems: ReadonlySet<IndexCacheItem>;
+  /** Called on every lookup (the gateway counts them as Thanos's index cache metrics). */
+  observe?: (item: IndexCacheItem, hit: boolean) => void;
 }
 
 /**
@@ -36,6 +38,7 @@ export class CachingIndexRangeSource implements ByteRangeSource {
     if (kind === undefined || !this.index.enabledItems.has(kind)) return this.remote.read(offset, length, signal);
     const key = `${kind === 'Postings' ? 'P' : 'S'}:${this.blockId}:${offset}:${length}`;
     const hit = (await this.index.cache.fetch([key], signal)).get(key);
+    this.index.observe?.(kind, hit !== undefined);
     if (hit) return hit;
     const bytes = await this.remote.read(offset, length, signal);
     this.index.cache.store(key, bytes, this.index.ttlMs);

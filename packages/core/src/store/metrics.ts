@@ -16,6 +16,8 @@ export interface StoreMetrics {
   lazyUnloads: Counter;
   queriesDropped: Counter<'reason'>;
   seriesRequests: Counter;
+  indexCacheRequests: Counter<'item_type'>;
+  indexCacheHits: Counter<'item_type'>;
 }
 
 /** Creates the metrics on `registry` (a private one when absent, so two gateways never clash). */
@@ -85,6 +87,18 @@ export function createStoreMetrics(
       help: 'Total Series calls.',
       registers,
     }),
+    indexCacheRequests: new Counter({
+      name: 'thanos_store_index_cache_requests_total',
+      help: 'Total number of items requests to the cache.',
+      labelNames: ['item_type'],
+      registers,
+    }),
+    indexCacheHits: new Counter({
+      name: 'thanos_store_index_cache_hits_total',
+      help: 'Total number of items requests to the cache that were a hit.',
+      labelNames: ['item_type'],
+      registers,
+    }),
   };
   new Gauge({
     name: 'thanos_store_bucket_range_requests',
@@ -94,24 +108,29 @@ export function createStoreMetrics(
       this.set(counter.getRange);
     },
   });
-  for (const [item, cache] of Object.entries(caches)) {
-    if (!cache) continue;
+  // Backend-level counters of each cache (keys looked up, found, failed operations): a cache
+  // server that is down shows as errors here while queries keep answering from the bucket.
+  const backends = Object.entries(caches).filter((e): e is [string, Cache] => e[1] !== undefined);
+  const backendGauge = (name: string, help: string, pick: (c: Cache) => number) =>
     new Gauge({
-      name: `thanos_store_${item}_cache_requests`,
-      help: `Keys looked up in the ${item} cache since start.`,
+      name,
+      help,
+      labelNames: ['cache'],
       registers,
       collect() {
-        this.set(cache.stats().requests);
+        for (const [which, cache] of backends) this.set({ cache: which }, pick(cache));
       },
     });
-    new Gauge({
-      name: `thanos_store_${item}_cache_hits`,
-      help: `Keys found in the ${item} cache since start.`,
-      registers,
-      collect() {
-        this.set(cache.stats().hits);
-      },
-    });
-  }
+  backendGauge(
+    'thanos_ts_store_cache_lookups',
+    'Keys looked up in the cache backend since start.',
+    (c) => c.stats().requests,
+  );
+  backendGauge('thanos_ts_store_cache_hits', 'Keys found in the cache backend since start.', (c) => c.stats().hits);
+  backendGauge(
+    'thanos_ts_store_cache_errors',
+    'Failed cache backend operations (counted as misses) since start.',
+    (c) => c.stats().errors,
+  );
   return m;
 }

@@ -100,21 +100,25 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   const logger = opts.logger ?? createStoreLogger();
   const counter: RequestCounter = { getRange: 0, bytes: 0 };
   const bucket = opts.cachingBucket ? createCachingBucket(opts.bucket, opts.cachingBucket) : opts.bucket;
-  const indexCache: IndexCache =
+  const allItems = new Set(['Postings', 'Series', 'ExpandedPostings'] as const);
+  const configuredIndexCache: IndexCache =
     opts.indexCache === undefined
-      ? { cache: createInMemoryCache(), ttlMs: 0, enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']) }
+      ? { cache: createInMemoryCache(), ttlMs: 0, enabledItems: allItems }
       : 'fetch' in opts.indexCache
-        ? {
-            cache: opts.indexCache,
-            ttlMs: 24 * 3600_000,
-            enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
-          }
+        ? { cache: opts.indexCache, ttlMs: 24 * 3600_000, enabledItems: allItems }
         : opts.indexCache;
   const metrics = createStoreMetrics(
     opts.registry,
-    { index: indexCache.cache, bucket: opts.cachingBucket?.cache },
+    { index: configuredIndexCache.cache, bucket: opts.cachingBucket?.cache },
     counter,
   );
+  const indexCache: IndexCache = {
+    ...configuredIndexCache,
+    observe: (item, hit) => {
+      metrics.indexCacheRequests.inc({ item_type: item });
+      if (hit) metrics.indexCacheHits.inc({ item_type: item });
+    },
+  };
   const fetcher = createMetaFetcher({
     bucket,
     concurrency: opts.metaFetchConcurrency ?? 32,
