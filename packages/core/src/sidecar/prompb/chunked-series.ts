@@ -1,4 +1,4 @@
-import { CorruptionError } from '@thanos-ts/tsdb';
+import { ProtoReader } from '../../protowire/reader.js';
 
 /** prompb.Chunk.Encoding values (note: UNKNOWN is 0, so XOR is 1, unlike Thanos's storepb). */
 export const PROMPB_CHUNK_XOR = 1;
@@ -36,7 +36,7 @@ export interface PrompbChunkedReadResponse {
  * skipped as protobuf requires. Throws CorruptionError on malformed input.
  */
 export function decodeChunkedReadResponse(frame: Uint8Array): PrompbChunkedReadResponse {
-  const r = new ProtoReader(frame);
+  const r = new ProtoReader(frame, 'ChunkedReadResponse');
   const out: PrompbChunkedReadResponse = { chunkedSeries: [], queryIndex: 0 };
   while (r.pos < r.end) {
     const tag = r.uint32();
@@ -112,99 +112,3 @@ function decodeChunk(r: ProtoReader, end: number): PrompbChunk {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** A minimal protobuf wire reader over one buffer, bounded by `end`. */
-class ProtoReader {
-  pos = 0;
-  end: number;
-  private readonly text: Buffer;
-
-  constructor(private readonly buf: Uint8Array) {
-    this.end = buf.length;
-    this.text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  private fail(detail: string): never {
-    throw new CorruptionError('ChunkedReadResponse', this.pos, detail);
-  }
-
-  uint32(): number {
-    const buf = this.buf;
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) this.fail('truncated varint');
-      const b = buf[this.pos++] as number;
-      if (shift < 28) result |= (b & 0x7f) << shift;
-      else if (shift === 28) result |= (b & 0x0f) << 28;
-      if (b < 0x80) return result >>> 0;
-      shift += 7;
-      if (shift > 63) this.fail('varint too long');
-    }
-  }
-
-  /** A two's-complement int64 varint as a double (exact within ±2^53, like every ms timestamp). */
-  int64(): number {
-    const buf = this.buf;
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (;;) {
-      if (this.pos >= this.end) this.fail('truncated varint');
-      const b = buf[this.pos++] as number;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >>> 4;
-      } else hi |= (b & 0x7f) << (shift - 32);
-      if (b < 0x80) break;
-      shift += 7;
-      if (shift > 63) this.fail('varint too long');
-    }
-    return (hi | 0) * 4294967296 + (lo >>> 0);
-  }
-
-  /** Reads the length of an embedded message and returns where it ends (checked against the bound). */
-  messageEnd(): number {
-    const len = this.uint32();
-    const end = this.pos + len;
-    if (end > this.end) this.fail('embedded message past the end');
-    return end;
-  }
-
-  bytes(): Uint8Array {
-    const len = this.uint32();
-    const start = this.pos;
-    if (start + len > this.end) this.fail('length-delimited field past the end');
-    this.pos = start + len;
-    return this.buf.subarray(start, start + len);
-  }
-
-  string(): string {
-    const len = this.uint32();
-    const start = this.pos;
-    if (start + len > this.end) this.fail('string past the end');
-    this.pos = start + len;
-    return this.text.toString('utf8', start, start + len);
-  }
-
-  skip(wire: number): void {
-    switch (wire) {
-      case 0:
-        this.int64();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.pos += this.uint32();
-        break;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        this.fail(`unsupported wire type ${wire}`);
-    }
-    if (this.pos > this.end) this.fail('field past the end');
-  }
-}
