@@ -12,7 +12,7 @@ import {
   startRedis,
   startS3rver,
 } from '@thanos-ts/testing';
-import { type Matcher, matcher } from '@thanos-ts/tsdb';
+import { Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCachingBucketConfig, parseIndexCacheConfig } from '../cache/config.js';
 import { createQuerier } from '../query/querier.js';
@@ -248,6 +248,38 @@ describe.skipIf(!programAvailable('promtool') || !programAvailable('prometheus')
           }
         }
         expect(points).toBeGreaterThan(1000);
+
+        // Label names, values and series lookups (the gateway's LabelNames/LabelValues/Series
+        // with skipChunks) against Prometheus's metadata API over the same blocks.
+        const api = async (path: string) => {
+          const body = (await (await fetch(`${prom.url}${path}`)).json()) as { status: string; data: unknown };
+          expect(body.status).toBe('success');
+          return body.data;
+        };
+        const range = `start=${start / 1000}&end=${end / 1000}`;
+        const names = await querier.findLabelNames([], start, end);
+        expect(names.names.filter((n) => n !== 'cluster')).toEqual(await api(`/api/v1/labels?${range}`));
+        const jobs = await querier.findLabelValues('job', [], start, end);
+        expect(jobs.values).toEqual(await api(`/api/v1/label/job/values?${range}`));
+        const shards = await querier.findLabelValues(
+          'shard',
+          [[matcher('=', '__name__', 'gen_counter_3_total')]],
+          start,
+          end,
+        );
+        expect(shards.values).toEqual(await api(`/api/v1/label/shard/values?${range}&match[]=gen_counter_3_total`));
+        const series = await querier.findSeries(
+          [[matcher('=~', '__name__', 'gen_histogram_2_.*'), matcher('=', 'le', '+Inf')]],
+          start,
+          end,
+        );
+        const promSeries = (await api(
+          `/api/v1/series?${range}&match[]=${encodeURIComponent('{__name__=~"gen_histogram_2_.*",le="+Inf"}')}`,
+        )) as Array<Record<string, string>>;
+        expect(series.series.map((l) => l.without(['cluster']).toString()).sort()).toEqual(
+          promSeries.map((r) => Labels.from(r).toString()).sort(),
+        );
+        expect(promSeries.length).toBeGreaterThan(0);
       } finally {
         await querier.close();
       }
