@@ -1,0 +1,54 @@
+// `npm run bench` lists the benchmarks; `npm run bench -- <name> [args…]` runs one. Each writes
+// its figures to stdout; docs/benchmarks.md keeps the measured numbers with these commands.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+interface Benchmark {
+  script: string;
+  what: string;
+  /** Node flags the script needs (e.g. --expose-gc for memory figures). */
+  nodeFlags?: string[];
+}
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  'tsdb-xor': { script: 'tsdb/xor.ts', what: 'XOR chunk encode/decode, samples/s' },
+  'tsdb-postings': { script: 'tsdb/postings.ts', what: 'postings intersection of two 1M lists' },
+  'tsdb-roundtrip': {
+    script: 'tsdb/roundtrip.ts',
+    what: 'write and read 100k series × 240 samples vs promtool; bytes per series',
+    nodeFlags: ['--expose-gc'],
+  },
+  'promql-engine': {
+    script: 'promql/engine-vs-prometheus.ts',
+    what: 'range queries vs Prometheus 2.42 (needs prometheus)',
+  },
+  objstore: {
+    script: 'objstore/run.ts',
+    what: 'getRange latency/throughput (filesystem, s3rver), API calls per block',
+  },
+  'core-fanout': { script: 'core/fanout-dedup.ts', what: 'fan-out, merge and dedup of 100k series × 2 replicas' },
+  'core-sidecar': {
+    script: 'core/sidecar.ts',
+    what: 'streaming from Prometheus through the sidecar (needs prometheus)',
+  },
+  'core-store': {
+    script: 'core/store.ts',
+    what: 'store gateway memory, start-up, query latency vs Prometheus (needs prometheus)',
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (name === undefined || !(name in BENCHMARKS)) {
+  if (name !== undefined) console.error(`unknown benchmark "${name}"\n`);
+  console.log('benchmarks (npm run bench -- <name> [args…]; parser: npx vitest bench --run bench/promql):');
+  for (const [n, b] of Object.entries(BENCHMARKS)) console.log(`  ${n.padEnd(16)} ${b.what}`);
+  process.exitCode = name === undefined ? 0 : 2;
+} else {
+  const bench = BENCHMARKS[name] as Benchmark;
+  const result = spawnSync(
+    process.execPath,
+    [...(bench.nodeFlags ?? []), '--import', 'tsx', join(import.meta.dirname, bench.script), ...args],
+    { stdio: 'inherit', env: { ...process.env, TSX_DISABLE_CACHE: '1' } },
+  );
+  process.exitCode = result.status ?? 1;
+}
