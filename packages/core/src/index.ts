@@ -48,7 +48,6 @@ export {
   type SampleColumns,
   splitOverlapping,
 } from './query/dedup.js';
-export { createQueryComponent, type QueryComponent, type QueryComponentOptions } from './query/query-component.js';
 export {
   createEndpointSet,
   type EndpointSet,
@@ -83,6 +82,7 @@ export {
   type QueryStats,
   QueryTimeoutError,
 } from './query/querier.js';
+export { createQueryComponent, type QueryComponent, type QueryComponentOptions } from './query/query-component.js';
 export {
   aggregatesForFunc,
   createStoreQueryable,
@@ -108,6 +108,13 @@ export { createPrometheusStore, type PrometheusStoreOptions } from './sidecar/pr
 export { encodeWriteRequest, type PrompbSample, type PrompbTimeSeries } from './sidecar/prompb/prompb.js';
 export { snappyDecode, snappyEncode } from './sidecar/prompb/snappy.js';
 export {
+  createReloader,
+  expandEnv,
+  type Reloader,
+  ReloaderError,
+  type ReloaderOptions,
+} from './sidecar/reloader.js';
+export {
   DEFAULT_FRAME_SIZE_LIMIT,
   type RemoteReadOptions,
   type RemoteReadQuery,
@@ -127,13 +134,6 @@ export {
   type ShipperSyncResult,
   writeShipperMeta,
 } from './sidecar/shipper.js';
-export {
-  createReloader,
-  expandEnv,
-  type Reloader,
-  ReloaderError,
-  type ReloaderOptions,
-} from './sidecar/reloader.js';
 export { createSidecar, type Sidecar, type SidecarOptions } from './sidecar/sidecar.js';
 export { BucketRangeSource, type RequestCounter } from './store/bucket-range-source.js';
 export type { IndexCache } from './store/index-cache.js';

@@ -13,6 +13,7 @@ describe('relabel (Prometheus semantics)', () => {
     ['drop', '- action: drop\n  source_labels: [a, b]\n  regex: "foo;bar"', { a: 'foo', b: 'bar' }, undefined],
     [
       'replace with groups',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${1} is relabel replacement syntax
       '- source_labels: [a]\n  regex: "f(o+)"\n  target_label: b\n  replacement: "x${1}y"',
       { a: 'foo' },
       { a: 'foo', b: 'xooy' },
@@ -31,6 +32,7 @@ describe('relabel (Prometheus semantics)', () => {
     ],
     [
       'labelmap',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: ${1} is relabel replacement syntax
       '- action: labelmap\n  regex: "(b.*)"\n  replacement: "bar_${1}"',
       { a: 'foo', b1: 'x' },
       { a: 'foo', b1: 'x', bar_b1: 'x' },
