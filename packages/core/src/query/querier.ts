@@ -7,6 +7,7 @@ import {
   type Matcher,
   ThanosError,
 } from '@thanos-ts/tsdb';
+import { Gate } from '../concurrency/gate.js';
 import type {
   LabelNamesRequest,
   LabelNamesResponse,
@@ -22,7 +23,6 @@ import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
 import type { DeduplicationFunc } from './dedup.js';
 import { createEndpointSet, type EndpointSet, type EndpointStatus, type NamedStore } from './endpoint-set.js';
 import type { EngineValue, QueryEngine } from './engine.js';
-import { Gate } from './gate.js';
 import { createProxyStore } from './proxy.js';
 import { createStoreQueryable, type StoreQueryable } from './queryable.js';
 

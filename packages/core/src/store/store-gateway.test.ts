@@ -333,7 +333,7 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
 
 describe('series gate', () => {
   it('lets at most N calls run and hands slots over in order', async () => {
-    const { SeriesGate } = await import('./series-gate.js');
+    const { Gate: SeriesGate } = await import('../concurrency/gate.js');
     const gate = new SeriesGate(1);
     await gate.acquire();
     const order: string[] = [];

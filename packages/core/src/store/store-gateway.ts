@@ -7,6 +7,7 @@ import type { Cache } from '../cache/cache.js';
 import { createCachingBucket } from '../cache/caching-bucket.js';
 import type { CachingBucketConfig } from '../cache/config.js';
 import { createInMemoryCache } from '../cache/inmemory.js';
+import { Gate } from '../concurrency/gate.js';
 import {
   type LabelNamesRequest,
   type LabelNamesResponse,
@@ -27,7 +28,6 @@ import { createStoreLogger, type StoreLogger } from './logger.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, seriesOverBlocks } from './series.js';
-import { SeriesGate } from './series-gate.js';
 import { resolveTime } from './time-range.js';
 
 /** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
@@ -134,7 +134,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   let syncing: Promise<FetchResult> | undefined;
   const limits = opts.limits ?? {};
   const concurrency = opts.blockQueryConcurrency ?? 16;
-  const seriesGate = new SeriesGate(opts.maxConcurrentSeries ?? 20);
+  const seriesGate = new Gate(opts.maxConcurrentSeries ?? 20);
 
   async function doSync(signal?: AbortSignal): Promise<FetchResult> {
     metrics.metaSyncs.inc();

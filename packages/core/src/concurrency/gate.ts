@@ -1,12 +1,18 @@
 /**
- * Bounds how many Series calls run at once (Thanos's --store.grpc.series-max-concurrency);
- * later calls wait in arrival order, and a waiting call gives up when its signal aborts.
+ * Bounds how much work runs at once — Thanos's query gate (--query.max-concurrent) and its
+ * Series gate (--store.grpc.series-max-concurrency). Later callers wait in arrival order; a
+ * waiting caller gives up when its AbortSignal aborts.
  */
-export class SeriesGate {
+export class Gate {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly max: number) {}
+
+  /** Number of callers holding a slot. */
+  get inFlight(): number {
+    return this.active;
+  }
 
   /** Waits for a free slot. Every successful acquire must be followed by one release. */
   async acquire(signal?: AbortSignal): Promise<void> {
@@ -28,7 +34,7 @@ export class SeriesGate {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(go);
     });
-    // The releasing call handed its slot over, so `active` already counts this one.
+    // The releasing caller handed its slot over, so `active` already counts this one.
   }
 
   /** Frees a slot, handing it to the oldest waiter if any. */
@@ -36,5 +42,15 @@ export class SeriesGate {
     const next = this.waiting.shift();
     if (next) next();
     else this.active--;
+  }
+
+  /** Runs `fn` once a slot is free, and frees the slot when it settles. */
+  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
   }
 }
