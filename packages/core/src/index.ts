@@ -1,5 +1,6 @@
 // StoreAPI contract, gRPC, querier, HTTP API, discovery, TLS (core/querier helper).
 
+export { type UploadBlockOptions, uploadBlock } from './block/upload.js';
 // Store gateway and caches (store-gateway helper).
 export type { Cache, CacheStats } from './cache/cache.js';
 export { createCachingBucket } from './cache/caching-bucket.js';

@@ -1,14 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Bucket, isObjNotFoundErr, uploadFile } from '@thanos-ts/objstore';
-import {
-  type BlockMeta,
-  META_FILENAME,
-  parseBlockMeta,
-  readBlockMeta,
-  serializeBlockMeta,
-  type ThanosFile,
-} from '@thanos-ts/tsdb';
+import { uploadBlock } from '@thanos-ts/core';
+import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
+import { type BlockMeta, META_FILENAME, parseBlockMeta, readBlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
@@ -475,35 +469,15 @@ export async function bucketUploadBlocks(
       skip(id, 'already in the bucket');
       continue;
     }
-    const chunkNames = (await readdir(join(dir, 'chunks'))).sort();
-    const files: ThanosFile[] = [];
-    for (const c of chunkNames)
-      files.push({ rel_path: `chunks/${c}`, size_bytes: (await stat(join(dir, 'chunks', c))).size });
-    files.push({ rel_path: 'index', size_bytes: (await stat(join(dir, 'index'))).size });
-    files.push({ rel_path: META_FILENAME });
-    files.sort((a, b) => (a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0));
-
-    await mapLimit(chunkNames, Math.max(1, opts.concurrency ?? 5), (c) =>
-      uploadFile(bucket, join(dir, 'chunks', c), `${id}/chunks/${c}`, { signal: opts.signal }),
-    );
-    await uploadFile(bucket, join(dir, 'index'), `${id}/index`, { signal: opts.signal });
-    const thanosMeta: BlockMeta = {
-      ...meta,
-      thanos: {
-        ...(meta.thanos ?? {}),
-        labels: { ...(meta.thanos?.labels ?? {}), ...opts.labels },
-        downsample: meta.thanos?.downsample ?? { resolution: 0 },
-        source: 'bucket.upload',
-        files,
-        upload_time: new Date().toISOString(),
-      },
-    };
-    // meta.json goes last: readers treat a block directory without it as an upload in progress.
-    await bucket.upload(`${id}/${META_FILENAME}`, new TextEncoder().encode(serializeBlockMeta(thanosMeta)), {
-      signal: opts.signal,
+    const uploaded = await uploadBlock(bucket, dir, {
+      labels: opts.labels,
+      source: 'bucket.upload',
+      meta,
+      concurrency: Math.max(1, opts.concurrency ?? 5),
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     result.uploaded.push(id);
-    print(`uploaded block ${id} (${files.length - 1} files)`);
+    print(`uploaded block ${id} (${(uploaded.thanos?.files?.length ?? 1) - 1} files)`);
   }
   print(`synced blocks uploaded=${result.uploaded.length} skipped=${result.skipped.length}`);
   return result;

@@ -1,15 +1,9 @@
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Bucket, isObjNotFoundErr, uploadDir, uploadFile } from '@thanos-ts/objstore';
-import {
-  type BlockMeta,
-  META_FILENAME,
-  parseBlockMeta,
-  readBlockMeta,
-  serializeBlockMeta,
-  type ThanosFile,
-} from '@thanos-ts/tsdb';
+import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
+import { type BlockMeta, META_FILENAME, parseBlockMeta, readBlockMeta } from '@thanos-ts/tsdb';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { uploadBlock } from '../block/upload.js';
 import { ShipperError } from './errors.js';
 import { nopLogger, type SidecarLogger } from './logger.js';
 
@@ -179,7 +173,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
           }
         }
         try {
-          await uploadBlock(m, signal);
+          await shipBlock(m, signal);
         } catch (err) {
           metrics?.uploadFailures.inc();
           throw new ShipperError(`upload ${m.ulid}: ${(err as Error).message}`, { cause: err });
@@ -207,9 +201,8 @@ export function createShipper(opts: ShipperOptions): Shipper {
     return { uploaded };
   }
 
-  async function uploadBlock(m: BlockMeta, signal?: AbortSignal): Promise<void> {
+  async function shipBlock(m: BlockMeta, signal?: AbortSignal): Promise<void> {
     const labels = opts.labels();
-    if (Object.keys(labels).length === 0) throw new Error('empty external labels are not allowed for Thanos block');
     log.info('upload new block', { id: m.ulid });
     // Hard-link the files into a private directory so Prometheus deleting or compacting the block
     // meanwhile cannot break the upload (Prometheus ignores directories that are not ULIDs).
@@ -222,29 +215,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
       for (const f of [...segments.map((s) => `chunks/${s}`), 'index']) {
         await linkOrCopy(join(blockDir, f), join(upDir, f));
       }
-      const files: ThanosFile[] = [];
-      for (const s of segments)
-        files.push({ rel_path: `chunks/${s}`, size_bytes: (await stat(join(upDir, 'chunks', s))).size });
-      files.push({ rel_path: 'index', size_bytes: (await stat(join(upDir, 'index'))).size });
-      files.push({ rel_path: META_FILENAME });
-      files.sort((a, b) => (a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0));
-      const meta: BlockMeta = {
-        ...m,
-        thanos: {
-          ...(m.thanos ?? {}),
-          labels: { ...(m.thanos?.labels ?? {}), ...labels },
-          downsample: m.thanos?.downsample ?? { resolution: 0 },
-          source,
-          segment_files: segments,
-          files,
-          upload_time: new Date().toISOString(),
-        },
-      };
-      const o = signal ? { signal } : {};
-      await uploadDir(opts.bucket, join(upDir, 'chunks'), `${m.ulid}/chunks`, o);
-      await uploadFile(opts.bucket, join(upDir, 'index'), `${m.ulid}/index`, o);
-      // meta.json last: its presence in the bucket says the block is complete.
-      await opts.bucket.upload(`${m.ulid}/${META_FILENAME}`, new TextEncoder().encode(serializeBlockMeta(meta)), o);
+      await uploadBlock(opts.bucket, upDir, { labels, source, meta: m, ...(signal ? { signal } : {}) });
     } finally {
       await rm(upDir, { recursive: true, force: true }).catch((err) =>
         log.error('failed to clean upload directory', { dir: upDir, err }),

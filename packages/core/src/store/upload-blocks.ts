@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { type Bucket, uploadFile } from '@thanos-ts/objstore';
-import { parseBlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Bucket } from '@thanos-ts/objstore';
+import { uploadBlock } from '../block/upload.js';
 
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -17,25 +17,7 @@ export async function uploadTsdbBlocks(
   opts: { only?: readonly string[]; source?: string } = {},
 ): Promise<string[]> {
   const ids = (await readdir(tsdbDir)).filter((d) => ULID_RE.test(d) && (!opts.only || opts.only.includes(d))).sort();
-  for (const id of ids) {
-    const dir = join(tsdbDir, id);
-    const meta = parseBlockMeta(await readFile(join(dir, 'meta.json'), 'utf8'), join(dir, 'meta.json'));
-    const files: Array<{ rel: string; size: number }> = [];
-    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-      if (!entry.isFile()) continue;
-      const full = join(entry.parentPath, entry.name);
-      const rel = relative(dir, full);
-      if (rel === 'meta.json') continue;
-      files.push({ rel, size: await uploadFile(bucket, full, `${id}/${rel}`) });
-    }
-    files.sort((a, b) => (a.rel < b.rel ? -1 : 1));
-    meta.thanos = {
-      labels: externalLabels,
-      downsample: { resolution: 0 },
-      source: opts.source ?? 'test',
-      files: [...files.map((f) => ({ rel_path: f.rel, size_bytes: f.size })), { rel_path: 'meta.json' }],
-    };
-    await bucket.upload(`${id}/meta.json`, new TextEncoder().encode(serializeBlockMeta(meta)));
-  }
+  for (const id of ids)
+    await uploadBlock(bucket, join(tsdbDir, id), { labels: externalLabels, source: opts.source ?? 'test' });
   return ids;
 }
