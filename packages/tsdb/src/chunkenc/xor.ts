@@ -1,255 +1,76 @@
 import { CorruptionError } from '../errors.js';
 
+import { appendXorSamples, XorWriterState } from './xor-writer.js';
+
 // Scratch view to move between a float64 and its two 32-bit halves (little-endian platforms).
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
 const TWO_32 = 4294967296;
 
+// Samples buffered by XorEncoder.append before one run of the shared encoding loop: large enough
+// to amortise loading the loop's state, small enough to cost little memory per open chunk.
+const BATCH = 16;
+
 /**
- * Encodes float samples into Prometheus's XOR (Gorilla) chunk format, bit-identical to
- * tsdb/chunkenc/xor.go: 2-byte big-endian sample count, first timestamp as varint, first value as
- * raw 64 bits, second timestamp delta as uvarint, then delta-of-delta buckets (1, 2+14, 3+17,
- * 4+20, 4+64 bits) and XOR'd values with Prometheus's leading/trailing-zero reuse rule.
- * Bits collect in a 32-bit accumulator that is stored a word at a time (the hot path).
+ * Encodes float samples one at a time into Prometheus's XOR (Gorilla) chunk format, bit-identical
+ * to tsdb/chunkenc/xor.go (see XorWriterState for the layout). Appends are buffered in small
+ * batches and encoded by the same loop as encodeXorChunk, so both produce the same bytes at the
+ * same speed; `bytes()`/`byteLength` encode whatever is buffered first.
  */
 export class XorEncoder {
-  private buf = new Uint8Array(256);
-  /** Bytes of whole words stored in `buf` (after the 2-byte header). */
-  private byteLen = 2;
-  /** Pending bits, right-aligned, `accBits` of them (< 32). */
-  private acc = 0;
-  private accBits = 0;
-  /** See BitWriter: Go's bstream leaves an empty byte after a byte-aligned whole-byte write. */
-  private trailingEmptyByte = false;
-  private count = 0;
-  private t = 0;
-  private tDelta = 0;
-  private vHi = 0;
-  private vLo = 0;
-  private leading = 0xff;
-  private trailing = 0;
-  private readonly varint = new Uint8Array(10);
+  private readonly state = new XorWriterState();
+  private readonly pendingT = new Float64Array(BATCH);
+  private readonly pendingV = new Float64Array(BATCH);
+  private pending = 0;
 
   /** Number of samples appended. */
   get numSamples(): number {
-    return this.count;
+    return this.state.count + this.pending;
   }
 
   /** Timestamp of the last sample (undefined when empty). */
   get lastTimestamp(): number | undefined {
-    return this.count === 0 ? undefined : this.t;
-  }
-
-  // Appends the low n (1..32) bits of v.
-  private bits(v: number, n: number): void {
-    const free = 32 - this.accBits;
-    if (n < free) {
-      this.acc = (this.acc << n) | (v & ((1 << n) - 1));
-      this.accBits += n;
-      return;
-    }
-    const rest = n - free;
-    // free ≥ 1 here; when free is 32 the accumulator is empty and `acc << 32` must not be used.
-    const word = free === 32 ? v >>> rest : (this.acc << free) | ((v >>> rest) & ((1 << free) - 1));
-    let b = this.buf;
-    const p = this.byteLen;
-    if (p + 8 > b.length) {
-      const next = new Uint8Array(b.length * 2);
-      next.set(b.subarray(0, p));
-      this.buf = b = next;
-    }
-    b[p] = word >>> 24;
-    b[p + 1] = (word >>> 16) & 0xff;
-    b[p + 2] = (word >>> 8) & 0xff;
-    b[p + 3] = word & 0xff;
-    this.byteLen = p + 4;
-    this.acc = rest === 0 ? 0 : v & ((1 << rest) - 1);
-    this.accBits = rest;
-  }
-
-  private bits64(hi: number, lo: number, n: number): void {
-    if (n <= 32) {
-      this.bits(lo, n);
-    } else {
-      this.bits(hi, n - 32);
-      this.bits(lo, 32);
-    }
+    if (this.pending > 0) return this.pendingT[this.pending - 1];
+    return this.state.count === 0 ? undefined : this.state.t;
   }
 
   /** Appends one sample; timestamps must increase (the format stores unsigned-wrapped deltas). */
   append(t: number, v: number): void {
-    f64[0] = v;
-    const lo = u32[0] as number;
-    const hi = u32[1] as number;
-    const n = this.count;
-    if (n === 0) {
-      const k = putVarint(this.varint, t);
-      for (let i = 0; i < k; i++) this.bits(this.varint[i] as number, 8);
-      this.bits64(hi, lo, 64);
-      this.trailingEmptyByte = true;
-    } else if (n === 1) {
-      const delta = t - this.t;
-      const k = putUvarint64(this.varint, delta);
-      for (let i = 0; i < k; i++) this.bits(this.varint[i] as number, 8);
-      this.tDelta = delta;
-      this.writeValue(hi, lo);
-    } else {
-      const delta = t - this.t;
-      const dod = delta - this.tDelta;
-      const aligned = (this.accBits & 7) === 0;
-      if (dod === 0) {
-        this.bits(0, 1);
-      } else if (dod >= -8191 && dod <= 8192) {
-        this.bits((0b10 << 14) | (dod & 0x3fff), 16);
-        this.trailingEmptyByte = aligned;
-      } else if (dod >= -65535 && dod <= 65536) {
-        this.bits((0b110 << 17) | (dod & 0x1ffff), 20);
-      } else if (dod >= -524287 && dod <= 524288) {
-        this.bits((0b1110 << 20) | (dod & 0xfffff), 24);
-        this.trailingEmptyByte = aligned;
-      } else {
-        this.bits(0b1111, 4);
-        const dhi = Math.floor(dod / TWO_32);
-        this.bits64(dhi | 0, (dod - dhi * TWO_32) >>> 0, 64);
-      }
-      this.tDelta = delta;
-      this.writeValue(hi, lo);
-    }
-    this.t = t;
-    this.vHi = hi;
-    this.vLo = lo;
-    this.count = n + 1;
-  }
-
-  private writeValue(hi: number, lo: number): void {
-    const dHi = (hi ^ this.vHi) >>> 0;
-    const dLo = (lo ^ this.vLo) >>> 0;
-    if (dHi === 0 && dLo === 0) {
-      this.bits(0, 1);
-      this.trailingEmptyByte = false;
+    const i = this.pending;
+    this.pendingT[i] = t;
+    this.pendingV[i] = v;
+    if (i + 1 < BATCH) {
+      this.pending = i + 1;
       return;
     }
-    let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
-    const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
-    // Prometheus clamps leading zeros to 31 so the count fits in 5 bits.
-    if (leading >= 32) leading = 31;
-    let shift: number;
-    let sig: number;
-    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
-      this.bits(0b10, 2);
-      shift = this.trailing;
-      sig = 64 - this.leading - this.trailing;
-    } else {
-      this.leading = leading;
-      this.trailing = trailing;
-      sig = 64 - leading - trailing;
-      // 11, 5-bit leading, 6-bit length (64 is written as 0; readers map it back).
-      this.bits((0b11 << 11) | (leading << 6) | (sig & 0x3f), 13);
-      shift = trailing;
-    }
-    const aligned = (this.accBits & 7) === 0;
-    let sh: number;
-    let sl: number;
-    if (shift === 0) {
-      sh = dHi;
-      sl = dLo;
-    } else if (shift >= 32) {
-      sh = 0;
-      sl = dHi >>> (shift - 32);
-    } else {
-      sl = ((dLo >>> shift) | (dHi << (32 - shift))) >>> 0;
-      sh = dHi >>> shift;
-    }
-    this.bits64(sh, sl, sig);
-    this.trailingEmptyByte = aligned && (sig & 7) === 0;
+    appendXorSamples(this.state, this.pendingT, this.pendingV, 0, BATCH);
+    this.pending = 0;
+  }
+
+  private flush(): void {
+    if (this.pending === 0) return;
+    appendXorSamples(this.state, this.pendingT, this.pendingV, 0, this.pending);
+    this.pending = 0;
   }
 
   /** Current encoded size in bytes, as Prometheus's bstream would report it. */
   get byteLength(): number {
-    const bits = this.accBits;
-    return this.byteLen + ((bits + 7) >>> 3) + ((bits & 7) === 0 && this.trailingEmptyByte ? 1 : 0);
+    this.flush();
+    return this.state.byteLength;
   }
 
-  /** The chunk bytes so far (a copy). */
+  /** The chunk bytes so far (a copy); appending may continue afterwards. */
   bytes(): Uint8Array {
-    const len = this.byteLength;
-    const out = allocChunkBytes(len);
-    out.set(this.buf.subarray(0, this.byteLen));
-    out[0] = this.count >>> 8;
-    out[1] = this.count & 0xff;
-    // Pending bits, left-aligned into the following bytes.
-    let p = this.byteLen;
-    const bits = this.accBits;
-    if (bits > 0) {
-      const word = (this.acc << (32 - bits)) >>> 0;
-      for (let k = 0; k < bits; k += 8) out[p++] = (word >>> (24 - k)) & 0xff;
-    }
-    return out;
+    this.flush();
+    return this.state.bytes();
   }
 
   /** Starts a new, empty chunk, reusing the buffer. */
   reset(): void {
-    this.byteLen = 2;
-    this.acc = 0;
-    this.accBits = 0;
-    this.trailingEmptyByte = false;
-    this.count = 0;
-    this.t = 0;
-    this.tDelta = 0;
-    this.vHi = 0;
-    this.vLo = 0;
-    this.leading = 0xff;
-    this.trailing = 0;
+    this.pending = 0;
+    this.state.reset();
   }
-}
-
-// Chunks are small and many: carve them out of shared 64 KiB slabs instead of allocating an
-// ArrayBuffer each (allocation dominated encoding in profiles). Slabs are never reused.
-let slab = new Uint8Array(65536);
-let slabPos = 0;
-/** Internal: chunk-sized byte arrays carved from shared slabs. */
-export function allocChunkBytes(n: number): Uint8Array {
-  if (n > 4096) return new Uint8Array(n);
-  if (slabPos + n > slab.length) {
-    slab = new Uint8Array(65536);
-    slabPos = 0;
-  }
-  const out = slab.subarray(slabPos, slabPos + n);
-  slabPos += n;
-  return out;
-}
-
-function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
-}
-
-/** Internal: Go varint bytes of v into buf; returns the length. */
-export function putVarint(buf: Uint8Array, v: number): number {
-  // Zig-zag encoding as Go's binary.PutVarint; exact for |v| < 2^52.
-  return putUvarint64(buf, v >= 0 ? v * 2 : -v * 2 - 1);
-}
-
-/** Internal: Go uvarint bytes of v (negative: as uint64) into buf; returns the length. */
-export function putUvarint64(buf: Uint8Array, v: number): number {
-  if (v < 0) {
-    // A negative delta is written as its uint64 two's complement, as Go does.
-    let b = BigInt.asUintN(64, BigInt(v));
-    let i = 0;
-    while (b >= 0x80n) {
-      buf[i++] = Number(b & 0x7fn) | 0x80;
-      b >>= 7n;
-    }
-    buf[i++] = Number(b);
-    return i;
-  }
-  let i = 0;
-  while (v >= 0x80) {
-    buf[i++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  buf[i++] = v;
-  return i;
 }
 
 // Reusable padded copy of the chunk being decoded, so bit reads never go out of bounds.
