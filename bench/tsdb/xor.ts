@@ -61,7 +61,9 @@ interface Timing {
   median: number;
   best: number;
 }
-function measure(fn: () => unknown, runs = 15): Timing {
+function measure(fn: () => unknown, runs = 15, warmup = 5): Timing {
+  // Unmeasured runs first: the first few include tier-up to optimized code.
+  for (let r = 0; r < warmup; r++) fn();
   const ms: number[] = [];
   for (let r = 0; r < runs; r++) {
     const c0 = process.cpuUsage();
