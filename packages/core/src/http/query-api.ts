@@ -246,8 +246,12 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     answerQuery(res, form, r, limit);
   }
 
-  async function series(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    if (form.all('match[]').length === 0) throw new APIError('bad_data', 'no match[] parameter provided');
+  /** Parameters shared by the series, labels and label-values endpoints (Prometheus's defaults). */
+  function metadataParams(
+    form: FormValues,
+    signal: AbortSignal,
+    badMatchers: (err: unknown) => Error = (err) => new APIError('bad_data', (err as Error).message),
+  ): { limit: number; start: number; end: number; sets: Matcher[][]; q: QueryOptions } {
     const limit = parseLimit(form);
     const start = timeParam(form, 'start', API_MIN_TIME);
     const end = timeParam(form, 'end', API_MAX_TIME);
@@ -255,9 +259,14 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     try {
       sets = matcherSets(form);
     } catch (err) {
-      throw invalidParam('match[]', err);
+      throw badMatchers(err);
     }
-    const q = queryOptions(form, signal, 0);
+    return { limit, start, end, sets, q: queryOptions(form, signal, 0) };
+  }
+
+  async function series(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    if (form.all('match[]').length === 0) throw new APIError('bad_data', 'no match[] parameter provided');
+    const { limit, start, end, sets, q } = metadataParams(form, signal, (err) => invalidParam('match[]', err));
     try {
       const r = await querier.findSeries(sets, start, end, { ...q, limit });
       writeSuccess(res, `[${r.series.map(labelsJSON).join(',')}]`, r.warnings);
@@ -267,16 +276,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
   }
 
   async function labels(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
-    const limit = parseLimit(form);
-    const start = timeParam(form, 'start', API_MIN_TIME);
-    const end = timeParam(form, 'end', API_MAX_TIME);
-    let sets: Matcher[][];
-    try {
-      sets = matcherSets(form);
-    } catch (err) {
-      throw new APIError('bad_data', (err as Error).message);
-    }
-    const q = queryOptions(form, signal, 0);
+    const { limit, start, end, sets, q } = metadataParams(form, signal);
     let r: { names: string[]; warnings: string[] };
     try {
       r = await querier.findLabelNames(sets, start, end, q);
@@ -288,16 +288,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
 
   async function labelValues(name: string, form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
     if (!LABEL_NAME.test(name)) throw new APIError('bad_data', `invalid label name: ${goQuote(name)}`);
-    const limit = parseLimit(form);
-    const start = timeParam(form, 'start', API_MIN_TIME);
-    const end = timeParam(form, 'end', API_MAX_TIME);
-    let sets: Matcher[][];
-    try {
-      sets = matcherSets(form);
-    } catch (err) {
-      throw new APIError('bad_data', (err as Error).message);
-    }
-    const q = queryOptions(form, signal, 0);
+    const { limit, start, end, sets, q } = metadataParams(form, signal);
     let r: { values: string[]; warnings: string[] };
     try {
       r = await querier.findLabelValues(name, sets, start, end, q);
