@@ -60,10 +60,12 @@ export { FUNCTIONS, getFunction } from './parser/functions.js';
 export { exprToPrometheusJSON, type JsonValue } from './parser/json.js';
 export { describeToken, Lexer, type Token, type TokenType } from './parser/lexer.js';
 export {
+  createMatcherCache,
   documentedType,
   isValidUtf8LabelName,
   MAX_NESTING,
   MAX_TREE_DEPTH,
+  type MatcherCache,
   type ParseOptions,
   parseExpr,
   parseMetricSelector,

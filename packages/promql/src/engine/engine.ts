@@ -6,7 +6,7 @@
  */
 import { compareLabels, Labels, METRIC_NAME, type Queryable } from '@thanos-ts/tsdb';
 import { type Expr, exprType } from '../parser/ast.js';
-import { parseExpr } from '../parser/parser.js';
+import { createMatcherCache, parseExpr } from '../parser/parser.js';
 import { Annotations } from './annotations.js';
 import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
 import { Evaluator } from './evaluator.js';
@@ -76,9 +76,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
   const maxSamples = opts.maxSamples ?? DEFAULT_MAX_SAMPLES;
   const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
   const noStepSubqueryInterval = opts.noStepSubqueryInterval ?? DEFAULT_NO_STEP_SUBQUERY_INTERVAL;
+  const matcherCache = createMatcherCache();
   const parse = (q: string | Expr): Expr =>
     typeof q === 'string'
       ? parseExpr(q, {
+          matcherCache,
           enableExperimentalFunctions: opts.enableExperimentalFunctions ?? false,
           enableExperimentalDurationExpr: opts.enableDurationExpressions ?? false,
           enableExtendedRangeSelectors: opts.enableExtendedRangeSelectors ?? false,

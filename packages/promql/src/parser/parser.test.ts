@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import type { Expr, VectorSelector } from './ast.js';
 import { ParseError } from './errors.js';
-import { MAX_NESTING, MAX_TREE_DEPTH, type ParseOptions, parseExpr, parseMetricSelector } from './parser.js';
+import {
+  createMatcherCache,
+  MAX_NESTING,
+  MAX_TREE_DEPTH,
+  type ParseOptions,
+  parseExpr,
+  parseMetricSelector,
+} from './parser.js';
 import { formatExpr } from './printer.js';
 import { toSExpr } from './sexpr.js';
 
@@ -443,5 +451,21 @@ describe('depth limits', () => {
   ])('rejects %s too deep for the stack with a ParseError', (_name, query, message) => {
     expect(() => parseExpr(query)).toThrow(ParseError);
     expect(() => parseExpr(query)).toThrow(message);
+  });
+});
+
+describe('matcher cache', () => {
+  it('reuses compiled regex matchers only within one cache', () => {
+    const cache = createMatcherCache(2);
+    const a = parseExpr('x{job=~"a.*"}', { matcherCache: cache });
+    const b = parseExpr('y{job=~"a.*"}', { matcherCache: cache });
+    const c = parseExpr('y{job=~"a.*"}');
+    const matcherOf = (e: Expr) => (e as VectorSelector).matchers.find((m) => m.name === 'job');
+    expect(matcherOf(a)).toBe(matcherOf(b));
+    expect(matcherOf(c)).not.toBe(matcherOf(a));
+    expect(matcherOf(c)?.matches('abc')).toBe(true);
+    // Bounded: two more regexes push the first one out.
+    parseExpr('z{a=~"1.*", b=~"2.*"}', { matcherCache: cache });
+    expect(matcherOf(parseExpr('x{job=~"a.*"}', { matcherCache: cache }))).not.toBe(matcherOf(a));
   });
 });

@@ -42,6 +42,11 @@ export interface ParseOptions {
   functions?: ReadonlyMap<string, FunctionDef>;
   /** Added to line numbers in error messages (for queries embedded in larger files). */
   lineOffset?: number;
+  /**
+   * Reuses compiled regex matchers across parses (see createMatcherCache). Engines keep one each;
+   * without it every `=~`/`!~` matcher is compiled afresh.
+   */
+  matcherCache?: MatcherCache;
 }
 
 const BINARY_PRECEDENCE: Partial<Record<TokenType, number>> = {
@@ -166,21 +171,29 @@ const EXPERIMENTAL_AGGREGATORS: ReadonlySet<AggregateOp> = new Set<AggregateOp>(
 
 /**
  * Compiling a regex matcher (RE2 semantics) costs far more than parsing the query around it,
- * and dashboards send the same selectors again and again. Matchers are immutable values, so
- * the parser keeps recently compiled regex matchers in a small bounded map (oldest evicted first).
+ * and dashboards send the same selectors again and again. Matchers are immutable values, so an
+ * owner (an engine) may keep recently compiled ones in a small bounded map, oldest evicted first.
  */
-const MATCHER_CACHE_SIZE = 1024;
-const matcherCache = new Map<string, Matcher>();
+export interface MatcherCache {
+  /** The matcher for `name type value`, compiled once while it stays in the cache. */
+  get(type: MatchType, name: string, value: string): Matcher;
+}
 
-function cachedMatcher(type: MatchType, name: string, value: string): Matcher {
-  if (type === '=' || type === '!=') return new Matcher(type, name, value);
-  const key = `${type}\u0000${name}\u0000${value}`;
-  const hit = matcherCache.get(key);
-  if (hit) return hit;
-  const m = new Matcher(type, name, value);
-  matcherCache.set(key, m);
-  if (matcherCache.size > MATCHER_CACHE_SIZE) matcherCache.delete(matcherCache.keys().next().value as string);
-  return m;
+/** A bounded cache of compiled regex matchers (`=`/`!=` matchers are cheap and never cached). */
+export function createMatcherCache(maxEntries = 1024): MatcherCache {
+  const entries = new Map<string, Matcher>();
+  return {
+    get(type, name, value) {
+      if (type === '=' || type === '!=') return new Matcher(type, name, value);
+      const key = `${type}\u0000${name}\u0000${value}`;
+      const hit = entries.get(key);
+      if (hit) return hit;
+      const m = new Matcher(type, name, value);
+      entries.set(key, m);
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      return m;
+    },
+  };
 }
 
 /**
@@ -514,7 +527,7 @@ export class Parser {
     const type = (op?.type ?? '=') as MatchType;
     const val = unquoteString(value.val);
     try {
-      return cachedMatcher(type, name, val);
+      return this.opts.matcherCache ? this.opts.matcherCache.get(type, name, val) : new Matcher(type, name, val);
     } catch (err) {
       if (err instanceof InvalidArgumentError) {
         // Prometheus shows the regex engine's own text ("error parsing regexp: …").
