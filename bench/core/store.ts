@@ -13,13 +13,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createQuerier, createStoreGateway, NOP_LOGGER, type StoreGateway } from '@thanos-ts/core';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { createEngine } from '@thanos-ts/promql';
 import { makeTempDir, startPrometheus } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
-import { createQuerier } from '../../packages/core/src/query/querier.js';
-import { NOP_LOGGER } from '../../packages/core/src/store/logger.js';
-import { createStoreGateway, type StoreGateway } from '../../packages/core/src/store/store-gateway.js';
 import { BLOCK_MS, ensureBenchData, T0 } from './store-data.js';
 
 const arg = (name: string, dflt: number) => {

@@ -41,6 +41,16 @@ export { formatSampleValue, formatTimestamp } from './http/json.js';
 export { parseDuration as parseAPIDuration, parsePromDuration, parseTime as parseAPITime } from './http/params.js';
 export { type BuildInfo, createQueryAPIHandler, type QueryAPIOptions, type RequestHandler } from './http/query-api.js';
 export {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+  NOP_LOGGER,
+} from './log/logger.js';
+export {
   chainReplicas,
   type DeduplicationFunc,
   dedupPair,
@@ -96,7 +106,6 @@ export {
   RemoteReadError,
   ShipperError,
 } from './sidecar/errors.js';
-export { consoleLogger, nopLogger, type SidecarLogger } from './sidecar/logger.js';
 export {
   createPrometheusClient,
   type PrometheusClient,
@@ -141,7 +150,6 @@ export type { IndexCache } from './store/index-cache.js';
 export { INDEX_HEADER_FILENAME, type IndexHeader } from './store/index-header.js';
 export { type RequestLimits, StoreLimitError } from './store/limits.js';
 export { createLoadedBlocksHandler } from './store/loaded.js';
-export { createStoreLogger, NOP_LOGGER, type StoreLogger } from './store/logger.js';
 export {
   BLOCK_ID_LABEL,
   createMetaFetcher,

@@ -15,9 +15,10 @@ import {
   grpcServerTLSFromFlags,
 } from '../flags/grpc-tls.js';
 import { collect, durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 
 /** Raw values of `thanos-ts query` flags as commander stores them. */
-export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags {
+export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags, LogFlags {
   httpAddress: string;
   grpcAddress: string;
   endpoint?: string[];
@@ -35,7 +36,6 @@ export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags {
   'query.defaultEvaluationInterval': string;
   'query.defaultStep': string;
   'deduplication.func': string;
-  'log.level': string;
 }
 
 /** Validates `thanos-ts query` flags into createQueryComponent options; errors name the flag. */
@@ -174,27 +174,16 @@ export function defineQueryCommand(): Command {
       "Experimental. Deduplication algorithm for merging overlapping series. Possible values are: 'penalty', 'chain'.",
     ).default('penalty'),
   );
-  opt(new Option('--log.level <level>', 'Log filtering level: debug, info, warn, error.').default('info'));
+  addLogFlags(cmd);
   return cmd;
 }
 
 /** Adds `thanos-ts query` to the program. */
 export function registerQuery(program: Command): void {
   const cmd = defineQueryCommand().action(async (o: QueryFlags) => {
-    const level = o['log.level'];
-    const levels = ['debug', 'info', 'warn', 'error'];
-    if (!levels.includes(level)) {
-      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
-    }
+    const logger = loggerFromFlags(o, 'query');
     const opts = parseQueryFlags(o);
-    const min = levels.indexOf(level);
-    const component = await createQueryComponent({
-      ...opts,
-      log: (lvl, msg, fields) => {
-        if (levels.indexOf(lvl) >= min)
-          process.stderr.write(`${JSON.stringify({ level: lvl, component: 'query', msg, ...fields })}\n`);
-      },
-    });
+    const component = await createQueryComponent({ ...opts, logger });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -33,6 +33,7 @@ const base: SidecarFlags = {
   'reloader.retryInterval': '5s',
   'reloader.method': 'http',
   'log.level': 'info',
+  'log.format': 'logfmt',
 };
 
 describe('sidecar flags', () => {

@@ -1,13 +1,14 @@
-import { consoleLogger, createSidecar, parseTimeOrDuration, resolveTime, type SidecarOptions } from '@thanos-ts/core';
+import { createSidecar, parseTimeOrDuration, resolveTime, type SidecarOptions } from '@thanos-ts/core';
 import type { Bucket } from '@thanos-ts/objstore';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
 import { collect, durationFlag, listenAddressFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
 /** Raw values of `thanos-ts sidecar` flags as commander stores them. */
-export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags {
+export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlags {
   'prometheus.url': string;
   'prometheus.ready_timeout': string;
   'prometheus.get_config_interval': string;
@@ -24,7 +25,6 @@ export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   'reloader.watchInterval': string;
   'reloader.retryInterval': string;
   'reloader.method': string;
-  'log.level': string;
 }
 
 /**
@@ -149,19 +149,15 @@ export function defineSidecarCommand(): Command {
     '5s',
   );
   opt('--reloader.method <method>', 'Method used to reload the configuration: http (signal is not supported).', 'http');
-  opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
+  addLogFlags(cmd);
   return cmd;
 }
 
 /** Adds `thanos-ts sidecar` to the program. */
 export function registerSidecar(program: Command): void {
   const cmd = defineSidecarCommand().action(async (o: SidecarFlags) => {
-    const level = o['log.level'];
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) {
-      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
-    }
+    const logger = loggerFromFlags(o, 'sidecar');
     const options = parseSidecarFlags(o);
-    const logger = consoleLogger({ debug: level === 'debug', component: 'sidecar' });
     let bucket: Bucket | undefined;
     // Uploads are optional for a sidecar: only a configured bucket turns the shipper on.
     if (o['objstore.configFile'] !== undefined || o['objstore.config'] !== undefined) bucket = await bucketFromFlags(o);

@@ -25,6 +25,7 @@ const defaults: StoreFlags = {
   grpcAddress: '0.0.0.0:10901',
   httpAddress: '0.0.0.0:10902',
   'log.level': 'info',
+  'log.format': 'logfmt',
 };
 
 describe('thanos-ts store flags', () => {

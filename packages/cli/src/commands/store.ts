@@ -3,7 +3,6 @@ import {
   type CachingBucketConfig,
   createInMemoryCache,
   createStoreGateway,
-  createStoreLogger,
   type GrpcServerTLSOptions,
   type IndexCache,
   type MetaFilters,
@@ -19,10 +18,11 @@ import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
 import { durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
 /** Raw values of `thanos-ts store` flags as commander stores them. */
-export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags {
+export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlags {
   dataDir: string;
   syncBlockDuration: string;
   minTime: string;
@@ -44,7 +44,6 @@ export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags {
   'store.indexHeaderLazyReaderIdleTimeout': string;
   grpcAddress: string;
   httpAddress: string;
-  'log.level': string;
 }
 
 /** Everything `thanos-ts store` resolved from its flags, ready for createStoreGateway. */
@@ -219,18 +218,15 @@ export function defineStoreCommand(): Command {
     '0.0.0.0:10902',
   );
   addGrpcServerTLSFlags(cmd);
-  opt('--log.level <level>', 'Log filtering level: debug, info, warn, error.', 'info');
+  addLogFlags(cmd);
   return cmd;
 }
 
 /** Adds `thanos-ts store` to the program. */
 export function registerStore(program: Command): void {
   const cmd = defineStoreCommand().action(async (o: StoreFlags) => {
-    const level = o['log.level'];
-    if (!['debug', 'info', 'warn', 'error'].includes(level))
-      throw new InvalidArgumentError(`--log.level: want debug, info, warn or error, got ${JSON.stringify(level)}`);
+    const logger = loggerFromFlags(o, 'store');
     const cfg = await parseStoreFlags(o);
-    const logger = createStoreLogger(level as 'debug' | 'info' | 'warn' | 'error');
     const bucket = await bucketFromFlags(o);
     const gateway = createStoreGateway({
       bucket,

@@ -4,6 +4,7 @@ import type { DNSResolver } from '../discovery/dns.js';
 import { createEndpointDiscovery, type EndpointDiscovery } from '../discovery/endpoint-discovery.js';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { type BuildInfo, createQueryAPIHandler, type RequestHandler } from '../http/query-api.js';
+import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { type GrpcServerTLSOptions, grpcServerCredentials } from '../tls/grpc-tls.js';
 import { createEndpointSet } from './endpoint-set.js';
@@ -29,8 +30,8 @@ export interface QueryComponentOptions extends Omit<QuerierOptions, 'discover' |
   /** prom-client registry for /metrics. Default: a new one. */
   registry?: Registry;
   buildInfo?: Partial<BuildInfo>;
-  /** Receives log lines. Default: nothing. */
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Where log lines go. Default: nowhere. */
+  logger?: Logger;
 }
 
 /** A running `thanos-ts query`. */
@@ -50,7 +51,7 @@ export interface QueryComponent {
  */
 export async function createQueryComponent(opts: QueryComponentOptions): Promise<QueryComponent> {
   const registry = opts.registry ?? new Registry();
-  const log = opts.log ?? (() => undefined);
+  const log = opts.logger ?? NOP_LOGGER;
   const endpointsGauge = new Gauge({
     name: 'thanos_store_nodes_grpc_connections',
     help: 'Number of gRPC connection to Store APIs. Opened connection means healthy store APIs available for Querier.',
@@ -63,9 +64,9 @@ export async function createQueryComponent(opts: QueryComponentOptions): Promise
     fileSDInterval: opts.fileSDInterval,
     dnsInterval: opts.dnsInterval,
     resolver: opts.resolver,
-    onError: (source, err) => log('warn', 'endpoint discovery failed', { source, err: String(err) }),
+    onError: (source, err) => log.warn('endpoint discovery failed', { source, err: String(err) }),
     onChange: (addresses) => {
-      log('info', 'endpoints changed', { addresses });
+      log.info('endpoints changed', { addresses });
       void endpointSet.refresh();
     },
   });
@@ -109,7 +110,7 @@ export async function createQueryComponent(opts: QueryComponentOptions): Promise
     discovery.close();
     throw err;
   }
-  log('info', 'listening', { http: http.address, grpcPort });
+  log.info('listening', { http: http.address, grpcPort });
   return {
     querier,
     registry,

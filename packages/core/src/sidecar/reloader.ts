@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { InvalidArgumentError, ThanosError } from '@thanos-ts/tsdb';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { request } from 'undici';
-import { nopLogger, type SidecarLogger } from './logger.js';
+import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import { describeNetworkError } from './remote-read.js';
 
 /** Options of `createReloader`. Durations are ms. */
@@ -27,7 +27,7 @@ export interface ReloaderOptions {
   readonly retryInterval?: number;
   /** Variables for `$(VAR)`; process.env when absent. */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly logger?: SidecarLogger;
+  readonly logger?: Logger;
   readonly registry?: Registry;
 }
 
@@ -71,7 +71,7 @@ export function createReloader(opts: ReloaderOptions): Reloader {
   if (opts.configOutputFile && !opts.configFile) {
     throw new InvalidArgumentError('reloader: an envsubst output file needs a config file');
   }
-  const log = opts.logger ?? nopLogger;
+  const log = opts.logger ?? NOP_LOGGER;
   const env = opts.env ?? process.env;
   const watchInterval = opts.watchInterval ?? 180_000;
   const retryInterval = opts.retryInterval ?? 5_000;

@@ -4,8 +4,8 @@ import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
 import { type BlockMeta, META_FILENAME, parseBlockMeta, readBlockMeta } from '@thanos-ts/tsdb';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { uploadBlock } from '../block/upload.js';
+import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import { ShipperError } from './errors.js';
-import { nopLogger, type SidecarLogger } from './logger.js';
 
 /** Name of the shipper's state file in the TSDB directory (Thanos's shipper.DefaultMetaFilename). */
 export const SHIPPER_META_FILENAME = 'thanos.shipper.json';
@@ -30,7 +30,7 @@ export interface ShipperOptions {
   readonly uploadCompacted?: boolean;
   /** State file name inside `dir` (default thanos.shipper.json). */
   readonly metaFileName?: string;
-  readonly logger?: SidecarLogger;
+  readonly logger?: Logger;
   /** Registers thanos_shipper_* metrics when set. */
   readonly registry?: Registry;
 }
@@ -102,7 +102,7 @@ export async function writeShipperMeta(file: string, meta: ShipperMeta): Promise
  * only with `uploadCompacted`, after checking they overlap no block of the same labels in the bucket.
  */
 export function createShipper(opts: ShipperOptions): Shipper {
-  const log = opts.logger ?? nopLogger;
+  const log = opts.logger ?? NOP_LOGGER;
   const source = opts.source ?? 'sidecar';
   const metaFile = join(opts.dir, opts.metaFileName ?? SHIPPER_META_FILENAME);
   const metrics = opts.registry ? shipperMetrics(opts.registry) : undefined;

@@ -7,11 +7,11 @@ import { Labels } from '@thanos-ts/tsdb';
 import { Gauge, Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { MAX_TIME, MIN_TIME, type StoreAPI } from '../storeapi/store-api.js';
 import { type GrpcServerTLSOptions, grpcServerCredentials } from '../tls/grpc-tls.js';
 import { NoExternalLabelsError, PrometheusAPIError } from './errors.js';
-import { nopLogger, type SidecarLogger } from './logger.js';
 import { createPrometheusClient, type PrometheusClient } from './prometheus-client.js';
 import { createPrometheusStore } from './prometheus-store.js';
 import { createReloader, type Reloader, type ReloaderOptions } from './reloader.js';
@@ -61,7 +61,7 @@ export interface SidecarOptions {
   readonly reloader?: Omit<ReloaderOptions, 'reloadUrl' | 'logger' | 'registry'>;
   /** Response types asked of remote read (default ['STREAMED_XOR_CHUNKS', 'SAMPLES']). */
   readonly acceptedResponseTypes?: readonly RemoteReadResponseType[];
-  readonly logger?: SidecarLogger;
+  readonly logger?: Logger;
   /** Where thanos_sidecar_* and thanos_shipper_* metrics go, served at /metrics (a new one when absent). */
   readonly registry?: Registry;
   readonly dispatcher?: Dispatcher;
@@ -110,7 +110,7 @@ export interface Sidecar extends StoreAPI {
  * streamed XOR chunks, external labels on every series) and uploads its 2h blocks to a bucket.
  */
 export function createSidecar(opts: SidecarOptions = {}): Sidecar {
-  const log = opts.logger ?? nopLogger;
+  const log = opts.logger ?? NOP_LOGGER;
   const prometheusUrl = opts.prometheusUrl ?? 'http://localhost:9090';
   const configTimeout = opts.getConfigTimeout ?? 30_000;
   const prometheus = createPrometheusClient({

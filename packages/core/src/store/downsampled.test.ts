@@ -12,9 +12,9 @@ import {
   XorEncoder,
 } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
+import { NOP_LOGGER } from '../log/logger.js';
 import type { AggrChunk } from '../storeapi/store-api.js';
 import { CHUNK_ENC_AGGR } from './aggr-chunk.js';
-import { NOP_LOGGER } from './logger.js';
 import { createStoreGateway } from './store-gateway.js';
 import { uploadTsdbBlocks } from './upload-blocks.js';
 

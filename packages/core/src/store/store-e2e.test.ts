@@ -15,10 +15,10 @@ import {
 import { Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCachingBucketConfig, parseIndexCacheConfig } from '../cache/config.js';
+import { NOP_LOGGER } from '../log/logger.js';
 import { createQuerier } from '../query/querier.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { collectSeries } from './collect-series.test-util.js';
-import { NOP_LOGGER } from './logger.js';
 import { createStoreGateway, type StoreGateway } from './store-gateway.js';
 import { uploadTsdbBlocks } from './upload-blocks.js';
 

@@ -8,6 +8,7 @@ import { createCachingBucket } from '../cache/caching-bucket.js';
 import type { CachingBucketConfig } from '../cache/config.js';
 import { createInMemoryCache } from '../cache/inmemory.js';
 import { Gate } from '../concurrency/gate.js';
+import { createLogger, type Logger } from '../log/logger.js';
 import {
   type LabelNamesRequest,
   type LabelNamesResponse,
@@ -24,7 +25,6 @@ import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
 import { RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
-import { createStoreLogger, type StoreLogger } from './logger.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, seriesOverBlocks } from './series.js';
@@ -38,7 +38,7 @@ export interface StoreGatewayOptions {
   dataDir: string;
   /** Interval between bucket syncs, ms (--sync-block-duration). Default 3 min. */
   syncInterval?: number;
-  logger?: StoreLogger;
+  logger?: Logger;
   /** prom-client registry for the gateway's metrics; a private one when absent. */
   registry?: Registry;
   /** Block filters: time range, relabel selector, consistency delay, deletion marks. */
@@ -97,7 +97,7 @@ const RESOLUTIONS = [3_600_000, 300_000, 0];
 
 /** Creates a store gateway; call `start` to sync. */
 export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
-  const logger = opts.logger ?? createStoreLogger();
+  const logger = opts.logger ?? createLogger({ component: 'store' });
   const counter: RequestCounter = { getRange: 0, bytes: 0 };
   const bucket = opts.cachingBucket ? createCachingBucket(opts.bucket, opts.cachingBucket) : opts.bucket;
   const allItems = new Set(['Postings', 'Series', 'ExpandedPostings'] as const);
