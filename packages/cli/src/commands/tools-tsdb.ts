@@ -1,6 +1,7 @@
 import { parseMetricSelector } from '@thanos-ts/promql';
 import { createBlocksFromOpenMetrics, dumpSamples, InvalidArgumentError, type Matcher } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
+import { durationFlag } from '../flags/http.js';
 import type { ToolsRegistration } from './tools.js';
 
 /** Where command output goes: text chunks (stdout in the CLI, a buffer in tests). */
@@ -29,27 +30,9 @@ function parseMatch(v: string): Matcher[] {
   }
 }
 
-/** Go-style duration (e.g. 2h, 90m, 1h30m, 3d) → ms, for --max-block-duration. */
+/** Prometheus duration (e.g. 2h, 90m, 1h30m, 3d) → ms, for --max-block-duration. */
 export function parseDurationFlag(flag: string, v: string): number {
-  const units: Record<string, number> = {
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-    y: 31_536_000_000,
-  };
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let matched = 0;
-  for (const m of v.matchAll(re)) {
-    total += Number(m[1]) * (units[m[2] as string] as number);
-    matched += m[0].length;
-  }
-  if (v === '' || matched !== v.length)
-    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(v)}`);
-  return total;
+  return durationFlag(v, flag);
 }
 
 /** Options of `tools tsdb dump`. */

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { DurationSyntaxError, parseDuration as parsePromQLDuration } from '@thanos-ts/promql';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 
 /**
@@ -56,16 +57,6 @@ export function parseTime(s: string): number {
   throw new InvalidArgumentError(`cannot parse ${goQuote(s)} to a valid timestamp`);
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
-
 /**
  * Parses a duration like Prometheus's HTTP API: float seconds, or a Prometheus duration such as
  * `1h30m`, `5m`, `250ms`. Returns ms.
@@ -83,19 +74,17 @@ export function parseDuration(s: string): number {
   return ms;
 }
 
-/** Prometheus's model.ParseDuration: units y w d h m s ms, largest first, each at most once. */
+/**
+ * Prometheus's model.ParseDuration (units y w d h m s ms, largest first, each at most once) in ms,
+ * or undefined when `s` is not a duration. One parser for the whole project: @thanos-ts/promql's.
+ */
 export function parsePromDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-  const m = re.exec(s);
-  if (!m || s === '') return undefined;
-  const units = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
-  let total = 0;
-  for (let i = 0; i < units.length; i++) {
-    const v = m[i + 1];
-    if (v !== undefined) total += Number(v) * (DURATION_UNITS[units[i] as string] as number);
+  try {
+    return parsePromQLDuration(s);
+  } catch (err) {
+    if (err instanceof DurationSyntaxError) return undefined;
+    throw err;
   }
-  return total;
 }
 
 /** Go's strconv.ParseFloat syntax (what Prometheus tries first), including Inf/NaN spellings. */

@@ -1,14 +1,5 @@
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3600_000,
-  d: 86400_000,
-  w: 7 * 86400_000,
-  y: 365 * 86400_000,
-};
+import { parsePromDuration } from '../http/params.js';
 
 /**
  * A time bound as Thanos's --min-time/--max-time take it (model.TimeOrDurationValue): an
@@ -19,13 +10,9 @@ export type TimeOrDuration = { kind: 'time'; ms: number } | { kind: 'duration'; 
 /** Parses an RFC3339 time or a signed relative duration; errors name `flag`. */
 export function parseTimeOrDuration(text: string, flag: string): TimeOrDuration {
   const s = text.trim();
-  const dur = /^([+-]?)((?:\d+(?:ms|s|m|h|d|w|y))+)$/.exec(s);
-  if (dur) {
-    let total = 0;
-    for (const m of (dur[2] as string).matchAll(/(\d+)(ms|s|m|h|d|w|y)/g))
-      total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-    return { kind: 'duration', ms: dur[1] === '-' ? -total : total };
-  }
+  const sign = s.startsWith('-') ? -1 : 1;
+  const magnitude = parsePromDuration(s.replace(/^[+-]/, ''));
+  if (magnitude !== undefined) return { kind: 'duration', ms: sign * magnitude };
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s)) {
     const ms = Date.parse(s);
     if (!Number.isNaN(ms)) return { kind: 'time', ms };
