@@ -271,3 +271,53 @@ describe('query of queries', () => {
     server.forceShutdown();
   });
 });
+
+describe('--query.max-concurrent-select', () => {
+  // A store wrapper counting how many Series calls are open at once.
+  function countingStore(inner: StoreAPI): { store: StoreAPI; peak: () => number } {
+    let open = 0;
+    let peak = 0;
+    const store: StoreAPI = {
+      info: (signal) => inner.info(signal),
+      labelNames: (req, signal) => inner.labelNames(req, signal),
+      labelValues: (req, signal) => inner.labelValues(req, signal),
+      async *series(req, signal): AsyncIterable<SeriesResponse> {
+        open++;
+        peak = Math.max(peak, open);
+        try {
+          await new Promise((r) => setTimeout(r, 20));
+          yield* inner.series(req, signal);
+        } finally {
+          open--;
+        }
+      },
+    };
+    return { store, peak: () => peak };
+  }
+
+  it.each([
+    [1, 1],
+    [2, 2],
+    [8, 4],
+  ])('with %i runs at most that many selects of one query at once', async (limit, expectedPeak) => {
+    const storage = createMemoryStorage();
+    load(storage);
+    const { store, peak } = countingStore(
+      createLocalStore({ queryable: storage, externalLabels: Labels.from({ replica: 'a' }) }),
+    );
+    const q = createQuerier({ endpoints: [store], maxConcurrentSelect: limit });
+    await q.start();
+    try {
+      // Four selects (temperature is asked twice, with different hints): the engine asks for all
+      // of them at once, so the peak is the limit, or 4 when the limit is higher.
+      const r = await q.instantQuery(
+        'sum(temperature) + sum(http_requests_total) + count(up or temperature)',
+        START + HOUR,
+      );
+      expect(r.result.type).toBe('vector');
+      expect(peak()).toBe(expectedPeak);
+    } finally {
+      await q.close();
+    }
+  });
+});

@@ -30,6 +30,7 @@ export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags, LogF
   'query.replicaLabel'?: string[];
   'query.timeout': string;
   'query.maxConcurrent': string;
+  'query.maxConcurrentSelect': string;
   'query.lookbackDelta'?: string;
   'query.partialResponse': boolean;
   'query.autoDownsampling': boolean;
@@ -71,6 +72,7 @@ export function parseQueryFlags(o: QueryFlags): QueryComponentOptions {
     replicaLabels,
     timeout,
     maxConcurrent: intFlag(o['query.maxConcurrent'], 'query.max-concurrent', 1),
+    maxConcurrentSelect: intFlag(o['query.maxConcurrentSelect'], 'query.max-concurrent-select', 1),
     partialResponse: o['query.partialResponse'],
     autoDownsampling: o['query.autoDownsampling'],
     defaultEvaluationInterval: durationFlag(o['query.defaultEvaluationInterval'], 'query.default-evaluation-interval'),
@@ -139,6 +141,12 @@ export function defineQueryCommand(): Command {
     new Option('--query.max-concurrent <n>', 'Maximum number of queries processed concurrently by query node.').default(
       '20',
     ),
+  );
+  opt(
+    new Option(
+      '--query.max-concurrent-select <n>',
+      'Maximum number of select requests made concurrently per a query.',
+    ).default('4'),
   );
   opt(
     new Option(

@@ -44,6 +44,8 @@ export interface QuerierOptions {
   timeout?: number;
   /** Queries evaluated at once (--query.max-concurrent). Default 20. */
   maxConcurrent?: number;
+  /** Series requests one query runs at once (--query.max-concurrent-select). Default 4. */
+  maxConcurrentSelect?: number;
   /** Answer with data from the stores that replied when others fail (--query.partial-response). Default true. */
   partialResponse?: boolean;
   /** How replicas are merged (--deduplication.func): Thanos's 'penalty' (default) or 'chain'. */
@@ -175,6 +177,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       partialResponseStrategy: strategy(q),
       maxSourceResolution: q?.maxSourceResolution ?? (opts.autoDownsampling ? autoResolution : 0),
       deduplicationFunc: opts.deduplicationFunc,
+      maxConcurrentSelect: opts.maxConcurrentSelect,
     });
   }
 

@@ -1,4 +1,5 @@
 import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
+import { Gate } from '../concurrency/gate.js';
 import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
 import { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
@@ -51,6 +52,8 @@ export interface StoreQueryableOptions {
   maxSourceResolution: number;
   /** How replicas are merged (Thanos's --deduplication.func). Default 'penalty'. */
   deduplicationFunc?: DeduplicationFunc;
+  /** Series requests this query runs at once (Thanos's --query.max-concurrent-select). Default 4. */
+  maxConcurrentSelect?: number;
 }
 
 /** A Queryable for one query, collecting the stores' warnings as it goes. */
@@ -72,70 +75,75 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
   const addWarnings = (ws: readonly string[]) => {
     for (const w of ws) if (!warnings.includes(w)) warnings.push(w);
   };
+  // The engine asks for every selector at once; the gate keeps one query from opening more than
+  // this many Series fan-outs in parallel.
+  const selectGate = new Gate(Math.max(1, opts.maxConcurrentSelect ?? 4));
+  const select = async (matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) => {
+    const aggregates = aggregatesForFunc(hints.func);
+    const stream = opts.store.series(
+      {
+        minTime: hints.start,
+        maxTime: hints.end,
+        matchers,
+        maxResolutionWindow: maxResolutionForHints(opts.maxSourceResolution, hints),
+        aggregates,
+        partialResponseStrategy: opts.partialResponseStrategy,
+        partialResponseDisabled: opts.partialResponseStrategy === 'ABORT',
+        skipChunks: hints.labelsOnly === true,
+        step: hints.step ?? 0,
+        range: hints.range ?? 0,
+        queryHints: {
+          stepMillis: hints.step ?? 0,
+          func: hints.func,
+          grouping: hints.grouping ? { by: hints.by ?? false, labels: hints.grouping } : undefined,
+          rangeMillis: hints.range,
+        },
+        withoutReplicaLabels: without,
+      },
+      signal,
+    );
+    const counter = isCounterFunc(hints.func);
+    // Results of this select share slabs; intermediate replica columns reuse scratch buffers.
+    const arena = new ColumnArena();
+    const scratch: Scratch[] = [];
+    const skipped = { chunks: 0 };
+    const out: SeriesSamples[] = [];
+    const empty = new Float64Array(0);
+    for await (const r of stream) {
+      if (r.type === 'warning') addWarnings([r.warning]);
+      if (r.type !== 'series') continue;
+      const { labels, chunks } = r.series;
+      stats.series++;
+      stats.chunks += chunks.length;
+      if (hints.labelsOnly) {
+        out.push({ labels, timestamps: empty, values: empty });
+        continue;
+      }
+      const chains = splitOverlapping(chunks);
+      while (scratch.length < chains.length) scratch.push(new Scratch());
+      const cols = decodeSeriesColumns(
+        chains,
+        aggregates,
+        hints.start,
+        hints.end,
+        arena,
+        scratch,
+        (replicas, outT, outV) => dedupReplicasInto(replicas, opts.deduplicationFunc ?? 'penalty', counter, outT, outV),
+        skipped,
+      );
+      stats.samples += cols.timestamps.length;
+      out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
+    }
+    if (skipped.chunks > 0) {
+      addWarnings([`${skipped.chunks} native histogram chunk(s) left out: not supported by this querier yet`]);
+    }
+    return out;
+  };
   return {
     warnings,
     stats,
-    async select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesSamples[]> {
-      const aggregates = aggregatesForFunc(hints.func);
-      const stream = opts.store.series(
-        {
-          minTime: hints.start,
-          maxTime: hints.end,
-          matchers,
-          maxResolutionWindow: maxResolutionForHints(opts.maxSourceResolution, hints),
-          aggregates,
-          partialResponseStrategy: opts.partialResponseStrategy,
-          partialResponseDisabled: opts.partialResponseStrategy === 'ABORT',
-          skipChunks: hints.labelsOnly === true,
-          step: hints.step ?? 0,
-          range: hints.range ?? 0,
-          queryHints: {
-            stepMillis: hints.step ?? 0,
-            func: hints.func,
-            grouping: hints.grouping ? { by: hints.by ?? false, labels: hints.grouping } : undefined,
-            rangeMillis: hints.range,
-          },
-          withoutReplicaLabels: without,
-        },
-        signal,
-      );
-      const counter = isCounterFunc(hints.func);
-      // Results of this select share slabs; intermediate replica columns reuse scratch buffers.
-      const arena = new ColumnArena();
-      const scratch: Scratch[] = [];
-      const skipped = { chunks: 0 };
-      const out: SeriesSamples[] = [];
-      const empty = new Float64Array(0);
-      for await (const r of stream) {
-        if (r.type === 'warning') addWarnings([r.warning]);
-        if (r.type !== 'series') continue;
-        const { labels, chunks } = r.series;
-        stats.series++;
-        stats.chunks += chunks.length;
-        if (hints.labelsOnly) {
-          out.push({ labels, timestamps: empty, values: empty });
-          continue;
-        }
-        const chains = splitOverlapping(chunks);
-        while (scratch.length < chains.length) scratch.push(new Scratch());
-        const cols = decodeSeriesColumns(
-          chains,
-          aggregates,
-          hints.start,
-          hints.end,
-          arena,
-          scratch,
-          (replicas, outT, outV) =>
-            dedupReplicasInto(replicas, opts.deduplicationFunc ?? 'penalty', counter, outT, outV),
-          skipped,
-        );
-        stats.samples += cols.timestamps.length;
-        out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
-      }
-      if (skipped.chunks > 0) {
-        addWarnings([`${skipped.chunks} native histogram chunk(s) left out: not supported by this querier yet`]);
-      }
-      return out;
+    select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesSamples[]> {
+      return selectGate.run(() => select(matchers, hints, signal), signal);
     },
     async labelNames(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<string[]> {
       const r = await opts.store.labelNames(
