@@ -298,6 +298,20 @@ export class Lexer {
     return { type: 'ERROR', pos: this.start, val: message };
   }
 
+  /** `(` in statements and in duration expressions alike: one level deeper. */
+  private openParen(): Token {
+    this.parenDepth++;
+    return this.emit('(');
+  }
+
+  /** `)`: one level up; more closing than opening parentheses is a lexer error. */
+  private closeParen(r: number): Token {
+    const tok = this.emit(')');
+    this.parenDepth--;
+    if (this.parenDepth < 0) return this.error(`unexpected right parenthesis ${goQuoteRune(r)}`);
+    return tok;
+  }
+
   private skipSpaces(): void {
     while (isSpace(this.peekChar())) this.pos++;
     this.start = this.pos;
@@ -417,14 +431,9 @@ export class Lexer {
         this.stringOpen = r;
         return this.lexRawString();
       case 40:
-        this.parenDepth++;
-        return this.emit('(');
-      case 41: {
-        const tok = this.emit(')');
-        this.parenDepth--;
-        if (this.parenDepth < 0) return this.error(`unexpected right parenthesis ${goQuoteRune(r)}`);
-        return tok;
-      }
+        return this.openParen();
+      case 41:
+        return this.closeParen(r);
       case 123:
         this.braceOpen = true;
         this.state = 'braces';
@@ -547,14 +556,9 @@ export class Lexer {
         return tok;
       }
       case 40:
-        this.parenDepth++;
-        return this.emit('(');
-      case 41: {
-        const tok = this.emit(')');
-        this.parenDepth--;
-        if (this.parenDepth < 0) return this.error(`unexpected right parenthesis ${goQuoteRune(r)}`);
-        return tok;
-      }
+        return this.openParen();
+      case 41:
+        return this.closeParen(r);
       case 43:
         return this.emit('+');
       case 45:

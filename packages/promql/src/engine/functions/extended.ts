@@ -33,6 +33,54 @@ function search(ts: Float64Array, lo: number, hi: number, pred: (t: number) => b
 }
 
 /**
+ * The samples an `anchored`/`smoothed` range [start, end] starts and ends on, among ts[lo..hi):
+ * the last sample at or before `start` (or the first after it), the last sample (with `smoothed`:
+ * the first at or after `end`), and the values at the edges — interpolated at `start`/`end` when
+ * smoothing. Undefined when nothing lies after `start`.
+ */
+function edgePoints(
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  start: number,
+  end: number,
+  smoothed: boolean,
+  isCounter: boolean,
+): { first: number; last: number; left: number; right: number } | undefined {
+  if (hi <= lo) return undefined;
+  let last = hi - 1;
+  const first = Math.max(lo, search(ts, lo, last, (t) => t > start) - 1);
+  if (smoothed) last = search(ts, lo, last, (t) => t >= end);
+  if ((ts[last] as number) <= start) return undefined;
+  let left = vs[first] as number;
+  if (smoothed && (ts[first] as number) < start) {
+    left = interpolate(
+      ts[first] as number,
+      vs[first] as number,
+      ts[first + 1] as number,
+      vs[first + 1] as number,
+      start,
+      isCounter,
+      true,
+    );
+  }
+  let right = vs[last] as number;
+  if (smoothed && last > lo && (ts[last] as number) > end) {
+    right = interpolate(
+      ts[last - 1] as number,
+      vs[last - 1] as number,
+      ts[last] as number,
+      vs[last] as number,
+      end,
+      isCounter,
+      false,
+    );
+  }
+  return { first, last, left, right };
+}
+
+/**
  * extendedRate: `w` holds the extended window's samples; `w.rangeStart`/`w.rangeEnd` are the
  * nominal range edges.
  */
@@ -42,36 +90,11 @@ export function extendedRate(
   isCounter: boolean,
   isRate: boolean,
 ): number | undefined {
-  const { ts, vs, lo, hi, rangeStart, rangeEnd } = w;
-  if (hi <= lo) return undefined;
-  let last = hi - 1;
-  let first = Math.max(lo, search(ts, lo, last, (t) => t > rangeStart) - 1);
-  if (smoothed) last = search(ts, lo, last, (t) => t >= rangeEnd);
-  if ((ts[last] as number) <= rangeStart) return undefined;
-  let left = vs[first] as number;
-  if (smoothed && (ts[first] as number) < rangeStart) {
-    left = interpolate(
-      ts[first] as number,
-      vs[first] as number,
-      ts[first + 1] as number,
-      vs[first + 1] as number,
-      rangeStart,
-      isCounter,
-      true,
-    );
-  }
-  let right = vs[last] as number;
-  if (smoothed && last > lo && (ts[last] as number) > rangeEnd) {
-    right = interpolate(
-      ts[last - 1] as number,
-      vs[last - 1] as number,
-      ts[last] as number,
-      vs[last] as number,
-      rangeEnd,
-      isCounter,
-      false,
-    );
-  }
+  const { ts, vs, rangeStart, rangeEnd } = w;
+  const edges = edgePoints(ts, vs, w.lo, w.hi, rangeStart, rangeEnd, smoothed, isCounter);
+  if (edges === undefined) return undefined;
+  let { first, last } = edges;
+  const { left, right } = edges;
   let result = right - left;
   if (isCounter) {
     if ((ts[first] as number) <= rangeStart) first++;
@@ -108,36 +131,10 @@ export function extendFloats(
   maxt: number,
   smoothed: boolean,
 ): { ts: Float64Array; vs: Float64Array } {
-  const empty = { ts: new Float64Array(0), vs: new Float64Array(0) };
-  if (ts.length === 0) return empty;
-  let last = ts.length - 1;
-  let first = Math.max(0, search(ts, 0, last, (t) => t > mint) - 1);
-  if (smoothed) last = search(ts, 0, last, (t) => t >= maxt);
-  if ((ts[last] as number) <= mint) return empty;
-  let left = vs[first] as number;
-  if (smoothed && (ts[first] as number) < mint) {
-    left = interpolate(
-      ts[first] as number,
-      vs[first] as number,
-      ts[first + 1] as number,
-      vs[first + 1] as number,
-      mint,
-      false,
-      true,
-    );
-  }
-  let right = vs[last] as number;
-  if (smoothed && last > 0 && (ts[last] as number) > maxt) {
-    right = interpolate(
-      ts[last - 1] as number,
-      vs[last - 1] as number,
-      ts[last] as number,
-      vs[last] as number,
-      maxt,
-      false,
-      false,
-    );
-  }
+  const edges = edgePoints(ts, vs, 0, ts.length, mint, maxt, smoothed, false);
+  if (edges === undefined) return { ts: new Float64Array(0), vs: new Float64Array(0) };
+  let { first, last } = edges;
+  const { left, right } = edges;
   if ((ts[first] as number) <= mint) first++;
   if ((ts[last] as number) >= maxt) last--;
   const n = Math.max(0, last - first + 1) + 2;
