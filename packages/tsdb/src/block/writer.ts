@@ -1,13 +1,13 @@
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ulid as newUlid } from 'ulid';
-import { cutXorChunks } from '../chunkenc/chunk.js';
+import { cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
 import { DEFAULT_SEGMENT_SIZE } from '../chunks/segment.js';
 import { ChunkSegmentWriter } from '../chunks/segment-writer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { IndexWriter } from '../index/writer.js';
 import { compareLabels, type Labels } from '../labels/labels.js';
-import { type BlockMeta, syncDir, type ThanosMeta, writeBlockMeta } from './meta.js';
+import { type BlockDesc, type BlockMeta, syncDir, type ThanosMeta, writeBlockMeta } from './meta.js';
 import { writeTombstones } from './tombstones.js';
 
 /** Prometheus's default block duration, 2h in ms. */
@@ -62,80 +62,191 @@ export async function writeBlock(
   series: Iterable<SeriesToWrite> | AsyncIterable<SeriesToWrite>,
   opts: WriteBlockOptions,
 ): Promise<WrittenBlock | undefined> {
-  const id = opts.ulid ?? newUlid();
-  const tmp = join(opts.outDir, `${id}.tmp-for-creation`);
-  const final = join(opts.outDir, id);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp, { recursive: true });
+  const w = await BlockWriter.create(opts);
   try {
     const chunkRange = opts.chunkRange ?? 2 * DEFAULT_BLOCK_DURATION;
-    const chunkWriter = new ChunkSegmentWriter(join(tmp, 'chunks'), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
-    const index = await IndexWriter.create(join(tmp, 'index'));
-    let numSamples = 0;
-    let numSeries = 0;
-    let numChunks = 0;
-    let minTime = Number.POSITIVE_INFINITY;
-    let maxTime = Number.NEGATIVE_INFINITY;
-    let last: Labels | undefined;
-    try {
-      for await (const s of series) {
-        opts.signal?.throwIfAborted();
-        if (last && compareLabels(s.labels, last) <= 0) {
-          throw new InvalidArgumentError(
-            `series not sorted by labels: ${s.labels.toString()} after ${last.toString()}`,
-          );
-        }
-        last = s.labels;
-        const chunks = cutXorChunks(s.timestamps, s.values, chunkRange);
-        if (chunks.length === 0) continue;
-        const refs = await chunkWriter.writeChunks(chunks);
-        index.addSeries(
-          s.labels,
-          chunks.map((c, i) => ({ minTime: c.minTime, maxTime: c.maxTime, ref: refs[i] as number })),
-        );
-        for (const c of chunks) {
-          numSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
-          if (c.minTime < minTime) minTime = c.minTime;
-          if (c.maxTime > maxTime) maxTime = c.maxTime;
-        }
-        numChunks += chunks.length;
-        numSeries++;
-      }
-    } finally {
-      await chunkWriter.close();
-      await index.close();
+    for await (const s of series) {
+      opts.signal?.throwIfAborted();
+      w.checkOrder(s.labels);
+      const chunks = cutXorChunks(s.timestamps, s.values, chunkRange);
+      if (chunks.length === 0) continue;
+      await w.addSeries(s.labels, chunks);
     }
-    if (numSeries === 0) {
-      await rm(tmp, { recursive: true, force: true });
-      return undefined;
-    }
-    await writeTombstones(tmp);
-    const meta: BlockMeta = {
-      ulid: id,
-      minTime: opts.minTime ?? minTime,
-      maxTime: opts.maxTime ?? maxTime + 1,
-      stats: { numSamples, numSeries, numChunks },
-      compaction: { level: opts.compactionLevel ?? 1, sources: opts.sources ?? [id] },
-      version: 1,
-    };
-    if (opts.thanos) {
-      const files = [];
-      for (const f of chunkWriter.segmentFiles) {
-        files.push({ rel_path: `chunks/${f}`, size_bytes: (await stat(join(tmp, 'chunks', f))).size });
-      }
-      files.push({ rel_path: 'index', size_bytes: (await stat(join(tmp, 'index'))).size });
-      files.push({ rel_path: 'meta.json' });
-      meta.thanos = { ...opts.thanos, files: opts.thanos.files ?? files };
-    }
-    await writeBlockMeta(tmp, meta);
-    await syncDir(join(tmp, 'chunks'));
-    await syncDir(tmp);
-    await rm(final, { recursive: true, force: true });
-    await rename(tmp, final);
-    await syncDir(opts.outDir);
-    return { ulid: id, dir: final, meta };
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    await w.abort();
     throw err;
+  }
+  return w.commit();
+}
+
+/** Options for BlockWriter.create: writeBlock's options without the chunk cutting. */
+export interface BlockWriterOptions {
+  /** Directory the block directory is created in. */
+  outDir: string;
+  /** Block ULID; a new one by default. */
+  ulid?: string;
+  /** Override meta minTime/maxTime (default: first chunk's minTime, last chunk's maxTime + 1). */
+  minTime?: number;
+  maxTime?: number;
+  /** Compaction level (default 1), sources (default [ulid]) and parents (default none). */
+  compactionLevel?: number;
+  sources?: string[];
+  parents?: BlockDesc[];
+  /** Thanos section to add to meta.json (`files` is filled in when absent). */
+  thanos?: ThanosMeta;
+  /** Maximum chunk segment size, bytes (default 512 MiB). */
+  segmentSize?: number;
+}
+
+/**
+ * Streams one block to disk series by series, with already encoded chunks (Prometheus's
+ * chunks.Writer + index.Writer as LeveledCompactor.write drives them). Chunk bytes go to the
+ * segment files as each series is added, so memory holds only the index entries (labels and chunk
+ * metas), never the samples. Files are written under `<outDir>/<ulid>.tmp-for-creation`;
+ * `commit()` writes tombstones and meta.json, fsyncs and renames the directory into place, and
+ * `abort()` removes it. Not safe for concurrent use; call exactly one of commit/abort.
+ */
+export class BlockWriter {
+  /** The final block directory, `<outDir>/<ulid>`. */
+  readonly dir: string;
+  /** The temporary directory written to until commit. */
+  readonly tmpDir: string;
+  private numSamples = 0;
+  private numSeries = 0;
+  private numChunks = 0;
+  private minTime = Number.POSITIVE_INFINITY;
+  private maxTime = Number.NEGATIVE_INFINITY;
+  private last: Labels | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly ulid: string,
+    private readonly opts: BlockWriterOptions,
+    private readonly chunkWriter: ChunkSegmentWriter,
+    private readonly index: IndexWriter,
+  ) {
+    this.dir = join(opts.outDir, ulid);
+    this.tmpDir = `${this.dir}.tmp-for-creation`;
+  }
+
+  /** Creates `<outDir>/<ulid>.tmp-for-creation` (removing a stale one) and opens the writers. */
+  static async create(opts: BlockWriterOptions): Promise<BlockWriter> {
+    const id = opts.ulid ?? newUlid();
+    const tmp = join(opts.outDir, `${id}.tmp-for-creation`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    try {
+      const chunkWriter = new ChunkSegmentWriter(join(tmp, 'chunks'), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+      const index = await IndexWriter.create(join(tmp, 'index'));
+      return new BlockWriter(id, opts, chunkWriter, index);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Series added so far. */
+  get seriesCount(): number {
+    return this.numSeries;
+  }
+
+  /** Throws InvalidArgumentError unless `labels` sorts strictly after the previous series. */
+  checkOrder(labels: Labels): void {
+    if (this.last && compareLabels(labels, this.last) <= 0) {
+      throw new InvalidArgumentError(`series not sorted by labels: ${labels.toString()} after ${this.last.toString()}`);
+    }
+    this.last = labels;
+  }
+
+  /**
+   * Adds one series with its chunks (sorted by time, at least one). Labels must sort after the
+   * previous series'. Sample counts come from the chunks' headers (XOR and histogram chunks both
+   * start with a 2-byte big-endian count).
+   */
+  async addSeries(labels: Labels, chunks: readonly EncodedChunk[]): Promise<void> {
+    if (this.last !== labels) this.checkOrder(labels);
+    const refs = await this.chunkWriter.writeChunks(chunks);
+    this.index.addSeries(
+      labels,
+      chunks.map((c, i) => ({ minTime: c.minTime, maxTime: c.maxTime, ref: refs[i] as number })),
+    );
+    for (const c of chunks) {
+      this.numSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
+      if (c.minTime < this.minTime) this.minTime = c.minTime;
+      if (c.maxTime > this.maxTime) this.maxTime = c.maxTime;
+    }
+    this.numChunks += chunks.length;
+    this.numSeries++;
+  }
+
+  private async closeWriters(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.chunkWriter.close();
+    } finally {
+      await this.index.close();
+    }
+  }
+
+  /**
+   * Finishes the block: closes the files, writes an empty tombstones file and meta.json (stats
+   * from what was added), fsyncs and renames the temporary directory to `<outDir>/<ulid>`,
+   * replacing any directory there. With no series added it removes the temporary directory and
+   * returns undefined, like writeBlock.
+   */
+  async commit(): Promise<WrittenBlock | undefined> {
+    const tmp = this.tmpDir;
+    const opts = this.opts;
+    try {
+      await this.closeWriters();
+      if (this.numSeries === 0) {
+        await rm(tmp, { recursive: true, force: true });
+        return undefined;
+      }
+      await writeTombstones(tmp);
+      const compaction: BlockMeta['compaction'] = {
+        level: opts.compactionLevel ?? 1,
+        sources: opts.sources ?? [this.ulid],
+      };
+      if (opts.parents?.length) compaction.parents = opts.parents;
+      const meta: BlockMeta = {
+        ulid: this.ulid,
+        minTime: opts.minTime ?? this.minTime,
+        maxTime: opts.maxTime ?? this.maxTime + 1,
+        stats: { numSamples: this.numSamples, numSeries: this.numSeries, numChunks: this.numChunks },
+        compaction,
+        version: 1,
+      };
+      if (opts.thanos) {
+        const files = [];
+        for (const f of this.chunkWriter.segmentFiles) {
+          files.push({ rel_path: `chunks/${f}`, size_bytes: (await stat(join(tmp, 'chunks', f))).size });
+        }
+        files.push({ rel_path: 'index', size_bytes: (await stat(join(tmp, 'index'))).size });
+        files.push({ rel_path: 'meta.json' });
+        meta.thanos = { ...opts.thanos, files: opts.thanos.files ?? files };
+      }
+      await writeBlockMeta(tmp, meta);
+      await syncDir(join(tmp, 'chunks'));
+      await syncDir(tmp);
+      await rm(this.dir, { recursive: true, force: true });
+      await rename(tmp, this.dir);
+      await syncDir(opts.outDir);
+      return { ulid: this.ulid, dir: this.dir, meta };
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Closes the files and removes the temporary directory; nothing becomes visible. Idempotent. */
+  async abort(): Promise<void> {
+    try {
+      await this.closeWriters();
+    } catch {
+      // The directory is removed below whatever state the files were left in.
+    }
+    await rm(this.tmpDir, { recursive: true, force: true });
   }
 }

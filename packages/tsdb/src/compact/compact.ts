@@ -1,0 +1,253 @@
+import { ulid as newUlid } from 'ulid';
+import { type BlockMeta, readBlockMeta, type ThanosMeta, writeBlockMeta } from '../block/meta.js';
+import { type BlockReader, openBlock } from '../block/reader.js';
+import { BlockWriter, type WrittenBlock } from '../block/writer.js';
+import type { EncodedChunk } from '../chunkenc/chunk.js';
+import { InvalidArgumentError } from '../errors.js';
+import { compareLabels } from '../labels/labels.js';
+import { applyDeletions, type BlockSeriesEntry, blockSeriesBatches } from './block-series.js';
+import { GoHeap } from './go-heap.js';
+import { mergeSeriesChunks } from './merge.js';
+
+/** The Thanos meta.json section for a compacted block; omitted fields come from the inputs. */
+export interface CompactThanosOptions {
+  /** External labels of the group. Default: the inputs' (which must agree). */
+  labels?: Record<string, string>;
+  /** Resolution in ms (0 raw, 300000, 3600000). Default: the inputs'. */
+  downsample?: { resolution: number };
+  /** Producer. Default 'compactor' (Thanos's metadata.CompactorSource). */
+  source?: string;
+}
+
+/** Options for compactBlocks. */
+export interface CompactBlocksOptions {
+  /** Directories of the input blocks (any order; they are merged in minTime order). At least one. */
+  blockDirs: readonly string[];
+  /** Directory the new block is created in. */
+  outDir: string;
+  /** ULID of the new block; a new one by default. */
+  ulid?: string;
+  /**
+   * When set, samples that must be re-encoded (overlapping chunks) are cut with the head's rule
+   * for this chunk range, ms. Default: Prometheus's compactor rule, 120 samples per chunk.
+   */
+  chunkRange?: number;
+  /**
+   * Write a `thanos` section to meta.json. Also written, from the inputs, when they have one.
+   * Inputs with different external labels or resolutions are refused, as Thanos never groups them.
+   */
+  thanos?: CompactThanosOptions;
+  /** Maximum chunk segment size, bytes (default 512 MiB). */
+  segmentSize?: number;
+  /**
+   * When everything was deleted and no block results, set `compaction.deletable` in each input's
+   * meta.json, as Prometheus's LeveledCompactor.Compact does. Default false (Thanos's compactor
+   * marks the inputs for deletion in the bucket instead).
+   */
+  markDeletableWhenEmpty?: boolean;
+  /** Aborts the compaction; the partly written block is removed and nothing becomes visible. */
+  signal?: AbortSignal;
+  /** Called after each series is written with the number written so far (progress, metrics). */
+  onProgress?: (seriesWritten: number) => void;
+}
+
+/**
+ * Prometheus's CompactBlockMetas (tsdb/compact.go): the meta of a block made from `metas`. Level is
+ * one more than the highest input level, sources are the union of the inputs' sources sorted,
+ * parents are the inputs (ulid, minTime, maxTime), and the time range is the union. Stats are
+ * left empty for the writer to fill.
+ */
+export function compactBlockMetas(ulid: string, metas: readonly BlockMeta[]): BlockMeta {
+  if (metas.length === 0) throw new InvalidArgumentError('cannot compact zero blocks');
+  let minTime = Number.POSITIVE_INFINITY;
+  let maxTime = Number.NEGATIVE_INFINITY;
+  let level = 0;
+  const sources = new Set<string>();
+  for (const m of metas) {
+    if (m.minTime < minTime) minTime = m.minTime;
+    if (m.maxTime > maxTime) maxTime = m.maxTime;
+    if (m.compaction.level > level) level = m.compaction.level;
+    for (const s of m.compaction.sources ?? []) sources.add(s);
+  }
+  return {
+    ulid,
+    minTime,
+    maxTime,
+    stats: {},
+    compaction: {
+      level: level + 1,
+      // ULIDs in Crockford base32 sort like their bytes, which is how Prometheus compares them.
+      sources: [...sources].sort(),
+      parents: metas.map((m) => ({ ulid: m.ulid, minTime: m.minTime, maxTime: m.maxTime })),
+    },
+    version: 1,
+  };
+}
+
+interface Cursor {
+  batches: AsyncGenerator<BlockSeriesEntry[]>;
+  batch: BlockSeriesEntry[];
+  pos: number;
+}
+
+async function advance(c: Cursor): Promise<boolean> {
+  if (c.pos + 1 < c.batch.length) {
+    c.pos++;
+    return true;
+  }
+  const r = await c.batches.next();
+  if (r.done) {
+    c.batch = [];
+    return false;
+  }
+  c.batch = r.value;
+  c.pos = 0;
+  return true;
+}
+
+const at = (c: Cursor): BlockSeriesEntry => c.batch[c.pos] as BlockSeriesEntry;
+
+/**
+ * Compacts blocks into one new block, streaming (Prometheus's LeveledCompactor.Compact with the
+ * default block populator): every input's series are read in label order and merged across
+ * blocks; a series' chunks are copied byte for byte unless a tombstone touches them or they
+ * overlap another block's chunks, in which case they are re-encoded (vertical compaction, keeping
+ * one sample per timestamp as Prometheus does). Only a batch of series per input and the output
+ * index entries are held in memory, never the whole data.
+ *
+ * The block is written to `<outDir>/<ulid>.tmp-for-creation` and renamed to `<outDir>/<ulid>`
+ * last, so an aborted or failed compaction leaves nothing visible (its temporary directory is
+ * removed). Returns undefined, writing nothing, when no sample survives (everything deleted).
+ * The inputs are only read (unless markDeletableWhenEmpty). Safe to run concurrently on
+ * different outputs.
+ */
+export async function compactBlocks(opts: CompactBlocksOptions): Promise<WrittenBlock | undefined> {
+  if (opts.blockDirs.length === 0) throw new InvalidArgumentError('cannot populate block from no readers');
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const readers: BlockReader[] = [];
+  try {
+    for (const dir of opts.blockDirs) readers.push(await openBlock(dir, { signal }));
+    // Prometheus's populator expects its blocks sorted by minTime (Plan returns them so).
+    const order = readers.map((r, i) => ({ r, i })).sort((a, b) => a.r.meta.minTime - b.r.meta.minTime || a.i - b.i);
+    const blocks = order.map((o) => o.r);
+    const id = opts.ulid ?? newUlid();
+    const meta = compactBlockMetas(
+      id,
+      blocks.map((b) => b.meta),
+    );
+    const thanos = thanosSection(
+      blocks.map((b) => b.meta),
+      opts.thanos,
+    );
+    const writer = await BlockWriter.create({
+      outDir: opts.outDir,
+      ulid: id,
+      minTime: meta.minTime,
+      maxTime: meta.maxTime,
+      compactionLevel: meta.compaction.level,
+      sources: meta.compaction.sources ?? [],
+      parents: meta.compaction.parents ?? [],
+      ...(thanos ? { thanos } : {}),
+      ...(opts.segmentSize === undefined ? {} : { segmentSize: opts.segmentSize }),
+    });
+    try {
+      await populate(blocks, meta, writer, opts);
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    if (writer.seriesCount === 0) {
+      await writer.abort();
+      if (opts.markDeletableWhenEmpty) {
+        for (const dir of opts.blockDirs) {
+          const m = await readBlockMeta(dir);
+          m.compaction.deletable = true;
+          await writeBlockMeta(dir, m);
+        }
+      }
+      return undefined;
+    }
+    signal?.throwIfAborted();
+    return await writer.commit();
+  } finally {
+    for (const r of readers) await r.close();
+  }
+}
+
+// Prometheus's DefaultBlockPopulator.PopulateBlock: a merge of the blocks' series sets (heap by
+// labels, equal labels popped together in heap order), each series' chunks through the compacting
+// chunk merger when it is in more than one block.
+async function populate(
+  blocks: readonly BlockReader[],
+  meta: BlockMeta,
+  writer: BlockWriter,
+  opts: CompactBlocksOptions,
+): Promise<void> {
+  const { signal } = opts;
+  const heap = new GoHeap<Cursor>((a, b) => compareLabels(at(a).labels, at(b).labels) < 0);
+  for (const b of blocks) {
+    // Block ranges are half-open, [minTime, maxTime): the last millisecond included is maxTime-1.
+    const c: Cursor = { batches: blockSeriesBatches(b, meta.minTime, meta.maxTime - 1, signal), batch: [], pos: 0 };
+    if (await advance(c)) heap.push(c);
+  }
+  let current: Cursor[] = [];
+  let written = 0;
+  for (;;) {
+    for (const c of current) if (await advance(c)) heap.push(c);
+    const top = heap.peek();
+    if (!top) break;
+    signal?.throwIfAborted();
+    const labels = at(top).labels;
+    current = [];
+    for (let c = heap.peek(); c && compareLabels(at(c).labels, labels) === 0; c = heap.peek()) {
+      current.push(heap.pop() as Cursor);
+    }
+    let chunks: EncodedChunk[];
+    if (current.length === 1) {
+      chunks = applyDeletions(at(current[0] as Cursor));
+    } else {
+      const entries = current.map(at);
+      chunks = mergeSeriesChunks(entries.map(applyDeletions), {
+        where: { labels, block: entries.map((e) => e.block).join(', ') },
+        ...(opts.chunkRange === undefined ? {} : { chunkRange: opts.chunkRange }),
+      });
+    }
+    if (chunks.length === 0) continue;
+    await writer.addSeries(labels, chunks);
+    written++;
+    opts.onProgress?.(written);
+  }
+}
+
+function thanosSection(metas: readonly BlockMeta[], given: CompactThanosOptions | undefined): ThanosMeta | undefined {
+  const withThanos = metas.filter((m) => m.thanos);
+  if (!given && withThanos.length === 0) return undefined;
+  const first = withThanos[0]?.thanos;
+  if (!given?.labels || !given.downsample) {
+    for (const m of withThanos) {
+      const t = m.thanos as ThanosMeta;
+      if (!given?.labels && !sameLabels(t.labels, first?.labels ?? {})) {
+        throw new InvalidArgumentError(
+          `block ${m.ulid} has external labels ${JSON.stringify(t.labels)}, not ${JSON.stringify(first?.labels)}: blocks of different groups cannot be compacted together`,
+        );
+      }
+      if (!given?.downsample && t.downsample.resolution !== first?.downsample.resolution) {
+        throw new InvalidArgumentError(
+          `block ${m.ulid} has resolution ${t.downsample.resolution}, not ${first?.downsample.resolution}: blocks of different resolutions cannot be compacted together`,
+        );
+      }
+    }
+  }
+  return {
+    labels: { ...(given?.labels ?? first?.labels ?? {}) },
+    downsample: { resolution: given?.downsample?.resolution ?? first?.downsample.resolution ?? 0 },
+    source: given?.source ?? 'compactor',
+  };
+}
+
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => b[k] === a[k]);
+}
