@@ -1,0 +1,453 @@
+// WAL record bodies, byte for byte as Prometheus's tsdb/record/record.go (v2.42) encodes them.
+// The first byte names the type; integers are big endian (`<8b>`) or varints (zigzag for
+// signed deltas, as Go's binary.PutVarint). docs/formats/wal.md draws every layout.
+import type { Interval } from '../block/tombstones.js';
+import { decodeString } from '../index/decbuf.js';
+import { compareStrings, Labels } from '../labels/labels.js';
+import { WalRecordError } from './errors.js';
+
+/** Record type of series records (ref + labels). */
+export const RECORD_SERIES = 1;
+/** Record type of float sample records. */
+export const RECORD_SAMPLES = 2;
+/** Record type of tombstone records (deletions). */
+export const RECORD_TOMBSTONES = 3;
+/** Record type of exemplar records. Decoded as `unknown` for now. */
+export const RECORD_EXEMPLARS = 4;
+/** Record type of m-map markers (out-of-order WBL only). Decoded as `unknown` for now. */
+export const RECORD_MMAP_MARKERS = 5;
+/** Record type of metadata records. Decoded as `unknown` for now. */
+export const RECORD_METADATA = 6;
+/** Record type of integer native histogram samples. Decoded as `unknown` for now. */
+export const RECORD_HISTOGRAM_SAMPLES = 7;
+/** Record type of float native histogram samples. Decoded as `unknown` for now. */
+export const RECORD_FLOAT_HISTOGRAM_SAMPLES = 8;
+/** What Prometheus's `Decoder.Type` answers for an empty record or a type it does not know. */
+export const RECORD_UNKNOWN = 255;
+
+/** A series announced in the WAL: its head reference and labels. */
+export interface RefSeries {
+  /** Head series reference (Prometheus's chunks.HeadSeriesRef); an integer below 2^53. */
+  ref: number;
+  labels: Labels;
+}
+
+/** One float sample of the series `ref`. */
+export interface RefSample {
+  /** Head series reference. */
+  ref: number;
+  /** Timestamp in milliseconds since the epoch. */
+  t: number;
+  /** Value; NaN bit patterns (stale markers) survive the round trip. */
+  v: number;
+}
+
+/** Deleted intervals of the series `ref`. */
+export interface RefTombstone {
+  /** Head series reference. */
+  ref: number;
+  /** Deleted [minTime, maxTime] ranges in ms, inclusive. */
+  intervals: Interval[];
+}
+
+/** A decoded WAL record. Types this package does not decode yet come back as `unknown`. */
+export type WalRecord =
+  | { type: 'series'; series: RefSeries[] }
+  | { type: 'samples'; samples: RefSample[] }
+  | { type: 'tombstones'; tombstones: RefTombstone[] }
+  | { type: 'unknown'; recordType: number };
+
+/**
+ * Sample columns filled by {@link decodeSamplesInto}: one entry per sample at `[0, length)`.
+ * The arrays grow as needed and are reused across calls, so replaying millions of samples
+ * allocates nothing per sample.
+ */
+export interface SampleColumns {
+  refs: Float64Array;
+  /** Timestamps in ms. */
+  ts: Float64Array;
+  values: Float64Array;
+  /** Number of samples in the columns. */
+  length: number;
+}
+
+const TWO_32 = 4294967296;
+// Beyond ±2^52 a zigzag-encoded delta no longer fits a double exactly; BigInt takes over there.
+const SAFE_DELTA = 2 ** 52;
+
+const utf8 = new TextEncoder();
+
+/** The type byte of a record, or {@link RECORD_UNKNOWN} for an empty one (Prometheus's Decoder.Type). */
+export function recordType(rec: Uint8Array): number {
+  return rec.length === 0 ? RECORD_UNKNOWN : (rec[0] as number);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+/** A growable byte buffer for the encoders; only ever appended to. */
+class Encbuf {
+  b: Uint8Array;
+  p = 0;
+  dv: DataView;
+
+  constructor(size: number) {
+    this.b = new Uint8Array(size);
+    this.dv = new DataView(this.b.buffer);
+  }
+
+  reserve(n: number): void {
+    if (this.p + n <= this.b.length) return;
+    const next = new Uint8Array(Math.max(this.b.length * 2, this.p + n));
+    next.set(this.b.subarray(0, this.p));
+    this.b = next;
+    this.dv = new DataView(next.buffer);
+  }
+
+  byte(v: number): void {
+    this.b[this.p++] = v;
+  }
+
+  /** Unsigned 64-bit big endian from a non-negative integer below 2^53. */
+  be64(v: number): void {
+    const hi = Math.floor(v / TWO_32);
+    this.dv.setUint32(this.p, hi >>> 0);
+    this.dv.setUint32(this.p + 4, (v - hi * TWO_32) >>> 0);
+    this.p += 8;
+  }
+
+  /** Signed 64-bit big endian (two's complement) from an integer in ±2^53. */
+  be64int(v: number): void {
+    const hi = Math.floor(v / TWO_32); // negative for v < 0, so lo stays in [0, 2^32)
+    this.dv.setInt32(this.p, hi | 0);
+    this.dv.setUint32(this.p + 4, (v - hi * TWO_32) >>> 0);
+    this.p += 8;
+  }
+
+  f64(v: number): void {
+    this.dv.setFloat64(this.p, v);
+    this.p += 8;
+  }
+
+  uvarint(v: number): void {
+    const b = this.b;
+    let p = this.p;
+    while (v >= 0x80) {
+      b[p++] = (v & 0x7f) | 0x80;
+      v = v < TWO_32 ? v >>> 7 : Math.floor(v / 128);
+    }
+    b[p++] = v;
+    this.p = p;
+  }
+
+  /** Zigzag varint (Go's binary.PutVarint) of an integer. */
+  varint(v: number): void {
+    if (v >= -0x40000000 && v < 0x40000000) {
+      this.uvarint(((v << 1) ^ (v >> 31)) >>> 0);
+    } else if (v > -SAFE_DELTA && v < SAFE_DELTA) {
+      this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
+    } else {
+      let u = BigInt(v) >= 0n ? BigInt(v) << 1n : (-BigInt(v) << 1n) - 1n;
+      while (u >= 0x80n) {
+        this.b[this.p++] = Number(u & 0x7fn) | 0x80;
+        u >>= 7n;
+      }
+      this.b[this.p++] = Number(u);
+    }
+  }
+
+  /** A uvarint length and the UTF-8 bytes of `s`. */
+  str(s: string): void {
+    const n = s.length;
+    this.reserve(10 + n * 3);
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (s.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      this.uvarint(n);
+      const b = this.b;
+      let p = this.p;
+      for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+      this.p = p;
+      return;
+    }
+    const bytes = utf8.encode(s);
+    this.uvarint(bytes.length);
+    this.b.set(bytes, this.p);
+    this.p += bytes.length;
+  }
+
+  done(): Uint8Array {
+    return this.b.subarray(0, this.p);
+  }
+}
+
+/**
+ * Encodes a series record: type 1, then per series its ref (8 bytes) and its labels as a uvarint
+ * count followed by uvarint-length-prefixed names and values (Prometheus's Encoder.Series).
+ */
+export function encodeSeriesRecord(series: readonly RefSeries[]): Uint8Array {
+  const buf = new Encbuf(1 + series.length * 64);
+  buf.byte(RECORD_SERIES);
+  for (const s of series) {
+    const flat = s.labels.toFlat();
+    buf.reserve(8 + 10);
+    buf.be64(s.ref);
+    buf.uvarint(flat.length >> 1);
+    for (let i = 0; i < flat.length; i++) buf.str(flat[i] as string);
+  }
+  return buf.done();
+}
+
+/**
+ * Encodes a samples record (Prometheus's Encoder.Samples): type 2, the first sample's ref and
+ * timestamp as 8-byte bases, then per sample the zigzag varint deltas of ref and timestamp to
+ * those bases and the value's 8 IEEE 754 bytes. No samples gives the 1-byte record.
+ */
+export function encodeSamplesRecord(samples: readonly RefSample[]): Uint8Array {
+  const buf = new Encbuf(17 + samples.length * 28);
+  buf.byte(RECORD_SAMPLES);
+  const first = samples[0];
+  if (first === undefined) return buf.done();
+  buf.be64(first.ref);
+  buf.be64int(first.t);
+  const baseRef = first.ref;
+  const baseT = first.t;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i] as RefSample;
+    buf.varint(s.ref - baseRef);
+    buf.varint(s.t - baseT);
+    buf.f64(s.v);
+  }
+  return buf.done();
+}
+
+/**
+ * Encodes a tombstones record (Prometheus's Encoder.Tombstones): type 3, then one entry per
+ * interval: ref (8 bytes), mint and maxt as zigzag varints.
+ */
+export function encodeTombstonesRecord(stones: readonly RefTombstone[]): Uint8Array {
+  let n = 0;
+  for (const s of stones) n += s.intervals.length;
+  const buf = new Encbuf(1 + n * 28);
+  buf.byte(RECORD_TOMBSTONES);
+  for (const s of stones) {
+    for (const iv of s.intervals) {
+      buf.be64(s.ref);
+      buf.varint(iv.minTime);
+      buf.varint(iv.maxTime);
+    }
+  }
+  return buf.done();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+/**
+ * A cursor over one record. Reads past the end throw WalRecordError with Prometheus's
+ * `invalid size` (encoding.ErrInvalidSize), the only error its Decbuf knows for short data.
+ */
+class Decoder {
+  p = 1; // past the type byte
+  readonly dv: DataView;
+  readonly end: number;
+
+  constructor(
+    readonly b: Uint8Array,
+    readonly type: number,
+  ) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.end = b.length;
+  }
+
+  fail(detail: string): never {
+    throw new WalRecordError(this.type, this.p, detail);
+  }
+
+  be64(): number {
+    const p = this.p;
+    if (p + 8 > this.end) this.fail('invalid size');
+    this.p = p + 8;
+    return this.dv.getUint32(p) * TWO_32 + this.dv.getUint32(p + 4);
+  }
+
+  be64int(): number {
+    const p = this.p;
+    if (p + 8 > this.end) this.fail('invalid size');
+    this.p = p + 8;
+    return this.dv.getInt32(p) * TWO_32 + this.dv.getUint32(p + 4);
+  }
+
+  f64(): number {
+    const p = this.p;
+    if (p + 8 > this.end) this.fail('invalid size');
+    this.p = p + 8;
+    return this.dv.getFloat64(p);
+  }
+
+  uvarint(): number {
+    const b = this.b;
+    const end = this.end;
+    let p = this.p;
+    if (p < end) {
+      const x = b[p] as number;
+      if (x < 0x80) {
+        this.p = p + 1;
+        return x;
+      }
+    }
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+      if (p >= end) this.fail('invalid size');
+      const x = b[p++] as number;
+      v += (x & 0x7f) * mul;
+      if (x < 0x80) {
+        this.p = p;
+        return v;
+      }
+      mul *= 128;
+    }
+    return this.fail('invalid size'); // Go's varint.Uvarint reports overflow with n < 1 too
+  }
+
+  varint(): number {
+    const b = this.b;
+    const end = this.end;
+    const p = this.p;
+    // Fast path: up to 4 bytes (28 bits) decode with int32 arithmetic.
+    let u = 0;
+    let shift = 0;
+    for (let q = p; q < end && shift < 28; shift += 7) {
+      const x = b[q++] as number;
+      u |= (x & 0x7f) << shift;
+      if (x < 0x80) {
+        this.p = q;
+        return (u >>> 1) ^ -(u & 1);
+      }
+    }
+    const w = this.uvarint();
+    if (w < 2 ** 53) return w % 2 === 0 ? w / 2 : -(w + 1) / 2;
+    return this.fail('varint outside the range of exact doubles');
+  }
+
+  str(): string {
+    const n = this.uvarint();
+    const p = this.p;
+    if (p + n > this.end) this.fail('invalid size');
+    this.p = p + n;
+    return decodeString(this.b, p, n);
+  }
+}
+
+/**
+ * Decodes one WAL record. Series, samples and tombstones records decode fully; every other type
+ * (exemplars, m-map markers, metadata, native histograms, future types, and the empty record)
+ * comes back as `{ type: 'unknown', recordType }`, never as an error, so replay can skip it.
+ * Throws WalRecordError (`TSDB_WAL_BAD_RECORD`) when a known type's bytes are malformed, with
+ * Prometheus's texts (`invalid size`, `unexpected N bytes left in entry`).
+ */
+export function decodeRecord(rec: Uint8Array): WalRecord {
+  const type = recordType(rec);
+  switch (type) {
+    case RECORD_SERIES:
+      return { type: 'series', series: decodeSeries(rec) };
+    case RECORD_SAMPLES:
+      return { type: 'samples', samples: decodeSamples(rec) };
+    case RECORD_TOMBSTONES:
+      return { type: 'tombstones', tombstones: decodeTombstones(rec) };
+    default:
+      return { type: 'unknown', recordType: type };
+  }
+}
+
+function decodeSeries(rec: Uint8Array): RefSeries[] {
+  const d = new Decoder(rec, RECORD_SERIES);
+  const out: RefSeries[] = [];
+  while (d.p < d.end) {
+    const ref = d.be64();
+    const n = d.uvarint();
+    if (n > d.end - d.p) d.fail('invalid size'); // each label needs at least 2 bytes
+    const flat: string[] = new Array(n * 2);
+    // Prometheus writes labels sorted and without empty values; we trust that as its
+    // ScratchBuilder does, but check cheaply and rebuild when a foreign writer did not.
+    let ordered = true;
+    for (let i = 0; i < n; i++) {
+      const name = d.str();
+      const value = d.str();
+      flat[2 * i] = name;
+      flat[2 * i + 1] = value;
+      if (value === '' || (i > 0 && compareStrings(flat[2 * i - 2] as string, name) >= 0)) ordered = false;
+    }
+    const labels = ordered
+      ? Labels.fromSortedFlat(flat)
+      : Labels.from(Array.from({ length: n }, (_, i) => [flat[2 * i], flat[2 * i + 1]] as [string, string]));
+    out.push({ ref, labels });
+  }
+  return out;
+}
+
+function decodeSamples(rec: Uint8Array): RefSample[] {
+  const out: RefSample[] = [];
+  const d = new Decoder(rec, RECORD_SAMPLES);
+  if (d.end === 1) return out;
+  const baseRef = d.be64();
+  const baseT = d.be64int();
+  while (d.p < d.end) {
+    const ref = baseRef + d.varint();
+    const t = baseT + d.varint();
+    const v = d.f64();
+    out.push({ ref, t, v });
+  }
+  return out;
+}
+
+/**
+ * Decodes a samples record into reusable columns (no allocation per sample): the replay path
+ * for a head. Pass the columns from the previous call to reuse them; returns the columns, grown
+ * if needed, with `length` set. Throws WalRecordError when `rec` is not a well-formed samples
+ * record (including a record of another type).
+ */
+export function decodeSamplesInto(rec: Uint8Array, cols?: SampleColumns): SampleColumns {
+  const type = recordType(rec);
+  if (type !== RECORD_SAMPLES) throw new WalRecordError(type, 0, 'invalid record type');
+  // A sample takes at least 10 bytes (two 1-byte varints and the value).
+  const max = rec.length <= 17 ? 0 : Math.floor((rec.length - 17) / 10);
+  let out = cols;
+  if (out === undefined || out.refs.length < max) {
+    const size = Math.max(max, out === undefined ? 0 : out.refs.length * 2, 16);
+    out = { refs: new Float64Array(size), ts: new Float64Array(size), values: new Float64Array(size), length: 0 };
+  }
+  const { refs, ts, values } = out;
+  const d = new Decoder(rec, RECORD_SAMPLES);
+  let n = 0;
+  if (d.end > 1) {
+    const baseRef = d.be64();
+    const baseT = d.be64int();
+    while (d.p < d.end) {
+      refs[n] = baseRef + d.varint();
+      ts[n] = baseT + d.varint();
+      values[n] = d.f64();
+      n++;
+    }
+  }
+  out.length = n;
+  return out;
+}
+
+function decodeTombstones(rec: Uint8Array): RefTombstone[] {
+  const d = new Decoder(rec, RECORD_TOMBSTONES);
+  const out: RefTombstone[] = [];
+  while (d.p < d.end) {
+    const ref = d.be64();
+    const minTime = d.varint();
+    const maxTime = d.varint();
+    out.push({ ref, intervals: [{ minTime, maxTime }] });
+  }
+  return out;
+}
