@@ -22,9 +22,8 @@ export class CacheConnectionError extends ThanosError {
 }
 
 /**
- * One TCP connection to a cache server with request pipelining: both memcached's text protocol
- * and RESP answer strictly in request order, so replies are matched to a FIFO of waiting
- * requests. Any failure (refused, reset, timeout, garbage) drops the connection and fails every
+ * One TCP connection to a memcached server with request pipelining: the text protocol answers
+ * strictly in request order, so replies are matched to a FIFO of waiting requests. Any failure (refused, reset, timeout, garbage) drops the connection and fails every
  * waiting request; the next request reconnects. Callers turn those failures into cache misses.
  */
 export class PipelinedConnection {
@@ -38,8 +37,6 @@ export class PipelinedConnection {
     readonly host: string,
     readonly port: number,
     private readonly timeoutMs: number,
-    /** Requests written right after (re)connecting, e.g. AUTH/SELECT; their replies are checked. */
-    private readonly handshake: () => Array<{ bytes: Buffer; parse: ReplyParser<unknown> }> = () => [],
   ) {}
 
   /** Sends `bytes` and resolves with the reply parsed by `parse` (or with undefined when `parse` is null: no reply). */
@@ -84,16 +81,6 @@ export class PipelinedConnection {
     socket.on('close', () =>
       this.failSocket(socket, new CacheConnectionError(`${this.host}:${this.port}: connection closed`)),
     );
-    for (const h of this.handshake()) {
-      const entry: Pending = {
-        parse: h.parse,
-        resolve: () => {},
-        reject: () => {},
-        timer: undefined,
-      };
-      this.pending.push(entry);
-      socket.write(h.bytes);
-    }
     return socket;
   }
 
