@@ -9,6 +9,9 @@ export {
   type QueryOptions,
 } from './engine/engine.js';
 export {
+  EvaluationPoolClosedError,
+  EvaluationQueueFullError,
+  EvaluationWorkerError,
   QueryCanceledError,
   QueryEvaluationError,
   QueryTimeoutError,
@@ -16,6 +19,11 @@ export {
   TooManySamplesError,
   UnsupportedQueryError,
 } from './engine/errors.js';
+export {
+  createEvaluationPool,
+  type EvaluationPool,
+  type EvaluationPoolOptions,
+} from './engine/pool/evaluation-pool.js';
 export type {
   Matrix,
   QueryResult,

@@ -4,12 +4,11 @@
  * Prometheus 3 semantics (left-open lookback and range windows, `@`, negative offsets, delayed
  * `__name__` removal).
  */
-import { compareLabels, Labels, METRIC_NAME, type Queryable } from '@thanos-ts/tsdb';
+import type { Queryable } from '@thanos-ts/tsdb';
 import { type Expr, exprType } from '../parser/ast.js';
 import { createMatcherCache, parseExpr } from '../parser/parser.js';
-import { Annotations } from './annotations.js';
 import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
-import { Evaluator } from './evaluator.js';
+import { type EvaluateInput, evaluate } from './evaluate.js';
 import {
   DEFAULT_LOOKBACK_DELTA,
   DEFAULT_MAX_SAMPLES,
@@ -18,8 +17,8 @@ import {
   MAX_POINTS_PER_SERIES,
 } from './limits.js';
 import { fetchSelects, planSelects } from './planner.js';
-import { DUPLICATE_LABELSET, mergeSameLabels } from './series-buffer.js';
-import type { EvalValue, Grid, QueryResult, QueryValue, Sample, Series, StepSeries } from './types.js';
+import type { EvaluationPool } from './pool/evaluation-pool.js';
+import type { Grid, QueryResult } from './types.js';
 
 /** Options of `createEngine`. Durations are milliseconds. */
 export interface EngineOptions {
@@ -37,6 +36,13 @@ export interface EngineOptions {
   enableExtendedRangeSelectors?: boolean;
   /** Step of subqueries written without one, e.g. `x[1h:]`; default 1 minute (Prometheus's evaluation interval). */
   noStepSubqueryInterval?: number;
+  /**
+   * Evaluate in these worker threads instead of on the calling thread (see
+   * `createEvaluationPool`). Parsing, planning and fetching stay on the calling thread; the
+   * fetched samples are transferred to a worker and the result transferred back. The pool is
+   * not owned by the engine: close it yourself. Default: evaluate on the calling thread.
+   */
+  pool?: EvaluationPool;
 }
 
 /** Per-query options. */
@@ -110,23 +116,20 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       queryEnd: end,
     });
     const data = await withDeadline(fetchSelects(queryable, plan, signal), deadline, signal);
-    const annos = new Annotations();
-    const evaluator = new Evaluator({
-      lookbackDelta: lookback,
-      maxSamples,
-      deadline,
-      signal,
+    const input: EvaluateInput = {
+      expr,
+      grid,
+      instant,
       data,
       infoSelectors: new Map(plan.flatMap((p) => (p.infoCall ? [[p.infoCall, p.selector] as const] : []))),
-      queryStart: start,
-      queryEnd: end,
+      lookbackDelta: lookback,
+      maxSamples,
       noStepSubqueryInterval,
-      queryStep: instant ? 0 : grid.step,
-      annos,
-    });
-    const value = evaluator.eval(expr, grid);
-    const result = toResult(value, grid, instant);
-    return { result, warnings: [...annos.warnings], infos: [...annos.infos] };
+      deadline,
+      signal,
+    };
+    if (opts.pool !== undefined) return opts.pool.evaluate(input);
+    return evaluate(input);
   };
 
   return {
@@ -178,103 +181,3 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSig
   }
 }
 
-/** Labels removed together with the metric name (Prometheus's schema metadata labels). */
-const METADATA_LABELS = [METRIC_NAME, '__type__', '__unit__'];
-
-/** Merges range-vector series whose labels became equal; two samples at one time are an error. */
-function mergeRawSeries(series: Series[]): Series[] {
-  const byKey = new Map<string, Series[]>();
-  for (const s of series) {
-    const list = byKey.get(s.metric.key());
-    if (list === undefined) byKey.set(s.metric.key(), [s]);
-    else list.push(s);
-  }
-  if (byKey.size === series.length) return series;
-  const out: Series[] = [];
-  for (const list of byKey.values()) {
-    if (list.length === 1) {
-      out.push(list[0] as Series);
-      continue;
-    }
-    const points: [number, number][] = [];
-    for (const s of list)
-      for (let i = 0; i < s.timestamps.length; i++) points.push([s.timestamps[i] as number, s.values[i] as number]);
-    points.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < points.length; i++) {
-      if ((points[i] as [number, number])[0] === (points[i - 1] as [number, number])[0])
-        throw new QueryEvaluationError(DUPLICATE_LABELSET);
-    }
-    out.push({
-      metric: (list[0] as Series).metric,
-      timestamps: Float64Array.from(points, (p) => p[0]),
-      values: Float64Array.from(points, (p) => p[1]),
-    });
-  }
-  return out;
-}
-
-/** Delayed name removal: drop `__name__` where marked, then merge equal label sets. */
-function cleanup(series: StepSeries[], n: number): StepSeries[] {
-  const renamed = series.map((s) =>
-    s.dropName ? { ...s, labels: s.labels.without(METADATA_LABELS), dropName: false } : s,
-  );
-  return mergeSameLabels(renamed, n);
-}
-
-function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
-  switch (value.kind) {
-    case 'string':
-      return { type: 'string', t: grid.start, v: value.value };
-    case 'scalar':
-      if (instant) return { type: 'scalar', t: grid.start, v: value.values[0] as number };
-      return {
-        type: 'matrix',
-        series: [{ metric: Labels.EMPTY, timestamps: gridTimes(grid), values: Float64Array.from(value.values) }],
-      };
-    case 'matrix': {
-      const series = mergeRawSeries(
-        value.series.map((s) => ({
-          metric: s.dropName ? s.labels.without(METADATA_LABELS) : s.labels,
-          timestamps: s.ts,
-          values: s.vs,
-        })),
-      );
-      series.sort((a, b) => compareLabels(a.metric, b.metric));
-      return { type: 'matrix', series };
-    }
-    case 'vector': {
-      const cleaned = cleanup(value.series, grid.n);
-      if (instant) {
-        const samples: Sample[] = [];
-        for (const s of cleaned) {
-          if (s.present[0] !== 0) samples.push({ metric: s.labels, t: grid.start, f: s.values[0] as number });
-        }
-        return { type: 'vector', samples };
-      }
-      const series: Series[] = [];
-      for (const s of cleaned) {
-        let count = 0;
-        for (let i = 0; i < grid.n; i++) count += s.present[i] as number;
-        if (count === 0) continue;
-        const timestamps = new Float64Array(count);
-        const values = new Float64Array(count);
-        let j = 0;
-        for (let i = 0; i < grid.n; i++) {
-          if (s.present[i] === 0) continue;
-          timestamps[j] = grid.start + i * grid.step;
-          values[j] = s.values[i] as number;
-          j++;
-        }
-        series.push({ metric: s.labels, timestamps, values });
-      }
-      series.sort((a, b) => compareLabels(a.metric, b.metric));
-      return { type: 'matrix', series };
-    }
-  }
-}
-
-function gridTimes(g: Grid): Float64Array {
-  const out = new Float64Array(g.n);
-  for (let i = 0; i < g.n; i++) out[i] = g.start + i * g.step;
-  return out;
-}

@@ -48,3 +48,28 @@ export class UnsupportedQueryError extends QueryEvaluationError {
     super(`${what} is not supported by this engine`, 'ERR_PROMQL_UNSUPPORTED');
   }
 }
+
+/** A query was handed to an evaluation pool after `close()`. */
+export class EvaluationPoolClosedError extends QueryEvaluationError {
+  constructor() {
+    super('evaluation pool is closed', 'ERR_PROMQL_POOL_CLOSED');
+  }
+}
+
+/** An evaluation pool's queue already holds `maxQueue` queries waiting for a worker. */
+export class EvaluationQueueFullError extends QueryEvaluationError {
+  constructor(maxQueue: number) {
+    super(`evaluation queue is full (${maxQueue} queries waiting)`, 'ERR_PROMQL_POOL_QUEUE_FULL');
+  }
+}
+
+/**
+ * An evaluation worker failed outside the evaluator's own errors (it crashed, ran out of memory,
+ * or threw something unexpected). `cause` holds what the worker reported.
+ */
+export class EvaluationWorkerError extends QueryEvaluationError {
+  constructor(detail: string, options?: ErrorOptions) {
+    super(`evaluation worker: ${detail}`, 'ERR_PROMQL_WORKER');
+    if (options?.cause !== undefined) this.cause = options.cause;
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * A pool of worker threads that evaluate PromQL off the caller's event loop. The engine keeps
+ * parsing, planning and fetching on the calling thread (they are cheap or wait on I/O) and hands
+ * the synchronous evaluation to a worker, moving the fetched samples there and the result back.
+ *
+ * Ending a query: each task shares a small SharedArrayBuffer with its worker. On the caller's
+ * AbortSignal or at the deadline the pool rejects the query at once and raises the flag; the
+ * evaluator reads it (and the deadline) every few milliseconds of work and stops. A worker that
+ * still has not finished `graceMs` later is terminated and replaced.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import {
+  EvaluationPoolClosedError,
+  EvaluationQueueFullError,
+  EvaluationWorkerError,
+  QueryCanceledError,
+  QueryTimeoutError,
+} from '../errors.js';
+import type { EvaluateInput } from '../evaluate.js';
+import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
+import type { QueryResult } from '../types.js';
+import { CONTROL_BYTES, CONTROL_STARTED, CONTROL_STOP, decodeReply, type EvaluationReply, encodeTask } from './protocol.js';
+
+/** Options of {@link createEvaluationPool}. */
+export interface EvaluationPoolOptions {
+  /**
+   * Worker threads, each evaluating one query at a time. Size it like the querier's
+   * `--query.max-concurrent` (Thanos default 20), bounded by the cores you want PromQL to use.
+   * Must be ≥ 1.
+   */
+  size: number;
+  /**
+   * Most queries waiting for a free worker; one more is rejected with
+   * `EvaluationQueueFullError` (`ERR_PROMQL_POOL_QUEUE_FULL`). Default: unbounded (the querier's
+   * concurrency gate already bounds what arrives). 0 means no waiting at all.
+   */
+  maxQueue?: number;
+  /**
+   * Milliseconds a worker may keep running after its query was canceled or timed out before it
+   * is terminated and replaced. Default 1000. The query itself is rejected at once either way.
+   */
+  graceMs?: number;
+}
+
+/**
+ * Worker threads for PromQL evaluation, shared by any number of engines
+ * (`createEngine({ pool })`). Safe to use concurrently.
+ */
+export interface EvaluationPool extends AsyncDisposable {
+  /** Number of worker threads. */
+  readonly size: number;
+  /** Queries waiting for a free worker right now. */
+  readonly queued: number;
+  /** Queries being evaluated right now. */
+  readonly running: number;
+  /**
+   * Evaluates one planned and fetched query in a worker. Used by the engine; the input's shape
+   * may change between releases.
+   * @internal
+   */
+  evaluate(input: EvaluateInput): Promise<QueryResult>;
+  /**
+   * Terminates the workers. Queries still waiting or running are rejected with
+   * `EvaluationPoolClosedError`. Safe to call twice; later calls return the same promise.
+   */
+  close(): Promise<void>;
+}
+
+const DEFAULT_GRACE_MS = 1000;
+
+/**
+ * Where the worker entry is: `evaluation-worker.js` next to this module in the built package
+ * (tsup emits it as its own entry in dist/), or the `.ts` source when running from src (vitest,
+ * tsx scripts). Node cannot resolve the source's `.js` import specifiers to `.ts` files, so a
+ * source worker runs with tsx's loader, found from this package.
+ */
+function resolveWorker(): { filename: string; execArgv?: string[] } {
+  const js = new URL('./evaluation-worker.js', import.meta.url);
+  if (js.protocol === 'file:' && existsSync(js)) return { filename: fileURLToPath(js) };
+  const ts = new URL('./evaluation-worker.ts', import.meta.url);
+  if (ts.protocol === 'file:' && existsSync(ts)) {
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+    return { filename: fileURLToPath(ts), execArgv: ['--import', tsx] };
+  }
+  throw new EvaluationWorkerError(`entry not found next to ${import.meta.url}`);
+}
+
+/**
+ * Creates a pool of `size` evaluation workers. Workers start right away (a few tens of ms each,
+ * longer when running from TypeScript source) so the first query does not pay for it.
+ */
+export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPool {
+  const size = Math.floor(opts.size);
+  if (!(size >= 1)) throw new RangeError(`evaluation pool size must be at least 1, got ${opts.size}`);
+  const maxQueue = opts.maxQueue ?? Number.POSITIVE_INFINITY;
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+  const worker = resolveWorker();
+  const piscina = new Piscina({
+    filename: worker.filename,
+    ...(worker.execArgv !== undefined ? { execArgv: worker.execArgv } : {}),
+    minThreads: size,
+    maxThreads: size,
+    // Workers stay up between queries; starting one costs more than an idle thread.
+    idleTimeout: Number.POSITIVE_INFINITY,
+    concurrentTasksPerWorker: 1,
+  });
+  // Piscina reports a worker's uncaught error outside any task as an 'error' event; the task
+  // that was running (if any) is rejected on its own, so the event carries nothing to act on.
+  piscina.on('error', () => {});
+  let closing: Promise<void> | undefined;
+  let running = 0;
+
+  const evaluate = (input: EvaluateInput): Promise<QueryResult> => {
+    if (closing !== undefined) return Promise.reject(new EvaluationPoolClosedError());
+    const signal = input.signal;
+    if (signal?.aborted) return Promise.reject(new QueryCanceledError('query queue'));
+    if (piscina.queueSize >= maxQueue && running >= size)
+      return Promise.reject(new EvaluationQueueFullError(maxQueue));
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const flags = new Int32Array(control);
+    const transfer: ArrayBuffer[] = [];
+    const task = encodeTask({ ...input, signal: undefined }, control, transfer);
+    // Aborting piscina's signal removes a queued task or terminates the worker running it.
+    const kill = new AbortController();
+    running++;
+    return new Promise<QueryResult>((resolve, reject) => {
+      let settled = false;
+      let grace: NodeJS.Timeout | undefined;
+      const detach = (): void => {
+        clearTimeout(deadlineTimer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const stop = (reason: number): void => {
+        if (settled) return;
+        settled = true;
+        detach();
+        const started = Atomics.load(flags, CONTROL_STARTED) === 1;
+        Atomics.store(flags, CONTROL_STOP, reason);
+        const env = started ? 'expression evaluation' : 'query queue';
+        reject(reason === STOP_CANCELED ? new QueryCanceledError(env) : new QueryTimeoutError(env));
+        if (!started) kill.abort();
+        else {
+          grace = setTimeout(() => kill.abort(), graceMs);
+          grace.unref();
+        }
+      };
+      const onAbort = (): void => stop(STOP_CANCELED);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const deadlineTimer = setTimeout(() => stop(STOP_TIMEOUT), Math.max(0, input.deadline - Date.now()));
+      deadlineTimer.unref();
+      piscina.run(task, { transferList: transfer, signal: kill.signal }).then(
+        (reply: EvaluationReply) => {
+          running--;
+          clearTimeout(grace);
+          if (settled) return;
+          settled = true;
+          detach();
+          try {
+            resolve(decodeReply(reply));
+          } catch (err) {
+            reject(err);
+          }
+        },
+        (err: unknown) => {
+          running--;
+          clearTimeout(grace);
+          if (settled) return;
+          settled = true;
+          detach();
+          if (closing !== undefined) reject(new EvaluationPoolClosedError());
+          else reject(new EvaluationWorkerError(err instanceof Error ? err.message : String(err), { cause: err }));
+        },
+      );
+    });
+  };
+
+  const close = (): Promise<void> => {
+    closing ??= piscina.destroy();
+    return closing;
+  };
+
+  return {
+    size,
+    get queued() {
+      return piscina.queueSize;
+    },
+    get running() {
+      return running - piscina.queueSize;
+    },
+    evaluate,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * What the calling thread sends an evaluation worker and what comes back, with the functions on
+ * both sides: `encodeTask` and `decodeReply` run on the calling thread, `runTask` in the worker.
+ */
+import type { SeriesSamples } from '@thanos-ts/tsdb';
+import type { Call, Expr, VectorSelector } from '../../parser/ast.js';
+import { type EvaluateInput, evaluate } from '../evaluate.js';
+import { QueryCanceledError, QueryTimeoutError } from '../errors.js';
+import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
+import type { Grid, QueryResult, QueryValue } from '../types.js';
+import {
+  type ErrorRecord,
+  type PackedSeries,
+  packSeries,
+  recordError,
+  rehydrateMatchers,
+  reviveError,
+  toCloneable,
+  unpackSeries,
+} from './pack.js';
+
+/** Slots of a task's shared control array (an Int32Array over a SharedArrayBuffer). @internal */
+export const CONTROL_STOP = 0;
+/** Set to 1 by the worker when it starts the task (a query still queued ends as "query queue"). */
+export const CONTROL_STARTED = 1;
+/** Bytes of a task's control SharedArrayBuffer. */
+export const CONTROL_BYTES = 8;
+
+/** One evaluation, as posted to a worker. @internal */
+export interface EvaluationTask {
+  /**
+   * The expression, its selectors with data, and the `info()` calls with their synthetic
+   * selectors, as one cloneable graph so shared nodes keep their identity across the boundary.
+   */
+  graph: { expr: unknown; selectors: unknown[]; infoCalls: unknown[]; infoSelectors: unknown[] };
+  /** For each of `graph.selectors`, the index of its series in `sets`. */
+  selectorSets: number[];
+  /** Fetched series, one entry per distinct Queryable result (identical selects share one). */
+  sets: PackedSeries[];
+  grid: Grid;
+  instant: boolean;
+  lookbackDelta: number;
+  maxSamples: number;
+  noStepSubqueryInterval: number;
+  deadline: number;
+  /** Shared control array: `CONTROL_STOP` and `CONTROL_STARTED`. */
+  control: SharedArrayBuffer;
+}
+
+/** A worker's answer: a packed result or an error record. @internal */
+export type EvaluationReply =
+  | {
+      ok: true;
+      type: QueryValue['type'];
+      /** Scalar and string results. */
+      t?: number;
+      v?: number | string;
+      /** Vector (one sample per series at `timestamps[i]`) and matrix results. */
+      series?: PackedSeries;
+      warnings: string[];
+      infos: string[];
+    }
+  | { ok: false; error: ErrorRecord };
+
+/** Builds the task for `input`, appending every buffer to move to `transfer`. */
+export function encodeTask(input: EvaluateInput, control: SharedArrayBuffer, transfer: ArrayBuffer[]): EvaluationTask {
+  const memo = new Map<object, unknown>();
+  const selectors: VectorSelector[] = [...input.data.keys()];
+  const infoCalls: Call[] = [...input.infoSelectors.keys()];
+  const graph = {
+    expr: toCloneable(input.expr, memo),
+    selectors: selectors.map((s) => toCloneable(s, memo)),
+    infoCalls: infoCalls.map((c) => toCloneable(c, memo)),
+    infoSelectors: infoCalls.map((c) => toCloneable(input.infoSelectors.get(c), memo)),
+  };
+  const setIndex = new Map<SeriesSamples[], number>();
+  const sets: PackedSeries[] = [];
+  const selectorSets = selectors.map((s) => {
+    const list = input.data.get(s) as SeriesSamples[];
+    let i = setIndex.get(list);
+    if (i === undefined) {
+      i = sets.length;
+      setIndex.set(list, i);
+      sets.push(packSeries(list, transfer));
+    }
+    return i;
+  });
+  return {
+    graph,
+    selectorSets,
+    sets,
+    grid: input.grid,
+    instant: input.instant,
+    lookbackDelta: input.lookbackDelta,
+    maxSamples: input.maxSamples,
+    noStepSubqueryInterval: input.noStepSubqueryInterval,
+    deadline: input.deadline,
+    control,
+  };
+}
+
+/**
+ * Runs a task in the worker and packs its result, appending buffers to move to `transfer`.
+ * Nothing of the task is kept after it returns.
+ */
+export function runTask(task: EvaluationTask, transfer: ArrayBuffer[]): EvaluationReply {
+  const control = new Int32Array(task.control);
+  Atomics.store(control, CONTROL_STARTED, 1);
+  try {
+    const stop = Atomics.load(control, CONTROL_STOP);
+    if (stop === STOP_CANCELED) throw new QueryCanceledError();
+    if (stop === STOP_TIMEOUT) throw new QueryTimeoutError();
+    rehydrateMatchers(task.graph);
+    const sets = task.sets.map(unpackSeries);
+    const data = new Map<VectorSelector, SeriesSamples[]>();
+    task.graph.selectors.forEach((s, i) => {
+      data.set(s as VectorSelector, sets[task.selectorSets[i] as number] as SeriesSamples[]);
+    });
+    const infoSelectors = new Map<Call, VectorSelector>();
+    task.graph.infoCalls.forEach((c, i) => {
+      infoSelectors.set(c as Call, task.graph.infoSelectors[i] as VectorSelector);
+    });
+    const result = evaluate({
+      expr: task.graph.expr as Expr,
+      grid: task.grid,
+      instant: task.instant,
+      data,
+      infoSelectors,
+      lookbackDelta: task.lookbackDelta,
+      maxSamples: task.maxSamples,
+      noStepSubqueryInterval: task.noStepSubqueryInterval,
+      deadline: task.deadline,
+      stop: control,
+    });
+    return encodeResult(result, transfer);
+  } catch (err) {
+    return { ok: false, error: recordError(err) };
+  }
+}
+
+function encodeResult(r: QueryResult, transfer: ArrayBuffer[]): EvaluationReply {
+  const base = { ok: true as const, warnings: r.warnings, infos: r.infos };
+  const v = r.result;
+  switch (v.type) {
+    case 'scalar':
+    case 'string':
+      return { ...base, type: v.type, t: v.t, v: v.v };
+    case 'matrix':
+      return {
+        ...base,
+        type: 'matrix',
+        series: packSeries(
+          v.series.map((s) => ({ labels: s.metric, timestamps: s.timestamps, values: s.values })),
+          transfer,
+        ),
+      };
+    case 'vector':
+      return {
+        ...base,
+        type: 'vector',
+        series: packSeries(
+          v.samples.map((s) => ({ labels: s.metric, timestamps: Float64Array.of(s.t), values: Float64Array.of(s.f) })),
+          transfer,
+        ),
+      };
+  }
+}
+
+/** Turns a worker's reply into the query result, or throws its error. */
+export function decodeReply(reply: EvaluationReply): QueryResult {
+  if (!reply.ok) throw reviveError(reply.error);
+  const annotations = { warnings: reply.warnings, infos: reply.infos };
+  switch (reply.type) {
+    case 'scalar':
+      return { result: { type: 'scalar', t: reply.t as number, v: reply.v as number }, ...annotations };
+    case 'string':
+      return { result: { type: 'string', t: reply.t as number, v: reply.v as string }, ...annotations };
+    case 'matrix':
+      return {
+        result: {
+          type: 'matrix',
+          series: unpackSeries(reply.series as PackedSeries).map((s) => ({
+            metric: s.labels,
+            timestamps: s.timestamps,
+            values: s.values,
+          })),
+        },
+        ...annotations,
+      };
+    case 'vector':
+      return {
+        result: {
+          type: 'vector',
+          samples: unpackSeries(reply.series as PackedSeries).map((s) => ({
+            metric: s.labels,
+            t: s.timestamps[0] as number,
+            f: s.values[0] as number,
+          })),
+        },
+        ...annotations,
+      };
+  }
+}

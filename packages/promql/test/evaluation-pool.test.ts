@@ -1,0 +1,307 @@
+/**
+ * PromQL evaluation in worker threads (`createEvaluationPool`): answers equal in-thread
+ * evaluation, and deadlines and cancellation end a query while it evaluates, without blocking the
+ * caller's event loop. No timing assertions: the bounds below only catch a query that ignores its
+ * deadline altogether; bench/promql/concurrency-pool.ts measures the figures.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createEngine,
+  createEvaluationPool,
+  createMemoryStorage,
+  type EvaluationPool,
+  EvaluationPoolClosedError,
+  type MemoryStorage,
+  QueryCanceledError,
+  type QueryResult,
+  QueryTimeoutError,
+  TooManySamplesError,
+} from '../src/index.js';
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoDir = join(packageDir, '..', '..');
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+/** Counters and gauges over two hours at 15 s, with a counter reset and a staleness gap. */
+function smallStorage(): MemoryStorage {
+  const s = createMemoryStorage();
+  for (let i = 0; i < 12; i++) {
+    const ts: number[] = [];
+    const cs: number[] = [];
+    const gs: number[] = [];
+    for (let p = 0; p < 480; p++) {
+      if (i === 3 && p > 200 && p < 260) continue;
+      ts.push(p * 15_000);
+      cs.push(i === 5 && p > 300 ? p - 300 : p * (i + 1));
+      gs.push(Math.sin(p / 20 + i) * 10);
+    }
+    const job = i % 2 === 0 ? 'api' : 'db';
+    s.load([
+      { labels: { __name__: 'http_requests_total', job, instance: `i${i}` }, timestamps: ts, values: cs },
+      { labels: { __name__: 'temperature', job, instance: `i${i}`, unit: 'c😀' }, timestamps: ts, values: gs },
+    ]);
+  }
+  return s;
+}
+
+/** `series` counters over one day at 15 s, for queries that take seconds to evaluate. */
+function heavyStorage(series: number): MemoryStorage {
+  const s = createMemoryStorage();
+  const points = DAY / 15_000;
+  const ts = Float64Array.from({ length: points }, (_, p) => p * 15_000);
+  for (let i = 0; i < series; i++) {
+    const vs = Float64Array.from({ length: points }, (_, p) => p * (1 + (i % 7)));
+    s.load([{ labels: { __name__: 'x', i: String(i) }, timestamps: ts, values: vs }]);
+  }
+  return s;
+}
+
+const HEAVY = 'sum(max_over_time(rate(x[5m])[1d:1s]))';
+
+/** A result as plain data (labels as strings, columns as arrays) for deep equality. */
+function plain(r: QueryResult): unknown {
+  const v = r.result;
+  const base = { warnings: r.warnings, infos: r.infos };
+  switch (v.type) {
+    case 'scalar':
+    case 'string':
+      return { ...base, ...v };
+    case 'vector':
+      return { ...base, type: v.type, samples: v.samples.map((s) => [s.metric.toString(), s.t, s.f]) };
+    case 'matrix':
+      return {
+        ...base,
+        type: v.type,
+        series: v.series.map((s) => [s.metric.toString(), Array.from(s.timestamps), Array.from(s.values)]),
+      };
+  }
+}
+
+async function outcome(p: Promise<QueryResult>): Promise<unknown> {
+  try {
+    return plain(await p);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return { error: e.constructor.name, code: e.code, message: e.message };
+  }
+}
+
+/** Runs `fn` while counting the ticks of a 10 ms interval on this thread. */
+async function withTicks<T>(fn: () => Promise<T>): Promise<{ ticks: number; ms: number; value: T | Error }> {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 10);
+  const t0 = performance.now();
+  try {
+    const value = await fn().catch((err: Error) => err);
+    return { ticks, ms: performance.now() - t0, value };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('evaluation pool: same answers as in-thread evaluation', () => {
+  let pool: EvaluationPool;
+  const storage = smallStorage();
+  beforeAll(() => {
+    pool = createEvaluationPool({ size: 2 });
+  });
+  afterAll(() => pool.close());
+
+  const instant = [
+    { name: 'selector', query: 'http_requests_total' },
+    { name: 'regex matcher', query: 'temperature{instance=~"i1|i2|i1[01]"}' },
+    { name: 'negative regex', query: 'temperature{job!~"a.*"}' },
+    { name: 'range vector', query: 'http_requests_total{instance="i3"}[5m]' },
+    { name: 'rate with reset', query: 'rate(http_requests_total[5m])' },
+    { name: 'aggregation by', query: 'sum by (job) (rate(http_requests_total[10m]))' },
+    { name: 'topk', query: 'topk(3, temperature)' },
+    { name: 'binary on', query: 'http_requests_total / on(instance, job) group_left temperature' },
+    { name: 'same selector twice', query: 'temperature - temperature offset 0' },
+    { name: 'subquery', query: 'max_over_time(rate(http_requests_total[2m])[30m:1m])' },
+    { name: 'scalar', query: 'scalar(sum(temperature)) * 2' },
+    { name: 'string', query: '"hello"' },
+    { name: 'absent', query: 'absent(nope{job="x"})' },
+    { name: 'label_replace', query: 'label_replace(temperature, "u", "$1", "unit", "(.*)")' },
+    { name: 'info annotation', query: 'rate(temperature[5m])' },
+    { name: 'warning annotation', query: 'quantile(2, temperature)' },
+    { name: 'many-to-many error', query: 'temperature + on(job) temperature' },
+    { name: 'empty', query: 'nothing_here' },
+    { name: 'at modifier', query: 'temperature @ 600' },
+    { name: 'info function', query: 'info(temperature)' },
+  ];
+  it.each(instant)('instant: $name', async ({ query }) => {
+    const local = createEngine({ enableExperimentalFunctions: true });
+    const pooled = createEngine({ enableExperimentalFunctions: true, pool });
+    const want = await outcome(local.instantQuery(storage, query, 3_600_000));
+    expect(await outcome(pooled.instantQuery(storage, query, 3_600_000))).toEqual(want);
+  });
+
+  it.each(
+    instant.filter((c) => !c.query.endsWith(']') && c.name !== 'string'),
+  )('range: $name', async ({ query }) => {
+    const local = createEngine({ enableExperimentalFunctions: true });
+    const pooled = createEngine({ enableExperimentalFunctions: true, pool });
+    const want = await outcome(local.rangeQuery(storage, query, 600_000, 7_000_000, 30_000));
+    expect(await outcome(pooled.rangeQuery(storage, query, 600_000, 7_000_000, 30_000))).toEqual(want);
+  });
+
+  it('too many samples is the same error', async () => {
+    const query = 'sum(http_requests_total)';
+    const want = await outcome(createEngine({ maxSamples: 100 }).rangeQuery(storage, query, 0, 7_000_000, 15_000));
+    expect(want).toMatchObject({ error: TooManySamplesError.name });
+    const got = await outcome(
+      createEngine({ maxSamples: 100, pool }).rangeQuery(storage, query, 0, 7_000_000, 15_000),
+    );
+    expect(got).toEqual(want);
+  });
+
+  it('leaves the fetched samples of the storage intact (they are copied, not moved)', async () => {
+    const pooled = createEngine({ pool });
+    const before = plain(await createEngine().instantQuery(storage, 'temperature[1h]', 3_600_000));
+    await pooled.instantQuery(storage, 'temperature[1h]', 3_600_000);
+    expect(plain(await createEngine().instantQuery(storage, 'temperature[1h]', 3_600_000))).toEqual(before);
+  });
+});
+
+describe('evaluation pool: deadlines and cancellation', () => {
+  const storage = heavyStorage(300);
+
+  it('times out a heavy query inside evaluation while the event loop keeps ticking', async () => {
+    await using pool = createEvaluationPool({ size: 1 });
+    const engine = createEngine({ timeout: 1000, pool });
+    await engine.instantQuery(storage, 'vector(1)', 0); // the worker is up
+    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY));
+    expect(value).toBeInstanceOf(QueryTimeoutError);
+    expect((value as Error).message).toBe('query timed out in expression evaluation');
+    expect((value as QueryTimeoutError).code).toBe('ERR_PROMQL_TIMEOUT');
+    expect(ms).toBeLessThan(3000);
+    // Evaluation ran elsewhere: a blocked loop would tick once or twice at most.
+    expect(ticks).toBeGreaterThan(20);
+  });
+
+  it('cancels through the AbortSignal and frees the worker for the next query', async () => {
+    await using pool = createEvaluationPool({ size: 1 });
+    const engine = createEngine({ pool });
+    await engine.instantQuery(storage, 'vector(1)', 0);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    const { value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal }));
+    expect(value).toBeInstanceOf(QueryCanceledError);
+    expect((value as Error).message).toBe('query was canceled in expression evaluation');
+    const next = await engine.instantQuery(storage, 'count(x)', DAY);
+    expect(next.result).toMatchObject({ type: 'vector', samples: [{ f: 300 }] });
+  });
+
+  it('terminates and replaces a worker that does not stop within the grace period', async () => {
+    await using pool = createEvaluationPool({ size: 1, graceMs: 0 });
+    const engine = createEngine({ pool });
+    await engine.instantQuery(storage, 'vector(1)', 0);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    await expect(engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal })).rejects.toBeInstanceOf(
+      QueryCanceledError,
+    );
+    const next = await engine.instantQuery(storage, 'count(x)', DAY);
+    expect(next.result).toMatchObject({ type: 'vector', samples: [{ f: 300 }] });
+  });
+
+  it('a pool of 2 evaluates two queries at once; a pool of 1 queues the second', async () => {
+    // Both queries time out after 1 s: a query that got a worker ends "in expression
+    // evaluation", one still waiting for a worker "in query queue".
+    const envs = async (size: number): Promise<string[]> => {
+      await using pool = createEvaluationPool({ size });
+      const engine = createEngine({ timeout: 1000, pool });
+      // Both workers are up (starting them from TypeScript source can take over a second).
+      const warm = createEngine({ pool });
+      await Promise.all([warm.instantQuery(storage, 'vector(1)', 0), warm.instantQuery(storage, 'vector(2)', 0)]);
+      const results = await Promise.allSettled([
+        engine.instantQuery(storage, HEAVY, DAY),
+        engine.instantQuery(storage, HEAVY, DAY),
+      ]);
+      return results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'));
+    };
+    expect(await envs(2)).toEqual([
+      'query timed out in expression evaluation',
+      'query timed out in expression evaluation',
+    ]);
+    expect(await envs(1)).toEqual(['query timed out in expression evaluation', 'query timed out in query queue']);
+  });
+
+  it('an aborted signal is rejected before any work', async () => {
+    await using pool = createEvaluationPool({ size: 1 });
+    const engine = createEngine({ pool });
+    await expect(
+      engine.instantQuery(storage, 'count(x)', DAY, { signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(QueryCanceledError);
+  });
+});
+
+describe('evaluation pool: lifecycle', () => {
+  it('close() is idempotent and later queries are rejected', async () => {
+    const pool = createEvaluationPool({ size: 1 });
+    const engine = createEngine({ pool });
+    const storage = smallStorage();
+    expect((await engine.instantQuery(storage, 'count(temperature)', 1_800_000)).result).toMatchObject({
+      samples: [{ f: 12 }],
+    });
+    const first = pool.close();
+    expect(pool.close()).toBe(first);
+    await first;
+    await expect(engine.instantQuery(storage, 'count(temperature)', 1_800_000)).rejects.toBeInstanceOf(
+      EvaluationPoolClosedError,
+    );
+  });
+
+  it('rejects a bad size', () => {
+    expect(() => createEvaluationPool({ size: 0 })).toThrow(RangeError);
+  });
+});
+
+/** Runs a script in a fresh Node process that evaluates one query through a pool. */
+function runScriptWith(nodeArgs: string[], importPath: string): { status: number | null; out: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'promql-pool-'));
+  try {
+    const script = join(dir, 'pool.mjs');
+    writeFileSync(
+      script,
+      `import { createEngine, createEvaluationPool, createMemoryStorage } from ${JSON.stringify(importPath)};
+const s = createMemoryStorage();
+s.load([{ labels: { __name__: 'up', job: 'a' }, timestamps: [0, 15000], values: [1, 1] }]);
+const pool = createEvaluationPool({ size: 1 });
+const r = await createEngine({ pool }).instantQuery(s, 'sum(up) * 2', 15000);
+console.log(JSON.stringify(r.result.samples.map((x) => x.f)));
+await pool.close();
+`,
+    );
+    const r = spawnSync(process.execPath, [...nodeArgs, script], { cwd: repoDir, encoding: 'utf8', timeout: 60_000 });
+    return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  }
+  finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('evaluation pool: worker entry resolution', () => {
+  it('runs from TypeScript source under tsx', () => {
+    const src = pathToFileURL(join(packageDir, 'src', 'index.ts')).href;
+    const r = runScriptWith(['--import', 'tsx'], src);
+    expect(r.out.trim()).toBe('[2]');
+    expect(r.status).toBe(0);
+  });
+
+  const dist = join(packageDir, 'dist');
+  const built = existsSync(join(dist, 'evaluation-worker.js'));
+  if (!built) console.warn(`SKIP built-package check: ${dist}/evaluation-worker.js missing (run npm run build)`);
+  it.skipIf(!built)('runs from the built package', () => {
+    const r = runScriptWith([], pathToFileURL(join(dist, 'index.js')).href);
+    expect(r.out.trim()).toBe('[2]');
+    expect(r.status).toBe(0);
+  });
+});
