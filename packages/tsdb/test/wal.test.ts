@@ -47,9 +47,9 @@ async function readUntilError(dir: string): Promise<{ entries: WalEntry[]; err: 
 /** Deterministic record bytes of `n` bytes: first byte 200 (an unknown type), then a pattern. */
 function payload(seed: number, n: number, compressible: boolean): Uint8Array {
   const b = new Uint8Array(n);
-  let x = seed * 2654435761;
+  let x = Math.imul(seed + 1, 2654435761) >>> 0;
   for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     b[i] = compressible ? (i % 97) + (seed % 7) : x >>> 24;
   }
   if (n > 0) b[0] = 200;
