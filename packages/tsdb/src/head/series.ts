@@ -1,0 +1,339 @@
+import type { Interval } from '../block/tombstones.js';
+import { rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/chunk.js';
+import { decodeXorInto, XorEncoder, xorNumSamples } from '../chunkenc/xor.js';
+import type { Labels } from '../labels/labels.js';
+
+/** A closed (full) chunk of a head series: XOR bytes and its inclusive time range, ms. */
+export interface HeadChunk {
+  readonly minTime: number;
+  readonly maxTime: number;
+  readonly data: Uint8Array;
+}
+
+// Scratch to compare float64 bit patterns: Prometheus compares math.Float64bits, so two NaNs with
+// different payloads (a staleness marker and an ordinary NaN) are different values.
+const f64 = new Float64Array(2);
+const u32 = new Uint32Array(f64.buffer);
+
+/** Whether a and b have the same float64 bits. */
+export function sameFloatBits(a: number, b: number): boolean {
+  if (a === b) return a !== 0 || 1 / a === 1 / b;
+  if (!Number.isNaN(a) || !Number.isNaN(b)) return false;
+  f64[0] = a;
+  f64[1] = b;
+  return u32[0] === u32[2] && u32[1] === u32[3];
+}
+
+/** Prometheus's default OutOfOrderCapMax: samples per in-memory out-of-order chunk. */
+export const OOO_CAP_MAX = 32;
+
+/**
+ * The out-of-order part of a series (Prometheus's memSeriesOOOFields): a small sorted head of
+ * samples, cut into XOR chunks of OOO_CAP_MAX samples as it fills. Chunks may overlap each other
+ * and the in-order chunks; reads merge them.
+ */
+class OooData {
+  t = new Float64Array(OOO_CAP_MAX);
+  v = new Float64Array(OOO_CAP_MAX);
+  n = 0;
+  chunks: HeadChunk[] = [];
+
+  /** Inserts in time order; false when the timestamp is already in the open OOO chunk. */
+  insert(t: number, v: number): boolean {
+    if (this.n === OOO_CAP_MAX) this.cut();
+    let lo = 0;
+    let hi = this.n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.t[mid] as number) < t) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < this.n && this.t[lo] === t) return false;
+    this.t.copyWithin(lo + 1, lo, this.n);
+    this.v.copyWithin(lo + 1, lo, this.n);
+    this.t[lo] = t;
+    this.v[lo] = v;
+    this.n++;
+    return true;
+  }
+
+  private cut(): void {
+    const enc = new XorEncoder();
+    for (let i = 0; i < this.n; i++) enc.append(this.t[i] as number, this.v[i] as number);
+    this.chunks.push({ minTime: this.t[0] as number, maxTime: this.t[this.n - 1] as number, data: enc.bytes() });
+    this.n = 0;
+  }
+
+  minTime(): number {
+    let m = this.n > 0 ? (this.t[0] as number) : Number.POSITIVE_INFINITY;
+    for (const c of this.chunks) if (c.minTime < m) m = c.minTime;
+    return m;
+  }
+
+  /** Drops samples before mint (whole chunks, and from the open head). */
+  truncateBefore(mint: number): void {
+    this.chunks = this.chunks.filter((c) => c.maxTime >= mint);
+    let k = 0;
+    while (k < this.n && (this.t[k] as number) < mint) k++;
+    if (k > 0) {
+      this.t.copyWithin(0, k, this.n);
+      this.v.copyWithin(0, k, this.n);
+      this.n -= k;
+    }
+  }
+
+  empty(): boolean {
+    return this.n === 0 && this.chunks.length === 0;
+  }
+}
+
+/**
+ * One series in the head (Prometheus's memSeries): closed XOR chunks, the open chunk being
+ * appended to, and optionally out-of-order samples. Not safe for concurrent use, which JavaScript
+ * never does within one head.
+ */
+export class MemSeries {
+  /** Closed chunks, oldest first. */
+  chunks: HeadChunk[] = [];
+  /** Encoder of the open chunk; undefined when there is none (new or truncated series). */
+  private enc: XorEncoder | undefined;
+  private headMinTime = 0;
+  private headMaxTime = Number.NEGATIVE_INFINITY;
+  /** When the open chunk must be cut, ms (Prometheus's nextAt). */
+  private nextAt = 0;
+  /** Value of the newest in-order sample (for the duplicate check). */
+  lastValue = 0;
+  /** Samples appended to this series by appenders not yet committed or rolled back. */
+  pending = 0;
+  /** Deleted intervals from WAL tombstone records, applied on read. */
+  tombstones: Interval[] | undefined;
+  ooo: OooData | undefined;
+
+  constructor(
+    readonly ref: number,
+    readonly labels: Labels,
+    readonly hash: number,
+  ) {}
+
+  /** Timestamp of the newest in-order sample, or -Infinity. */
+  maxTime(): number {
+    if (this.enc !== undefined) return this.headMaxTime;
+    const last = this.chunks[this.chunks.length - 1];
+    return last ? last.maxTime : Number.NEGATIVE_INFINITY;
+  }
+
+  /** Timestamp of the oldest sample (in-order or not), or +Infinity. */
+  minTime(): number {
+    let m = this.chunks[0]?.minTime ?? (this.enc !== undefined ? this.headMinTime : Number.POSITIVE_INFINITY);
+    if (this.ooo) m = Math.min(m, this.ooo.minTime());
+    return m;
+  }
+
+  /** Whether the series has an open chunk (Prometheus's `s.head() != nil`). */
+  hasHeadChunk(): boolean {
+    return this.enc !== undefined;
+  }
+
+  /** Whether no samples are left. */
+  empty(): boolean {
+    return this.chunks.length === 0 && this.enc === undefined && (this.ooo === undefined || this.ooo.empty());
+  }
+
+  /** Number of chunks held (closed, open, and out-of-order). */
+  numChunks(): number {
+    let n = this.chunks.length + (this.enc === undefined ? 0 : 1);
+    if (this.ooo) n += this.ooo.chunks.length + (this.ooo.n > 0 ? 1 : 0);
+    return n;
+  }
+
+  /**
+   * Appends an in-order sample, cutting chunks exactly where Prometheus's appendPreprocessor
+   * (head_append.go) cuts them: at the end of the `chunkRange`-aligned window, at a boundary
+   * predicted once the chunk holds a quarter of 120 samples, or at 240 samples. Returns false
+   * (dropping the sample) when it is not newer than the newest one. Returns true on append.
+   */
+  append(t: number, v: number, chunkRange: number): boolean {
+    if (t <= this.maxTime()) return false;
+    let enc = this.enc;
+    if (enc === undefined) {
+      enc = this.cutNewHeadChunk(t, chunkRange);
+    } else {
+      const n = enc.numSamples;
+      if (n === SAMPLES_PER_CHUNK / 4)
+        this.nextAt = computeChunkEndTime(this.headMinTime, this.headMaxTime, this.nextAt);
+      // Past 240 samples the prediction was wrong (the rate went up): cut anyway.
+      if (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2) {
+        this.closeHeadChunk(enc);
+        enc = this.cutNewHeadChunk(t, chunkRange);
+      }
+    }
+    enc.append(t, v);
+    this.headMaxTime = t;
+    this.lastValue = v;
+    return true;
+  }
+
+  private cutNewHeadChunk(t: number, chunkRange: number): XorEncoder {
+    let enc = this.enc;
+    if (enc === undefined) {
+      enc = new XorEncoder();
+      this.enc = enc;
+    } else {
+      enc.reset();
+    }
+    this.headMinTime = t;
+    this.headMaxTime = Number.NEGATIVE_INFINITY;
+    this.nextAt = rangeForTimestamp(t, chunkRange);
+    return enc;
+  }
+
+  private closeHeadChunk(enc: XorEncoder): void {
+    if (enc.numSamples > 0)
+      this.chunks.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
+  }
+
+  /** Inserts an out-of-order sample; false when it duplicates one in the open OOO chunk. */
+  insertOutOfOrder(t: number, v: number): boolean {
+    if (this.ooo === undefined) this.ooo = new OooData();
+    return this.ooo.insert(t, v);
+  }
+
+  /**
+   * Drops chunks that end before mint (Prometheus's truncateChunksBefore), including the open one,
+   * and out-of-order samples before mint. Returns the number of chunks removed.
+   */
+  truncateChunksBefore(mint: number): number {
+    const before = this.numChunks();
+    let k = 0;
+    while (k < this.chunks.length && (this.chunks[k] as HeadChunk).maxTime < mint) k++;
+    if (k > 0) this.chunks = this.chunks.slice(k);
+    if (this.enc !== undefined && this.headMaxTime < mint) this.enc = undefined;
+    if (this.ooo) {
+      this.ooo.truncateBefore(mint);
+      if (this.ooo.empty()) this.ooo = undefined;
+    }
+    return before - this.numChunks();
+  }
+
+  /**
+   * In-order chunks overlapping [mint, maxt] (the open one as a fresh copy of its bytes), followed
+   * by out-of-order chunks when `withOoo`.
+   */
+  chunksOverlapping(mint: number, maxt: number, withOoo = true): HeadChunk[] {
+    const out: HeadChunk[] = [];
+    for (const c of this.chunks) if (c.maxTime >= mint && c.minTime <= maxt) out.push(c);
+    const enc = this.enc;
+    if (enc !== undefined && enc.numSamples > 0 && this.headMaxTime >= mint && this.headMinTime <= maxt) {
+      out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
+    }
+    if (withOoo && this.ooo) {
+      for (const c of this.ooo.chunks) if (c.maxTime >= mint && c.minTime <= maxt) out.push(c);
+      const o = this.ooo;
+      if (o.n > 0 && (o.t[o.n - 1] as number) >= mint && (o.t[0] as number) <= maxt) {
+        const enc2 = new XorEncoder();
+        for (let i = 0; i < o.n; i++) enc2.append(o.t[i] as number, o.v[i] as number);
+        out.push({ minTime: o.t[0] as number, maxTime: o.t[o.n - 1] as number, data: enc2.bytes() });
+      }
+    }
+    return out;
+  }
+
+  /** Whether any out-of-order data is held. */
+  hasOutOfOrder(): boolean {
+    return this.ooo !== undefined && !this.ooo.empty();
+  }
+
+  /**
+   * Samples in [mint, maxt] as sorted columns: in-order and out-of-order merged (in-order wins on
+   * equal timestamps), tombstoned intervals removed. Empty columns when nothing is in range.
+   */
+  samples(mint: number, maxt: number, withOoo = true): { timestamps: Float64Array; values: Float64Array } {
+    const chunks = this.chunksOverlapping(mint, maxt, withOoo);
+    if (chunks.length === 0) return EMPTY_COLUMNS;
+    let total = 0;
+    for (const c of chunks) total += xorNumSamples(c.data);
+    let ts: Float64Array = new Float64Array(total);
+    let vs: Float64Array = new Float64Array(total);
+    let n = 0;
+    let sorted = true;
+    for (const c of chunks) {
+      const start = n;
+      n += decodeXorInto(c.data, ts, vs, n);
+      if (start > 0 && (ts[start] as number) <= (ts[start - 1] as number)) sorted = false;
+    }
+    if (!sorted) [ts, vs] = sortDedupe(ts, vs, n);
+    else {
+      ts = ts.subarray(0, n);
+      vs = vs.subarray(0, n);
+    }
+    let lo = lowerBound(ts, mint);
+    let hi = lowerBound(ts, maxt + 1);
+    if (this.tombstones && this.tombstones.length > 0) {
+      const keepT: number[] = [];
+      const keepI: number[] = [];
+      for (let i = lo; i < hi; i++) {
+        const t = ts[i] as number;
+        if (!this.tombstones.some((iv) => t >= iv.minTime && t <= iv.maxTime)) {
+          keepT.push(t);
+          keepI.push(i);
+        }
+      }
+      const ots = new Float64Array(keepT.length);
+      const ovs = new Float64Array(keepT.length);
+      for (let k = 0; k < keepI.length; k++) {
+        ots[k] = keepT[k] as number;
+        ovs[k] = vs[keepI[k] as number] as number;
+      }
+      return { timestamps: ots, values: ovs };
+    }
+    if (lo === 0 && hi === ts.length) return { timestamps: ts, values: vs };
+    if (lo >= hi) {
+      lo = 0;
+      hi = 0;
+    }
+    return { timestamps: ts.slice(lo, hi), values: vs.slice(lo, hi) };
+  }
+}
+
+const EMPTY_COLUMNS = { timestamps: new Float64Array(0), values: new Float64Array(0) };
+
+function lowerBound(ts: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ts[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// Stable sort by time keeping the first of equal timestamps: chunks were decoded in-order chunks
+// first, so an in-order sample wins over an out-of-order one with the same timestamp.
+function sortDedupe(ts: Float64Array, vs: Float64Array, n: number): [Float64Array, Float64Array] {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || a - b);
+  const ots = new Float64Array(n);
+  const ovs = new Float64Array(n);
+  let w = 0;
+  for (let k = 0; k < n; k++) {
+    const i = idx[k] as number;
+    const t = ts[i] as number;
+    if (w > 0 && ots[w - 1] === t) continue;
+    ots[w] = t;
+    ovs[w] = vs[i] as number;
+    w++;
+  }
+  return [ots.subarray(0, w), ovs.subarray(0, w)];
+}
+
+/**
+ * Prometheus's computeChunkEndTime: assuming the chunk is a quarter full at `cur`, the end time
+ * that splits the rest of the window up to `max` into equally sized chunks.
+ */
+export function computeChunkEndTime(start: number, cur: number, max: number): number {
+  const n = Math.trunc((max - start) / ((cur - start + 1) * 4));
+  if (n <= 1) return max;
+  return start + Math.trunc((max - start) / n);
+}
