@@ -143,9 +143,7 @@ describe('evaluation pool: same answers as in-thread evaluation', () => {
     expect(await outcome(pooled.instantQuery(storage, query, 3_600_000))).toEqual(want);
   });
 
-  it.each(
-    instant.filter((c) => !c.query.endsWith(']') && c.name !== 'string'),
-  )('range: $name', async ({ query }) => {
+  it.each(instant.filter((c) => !c.query.endsWith(']') && c.name !== 'string'))('range: $name', async ({ query }) => {
     const local = createEngine({ enableExperimentalFunctions: true });
     const pooled = createEngine({ enableExperimentalFunctions: true, pool });
     const want = await outcome(local.rangeQuery(storage, query, 600_000, 7_000_000, 30_000));
@@ -156,9 +154,7 @@ describe('evaluation pool: same answers as in-thread evaluation', () => {
     const query = 'sum(http_requests_total)';
     const want = await outcome(createEngine({ maxSamples: 100 }).rangeQuery(storage, query, 0, 7_000_000, 15_000));
     expect(want).toMatchObject({ error: TooManySamplesError.name });
-    const got = await outcome(
-      createEngine({ maxSamples: 100, pool }).rangeQuery(storage, query, 0, 7_000_000, 15_000),
-    );
+    const got = await outcome(createEngine({ maxSamples: 100, pool }).rangeQuery(storage, query, 0, 7_000_000, 15_000));
     expect(got).toEqual(want);
   });
 
@@ -170,13 +166,22 @@ describe('evaluation pool: same answers as in-thread evaluation', () => {
   });
 });
 
+/**
+ * Starts every worker (from TypeScript source that can take over a second) and runs the
+ * storage's and the packing code's first-use work, so a timed query spends its time evaluating.
+ */
+async function warmUp(pool: EvaluationPool, storage: MemoryStorage): Promise<void> {
+  const engine = createEngine({ pool });
+  await Promise.all(Array.from({ length: pool.size }, () => engine.instantQuery(storage, 'count(x)', DAY)));
+}
+
 describe('evaluation pool: deadlines and cancellation', () => {
   const storage = heavyStorage(300);
 
   it('times out a heavy query inside evaluation while the event loop keeps ticking', async () => {
     await using pool = createEvaluationPool({ size: 1 });
     const engine = createEngine({ timeout: 1000, pool });
-    await engine.instantQuery(storage, 'vector(1)', 0); // the worker is up
+    await warmUp(pool, storage);
     const { ticks, ms, value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY));
     expect(value).toBeInstanceOf(QueryTimeoutError);
     expect((value as Error).message).toBe('query timed out in expression evaluation');
@@ -189,9 +194,10 @@ describe('evaluation pool: deadlines and cancellation', () => {
   it('cancels through the AbortSignal and frees the worker for the next query', async () => {
     await using pool = createEvaluationPool({ size: 1 });
     const engine = createEngine({ pool });
-    await engine.instantQuery(storage, 'vector(1)', 0);
+    await warmUp(pool, storage);
     const ac = new AbortController();
-    setTimeout(() => ac.abort(), 300);
+    // Late enough that the query is in a worker even on a loaded machine, long before it ends.
+    setTimeout(() => ac.abort(), 1000);
     const { value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal }));
     expect(value).toBeInstanceOf(QueryCanceledError);
     expect((value as Error).message).toBe('query was canceled in expression evaluation');
@@ -202,7 +208,7 @@ describe('evaluation pool: deadlines and cancellation', () => {
   it('terminates and replaces a worker that does not stop within the grace period', async () => {
     await using pool = createEvaluationPool({ size: 1, graceMs: 0 });
     const engine = createEngine({ pool });
-    await engine.instantQuery(storage, 'vector(1)', 0);
+    await warmUp(pool, storage);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
     await expect(engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal })).rejects.toBeInstanceOf(
@@ -218,9 +224,7 @@ describe('evaluation pool: deadlines and cancellation', () => {
     const envs = async (size: number): Promise<string[]> => {
       await using pool = createEvaluationPool({ size });
       const engine = createEngine({ timeout: 1000, pool });
-      // Both workers are up (starting them from TypeScript source can take over a second).
-      const warm = createEngine({ pool });
-      await Promise.all([warm.instantQuery(storage, 'vector(1)', 0), warm.instantQuery(storage, 'vector(2)', 0)]);
+      await warmUp(pool, storage);
       const results = await Promise.allSettled([
         engine.instantQuery(storage, HEAVY, DAY),
         engine.instantQuery(storage, HEAVY, DAY),
@@ -237,9 +241,9 @@ describe('evaluation pool: deadlines and cancellation', () => {
   it('an aborted signal is rejected before any work', async () => {
     await using pool = createEvaluationPool({ size: 1 });
     const engine = createEngine({ pool });
-    await expect(
-      engine.instantQuery(storage, 'count(x)', DAY, { signal: AbortSignal.abort() }),
-    ).rejects.toBeInstanceOf(QueryCanceledError);
+    await expect(engine.instantQuery(storage, 'count(x)', DAY, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+      QueryCanceledError,
+    );
   });
 });
 
@@ -282,8 +286,7 @@ await pool.close();
     );
     const r = spawnSync(process.execPath, [...nodeArgs, script], { cwd: repoDir, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
-  }
-  finally {
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

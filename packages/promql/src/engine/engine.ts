@@ -180,4 +180,3 @@ async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSig
     if (signal && onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
-

@@ -22,7 +22,14 @@ import {
 import type { EvaluateInput } from '../evaluate.js';
 import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
 import type { QueryResult } from '../types.js';
-import { CONTROL_BYTES, CONTROL_STARTED, CONTROL_STOP, decodeReply, type EvaluationReply, encodeTask } from './protocol.js';
+import {
+  CONTROL_BYTES,
+  CONTROL_STARTED,
+  CONTROL_STOP,
+  decodeReply,
+  type EvaluationReply,
+  encodeTask,
+} from './protocol.js';
 
 /** Options of {@link createEvaluationPool}. */
 export interface EvaluationPoolOptions {
@@ -117,8 +124,7 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
     if (closing !== undefined) return Promise.reject(new EvaluationPoolClosedError());
     const signal = input.signal;
     if (signal?.aborted) return Promise.reject(new QueryCanceledError('query queue'));
-    if (piscina.queueSize >= maxQueue && running >= size)
-      return Promise.reject(new EvaluationQueueFullError(maxQueue));
+    if (piscina.queueSize >= maxQueue && running >= size) return Promise.reject(new EvaluationQueueFullError(maxQueue));
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const flags = new Int32Array(control);
     const transfer: ArrayBuffer[] = [];

@@ -4,8 +4,8 @@
  */
 import type { SeriesSamples } from '@thanos-ts/tsdb';
 import type { Call, Expr, VectorSelector } from '../../parser/ast.js';
-import { type EvaluateInput, evaluate } from '../evaluate.js';
 import { QueryCanceledError, QueryTimeoutError } from '../errors.js';
+import { type EvaluateInput, evaluate } from '../evaluate.js';
 import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
 import type { Grid, QueryResult, QueryValue } from '../types.js';
 import {
