@@ -346,6 +346,6 @@ describe('head truncation', () => {
     await add(head, L({ __name__: 'm' }), [[3 * H + 1, 1]]);
     expect(head.compactable()).toBe(true);
     const block = [...head.rangeSeries(0, 2 * H - 1)];
-    expect(block.map((s) => [...s.timestamps])).toEqual([[0]]);
+    expect(block.map((s) => Array.from(s.timestamps))).toEqual([[0]]);
   });
 });

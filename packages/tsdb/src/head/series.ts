@@ -72,7 +72,29 @@ class OooData {
 
   /** Drops samples before mint (whole chunks, and from the open head). */
   truncateBefore(mint: number): void {
-    this.chunks = this.chunks.filter((c) => c.maxTime >= mint);
+    const kept: HeadChunk[] = [];
+    for (const c of this.chunks) {
+      if (c.maxTime < mint) continue;
+      if (c.minTime >= mint) {
+        kept.push(c);
+        continue;
+      }
+      // Out-of-order chunks are not aligned to block ranges: keep only the part from mint on, so
+      // a persisted range is never written twice.
+      const n = xorNumSamples(c.data);
+      const ts = new Float64Array(n);
+      const vs = new Float64Array(n);
+      decodeXorInto(c.data, ts, vs);
+      const enc = new XorEncoder();
+      let first = Number.NaN;
+      for (let i = 0; i < n; i++) {
+        if ((ts[i] as number) < mint) continue;
+        if (Number.isNaN(first)) first = ts[i] as number;
+        enc.append(ts[i] as number, vs[i] as number);
+      }
+      kept.push({ minTime: first, maxTime: c.maxTime, data: enc.bytes() });
+    }
+    this.chunks = kept;
     let k = 0;
     while (k < this.n && (this.t[k] as number) < mint) k++;
     if (k > 0) {

@@ -1,0 +1,295 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BlockReader, openBlock } from '../block/reader.js';
+import { DEFAULT_BLOCK_DURATION, type SeriesToWrite, writeBlock } from '../block/writer.js';
+import { rangeForTimestamp } from '../chunkenc/chunk.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { HeadAppender } from '../head/appender.js';
+import { ClosedError } from '../head/errors.js';
+import { Head, type HeadSampleRecord, type HeadSeriesRecord } from '../head/head.js';
+import type { Queryable } from '../storage/queryable.js';
+import { checkpoint } from '../wal/checkpoint.js';
+import { repairWAL } from '../wal/reader.js';
+import { encodeSamplesRecord, encodeSeriesRecord } from '../wal/records.js';
+import { openWAL, type WAL } from '../wal/wal.js';
+import { BlockSet, beyondTimeRetention, deleteBlockDir, listBlockDirs, removeTmpDirs } from './blocks.js';
+import { createDBQueryable } from './queryable.js';
+import { replayWAL, type WalReplayResult } from './replay.js';
+
+/** Structured logger a DB reports to; @thanos-ts/core's Logger fits. */
+export interface DBLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+const NOP_LOGGER: DBLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Prometheus's default time retention, 15 days in ms. */
+export const DEFAULT_RETENTION_MS: number = 15 * 24 * 3600_000;
+
+/** Options for {@link openDB}. */
+export interface DBOptions {
+  /** Data directory, laid out as Prometheus's: `wal/`, `chunks_head/`, one directory per block. Created when missing. */
+  dir: string;
+  /** Block duration (and the head's chunk range), ms. Default 2h, as Prometheus's min block duration. */
+  blockDurationMs?: number;
+  /**
+   * Blocks whose maxTime is more than this behind the newest block's maxTime are deleted, ms
+   * (Prometheus's --storage.tsdb.retention.time). Default 15d; 0 keeps every block.
+   */
+  retentionMs?: number;
+  /** Out-of-order window, ms; see HeadOptions.outOfOrderTimeWindowMs. Default 0 (rejected). */
+  outOfOrderTimeWindowMs?: number;
+  /** WAL segment size, bytes, a multiple of 32 KiB. Default 128 MiB, as Prometheus. */
+  walSegmentSizeBytes?: number;
+  /** Snappy-compress WAL records, as Prometheus's --storage.tsdb.wal-compression (default true). */
+  walCompression?: boolean;
+  /** Maximum series in the head (TSDB_SERIES_LIMIT). 0 = no limit (default). */
+  maxSeries?: number;
+  /** Maximum samples per commit (TSDB_SAMPLES_PER_COMMIT_LIMIT). 0 = no limit (default). */
+  maxSamplesPerCommit?: number;
+  /** Where the DB logs replay, repair, compaction and retention. Default: nowhere. */
+  logger?: DBLogger;
+}
+
+/** What compactHead did. */
+export interface CompactHeadResult {
+  /** Blocks written, oldest first (out-of-order blocks included). */
+  blocks: string[];
+  /** WAL checkpoint written, if the WAL was truncated. */
+  checkpoint: number | undefined;
+  /** Blocks deleted by retention afterwards. */
+  deleted: string[];
+}
+
+/**
+ * A Prometheus-compatible TSDB on a local directory (Prometheus's tsdb.DB): a head fed by
+ * appenders whose commits are logged to the WAL first, persisted blocks, head compaction into
+ * blocks, and time retention. A data dir written by Prometheus 2.42 opens here and the other way
+ * round.
+ */
+export interface DB extends AsyncDisposable {
+  /** The data directory. */
+  readonly dir: string;
+  /** The in-memory head (for stats and tools; append through `appender()`). */
+  readonly head: Head;
+  /** What replaying the WAL on open found (including a repaired corruption). */
+  readonly walReplay: WalReplayResult;
+  /** The blocks currently served, sorted by minTime. */
+  blocks(): readonly BlockReader[];
+  /**
+   * A new appender. A commit resolves once the batch is in the WAL and in the head; from then on
+   * it survives a crash of this process. Throws ClosedError after close().
+   */
+  appender(): HeadAppender;
+  /** A Queryable over head and blocks, merged (see createDBQueryable). */
+  queryable(): Queryable;
+  /**
+   * Persists the head while it spans more than 1.5 block durations: the oldest block range goes
+   * to a block, is dropped from memory, and the WAL is checkpointed and truncated, as Prometheus's
+   * DB.Compact does for the head. Then applies retention. Calls are serialized.
+   */
+  compactHead(): Promise<CompactHeadResult>;
+  /** fsyncs the WAL's current segment. */
+  syncWAL(): Promise<void>;
+  /** Waits for a running compaction, closes the WAL and the blocks. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (or creates) a TSDB directory: removes what a crash left half-done, opens the blocks,
+ * applies retention, replays the WAL checkpoint and segments into the head (repairing a corrupt
+ * or torn WAL at the first bad record, keeping everything before it, with a warning that names
+ * segment and offset), then opens the WAL for new commits in a fresh segment.
+ */
+export async function openDB(opts: DBOptions): Promise<DB> {
+  const blockDuration = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION;
+  if (!(blockDuration > 0)) throw new InvalidArgumentError(`blockDurationMs must be positive, got ${blockDuration}`);
+  const retention = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  const logger = opts.logger ?? NOP_LOGGER;
+  const dir = opts.dir;
+  const walDir = join(dir, 'wal');
+  await mkdir(dir, { recursive: true });
+  for (const name of await removeTmpDirs(dir)) logger.info('removed leftover temporary directory', { dir: name });
+  await mkdir(walDir, { recursive: true });
+  await mkdir(join(dir, 'chunks_head'), { recursive: true });
+
+  const blocks = new BlockSet();
+  try {
+    for (const d of await listBlockDirs(dir)) blocks.add(await openBlock(d));
+  } catch (err) {
+    await blocks.remove(blocks.list);
+    throw err;
+  }
+  const expired = beyondTimeRetention(blocks.list, retention);
+  for (const b of expired) logger.info('deleting block beyond retention', { block: b.meta.ulid });
+  await blocks.remove(expired);
+  for (const b of expired) await deleteBlockDir(join(dir, b.meta.ulid));
+
+  let wal: WAL | undefined;
+  const head = new Head({
+    chunkRangeMs: blockDuration,
+    outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs ?? 0,
+    maxSeries: opts.maxSeries ?? 0,
+    maxSamplesPerCommit: opts.maxSamplesPerCommit ?? 0,
+    log: {
+      async log(series: readonly HeadSeriesRecord[], samples: readonly HeadSampleRecord[]) {
+        if (wal === undefined) throw new ClosedError('WAL');
+        const recs: Uint8Array[] = [];
+        if (series.length > 0) recs.push(encodeSeriesRecord(series));
+        if (samples.length > 0) recs.push(encodeSamplesRecord(samples));
+        await wal.log(recs);
+      },
+    },
+  });
+  const blocksMaxt = blocks.list.reduce((m, b) => Math.max(m, b.meta.maxTime), Number.NEGATIVE_INFINITY);
+  head.setMinValidTime(blocksMaxt);
+  const replay = await replayWAL(head, walDir);
+  if (replay.corruption) {
+    const c = replay.corruption;
+    logger.warn('encountered WAL read error, attempting repair', {
+      segment: c.segment,
+      offset: c.offset,
+      err: c.message,
+    });
+    await repairWAL(walDir, c);
+  }
+  logger.info('WAL replay completed', {
+    checkpoint: replay.checkpoint,
+    records: replay.records,
+    samples: replay.samples,
+    series: head.numSeries,
+  });
+  // As Prometheus's reload after open: an empty head starts where the blocks end.
+  if (head.uninitialized && blocksMaxt !== Number.NEGATIVE_INFINITY) head.truncateMemory(blocksMaxt);
+  wal = await openWAL({
+    dir: walDir,
+    ...(opts.walSegmentSizeBytes === undefined ? {} : { segmentSizeBytes: opts.walSegmentSizeBytes }),
+    compress: opts.walCompression ?? true,
+  });
+  return new LocalDB(dir, head, wal, blocks, replay, { blockDuration, retention, logger });
+}
+
+class LocalDB implements DB {
+  private closing: Promise<void> | undefined;
+  private compaction: Promise<unknown> = Promise.resolve();
+  private lastWalTruncation = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly dir: string,
+    readonly head: Head,
+    private readonly wal: WAL,
+    private readonly blockSet: BlockSet,
+    readonly walReplay: WalReplayResult,
+    private readonly opts: { blockDuration: number; retention: number; logger: DBLogger },
+  ) {}
+
+  blocks(): readonly BlockReader[] {
+    return this.blockSet.list;
+  }
+
+  appender(): HeadAppender {
+    if (this.closing) throw new ClosedError('DB');
+    return this.head.appender();
+  }
+
+  queryable(): Queryable {
+    return createDBQueryable(this.head, this.blockSet);
+  }
+
+  syncWAL(): Promise<void> {
+    return this.wal.sync();
+  }
+
+  compactHead(): Promise<CompactHeadResult> {
+    if (this.closing) return Promise.reject(new ClosedError('DB'));
+    const run = this.compaction.then(() => this.compactHeadNow());
+    this.compaction = run.catch(() => undefined);
+    return run;
+  }
+
+  private async compactHeadNow(): Promise<CompactHeadResult> {
+    const head = this.head;
+    const range = this.opts.blockDuration;
+    const written: string[] = [];
+    let lastBlockMaxt = Number.NEGATIVE_INFINITY;
+    while (head.compactable()) {
+      const mint = head.minTime;
+      const maxt = rangeForTimestamp(mint, range);
+      // Out-of-order samples older than the head's range overlap persisted blocks: they go to
+      // blocks of their own, one per block range (Prometheus's compactOOOHead), before truncation.
+      const oooMint = head.minOutOfOrderTime();
+      for (let a = Math.floor(oooMint / range) * range; a < mint; a += range) {
+        const b = await this.persist(head.rangeSeries(a, Math.min(a + range, mint) - 1), {});
+        if (b) written.push(b);
+      }
+      // Block intervals are half-open [mint, maxt); chunk ranges are closed, hence maxt - 1.
+      const b = await this.persist(head.rangeSeries(mint, maxt - 1), { minTime: mint, maxTime: maxt });
+      if (b) written.push(b);
+      const { last } = await this.wal.segmentRange();
+      head.truncateMemory(maxt, last);
+      lastBlockMaxt = maxt;
+    }
+    const cp = await this.truncateWAL(lastBlockMaxt);
+    const expired = beyondTimeRetention(this.blockSet.list, this.opts.retention);
+    for (const b of expired) this.opts.logger.info('deleting block beyond retention', { block: b.meta.ulid });
+    await this.blockSet.remove(expired);
+    for (const b of expired) await deleteBlockDir(join(this.dir, b.meta.ulid));
+    return { blocks: written, checkpoint: cp, deleted: expired.map((b) => b.meta.ulid) };
+  }
+
+  private async persist(
+    series: Iterable<SeriesToWrite>,
+    bounds: { minTime?: number; maxTime?: number },
+  ): Promise<string | undefined> {
+    const res = await writeBlock(series, { outDir: this.dir, chunkRange: this.opts.blockDuration, ...bounds });
+    if (res === undefined) return undefined;
+    this.blockSet.add(await openBlock(res.dir));
+    this.opts.logger.info('write block', {
+      ulid: res.ulid,
+      mint: res.meta.minTime,
+      maxt: res.meta.maxTime,
+      series: res.meta.stats.numSeries,
+    });
+    return res.ulid;
+  }
+
+  // Prometheus's Head.truncateWAL: start a new segment, checkpoint the older two thirds of the
+  // segments (keeping live series and samples at or after mint), delete them.
+  private async truncateWAL(mint: number): Promise<number | undefined> {
+    if (mint <= this.lastWalTruncation) return undefined;
+    this.lastWalTruncation = mint;
+    const { first, last: lastSeg } = await this.wal.segmentRange();
+    await this.wal.nextSegment();
+    let last = lastSeg - 1; // never the segment being written
+    if (last < 0) return undefined;
+    last = first + Math.trunc(((last - first) * 2) / 3);
+    if (last <= first) return undefined;
+    const head = this.head;
+    await checkpoint(this.wal.dir, {
+      fromSegment: first,
+      toSegment: last,
+      keep: (ref) => head.getByRef(ref) !== undefined || head.deleted.has(ref),
+      mint,
+    });
+    await this.wal.truncate(last + 1);
+    for (const [ref, seg] of head.deleted) if (seg < first) head.deleted.delete(ref);
+    this.opts.logger.info('WAL checkpoint complete', { first, last });
+    return last;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.compaction;
+      await this.wal.close();
+      await this.blockSet.remove(this.blockSet.list);
+    })();
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
