@@ -20,6 +20,24 @@ describe('memcached server selection (Thanos MemcachedJumpHashSelector)', () => 
     expect(pickServerIndex(key, 1)).toBe(0);
   });
 
+  it('jump hash over uint32 halves equals the BigInt rendering of go-jump', () => {
+    const reference = (key: bigint, n: number) => {
+      let b = -1n;
+      let j = 0n;
+      let k = key;
+      while (j < BigInt(n)) {
+        b = j;
+        k = (k * 2862933555777941757n + 1n) & 0xffffffffffffffffn;
+        j = BigInt(Math.trunc(Number(b + 1n) * (2147483648 / Number((k >> 33n) + 1n))));
+      }
+      return Number(b);
+    };
+    for (let i = 0n; i < 500n; i++) {
+      const key = (i * 0x9e3779b97f4a7c15n + 0xdeadbeefn * i * i) & 0xffffffffffffffffn;
+      for (const n of [2, 3, 7, 100, 1000]) expect(jumpHash(key, n)).toBe(reference(key, n));
+    }
+  });
+
   it('jump hash moves only the keys that go to a new server', () => {
     for (let i = 0n; i < 2000n; i++) {
       const key = i * 0x9e3779b97f4a7c15n;

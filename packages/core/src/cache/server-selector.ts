@@ -1,4 +1,4 @@
-import { xxhash64String } from './xxhash.js';
+import { xxhash64StringParts } from './xxhash.js';
 
 /**
  * Lamping & Veach's jump consistent hash, exactly as Thanos's pkg/cacheutil/jump_hash.go (from
@@ -7,13 +7,32 @@ import { xxhash64String } from './xxhash.js';
  * the rounding, and thus the bucket, is the same as Go's. `buckets` must be >= 1.
  */
 export function jumpHash(key: bigint, buckets: number): number {
+  return jumpHashParts(Number(key >> 32n) >>> 0, Number(key & 0xffffffffn) >>> 0, buckets);
+}
+
+// 2862933555777941757, go-jump's LCG multiplier, as uint32 halves and 16-bit pieces of the low half.
+const M_HI = 0x27bb2ee6;
+const M_LO = 0x87b0b0fd;
+const M_LO0 = M_LO & 0xffff;
+const M_LO1 = M_LO >>> 16;
+
+/** {@link jumpHash} over a key given as uint32 halves, without BigInt. */
+export function jumpHashParts(keyHi: number, keyLo: number, buckets: number): number {
+  let hi = keyHi >>> 0;
+  let lo = keyLo >>> 0;
   let b = -1;
   let j = 0;
-  let k = key;
   while (j < buckets) {
     b = j;
-    k = (k * 2862933555777941757n + 1n) & 0xffffffffffffffffn;
-    j = Math.trunc((b + 1) * (2147483648 / Number((k >> 33n) + 1n)));
+    // key = key * M + 1 (mod 2^64), from 16-bit partial products that stay exact in doubles.
+    const a0 = lo & 0xffff;
+    const a1 = lo >>> 16;
+    const mid = a0 * M_LO1 + a1 * M_LO0;
+    const low = a0 * M_LO0 + (mid % 65536) * 65536 + 1;
+    const carry = Math.floor(low / 4294967296);
+    hi = (a1 * M_LO1 + Math.floor(mid / 65536) + carry + Math.imul(lo, M_HI) + Math.imul(hi, M_LO)) >>> 0;
+    lo = low >>> 0;
+    j = Math.trunc((b + 1) * (2147483648 / ((hi >>> 1) + 1)));
   }
   return b;
 }
@@ -80,5 +99,6 @@ export function sortServersNaturally(servers: readonly string[]): string[] {
 export function pickServerIndex(key: string, serverCount: number): number {
   if (serverCount <= 0) throw new RangeError('no memcached servers');
   if (serverCount === 1) return 0;
-  return jumpHash(xxhash64String(key), serverCount);
+  const h = xxhash64StringParts(key);
+  return jumpHashParts(h.hi, h.lo, serverCount);
 }
