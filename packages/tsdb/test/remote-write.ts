@@ -11,7 +11,7 @@ export interface PushSeries {
 const utf8 = new TextEncoder();
 
 class ProtoWriter {
-  private b = new Uint8Array(1 << 16);
+  private b = new Uint8Array(64);
   p = 0;
 
   private reserve(n: number): void {
