@@ -135,27 +135,28 @@ export function createRedisCache(opts: RedisOptions): Cache {
 
   // A cache must not wait for a dead server: commands queued while (re)connecting fail after one
   // reconnection attempt, and every command has a deadline.
-  const common: IORedisOptions = {
+  const retry = (times: number) => Math.min(times * 100, 2000);
+  const common = {
     lazyConnect: true,
     connectTimeout: opts.dialTimeoutMs ?? 5000,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times) => Math.min(times * 100, 2000),
     ...(readTimeoutMs > 0 || writeTimeoutMs > 0 ? { commandTimeout: Math.max(readTimeoutMs, writeTimeoutMs) } : {}),
     ...(opts.username ? { username: opts.username } : {}),
     ...(opts.password ? { password: opts.password } : {}),
     ...(tls ? { tls } : {}),
-  };
+  } satisfies IORedisOptions;
   const client: Redis | Cluster = isCluster
     ? new Cluster(nodes, {
         lazyConnect: true,
         enableAutoPipelining: true,
-        clusterRetryStrategy: (times) => Math.min(times * 100, 2000),
-        redisOptions: { ...common, retryStrategy: undefined } as never,
+        clusterRetryStrategy: retry,
+        redisOptions: common,
         ...(tls ? { dnsLookup: (host, cb) => cb(null, host) } : {}),
       })
     : opts.masterName
       ? new Redis({
           ...common,
+          retryStrategy: retry,
           sentinels: nodes,
           name: opts.masterName,
           ...(opts.db ? { db: opts.db } : {}),
@@ -163,6 +164,7 @@ export function createRedisCache(opts: RedisOptions): Cache {
         })
       : new Redis({
           ...common,
+          retryStrategy: retry,
           host: nodes[0]?.host as string,
           port: nodes[0]?.port as number,
           ...(opts.db ? { db: opts.db } : {}),
