@@ -2,7 +2,6 @@
 // The first byte names the type; integers are big endian (`<8b>`) or varints (zigzag for
 // signed deltas, as Go's binary.PutVarint). docs/formats/wal.md draws every layout.
 import type { Interval } from '../block/tombstones.js';
-import { decodeString } from '../index/decbuf.js';
 import { compareStrings, Labels } from '../labels/labels.js';
 import { WalRecordError } from './errors.js';
 
@@ -335,14 +334,6 @@ class Decoder {
     if (w < 2 ** 53) return w % 2 === 0 ? w / 2 : -(w + 1) / 2;
     return this.fail('varint outside the range of exact doubles');
   }
-
-  str(): string {
-    const n = this.uvarint();
-    const p = this.p;
-    if (p + n > this.end) this.fail('invalid size');
-    this.p = p + n;
-    return decodeString(this.b, p, n);
-  }
 }
 
 /**
@@ -366,23 +357,101 @@ export function decodeRecord(rec: Uint8Array): WalRecord {
   }
 }
 
+/**
+ * Interns the strings of one record: a series record repeats the same names and many values
+ * (`job`, `instance`, `__name__` …) thousands of times, so looking the bytes up by hash returns
+ * the one string already made instead of allocating another. Keys are byte ranges of the record.
+ */
+class RecordStrings {
+  private mask: number;
+  private starts: Int32Array;
+  private lens: Int32Array;
+  private strs: string[];
+  private count = 0;
+  private readonly buf: Buffer;
+
+  constructor(private readonly b: Uint8Array) {
+    this.buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    const size = 256;
+    this.mask = size - 1;
+    this.starts = new Int32Array(size).fill(-1);
+    this.lens = new Int32Array(size);
+    this.strs = new Array<string>(size).fill('');
+  }
+
+  get(p: number, n: number): string {
+    if (n === 0) return '';
+    const b = this.b;
+    // FNV-1a over the bytes.
+    let h = 0x811c9dc5;
+    for (let i = p; i < p + n; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    let slot = h & this.mask;
+    for (;;) {
+      const s = this.starts[slot] as number;
+      if (s < 0) break;
+      if (this.lens[slot] === n && bytesEqual(b, s, p, n)) return this.strs[slot] as string;
+      slot = (slot + 1) & this.mask;
+    }
+    const str = this.buf.toString('utf8', p, p + n);
+    this.starts[slot] = p;
+    this.lens[slot] = n;
+    this.strs[slot] = str;
+    if (++this.count * 2 > this.mask) this.grow();
+    return str;
+  }
+
+  private grow(): void {
+    const { starts, lens, strs, b } = this;
+    const size = (this.mask + 1) * 2;
+    this.mask = size - 1;
+    this.starts = new Int32Array(size).fill(-1);
+    this.lens = new Int32Array(size);
+    this.strs = new Array<string>(size).fill('');
+    for (let i = 0; i < starts.length; i++) {
+      const p = starts[i] as number;
+      if (p < 0) continue;
+      const n = lens[i] as number;
+      let h = 0x811c9dc5;
+      for (let j = p; j < p + n; j++) h = Math.imul(h ^ (b[j] as number), 0x01000193);
+      let slot = h & this.mask;
+      while ((this.starts[slot] as number) >= 0) slot = (slot + 1) & this.mask;
+      this.starts[slot] = p;
+      this.lens[slot] = n;
+      this.strs[slot] = strs[i] as string;
+    }
+  }
+}
+
+function bytesEqual(b: Uint8Array, x: number, y: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[x + i] !== b[y + i]) return false;
+  return true;
+}
+
 function decodeSeries(rec: Uint8Array): RefSeries[] {
   const d = new Decoder(rec, RECORD_SERIES);
+  const strings = new RecordStrings(rec);
   const out: RefSeries[] = [];
   while (d.p < d.end) {
     const ref = d.be64();
     const n = d.uvarint();
     if (n > d.end - d.p) d.fail('invalid size'); // each label needs at least 2 bytes
-    const flat: string[] = new Array(n * 2);
+    const flat: string[] = [];
     // Prometheus writes labels sorted and without empty values; we trust that as its
     // ScratchBuilder does, but check cheaply and rebuild when a foreign writer did not.
     let ordered = true;
+    let prev = '';
     for (let i = 0; i < n; i++) {
-      const name = d.str();
-      const value = d.str();
-      flat[2 * i] = name;
-      flat[2 * i + 1] = value;
-      if (value === '' || (i > 0 && compareStrings(flat[2 * i - 2] as string, name) >= 0)) ordered = false;
+      const nl = d.uvarint();
+      if (d.p + nl > d.end) d.fail('invalid size');
+      const name = strings.get(d.p, nl);
+      d.p += nl;
+      const vl = d.uvarint();
+      if (d.p + vl > d.end) d.fail('invalid size');
+      const value = strings.get(d.p, vl);
+      d.p += vl;
+      flat.push(name, value);
+      if (vl === 0 || (i > 0 && compareStrings(prev, name) >= 0)) ordered = false;
+      prev = name;
     }
     const labels = ordered
       ? Labels.fromSortedFlat(flat)
