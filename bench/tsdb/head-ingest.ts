@@ -97,13 +97,23 @@ try {
   await db.close();
 
   const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
-  console.log(`head ingest: ${fmt(SERIES)} series, ${ROUNDS} rounds, ${BATCH} samples/commit, WAL compression ${COMPRESS}`);
+  console.log(
+    `head ingest: ${fmt(SERIES)} series, ${ROUNDS} rounds, ${BATCH} samples/commit, WAL compression ${COMPRESS}`,
+  );
   console.log(`  series creation: ${fmt((SERIES / createMs) * 1000)} series/s (${createMs.toFixed(0)} ms)`);
-  console.log(`  steady ingest:   ${fmt((samples / steadyMs) * 1000)} samples/s (${fmt(samples)} samples in ${steadyMs.toFixed(0)} ms)`);
+  console.log(
+    `  steady ingest:   ${fmt((samples / steadyMs) * 1000)} samples/s (${fmt(samples)} samples in ${steadyMs.toFixed(0)} ms)`,
+  );
   console.log(`  commits/s:       ${fmt((samples / BATCH / steadyMs) * 1000)}`);
-  console.log(`  head: ${fmt(stats.numSeries)} series, ${fmt(stats.numChunks)} chunks, ${fmt(stats.samplesAppended)} samples`);
-  console.log(`  WAL: ${(walBytes / 2 ** 20).toFixed(1)} MiB, ${(walBytes / (samples + SERIES)).toFixed(2)} bytes/sample`);
-  console.log(`  memory per active series: heap ${fmt((heap1 - heap0) / SERIES)} B, RSS ${fmt((rss1 - rss0) / SERIES)} B${gc ? '' : ' (no --expose-gc: figures are noisy)'}`);
+  console.log(
+    `  head: ${fmt(stats.numSeries)} series, ${fmt(stats.numChunks)} chunks, ${fmt(stats.samplesAppended)} samples`,
+  );
+  console.log(
+    `  WAL: ${(walBytes / 2 ** 20).toFixed(1)} MiB, ${(walBytes / (samples + SERIES)).toFixed(2)} bytes/sample`,
+  );
+  console.log(
+    `  memory per active series: heap ${fmt((heap1 - heap0) / SERIES)} B, RSS ${fmt((rss1 - rss0) / SERIES)} B${gc ? '' : ' (no --expose-gc: figures are noisy)'}`,
+  );
 } finally {
   await removeTempDir(dir);
 }

@@ -13,7 +13,7 @@ import {
 import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, type PrompbTimeSeries } from '../../core/src/sidecar/prompb/prompb.js';
-import { openDB } from '../src/db/index.js';
+import { dumpDB, openDB } from '../src/db/index.js';
 import { formatGoFloat, formatLabelsGo } from '../src/dump/format.js';
 import { Labels } from '../src/labels/labels.js';
 import { Matcher } from '../src/labels/matcher.js';
@@ -149,6 +149,13 @@ d('Prometheus 2.42 data dir interchange', () => {
     }
     process.kill(prom.pid, 'SIGKILL');
     await prom.stop();
+    // Read-only first: our dump of the dir equals promtool's (both replay the WAL, change nothing).
+    let ourDump = '';
+    await dumpDB(dir, (t) => {
+      ourDump += t;
+    });
+    expect(ourDump.split('\n').length).toBe(want.length + 1);
+    if (programAvailable('promtool')) expect(ourDump).toBe(await promtool.dump(dir));
     await using db = await openDB({ dir, retentionMs: 0 });
     const got = await dumpLines(db.queryable());
     // Label order of dump lines equals sorted label sets; samples within a series by time.

@@ -8,6 +8,7 @@ export {
   DEFAULT_RETENTION_MS,
   openDB,
 } from './db.js';
+export { type DumpDBOptions, dumpDB } from './dump.js';
 export { createDBQueryable } from './queryable.js';
 export { openDBReadOnly, type ReadOnlyDB, type ReadOnlyDBOptions } from './readonly.js';
 export { replayWAL, type WalReplayResult } from './replay.js';
