@@ -25,6 +25,7 @@ import {
 import {
   decodeRecord,
   decodeSamplesInto,
+  RECORD_SAMPLES,
   readWAL,
   recordType,
   type SampleColumns,
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
       let cols: SampleColumns | undefined;
       let n = 0;
       for await (const { record } of readWAL(walDir)) {
-        if (recordType(record) === 2) {
+        if (recordType(record) === RECORD_SAMPLES) {
           cols = decodeSamplesInto(record, cols);
           n += cols.length;
         } else {

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -269,6 +269,18 @@ describe('WAL segments', () => {
       ),
     );
     expect(got[0]?.segment).toBe(1);
+  });
+
+  it('refuses a WAL whose segments are not sequential', async () => {
+    const w = await openWAL({ dir });
+    await w.nextSegment();
+    await w.nextSegment();
+    await w.close();
+    await truncate(join(dir, '00000001'), 0);
+    await writeFile(join(dir, '00000001.repair'), 'x'); // not a segment name: ignored
+    expect(await readAll(dir)).toEqual([]);
+    await rm(join(dir, '00000001'));
+    await expect(readAll(dir)).rejects.toMatchObject({ code: 'TSDB_WAL_SEGMENTS' });
   });
 
   it('rejects a segment size that is not a multiple of a page', async () => {

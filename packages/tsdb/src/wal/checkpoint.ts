@@ -63,7 +63,7 @@ async function listCheckpoints(walDir: string): Promise<{ name: string; index: n
   for (const e of await readdir(walDir, { withFileTypes: true })) {
     if (!e.name.startsWith(CHECKPOINT_PREFIX)) continue;
     if (!e.isDirectory()) {
-      throw new ThanosError('TSDB_WAL_CORRUPT', `${walDir}: checkpoint ${e.name} is not a directory`);
+      throw new ThanosError('TSDB_WAL_SEGMENTS', `${walDir}: checkpoint ${e.name} is not a directory`);
     }
     const suffix = e.name.slice(CHECKPOINT_PREFIX.length);
     // `checkpoint.00000012.tmp` (an unfinished one) is not a checkpoint.

@@ -293,7 +293,8 @@ export async function repairWAL(dir: string, err: WalCorruptionError): Promise<v
   if (!(err instanceof Error) || (err as { code?: unknown }).code !== 'TSDB_WAL_CORRUPT') {
     throw new ThanosError('TSDB_WAL_REPAIR', 'cannot handle error', { cause: err });
   }
-  if (err.segment < 0) throw new ThanosError('TSDB_WAL_REPAIR', 'corruption error does not specify position');
+  if (typeof err.segment !== 'number' || err.segment < 0)
+    throw new ThanosError('TSDB_WAL_REPAIR', 'corruption error does not specify position');
   for (const s of await listSegments(dir)) {
     if (s.index > err.segment) await rm(join(dir, s.name));
   }

@@ -38,7 +38,7 @@ export async function listSegments(dir: string): Promise<SegmentRef[]> {
   refs.sort((a, b) => a.index - b.index);
   for (let i = 0; i + 1 < refs.length; i++) {
     if ((refs[i] as SegmentRef).index + 1 !== (refs[i + 1] as SegmentRef).index) {
-      throw new ThanosError('TSDB_WAL_CORRUPT', `${dir}: segments are not sequential`);
+      throw new ThanosError('TSDB_WAL_SEGMENTS', `${dir}: segments are not sequential`);
     }
   }
   return refs;
