@@ -91,8 +91,14 @@ export class MemPostings {
       const matchesEmpty = m.matches('');
       if (!matchesEmpty) {
         // The label must be set: l="x", l=~"x.+", l!="", l!~"".
+        // `=` and regexes over literal alternations (a|b|c) look values up instead of scanning.
+        const set = m.type === '=~' ? m.setMatches() : undefined;
         const it =
-          m.type === '=' ? this.postings(m.name, [m.value]) : this.postingsForValues(m.name, (v) => m.matches(v));
+          m.type === '='
+            ? this.postings(m.name, [m.value])
+            : set !== undefined && set.length > 0
+              ? this.postings(m.name, set)
+              : this.postingsForValues(m.name, (v) => m.matches(v));
         if (it.length === 0) return EMPTY_POSTINGS;
         its.push(it);
       } else if (isNot) {
