@@ -88,6 +88,8 @@ interface Cursor {
   batches: AsyncGenerator<BlockSeriesEntry[]>;
   batch: BlockSeriesEntry[];
   pos: number;
+  /** The next batch, already being read while this one is merged. */
+  pending: Promise<IteratorResult<BlockSeriesEntry[]>> | undefined;
 }
 
 async function advance(c: Cursor): Promise<boolean> {
@@ -95,13 +97,18 @@ async function advance(c: Cursor): Promise<boolean> {
     c.pos++;
     return true;
   }
-  const r = await c.batches.next();
+  const r = await (c.pending ?? c.batches.next());
+  c.pending = undefined;
   if (r.done) {
     c.batch = [];
     return false;
   }
   c.batch = r.value;
   c.pos = 0;
+  // Read ahead: the next batch's index and chunk reads overlap with merging and writing this one.
+  c.pending = c.batches.next();
+  // Its error, if any, surfaces when it is awaited; until then it must not count as unhandled.
+  c.pending.catch(() => {});
   return true;
 }
 
@@ -188,7 +195,12 @@ async function populate(
   const heap = new GoHeap<Cursor>((a, b) => compareLabels(at(a).labels, at(b).labels) < 0);
   for (const b of blocks) {
     // Block ranges are half-open, [minTime, maxTime): the last millisecond included is maxTime-1.
-    const c: Cursor = { batches: blockSeriesBatches(b, meta.minTime, meta.maxTime - 1, signal), batch: [], pos: 0 };
+    const c: Cursor = {
+      batches: blockSeriesBatches(b, meta.minTime, meta.maxTime - 1, signal),
+      batch: [],
+      pos: 0,
+      pending: undefined,
+    };
     if (await advance(c)) heap.push(c);
   }
   let current: Cursor[] = [];
