@@ -58,6 +58,7 @@ export function aggregateSimple(
   param: Float64Array | undefined,
   n: number,
   annos: Annotations,
+  tick?: (units: number) => void,
 ): StepSeries[] {
   const { of, labels } = assignGroups(input, grouping, without);
   const g = labels.length;
@@ -90,6 +91,7 @@ export function aggregateSimple(
   // quantile collects the values of each group and step.
   const lists: number[][] | undefined = op === 'quantile' ? [] : undefined;
   for (let si = 0; si < input.length; si++) {
+    tick?.(n);
     const s = input[si] as StepSeries;
     const gi = of[si] as number;
     if (s.dropName) dropName[gi] = 1;

@@ -87,12 +87,14 @@ export function vectorScalarBinop(
   scalar: Float64Array,
   swap: boolean,
   returnBool: boolean,
+  tick?: (units: number) => void,
 ): StepSeries[] {
   const cmp = isComparison(op);
   const dropName = changesMetricSchema(op) || returnBool;
   const out: StepSeries[] = [];
   for (const s of vec) {
     const n = s.values.length;
+    tick?.(n);
     const o = newStepSeries(s.labels, n, s.dropName || dropName);
     let any = false;
     for (let i = 0; i < n; i++) {
@@ -215,6 +217,7 @@ export function vectorBinop(
   matching: VectorMatching,
   returnBool: boolean,
   n: number,
+  tick?: (units: number) => void,
 ): StepSeries[] {
   const oneToMany = matching.card === 'one-to-many';
   // Work with the "many" side on the left, like Prometheus.
@@ -255,6 +258,7 @@ export function vectorBinop(
     return res;
   };
   for (let i = 0; i < n; i++) {
+    tick?.(lhs.length + rhs.length);
     let anyL = false;
     for (const s of lhs) {
       if (s.present[i] !== 0) {

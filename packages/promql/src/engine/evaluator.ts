@@ -110,6 +110,8 @@ export class Evaluator {
   private currentSamples = 0;
   /** Work left before the next check. */
   private budget = CHECK_WORK;
+  /** `spend` as a callback, for the aggregation, binary and element loops. */
+  private readonly tick = (units: number): void => this.spend(units);
   private readonly noStale = new Map<SeriesSamples, { ts: Float64Array; vs: Float64Array }>();
 
   constructor(private readonly opts: EvaluatorOptions) {}
@@ -348,7 +350,11 @@ export class Evaluator {
         ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
         : v.series;
     // The inner series keep their name-removal mark: a top-level subquery drops names at the end.
-    const series = stepSeries.map((s) => stepSeriesToRaw(s, start, step));
+    const series = stepSeries.map((s) => {
+      // Converting a long inner grid allocates and touches two columns per series.
+      this.spend(s.present.length);
+      return stepSeriesToRaw(s, start, step);
+    });
     return { series, range, refs, anchored: false, smoothed: false };
   }
 
@@ -412,7 +418,7 @@ export class Evaluator {
     if (elementFn !== undefined) {
       const input = this.vectorArg(e.args[0] as Expr, g);
       const params = e.args.slice(1).map((a) => this.scalarArg(a, g));
-      return { kind: 'vector', series: mapElements(input, params, g.n, elementFn) };
+      return { kind: 'vector', series: mapElements(input, params, g.n, elementFn, this.tick) };
     }
     const dateFn = dateFunctions[name];
     if (dateFn !== undefined) {
@@ -425,7 +431,7 @@ export class Evaluator {
         return { kind: 'vector', series: [o] };
       }
       const input = this.vectorArg(e.args[0] as Expr, g);
-      return { kind: 'vector', series: mapElements(input, [], g.n, (v) => dateFn(dateOfSeconds(v))) };
+      return { kind: 'vector', series: mapElements(input, [], g.n, (v) => dateFn(dateOfSeconds(v)), this.tick) };
     }
     switch (name) {
       case 'time': {
@@ -717,7 +723,7 @@ export class Evaluator {
       default:
         return {
           kind: 'vector',
-          series: aggregateSimple(e.op, input, grouping, e.without, param, g.n, this.opts.annos),
+          series: aggregateSimple(e.op, input, grouping, e.without, param, g.n, this.opts.annos, this.tick),
         };
     }
   }
@@ -728,10 +734,10 @@ export class Evaluator {
     if (l.kind === 'scalar' && r.kind === 'scalar')
       return { kind: 'scalar', values: scalarBinop(e.op, l.values, r.values) };
     if (l.kind === 'vector' && r.kind === 'scalar') {
-      return { kind: 'vector', series: vectorScalarBinop(e.op, l.series, r.values, false, e.returnBool) };
+      return { kind: 'vector', series: vectorScalarBinop(e.op, l.series, r.values, false, e.returnBool, this.tick) };
     }
     if (l.kind === 'scalar' && r.kind === 'vector') {
-      return { kind: 'vector', series: vectorScalarBinop(e.op, r.series, l.values, true, e.returnBool) };
+      return { kind: 'vector', series: vectorScalarBinop(e.op, r.series, l.values, true, e.returnBool, this.tick) };
     }
     if (l.kind === 'vector' && r.kind === 'vector') {
       const matching = e.matching ?? {
@@ -743,7 +749,7 @@ export class Evaluator {
       if (e.op === 'and' || e.op === 'or' || e.op === 'unless') {
         return { kind: 'vector', series: setBinop(e.op, l.series, r.series, matching, g.n) };
       }
-      return { kind: 'vector', series: vectorBinop(e.op, l.series, r.series, matching, e.returnBool, g.n) };
+      return { kind: 'vector', series: vectorBinop(e.op, l.series, r.series, matching, e.returnBool, g.n, this.tick) };
     }
     throw new QueryEvaluationError(`binary operator ${e.op} between ${l.kind} and ${r.kind}`);
   }
@@ -754,10 +760,12 @@ function mapElements(
   params: Float64Array[],
   n: number,
   fn: (v: number, p: Float64Array) => number | undefined,
+  tick: (units: number) => void,
 ): StepSeries[] {
   const p = new Float64Array(params.length);
   const out: StepSeries[] = [];
   for (const s of input) {
+    tick(n);
     const o = newStepSeries(s.labels, n, true);
     let any = false;
     for (let i = 0; i < n; i++) {

@@ -39,11 +39,21 @@ export interface PackedSeries {
 }
 
 /**
- * Packs `series` into fresh buffers and appends those buffers to `transfer`. The inputs are
- * copied, never transferred: they may be views into a store's memory (memory storage hands out
- * subarrays of its columns).
+ * A packing in progress: labels are packed and the column buffers allocated; `copy` fills the
+ * columns a slice at a time, so a caller on a busy event loop can yield between slices.
  */
-export function packSeries(series: readonly SeriesColumns[], transfer: ArrayBuffer[]): PackedSeries {
+export interface PackJob {
+  readonly packed: PackedSeries;
+  /** Copies up to `maxSamples` more samples; returns true once every sample is copied. */
+  copy(maxSamples: number): boolean;
+}
+
+/**
+ * Starts packing `series` into fresh buffers and appends those buffers to `transfer`. The
+ * inputs are copied, never transferred: they may be views into a store's memory (memory storage
+ * hands out subarrays of its columns). Nothing may change the inputs until the job is done.
+ */
+export function startPack(series: readonly SeriesColumns[], transfer: ArrayBuffer[]): PackJob {
   const symbolIndex = new Map<string, number>();
   const symbolList: string[] = [];
   let labelCount = 0;
@@ -61,8 +71,7 @@ export function packSeries(series: readonly SeriesColumns[], transfer: ArrayBuff
   let o = 0;
   for (let i = 0; i < series.length; i++) {
     const s = series[i] as SeriesColumns;
-    const flat = s.labels.toFlat();
-    for (const sym of flat) {
+    for (const sym of s.labels.toFlat()) {
       let ref = symbolIndex.get(sym);
       if (ref === undefined) {
         ref = symbolList.length;
@@ -72,8 +81,6 @@ export function packSeries(series: readonly SeriesColumns[], transfer: ArrayBuff
       labelRefs[l++] = ref;
     }
     labelEnds[i] = l;
-    timestamps.set(s.timestamps, o);
-    values.set(s.values, o);
     o += s.timestamps.length;
     sampleEnds[i] = o;
   }
@@ -91,7 +98,45 @@ export function packSeries(series: readonly SeriesColumns[], transfer: ArrayBuff
     timestamps.buffer,
     values.buffer,
   );
-  return { symbols: symbolList.join(''), symbolEnds, labelRefs, labelEnds, sampleEnds, timestamps, values };
+  const packed = { symbols: symbolList.join(''), symbolEnds, labelRefs, labelEnds, sampleEnds, timestamps, values };
+  // Copy position: series `next`, sample `within` of it, written at `at`.
+  let next = 0;
+  let within = 0;
+  let at = 0;
+  return {
+    packed,
+    copy(maxSamples: number): boolean {
+      let left = maxSamples;
+      while (next < series.length && left > 0) {
+        const s = series[next] as SeriesColumns;
+        const n = Math.min(s.timestamps.length - within, left);
+        if (within === 0 && n === s.timestamps.length) {
+          timestamps.set(s.timestamps, at);
+          values.set(s.values, at);
+        } else {
+          timestamps.set(s.timestamps.subarray(within, within + n), at);
+          values.set(s.values.subarray(within, within + n), at);
+        }
+        at += n;
+        left -= n;
+        within += n;
+        if (within === s.timestamps.length) {
+          next++;
+          within = 0;
+        }
+      }
+      // Series without samples (labels-only selects) need no copying.
+      while (next < series.length && (series[next] as SeriesColumns).timestamps.length === 0) next++;
+      return next === series.length;
+    },
+  };
+}
+
+/** Packs `series` at once (see `startPack`). */
+export function packSeries(series: readonly SeriesColumns[], transfer: ArrayBuffer[]): PackedSeries {
+  const job = startPack(series, transfer);
+  job.copy(Number.POSITIVE_INFINITY);
+  return job.packed;
 }
 
 /** Unpacks series; sample columns are views into the packed buffers (no copy). */

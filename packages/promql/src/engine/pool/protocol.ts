@@ -11,10 +11,12 @@ import type { Grid, QueryResult, QueryValue } from '../types.js';
 import {
   type ErrorRecord,
   type PackedSeries,
+  type PackJob,
   packSeries,
   recordError,
   rehydrateMatchers,
   reviveError,
+  startPack,
   toCloneable,
   unpackSeries,
 } from './pack.js';
@@ -62,8 +64,15 @@ export type EvaluationReply =
     }
   | { ok: false; error: ErrorRecord };
 
-/** Builds the task for `input`, appending every buffer to move to `transfer`. */
-export function encodeTask(input: EvaluateInput, control: SharedArrayBuffer, transfer: ArrayBuffer[]): EvaluationTask {
+/**
+ * Builds the task for `input`, appending every buffer to move to `transfer`. The sample columns
+ * are filled by the returned jobs (run each to completion before posting the task).
+ */
+export function encodeTask(
+  input: EvaluateInput,
+  control: SharedArrayBuffer,
+  transfer: ArrayBuffer[],
+): { task: EvaluationTask; jobs: PackJob[] } {
   const memo = new Map<object, unknown>();
   const selectors: VectorSelector[] = [...input.data.keys()];
   const infoCalls: Call[] = [...input.infoSelectors.keys()];
@@ -75,17 +84,20 @@ export function encodeTask(input: EvaluateInput, control: SharedArrayBuffer, tra
   };
   const setIndex = new Map<SeriesSamples[], number>();
   const sets: PackedSeries[] = [];
+  const jobs: PackJob[] = [];
   const selectorSets = selectors.map((s) => {
     const list = input.data.get(s) as SeriesSamples[];
     let i = setIndex.get(list);
     if (i === undefined) {
       i = sets.length;
       setIndex.set(list, i);
-      sets.push(packSeries(list, transfer));
+      const job = startPack(list, transfer);
+      jobs.push(job);
+      sets.push(job.packed);
     }
     return i;
   });
-  return {
+  const task: EvaluationTask = {
     graph,
     selectorSets,
     sets,
@@ -97,6 +109,7 @@ export function encodeTask(input: EvaluateInput, control: SharedArrayBuffer, tra
     deadline: input.deadline,
     control,
   };
+  return { task, jobs };
 }
 
 /**
