@@ -79,7 +79,7 @@ async function promQuery(p: RunningPrometheus, query: string, timeMs: number): P
 
 // Prometheus 2.42's extrapolatedRate (promql/functions.go) over the samples in [t - range, t].
 function rate(ts: number[], vs: number[], t: number, range: number): number | undefined {
-  const idx = ts.map((x, i) => i).filter((i) => (ts[i] as number) >= t - range && (ts[i] as number) <= t);
+  const idx = ts.map((_, i) => i).filter((i) => (ts[i] as number) >= t - range && (ts[i] as number) <= t);
   if (idx.length < 2) return undefined;
   const first = idx[0] as number;
   const last = idx[idx.length - 1] as number;
@@ -166,7 +166,8 @@ d('Prometheus 2.42 data dir interchange', () => {
     // Stale markers survive as the exact bit pattern.
     const stale = await db.queryable().select([new Matcher('=', 'instance', 'host-0')], ALL);
     const cell = new Float64Array(1);
-    cell.set((stale[0]?.values as Float64Array).subarray(nSamples - 1, nSamples));
+    const vals = stale[0]?.values ?? new Float64Array(nSamples);
+    cell.set(vals.subarray(nSamples - 1, nSamples));
     const bits = new DataView(cell.buffer);
     expect([bits.getUint32(4, true).toString(16), bits.getUint32(0, true)]).toEqual(['7ff00000', 2]);
   });
