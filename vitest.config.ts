@@ -1,19 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+const src = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 
 // Tests import sibling packages from source, so `npm test` never depends on a stale dist/.
 export default defineConfig({
   resolve: {
-    alias: {
-      '@thanos-ts/tsdb': pkg('tsdb'),
-      '@thanos-ts/promql': pkg('promql'),
-      '@thanos-ts/objstore': pkg('objstore'),
-      '@thanos-ts/core': pkg('core'),
-      '@thanos-ts/cli': pkg('cli'),
-      '@thanos-ts/testing': pkg('testing'),
-    },
+    // `@thanos-ts/<pkg>` → packages/<pkg>/src/index.ts; `@thanos-ts/<pkg>/<sub>` → packages/<pkg>/src/<sub>/index.ts.
+    alias: [
+      { find: /^@thanos-ts\/([a-z-]+)$/, replacement: `${src('$1')}/src/index.ts` },
+      { find: /^@thanos-ts\/([a-z-]+)\/([a-z-]+)$/, replacement: `${src('$1')}/src/$2/index.ts` },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],

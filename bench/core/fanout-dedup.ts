@@ -7,15 +7,13 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
   connectStoreAPI,
-  createProxyStore,
   createQuerier,
-  createStoreQueryable,
-  type ProxyEndpoint,
   type SeriesResponse,
   type StoreAPI,
   type StoreInfo,
   serveStoreAPI,
 } from '@thanos-ts/core';
+import { createProxyStore, createStoreQueryable, type ProxyEndpoint } from '@thanos-ts/core/query';
 import { Labels, matcher, XorEncoder } from '@thanos-ts/tsdb';
 
 const N = Number(process.argv[2] ?? 100_000);

@@ -184,7 +184,7 @@ async function main() {
       externalLabels: () => ext,
       timestamps: () => ({ minTime: start, maxTime: Number.MAX_SAFE_INTEGER }),
     });
-    const sidecar = createSidecar({ prometheusUrl: prom.url, grpcAddress: '127.0.0.1:0', readyTimeout: 60_000 });
+    const sidecar = createSidecar({ prometheusUrl: prom.url, grpcAddress: '127.0.0.1:0', readyTimeoutMs: 60_000 });
     await sidecar.start();
     const ext: Labels = sidecar.externalLabels();
     for (const [path, api] of [

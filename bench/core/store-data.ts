@@ -10,7 +10,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { ChunkSegmentWriter, compareLabels, cutXorChunks, IndexWriter, Labels, writeBlockMeta } from '@thanos-ts/tsdb';
-import { uploadTsdbBlocks } from '../../packages/core/src/store/upload-blocks.js';
+import { uploadTsdbBlocks } from '../../packages/core/src/block/upload-blocks.js';
 
 export const BLOCK_MS = 2 * 3600_000;
 export const T0 = 1_700_000_000_000 - (1_700_000_000_000 % BLOCK_MS);
@@ -104,7 +104,10 @@ export async function ensureBenchData(
     );
   }
   await mkdir(bucketDir, { recursive: true });
-  await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), tsdbDir, { cluster: 'bench' });
+  await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), tsdbDir, {
+    labels: { cluster: 'bench' },
+    source: 'bench',
+  });
   await writeFile(join(root, 'DONE'), new Date().toISOString());
   log(`dataset ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return { tsdbDir, bucketDir };

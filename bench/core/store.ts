@@ -52,7 +52,7 @@ async function childMemory(bucketDir: string, dataDir: string): Promise<void> {
     bucket: createFilesystemBucket({ directory: bucketDir }),
     dataDir,
     logger: NOP_LOGGER,
-    idleUnloadAfter: 0,
+    idleUnloadAfterMs: 0,
   });
   await g.start();
   gc();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { uploadTsdbBlocks } from '@thanos-ts/core';
+import { uploadTsdbBlocks } from '@thanos-ts/core/block';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, makeTempDir, programAvailable, removeTempDir } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ describe.skipIf(!programAvailable('promtool'))('example: embedded querier and st
       const bucketDir = join(work, 'bucket');
       const bucket = createFilesystemBucket({ directory: bucketDir });
       // The same data as two HA replicas: the querier must count each series once.
-      await uploadTsdbBlocks(bucket, made.dir, { replica: 'a' });
+      await uploadTsdbBlocks(bucket, made.dir, { labels: { replica: 'a' }, source: 'example' });
       const again = await blocksFromOpenMetrics({
         seed: 5,
         metrics: 4,
@@ -32,7 +32,7 @@ describe.skipIf(!programAvailable('promtool'))('example: embedded querier and st
         churn: 0,
         gapProbability: 0,
       });
-      await uploadTsdbBlocks(bucket, again.dir, { replica: 'b' });
+      await uploadTsdbBlocks(bucket, again.dir, { labels: { replica: 'b' }, source: 'example' });
 
       const service = await startMetricsService({ bucketDir, cacheDir: join(work, 'cache') });
       try {

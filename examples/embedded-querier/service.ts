@@ -3,7 +3,8 @@
 // from PromQL, and mounts the Prometheus-compatible API next to it for Grafana.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createQuerier, createQueryAPIHandler, createStoreGateway } from '@thanos-ts/core';
+import { createQuerier, createStoreGateway } from '@thanos-ts/core';
+import { createQueryAPIHandler } from '@thanos-ts/core/http';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 
 export interface MetricsServiceOptions {
@@ -47,7 +48,7 @@ export async function startMetricsService(opts: MetricsServiceOptions): Promise<
       );
       return;
     }
-    promAPI(req, res).then((handled) => {
+    promAPI(req, res).then((handled: boolean) => {
       if (!handled) {
         res.writeHead(404);
         res.end('not found\n');

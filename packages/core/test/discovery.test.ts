@@ -6,7 +6,6 @@ import { makeTempDir } from '@thanos-ts/testing';
 import { Labels } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDNSResolver, resolveAddress } from '../src/discovery/dns.js';
-import { createEndpointDiscovery } from '../src/discovery/endpoint-discovery.js';
 import { createFileSD, parseFileSD } from '../src/discovery/file-sd.js';
 import { createQuerier } from '../src/query/querier.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
@@ -70,13 +69,12 @@ describe('DNS discovery against a local DNS stub', () => {
   });
 
   it('feeds a querier whose endpoints follow SRV changes', async () => {
-    const discovery = createEndpointDiscovery({
-      addresses: ['dnssrv+_grpc._tcp.stores.test'],
+    const querier = createQuerier({
+      endpoints: ['dnssrv+_grpc._tcp.stores.test'],
       resolver: createDNSResolver({ servers: [dns.address] }),
-      dnsInterval: 100,
+      dnsIntervalMs: 100,
+      endpointRefreshIntervalMs: 100,
     });
-    await discovery.start();
-    const querier = createQuerier({ discover: () => discovery.addresses(), endpointRefreshInterval: 100 });
     await querier.start();
     const sites = async () => {
       const r = await querier.instantQuery('up', 1000);
@@ -89,7 +87,6 @@ describe('DNS discovery against a local DNS stub', () => {
     });
     await until(async () => JSON.stringify(await sites()) === '["two"]');
     await querier.close();
-    discovery.close();
   });
 });
 
@@ -120,9 +117,11 @@ describe('file SD', () => {
     sd.start();
     expect(sd.targets()).toEqual([`127.0.0.1:${one.port}`]);
 
-    const discovery = createEndpointDiscovery({ fileSDFiles: [join(dir, '*.yml')], dnsInterval: 60_000 });
-    await discovery.start();
-    const querier = createQuerier({ discover: () => discovery.addresses(), endpointRefreshInterval: 100 });
+    const querier = createQuerier({
+      fileSDFiles: [join(dir, '*.yml')],
+      fileSDIntervalMs: 60_000,
+      endpointRefreshIntervalMs: 100,
+    });
     await querier.start();
     const sites = async () => {
       const r = await querier.instantQuery('up', 1000);
@@ -141,7 +140,6 @@ describe('file SD', () => {
     expect(sd.targets()).toEqual([`127.0.0.1:${two.port}`]);
     expect(seen.length).toBeGreaterThanOrEqual(2);
     sd.close();
-    discovery.close();
     await querier.close();
     one.server.forceShutdown();
     two.server.forceShutdown();
@@ -149,7 +147,7 @@ describe('file SD', () => {
 
   it('marks a dead endpoint unhealthy and re-adds it when it comes back', async () => {
     const store = await startStore('flaky');
-    const querier = createQuerier({ endpoints: [`127.0.0.1:${store.port}`], endpointRefreshInterval: 100 });
+    const querier = createQuerier({ endpoints: [`127.0.0.1:${store.port}`], endpointRefreshIntervalMs: 100 });
     await querier.start();
     expect(querier.endpointStatuses()[0]?.healthy).toBe(true);
     await new Promise<void>((r) => store.server.tryShutdown(() => r()));

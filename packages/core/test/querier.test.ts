@@ -219,7 +219,7 @@ describe('partial response and failing stores', () => {
   });
 
   it('does not wait for a hanging store past the response timeout', async () => {
-    const q = createQuerier({ endpoints: [goodStore, hanging], responseTimeout: 300 });
+    const q = createQuerier({ endpoints: [goodStore, hanging], responseTimeoutMs: 300 });
     await q.start();
     const r = await q.instantQuery('up', 16000);
     expect(r.result.type === 'vector' && r.result.samples.length).toBe(1);
@@ -228,7 +228,7 @@ describe('partial response and failing stores', () => {
   });
 
   it('fails a query with a hanging store at the query timeout', async () => {
-    const q = createQuerier({ endpoints: [goodStore, hanging], timeout: 400 });
+    const q = createQuerier({ endpoints: [goodStore, hanging], timeoutMs: 400 });
     await q.start();
     const started = Date.now();
     await expect(q.instantQuery('up', 16000)).rejects.toThrow(/timed out/);

@@ -13,6 +13,7 @@ export {
 } from './block/meta.js';
 export { createBlockQueryable, mergeBlockSampleBatches, mergeBlockSamples, mergeSamples } from './block/queryable.js';
 export { type ByteRangeSource, BytesRangeSource, FileRangeSource } from './block/range-source.js';
+export { blockIdOfDir, isULID, ulidTime } from './block/ulid.js';
 export {
   type BlockChunk,
   BlockReader,

@@ -32,10 +32,10 @@ describe('thanos-ts query flags', () => {
         '--store.response-timeout=5s',
       ]),
     );
-    expect(o.endpointAddresses).toEqual(['127.0.0.1:10901', 'dnssrv+_grpc._tcp.stores.example']);
+    expect(o.endpoints).toEqual(['127.0.0.1:10901', 'dnssrv+_grpc._tcp.stores.example']);
     expect(o.replicaLabels).toEqual(['replica', 'rule_replica', 'prometheus_replica']);
-    expect([o.timeout, o.partialResponse, o.responseTimeout, o.maxConcurrent]).toEqual([30_000, false, 5000, 20]);
-    expect([o.httpAddress, o.grpcAddress, o.defaultEvaluationInterval, o.deduplicationFunc]).toEqual([
+    expect([o.timeoutMs, o.partialResponse, o.responseTimeoutMs, o.maxConcurrent]).toEqual([30_000, false, 5000, 20]);
+    expect([o.httpAddress, o.grpcAddress, o.defaultEvaluationIntervalMs, o.deduplicationFunc]).toEqual([
       '0.0.0.0:10902',
       '0.0.0.0:10901',
       60_000,

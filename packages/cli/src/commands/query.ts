@@ -1,26 +1,17 @@
-import {
-  createQueryComponent,
-  type DeduplicationFunc,
-  parseAddress,
-  type QueryComponentOptions,
-} from '@thanos-ts/core';
+import { createQuerier, type QuerierOptions } from '@thanos-ts/core';
+import { parseAddress } from '@thanos-ts/core/discovery';
+import type { DeduplicationFunc } from '@thanos-ts/core/query';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
-import {
-  addGrpcClientTLSFlags,
-  addGrpcServerTLSFlags,
-  type GrpcClientTLSFlags,
-  type GrpcServerTLSFlags,
-  grpcClientTLSFromFlags,
-  grpcServerTLSFromFlags,
-} from '../flags/grpc-tls.js';
-import { collect, durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+import { addGrpcClientTLSFlags, type GrpcClientTLSFlags, grpcClientTLSFromFlags } from '../flags/grpc-tls.js';
+import { collect, durationFlag, intFlag } from '../flags/http.js';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
+import { definedOnly, type FlagsFor } from '../flags/typed.js';
+import { runUntilSignal } from '../run.js';
 
 /** Raw values of `thanos-ts query` flags as commander stores them. */
-export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags, LogFlags {
-  httpAddress: string;
-  grpcAddress: string;
+export interface QueryFlags extends ServingFlags, GrpcClientTLSFlags, LogFlags {
   endpoint?: string[];
   store?: string[];
   'store.sdFiles'?: string[];
@@ -39,10 +30,13 @@ export interface QueryFlags extends GrpcServerTLSFlags, GrpcClientTLSFlags, LogF
   'deduplication.func': string;
 }
 
-/** Validates `thanos-ts query` flags into createQueryComponent options; errors name the flag. */
-export function parseQueryFlags(o: QueryFlags): QueryComponentOptions {
-  const endpointAddresses = [...(o.endpoint ?? []), ...(o.store ?? [])];
-  for (const a of endpointAddresses) {
+/** Options of createQuerier no flag sets: in-process objects. */
+type NotQueryFlags = 'logger' | 'registry' | 'now' | 'resolver' | 'engine' | 'buildInfo';
+
+/** Validates `thanos-ts query` flags into createQuerier options; errors name the flag. */
+export function parseQueryFlags(o: QueryFlags): QuerierOptions {
+  const endpoints = [...(o.endpoint ?? []), ...(o.store ?? [])];
+  for (const a of endpoints) {
     try {
       parseAddress(a);
     } catch (err) {
@@ -57,32 +51,35 @@ export function parseQueryFlags(o: QueryFlags): QueryComponentOptions {
     throw new InvalidArgumentError(`--deduplication.func: want penalty or chain, got ${JSON.stringify(dedup)}`);
   }
   const replicaLabels = (o['query.replicaLabel'] ?? []).flatMap((l) => l.split(',')).filter((l) => l !== '');
-  const timeout = durationFlag(o['query.timeout'], 'query.timeout');
-  if (timeout <= 0) throw new InvalidArgumentError('--query.timeout: must be positive');
-  const opts: QueryComponentOptions = {
-    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
-    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
-    grpcServerTLS: grpcServerTLSFromFlags(o),
+  const timeoutMs = durationFlag(o['query.timeout'], 'query.timeout');
+  if (timeoutMs <= 0) throw new InvalidArgumentError('--query.timeout: must be positive');
+  const flags: FlagsFor<QuerierOptions, NotQueryFlags> = {
+    ...servingFromFlags(o),
     tls: grpcClientTLSFromFlags(o),
-    endpointAddresses,
+    endpoints,
     fileSDFiles: o['store.sdFiles'] ?? [],
-    fileSDInterval: durationFlag(o['store.sdInterval'], 'store.sd-interval'),
-    dnsInterval: durationFlag(o['store.sdDnsInterval'], 'store.sd-dns-interval'),
-    responseTimeout: durationFlag(o['store.responseTimeout'], 'store.response-timeout'),
+    fileSDIntervalMs: durationFlag(o['store.sdInterval'], 'store.sd-interval'),
+    dnsIntervalMs: durationFlag(o['store.sdDnsInterval'], 'store.sd-dns-interval'),
+    endpointRefreshIntervalMs: undefined,
+    responseTimeoutMs: durationFlag(o['store.responseTimeout'], 'store.response-timeout'),
     replicaLabels,
-    timeout,
+    timeoutMs,
     maxConcurrent: intFlag(o['query.maxConcurrent'], 'query.max-concurrent', 1),
     maxConcurrentSelect: intFlag(o['query.maxConcurrentSelect'], 'query.max-concurrent-select', 1),
     partialResponse: o['query.partialResponse'],
     autoDownsampling: o['query.autoDownsampling'],
-    defaultEvaluationInterval: durationFlag(o['query.defaultEvaluationInterval'], 'query.default-evaluation-interval'),
-    defaultStep: durationFlag(o['query.defaultStep'], 'query.default-step'),
+    defaultEvaluationIntervalMs: durationFlag(
+      o['query.defaultEvaluationInterval'],
+      'query.default-evaluation-interval',
+    ),
+    defaultStepMs: durationFlag(o['query.defaultStep'], 'query.default-step'),
     deduplicationFunc: dedup as DeduplicationFunc,
+    lookbackDeltaMs:
+      o['query.lookbackDelta'] === undefined
+        ? undefined
+        : durationFlag(o['query.lookbackDelta'], 'query.lookback-delta'),
   };
-  if (o['query.lookbackDelta'] !== undefined) {
-    opts.lookbackDelta = durationFlag(o['query.lookbackDelta'], 'query.lookback-delta');
-  }
-  return opts;
+  return definedOnly(flags);
 }
 
 /** Defines the `query` command and its flags (Thanos's names and defaults). */
@@ -91,13 +88,7 @@ export function defineQueryCommand(): Command {
     'Query node exposing PromQL enabled Query API with data retrieved from multiple store nodes.',
   );
   const opt = (o: Option) => cmd.addOption(o);
-  opt(new Option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.').default('0.0.0.0:10902'));
-  opt(
-    new Option('--grpc-address <host:port>', 'Listen ip:port address for gRPC endpoints (StoreAPI).').default(
-      '0.0.0.0:10901',
-    ),
-  );
-  addGrpcServerTLSFlags(cmd);
+  addServingFlags(cmd, { grpc: true });
   addGrpcClientTLSFlags(cmd);
   opt(
     new Option(
@@ -190,13 +181,8 @@ export function defineQueryCommand(): Command {
 export function registerQuery(program: Command): void {
   const cmd = defineQueryCommand().action(async (o: QueryFlags) => {
     const logger = loggerFromFlags(o, 'query');
-    const opts = parseQueryFlags(o);
-    const component = await createQueryComponent({ ...opts, logger });
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await component.close();
+    const querier = createQuerier({ ...parseQueryFlags(o), logger });
+    await runUntilSignal(querier, { logger });
   });
   program.addCommand(cmd);
 }

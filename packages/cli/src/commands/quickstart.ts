@@ -1,5 +1,7 @@
+import type { Logger } from '@thanos-ts/core';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { startQuickstart } from '../quickstart/quickstart.js';
+import { createQuickstart } from '../quickstart/quickstart.js';
+import { runUntilSignal } from '../run.js';
 
 function parseDays(value: string): number {
   const n = Number(value);
@@ -26,19 +28,29 @@ export function registerQuickstart(program: Command): void {
       new Option('--days <n>', 'days of demo data written into an empty bucket').default(3).argParser(parseDays),
     )
     .action(async (opts: { dataDir: string; httpAddress: string; days: number }) => {
-      const log = (line: string) => process.stdout.write(`${line}\n`);
-      const qs = await startQuickstart({ dataDir: opts.dataDir, httpAddress: opts.httpAddress, days: opts.days, log });
-      log(`ready: ${qs.url} (Ctrl-C to stop)`);
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+      const write = (line: string) => process.stdout.write(`${line}\n`);
+      const qs = createQuickstart({
+        dataDir: opts.dataDir,
+        httpAddress: opts.httpAddress,
+        days: opts.days,
+        log: write,
       });
-      log('stopping…');
-      await qs.close();
+      const logger: Logger = {
+        debug() {},
+        info: (msg) => write(msg === 'caught signal. Exiting.' ? 'stopping…' : msg),
+        warn: write,
+        error: write,
+      };
+      await runUntilSignal(
+        {
+          start: async (signal) => {
+            await qs.start(signal);
+            write(`ready: ${qs.url} (Ctrl-C to stop)`);
+          },
+          close: () => qs.close(),
+          [Symbol.asyncDispose]: () => qs.close(),
+        },
+        { logger },
+      );
     });
 }

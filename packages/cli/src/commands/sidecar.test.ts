@@ -28,6 +28,8 @@ const base: SidecarFlags = {
   minTime: '0000-01-01T00:00:00Z',
   grpcAddress: '0.0.0.0:10901',
   httpAddress: '0.0.0.0:10902',
+  httpGracePeriod: '2m',
+  grpcGracePeriod: '2m',
   'reloader.ruleDir': [],
   'reloader.watchInterval': '3m',
   'reloader.retryInterval': '5s',
@@ -39,7 +41,7 @@ const base: SidecarFlags = {
 describe('sidecar flags', () => {
   it('turns flags into options', () => {
     const o = parseSidecarFlags({ ...base, 'prometheus.ready_timeout': '90s', minTime: '2024-01-02T00:00:00Z' });
-    expect(o.readyTimeout).toBe(90_000);
+    expect(o.readyTimeoutMs).toBe(90_000);
     expect(o.minTime).toBe(Date.parse('2024-01-02T00:00:00Z'));
     expect(o.reloader).toBeUndefined();
     const withReloader = parseSidecarFlags({

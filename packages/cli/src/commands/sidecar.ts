@@ -1,14 +1,18 @@
-import { createSidecar, parseTimeOrDuration, resolveTime, type SidecarOptions } from '@thanos-ts/core';
+import { createSidecar, type SidecarOptions } from '@thanos-ts/core';
+import { parseTimeOrDuration, resolveTime } from '@thanos-ts/core/store';
 import type { Bucket } from '@thanos-ts/objstore';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
-import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
-import { collect, durationFlag, listenAddressFlag } from '../flags/http.js';
+import { Registry } from 'prom-client';
+import { collect, durationFlag } from '../flags/http.js';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
+import { definedOnly, type FlagsFor } from '../flags/typed.js';
+import { runUntilSignal } from '../run.js';
 
 /** Raw values of `thanos-ts sidecar` flags as commander stores them. */
-export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlags {
+export interface SidecarFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'prometheus.url': string;
   'prometheus.ready_timeout': string;
   'prometheus.get_config_interval': string;
@@ -17,8 +21,6 @@ export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlag
   'shipper.uploadCompacted'?: boolean;
   'shipper.ignoreUnequalBlockSize'?: boolean;
   minTime: string;
-  grpcAddress: string;
-  httpAddress: string;
   'reloader.configFile'?: string;
   'reloader.configEnvsubstFile'?: string;
   'reloader.ruleDir': string[];
@@ -26,6 +28,16 @@ export interface SidecarFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlag
   'reloader.retryInterval': string;
   'reloader.method': string;
 }
+
+/** Options of createSidecar no flag sets: the bucket (from --objstore.*, opened later) and in-process objects. */
+type NotSidecarFlags =
+  | 'bucket'
+  | 'logger'
+  | 'registry'
+  | 'now'
+  | 'dispatcher'
+  | 'onRemoteRead'
+  | 'acceptedResponseTypes';
 
 /**
  * Validates the flags and turns them into createSidecar options (without the bucket, which
@@ -44,7 +56,6 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
       `--prometheus.url: invalid URL ${JSON.stringify(url)} (want http(s)://host:port, e.g. http://localhost:9090)`,
     );
   }
-  const grpcTLS = grpcServerTLSFromFlags(o);
   const minTime = parseTimeOrDuration(o.minTime, '--min-time');
   if ((o['reloader.method'] ?? 'http') !== 'http') {
     throw new InvalidArgumentError(
@@ -55,22 +66,22 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
     throw new InvalidArgumentError('--reloader.config-envsubst-file needs --reloader.config-file');
   }
   const ruleDirs = o['reloader.ruleDir'] ?? [];
-  return {
+  const flags: FlagsFor<SidecarOptions, NotSidecarFlags> = {
+    ...servingFromFlags(o),
+    externalLabels: undefined,
+    shipIntervalMs: undefined,
     prometheusUrl: url,
     tsdbPath: o['tsdb.path'],
-    readyTimeout: durationFlag(o['prometheus.ready_timeout'], 'prometheus.ready_timeout'),
-    getConfigInterval: durationFlag(o['prometheus.get_config_interval'], 'prometheus.get_config_interval'),
-    getConfigTimeout: durationFlag(o['prometheus.get_config_timeout'], 'prometheus.get_config_timeout'),
+    readyTimeoutMs: durationFlag(o['prometheus.ready_timeout'], 'prometheus.ready_timeout'),
+    getConfigIntervalMs: durationFlag(o['prometheus.get_config_interval'], 'prometheus.get_config_interval'),
+    getConfigTimeoutMs: durationFlag(o['prometheus.get_config_timeout'], 'prometheus.get_config_timeout'),
     uploadCompacted: o['shipper.uploadCompacted'] === true,
     ignoreUnequalBlockSize: o['shipper.ignoreUnequalBlockSize'] === true,
     // A relative bound (-2w) moves with time, as Thanos's TimeOrDurationValue does.
     minTime: minTime.kind === 'time' ? minTime.ms : () => resolveTime(minTime),
-    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
-    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
-    ...(grpcTLS ? { grpcTLS } : {}),
-    ...(o['reloader.configFile'] !== undefined || ruleDirs.length > 0
-      ? {
-          reloader: {
+    reloader:
+      o['reloader.configFile'] !== undefined || ruleDirs.length > 0
+        ? {
             ...(o['reloader.configFile'] !== undefined ? { configFile: o['reloader.configFile'] } : {}),
             ...(o['reloader.configEnvsubstFile'] !== undefined
               ? { configOutputFile: o['reloader.configEnvsubstFile'] }
@@ -78,10 +89,10 @@ export function parseSidecarFlags(o: SidecarFlags): SidecarOptions {
             watchedDirs: ruleDirs,
             watchInterval: durationFlag(o['reloader.watchInterval'] ?? '3m', 'reloader.watch-interval'),
             retryInterval: durationFlag(o['reloader.retryInterval'] ?? '5s', 'reloader.retry-interval'),
-          },
-        }
-      : {}),
+          }
+        : undefined,
   };
+  return definedOnly(flags);
 }
 
 /** Defines the `sidecar` command and its flags (Thanos's names and defaults). */
@@ -126,9 +137,7 @@ export function defineSidecarCommand(): Command {
     'Start of time range limit to serve. Thanos sidecar will serve only metrics, which happened later than this value. Option can be a constant time in RFC3339 format or time duration relative to current time, such as -1d or 2h45m. Valid duration units are ms, s, m, h, d, w, y.',
     '0000-01-01T00:00:00Z',
   );
-  opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
-  opt('--http-address <host:port>', 'Listen address for HTTP (/metrics, /-/healthy, /-/ready).', '0.0.0.0:10902');
-  addGrpcServerTLSFlags(cmd);
+  addServingFlags(cmd, { grpc: true });
   opt(
     '--reloader.config-file <path>',
     'Config file watched by the reloader; Prometheus is reloaded (POST /-/reload) when it changes.',
@@ -158,35 +167,23 @@ export function registerSidecar(program: Command): void {
   const cmd = defineSidecarCommand().action(async (o: SidecarFlags) => {
     const logger = loggerFromFlags(o, 'sidecar');
     const options = parseSidecarFlags(o);
+    const registry = new Registry();
     let bucket: Bucket | undefined;
     // Uploads are optional for a sidecar: only a configured bucket turns the shipper on.
-    if (o['objstore.configFile'] !== undefined || o['objstore.config'] !== undefined) bucket = await bucketFromFlags(o);
-    const sidecar = createSidecar({ ...options, ...(bucket ? { bucket } : {}), logger });
-    const stopping = new AbortController();
-    const stop = () => stopping.abort(new DOMException('signal received', 'AbortError'));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    try {
-      logger.info('starting sidecar', { prometheus: options.prometheusUrl, uploads: bucket !== undefined });
-      await sidecar.start(stopping.signal);
-      logger.info('sidecar ready', {
-        grpc: sidecar.grpcAddress,
-        http: sidecar.httpAddress,
-        external_labels: sidecar.externalLabels().toString(),
-      });
-      await new Promise<void>((resolve) => {
-        if (stopping.signal.aborted) resolve();
-        stopping.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      logger.info('shutting down');
-    } catch (err) {
-      if (!stopping.signal.aborted) throw err;
-    } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      await sidecar.close();
-      await bucket?.close();
-    }
+    if (o['objstore.configFile'] !== undefined || o['objstore.config'] !== undefined)
+      bucket = await bucketFromFlags(o, { registry });
+    const sidecar = createSidecar({ ...options, ...(bucket ? { bucket } : {}), logger, registry });
+    logger.info('starting sidecar', { prometheus: options.prometheusUrl, uploads: bucket !== undefined });
+    await runUntilSignal(sidecar, {
+      logger,
+      cleanup: async () => bucket?.close(),
+      onStarted: () =>
+        logger.info('sidecar ready', {
+          grpc: sidecar.grpcAddress,
+          http: sidecar.httpAddress,
+          external_labels: sidecar.externalLabels().toString(),
+        }),
+    });
   });
   program.addCommand(cmd);
 }

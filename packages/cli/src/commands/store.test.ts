@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { connectStoreAPI, uploadTsdbBlocks } from '@thanos-ts/core';
+import { connectStoreAPI } from '@thanos-ts/core';
+import { uploadTsdbBlocks } from '@thanos-ts/core/block';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, freePort, httpOk, makeTempDir, programAvailable, waitFor } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
@@ -24,6 +25,8 @@ const defaults: StoreFlags = {
   'store.indexHeaderLazyReaderIdleTimeout': '5m',
   grpcAddress: '0.0.0.0:10901',
   httpAddress: '0.0.0.0:10902',
+  httpGracePeriod: '2m',
+  grpcGracePeriod: '2m',
   'log.level': 'info',
   'log.format': 'logfmt',
 };
@@ -36,7 +39,7 @@ describe('thanos-ts store flags', () => {
       maxTime: '-1d',
       'store.limits.requestSeries': '1000',
     });
-    expect(cfg.syncInterval).toBe(180_000);
+    expect(cfg.syncIntervalMs).toBe(180_000);
     expect(cfg.filters.minTime).toEqual({ kind: 'duration', ms: -14 * 86400_000 });
     expect(cfg.filters.ignoreDeletionMarksDelayMs).toBe(86400_000);
     expect(cfg.limits.seriesPerRequest).toBe(1000);
@@ -76,7 +79,10 @@ describe.skipIf(!programAvailable('promtool'))('thanos-ts store as a real proces
   it('serves blocks over gRPC and lists them at /loaded', async () => {
     const gen = await blocksFromOpenMetrics({ metrics: 3, seriesPerMetric: 4, durationMs: 4 * 3600_000 });
     const bucketDir = await makeTempDir('cli-store-bucket-');
-    const ids = await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), gen.dir, { site: 'a' });
+    const ids = await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), gen.dir, {
+      labels: { site: 'a' },
+      source: 'test',
+    });
     const cfgFile = join(await makeTempDir('cli-store-cfg-'), 'bucket.yml');
     await writeFile(cfgFile, `type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}\n`);
     const grpcPort = await freePort();

@@ -1,28 +1,30 @@
 import { readFile } from 'node:fs/promises';
+import { createStoreGateway, type StoreGatewayOptions } from '@thanos-ts/core';
 import {
-  type CachingBucketConfig,
   createInMemoryCache,
-  createStoreGateway,
-  type GrpcServerTLSOptions,
-  type IndexCache,
-  type MetaFilters,
   parseBytes,
   parseCachingBucketConfig,
   parseIndexCacheConfig,
+} from '@thanos-ts/core/cache';
+import {
+  type IndexCache,
+  type MetaFilters,
   parseRelabelConfig,
   parseTimeOrDuration,
   type RequestLimits,
-  serveStoreGateway,
-} from '@thanos-ts/core';
+} from '@thanos-ts/core/store';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
-import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from '../flags/grpc-tls.js';
-import { durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+import { Registry } from 'prom-client';
+import { durationFlag, intFlag } from '../flags/http.js';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
+import { definedOnly, type FlagsFor } from '../flags/typed.js';
+import { runUntilSignal } from '../run.js';
 
 /** Raw values of `thanos-ts store` flags as commander stores them. */
-export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlags {
+export interface StoreFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   dataDir: string;
   syncBlockDuration: string;
   minTime: string;
@@ -42,26 +44,18 @@ export interface StoreFlags extends ObjstoreFlags, GrpcServerTLSFlags, LogFlags 
   consistencyDelay: string;
   ignoreDeletionMarksDelay: string;
   'store.indexHeaderLazyReaderIdleTimeout': string;
-  grpcAddress: string;
-  httpAddress: string;
 }
 
-/** Everything `thanos-ts store` resolved from its flags, ready for createStoreGateway. */
-export interface StoreCommandConfig {
-  dataDir: string;
-  syncInterval: number;
+/** Options of createStoreGateway no flag sets: the bucket (from --objstore.*) and in-process objects. */
+type NotStoreFlags = 'bucket' | 'logger' | 'registry' | 'now';
+
+/** Everything `thanos-ts store` resolved from its flags: createStoreGateway's options but the bucket. */
+export type StoreCommandConfig = Omit<StoreGatewayOptions, NotStoreFlags> & {
   filters: MetaFilters;
   indexCache: IndexCache;
-  cachingBucket?: CachingBucketConfig;
   limits: RequestLimits;
-  blockSyncConcurrency: number;
-  metaFetchConcurrency: number;
-  maxConcurrentSeries: number;
-  idleUnloadAfter: number;
-  grpcAddress: string;
-  httpAddress: string;
-  grpcTLS?: GrpcServerTLSOptions;
-}
+  syncIntervalMs: number;
+};
 
 async function fileOrInline(
   file: string | undefined,
@@ -110,12 +104,17 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
       enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
     };
   }
-  const grpcTLS = grpcServerTLSFromFlags(o);
-  const cfg: StoreCommandConfig = {
+  const syncIntervalMs = durationFlag(o.syncBlockDuration, 'sync-block-duration');
+  if (syncIntervalMs <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
+  const flags: FlagsFor<StoreGatewayOptions, NotStoreFlags> = {
+    ...servingFromFlags(o),
     dataDir: o.dataDir,
-    syncInterval: durationFlag(o.syncBlockDuration, 'sync-block-duration'),
+    syncIntervalMs,
     filters,
     indexCache,
+    cachingBucket: cachingBucketText
+      ? parseCachingBucketConfig(cachingBucketText, '--store.caching-bucket.config')
+      : undefined,
     limits: {
       seriesPerRequest: intFlag(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
       samplesPerRequest: intFlag(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
@@ -123,18 +122,20 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
     blockSyncConcurrency: intFlag(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
     metaFetchConcurrency: intFlag(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
     maxConcurrentSeries: intFlag(o['store.grpc.seriesMaxConcurrency'], 'store.grpc.series-max-concurrency', 1),
-    idleUnloadAfter: durationFlag(
+    idleUnloadAfterMs: durationFlag(
       o['store.indexHeaderLazyReaderIdleTimeout'],
       'store.index-header-lazy-reader-idle-timeout',
     ),
-    grpcAddress: listenAddressFlag(o.grpcAddress, 'grpc-address'),
-    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
+    blockQueryConcurrency: undefined,
   };
-  if (cfg.syncInterval <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
-  if (cachingBucketText)
-    cfg.cachingBucket = parseCachingBucketConfig(cachingBucketText, '--store.caching-bucket.config');
-  if (grpcTLS) cfg.grpcTLS = grpcTLS;
-  return cfg;
+  return {
+    ...definedOnly(flags),
+    dataDir: o.dataDir,
+    filters,
+    indexCache,
+    limits: flags.limits as RequestLimits,
+    syncIntervalMs,
+  };
 }
 
 /** Defines the `store` command and its flags (Thanos's names and defaults). */
@@ -211,13 +212,7 @@ export function defineStoreCommand(): Command {
     'Unload a block index after this long without queries (0: never).',
     '5m',
   );
-  opt('--grpc-address <host:port>', 'Listen address for the gRPC StoreAPI.', '0.0.0.0:10901');
-  opt(
-    '--http-address <host:port>',
-    'Listen address for HTTP (/metrics, /-/healthy, /-/ready, /loaded).',
-    '0.0.0.0:10902',
-  );
-  addGrpcServerTLSFlags(cmd);
+  addServingFlags(cmd, { grpc: true });
   addLogFlags(cmd);
   return cmd;
 }
@@ -227,38 +222,10 @@ export function registerStore(program: Command): void {
   const cmd = defineStoreCommand().action(async (o: StoreFlags) => {
     const logger = loggerFromFlags(o, 'store');
     const cfg = await parseStoreFlags(o);
-    const bucket = await bucketFromFlags(o);
-    const gateway = createStoreGateway({
-      bucket,
-      dataDir: cfg.dataDir,
-      syncInterval: cfg.syncInterval,
-      logger,
-      filters: cfg.filters,
-      indexCache: cfg.indexCache,
-      limits: cfg.limits,
-      blockSyncConcurrency: cfg.blockSyncConcurrency,
-      metaFetchConcurrency: cfg.metaFetchConcurrency,
-      maxConcurrentSeries: cfg.maxConcurrentSeries,
-      idleUnloadAfter: cfg.idleUnloadAfter,
-      ...(cfg.cachingBucket ? { cachingBucket: cfg.cachingBucket } : {}),
-    });
-    const served = await serveStoreGateway(gateway, {
-      grpcAddress: cfg.grpcAddress,
-      httpAddress: cfg.httpAddress,
-      grpcTLS: cfg.grpcTLS,
-    });
-    logger.info('listening', { grpc: cfg.grpcAddress, grpcPort: served.grpcPort, http: served.http.address });
-    await gateway.start();
-    logger.info('initial sync done', { blocks: gateway.blocks().length });
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
-    logger.info('shutting down');
-    await served.close();
-    await gateway.close();
-    await bucket.close();
+    const registry = new Registry();
+    const bucket = await bucketFromFlags(o, { registry });
+    const gateway = createStoreGateway({ ...cfg, bucket, logger, registry });
+    await runUntilSignal(gateway, { logger, cleanup: () => bucket.close() });
   });
   program.addCommand(cmd);
 }

@@ -1,8 +1,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { uploadBlock } from '@thanos-ts/core';
+import { uploadBlock } from '@thanos-ts/core/block';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { type BlockMeta, META_FILENAME, parseBlockMeta, readBlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
+import {
+  type BlockMeta,
+  blockIdOfDir,
+  isULID,
+  META_FILENAME,
+  parseBlockMeta,
+  readBlockMeta,
+  serializeBlockMeta,
+} from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
@@ -10,8 +18,6 @@ import type { ToolsRegistration } from './tools.js';
 /** Where command output goes: one call per line (stdout in the CLI, an array in tests). */
 export type Print = (line: string) => void;
 
-const ULID_DIR = /^[0-9A-HJKMNP-TV-Z]{26}\/$/;
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 /** Thanos's deletion marker file name inside a block directory. */
 const DELETION_MARK = 'deletion-mark.json';
 /** Raw blocks become eligible for 5m downsampling at 40h, 5m blocks for 1h at 10d (Thanos). */
@@ -68,8 +74,10 @@ export async function scanBlockMetas(
   opts: { signal?: AbortSignal; concurrency?: number } = {},
 ): Promise<BlockMetaScan> {
   const ids: string[] = [];
-  for await (const name of bucket.iter('', { signal: opts.signal }))
-    if (ULID_DIR.test(name)) ids.push(name.slice(0, -1));
+  for await (const name of bucket.iter('', { signal: opts.signal })) {
+    const id = blockIdOfDir(name);
+    if (id) ids.push(id);
+  }
   const scan: BlockMetaScan = { metas: [], partial: [], corrupted: [] };
   const results = await mapLimit(ids, opts.concurrency ?? 32, async (id) => {
     try {
@@ -446,7 +454,7 @@ export async function bucketUploadBlocks(
     print(`skipped block ${id}: ${reason}`);
   };
   const entries = (await readdir(opts.path, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && ULID.test(e.name))
+    .filter((e) => e.isDirectory() && isULID(e.name))
     .map((e) => e.name)
     .sort();
   for (const id of entries) {

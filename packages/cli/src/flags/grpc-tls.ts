@@ -1,4 +1,4 @@
-import type { GrpcClientTLSOptions, GrpcServerTLSOptions } from '@thanos-ts/core';
+import type { GrpcClientTLSOptions, GrpcServerTLSOptions } from '@thanos-ts/core/storeapi';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type Command, Option } from 'commander';
 

@@ -1,13 +1,14 @@
-import { parsePromDuration } from '@thanos-ts/core';
+import { DurationSyntaxError, parseDuration } from '@thanos-ts/promql';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 
 /** A Prometheus-style duration flag (`30s`, `5m`, `1h30m`, `0s`) in ms; errors name the flag. */
 export function durationFlag(value: string, flag: string): number {
-  const ms = parsePromDuration(value);
-  if (ms === undefined) {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError)) throw err;
     throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 5m, 2h)`);
   }
-  return ms;
 }
 
 /** An integer flag of at least `min`; errors name the flag. */

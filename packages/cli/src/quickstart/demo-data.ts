@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { uploadTsdbBlocks } from '@thanos-ts/core';
+import { uploadTsdbBlocks } from '@thanos-ts/core/block';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Labels, type SeriesToWrite, writeBlock } from '@thanos-ts/tsdb';
 
@@ -110,7 +110,7 @@ export async function writeDemoBlocks(bucket: Bucket, opts: DemoDataOptions): Pr
         compactionLevel: 2,
       });
       if (written === undefined) continue;
-      await uploadTsdbBlocks(bucket, opts.workDir, target, { only: [written.ulid], source: 'quickstart' });
+      await uploadTsdbBlocks(bucket, opts.workDir, { labels: target, only: [written.ulid], source: 'quickstart' });
       await rm(join(opts.workDir, written.ulid), { recursive: true, force: true });
       blocks++;
     }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_QUERIES, startQuickstart } from './quickstart.js';
+import { createQuickstart, EXAMPLE_QUERIES } from './quickstart.js';
 
 interface VectorResponse {
   status: string;
@@ -18,7 +18,8 @@ describe('quickstart', () => {
     const dataDir = await makeTempDir('quickstart-');
     dirs.push(dataDir);
     const lines: string[] = [];
-    const first = await startQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1, log: (l) => lines.push(l) });
+    const first = createQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1, log: (l) => lines.push(l) });
+    await first.start();
     let blocks = 0;
     try {
       expect(first.generated).toBe(true);
@@ -45,7 +46,8 @@ describe('quickstart', () => {
     } finally {
       await first.close();
     }
-    const second = await startQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1 });
+    const second = createQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1 });
+    await second.start();
     try {
       expect(second.generated).toBe(false);
       expect(second.blocks).toBe(blocks);

@@ -58,10 +58,31 @@ export function splitHostPort(address: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? '', port: Number(m[3]) };
 }
 
-/** Starts a node:http server on `address` answering with `handler` (404 for unhandled paths). */
-export async function listenHTTP(address: string, handler: RequestHandler): Promise<ListeningHTTPServer> {
+/** Options of {@link listenHTTP}. */
+export interface ListenHTTPOptions {
+  /** How long `close()` lets in-flight requests finish before cutting them, ms. Default 120_000 (Thanos's --http-grace-period). */
+  gracePeriodMs?: number;
+}
+
+/**
+ * Largest request line plus headers accepted, bytes: Go's http.DefaultMaxHeaderBytes (1 MiB) plus the
+ * 4096 bytes of bufio slop net/http allows (server.go initialReadLimitSize), which Prometheus and
+ * Thanos serve with, so long GET queries (regex alternations from Grafana) fit.
+ */
+export const MAX_HEADER_BYTES: number = (1 << 20) + 4096;
+
+/**
+ * Starts a node:http server on `address` answering with `handler` (404 for unhandled paths).
+ * Requests the server refuses before a handler runs (headers too large, malformed) get a
+ * Prometheus-style JSON error instead of an empty body or a reset.
+ */
+export async function listenHTTP(
+  address: string,
+  handler: RequestHandler,
+  opts: ListenHTTPOptions = {},
+): Promise<ListeningHTTPServer> {
   const { host, port } = splitHostPort(address);
-  const server = createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     handler(req, res).then(
       (handled) => {
         if (!handled && !res.headersSent) {
@@ -77,6 +98,24 @@ export async function listenHTTP(address: string, handler: RequestHandler): Prom
       },
     );
   });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    const body = JSON.stringify({
+      status: 'error',
+      errorType: 'bad_data',
+      error: tooLarge
+        ? `request line and headers exceed ${MAX_HEADER_BYTES} bytes; send long queries with POST`
+        : `malformed HTTP request: ${err.message}`,
+    });
+    socket.end(
+      `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host || undefined, () => {
@@ -85,14 +124,24 @@ export async function listenHTTP(address: string, handler: RequestHandler): Prom
     });
   });
   const a = server.address() as AddressInfo;
+  const grace = opts.gracePeriodMs ?? 120_000;
+  let closing: Promise<void> | undefined;
   return {
     server,
     address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
     port: a.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      }),
+    close() {
+      // Stop accepting, drop idle keep-alive connections, let running requests finish for the
+      // grace period, then cut whatever is left.
+      closing ??= new Promise<void>((resolve) => {
+        const t = setTimeout(() => server.closeAllConnections(), grace);
+        server.close(() => {
+          clearTimeout(t);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
   };
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import type { EngineValue } from '../query/engine.js';
-import type { Querier, QueryOptions, QueryResponse } from '../query/querier.js';
+import type { QueryCore, QueryOptions, QueryResponse } from '../query/query-core.js';
 import { APIError, apiErrorOf, invalidParam, writeAPIError, writeSuccess } from './api-error.js';
 import { labelsJSON, queryDataJSON } from './json.js';
 import {
@@ -28,11 +28,12 @@ export interface BuildInfo {
 
 /** Options of `createQueryAPIHandler`. */
 export interface QueryAPIOptions {
-  querier: Querier;
+  /** What answers the queries (a Querier, or its evaluation core). */
+  querier: QueryCore;
   /** Parses a `match[]` series selector into matchers. Default: @thanos-ts/promql's parseMetricSelector. */
   parseSelector?: (selector: string) => Matcher[];
   /** Step of range queries without `step`, ms (Thanos's --query.default-step). Default 1 s. */
-  defaultStep?: number;
+  defaultStepMs?: number;
   buildInfo?: Partial<BuildInfo>;
   /** Mount point. Default '/api/v1'. */
   prefix?: string;
@@ -86,7 +87,7 @@ function boolParam(form: FormValues, name: string): boolean | undefined {
 export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
   const prefix = opts.prefix ?? '/api/v1';
   const now = opts.now ?? Date.now;
-  const defaultStep = opts.defaultStep ?? 1000;
+  const defaultStep = opts.defaultStepMs ?? 1000;
   const querier = opts.querier;
   const parseSelector = opts.parseSelector ?? parseMetricSelector;
   const buildInfo: BuildInfo = {
@@ -108,7 +109,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     const replicas = form.all('replicaLabels[]');
     if (replicas.length > 0) q.replicaLabels = replicas;
     const res = form.get('max_source_resolution');
-    if (res === 'auto') q.maxSourceResolution = autoResolution;
+    if (res === 'auto') q.maxSourceResolutionMs = autoResolution;
     else if (res !== '') {
       let ms: number;
       try {
@@ -118,12 +119,12 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
       }
       if (ms < 0)
         throw new APIError('bad_data', "negative 'max_source_resolution' is not accepted. Try a positive integer");
-      q.maxSourceResolution = ms;
+      q.maxSourceResolutionMs = ms;
     }
     const lookback = form.get('lookback_delta');
     if (lookback !== '') {
       try {
-        q.lookbackDelta = parseDuration(lookback);
+        q.lookbackDeltaMs = parseDuration(lookback);
       } catch (err) {
         throw new APIError('bad_data', `error parsing lookback delta duration: ${(err as Error).message}`);
       }
@@ -131,7 +132,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     const timeout = form.get('timeout');
     if (timeout !== '') {
       try {
-        q.timeout = parseDuration(timeout);
+        q.timeoutMs = parseDuration(timeout);
       } catch (err) {
         throw invalidParam('timeout', err);
       }

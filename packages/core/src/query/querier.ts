@@ -1,328 +1,146 @@
-import { createEngine } from '@thanos-ts/promql';
+import { Gauge, type Registry } from 'prom-client';
 import {
-  compareLabels,
-  compareStrings,
-  InvalidArgumentError,
-  type Labels,
-  type Matcher,
-  ThanosError,
-} from '@thanos-ts/tsdb';
-import { Gate } from '../concurrency/gate.js';
-import type {
-  LabelNamesRequest,
-  LabelNamesResponse,
-  LabelValuesRequest,
-  LabelValuesResponse,
-  PartialResponseStrategy,
-  SeriesRequest,
-  SeriesResponse,
-  StoreAPI,
-  StoreInfo,
-} from '../storeapi/store-api.js';
+  type ComponentOptions,
+  createLifecycle,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+  untilAborted,
+} from '../component/component.js';
+import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
+import type { DNSResolver } from '../discovery/dns.js';
+import { createEndpointDiscovery } from '../discovery/endpoint-discovery.js';
+import { instrumentHandler } from '../http/instrument.js';
+import { type BuildInfo, createQueryAPIHandler, type RequestHandler } from '../http/query-api.js';
+import { serveStoreAPI } from '../storeapi/grpc-server.js';
+import type { StoreAPI } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
-import type { DeduplicationFunc } from './dedup.js';
-import { createEndpointSet, type EndpointSet, type EndpointStatus, type NamedStore } from './endpoint-set.js';
-import type { EngineValue, QueryEngine } from './engine.js';
-import { createProxyStore } from './proxy.js';
-import { createStoreQueryable, type StoreQueryable } from './queryable.js';
+import { createEndpointSet, type NamedStore } from './endpoint-set.js';
+import { createQueryCore, type QueryCore, type QueryCoreOptions } from './query-core.js';
 
-/** Options of `createQuerier`. Durations are ms. */
-export interface QuerierOptions {
-  /** StoreAPIs to query: in-process objects, named ones, or gRPC addresses (host:port). */
+/** Options of {@link createQuerier}. Durations are ms. */
+export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, ServingOptions {
+  /**
+   * StoreAPIs to query: in-process objects, named ones, or addresses (--endpoint): `host:port`,
+   * `dns+host:port`, `dnssrv+name`, `dnssrvnoa+name`, re-resolved every `dnsIntervalMs`.
+   */
   endpoints?: readonly (StoreAPI | NamedStore | string)[];
-  /** Addresses from service discovery (DNS, file SD), asked on every endpoint refresh. */
-  discover?: () => readonly string[];
-  /** An endpoint set managed by the caller (instead of `endpoints`/`discover`). */
-  endpointSet?: EndpointSet;
-  /** TLS for dialled endpoints. */
+  /** File SD files listing endpoint addresses (--store.sd-files), watched and re-read. */
+  fileSDFiles?: readonly string[];
+  /** File SD re-read interval, ms (--store.sd-interval). Default 300_000. */
+  fileSDIntervalMs?: number;
+  /** DNS re-resolution interval, ms (--store.sd-dns-interval). Default 30_000. */
+  dnsIntervalMs?: number;
+  /** Resolver for dns+/dnssrv+ addresses. Default: the system's. */
+  resolver?: DNSResolver;
+  /** TLS for dialled endpoints (--grpc-client-tls-*). */
   tls?: GrpcClientTLSOptions;
-  /** Labels telling HA replicas apart (--query.replica-label); deduplicated away by default. */
-  replicaLabels?: readonly string[];
-  /** PromQL lookback delta. Default 5 min. */
-  lookbackDelta?: number;
-  /** Longest a query may run (--query.timeout). Default 2 min. */
-  timeout?: number;
-  /** Queries evaluated at once (--query.max-concurrent). Default 20. */
-  maxConcurrent?: number;
-  /** Series requests one query runs at once (--query.max-concurrent-select). Default 4. */
-  maxConcurrentSelect?: number;
-  /** Answer with data from the stores that replied when others fail (--query.partial-response). Default true. */
-  partialResponse?: boolean;
-  /** How replicas are merged (--deduplication.func): Thanos's 'penalty' (default) or 'chain'. */
-  deduplicationFunc?: DeduplicationFunc;
-  /** Per-store idle timeout (--store.response-timeout). Default 0 (off). */
-  responseTimeout?: number;
-  /** Use step/5 as max source resolution when the request gives none (--query.auto-downsampling). Default false. */
-  autoDownsampling?: boolean;
-  /** How often endpoints are asked for Info. Default 5 s. */
-  endpointRefreshInterval?: number;
-  /** Step of subqueries written without one (--query.default-evaluation-interval). Default 1 min. */
-  defaultEvaluationInterval?: number;
-  /** The PromQL engine. Default: @thanos-ts/promql's engine with the options above. */
-  engine?: QueryEngine;
-}
-
-/** Per-request settings (the HTTP API's dedup, replicaLabels[], partial_response, max_source_resolution). */
-export interface QueryOptions {
-  /** Deduplicate replicas. Default true (when replica labels are configured). */
-  dedup?: boolean;
-  /** Replica labels for this request instead of the configured ones. */
-  replicaLabels?: readonly string[];
-  partialResponse?: boolean;
-  /** Coarsest downsampled resolution to read, ms ('auto' resolves to step/5 before this). */
-  maxSourceResolution?: number;
-  lookbackDelta?: number;
-  /** Overrides the querier's timeout when shorter. */
-  timeout?: number;
-  signal?: AbortSignal;
-}
-
-/** Work a query did, for `stats=all`. */
-export interface QueryStats {
-  /** Wall time of the whole query, ms. */
-  execTotalTime: number;
-  /** Time spent waiting for the concurrency gate, ms. */
-  execQueueTime: number;
-  seriesFetched: number;
-  chunksFetched: number;
-  samplesFetched: number;
-}
-
-/** The answer of an instant or range query. */
-export interface QueryResponse {
-  readonly result: EngineValue;
-  readonly warnings: string[];
-  readonly infos: string[];
-  readonly stats: QueryStats;
-}
-
-/** A PromQL querier over StoreAPIs that is itself a StoreAPI (for queries of queriers and rulers). */
-export interface Querier extends StoreAPI {
-  /** Starts endpoint health checks (awaits the first round). */
-  start(): Promise<void>;
-  close(): Promise<void>;
-  instantQuery(expr: string, time: number, opts?: QueryOptions): Promise<QueryResponse>;
-  rangeQuery(expr: string, start: number, end: number, step: number, opts?: QueryOptions): Promise<QueryResponse>;
-  /** Series label sets matching any of the matcher sets, within [start, end]. */
-  findSeries(
-    matcherSets: readonly (readonly Matcher[])[],
-    start: number,
-    end: number,
-    opts?: QueryOptions & { limit?: number },
-  ): Promise<{ series: Labels[]; warnings: string[] }>;
-  /** Label names of series matching any matcher set (all series when none). */
-  findLabelNames(
-    matcherSets: readonly (readonly Matcher[])[],
-    start: number,
-    end: number,
-    opts?: QueryOptions,
-  ): Promise<{ names: string[]; warnings: string[] }>;
-  /** Values of `name` over series matching any matcher set. */
-  findLabelValues(
-    name: string,
-    matcherSets: readonly (readonly Matcher[])[],
-    start: number,
-    end: number,
-    opts?: QueryOptions,
-  ): Promise<{ values: string[]; warnings: string[] }>;
-  /** Every known endpoint and its health (what /api/v1/stores shows). */
-  endpointStatuses(): EndpointStatus[];
-  /** Replica labels configured by default. */
-  readonly replicaLabels: readonly string[];
-}
-
-/** A query ran past its timeout. */
-export class QueryTimeoutError extends ThanosError {
-  constructor(env = 'query execution') {
-    super('ERR_PROMQL_TIMEOUT', `query timed out in ${env}`);
-  }
+  /** Step of range queries sent without one, ms (--query.default-step). Default 1_000. */
+  defaultStepMs?: number;
+  /** What /api/v1/status/buildinfo reports. */
+  buildInfo?: Partial<BuildInfo>;
 }
 
 /**
- * Creates a querier (Thanos Query): PromQL over every matching StoreAPI, merged and deduplicated.
- * Call `start()` before querying so endpoints are known.
+ * Thanos's querier: PromQL over every matching StoreAPI, merged and deduplicated, with the
+ * Prometheus HTTP API, and itself a StoreAPI (over gRPC when `grpcAddress` is set).
  */
-export function createQuerier(opts: QuerierOptions = {}): Querier {
-  const replicaLabels = [...(opts.replicaLabels ?? [])];
-  const timeout = opts.timeout ?? 120_000;
-  const partialDefault = opts.partialResponse ?? true;
-  const endpointSet =
-    opts.endpointSet ??
-    createEndpointSet({
-      static: opts.endpoints ?? [],
-      discover: opts.discover,
-      tls: opts.tls,
-      refreshInterval: opts.endpointRefreshInterval,
-    });
-  const proxy = createProxyStore({ endpoints: () => endpointSet.endpoints(), responseTimeout: opts.responseTimeout });
-  const gate = new Gate(opts.maxConcurrent ?? 20);
-  const engine: QueryEngine =
-    opts.engine ??
-    createEngine({
-      lookbackDelta: opts.lookbackDelta,
-      timeout,
-      noStepSubqueryInterval: opts.defaultEvaluationInterval,
-    });
-
-  function strategy(q: QueryOptions | undefined): PartialResponseStrategy {
-    return (q?.partialResponse ?? partialDefault) ? 'WARN' : 'ABORT';
-  }
-
-  function queryableFor(q: QueryOptions | undefined, autoResolution: number): StoreQueryable {
-    const labels = q?.replicaLabels && q.replicaLabels.length > 0 ? q.replicaLabels : replicaLabels;
-    return createStoreQueryable({
-      store: proxy,
-      dedup: (q?.dedup ?? true) && labels.length > 0,
-      replicaLabels: labels,
-      partialResponseStrategy: strategy(q),
-      maxSourceResolution: q?.maxSourceResolution ?? (opts.autoDownsampling ? autoResolution : 0),
-      deduplicationFunc: opts.deduplicationFunc,
-      maxConcurrentSelect: opts.maxConcurrentSelect,
-    });
-  }
-
-  async function withDeadline<T>(
-    q: QueryOptions | undefined,
-    run: (signal: AbortSignal) => Promise<T>,
-  ): Promise<{ value: T; queued: number }> {
-    const ms = Math.min(timeout, q?.timeout ?? timeout);
-    const deadline = AbortSignal.timeout(ms);
-    const signal = q?.signal ? AbortSignal.any([q.signal, deadline]) : deadline;
-    const queuedAt = performance.now();
-    let queued = 0;
-    try {
-      // The deadline also bounds a store that ignores cancellation: the race never waits past it.
-      const value = await gate.run(() => {
-        queued = performance.now() - queuedAt;
-        return Promise.race([
-          run(signal),
-          new Promise<never>((_, reject) => {
-            if (signal.aborted) reject(signal.reason);
-            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-          }),
-        ]);
-      }, signal);
-      return { value, queued };
-    } catch (err) {
-      if (deadline.aborted && !q?.signal?.aborted) throw new QueryTimeoutError();
-      throw err;
-    }
-  }
-
-  async function evaluate(
-    q: QueryOptions | undefined,
-    autoResolution: number,
-    run: (
-      engine: QueryEngine,
-      queryable: StoreQueryable,
-      signal: AbortSignal,
-    ) => Promise<{ result: EngineValue; warnings: readonly string[]; infos: readonly string[] }>,
-  ): Promise<QueryResponse> {
-    const started = performance.now();
-    const queryable = queryableFor(q, autoResolution);
-    const { value, queued } = await withDeadline(q, (signal) => run(engine, queryable, signal));
-    return {
-      result: value.result,
-      warnings: [...queryable.warnings, ...value.warnings],
-      infos: [...value.infos],
-      stats: {
-        execTotalTime: performance.now() - started,
-        execQueueTime: queued,
-        seriesFetched: queryable.stats.series,
-        chunksFetched: queryable.stats.chunks,
-        samplesFetched: queryable.stats.samples,
-      },
-    };
-  }
-
-  async function perMatcherSet<T>(
-    matcherSets: readonly (readonly Matcher[])[],
-    one: (matchers: readonly Matcher[]) => Promise<T[]>,
-  ): Promise<T[][]> {
-    if (matcherSets.length === 0) return [await one([])];
-    return Promise.all(matcherSets.map(one));
-  }
-
-  const querier: Querier = {
-    replicaLabels,
-    async start() {
-      await endpointSet.start();
-    },
-    async close() {
-      await endpointSet.close();
-    },
-    info(signal?: AbortSignal): Promise<StoreInfo> {
-      return proxy.info(signal);
-    },
-    series(req: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
-      return proxy.series(req, signal);
-    },
-    labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
-      return proxy.labelNames(req, signal);
-    },
-    labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
-      return proxy.labelValues(req, signal);
-    },
-    instantQuery(expr, time, q) {
-      return evaluate(q, 0, (engine, queryable, signal) =>
-        engine.instantQuery(queryable, expr, time, { signal, lookbackDelta: q?.lookbackDelta ?? opts.lookbackDelta }),
-      );
-    },
-    async rangeQuery(expr, start, end, step, q) {
-      if (!(step > 0))
-        throw new InvalidArgumentError(
-          'zero or negative query resolution step widths are not accepted. Try a positive integer',
-        );
-      return evaluate(q, Math.floor(step / 5), (engine, queryable, signal) =>
-        engine.rangeQuery(queryable, expr, start, end, step, {
-          signal,
-          lookbackDelta: q?.lookbackDelta ?? opts.lookbackDelta,
-        }),
-      );
-    },
-    async findSeries(matcherSets, start, end, q) {
-      const queryable = queryableFor(q, 0);
-      const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, async (ms) =>
-          (await queryable.select(ms, { start, end, labelsOnly: true }, signal)).map((s) => s.labels),
-        ),
-      );
-      // Union of the matcher sets' answers, sorted, each label set once (Prometheus merges them).
-      const seen = new Map<string, Labels>();
-      for (const list of value) for (const l of list) seen.set(l.key(), l);
-      let series = [...seen.values()].sort(compareLabels);
-      const limit = q?.limit ?? 0;
-      const warnings = [...queryable.warnings];
-      if (limit > 0 && series.length > limit) {
-        series = series.slice(0, limit);
-        warnings.push('results truncated due to limit');
-      }
-      return { series, warnings };
-    },
-    async findLabelNames(matcherSets, start, end, q) {
-      const queryable = queryableFor(q, 0);
-      const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, (ms) => queryable.labelNames(ms, { start, end }, signal)),
-      );
-      return { names: sortedUnion(value), warnings: [...queryable.warnings] };
-    },
-    async findLabelValues(name, matcherSets, start, end, q) {
-      const queryable = queryableFor(q, 0);
-      const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, (ms) => queryable.labelValues(name, ms, { start, end }, signal)),
-      );
-      return { values: sortedUnion(value), warnings: [...queryable.warnings] };
-    },
-    endpointStatuses() {
-      return endpointSet.statuses();
-    },
-  };
-  return querier;
+export interface Querier extends QueryCore, Lifecycle {
+  /**
+   * The HTTP API (/api/v1/*, /metrics, /-/healthy, /-/ready) as a request handler, to mount in
+   * an existing node:http server; resolves false for paths it does not serve.
+   */
+  readonly handler: RequestHandler;
+  /** The metrics registry (the one given, or the querier's own). */
+  readonly registry: Registry;
+  /** Bound HTTP address (host:port) once started with `httpAddress`. */
+  readonly httpAddress: string | undefined;
+  /** Bound gRPC address (host:port) once started with `grpcAddress`. */
+  readonly grpcAddress: string | undefined;
+  /** True once started and until closed (/-/ready). */
+  ready(): boolean;
 }
 
-function sortedUnion(lists: readonly (readonly string[])[]): string[] {
-  if (lists.length === 1) return [...(lists[0] ?? [])];
-  const set = new Set<string>();
-  for (const l of lists) for (const v of l) set.add(v);
-  return [...set].sort(compareStrings);
+/**
+ * Creates a querier; no I/O until `start()`, which resolves endpoints (awaiting the first health
+ * round), then binds the servers asked for.
+ */
+export function createQuerier(opts: QuerierOptions = {}): Querier {
+  const { logger, registry } = resolveComponentOptions(opts);
+  const endpointsGauge = new Gauge({
+    name: 'thanos_store_nodes_grpc_connections',
+    help: 'Number of gRPC connection to Store APIs. Opened connection means healthy store APIs available for Querier.',
+    labelNames: ['store_type'],
+    registers: [registry],
+  });
+  const inProcess = (opts.endpoints ?? []).filter((e): e is StoreAPI | NamedStore => typeof e !== 'string');
+  const addresses = (opts.endpoints ?? []).filter((e): e is string => typeof e === 'string');
+  const discovery = createEndpointDiscovery({
+    addresses,
+    fileSDFiles: opts.fileSDFiles,
+    fileSDInterval: opts.fileSDIntervalMs,
+    dnsInterval: opts.dnsIntervalMs,
+    resolver: opts.resolver,
+    onError: (source, err) => logger.warn('endpoint discovery failed', { source, err: String(err) }),
+    onChange: (found) => {
+      logger.info('endpoints changed', { addresses: found });
+      void endpointSet.refresh();
+    },
+  });
+  const endpointSet = createEndpointSet({
+    static: inProcess,
+    discover: () => discovery.addresses(),
+    tls: opts.tls,
+    refreshInterval: opts.endpointRefreshIntervalMs,
+    onRefresh: (statuses) => {
+      endpointsGauge.reset();
+      for (const s of statuses) if (s.healthy && s.info) endpointsGauge.inc({ store_type: s.info.componentType });
+    },
+  });
+  const core = createQueryCore({ ...opts, endpointSet });
+  let isReady = false;
+  let servers: BoundServers | undefined;
+  const endpoints = {
+    registry,
+    ready: () => isReady,
+    handlers: [
+      instrumentHandler(
+        createQueryAPIHandler({
+          querier: core,
+          defaultStepMs: opts.defaultStepMs,
+          now: opts.now,
+          buildInfo: opts.buildInfo,
+        }),
+        registry,
+      ),
+    ],
+    grpc: (server: Parameters<typeof serveStoreAPI>[1]) => serveStoreAPI(core, server),
+  };
+  const lifecycle = createLifecycle('querier', {
+    async start(signal) {
+      await untilAborted(discovery.start(), signal);
+      await untilAborted(endpointSet.start(), signal);
+      servers = await bindServers(opts, endpoints, logger);
+      isReady = true;
+    },
+    async stop() {
+      isReady = false;
+      await servers?.close();
+      discovery.close();
+      await endpointSet.close();
+    },
+  });
+  return {
+    ...core,
+    ...lifecycle,
+    handler: componentHandler(endpoints),
+    registry,
+    ready: () => isReady,
+    get httpAddress() {
+      return servers?.httpAddress;
+    },
+    get grpcAddress() {
+      return servers?.grpcAddress;
+    },
+  };
 }

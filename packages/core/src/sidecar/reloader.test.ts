@@ -76,7 +76,7 @@ describe.skipIf(!programAvailable('prometheus'))('reloader against Prometheus 2.
     await writeFile(template, 'global:\n  external_labels:\n    cluster: from-template\n');
     const sidecar = createSidecar({
       prometheusUrl: prom.url,
-      getConfigInterval: 200,
+      getConfigIntervalMs: 200,
       reloader: { configFile: template, configOutputFile: join(prom.dir, 'prometheus.yml'), watchInterval: 2_000 },
     });
     try {

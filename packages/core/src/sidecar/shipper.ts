@@ -1,7 +1,7 @@
 import { copyFile, link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { type BlockMeta, META_FILENAME, parseBlockMeta, readBlockMeta } from '@thanos-ts/tsdb';
+import { type BlockMeta, isULID, META_FILENAME, parseBlockMeta, readBlockMeta } from '@thanos-ts/tsdb';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { uploadBlock } from '../block/upload.js';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
@@ -53,8 +53,6 @@ export interface Shipper {
   uploadedBlocks(): Promise<Set<string>>;
 }
 
-const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-
 /** Reads a shipper state file; undefined when it does not exist. Throws ShipperError when it is unreadable. */
 export async function readShipperMeta(file: string): Promise<ShipperMeta | undefined> {
   let text: string;
@@ -73,7 +71,7 @@ export async function readShipperMeta(file: string): Promise<ShipperMeta | undef
   if (raw?.version !== 1) throw new ShipperError(`unexpected meta file version ${String(raw?.version)} in ${file}`);
   // Go writes a nil slice as null.
   const uploaded = raw.uploaded ?? [];
-  if (!Array.isArray(uploaded) || uploaded.some((u) => typeof u !== 'string' || !ULID_RE.test(u))) {
+  if (!Array.isArray(uploaded) || uploaded.some((u) => typeof u !== 'string' || !isULID(u))) {
     throw new ShipperError(`${file}: "uploaded" is not a list of ULIDs`);
   }
   return { version: 1, uploaded: uploaded as string[] };
@@ -112,7 +110,7 @@ export function createShipper(opts: ShipperOptions): Shipper {
     const entries = await readdir(opts.dir, { withFileTypes: true });
     const metas: BlockMeta[] = [];
     for (const e of entries) {
-      if (!e.isDirectory() || !ULID_RE.test(e.name)) continue;
+      if (!e.isDirectory() || !isULID(e.name)) continue;
       try {
         metas.push(await readBlockMeta(join(opts.dir, e.name)));
       } catch (err) {
@@ -252,7 +250,7 @@ async function bucketMetas(bucket: Bucket, labels: Record<string, string>, signa
   const o = signal ? { signal } : {};
   for await (const entry of bucket.iter('', o)) {
     const id = entry.replace(/\/$/, '');
-    if (!ULID_RE.test(id)) continue;
+    if (!isULID(id)) continue;
     let text: string;
     try {
       text = new TextDecoder().decode(await bucket.get(`${id}/${META_FILENAME}`, o));

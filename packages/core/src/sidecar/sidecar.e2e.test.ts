@@ -264,8 +264,8 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         bucket: fsBucket,
         grpcAddress: '127.0.0.1:0',
         httpAddress: '127.0.0.1:0',
-        readyTimeout: 30_000,
-        shipInterval: 3_600_000,
+        readyTimeoutMs: 30_000,
+        shipIntervalMs: 3_600_000,
         onRemoteRead: () => {
           remoteReads++;
         },
@@ -435,7 +435,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         tsdbPath: empty,
         bucket: createFilesystemBucket({ directory: await makeTempDir('sidecar-bucket-') }),
         logger,
-        shipInterval: 3_600_000,
+        shipIntervalMs: 3_600_000,
       });
       await sc.start();
       await sc.close();
@@ -552,7 +552,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         prometheusUrl: prom.url,
         tsdbPath: tsdbDir,
         bucket: fsBucket,
-        shipInterval: 3_600_000,
+        shipIntervalMs: 3_600_000,
       });
       await restarted.start();
       expect((await restarted.sync())?.uploaded).toEqual([]);
@@ -588,7 +588,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
             prometheusUrl: prom.url,
             tsdbPath: tsdbDir,
             bucket: s3Bucket,
-            shipInterval: 3_600_000,
+            shipIntervalMs: 3_600_000,
             registry,
           });
           await sc.start();
@@ -636,7 +636,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       const cut = createSidecar({
         prometheusUrl: `http://127.0.0.1:${relayPort}`,
         externalLabels: EXTERNAL,
-        readyTimeout: 10_000,
+        readyTimeoutMs: 10_000,
       });
       try {
         // Not started: the store needs no start-up to serve Series, and the relay would cut /metrics too.
@@ -675,7 +675,11 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
 
 describe('sidecar start-up failures', () => {
   it('names the URL when Prometheus is unreachable, staying healthy but not ready meanwhile', async () => {
-    const sc = createSidecar({ prometheusUrl: 'http://127.0.0.1:1', readyTimeout: 1_500, httpAddress: '127.0.0.1:0' });
+    const sc = createSidecar({
+      prometheusUrl: 'http://127.0.0.1:1',
+      readyTimeoutMs: 1_500,
+      httpAddress: '127.0.0.1:0',
+    });
     const started = sc.start();
     const outcome = started.then(
       () => undefined,
@@ -706,7 +710,7 @@ describe('sidecar start-up failures', () => {
       await prom?.stop();
     });
     it('refuses to start', async () => {
-      const sc = createSidecar({ prometheusUrl: prom.url, readyTimeout: 10_000 });
+      const sc = createSidecar({ prometheusUrl: prom.url, readyTimeoutMs: 10_000 });
       await expect(sc.start()).rejects.toThrow(
         /no external labels configured on Prometheus server, uniquely identifying external labels must be configured/,
       );
@@ -718,7 +722,7 @@ describe('sidecar start-up failures', () => {
         externalLabels: EXTERNAL,
         tsdbPath: prom.dataDir,
         bucket: createFilesystemBucket({ directory: await makeTempDir('sidecar-bucket-') }),
-        readyTimeout: 10_000,
+        readyTimeoutMs: 10_000,
       });
       await expect(sc.start()).rejects.toThrow(/storage.tsdb.min-block-duration = storage.tsdb.max-block-duration/);
       await sc.close();

@@ -1,16 +1,21 @@
 import { constants as fsConstants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Server } from '@grpc/grpc-js';
 import type { Bucket } from '@thanos-ts/objstore';
 import { Labels } from '@thanos-ts/tsdb';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
-import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
-import { type Logger, NOP_LOGGER } from '../log/logger.js';
+import {
+  type ComponentOptions,
+  createLifecycle,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+} from '../component/component.js';
+import { type BoundServers, bindServers, type ComponentEndpoints, componentHandler } from '../component/serve.js';
+import type { RequestHandler } from '../http/query-api.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { MAX_TIME, MIN_TIME, type StoreAPI } from '../storeapi/store-api.js';
-import { type GrpcServerTLSOptions, grpcServerCredentials } from '../tls/grpc-tls.js';
 import { NoExternalLabelsError, PrometheusAPIError } from './errors.js';
 import { createPrometheusClient, type PrometheusClient } from './prometheus-client.js';
 import { createPrometheusStore } from './prometheus-store.js';
@@ -19,7 +24,7 @@ import type { RemoteReadResponseType, RemoteReadStats } from './remote-read.js';
 import { createShipper, type Shipper, type ShipperSyncResult } from './shipper.js';
 
 /** Options of `createSidecar`. Durations are ms. */
-export interface SidecarOptions {
+export interface SidecarOptions extends ComponentOptions, ServingOptions {
   /** Prometheus's base URL (--prometheus.url). Default http://localhost:9090. */
   readonly prometheusUrl?: string;
   /** Prometheus's TSDB directory (--tsdb.path); needed to upload blocks. */
@@ -40,20 +45,14 @@ export interface SidecarOptions {
   readonly uploadCompacted?: boolean;
   /** Upload even when Prometheus's min and max block durations differ (--shipper.ignore-unequal-block-size). */
   readonly ignoreUnequalBlockSize?: boolean;
-  /** How long `start` waits for Prometheus to become ready (--prometheus.ready_timeout, default 10 min). */
-  readonly readyTimeout?: number;
-  /** How often Prometheus's labels and min time are refreshed (--prometheus.get_config_interval, default 30 s). */
-  readonly getConfigInterval?: number;
-  /** Timeout of each call to Prometheus's API (--prometheus.get_config_timeout, default 30 s). */
-  readonly getConfigTimeout?: number;
-  /** How often the shipper looks for new blocks (default 30 s, like Thanos). */
-  readonly shipInterval?: number;
-  /** Serve the StoreAPI over gRPC here (host:port, --grpc-address) once Prometheus is reached. */
-  readonly grpcAddress?: string;
-  /** TLS of the gRPC server (--grpc-server-tls-*). */
-  readonly grpcTLS?: GrpcServerTLSOptions;
-  /** Serve /metrics, /-/healthy and /-/ready here (host:port, --http-address) from `start` on. */
-  readonly httpAddress?: string;
+  /** How long `start` waits for Prometheus to become ready, ms (--prometheus.ready_timeout). Default 600_000. */
+  readonly readyTimeoutMs?: number;
+  /** How often Prometheus's labels and min time are refreshed, ms (--prometheus.get_config_interval). Default 30_000. */
+  readonly getConfigIntervalMs?: number;
+  /** Timeout of each call to Prometheus's API, ms (--prometheus.get_config_timeout). Default 30_000. */
+  readonly getConfigTimeoutMs?: number;
+  /** How often the shipper looks for new blocks, ms. Default 30_000, as Thanos. */
+  readonly shipIntervalMs?: number;
   /**
    * Watch Prometheus's configuration and rule files and reload it on change (Thanos's
    * --reloader.* flags); off unless a config file or watched directory is given.
@@ -61,9 +60,7 @@ export interface SidecarOptions {
   readonly reloader?: Omit<ReloaderOptions, 'reloadUrl' | 'logger' | 'registry'>;
   /** Response types asked of remote read (default ['STREAMED_XOR_CHUNKS', 'SAMPLES']). */
   readonly acceptedResponseTypes?: readonly RemoteReadResponseType[];
-  readonly logger?: Logger;
-  /** Where thanos_sidecar_* and thanos_shipper_* metrics go, served at /metrics (a new one when absent). */
-  readonly registry?: Registry;
+  /** undici dispatcher for the calls to Prometheus (tests, proxies). Default: undici's global one. */
   readonly dispatcher?: Dispatcher;
   /** Called after each remote read with its counters. */
   readonly onRemoteRead?: (stats: RemoteReadStats & { series: number }) => void;
@@ -73,16 +70,18 @@ export interface SidecarOptions {
  * A running sidecar: a StoreAPI over its Prometheus (usable in-process, or over gRPC when
  * `grpcAddress` is set) plus the shipper.
  */
-export interface Sidecar extends StoreAPI {
+export interface Sidecar extends StoreAPI, Lifecycle {
   /**
    * Starts the HTTP server (if any), waits for Prometheus (retrying with backoff up to
-   * `readyTimeout`), reads its version, min time and external labels, then starts the gRPC server,
-   * the periodic refresh and the shipper. Rejects with NoExternalLabelsError when Prometheus has
-   * no external labels and with PrometheusAPIError when it never became reachable.
+   * `readyTimeoutMs`), reads its version, min time and external labels, then starts the gRPC
+   * server, the periodic refresh and the shipper. Rejects with NoExternalLabelsError when
+   * Prometheus has no external labels and with PrometheusAPIError when it never became reachable.
    */
   start(signal?: AbortSignal): Promise<void>;
-  /** Stops the loops and servers; waits for a running upload to finish or abort. */
+  /** Stops the loops and servers; waits for a running upload to finish or abort. Idempotent. */
   close(): Promise<void>;
+  /** The HTTP endpoints (/metrics, /-/healthy, /-/ready) as a handler to mount elsewhere. */
+  readonly handler: RequestHandler;
   /** The process is up (the HTTP server answers 200 on /-/healthy). */
   isHealthy(): boolean;
   /** Prometheus was reached and its external labels loaded on the last try (/-/ready). */
@@ -110,9 +109,9 @@ export interface Sidecar extends StoreAPI {
  * streamed XOR chunks, external labels on every series) and uploads its 2h blocks to a bucket.
  */
 export function createSidecar(opts: SidecarOptions = {}): Sidecar {
-  const log = opts.logger ?? NOP_LOGGER;
+  const { logger: log, registry } = resolveComponentOptions(opts);
   const prometheusUrl = opts.prometheusUrl ?? 'http://localhost:9090';
-  const configTimeout = opts.getConfigTimeout ?? 30_000;
+  const configTimeout = opts.getConfigTimeoutMs ?? 30_000;
   const prometheus = createPrometheusClient({
     url: prometheusUrl,
     timeout: configTimeout,
@@ -136,12 +135,10 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
   let closed = false;
   const stopper = new AbortController();
   const timers: NodeJS.Timeout[] = [];
-  let httpServer: ListeningHTTPServer | undefined;
-  let grpcServer: Server | undefined;
-  let grpcAddress: string | undefined;
+  let httpServer: BoundServers | undefined;
+  let grpcServer: BoundServers | undefined;
   let shipping: Promise<unknown> = Promise.resolve();
 
-  const registry = opts.registry ?? new Registry();
   const promUp = new Gauge({
     name: 'thanos_sidecar_prometheus_up',
     help: 'Boolean indicator whether the sidecar can reach its Prometheus peer.',
@@ -207,7 +204,7 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
   }
 
   async function waitForPrometheus(signal: AbortSignal): Promise<void> {
-    const timeout = opts.readyTimeout ?? 600_000;
+    const timeout = opts.readyTimeoutMs ?? 600_000;
     const deadline = Date.now() + timeout;
     let delay = 250;
     let lastErr: unknown;
@@ -266,7 +263,15 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     return p;
   }
 
+  const endpoints: ComponentEndpoints = {
+    registry,
+    ready: () => ready,
+    grpc: (server) => serveStoreAPI(sidecar, server),
+  };
+  const lifecycle = createLifecycle('sidecar', { start: startSidecar, stop: stopSidecar });
   const sidecar: Sidecar = {
+    ...lifecycle,
+    handler: componentHandler(endpoints),
     info: (signal) => store.info(signal),
     series: (req, signal) => store.series(req, signal),
     labelNames: (req, signal) => store.labelNames(req, signal),
@@ -275,10 +280,10 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     shipper,
     registry,
     get grpcAddress() {
-      return grpcAddress;
+      return grpcServer?.grpcAddress;
     },
     get httpAddress() {
-      return httpServer?.address;
+      return httpServer?.httpAddress;
     },
     isHealthy: () => healthy,
     isReady: () => ready,
@@ -286,103 +291,72 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     timestamps: () => ({ minTime, maxTime: MAX_TIME }),
     prometheusVersion: () => version,
     sync: runSync,
-
-    async start(signal) {
-      const s = signal ? AbortSignal.any([signal, stopper.signal]) : stopper.signal;
-      if (opts.httpAddress !== undefined) {
-        httpServer = await listenHTTP(opts.httpAddress, createComponentHandler({ registry, ready: () => ready }));
-      }
-      healthy = true;
-      if (shipper && opts.tsdbPath) {
-        // A wrong --tsdb.path would otherwise just upload nothing (Thanos's IsWALDirAccessible).
-        try {
-          await access(join(opts.tsdbPath, 'wal'), fsConstants.R_OK | fsConstants.X_OK);
-        } catch (err) {
-          log.error(
-            `--tsdb.path ${opts.tsdbPath}: no readable wal directory; is it Prometheus's --storage.tsdb.path?`,
-            {
-              err,
-            },
-          );
-        }
-      }
-      // Like Thanos, the reloader runs from the start: Prometheus may need the generated config to come up.
-      reloader?.start().catch((err) => log.error('reloader: first apply failed, will retry', { err }));
-      await waitForPrometheus(s);
-      if (labels.size === 0) throw new NoExternalLabelsError(prometheus.url);
-      ready = true;
-      promUp.set(1);
-      log.info('successfully loaded prometheus external labels', { external_labels: labels.toString() });
-
-      if (opts.grpcAddress !== undefined) {
-        const server = new Server({
-          'grpc.max_receive_message_length': -1,
-          'grpc.max_send_message_length': -1,
-        });
-        serveStoreAPI(sidecar, server);
-        const port = await new Promise<number>((resolve, reject) =>
-          server.bindAsync(opts.grpcAddress as string, grpcServerCredentials(opts.grpcTLS), (err, p) =>
-            err ? reject(err) : resolve(p),
-          ),
-        );
-        grpcServer = server;
-        grpcAddress = (opts.grpcAddress as string).replace(/:\d+$/, `:${port}`);
-        log.info('listening for StoreAPI gRPC', { address: grpcAddress });
-      }
-
-      // Heartbeat: Prometheus's external labels and min time can change (config reload, retention).
-      every(opts.getConfigInterval ?? 30_000, async () => {
-        try {
-          await refresh(AbortSignal.any([stopper.signal, AbortSignal.timeout(configTimeout)]));
-          ready = true;
-          promUp.set(1);
-        } catch (err) {
-          if (closed) return;
-          log.warn('updating labels and timestamps failed', { err });
-          ready = false;
-          promUp.set(0);
-        }
-      });
-
-      if (shipper) {
-        const ship = async () => {
-          try {
-            const { uploaded } = (await runSync()) ?? { uploaded: [] };
-            if (uploaded.length > 0) log.info('shipper uploaded blocks', { blocks: uploaded.join(',') });
-          } catch (err) {
-            if (!closed) log.warn('shipper sync failed', { err });
-          }
-        };
-        void ship();
-        every(opts.shipInterval ?? 30_000, ship);
-      }
-    },
-
-    async close() {
-      if (closed) return;
-      closed = true;
-      ready = false;
-      healthy = false;
-      stopper.abort(new DOMException('sidecar closed', 'AbortError'));
-      for (const t of timers) clearInterval(t);
-      await reloader?.close();
-      await shipping;
-      if (grpcServer) {
-        const server = grpcServer;
-        await new Promise<void>((resolve) => {
-          const force = setTimeout(() => {
-            server.forceShutdown();
-            resolve();
-          }, 5_000);
-          server.tryShutdown(() => {
-            clearTimeout(force);
-            resolve();
-          });
-        });
-      }
-      await httpServer?.close();
-    },
   };
+
+  async function startSidecar(signal: AbortSignal): Promise<void> {
+    const s = AbortSignal.any([signal, stopper.signal]);
+    // HTTP comes up first so /-/healthy answers (and /-/ready says not ready) while Prometheus starts.
+    httpServer = await bindServers({ ...opts, grpcAddress: undefined }, endpoints, log);
+    healthy = true;
+    if (shipper && opts.tsdbPath) {
+      // A wrong --tsdb.path would otherwise just upload nothing (Thanos's IsWALDirAccessible).
+      try {
+        await access(join(opts.tsdbPath, 'wal'), fsConstants.R_OK | fsConstants.X_OK);
+      } catch (err) {
+        log.error(`--tsdb.path ${opts.tsdbPath}: no readable wal directory; is it Prometheus's --storage.tsdb.path?`, {
+          err,
+        });
+      }
+    }
+    // Like Thanos, the reloader runs from the start: Prometheus may need the generated config to come up.
+    reloader?.start().catch((err) => log.error('reloader: first apply failed, will retry', { err }));
+    await waitForPrometheus(s);
+    if (labels.size === 0) throw new NoExternalLabelsError(prometheus.url);
+    ready = true;
+    promUp.set(1);
+    log.info('successfully loaded prometheus external labels', { external_labels: labels.toString() });
+
+    grpcServer = await bindServers({ ...opts, httpAddress: undefined }, endpoints, log);
+
+    // Heartbeat: Prometheus's external labels and min time can change (config reload, retention).
+    every(opts.getConfigIntervalMs ?? 30_000, async () => {
+      try {
+        await refresh(AbortSignal.any([stopper.signal, AbortSignal.timeout(configTimeout)]));
+        ready = true;
+        promUp.set(1);
+      } catch (err) {
+        if (closed) return;
+        log.warn('updating labels and timestamps failed', { err });
+        ready = false;
+        promUp.set(0);
+      }
+    });
+
+    if (shipper) {
+      const ship = async () => {
+        try {
+          const { uploaded } = (await runSync()) ?? { uploaded: [] };
+          if (uploaded.length > 0) log.info('shipper uploaded blocks', { blocks: uploaded.join(',') });
+        } catch (err) {
+          if (!closed) log.warn('shipper sync failed', { err });
+        }
+      };
+      void ship();
+      every(opts.shipIntervalMs ?? 30_000, ship);
+    }
+  }
+
+  async function stopSidecar(): Promise<void> {
+    closed = true;
+    ready = false;
+    healthy = false;
+    stopper.abort(new DOMException('sidecar closed', 'AbortError'));
+    for (const t of timers) clearInterval(t);
+    await reloader?.close();
+    await shipping;
+    await grpcServer?.close();
+    await httpServer?.close();
+  }
   return sidecar;
 }
 

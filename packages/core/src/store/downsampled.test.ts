@@ -12,11 +12,11 @@ import {
   XorEncoder,
 } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
+import { uploadTsdbBlocks } from '../block/upload-blocks.js';
 import { NOP_LOGGER } from '../log/logger.js';
 import type { AggrChunk } from '../storeapi/store-api.js';
 import { CHUNK_ENC_AGGR } from './aggr-chunk.js';
 import { createStoreGateway } from './store-gateway.js';
-import { uploadTsdbBlocks } from './upload-blocks.js';
 
 const T0 = 1_700_006_400_000; // 2h aligned
 const H2 = 2 * 3600_000;
@@ -92,9 +92,17 @@ describe('downsampled blocks', () => {
     );
     const bucketDir = await makeTempDir('ds-bucket-');
     const bucket = createFilesystemBucket({ directory: bucketDir });
-    await uploadTsdbBlocks(bucket, tsdb, { site: 'x' }, { only: ['01HF8000000000000000000RAW'] });
+    await uploadTsdbBlocks(bucket, tsdb, {
+      labels: { site: 'x' },
+      source: 'test',
+      only: ['01HF8000000000000000000RAW'],
+    });
     // The same upload path, then the resolution set as a downsampler would.
-    await uploadTsdbBlocks(bucket, tsdb, { site: 'x' }, { only: ['01HF80000000000000000005MS'] });
+    await uploadTsdbBlocks(bucket, tsdb, {
+      labels: { site: 'x' },
+      source: 'test',
+      only: ['01HF80000000000000000005MS'],
+    });
     const metaName = '01HF80000000000000000005MS/meta.json';
     const m = JSON.parse(new TextDecoder().decode(await bucket.get(metaName)));
     m.thanos.downsample.resolution = 300_000;

@@ -1,7 +1,7 @@
 import { createMemoryBucket } from '@thanos-ts/objstore';
-import { type BlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
+import { type BlockMeta, serializeBlockMeta, ulidTime } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
-import { createMetaFetcher, ulidTime } from './meta-fetcher.js';
+import { createMetaFetcher } from './meta-fetcher.js';
 import { parseRelabelConfig } from './relabel.js';
 
 const enc = new TextEncoder();

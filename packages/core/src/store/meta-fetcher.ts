@@ -1,5 +1,5 @@
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { type BlockMeta, parseBlockMeta } from '@thanos-ts/tsdb';
+import { type BlockMeta, blockIdOfDir, parseBlockMeta, ulidTime } from '@thanos-ts/tsdb';
 import { type RelabelRule, relabel } from './relabel.js';
 import { resolveTime, type TimeOrDuration } from './time-range.js';
 
@@ -57,7 +57,6 @@ export interface MetaFetcher {
   fetch(signal?: AbortSignal): Promise<FetchResult>;
 }
 
-const ULID_DIR_RE = /^([0-9A-HJKMNP-TV-Z]{26})\/$/;
 const COMPACTOR_SOURCES = new Set(['compactor', 'compactor.repair', 'bucket.repair']);
 
 /**
@@ -117,8 +116,8 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
     async fetch(signal) {
       const ids: string[] = [];
       for await (const name of bucket.iter('', signal ? { signal } : {})) {
-        const m = ULID_DIR_RE.exec(name);
-        if (m) ids.push(m[1] as string);
+        const id = blockIdOfDir(name);
+        if (id) ids.push(id);
       }
       const metas = new Map<string, BlockMeta>();
       const skipped = new Map<string, { state: SyncState; error?: string }>();
@@ -176,14 +175,6 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
       return { metas, skipped, counts };
     },
   };
-}
-
-/** Milliseconds encoded in the first 10 characters of a ULID (Crockford base32). */
-export function ulidTime(id: string): number {
-  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-  let t = 0;
-  for (let i = 0; i < 10; i++) t = t * 32 + alphabet.indexOf(id[i] as string);
-  return t;
 }
 
 /** Runs `fn` over items with at most `limit` in flight; rejects on the first failure. */

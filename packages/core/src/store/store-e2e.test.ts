@@ -14,13 +14,13 @@ import {
 } from '@thanos-ts/testing';
 import { Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadTsdbBlocks } from '../block/upload-blocks.js';
 import { parseCachingBucketConfig, parseIndexCacheConfig } from '../cache/config.js';
 import { NOP_LOGGER } from '../log/logger.js';
 import { createQuerier } from '../query/querier.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { collectSeries } from './collect-series.test-util.js';
 import { createStoreGateway, type StoreGateway } from './store-gateway.js';
-import { uploadTsdbBlocks } from './upload-blocks.js';
 
 const START = 1_700_000_000_000;
 const HOURS = 3600_000;
@@ -183,7 +183,7 @@ describe.skipIf(!programAvailable('promtool') || !programAvailable('prometheus')
       });
       s3 = await startS3rver();
       stops.push(() => s3.stop());
-      await uploadTsdbBlocks(s3Bucket(), gen.dir, EXT);
+      await uploadTsdbBlocks(s3Bucket(), gen.dir, { labels: EXT, source: 'test' });
       prom = await startPrometheus({ dataDir: gen.dir });
       stops.push(() => prom.stop());
     }, 90_000);

@@ -4,6 +4,7 @@ import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, type GeneratedBlocks, makeTempDir, programAvailable } from '@thanos-ts/testing';
 import { Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadTsdbBlocks } from '../block/upload-blocks.js';
 import { NOP_LOGGER } from '../log/logger.js';
 import { StoreAPIError } from '../storeapi/errors.js';
 import { connectStoreAPI } from '../storeapi/grpc-client.js';
@@ -11,9 +12,7 @@ import type { SeriesRequest, StoreAPI } from '../storeapi/store-api.js';
 import { collectSeries } from './collect-series.test-util.js';
 import { StoreLimitError } from './limits.js';
 import { hashmod, parseRelabelConfig } from './relabel.js';
-import { serveStoreGateway } from './serve.js';
 import { createStoreGateway, type StoreGateway } from './store-gateway.js';
-import { uploadTsdbBlocks } from './upload-blocks.js';
 
 const START = 1_700_000_000_000;
 const HOURS = 3600_000;
@@ -71,7 +70,10 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     });
     bucketDir = await makeTempDir('store-bucket-');
     dataDir = await makeTempDir('store-data-');
-    ids = await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), gen.dir, ext);
+    ids = await uploadTsdbBlocks(createFilesystemBucket({ directory: bucketDir }), gen.dir, {
+      labels: ext,
+      source: 'test',
+    });
   }, 60_000);
   afterAll(async () => {
     for (const g of gateways) await g.close();
@@ -187,8 +189,9 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
     const req = { minTime: 0, maxTime: START + 10 * HOURS, matchers: [matcher('=~', '__name__', '.+')] };
     await expect(drain(g, req)).rejects.toThrow(/exceeded series limit: limit 5 violated \(got \d+\)/);
     // Over gRPC the limit arrives as RESOURCE_EXHAUSTED with the same message.
-    const served = await serveStoreGateway(g, { grpcAddress: '127.0.0.1:0', httpAddress: '127.0.0.1:0' });
-    const remote = connectStoreAPI(`127.0.0.1:${served.grpcPort}`);
+    const served = newGateway({ limits: { seriesPerRequest: 5 }, grpcAddress: '127.0.0.1:0' });
+    await served.start();
+    const remote = connectStoreAPI(served.grpcAddress as string);
     try {
       const err = await drain(remote, req).then(
         () => undefined,
@@ -226,12 +229,16 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
   it('picks up new blocks and drops deleted ones on sync; skips partial and corrupt blocks', async () => {
     const dir = await makeTempDir('store-bucket2-');
     const bucket = createFilesystemBucket({ directory: dir });
-    await uploadTsdbBlocks(bucket, gen.dir, ext, { only: [ids[0] as string] });
+    await uploadTsdbBlocks(bucket, gen.dir, { labels: ext, source: 'test', only: [ids[0] as string] });
     const g = createStoreGateway({ bucket, dataDir: await makeTempDir('store-data2-'), logger: NOP_LOGGER });
     gateways.push(g);
     await g.start();
     expect(g.blocks().map((b) => b.ulid)).toEqual([ids[0]]);
-    await uploadTsdbBlocks(bucket, gen.dir, ext, { only: [ids[1] as string, ids[2] as string] });
+    await uploadTsdbBlocks(bucket, gen.dir, {
+      labels: ext,
+      source: 'test',
+      only: [ids[1] as string, ids[2] as string],
+    });
     // A partial upload (no meta.json) and a block whose index is garbage.
     await mkdir(join(dir, '01HZZZZZZZZZZZZZZZZZZZZZZZ', 'chunks'), { recursive: true });
     await writeFile(join(dir, '01HZZZZZZZZZZZZZZZZZZZZZZZ', 'chunks', '000001'), 'x');
@@ -286,7 +293,7 @@ describe.skipIf(!programAvailable('promtool'))('store gateway over a filesystem 
   });
 
   it('loads block indexes lazily and unloads them when idle', async () => {
-    const g = newGateway({ idleUnloadAfter: 100, dataDir: await makeTempDir('idle-') });
+    const g = newGateway({ idleUnloadAfterMs: 100, dataDir: await makeTempDir('idle-') });
     await g.start();
     expect(g.blocks().every((b) => !b.loaded)).toBe(true);
     await collectSeries(g, { minTime: START, maxTime: START + 1000, matchers: [matcher('=~', '__name__', '.+')] });

@@ -7,8 +7,17 @@ import type { Cache } from '../cache/cache.js';
 import { createCachingBucket } from '../cache/caching-bucket.js';
 import type { CachingBucketConfig } from '../cache/config.js';
 import { createInMemoryCache } from '../cache/inmemory.js';
+import {
+  type ComponentOptions,
+  createLifecycle,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+} from '../component/component.js';
+import { type BoundServers, bindServers, type ComponentEndpoints, componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
-import { createLogger, type Logger } from '../log/logger.js';
+import type { RequestHandler } from '../http/query-api.js';
+import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import {
   type LabelNamesRequest,
   type LabelNamesResponse,
@@ -25,22 +34,20 @@ import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
 import { RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
+import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, seriesOverBlocks } from './series.js';
 import { resolveTime } from './time-range.js';
 
 /** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
-export interface StoreGatewayOptions {
+export interface StoreGatewayOptions extends ComponentOptions, ServingOptions {
   /** The bucket holding the blocks. */
   bucket: Bucket;
   /** Local directory for index-headers (safe to delete; rebuilt from the bucket). */
   dataDir: string;
-  /** Interval between bucket syncs, ms (--sync-block-duration). Default 3 min. */
-  syncInterval?: number;
-  logger?: Logger;
-  /** prom-client registry for the gateway's metrics; a private one when absent. */
-  registry?: Registry;
+  /** Interval between bucket syncs, ms (--sync-block-duration). Default 180_000; 0 syncs once, at start. */
+  syncIntervalMs?: number;
   /** Block filters: time range, relabel selector, consistency delay, deletion marks. */
   filters?: MetaFilters;
   /** Blocks prepared in parallel during a sync (--block-sync-concurrency). Default 20. */
@@ -53,8 +60,8 @@ export interface StoreGatewayOptions {
   cachingBucket?: CachingBucketConfig;
   /** Per-request limits (--store.limits.request-series / request-samples). */
   limits?: RequestLimits;
-  /** Unload a block's index reader after this long unused, ms; 0 keeps them. Default 5 min. */
-  idleUnloadAfter?: number;
+  /** Unload a block's index reader after this long unused, ms; 0 keeps them. Default 300_000. */
+  idleUnloadAfterMs?: number;
   /** Blocks queried in parallel within one request. Default 16. */
   blockQueryConcurrency?: number;
   /** Series calls served at once; the rest wait (--store.grpc.series-max-concurrency). Default 20. */
@@ -74,9 +81,12 @@ export interface ServedBlock {
   lastUsed: number;
 }
 
-/** A store gateway: a StoreAPI over the blocks of a bucket. */
-export interface StoreGateway extends StoreAPI {
-  /** Runs the first sync, then syncs every `syncInterval` until close. */
+/** A store gateway (Thanos's `store`): a StoreAPI over the blocks of a bucket. */
+export interface StoreGateway extends StoreAPI, Lifecycle {
+  /**
+   * Runs the first sync, binds the servers asked for (gRPC StoreAPI; HTTP /metrics, /-/ready,
+   * /loaded), then syncs every `syncIntervalMs` until closed.
+   */
   start(signal?: AbortSignal): Promise<void>;
   /** Syncs once now: picks up new blocks, drops deleted or filtered ones. */
   sync(signal?: AbortSignal): Promise<FetchResult>;
@@ -87,17 +97,25 @@ export interface StoreGateway extends StoreAPI {
   /** Object-storage requests made so far (ranged reads). */
   readonly requests: Readonly<RequestCounter>;
   readonly metrics: StoreMetrics;
-  /** Whether the first sync has finished. */
+  /** Whether the first sync has finished (and the gateway is not closed). */
   ready(): boolean;
-  /** Stops syncing, unloads blocks and closes caches. */
+  /** Stops serving and syncing, lets running requests finish, unloads blocks and closes caches. Idempotent. */
   close(): Promise<void>;
+  /** The HTTP endpoints (/metrics, /-/healthy, /-/ready, /loaded) as a handler to mount elsewhere. */
+  readonly handler: RequestHandler;
+  /** The metrics registry (the one given, or the gateway's own). */
+  readonly registry: Registry;
+  /** Bound HTTP address once started with `httpAddress`. */
+  readonly httpAddress: string | undefined;
+  /** Bound gRPC address once started with `grpcAddress`. */
+  readonly grpcAddress: string | undefined;
 }
 
 const RESOLUTIONS = [3_600_000, 300_000, 0];
 
-/** Creates a store gateway; call `start` to sync. */
+/** Creates a store gateway; no I/O until `start`. */
 export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
-  const logger = opts.logger ?? createLogger({ component: 'store' });
+  const { logger, registry } = resolveComponentOptions(opts);
   const counter: RequestCounter = { getRange: 0, bytes: 0 };
   const bucket = opts.cachingBucket ? createCachingBucket(opts.bucket, opts.cachingBucket) : opts.bucket;
   const allItems = new Set(['Postings', 'Series', 'ExpandedPostings'] as const);
@@ -108,7 +126,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
         ? { cache: opts.indexCache, ttlMs: 24 * 3600_000, enabledItems: allItems }
         : opts.indexCache;
   const metrics = createStoreMetrics(
-    opts.registry,
+    registry,
     { index: configuredIndexCache.cache, bucket: opts.cachingBucket?.cache },
     counter,
   );
@@ -192,7 +210,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   }
 
   function unloadIdle(): void {
-    const idle = opts.idleUnloadAfter ?? 300_000;
+    const idle = opts.idleUnloadAfterMs ?? 300_000;
     if (idle <= 0) return;
     const now = Date.now();
     for (const b of blocks.values()) {
@@ -254,17 +272,18 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     for (const b of list) if (!b.loaded) metrics.lazyLoads.inc();
   }
 
-  const gateway: StoreGateway = {
-    requests: counter,
-    metrics,
-    ready: () => isReady,
-
+  let servers: BoundServers | undefined;
+  const lifecycle = createLifecycle('store gateway', {
     async start(signal) {
+      // Servers first, as Thanos's store: /-/healthy answers and /-/ready says "not ready" while
+      // the first sync runs, so probes and operators can tell a warming gateway from a dead one.
+      servers = await bindServers(opts, endpoints, logger);
       await sync(signal);
+      signal.throwIfAborted();
       isReady = true;
-      const interval = opts.syncInterval ?? 180_000;
+      const interval = opts.syncIntervalMs ?? 180_000;
       const loop = () => {
-        if (closed) return;
+        if (closed || interval <= 0) return;
         timer = setTimeout(() => {
           sync().then(loop, (err) => {
             logger.warn('periodic sync failed; retrying next interval', { err });
@@ -274,8 +293,37 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
         timer.unref?.();
       };
       loop();
-      idleTimer = setInterval(unloadIdle, Math.max(1000, Math.min(60_000, (opts.idleUnloadAfter ?? 300_000) / 2)));
+      idleTimer = setInterval(unloadIdle, Math.max(1000, Math.min(60_000, (opts.idleUnloadAfterMs ?? 300_000) / 2)));
       idleTimer.unref?.();
+    },
+    async stop() {
+      isReady = false;
+      closed = true;
+      if (timer) clearTimeout(timer);
+      if (idleTimer) clearInterval(idleTimer);
+      await servers?.close();
+      await syncing?.catch(() => undefined);
+      for (const b of blocks.values()) await b.unload();
+      blocks.clear();
+      await indexCache.cache.close();
+      await opts.cachingBucket?.cache.close();
+    },
+  });
+
+  const gateway: StoreGateway = {
+    ...lifecycle,
+    requests: counter,
+    metrics,
+    registry,
+    ready: () => isReady,
+    get handler() {
+      return handler;
+    },
+    get httpAddress() {
+      return servers?.httpAddress;
+    },
+    get grpcAddress() {
+      return servers?.grpcAddress;
     },
 
     sync,
@@ -408,17 +456,13 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
       return { values: out, warnings: [] };
     },
-
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      if (idleTimer) clearInterval(idleTimer);
-      await syncing?.catch(() => undefined);
-      for (const b of blocks.values()) await b.unload();
-      blocks.clear();
-      await indexCache.cache.close();
-      await opts.cachingBucket?.cache.close();
-    },
   };
+  const endpoints: ComponentEndpoints = {
+    registry,
+    ready: () => isReady,
+    handlers: [createLoadedBlocksHandler(gateway)],
+    grpc: (server) => serveStoreAPI(gateway, server),
+  };
+  const handler = componentHandler(endpoints);
   return gateway;
 }

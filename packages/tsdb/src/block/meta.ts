@@ -1,6 +1,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptionError } from '../errors.js';
+import { isULID } from './ulid.js';
 
 /** Name of a block's metadata file. */
 export const META_FILENAME = 'meta.json';
@@ -75,7 +76,6 @@ export interface BlockMeta {
   thanos?: ThanosMeta;
 }
 
-const ULID_RE = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
 
 /**
  * Parses meta.json text. Throws CorruptionError naming `fileName` when the text is not JSON or a
@@ -96,7 +96,7 @@ export function parseBlockMeta(text: string, fileName = META_FILENAME): BlockMet
   };
   if (!isObject(raw)) return bad('meta.json is not a JSON object');
   const ulid = raw.ulid;
-  if (typeof ulid !== 'string' || !ULID_RE.test(ulid)) bad(`invalid ulid ${JSON.stringify(ulid)}`);
+  if (typeof ulid !== 'string' || !isULID(ulid)) bad(`invalid ulid ${JSON.stringify(ulid)}`);
   const minTime = int(raw.minTime, 'minTime', bad);
   const maxTime = int(raw.maxTime, 'maxTime', bad);
   if (raw.version !== 1) bad(`unexpected meta file version ${JSON.stringify(raw.version)}`);
@@ -118,7 +118,7 @@ export function parseBlockMeta(text: string, fileName = META_FILENAME): BlockMet
     compaction.parents = (c.parents as unknown[]).map((p, i) => {
       if (!isObject(p)) return bad(`compaction.parents[${i}] is not an object`);
       const pu = p.ulid;
-      if (typeof pu !== 'string' || !ULID_RE.test(pu)) bad(`compaction.parents[${i}].ulid invalid`);
+      if (typeof pu !== 'string' || !isULID(pu)) bad(`compaction.parents[${i}].ulid invalid`);
       return {
         ulid: (pu as string).toUpperCase(),
         minTime: int(p.minTime, `compaction.parents[${i}].minTime`, bad),
@@ -331,7 +331,7 @@ function int(v: unknown, field: string, bad: (d: string) => never): number {
 function ulidList(v: unknown, field: string, bad: (d: string) => never): string[] {
   if (!Array.isArray(v)) return bad(`${field} is not an array`);
   return v.map((u, i) => {
-    if (typeof u !== 'string' || !ULID_RE.test(u)) return bad(`${field}[${i}] is not a ULID`);
+    if (typeof u !== 'string' || !isULID(u)) return bad(`${field}[${i}] is not a ULID`);
     return u.toUpperCase();
   });
 }

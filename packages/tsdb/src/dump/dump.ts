@@ -5,6 +5,7 @@ import { type BlockReader, openBlock } from '../block/reader.js';
 import { CorruptionError } from '../errors.js';
 import { Matcher } from '../labels/matcher.js';
 import { formatGoFloat, formatLabelsGo } from './format.js';
+import { isULID } from '../block/ulid.js';
 
 /** Options for dumpSamples. */
 export interface DumpOptions {
@@ -16,7 +17,6 @@ export interface DumpOptions {
   signal?: AbortSignal;
 }
 
-const ULID_DIR = /^[0-9A-HJKMNP-TV-Z]{26}$/i;
 
 /**
  * The block directories of `path`: `path` itself when it is a block (has meta.json), otherwise its
@@ -37,7 +37,7 @@ export async function findBlockDirs(path: string): Promise<string[]> {
     throw new CorruptionError(path, 0, `cannot read directory: ${(err as Error).message}`, { cause: err });
   }
   return entries
-    .filter((e) => ULID_DIR.test(e))
+    .filter((e) => isULID(e))
     .sort()
     .map((e) => join(path, e));
 }

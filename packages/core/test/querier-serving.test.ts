@@ -2,12 +2,12 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { Labels } from '@thanos-ts/tsdb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createQueryComponent, type QueryComponent } from '../src/query/query-component.js';
+import { createQuerier, type Querier } from '../src/query/querier.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
 
-describe('query component', () => {
-  let component: QueryComponent | undefined;
+describe('querier served over HTTP and gRPC', () => {
+  let component: Querier | undefined;
   const server = new Server();
   afterAll(async () => {
     await component?.close();
@@ -21,11 +21,12 @@ describe('query component', () => {
     const port = await new Promise<number>((res, rej) =>
       server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
     );
-    component = await createQueryComponent({
+    component = createQuerier({
       httpAddress: '127.0.0.1:0',
       grpcAddress: '127.0.0.1:0',
-      endpointAddresses: [`127.0.0.1:${port}`],
+      endpoints: [`127.0.0.1:${port}`],
     });
+    await component.start();
     const base = `http://${component.httpAddress}`;
     expect((await fetch(`${base}/-/ready`)).status).toBe(200);
     const q = (await (await fetch(`${base}/api/v1/query?query=up&time=1`)).json()) as { data: { result: unknown[] } };
@@ -36,6 +37,6 @@ describe('query component', () => {
     expect(metrics).toMatch(/http_requests_total\{code="200",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_requests_total\{code="400",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_request_duration_seconds_bucket/);
-    expect(component.grpcPort).toBeGreaterThan(0);
+    expect(component.grpcAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
   });
 });
