@@ -160,6 +160,7 @@ export async function compactBlocks(opts: CompactBlocksOptions): Promise<Written
     });
     try {
       await populate(blocks, meta, writer, opts);
+      signal?.throwIfAborted();
     } catch (err) {
       await writer.abort();
       throw err;
@@ -175,7 +176,6 @@ export async function compactBlocks(opts: CompactBlocksOptions): Promise<Written
       }
       return undefined;
     }
-    signal?.throwIfAborted();
     return await writer.commit();
   } finally {
     for (const r of readers) await r.close();
