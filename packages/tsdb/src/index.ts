@@ -13,7 +13,6 @@ export {
 } from './block/meta.js';
 export { createBlockQueryable, mergeBlockSampleBatches, mergeBlockSamples, mergeSamples } from './block/queryable.js';
 export { type ByteRangeSource, BytesRangeSource, FileRangeSource } from './block/range-source.js';
-export { blockIdOfDir, isULID, ulidTime } from './block/ulid.js';
 export {
   type BlockChunk,
   BlockReader,
@@ -33,7 +32,9 @@ export {
   type Tombstones,
   writeTombstones,
 } from './block/tombstones.js';
+export { blockIdOfDir, isULID, ulidTime } from './block/ulid.js';
 export {
+  BlockWriter,
   DEFAULT_BLOCK_DURATION,
   type SeriesToWrite,
   type WriteBlockOptions,
@@ -61,10 +62,48 @@ export {
 } from './chunks/segment.js';
 export { ChunkSegmentReader, parseChunkAt, type RawChunk } from './chunks/segment-reader.js';
 export { ChunkSegmentWriter } from './chunks/segment-writer.js';
+export {
+  blocksBeyondRetention,
+  type CompactBlocksOptions,
+  compactBlocks,
+  DEFAULT_COMPACTION_RANGES,
+  type PlanCompactionOptions,
+  planCompaction,
+} from './compact/index.js';
+export {
+  type CompactHeadResult,
+  type DB,
+  type DBLogger,
+  type DBOptions,
+  DEFAULT_RETENTION_MS,
+  type DumpDBOptions,
+  dumpDB,
+  openDB,
+  openDBReadOnly,
+  type ReadOnlyDB,
+  type ReadOnlyDBOptions,
+} from './db/index.js';
 export { type DumpOptions, dumpSamples, findBlockDirs } from './dump/dump.js';
 export { formatGoFloat, formatLabelsGo, goQuote } from './dump/format.js';
 export { crc32c } from './encoding/crc32c.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
+export {
+  AppenderClosedError,
+  ClosedError,
+  CommitSampleLimitError,
+  createHead,
+  DuplicateSampleError,
+  Head,
+  HeadAppender,
+  type HeadOptions,
+  type HeadStats,
+  InvalidSampleError,
+  OutOfBoundsError,
+  OutOfOrderSampleError,
+  SampleError,
+  SeriesLimitError,
+  TooOldSampleError,
+} from './head/index.js';
 export { EMPTY_POSTINGS, intersectPostings, mergePostings, withoutPostings } from './index/postings.js';
 export { IndexReader, type IndexReaderOptions, type IndexSeries } from './index/reader.js';
 export { encodeIndexToc, INDEX_FORMAT_V2, INDEX_MAGIC, type IndexToc, parseIndexToc } from './index/toc.js';
