@@ -13,6 +13,19 @@ interface Benchmark {
 const BENCHMARKS: Record<string, Benchmark> = {
   'tsdb-xor': { script: 'tsdb/xor.ts', what: 'XOR chunk encode/decode, samples/s' },
   'tsdb-postings': { script: 'tsdb/postings.ts', what: 'postings intersection of two 1M lists' },
+  'tsdb-wal-replay': {
+    script: 'tsdb/wal-replay.ts',
+    what: 'readWAL+decodeRecord vs Prometheus 2.42 WAL replay (needs prometheus)',
+  },
+  'tsdb-head-ingest': {
+    script: 'tsdb/head-ingest.ts',
+    what: 'head ingest with WAL, 100k series: samples/s, memory per series',
+    nodeFlags: ['--expose-gc'],
+  },
+  'tsdb-compact': {
+    script: 'tsdb/compact-blocks.ts',
+    what: 'compact 3×2h blocks vs Prometheus 2.42 (needs prometheus)',
+  },
   'tsdb-roundtrip': {
     script: 'tsdb/roundtrip.ts',
     what: 'write and read 100k series × 240 samples vs promtool; bytes per series',

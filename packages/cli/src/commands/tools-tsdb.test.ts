@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { programAvailable, promtool } from '@thanos-ts/testing';
+import { Labels, openDB } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
 import { parseDurationFlag, runCreateBlocksFromOpenMetrics, runTsdbDump } from './tools-tsdb.js';
 
@@ -49,6 +50,21 @@ describe('tools tsdb', () => {
     );
     expect(some).toBe('{__name__="http_requests_total", code="200", path="/a b"} 3 1700000015000\n');
     if (programAvailable('promtool')) expect(await promtool.dump(join(dir, 'out'))).toBe(all);
+  });
+
+  it('dumps a data directory with its head (WAL) as promtool does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-tsdb-db-'));
+    const db = await openDB({ dir });
+    const app = db.appender();
+    const t0 = Date.now() - 3600_000;
+    for (let i = 0; i < 50; i++) {
+      app.append(Labels.from({ __name__: 'wal_metric', i: String(i % 5) }), t0 + i * 15_000, i * 1.5);
+    }
+    await app.commit();
+    await db.close();
+    const ours = await capture((w) => runTsdbDump({ block: dir }, w));
+    expect(ours.split('\n').filter((l) => l !== '')).toHaveLength(50);
+    if (programAvailable('promtool')) expect(ours).toBe(await promtool.dump(dir));
   });
 
   it('parses durations', () => {

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseMetricSelector } from '@thanos-ts/promql';
-import { createBlocksFromOpenMetrics, dumpSamples, InvalidArgumentError, type Matcher } from '@thanos-ts/tsdb';
+import { createBlocksFromOpenMetrics, dumpDB, dumpSamples, InvalidArgumentError, type Matcher } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { durationFlag } from '../flags/http.js';
 import type { ToolsRegistration } from './tools.js';
@@ -48,11 +50,15 @@ export async function runTsdbDump(opts: DumpCommandOptions, write: Write = stdou
   const minTime = parseTime('min-time', opts.minTime);
   const maxTime = parseTime('max-time', opts.maxTime);
   const matchers = parseMatch(opts.match ?? DEFAULT_MATCH);
-  await dumpSamples(opts.block, write, {
+  const dumpOpts = {
     matchers,
     ...(minTime === undefined ? {} : { minTime }),
     ...(maxTime === undefined ? {} : { maxTime }),
-  });
+  };
+  // A data directory (it has a WAL) is dumped with its head, as `promtool tsdb dump` does;
+  // a block or a directory of blocks alone, block by block.
+  if (existsSync(join(opts.block, 'wal'))) await dumpDB(opts.block, write, dumpOpts);
+  else await dumpSamples(opts.block, write, dumpOpts);
 }
 
 /** `tools tsdb create-blocks-from openmetrics`: backfills blocks like promtool, printing them. */
@@ -101,7 +107,9 @@ export const registerTsdbTools: ToolsRegistration = (tools) => {
   const tsdb = new Command('tsdb').description('Inspect and create Prometheus TSDB blocks.');
   tsdb
     .command('dump')
-    .description('Print the samples of a block or a directory of blocks, exactly as `promtool tsdb dump` prints them.')
+    .description(
+      'Print the samples of a block, a directory of blocks or a Prometheus data directory (blocks and the head in its WAL), exactly as `promtool tsdb dump` prints them.',
+    )
     .requiredOption('--block <dir>', 'block directory, or a TSDB directory holding blocks')
     .option('--min-time <ms>', 'minimum timestamp to dump (ms)')
     .option('--max-time <ms>', 'maximum timestamp to dump (ms)')
