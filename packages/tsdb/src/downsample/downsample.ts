@@ -1,0 +1,155 @@
+import { ulid as newUlid } from 'ulid';
+import { type BlockMeta, type ThanosMeta, writeBlockMeta } from '../block/meta.js';
+import { openBlock } from '../block/reader.js';
+import { BlockWriter, type WrittenBlock } from '../block/writer.js';
+import { ChunkEncoding, type EncodedChunk } from '../chunkenc/chunk.js';
+import { xorNumSamples } from '../chunkenc/xor.js';
+import { aggrNumSamples, CHUNK_ENC_AGGR } from './aggr.js';
+import { downsampleAggrChunks, downsampleRaw, expandXorChunk, RES_LEVEL_1, SampleBuffer } from './aggregate.js';
+import { DownsampleError } from './errors.js';
+
+/** Options of downsampleBlock. */
+export interface DownsampleBlockOptions {
+  /** Local directory of the block to downsample (raw or already downsampled). */
+  blockDir: string;
+  /** Directory the new block is created in (as `<outDir>/<ulid>`). */
+  outDir: string;
+  /** Target resolution, ms: 300_000 (5m) or 3_600_000 (1h); must be coarser than the block's. */
+  resolution: number;
+  /** ULID of the new block; a new one by default. */
+  ulid?: string;
+  /** Aborts; the partly written block is removed. */
+  signal?: AbortSignal;
+  /** Called for a series left without chunks (Thanos logs "empty chunks happened, skip series"). */
+  onEmptySeries?: (labels: string) => void;
+}
+
+/** What downsampleBlock wrote, plus the number of samples it read. */
+export interface DownsampledBlock extends WrittenBlock {
+  /** Raw or aggregated samples read from the input (count aggregate for downsampled inputs). */
+  samplesRead: number;
+}
+
+// Series read per index lookup: bounds memory to one batch of series and their chunk bytes.
+const SERIES_BATCH = 256;
+
+/**
+ * Downsamples one block, streaming series by series, as Thanos's downsample.Downsample: raw data
+ * is aggregated per window into count, sum, min, max and counter (Thanos's AggrChunk, encoding
+ * 0xff); already downsampled data is re-aggregated along its chunk boundaries. The new block keeps
+ * the input's time range, compaction level, sources and external labels, gets the new resolution
+ * and source "compactor", and is written under `<outDir>/<ulid>.tmp-for-creation` then renamed,
+ * so nothing partial is ever visible. Tombstones are not applied (Thanos does not either). Only
+ * float (XOR) samples are handled; a native histogram chunk is refused with DownsampleError.
+ * Returns undefined when the block holds no sample.
+ */
+export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<DownsampledBlock | undefined> {
+  const { signal } = opts;
+  const block = await openBlock(opts.blockDir, signal ? { signal } : {});
+  try {
+    const meta = block.meta;
+    const inRes = meta.thanos?.downsample.resolution ?? 0;
+    if (inRes >= opts.resolution) throw new DownsampleError(meta.ulid, 'target resolution not lower than existing one');
+    const thanos: ThanosMeta = {
+      ...(meta.thanos?.version === undefined ? {} : { version: meta.thanos.version }),
+      labels: { ...(meta.thanos?.labels ?? {}) },
+      downsample: { resolution: opts.resolution },
+      source: 'compactor',
+      ...(meta.thanos?.extensions === undefined ? {} : { extensions: meta.thanos.extensions }),
+    };
+    const writer = await BlockWriter.create({
+      outDir: opts.outDir,
+      ulid: opts.ulid ?? newUlid(),
+      minTime: meta.minTime,
+      maxTime: meta.maxTime,
+      compactionLevel: meta.compaction.level,
+      sources: [...(meta.compaction.sources ?? [meta.ulid])],
+      ...(meta.compaction.parents ? { parents: meta.compaction.parents } : {}),
+      thanos,
+    });
+    let numSamples = 0;
+    let samplesRead = 0;
+    try {
+      const file = `${meta.ulid}/chunks`;
+      const buf = new SampleBuffer();
+      const postings = await block.index.allPostings(signal);
+      for (let i = 0; i < postings.length; i += SERIES_BATCH) {
+        signal?.throwIfAborted();
+        const series = await block.index.series(postings.subarray(i, i + SERIES_BATCH), signal ? { signal } : {});
+        const raw = await block.chunks.readChunks(
+          series.flatMap((s) => s.chunks.map((c) => c.ref)),
+          signal,
+        );
+        let k = 0;
+        for (const s of series) {
+          const chunks: EncodedChunk[] = s.chunks.map((c) => {
+            const r = raw[k++] as { encoding: number; data: Uint8Array };
+            return { minTime: c.minTime, maxTime: c.maxTime, encoding: r.encoding as ChunkEncoding, data: r.data };
+          });
+          for (let j = 1; j < chunks.length; j++) {
+            if ((chunks[j - 1] as EncodedChunk).maxTime >= (chunks[j] as EncodedChunk).minTime)
+              throw new DownsampleError(
+                meta.ulid,
+                `found overlapping chunks within series ${s.labels.toString()}. Chunks expected to be ordered by min time and non-overlapping`,
+              );
+          }
+          let out: EncodedChunk[];
+          if (inRes === 0) {
+            buf.n = 0;
+            for (const c of chunks) {
+              if (c.encoding !== ChunkEncoding.XOR) throw unsupported(meta.ulid, s.labels.toString(), c.encoding);
+              expandXorChunk(c.data, buf, file);
+            }
+            samplesRead += buf.n;
+            out = downsampleRaw(buf, opts.resolution);
+          } else {
+            // Thanos's fix for blocks that hold plain XOR chunks among aggregates (its #5272):
+            // empty ones are skipped, others are first downsampled to 5m.
+            const fixed: EncodedChunk[] = [];
+            for (const c of chunks) {
+              if ((c.encoding as number) === CHUNK_ENC_AGGR) {
+                samplesRead += aggrNumSamples(c.data);
+                fixed.push(c);
+                continue;
+              }
+              if (c.encoding !== ChunkEncoding.XOR) throw unsupported(meta.ulid, s.labels.toString(), c.encoding);
+              if (xorNumSamples(c.data) === 0) continue;
+              buf.n = 0;
+              expandXorChunk(c.data, buf, file);
+              samplesRead += buf.n;
+              fixed.push(...downsampleRaw(buf, RES_LEVEL_1));
+            }
+            out = downsampleAggrChunks(fixed, inRes, opts.resolution, file);
+          }
+          if (out.length === 0) {
+            opts.onEmptySeries?.(s.labels.toString());
+            continue;
+          }
+          for (const c of out) numSamples += aggrNumSamples(c.data);
+          await writer.addSeries(s.labels, out);
+        }
+      }
+      signal?.throwIfAborted();
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const written = await writer.commit();
+    if (!written) return undefined;
+    // The writer counts samples from the chunk header, which an aggregate chunk does not have;
+    // Thanos counts the count aggregate's samples.
+    const fixedMeta: BlockMeta = { ...written.meta, stats: { ...written.meta.stats, numSamples } };
+    if (meta.stats.numTombstones !== undefined) fixedMeta.stats.numTombstones = meta.stats.numTombstones;
+    await writeBlockMeta(written.dir, fixedMeta);
+    return { ...written, meta: fixedMeta, samplesRead };
+  } finally {
+    await block.close();
+  }
+}
+
+function unsupported(block: string, series: string, encoding: number): DownsampleError {
+  return new DownsampleError(
+    block,
+    `series ${series}: chunk encoding ${encoding} cannot be downsampled (only float XOR samples are supported)`,
+  );
+}
