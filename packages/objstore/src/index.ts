@@ -15,7 +15,6 @@ export {
   S3_CONFIG_FIELDS,
   SUPPORTED_BUCKET_TYPES,
 } from './config/bucket-config.js';
-export { parsePrometheusDuration } from './config/duration.js';
 export type { CreateBucketOptions } from './config/factory.js';
 export { createBucket, createBucketFromConfig, loadBucketConfig } from './config/factory.js';
 export type { ConfigValues, FieldSpec } from './config/schema.js';

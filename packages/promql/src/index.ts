@@ -62,8 +62,7 @@ export type {
   VectorSelector,
 } from './parser/ast.js';
 export { children, exprType, inspect } from './parser/ast.js';
-export { DurationSyntaxError, formatDuration, parseDuration } from './parser/durations.js';
-export { goQuote, ParseError, positionString } from './parser/errors.js';
+export { ParseError, positionString } from './parser/errors.js';
 export { FUNCTIONS, getFunction } from './parser/functions.js';
 export { exprToPrometheusJSON, type JsonValue } from './parser/json.js';
 export { describeToken, Lexer, type Token, type TokenType } from './parser/lexer.js';

@@ -84,7 +84,6 @@ export {
   type ReadOnlyDBOptions,
 } from './db/index.js';
 export { type DumpOptions, dumpSamples, findBlockDirs } from './dump/dump.js';
-export { formatGoFloat, formatLabelsGo, goQuote } from './dump/format.js';
 export { crc32c } from './encoding/crc32c.js';
 export { CorruptionError, InvalidArgumentError, ThanosError } from './errors.js';
 export {

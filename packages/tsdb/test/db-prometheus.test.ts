@@ -14,7 +14,7 @@ import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, type PrompbTimeSeries } from '../../core/src/sidecar/prompb/prompb.js';
 import { dumpDB, openDB } from '../src/db/index.js';
-import { formatGoFloat, formatLabelsGo } from '../src/dump/format.js';
+import { formatGoFloat, formatLabelsGo } from '@thanos-ts/tsdb/goformat';
 import { Labels } from '../src/labels/labels.js';
 import { Matcher } from '../src/labels/matcher.js';
 import type { Queryable } from '../src/storage/queryable.js';

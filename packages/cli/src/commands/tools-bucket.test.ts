@@ -12,7 +12,6 @@ import {
   bucketUploadBlocks,
   bucketVerify,
   findOverlaps,
-  formatGoDuration,
   parseLabelFlags,
   registerBucketTools,
 } from './tools-bucket.js';
@@ -236,17 +235,6 @@ describe('tools bucket commands on a filesystem bucket', () => {
 });
 
 describe('tools bucket helpers', () => {
-  it('formats durations like Go', () => {
-    expect([0, 500, 1500, 90_000, 2 * H, 40 * H - 2 * H, -H].map(formatGoDuration)).toEqual([
-      '0s',
-      '500ms',
-      '1.5s',
-      '1m30s',
-      '2h0m0s',
-      '38h0m0s',
-      '-1h0m0s',
-    ]);
-  });
   it('parses label flags', () => {
     expect(parseLabelFlags(['a="b"', 'c=d', 'e="x=\\"y\\""'])).toEqual({ a: 'b', c: 'd', e: 'x="y"' });
     expect(() => parseLabelFlags(['1a="b"'])).toThrow(/invalid label name/);

@@ -11,6 +11,7 @@ import {
   readBlockMeta,
   serializeBlockMeta,
 } from '@thanos-ts/tsdb';
+import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
@@ -97,20 +98,6 @@ export async function scanBlockMetas(
   }
   scan.metas.sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
   return scan;
-}
-
-/** Formats ms like Go's `time.Duration.String()` (`2h0m0s`, `1m30s`, `500ms`, `0s`). */
-export function formatGoDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const sign = ms < 0 ? '-' : '';
-  let rest = Math.abs(ms);
-  if (rest < 1000) return `${sign}${rest}ms`;
-  const h = Math.floor(rest / 3600_000);
-  rest -= h * 3600_000;
-  const m = Math.floor(rest / 60_000);
-  rest -= m * 60_000;
-  const s = Number.isInteger(rest / 1000) ? String(rest / 1000) : (rest / 1000).toFixed(3).replace(/0+$/, '');
-  return `${sign}${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
 }
 
 /** Formats a ms timestamp (floored to seconds) as RFC 3339 in UTC, as Thanos's tools print block times. */

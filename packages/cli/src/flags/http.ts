@@ -1,10 +1,10 @@
-import { DurationSyntaxError, parseDuration } from '@thanos-ts/promql';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { DurationSyntaxError, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 
 /** A Prometheus-style duration flag (`30s`, `5m`, `1h30m`, `0s`) in ms; errors name the flag. */
 export function durationFlag(value: string, flag: string): number {
   try {
-    return parseDuration(value);
+    return parsePromDuration(value);
   } catch (err) {
     if (!(err instanceof DurationSyntaxError)) throw err;
     throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 5m, 2h)`);

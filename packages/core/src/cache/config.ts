@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { DurationSyntaxError, goQuote, parseGoDuration } from '@thanos-ts/tsdb/goformat';
 import { parse as parseYaml } from 'yaml';
 import type { DNSResolver } from '../discovery/dns.js';
 import type { Cache } from './cache.js';
@@ -386,38 +387,17 @@ function checkKeys(doc: Record<string, unknown>, allowed: readonly string[], whe
   }
 }
 
-const DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3600_000,
-  d: 86400_000,
-  w: 7 * 86400_000,
-  y: 365 * 86400_000,
-};
-
 /**
- * Parses a Go/Prometheus duration (`500ms`, `1h30m`, `1.5s`, `2d`, `0`) into milliseconds;
- * throws InvalidArgumentError naming `where` otherwise.
+ * Parses a Go time.Duration (`500ms`, `1h30m`, `1.5s`, `0`) into milliseconds, as Thanos's cache
+ * client configs declare their timeouts; throws InvalidArgumentError naming `where` otherwise.
  */
 export function parseDuration(text: string, where: string): number {
-  const s = text.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w|y)/y;
-  let at = 0;
-  let total = 0;
-  while (at < s.length) {
-    re.lastIndex = at;
-    const m = re.exec(s);
-    if (!m) throw new InvalidArgumentError(`${where}: invalid duration ${JSON.stringify(text)}`);
-    total += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
-    at = re.lastIndex;
+  try {
+    return parseGoDuration(text.trim());
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError)) throw err;
+    throw new InvalidArgumentError(`${where}: invalid duration ${goQuote(text)}: ${err.message}`);
   }
-  if (s.length === 0) throw new InvalidArgumentError(`${where}: empty duration`);
-  return total;
 }
 
 function durationField(v: unknown, where: string): number {

@@ -1,4 +1,5 @@
 import type { Labels } from '@thanos-ts/tsdb';
+import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
 import type { EngineValue } from '../query/engine.js';
 
 /**
@@ -6,24 +7,7 @@ import type { EngineValue } from '../query/engine.js';
  * (shortest exact digits, never an exponent), with +Inf, -Inf and NaN spelled that way.
  */
 export function formatSampleValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return '+Inf';
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  const s = String(v);
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  // Expand JS's exponent form (beyond 1e21 or below 1e-6) into plain digits.
-  const neg = s.startsWith('-');
-  const mantissa = s.slice(neg ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mantissa.indexOf('.');
-  const digits = mantissa.replace('.', '');
-  const intLen = (dot < 0 ? mantissa.length : dot) + exp;
-  let out: string;
-  if (intLen <= 0) out = `0.${'0'.repeat(-intLen)}${digits}`;
-  else if (intLen >= digits.length) out = digits + '0'.repeat(intLen - digits.length);
-  else out = `${digits.slice(0, intLen)}.${digits.slice(intLen)}`;
-  return neg ? `-${out}` : out;
+  return formatGoFloat(v, 'f');
 }
 
 /** A ms timestamp as Prometheus writes it: seconds with exactly the ms digits needed (jsonutil.MarshalTimestamp). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { DurationSyntaxError, parseDuration as parsePromQLDuration } from '@thanos-ts/promql';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { DurationSyntaxError, goQuote, parsePromDuration as parseModelDuration } from '@thanos-ts/tsdb/goformat';
 
 /**
  * Prometheus's default start of series/labels requests (its MinTime: math.MinInt64/1000 +
@@ -69,18 +69,18 @@ export function parseDuration(s: string): number {
     }
     return d;
   }
-  const ms = parsePromDuration(s);
+  const ms = tryParsePromDuration(s);
   if (ms === undefined) throw new InvalidArgumentError(`cannot parse ${goQuote(s)} to a valid duration`);
   return ms;
 }
 
 /**
  * Prometheus's model.ParseDuration (units y w d h m s ms, largest first, each at most once) in ms,
- * or undefined when `s` is not a duration. One parser for the whole project: @thanos-ts/promql's.
+ * or undefined when `s` is not a duration. One parser for the whole project: @thanos-ts/tsdb/goformat's.
  */
-export function parsePromDuration(s: string): number | undefined {
+function tryParsePromDuration(s: string): number | undefined {
   try {
-    return parsePromQLDuration(s);
+    return parseModelDuration(s);
   } catch (err) {
     if (err instanceof DurationSyntaxError) return undefined;
     throw err;
@@ -99,11 +99,6 @@ export function parseGoBool(s: string): boolean {
   if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
   throw new InvalidArgumentError(`strconv.ParseBool: parsing ${goQuote(s)}: invalid syntax`);
-}
-
-/** Go's %q quoting for the strings that appear in error messages. */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
 }
 
 /** Form values of a request: the URL's query string plus, for POST, an urlencoded body. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
+import { goQuote } from '@thanos-ts/tsdb/goformat';
 import type { EngineValue } from '../query/engine.js';
 import type { QueryCore, QueryOptions, QueryResponse } from '../query/query-core.js';
 import { APIError, apiErrorOf, invalidParam, writeAPIError, writeSuccess } from './api-error.js';
@@ -9,7 +10,6 @@ import {
   API_MAX_TIME,
   API_MIN_TIME,
   type FormValues,
-  goQuote,
   parseDuration,
   parseGoBool,
   parseTime,

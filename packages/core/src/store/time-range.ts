@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
-import { parsePromDuration } from '../http/params.js';
+import { DurationSyntaxError, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 
 /**
  * A time bound as Thanos's --min-time/--max-time take it (model.TimeOrDurationValue): an
@@ -11,8 +11,11 @@ export type TimeOrDuration = { kind: 'time'; ms: number } | { kind: 'duration'; 
 export function parseTimeOrDuration(text: string, flag: string): TimeOrDuration {
   const s = text.trim();
   const sign = s.startsWith('-') ? -1 : 1;
-  const magnitude = parsePromDuration(s.replace(/^[+-]/, ''));
-  if (magnitude !== undefined) return { kind: 'duration', ms: sign * magnitude };
+  try {
+    return { kind: 'duration', ms: sign * parsePromDuration(s.replace(/^[+-]/, '')) };
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError)) throw err;
+  }
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s)) {
     const ms = Date.parse(s);
     if (!Number.isNaN(ms)) return { kind: 'time', ms };

@@ -1,5 +1,5 @@
+import { DurationSyntaxError, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { ObjstoreConfigError } from '../errors.js';
-import { parsePrometheusDuration } from './duration.js';
 
 /** The shape of one config field, used to reject unknown keys and wrong types up front. */
 export type FieldSpec =
@@ -68,7 +68,7 @@ export function validateFields(
         out[key] = raw;
         break;
       case 'duration': {
-        const ms = typeof raw === 'string' ? parsePrometheusDuration(raw) : raw === 0 ? 0 : undefined;
+        const ms = typeof raw === 'string' ? promDurationOrUndefined(raw) : raw === 0 ? 0 : undefined;
         if (ms === undefined) throw bad('a duration such as 90s, 2m or 1h30m');
         out[key] = ms;
         break;
@@ -95,4 +95,14 @@ export function validateFields(
     }
   }
   return out;
+}
+
+/** Thanos's model.Duration config fields; undefined when `text` is not a duration. */
+function promDurationOrUndefined(text: string): number | undefined {
+  try {
+    return parsePromDuration(text);
+  } catch (err) {
+    if (err instanceof DurationSyntaxError) return undefined;
+    throw err;
+  }
 }

@@ -5,8 +5,9 @@
  * series; values are folded step by step over typed columns.
  */
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
+import { formatGoFloat as goFloat } from '@thanos-ts/tsdb/goformat';
 import type { AggregateOp } from '../parser/ast.js';
-import { type Annotations, annotationText, goFloat } from './annotations.js';
+import { type Annotations, annotationText } from './annotations.js';
 import { QueryEvaluationError } from './errors.js';
 import { kahanSumInc } from './kahan.js';
 import { quantile } from './quantile.js';

@@ -1,3 +1,5 @@
+import { formatGoFloat as goFloat, goQuote } from '@thanos-ts/tsdb/goformat';
+
 /**
  * Warnings and infos a query produces alongside its result, with Prometheus 3.9's exact wording
  * (`util/annotations`). Duplicates collapse, as in Prometheus's map of annotations.
@@ -15,49 +17,6 @@ export class Annotations {
   info(text: string): void {
     this.infos.add(`PromQL info: ${text}`);
   }
-}
-
-/** `"x"` quoting like Go's %q for the label values and names that appear in messages. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const ch = s[i] as string;
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c === 0x07) out += '\\a';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x0b) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (c >= 0xdc80 && c <= 0xdcff && !(i > 0 && isHighSurrogate(s.charCodeAt(i - 1)))) {
-      // The parser keeps an invalid UTF-8 byte as a lone surrogate; Go prints it as \xNN.
-      out += `\\x${(c - 0xdc00).toString(16).padStart(2, '0')}`;
-    } else out += ch;
-  }
-  return `${out}"`;
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}
-
-/** Go's %g for the numbers that appear in annotation messages. */
-export function goFloat(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (f === Number.POSITIVE_INFINITY) return '+Inf';
-  if (f === Number.NEGATIVE_INFINITY) return '-Inf';
-  const exp = f === 0 ? 0 : Math.floor(Math.log10(Math.abs(f)));
-  if (exp < -4 || exp >= 6) {
-    // Go's shortest %g switches to exponent form from 1e+06 on.
-    const [mant, e] = f.toExponential().split('e') as [string, string];
-    const n = Number(e);
-    return `${mant}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
-  }
-  return String(f);
 }
 
 function forMetric(metricName: string): string {

@@ -5,6 +5,7 @@
  * inside the loops over series and steps (see `CHECK_WORK`).
  */
 import { isStaleNaN, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
+import { goQuote } from '@thanos-ts/tsdb/goformat';
 import type {
   AggregateExpr,
   BinaryExpr,
@@ -16,7 +17,7 @@ import type {
 } from '../parser/ast.js';
 import { exprType } from '../parser/ast.js';
 import { aggregateK, aggregateSimple, countValues } from './aggregations.js';
-import { type Annotations, annotationText, goQuote } from './annotations.js';
+import { type Annotations, annotationText } from './annotations.js';
 import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
 import { durationMs, durationSeconds } from './duration-expr.js';
 import {

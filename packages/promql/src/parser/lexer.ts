@@ -3,7 +3,7 @@
  * (number and duration forms, string escapes, the special lexing inside `{…}` and `[…]`) and
  * reports lexical errors with Prometheus's wording, so that parse errors read the same.
  */
-import { goQuote, goQuoteRune, goRuneU } from './errors.js';
+import { goQuote, goQuoteRune, goRuneU } from '@thanos-ts/tsdb/goformat';
 
 /** Token kinds. Keyword kinds are the lower-case keyword itself, operators their symbol. */
 export type TokenType =

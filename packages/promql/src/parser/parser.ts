@@ -5,6 +5,7 @@
  * Prometheus's wording and position.
  */
 import { InvalidArgumentError, Matcher, type MatchType } from '@thanos-ts/tsdb';
+import { DurationSyntaxError, goQuote, parsePromDuration as parseDuration } from '@thanos-ts/tsdb/goformat';
 import {
   type AggregateExpr,
   type AggregateOp,
@@ -24,8 +25,7 @@ import {
   type VectorMatchCardinality,
   type VectorSelector,
 } from './ast.js';
-import { DurationSyntaxError, parseDuration } from './durations.js';
-import { goQuote, ParseError } from './errors.js';
+import { ParseError } from './errors.js';
 import { FUNCTIONS } from './functions.js';
 import { describeToken, isAggregator, Lexer, type Token, type TokenType } from './lexer.js';
 import { LiteralError, parseNumberLiteral, unquoteString } from './literals.js';

@@ -3,6 +3,7 @@
  * engine's messages and anywhere a query is shown back to a user).
  */
 import type { Matcher } from '@thanos-ts/tsdb';
+import { formatPromDuration as formatDuration, goQuote, utf8Length } from '@thanos-ts/tsdb/goformat';
 import type {
   AggregateExpr,
   BinaryExpr,
@@ -12,8 +13,6 @@ import type {
   SubqueryExpr,
   VectorSelector,
 } from './ast.js';
-import { formatDuration } from './durations.js';
-import { goQuote, utf8Length } from './errors.js';
 
 const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

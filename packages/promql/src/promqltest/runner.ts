@@ -5,12 +5,12 @@
  * three-step range query whose middle step must agree.
  */
 import { compareLabels, type Labels } from '@thanos-ts/tsdb';
+import { parsePromDuration as parseDuration } from '@thanos-ts/tsdb/goformat';
 import { almostEqual } from '../engine/almost.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { QueryResult, QueryValue } from '../engine/types.js';
 import type { Expr } from '../parser/ast.js';
 import { inspect } from '../parser/ast.js';
-import { parseDuration } from '../parser/durations.js';
 import { parseExpr } from '../parser/parser.js';
 import { formatExpr } from '../parser/printer.js';
 import { parseSeriesDesc, UnsupportedSeriesError } from '../parser/series.js';

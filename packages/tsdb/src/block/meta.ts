@@ -76,7 +76,6 @@ export interface BlockMeta {
   thanos?: ThanosMeta;
 }
 
-
 /**
  * Parses meta.json text. Throws CorruptionError naming `fileName` when the text is not JSON or a
  * field has the wrong type, like Thanos's metadata.Read (version must be 1, thanos version 1).

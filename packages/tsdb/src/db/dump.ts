@@ -1,4 +1,4 @@
-import { formatGoFloat, formatLabelsGo } from '../dump/format.js';
+import { formatGoFloat, formatLabelsGo } from '../goformat/index.js';
 import { Matcher } from '../labels/matcher.js';
 import { openDBReadOnly } from './readonly.js';
 

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeBlock } from '../block/writer.js';
+import { formatGoFloat, goQuote } from '../goformat/index.js';
 import { Labels } from '../labels/labels.js';
 import { Matcher } from '../labels/matcher.js';
 import { SMALL_DUMP, SMALL_SERIES } from '../testdata/promtool-small.js';
 import { dumpSamples } from './dump.js';
-import { formatGoFloat, goQuote } from './format.js';
 
 describe('formatGoFloat (Go %g)', () => {
   it.each([

@@ -2,10 +2,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mergeBlockSampleBatches } from '../block/queryable.js';
 import { type BlockReader, openBlock } from '../block/reader.js';
-import { CorruptionError } from '../errors.js';
-import { Matcher } from '../labels/matcher.js';
-import { formatGoFloat, formatLabelsGo } from './format.js';
 import { isULID } from '../block/ulid.js';
+import { CorruptionError } from '../errors.js';
+import { formatGoFloat, formatLabelsGo } from '../goformat/index.js';
+import { Matcher } from '../labels/matcher.js';
 
 /** Options for dumpSamples. */
 export interface DumpOptions {
@@ -16,7 +16,6 @@ export interface DumpOptions {
   matchers?: readonly Matcher[];
   signal?: AbortSignal;
 }
-
 
 /**
  * The block directories of `path`: `path` itself when it is a block (has meta.json), otherwise its

@@ -1,7 +1,9 @@
 /**
- * Prometheus duration strings (`1h30m`, `500ms`, `1y`): parsing and canonical formatting, with
- * the rules of Prometheus's `model.ParseDuration` / `model.Duration.String`.
+ * Durations as Prometheus and Go write them: Prometheus's `model.Duration` (`1h30m`, `500ms`,
+ * `1y`; flags, PromQL, HTTP parameters, most configs) and Go's `time.Duration` (`1.5s`, `300ms`,
+ * `2h45m`; the YAML fields Thanos declares as time.Duration, e.g. cache client timeouts).
  */
+import { goQuote } from './quote.js';
 
 const UNITS: Record<string, { order: number; ms: number }> = {
   y: { order: 1, ms: 365 * 24 * 3600 * 1000 },
@@ -24,14 +26,14 @@ function isDigit(c: number): boolean {
 }
 
 function invalidDuration(s: string): DurationSyntaxError {
-  return new DurationSyntaxError(`not a valid duration string: ${JSON.stringify(s)}`);
+  return new DurationSyntaxError(`not a valid duration string: ${goQuote(s)}`);
 }
 
 /**
  * Parses a Prometheus duration into milliseconds. Units must appear from largest to smallest,
  * each at most once; `0` alone is allowed. Throws DurationSyntaxError with Prometheus's message.
  */
-export function parseDuration(s: string): number {
+export function parsePromDuration(s: string): number {
   if (s === '0') return 0;
   if (s === '') throw new DurationSyntaxError('empty duration string');
   let i = 0;
@@ -52,7 +54,7 @@ export function parseDuration(s: string): number {
     if (i === unitStart) throw invalidDuration(s);
     const u = s.slice(unitStart, i);
     const unit = UNITS[u];
-    if (!unit) throw new DurationSyntaxError(`unknown unit ${JSON.stringify(u)} in duration ${JSON.stringify(s)}`);
+    if (!unit) throw new DurationSyntaxError(`unknown unit ${goQuote(u)} in duration ${goQuote(s)}`);
     if (unit.order <= lastOrder) throw invalidDuration(s);
     lastOrder = unit.order;
     const ms = v * unit.ms;
@@ -68,7 +70,7 @@ export function parseDuration(s: string): number {
  * weeks only when exact), `0s` for zero, a leading `-` for negatives. Sub-millisecond parts are
  * truncated.
  */
-export function formatDuration(msIn: number): string {
+export function formatPromDuration(msIn: number): string {
   let ms = Math.trunc(msIn);
   if (ms === 0) return '0s';
   let sign = '';
@@ -93,4 +95,63 @@ export function formatDuration(msIn: number): string {
   unit('s', 1000, false);
   unit('ms', 1, false);
   return sign + out;
+}
+
+const GO_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/**
+ * Parses Go's time.ParseDuration syntax (`300ms`, `1.5h`, `2h45m`, `-1m`, `0`) into milliseconds
+ * (fractional below 1 ms). Throws DurationSyntaxError with Go's message otherwise.
+ */
+export function parseGoDuration(s: string): number {
+  const orig = s;
+  let sign = 1;
+  if (s[0] === '-' || s[0] === '+') {
+    if (s[0] === '-') sign = -1;
+    s = s.slice(1);
+  }
+  if (s === '0') return 0;
+  if (s === '') throw new DurationSyntaxError(`time: invalid duration ${goQuote(orig)}`);
+  const re = /(\d*)(?:\.(\d*))?([^\d.]+)/y;
+  let total = 0;
+  let at = 0;
+  while (at < s.length) {
+    re.lastIndex = at;
+    const m = re.exec(s);
+    if (!m || (m[1] === '' && (m[2] ?? '') === ''))
+      throw new DurationSyntaxError(`time: invalid duration ${goQuote(orig)}`);
+    const unit = GO_UNITS_MS[m[3] as string];
+    if (unit === undefined)
+      throw new DurationSyntaxError(`time: unknown unit ${goQuote(m[3] as string)} in duration ${goQuote(orig)}`);
+    total += Number(`${m[1] || '0'}.${m[2] ?? ''}`) * unit;
+    at = re.lastIndex;
+  }
+  if (total > MAX_MS) throw new DurationSyntaxError(`time: invalid duration ${goQuote(orig)}`);
+  return sign * total;
+}
+
+/**
+ * Formats milliseconds like Go's time.Duration.String(): `2h0m0s`, `1m30s`, `500ms`, `1.5s`,
+ * `0s`.
+ */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const sign = ms < 0 ? '-' : '';
+  let rest = Math.abs(ms);
+  if (rest < 1000) return `${sign}${Number(rest.toFixed(6))}ms`;
+  const h = Math.floor(rest / 3600_000);
+  rest -= h * 3600_000;
+  const m = Math.floor(rest / 60_000);
+  rest -= m * 60_000;
+  const secs = Number((rest / 1000).toFixed(9));
+  return `${sign}${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${secs}s`;
 }
