@@ -1,0 +1,35 @@
+// @thanos-ts/core/frontend: the query frontend (split, align, retry and cache range queries).
+export {
+  type BoundedCacheOptions,
+  createBoundedCache,
+  parseResponseCacheConfig,
+  type ResponseCacheConfig,
+} from './cache-config.js';
+export { createDownstream, type Downstream, type DownstreamOptions } from './downstream.js';
+export { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+export {
+  compareMetrics,
+  decodeMatrixResponse,
+  emptyMatrix,
+  encodeMatrixResponse,
+  extractMatrix,
+  type MatrixResponse,
+  type MatrixSeries,
+  mergeMatrices,
+} from './matrix.js';
+export {
+  createQueryFrontend,
+  type FrontendCache,
+  type QueryFrontend,
+  type QueryFrontendOptions,
+} from './query-frontend.js';
+export { encodeRangeRequest, parseRangeRequest, type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
+export {
+  createResultsCache,
+  type DownstreamAnswer,
+  type Extent,
+  hashKey,
+  type ResultsCache,
+  type ResultsCacheOptions,
+} from './results-cache.js';
+export { alignToStep, isCacheableQuery, nextIntervalBoundary, resolveAtModifiers, splitRangeRequest } from './split.js';

@@ -1,0 +1,204 @@
+import { formatTimestamp } from '../http/json.js';
+
+/** One series of a range query answer; sample values stay the strings Prometheus wrote. */
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  /** [ms, value text], in time order. */
+  values: [number, string][];
+  /** Native histograms, [ms, histogram object], in time order (Prometheus's `histograms`). */
+  histograms: [number, unknown][];
+}
+
+/** A successful range query answer (`resultType: matrix`) with its warnings and infos. */
+export interface MatrixResponse {
+  series: MatrixSeries[];
+  warnings: string[];
+  infos: string[];
+}
+
+/** An empty answer. */
+export function emptyMatrix(): MatrixResponse {
+  return { series: [], warnings: [], infos: [] };
+}
+
+/** A JSON timestamp (float seconds) in ms, rounded as Prometheus parses them. */
+function toMs(t: unknown): number {
+  if (typeof t !== 'number') throw new Error(`bad timestamp ${JSON.stringify(t)}`);
+  return Math.round(t * 1000);
+}
+
+/**
+ * Reads a Prometheus range query success body. Throws with a reason when the body is not JSON or
+ * not a matrix (the caller turns that into a 5xx naming the downstream).
+ */
+export function decodeMatrixResponse(body: string): MatrixResponse {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body);
+  } catch (err) {
+    throw new Error(`error decoding response: ${(err as Error).message}`);
+  }
+  const d = doc as {
+    status?: unknown;
+    data?: { resultType?: unknown; result?: unknown };
+    warnings?: unknown;
+    infos?: unknown;
+  };
+  if (d === null || typeof d !== 'object' || d.status !== 'success' || typeof d.data !== 'object' || d.data === null)
+    throw new Error('error decoding response: not a Prometheus success response');
+  if (d.data.resultType !== 'matrix' || !Array.isArray(d.data.result))
+    throw new Error(`error decoding response: resultType ${JSON.stringify(d.data.resultType)}, want "matrix"`);
+  const series: MatrixSeries[] = [];
+  for (const s of d.data.result as { metric?: Record<string, string>; values?: unknown[]; histograms?: unknown[] }[]) {
+    series.push({
+      metric: s.metric ?? {},
+      values: (s.values ?? []).map((p) => {
+        const [t, v] = p as [unknown, unknown];
+        return [toMs(t), String(v)];
+      }),
+      histograms: (s.histograms ?? []).map((p) => {
+        const [t, h] = p as [unknown, unknown];
+        return [toMs(t), h];
+      }),
+    });
+  }
+  return {
+    series,
+    warnings: Array.isArray(d.warnings) ? d.warnings.map(String) : [],
+    infos: Array.isArray(d.infos) ? d.infos.map(String) : [],
+  };
+}
+
+/** Prometheus's labels.Compare over a JSON metric: pairwise by name then value, then by length. */
+export function compareMetrics(a: Record<string, string>, b: Record<string, string>): number {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  const n = Math.min(ka.length, kb.length);
+  for (let i = 0; i < n; i++) {
+    const na = ka[i] as string;
+    const nb = kb[i] as string;
+    if (na !== nb) return na < nb ? -1 : 1;
+    const va = a[na] as string;
+    const vb = b[nb] as string;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return ka.length - kb.length;
+}
+
+function metricKey(m: Record<string, string>): string {
+  return JSON.stringify(
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
+  );
+}
+
+/** Samples of `pts` after `t` (binary search; `pts` is in time order). */
+function after<T extends [number, unknown]>(pts: T[], t: number): T[] {
+  let lo = 0;
+  let hi = pts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((pts[mid] as T)[0] > t) hi = mid;
+    else lo = mid + 1;
+  }
+  return pts.slice(lo);
+}
+
+function pushDistinct(into: string[], from: readonly string[], seen: Set<string>): void {
+  for (const w of from)
+    if (!seen.has(w)) {
+      seen.add(w);
+      into.push(w);
+    }
+}
+
+/**
+ * Merges answers for adjacent or overlapping ranges into one (Cortex's matrixMerge): series joined
+ * by their labels, samples concatenated in time order with a timestamp already present skipped,
+ * warnings and infos kept once each. Series come out in Prometheus's order (labels.Compare), so
+ * the merged answer reads as the downstream's own answer for the whole range.
+ */
+export function mergeMatrices(parts: readonly MatrixResponse[]): MatrixResponse {
+  const ordered = [...parts].sort((a, b) => firstTime(a) - firstTime(b));
+  const out = new Map<string, MatrixSeries>();
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  const seenW = new Set<string>();
+  const seenI = new Set<string>();
+  for (const p of ordered) {
+    pushDistinct(warnings, p.warnings, seenW);
+    pushDistinct(infos, p.infos, seenI);
+    for (const s of p.series) {
+      const key = metricKey(s.metric);
+      const have = out.get(key);
+      if (!have) {
+        out.set(key, { metric: s.metric, values: [...s.values], histograms: [...s.histograms] });
+        continue;
+      }
+      const lastV = have.values.at(-1);
+      have.values.push(...(lastV ? after(s.values, lastV[0]) : s.values));
+      const lastH = have.histograms.at(-1);
+      have.histograms.push(...(lastH ? after(s.histograms, lastH[0]) : s.histograms));
+    }
+  }
+  const series = [...out.values()].sort((a, b) => compareMetrics(a.metric, b.metric));
+  return { series, warnings, infos };
+}
+
+function firstTime(r: MatrixResponse): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const s of r.series) {
+    const v = s.values[0];
+    const h = s.histograms[0];
+    if (v && v[0] < min) min = v[0];
+    if (h && h[0] < min) min = h[0];
+  }
+  return min;
+}
+
+/**
+ * The part of `r` with timestamps in [start, end], and, when `step` > 0, only those a step grid
+ * starting at `start` hits (Cortex's extractMatrix / ExtractForStep). Series left without samples
+ * are dropped.
+ */
+export function extractMatrix(r: MatrixResponse, start: number, end: number, step = 0): MatrixResponse {
+  const keep = (t: number) => t >= start && t <= end && (step <= 0 || (t - start) % step === 0);
+  const series: MatrixSeries[] = [];
+  for (const s of r.series) {
+    const values = s.values.filter((p) => keep(p[0]));
+    const histograms = s.histograms.filter((p) => keep(p[0]));
+    if (values.length > 0 || histograms.length > 0) series.push({ metric: s.metric, values, histograms });
+  }
+  return { series, warnings: r.warnings, infos: r.infos };
+}
+
+/** The Prometheus JSON body of a range answer, written piecewise. */
+export function encodeMatrixResponse(r: MatrixResponse): string {
+  const parts: string[] = ['{"status":"success","data":{"resultType":"matrix","result":['];
+  r.series.forEach((s, i) => {
+    parts.push(i ? ',{"metric":' : '{"metric":', JSON.stringify(s.metric));
+    if (s.values.length > 0) {
+      parts.push(',"values":[');
+      for (let j = 0; j < s.values.length; j++) {
+        const [t, v] = s.values[j] as [number, string];
+        parts.push(`${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(v)}]`);
+      }
+      parts.push(']');
+    }
+    if (s.histograms.length > 0) {
+      parts.push(',"histograms":[');
+      for (let j = 0; j < s.histograms.length; j++) {
+        const [t, h] = s.histograms[j] as [number, unknown];
+        parts.push(`${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(h)}]`);
+      }
+      parts.push(']');
+    }
+    parts.push('}');
+  });
+  parts.push(']}');
+  if (r.warnings.length > 0) parts.push(',"warnings":', JSON.stringify(r.warnings));
+  if (r.infos.length > 0) parts.push(',"infos":', JSON.stringify(r.infos));
+  parts.push('}');
+  return parts.join('');
+}

@@ -1,0 +1,483 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Agent, type Dispatcher } from 'undici';
+import type { Cache } from '../cache/cache.js';
+import {
+  type ComponentOptions,
+  createLifecycle,
+  DEFAULT_GRACE_PERIOD_MS,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+} from '../component/component.js';
+import { componentHandler } from '../component/serve.js';
+import { Gate } from '../concurrency/gate.js';
+import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { instrumentHandler } from '../http/instrument.js';
+import type { RequestHandler } from '../http/query-api.js';
+import { createDownstream } from './downstream.js';
+import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
+import { parseRangeRequest, type RangeRequest } from './range-request.js';
+import { createResultsCache, type ResultsCache } from './results-cache.js';
+import { alignToStep, splitRangeRequest } from './split.js';
+
+/** A results cache backend for {@link QueryFrontendOptions.responseCache}. */
+export interface FrontendCache {
+  /** The backend (see parseResponseCacheConfig for Thanos's YAML). Closed with the frontend. */
+  cache: Cache;
+  /** Name in the cortex_cache_* metrics' `name` label. Default `fifocache`. */
+  name?: string;
+  /** TTL of stored entries, ms; 0: the backend's own (memcached/redis `expiration`). Default 0. */
+  ttlMs?: number;
+}
+
+/** Options of {@link createQueryFrontend}. Durations are ms. */
+export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
+  /**
+   * Base URL of the Prometheus-compatible query API behind the frontend (--query-frontend.downstream-url).
+   * A path prefix is kept. Default `http://localhost:9090`.
+   */
+  downstreamUrl?: string;
+  /** undici dispatcher for the downstream calls (proxies, tests). Default: an own keep-alive agent. */
+  dispatcher?: Dispatcher;
+  /** Round range query start and end down to a multiple of the step (--query-range.align-range-with-step). Default true. */
+  alignRangeWithStep?: boolean;
+  /** Split range queries into pieces of this interval (--query-range.split-interval). Default 86_400_000 (24h); 0 does not split. */
+  splitIntervalMs?: number;
+  /** Attempts per range query piece on 5xx/network errors (--query-range.max-retries-per-request). Default 5; 0 or 1: one attempt. */
+  maxRetries?: number;
+  /** The same for instant queries (--query.max-retries-per-request). Default 5. */
+  instantMaxRetries?: number;
+  /** Longest accepted range (end - start) (--query-range.max-query-length). Default 0: no limit. */
+  maxQueryLengthMs?: number;
+  /** Downstream requests one range query runs at once (--query-range.max-query-parallelism). Default 14. */
+  maxQueryParallelism?: number;
+  /** Answers for times newer than now minus this are never cached (--query-range.response-cache-max-freshness). Default 60_000. */
+  maxCacheFreshnessMs?: number;
+  /** `partial_response` of requests that do not set it (--query-range.partial-response). Default true. */
+  partialResponse?: boolean;
+  /** Results cache for range queries (--query-range.response-cache-config). Default: none. Needs `splitIntervalMs` > 0. */
+  responseCache?: FrontendCache;
+  /** Gzip the answers the frontend builds when the client accepts gzip (--query-frontend.compress-responses). Default false. */
+  compressResponses?: boolean;
+  /**
+   * Log queries slower than this (--query-frontend.log-queries-longer-than). Default 0: off;
+   * negative: every query.
+   */
+  logQueriesLongerThanMs?: number;
+  /** Request headers passed on to the downstream with split pieces (--query-frontend.forward-header). Default none. */
+  forwardHeaders?: readonly string[];
+  /** Header naming the tenant (part of cache keys, always forwarded). Default `THANOS-TENANT`, as Thanos. */
+  tenantHeader?: string;
+  /** Tenant of requests without the header. Default `default-tenant`, as Thanos. */
+  defaultTenant?: string;
+  /** How often the downstream's /-/ready is checked, ms. Default 10_000, as Thanos; 0: only at start. */
+  downstreamCheckIntervalMs?: number;
+}
+
+/**
+ * Thanos's query frontend: a Prometheus HTTP API in front of a querier that splits, aligns, retries
+ * and caches range queries and passes everything else through.
+ */
+export interface QueryFrontend extends Lifecycle {
+  /** Every HTTP endpoint (/metrics, /-/healthy, /-/ready, then the proxied API) to mount elsewhere. */
+  readonly handler: RequestHandler;
+  readonly registry: Registry;
+  /** Bound HTTP address once started with `httpAddress`. */
+  readonly httpAddress: string | undefined;
+  /** Always undefined: the frontend serves no gRPC. */
+  readonly grpcAddress: undefined;
+  /** True once started, while the downstream answers its /-/ready, and until closed. */
+  ready(): boolean;
+  /** Why the frontend is not ready, or undefined when it is. */
+  notReadyReason(): string | undefined;
+}
+
+const DAY_MS = 86_400_000;
+const LABEL_VALUES_PATH = /\/api\/v1\/label\/.+\/values$/;
+/** gzhttp's DefaultMinSize: smaller bodies are not worth compressing. */
+const GZIP_MIN_BYTES = 1024;
+const gzipAsync = promisify(gzip);
+
+type Op = 'query_range' | 'query' | 'label_names' | 'label_values' | 'series';
+
+/** Thanos's getOperation: which tripperware a request goes through. */
+function operation(method: string, path: string): Op | undefined {
+  if (method !== 'GET' && method !== 'POST') return undefined;
+  if (path.endsWith('/api/v1/query')) return 'query';
+  if (path.endsWith('/api/v1/query_range')) return 'query_range';
+  if (path.endsWith('/api/v1/labels')) return 'label_names';
+  if (path.endsWith('/api/v1/series')) return 'series';
+  if (LABEL_VALUES_PATH.test(path)) return 'label_values';
+  return undefined;
+}
+
+/** Largest form body accepted, as Thanos's frontend (10 MiB). */
+const MAX_BODY_BYTES = 10 << 20;
+
+async function readFormParams(req: IncomingMessage, url: URL): Promise<URLSearchParams> {
+  const params = new URLSearchParams();
+  const ct = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (req.method === 'POST' && ct === 'application/x-www-form-urlencoded') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY_BYTES)
+        throw FrontendHTTPError.api(413, 'bad_data', 'error parsing form values: http: request body too large');
+      chunks.push(c as Buffer);
+    }
+    // Go's ParseForm puts body values before the URL's.
+    for (const [k, v] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.append(k, v);
+  }
+  for (const [k, v] of url.searchParams) params.append(k, v);
+  return params;
+}
+
+/** Creates a query frontend; no I/O until `start()`. Throws FrontendConfigError for bad options. */
+export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFrontend {
+  const { logger, registry, now } = resolveComponentOptions(opts);
+  const downstreamUrl = opts.downstreamUrl ?? 'http://localhost:9090';
+  const splitIntervalMs = opts.splitIntervalMs ?? DAY_MS;
+  const align = opts.alignRangeWithStep ?? true;
+  const maxQueryLengthMs = opts.maxQueryLengthMs ?? 0;
+  const parallelism = opts.maxQueryParallelism ?? 14;
+  const partialDefault = opts.partialResponse ?? true;
+  const slowMs = opts.logQueriesLongerThanMs ?? 0;
+  const tenantHeader = (opts.tenantHeader ?? 'THANOS-TENANT').toLowerCase();
+  const defaultTenant = opts.defaultTenant ?? 'default-tenant';
+  const forward = [...new Set([...(opts.forwardHeaders ?? []).map((h) => h.toLowerCase()), tenantHeader])];
+  const checkEveryMs = opts.downstreamCheckIntervalMs ?? 10_000;
+  if (splitIntervalMs < 0) throw new FrontendConfigError('query-frontend: split interval must not be negative');
+  if (opts.responseCache && splitIntervalMs <= 0)
+    throw new FrontendConfigError(
+      'query-frontend: split queries or split threshold interval should be greater than 0 when caching is enabled',
+    );
+  if (!(parallelism >= 1)) throw new FrontendConfigError('query-frontend: max query parallelism must be at least 1');
+
+  const queriesTotal = new Counter({
+    name: 'thanos_query_frontend_queries_total',
+    help: 'Total queries passing through query frontend',
+    labelNames: ['op'],
+    registers: [registry],
+  });
+  for (const op of ['query', 'query_range', 'label_names', 'label_values', 'series']) queriesTotal.inc({ op }, 0);
+  const splitQueries = new Counter({
+    name: 'thanos_frontend_split_queries_total',
+    help: 'Total number of underlying query requests after the split by interval is applied',
+    labelNames: ['tripperware'],
+    registers: [registry],
+  });
+  const retries = new Histogram({
+    name: 'cortex_query_frontend_retries',
+    help: 'Number of times a request is retried.',
+    labelNames: ['tripperware'],
+    buckets: [0, 1, 2, 3, 4, 5],
+    registers: [registry],
+  });
+  const fetchedKeys = new Counter({
+    name: 'cortex_cache_fetched_keys_total',
+    help: 'Total count of keys requested from cache.',
+    labelNames: ['name', 'tripperware'],
+    registers: [registry],
+  });
+  const cacheHits = new Counter({
+    name: 'cortex_cache_hits_total',
+    help: 'Total count of keys found in cache.',
+    labelNames: ['name', 'tripperware'],
+    registers: [registry],
+  });
+  const status = new Gauge({
+    name: 'thanos_status',
+    help: 'Represents status (0 indicates failure, 1 indicates success) of the component.',
+    labelNames: ['check', 'component'],
+    registers: [registry],
+  });
+  const downstreamUp = new Gauge({
+    name: 'thanos_query_frontend_downstream_up',
+    help: 'Whether the last check of the downstream /-/ready succeeded (1) or not (0).',
+    registers: [registry],
+  });
+
+  // One connection pool for every downstream call; closed with the frontend unless it was given.
+  const ownAgent = opts.dispatcher ? undefined : new Agent({ keepAliveTimeout: 90_000 });
+  const dispatcher = opts.dispatcher ?? (ownAgent as Agent);
+  const rangeDownstream = createDownstream({
+    url: downstreamUrl,
+    dispatcher,
+    maxRetries: opts.maxRetries ?? 5,
+    logger,
+    onRetries: (n) => retries.observe({ tripperware: 'query_range' }, n),
+  });
+  const instantDownstream = createDownstream({
+    url: downstreamUrl,
+    dispatcher,
+    maxRetries: opts.instantMaxRetries ?? 5,
+    logger,
+    onRetries: (n) => retries.observe({ tripperware: 'query_instant' }, n),
+  });
+  const cacheName = opts.responseCache?.name ?? 'fifocache';
+  // The gate of the client request a downstream call belongs to, however deep in the results
+  // cache the call is made.
+  const gateOf = new AsyncLocalStorage<Gate>();
+  const leaf = async (r: RangeRequest, signal: AbortSignal) => {
+    const gate = gateOf.getStore();
+    await gate?.acquire(signal);
+    try {
+      return await rangeDownstream.rangeQuery(r, signal);
+    } finally {
+      gate?.release();
+    }
+  };
+  const resultsCache: ResultsCache | undefined = opts.responseCache
+    ? createResultsCache({
+        cache: opts.responseCache.cache,
+        ttlMs: opts.responseCache.ttlMs ?? 0,
+        splitIntervalMs,
+        maxFreshnessMs: opts.maxCacheFreshnessMs ?? 60_000,
+        now,
+        logger,
+        next: leaf,
+        onFetch: (requested, hits) => {
+          fetchedKeys.inc({ name: cacheName, tripperware: 'query_range' }, requested);
+          cacheHits.inc({ name: cacheName, tripperware: 'query_range' }, hits);
+        },
+      })
+    : undefined;
+  if (resultsCache) {
+    fetchedKeys.inc({ name: cacheName, tripperware: 'query_range' }, 0);
+    cacheHits.inc({ name: cacheName, tripperware: 'query_range' }, 0);
+  }
+
+  function runPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<MatrixResponse> {
+    return gateOf.run(gate, async () =>
+      resultsCache ? resultsCache.query(piece, signal) : (await leaf(piece, signal)).resp,
+    );
+  }
+
+  function headerValues(req: IncomingMessage): [string, string][] {
+    const out: [string, string][] = [];
+    for (const name of forward) {
+      const v = req.headers[name];
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v]) out.push([name, one]);
+    }
+    return out;
+  }
+
+  async function handleRange(req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal, log: SlowLog) {
+    const form = await readFormParams(req, url);
+    log.form = form;
+    const cc = req.headers['cache-control'];
+    const tenantValue = req.headers[tenantHeader];
+    let r = parseRangeRequest(url.pathname, form, {
+      defaultPartialResponse: partialDefault,
+      headers: headerValues(req),
+      tenant: (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant,
+      noStore: (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store')),
+    });
+    if (maxQueryLengthMs > 0 && r.end - r.start > maxQueryLengthMs)
+      throw FrontendHTTPError.api(
+        400,
+        'bad_data',
+        `the query time range exceeds the limit (query length: ${formatGoDuration(r.end - r.start)}, limit: ${formatGoDuration(maxQueryLengthMs)})`,
+      );
+    if (align) r = alignToStep(r);
+    const pieces = splitIntervalMs > 0 ? splitRangeRequest(r, splitIntervalMs) : [r];
+    splitQueries.inc({ tripperware: 'query_range' }, pieces.length);
+    const gate = new Gate(parallelism);
+    // Pieces start one at a time (the cache lookup is cheap); the gate bounds downstream requests.
+    const answers = await Promise.all(pieces.map((p) => runPiece(p, gate, signal)));
+    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(mergeMatrices(answers)));
+  }
+
+  async function writeBody(req: IncomingMessage, res: ServerResponse, code: number, contentType: string, body: string) {
+    let buf: Buffer = Buffer.from(body);
+    const headers: Record<string, string | number> = { 'Content-Type': contentType };
+    if (opts.compressResponses) {
+      headers.Vary = 'Accept-Encoding';
+      if (buf.length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        buf = await gzipAsync(buf);
+        headers['Content-Encoding'] = 'gzip';
+      }
+    }
+    headers['Content-Length'] = buf.length;
+    res.writeHead(code, headers);
+    res.end(buf);
+  }
+
+  async function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, signal: AbortSignal) {
+    if (res.headersSent) {
+      res.destroy(err as Error);
+      return;
+    }
+    if (err instanceof FrontendHTTPError) return writeBody(req, res, err.status, err.contentType, err.body);
+    if (signal.aborted) {
+      // Thanos answers a cancelled request with nginx's 499 "client closed request".
+      return writeBody(
+        req,
+        res,
+        499,
+        'application/json',
+        JSON.stringify({ status: 'error', errorType: 'canceled', error: String(signal.reason) }),
+      );
+    }
+    const message =
+      err instanceof DownstreamError ? err.message : `query-frontend: ${(err as Error).message ?? String(err)}`;
+    const code = err instanceof DownstreamError ? 502 : 500;
+    logger.warn('request failed', { err: message, path: req.url });
+    return writeBody(
+      req,
+      res,
+      code,
+      'application/json',
+      JSON.stringify({ status: 'error', errorType: code === 502 ? 'unavailable' : 'internal', error: message }),
+    );
+  }
+
+  interface SlowLog {
+    form?: URLSearchParams;
+  }
+
+  const frontendHandler: RequestHandler = async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const started = performance.now();
+    const op = operation(req.method ?? 'GET', url.pathname);
+    if (op) queriesTotal.inc({ op });
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort(new DOMException('client closed request', 'AbortError'));
+    };
+    res.once('close', onClose);
+    const log: SlowLog = {};
+    try {
+      if (op === 'query_range') await handleRange(req, res, url, abort.signal, log);
+      else
+        await (op === 'query' ? instantDownstream : rangeDownstream).proxy(req, res, {
+          retries: op === 'query',
+          signal: abort.signal,
+        });
+    } catch (err) {
+      await writeError(req, res, err, abort.signal);
+    } finally {
+      res.off('close', onClose);
+      const tookMs = performance.now() - started;
+      if (op && slowMs !== 0 && (slowMs < 0 || tookMs > slowMs)) {
+        const fields: Record<string, unknown> = {
+          method: req.method,
+          host: req.headers.host,
+          path: url.pathname,
+          time_taken: formatGoDuration(Math.round(tookMs)),
+          status: res.statusCode,
+        };
+        for (const [k, v] of log.form ?? url.searchParams) fields[`param_${k}`] = v;
+        logger.info('slow query detected', fields);
+      }
+    }
+    return true;
+  };
+
+  let started = false;
+  let downstreamError: string | undefined = 'not started';
+  let servers: ListeningHTTPServer | undefined;
+  const loop = new AbortController();
+  const isReady = () => started && downstreamError === undefined;
+  const notReadyReason = () => (!started ? 'query-frontend is not started' : downstreamError);
+  const setReady = () => {
+    status.set({ check: 'ready', component: 'query-frontend' }, isReady() ? 1 : 0);
+  };
+
+  async function check(signal: AbortSignal): Promise<void> {
+    try {
+      await rangeDownstream.checkReady(signal);
+      if (downstreamError !== undefined) logger.info('downstream ready', { url: downstreamUrl });
+      downstreamError = undefined;
+      downstreamUp.set(1);
+    } catch (err) {
+      if (signal.aborted) return;
+      const reason = (err as Error).message;
+      if (downstreamError !== reason) logger.warn('downstream not ready', { url: downstreamUrl, err: reason });
+      downstreamError = reason;
+      downstreamUp.set(0);
+    }
+    setReady();
+  }
+
+  async function checkLoop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && checkEveryMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, checkEveryMs);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      if (!signal.aborted) await check(signal);
+    }
+  }
+
+  const readyAware: RequestHandler = async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/-/ready') {
+      const reason = notReadyReason();
+      res.writeHead(reason ? 503 : 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(reason ? `NOT READY: ${reason}\n` : 'OK');
+      return true;
+    }
+    return inner(req, res);
+  };
+  const endpoints = {
+    registry,
+    ready: isReady,
+    handlers: [instrumentHandler(frontendHandler, registry)],
+  };
+  const inner = componentHandler(endpoints);
+  let loopDone: Promise<void> | undefined;
+
+  const lifecycle = createLifecycle('query-frontend', {
+    async start(signal) {
+      setReady();
+      if (opts.httpAddress !== undefined) {
+        const http = await listenHTTP(opts.httpAddress, readyAware, {
+          gracePeriodMs: opts.httpGracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
+        });
+        servers = http;
+        logger.info('listening', { http: http.address });
+      }
+      started = true;
+      await check(AbortSignal.any([signal, loop.signal]));
+      loopDone = checkLoop(loop.signal);
+      logger.info('starting query frontend', { downstream: downstreamUrl });
+    },
+    async stop() {
+      started = false;
+      setReady();
+      loop.abort();
+      await loopDone;
+      await servers?.close();
+      await Promise.all([rangeDownstream.close(), instantDownstream.close(), opts.responseCache?.cache.close()]);
+      await ownAgent?.close();
+    },
+  });
+
+  return {
+    ...lifecycle,
+    handler: readyAware,
+    registry,
+    ready: isReady,
+    notReadyReason,
+    get httpAddress() {
+      return servers?.address;
+    },
+    grpcAddress: undefined,
+  };
+}
