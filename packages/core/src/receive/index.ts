@@ -1,0 +1,59 @@
+// @thanos-ts/core/receive: Thanos's receiver (remote write in, per-tenant TSDBs, hashring routing
+// and replication, blocks out) and the pieces it is built from.
+export {
+  DecodeRequestError,
+  HTTP_STATUS_OF,
+  InsufficientNodesError,
+  InvalidTenantError,
+  LimitError,
+  ReceiveConfigError,
+  WriteError,
+  type WriteFailureKind,
+} from './errors.js';
+export {
+  createHashmodHashring,
+  createKetamaHashring,
+  createMultiHashring,
+  createSingleNodeHashring,
+  HASHRING_ALGORITHMS,
+  type Hashring,
+  type HashringAlgorithm,
+  type HashringConfig,
+  type HashringEndpoint,
+  hashSeries,
+  parseHashringsConfig,
+  SECTIONS_PER_NODE,
+} from './hashring.js';
+export {
+  type LimitsConfig,
+  NO_LIMITS,
+  parseLimitsConfig,
+  type RequestLimits,
+  type TenantLimits,
+  tenantLimits,
+} from './limits.js';
+export { validateTenant } from './multi-tsdb.js';
+export { connectWriteablePeer, REMOTE_WRITE_METHOD, serveWriteable, type WriteablePeer } from './peer.js';
+export {
+  createReceiver,
+  DEFAULT_REPLICA_HEADER,
+  DEFAULT_TENANT_HEADER,
+  DEFAULT_TENANT_ID,
+  DEFAULT_TENANT_LABEL,
+  REMOTE_WRITE_PATH,
+  type Receiver,
+  type ReceiverOptions,
+  type ReceiverWrite,
+} from './receiver.js';
+export { writeQuorum } from './router.js';
+export {
+  decodeForwardRequest,
+  decodeWriteRequest,
+  encodeForwardRequest,
+  encodeWriteRequest,
+  type ForwardRequest,
+  type TenantSeries,
+  type WireLabel,
+  type WriteSeries,
+} from './wire.js';
+export { validateLabels, type WriteResult, writeSeries } from './writer.js';

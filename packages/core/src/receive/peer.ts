@@ -1,0 +1,130 @@
+import {
+  Client,
+  Metadata,
+  type Server,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
+import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
+import { WriteError, type WriteFailureKind } from './errors.js';
+import { decodeForwardRequest, encodeForwardRequest, type ForwardRequest } from './wire.js';
+
+/** Full method name of Thanos's forwarding RPC (pkg/store/storepb/rpc.proto, package thanos). */
+export const REMOTE_WRITE_METHOD = '/thanos.WriteableStore/RemoteWrite';
+
+// Bodies stay bytes at the gRPC layer: the receiver decodes them with its own reader (wire.ts),
+// so a malformed body becomes InvalidArgument instead of a serialization failure.
+const identity = (b: Buffer): Buffer => b;
+const SERVICE: ServiceDefinition = {
+  RemoteWrite: {
+    path: REMOTE_WRITE_METHOD,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    requestDeserialize: identity,
+    // WriteResponse has no fields: its encoding is empty.
+    responseSerialize: () => Buffer.alloc(0),
+    responseDeserialize: () => ({}),
+  },
+};
+
+/** gRPC status code of each failure kind, as Thanos's Handler.RemoteWrite answers. */
+const GRPC_CODE_OF: Readonly<Record<WriteFailureKind, status>> = {
+  conflict: status.ALREADY_EXISTS,
+  'bad-data': status.INVALID_ARGUMENT,
+  unavailable: status.UNAVAILABLE,
+  internal: status.INTERNAL,
+};
+
+/** The failure kind a peer's gRPC status stands for (the inverse of what Thanos's handler sends). */
+export function kindOfGrpcCode(code: number): WriteFailureKind {
+  switch (code) {
+    case status.ALREADY_EXISTS:
+      return 'conflict';
+    case status.INVALID_ARGUMENT:
+      return 'bad-data';
+    case status.UNAVAILABLE:
+    case status.DEADLINE_EXCEEDED:
+    case status.CANCELLED:
+    case status.RESOURCE_EXHAUSTED:
+      return 'unavailable';
+    default:
+      return 'internal';
+  }
+}
+
+/**
+ * Adds `thanos.WriteableStore` to a gRPC server: each call is decoded and handed to `write`, whose
+ * WriteError kind becomes the status code (conflict → AlreadyExists, bad data → InvalidArgument,
+ * unavailable → Unavailable, otherwise Internal).
+ */
+export function serveWriteable(server: Server, write: (req: ForwardRequest) => Promise<void>): void {
+  server.addService(SERVICE, {
+    RemoteWrite(call: ServerUnaryCall<Buffer, object>, callback: sendUnaryData<object>) {
+      let req: ForwardRequest;
+      try {
+        req = decodeForwardRequest(call.request);
+      } catch (err) {
+        callback({ code: status.INVALID_ARGUMENT, details: (err as Error).message });
+        return;
+      }
+      write(req).then(
+        () => callback(null, {}),
+        (err: unknown) => {
+          const kind = err instanceof WriteError ? err.kind : 'internal';
+          callback({ code: GRPC_CODE_OF[kind], details: err instanceof Error ? err.message : String(err) });
+        },
+      );
+    },
+  });
+}
+
+/** A connection to one peer receiver's Writeable service. */
+export interface WriteablePeer {
+  readonly address: string;
+  /**
+   * Sends one forwarded write; rejects with a WriteError whose kind follows the peer's status
+   * (unavailable when it cannot be reached or `timeoutMs` passes).
+   */
+  remoteWrite(req: ForwardRequest, timeoutMs: number): Promise<void>;
+  close(): void;
+}
+
+/** Dials a peer lazily (gRPC connects on the first call and reconnects by itself). */
+export function connectWriteablePeer(address: string, tls?: GrpcClientTLSOptions): WriteablePeer {
+  const { credentials, channelOptions } = grpcClientCredentials(tls);
+  const client = new Client(address, credentials, {
+    ...channelOptions,
+    'grpc.max_receive_message_length': -1,
+    'grpc.max_send_message_length': -1,
+  });
+  const def = SERVICE.RemoteWrite as NonNullable<ServiceDefinition['RemoteWrite']>;
+  return {
+    address,
+    remoteWrite(req, timeoutMs) {
+      const body = encodeForwardRequest(req);
+      return new Promise<void>((resolve, reject) => {
+        client.makeUnaryRequest(
+          def.path,
+          def.requestSerialize,
+          def.responseDeserialize,
+          body,
+          new Metadata(),
+          { deadline: Date.now() + timeoutMs },
+          (err) => {
+            if (!err) resolve();
+            else
+              reject(
+                new WriteError(kindOfGrpcCode(err.code), `forward to ${address}: ${err.details || err.message}`, {
+                  cause: err,
+                }),
+              );
+          },
+        );
+      });
+    },
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,645 @@
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename, dirname } from 'node:path';
+import type { Bucket } from '@thanos-ts/objstore';
+import { DEFAULT_BLOCK_DURATION, DEFAULT_RETENTION_MS, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import {
+  type ComponentOptions,
+  createLifecycle,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+} from '../component/component.js';
+import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
+import { Gate } from '../concurrency/gate.js';
+import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { instrumentHandler } from '../http/instrument.js';
+import type { RequestHandler } from '../http/query-api.js';
+import { createProxyStore } from '../query/proxy.js';
+import { snappyDecode } from '../sidecar/prompb/snappy.js';
+import { serveStoreAPI } from '../storeapi/grpc-server.js';
+import {
+  type LabelNamesRequest,
+  type LabelNamesResponse,
+  type LabelValuesRequest,
+  type LabelValuesResponse,
+  MAX_TIME,
+  type SeriesRequest,
+  type SeriesResponse,
+  type StoreAPI,
+  type StoreInfo,
+} from '../storeapi/store-api.js';
+import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
+import { DecodeRequestError, InvalidTenantError, LimitError, ReceiveConfigError, WriteError } from './errors.js';
+import {
+  createMultiHashring,
+  createSingleNodeHashring,
+  type Hashring,
+  type HashringAlgorithm,
+  type HashringConfig,
+  parseHashringsConfig,
+} from './hashring.js';
+import { checkCounts, checkHeadSeries, checkSize, type LimitsConfig, NO_LIMITS, tenantLimits } from './limits.js';
+import { createMultiTSDB, type MultiTSDB, type TenantDB, tenantTimeRange, validateTenant } from './multi-tsdb.js';
+import { connectWriteablePeer, serveWriteable, type WriteablePeer } from './peer.js';
+import { createRouter, type Router } from './router.js';
+import { decodeWriteRequest, type WriteSeries } from './wire.js';
+import { writeSeries } from './writer.js';
+
+/** Thanos's default tenant header (tenancy.DefaultTenantHeader). */
+export const DEFAULT_TENANT_HEADER = 'THANOS-TENANT';
+/** Thanos's default tenant (tenancy.DefaultTenant). */
+export const DEFAULT_TENANT_ID = 'default-tenant';
+/** Thanos's default tenant label (tenancy.DefaultTenantLabel). */
+export const DEFAULT_TENANT_LABEL = 'tenant_id';
+/** Thanos's default replica header (receive.DefaultReplicaHeader). */
+export const DEFAULT_REPLICA_HEADER = 'THANOS-REPLICA';
+/** Path of the remote-write endpoint, as Thanos's. */
+export const REMOTE_WRITE_PATH = '/api/v1/receive';
+
+/** Options of {@link createReceiver}. Durations are ms, sizes bytes. */
+export interface ReceiverOptions extends ComponentOptions, ServingOptions {
+  /** Directory with one TSDB per tenant (--tsdb.path). Required. */
+  tsdbPath: string;
+  /**
+   * Where the remote-write HTTP server listens, host:port (--remote-write.address; the CLI's
+   * default is Thanos's 0.0.0.0:19291). Default: none — mount `handler` or `writeHandler` instead.
+   */
+  remoteWriteAddress?: string;
+  /** Labels added to every tenant's series and blocks (--label). Default none. */
+  externalLabels?: Labels | Record<string, string>;
+  /** Bucket new blocks are uploaded to, per tenant (--objstore.config-file). Default: no uploads. */
+  bucket?: Bucket;
+  /** Local blocks older than this are deleted, ms (--tsdb.retention). Default 15d; 0 keeps all. */
+  retentionMs?: number;
+  /** Block duration, ms (Thanos's hidden --tsdb.min-block-duration). Default 2h. */
+  blockDurationMs?: number;
+  /** Out-of-order samples this much older than a series' newest are accepted, ms (--tsdb.out-of-order.time-window). Default 0 (rejected). */
+  outOfOrderTimeWindowMs?: number;
+  /** Samples this far ahead of now are rejected as out of bounds, ms (--tsdb.too-far-in-future.time-window). Default 0 (no check). */
+  tooFarInFutureMs?: number;
+  /** Header naming the tenant (--receive.tenant-header). Default THANOS-TENANT. */
+  tenantHeader?: string;
+  /** Tenant of requests without the header (--receive.default-tenant-id). Default default-tenant. */
+  defaultTenantId?: string;
+  /** External label naming the tenant (--receive.tenant-label-name). Default tenant_id. */
+  tenantLabelName?: string;
+  /** Header carrying the replica number of a replicated request (--receive.replica-header). Default THANOS-REPLICA. */
+  replicaHeader?: string;
+  /** Hashrings, as parsed from the JSON file; alternative to `hashringsFile` (--receive.hashrings). */
+  hashrings?: readonly HashringConfig[];
+  /** Hashrings JSON file, watched and re-read on change (--receive.hashrings-file). */
+  hashringsFile?: string;
+  /** Fallback re-read interval of `hashringsFile`, ms (--receive.hashrings-file-refresh-interval). Default 300_000. */
+  hashringsFileRefreshIntervalMs?: number;
+  /** Default algorithm of the hashrings (--receive.hashrings-algorithm). Default hashmod. */
+  hashringsAlgorithm?: HashringAlgorithm;
+  /**
+   * This receiver's address as the hashrings list it (--receive.local-endpoint). Without
+   * hashrings everything is stored locally; with hashrings but without this, the receiver only
+   * routes (Thanos's RouterOnly mode).
+   */
+  localEndpoint?: string;
+  /** Copies of each series (--receive.replication-factor). Default 1. */
+  replicationFactor?: number;
+  /** Deadline of a forward to a peer, ms (Thanos's hidden --receive-forward-timeout). Default 5_000. */
+  forwardTimeoutMs?: number;
+  /** TLS towards peer receivers (--remote-write.client-tls-*). Default plaintext. */
+  peerTLS?: GrpcClientTLSOptions;
+  /** Per-tenant limits (--receive.limits-config-file, parsed with parseLimitsConfig). Default none. */
+  limits?: LimitsConfig;
+  /**
+   * Largest request body accepted, bytes, compressed and decompressed; larger ones get 413.
+   * Default 64 MiB (Thanos has no such cap; one keeps a bad client from exhausting memory). 0 = none.
+   */
+  maxRequestBytes?: number;
+  /** How often heads are cut into blocks and new blocks shipped, ms. Default 30_000; 0 = only via `flush()`. */
+  flushIntervalMs?: number;
+}
+
+/** One in-process write (what `write()` takes): a tenant and its series. */
+export interface ReceiverWrite {
+  /** Tenant; default the receiver's default tenant. */
+  tenant?: string;
+  timeseries: WriteSeries[];
+}
+
+/**
+ * Thanos's receiver: remote write in, one TSDB per tenant, hashring routing with replication,
+ * blocks out to a bucket; itself a StoreAPI over every tenant's head and local blocks.
+ */
+export interface Receiver extends StoreAPI, Lifecycle {
+  /**
+   * /api/v1/receive plus /metrics, /-/healthy and /-/ready, as a handler to mount in an existing
+   * node:http server; resolves false for other paths.
+   */
+  readonly handler: RequestHandler;
+  /**
+   * The remote-write endpoint alone, answering whatever path it is mounted at (node:http,
+   * Express, Fastify's raw request and response). Always ends the response.
+   */
+  readonly writeHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /**
+   * Stores series from code that already holds them, through the same routing, limits and
+   * status semantics as remote write. Rejects with WriteError, LimitError or InvalidTenantError.
+   */
+  write(request: ReceiverWrite): Promise<void>;
+  /** Cuts heads into blocks where due, applies retention and ships new blocks now. */
+  flush(signal?: AbortSignal): Promise<{ blocks: number; uploaded: number }>;
+  /** Tenants with an open TSDB. */
+  tenants(): string[];
+  readonly registry: Registry;
+  readonly httpAddress: string | undefined;
+  readonly grpcAddress: string | undefined;
+  /** host:port of the remote-write server, once started with `remoteWriteAddress`. */
+  readonly remoteWriteAddress: string | undefined;
+  /** Started, hashring loaded, not closed. */
+  ready(): boolean;
+}
+
+class HTTPError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function headerOf(req: IncomingMessage, name: string): string {
+  const v = req.headers[name.toLowerCase()];
+  return (Array.isArray(v) ? v[0] : v) ?? '';
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (max > 0 && size > max) {
+      throw new LimitError('max-request-bytes', 413, `write request too large: over ${max} bytes (max request bytes)`);
+    }
+    chunks.push(c);
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+}
+
+/** Creates a receiver; no I/O until `start()`. */
+export function createReceiver(opts: ReceiverOptions): Receiver {
+  if (!opts.tsdbPath) throw new InvalidArgumentError('createReceiver: tsdbPath (--tsdb.path) is required');
+  const { logger: log, registry, now } = resolveComponentOptions(opts);
+  const rf = opts.replicationFactor ?? 1;
+  if (!Number.isInteger(rf) || rf < 1)
+    throw new InvalidArgumentError(`--receive.replication-factor must be a positive integer, got ${rf}`);
+  const tenantHeader = opts.tenantHeader ?? DEFAULT_TENANT_HEADER;
+  const defaultTenant = opts.defaultTenantId ?? DEFAULT_TENANT_ID;
+  const replicaHeader = opts.replicaHeader ?? DEFAULT_REPLICA_HEADER;
+  const maxRequestBytes = opts.maxRequestBytes ?? 64 << 20;
+  const limits = opts.limits ?? NO_LIMITS;
+  const gate = limits.maxConcurrency > 0 ? new Gate(limits.maxConcurrency) : undefined;
+  const externalLabels =
+    opts.externalLabels instanceof Labels ? opts.externalLabels : Labels.from(opts.externalLabels ?? {});
+  const tenantLabel = opts.tenantLabelName ?? DEFAULT_TENANT_LABEL;
+  if (externalLabels.has(tenantLabel))
+    throw new InvalidArgumentError(`--label ${tenantLabel} clashes with --receive.tenant-label-name`);
+
+  const tsdbs: MultiTSDB = createMultiTSDB({
+    dir: opts.tsdbPath,
+    externalLabels,
+    tenantLabelName: tenantLabel,
+    blockDurationMs: opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION,
+    retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS,
+    outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs ?? 0,
+    bucket: opts.bucket,
+    logger: log,
+  });
+
+  // Metrics (names as Thanos's receive where it has them).
+  const samplesIn = new Counter({
+    name: 'thanos_receive_write_samples_total',
+    help: 'Samples in remote-write requests, by response code and tenant.',
+    labelNames: ['code', 'tenant'],
+    registers: [registry],
+  });
+  const seriesIn = new Counter({
+    name: 'thanos_receive_write_timeseries_total',
+    help: 'Series in remote-write requests, by response code and tenant.',
+    labelNames: ['code', 'tenant'],
+    registers: [registry],
+  });
+  const forwardDuration = new Histogram({
+    name: 'thanos_receive_write_duration_seconds',
+    help: 'Time to handle one write request (routing, replication, WAL commit).',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const configSuccess = new Gauge({
+    name: 'thanos_receive_config_last_reload_successful',
+    help: 'Whether the last hashring configuration file reload attempt was successful.',
+    registers: [registry],
+  });
+  const configChanges = new Counter({
+    name: 'thanos_receive_hashrings_file_changes_total',
+    help: 'The number of times the hashrings configuration file has changed.',
+    registers: [registry],
+  });
+  const flushFailures = new Counter({
+    name: 'thanos_receive_flush_failures_total',
+    help: 'Head compaction or block shipping rounds that failed.',
+    registers: [registry],
+  });
+  const degradedGauge = new Gauge({
+    name: 'thanos_receive_degraded',
+    help: '1 while a background loop (hashring reload, head compaction, block shipping) is failing.',
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'thanos_receive_head_series',
+    help: 'Series in the heads of open tenants.',
+    labelNames: ['tenant'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const t of tsdbs.tenants()) this.set({ tenant: t.tenant }, t.db.head.numSeries);
+    },
+  });
+
+  const hashringConfigured = opts.hashrings !== undefined || opts.hashringsFile !== undefined;
+  // Without hashrings every series is local: a one-node ring naming this receiver.
+  const localEndpoint = hashringConfigured ? opts.localEndpoint : (opts.localEndpoint ?? 'local');
+  let ring: Hashring | undefined = hashringConfigured ? undefined : createSingleNodeHashring(localEndpoint as string);
+  let ringText = '';
+  const degraded = new Map<string, string>();
+  const setDegraded = (what: string, reason: string | undefined) => {
+    if (reason === undefined) degraded.delete(what);
+    else degraded.set(what, reason);
+    degradedGauge.set(degraded.size > 0 ? 1 : 0);
+  };
+
+  const buildRing = (configs: readonly HashringConfig[]): Hashring =>
+    createMultiHashring(configs, { algorithm: opts.hashringsAlgorithm ?? 'hashmod', replicationFactor: rf });
+  if (opts.hashrings) ring = buildRing(opts.hashrings);
+
+  async function reloadHashrings(): Promise<void> {
+    const file = opts.hashringsFile;
+    if (!file) return;
+    try {
+      const text = await readFile(file, 'utf8');
+      if (text === ringText && ring) return;
+      const next = buildRing(parseHashringsConfig(text, file));
+      if (ring) configChanges.inc();
+      ring = next;
+      ringText = text;
+      configSuccess.set(1);
+      setDegraded('hashring', undefined);
+      log.info('hashring configuration loaded', {
+        file,
+        nodes: next
+          .nodes()
+          .map((n) => n.address)
+          .join(','),
+      });
+    } catch (err) {
+      configSuccess.set(0);
+      const reason = `hashrings file ${file}: ${(err as Error).message}`;
+      setDegraded('hashring', reason);
+      log.error('reload hashrings file', { file, err: (err as Error).message });
+      if (!ring) throw err instanceof ReceiveConfigError ? err : new ReceiveConfigError(file, (err as Error).message);
+    }
+  }
+
+  const peers = new Map<string, WriteablePeer>();
+  const peer = (address: string): WriteablePeer => {
+    let p = peers.get(address);
+    if (!p) {
+      p = connectWriteablePeer(address, opts.peerTLS);
+      peers.set(address, p);
+    }
+    return p;
+  };
+
+  async function writeLocal(tenant: string, series: readonly WriteSeries[]): Promise<void> {
+    let t: TenantDB;
+    try {
+      validateTenant(tenant);
+      t = await tsdbs.tenant(tenant);
+    } catch (err) {
+      if (err instanceof InvalidTenantError) throw new WriteError('bad-data', err.message);
+      throw new WriteError('unavailable', `open tsdb of tenant ${tenant}: ${(err as Error).message}`, { cause: err });
+    }
+    const r = await writeSeries(t.db, series, {
+      ...(opts.tooFarInFutureMs ? { tooFarInFutureMs: opts.tooFarInFutureMs } : {}),
+      now,
+    });
+    if (r.error) {
+      log.debug('samples rejected', { tenant, rejected: r.rejected, err: r.error.message });
+      throw r.error;
+    }
+  }
+
+  const router: Router = createRouter({
+    hashring: () => {
+      if (!ring) throw new WriteError('unavailable', 'hashring not loaded yet');
+      return ring;
+    },
+    localEndpoint,
+    replicationFactor: rf,
+    writeLocal,
+    peer,
+    forwardTimeoutMs: opts.forwardTimeoutMs ?? 5_000,
+  });
+
+  let isReady = false;
+  let closed = false;
+
+  function activeSeries(tenant: string): number {
+    return tsdbs.tenants().find((t) => t.tenant === tenant)?.db.head.numSeries ?? 0;
+  }
+
+  /** Limits, then routing; shared by HTTP and in-process writes. */
+  async function ingest(tenant: string, series: WriteSeries[], replica: number): Promise<void> {
+    if (!isReady) throw new WriteError('unavailable', 'target not ready');
+    const lim = tenantLimits(limits, tenant);
+    let samples = 0;
+    for (const s of series) samples += s.timestamps.length;
+    checkCounts(lim, tenant, series.length, samples);
+    const started = performance.now();
+    let code = '200';
+    try {
+      await router.write([{ tenant, series }], replica);
+    } catch (err) {
+      code = String(err instanceof WriteError ? err.status : 500);
+      throw err;
+    } finally {
+      forwardDuration.observe((performance.now() - started) / 1000);
+      samplesIn.inc({ code, tenant }, samples);
+      seriesIn.inc({ code, tenant }, series.length);
+    }
+  }
+
+  function tenantOf(req: IncomingMessage): string {
+    let tenant = headerOf(req, tenantHeader);
+    if (tenant === '') tenant = headerOf(req, DEFAULT_TENANT_HEADER);
+    if (tenant === '') tenant = defaultTenant;
+    validateTenant(tenant);
+    return tenant;
+  }
+
+  async function handleWrite(req: IncomingMessage): Promise<void> {
+    if (req.method !== 'POST') throw new HTTPError(405, `method ${req.method} not allowed; remote write is POST`);
+    const tenant = tenantOf(req);
+    const lim = tenantLimits(limits, tenant);
+    checkHeadSeries(lim, tenant, activeSeries(tenant));
+    const contentType = headerOf(req, 'content-type');
+    if (contentType.includes('io.prometheus.write.v2.Request'))
+      throw new HTTPError(
+        415,
+        `remote write 2.0 is not supported; send remote write 1.0 (Content-Type ${contentType})`,
+      );
+    const declared = Number(headerOf(req, 'content-length') || -1);
+    if (declared >= 0) {
+      checkSize(lim, tenant, declared);
+      if (maxRequestBytes > 0 && declared > maxRequestBytes)
+        throw new LimitError(
+          'max-request-bytes',
+          413,
+          `write request too large: ${declared} bytes, over ${maxRequestBytes} bytes (max request bytes)`,
+        );
+    }
+    const compressed = await readBody(req, maxRequestBytes);
+    checkSize(lim, tenant, compressed.length);
+    let raw: Uint8Array;
+    try {
+      raw = snappyDecode(compressed);
+    } catch (err) {
+      throw new HTTPError(400, `snappy decode error: ${(err as Error).message}`);
+    }
+    checkSize(lim, tenant, raw.length);
+    if (maxRequestBytes > 0 && raw.length > maxRequestBytes)
+      throw new LimitError(
+        'max-request-bytes',
+        413,
+        `write request too large: ${raw.length} bytes after snappy decoding, over ${maxRequestBytes} bytes (max request bytes)`,
+      );
+    const series = decodeWriteRequest(raw);
+    let replica = 0;
+    const rawReplica = headerOf(req, replicaHeader);
+    if (rawReplica !== '') {
+      replica = Number(rawReplica);
+      if (!/^\d+$/.test(rawReplica) || !Number.isSafeInteger(replica))
+        throw new HTTPError(400, 'could not parse replica header');
+    }
+    // An empty request (or metadata only) is accepted, as Thanos does for forward compatibility.
+    if (series.length === 0) return;
+    await ingest(tenant, series, replica);
+  }
+
+  function statusOf(err: unknown): number {
+    if (err instanceof HTTPError) return err.status;
+    if (err instanceof WriteError) return err.status;
+    if (err instanceof LimitError) return err.status;
+    if (err instanceof DecodeRequestError || err instanceof InvalidTenantError) return 400;
+    return 500;
+  }
+
+  const writeHandler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let status = 200;
+    let body = '';
+    try {
+      // Thanos's write gate (write.global.max_concurrency): later requests wait their turn.
+      if (gate) await gate.run(() => handleWrite(req));
+      else await handleWrite(req);
+    } catch (err) {
+      status = statusOf(err);
+      body = err instanceof Error ? err.message : String(err);
+      if (status >= 500) log.error('write request failed', { status, err: body });
+      else log.debug('write request rejected', { status, err: body });
+      // The body may be unread (early rejection): drain it so keep-alive connections stay usable.
+      if (!req.readableEnded) req.resume();
+    }
+    if (res.headersSent) return;
+    if (status === 200) {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+    res.end(`${body}\n`);
+  };
+
+  const receiveRoute = instrumentHandler(async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== REMOTE_WRITE_PATH) return false;
+    await writeHandler(req, res);
+    return true;
+  }, registry);
+
+  // /-/ready with the reason when not ready, before the shared handler's plain answer.
+  const readyRoute: RequestHandler = async (req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/-/ready' || (isReady && degraded.size === 0)) return false;
+    const reasons = isReady ? [...degraded.values()] : ['receiver not started or closed', ...degraded.values()];
+    // Degraded background loops do not stop ingestion: report them, but stay ready.
+    const status = isReady ? 200 : 503;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`${isReady ? 'OK, degraded' : 'NOT READY'}: ${reasons.join('; ')}\n`);
+    return true;
+  };
+
+  // The StoreAPI over every tenant.
+  const endpoints = () =>
+    tsdbs.tenants().map((t) => {
+      const range = tenantTimeRange(t);
+      const info: StoreInfo = {
+        labelSets: [t.labels],
+        minTime: range.minTime,
+        maxTime: range.maxTime,
+        componentType: 'receive',
+        supportsWithoutReplicaLabels: true,
+      };
+      return { name: `tenant ${t.tenant}`, store: t.store, info };
+    });
+  const proxy = createProxyStore({ endpoints, componentType: 'receive' });
+  const store: StoreAPI = {
+    async info(): Promise<StoreInfo> {
+      const eps = endpoints();
+      const min = eps.reduce((m, e) => Math.min(m, e.info.minTime), MAX_TIME);
+      return {
+        labelSets: eps.map((e) => e.info.labelSets[0] as Labels),
+        minTime: min,
+        maxTime: MAX_TIME,
+        componentType: 'receive',
+        supportsWithoutReplicaLabels: true,
+        tsdbInfos: eps.map((e) => ({
+          labels: e.info.labelSets[0] as Labels,
+          minTime: e.info.minTime,
+          maxTime: MAX_TIME,
+        })),
+      };
+    },
+    async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
+      // No tenant yet means no data, not a warning about missing stores.
+      if (tsdbs.tenants().length === 0) return;
+      yield* proxy.series(req, signal);
+    },
+    async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+      if (tsdbs.tenants().length === 0) return { names: [], warnings: [] };
+      return proxy.labelNames(req, signal);
+    },
+    async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      if (tsdbs.tenants().length === 0) return { values: [], warnings: [] };
+      return proxy.labelValues(req, signal);
+    },
+  };
+
+  const served = {
+    registry,
+    ready: () => isReady,
+    handlers: [readyRoute, receiveRoute],
+    grpc: (server: Parameters<typeof serveStoreAPI>[1]) => {
+      serveStoreAPI(store, server);
+      serveWriteable(server, (req) => {
+        if (!isReady) return Promise.reject(new WriteError('unavailable', 'target not ready'));
+        return router.write(req.data, req.replica);
+      });
+    },
+  };
+  const baseHandler = componentHandler(served);
+  const handler: RequestHandler = async (req, res) => (await readyRoute(req, res)) || baseHandler(req, res);
+
+  let servers: BoundServers | undefined;
+  let rwServer: ListeningHTTPServer | undefined;
+  let watcher: FSWatcher | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  let flushing: Promise<unknown> = Promise.resolve();
+
+  async function flush(signal?: AbortSignal): Promise<{ blocks: number; uploaded: number }> {
+    const run = flushing.then(() => tsdbs.flush(signal));
+    flushing = run.catch(() => undefined);
+    try {
+      const r = await run;
+      setDegraded('flush', undefined);
+      if (r.blocks > 0 || r.uploaded > 0) log.info('flushed heads', r);
+      return r;
+    } catch (err) {
+      flushFailures.inc();
+      setDegraded('flush', `head compaction or upload: ${(err as Error).message}`);
+      log.error('flush heads and ship blocks', { err: (err as Error).message });
+      throw err;
+    }
+  }
+
+  const lifecycle = createLifecycle('receiver', {
+    async start(signal) {
+      await reloadHashrings();
+      signal.throwIfAborted();
+      await tsdbs.openExisting();
+      signal.throwIfAborted();
+      servers = await bindServers(opts, served, log);
+      if (opts.remoteWriteAddress !== undefined) {
+        rwServer = await listenHTTP(opts.remoteWriteAddress, handler, {
+          gracePeriodMs: opts.httpGracePeriodMs ?? 120_000,
+        });
+        log.info('listening for remote write', { address: rwServer.address, path: REMOTE_WRITE_PATH });
+      }
+      if (opts.hashringsFile) {
+        const file = opts.hashringsFile;
+        let debounce: NodeJS.Timeout | undefined;
+        // The directory, not the file: Kubernetes swaps ConfigMap files by renaming a symlink.
+        watcher = watch(dirname(file), (_event, name) => {
+          if (name !== null && name !== basename(file) && !name.startsWith('..')) return;
+          clearTimeout(debounce);
+          debounce = setTimeout(() => void reloadHashrings().catch(() => {}), 100);
+        });
+        watcher.on('error', (err) => log.warn('watch hashrings file', { file, err: err.message }));
+        timers.push(
+          setInterval(
+            () => void reloadHashrings().catch(() => {}),
+            opts.hashringsFileRefreshIntervalMs ?? 300_000,
+          ).unref(),
+        );
+      }
+      const every = opts.flushIntervalMs ?? 30_000;
+      if (every > 0) timers.push(setInterval(() => void flush().catch(() => {}), every).unref());
+      isReady = true;
+    },
+    async stop() {
+      isReady = false;
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      watcher?.close();
+      await Promise.all([servers?.close(), rwServer?.close()]);
+      for (const p of peers.values()) p.close();
+      await flushing;
+      await tsdbs.close();
+    },
+  });
+
+  return {
+    ...store,
+    ...lifecycle,
+    handler,
+    writeHandler,
+    write: async (request) => {
+      const tenant = request.tenant ?? defaultTenant;
+      validateTenant(tenant);
+      if (closed) throw new WriteError('unavailable', 'receiver closed');
+      await ingest(tenant, request.timeseries, 0);
+    },
+    flush,
+    tenants: () => tsdbs.tenants().map((t) => t.tenant),
+    registry,
+    ready: () => isReady,
+    get httpAddress() {
+      return servers?.httpAddress;
+    },
+    get grpcAddress() {
+      return servers?.grpcAddress;
+    },
+    get remoteWriteAddress() {
+      return rwServer?.address;
+    },
+  };
+}

@@ -1,0 +1,266 @@
+import { ProtoReader } from '../protowire/reader.js';
+import { DecodeRequestError } from './errors.js';
+
+/** One label of a series as it came over the wire (order and duplicates not yet checked). */
+export interface WireLabel {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * One series of a write request (prompb.TimeSeries): labels as sent, float samples as two
+ * parallel columns. Exemplars are dropped while decoding; native histograms are counted in
+ * `histograms` (the head stores floats only).
+ */
+export interface WriteSeries {
+  labels: WireLabel[];
+  /** Sample timestamps, ms. */
+  timestamps: number[];
+  values: number[];
+  /** Native histogram samples the series carried (not stored). */
+  histograms: number;
+}
+
+/** Series of one tenant (storepb.TimeSeriesTenantTuple). */
+export interface TenantSeries {
+  readonly tenant: string;
+  readonly series: WriteSeries[];
+}
+
+/** Thanos's forwarded write (storepb.WriteRequest): tenant, 1-based replica number, series. */
+export interface ForwardRequest {
+  /** 1-based replica this copy is for; 0 when not replicated yet. */
+  readonly replica: number;
+  readonly data: TenantSeries[];
+}
+
+// Field numbers: prompb/remote.proto WriteRequest {timeseries=1, metadata=3}; prompb/types.proto
+// TimeSeries {labels=1, samples=2, exemplars=3, histograms=4}, Label {name=1, value=2},
+// Sample {value=1 (double), timestamp=2 (int64)}; Thanos's storepb/rpc.proto WriteRequest
+// {timeseries=1, tenant=2, replica=3, timeseriesTenantData=4}, TimeSeriesTenantTuple
+// {timeseries=1, tenant=2}. Thanos's prompb copy has the same TimeSeries field numbers.
+
+function readSeries(r: ProtoReader, end: number, view: DataView): WriteSeries {
+  const s: WriteSeries = { labels: [], timestamps: [], values: [], histograms: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === 2) {
+      const lend = r.messageEnd();
+      let name = '';
+      let value = '';
+      while (r.pos < lend) {
+        const t = r.uint32();
+        if (t === 0x0a) name = r.string();
+        else if (t === 0x12) value = r.string();
+        else r.skip(t & 7);
+      }
+      if (r.pos !== lend) r.fail('label past its message');
+      s.labels.push({ name, value });
+    } else if (field === 2 && wire === 2) {
+      const send = r.messageEnd();
+      let v = 0;
+      let t = 0;
+      while (r.pos < send) {
+        const tg = r.uint32();
+        if (tg === 0x09) {
+          if (r.pos + 8 > send) r.fail('truncated double');
+          v = view.getFloat64(r.pos, true);
+          r.pos += 8;
+        } else if (tg === 0x10) t = r.int64();
+        else r.skip(tg & 7);
+      }
+      if (r.pos !== send) r.fail('sample past its message');
+      s.timestamps.push(t);
+      s.values.push(v);
+    } else if (field === 4 && wire === 2) {
+      r.skip(2);
+      s.histograms++;
+    } else r.skip(wire);
+  }
+  if (r.pos !== end) r.fail('series past its message');
+  return s;
+}
+
+function decodeErr(what: string, err: unknown): never {
+  throw new DecodeRequestError(`decode ${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Decodes a remote-write 1.0 WriteRequest (after snappy). Metadata is skipped. Throws
+ * DecodeRequestError naming the byte offset for anything that is not valid protobuf.
+ */
+export function decodeWriteRequest(buf: Uint8Array): WriteSeries[] {
+  const out: WriteSeries[] = [];
+  const r = new ProtoReader(buf, 'WriteRequest');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag === 0x0a) {
+        const end = r.messageEnd();
+        out.push(readSeries(r, end, view));
+      } else r.skip(tag & 7);
+    }
+  } catch (err) {
+    decodeErr('remote write request', err);
+  }
+  return out;
+}
+
+/** Decodes Thanos's storepb.WriteRequest (the body of thanos.WriteableStore/RemoteWrite). */
+export function decodeForwardRequest(buf: Uint8Array): ForwardRequest {
+  const r = new ProtoReader(buf, 'thanos.WriteRequest');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let tenant = '';
+  let replica = 0;
+  const direct: WriteSeries[] = [];
+  const tuples: TenantSeries[] = [];
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag === 0x0a) direct.push(readSeries(r, r.messageEnd(), view));
+      else if (tag === 0x12) tenant = r.string();
+      else if (tag === 0x18) replica = r.int64();
+      else if (tag === 0x22) {
+        const end = r.messageEnd();
+        let t = '';
+        const series: WriteSeries[] = [];
+        while (r.pos < end) {
+          const tg = r.uint32();
+          if (tg === 0x0a) series.push(readSeries(r, r.messageEnd(), view));
+          else if (tg === 0x12) t = r.string();
+          else r.skip(tg & 7);
+        }
+        tuples.push({ tenant: t, series });
+      } else r.skip(tag & 7);
+    }
+  } catch (err) {
+    decodeErr('forwarded write request', err);
+  }
+  // As Thanos's Handler.RemoteWrite: the tenant tuples win; the old single-tenant fields are the fallback.
+  return { replica, data: tuples.length > 0 ? tuples : [{ tenant, series: direct }] };
+}
+
+/** A growable protobuf writer for the few messages the receiver sends. */
+class Out {
+  buf: Uint8Array = new Uint8Array(1 << 12);
+  view: DataView = new DataView(this.buf.buffer);
+  pos = 0;
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  varint(v: number): void {
+    this.ensure(10);
+    if (v < 0) {
+      // Negative int64: two's complement over 10 bytes.
+      let big = BigInt.asUintN(64, BigInt(v));
+      while (big >= 0x80n) {
+        this.buf[this.pos++] = Number(big & 0x7fn) | 0x80;
+        big >>= 7n;
+      }
+      this.buf[this.pos++] = Number(big);
+      return;
+    }
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  double(v: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
+  }
+
+  string(tag: number, s: string): void {
+    const len = Buffer.byteLength(s);
+    this.varint(tag);
+    this.varint(len);
+    this.ensure(len);
+    Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).write(s, this.pos, 'utf8');
+    this.pos += len;
+  }
+
+  /** Writes a length-delimited field whose body `body` writes; the length is patched in after. */
+  nested(tag: number, body: () => void): void {
+    this.varint(tag);
+    // Reserve 5 bytes for the length (a message under 4 GiB), then move the body if fewer are needed.
+    this.ensure(5);
+    const lenAt = this.pos;
+    this.pos += 5;
+    body();
+    const len = this.pos - lenAt - 5;
+    const lenBytes: number[] = [];
+    let v = len;
+    while (v >= 0x80) {
+      lenBytes.push((v & 0x7f) | 0x80);
+      v >>>= 7;
+    }
+    lenBytes.push(v);
+    const shift = 5 - lenBytes.length;
+    if (shift > 0) this.buf.copyWithin(lenAt + lenBytes.length, lenAt + 5, this.pos);
+    for (let i = 0; i < lenBytes.length; i++) this.buf[lenAt + i] = lenBytes[i] as number;
+    this.pos -= shift;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+function writeSeries(o: Out, tag: number, s: WriteSeries): void {
+  o.nested(tag, () => {
+    for (const l of s.labels)
+      o.nested(0x0a, () => {
+        if (l.name !== '') o.string(0x0a, l.name);
+        if (l.value !== '') o.string(0x12, l.value);
+      });
+    for (let i = 0; i < s.timestamps.length; i++)
+      o.nested(0x12, () => {
+        const v = s.values[i] as number;
+        if (!Object.is(v, 0)) {
+          o.varint(0x09);
+          o.double(v);
+        }
+        const t = s.timestamps[i] as number;
+        if (t !== 0) {
+          o.varint(0x10);
+          o.varint(t);
+        }
+      });
+  });
+}
+
+/** Encodes a remote-write 1.0 WriteRequest (before snappy): for senders, tests and benchmarks. */
+export function encodeWriteRequest(series: readonly WriteSeries[]): Uint8Array {
+  const o = new Out();
+  for (const s of series) writeSeries(o, 0x0a, s);
+  return o.finish();
+}
+
+/** Encodes Thanos's storepb.WriteRequest for forwarding to a peer (tenant tuples and replica). */
+export function encodeForwardRequest(req: ForwardRequest): Uint8Array {
+  const o = new Out();
+  if (req.replica !== 0) {
+    o.varint(0x18);
+    o.varint(req.replica);
+  }
+  for (const d of req.data)
+    o.nested(0x22, () => {
+      for (const s of d.series) writeSeries(o, 0x0a, s);
+      if (d.tenant !== '') o.string(0x12, d.tenant);
+    });
+  return o.finish();
+}
