@@ -18,6 +18,11 @@ export interface DownsampleBlockOptions {
   resolution: number;
   /** ULID of the new block; a new one by default. */
   ulid?: string;
+  /**
+   * External labels for the new block. Default: the input's. The compactor passes the group's
+   * labels (replica labels removed), as Thanos downsamples from the filtered meta.
+   */
+  labels?: Record<string, string>;
   /** Aborts; the partly written block is removed. */
   signal?: AbortSignal;
   /** Called for a series left without chunks (Thanos logs "empty chunks happened, skip series"). */
@@ -52,7 +57,7 @@ export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<Dow
     if (inRes >= opts.resolution) throw new DownsampleError(meta.ulid, 'target resolution not lower than existing one');
     const thanos: ThanosMeta = {
       ...(meta.thanos?.version === undefined ? {} : { version: meta.thanos.version }),
-      labels: { ...(meta.thanos?.labels ?? {}) },
+      labels: { ...(opts.labels ?? meta.thanos?.labels ?? {}) },
       downsample: { resolution: opts.resolution },
       source: 'compactor',
       ...(meta.thanos?.extensions === undefined ? {} : { extensions: meta.thanos.extensions }),

@@ -1,0 +1,802 @@
+import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Bucket } from '@thanos-ts/objstore';
+import {
+  type BlockMeta,
+  blocksBeyondRetention,
+  CorruptionError,
+  compactBlocks,
+  DEFAULT_COMPACTION_RANGES,
+  InvalidArgumentError,
+  openBlock,
+  planCompaction,
+  ulidTime,
+} from '@thanos-ts/tsdb';
+import {
+  DownsampleError,
+  downsampleBlock,
+  RES_LEVEL_1,
+  RES_LEVEL_1_DOWNSAMPLE_RANGE,
+  RES_LEVEL_2,
+  RES_LEVEL_2_DOWNSAMPLE_RANGE,
+} from '@thanos-ts/tsdb/downsample';
+import type { Registry } from 'prom-client';
+import { uploadBlock } from '../block/upload.js';
+import {
+  type ComponentOptions,
+  createLifecycle,
+  type Lifecycle,
+  resolveComponentOptions,
+  type ServingOptions,
+} from '../component/component.js';
+import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import type { RequestHandler } from '../http/query-api.js';
+import { createMetaFetcher, forEachLimit, type MetaFilters } from '../store/meta-fetcher.js';
+import { CompactionHaltError, InsufficientDiskSpaceError } from './errors.js';
+import {
+  type BlockGroup,
+  duplicateBlocks,
+  groupBlocks,
+  overlappingBlocks,
+  removeReplicaLabels,
+  resolutionOf,
+} from './groups.js';
+import {
+  DELETION_MARK_FILENAME,
+  type DeletionMark,
+  deleteBlock,
+  downloadBlock,
+  markForDeletion,
+  markForNoCompact,
+  markForNoDownsample,
+  NO_COMPACT_MARK_FILENAME,
+  NO_DOWNSAMPLE_MARK_FILENAME,
+  type NoCompactMark,
+  QUARANTINE_REASON,
+  readMarker,
+} from './markers.js';
+import { type CompactorMetrics, createCompactorMetrics } from './metrics.js';
+
+/** Thanos's --deduplication.func values: '' (chain merge, 1:1 duplicates) or 'penalty'. */
+export type CompactDeduplicationFunc = '' | 'penalty';
+
+/** Options of {@link createCompactor}. Defaults are Thanos's `compact` flag defaults. */
+export interface CompactorOptions extends ComponentOptions, ServingOptions {
+  /** The bucket to maintain. */
+  bucket: Bucket;
+  /** Scratch directory for downloads, compaction and downsampling (--data-dir). */
+  dataDir: string;
+  /** Keep running and repeat every `waitIntervalMs` (--wait). Default false: one iteration, then `done` settles. */
+  wait?: boolean;
+  /** Pause between iterations with `wait`, ms (--wait-interval). Default 300_000. */
+  waitIntervalMs?: number;
+  /** Blocks younger than this are left alone unless a compactor made them, ms (--consistency-delay). Default 1_800_000; 0 takes every block. */
+  consistencyDelayMs?: number;
+  /** Time between marking a block for deletion and deleting it, ms (--delete-delay). Default 172_800_000 (48h); 0 deletes in the same iteration. */
+  deleteDelayMs?: number;
+  /** Retention of raw blocks, ms (--retention.resolution-raw). Default 0: forever. */
+  retentionRawMs?: number;
+  /** Retention of 5m blocks, ms (--retention.resolution-5m). Default 0: forever. */
+  retention5mMs?: number;
+  /** Retention of 1h blocks, ms (--retention.resolution-1h). Default 0: forever. */
+  retention1hMs?: number;
+  /** Skip downsampling (--downsampling.disable). Default false. */
+  downsamplingDisable?: boolean;
+  /** Groups compacted at once (--compact.concurrency). Default 1. */
+  compactConcurrency?: number;
+  /** Blocks downsampled at once (--downsample.concurrency). Default 1. */
+  downsampleConcurrency?: number;
+  /** Files of one block downloaded/uploaded at once (--block-files-concurrency). Default 1. */
+  blockFilesConcurrency?: number;
+  /** meta.json and marker reads at once (--block-meta-fetch-concurrency). Default 32. */
+  blockMetaFetchConcurrency?: number;
+  /** Highest compaction level, 0–3 (--debug.max-compaction-level): ranges 2h, 8h, 2d, 14d up to it. Default 3. */
+  maxCompactionLevel?: number;
+  /** Merge overlapping blocks (--compact.enable-vertical-compaction). Default false; on when replica labels are set. */
+  enableVerticalCompaction?: boolean;
+  /** External labels to ignore so HA replicas merge into one block (--deduplication.replica-label). Default none. */
+  deduplicationReplicaLabels?: readonly string[];
+  /**
+   * Merge function for overlapping blocks (--deduplication.func). Default '' (Prometheus's chain
+   * merge: samples with the same timestamp are kept once). 'penalty' is refused: not implemented yet.
+   */
+  deduplicationFunc?: CompactDeduplicationFunc;
+  /** Blocks to work on: --min-time, --max-time and --selector.relabel-config. Default: all. */
+  filters?: Pick<MetaFilters, 'minTime' | 'maxTime' | 'relabel'>;
+}
+
+/** A group the compactor stopped compacting after a critical error. */
+export interface QuarantinedGroup {
+  /** Thanos's group key, `<resolution>@<labels hash>`. */
+  key: string;
+  /** `<resolution>@{labels}`. */
+  name: string;
+  /** Blocks of the group carrying the compactor's no-compact mark, with its details. */
+  blocks: Array<{ ulid: string; details: string; markedAt: number }>;
+}
+
+/** What one iteration did. */
+export interface IterationResult {
+  /** Blocks uploaded by compaction. */
+  compacted: string[];
+  /** Blocks uploaded by downsampling. */
+  downsampled: string[];
+  /** Blocks marked for deletion (compaction sources, duplicates, retention). */
+  markedForDeletion: string[];
+  /** Blocks deleted from the bucket. */
+  deleted: string[];
+  /** Groups quarantined in this iteration (critical error). */
+  halted: Array<{ group: string; blocks: string[]; error: string }>;
+  /** Retriable errors (bucket, download, disk space); the work is retried next iteration. */
+  errors: Array<{ what: string; error: string }>;
+}
+
+/** The compactor's state for /status and callers. */
+export interface CompactorStatus {
+  /** False while any group is quarantined. */
+  healthy: boolean;
+  quarantined: QuarantinedGroup[];
+  /** When the last iteration ended (ms), and what it did. */
+  lastIteration?: { endedAt: number; result: IterationResult };
+}
+
+/** Thanos's `compact` component: compaction, downsampling, retention and deletion over one bucket. */
+export interface Compactor extends Lifecycle {
+  /** Binds the HTTP server (if asked) and starts iterating; resolves at once (ready to serve probes). */
+  start(signal?: AbortSignal): Promise<void>;
+  /**
+   * Settles when a run without `wait` has done its iteration: rejects when the iteration had
+   * errors or quarantined a group (the CLI exits non-zero), as Thanos's one-shot mode does.
+   * With `wait` it settles on close.
+   */
+  readonly done: Promise<void>;
+  /** Runs one iteration now (sync, delete, compact, downsample, retention, cleanup). One at a time. */
+  runOnce(signal?: AbortSignal): Promise<IterationResult>;
+  status(): CompactorStatus;
+  /** Started, not closed and no group quarantined. */
+  ready(): boolean;
+  /** /metrics, /-/healthy, /-/ready (503 with the reason while degraded) and /status (JSON). */
+  readonly handler: RequestHandler;
+  readonly registry: Registry;
+  readonly metrics: CompactorMetrics;
+  readonly httpAddress: string | undefined;
+}
+
+/** Thanos's compact.PartialUploadThresholdAge: a block without meta.json older than this is an aborted upload. */
+export const PARTIAL_UPLOAD_THRESHOLD_MS = 2 * 24 * 3_600_000;
+
+/** Creates a compactor; validates options, no I/O until `start` or `runOnce`. */
+export function createCompactor(opts: CompactorOptions): Compactor {
+  const { logger, registry, now } = resolveComponentOptions(opts);
+  const { bucket } = opts;
+  const replicaLabels = [...(opts.deduplicationReplicaLabels ?? [])];
+  const vertical = (opts.enableVerticalCompaction ?? false) || replicaLabels.length > 0;
+  const dedupFunc = opts.deduplicationFunc ?? '';
+  if (dedupFunc === 'penalty') {
+    if (replicaLabels.length === 0)
+      throw new InvalidArgumentError('penalty based deduplication needs at least one replica label specified');
+    throw new InvalidArgumentError(
+      '--deduplication.func=penalty is not implemented in thanos-ts yet; use the default chain merge (--deduplication.func="")',
+    );
+  }
+  if (dedupFunc !== '') throw new InvalidArgumentError(`unsupported deduplication func, got ${dedupFunc}`);
+  const maxLevel = opts.maxCompactionLevel ?? DEFAULT_COMPACTION_RANGES.length - 1;
+  if (!Number.isInteger(maxLevel) || maxLevel < 0 || maxLevel >= DEFAULT_COMPACTION_RANGES.length)
+    throw new InvalidArgumentError(
+      `--debug.max-compaction-level: ${maxLevel} is out of range; levels are 0 to ${DEFAULT_COMPACTION_RANGES.length - 1}`,
+    );
+  const ranges = DEFAULT_COMPACTION_RANGES.slice(0, maxLevel + 1);
+  const deleteDelayMs = opts.deleteDelayMs ?? 48 * 3_600_000;
+  const downsampling = !(opts.downsamplingDisable ?? false);
+  const retention: Record<number, number> = {
+    0: opts.retentionRawMs ?? 0,
+    [RES_LEVEL_1]: opts.retention5mMs ?? 0,
+    [RES_LEVEL_2]: opts.retention1hMs ?? 0,
+  };
+  if (downsampling && (retention[0] as number) > 0 && (retention[0] as number) < RES_LEVEL_1_DOWNSAMPLE_RANGE)
+    throw new InvalidArgumentError(
+      'raw resolution must be higher than the minimum block size after which 5m resolution downsampling will occur (40 hours)',
+    );
+  if (
+    downsampling &&
+    (retention[RES_LEVEL_1] as number) > 0 &&
+    (retention[RES_LEVEL_1] as number) < RES_LEVEL_2_DOWNSAMPLE_RANGE
+  )
+    throw new InvalidArgumentError(
+      '5m resolution retention must be higher than the minimum block size after which 1h resolution downsampling will occur (10 days)',
+    );
+  const filesConcurrency = Math.max(1, opts.blockFilesConcurrency ?? 1);
+  const metaConcurrency = Math.max(1, opts.blockMetaFetchConcurrency ?? 32);
+  const compactDir = join(opts.dataDir, 'compact');
+  const downsampleDir = join(opts.dataDir, 'downsample');
+  const metrics = createCompactorMetrics(registry);
+  metrics.deleteDelay.set(deleteDelayMs / 1000);
+  for (const reason of ['', QUARANTINE_REASON]) metrics.blocksMarked.inc({ marker: DELETION_MARK_FILENAME, reason }, 0);
+  const fetcher = createMetaFetcher({
+    bucket,
+    concurrency: metaConcurrency,
+    now,
+    filters: {
+      ...(opts.filters ?? {}),
+      consistencyDelayMs: opts.consistencyDelayMs ?? 30 * 60_000,
+      // Deletion marks are read and applied below (Thanos's IgnoreDeletionMarkFilter with
+      // deleteDelay/2), since the cleaner needs every mark's time.
+      ignoreDeletionMarksDelayMs: Number.POSITIVE_INFINITY,
+    },
+  });
+
+  let quarantined: QuarantinedGroup[] = [];
+  let lastIteration: CompactorStatus['lastIteration'];
+  let started = false;
+  let closed = false;
+  let running: Promise<IterationResult> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let server: ListeningHTTPServer | undefined;
+  let settleDone: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    settleDone = { resolve, reject };
+  });
+  done.catch(() => {});
+
+  interface SyncState {
+    /** Blocks to work on (filters, deletion marks and duplicates applied; replica labels removed). */
+    metas: BlockMeta[];
+    deletionMarks: Map<string, DeletionMark>;
+    noCompact: Map<string, NoCompactMark>;
+    noDownsample: Set<string>;
+    duplicates: Set<string>;
+    partial: string[];
+  }
+
+  async function sync(signal: AbortSignal): Promise<SyncState> {
+    const fetched = await fetcher.fetch(signal);
+    const deletionMarks = new Map<string, DeletionMark>();
+    const noCompact = new Map<string, NoCompactMark>();
+    const noDownsample = new Set<string>();
+    await forEachLimit([...fetched.metas.keys()], metaConcurrency, async (id) => {
+      const [d, n, nd] = await Promise.all([
+        readMarker<DeletionMark>(bucket, id, DELETION_MARK_FILENAME, signal),
+        readMarker<NoCompactMark>(bucket, id, NO_COMPACT_MARK_FILENAME, signal),
+        downsampling ? readMarker(bucket, id, NO_DOWNSAMPLE_MARK_FILENAME, signal) : undefined,
+      ]);
+      if (d) deletionMarks.set(id, d);
+      if (n) noCompact.set(id, n);
+      if (nd) noDownsample.add(id);
+    });
+    const t = now();
+    // Blocks marked for deletion only recently stay visible: their replacement may not be synced
+    // yet, and dropping them would let a compaction plan around a gap (Thanos's deleteDelay/2).
+    let metas = [...fetched.metas.values()].filter((m) => {
+      const d = deletionMarks.get(m.ulid);
+      return !(d && t - d.deletion_time * 1000 > deleteDelayMs / 2);
+    });
+    metas = removeReplicaLabels(metas, replicaLabels);
+    const duplicates = duplicateBlocks(metas);
+    metas = metas.filter((m) => !duplicates.has(m.ulid));
+    const partial = [...fetched.skipped].filter(([, s]) => s.state === 'no-meta-json').map(([id]) => id);
+    updateQuarantine(metas, noCompact);
+    return { metas, deletionMarks, noCompact, noDownsample, duplicates, partial };
+  }
+
+  function updateQuarantine(metas: readonly BlockMeta[], noCompact: ReadonlyMap<string, NoCompactMark>): void {
+    const out: QuarantinedGroup[] = [];
+    for (const g of groupBlocks(metas)) {
+      const blocks = g.metas
+        .map((m) => ({ m, mark: noCompact.get(m.ulid) }))
+        .filter((x) => x.mark?.reason === QUARANTINE_REASON)
+        .map((x) => ({
+          ulid: x.m.ulid,
+          details: x.mark?.details ?? '',
+          markedAt: (x.mark?.no_compact_time ?? 0) * 1000,
+        }));
+      if (blocks.length > 0) out.push({ key: g.key, name: g.name, blocks });
+    }
+    quarantined = out;
+    metrics.quarantinedGroups.set(out.length);
+    metrics.halted.set(out.length > 0 ? 1 : 0);
+  }
+
+  async function markDeleted(id: string, details: string, result: IterationResult): Promise<void> {
+    if (await markForDeletion(bucket, id, details, now())) {
+      metrics.blocksMarked.inc({ marker: DELETION_MARK_FILENAME, reason: '' });
+      logger.info('block has been marked for deletion', { block: id, details });
+    }
+    result.markedForDeletion.push(id);
+  }
+
+  async function freeSpaceCheck(dir: string, neededBytes: number, what: string): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    const s = await statfs(dir);
+    const free = Number(s.bavail) * Number(s.bsize);
+    if (free < neededBytes) throw new InsufficientDiskSpaceError(dir, neededBytes, free, what);
+  }
+
+  const blockBytes = (m: BlockMeta): number => (m.thanos?.files ?? []).reduce((sum, f) => sum + (f.size_bytes ?? 0), 0);
+
+  /** One compaction of a group; false when there is nothing to do. Mutates `g.metas`. */
+  async function compactGroupOnce(
+    g: BlockGroup,
+    state: SyncState,
+    result: IterationResult,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const res = String(g.resolution);
+    const exclude = new Set(g.metas.filter((m) => state.noCompact.has(m.ulid)).map((m) => m.ulid));
+    const considered = g.metas.filter((m) => !exclude.has(m.ulid));
+    const overlaps = overlappingBlocks(considered);
+    if (overlaps.length > 0 && !vertical) {
+      const desc = overlaps
+        .map((run) => run.map((m) => `${m.ulid} [${m.minTime}, ${m.maxTime})`).join(' overlaps '))
+        .join('; ');
+      throw new CompactionHaltError(
+        g.name,
+        overlaps.flat().map((m) => m.ulid),
+        `pre compaction overlap check: overlaps found while gathering blocks. ${desc}`,
+      );
+    }
+    const plan = planCompaction(g.metas, { ranges, exclude });
+    if (plan.length === 0) return false;
+    metrics.compactionRunsStarted.inc({ resolution: res });
+    const begin = now();
+    logger.info('compaction available and planned', { group: g.name, plan: plan.map((m) => m.ulid).join(',') });
+    const seen = new Set<string>();
+    for (const m of plan)
+      for (const s of m.compaction.sources ?? []) {
+        if (seen.has(s) && !vertical)
+          throw new CompactionHaltError(
+            g.name,
+            plan.map((p) => p.ulid),
+            `overlapping sources detected for plan ${plan.map((p) => p.ulid).join(',')}`,
+          );
+        seen.add(s);
+      }
+    const groupDir = join(compactDir, g.key);
+    const sourceBytes = plan.reduce((s, m) => s + blockBytes(m), 0);
+    await freeSpaceCheck(groupDir, sourceBytes * 2, `compact group ${g.name}`);
+    const dirs: string[] = [];
+    let downloaded = 0;
+    for (const m of plan) {
+      const dir = join(groupDir, m.ulid);
+      downloaded += await downloadBlock(bucket, m.ulid, dir, filesConcurrency, signal);
+      // Thanos checks the index health of every input; opening the block reads and checks its
+      // meta, index TOC, symbols and postings offsets, and the chunk segment headers.
+      try {
+        const b = await openBlock(dir, { signal });
+        await b.close();
+      } catch (err) {
+        if (signal.aborted) throw err;
+        throw new CompactionHaltError(
+          g.name,
+          [m.ulid],
+          `block with not healthy index found ${dir}; Compaction level ${m.compaction.level}: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      dirs.push(dir);
+    }
+    logger.info('downloaded and verified blocks; compacting blocks', {
+      group: g.name,
+      bytes: downloaded,
+      duration_ms: now() - begin,
+    });
+    const compactBegin = now();
+    let written: Awaited<ReturnType<typeof compactBlocks>>;
+    try {
+      written = await compactBlocks({
+        blockDirs: dirs,
+        outDir: groupDir,
+        thanos: { labels: g.labels, downsample: { resolution: g.resolution }, source: 'compactor' },
+        signal,
+      });
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const msg = (err as Error).message;
+      const named = plan.filter((m) => msg.includes(m.ulid)).map((m) => m.ulid);
+      throw new CompactionHaltError(
+        g.name,
+        named.length > 0 && err instanceof CorruptionError ? named : plan.map((m) => m.ulid),
+        `compact blocks ${plan.map((m) => m.ulid).join(',')}: ${msg}`,
+        { cause: err },
+      );
+    }
+    if (!written) {
+      logger.info('no compacted blocks, deleting source blocks', { group: g.name });
+      for (const m of plan) await markDeleted(m.ulid, 'source of compacted block', result);
+    } else {
+      const newMeta = written.meta;
+      if (!vertical) {
+        const others = g.metas.filter((m) => !plan.includes(m));
+        const clash = others.filter((m) => m.minTime < newMeta.maxTime && newMeta.minTime < m.maxTime);
+        if (clash.length > 0)
+          throw new CompactionHaltError(
+            g.name,
+            clash.map((m) => m.ulid),
+            `resulted compacted block ${written.dir} overlaps with something: ${clash.map((m) => m.ulid).join(',')}`,
+          );
+      }
+      logger.info('compacted blocks', {
+        group: g.name,
+        new: written.ulid,
+        duration_ms: now() - compactBegin,
+        overlapping_blocks: overlaps.length > 0,
+        series: newMeta.stats.numSeries,
+        samples: newMeta.stats.numSamples,
+      });
+      const uploadBegin = now();
+      // meta.json goes last: until it is there, every reader treats the block as an upload in progress.
+      const uploaded = await uploadBlock(bucket, written.dir, {
+        labels: g.labels,
+        source: 'compactor',
+        meta: newMeta,
+        concurrency: filesConcurrency,
+        signal,
+      });
+      logger.info('uploaded block', { result_block: written.ulid, duration_ms: now() - uploadBegin });
+      metrics.compactions.inc({ resolution: res });
+      if (overlaps.length > 0) metrics.verticalCompactions.inc({ resolution: res });
+      result.compacted.push(written.ulid);
+      // Only now, with the replacement in the bucket, are the sources marked for deletion.
+      for (const m of plan) {
+        await markDeleted(m.ulid, 'source of compacted block', result);
+        metrics.garbageCollectedBlocks.inc();
+      }
+      g.metas = [
+        ...g.metas.filter((m) => !plan.includes(m)),
+        { ...uploaded, thanos: { ...uploaded.thanos!, labels: g.labels } },
+      ].sort((a, b) => a.minTime - b.minTime);
+    }
+    if (!written) g.metas = g.metas.filter((m) => !plan.includes(m));
+    await rm(groupDir, { recursive: true, force: true });
+    metrics.compactionRunsCompleted.inc({ resolution: res });
+    logger.info('finished compacting blocks', {
+      group: g.name,
+      duration_ms: now() - begin,
+      source_blocks: plan.map((m) => m.ulid).join(','),
+    });
+    return true;
+  }
+
+  async function quarantine(err: CompactionHaltError, g: BlockGroup, result: IterationResult): Promise<void> {
+    logger.error('critical error detected; quarantining group, other groups continue', {
+      group: g.name,
+      blocks: err.blocks.join(','),
+      err: err.message,
+    });
+    for (const id of err.blocks) {
+      if (await markForNoCompact(bucket, id, QUARANTINE_REASON, err.message, now()))
+        metrics.blocksMarked.inc({ marker: NO_COMPACT_MARK_FILENAME, reason: QUARANTINE_REASON });
+    }
+    result.halted.push({ group: g.name, blocks: [...err.blocks], error: err.message });
+  }
+
+  async function compactAll(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
+    const groups = groupBlocks(state.metas).filter((g) => g.metas.length > 1);
+    // Scratch of groups that no longer exist (or of an earlier crash) is removed first.
+    await mkdir(compactDir, { recursive: true });
+    const keep = new Set(groups.map((g) => g.key));
+    for (const e of await readdir(compactDir))
+      if (!keep.has(e)) await rm(join(compactDir, e), { recursive: true, force: true });
+    await forEachLimit(groups, Math.max(1, opts.compactConcurrency ?? 1), async (g) => {
+      try {
+        while (await compactGroupOnce(g, state, result, signal)) signal.throwIfAborted();
+      } catch (err) {
+        if (signal.aborted) throw err;
+        metrics.compactionFailures.inc({ resolution: String(g.resolution) });
+        if (err instanceof CompactionHaltError) {
+          await quarantine(err, g, result);
+          return;
+        }
+        metrics.retried.inc();
+        logger.error('retriable error', { group: g.name, err: (err as Error).message });
+        result.errors.push({ what: `compact group ${g.name}`, error: (err as Error).message });
+      }
+    });
+  }
+
+  async function downsamplePass(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
+    const metas = state.metas.filter((m) => !state.noDownsample.has(m.ulid));
+    const sources5m = new Set<string>();
+    const sources1h = new Set<string>();
+    for (const m of metas) {
+      const r = resolutionOf(m);
+      const into = r === RES_LEVEL_1 ? sources5m : r === RES_LEVEL_2 ? sources1h : undefined;
+      for (const s of into ? (m.compaction.sources ?? []) : []) into?.add(s);
+    }
+    const todo = metas
+      .filter((m) => {
+        const r = resolutionOf(m);
+        const sources = m.compaction.sources ?? [m.ulid];
+        if (r === 0)
+          return !sources.every((s) => sources5m.has(s)) && m.maxTime - m.minTime >= RES_LEVEL_1_DOWNSAMPLE_RANGE;
+        if (r === RES_LEVEL_1)
+          return !sources.every((s) => sources1h.has(s)) && m.maxTime - m.minTime >= RES_LEVEL_2_DOWNSAMPLE_RANGE;
+        return false;
+      })
+      .sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
+    await mkdir(downsampleDir, { recursive: true });
+    await forEachLimit(todo, Math.max(1, opts.downsampleConcurrency ?? 1), async (m) => {
+      const inRes = resolutionOf(m);
+      const target = inRes === 0 ? RES_LEVEL_1 : RES_LEVEL_2;
+      const label = { resolution: String(inRes) };
+      const bdir = join(downsampleDir, m.ulid);
+      const begin = now();
+      try {
+        await freeSpaceCheck(downsampleDir, blockBytes(m) * 2, `downsample block ${m.ulid}`);
+        await downloadBlock(bucket, m.ulid, bdir, filesConcurrency, signal);
+        logger.info('downloaded block', { id: m.ulid, duration_ms: now() - begin });
+        const dsBegin = now();
+        const out = await downsampleBlock({
+          blockDir: bdir,
+          outDir: downsampleDir,
+          resolution: target,
+          labels: m.thanos?.labels ?? {},
+          signal,
+          onEmptySeries: (series) => logger.warn('empty chunks happened, skip series', { series }),
+        });
+        metrics.downsamples.inc(label);
+        metrics.downsampleDuration.observe(label, (now() - dsBegin) / 1000);
+        if (out) {
+          logger.info('downsampled block', {
+            from: m.ulid,
+            to: out.ulid,
+            resolution: target,
+            samples_read: out.samplesRead,
+            duration_ms: now() - dsBegin,
+          });
+          await uploadBlock(bucket, out.dir, {
+            labels: m.thanos?.labels ?? {},
+            source: 'compactor',
+            meta: out.meta,
+            concurrency: filesConcurrency,
+            signal,
+          });
+          logger.info('uploaded block', { id: out.ulid });
+          result.downsampled.push(out.ulid);
+          await rm(out.dir, { recursive: true, force: true });
+        }
+      } catch (err) {
+        if (signal.aborted) throw err;
+        metrics.downsampleFailures.inc(label);
+        if (err instanceof DownsampleError || err instanceof CorruptionError) {
+          // Downsampling it again would fail the same way every iteration: exclude the block.
+          logger.error('block cannot be downsampled; marked no-downsample', { block: m.ulid, err: err.message });
+          await markForNoDownsample(bucket, m.ulid, QUARANTINE_REASON, err.message, now());
+          result.halted.push({ group: `downsample ${m.ulid}`, blocks: [m.ulid], error: err.message });
+        } else {
+          metrics.retried.inc();
+          logger.error('retriable error', { block: m.ulid, err: (err as Error).message });
+          result.errors.push({ what: `downsample block ${m.ulid}`, error: (err as Error).message });
+        }
+      } finally {
+        await rm(bdir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  async function deleteMarked(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<Set<string>> {
+    const deleted = new Set<string>();
+    const t = now();
+    for (const [id, mark] of state.deletionMarks) {
+      if (t - mark.deletion_time * 1000 <= deleteDelayMs) continue;
+      try {
+        await deleteBlock(bucket, id, signal);
+        metrics.blocksCleaned.inc();
+        deleted.add(id);
+        result.deleted.push(id);
+        logger.info('deleted block marked for deletion', { block: id });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        metrics.blockCleanupFailures.inc();
+        result.errors.push({ what: `delete block ${id}`, error: (err as Error).message });
+      }
+    }
+    return deleted;
+  }
+
+  async function cleanPartial(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
+    for (const id of state.partial) {
+      if (state.deletionMarks.has(id)) continue;
+      let newest = 0;
+      for await (const name of bucket.iter(`${id}/`, { signal, recursive: true })) {
+        try {
+          newest = Math.max(newest, (await bucket.attributes(name, { signal })).lastModified.getTime());
+        } catch {
+          // Gone meanwhile; the ULID time below is the fallback.
+        }
+      }
+      if (newest === 0) newest = ulidTime(id);
+      if (now() - newest <= PARTIAL_UPLOAD_THRESHOLD_MS) continue;
+      metrics.partialUploadDeleteAttempts.inc();
+      logger.info('found partially uploaded block; deleting', { block: id });
+      try {
+        await deleteBlock(bucket, id, signal);
+        metrics.blocksCleaned.inc();
+        result.deleted.push(id);
+      } catch (err) {
+        metrics.blockCleanupFailures.inc();
+        logger.warn('failed to delete aborted partial upload; will retry in next iteration', {
+          block: id,
+          err: (err as Error).message,
+        });
+      }
+    }
+  }
+
+  async function iterate(signal: AbortSignal): Promise<IterationResult> {
+    const result: IterationResult = {
+      compacted: [],
+      downsampled: [],
+      markedForDeletion: [],
+      deleted: [],
+      halted: [],
+      errors: [],
+    };
+    logger.info('start sync of metas');
+    let state = await sync(signal);
+    const justDeleted = await deleteMarked(state, result, signal);
+    // Garbage collection: blocks whose data a compacted block already holds (a crash between
+    // upload and marking leaves both) are marked now.
+    for (const id of state.duplicates) {
+      if (state.deletionMarks.has(id) || justDeleted.has(id)) continue;
+      logger.info('marking outdated block for deletion', { block: id });
+      await markDeleted(id, 'outdated block', result);
+      metrics.garbageCollectedBlocks.inc();
+    }
+    state.metas = state.metas.filter((m) => !justDeleted.has(m.ulid));
+    logger.info('start of compactions');
+    await compactAll(state, result, signal);
+    logger.info('compaction iterations done');
+    if (downsampling) {
+      for (const pass of ['first', 'second']) {
+        logger.info(`start ${pass} pass of downsampling`);
+        state = await sync(signal);
+        await downsamplePass(state, result, signal);
+      }
+      logger.info('downsampling iterations done');
+    } else logger.info('downsampling was explicitly disabled');
+    state = await sync(signal);
+    // Retention runs whatever happened above, so a stuck group never keeps data past its retention.
+    for (const [res, ms] of Object.entries(retention)) {
+      if (ms <= 0) continue;
+      const old = blocksBeyondRetention(
+        state.metas.filter((m) => resolutionOf(m) === Number(res)),
+        { retentionMs: ms, nowMs: now() },
+      );
+      for (const m of old) {
+        logger.info('applying retention: marking block for deletion', { id: m.ulid, maxTime: m.maxTime });
+        await markDeleted(m.ulid, `block exceeding retention of ${ms}ms`, result);
+      }
+    }
+    await cleanPartial(state, result, signal);
+    // Deletions a delay of 0 allows happen in the same iteration, as Thanos's cleaner does next round.
+    if (deleteDelayMs === 0 && result.markedForDeletion.length > 0) {
+      state = await sync(signal);
+      await deleteMarked(state, result, signal);
+    }
+    return result;
+  }
+
+  const lifecycleAbort = new AbortController();
+  function runOnce(signal?: AbortSignal): Promise<IterationResult> {
+    if (!running) {
+      const s = signal ? AbortSignal.any([signal, lifecycleAbort.signal]) : lifecycleAbort.signal;
+      const begin = now();
+      running = iterate(s)
+        .then((result) => {
+          lastIteration = { endedAt: now(), result };
+          if (result.errors.length === 0 && result.halted.length === 0) metrics.iterations.inc();
+          logger.info('compaction iteration done', {
+            duration_ms: now() - begin,
+            compacted: result.compacted.length,
+            downsampled: result.downsampled.length,
+            marked_for_deletion: result.markedForDeletion.length,
+            deleted: result.deleted.length,
+            quarantined_groups: quarantined.length,
+            errors: result.errors.length,
+          });
+          return result;
+        })
+        .finally(() => {
+          running = undefined;
+        });
+    }
+    return running;
+  }
+
+  function loop(): void {
+    runOnce().then(
+      (result) => {
+        if (!(opts.wait ?? false)) {
+          const problems = [...result.halted.map((h) => h.error), ...result.errors.map((e) => `${e.what}: ${e.error}`)];
+          if (problems.length > 0)
+            settleDone?.reject(new Error(`compaction finished with errors: ${problems.join('; ')}`));
+          else settleDone?.resolve();
+          return;
+        }
+        schedule();
+      },
+      (err: unknown) => {
+        if (closed) return;
+        if (!(opts.wait ?? false)) {
+          settleDone?.reject(err);
+          return;
+        }
+        metrics.retried.inc();
+        logger.error('retriable error', { err: (err as Error).message });
+        schedule();
+      },
+    );
+  }
+  function schedule(): void {
+    if (closed) return;
+    timer = setTimeout(loop, opts.waitIntervalMs ?? 300_000);
+    timer.unref?.();
+  }
+
+  const base = createComponentHandler({ registry, ready: () => true, handlers: [] });
+  const handler: RequestHandler = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/-/ready') {
+      const reason = notReadyReason();
+      res.writeHead(reason ? 503 : 200, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(reason ?? 'OK');
+      return true;
+    }
+    if (path === '/status') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ status: 'success', data: status() }));
+      return true;
+    }
+    return base(req, res);
+  };
+  function notReadyReason(): string | undefined {
+    if (!started || closed) return 'NOT READY';
+    if (quarantined.length === 0) return undefined;
+    return `NOT READY: ${quarantined.length} compaction group(s) quarantined: ${quarantined
+      .map((q) => `${q.name} (${q.blocks.map((b) => `${b.ulid}: ${b.details}`).join('; ')})`)
+      .join(', ')}`;
+  }
+  function status(): CompactorStatus {
+    return {
+      healthy: quarantined.length === 0,
+      quarantined,
+      ...(lastIteration ? { lastIteration } : {}),
+    };
+  }
+
+  const lifecycle = createLifecycle('compactor', {
+    async start(signal) {
+      if (opts.httpAddress !== undefined) {
+        server = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs });
+        logger.info('listening', { http: server.address });
+      }
+      signal.throwIfAborted();
+      started = true;
+      logger.info('starting compact node', { wait: opts.wait ?? false, vertical_compaction: vertical });
+      loop();
+    },
+    async stop() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      lifecycleAbort.abort(new DOMException('compactor closed', 'AbortError'));
+      await running?.catch(() => undefined);
+      await server?.close();
+      settleDone?.resolve();
+    },
+  });
+
+  return {
+    ...lifecycle,
+    done,
+    runOnce,
+    status,
+    ready: () => started && !closed && quarantined.length === 0,
+    handler,
+    registry,
+    metrics,
+    get httpAddress() {
+      return server?.address;
+    },
+  };
+}
