@@ -100,7 +100,9 @@ export function parseRuleFile(file: string, text: string): RuleGroupConfig[] {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e?.linePos?.[0]?.line ?? 1;
-    throw new RuleFileError(file, [`yaml: line ${line}: ${(e?.message ?? '').split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`]);
+    throw new RuleFileError(file, [
+      `yaml: line ${line}: ${(e?.message ?? '').split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
+    ]);
   }
   const pos = (n: Node | null | undefined): Pos => {
     if (!n?.range) return { line: 0, col: 0 };
@@ -128,7 +130,9 @@ export function parseRuleFile(file: string, text: string): RuleGroupConfig[] {
   const int = (n: unknown): number => {
     if (!isScalar(n) || n.value === null) return 0;
     if (typeof n.value === 'number' && Number.isInteger(n.value)) return n.value;
-    unmarshal.push(`line ${line(n)}: cannot unmarshal !!${typeof n.value === 'number' ? 'float' : 'str'} \`${String(n.source ?? n.value)}\` into int`);
+    unmarshal.push(
+      `line ${line(n)}: cannot unmarshal !!${typeof n.value === 'number' ? 'float' : 'str'} \`${String(n.source ?? n.value)}\` into int`,
+    );
     return 0;
   };
   const fields = (m: unknown, type: string, known: readonly string[]): Map<string, { key: Node; value: unknown }> => {
@@ -249,7 +253,8 @@ export function parseRuleFile(file: string, text: string): RuleGroupConfig[] {
   for (const g of groups) {
     const gp = pos(g.node);
     if (g.name === '') errs.push(`${gp.line}:${gp.col}: Groupname must not be empty`);
-    if (seen.has(g.name)) errs.push(`${gp.line}:${gp.col}: groupname: ${JSON.stringify(g.name)} is repeated in the same file`);
+    if (seen.has(g.name))
+      errs.push(`${gp.line}:${gp.col}: groupname: ${JSON.stringify(g.name)} is repeated in the same file`);
     seen.add(g.name);
     if (g.prsError) errs.push(`${gp.line}:${gp.col}: group ${JSON.stringify(g.name)}: ${g.prsError}`);
     g.rules.forEach((r, i) => {
@@ -297,8 +302,10 @@ function validateRule(r: RawRule): Array<{ node?: Pos; alt?: Pos; msg: string }>
   if (r.record !== '') {
     if (r.annotations.length > 0) out.push({ node: r.recordPos, msg: "invalid field 'annotations' in recording rule" });
     if (r.forMs !== 0) out.push({ node: r.recordPos, msg: "invalid field 'for' in recording rule" });
-    if (r.keepFiringForMs !== 0) out.push({ node: r.recordPos, msg: "invalid field 'keep_firing_for' in recording rule" });
-    if (!METRIC_NAME_RE.test(r.record)) out.push({ node: r.recordPos, msg: `invalid recording rule name: ${r.record}` });
+    if (r.keepFiringForMs !== 0)
+      out.push({ node: r.recordPos, msg: "invalid field 'keep_firing_for' in recording rule" });
+    if (!METRIC_NAME_RE.test(r.record))
+      out.push({ node: r.recordPos, msg: `invalid recording rule name: ${r.record}` });
   }
   for (const [k] of r.labels)
     if (!LABEL_NAME_RE.test(k) || k === '__name__') out.push({ msg: `invalid label name: ${k}` });

@@ -35,7 +35,11 @@ export type Arg =
 
 type Tok =
   | { t: 'text'; v: string; line: number }
-  | { t: 'left' | 'right' | 'pipe' | 'lparen' | 'rparen' | 'declare' | 'assign' | 'comma' | 'eof'; v: string; line: number }
+  | {
+      t: 'left' | 'right' | 'pipe' | 'lparen' | 'rparen' | 'declare' | 'assign' | 'comma' | 'eof';
+      v: string;
+      line: number;
+    }
   | { t: 'field' | 'var' | 'ident' | 'string' | 'number' | 'dot' | 'space' | 'char'; v: string; line: number };
 
 const KEYWORDS = new Set(['if', 'else', 'end', 'range', 'with', 'define', 'template', 'block', 'break', 'continue']);
@@ -334,7 +338,7 @@ export function parseTemplate(name: string, src: string, funcs: ReadonlySet<stri
     return { kind, line, pipe, list: body.list, elseList };
   }
 
-  function parsePipe(ctx: string, line: number, end: 'right' | 'rparen'): Pipe {
+  function parsePipe(ctx: string, _line: number, end: 'right' | 'rparen'): Pipe {
     const pipe: Pipe = { decl: [], assign: false, cmds: [] };
     // Declarations: $x := or $x, $y := (range) or $x =.
     const save = i;

@@ -1,4 +1,3 @@
-import { formatGoFloat } from '@thanos-ts/tsdb';
 import { TemplateExecError } from './errors.js';
 import { type Arg, type Pipe, parseTemplate, type TmplNode } from './template-parse.js';
 
@@ -40,20 +39,27 @@ class NeedQuery {
   constructor(readonly expr: string) {}
 }
 
+/** Go's `%v` of a float64 (strconv 'g' with the shortest digits): 1e+06, 0.5, 123456. */
+export function formatGoFloat(v: number): string {
+  return formatG(v, 0);
+}
+
 /** Go's `%.<prec>g`: shortest digits up to `prec`, exponent form when exp < -4 or ≥ prec. */
 export function formatG(v: number, prec: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const e = v.toExponential(prec - 1);
+  // prec 0 means the shortest digits that round-trip; exponent form from 1e+06 on, as Go.
+  const e = prec === 0 ? v.toExponential() : v.toExponential(prec - 1);
+  const eprec = prec === 0 ? 6 : prec;
   const neg = e[0] === '-';
   const body = neg ? e.slice(1) : e;
   const ePos = body.indexOf('e');
   const digits = body.slice(0, ePos).replace('.', '').replace(/0+$/, '') || '0';
   const exp = Number(body.slice(ePos + 1));
   let out: string;
-  if (exp < -4 || exp >= prec) {
+  if (exp < -4 || exp >= eprec) {
     const mant = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
     const ax = Math.abs(exp);
     out = `${mant}e${exp < 0 ? '-' : '+'}${ax < 10 ? '0' : ''}${ax}`;
@@ -204,63 +210,64 @@ function goPrint(v: unknown): string {
 /** Go's fmt.Sprintf for the verbs templates use (%s %v %d %f %g %e %q %x %t %%, width/precision). */
 export function sprintf(format: string, args: readonly unknown[]): string {
   let ai = 0;
-  return format.replace(/%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])/g, (all, flags: string, w, p, verb: string) => {
-    if (verb === '%') return '%';
-    if (ai >= args.length) return `%!${verb}(MISSING)`;
-    const a = args[ai++];
-    let s: string;
-    const prec = p === undefined ? undefined : Number(p === '*' ? 0 : p);
-    const hasDot = all.includes('.');
-    switch (verb) {
-      case 'v':
-      case 's':
-        s = goPrint(a);
-        if (prec !== undefined && verb === 's') s = s.slice(0, prec);
-        break;
-      case 'q':
-        s = JSON.stringify(goPrint(a));
-        break;
-      case 'd':
-        if (typeof a !== 'number' || !Number.isInteger(a)) return `%!d(${typeName(a)}=${goPrint(a)})`;
-        s = String(a);
-        if (flags.includes('+') && a >= 0) s = `+${s}`;
-        break;
-      case 'f':
-      case 'F':
-      case 'e':
-      case 'g': {
-        if (typeof a !== 'number') return `%!${verb}(${typeName(a)}=${goPrint(a)})`;
-        if (!Number.isFinite(a)) s = Number.isNaN(a) ? 'NaN' : a > 0 ? (flags.includes('+') ? '+Inf' : '+Inf') : '-Inf';
-        else if (verb === 'f' || verb === 'F') s = a.toFixed(hasDot ? (prec ?? 0) : 6);
-        else if (verb === 'e') s = a.toExponential(hasDot ? (prec ?? 0) : 6).replace(/e([+-])(\d)$/, 'e$10$2');
-        else s = hasDot ? formatG(a, prec || 1) : formatGoFloat(a);
-        if (flags.includes('+') && a >= 0 && !s.startsWith('+')) s = `+${s}`;
-        break;
+  return format.replace(
+    /%([-+# 0]*)(\d+|\*)?(?:\.(\d+|\*)?)?([a-zA-Z%])/g,
+    (all, flags: string, w, p, verb: string) => {
+      if (verb === '%') return '%';
+      if (ai >= args.length) return `%!${verb}(MISSING)`;
+      const a = args[ai++];
+      let s: string;
+      const prec = p === undefined ? undefined : Number(p === '*' ? 0 : p);
+      const hasDot = all.includes('.');
+      switch (verb) {
+        case 'v':
+        case 's':
+          s = goPrint(a);
+          if (prec !== undefined && verb === 's') s = s.slice(0, prec);
+          break;
+        case 'q':
+          s = JSON.stringify(goPrint(a));
+          break;
+        case 'd':
+          if (typeof a !== 'number' || !Number.isInteger(a)) return `%!d(${typeName(a)}=${goPrint(a)})`;
+          s = String(a);
+          if (flags.includes('+') && a >= 0) s = `+${s}`;
+          break;
+        case 'f':
+        case 'F':
+        case 'e':
+        case 'g': {
+          if (typeof a !== 'number') return `%!${verb}(${typeName(a)}=${goPrint(a)})`;
+          if (!Number.isFinite(a))
+            s = Number.isNaN(a) ? 'NaN' : a > 0 ? (flags.includes('+') ? '+Inf' : '+Inf') : '-Inf';
+          else if (verb === 'f' || verb === 'F') s = a.toFixed(hasDot ? (prec ?? 0) : 6);
+          else if (verb === 'e') s = a.toExponential(hasDot ? (prec ?? 0) : 6).replace(/e([+-])(\d)$/, 'e$10$2');
+          else s = hasDot ? formatG(a, prec || 1) : formatGoFloat(a);
+          if (flags.includes('+') && a >= 0 && !s.startsWith('+')) s = `+${s}`;
+          break;
+        }
+        case 'x':
+        case 'X':
+          s = typeof a === 'number' ? Math.trunc(a).toString(16) : Buffer.from(goPrint(a), 'utf8').toString('hex');
+          if (verb === 'X') s = s.toUpperCase();
+          break;
+        case 't':
+          s = typeof a === 'boolean' ? String(a) : `%!t(${typeName(a)}=${goPrint(a)})`;
+          break;
+        default:
+          return `%!${verb}(${typeName(a)}=${goPrint(a)})`;
       }
-      case 'x':
-      case 'X':
-        s =
-          typeof a === 'number'
-            ? Math.trunc(a).toString(16)
-            : Buffer.from(goPrint(a), 'utf8').toString('hex');
-        if (verb === 'X') s = s.toUpperCase();
-        break;
-      case 't':
-        s = typeof a === 'boolean' ? String(a) : `%!t(${typeName(a)}=${goPrint(a)})`;
-        break;
-      default:
-        return `%!${verb}(${typeName(a)}=${goPrint(a)})`;
-    }
-    const width = w === undefined ? 0 : w === '*' ? 0 : Number(w);
-    if (s.length < width) {
-      if (flags.includes('-')) s = s.padEnd(width);
-      else if (flags.includes('0') && typeof a === 'number') {
-        const neg = s.startsWith('-') || s.startsWith('+');
-        s = neg ? s[0] + s.slice(1).padStart(width - 1, '0') : s.padStart(width, '0');
-      } else s = s.padStart(width);
-    }
-    return s;
-  });
+      const width = w === undefined ? 0 : w === '*' ? 0 : Number(w);
+      if (s.length < width) {
+        if (flags.includes('-')) s = s.padEnd(width);
+        else if (flags.includes('0') && typeof a === 'number') {
+          const neg = s.startsWith('-') || s.startsWith('+');
+          s = neg ? s[0] + s.slice(1).padStart(width - 1, '0') : s.padStart(width, '0');
+        } else s = s.padStart(width);
+      }
+      return s;
+    },
+  );
 }
 
 function truth(v: unknown): boolean {
@@ -316,9 +323,7 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
     return v;
   });
   f.set('print', (...a) =>
-    a
-      .map((x, i) => (i > 0 && typeof x !== 'string' && typeof a[i - 1] !== 'string' ? ' ' : '') + goPrint(x))
-      .join(''),
+    a.map((x, i) => (i > 0 && typeof x !== 'string' && typeof a[i - 1] !== 'string' ? ' ' : '') + goPrint(x)).join(''),
   );
   f.set('println', (...a) => `${a.map(goPrint).join(' ')}\n`);
   f.set('printf', (fmt, ...a) => sprintf(String(fmt), a));
@@ -337,7 +342,8 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
   f.set('js', (a) => JSON.stringify(goPrint(a)).slice(1, -1).replace(/'/g, "\\'"));
   f.set('urlquery', (...a) => goQueryEscape(a.map(goPrint).join('')));
   f.set('slice', (a, ...i) => {
-    if (typeof a !== 'string' && !Array.isArray(a)) throw new Error(`error calling slice: can't slice item of type ${typeName(a)}`);
+    if (typeof a !== 'string' && !Array.isArray(a))
+      throw new Error(`error calling slice: can't slice item of type ${typeName(a)}`);
     return a.slice(Number(i[0] ?? 0), i[1] === undefined ? undefined : Number(i[1]));
   });
   // Prometheus's own functions (template/template.go).
@@ -351,11 +357,16 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
   f.set('strvalue', (s) => (s as TemplateSample | undefined)?.Labels?.__value__ ?? '');
   f.set('args', (...a) => Object.fromEntries(a.map((x, i) => [`arg${i}`, x])));
   f.set('reReplaceAll', (pattern, repl, text) =>
-    String(text).replace(new RegExp(goRegexp(String(pattern)).source, 'gu'), String(repl).replace(/\$\{(\w+)\}/g, '$$$1')),
+    String(text).replace(
+      new RegExp(goRegexp(String(pattern)).source, 'gu'),
+      String(repl).replace(/\$\{(\w+)\}/g, '$$$1'),
+    ),
   );
   f.set('safeHtml', (s) => String(s));
   f.set('match', (pattern, s) => goRegexp(String(pattern)).test(String(s)));
-  f.set('title', (s) => String(s).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()));
+  f.set('title', (s) =>
+    String(s).replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, a: string, b: string) => a + b.toUpperCase()),
+  );
   f.set('toUpper', (s) => String(s).toUpperCase());
   f.set('toLower', (s) => String(s).toLowerCase());
   f.set('graphLink', (e) => `/graph?g0.expr=${goQueryEscape(String(e))}&g0.tab=0`);
@@ -387,7 +398,8 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
   f.set('externalURL', () => externalURL);
   f.set('parseDuration', (s) => {
     const m = /^((\d+)y)?((\d+)w)?((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?((\d+)ms)?$/.exec(String(s));
-    if (!m || String(s) === '') throw new Error(`error calling parseDuration: not a valid duration string: "${String(s)}"`);
+    if (!m || String(s) === '')
+      throw new Error(`error calling parseDuration: not a valid duration string: "${String(s)}"`);
     const n = (i: number) => Number(m[i] ?? 0);
     return n(2) * 31536000 + n(4) * 604800 + n(6) * 86400 + n(8) * 3600 + n(10) * 60 + n(12) + n(14) / 1000;
   });
@@ -402,9 +414,7 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
 }
 
 /** Names callable from alert templates (Go's builtins and Prometheus's function map). */
-export const TEMPLATE_FUNCS: ReadonlySet<string> = new Set(
-  templateFuncs('', () => []).keys(),
-);
+export const TEMPLATE_FUNCS: ReadonlySet<string> = new Set(templateFuncs('', () => []).keys());
 
 const NO_FINAL: unique symbol = Symbol('no final');
 
@@ -455,7 +465,8 @@ export class AlertTemplate {
       throw new TemplateExecError(`template: ${name}:${line}: executing "${name}": ${msg}`);
     };
     const lookup = (n: string, line: number): unknown => {
-      for (let i = vars.length - 1; i >= 0; i--) if ((vars[i] as [string, unknown])[0] === n) return (vars[i] as [string, unknown])[1];
+      for (let i = vars.length - 1; i >= 0; i--)
+        if ((vars[i] as [string, unknown])[0] === n) return (vars[i] as [string, unknown])[1];
       return fail(line, `undefined variable: ${n}`);
     };
     const field = (v: unknown, names: readonly string[], line: number): unknown => {
@@ -511,7 +522,10 @@ export class AlertTemplate {
         if (first.kind === 'ident') v = call(first.name, cmd.slice(1), dotV, line, v);
         else {
           if (cmd.length > 1 || v !== NO_FINAL)
-            fail(line, `can't give argument to non-function ${first.kind === 'field' ? `.${first.names.join('.')}` : first.kind}`);
+            fail(
+              line,
+              `can't give argument to non-function ${first.kind === 'field' ? `.${first.names.join('.')}` : first.kind}`,
+            );
           v = evalArg(first, dotV, line);
         }
       }
@@ -555,15 +569,17 @@ export class AlertTemplate {
             const mark = vars.length;
             const decl = n.pipe.decl;
             const v = evalPipe({ ...n.pipe, decl: [] }, dotV, n.line);
-            let entries: Array<[unknown, unknown]>;
+            let entries: Array<[unknown, unknown]> | undefined;
             if (Array.isArray(v)) entries = v.map((x, i) => [i, x]);
             else if (v && typeof v === 'object' && !(STRUCT in v))
               entries = Object.keys(v)
                 .sort()
                 .map((k) => [k, (v as Record<string, unknown>)[k]]);
-            else if (typeof v === 'number' && Number.isInteger(v)) entries = Array.from({ length: v }, (_, i) => [i, i]);
+            else if (typeof v === 'number' && Number.isInteger(v))
+              entries = Array.from({ length: v }, (_, i) => [i, i]);
             else if (v === undefined || v === null) entries = [];
-            else return fail(n.line, `range can't iterate over ${goPrint(v)}`);
+            else fail(n.line, `range can't iterate over ${goPrint(v)}`);
+            entries ??= [];
             if (entries.length === 0) {
               if (n.elseList) walk(n.elseList, dotV);
               break;
@@ -618,9 +634,9 @@ export class AlertTemplate {
     try {
       return this.run(data, new Map());
     } catch (err) {
-      if (err instanceof NeedQuery) throw new TemplateExecError(`template: ${this.name}: error calling query: needs render()`);
+      if (err instanceof NeedQuery)
+        throw new TemplateExecError(`template: ${this.name}: error calling query: needs render()`);
       throw err;
     }
   }
 }
-

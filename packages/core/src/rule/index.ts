@@ -1,0 +1,63 @@
+// @thanos-ts/core/rule: the ruler (Thanos's `rule`), rule files, alert templates.
+export { createRulesAPIHandler, formatFloatE, goRFC3339 } from './api.js';
+export {
+  AlertmanagerSendError,
+  RuleEvalError,
+  RuleFileError,
+  RuleQueryError,
+  TemplateExecError,
+  TemplateParseError,
+} from './errors.js';
+export { type GroupDeps, RuleGroup, type SampleAppender } from './group.js';
+export { createRuleMetrics, type RuleMetrics } from './metrics.js';
+export {
+  type AlertmanagerAlert,
+  createNotifier,
+  generatorURL,
+  type Notifier,
+  type NotifierOptions,
+  toAlertmanagerAlert,
+} from './notifier.js';
+export {
+  type HttpQueryFuncOptions,
+  httpQueryFunc,
+  querierQueryFunc,
+  type RuleQueryFunc,
+  type RuleQueryOptions,
+  type RuleSample,
+} from './query-func.js';
+export {
+  parseModelDuration,
+  parseRuleFile,
+  type RuleConfig,
+  type RuleGroupConfig,
+  type RulePartialResponseStrategy,
+  readRuleFile,
+} from './rule-file.js';
+export { createRuler, expandRuleFiles, type Ruler, type RulerOptions } from './ruler.js';
+export {
+  type Alert,
+  AlertingRule,
+  type AlertState,
+  type EvalContext,
+  newRule,
+  type OutputSample,
+  RESOLVED_RETENTION_MS,
+  RecordingRule,
+  type Rule,
+  type RuleHealth,
+} from './rules.js';
+export {
+  AlertTemplate,
+  formatG,
+  humanize,
+  humanize1024,
+  humanizeDuration,
+  humanizePercentage,
+  humanizeTimestamp,
+  sprintf,
+  TEMPLATE_FUNCS,
+  type TemplateData,
+  type TemplateQueryFunc,
+  type TemplateSample,
+} from './template.js';

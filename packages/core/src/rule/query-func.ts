@@ -1,0 +1,116 @@
+import { Labels } from '@thanos-ts/tsdb';
+import type { QueryCore } from '../query/query-core.js';
+import { RuleQueryError } from './errors.js';
+import type { RulePartialResponseStrategy } from './rule-file.js';
+
+/** One sample of an instant vector a rule query returns. */
+export interface RuleSample {
+  readonly labels: Labels;
+  readonly value: number;
+}
+
+/** Per-query settings a ruler passes. */
+export interface RuleQueryOptions {
+  /** The rule group's partial-response strategy (Thanos). */
+  partialResponseStrategy?: RulePartialResponseStrategy;
+  signal?: AbortSignal;
+}
+
+/**
+ * Evaluates `expr` at `timeMs` (ms since the epoch) and answers an instant vector; a scalar
+ * answer is a one-sample vector without labels, as Prometheus's EngineQueryFunc makes it.
+ * Rejects on query errors.
+ */
+export type RuleQueryFunc = (expr: string, timeMs: number, opts?: RuleQueryOptions) => Promise<RuleSample[]>;
+
+/** Adapts an in-process querier (its `instantQuery`) to a {@link RuleQueryFunc}. */
+export function querierQueryFunc(querier: Pick<QueryCore, 'instantQuery'>): RuleQueryFunc {
+  return async (expr, timeMs, opts) => {
+    const r = await querier.instantQuery(expr, timeMs, {
+      partialResponse: opts?.partialResponseStrategy === 'WARN',
+      ...(opts?.signal ? { signal: opts.signal } : {}),
+    });
+    const v = r.result;
+    if (v.type === 'vector') return v.samples.map((s) => ({ labels: s.metric, value: s.f }));
+    if (v.type === 'scalar') return [{ labels: Labels.EMPTY, value: v.v }];
+    throw new RuleQueryError(`rule result is not a vector or scalar: ${v.type}`);
+  };
+}
+
+/** Options of {@link httpQueryFunc}. */
+export interface HttpQueryFuncOptions {
+  /** Base URL of a Prometheus-compatible API (a Thanos or thanos-ts querier, Prometheus), without /api/v1. */
+  url: string;
+  /** HTTP method for /api/v1/query (--query.http-method). Default 'POST', as Thanos. */
+  method?: 'GET' | 'POST';
+  /** Per-request timeout, ms. Default 120_000; 0 means none. */
+  timeoutMs?: number;
+}
+
+interface PromResponse {
+  status?: string;
+  error?: string;
+  errorType?: string;
+  data?: { resultType?: string; result?: unknown };
+}
+
+function parseValue(v: unknown): number {
+  const s = (v as [number, string] | undefined)?.[1];
+  if (s === '+Inf') return Number.POSITIVE_INFINITY;
+  if (s === '-Inf') return Number.NEGATIVE_INFINITY;
+  return Number(s);
+}
+
+/**
+ * A {@link RuleQueryFunc} over a Prometheus-compatible HTTP API (`/api/v1/query`), as Thanos's
+ * ruler queries its --query endpoints. Sends Thanos's `partial_response` parameter. Errors name the
+ * URL and carry the API's error text.
+ */
+export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
+  const base = opts.url.replace(/\/+$/, '');
+  const method = opts.method ?? 'POST';
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  return async (expr, timeMs, q) => {
+    const params = new URLSearchParams({ query: expr, time: (timeMs / 1000).toFixed(3) });
+    if (q?.partialResponseStrategy) params.set('partial_response', String(q.partialResponseStrategy === 'WARN'));
+    const signals: AbortSignal[] = [];
+    if (q?.signal) signals.push(q.signal);
+    if (timeoutMs > 0) signals.push(AbortSignal.timeout(timeoutMs));
+    const init: RequestInit = {
+      method,
+      ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+      ...(method === 'POST'
+        ? { body: params.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+        : {}),
+    };
+    const url = method === 'GET' ? `${base}/api/v1/query?${params}` : `${base}/api/v1/query`;
+    let body: PromResponse;
+    let status: number;
+    try {
+      const res = await fetch(url, init);
+      status = res.status;
+      const text = await res.text();
+      try {
+        body = JSON.parse(text) as PromResponse;
+      } catch {
+        throw new RuleQueryError(`query ${base}: HTTP ${status}: ${text.slice(0, 200)}`);
+      }
+    } catch (err) {
+      if (err instanceof RuleQueryError) throw err;
+      throw new RuleQueryError(`query ${base}: ${(err as Error).message}`, { cause: err });
+    }
+    if (body.status !== 'success')
+      throw new RuleQueryError(
+        `query ${base}: HTTP ${status}: ${body.errorType ?? 'error'}: ${body.error ?? 'unknown error'}`,
+      );
+    const data = body.data ?? {};
+    if (data.resultType === 'vector') {
+      return ((data.result as Array<{ metric: Record<string, string>; value: unknown }>) ?? []).map((s) => ({
+        labels: Labels.from(s.metric),
+        value: parseValue(s.value),
+      }));
+    }
+    if (data.resultType === 'scalar') return [{ labels: Labels.EMPTY, value: parseValue(data.result) }];
+    throw new RuleQueryError(`query ${base}: rule result is not a vector or scalar: ${data.resultType}`);
+  };
+}
