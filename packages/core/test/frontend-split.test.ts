@@ -25,7 +25,18 @@ import {
   splitRangeRequest,
 } from '../src/frontend/index.js';
 import { NOP_LOGGER } from '../src/log/logger.js';
-import { createTestingRandom } from './frontend-helpers.js';
+
+/** Deterministic PRNG (mulberry32) for the randomized cases. */
+function createTestingRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const H = 3600_000;
 const DAY = 24 * H;
