@@ -30,8 +30,19 @@ export interface QueryFlags extends ServingFlags, GrpcClientTLSFlags, LogFlags {
   'deduplication.func': string;
 }
 
-/** Options of createQuerier no flag sets: in-process objects. */
-type NotQueryFlags = 'logger' | 'registry' | 'now' | 'resolver' | 'engine' | 'buildInfo';
+/**
+ * Options of createQuerier no flag sets: in-process objects, and the evaluation workers, which
+ * the querier sizes from --query.max-concurrent and the machine's cores.
+ */
+type NotQueryFlags =
+  | 'logger'
+  | 'registry'
+  | 'now'
+  | 'resolver'
+  | 'engine'
+  | 'buildInfo'
+  | 'evaluationPool'
+  | 'evaluationWorkers';
 
 /** Validates `thanos-ts query` flags into createQuerier options; errors name the flag. */
 export function parseQueryFlags(o: QueryFlags): QuerierOptions {

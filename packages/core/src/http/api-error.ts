@@ -57,6 +57,9 @@ export function apiErrorOf(err: unknown): APIError {
   if (code === 'ERR_PROMQL_CANCELED' || (err instanceof Error && err.name === 'AbortError')) {
     return new APIError('canceled', msg, { cause: err });
   }
+  // The evaluation workers are shut down or saturated: the querier cannot take the query now.
+  if (code === 'ERR_PROMQL_POOL_QUEUE_FULL' || code === 'ERR_PROMQL_POOL_CLOSED')
+    return new APIError('unavailable', msg, { cause: err });
   // Parse errors and the engine's rejections of a query's shape (Prometheus raises these when
   // creating the query, before executing it) are the client's fault.
   if (code === 'ERR_PROMQL_PARSE' || code === 'ERR_INVALID_ARGUMENT') return invalidParam('query', err);

@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import { createEvaluationPool, type EvaluationPool } from '@thanos-ts/promql';
 import { Gauge, type Registry } from 'prom-client';
 import {
   type ComponentOptions,
@@ -39,6 +41,12 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
   defaultStepMs?: number;
   /** What /api/v1/status/buildinfo reports. */
   buildInfo?: Partial<BuildInfo>;
+  /**
+   * Worker threads evaluating PromQL off the event loop, so one heavy query never delays other
+   * requests or health checks. Default: min(maxConcurrent, available cores); 0 evaluates on the
+   * event loop (as before thanos-ts had workers; for tiny embedded uses).
+   */
+  evaluationWorkers?: number;
 }
 
 /**
@@ -97,7 +105,9 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       for (const s of statuses) if (s.healthy && s.info) endpointsGauge.inc({ store_type: s.info.componentType });
     },
   });
-  const core = createQueryCore({ ...opts, endpointSet });
+  const workers = opts.evaluationWorkers ?? Math.min(opts.maxConcurrent ?? 20, availableParallelism());
+  let pool: EvaluationPool | undefined;
+  const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool });
   let isReady = false;
   let servers: BoundServers | undefined;
   const endpoints = {
@@ -118,6 +128,8 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   };
   const lifecycle = createLifecycle('querier', {
     async start(signal) {
+      if (workers > 0 && opts.engine === undefined)
+        pool = createEvaluationPool({ size: workers, maxQueue: opts.maxConcurrent ?? 20 });
       await untilAborted(discovery.start(), signal);
       await untilAborted(endpointSet.start(), signal);
       servers = await bindServers(opts, endpoints, logger);
@@ -128,6 +140,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       await servers?.close();
       discovery.close();
       await endpointSet.close();
+      await pool?.close();
     },
   });
   return {

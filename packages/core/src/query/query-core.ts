@@ -1,4 +1,4 @@
-import { createEngine, QueryTimeoutError } from '@thanos-ts/promql';
+import { createEngine, type EvaluationPool, QueryTimeoutError } from '@thanos-ts/promql';
 import { compareLabels, compareStrings, InvalidArgumentError, type Labels, type Matcher } from '@thanos-ts/tsdb';
 import { Gate } from '../concurrency/gate.js';
 import type {
@@ -44,6 +44,11 @@ export interface QueryCoreOptions {
   defaultEvaluationIntervalMs?: number;
   /** The PromQL engine. Default: @thanos-ts/promql's engine with the options above. */
   engine?: QueryEngine;
+  /**
+   * Worker threads the default engine evaluates in, off the caller's event loop; asked when the
+   * first query runs. Absent (or returning undefined), queries evaluate on the calling thread.
+   */
+  evaluationPool?: () => EvaluationPool | undefined;
 }
 
 /** Per-request settings (the HTTP API's dedup, replicaLabels[], partial_response, max_source_resolution). */
@@ -124,13 +129,16 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
   const endpointSet = opts.endpointSet;
   const proxy = createProxyStore({ endpoints: () => endpointSet.endpoints(), responseTimeout: opts.responseTimeoutMs });
   const gate = new Gate(opts.maxConcurrent ?? 20);
-  const engine: QueryEngine =
+  // Built on first use: the querier's evaluation pool only exists once it has started.
+  let defaultEngine: QueryEngine | undefined;
+  const engineFor = (): QueryEngine =>
     opts.engine ??
-    createEngine({
+    (defaultEngine ??= createEngine({
       lookbackDelta: opts.lookbackDeltaMs,
       timeout,
       noStepSubqueryInterval: opts.defaultEvaluationIntervalMs,
-    });
+      pool: opts.evaluationPool?.(),
+    }));
 
   function strategy(q: QueryOptions | undefined): PartialResponseStrategy {
     return (q?.partialResponse ?? partialDefault) ? 'WARN' : 'ABORT';
@@ -188,7 +196,7 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
   ): Promise<QueryResponse> {
     const started = performance.now();
     const queryable = queryableFor(q, autoResolution);
-    const { value, queued } = await withDeadline(q, (signal) => run(engine, queryable, signal));
+    const { value, queued } = await withDeadline(q, (signal) => run(engineFor(), queryable, signal));
     return {
       result: value.result,
       warnings: [...queryable.warnings, ...value.warnings],
