@@ -1,5 +1,5 @@
 import { connectStoreAPI, type RemoteStoreAPI } from '../storeapi/grpc-client.js';
-import type { StoreAPI, StoreInfo } from '../storeapi/store-api.js';
+import { MAX_TIME, MIN_TIME, type StoreAPI, type StoreInfo } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
 import type { ProxyEndpoint } from './proxy.js';
 
@@ -31,6 +31,9 @@ export interface EndpointStatus {
   readonly healthy: boolean;
   readonly lastCheck: Date | undefined;
   readonly lastError: string | null;
+  /** When it stopped answering Info (first failed check since it was last healthy); undefined while healthy. */
+  readonly unhealthySince: Date | undefined;
+  /** The last Info it answered (kept while unhealthy, to show what is missing). */
   readonly info: StoreInfo | undefined;
 }
 
@@ -40,7 +43,10 @@ export interface EndpointSet {
   start(): Promise<void>;
   /** Asks every endpoint for Info now, adds newly discovered ones and drops vanished ones. */
   refresh(): Promise<void>;
-  /** Healthy endpoints with their latest info. */
+  /**
+   * Every checked endpoint with its latest info. Unhealthy ones carry `unhealthy` (since when,
+   * last error): a proxy never queries them but names them when a request finds no store.
+   */
   endpoints(): ProxyEndpoint[];
   /** Every known endpoint, healthy or not. */
   statuses(): EndpointStatus[];
@@ -56,7 +62,11 @@ interface Entry {
   healthy: boolean;
   lastCheck?: Date;
   lastError: string | null;
+  unhealthySince?: Date | undefined;
 }
+
+/** Info of an endpoint that never answered: no labels, an empty time range. */
+const NEVER_REACHED: StoreInfo = { labelSets: [], minTime: MAX_TIME, maxTime: MIN_TIME, componentType: 'unknown' };
 
 function isNamed(x: StoreAPI | NamedStore): x is NamedStore {
   return typeof (x as NamedStore).name === 'string' && typeof (x as NamedStore).store === 'object';
@@ -101,9 +111,11 @@ export function createEndpointSet(opts: EndpointSetOptions): EndpointSet {
       ]);
       e.healthy = true;
       e.lastError = null;
+      e.unhealthySince = undefined;
     } catch (err) {
       e.healthy = false;
       e.lastError = err instanceof Error ? err.message : String(err);
+      e.unhealthySince ??= new Date();
     }
     e.lastCheck = new Date();
   }
@@ -130,6 +142,7 @@ export function createEndpointSet(opts: EndpointSetOptions): EndpointSet {
       healthy: e.healthy,
       lastCheck: e.lastCheck,
       lastError: e.lastError,
+      unhealthySince: e.unhealthySince,
       info: e.info,
     }));
   }
@@ -151,8 +164,16 @@ export function createEndpointSet(opts: EndpointSetOptions): EndpointSet {
     },
     endpoints() {
       const out: ProxyEndpoint[] = [];
-      for (const e of entries.values())
+      for (const e of entries.values()) {
         if (e.healthy && e.info) out.push({ name: e.name, store: e.store, info: e.info });
+        else if (!e.healthy && e.lastCheck)
+          out.push({
+            name: e.name,
+            store: e.store,
+            info: e.info ?? NEVER_REACHED,
+            unhealthy: { since: e.unhealthySince ?? e.lastCheck, lastError: e.lastError },
+          });
+      }
       return out;
     },
     statuses,

@@ -17,7 +17,10 @@ import type {
 } from '../storeapi/store-api.js';
 import { PrefetchCursor } from './cursor.js';
 
-/** Warning (or error) text when no store can hold data for a query, as Thanos words it. */
+/**
+ * Warning (or error) text when no store can hold data for a query, as Thanos words it. The
+ * warning starts with it and goes on to name each store left out and why.
+ */
 export const NO_STORES_MATCHED = 'No StoreAPIs matched for this query';
 /** Error text when there are no stores at all, as Thanos words it. */
 export const NO_STORES_AVAILABLE = 'No StoreAPIs available';
@@ -27,7 +30,29 @@ export interface ProxyEndpoint {
   /** Address or name used in warnings and /api/v1/stores. */
   readonly name: string;
   readonly store: StoreAPI;
+  /** The last Info it answered (for a never-reached endpoint: no labels and an empty range). */
   readonly info: StoreInfo;
+  /**
+   * Set when the endpoint failed its last health check: it is never queried, only named (with
+   * since when and the last error) when a request finds no store to ask.
+   */
+  readonly unhealthy?: { readonly since: Date; readonly lastError: string | null };
+}
+
+/** A store a request left out, and why (what the `No StoreAPIs matched` warning lists). */
+export interface StoreExclusion {
+  readonly name: string;
+  readonly componentType: ComponentType;
+  /** Thanos's wording where it has one: `does not have data within this time period: …`. */
+  readonly reason: string;
+  /** Why, as a word: its time range, its external labels, its health, or it holds no data yet. */
+  readonly kind: 'time-range' | 'external-labels' | 'unhealthy' | 'no-data';
+}
+
+/** Which stores a request asks and which it leaves out (see {@link selectStores}). */
+export interface StoreSelection {
+  readonly matched: ProxyEndpoint[];
+  readonly excluded: StoreExclusion[];
 }
 
 /** Options of `createProxyStore`. */
@@ -55,6 +80,92 @@ export function labelSetsMatch(matchers: readonly Matcher[], labelSets: readonly
 export function storeMatches(info: StoreInfo, minTime: number, maxTime: number, matchers: readonly Matcher[]): boolean {
   if (minTime > info.maxTime || maxTime < info.minTime) return false;
   return labelSetsMatch(matchers, info.labelSets);
+}
+
+/** `ms (ISO time)` for a StoreAPI timestamp; the open ends (±2^63) have no date. */
+function timeText(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : `${ms} (${d.toISOString()})`;
+}
+
+function labelSetsText(sets: readonly Labels[]): string {
+  return `[${sets.map((l) => l.toString()).join(' ')}]`;
+}
+
+/**
+ * Splits endpoints into those a request over [minTime, maxTime] with `matchers` must ask and
+ * those it leaves out, with the reason for each (Thanos's storeMatches texts). A healthy store
+ * holding no data yet (empty time range) is left out as `no-data`.
+ */
+export function selectStores(
+  endpoints: readonly ProxyEndpoint[],
+  minTime: number,
+  maxTime: number,
+  matchers: readonly Matcher[],
+): StoreSelection {
+  const matched: ProxyEndpoint[] = [];
+  const excluded: StoreExclusion[] = [];
+  for (const e of endpoints) {
+    const out = (kind: StoreExclusion['kind'], reason: string) =>
+      excluded.push({ name: e.name, componentType: e.info.componentType, kind, reason });
+    if (e.unhealthy) {
+      out(
+        'unhealthy',
+        `unhealthy since ${e.unhealthy.since.toISOString()}${e.unhealthy.lastError ? ` (last error: ${e.unhealthy.lastError})` : ''}`,
+      );
+    } else if (e.info.minTime > e.info.maxTime) {
+      out('no-data', 'has no data yet');
+    } else if (minTime > e.info.maxTime || maxTime < e.info.minTime) {
+      out(
+        'time-range',
+        `does not have data within this time period: [${minTime},${maxTime}]. Store time ranges: [${timeText(e.info.minTime)},${timeText(e.info.maxTime)}]`,
+      );
+    } else if (!labelSetsMatch(matchers, e.info.labelSets)) {
+      out(
+        'external-labels',
+        `external labels ${labelSetsText(e.info.labelSets)} does not match request label matchers: {${matchers.map(String).join(', ')}}`,
+      );
+    } else matched.push(e);
+  }
+  return { matched, excluded };
+}
+
+/**
+ * The `No StoreAPIs matched for this query` warning for a request that asks no store, naming
+ * the query's time range and each store left out with the reason; undefined when nothing
+ * useful was left out (only stores without data yet): an empty answer then needs no warning.
+ */
+export function noStoresMatchedWarning(
+  selection: StoreSelection,
+  minTime: number,
+  maxTime: number,
+  total: number,
+): string | undefined {
+  if (total === 0) return `${NO_STORES_MATCHED}: no StoreAPIs are configured or discovered`;
+  if (selection.excluded.every((x) => x.kind === 'no-data')) return undefined;
+  const why = selection.excluded.map((x) => `store ${x.name} (${x.componentType}) filtered out: ${x.reason}`);
+  return `${NO_STORES_MATCHED}: query time range [${timeText(minTime)},${timeText(maxTime)}]; ${why.join('; ')}`;
+}
+
+/**
+ * Throws `No StoreAPIs available` (gRPC UNAVAILABLE) when no endpoint is healthy, naming the
+ * unhealthy ones; used under the ABORT strategy, where a request must not answer without data.
+ */
+function noneAvailable(all: readonly ProxyEndpoint[], selection: StoreSelection): void {
+  if (all.some((e) => !e.unhealthy)) return;
+  const down = selection.excluded.map((x) => `store ${x.name} filtered out: ${x.reason}`);
+  throw new StoreAPIError(
+    'ERR_NO_STORES',
+    GrpcStatus.UNAVAILABLE,
+    down.length > 0 ? `${NO_STORES_AVAILABLE}: ${down.join('; ')}` : NO_STORES_AVAILABLE,
+  );
+}
+
+/** A store answered that the request is over one of its limits (gRPC RESOURCE_EXHAUSTED). */
+function isLimitError(err: unknown): boolean {
+  // 8 = RESOURCE_EXHAUSTED: a partial answer that silently lacks a store's data would be
+  // wrong, so a limit fails the query whatever the partial-response strategy.
+  return err instanceof StoreAPIError && err.grpcCode === 8;
 }
 
 function abortsRequest(r: { partialResponseDisabled?: boolean; partialResponseStrategy?: PartialResponseStrategy }) {
@@ -123,19 +234,17 @@ interface StoreStream {
 export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
   const responseTimeout = opts.responseTimeout ?? 0;
 
-  function matching(minTime: number, maxTime: number, matchers: readonly Matcher[]) {
-    return opts.endpoints().filter((e) => storeMatches(e.info, minTime, maxTime, matchers));
-  }
+  const healthy = () => opts.endpoints().filter((e) => !e.unhealthy);
 
   async function* series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
     signal?.throwIfAborted();
     const all = opts.endpoints();
-    if (all.length === 0 && abortsRequest(req)) {
-      throw new StoreAPIError('ERR_NO_STORES', GrpcStatus.UNAVAILABLE, NO_STORES_AVAILABLE);
-    }
-    const stores = all.filter((e) => storeMatches(e.info, req.minTime, req.maxTime, req.matchers));
+    const selection = selectStores(all, req.minTime, req.maxTime, req.matchers);
+    if (abortsRequest(req)) noneAvailable(all, selection);
+    const stores = selection.matched;
     if (stores.length === 0) {
-      yield { type: 'warning', warning: NO_STORES_MATCHED };
+      const warning = noStoresMatchedWarning(selection, req.minTime, req.maxTime, all.length);
+      if (warning) yield { type: 'warning', warning };
       return;
     }
     const strip = req.withoutReplicaLabels ?? [];
@@ -148,6 +257,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
 
     const fail = (s: StoreStream, err: unknown) => {
       if (signal?.aborted) throw signal.reason;
+      if (isLimitError(err)) throw err;
       if (abortsRequest(req)) throw abortError(s.name, err);
       opts.onStoreError?.(s.name, err);
       warnings.push(`receive series from ${s.name}: ${errorText(err)}`);
@@ -304,12 +414,13 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     pick: (r: T) => string[],
     signal?: AbortSignal,
   ): Promise<{ items: string[]; warnings: string[] }> {
-    const stores = matching(req.start, req.end, req.matchers ?? []);
+    const all = opts.endpoints();
+    const selection = selectStores(all, req.start, req.end, req.matchers ?? []);
+    const stores = selection.matched;
     if (stores.length === 0) {
-      if (opts.endpoints().length === 0 && abortsRequest(req)) {
-        throw new StoreAPIError('ERR_NO_STORES', GrpcStatus.UNAVAILABLE, NO_STORES_AVAILABLE);
-      }
-      return { items: [], warnings: [NO_STORES_MATCHED] };
+      if (abortsRequest(req)) noneAvailable(all, selection);
+      const warning = noStoresMatchedWarning(selection, req.start, req.end, all.length);
+      return { items: [], warnings: warning ? [warning] : [] };
     }
     const warnings: string[] = [];
     const set = new Set<string>();
@@ -333,6 +444,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
           warnings.push(...r.warnings);
         } catch (err) {
           if (signal?.aborted) throw signal.reason;
+          if (isLimitError(err)) throw err;
           if (abortsRequest(req)) throw abortError(e.name, err);
           opts.onStoreError?.(e.name, err);
           warnings.push(`${e.name}: ${errorText(err)}`);
@@ -348,7 +460,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
 
   return {
     async info(): Promise<StoreInfo> {
-      const eps = opts.endpoints();
+      const eps = healthy();
       const seen = new Map<string, Labels>();
       let minTime = Number.POSITIVE_INFINITY;
       let maxTime = Number.NEGATIVE_INFINITY;

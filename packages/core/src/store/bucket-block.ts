@@ -154,6 +154,7 @@ export class BucketBlock {
     this.chunks ??= new BucketChunkReader(
       this.segments.map((s) => new BucketRangeSource(this.opts.bucket, s.name, s.size, this.opts.counter)),
       this.segments.map((s) => s.size),
+      `${this.id}/`,
     );
     return this.chunks;
   }

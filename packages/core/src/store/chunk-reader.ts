@@ -63,6 +63,8 @@ export class BucketChunkReader {
   constructor(
     private readonly segments: readonly ByteRangeSource[],
     private readonly sizes: readonly number[],
+    /** Prefix of segment names in errors, e.g. `<ulid>/` (so a missing segment names its block). */
+    private readonly dir = '',
   ) {}
 
   /** Reads the chunks of `refs`, returned in the same order. */
@@ -74,7 +76,7 @@ export class BucketChunkReader {
         const source = this.segments[part.segment];
         if (!source)
           throw new CorruptionError(
-            `chunks/${segmentFileName(part.segment + 1)}`,
+            `${this.dir}chunks/${segmentFileName(part.segment + 1)}`,
             0,
             `segment ${part.segment + 1} does not exist`,
           );

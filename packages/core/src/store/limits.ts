@@ -1,43 +1,159 @@
+import type { Matcher } from '@thanos-ts/tsdb';
 import { StoreAPIError } from '../storeapi/errors.js';
 
-/** A Series request touched more series or samples than --store.limits.* allow (gRPC ResourceExhausted). */
+/** gRPC RESOURCE_EXHAUSTED, as Thanos answers a request over --store.limits.*. */
+const RESOURCE_EXHAUSTED = 8;
+/** gRPC INVALID_ARGUMENT: the request itself is unacceptable, retrying cannot help. */
+const INVALID_ARGUMENT = 3;
+
+/**
+ * Thanos's "samples" limit is enforced on chunks, each counted as this many samples
+ * (pkg/store/bucket.go: MaxSamplesPerChunk), so it can be checked before chunk bytes are read.
+ */
+export const MAX_SAMPLES_PER_CHUNK = 120;
+
+/** Default of {@link RequestLimits.maxMatchersPerRequest}. */
+export const DEFAULT_MAX_MATCHERS_PER_REQUEST = 1000;
+/** Default of {@link RequestLimits.maxRegexBytes}: the HTTP API accepts ~1 MiB of URL, so one regex may be that long. */
+export const DEFAULT_MAX_REGEX_BYTES = 1 << 20;
+
+/** The flag each limit is set with, named in errors so an operator knows what to raise. */
+const LIMIT_FLAGS = {
+  series: 'store.limits.request-series',
+  samples: 'store.limits.request-samples',
+} as const;
+
+/**
+ * A Series request touched more series or samples than --store.limits.* allow (gRPC
+ * RESOURCE_EXHAUSTED). The message starts with Thanos's text (`exceeded series limit: limit 10
+ * violated (got 11)`) and names the flag.
+ */
 export class StoreLimitError extends StoreAPIError {
   constructor(
     readonly kind: 'series' | 'samples',
     readonly limit: number,
     readonly got: number,
   ) {
-    // 8 = gRPC RESOURCE_EXHAUSTED, as Thanos answers.
-    super('ERR_STORE_LIMIT', 8, `exceeded ${kind} limit: limit ${limit} violated (got ${got})`);
+    super(
+      'ERR_STORE_LIMIT',
+      RESOURCE_EXHAUSTED,
+      `exceeded ${kind} limit: limit ${limit} violated (got ${got}) (--${LIMIT_FLAGS[kind]})`,
+    );
   }
 }
 
-/** Per-request limits: 0 means unlimited (Thanos's defaults). */
+/**
+ * A request's matchers are too many or a regex is too long (gRPC INVALID_ARGUMENT). Checked
+ * before any index work: 10,000 `=~".+"` matchers would otherwise each scan every label value.
+ */
+export class MatcherLimitError extends StoreAPIError {
+  constructor(
+    readonly kind: 'matchers' | 'regex-bytes',
+    readonly limit: number,
+    readonly got: number,
+    detail: string,
+  ) {
+    super('ERR_STORE_MATCHER_LIMIT', INVALID_ARGUMENT, detail);
+  }
+}
+
+/** Per-request limits of a store; each is checked before the data it guards is read. */
 export interface RequestLimits {
-  /** --store.limits.request-series: series one Series call may touch. */
+  /**
+   * --store.limits.request-series: distinct series one Series call may return. A block whose
+   * postings alone exceed it fails the request before series are read; otherwise series are
+   * counted as they are selected, before chunks are fetched. Default 0: unlimited.
+   */
   seriesPerRequest?: number;
-  /** --store.limits.request-samples: samples one Series call may return (counted from chunk headers). */
+  /**
+   * --store.limits.request-samples: samples one Series call may return. Checked from chunk
+   * metas before chunks are fetched, each chunk counting as 120 samples (as Thanos), and again
+   * on the decoded sample counts. Default 0: unlimited.
+   */
   samplesPerRequest?: number;
+  /**
+   * Matchers one Series, LabelNames or LabelValues call may carry (Thanos has no such limit;
+   * see docs/components/store.md). Default 1000; 0: unlimited.
+   */
+  maxMatchersPerRequest?: number;
+  /** Bytes of one regex matcher's value. Default 1 MiB (1_048_576); 0: unlimited. */
+  maxRegexBytes?: number;
+}
+
+/**
+ * Refuses matchers over `maxMatchersPerRequest` or a regex over `maxRegexBytes` with a
+ * MatcherLimitError naming the limit. Call it first thing in every StoreAPI method.
+ */
+export function checkMatcherLimits(matchers: readonly Matcher[] | undefined, limits: RequestLimits): void {
+  if (!matchers) return;
+  const maxMatchers = limits.maxMatchersPerRequest ?? DEFAULT_MAX_MATCHERS_PER_REQUEST;
+  if (maxMatchers > 0 && matchers.length > maxMatchers)
+    throw new MatcherLimitError(
+      'matchers',
+      maxMatchers,
+      matchers.length,
+      `request has ${matchers.length} label matchers, more than the limit of ${maxMatchers} (maxMatchersPerRequest, --store.limits.request-matchers)`,
+    );
+  const maxRegex = limits.maxRegexBytes ?? DEFAULT_MAX_REGEX_BYTES;
+  if (maxRegex <= 0) return;
+  for (const m of matchers) {
+    if (m.type !== '=~' && m.type !== '!~') continue;
+    // Bytes as sent (UTF-8); a string's length is at most its byte count, so skip short ones cheaply.
+    if (m.value.length * 3 <= maxRegex) continue;
+    const bytes = Buffer.byteLength(m.value);
+    if (bytes > maxRegex)
+      throw new MatcherLimitError(
+        'regex-bytes',
+        maxRegex,
+        bytes,
+        `regex of matcher on label ${JSON.stringify(m.name)} is ${bytes} bytes, more than the limit of ${maxRegex} (maxRegexBytes, --store.limits.regex-bytes)`,
+      );
+  }
 }
 
 /**
  * Counts what one Series request reserves and throws StoreLimitError as soon as a limit is
- * crossed, before the data is fetched (like Thanos's Limiter.Reserve).
+ * crossed, before the data it guards is fetched (like Thanos's Limiter.Reserve). The series
+ * limit holds exactly: a block whose postings alone exceed it fails the request before any
+ * series entry is read, and distinct series are counted as blocks' entries are read, so the
+ * request fails before any chunk is fetched once more than `seriesPerRequest` distinct series
+ * would be returned, and never fails for fewer. Safe to share between the blocks of one request
+ * (all calls are synchronous).
  */
 export class RequestLimiter {
-  private series = 0;
+  private readonly seen: Set<string> | undefined;
+  private chunkSamples = 0;
   private samples = 0;
 
-  constructor(private readonly limits: RequestLimits) {}
-
-  /** Reserves `n` more series. */
-  reserveSeries(n: number): void {
-    this.series += n;
-    const limit = this.limits.seriesPerRequest ?? 0;
-    if (limit > 0 && this.series > limit) throw new StoreLimitError('series', limit, this.series);
+  constructor(private readonly limits: RequestLimits) {
+    if ((limits.seriesPerRequest ?? 0) > 0) this.seen = new Set();
   }
 
-  /** Reserves `n` more samples. */
+  /**
+   * Checks one block's postings count (its matching series, before any is read): that many
+   * distinct series at least would be returned.
+   */
+  checkPostings(n: number): void {
+    const limit = this.limits.seriesPerRequest ?? 0;
+    if (limit > 0 && n > limit) throw new StoreLimitError('series', limit, n);
+  }
+
+  /** Counts a series about to be returned (by its label key; the same series in two blocks counts once). */
+  reserveSeries(key: string): void {
+    if (!this.seen) return;
+    this.seen.add(key);
+    const limit = this.limits.seriesPerRequest as number;
+    if (this.seen.size > limit) throw new StoreLimitError('series', limit, this.seen.size);
+  }
+
+  /** Reserves `n` more chunks as 120 samples each (from chunk metas, before chunks are read). */
+  reserveChunks(n: number): void {
+    this.chunkSamples += n * MAX_SAMPLES_PER_CHUNK;
+    const limit = this.limits.samplesPerRequest ?? 0;
+    if (limit > 0 && this.chunkSamples > limit) throw new StoreLimitError('samples', limit, this.chunkSamples);
+  }
+
+  /** Reserves `n` more decoded samples (a chunk may hold more than 120). */
   reserveSamples(n: number): void {
     this.samples += n;
     const limit = this.limits.samplesPerRequest ?? 0;

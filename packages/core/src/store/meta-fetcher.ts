@@ -55,6 +55,21 @@ export interface MetaFetcherOptions {
 /** Reads block metadata from a bucket and applies the store gateway's filters. */
 export interface MetaFetcher {
   fetch(signal?: AbortSignal): Promise<FetchResult>;
+  /** Drops the cached meta.json of block `id`, so the next fetch reads it again (it changed). */
+  forget(id: string): void;
+}
+
+/**
+ * Checks what parsing cannot: a time range that ends before it starts, a negative downsampling
+ * resolution, a compaction level below 1. Returns why the meta is unusable, or undefined.
+ * (Unknown `version` values are already refused by tsdb's parseBlockMeta.)
+ */
+export function metaSanityError(meta: BlockMeta): string | undefined {
+  if (meta.minTime > meta.maxTime) return `minTime ${meta.minTime} is after maxTime ${meta.maxTime}`;
+  const res = meta.thanos?.downsample.resolution ?? 0;
+  if (res < 0) return `negative downsample resolution ${res}`;
+  if (meta.compaction.level < 1) return `compaction level ${meta.compaction.level} is below 1`;
+  return undefined;
 }
 
 const COMPACTOR_SOURCES = new Set(['compactor', 'compactor.repair', 'bucket.repair']);
@@ -88,6 +103,9 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
     try {
       const meta = parseBlockMeta(text, `${id}/meta.json`);
       if (meta.ulid !== id) return { state: 'corrupted-meta-json', error: `${id}/meta.json names block ${meta.ulid}` };
+      const insane = metaSanityError(meta);
+      // Not cached: a fixed meta.json is picked up at the next sync.
+      if (insane) return { state: 'corrupted-meta-json', error: `${id}/meta.json: ${insane}` };
       known.set(id, meta);
       return { meta };
     } catch (err) {
@@ -113,6 +131,9 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
   }
 
   return {
+    forget(id) {
+      known.delete(id);
+    },
     async fetch(signal) {
       const ids: string[] = [];
       for await (const name of bucket.iter('', signal ? { signal } : {})) {
@@ -126,7 +147,8 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
         if (r.meta) metas.set(id, r.meta);
         else skipped.set(id, { state: r.state as SyncState, ...(r.error ? { error: r.error } : {}) });
       });
-      for (const id of known.keys()) if (!ids.includes(id)) known.delete(id);
+      const present = new Set(ids);
+      for (const id of known.keys()) if (!present.has(id)) known.delete(id);
 
       const t = now();
       const minTime = filters.minTime ? resolveTime(filters.minTime, t) : -Infinity;

@@ -8,6 +8,8 @@ export interface StoreMetrics {
   blocksLoaded: Gauge;
   blockLoads: Counter;
   blockLoadFailures: Counter;
+  corruptedBlocks: Counter;
+  blocksCorrupted: Gauge;
   blockDrops: Counter;
   metaSyncs: Counter;
   metaSyncFailures: Counter;
@@ -43,6 +45,16 @@ export function createStoreMetrics(
     blockLoadFailures: new Counter({
       name: 'thanos_bucket_store_block_load_failures_total',
       help: 'Total number of failed remote block loading attempts (corrupt or unreadable blocks).',
+      registers,
+    }),
+    corruptedBlocks: new Counter({
+      name: 'thanos_ts_store_corrupted_blocks_total',
+      help: 'Blocks found damaged (chunk checksum mismatch, truncated or missing file) while serving a query; each is no longer served until its meta.json changes.',
+      registers,
+    }),
+    blocksCorrupted: new Gauge({
+      name: 'thanos_ts_store_blocks_corrupted',
+      help: 'Blocks currently not served because they were found damaged.',
       registers,
     }),
     blockDrops: new Counter({

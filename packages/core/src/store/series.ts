@@ -1,4 +1,5 @@
-import { compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
+import { isObjNotFoundErr } from '@thanos-ts/objstore';
+import { CorruptionError, compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
@@ -22,6 +23,20 @@ interface SelectedSeries {
   labels: Labels;
   chunks: ChunkRef[];
 }
+
+/**
+ * Whether `err` means the block itself is broken (a chunk failing its checksum, a truncated or
+ * missing file, an unreadable index entry) rather than the request or the bucket connection.
+ */
+export function isBlockDamage(err: unknown): err is Error {
+  return err instanceof CorruptionError || isObjNotFoundErr(err);
+}
+
+/**
+ * Called once per request for a block found damaged while serving it; returns the warning to
+ * send in the Series stream (the gateway also logs, counts and stops serving the block).
+ */
+export type BlockDamageHandler = (block: BucketBlock, err: Error) => string;
 
 /**
  * Splits request matchers for one block: matchers on the block's external labels are decided
@@ -80,11 +95,12 @@ export async function selectBlockSeries(
   const reader = await block.indexReader(signal);
   const refs =
     matchers.length > 0 ? await reader.postingsForMatchers(matchers, signal) : await reader.allPostings(signal);
-  limiter.reserveSeries(refs.length);
+  limiter.checkPostings(refs.length);
   const without = req.withoutReplicaLabels ?? [];
   const relabels = block.extLabels.size > 0 || without.length > 0;
   const out: SelectedSeries[] = [];
   for (let i = 0; i < refs.length; i += SERIES_BATCH) {
+    let chunkCount = 0;
     const series = await reader.series(refs.subarray(i, i + SERIES_BATCH), signal ? { signal } : {});
     for (const s of series) {
       const chunks: ChunkRef[] = [];
@@ -93,8 +109,13 @@ export async function selectBlockSeries(
           chunks.push({ minTime: c.minTime, maxTime: c.maxTime, ref: c.ref, block });
       }
       if (chunks.length === 0) continue;
-      out.push({ labels: relabels ? servedLabels(s.labels, block.extLabels, without) : s.labels, chunks });
+      chunkCount += chunks.length;
+      const labels = relabels ? servedLabels(s.labels, block.extLabels, without) : s.labels;
+      limiter.reserveSeries(labels.key());
+      out.push({ labels, chunks });
     }
+    // The samples budget is checked from chunk metas, before any chunk is fetched.
+    if (!req.skipChunks) limiter.reserveChunks(chunkCount);
   }
   // Added or dropped labels can reorder series; usually they do not, so check before sorting.
   if (relabels) {
@@ -145,6 +166,7 @@ async function fetchBatch(
   batch: SelectedSeries[],
   req: SeriesRequest,
   limiter: RequestLimiter,
+  damage: DamageTracker,
   signal?: AbortSignal,
 ): Promise<SeriesResponse[]> {
   // Chunks of the batch in output order; per block, the positions of its chunks in that list.
@@ -157,13 +179,25 @@ async function fetchBatch(
       else byBlock.set(c.block, [flat.length]);
       flat.push(c);
     }
-  const raws: Array<{ encoding: number; data: Uint8Array }> = new Array(flat.length);
+  const raws: Array<{ encoding: number; data: Uint8Array } | undefined> = new Array(flat.length);
+  const warnings: SeriesResponse[] = [];
   await Promise.all(
     [...byBlock].map(async ([block, positions]) => {
-      const got = await block.chunkReader().readChunks(
-        positions.map((i) => (flat[i] as ChunkRef).ref),
-        signal,
-      );
+      if (damage.bad.has(block)) return;
+      let got: Array<{ encoding: number; data: Uint8Array }>;
+      try {
+        got = await block.chunkReader().readChunks(
+          positions.map((i) => (flat[i] as ChunkRef).ref),
+          signal,
+        );
+      } catch (err) {
+        // One damaged block must not hide every other block's data: its chunks are left out,
+        // the rest of the batch is served, and the client is told which block is missing.
+        if (!isBlockDamage(err)) throw err;
+        const w = damage.report(block, err);
+        if (w) warnings.push({ type: 'warning', warning: w });
+        return;
+      }
       for (let k = 0; k < positions.length; k++)
         raws[positions[k] as number] = got[k] as { encoding: number; data: Uint8Array };
     }),
@@ -171,18 +205,27 @@ async function fetchBatch(
   const aggregates = req.aggregates && req.aggregates.length > 0 ? req.aggregates : ['RAW' as const];
   let samples = 0;
   let at = 0;
-  const out: SeriesResponse[] = new Array(batch.length);
+  const out: SeriesResponse[] = warnings;
   for (let i = 0; i < batch.length; i++) {
     const s = batch[i] as SelectedSeries;
-    const chunks: AggrChunk[] = new Array(s.chunks.length);
+    const chunks: AggrChunk[] = [];
     for (let j = 0; j < s.chunks.length; j++, at++) {
       const c = flat[at] as ChunkRef;
-      const raw = raws[at] as { encoding: number; data: Uint8Array };
-      const built = toAggrChunk(c.minTime, c.maxTime, raw.encoding, raw.data, aggregates, c.block.chunksDir);
+      const raw = raws[at];
+      if (!raw) continue; // from a damaged block
+      let built: ReturnType<typeof toAggrChunk>;
+      try {
+        built = toAggrChunk(c.minTime, c.maxTime, raw.encoding, raw.data, aggregates, c.block.chunksDir);
+      } catch (err) {
+        if (!isBlockDamage(err)) throw err;
+        const w = damage.report(c.block, err);
+        if (w) out.push({ type: 'warning', warning: w });
+        continue;
+      }
       samples += built.samples;
-      chunks[j] = built.chunk;
+      chunks.push(built.chunk);
     }
-    out[i] = { type: 'series', series: { labels: s.labels, chunks } };
+    if (chunks.length > 0) out.push({ type: 'series', series: { labels: s.labels, chunks } });
   }
   limiter.reserveSamples(samples);
   return out;
@@ -197,17 +240,27 @@ export async function* seriesOverBlocks(
   blocks: readonly BucketBlock[],
   req: SeriesRequest,
   limiter: RequestLimiter,
-  opts: { concurrency: number; signal?: AbortSignal | undefined },
+  opts: { concurrency: number; signal?: AbortSignal | undefined; onDamage?: BlockDamageHandler | undefined },
 ): AsyncGenerator<SeriesResponse> {
   const { signal } = opts;
+  const damage = new DamageTracker(opts.onDamage);
   const perBlock: SelectedSeries[][] = new Array(blocks.length);
+  const selectWarnings: string[] = [];
   await forEachLimit(
     blocks.map((b, i) => [b, i] as const),
     opts.concurrency,
     async ([b, i]) => {
-      perBlock[i] = await selectBlockSeries(b, req, limiter, signal);
+      try {
+        perBlock[i] = await selectBlockSeries(b, req, limiter, signal);
+      } catch (err) {
+        if (!isBlockDamage(err)) throw err;
+        const w = damage.report(b, err);
+        if (w) selectWarnings.push(w);
+        perBlock[i] = [];
+      }
     },
   );
+  for (const w of selectWarnings) yield { type: 'warning', warning: w };
   let merged = mergeBlockSeries(perBlock);
   if (req.limit && req.limit > 0 && merged.length > req.limit) merged = merged.slice(0, req.limit);
   if (req.skipChunks) {
@@ -228,15 +281,32 @@ export async function* seriesOverBlocks(
   }
   if (cur.length > 0) batches.push(cur);
   let next: Promise<SeriesResponse[]> | undefined = batches[0]
-    ? fetchBatch(batches[0], req, limiter, signal)
+    ? fetchBatch(batches[0], req, limiter, damage, signal)
     : undefined;
   for (let i = 0; i < batches.length; i++) {
     const current = next as Promise<SeriesResponse[]>;
     const following = batches[i + 1];
     const ready = await current;
-    next = following ? fetchBatch(following, req, limiter, signal) : undefined;
+    next = following ? fetchBatch(following, req, limiter, damage, signal) : undefined;
     // Avoid an unhandled rejection if the consumer stops before awaiting the prefetch.
     next?.catch(() => {});
     yield* ready;
+  }
+}
+
+/**
+ * The blocks of one request found damaged: each is reported once (one warning, one call of the
+ * gateway's handler), and its remaining chunks are skipped without another read.
+ */
+class DamageTracker {
+  readonly bad = new Set<BucketBlock>();
+
+  constructor(private readonly onDamage: BlockDamageHandler | undefined) {}
+
+  /** Records the damage; returns the warning the first time a block is reported, else undefined. */
+  report(block: BucketBlock, err: Error): string | undefined {
+    if (this.bad.has(block)) return undefined;
+    this.bad.add(block);
+    return this.onDamage?.(block, err) ?? `block ${block.id} skipped: ${err.message}`;
   }
 }

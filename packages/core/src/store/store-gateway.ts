@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Bucket } from '@thanos-ts/objstore';
-import { compareLabels, compareStrings, type Labels } from '@thanos-ts/tsdb';
+import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
+import { CorruptionError, compareLabels, compareStrings, type Labels, parseBlockMeta } from '@thanos-ts/tsdb';
 import type { Registry } from 'prom-client';
 import type { Cache } from '../cache/cache.js';
 import { createCachingBucket } from '../cache/caching-bucket.js';
@@ -33,7 +33,7 @@ import {
 import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
-import { RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
+import { checkMatcherLimits, RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
 import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
@@ -58,7 +58,10 @@ export interface StoreGatewayOptions extends ComponentOptions, ServingOptions {
   indexCache?: IndexCache | Cache;
   /** Caching bucket for chunks, meta.json and the block listing (--store.caching-bucket.config). */
   cachingBucket?: CachingBucketConfig;
-  /** Per-request limits (--store.limits.request-series / request-samples). */
+  /**
+   * Per-request limits: series and samples (--store.limits.request-series / request-samples,
+   * default unlimited), matchers per request (default 1000) and regex bytes (default 1 MiB).
+   */
   limits?: RequestLimits;
   /** Unload a block's index reader after this long unused, ms; 0 keeps them. Default 300_000. */
   idleUnloadAfterMs?: number;
@@ -81,6 +84,14 @@ export interface ServedBlock {
   lastUsed: number;
 }
 
+/** A block the gateway does not serve, as /loaded lists it. */
+export interface SkippedBlock {
+  ulid: string;
+  state: SyncState | 'load-failed' | 'corrupted';
+  /** What was wrong, naming the file (and byte offset) where there is one. */
+  error?: string;
+}
+
 /** A store gateway (Thanos's `store`): a StoreAPI over the blocks of a bucket. */
 export interface StoreGateway extends StoreAPI, Lifecycle {
   /**
@@ -92,8 +103,12 @@ export interface StoreGateway extends StoreAPI, Lifecycle {
   sync(signal?: AbortSignal): Promise<FetchResult>;
   /** Blocks currently served, oldest first. */
   blocks(): ServedBlock[];
-  /** Blocks skipped at the last sync and why (partial uploads, corrupt, filtered). */
-  skippedBlocks(): Array<{ ulid: string; state: SyncState | 'load-failed'; error?: string }>;
+  /**
+   * Blocks not served and why: skipped at the last sync (partial uploads, invalid meta.json,
+   * filtered), failed to load (`load-failed`), or found damaged while serving (`corrupted`, not
+   * served again until its meta.json changes).
+   */
+  skippedBlocks(): SkippedBlock[];
   /** Object-storage requests made so far (ranged reads). */
   readonly requests: Readonly<RequestCounter>;
   readonly metrics: StoreMetrics;
@@ -144,6 +159,9 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   });
   const blocks = new Map<string, BucketBlock>();
   const failed = new Map<string, string>();
+  // Blocks found damaged while serving, with the meta.json they had: a block is served again
+  // only once its meta.json differs (re-uploaded or repaired), as its files are immutable.
+  const corrupted = new Map<string, { error: string; meta: string; block: BucketBlock }>();
   let skipped = new Map<string, { state: SyncState; error?: string }>();
   let timer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
@@ -154,8 +172,51 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   const concurrency = opts.blockQueryConcurrency ?? 16;
   const seriesGate = new Gate(opts.maxConcurrentSeries ?? 20);
 
+  /** Stops serving a block found damaged while answering a request; returns the query warning. */
+  function onDamage(block: BucketBlock, err: Error): string {
+    const where = err instanceof CorruptionError ? { file: err.file, offset: err.offset } : {};
+    if (!corrupted.has(block.id) && blocks.get(block.id) === block) {
+      corrupted.set(block.id, { error: err.message, meta: JSON.stringify(block.meta), block });
+      blocks.delete(block.id);
+      metrics.blockLoadFailures.inc();
+      metrics.corruptedBlocks.inc();
+      metrics.blocksCorrupted.set(corrupted.size);
+      metrics.blocksLoaded.set(blocks.size);
+      logger.error('corrupted block; not served until its meta.json changes', { block: block.id, ...where, err });
+      // Requests already reading it finish; new ones no longer see it.
+      void block.drop();
+    }
+    return corruptedWarning(block.id, err.message);
+  }
+
+  function corruptedWarning(id: string, error: string): string {
+    return `store gateway: block ${id} is corrupted and not served: ${error}`;
+  }
+
+  /** Lets a corrupted block back in when its meta.json changed (or it is gone). */
+  async function recheckCorrupted(signal?: AbortSignal): Promise<void> {
+    await forEachLimit([...corrupted], opts.metaFetchConcurrency ?? 32, async ([id, c]) => {
+      let now: string | undefined;
+      try {
+        now = JSON.stringify(
+          parseBlockMeta(new TextDecoder().decode(await bucket.get(`${id}/meta.json`, signal ? { signal } : {}))),
+        );
+      } catch (err) {
+        if (!isObjNotFoundErr(err) && !(err instanceof CorruptionError)) return; // bucket trouble: ask again later
+      }
+      if (now === c.meta) return;
+      corrupted.delete(id);
+      fetcher.forget(id);
+      // The index-header was built from the old files.
+      await rm(join(opts.dataDir, id), { recursive: true, force: true });
+      logger.info('corrupted block changed in the bucket; loading it again', { block: id });
+    });
+    metrics.blocksCorrupted.set(corrupted.size);
+  }
+
   async function doSync(signal?: AbortSignal): Promise<FetchResult> {
     metrics.metaSyncs.inc();
+    if (corrupted.size > 0) await recheckCorrupted(signal);
     let result: FetchResult;
     try {
       result = await fetcher.fetch(signal);
@@ -167,10 +228,10 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     for (const [state, n] of Object.entries(result.counts)) metrics.metaSynced.set({ state }, n);
     for (const [id, s] of result.skipped) {
       if ((s.state === 'corrupted-meta-json' || s.state === 'failed') && !skipped.has(id))
-        logger.error('skipping block with unreadable meta.json', { block: id, err: s.error });
+        logger.error('skipping block with unreadable or invalid meta.json', { block: id, err: s.error });
     }
     skipped = result.skipped;
-    const toAdd = [...result.metas.values()].filter((m) => !blocks.has(m.ulid));
+    const toAdd = [...result.metas.values()].filter((m) => !blocks.has(m.ulid) && !corrupted.has(m.ulid));
     await forEachLimit(toAdd, opts.blockSyncConcurrency ?? 20, async (meta) => {
       metrics.blockLoads.inc();
       const block = new BucketBlock({ bucket, meta, dataDir: opts.dataDir, indexCache, counter });
@@ -195,6 +256,8 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       logger.info('dropped block', { block: id });
     }
     for (const id of failed.keys()) if (!result.metas.has(id)) failed.delete(id);
+    for (const id of corrupted.keys()) if (!result.metas.has(id)) corrupted.delete(id);
+    metrics.blocksCorrupted.set(corrupted.size);
     metrics.blocksLoaded.set(blocks.size);
     return result;
   }
@@ -344,9 +407,10 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     },
 
     skippedBlocks() {
-      const out: Array<{ ulid: string; state: SyncState | 'load-failed'; error?: string }> = [];
+      const out: SkippedBlock[] = [];
       for (const [ulid, s] of skipped) out.push({ ulid, ...s });
       for (const [ulid, error] of failed) out.push({ ulid, state: 'load-failed', error });
+      for (const [ulid, c] of corrupted) out.push({ ulid, state: 'corrupted', error: c.error });
       return out.sort((a, b) => compareStrings(a.ulid, b.ulid));
     },
 
@@ -382,6 +446,12 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
 
     async *series(request: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
       metrics.seriesRequests.inc();
+      try {
+        checkMatcherLimits(request.matchers, limits);
+      } catch (err) {
+        metrics.queriesDropped.inc({ reason: 'matchers' });
+        throw err;
+      }
       // Like Thanos, never serve data outside --min-time/--max-time, even from a block overlapping them.
       const [lo, hi] = servedRange();
       const req =
@@ -392,11 +462,18 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       const selected = blocksFor(req.minTime, req.maxTime, req.maxResolutionWindow ?? 0).filter(
         (b) => blockMatchers(b, req.matchers) !== undefined,
       );
+      // Data a corrupted block held is missing from the answer: say so on every request it
+      // would have served, not only the one that found the damage.
+      for (const [id, c] of corrupted) {
+        const m = c.block.meta;
+        if (m.minTime <= req.maxTime && m.maxTime > req.minTime && blockMatchers(c.block, req.matchers))
+          yield { type: 'warning', warning: corruptedWarning(id, c.error) };
+      }
       markUsed(selected);
       await seriesGate.acquire(signal);
       for (const b of selected) b.acquire();
       try {
-        yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal });
+        yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal, onDamage });
       } catch (err) {
         if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
         throw err;
@@ -407,6 +484,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     },
 
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+      checkMatcherLimits(req.matchers, limits);
       const names = new Set<string>();
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
         usingBlock(b, async () => {
@@ -429,6 +507,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     },
 
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      checkMatcherLimits(req.matchers, limits);
       const values = new Set<string>();
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
         usingBlock(b, async () => {
