@@ -1,0 +1,247 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { uploadBlock } from '@thanos-ts/core/block';
+import {
+  type Compactor,
+  type CompactorOptions,
+  createCompactor,
+  downloadBlock,
+  NO_COMPACT_MARK_FILENAME,
+  QUARANTINE_REASON,
+} from '@thanos-ts/core/compact';
+import { createQuerier } from '@thanos-ts/core/query';
+import { createStoreGateway, type StoreGateway } from '@thanos-ts/core/store';
+import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
+import {
+  blocksFromOpenMetrics,
+  e2eRequired,
+  type GeneratedBlocks,
+  makeTempDir,
+  programAvailable,
+  promtool,
+} from '@thanos-ts/testing';
+import { type BlockMeta, isULID, parseBlockMeta, readBlockMeta } from '@thanos-ts/tsdb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// 8h- and 2d-aligned, so promtool's 2h blocks fill whole compaction windows.
+const T0 = 1_700_006_400_000;
+const H = 3_600_000;
+const haveProm = programAvailable('promtool');
+if (!haveProm && e2eRequired()) throw new Error('THANOS_TS_E2E=1 but promtool is missing');
+if (!haveProm) console.warn('SKIPPING compactor tests: promtool not installed');
+
+async function blockDirs(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter(isULID).map((d) => join(dir, d));
+}
+
+/**
+ * Uploads promtool's blocks as a sidecar would ship Prometheus's: a Prometheus head block spans its
+ * whole 2h window (maxTime = window end), where promtool ends it at the last sample + 1, which would
+ * keep the planner from ever seeing a full window.
+ */
+async function uploadAll(bucket: Bucket, gen: GeneratedBlocks, labels: Record<string, string>): Promise<void> {
+  for (const d of await blockDirs(gen.dir)) {
+    const meta = await readBlockMeta(d);
+    meta.maxTime = meta.minTime - (meta.minTime % (2 * H)) + 2 * H;
+    await uploadBlock(bucket, d, { labels, source: 'sidecar', meta });
+  }
+}
+
+async function bucketMetas(
+  bucket: Bucket,
+): Promise<{ live: BlockMeta[]; marked: Set<string>; noCompact: Set<string> }> {
+  const live: BlockMeta[] = [];
+  const marked = new Set<string>();
+  const noCompact = new Set<string>();
+  for await (const name of bucket.iter('')) {
+    const id = name.replace(/\/$/, '');
+    if (!isULID(id)) continue;
+    if (await bucket.exists(`${id}/deletion-mark.json`)) marked.add(id);
+    if (await bucket.exists(`${id}/${NO_COMPACT_MARK_FILENAME}`)) noCompact.add(id);
+    if (!(await bucket.exists(`${id}/meta.json`))) continue;
+    live.push(parseBlockMeta(new TextDecoder().decode(await bucket.get(`${id}/meta.json`))));
+  }
+  return { live: live.filter((m) => !marked.has(m.ulid)), marked, noCompact };
+}
+
+function compactorOn(bucket: Bucket, dataDir: string, extra: Partial<CompactorOptions> = {}): Compactor {
+  return createCompactor({ bucket, dataDir, consistencyDelayMs: 0, deleteDelayMs: 0, ...extra });
+}
+
+const QUERIES = [
+  'gen_counter_0_total',
+  'rate(gen_counter_0_total[5m])',
+  'sum by (job) (gen_gauge_1)',
+  'histogram_quantile(0.9, sum by (le) (rate(gen_histogram_2_bucket[10m])))',
+  'count(count_over_time({__name__=~"gen_.+"}[1h]))',
+];
+
+/** Range-query answers of a querier over a store gateway on `bucket`, normalized for comparison. */
+async function answers(bucket: Bucket, opts: { replicaLabels?: string[] } = {}): Promise<string[]> {
+  const gateway: StoreGateway = createStoreGateway({ bucket, dataDir: await makeTempDir('compact-sg-') });
+  await gateway.start();
+  const querier = createQuerier({
+    endpoints: [gateway],
+    evaluationWorkers: 0,
+    replicaLabels: opts.replicaLabels ?? [],
+    deduplicationFunc: 'chain',
+  });
+  await querier.start();
+  try {
+    const out: string[] = [];
+    for (const q of QUERIES) {
+      const r = await querier.rangeQuery(q, T0 + 10 * 60_000, T0 + 9 * H, 15 * 60_000);
+      if (r.result.type !== 'matrix') throw new Error(`${q}: ${r.result.type}`);
+      const series = r.result.series
+        .map((s) => `${s.metric.toString()} ${Array.from(s.timestamps).join(',')} ${Array.from(s.values).join(',')}`)
+        .sort();
+      if (series.length === 0) throw new Error(`${q}: empty answer; the comparison would prove nothing`);
+      out.push(`${q}\n${series.join('\n')}`);
+    }
+    return out;
+  } finally {
+    await querier.close();
+    await gateway.close();
+  }
+}
+
+describe.skipIf(!haveProm)('compactor against promtool blocks', () => {
+  // Two HA replicas of the same 10h of data: 5 blocks of 2h each.
+  let r0: GeneratedBlocks;
+  let r1: GeneratedBlocks;
+  const genOpts = { seed: 3, metrics: 6, seriesPerMetric: 4, startMs: T0, durationMs: 10 * H };
+  beforeAll(async () => {
+    r0 = await blocksFromOpenMetrics(genOpts);
+    r1 = await blocksFromOpenMetrics(genOpts);
+  }, 120_000);
+
+  async function haBucket(): Promise<Bucket> {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('compact-bkt-') });
+    await uploadAll(bucket, r0, { cluster: 'eu', replica: 'r0' });
+    await uploadAll(bucket, r1, { cluster: 'eu', replica: 'r1' });
+    return bucket;
+  }
+
+  it('compacts each replica group 4×2h → 8h; promtool accepts the result and queries answer the same', async () => {
+    const original = await haBucket();
+    const bucket = await haBucket();
+    const compactor = compactorOn(bucket, await makeTempDir('compact-data-'));
+    const result = await compactor.runOnce();
+    expect(result.halted).toEqual([]);
+    expect(result.errors).toEqual([]);
+    expect(result.compacted).toHaveLength(2);
+    const { live } = await bucketMetas(bucket);
+    // 2 groups: one 8h level-2 block and the newest 2h block each; the sources are deleted.
+    expect(
+      live.map((m) => `${m.thanos?.labels.replica} ${(m.maxTime - m.minTime) / H}h L${m.compaction.level}`).sort(),
+    ).toEqual(['r0 2h L1', 'r0 8h L2', 'r1 2h L1', 'r1 8h L2']);
+    const compacted = live.filter((m) => m.compaction.level === 2);
+    for (const m of compacted) {
+      expect(m.thanos?.source).toBe('compactor');
+      expect(m.compaction.sources).toHaveLength(4);
+      expect(await bucket.exists(`${m.ulid}/meta.json`)).toBe(true);
+    }
+    // promtool analyze reads every downloaded compacted block.
+    const local = await makeTempDir('compact-dl-');
+    for (const m of compacted) {
+      await downloadBlock(bucket, m.ulid, join(local, m.ulid), 1);
+      expect(await promtool.analyze(local, m.ulid)).toMatch(/Block ID/);
+    }
+    expect(await answers(bucket)).toEqual(await answers(original));
+    // A second run finds nothing left to do.
+    const again = await compactor.runOnce();
+    expect(again.compacted).toEqual([]);
+  }, 180_000);
+
+  it('with --deduplication.replica-label merges both replicas into one block per window', async () => {
+    const original = await haBucket();
+    const bucket = await haBucket();
+    const compactor = compactorOn(bucket, await makeTempDir('compact-data-'), {
+      deduplicationReplicaLabels: ['replica'],
+    });
+    const result = await compactor.runOnce();
+    expect(result.halted).toEqual([]);
+    expect(result.errors).toEqual([]);
+    const { live } = await bucketMetas(bucket);
+    for (const m of live) expect(m.thanos?.labels).toEqual({ cluster: 'eu' });
+    expect(live.map((m) => `${m.minTime - T0} ${m.maxTime - T0}`).sort()).toEqual([`0 ${8 * H}`, `${8 * H} ${10 * H}`]);
+    expect(await answers(bucket, { replicaLabels: ['replica'] })).toEqual(
+      await answers(original, { replicaLabels: ['replica'] }),
+    );
+  }, 180_000);
+
+  it('quarantines only the group with overlapping blocks', async () => {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('compact-bkt-') });
+    await uploadAll(bucket, r0, { cluster: 'good' });
+    // Two different data sets over the same hours in one group: overlaps without vertical compaction.
+    const other = await blocksFromOpenMetrics({ ...genOpts, seed: 9, durationMs: 4 * H });
+    await uploadAll(bucket, other, { cluster: 'bad' });
+    const r2 = await blocksFromOpenMetrics(genOpts);
+    await uploadAll(bucket, r2, { cluster: 'bad' });
+    const compactor = compactorOn(bucket, await makeTempDir('compact-data-'), { httpAddress: '127.0.0.1:0' });
+    await compactor.start();
+    try {
+      await expect(compactor.done).rejects.toThrow(/overlaps found while gathering blocks/);
+      const last = compactor.status().lastIteration?.result;
+      expect(last?.halted).toHaveLength(1);
+      expect(last?.halted[0]?.group).toContain('cluster="bad"');
+      // The good group still compacted.
+      expect(last?.compacted).toHaveLength(1);
+      const { live, noCompact } = await bucketMetas(bucket);
+      const good = live.filter((m) => m.thanos?.labels.cluster === 'good');
+      expect(good.some((m) => m.compaction.level === 2)).toBe(true);
+      const bad = live.filter((m) => m.thanos?.labels.cluster === 'bad');
+      expect(bad.every((m) => m.compaction.level === 1)).toBe(true);
+      expect(noCompact.size).toBeGreaterThan(0);
+      for (const id of noCompact) {
+        const mark = JSON.parse(new TextDecoder().decode(await bucket.get(`${id}/${NO_COMPACT_MARK_FILENAME}`)));
+        expect(mark).toMatchObject({ id, version: 1, reason: QUARANTINE_REASON });
+        expect(mark.details).toMatch(/overlaps found/);
+      }
+      expect(compactor.status().healthy).toBe(false);
+      expect(compactor.ready()).toBe(false);
+      const ready = await fetch(`http://${compactor.httpAddress}/-/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toMatch(/quarantined.*cluster="bad"/);
+      const metrics = await (await fetch(`http://${compactor.httpAddress}/metrics`)).text();
+      expect(metrics).toMatch(/^thanos_compact_halted 1$/m);
+    } finally {
+      await compactor.close();
+      await compactor.close();
+    }
+  }, 180_000);
+});
+
+describe('compactor lifecycle', () => {
+  it('create → start → close twice → start after close rejects → await using', async () => {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('compact-bkt-') });
+    const dataDir = await makeTempDir('compact-data-');
+    await mkdir(dataDir, { recursive: true });
+    const c = createCompactor({ bucket, dataDir, httpAddress: '127.0.0.1:0', wait: true, waitIntervalMs: 60_000 });
+    await c.start();
+    const addr = c.httpAddress as string;
+    expect((await fetch(`http://${addr}/-/healthy`)).status).toBe(200);
+    await c.close();
+    await c.close();
+    await expect(fetch(`http://${addr}/-/healthy`)).rejects.toThrow();
+    await expect(c.start()).rejects.toThrow(/start after close/);
+    {
+      await using d = createCompactor({ bucket, dataDir });
+      await d.start();
+      await d.done;
+    }
+  });
+
+  it.each([
+    {
+      name: 'penalty without replica label',
+      o: { deduplicationFunc: 'penalty' as const },
+      err: /needs at least one replica label/,
+    },
+    { name: 'raw retention below 40h', o: { retentionRawMs: 10 * H }, err: /40 hours/ },
+    { name: 'level out of range', o: { maxCompactionLevel: 4 }, err: /max-compaction-level/ },
+  ])('refuses $name', ({ o, err }) => {
+    const bucket = createFilesystemBucket({ directory: '/nonexistent' });
+    expect(() => createCompactor({ bucket, dataDir: '/tmp/x', ...o })).toThrow(err);
+  });
+});
