@@ -1,15 +1,15 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeBucket } from '@thanos-ts/objstore/testing';
 import { makeTempDir } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
 import { createFilesystemBucket, FILESYSTEM_TEMP_DIR, ObjstoreInvalidArgumentError } from '../src/index.js';
-import { bucketBehaviourSuite } from './bucket-suite.js';
 
-bucketBehaviourSuite('filesystem', async () => {
+describeBucket('filesystem', async () => {
   const dir = await makeTempDir('objstore-fs-');
   return {
     bucket: createFilesystemBucket({ directory: dir }),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    close: () => rm(dir, { recursive: true, force: true }),
   };
 });
 

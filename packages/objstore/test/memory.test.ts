@@ -1,4 +1,4 @@
+import { describeBucket } from '@thanos-ts/objstore/testing';
 import { createMemoryBucket } from '../src/index.js';
-import { bucketBehaviourSuite } from './bucket-suite.js';
 
-bucketBehaviourSuite('in-memory', async () => ({ bucket: createMemoryBucket(), cleanup: async () => {} }));
+describeBucket('in-memory', async () => ({ bucket: createMemoryBucket(), close: async () => {} }));

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { describeBucket } from '@thanos-ts/objstore/testing';
 import { type RunningS3, startS3rver } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bucket, createS3Bucket, withPrefix, withRetries } from '../src/index.js';
-import { bucketBehaviourSuite } from './bucket-suite.js';
 
 let s3: RunningS3;
 beforeAll(async () => {
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 // Every test gets its own prefix in the one s3rver bucket, so tests start from an empty "bucket"
 // (this also runs the whole suite through the prefix wrapper).
-bucketBehaviourSuite(
+describeBucket(
   's3 (s3rver)',
   async ({ partSize }) => {
     const bucket = createS3Bucket({
@@ -34,7 +34,7 @@ bucketBehaviourSuite(
     // With retries, as createBucketFromConfig builds it: a heavily loaded s3rver occasionally
     // resets a kept-alive connection, which production code retries too.
     const prefixed = withPrefix(bucket, `t-${randomBytes(6).toString('hex')}`);
-    return { bucket: withRetries(prefixed, { minBackoffMs: 10 }), cleanup: () => bucket.close() };
+    return { bucket: withRetries(prefixed, { minBackoffMs: 10 }), close: () => bucket.close() };
   },
   { rangeOnEmptyObject: false },
 );

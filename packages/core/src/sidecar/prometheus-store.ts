@@ -1,4 +1,4 @@
-import { compareLabels, compareStrings, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
+import { compareLabels, compareStrings, InvalidArgumentError, Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import type { Dispatcher } from 'undici';
 import { GrpcStatus, StoreAPIError } from '../storeapi/errors.js';
 import { matchExternalLabels } from '../storeapi/local-store.js';
@@ -69,6 +69,18 @@ export function withExternalLabels(
 }
 
 /**
+ * Matchers as Prometheus's HTTP API takes them. It refuses a `match[]` whose every matcher matches
+ * the empty string ("match[] must contain at least one non-empty matcher", web/api/v1), which the
+ * StoreAPI allows (`{i=""}`). Adding `__name__=~".+"` makes the request acceptable and keeps the
+ * answer for every series with a metric name (all scraped ones; only a remote-written series can
+ * lack one, and it is then left out).
+ */
+function forHttpAPI(matchers: Matcher[]): Matcher[] {
+  if (matchers.length === 0 || !matchers.every((m) => m.matches(''))) return matchers;
+  return [...matchers, matcher('=~', '__name__', '.+')];
+}
+
+/**
  * A StoreAPI backed by one Prometheus: Series through its remote-read endpoint (streamed XOR
  * chunks passed on as they are), label names and values through its HTTP API, every series with
  * the external labels attached. This is Thanos's PrometheusStore (pkg/store/prometheus.go).
@@ -109,7 +121,10 @@ export function createPrometheusStore(opts: PrometheusStoreOptions): StoreAPI {
     let sent = 0;
 
     if (req.skipChunks) {
-      const res = await client.series({ matchers, start: minTime, end: maxTime, limit: req.limit ?? 0 }, signal);
+      const res = await client.series(
+        { matchers: forHttpAPI(matchers), start: minTime, end: maxTime, limit: req.limit ?? 0 },
+        signal,
+      );
       const out: StoreSeries[] = [];
       for (const lset of res.data) {
         const flat = Labels.from(lset).toFlat();
@@ -189,7 +204,7 @@ export function createPrometheusStore(opts: PrometheusStoreOptions): StoreAPI {
       const ext = opts.externalLabels();
       const matchers = matchExternalLabels(req.matchers ?? [], ext);
       if (matchers === undefined) return { names: [], warnings: [] };
-      const q = { matchers, start: req.start, end: req.end, limit: req.limit ?? 0 };
+      const q = { matchers: forHttpAPI(matchers), start: req.start, end: req.end, limit: req.limit ?? 0 };
       let names: string[];
       let warnings: string[];
       if (matchers.length === 0 || labelCallsSupportMatchers()) {
@@ -204,6 +219,8 @@ export function createPrometheusStore(opts: PrometheusStoreOptions): StoreAPI {
         const set = new Set(names);
         for (const l of ext) if (!drop.has(l.name)) set.add(l.name);
         names = [...set].sort(compareStrings);
+        // Prometheus 2.42 ignores `limit`, and the external labels come on top: cut here.
+        if (req.limit && req.limit > 0) names = names.slice(0, req.limit);
       }
       return { names, warnings };
     },
@@ -214,7 +231,7 @@ export function createPrometheusStore(opts: PrometheusStoreOptions): StoreAPI {
       const ext = opts.externalLabels();
       const matchers = matchExternalLabels(req.matchers ?? [], ext);
       if (matchers === undefined) return { values: [], warnings: [] };
-      const q = { matchers, start: req.start, end: req.end, limit: req.limit ?? 0 };
+      const q = { matchers: forHttpAPI(matchers), start: req.start, end: req.end, limit: req.limit ?? 0 };
       const extValue = ext.get(req.label);
       if (extValue !== '') {
         // The label is an external one: its single value, if any series matches at all.

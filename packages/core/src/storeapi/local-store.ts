@@ -60,6 +60,14 @@ export function matchExternalLabels(matchers: readonly Matcher[], external: Labe
   return rest;
 }
 
+// Thanos's TSDBStore.Series error text (pkg/store/tsdb.go), answered as InvalidArgument.
+const NO_MATCHERS = 'no matchers specified (excluding external labels)';
+
+/** The first `limit` of sorted names or values (0 or absent: all), as Thanos's stores truncate. */
+function limited(sorted: string[], limit: number | undefined): string[] {
+  return limit !== undefined && limit > 0 && sorted.length > limit ? sorted.slice(0, limit) : sorted;
+}
+
 function withExternal(labels: Labels, external: Labels): Labels {
   let out = labels;
   for (const l of external) out = out.with(l.name, l.value);
@@ -92,6 +100,7 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
     async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
       const matchers = external ? matchExternalLabels(req.matchers, external) : [...req.matchers];
       if (!matchers) return;
+      if (matchers.length === 0) throw new InvalidArgumentError(NO_MATCHERS);
       // Reading from the start of the chunk-range window makes the chunks cut the same for every
       // request, as a TSDB's chunks are: HA replicas then share byte-identical chunks, which the
       // querier merges away before deduplicating.
@@ -131,9 +140,10 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
       const names = new Set(await queryable.labelNames(matchers, hintsOf(req.start, req.end), signal));
       if (external && names.size > 0) for (const l of external) names.add(l.name);
       for (const d of req.withoutReplicaLabels ?? []) names.delete(d);
-      return { names: [...names].sort(compareStrings), warnings: [] };
+      return { names: limited([...names].sort(compareStrings), req.limit), warnings: [] };
     },
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
       const matchers = external ? matchExternalLabels(req.matchers ?? [], external) : [...(req.matchers ?? [])];
       if (!matchers) return { values: [], warnings: [] };
       if (external?.has(req.label)) {
@@ -142,7 +152,7 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
         return { values: any.length > 0 ? [external.get(req.label)] : [], warnings: [] };
       }
       const values = await queryable.labelValues(req.label, matchers, hintsOf(req.start, req.end), signal);
-      return { values, warnings: [] };
+      return { values: limited(values, req.limit), warnings: [] };
     },
   };
 }
@@ -183,6 +193,7 @@ function createBlockStore(blocks: readonly BlockReader[], opts: LocalStoreOption
     async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
       const matchers = external ? matchExternalLabels(req.matchers, external) : [...req.matchers];
       if (!matchers) return;
+      if (matchers.length === 0) throw new InvalidArgumentError(NO_MATCHERS);
       const skip = req.skipChunks === true;
       const drop = req.withoutReplicaLabels ?? [];
       const relabel = (l: Labels) => {
