@@ -88,17 +88,21 @@ export function createHashmodHashring(endpoints: readonly HashringEndpoint[]): H
  * and its replicas to the next distinct endpoints clockwise (spread over availability zones when
  * they are set). Adding an endpoint moves about 1/N of the series.
  */
-export function createKetamaHashring(endpoints: readonly HashringEndpoint[], replicationFactor: number): Hashring {
+export function createKetamaHashring(
+  endpoints: readonly HashringEndpoint[],
+  replicationFactor: number,
+  /** Points per endpoint on the ring; Thanos always uses 1000 (its tests use fewer). */
+  sectionsPerNode: number = SECTIONS_PER_NODE,
+): Hashring {
   if (endpoints.length < replicationFactor) {
     throw new ReceiveConfigError('hashring', 'ketama: amount of endpoints needs to be larger than replication factor');
   }
-  const n = endpoints.length * SECTIONS_PER_NODE;
+  const n = endpoints.length * sectionsPerNode;
   const hashes = new BigUint64Array(n);
   const owner = new Uint32Array(n);
   const order: { hash: bigint; endpoint: number }[] = [];
   endpoints.forEach((e, idx) => {
-    for (let i = 1; i <= SECTIONS_PER_NODE; i++)
-      order.push({ hash: xxhash64String(`${e.address}:${i}`), endpoint: idx });
+    for (let i = 1; i <= sectionsPerNode; i++) order.push({ hash: xxhash64String(`${e.address}:${i}`), endpoint: idx });
   });
   // Go's sort.Sort is not stable; equal hashes between endpoints would need a 64-bit collision.
   order.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));

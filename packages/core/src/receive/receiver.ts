@@ -537,7 +537,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const served = {
     registry,
     ready: () => isReady,
-    handlers: [readyRoute, receiveRoute],
+    handlers: [receiveRoute],
     grpc: (server: Parameters<typeof serveStoreAPI>[1]) => {
       serveStoreAPI(store, server);
       serveWriteable(server, (req) => {
@@ -551,6 +551,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
 
   let servers: BoundServers | undefined;
   let rwServer: ListeningHTTPServer | undefined;
+  let httpServer: ListeningHTTPServer | undefined;
   let watcher: FSWatcher | undefined;
   const timers: NodeJS.Timeout[] = [];
   let flushing: Promise<unknown> = Promise.resolve();
@@ -577,7 +578,10 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       signal.throwIfAborted();
       await tsdbs.openExisting();
       signal.throwIfAborted();
-      servers = await bindServers(opts, served, log);
+      // HTTP is bound here rather than by bindServers so /-/ready can say why it is not ready.
+      servers = await bindServers({ ...opts, httpAddress: undefined }, served, log);
+      if (opts.httpAddress !== undefined)
+        httpServer = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs ?? 120_000 });
       if (opts.remoteWriteAddress !== undefined) {
         rwServer = await listenHTTP(opts.remoteWriteAddress, handler, {
           gracePeriodMs: opts.httpGracePeriodMs ?? 120_000,
@@ -610,7 +614,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       closed = true;
       for (const t of timers) clearInterval(t);
       watcher?.close();
-      await Promise.all([servers?.close(), rwServer?.close()]);
+      await Promise.all([servers?.close(), rwServer?.close(), httpServer?.close()]);
       for (const p of peers.values()) p.close();
       await flushing;
       await tsdbs.close();
@@ -633,7 +637,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     registry,
     ready: () => isReady,
     get httpAddress() {
-      return servers?.httpAddress;
+      return httpServer?.address;
     },
     get grpcAddress() {
       return servers?.grpcAddress;
