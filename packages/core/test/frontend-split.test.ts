@@ -15,6 +15,7 @@ import {
   extractMatrix,
   isCacheableQuery,
   type MatrixResponse,
+  type MatrixSeries,
   mergeMatrices,
   nextIntervalBoundary,
   parseRangeRequest,
@@ -70,19 +71,21 @@ function grid(start: number, end: number, step: number): number[] {
 function answer(r: RangeRequest): MatrixResponse {
   const ts = grid(r.start, r.end, r.step);
   return {
-    series: [
-      // A series present only in the first half of each day, as churn makes them.
-      {
-        metric: { __name__: 'a' },
-        values: ts.filter((t) => t % DAY < DAY / 2).map((t): [number, string] => [t, String(t % 7)]),
-        histograms: [],
-      },
-      {
-        metric: { __name__: 'b', job: 'x' },
-        values: ts.map((t): [number, string] => [t, String(t / 1000)]),
-        histograms: [],
-      },
-    ].filter((s) => s.values.length > 0),
+    series: (
+      [
+        // A series present only in the first half of each day, as churn makes them.
+        {
+          metric: { __name__: 'a' },
+          values: ts.filter((t) => t % DAY < DAY / 2).map((t): [number, string] => [t, String(t % 7)]),
+          histograms: [],
+        },
+        {
+          metric: { __name__: 'b', job: 'x' },
+          values: ts.map((t): [number, string] => [t, String(t / 1000)]),
+          histograms: [],
+        },
+      ] as MatrixSeries[]
+    ).filter((s) => s.values.length > 0),
     warnings: r.query.includes('warn') ? ['w1'] : [],
     infos: [],
   };

@@ -1,0 +1,467 @@
+// The query frontend in front of a real Prometheus 2.42 serving real blocks (made by promtool from
+// generated data): split, aligned and merged answers equal Prometheus's own, repeats come from real
+// memcached / redis / in-memory caches with the downstream requests counted by a proxy, failed
+// pieces are retried, and bad input gets Prometheus's own 400 JSON.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  blocksFromOpenMetrics,
+  type GeneratedBlocks,
+  programAvailable,
+  type RunningPrometheus,
+  type RunningService,
+  removeTempDir,
+  startMemcached,
+  startPrometheus,
+  startRedis,
+} from '@thanos-ts/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createQueryFrontend,
+  type FrontendCache,
+  parseResponseCacheConfig,
+  type QueryFrontend,
+  type QueryFrontendOptions,
+} from '../src/frontend/index.js';
+import type { Logger } from '../src/log/logger.js';
+
+/** One request the proxy saw: path and form parameters (query string plus urlencoded body). */
+interface SeenRequest {
+  path: string;
+  params: URLSearchParams;
+  headers: IncomingMessage['headers'];
+}
+
+/**
+ * A real HTTP proxy in front of the downstream that records every request and can answer the next
+ * `failNext` range queries with a 503 itself (a flaky querier).
+ */
+interface CountingProxy {
+  readonly url: string;
+  readonly seen: SeenRequest[];
+  failNext: number;
+  /** Range query requests seen so far. */
+  rangeQueries(): SeenRequest[];
+  close(): Promise<void>;
+}
+
+async function startCountingProxy(target: string): Promise<CountingProxy> {
+  const seen: SeenRequest[] = [];
+  const proxy: CountingProxy = {
+    url: '',
+    seen,
+    failNext: 0,
+    rangeQueries: () => seen.filter((s) => s.path.endsWith('/api/v1/query_range')),
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const params = new URLSearchParams(url.search);
+    if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
+      for (const [k, v] of new URLSearchParams(body.toString())) params.append(k, v);
+    seen.push({ path: url.pathname, params, headers: req.headers });
+    if (url.pathname.endsWith('/query_range') && proxy.failNext > 0) {
+      proxy.failNext--;
+      res.writeHead(503, { 'Content-Type': 'application/json' });
+      res.end('{"status":"error","errorType":"unavailable","error":"injected failure"}');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers))
+      if (typeof v === 'string' && k !== 'host' && k !== 'connection' && k !== 'content-length') headers[k] = v;
+    const r = await fetch(`${target}${req.url}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body }),
+    });
+    const out = Buffer.from(await r.arrayBuffer());
+    res.writeHead(r.status, { 'Content-Type': r.headers.get('content-type') ?? 'text/plain' });
+    res.end(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  (proxy as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return proxy;
+}
+
+const H = 3600_000;
+const DAY = 24 * H;
+/** First sample of the generated data: a day boundary (19675 days after the epoch). */
+const D0 = 1_699_920_000_000;
+
+type Params = Record<string, string>;
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+async function get(base: string, path: string, params: Params, headers: Record<string, string> = {}): Promise<Answer> {
+  const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`, { headers });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // left as text
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** Range query cases: odd steps, ranges crossing day boundaries, @, offset, subqueries. */
+const QUERIES: { name: string; query: string; start: number; end: number; step: number }[] = [
+  { name: 'raw gauge, 5m step', query: 'gen_gauge_1', start: D0 + H, end: D0 + 4 * DAY + 17 * H, step: 300_000 },
+  { name: 'rate, 2m step', query: 'rate(gen_counter_0_total[5m])', start: D0, end: D0 + 4 * DAY, step: 120_000 },
+  {
+    name: 'sum by job, 1h step',
+    query: 'sum by (job) (rate(gen_counter_3_total[10m]))',
+    start: D0 + 30 * 60_000,
+    end: D0 + 3 * DAY + 5 * H,
+    step: 3600_000,
+  },
+  {
+    name: 'histogram_quantile',
+    query: 'histogram_quantile(0.9, sum by (le) (rate(gen_histogram_2_bucket[15m])))',
+    start: D0 + 2 * H,
+    end: D0 + 3 * DAY,
+    step: 900_000,
+  },
+  {
+    name: 'subquery',
+    query: 'max_over_time(rate(gen_counter_0_total[5m])[1h:5m])',
+    start: D0 + 2 * H,
+    end: D0 + 4 * DAY + 2 * H,
+    step: 1800_000,
+  },
+  { name: 'offset', query: 'gen_gauge_1 offset 6h', start: D0 + DAY, end: D0 + 4 * DAY + 11 * H, step: 600_000 },
+  { name: '@ end()', query: 'sum(gen_gauge_1 @ end())', start: D0 + H, end: D0 + 3 * DAY + 7 * H, step: 3600_000 },
+  {
+    name: '@ start() in a subquery',
+    query: 'max_over_time(gen_gauge_1[2h:10m] @ start())',
+    start: D0 + 3 * H,
+    end: D0 + 2 * DAY,
+    step: 7200_000,
+  },
+  {
+    name: 'step larger than the split interval',
+    query: 'count_over_time(gen_gauge_1[1d])',
+    start: D0,
+    end: D0 + 5 * DAY,
+    step: 36 * H,
+  },
+  {
+    name: 'odd step 7m13s',
+    query: 'avg_over_time(gen_gauge_1[30m])',
+    start: D0 + 17_000,
+    end: D0 + 2 * DAY + 3 * H + 41_000,
+    step: 433_000,
+  },
+];
+
+function rangeParams(q: { query: string; start: number; end: number; step: number }): Params {
+  return { query: q.query, start: String(q.start / 1000), end: String(q.end / 1000), step: String(q.step / 1000) };
+}
+
+describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool'))(
+  'query frontend in front of Prometheus 2.42',
+  () => {
+    let blocks: GeneratedBlocks;
+    let prom: RunningPrometheus;
+    let proxy: CountingProxy;
+    const started: QueryFrontend[] = [];
+
+    beforeAll(async () => {
+      blocks = await blocksFromOpenMetrics({
+        startMs: D0,
+        durationMs: 5 * DAY,
+        scrapeIntervalMs: 60_000,
+        metrics: 4,
+        seriesPerMetric: 3,
+        histogramBuckets: [0.1, 1],
+        maxBlockDuration: '24h',
+      });
+      prom = await startPrometheus({ dataDir: blocks.dir });
+      proxy = await startCountingProxy(prom.url);
+    }, 180_000);
+
+    afterAll(async () => {
+      for (const f of started) await f.close();
+      await proxy?.close();
+      await prom?.stop();
+      if (blocks) await removeTempDir(blocks.dir);
+    });
+
+    async function frontend(opts: QueryFrontendOptions = {}): Promise<QueryFrontend & { url: string }> {
+      const f = createQueryFrontend({
+        downstreamUrl: proxy.url,
+        httpAddress: '127.0.0.1:0',
+        httpGracePeriodMs: 0,
+        ...opts,
+      });
+      started.push(f);
+      await f.start();
+      return Object.assign(f, { url: `http://${f.httpAddress}` });
+    }
+
+    describe.each([{ align: true }, { align: false }])('answers equal Prometheus (align $align)', ({ align }) => {
+      let f: QueryFrontend & { url: string };
+      beforeAll(async () => {
+        f = await frontend({ alignRangeWithStep: align });
+      });
+      it.each(QUERIES)('$name', async (q) => {
+        // The frontend aligns start and end down to the step first, as Thanos does; ask Prometheus
+        // for the same range.
+        const aligned = align
+          ? { ...q, start: Math.trunc(q.start / q.step) * q.step, end: Math.trunc(q.end / q.step) * q.step }
+          : q;
+        const want = await get(prom.url, '/api/v1/query_range', rangeParams(aligned));
+        const got = await get(f.url, '/api/v1/query_range', rangeParams(q));
+        expect(want.status).toBe(200);
+        expect((want.body as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+        expect(got.status).toBe(200);
+        expect(got.body).toEqual(want.body);
+      });
+    });
+
+    it('splits a multi-day query into day pieces run in parallel (bounded)', async () => {
+      const f = await frontend({ maxQueryParallelism: 2 });
+      const before = proxy.rangeQueries().length;
+      const q = QUERIES[1] as (typeof QUERIES)[number];
+      expect((await get(f.url, '/api/v1/query_range', rangeParams(q))).status).toBe(200);
+      const pieces = proxy.rangeQueries().slice(before);
+      // Four days and the final timestamp, which joins the last day's piece.
+      expect(pieces).toHaveLength(4);
+      expect(pieces.map((p) => Number(p.params.get('start')) * 1000).sort()).toEqual(
+        [0, 1, 2, 3].map((d) => D0 + d * DAY),
+      );
+      const metrics = await (await fetch(`${f.url}/metrics`)).text();
+      expect(metrics).toMatch(/thanos_frontend_split_queries_total\{tripperware="query_range"\} 4/);
+      expect(metrics).toMatch(/thanos_query_frontend_queries_total\{op="query_range"\} 1/);
+    });
+
+    const backends: {
+      name: string;
+      start: () => Promise<RunningService | undefined>;
+      yaml: (s?: RunningService) => string;
+    }[] = [
+      {
+        name: 'IN-MEMORY',
+        start: async () => undefined,
+        yaml: () => 'type: IN-MEMORY\nconfig:\n  max_size: 64MB\n  validity: 1h\n',
+      },
+      {
+        name: 'MEMCACHED',
+        start: () => (programAvailable('memcached') ? startMemcached() : Promise.resolve(undefined)),
+        yaml: (s) =>
+          `type: MEMCACHED\nconfig:\n  addresses: ["127.0.0.1:${s?.port}"]\n  max_item_size: 16MB\n  expiration: 1h\n`,
+      },
+      {
+        name: 'REDIS',
+        start: () => (programAvailable('redis-server') ? startRedis() : Promise.resolve(undefined)),
+        yaml: (s) => `type: REDIS\nconfig:\n  addr: "127.0.0.1:${s?.port}"\n  expiration: 1h\n`,
+      },
+    ];
+
+    describe.each(backends)('results cache: $name', (backend) => {
+      let server: RunningService | undefined;
+      let f: QueryFrontend & { url: string };
+      let skip = false;
+      beforeAll(async () => {
+        server = await backend.start();
+        skip = backend.name !== 'IN-MEMORY' && server === undefined;
+        if (skip) return;
+        const parsed = parseResponseCacheConfig(backend.yaml(server));
+        f = await frontend({ responseCache: { cache: parsed.cache, name: parsed.name } as FrontendCache });
+      }, 60_000);
+      afterAll(async () => {
+        await server?.stop();
+      });
+
+      const count = () => proxy.rangeQueries().length;
+
+      it('serves a repeat from the cache with zero downstream range requests', async ({ skip: skipTest }) => {
+        if (skip) skipTest();
+        const q = QUERIES[0] as (typeof QUERIES)[number];
+        const aligned = {
+          ...q,
+          start: Math.trunc(q.start / q.step) * q.step,
+          end: Math.trunc(q.end / q.step) * q.step,
+        };
+        const want = await get(prom.url, '/api/v1/query_range', rangeParams(aligned));
+        const n0 = count();
+        const first = await get(f.url, '/api/v1/query_range', rangeParams(q));
+        expect(first.body).toEqual(want.body);
+        const n1 = count();
+        expect(n1 - n0).toBe(5);
+        // Stores are asynchronous for memcached/redis: wait until the repeat is a full hit.
+        let second: Answer | undefined;
+        for (let i = 0; i < 50; i++) {
+          const before = count();
+          second = await get(f.url, '/api/v1/query_range', rangeParams(q));
+          if (count() === before) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(second?.body).toEqual(want.body);
+        const n2 = count();
+        const third = await get(f.url, '/api/v1/query_range', rangeParams(q));
+        expect(third.body).toEqual(want.body);
+        expect(count()).toBe(n2);
+        const metrics = await (await fetch(`${f.url}/metrics`)).text();
+        expect(metrics).toMatch(/cortex_cache_hits_total\{name="\w+",tripperware="query_range"\} [1-9]/);
+      });
+
+      it('a partial overlap only fetches the missing day', async ({ skip: skipTest }) => {
+        if (skip) skipTest();
+        const query = `sum by (instance) (gen_gauge_1) + 0 * ${backend.name.length}`;
+        const step = 300_000;
+        const first = { query, start: D0 + DAY, end: D0 + 3 * DAY - step, step };
+        await get(f.url, '/api/v1/query_range', rangeParams(first));
+        const second = { query, start: D0 + DAY, end: D0 + 4 * DAY - step, step };
+        const want = await get(prom.url, '/api/v1/query_range', rangeParams(second));
+        let got: Answer | undefined;
+        let fetched: SeenRequest[] = [];
+        for (let i = 0; i < 50; i++) {
+          const before = count();
+          got = await get(f.url, '/api/v1/query_range', rangeParams(second));
+          fetched = proxy.rangeQueries().slice(before);
+          if (fetched.length <= 1) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(got?.body).toEqual(want.body);
+        expect(fetched.map((p) => [Number(p.params.get('start')) * 1000, Number(p.params.get('end')) * 1000])).toEqual([
+          [D0 + 3 * DAY, D0 + 4 * DAY - step],
+        ]);
+      });
+
+      it('honours Cache-Control: no-store', async ({ skip: skipTest }) => {
+        if (skip) skipTest();
+        const q = QUERIES[2] as (typeof QUERIES)[number];
+        const a = await get(f.url, '/api/v1/query_range', rangeParams(q), { 'Cache-Control': 'no-store' });
+        const n = count();
+        const b = await get(f.url, '/api/v1/query_range', rangeParams(q), { 'Cache-Control': 'no-store' });
+        expect(b.body).toEqual(a.body);
+        expect(count()).toBeGreaterThan(n);
+      });
+
+      it('answers correctly with the cache server gone (misses, not errors)', async ({ skip: skipTest }) => {
+        if (skip || !server) skipTest();
+        await server?.stop();
+        server = undefined;
+        const q = QUERIES[5] as (typeof QUERIES)[number];
+        const aligned = {
+          ...q,
+          start: Math.trunc(q.start / q.step) * q.step,
+          end: Math.trunc(q.end / q.step) * q.step,
+        };
+        const want = await get(prom.url, '/api/v1/query_range', rangeParams(aligned));
+        const got = await get(f.url, '/api/v1/query_range', rangeParams(q));
+        expect(got.status).toBe(200);
+        expect(got.body).toEqual(want.body);
+      });
+    });
+
+    it('retries pieces that failed with 5xx, then gives up with the downstream error', async () => {
+      const f = await frontend({ maxRetries: 3 });
+      const q = QUERIES[3] as (typeof QUERIES)[number];
+      const aligned = { ...q, start: Math.trunc(q.start / q.step) * q.step, end: Math.trunc(q.end / q.step) * q.step };
+      const want = await get(prom.url, '/api/v1/query_range', rangeParams(aligned));
+      proxy.failNext = 2;
+      const got = await get(f.url, '/api/v1/query_range', rangeParams(q));
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual(want.body);
+      expect(proxy.failNext).toBe(0);
+      const metrics = await (await fetch(`${f.url}/metrics`)).text();
+      expect(metrics).toMatch(/cortex_query_frontend_retries_sum\{tripperware="query_range"\} 2/);
+      // One piece failing on all three attempts: the downstream's status and body come back.
+      proxy.failNext = 1000;
+      const failed = await get(f.url, '/api/v1/query_range', rangeParams({ ...q, end: q.start + H }));
+      proxy.failNext = 0;
+      expect(failed.status).toBe(503);
+      expect(failed.body).toEqual({ status: 'error', errorType: 'unavailable', error: 'injected failure' });
+    });
+
+    it.each([
+      { name: 'missing start', params: { query: 'up', end: '100', step: '15' } },
+      { name: 'end before start', params: { query: 'up', start: '100', end: '10', step: '15' } },
+      { name: 'bad step', params: { query: 'up', start: '0', end: '100', step: 'often' } },
+      { name: 'zero step', params: { query: 'up', start: '0', end: '100', step: '0' } },
+      { name: 'too many points', params: { query: 'up', start: '0', end: '100000', step: '1' } },
+      { name: 'bad time', params: { query: 'up', start: 'yesterday', end: '100', step: '15' } },
+      { name: 'parse error', params: { query: 'sum(', start: '0', end: '100', step: '15' } },
+      { name: 'empty query', params: { query: '', start: '0', end: '100', step: '15' } },
+      { name: 'bad timeout', params: { query: 'up', start: '0', end: '100', step: '15', timeout: 'soon' } },
+    ] as { name: string; params: Params }[])(
+      "bad input ($name) gets Prometheus's status and error JSON",
+      async ({ params }) => {
+        const f = started[0] as QueryFrontend;
+        const want = await get(prom.url, '/api/v1/query_range', params);
+        const got = await get(`http://${f.httpAddress}`, '/api/v1/query_range', params);
+        expect(want.status).toBe(400);
+        expect(got.status).toBe(want.status);
+        expect(got.body).toEqual(want.body);
+      },
+    );
+
+    it("refuses ranges over --query-range.max-query-length with Thanos's text", async () => {
+      const f = await frontend({ maxQueryLengthMs: 2 * DAY });
+      const got = await get(
+        f.url,
+        '/api/v1/query_range',
+        rangeParams({ query: 'up', start: D0, end: D0 + 3 * DAY, step: 3600_000 }),
+      );
+      expect(got.status).toBe(400);
+      expect(got.body).toEqual({
+        status: 'error',
+        errorType: 'bad_data',
+        error: 'the query time range exceeds the limit (query length: 72h0m0s, limit: 48h0m0s)',
+      });
+    });
+
+    it('forwards configured headers, gzips when asked, logs slow queries and proxies the rest', async () => {
+      const lines: [string, Record<string, unknown> | undefined][] = [];
+      const logger: Logger = {
+        debug() {},
+        info: (msg, fields) => lines.push([msg, fields]),
+        warn() {},
+        error() {},
+      };
+      const f = await frontend({
+        forwardHeaders: ['X-Dashboard'],
+        compressResponses: true,
+        logQueriesLongerThanMs: -1,
+        logger,
+      });
+      const before = proxy.rangeQueries().length;
+      const q = QUERIES[0] as (typeof QUERIES)[number];
+      const res = await fetch(`${f.url}/api/v1/query_range?${new URLSearchParams(rangeParams(q))}`, {
+        headers: { 'X-Dashboard': 'node-exporter', 'X-Other': 'no', 'Accept-Encoding': 'gzip' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-encoding')).toBe('gzip');
+      expect(((await res.json()) as { status: string }).status).toBe('success');
+      const sent = proxy.rangeQueries().slice(before);
+      expect(
+        sent.every((s) => s.headers['x-dashboard'] === 'node-exporter' && s.headers['x-other'] === undefined),
+      ).toBe(true);
+      const slow = lines.find(([m]) => m === 'slow query detected');
+      expect(slow?.[1]).toMatchObject({ path: '/api/v1/query_range', param_query: q.query, status: 200 });
+      expect(String(slow?.[1]?.time_taken)).toMatch(/s$/);
+      // Everything else passes through: instant queries, labels, series, build info.
+      for (const [path, params] of [
+        ['/api/v1/query', { query: 'count(gen_gauge_1)', time: String((D0 + DAY) / 1000) }],
+        ['/api/v1/labels', {}],
+        ['/api/v1/label/job/values', {}],
+        ['/api/v1/series', { 'match[]': 'gen_gauge_1' }],
+        ['/api/v1/status/buildinfo', {}],
+      ] as [string, Params][]) {
+        const want = await get(prom.url, path, params);
+        const got = await get(f.url, path, params);
+        expect([path, got.status]).toEqual([path, want.status]);
+        expect(got.body).toEqual(want.body);
+      }
+    });
+  },
+);
