@@ -161,11 +161,14 @@ function noneAvailable(all: readonly ProxyEndpoint[], selection: StoreSelection)
   );
 }
 
-/** A store answered that the request is over one of its limits (gRPC RESOURCE_EXHAUSTED). */
+/**
+ * A store refused the request itself: over one of its limits (gRPC RESOURCE_EXHAUSTED) or not
+ * acceptable (INVALID_ARGUMENT, e.g. too many matchers). Every store would answer the same, and
+ * a partial answer silently lacking that store's data would be wrong, so such an error fails the
+ * query whatever the partial-response strategy.
+ */
 function isLimitError(err: unknown): boolean {
-  // 8 = RESOURCE_EXHAUSTED: a partial answer that silently lacks a store's data would be
-  // wrong, so a limit fails the query whatever the partial-response strategy.
-  return err instanceof StoreAPIError && err.grpcCode === 8;
+  return err instanceof StoreAPIError && (err.grpcCode === 8 || err.grpcCode === GrpcStatus.INVALID_ARGUMENT);
 }
 
 function abortsRequest(r: { partialResponseDisabled?: boolean; partialResponseStrategy?: PartialResponseStrategy }) {
@@ -238,6 +241,13 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
 
   async function* series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
     signal?.throwIfAborted();
+    // Thanos's ProxyStore.Series refuses this before asking any store.
+    if (req.matchers.length === 0)
+      throw new StoreAPIError(
+        'ERR_INVALID_ARGUMENT',
+        GrpcStatus.INVALID_ARGUMENT,
+        'no matchers specified (excluding external labels)',
+      );
     const all = opts.endpoints();
     const selection = selectStores(all, req.minTime, req.maxTime, req.matchers);
     if (abortsRequest(req)) noneAvailable(all, selection);
@@ -489,6 +499,12 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
       return { names: drop.size ? items.filter((n) => !drop.has(n)) : items, warnings };
     },
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      if (req.label === '')
+        throw new StoreAPIError(
+          'ERR_INVALID_ARGUMENT',
+          GrpcStatus.INVALID_ARGUMENT,
+          'label name parameter cannot be empty',
+        );
       const { items, warnings } = await fanOutLabels(
         req,
         (s, sig) => s.labelValues(req, sig),

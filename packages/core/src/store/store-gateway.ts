@@ -1,7 +1,14 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { CorruptionError, compareLabels, compareStrings, type Labels, parseBlockMeta } from '@thanos-ts/tsdb';
+import {
+  CorruptionError,
+  compareLabels,
+  compareStrings,
+  InvalidArgumentError,
+  type Labels,
+  parseBlockMeta,
+} from '@thanos-ts/tsdb';
 import type { Registry } from 'prom-client';
 import type { Cache } from '../cache/cache.js';
 import { createCachingBucket } from '../cache/caching-bucket.js';
@@ -447,6 +454,9 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     async *series(request: SeriesRequest, signal?: AbortSignal): AsyncIterable<SeriesResponse> {
       metrics.seriesRequests.inc();
       try {
+        // Thanos's text for a Series call without matchers (pkg/store/tsdb.go), InvalidArgument.
+        if (request.matchers.length === 0)
+          throw new InvalidArgumentError('no matchers specified (excluding external labels)');
         checkMatcherLimits(request.matchers, limits);
       } catch (err) {
         metrics.queriesDropped.inc({ reason: 'matchers' });
@@ -491,13 +501,22 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
           const ms = blockMatchers(b, req.matchers ?? []);
           if (!ms) return;
           const reader = await b.indexReader(signal);
-          for (const l of b.extLabels) names.add(l.name);
-          if (ms.length === 0) for (const n of reader.labelNames()) names.add(n);
+          let any = false;
+          if (ms.length === 0)
+            for (const n of reader.labelNames()) {
+              names.add(n);
+              any = true;
+            }
           else {
             const refs = await reader.postingsForMatchers(ms, signal);
             for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
-              for (const l of s.labels) names.add(l.name);
+              for (const l of s.labels) {
+                names.add(l.name);
+                any = true;
+              }
           }
+          // External labels are names of the block's series only when some series matched.
+          if (any) for (const l of b.extLabels) names.add(l.name);
         }),
       );
       for (const r of req.withoutReplicaLabels ?? []) names.delete(r);
@@ -507,6 +526,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     },
 
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+      if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
       checkMatcherLimits(req.matchers, limits);
       const values = new Set<string>();
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
