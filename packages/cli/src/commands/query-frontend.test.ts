@@ -1,0 +1,147 @@
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createQueryFrontend } from '@thanos-ts/core/frontend';
+import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { defineQueryFrontendCommand, parseQueryFrontendFlags, type QueryFrontendFlags } from './query-frontend.js';
+
+function flags(argv: string[]): QueryFrontendFlags {
+  const cmd = defineQueryFrontendCommand().exitOverride();
+  const program = new Command().exitOverride().addCommand(cmd);
+  let parsed: QueryFrontendFlags | undefined;
+  cmd.action((o: QueryFrontendFlags) => {
+    parsed = o;
+  });
+  program.parse(['node', 'thanos-ts', 'query-frontend', ...argv]);
+  return parsed as QueryFrontendFlags;
+}
+
+describe('thanos-ts query-frontend flags', () => {
+  it("has Thanos's defaults", async () => {
+    const o = await parseQueryFrontendFlags(flags([]));
+    expect(o).toEqual({
+      httpAddress: '0.0.0.0:10902',
+      httpGracePeriodMs: 120_000,
+      downstreamUrl: 'http://localhost:9090',
+      alignRangeWithStep: true,
+      splitIntervalMs: 86_400_000,
+      maxRetries: 5,
+      instantMaxRetries: 5,
+      maxQueryLengthMs: 0,
+      maxQueryParallelism: 14,
+      maxCacheFreshnessMs: 60_000,
+      partialResponse: true,
+      compressResponses: false,
+      logQueriesLongerThanMs: 0,
+      forwardHeaders: [],
+      tenantHeader: 'THANOS-TENANT',
+      defaultTenant: 'default-tenant',
+    });
+  });
+
+  it('maps every flag', async () => {
+    const dir = await makeTempDir('qfe-flags-');
+    try {
+      const file = join(dir, 'cache.yaml');
+      await writeFile(file, 'type: IN-MEMORY\nconfig:\n  max_size: 10MB\n  validity: 1h\n');
+      const o = await parseQueryFrontendFlags(
+        flags([
+          '--query-frontend.downstream-url=http://querier:9090/prefix',
+          '--no-query-range.align-range-with-step',
+          '--query-range.split-interval=12h',
+          '--query-range.max-retries-per-request=2',
+          '--query.max-retries-per-request=1',
+          '--query-range.max-query-length=720h',
+          '--query-range.max-query-parallelism=4',
+          '--query-range.response-cache-max-freshness=5m',
+          '--no-query-range.partial-response',
+          `--query-range.response-cache-config-file=${file}`,
+          '--query-frontend.compress-responses',
+          '--query-frontend.log-queries-longer-than=-1s',
+          '--query-frontend.forward-header=Authorization',
+          '--query-frontend.forward-header=X-Grafana-Org-Id',
+          '--query-frontend.vertical-shards=0',
+          '--http-address=127.0.0.1:0',
+        ]),
+      );
+      expect(o).toMatchObject({
+        downstreamUrl: 'http://querier:9090/prefix',
+        alignRangeWithStep: false,
+        splitIntervalMs: 12 * 3600_000,
+        maxRetries: 2,
+        instantMaxRetries: 1,
+        maxQueryLengthMs: 720 * 3600_000,
+        maxQueryParallelism: 4,
+        maxCacheFreshnessMs: 300_000,
+        partialResponse: false,
+        compressResponses: true,
+        logQueriesLongerThanMs: -1000,
+        forwardHeaders: ['Authorization', 'X-Grafana-Org-Id'],
+        httpAddress: '127.0.0.1:0',
+      });
+      expect(o.responseCache?.name).toBe('fifocache');
+      await o.responseCache?.cache.close();
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
+  it.each([
+    [['--query-range.split-interval=daily'], /--query-range.split-interval: invalid duration "daily"/],
+    [['--query-range.max-query-parallelism=0'], /--query-range.max-query-parallelism: want an integer ≥ 1/],
+    [['--query-frontend.downstream-url=ftp://x'], /--query-frontend.downstream-url: .*unsupported scheme/],
+    [['--query-frontend.downstream-url='], /downstream URL should be configured/],
+    [
+      ['--query-frontend.vertical-shards=4'],
+      /--query-frontend.vertical-shards: vertical query sharding is not implemented/,
+    ],
+    [
+      [
+        '--query-range.split-interval=0',
+        '--query-range.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size: 1MB',
+      ],
+      /greater than 0 when caching is enabled/,
+    ],
+    [['--query-range.response-cache-config=type: DISK'], /response cache with type DISK is not supported/],
+    [['--query-range.response-cache-config=x', '--query-range.response-cache-config-file=/x'], /mutually exclusive/],
+    [['--http-address=nope'], /--http-address: want host:port/],
+  ])('rejects %j', async (argv, message) => {
+    await expect(parseQueryFrontendFlags(flags(argv))).rejects.toThrow(message);
+  });
+
+  it('warns when IN-MEMORY has no size (Thanos creates no cache then)', async () => {
+    const warnings: string[] = [];
+    const o = await parseQueryFrontendFlags(flags(['--query-range.response-cache-config=type: IN-MEMORY']), (m) =>
+      warnings.push(m),
+    );
+    expect(o.responseCache).toBeUndefined();
+    expect(warnings).toEqual(['neither max_size nor max_size_items is set: the response cache is off']);
+  });
+
+  it('parsed flags run a frontend that proxies to the downstream URL path', async () => {
+    const seen: string[] = [];
+    const down = createServer((req, res) => {
+      seen.push(req.url ?? '');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"status":"success","data":[]}');
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    try {
+      const port = (down.address() as AddressInfo).port;
+      const o = await parseQueryFrontendFlags(
+        flags([`--query-frontend.downstream-url=http://127.0.0.1:${port}/prom`, '--http-address=127.0.0.1:0']),
+      );
+      await using f = createQueryFrontend({ ...o, httpGracePeriodMs: 0 });
+      await f.start();
+      const res = await fetch(`http://${f.httpAddress}/api/v1/labels`);
+      expect(await res.json()).toEqual({ status: 'success', data: [] });
+      expect(seen).toContain('/prom/api/v1/labels');
+      expect(seen).toContain('/prom/-/ready');
+    } finally {
+      await new Promise<void>((r) => down.close(() => r()));
+    }
+  });
+});

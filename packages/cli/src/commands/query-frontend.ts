@@ -1,0 +1,247 @@
+import { readFile } from 'node:fs/promises';
+import {
+  createQueryFrontend,
+  type FrontendCache,
+  parseResponseCacheConfig,
+  type QueryFrontendOptions,
+} from '@thanos-ts/core/frontend';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { DurationSyntaxError, parseGoDuration } from '@thanos-ts/tsdb/goformat';
+import { Command, Option } from 'commander';
+import { Registry } from 'prom-client';
+import { collect, intFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
+import { definedOnly, type FlagsFor } from '../flags/typed.js';
+import { runUntilSignal } from '../run.js';
+
+/** Raw values of `thanos-ts query-frontend` flags as commander stores them. */
+export interface QueryFrontendFlags extends ServingFlags, LogFlags {
+  'queryFrontend.downstreamUrl': string;
+  'queryRange.alignRangeWithStep': boolean;
+  'queryRange.splitInterval': string;
+  'queryRange.maxRetriesPerRequest': string;
+  'query.maxRetriesPerRequest': string;
+  'queryRange.maxQueryLength': string;
+  'queryRange.maxQueryParallelism': string;
+  'queryRange.responseCacheMaxFreshness': string;
+  'queryRange.partialResponse': boolean;
+  'queryRange.responseCacheConfig'?: string;
+  'queryRange.responseCacheConfigFile'?: string;
+  'queryFrontend.compressResponses': boolean;
+  'queryFrontend.logQueriesLongerThan': string;
+  'queryFrontend.forwardHeader'?: string[];
+  'queryFrontend.tenantHeader': string;
+  'queryFrontend.defaultTenantId': string;
+  'queryFrontend.verticalShards'?: string;
+}
+
+/** Options no flag sets: in-process objects and the downstream probe interval (Thanos's fixed 10s). */
+type NotFrontendFlags =
+  | 'logger'
+  | 'registry'
+  | 'now'
+  | 'dispatcher'
+  | 'grpcAddress'
+  | 'grpcServerTLS'
+  | 'grpcGracePeriodMs'
+  | 'downstreamCheckIntervalMs';
+
+/** A Go duration flag (`24h`, `1m30s`, `500ms`, `0`) in ms, negative allowed only when `signed`. */
+function goDurationFlag(value: string, flag: string, signed = false): number {
+  const neg = signed && value.startsWith('-');
+  try {
+    const ms = parseGoDuration(neg ? value.slice(1) : value);
+    return neg ? -ms : ms;
+  } catch (err) {
+    if (!(err instanceof DurationSyntaxError) && !(err instanceof InvalidArgumentError)) throw err;
+    throw new InvalidArgumentError(`--${flag}: invalid duration ${JSON.stringify(value)} (want e.g. 30s, 5m, 24h)`);
+  }
+}
+
+async function fileOrInline(
+  file: string | undefined,
+  inline: string | undefined,
+  flag: string,
+): Promise<string | undefined> {
+  if (file !== undefined && inline !== undefined)
+    throw new InvalidArgumentError(`--${flag}-file and --${flag} are mutually exclusive; set only one`);
+  if (file === undefined) return inline;
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`--${flag}-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Validates the flags and builds the frontend's options (the cache backend is created, not yet
+ * connected); errors name the flag. `warn` receives configuration warnings (an IN-MEMORY cache
+ * without a size).
+ */
+export async function parseQueryFrontendFlags(
+  o: QueryFrontendFlags,
+  warn: (msg: string) => void = () => {},
+): Promise<Omit<QueryFrontendOptions, NotFrontendFlags>> {
+  const downstreamUrl = o['queryFrontend.downstreamUrl'];
+  if (downstreamUrl === '')
+    throw new InvalidArgumentError('--query-frontend.downstream-url: downstream URL should be configured');
+  try {
+    const u = new URL(downstreamUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error(`unsupported scheme ${u.protocol}`);
+  } catch (err) {
+    throw new InvalidArgumentError(
+      `--query-frontend.downstream-url: ${JSON.stringify(downstreamUrl)}: ${(err as Error).message}`,
+    );
+  }
+  const shards = o['queryFrontend.verticalShards'];
+  if (shards !== undefined && intFlag(shards, 'query-frontend.vertical-shards', 0) > 0)
+    throw new InvalidArgumentError(
+      '--query-frontend.vertical-shards: vertical query sharding is not implemented by thanos-ts yet; leave it unset or 0',
+    );
+  const splitIntervalMs = goDurationFlag(o['queryRange.splitInterval'], 'query-range.split-interval');
+  const cacheText = await fileOrInline(
+    o['queryRange.responseCacheConfigFile'],
+    o['queryRange.responseCacheConfig'],
+    'query-range.response-cache-config',
+  );
+  let responseCache: FrontendCache | undefined;
+  if (cacheText !== undefined && cacheText.trim() !== '') {
+    if (splitIntervalMs <= 0)
+      throw new InvalidArgumentError(
+        '--query-range.split-interval: split queries or split threshold interval should be greater than 0 when caching is enabled',
+      );
+    const parsed = parseResponseCacheConfig(cacheText, '--query-range.response-cache-config');
+    if (parsed.cache) responseCache = { cache: parsed.cache, name: parsed.name };
+    else if (parsed.warning) warn(parsed.warning);
+  }
+  const flags: FlagsFor<QueryFrontendOptions, NotFrontendFlags> = {
+    ...servingFromFlags(o),
+    downstreamUrl,
+    alignRangeWithStep: o['queryRange.alignRangeWithStep'],
+    splitIntervalMs,
+    maxRetries: intFlag(o['queryRange.maxRetriesPerRequest'], 'query-range.max-retries-per-request', 0),
+    instantMaxRetries: intFlag(o['query.maxRetriesPerRequest'], 'query.max-retries-per-request', 0),
+    maxQueryLengthMs: goDurationFlag(o['queryRange.maxQueryLength'], 'query-range.max-query-length'),
+    maxQueryParallelism: intFlag(o['queryRange.maxQueryParallelism'], 'query-range.max-query-parallelism', 1),
+    maxCacheFreshnessMs: goDurationFlag(
+      o['queryRange.responseCacheMaxFreshness'],
+      'query-range.response-cache-max-freshness',
+    ),
+    partialResponse: o['queryRange.partialResponse'],
+    responseCache,
+    compressResponses: o['queryFrontend.compressResponses'],
+    logQueriesLongerThanMs: goDurationFlag(
+      o['queryFrontend.logQueriesLongerThan'],
+      'query-frontend.log-queries-longer-than',
+      true,
+    ),
+    forwardHeaders: o['queryFrontend.forwardHeader'] ?? [],
+    tenantHeader: o['queryFrontend.tenantHeader'],
+    defaultTenant: o['queryFrontend.defaultTenantId'],
+  };
+  return definedOnly(flags);
+}
+
+/** Defines the `query-frontend` command and its flags (Thanos's names and defaults). */
+export function defineQueryFrontendCommand(): Command {
+  const cmd = new Command('query-frontend').description(
+    'Query frontend command implements a service deployed in front of queriers to improve query parallelization and caching.',
+  );
+  const opt = (flags: string, help: string, dflt?: string | boolean) => {
+    const o = new Option(flags, help);
+    if (dflt !== undefined) o.default(dflt);
+    cmd.addOption(o);
+  };
+  opt(
+    '--query-frontend.downstream-url <url>',
+    'URL of downstream Prometheus Query compatible API.',
+    'http://localhost:9090',
+  );
+  opt(
+    '--query-range.align-range-with-step',
+    'Mutate incoming queries to align their start and end with their step for better cache-ability. Note: Grafana dashboards do that by default.',
+    true,
+  );
+  opt('--no-query-range.align-range-with-step', 'Do not align range queries to their step.');
+  opt(
+    '--query-range.split-interval <duration>',
+    'Split query range requests by an interval and execute in parallel, it should be greater than 0 when query-range.response-cache-config is configured.',
+    '24h',
+  );
+  opt(
+    '--query-range.max-retries-per-request <n>',
+    'Maximum number of retries for a single query range request; beyond this, the downstream error is returned.',
+    '5',
+  );
+  opt(
+    '--query.max-retries-per-request <n>',
+    'Maximum number of retries for a single instant query request; beyond this, the downstream error is returned.',
+    '5',
+  );
+  opt(
+    '--query-range.max-query-length <duration>',
+    'Limit the query time range (end - start time) in the query-frontend, 0 disables it.',
+    '0',
+  );
+  opt(
+    '--query-range.max-query-parallelism <n>',
+    'Maximum number of query range requests will be scheduled in parallel by the Frontend.',
+    '14',
+  );
+  opt(
+    '--query-range.response-cache-max-freshness <duration>',
+    'Most recent allowed cacheable result for query range requests, to prevent caching very recent results that might still be in flux.',
+    '1m',
+  );
+  opt(
+    '--query-range.partial-response',
+    'Enable partial response for query range requests if no partial_response param is specified. --no-query-range.partial-response for disabling.',
+    true,
+  );
+  opt('--no-query-range.partial-response', 'Disable partial response by default.');
+  opt(
+    '--query-range.response-cache-config-file <path>',
+    'Path to YAML file that contains response cache configuration (type: IN-MEMORY, MEMCACHED or REDIS).',
+  );
+  opt(
+    '--query-range.response-cache-config <yaml>',
+    "Alternative to 'query-range.response-cache-config-file' flag (mutually exclusive).",
+  );
+  opt('--query-frontend.compress-responses', 'Compress HTTP responses.', false);
+  opt(
+    '--query-frontend.log-queries-longer-than <duration>',
+    'Log queries that are slower than the specified duration. Set to 0 to disable. Set to < 0 to enable on all queries.',
+    '0',
+  );
+  cmd.addOption(
+    new Option(
+      '--query-frontend.forward-header <http-header-name>',
+      'List of headers forwarded by the query-frontend to downstream queriers, default is empty (repeatable).',
+    ).argParser(collect),
+  );
+  opt('--query-frontend.tenant-header <header>', 'HTTP header to determine tenant.', 'THANOS-TENANT');
+  opt(
+    '--query-frontend.default-tenant-id <id>',
+    'Default tenant ID to use if tenant header is not present.',
+    'default-tenant',
+  );
+  opt(
+    '--query-frontend.vertical-shards <n>',
+    'Number of shards to use when distributing shardable PromQL queries (not implemented by thanos-ts: must be 0 or unset).',
+  );
+  addServingFlags(cmd, { grpc: false });
+  addLogFlags(cmd);
+  return cmd;
+}
+
+/** Adds `thanos-ts query-frontend` to the program. */
+export function registerQueryFrontend(program: Command): void {
+  const cmd = defineQueryFrontendCommand().action(async (o: QueryFrontendFlags) => {
+    const logger = loggerFromFlags(o, 'query-frontend');
+    const cfg = await parseQueryFrontendFlags(o, (msg) => logger.warn(msg));
+    const frontend = createQueryFrontend({ ...cfg, logger, registry: new Registry() });
+    await runUntilSignal(frontend, { logger });
+  });
+  program.addCommand(cmd);
+}
