@@ -164,13 +164,23 @@ describe('downsampleBlock', () => {
       compaction: { level: 1, sources: [block!.ulid] },
     });
     const got5 = await readWindows(five!.dir, RES_LEVEL_1);
-    for (const r of raw) expectClose(got5.get(r.labels.toString())!, expectedWindows(r, RES_LEVEL_1), r.labels.get('__name__') === 'c_total');
+    for (const r of raw)
+      expectClose(
+        got5.get(r.labels.toString())!,
+        expectedWindows(r, RES_LEVEL_1),
+        r.labels.get('__name__') === 'c_total',
+      );
     expect(five!.meta.stats.numSamples).toBe(2 * 48 * 12 - 0);
 
     const hour = await downsampleBlock({ blockDir: five!.dir, outDir: join(dir, 'out1h'), resolution: RES_LEVEL_2 });
     expect(hour?.meta.thanos?.downsample.resolution).toBe(RES_LEVEL_2);
     const got1h = await readWindows(hour!.dir, RES_LEVEL_2);
-    for (const r of raw) expectClose(got1h.get(r.labels.toString())!, expectedWindows(r, RES_LEVEL_2), r.labels.get('__name__') === 'c_total');
+    for (const r of raw)
+      expectClose(
+        got1h.get(r.labels.toString())!,
+        expectedWindows(r, RES_LEVEL_2),
+        r.labels.get('__name__') === 'c_total',
+      );
   });
 
   it.each([
