@@ -413,6 +413,24 @@ function templateFuncs(externalURL: string, query: (q: string) => TemplateSample
   return f;
 }
 
+let currentAnswers: Map<string, TemplateSample[]> = new Map();
+const funcCache = new Map<string, Map<string, Fn>>();
+
+/** The function map for one external URL, built once (building it per render dominated the cost). */
+function funcsFor(externalURL: string): Map<string, Fn> {
+  let f = funcCache.get(externalURL);
+  if (f === undefined) {
+    f = templateFuncs(externalURL, (q) => {
+      const a = currentAnswers.get(q);
+      if (a === undefined) throw new NeedQuery(q);
+      return a;
+    });
+    if (funcCache.size > 16) funcCache.clear();
+    funcCache.set(externalURL, f);
+  }
+  return f;
+}
+
 /** Names callable from alert templates (Go's builtins and Prometheus's function map). */
 export const TEMPLATE_FUNCS: ReadonlySet<string> = new Set(templateFuncs('', () => []).keys());
 
@@ -447,11 +465,9 @@ export class AlertTemplate {
    */
   private run(data: TemplateData, answers: Map<string, TemplateSample[]>): string {
     if (this.literal !== undefined) return this.literal;
-    const funcs = templateFuncs(data.externalURL, (q) => {
-      const a = answers.get(q);
-      if (a === undefined) throw new NeedQuery(q);
-      return a;
-    });
+    const funcs = funcsFor(data.externalURL);
+    // Rendering is synchronous, so the shared function map reads this run's answers.
+    currentAnswers = answers;
     const dot = struct('*template.tmplData', {
       Labels: data.labels,
       ExternalLabels: data.externalLabels,
