@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
+import type { EndpointStatus } from '../query/endpoint-set.js';
 import type { EngineValue } from '../query/engine.js';
+import { type StoreCandidate, selectStores } from '../query/proxy.js';
 import type { QueryCore, QueryOptions, QueryResponse } from '../query/query-core.js';
 import { APIError, apiErrorOf, invalidParam, writeAPIError, writeSuccess } from './api-error.js';
 import { labelsJSON, queryDataJSON } from './json.js';
@@ -151,9 +153,36 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     });
   }
 
-  function statsJSON(r: QueryResponse): unknown {
+  /**
+   * For `stats=all`: every store with its health and range, and whether the query's time range
+   * (`[start - lookback, end]`) reaches it, with the reason when not (the same words as the
+   * `No StoreAPIs matched` warning; external labels are judged per selector in that warning).
+   */
+  function storesStatsJSON(range: { start: number; end: number; lookbackMs: number }): unknown {
+    const statuses = querier.endpointStatuses();
+    const endpoints = statuses.map(asStoreCandidate);
+    const minTime = range.start - range.lookbackMs;
+    const { excluded } = selectStores(endpoints, minTime, range.end, []);
+    const why = new Map(excluded.map((x) => [x.name, x]));
+    return {
+      queryMinTime: minTime,
+      queryMaxTime: range.end,
+      stores: statuses.map((st) => ({
+        ...storeStatusJSON(st),
+        queried: !why.has(st.name),
+        ...(why.has(st.name) ? { leftOutBecause: why.get(st.name)?.kind, reason: why.get(st.name)?.reason } : {}),
+      })),
+    };
+  }
+
+  function statsJSON(
+    r: QueryResponse,
+    all: boolean,
+    range: { start: number; end: number; lookbackMs: number },
+  ): unknown {
     const sec = (ms: number) => ms / 1000;
     return {
+      ...(all ? { storeSelection: storesStatsJSON(range) } : {}),
       timings: {
         evalTotalTime: sec(r.stats.execTotalTime - r.stats.execQueueTime),
         resultSortTime: 0,
@@ -175,7 +204,13 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     return { value: v, truncated: false };
   }
 
-  function answerQuery(res: ServerResponse, form: FormValues, r: QueryResponse, limit: number): void {
+  function answerQuery(
+    res: ServerResponse,
+    form: FormValues,
+    r: QueryResponse,
+    limit: number,
+    range: { start: number; end: number; lookbackMs: number },
+  ): void {
     const { value, truncated } = truncate(r.result, limit);
     const warnings = [...r.warnings];
     if (truncated) warnings.push('results truncated due to limit');
@@ -185,7 +220,12 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
         `value ${goQuote(stats)} for parameter "stats" is deprecated and will be rejected in the next major release, use "true" or "all"`,
       );
     }
-    writeSuccess(res, queryDataJSON(value, stats !== '' ? statsJSON(r) : undefined), warnings, r.infos);
+    writeSuccess(
+      res,
+      queryDataJSON(value, stats !== '' ? statsJSON(r, stats === 'all', range) : undefined),
+      warnings,
+      r.infos,
+    );
   }
 
   async function query(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
@@ -199,7 +239,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     } catch (err) {
       throw apiErrorOf(err);
     }
-    answerQuery(res, form, r, limit);
+    answerQuery(res, form, r, limit, { start: time, end: time, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
   }
 
   async function queryRange(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
@@ -244,7 +284,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     } catch (err) {
       throw apiErrorOf(err);
     }
-    answerQuery(res, form, r, limit);
+    answerQuery(res, form, r, limit, { start, end, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
   }
 
   /** Parameters shared by the series, labels and label-values endpoints (Prometheus's defaults). */
@@ -309,20 +349,15 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     writeSuccess(res, JSON.stringify(out), w);
   }
 
+  // Thanos's /api/v1/stores: endpoints by component type. An endpoint never reached is listed
+  // under "unknown" so a dead address is visible, not silently absent.
   function stores(res: ServerResponse): void {
     const byType: Record<string, unknown[]> = {};
     for (const s of querier.endpointStatuses()) {
-      if (!s.info) continue;
-      const list = byType[s.info.componentType] ?? [];
-      byType[s.info.componentType] = list;
-      list.push({
-        name: s.name,
-        lastCheck: s.lastCheck?.toISOString() ?? null,
-        lastError: s.lastError,
-        labelSets: s.info.labelSets.map((l) => l.toRecord()),
-        minTime: s.info.minTime,
-        maxTime: s.info.maxTime,
-      });
+      const type = s.info?.componentType ?? 'unknown';
+      const list = byType[type] ?? [];
+      byType[type] = list;
+      list.push(storeStatusJSON(s));
     }
     writeSuccess(res, JSON.stringify(byType));
   }
@@ -385,6 +420,37 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
       else res.destroy();
     }
     return true;
+  };
+}
+
+/** Prometheus's default --query.lookback-delta, ms (what a query without lookback_delta reaches back). */
+const DEFAULT_LOOKBACK_MS = 300_000;
+
+/**
+ * One endpoint as /api/v1/stores shows it: Thanos's fields (name, lastCheck, lastError,
+ * labelSets, minTime, maxTime) plus `healthy` and `unhealthySince` (ISO time, null while healthy).
+ */
+function storeStatusJSON(s: EndpointStatus): Record<string, unknown> {
+  return {
+    name: s.name,
+    lastCheck: s.lastCheck?.toISOString() ?? null,
+    lastError: s.lastError,
+    healthy: s.healthy,
+    unhealthySince: s.unhealthySince?.toISOString() ?? null,
+    labelSets: s.info?.labelSets.map((l) => l.toRecord()) ?? [],
+    minTime: s.info?.minTime ?? null,
+    maxTime: s.info?.maxTime ?? null,
+  };
+}
+
+/** An endpoint status in the shape store selection judges (a never-reached one has an empty range). */
+function asStoreCandidate(s: EndpointStatus): StoreCandidate {
+  const info = s.info ?? { labelSets: [], minTime: 1, maxTime: 0, componentType: 'unknown' as const };
+  if (s.healthy) return { name: s.name, info };
+  return {
+    name: s.name,
+    info,
+    unhealthy: { since: s.unhealthySince ?? s.lastCheck ?? new Date(0), lastError: s.lastError },
   };
 }
 

@@ -50,10 +50,13 @@ export interface StoreExclusion {
 }
 
 /** Which stores a request asks and which it leaves out (see {@link selectStores}). */
-export interface StoreSelection {
-  readonly matched: ProxyEndpoint[];
+export interface StoreSelection<T extends StoreCandidate = ProxyEndpoint> {
+  readonly matched: T[];
   readonly excluded: StoreExclusion[];
 }
+
+/** What {@link selectStores} judges a store by. */
+export type StoreCandidate = Pick<ProxyEndpoint, 'name' | 'info' | 'unhealthy'>;
 
 /** Options of `createProxyStore`. */
 export interface ProxyStoreOptions {
@@ -97,13 +100,13 @@ function labelSetsText(sets: readonly Labels[]): string {
  * those it leaves out, with the reason for each (Thanos's storeMatches texts). A healthy store
  * holding no data yet (empty time range) is left out as `no-data`.
  */
-export function selectStores(
-  endpoints: readonly ProxyEndpoint[],
+export function selectStores<T extends StoreCandidate>(
+  endpoints: readonly T[],
   minTime: number,
   maxTime: number,
   matchers: readonly Matcher[],
-): StoreSelection {
-  const matched: ProxyEndpoint[] = [];
+): StoreSelection<T> {
+  const matched: T[] = [];
   const excluded: StoreExclusion[] = [];
   for (const e of endpoints) {
     const out = (kind: StoreExclusion['kind'], reason: string) =>
@@ -136,7 +139,7 @@ export function selectStores(
  * useful was left out (only stores without data yet): an empty answer then needs no warning.
  */
 export function noStoresMatchedWarning(
-  selection: StoreSelection,
+  selection: StoreSelection<StoreCandidate>,
   minTime: number,
   maxTime: number,
   total: number,
@@ -151,7 +154,7 @@ export function noStoresMatchedWarning(
  * Throws `No StoreAPIs available` (gRPC UNAVAILABLE) when no endpoint is healthy, naming the
  * unhealthy ones; used under the ABORT strategy, where a request must not answer without data.
  */
-function noneAvailable(all: readonly ProxyEndpoint[], selection: StoreSelection): void {
+function noneAvailable(all: readonly ProxyEndpoint[], selection: StoreSelection<StoreCandidate>): void {
   if (all.some((e) => !e.unhealthy)) return;
   const down = selection.excluded.map((x) => `store ${x.name} filtered out: ${x.reason}`);
   throw new StoreAPIError(
