@@ -3,6 +3,7 @@
 // and two receivers replicating over Thanos's gRPC Writeable service.
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
 import { compressSync } from 'snappy';
@@ -372,6 +373,44 @@ write:
       code: 'CORE_RECEIVE_CONFLICT',
       message: 'add 1 samples: out of order sample',
     });
+  });
+
+  it('cuts 2h blocks from the head and uploads each once per tenant with the thanos meta', async () => {
+    const bucketDir = join(dir, 'bucket');
+    const bucket = createFilesystemBucket({ directory: bucketDir });
+    const opts = { bucket, grpcAddress: undefined, httpAddress: undefined, remoteWriteAddress: undefined };
+    const r = make(opts);
+    await r.start();
+    const H = 3600_000;
+    const start = Math.floor(T0 / (2 * H)) * 2 * H;
+    // 5h of samples every 10 minutes: the head spans more than 1.5 blocks, so the first 2h go.
+    const samples: [number, number][] = [];
+    for (let t = start; t <= start + 5 * H; t += 600_000) samples.push([t, t / 1000]);
+    await r.write({ timeseries: [series({ __name__: 'blk' }, samples)] });
+    await r.write({ tenant: 't2', timeseries: [series({ __name__: 'blk' }, samples)] });
+    const first = await r.flush();
+    expect(first).toEqual({ blocks: 2, uploaded: 2 });
+    const metas: { thanos: { source: string; labels: Record<string, string> }; minTime: number }[] = [];
+    for await (const name of bucket.iter('')) {
+      const m = JSON.parse(Buffer.from(await bucket.get(`${name.replace(/\/$/, '')}/meta.json`)).toString());
+      metas.push(m);
+    }
+    expect(
+      metas.map((m) => [m.thanos.source, m.thanos.labels.tenant_id, m.thanos.labels.replica, m.minTime]).sort(),
+    ).toEqual([
+      ['receive', 'default-tenant', 'r0', start],
+      ['receive', 't2', 'r0', start],
+    ]);
+    // Queries still see everything: the block and the head together.
+    expect(await query(r, 'count_over_time(blk[6h])', start + 5 * H)).toEqual({
+      '{replica="r0", tenant_id="default-tenant"}': samples.length,
+      '{replica="r0", tenant_id="t2"}': samples.length,
+    });
+    await r.close();
+    // After a restart nothing is uploaded twice.
+    const again = make(opts);
+    await again.start();
+    expect(await again.flush()).toEqual({ blocks: 0, uploaded: 0 });
   });
 
   it('serves its StoreAPI over gRPC to a querier dialling it', async () => {
