@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createMemoryBucket } from '@thanos-ts/objstore';
+import { createMemoryStorage } from '@thanos-ts/promql';
 import {
   programAvailable,
   type RunningAlertmanager,
@@ -10,11 +12,13 @@ import {
   startPrometheus,
   waitFor,
 } from '@thanos-ts/testing';
-import { isStaleNaN, matcher } from '@thanos-ts/tsdb';
+import { isStaleNaN, Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComponentClosedError } from '../src/component/component.js';
-import { createRuler, type Ruler } from '../src/rule/index.js';
+import { createQuerier } from '../src/query/querier.js';
+import { createRuler, querierQueryFunc, type Ruler } from '../src/rule/index.js';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
+import { createLocalStore } from '../src/storeapi/local-store.js';
 import { MAX_TIME, MIN_TIME } from '../src/storeapi/store-api.js';
 
 // The same rule file in a real Prometheus 2.42 and in our ruler evaluating against that
@@ -80,7 +84,6 @@ async function promQuery(prom: RunningPrometheus, q: string): Promise<Map<string
     data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
   };
   const out = new Map<string, number>();
-  const { Labels } = await import('@thanos-ts/tsdb');
   for (const s of r.data.result) out.set(Labels.from(s.metric).without(['__name__']).toString(), Number(s.value[1]));
   return out;
 }
@@ -325,7 +328,6 @@ describe('ruler without reference programs', () => {
         'groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - record: r\n        expr: x\n',
       );
       let present = true;
-      const { Labels } = await import('@thanos-ts/tsdb');
       await using ruler = createRuler({
         ruleFiles: [join(dir, 'r.yml')],
         dataDir: join(dir, 'data'),
@@ -345,6 +347,67 @@ describe('ruler without reference programs', () => {
         'prometheus_rule_group_iterations_missed_total',
       );
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('ships its blocks to the bucket with its external labels and source ruler', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ruler-ship-'));
+    try {
+      await writeFile(join(dir, 'r.yml'), 'groups: []\n');
+      const bucket = createMemoryBucket();
+      const ruler = createRuler({
+        ruleFiles: [join(dir, 'r.yml')],
+        dataDir: join(dir, 'data'),
+        query: async () => [],
+        externalLabels: { ruler: 'r1' },
+        bucket,
+        tsdbBlockDurationMs: 3_600_000,
+        shipIntervalMs: 0,
+      });
+      await ruler.start();
+      // Three hours of a recorded series, so closing cuts the head into blocks and ships them.
+      const app = ruler.db?.appender();
+      const l = Labels.from({ __name__: 'recorded', a: '1' });
+      for (let t = 0; t <= 3 * 3_600_000; t += 60_000) app?.append(l, 1_700_000_000_000 + t, t);
+      await app?.commit();
+      await ruler.close();
+      const ids: string[] = [];
+      for await (const e of bucket.iter('')) ids.push(e.replace(/\/$/, ''));
+      expect(ids.length).toBeGreaterThan(0);
+      const meta = JSON.parse(new TextDecoder().decode(await bucket.get(`${ids[0]}/meta.json`)));
+      expect(meta.thanos.source).toBe('ruler');
+      expect(meta.thanos.labels).toEqual({ ruler: 'r1' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('evaluates through an in-process querier', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ruler-querier-'));
+    const storage = createMemoryStorage();
+    const now = Date.now();
+    for (let t = now - 600_000; t <= now + 600_000; t += 15_000) {
+      storage.append({ __name__: 'up', job: 'a', instance: '1' }, t, 1);
+      storage.append({ __name__: 'up', job: 'a', instance: '2' }, t, 1);
+    }
+    const querier = createQuerier({ endpoints: [createLocalStore({ queryable: storage })] });
+    try {
+      await querier.start();
+      await writeFile(
+        join(dir, 'r.yml'),
+        'groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n',
+      );
+      await using ruler = createRuler({
+        ruleFiles: [join(dir, 'r.yml')],
+        dataDir: join(dir, 'data'),
+        query: querierQueryFunc(querier),
+        shipIntervalMs: 0,
+      });
+      await ruler.start();
+      await until(async () => (await lastValue(ruler, 'job:up:sum')).get('{job="a"}') === 2, 10_000);
+    } finally {
+      await querier.close();
       await rm(dir, { recursive: true, force: true });
     }
   }, 30_000);
