@@ -1,0 +1,240 @@
+import { readFile } from 'node:fs/promises';
+import {
+  createReceiver,
+  DEFAULT_REPLICA_HEADER,
+  DEFAULT_TENANT_HEADER,
+  DEFAULT_TENANT_ID,
+  DEFAULT_TENANT_LABEL,
+  HASHRING_ALGORITHMS,
+  type HashringAlgorithm,
+  parseHashringsConfig,
+  parseLimitsConfig,
+  type ReceiverOptions,
+} from '@thanos-ts/core/receive';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { Command, Option } from 'commander';
+import { Registry } from 'prom-client';
+import { collect, durationFlag, intFlag, listenAddressFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
+import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
+import { definedOnly, type FlagsFor } from '../flags/typed.js';
+import { runUntilSignal } from '../run.js';
+import { parseLabelFlags } from './rule.js';
+
+/** Raw values of `thanos-ts receive` flags as commander stores them. */
+export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
+  'remoteWrite.address': string;
+  'remoteWrite.clientTlsCert'?: string;
+  'remoteWrite.clientTlsKey'?: string;
+  'remoteWrite.clientTlsCa'?: string;
+  'remoteWrite.clientServerName'?: string;
+  'remoteWrite.clientTlsSecure'?: boolean;
+  'tsdb.path': string;
+  'tsdb.retention': string;
+  'tsdb.outOfOrder.timeWindow': string;
+  'tsdb.tooFarInFuture.timeWindow': string;
+  label: string[];
+  'receive.hashringsFile'?: string;
+  'receive.hashrings'?: string;
+  'receive.hashringsAlgorithm': string;
+  'receive.hashringsFileRefreshInterval': string;
+  'receive.localEndpoint'?: string;
+  'receive.tenantHeader': string;
+  'receive.defaultTenantId': string;
+  'receive.tenantLabelName': string;
+  'receive.replicaHeader': string;
+  'receive.replicationFactor': string;
+  'receive.limitsConfigFile'?: string;
+  'receive.limitsConfig'?: string;
+  receiveForwardTimeout: string;
+}
+
+/** Options no flag sets: the bucket (from --objstore.*) and in-process objects. */
+type NotReceiveFlags = 'bucket' | 'logger' | 'registry' | 'now';
+
+/** Everything `thanos-ts receive` resolved from its flags: createReceiver's options but the bucket. */
+export type ReceiveCommandConfig = Omit<ReceiverOptions, NotReceiveFlags> & {
+  /** Whether --objstore.config(-file) was given (uploads on). */
+  uploads: boolean;
+};
+
+async function fileOrInline(file: string | undefined, inline: string | undefined, flag: string) {
+  if (file !== undefined && inline !== undefined)
+    throw new InvalidArgumentError(`--${flag}-file and --${flag} are mutually exclusive; set only one`);
+  if (file === undefined) return inline;
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError(`--${flag}-file: cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Validates the flags and builds the receiver's options; errors name the flag. */
+export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommandConfig> {
+  const algorithm = o['receive.hashringsAlgorithm'];
+  if (!HASHRING_ALGORITHMS.includes(algorithm as HashringAlgorithm))
+    throw new InvalidArgumentError(
+      `--receive.hashrings-algorithm: want one of ${HASHRING_ALGORITHMS.join(', ')}, got ${JSON.stringify(algorithm)}`,
+    );
+  const hashringsFile = o['receive.hashringsFile'];
+  // The file is read (and re-read) by the receiver; inline content is parsed here.
+  let hashrings: ReceiverOptions['hashrings'];
+  if (hashringsFile === undefined && o['receive.hashrings'] !== undefined)
+    hashrings = parseHashringsConfig(o['receive.hashrings'], '--receive.hashrings');
+  const limitsText = await fileOrInline(
+    o['receive.limitsConfigFile'],
+    o['receive.limitsConfig'],
+    'receive.limits-config',
+  );
+  const secure = o['remoteWrite.clientTlsSecure'] === true;
+  const rf = intFlag(o['receive.replicationFactor'], 'receive.replication-factor', 1);
+  const flags: FlagsFor<ReceiverOptions, NotReceiveFlags> = {
+    ...servingFromFlags(o),
+    tsdbPath: o['tsdb.path'],
+    remoteWriteAddress: listenAddressFlag(o['remoteWrite.address'], 'remote-write.address'),
+    externalLabels: parseLabelFlags(o.label, 'label'),
+    retentionMs: durationFlag(o['tsdb.retention'], 'tsdb.retention'),
+    blockDurationMs: undefined,
+    outOfOrderTimeWindowMs: durationFlag(o['tsdb.outOfOrder.timeWindow'], 'tsdb.out-of-order.time-window'),
+    tooFarInFutureMs: durationFlag(o['tsdb.tooFarInFuture.timeWindow'], 'tsdb.too-far-in-future.time-window'),
+    tenantHeader: o['receive.tenantHeader'],
+    defaultTenantId: o['receive.defaultTenantId'],
+    tenantLabelName: o['receive.tenantLabelName'],
+    replicaHeader: o['receive.replicaHeader'],
+    hashrings,
+    hashringsFile,
+    hashringsFileRefreshIntervalMs: durationFlag(
+      o['receive.hashringsFileRefreshInterval'],
+      'receive.hashrings-file-refresh-interval',
+    ),
+    hashringsAlgorithm: algorithm as HashringAlgorithm,
+    localEndpoint: o['receive.localEndpoint'],
+    replicationFactor: rf,
+    forwardTimeoutMs: durationFlag(o.receiveForwardTimeout, 'receive-forward-timeout'),
+    peerTLS: secure
+      ? {
+          secure: true,
+          ...definedOnly({
+            certFile: o['remoteWrite.clientTlsCert'],
+            keyFile: o['remoteWrite.clientTlsKey'],
+            caFile: o['remoteWrite.clientTlsCa'],
+            serverName: o['remoteWrite.clientServerName'],
+          }),
+        }
+      : undefined,
+    limits: limitsText === undefined ? undefined : parseLimitsConfig(limitsText),
+    maxRequestBytes: undefined,
+    flushIntervalMs: undefined,
+  };
+  if (flags.tenantLabelName === '') throw new InvalidArgumentError('--receive.tenant-label-name: must not be empty');
+  return {
+    ...definedOnly(flags),
+    tsdbPath: o['tsdb.path'],
+    uploads: o['objstore.configFile'] !== undefined || o['objstore.config'] !== undefined,
+  };
+}
+
+/** Defines the `receive` command and its flags (Thanos's names and defaults). */
+export function defineReceiveCommand(): Command {
+  const cmd = new Command('receive').description(
+    'Accept Prometheus remote write API requests and write to local tsdb.',
+  );
+  const opt = (flags: string, help: string, dflt?: string | string[] | boolean, repeat = false) => {
+    const o = new Option(flags, help);
+    if (repeat) o.argParser(collect);
+    if (dflt !== undefined) o.default(dflt);
+    cmd.addOption(o);
+  };
+  opt('--remote-write.address <host:port>', 'Address to listen on for remote write requests.', '0.0.0.0:19291');
+  opt('--remote-write.client-tls-cert <path>', 'TLS Certificates to use to identify this client to the server.');
+  opt('--remote-write.client-tls-key <path>', "TLS Key for the client's certificate.");
+  opt('--remote-write.client-tls-ca <path>', 'TLS CA Certificates to use to verify servers.');
+  opt(
+    '--remote-write.client-server-name <name>',
+    'Server name to verify the hostname on the returned TLS certificates.',
+  );
+  opt('--remote-write.client-tls-secure', 'Use TLS when talking to the other receivers.', false);
+  opt('--tsdb.path <dir>', 'Data directory of TSDB.', './data');
+  opt(
+    '--tsdb.retention <duration>',
+    'How long to retain raw samples on local storage. 0d - disables the retention policy (i.e. infinite retention).',
+    '15d',
+  );
+  opt(
+    '--tsdb.out-of-order.time-window <duration>',
+    'Accept out-of-order samples up to this much older than the newest sample of their series (0s: reject them).',
+    '0s',
+  );
+  opt(
+    '--tsdb.too-far-in-future.time-window <duration>',
+    'Reject samples more than this ahead of the current time (0s: accept any).',
+    '0s',
+  );
+  opt(
+    '--label <key="value">',
+    'External labels to announce. This flag will be removed in the future when handling multiple tsdb instances is added.',
+    [],
+    true,
+  );
+  opt(
+    '--receive.hashrings-file <path>',
+    'Path to file that contains the hashring configuration. A watcher is initialized to watch changes and update the hashring dynamically.',
+  );
+  opt(
+    '--receive.hashrings <json>',
+    "Alternative to 'receive.hashrings-file' flag (lower priority). Content of file that contains the hashring configuration.",
+  );
+  opt(
+    '--receive.hashrings-algorithm <algorithm>',
+    'The algorithm used when distributing series in the hashrings. Must be one of hashmod, ketama. Will be overwritten by the tenant-specific algorithm in the hashring config.',
+    'hashmod',
+  );
+  opt(
+    '--receive.hashrings-file-refresh-interval <duration>',
+    'Refresh interval to re-read the hashring configuration file. (used as a fallback)',
+    '5m',
+  );
+  opt(
+    '--receive.local-endpoint <host:port>',
+    "Endpoint of local receive node. Used to identify the local node in the hashring configuration. If it's empty AND hashring configuration was provided, it means that receive will run in RoutingOnly mode.",
+  );
+  opt('--receive.tenant-header <name>', 'HTTP header to determine tenant for write requests.', DEFAULT_TENANT_HEADER);
+  opt(
+    '--receive.default-tenant-id <id>',
+    'Default tenant ID to use when none is provided via a header.',
+    DEFAULT_TENANT_ID,
+  );
+  opt(
+    '--receive.tenant-label-name <name>',
+    'Label name through which the tenant will be announced.',
+    DEFAULT_TENANT_LABEL,
+  );
+  opt(
+    '--receive.replica-header <name>',
+    'HTTP header specifying the replica number of a write request.',
+    DEFAULT_REPLICA_HEADER,
+  );
+  opt('--receive.replication-factor <n>', 'How many times to replicate incoming write requests.', '1');
+  opt('--receive.limits-config-file <path>', 'YAML file that contains limit configuration.');
+  opt('--receive.limits-config <yaml>', "Alternative to 'receive.limits-config-file' flag (mutually exclusive).");
+  opt('--receive-forward-timeout <duration>', 'Timeout for each forward request.', '5s');
+  addObjstoreFlags(cmd);
+  addServingFlags(cmd, { grpc: true });
+  addLogFlags(cmd);
+  return cmd;
+}
+
+/** Adds `thanos-ts receive` to the program. */
+export function registerReceive(program: Command): void {
+  const cmd = defineReceiveCommand().action(async (o: ReceiveFlags) => {
+    const logger = loggerFromFlags(o, 'receive');
+    const { uploads, ...cfg } = await parseReceiveFlags(o);
+    const registry = new Registry();
+    const bucket = uploads ? await bucketFromFlags(o, { registry }) : undefined;
+    if (!bucket) logger.info('no supported bucket was configured, uploads will be disabled');
+    const receiver = createReceiver({ ...cfg, ...(bucket ? { bucket } : {}), logger, registry });
+    await runUntilSignal(receiver, { logger, cleanup: async () => bucket?.close() });
+  });
+  program.addCommand(cmd);
+}
