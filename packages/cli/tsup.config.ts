@@ -1,10 +1,4 @@
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tsup.shared.js';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/main.ts'],
-  format: ['esm'],
-  target: 'node22',
-  dts: { entry: 'src/index.ts' },
-  sourcemap: true,
-  clean: true,
-});
+// main.js is what bin/thanos-ts.js runs.
+export default packageConfig({ entry: { main: 'src/main.ts' } });

@@ -1,21 +1,9 @@
-import { cpSync, readFileSync } from 'node:fs';
-import { defineConfig } from 'tsup';
+import { cpSync } from 'node:fs';
+import { packageConfig } from '../../tsup.shared.js';
 
-// One entry per subpath in package.json's "exports" (".": src/index.ts, "./query": src/query/index.ts, …).
-const { exports } = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown> };
-const entry = Object.fromEntries(
-  Object.keys(exports).map((k) => (k === '.' ? ['index', 'src/index.ts'] : [`${k.slice(2)}/index`, `src/${k.slice(2)}/index.ts`])),
-);
-
-export default defineConfig({
-  entry,
-  format: ['esm'],
-  target: 'node22',
-  dts: true,
-  sourcemap: true,
-  clean: true,
+export default packageConfig({
   // The StoreAPI's .proto files are loaded at runtime; ship them next to the bundle, where
-  // storeapi/protos.ts looks for them (./proto relative to dist/index.js).
+  // storeapi/protos.ts looks for them (./proto relative to the dist/ chunks).
   onSuccess: async () => {
     cpSync('src/storeapi/proto', 'dist/proto', { recursive: true });
   },

@@ -2,9 +2,9 @@
 // timeout ends evaluation itself with Prometheus's 503 `timeout`, a client that goes away frees
 // the worker, and health checks, light queries and long GET URLs keep being answered. Run against
 // the quick start process (store gateway and querier in one process, as `npx thanos-ts quickstart`).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliProcess, startCli } from './cli-process.js';
 
 const HEAVY = 'sum(max_over_time(rate({__name__=~".+"}[5m])[1d:1s]))';
 
@@ -16,7 +16,7 @@ interface APIResponse {
 }
 
 describe('querier isolation (thanos-ts quickstart as a process)', () => {
-  let child: ChildProcess;
+  let cli: CliProcess | undefined;
   let url = '';
   let dataDir = '';
   const end = Math.floor(Date.now() / 1000);
@@ -24,41 +24,16 @@ describe('querier isolation (thanos-ts quickstart as a process)', () => {
 
   beforeAll(async () => {
     dataDir = await makeTempDir('isolation-');
-    child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'packages/cli/src/main.ts',
-        'quickstart',
-        `--data-dir=${dataDir}`,
-        '--http-address=127.0.0.1:0',
-        '--days=2',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const started = await startCli(
+      ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=2'],
+      /ready: (http:\/\/\S+)/,
     );
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d) => (err += d));
-    url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "ready:" line; stdout=${out} stderr=${err}`)), 110_000);
-      child.stdout?.on('data', (d) => {
-        out += d;
-        const m = /ready: (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1] as string);
-        }
-      });
-    });
+    cli = started.proc;
+    url = started.match[1] as string;
   }, 120_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await cli?.stop();
     if (dataDir) await removeTempDir(dataDir);
   });
 

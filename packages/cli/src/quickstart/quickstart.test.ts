@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startCli } from '../../test/cli-process.js';
 import { createQuickstart, EXAMPLE_QUERIES } from './quickstart.js';
 
 interface VectorResponse {
@@ -63,41 +63,18 @@ describe('thanos-ts quickstart (the README command, as a process)', () => {
   it('prints its URL, answers over HTTP and stops cleanly on Ctrl-C', async () => {
     const dataDir = await makeTempDir('quickstart-cli-');
     try {
-      // tsx runs the CLI's TypeScript entry exactly as `npx thanos-ts` runs the built dist/main.js.
-      const child = spawn(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'packages/cli/src/main.ts',
-          'quickstart',
-          `--data-dir=${dataDir}`,
-          '--http-address=127.0.0.1:0',
-          '--days=1',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
+      const { proc, match } = await startCli(
+        ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=1'],
+        /ready: (http:\/\/\S+)/,
+        90_000,
       );
-      let out = '';
-      let err = '';
-      child.stderr.on('data', (d) => (err += d));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "ready:" line; stdout=${out} stderr=${err}`)), 90_000);
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /ready: (http:\/\/\S+)/.exec(out);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m[1] as string);
-          }
-        });
-      });
-      expect(out).toContain('rate(http_requests_total[5m])');
+      const url = match[1] as string;
+      const out = proc.stdout;
+      expect(out()).toContain('rate(http_requests_total[5m])');
       const res = (await (await fetch(`${url}/api/v1/query?query=count(up)`)).json()) as VectorResponse;
       expect(res.data.result[0]?.value[1]).toBe('8');
-      child.kill('SIGINT');
-      expect(await exited).toBe(0);
-      expect(out).toContain('stopping');
+      expect(await proc.stop('SIGINT')).toBe(0);
+      expect(out()).toContain('stopping');
     } finally {
       await removeTempDir(dataDir);
     }
