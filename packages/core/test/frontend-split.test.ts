@@ -71,21 +71,17 @@ function grid(start: number, end: number, step: number): number[] {
 function answer(r: RangeRequest): MatrixResponse {
   const ts = grid(r.start, r.end, r.step);
   return {
-    series: (
-      [
-        // A series present only in the first half of each day, as churn makes them.
-        {
-          metric: { __name__: 'a' },
-          values: ts.filter((t) => t % DAY < DAY / 2).map((t): [number, string] => [t, String(t % 7)]),
-          histograms: [],
-        },
-        {
-          metric: { __name__: 'b', job: 'x' },
-          values: ts.map((t): [number, string] => [t, String(t / 1000)]),
-          histograms: [],
-        },
-      ] as MatrixSeries[]
-    ).filter((s) => s.values.length > 0),
+    series: [
+      // A series present only in the first half of each day, as churn makes them.
+      {
+        metric: { __name__: 'a' } as Record<string, string>,
+        ts: ts.filter((t) => t % DAY < DAY / 2),
+        value: (t: number) => String(t % 7),
+      },
+      { metric: { __name__: 'b', job: 'x' }, ts, value: (t: number) => String(t / 1000) },
+    ]
+      .map((s): MatrixSeries => ({ metric: s.metric, timestamps: s.ts, values: s.ts.map(s.value), histograms: [] }))
+      .filter((s) => s.values.length > 0),
     warnings: r.query.includes('warn') ? ['w1'] : [],
     infos: [],
   };
@@ -211,7 +207,7 @@ describe('merge and extract', () => {
     expect(merged).toEqual(whole);
     // Overlapping answers keep each timestamp once.
     const twice = mergeMatrices([answer(req(0, 2 * H, 60_000)), answer(req(H, 3 * H, 60_000))]);
-    expect(twice.series[1]?.values.map((v) => v[0])).toEqual(grid(0, 3 * H, 60_000));
+    expect(twice.series[1]?.timestamps).toEqual(grid(0, 3 * H, 60_000));
   });
 
   it('keeps warnings once and writes Prometheus JSON', () => {
@@ -241,7 +237,10 @@ describe('merge and extract', () => {
       },
       warnings: ['w1'],
     });
-    expect(extractMatrix(m, 60_000, 60_000).series.map((s) => s.values)).toEqual([[[60_000, '3']], [[60_000, '60']]]);
+    expect(extractMatrix(m, 60_000, 60_000).series.map((s) => [s.timestamps, s.values])).toEqual([
+      [[60_000], ['3']],
+      [[60_000], ['60']],
+    ]);
   });
 });
 

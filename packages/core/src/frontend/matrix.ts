@@ -3,8 +3,10 @@ import { formatTimestamp } from '../http/json.js';
 /** One series of a range query answer; sample values stay the strings Prometheus wrote. */
 export interface MatrixSeries {
   metric: Record<string, string>;
-  /** [ms, value text], in time order. */
-  values: [number, string][];
+  /** Sample timestamps, ms, in time order (columnar: decoding and caching allocate no pair per sample). */
+  timestamps: number[];
+  /** Sample values as Prometheus wrote them (`"1.5"`, `"NaN"`, `"+Inf"`), parallel to `timestamps`. */
+  values: string[];
   /** Native histograms, [ms, histogram object], in time order (Prometheus's `histograms`). */
   histograms: [number, unknown][];
 }
@@ -50,12 +52,18 @@ export function decodeMatrixResponse(body: string): MatrixResponse {
     throw new Error(`error decoding response: resultType ${JSON.stringify(d.data.resultType)}, want "matrix"`);
   const series: MatrixSeries[] = [];
   for (const s of d.data.result as { metric?: Record<string, string>; values?: unknown[]; histograms?: unknown[] }[]) {
+    const pts = s.values ?? [];
+    const timestamps = new Array<number>(pts.length);
+    const values = new Array<string>(pts.length);
+    for (let i = 0; i < pts.length; i++) {
+      const p = pts[i] as [unknown, unknown];
+      timestamps[i] = toMs(p[0]);
+      values[i] = String(p[1]);
+    }
     series.push({
       metric: s.metric ?? {},
-      values: (s.values ?? []).map((p) => {
-        const [t, v] = p as [unknown, unknown];
-        return [toMs(t), String(v)];
-      }),
+      timestamps,
+      values,
       histograms: (s.histograms ?? []).map((p) => {
         const [t, h] = p as [unknown, unknown];
         return [toMs(t), h];
@@ -91,6 +99,18 @@ function metricKey(m: Record<string, string>): string {
       .sort()
       .map((k) => [k, m[k]]),
   );
+}
+
+/** Index of the first timestamp after `t` in the sorted `ts`. */
+function firstAfter(ts: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((ts[mid] as number) > t) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** Samples of `pts` after `t` (binary search; `pts` is in time order). */
@@ -133,11 +153,20 @@ export function mergeMatrices(parts: readonly MatrixResponse[]): MatrixResponse 
       const key = metricKey(s.metric);
       const have = out.get(key);
       if (!have) {
-        out.set(key, { metric: s.metric, values: [...s.values], histograms: [...s.histograms] });
+        out.set(key, {
+          metric: s.metric,
+          timestamps: s.timestamps.slice(),
+          values: s.values.slice(),
+          histograms: [...s.histograms],
+        });
         continue;
       }
-      const lastV = have.values.at(-1);
-      have.values.push(...(lastV ? after(s.values, lastV[0]) : s.values));
+      const last = have.timestamps.at(-1);
+      const from = last === undefined ? 0 : firstAfter(s.timestamps, last);
+      for (let i = from; i < s.timestamps.length; i++) {
+        have.timestamps.push(s.timestamps[i] as number);
+        have.values.push(s.values[i] as string);
+      }
       const lastH = have.histograms.at(-1);
       have.histograms.push(...(lastH ? after(s.histograms, lastH[0]) : s.histograms));
     }
@@ -149,9 +178,9 @@ export function mergeMatrices(parts: readonly MatrixResponse[]): MatrixResponse 
 function firstTime(r: MatrixResponse): number {
   let min = Number.POSITIVE_INFINITY;
   for (const s of r.series) {
-    const v = s.values[0];
+    const v = s.timestamps[0];
     const h = s.histograms[0];
-    if (v && v[0] < min) min = v[0];
+    if (v !== undefined && v < min) min = v;
     if (h && h[0] < min) min = h[0];
   }
   return min;
@@ -166,39 +195,64 @@ export function extractMatrix(r: MatrixResponse, start: number, end: number, ste
   const keep = (t: number) => t >= start && t <= end && (step <= 0 || (t - start) % step === 0);
   const series: MatrixSeries[] = [];
   for (const s of r.series) {
-    const values = s.values.filter((p) => keep(p[0]));
+    const timestamps: number[] = [];
+    const values: string[] = [];
+    // Samples are in time order: skip to `start` by binary search, stop after `end`.
+    for (let i = firstAfter(s.timestamps, start - 1); i < s.timestamps.length; i++) {
+      const t = s.timestamps[i] as number;
+      if (t > end) break;
+      if (step > 0 && (t - start) % step !== 0) continue;
+      timestamps.push(t);
+      values.push(s.values[i] as string);
+    }
     const histograms = s.histograms.filter((p) => keep(p[0]));
-    if (values.length > 0 || histograms.length > 0) series.push({ metric: s.metric, values, histograms });
+    if (timestamps.length > 0 || histograms.length > 0)
+      series.push({ metric: s.metric, timestamps, values, histograms });
   }
   return { series, warnings: r.warnings, infos: r.infos };
 }
 
-/** The Prometheus JSON body of a range answer, written piecewise. */
+/** Prometheus's jsonutil.MarshalTimestamp: seconds, with the ms digits only when there are any. */
+function timestampText(t: number): string {
+  const ms = t % 1000;
+  if (ms === 0) return String(t / 1000);
+  if (t < 0) return formatTimestamp(t);
+  const sec = (t - ms) / 1000;
+  return ms >= 100 ? `${sec}.${ms}` : ms >= 10 ? `${sec}.0${ms}` : `${sec}.00${ms}`;
+}
+
+/** Sample value texts never need JSON escaping when they look like numbers (the common case). */
+const PLAIN_VALUE = /^[-+.0-9a-zA-Z]*$/;
+
+/**
+ * The Prometheus JSON body of a range answer. Built by string concatenation (V8 ropes) rather than
+ * per-sample arrays: for a week of minutely samples this is the frontend's hottest loop.
+ */
 export function encodeMatrixResponse(r: MatrixResponse): string {
-  const parts: string[] = ['{"status":"success","data":{"resultType":"matrix","result":['];
-  r.series.forEach((s, i) => {
-    parts.push(i ? ',{"metric":' : '{"metric":', JSON.stringify(s.metric));
-    if (s.values.length > 0) {
-      parts.push(',"values":[');
-      for (let j = 0; j < s.values.length; j++) {
-        const [t, v] = s.values[j] as [number, string];
-        parts.push(`${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(v)}]`);
+  let out = '{"status":"success","data":{"resultType":"matrix","result":[';
+  for (let i = 0; i < r.series.length; i++) {
+    const s = r.series[i] as MatrixSeries;
+    out += `${i ? ',' : ''}{"metric":${JSON.stringify(s.metric)}`;
+    if (s.timestamps.length > 0) {
+      out += ',"values":[';
+      for (let j = 0; j < s.timestamps.length; j++) {
+        const v = s.values[j] as string;
+        out += `${j ? ',[' : '['}${timestampText(s.timestamps[j] as number)},${PLAIN_VALUE.test(v) ? `"${v}"` : JSON.stringify(v)}]`;
       }
-      parts.push(']');
+      out += ']';
     }
     if (s.histograms.length > 0) {
-      parts.push(',"histograms":[');
+      out += ',"histograms":[';
       for (let j = 0; j < s.histograms.length; j++) {
         const [t, h] = s.histograms[j] as [number, unknown];
-        parts.push(`${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(h)}]`);
+        out += `${j ? ',' : ''}[${timestampText(t)},${JSON.stringify(h)}]`;
       }
-      parts.push(']');
+      out += ']';
     }
-    parts.push('}');
-  });
-  parts.push(']}');
-  if (r.warnings.length > 0) parts.push(',"warnings":', JSON.stringify(r.warnings));
-  if (r.infos.length > 0) parts.push(',"infos":', JSON.stringify(r.infos));
-  parts.push('}');
-  return parts.join('');
+    out += '}';
+  }
+  out += ']}';
+  if (r.warnings.length > 0) out += `,"warnings":${JSON.stringify(r.warnings)}`;
+  if (r.infos.length > 0) out += `,"infos":${JSON.stringify(r.infos)}`;
+  return `${out}}`;
 }
