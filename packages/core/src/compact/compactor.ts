@@ -322,7 +322,12 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     signal: AbortSignal,
   ): Promise<boolean> {
     const res = String(g.resolution);
-    const exclude = new Set(g.metas.filter((m) => state.noCompact.has(m.ulid)).map((m) => m.ulid));
+    // Blocks marked for deletion stay visible for a while (so nothing plans around a gap) but are
+    // never compacted again: a retention-marked block merged into a newer one would outlive its
+    // retention. Compaction sources are already gone from the group as duplicates.
+    const exclude = new Set(
+      g.metas.filter((m) => state.noCompact.has(m.ulid) || state.deletionMarks.has(m.ulid)).map((m) => m.ulid),
+    );
     const considered = g.metas.filter((m) => !exclude.has(m.ulid));
     const overlaps = overlappingBlocks(considered);
     if (overlaps.length > 0 && !vertical) {
