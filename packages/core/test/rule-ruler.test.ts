@@ -231,6 +231,42 @@ scrape_configs:
       );
     }, 60_000);
 
+    it('tells Alertmanager when an alert resolves', async () => {
+      const rdir = await mkdtemp(join(tmpdir(), 'ruler-resolve-'));
+      let firing = true;
+      try {
+        await writeFile(
+          join(rdir, 'r.yml'),
+          'groups:\n  - name: g\n    interval: 200ms\n    rules:\n      - alert: Flapper\n        expr: x > 0\n        annotations:\n          summary: "value {{ $value }}"\n',
+        );
+        await using r = createRuler({
+          ruleFiles: [join(rdir, 'r.yml')],
+          dataDir: join(rdir, 'data'),
+          query: async () => (firing ? [{ labels: Labels.from({ __name__: 'x', job: 'j' }), value: 5 }] : []),
+          alertmanagerURLs: [am.url],
+          resendDelayMs: 200,
+          shipIntervalMs: 0,
+        });
+        await r.start();
+        type AmAlert = {
+          labels: Record<string, string>;
+          annotations: Record<string, string>;
+          status: { state: string };
+        };
+        const flapper = async () =>
+          ((await (await fetch(`${am.url}/api/v2/alerts`)).json()) as AmAlert[]).find(
+            (a) => a.labels.alertname === 'Flapper',
+          );
+        await until(async () => (await flapper())?.status.state === 'active', 20_000);
+        expect((await flapper())?.annotations).toEqual({ summary: 'value 5' });
+        firing = false;
+        // A resolved alert (endsAt in the past) leaves Alertmanager's list of alerts.
+        await until(async () => (await flapper()) === undefined, 20_000);
+      } finally {
+        await rm(rdir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
     it('serves recorded series through the StoreAPI with its external labels', async () => {
       const client = connectStoreAPI(ruler.grpcAddress as string);
       try {
@@ -346,6 +382,36 @@ describe('ruler without reference programs', () => {
       expect(await ruler.registry.getSingleMetricAsString('prometheus_rule_group_iterations_missed_total')).toContain(
         'prometheus_rule_group_iterations_missed_total',
       );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('logs and counts sends to an unreachable Alertmanager, and stays ready', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ruler-am-down-'));
+    try {
+      await writeFile(
+        join(dir, 'r.yml'),
+        'groups:\n  - name: g\n    interval: 100ms\n    rules:\n      - alert: A\n        expr: x\n',
+      );
+      await using ruler = createRuler({
+        ruleFiles: [join(dir, 'r.yml')],
+        dataDir: join(dir, 'data'),
+        query: async () => [{ labels: Labels.from({ job: 'a' }), value: 1 }],
+        alertmanagerURLs: ['http://127.0.0.1:1'],
+        alertmanagerSendTimeoutMs: 1000,
+        resendDelayMs: 100,
+        shipIntervalMs: 0,
+      });
+      await ruler.start();
+      await until(
+        async () => /thanos_alert_sender_errors_total\{[^}]*\} [1-9]/.test(await ruler.registry.metrics()),
+        10_000,
+      );
+      expect(await ruler.registry.getSingleMetricAsString('thanos_alert_sender_alerts_dropped_total')).toMatch(
+        / [1-9]\d*$/m,
+      );
+      expect(ruler.ready()).toBe(true);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
