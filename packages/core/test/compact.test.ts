@@ -190,8 +190,10 @@ describe.skipIf(!haveProm)('compactor against promtool blocks', () => {
     expect(await answers(bucket, { replicaLabels: ['replica'] })).toEqual(
       await answers(original, { replicaLabels: ['replica'] }),
     );
+    // A delete delay keeps the marks around to look at.
     const second = await compactorOn(bucket, await makeTempDir('compact-data-'), {
       deduplicationReplicaLabels: ['replica'],
+      deleteDelayMs: 48 * H,
     }).runOnce();
     expect(second.errors).toEqual([]);
     const marks = await Promise.all(

@@ -136,13 +136,20 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
     },
     async fetch(signal) {
       const ids: string[] = [];
-      for await (const name of bucket.iter('', signal ? { signal } : {})) {
-        const id = blockIdOfDir(name);
-        if (id) ids.push(id);
-      }
       const metas = new Map<string, BlockMeta>();
       const skipped = new Map<string, { state: SyncState; error?: string }>();
-      await forEachLimit(ids, concurrency, async (id) => {
+      // meta.json reads start while the listing goes on: listing 10,000 block directories takes
+      // seconds on some backends, and waiting for it before the first read would add them up.
+      async function* blockIds(): AsyncGenerator<string> {
+        for await (const name of bucket.iter('', signal ? { signal } : {})) {
+          const id = blockIdOfDir(name);
+          if (id) {
+            ids.push(id);
+            yield id;
+          }
+        }
+      }
+      await forEachLimitAsync(blockIds(), concurrency, async (id) => {
         const r = await readMeta(id, signal);
         if (r.meta) metas.set(id, r.meta);
         else skipped.set(id, { state: r.state as SyncState, ...(r.error ? { error: r.error } : {}) });
@@ -197,6 +204,37 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
       return { metas, skipped, counts };
     },
   };
+}
+
+/**
+ * Runs `fn` over the items of an async source as they arrive, at most `limit` at once; stops
+ * reading the source and rejects on the first failure (after the running calls settle).
+ */
+export async function forEachLimitAsync<T>(
+  source: AsyncIterable<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let failed = false;
+  let failure: unknown;
+  for await (const item of source) {
+    if (failed) break;
+    const p: Promise<void> = fn(item).then(
+      () => {
+        running.delete(p);
+      },
+      (err: unknown) => {
+        if (!failed) failure = err;
+        failed = true;
+        running.delete(p);
+      },
+    );
+    running.add(p);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+  if (failed) throw failure;
 }
 
 /** Runs `fn` over items with at most `limit` in flight; rejects on the first failure. */
