@@ -5,7 +5,7 @@ import { type DB, type DBLogger, type Labels, openDB } from '@thanos-ts/tsdb';
 import type { Logger } from '../log/logger.js';
 import { createShipper, type Shipper } from '../sidecar/shipper.js';
 import { createLocalStore } from '../storeapi/local-store.js';
-import { MAX_TIME, type StoreAPI } from '../storeapi/store-api.js';
+import { MAX_TIME, MIN_TIME, type StoreAPI } from '../storeapi/store-api.js';
 import { InvalidTenantError } from './errors.js';
 
 /** One tenant's TSDB on this receiver. */
@@ -161,6 +161,7 @@ export function tenantTimeRange(t: TenantDB): { minTime: number; maxTime: number
   let min = Number.POSITIVE_INFINITY;
   for (const b of t.db.blocks()) min = Math.min(min, b.meta.minTime);
   if (t.db.head.numSeries > 0) min = Math.min(min, t.db.head.minTime);
-  // Nothing stored yet: advertise "from now on" rather than everything.
-  return { minTime: Number.isFinite(min) ? min : MAX_TIME, maxTime: MAX_TIME };
+  // Nothing stored yet: advertise everything, so a querier that cached this Info does not skip
+  // data that arrives before its next Info round.
+  return { minTime: Number.isFinite(min) ? min : MIN_TIME, maxTime: MAX_TIME };
 }

@@ -26,6 +26,7 @@ import {
   type LabelValuesRequest,
   type LabelValuesResponse,
   MAX_TIME,
+  MIN_TIME,
   type SeriesRequest,
   type SeriesResponse,
   type StoreAPI,
@@ -505,7 +506,8 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const store: StoreAPI = {
     async info(): Promise<StoreInfo> {
       const eps = endpoints();
-      const min = eps.reduce((m, e) => Math.min(m, e.info.minTime), MAX_TIME);
+      // An empty receiver still advertises every time: data may arrive before a querier's next Info round.
+      const min = eps.length === 0 ? MIN_TIME : eps.reduce((m, e) => Math.min(m, e.info.minTime), MAX_TIME);
       return {
         labelSets: eps.map((e) => e.info.labelSets[0] as Labels),
         minTime: min,
