@@ -40,6 +40,14 @@ const BENCHMARKS: Record<string, Benchmark> = {
     what: 'getRange latency/throughput (filesystem, s3rver), API calls per block',
   },
   'core-fanout': { script: 'core/fanout-dedup.ts', what: 'fan-out, merge and dedup of 100k series × 2 replicas' },
+  'core-query-isolation': {
+    script: 'core/query-isolation.ts',
+    what: 'health and light-query latency under two heavy queries; concurrency; timeout overrun',
+  },
+  'promql-pool': {
+    script: 'promql/concurrency-pool.ts',
+    what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun',
+  },
   'core-sidecar': {
     script: 'core/sidecar.ts',
     what: 'streaming from Prometheus through the sidecar (needs prometheus)',

@@ -1,5 +1,6 @@
 import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import { Gate } from '../concurrency/gate.js';
+import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
 import { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
@@ -109,7 +110,10 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
     const skipped = { chunks: 0 };
     const out: SeriesSamples[] = [];
     const empty = new Float64Array(0);
+    const slice = createTimeSlice();
     for await (const r of stream) {
+      const turn = slice.check();
+      if (turn) await turn;
       if (r.type === 'warning') addWarnings([r.warning]);
       if (r.type !== 'series') continue;
       const { labels, chunks } = r.series;

@@ -1,0 +1,101 @@
+/**
+ * Querier isolation under heavy queries (issue 13 targets), against the quick start process
+ * (store gateway + querier in one process, 2 days of demo data):
+ * - `/-/healthy` and a light instant query: latency p50/p99 while two heavy range queries run;
+ * - two heavy range queries at once vs one after the other (target ≤ 0.6× on 2 cores);
+ * - how far past its `timeout` a heavy query is answered.
+ *
+ *   npx tsx bench/core/query-isolation.ts [--runs=3]
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startCli } from '../../packages/cli/test/cli-process.js';
+
+const runs = Number(/--runs=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 3);
+const HEAVY = 'sum by (cluster) (max_over_time(rate({__name__=~"http_.+"}[5m])[6h:30s]))';
+
+const quantile = (xs: number[], q: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+const median = (xs: number[]) => quantile(xs, 0.5);
+
+const dataDir = await mkdtemp(join(tmpdir(), 'bench-isolation-'));
+const { proc, match } = await startCli(
+  ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=2'],
+  /ready: (http:\/\/\S+)/,
+  300_000,
+);
+const url = match[1] as string;
+const end = Math.floor(Date.now() / 1000);
+const start = end - 2 * 86400;
+
+async function heavy(timeout = '120s'): Promise<{ ms: number; status: number }> {
+  const began = performance.now();
+  const res = await fetch(`${url}/api/v1/query_range`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ query: HEAVY, start: String(start), end: String(end), step: '300', timeout }),
+  });
+  await res.arrayBuffer();
+  return { ms: performance.now() - began, status: res.status };
+}
+
+async function timed(path: string): Promise<number> {
+  const began = performance.now();
+  const res = await fetch(`${url}${path}`);
+  await res.arrayBuffer();
+  return performance.now() - began;
+}
+
+try {
+  await heavy(); // warm up: index-headers, JIT, workers
+  const sequential: number[] = [];
+  const concurrent: number[] = [];
+  const healthy: number[] = [];
+  const light: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const began = performance.now();
+    await heavy();
+    await heavy();
+    sequential.push(performance.now() - began);
+
+    const both = performance.now();
+    let done = false;
+    const pair = Promise.all([heavy(), heavy()]).then(() => {
+      done = true;
+    });
+    while (!done) {
+      healthy.push(await timed('/-/healthy'));
+      light.push(await timed('/api/v1/query?query=count(up)'));
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await pair;
+    concurrent.push(performance.now() - both);
+  }
+  const overrun: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const { ms, status } = await heavy('1s');
+    if (status === 503) overrun.push(ms - 1000);
+  }
+  console.log(`heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs`);
+  console.log('| figure | median | p99 | target |');
+  console.log('| --- | --- | --- | --- |');
+  console.log(`| two heavy queries one after the other, ms | ${median(sequential).toFixed(0)} | | |`);
+  console.log(
+    `| two heavy queries at once, ms | ${median(concurrent).toFixed(0)} (${(median(concurrent) / median(sequential)).toFixed(2)}×) | | ≤ 0.6× |`,
+  );
+  console.log(
+    `| /-/healthy while they run, ms (${healthy.length} probes) | ${median(healthy).toFixed(1)} | ${quantile(healthy, 0.99).toFixed(1)} | p99 < 50 |`,
+  );
+  console.log(
+    `| light instant query while they run, ms (${light.length}) | ${median(light).toFixed(1)} | ${quantile(light, 0.99).toFixed(1)} | p99 < 200 |`,
+  );
+  console.log(
+    `| answered past a 1 s timeout, ms (${overrun.length} of ${runs} ended in 503) | ${median(overrun).toFixed(0)} | ${Math.max(...overrun).toFixed(0)} | ≤ 200 (10% + 100 ms) |`,
+  );
+} finally {
+  await proc.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
