@@ -319,9 +319,11 @@ describe.skipIf(!programAvailable('promtool'))('store gateway robustness (promto
         await expect(
           g.labelValues({ start: 0, end: ALL.maxTime, label: 'job', matchers: req.matchers }),
         ).rejects.toThrow(msg);
-        // Over gRPC: INVALID_ARGUMENT with the same text.
+        // Over gRPC: INVALID_ARGUMENT with the same text, refused on the raw request before
+        // decoding compiles the regexes (the gateway's Series is never called).
         const remote = connectStoreAPI(g.grpcAddress as string);
         try {
+          const calls = await metricValue(g, 'thanos_bucket_store_series_requests_total');
           const wire = await drain(remote, req).then(
             () => undefined,
             (e: unknown) => e,
@@ -329,6 +331,8 @@ describe.skipIf(!programAvailable('promtool'))('store gateway robustness (promto
           expect(wire).toBeInstanceOf(StoreAPIError);
           expect((wire as StoreAPIError).grpcCode).toBe(3);
           expect((wire as Error).message).toMatch(msg);
+          expect(await metricValue(g, 'thanos_bucket_store_series_requests_total')).toBe(calls);
+          await expect(remote.labelNames({ start: 0, end: ALL.maxTime, matchers: req.matchers })).rejects.toThrow(msg);
         } finally {
           remote.close();
         }

@@ -1,3 +1,4 @@
+import type { Server, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { StoreAPIError } from '../storeapi/errors.js';
 
@@ -84,7 +85,10 @@ export interface RequestLimits {
  * Refuses matchers over `maxMatchersPerRequest` or a regex over `maxRegexBytes` with a
  * MatcherLimitError naming the limit. Call it first thing in every StoreAPI method.
  */
-export function checkMatcherLimits(matchers: readonly Matcher[] | undefined, limits: RequestLimits): void {
+export function checkMatcherLimits(
+  matchers: readonly Pick<Matcher, 'type' | 'name' | 'value'>[] | undefined,
+  limits: RequestLimits,
+): void {
   if (!matchers) return;
   const maxMatchers = limits.maxMatchersPerRequest ?? DEFAULT_MAX_MATCHERS_PER_REQUEST;
   if (maxMatchers > 0 && matchers.length > maxMatchers)
@@ -159,4 +163,57 @@ export class RequestLimiter {
     const limit = this.limits.samplesPerRequest ?? 0;
     if (limit > 0 && this.samples > limit) throw new StoreLimitError('samples', limit, this.samples);
   }
+}
+
+/** storepb.LabelMatcher.Type values (EQ, NEQ, RE, NRE) as matcher types. */
+const PB_MATCH_TYPES = ['=', '!=', '=~', '!~'] as const;
+
+/** The gRPC methods whose requests carry `matchers`. */
+const GUARDED_METHODS = new Set(['Series', 'LabelNames', 'LabelValues']);
+
+/**
+ * Wraps a gRPC server so the StoreAPI methods registered on it check the matcher limits on the
+ * raw protobuf request, before it is decoded: decoding compiles every regex, and 10,000
+ * `=~".+"` matchers take seconds to compile. A request over a limit is answered with
+ * INVALID_ARGUMENT and the same text as {@link checkMatcherLimits}.
+ */
+export function guardMatcherLimits(server: Server, limits: RequestLimits): Server {
+  return new Proxy(server, {
+    get(target, prop, receiver) {
+      if (prop !== 'addService') return Reflect.get(target, prop, receiver);
+      return (service: Parameters<Server['addService']>[0], impl: UntypedServiceImplementation) => {
+        const wrapped: UntypedServiceImplementation = {};
+        for (const [name, handler] of Object.entries(impl)) {
+          wrapped[name] = GUARDED_METHODS.has(name) ? guarded(handler as GrpcHandler, limits) : handler;
+        }
+        target.addService(service, wrapped);
+      };
+    },
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: grpc-js handlers take call objects of several shapes.
+type GrpcHandler = (call: any, callback?: (err: unknown, value?: unknown) => void) => void;
+
+function guarded(handler: GrpcHandler, limits: RequestLimits): GrpcHandler {
+  return (call, callback) => {
+    const raw = (call.request as { matchers?: Array<{ type?: number; name?: string; value?: string }> } | undefined)
+      ?.matchers;
+    try {
+      checkMatcherLimits(
+        raw?.map((m) => ({
+          type: PB_MATCH_TYPES[m.type ?? 0] ?? '=',
+          name: m.name ?? '',
+          value: m.value ?? '',
+        })),
+        limits,
+      );
+    } catch (err) {
+      const status = { code: INVALID_ARGUMENT, details: (err as Error).message };
+      if (callback) callback(status);
+      else call.emit('error', status);
+      return;
+    }
+    handler(call, callback);
+  };
 }

@@ -40,7 +40,13 @@ import {
 import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
-import { checkMatcherLimits, RequestLimiter, type RequestLimits, StoreLimitError } from './limits.js';
+import {
+  checkMatcherLimits,
+  guardMatcherLimits,
+  RequestLimiter,
+  type RequestLimits,
+  StoreLimitError,
+} from './limits.js';
 import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
@@ -560,7 +566,8 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     registry,
     ready: () => isReady,
     handlers: [createLoadedBlocksHandler(gateway)],
-    grpc: (server) => serveStoreAPI(gateway, server),
+    // Matcher limits are checked on the wire too, before decoding compiles every regex.
+    grpc: (server) => serveStoreAPI(gateway, guardMatcherLimits(server, limits)),
   };
   const handler = componentHandler(endpoints);
   return gateway;
