@@ -163,7 +163,7 @@ export function defineCompactCommand(): Command {
   );
   opt(
     '--deduplication.func <func>',
-    'Experimental. Deduplication algorithm for merging overlapping blocks. Possible values are: "", "penalty" (not implemented in thanos-ts yet). "" performs 1:1 deduplication for samples.',
+    'Experimental. Deduplication algorithm for merging overlapping blocks. Possible values are: "", "penalty". "" performs 1:1 deduplication for samples; "penalty" (needs --deduplication.replica-label) suits Prometheus HA replicas.',
     '',
   );
   cmd.addOption(

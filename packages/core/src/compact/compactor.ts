@@ -57,6 +57,7 @@ import {
   readMarker,
 } from './markers.js';
 import { type CompactorMetrics, createCompactorMetrics } from './metrics.js';
+import { compactBlocksPenalty } from './penalty.js';
 
 /** Thanos's --deduplication.func values: '' (chain merge, 1:1 duplicates) or 'penalty'. */
 export type CompactDeduplicationFunc = '' | 'penalty';
@@ -99,7 +100,9 @@ export interface CompactorOptions extends ComponentOptions, ServingOptions {
   deduplicationReplicaLabels?: readonly string[];
   /**
    * Merge function for overlapping blocks (--deduplication.func). Default '' (Prometheus's chain
-   * merge: samples with the same timestamp are kept once). 'penalty' is refused: not implemented yet.
+   * merge: samples with the same timestamp are kept once, exact for identical replicas). 'penalty'
+   * (needs replica labels): Thanos's penalty deduplication, for HA replicas scraped at different
+   * timestamps.
    */
   deduplicationFunc?: CompactDeduplicationFunc;
   /** Blocks to work on: --min-time, --max-time and --selector.relabel-config. Default: all. */
@@ -173,14 +176,10 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   const replicaLabels = [...(opts.deduplicationReplicaLabels ?? [])];
   const vertical = (opts.enableVerticalCompaction ?? false) || replicaLabels.length > 0;
   const dedupFunc = opts.deduplicationFunc ?? '';
-  if (dedupFunc === 'penalty') {
-    if (replicaLabels.length === 0)
-      throw new InvalidArgumentError('penalty based deduplication needs at least one replica label specified');
-    throw new InvalidArgumentError(
-      '--deduplication.func=penalty is not implemented in thanos-ts yet; use the default chain merge (--deduplication.func="")',
-    );
-  }
-  if (dedupFunc !== '') throw new InvalidArgumentError(`unsupported deduplication func, got ${dedupFunc}`);
+  if (dedupFunc === 'penalty' && replicaLabels.length === 0)
+    throw new InvalidArgumentError('penalty based deduplication needs at least one replica label specified');
+  if (dedupFunc !== '' && dedupFunc !== 'penalty')
+    throw new InvalidArgumentError(`unsupported deduplication func, got ${dedupFunc}`);
   const maxLevel = opts.maxCompactionLevel ?? DEFAULT_COMPACTION_RANGES.length - 1;
   if (!Number.isInteger(maxLevel) || maxLevel < 0 || maxLevel >= DEFAULT_COMPACTION_RANGES.length)
     throw new InvalidArgumentError(
@@ -387,13 +386,15 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     });
     const compactBegin = now();
     let written: Awaited<ReturnType<typeof compactBlocks>>;
+    const thanos = { labels: g.labels, downsample: { resolution: g.resolution }, source: 'compactor' };
+    // Penalty deduplication only changes how overlapping chunks merge; adjacent blocks are
+    // compacted the usual way (chunks copied byte for byte).
+    const planOverlaps = overlappingBlocks([...plan].sort((a, b) => a.minTime - b.minTime)).length > 0;
     try {
-      written = await compactBlocks({
-        blockDirs: dirs,
-        outDir: groupDir,
-        thanos: { labels: g.labels, downsample: { resolution: g.resolution }, source: 'compactor' },
-        signal,
-      });
+      written =
+        dedupFunc === 'penalty' && planOverlaps
+          ? await compactBlocksPenalty({ blockDirs: dirs, outDir: groupDir, thanos, signal })
+          : await compactBlocks({ blockDirs: dirs, outDir: groupDir, thanos, signal });
     } catch (err) {
       if (signal.aborted) throw err;
       const msg = (err as Error).message;

@@ -37,3 +37,4 @@ export {
   readMarker,
 } from './markers.js';
 export { type CompactorMetrics, createCompactorMetrics } from './metrics.js';
+export { compactBlocksPenalty, type PenaltyCompactOptions, penaltyMergeChunks } from './penalty.js';
