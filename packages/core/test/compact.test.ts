@@ -234,6 +234,34 @@ describe.skipIf(!haveProm)('compactor against promtool blocks', () => {
     }
   }, 180_000);
 
+  it('a corrupt source block is marked no-compact with the reason; the rest of its group compacts next run', async () => {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('compact-bkt-') });
+    await uploadAll(bucket, r0, { cluster: 'c' });
+    const ids = (await bucketMetas(bucket)).live.sort((a, b) => a.minTime - b.minTime).map((m) => m.ulid);
+    const broken = ids[1] as string;
+    await bucket.upload(`${broken}/index`, new TextEncoder().encode('not an index'));
+    const compactor = compactorOn(bucket, await makeTempDir('compact-data-'));
+    const first = await compactor.runOnce();
+    expect(first.halted).toHaveLength(1);
+    expect(first.halted[0]?.blocks).toEqual([broken]);
+    expect(first.halted[0]?.error).toMatch(/block with not healthy index found/);
+    const mark = JSON.parse(new TextDecoder().decode(await bucket.get(`${broken}/${NO_COMPACT_MARK_FILENAME}`)));
+    expect(mark).toMatchObject({ id: broken, reason: QUARANTINE_REASON });
+    expect(compactor.status().quarantined.map((q) => q.blocks.map((b) => b.ulid))).toEqual([[broken]]);
+    // The planner never bridges the marked block: the two blocks after it are compacted.
+    const second = await compactor.runOnce();
+    expect(second.halted).toEqual([]);
+    expect(second.compacted).toHaveLength(1);
+    const { live } = await bucketMetas(bucket);
+    expect(live.map((m) => `${(m.minTime - T0) / H}-${(m.maxTime - T0) / H}`).sort()).toEqual([
+      '0-2',
+      '2-4',
+      '4-8',
+      '8-10',
+    ]);
+    expect(compactor.status().healthy).toBe(false);
+  }, 180_000);
+
   it('quarantines only the group with overlapping blocks', async () => {
     const bucket = createFilesystemBucket({ directory: await makeTempDir('compact-bkt-') });
     await uploadAll(bucket, r0, { cluster: 'good' });
