@@ -383,6 +383,42 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       expect(failed.body).toEqual({ status: 'error', errorType: 'unavailable', error: 'injected failure' });
     });
 
+    it('splits labels, label values and series by day: answers equal Prometheus, repeats come from the cache', async () => {
+      const parsed = parseResponseCacheConfig('type: IN-MEMORY\nconfig:\n  max_size: 16MB\n');
+      if (!parsed.cache) throw new Error('no cache');
+      const f = await frontend({ labelsResponseCache: { cache: parsed.cache, name: parsed.name } });
+      const range = { start: String((D0 + 3 * H) / 1000), end: String((D0 + 4 * DAY + 5 * H) / 1000) };
+      const cases: [string, Params][] = [
+        ['/api/v1/labels', range],
+        ['/api/v1/labels', { ...range, 'match[]': 'gen_histogram_2_bucket' }],
+        ['/api/v1/label/job/values', range],
+        ['/api/v1/label/__name__/values', { ...range, 'match[]': '{job="job-1"}' }],
+        ['/api/v1/series', { ...range, 'match[]': 'gen_counter_0_total' }],
+        ['/api/v1/series', { ...range, 'match[]': '{__name__=~"gen_gauge.*"}' }],
+      ];
+      const metadataRequests = () =>
+        proxy.seen.filter((s) => /\/api\/v1\/(labels|series|label\/[^/]+\/values)$/.test(s.path)).length;
+      for (const round of [1, 2]) {
+        const before = metadataRequests();
+        for (const [path, params] of cases) {
+          const want = await get(prom.url, path, params);
+          const got = await get(f.url, path, params);
+          expect(want.status).toBe(200);
+          expect((want.body as { data: unknown[] }).data.length, path).toBeGreaterThan(0);
+          expect([path, round, got.body]).toEqual([path, round, want.body]);
+        }
+        // Five day pieces per request the first time; none the second.
+        expect(metadataRequests() - before).toBe(round === 1 ? 5 * cases.length : 0);
+      }
+      // Without a range the request goes through unchanged (Prometheus answers over all time).
+      const open = { 'match[]': 'gen_gauge_1' };
+      expect((await get(f.url, '/api/v1/series', open)).body).toEqual(
+        (await get(prom.url, '/api/v1/series', open)).body,
+      );
+      const metrics = await (await fetch(`${f.url}/metrics`)).text();
+      expect(metrics).toMatch(/thanos_frontend_split_queries_total\{tripperware="labels"\} 60/);
+    });
+
     it.each([
       { name: 'missing start', params: { query: 'up', end: '100', step: '15' } },
       { name: 'end before start', params: { query: 'up', start: '100', end: '10', step: '15' } },

@@ -34,6 +34,11 @@ describe('thanos-ts query-frontend flags', () => {
       maxQueryParallelism: 14,
       maxCacheFreshnessMs: 60_000,
       partialResponse: true,
+      labelsSplitIntervalMs: 86_400_000,
+      labelsMaxRetries: 5,
+      labelsMaxQueryParallelism: 14,
+      labelsMaxCacheFreshnessMs: 60_000,
+      labelsPartialResponse: true,
       compressResponses: false,
       logQueriesLongerThanMs: 0,
       forwardHeaders: [],
@@ -64,6 +69,12 @@ describe('thanos-ts query-frontend flags', () => {
           '--query-frontend.forward-header=Authorization',
           '--query-frontend.forward-header=X-Grafana-Org-Id',
           '--query-frontend.vertical-shards=0',
+          '--labels.split-interval=6h',
+          '--labels.max-retries-per-request=3',
+          '--labels.max-query-parallelism=2',
+          '--labels.response-cache-max-freshness=2m',
+          '--no-labels.partial-response',
+          '--labels.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size_items: 100',
           '--http-address=127.0.0.1:0',
         ]),
       );
@@ -81,9 +92,16 @@ describe('thanos-ts query-frontend flags', () => {
         logQueriesLongerThanMs: -1000,
         forwardHeaders: ['Authorization', 'X-Grafana-Org-Id'],
         httpAddress: '127.0.0.1:0',
+        labelsSplitIntervalMs: 6 * 3600_000,
+        labelsMaxRetries: 3,
+        labelsMaxQueryParallelism: 2,
+        labelsMaxCacheFreshnessMs: 120_000,
+        labelsPartialResponse: false,
       });
       expect(o.responseCache?.name).toBe('fifocache');
+      expect(o.labelsResponseCache?.name).toBe('fifocache');
       await o.responseCache?.cache.close();
+      await o.labelsResponseCache?.cache.close();
     } finally {
       await removeTempDir(dir);
     }
@@ -108,6 +126,10 @@ describe('thanos-ts query-frontend flags', () => {
     [['--query-range.response-cache-config=type: DISK'], /response cache with type DISK is not supported/],
     [['--query-range.response-cache-config=x', '--query-range.response-cache-config-file=/x'], /mutually exclusive/],
     [['--http-address=nope'], /--http-address: want host:port/],
+    [
+      ['--labels.split-interval=0', '--labels.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size: 1MB'],
+      /--labels.split-interval: .*greater than 0 when caching is enabled/,
+    ],
   ])('rejects %j', async (argv, message) => {
     await expect(parseQueryFrontendFlags(flags(argv))).rejects.toThrow(message);
   });

@@ -28,6 +28,13 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'queryRange.partialResponse': boolean;
   'queryRange.responseCacheConfig'?: string;
   'queryRange.responseCacheConfigFile'?: string;
+  'labels.splitInterval': string;
+  'labels.maxRetriesPerRequest': string;
+  'labels.maxQueryParallelism': string;
+  'labels.responseCacheMaxFreshness': string;
+  'labels.partialResponse': boolean;
+  'labels.responseCacheConfig'?: string;
+  'labels.responseCacheConfigFile'?: string;
   'queryFrontend.compressResponses': boolean;
   'queryFrontend.logQueriesLongerThan': string;
   'queryFrontend.forwardHeader'?: string[];
@@ -115,6 +122,22 @@ export async function parseQueryFrontendFlags(
     if (parsed.cache) responseCache = { cache: parsed.cache, name: parsed.name };
     else if (parsed.warning) warn(parsed.warning);
   }
+  const labelsSplitIntervalMs = goDurationFlag(o['labels.splitInterval'], 'labels.split-interval');
+  const labelsCacheText = await fileOrInline(
+    o['labels.responseCacheConfigFile'],
+    o['labels.responseCacheConfig'],
+    'labels.response-cache-config',
+  );
+  let labelsResponseCache: FrontendCache | undefined;
+  if (labelsCacheText !== undefined && labelsCacheText.trim() !== '') {
+    if (labelsSplitIntervalMs <= 0)
+      throw new InvalidArgumentError(
+        '--labels.split-interval: split queries interval should be greater than 0 when caching is enabled',
+      );
+    const parsed = parseResponseCacheConfig(labelsCacheText, '--labels.response-cache-config');
+    if (parsed.cache) labelsResponseCache = { cache: parsed.cache, name: parsed.name };
+    else if (parsed.warning) warn(`--labels.response-cache-config: ${parsed.warning}`);
+  }
   const flags: FlagsFor<QueryFrontendOptions, NotFrontendFlags> = {
     ...servingFromFlags(o),
     downstreamUrl,
@@ -130,6 +153,15 @@ export async function parseQueryFrontendFlags(
     ),
     partialResponse: o['queryRange.partialResponse'],
     responseCache,
+    labelsSplitIntervalMs,
+    labelsMaxRetries: intFlag(o['labels.maxRetriesPerRequest'], 'labels.max-retries-per-request', 0),
+    labelsMaxQueryParallelism: intFlag(o['labels.maxQueryParallelism'], 'labels.max-query-parallelism', 1),
+    labelsMaxCacheFreshnessMs: goDurationFlag(
+      o['labels.responseCacheMaxFreshness'],
+      'labels.response-cache-max-freshness',
+    ),
+    labelsPartialResponse: o['labels.partialResponse'],
+    labelsResponseCache,
     compressResponses: o['queryFrontend.compressResponses'],
     logQueriesLongerThanMs: goDurationFlag(
       o['queryFrontend.logQueriesLongerThan'],
@@ -207,6 +239,40 @@ export function defineQueryFrontendCommand(): Command {
   opt(
     '--query-range.response-cache-config <yaml>',
     "Alternative to 'query-range.response-cache-config-file' flag (mutually exclusive).",
+  );
+  opt(
+    '--labels.split-interval <duration>',
+    'Split labels requests by an interval and execute in parallel, it should be greater than 0 when labels.response-cache-config is configured.',
+    '24h',
+  );
+  opt(
+    '--labels.max-retries-per-request <n>',
+    'Maximum number of retries for a single label/series API request; beyond this, the downstream error is returned.',
+    '5',
+  );
+  opt(
+    '--labels.max-query-parallelism <n>',
+    'Maximum number of labels requests will be scheduled in parallel by the Frontend.',
+    '14',
+  );
+  opt(
+    '--labels.response-cache-max-freshness <duration>',
+    'Most recent allowed cacheable result for labels requests, to prevent caching very recent results that might still be in flux.',
+    '1m',
+  );
+  opt(
+    '--labels.partial-response',
+    'Enable partial response for labels requests if no partial_response param is specified. --no-labels.partial-response for disabling.',
+    true,
+  );
+  opt('--no-labels.partial-response', 'Disable partial response for labels requests by default.');
+  opt(
+    '--labels.response-cache-config-file <path>',
+    'Path to YAML file that contains response cache configuration for labels and series requests.',
+  );
+  opt(
+    '--labels.response-cache-config <yaml>',
+    "Alternative to 'labels.response-cache-config-file' flag (mutually exclusive).",
   );
   opt('--query-frontend.compress-responses', 'Compress HTTP responses.', false);
   opt(

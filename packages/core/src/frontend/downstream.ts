@@ -19,8 +19,28 @@ export interface DownstreamOptions {
   onRetries?: (tries: number) => void;
 }
 
+/** A downstream answer as received (non-5xx). */
+export interface DownstreamReply {
+  status: number;
+  contentType: string;
+  body: string;
+  /** The downstream said `Cache-Control: no-store`. */
+  noStore: boolean;
+}
+
 /** The HTTP client to the downstream querier. */
 export interface Downstream {
+  /**
+   * Sends form values to `path`: as a query string with GET for label values (Prometheus serves
+   * that endpoint on GET only), as an urlencoded POST body otherwise. 5xx answers and network
+   * errors are retried and, after the last attempt, thrown as FrontendHTTPError / DownstreamError.
+   */
+  send(
+    path: string,
+    form: URLSearchParams,
+    headers: readonly (readonly [string, string])[],
+    signal: AbortSignal,
+  ): Promise<DownstreamReply>;
   /** Runs one range query piece, retrying 5xx answers and network errors with backoff. */
   rangeQuery(r: RangeRequest, signal: AbortSignal): Promise<DownstreamAnswer>;
   /**
@@ -166,7 +186,37 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
     return Buffer.concat(chunks);
   }
 
+  async function sendOnce(
+    path: string,
+    form: URLSearchParams,
+    hdrs: readonly (readonly [string, string])[],
+    signal: AbortSignal,
+  ): Promise<DownstreamReply> {
+    const get = /\/api\/v1\/label\/[^/]+\/values$/.test(path);
+    const headers: Record<string, string> = get ? {} : { 'content-type': 'application/x-www-form-urlencoded' };
+    for (const [k, v] of hdrs) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = get
+        ? await request(target(`${path}?${form}`), { method: 'GET', headers, dispatcher, signal })
+        : await request(target(path), { method: 'POST', headers, body: form.toString(), dispatcher, signal });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw new DownstreamError(opts.url, `request ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    const body = await res.body.text();
+    const contentType = String(res.headers['content-type'] ?? 'text/plain; charset=utf-8');
+    if (res.statusCode >= 500) throw new FrontendHTTPError(res.statusCode, body, contentType);
+    const cc = res.headers['cache-control'];
+    const noStore = (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store'));
+    return { status: res.statusCode, contentType, body, noStore };
+  }
+
   return {
+    send(path, form, hdrs, signal) {
+      return withRetries(() => sendOnce(path, form, hdrs, signal), signal, path);
+    },
+
     rangeQuery(r, signal) {
       return withRetries(() => once(r, signal), signal, `${r.path} ${r.start}-${r.end}`);
     },

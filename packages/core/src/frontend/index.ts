@@ -5,8 +5,14 @@ export {
   parseResponseCacheConfig,
   type ResponseCacheConfig,
 } from './cache-config.js';
-export { createDownstream, type Downstream, type DownstreamOptions } from './downstream.js';
+export { createDownstream, type Downstream, type DownstreamOptions, type DownstreamReply } from './downstream.js';
 export { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+export {
+  createMetadataSplitter,
+  type MetadataAnswer,
+  type MetadataRequest,
+  type MetadataSplitterOptions,
+} from './labels.js';
 export {
   compareMetrics,
   decodeMatrixResponse,

@@ -21,6 +21,7 @@ import { instrumentHandler } from '../http/instrument.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createDownstream } from './downstream.js';
 import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+import { createMetadataSplitter } from './labels.js';
 import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
 import { parseRangeRequest, type RangeRequest } from './range-request.js';
 import { createResultsCache, type ResultsCache } from './results-cache.js';
@@ -63,6 +64,21 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
   partialResponse?: boolean;
   /** Results cache for range queries (--query-range.response-cache-config). Default: none. Needs `splitIntervalMs` > 0. */
   responseCache?: FrontendCache;
+  /**
+   * Split label names, label values and series requests into pieces aligned to this interval
+   * (--labels.split-interval). Default 86_400_000 (24h); 0 does not split.
+   */
+  labelsSplitIntervalMs?: number;
+  /** Attempts per labels/series piece on 5xx/network errors (--labels.max-retries-per-request). Default 5. */
+  labelsMaxRetries?: number;
+  /** Downstream requests one labels/series request runs at once (--labels.max-query-parallelism). Default 14. */
+  labelsMaxQueryParallelism?: number;
+  /** Labels/series pieces ending after now minus this are never cached (--labels.response-cache-max-freshness). Default 60_000. */
+  labelsMaxCacheFreshnessMs?: number;
+  /** `partial_response` of labels/series requests that do not set it (--labels.partial-response). Default true. */
+  labelsPartialResponse?: boolean;
+  /** Cache of whole labels/series pieces (--labels.response-cache-config). Default: none. */
+  labelsResponseCache?: FrontendCache;
   /** Gzip the answers the frontend builds when the client accepts gzip (--query-frontend.compress-responses). Default false. */
   compressResponses?: boolean;
   /**
@@ -221,6 +237,34 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     logger,
     onRetries: (n) => retries.observe({ tripperware: 'query_instant' }, n),
   });
+  const labelsDownstream = createDownstream({
+    url: downstreamUrl,
+    dispatcher,
+    maxRetries: opts.labelsMaxRetries ?? 5,
+    logger,
+    onRetries: (n) => retries.observe({ tripperware: 'labels' }, n),
+  });
+  const labelsCacheName = opts.labelsResponseCache?.name ?? 'fifocache';
+  const labelsSplitMs = opts.labelsSplitIntervalMs ?? DAY_MS;
+  if (opts.labelsResponseCache && labelsSplitMs <= 0)
+    throw new FrontendConfigError(
+      'query-frontend: split queries interval should be greater than 0  when caching is enabled',
+    );
+  const metadata = createMetadataSplitter({
+    downstream: labelsDownstream,
+    splitIntervalMs: labelsSplitMs,
+    maxParallelism: opts.labelsMaxQueryParallelism ?? 14,
+    maxFreshnessMs: opts.labelsMaxCacheFreshnessMs ?? 60_000,
+    ...(opts.labelsResponseCache ? { cache: opts.labelsResponseCache.cache } : {}),
+    ttlMs: opts.labelsResponseCache?.ttlMs ?? 0,
+    now,
+    onSplit: (n) => splitQueries.inc({ tripperware: 'labels' }, n),
+    onFetch: (requested, hits) => {
+      fetchedKeys.inc({ name: labelsCacheName, tripperware: 'labels' }, requested);
+      cacheHits.inc({ name: labelsCacheName, tripperware: 'labels' }, hits);
+    },
+  });
+
   const cacheName = opts.responseCache?.name ?? 'fifocache';
   // The gate of the client request a downstream call belongs to, however deep in the results
   // cache the call is made.
@@ -296,6 +340,33 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(mergeMatrices(answers)));
   }
 
+  async function handleMetadata(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    op: Op,
+    signal: AbortSignal,
+    log: SlowLog,
+  ) {
+    const form = await readFormParams(req, url);
+    log.form = form;
+    if (!form.has('partial_response')) form.set('partial_response', String(opts.labelsPartialResponse ?? true));
+    const cc = req.headers['cache-control'];
+    const tenantValue = req.headers[tenantHeader];
+    const answer = await metadata.handle(
+      {
+        path: url.pathname,
+        kind: op === 'series' ? 'series' : 'labels',
+        form,
+        headers: headerValues(req),
+        tenant: (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant,
+        noStore: (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store')),
+      },
+      signal,
+    );
+    await writeBody(req, res, answer.status, answer.contentType, answer.body);
+  }
+
   async function writeBody(req: IncomingMessage, res: ServerResponse, code: number, contentType: string, body: string) {
     let buf: Buffer = Buffer.from(body);
     const headers: Record<string, string | number> = { 'Content-Type': contentType };
@@ -357,6 +428,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const log: SlowLog = {};
     try {
       if (op === 'query_range') await handleRange(req, res, url, abort.signal, log);
+      else if (op === 'label_names' || op === 'label_values' || op === 'series')
+        await handleMetadata(req, res, url, op, abort.signal, log);
       else
         await (op === 'query' ? instantDownstream : rangeDownstream).proxy(req, res, {
           retries: op === 'query',
@@ -464,7 +537,13 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       loop.abort();
       await loopDone;
       await servers?.close();
-      await Promise.all([rangeDownstream.close(), instantDownstream.close(), opts.responseCache?.cache.close()]);
+      await Promise.all([
+        rangeDownstream.close(),
+        instantDownstream.close(),
+        labelsDownstream.close(),
+        opts.responseCache?.cache.close(),
+        opts.labelsResponseCache?.cache.close(),
+      ]);
       await ownAgent?.close();
     },
   });
