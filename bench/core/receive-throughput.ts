@@ -4,13 +4,16 @@
  *   - the thanos-ts receiver (RF=1, one tenant, WAL on), and
  *   - Prometheus 2.42's own remote-write receiver (--web.enable-remote-write-receiver), same load,
  * reporting samples/s, p50/p99 request latency, failed requests and the receiver's memory per
- * series. Requests are encoded and snappy-compressed before the clock starts.
+ * series. Requests are encoded and snappy-compressed before the clock starts. The load generator
+ * runs in a worker thread of this process, so it does not share the receiver's event loop (as it
+ * does not share Prometheus's); --client=main runs it on the main thread instead.
  * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { programAvailable, startPrometheus } from '@thanos-ts/testing';
 import { compressSync } from 'snappy';
 import { Agent, request } from 'undici';
@@ -25,6 +28,7 @@ const SERIES = arg('series', 10_000);
 const ROUNDS = arg('rounds', 60);
 const INFLIGHT = arg('inflight', 4);
 const WITH_PROM = arg('prometheus', 1) === 1 && programAvailable('prometheus');
+const CLIENT_ON_MAIN = process.argv.includes('--client=main');
 const PER_REQUEST = 1_000;
 
 /** Request bodies, round by round: every series gets one sample per round, 15s apart. */
@@ -114,44 +118,60 @@ function line(name: string, r: Result, extra = ''): string {
   return `${name.padEnd(22)} ${Math.round(r.samplesPerSec).toLocaleString('en').padStart(10)} samples/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  failed ${r.failed}${r.firstError ? ` (${r.firstError})` : ''}${extra}`;
 }
 
-const bodies = makeBodies();
-console.log(
-  `receive-throughput: ${SERIES} series × ${ROUNDS} rounds = ${(SERIES * ROUNDS).toLocaleString('en')} samples, ${PER_REQUEST} samples/request, ${INFLIGHT} in flight, node ${process.version}`,
-);
-
-const dir = await mkdtemp(join(tmpdir(), 'receive-bench-'));
-try {
-  global.gc?.();
-  const heapBefore = process.memoryUsage().heapUsed;
-  const receiver = createReceiver({
-    tsdbPath: join(dir, 'receive'),
-    remoteWriteAddress: '127.0.0.1:0',
-    flushIntervalMs: 0,
-    httpGracePeriodMs: 0,
+/** Drives `url` from a worker thread (or here with --client=main). */
+function driveFrom(url: string): Promise<Result> {
+  if (CLIENT_ON_MAIN) return drive(url, makeBodies());
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), {
+      workerData: { url },
+      argv: process.argv.slice(2),
+      execArgv: ['--import', 'tsx'],
+    });
+    w.once('message', resolve);
+    w.once('error', reject);
   });
-  await receiver.start();
-  const ours = await drive(`http://${receiver.remoteWriteAddress}/api/v1/receive`, bodies);
-  global.gc?.();
-  const heapPerSeries = (process.memoryUsage().heapUsed - heapBefore) / SERIES;
-  console.log(
-    line(
-      'thanos-ts receiver',
-      ours,
-      `  heap/series ${global.gc ? `${Math.round(heapPerSeries)} B` : 'n/a (run with --expose-gc)'}`,
-    ),
-  );
-  await receiver.close();
+}
 
-  if (WITH_PROM) {
-    const prom = await startPrometheus({ dataDir: join(dir, 'prom') });
-    try {
-      const theirs = await drive(`${prom.url}/api/v1/write`, bodies);
-      console.log(line('prometheus 2.42', theirs));
-      console.log(`ratio thanos-ts/prometheus: ${(ours.samplesPerSec / theirs.samplesPerSec).toFixed(2)}`);
-    } finally {
-      await prom.stop();
-    }
-  } else console.log('prometheus 2.42: skipped (binary not found or --prometheus=0)');
-} finally {
-  await rm(dir, { recursive: true, force: true });
+if (!isMainThread) {
+  const { url } = workerData as { url: string };
+  parentPort?.postMessage(await drive(url, makeBodies()));
+} else {
+  console.log(
+    `receive-throughput: ${SERIES} series × ${ROUNDS} rounds = ${(SERIES * ROUNDS).toLocaleString('en')} samples, ${PER_REQUEST} samples/request, ${INFLIGHT} in flight, client ${CLIENT_ON_MAIN ? 'on the main thread' : 'in a worker thread'}, node ${process.version}`,
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'receive-bench-'));
+  try {
+    global.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const receiver = createReceiver({
+      tsdbPath: join(dir, 'receive'),
+      remoteWriteAddress: '127.0.0.1:0',
+      flushIntervalMs: 0,
+      httpGracePeriodMs: 0,
+    });
+    await receiver.start();
+    const ours = await driveFrom(`http://${receiver.remoteWriteAddress}/api/v1/receive`);
+    global.gc?.();
+    const heapPerSeries = (process.memoryUsage().heapUsed - heapBefore) / SERIES;
+    console.log(
+      line(
+        'thanos-ts receiver',
+        ours,
+        `  heap/series ${global.gc && !CLIENT_ON_MAIN ? `${Math.round(heapPerSeries)} B` : 'n/a (needs --expose-gc, client in a worker)'}`,
+      ),
+    );
+    await receiver.close();
+    if (WITH_PROM) {
+      const prom = await startPrometheus({ dataDir: join(dir, 'prom') });
+      try {
+        const theirs = await driveFrom(`${prom.url}/api/v1/write`);
+        console.log(line('prometheus 2.42', theirs));
+        console.log(`ratio thanos-ts/prometheus: ${(ours.samplesPerSec / theirs.samplesPerSec).toFixed(2)}`);
+      } finally {
+        await prom.stop();
+      }
+    } else console.log('prometheus 2.42: skipped (binary not found or --prometheus=0)');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -40,7 +40,49 @@ export interface ForwardRequest {
 // {timeseries=1, tenant=2, replica=3, timeseriesTenantData=4}, TimeSeriesTenantTuple
 // {timeseries=1, tenant=2}. Thanos's prompb copy has the same TimeSeries field numbers.
 
-function readSeries(r: ProtoReader, end: number, view: DataView): WriteSeries {
+/**
+ * Interns label strings while decoding: the same names and values arrive in every request, and
+ * decoding them afresh each time is most of the garbage a receiver makes. A direct-mapped table
+ * keyed by a hash of the bytes holds the last string seen per slot with its bytes; a hit whose
+ * bytes compare equal reuses the string, anything else decodes and takes the slot. Bounded
+ * (INTERN_SLOTS entries, strings up to INTERN_MAX_BYTES), so it cannot grow with cardinality.
+ */
+const INTERN_SLOTS = 1 << 16;
+const INTERN_MAX_BYTES = 128;
+const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
+const internStrings: (string | undefined)[] = new Array(INTERN_SLOTS);
+
+function internedString(buf: Uint8Array, text: Buffer, start: number, end: number): string {
+  const len = end - start;
+  if (len === 0) return '';
+  if (len > INTERN_MAX_BYTES) return text.toString('utf8', start, end);
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  const slot = (h ^ (h >>> 16)) & (INTERN_SLOTS - 1);
+  const cached = internBytes[slot];
+  if (cached !== undefined && cached.length === len) {
+    let same = true;
+    for (let i = 0; i < len; i++)
+      if (cached[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    if (same) return internStrings[slot] as string;
+  }
+  const str = text.toString('utf8', start, end);
+  internBytes[slot] = buf.slice(start, end);
+  internStrings[slot] = str;
+  return str;
+}
+
+function readString(r: ProtoReader, text: Buffer): string {
+  const end = r.messageEnd();
+  const start = r.pos;
+  r.pos = end;
+  return internedString(r.buf, text, start, end);
+}
+
+function readSeries(r: ProtoReader, end: number, view: DataView, text: Buffer): WriteSeries {
   const s: WriteSeries = { labels: [], timestamps: [], values: [], histograms: 0 };
   while (r.pos < end) {
     const tag = r.uint32();
@@ -52,8 +94,8 @@ function readSeries(r: ProtoReader, end: number, view: DataView): WriteSeries {
       let value = '';
       while (r.pos < lend) {
         const t = r.uint32();
-        if (t === 0x0a) name = r.string();
-        else if (t === 0x12) value = r.string();
+        if (t === 0x0a) name = readString(r, text);
+        else if (t === 0x12) value = readString(r, text);
         else r.skip(t & 7);
       }
       if (r.pos !== lend) r.fail('label past its message');
@@ -95,12 +137,13 @@ export function decodeWriteRequest(buf: Uint8Array): WriteSeries[] {
   const out: WriteSeries[] = [];
   const r = new ProtoReader(buf, 'WriteRequest');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   try {
     while (r.pos < r.end) {
       const tag = r.uint32();
       if (tag === 0x0a) {
         const end = r.messageEnd();
-        out.push(readSeries(r, end, view));
+        out.push(readSeries(r, end, view, text));
       } else r.skip(tag & 7);
     }
   } catch (err) {
@@ -113,6 +156,7 @@ export function decodeWriteRequest(buf: Uint8Array): WriteSeries[] {
 export function decodeForwardRequest(buf: Uint8Array): ForwardRequest {
   const r = new ProtoReader(buf, 'thanos.WriteRequest');
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   let tenant = '';
   let replica = 0;
   const direct: WriteSeries[] = [];
@@ -120,7 +164,7 @@ export function decodeForwardRequest(buf: Uint8Array): ForwardRequest {
   try {
     while (r.pos < r.end) {
       const tag = r.uint32();
-      if (tag === 0x0a) direct.push(readSeries(r, r.messageEnd(), view));
+      if (tag === 0x0a) direct.push(readSeries(r, r.messageEnd(), view, text));
       else if (tag === 0x12) tenant = r.string();
       else if (tag === 0x18) replica = r.int64();
       else if (tag === 0x22) {
@@ -129,7 +173,7 @@ export function decodeForwardRequest(buf: Uint8Array): ForwardRequest {
         const series: WriteSeries[] = [];
         while (r.pos < end) {
           const tg = r.uint32();
-          if (tg === 0x0a) series.push(readSeries(r, r.messageEnd(), view));
+          if (tg === 0x0a) series.push(readSeries(r, r.messageEnd(), view, text));
           else if (tg === 0x12) t = r.string();
           else r.skip(tg & 7);
         }
