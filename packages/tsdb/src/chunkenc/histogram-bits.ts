@@ -1,0 +1,316 @@
+// Bit-level reading and writing shared by the histogram and float histogram chunks: Prometheus's
+// varbit integers (tsdb/chunkenc/varbit.go), the XOR float encoding with per-field
+// leading/trailing state (xorWrite/xorRead in xor.go), and a reader that turns running past the
+// end of a chunk into a CorruptionError instead of a wrong answer.
+import { CorruptionError } from '../errors.js';
+import type { BitWriter } from './bitstream.js';
+
+const TWO_32 = 4294967296;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+// Go's bitRange(x, nbits): -(2^(nbits-1)-1) <= x <= 2^(nbits-1).
+function bitRange(x: number, nbits: number): boolean {
+  const h = 2 ** (nbits - 1);
+  return -(h - 1) <= x && x <= h;
+}
+
+/**
+ * Writes a signed integer in Prometheus's varbit encoding (putVarbitInt): 0 as one 0 bit, then
+ * prefixes 10, 110, …, 11111110, 11111111 for 3, 6, 9, 12, 18, 25, 56 and 64 value bits (two's
+ * complement). Exact for |v| < 2^53.
+ */
+export function putVarbitInt(w: BitWriter, v: number): void {
+  if (v === 0) {
+    w.writeBit(0);
+  } else if (bitRange(v, 3)) {
+    w.writeBits(0b10, 2);
+    w.writeBits(v, 3);
+  } else if (bitRange(v, 6)) {
+    w.writeBits(0b110, 3);
+    w.writeBits(v, 6);
+  } else if (bitRange(v, 9)) {
+    w.writeBits(0b1110, 4);
+    w.writeBits(v, 9);
+  } else if (bitRange(v, 12)) {
+    w.writeBits(0b11110, 5);
+    w.writeBits(v, 12);
+  } else if (bitRange(v, 18)) {
+    w.writeBits(0b111110, 6);
+    w.writeBits(v, 18);
+  } else if (bitRange(v, 25)) {
+    w.writeBits(0b1111110, 7);
+    w.writeBits(v, 25);
+  } else if (bitRange(v, 56)) {
+    w.writeBits(0b11111110, 8);
+    const hi = Math.floor(v / TWO_32);
+    w.writeBits64(hi, (v - hi * TWO_32) >>> 0, 56);
+  } else {
+    w.writeBits(0b11111111, 8);
+    const hi = Math.floor(v / TWO_32);
+    w.writeBits64(hi, (v - hi * TWO_32) >>> 0, 64);
+  }
+}
+
+/** Writes a non-negative integer in varbit encoding (putVarbitUint): same buckets, no sign. */
+export function putVarbitUint(w: BitWriter, v: number): void {
+  if (v === 0) {
+    w.writeBit(0);
+  } else if (v < 2 ** 3) {
+    w.writeBits(0b10, 2);
+    w.writeBits(v, 3);
+  } else if (v < 2 ** 6) {
+    w.writeBits(0b110, 3);
+    w.writeBits(v, 6);
+  } else if (v < 2 ** 9) {
+    w.writeBits(0b1110, 4);
+    w.writeBits(v, 9);
+  } else if (v < 2 ** 12) {
+    w.writeBits(0b11110, 5);
+    w.writeBits(v, 12);
+  } else if (v < 2 ** 18) {
+    w.writeBits(0b111110, 6);
+    w.writeBits(v, 18);
+  } else if (v < 2 ** 25) {
+    w.writeBits(0b1111110, 7);
+    w.writeBits(v, 25);
+  } else if (v < 2 ** 56) {
+    w.writeBits(0b11111110, 8);
+    const hi = Math.floor(v / TWO_32);
+    w.writeBits64(hi, (v - hi * TWO_32) >>> 0, 56);
+  } else {
+    w.writeBits(0b11111111, 8);
+    const hi = Math.floor(v / TWO_32);
+    w.writeBits64(hi, (v - hi * TWO_32) >>> 0, 64);
+  }
+}
+
+/** Writes the raw 64 bits of a float64. */
+export function putFloat64(w: BitWriter, v: number): void {
+  f64[0] = v;
+  w.writeBits64(u32[1] as number, u32[0] as number, 64);
+}
+
+/** Leading/trailing-zero state of one XOR-encoded field; `leading` 0xff means "none yet". */
+export interface XorState {
+  value: number;
+  leading: number;
+  trailing: number;
+}
+
+/**
+ * Writes `v` XOR'd against `s.value` as Prometheus's xorWrite does (0 = same value; 10 = reuse
+ * the previous leading/trailing window; 11 + 5-bit leading + 6-bit length + bits), updating the
+ * window in `s` (not `s.value`, which the caller owns).
+ */
+export function putXor(w: BitWriter, v: number, s: XorState): void {
+  f64[0] = v;
+  const nLo = u32[0] as number;
+  const nHi = u32[1] as number;
+  f64[0] = s.value;
+  const dHi = (nHi ^ (u32[1] as number)) >>> 0;
+  const dLo = (nLo ^ (u32[0] as number)) >>> 0;
+  if (dHi === 0 && dLo === 0) {
+    w.writeBit(0);
+    return;
+  }
+  w.writeBit(1);
+  let nl = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
+  const nt = dLo !== 0 ? 31 - Math.clz32(dLo & -dLo) : 63 - Math.clz32(dHi & -dHi);
+  // Prometheus clamps leading zeros to 31 so that the count fits in 5 bits.
+  if (nl >= 32) nl = 31;
+  let leading = s.leading;
+  let trailing = s.trailing;
+  if (leading !== 0xff && nl >= leading && nt >= trailing) {
+    w.writeBit(0);
+  } else {
+    leading = nl;
+    trailing = nt;
+    s.leading = nl;
+    s.trailing = nt;
+    w.writeBit(1);
+    w.writeBits(nl, 5);
+    // 64 significant bits do not fit in 6 bits and are written as 0 (never needed otherwise).
+    w.writeBits((64 - nl - nt) & 0x3f, 6);
+  }
+  const sig = 64 - leading - trailing;
+  // The XOR shifted right by `trailing`; its low `sig` bits are written.
+  let sh: number;
+  let sl: number;
+  if (trailing === 0) {
+    sh = dHi;
+    sl = dLo;
+  } else if (trailing >= 32) {
+    sh = 0;
+    sl = dHi >>> (trailing - 32);
+  } else {
+    sl = ((dLo >>> trailing) | (dHi << (32 - trailing))) >>> 0;
+    sh = dHi >>> trailing;
+  }
+  w.writeBits64(sh, sl, sig);
+}
+
+// Value bits of the varbit buckets, by the number of leading 1 bits of the prefix (1..8).
+const VARBIT_SIZES = [0, 3, 6, 9, 12, 18, 25, 56, 64];
+
+/**
+ * Reads a histogram chunk's bit stream. The bytes are copied into a zero-padded buffer so reads
+ * never go out of bounds; `check()` throws CorruptionError(file, offset) once the position is past
+ * the end of the chunk. Reusable via `reset`.
+ */
+export class HistogramBitReader {
+  private buf = new Uint8Array(256);
+  private dv = new DataView(this.buf.buffer);
+  /** Bit position. */
+  pos = 0;
+  /** Bits in the chunk. */
+  end = 0;
+  file = 'chunk';
+  fileOffset = 0;
+
+  /** Starts reading `bytes` at bit position `startBit`. */
+  reset(bytes: Uint8Array, startBit: number, file = 'chunk', fileOffset = 0): void {
+    const need = bytes.length + 16;
+    if (this.buf.length < need) {
+      this.buf = new Uint8Array(Math.max(need, this.buf.length * 2));
+      this.dv = new DataView(this.buf.buffer);
+    }
+    this.buf.set(bytes);
+    this.buf.fill(0, bytes.length, bytes.length + 16);
+    this.pos = startBit;
+    this.end = bytes.length * 8;
+    this.file = file;
+    this.fileOffset = fileOffset;
+  }
+
+  /** Throws CorruptionError when reading went past the end of the chunk. */
+  check(what: string): void {
+    if (this.pos > this.end) throw this.truncated(what);
+  }
+
+  /** The error for a chunk that ends inside `what`. */
+  truncated(what: string): CorruptionError {
+    return new CorruptionError(this.file, this.fileOffset, `histogram chunk truncated in ${what}`);
+  }
+
+  /** Up to 32 bits at the current position, without advancing. */
+  peek(n: number): number {
+    const p = this.pos;
+    const i = p >>> 3;
+    const s = p & 7;
+    const x = (this.dv.getUint32(i) << s) | ((this.buf[i + 4] as number) >>> (8 - s));
+    return x >>> (32 - n);
+  }
+
+  /** Reads n (1..32) bits as an unsigned number. */
+  readBits(n: number): number {
+    const v = this.peek(n);
+    this.pos += n;
+    return v;
+  }
+
+  /** Reads one whole byte (the zero threshold's first byte). */
+  readByte(): number {
+    return this.readBits(8);
+  }
+
+  /** Reads a raw float64. */
+  readFloat64(): number {
+    u32[1] = this.readBits(32);
+    u32[0] = this.readBits(32);
+    return f64[0] as number;
+  }
+
+  /** Reads a varbit-encoded signed integer (readVarbitInt). */
+  readVarbitInt(): number {
+    const p = this.peek(8);
+    if (p < 0x80) {
+      this.pos += 1;
+      return 0;
+    }
+    const ones = Math.clz32(~(p << 24));
+    this.pos += ones === 8 ? 8 : ones + 1;
+    const sz = VARBIT_SIZES[ones] as number;
+    if (sz <= 25) {
+      const bits = this.readBits(sz);
+      // Values above 2^(sz-1) are negative (two's complement in sz bits).
+      return bits > 2 ** (sz - 1) ? bits - 2 ** sz : bits;
+    }
+    const hi = this.readBits(sz - 32);
+    const lo = this.readBits(32);
+    if (sz === 64) return (hi | 0) * TWO_32 + lo;
+    // 56-bit two's complement: values above 2^55 are negative. Subtracting on the high half keeps
+    // the result exact whenever it is below 2^53 in magnitude.
+    if (hi > 2 ** 23 || (hi === 2 ** 23 && lo > 0)) return (hi - 2 ** 24) * TWO_32 + lo;
+    return hi * TWO_32 + lo;
+  }
+
+  /** Reads a varbit-encoded unsigned integer (readVarbitUint). */
+  readVarbitUint(): number {
+    const p = this.peek(8);
+    if (p < 0x80) {
+      this.pos += 1;
+      return 0;
+    }
+    const ones = Math.clz32(~(p << 24));
+    this.pos += ones === 8 ? 8 : ones + 1;
+    const sz = VARBIT_SIZES[ones] as number;
+    if (sz <= 25) return this.readBits(sz);
+    const hi = this.readBits(sz - 32);
+    return hi * TWO_32 + this.readBits(32);
+  }
+
+  /** Reads an XOR-encoded float into `s.value`, updating its leading/trailing window (xorRead). */
+  readXor(s: XorState): void {
+    const h = this.peek(2);
+    if (h < 2) {
+      this.pos += 1;
+      return;
+    }
+    let mbits: number;
+    let trailing: number;
+    if (h === 2) {
+      this.pos += 2;
+      trailing = s.trailing;
+      mbits = 64 - s.leading - trailing;
+    } else {
+      const lm = this.peek(13) & 0x7ff;
+      this.pos += 13;
+      const leading = lm >>> 6;
+      mbits = lm & 63;
+      if (mbits === 0) mbits = 64;
+      trailing = 64 - leading - mbits;
+      if (trailing < 0) throw new CorruptionError(this.file, this.fileOffset, 'invalid XOR value header');
+      s.leading = leading;
+      s.trailing = trailing;
+    }
+    if (mbits <= 0 || mbits > 64) throw new CorruptionError(this.file, this.fileOffset, 'invalid XOR value header');
+    f64[0] = s.value;
+    let vHi = u32[1] as number;
+    let vLo = u32[0] as number;
+    if (mbits <= 32) {
+      const m = this.readBits(mbits);
+      if (trailing >= 32) {
+        vHi = (vHi ^ (m << (trailing - 32))) >>> 0;
+      } else if (trailing + mbits <= 32) {
+        vLo = (vLo ^ (m << trailing)) >>> 0;
+      } else {
+        vLo = (vLo ^ (m << trailing)) >>> 0;
+        vHi = (vHi ^ (m >>> (32 - trailing))) >>> 0;
+      }
+    } else {
+      const mh = this.readBits(mbits - 32);
+      const ml = this.readBits(32);
+      if (trailing === 0) {
+        vHi = (vHi ^ mh) >>> 0;
+        vLo = (vLo ^ ml) >>> 0;
+      } else {
+        vLo = (vLo ^ (ml << trailing)) >>> 0;
+        vHi = (vHi ^ ((mh << trailing) | (ml >>> (32 - trailing)))) >>> 0;
+      }
+    }
+    u32[1] = vHi;
+    u32[0] = vLo;
+    s.value = f64[0] as number;
+  }
+}
