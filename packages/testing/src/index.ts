@@ -1,4 +1,5 @@
 export { type RunningAlertmanager, startAlertmanager } from './alertmanager.js';
+export { type RunningAzurite, startAzurite } from './azurite.js';
 export { blocksFromOpenMetrics, type GeneratedBlocks } from './blocks.js';
 export {
   createRandom,

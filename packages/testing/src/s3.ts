@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { httpOk } from './net.js';
+import { canConnect, httpOk } from './net.js';
 import { type RunningService, startService } from './service.js';
 
 /** A running S3 HTTP server (s3rver) with one bucket created. */
@@ -15,11 +15,30 @@ export interface RunningS3 extends RunningService {
 
 const require = createRequire(import.meta.url);
 
+/** Options of {@link startS3rver}. */
+export interface S3rverOptions {
+  /** Bucket created at start (default "thanos"). */
+  bucket?: string;
+  /** Data directory and port, to restart over the same data (fault tests). */
+  dir?: string;
+  port?: number;
+  /**
+   * Serve HTTPS instead of HTTP with this PEM key and certificate (file paths). `endpoint` then
+   * starts with https://. There is no plain-HTTP listener alongside.
+   */
+  tls?: { keyFile: string; certFile: string };
+  /**
+   * The domain under which s3rver accepts virtual-hosted requests, `<bucket>.s3[.-anything].<domain>`
+   * (default "amazonaws.com"). Tests of virtual-hosted addressing resolve such names to 127.0.0.1.
+   */
+  serviceEndpoint?: string;
+}
+
 /**
  * Starts the `s3rver` S3 server (from npm) as a child process on 127.0.0.1, with `bucket` created.
  * Pass `dir` and `port` to restart it over the same data (fault tests).
  */
-export function startS3rver(opts: { bucket?: string; dir?: string; port?: number } = {}): Promise<RunningS3> {
+export function startS3rver(opts: S3rverOptions = {}): Promise<RunningS3> {
   const bucket = opts.bucket ?? 'thanos';
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
   return startService({
@@ -39,14 +58,17 @@ export function startS3rver(opts: { bucket?: string; dir?: string; port?: number
       '--port',
       String(port),
       '--silent',
+      ...(opts.tls ? ['--key', opts.tls.keyFile, '--cert', opts.tls.certFile] : []),
+      ...(opts.serviceEndpoint ? ['--service-endpoint', opts.serviceEndpoint] : []),
       '--configure-bucket',
       bucket,
     ],
-    // s3rver answers ListBuckets at / once it is up.
-    ready: (port) => httpOk(`http://127.0.0.1:${port}/`),
+    // s3rver answers ListBuckets at / once it is up; over TLS (a test CA the runner does not
+    // trust) an accepted connection has to do.
+    ready: (port) => (opts.tls ? canConnect(port) : httpOk(`http://127.0.0.1:${port}/`)),
   }).then((service) => ({
     ...service,
-    endpoint: `http://127.0.0.1:${service.port}`,
+    endpoint: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${service.port}`,
     bucket,
     accessKey: 'S3RVER',
     secretKey: 'S3RVER',

@@ -4,15 +4,13 @@ import type { ConfigValues, FieldSpec } from './schema.js';
 import { validateFields } from './schema.js';
 
 /** Bucket types thanos-ts can create. IN-MEMORY is a thanos-ts addition (tests, examples). */
-export const SUPPORTED_BUCKET_TYPES = ['FILESYSTEM', 'S3', 'IN-MEMORY'] as const;
+export const SUPPORTED_BUCKET_TYPES = ['FILESYSTEM', 'S3', 'AZURE', 'ALIYUNOSS', 'IN-MEMORY'] as const;
 /** A supported `type:` value (upper case). */
 export type BucketType = (typeof SUPPORTED_BUCKET_TYPES)[number];
 
 /** Types Thanos knows but thanos-ts cannot talk to natively, with a hint for each. */
 const THANOS_ONLY_TYPES: Record<string, string> = {
   GCS: 'use type: S3 with endpoint storage.googleapis.com and HMAC keys (GCS interoperability)',
-  ALIYUNOSS: 'use type: S3 with the OSS S3-compatible endpoint, e.g. oss-cn-hangzhou.aliyuncs.com',
-  AZURE: 'not supported',
   SWIFT: 'not supported',
   COS: 'use type: S3 with the COS S3-compatible endpoint',
   BOS: 'not supported',
@@ -28,7 +26,8 @@ const TLS_FIELDS: Record<string, FieldSpec> = {
   insecure_skip_verify: { kind: 'bool' },
 };
 
-const HTTP_FIELDS: Record<string, FieldSpec> = {
+/** Thanos's `http_config` keys (objstore `exthttp.HTTPConfig`), shared by S3 and AZURE. */
+export const HTTP_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
   idle_conn_timeout: { kind: 'duration' },
   response_header_timeout: { kind: 'duration' },
   insecure_skip_verify: { kind: 'bool' },
@@ -54,7 +53,7 @@ export const S3_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
   secret_key: { kind: 'string' },
   session_token: { kind: 'string' },
   put_user_metadata: { kind: 'stringMap' },
-  http_config: { kind: 'object', fields: HTTP_FIELDS },
+  http_config: { kind: 'object', fields: HTTP_CONFIG_FIELDS },
   trace: { kind: 'object', fields: { enable: { kind: 'bool' } } },
   list_objects_version: { kind: 'enum', values: ['', 'v1', 'v2'] },
   bucket_lookup_type: { kind: 'enum', values: ['auto', 'virtual-hosted', 'path'] },
@@ -74,12 +73,50 @@ export const S3_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
   max_retries: { kind: 'int' },
 };
 
+/** Thanos's AZURE config keys (objstore providers/azure `Config`), all accepted. */
+export const AZURE_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
+  az_tenant_id: { kind: 'string' },
+  client_id: { kind: 'string' },
+  client_secret: { kind: 'string' },
+  storage_account: { kind: 'string' },
+  storage_account_key: { kind: 'string' },
+  storage_connection_string: { kind: 'string' },
+  storage_create_container: { kind: 'bool' },
+  container: { kind: 'string' },
+  endpoint: { kind: 'string' },
+  user_assigned_id: { kind: 'string' },
+  max_retries: { kind: 'signedInt' },
+  reader_config: { kind: 'object', fields: { max_retry_requests: { kind: 'signedInt' } } },
+  pipeline_config: {
+    kind: 'object',
+    fields: {
+      max_tries: { kind: 'signedInt' },
+      try_timeout: { kind: 'duration' },
+      retry_delay: { kind: 'duration' },
+      max_retry_delay: { kind: 'duration' },
+    },
+  },
+  http_config: { kind: 'object', fields: HTTP_CONFIG_FIELDS },
+  // Deprecated in Thanos (the SDK finds the resource itself); accepted and ignored.
+  msi_resource: { kind: 'string' },
+};
+
+/** Thanos's ALIYUNOSS config keys (objstore providers/oss `Config`). */
+export const ALIYUNOSS_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = {
+  endpoint: { kind: 'string' },
+  bucket: { kind: 'string' },
+  access_key_id: { kind: 'string' },
+  access_key_secret: { kind: 'string' },
+};
+
 /** Thanos's FILESYSTEM config keys. */
 export const FILESYSTEM_CONFIG_FIELDS: Readonly<Record<string, FieldSpec>> = { directory: { kind: 'string' } };
 
 const FIELDS_BY_TYPE: Record<BucketType, Readonly<Record<string, FieldSpec>>> = {
   FILESYSTEM: FILESYSTEM_CONFIG_FIELDS,
   S3: S3_CONFIG_FIELDS,
+  AZURE: AZURE_CONFIG_FIELDS,
+  ALIYUNOSS: ALIYUNOSS_CONFIG_FIELDS,
   'IN-MEMORY': {},
 };
 
@@ -121,7 +158,7 @@ export function parseBucketConfig(yamlText: string): BucketConfig {
     'the top level',
   );
   const rawType = typeof top.type === 'string' ? top.type.trim().toUpperCase() : '';
-  if (rawType === '') throw new ObjstoreConfigError('missing "type" (one of FILESYSTEM, S3, IN-MEMORY)');
+  if (rawType === '') throw new ObjstoreConfigError(`missing "type" (one of ${SUPPORTED_BUCKET_TYPES.join(', ')})`);
   if (!(SUPPORTED_BUCKET_TYPES as readonly string[]).includes(rawType)) {
     const hint = THANOS_ONLY_TYPES[rawType];
     throw new ObjstoreConfigError(

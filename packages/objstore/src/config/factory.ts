@@ -3,8 +3,12 @@ import type { Registry } from 'prom-client';
 import type { RetryPolicy } from '../backoff.js';
 import type { Bucket } from '../bucket.js';
 import { ObjstoreConfigError } from '../errors.js';
+import { createAzureBucket } from '../providers/azure/bucket.js';
+import type { AzureBucketOptions } from '../providers/azure/options.js';
 import { createFilesystemBucket } from '../providers/filesystem.js';
+import type { BucketHttpOptions } from '../providers/http-agents.js';
 import { createMemoryBucket } from '../providers/memory.js';
+import { createOssBucket } from '../providers/oss.js';
 import { createS3Bucket } from '../providers/s3/bucket.js';
 import {
   MIN_S3_PART_SIZE,
@@ -76,6 +80,7 @@ export async function createBucketFromConfig(yamlText: string, opts: CreateBucke
 export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions = {}): Promise<Bucket> {
   let bucket: Bucket;
   let attempts: number | undefined;
+  let backoff: RetryPolicy = {};
   switch (cfg.type) {
     case 'FILESYSTEM': {
       const directory = cfg.config.directory;
@@ -86,6 +91,30 @@ export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions 
     }
     case 'IN-MEMORY':
       bucket = createMemoryBucket();
+      break;
+    case 'AZURE': {
+      // Thanos: max_retries feeds pipeline_config.max_tries when that is 0; azcore's MaxRetries
+      // counts retries (default 3), so attempts are one more.
+      const pipeline = obj(cfg.config, 'pipeline_config');
+      const maxRetries = num(cfg.config, 'max_retries') ?? 0;
+      attempts = (num(pipeline, 'max_tries') || (maxRetries > 0 ? maxRetries : 3)) + 1;
+      backoff = {
+        minBackoffMs: num(pipeline, 'retry_delay') || undefined,
+        maxBackoffMs: num(pipeline, 'max_retry_delay') || undefined,
+      };
+      bucket = createAzureBucket(await azureOptionsFromConfig(cfg.config));
+      break;
+    }
+    case 'ALIYUNOSS':
+      bucket = createOssBucket(
+        {
+          endpoint: str(cfg.config, 'endpoint'),
+          bucket: str(cfg.config, 'bucket'),
+          accessKeyId: str(cfg.config, 'access_key_id'),
+          accessKeySecret: str(cfg.config, 'access_key_secret'),
+        },
+        { partRetry: opts.retry === false ? { maxAttempts: 1 } : { ...(opts.retry ?? {}) } },
+      );
       break;
     case 'S3': {
       const s3 = await s3OptionsFromConfig(cfg.config);
@@ -99,7 +128,7 @@ export async function createBucket(cfg: BucketConfig, opts: CreateBucketOptions 
     }
   }
   bucket = withPrefix(bucket, cfg.prefix);
-  if (opts.retry !== false) bucket = withRetries(bucket, { maxAttempts: attempts, ...(opts.retry ?? {}) });
+  if (opts.retry !== false) bucket = withRetries(bucket, { maxAttempts: attempts, ...backoff, ...(opts.retry ?? {}) });
   if (opts.registry) bucket = withMetrics(bucket, { registry: opts.registry, prefix: opts.metricsPrefix });
   return bucket;
 }
@@ -111,15 +140,115 @@ const num = (c: ConfigValues, k: string): number | undefined =>
 const obj = (c: ConfigValues, k: string): ConfigValues =>
   typeof c[k] === 'object' && c[k] !== null ? (c[k] as ConfigValues) : {};
 
-async function readSettingFile(path: string, setting: string): Promise<Uint8Array> {
+async function readSettingFile(path: string, setting: string, where = 'S3'): Promise<Uint8Array> {
   try {
     return await readFile(path);
   } catch (err) {
     throw new ObjstoreConfigError(
-      `cannot read ${setting} ${JSON.stringify(path)} in S3 config: ${(err as Error).message}`,
+      `cannot read ${setting} ${JSON.stringify(path)} in ${where} config: ${(err as Error).message}`,
       { cause: err },
     );
   }
+}
+
+/**
+ * Maps Thanos's `http_config` onto agent options, with exthttp's checks and messages: a CA file
+ * with no PEM certificate, or a client certificate without its key (or the reverse), is refused
+ * before any connection is made.
+ */
+async function httpOptionsFromConfig(http: ConfigValues, where: string): Promise<BucketHttpOptions> {
+  const tls = obj(http, 'tls_config');
+  const caFile = str(tls, 'ca_file');
+  const certFile = str(tls, 'cert_file');
+  const keyFile = str(tls, 'key_file');
+  let ca: Uint8Array | undefined;
+  if (caFile !== '') {
+    ca = await readSettingFile(caFile, 'http_config.tls_config.ca_file', where);
+    if (!Buffer.from(ca).toString('latin1').includes('-----BEGIN CERTIFICATE-----'))
+      throw new ObjstoreConfigError(
+        `unable to use specified CA cert ${caFile} (http_config.tls_config.ca_file in ${where} config holds no PEM certificate)`,
+      );
+  }
+  if (certFile !== '' && keyFile === '')
+    throw new ObjstoreConfigError(
+      `client cert file ${JSON.stringify(certFile)} specified without client key file (http_config.tls_config in ${where} config)`,
+    );
+  if (keyFile !== '' && certFile === '')
+    throw new ObjstoreConfigError(
+      `client key file ${JSON.stringify(keyFile)} specified without client cert file (http_config.tls_config in ${where} config)`,
+    );
+  return {
+    idleConnTimeoutMs: num(http, 'idle_conn_timeout') || undefined,
+    responseHeaderTimeoutMs: num(http, 'response_header_timeout') || undefined,
+    tlsHandshakeTimeoutMs: num(http, 'tls_handshake_timeout') || undefined,
+    maxConnsPerHost: num(http, 'max_conns_per_host'),
+    maxIdleConns: num(http, 'max_idle_conns') || undefined,
+    maxIdleConnsPerHost: num(http, 'max_idle_conns_per_host') || undefined,
+    insecureSkipVerify: bool(http, 'insecure_skip_verify') || bool(tls, 'insecure_skip_verify'),
+    tls: {
+      ca,
+      cert: certFile ? await readSettingFile(certFile, 'http_config.tls_config.cert_file', where) : undefined,
+      key: keyFile ? await readSettingFile(keyFile, 'http_config.tls_config.key_file', where) : undefined,
+      serverName: str(tls, 'server_name') || undefined,
+    },
+  };
+}
+
+/**
+ * Maps Thanos's AZURE keys onto `AzureBucketOptions`, with Thanos's validation (providers/azure
+ * `Config.validate`): every problem found, joined with ", ", in one line.
+ */
+async function azureOptionsFromConfig(c: ConfigValues): Promise<AzureBucketOptions> {
+  const problems: string[] = [];
+  const userAssignedId = str(c, 'user_assigned_id');
+  const accountKey = str(c, 'storage_account_key');
+  const connectionString = str(c, 'storage_connection_string');
+  const tenant = str(c, 'az_tenant_id');
+  const clientId = str(c, 'client_id');
+  const clientSecret = str(c, 'client_secret');
+  if (userAssignedId !== '' && accountKey !== '')
+    problems.push('user_assigned_id cannot be set when using storage_account_key authentication');
+  if (userAssignedId !== '' && connectionString !== '')
+    problems.push('user_assigned_id cannot be set when using storage_connection_string authentication');
+  if (userAssignedId !== '' && clientId !== '')
+    problems.push('user_assigned_id cannot be set when using client_id authentication');
+  if (
+    (tenant !== '' || clientSecret !== '' || clientId !== '') &&
+    (tenant === '' || clientSecret === '' || clientId === '')
+  )
+    problems.push('az_tenant_id, client_id, and client_secret must be set together');
+  if (accountKey !== '' && connectionString !== '')
+    problems.push('storage_account_key and storage_connection_string cannot both be set');
+  if (str(c, 'storage_account') === '') problems.push('storage_account_name is required but not configured');
+  if (str(c, 'container') === '') problems.push('no container specified');
+  const pipeline = obj(c, 'pipeline_config');
+  const reader = obj(c, 'reader_config');
+  if ((num(pipeline, 'max_tries') ?? 0) < 0)
+    problems.push('The value of max_tries must be greater than or equal to 0 in the config file');
+  if ((num(reader, 'max_retry_requests') ?? 0) < 0)
+    problems.push('The value of max_retry_requests must be greater than or equal to 0 in the config file');
+  if (problems.length > 0) throw new ObjstoreConfigError(`AZURE config: ${problems.join(', ')}`);
+  const endpoint = str(c, 'endpoint');
+  if (/^[a-z]+:\/\//i.test(endpoint) || endpoint.includes('/'))
+    throw new ObjstoreConfigError(
+      `invalid value for "endpoint" in AZURE config: want the blob service domain such as blob.core.windows.net (the URL is https://<storage_account>.<endpoint>/<container>); for Azurite or a custom URL use storage_connection_string, got ${JSON.stringify(endpoint)}`,
+    );
+  const maxRetries = num(c, 'max_retries') ?? 0;
+  return {
+    storageAccount: str(c, 'storage_account'),
+    container: str(c, 'container'),
+    storageAccountKey: accountKey || undefined,
+    storageConnectionString: connectionString || undefined,
+    endpoint: endpoint || undefined,
+    createContainer: c.storage_create_container === undefined ? true : bool(c, 'storage_create_container'),
+    userAssignedId: userAssignedId || undefined,
+    tenantId: tenant || undefined,
+    clientId: clientId || undefined,
+    clientSecret: clientSecret || undefined,
+    tryTimeoutMs: num(pipeline, 'try_timeout') || undefined,
+    readerMaxRetries: num(reader, 'max_retry_requests') || (maxRetries > 0 ? maxRetries : 0),
+    http: await httpOptionsFromConfig(obj(c, 'http_config'), 'AZURE'),
+  };
 }
 
 /** Maps Thanos's S3 keys onto `S3BucketOptions`, with Thanos's validation messages. */
@@ -195,8 +324,6 @@ async function s3OptionsFromConfig(c: ConfigValues): Promise<S3BucketOptions> {
     }
   }
 
-  const http = obj(c, 'http_config');
-  const tls = obj(http, 'tls_config');
   return {
     bucket,
     endpoint,
@@ -213,25 +340,6 @@ async function s3OptionsFromConfig(c: ConfigValues): Promise<S3BucketOptions> {
     putUserMetadata: (c.put_user_metadata as Record<string, string> | undefined) ?? {},
     sse,
     trace: bool(obj(c, 'trace'), 'enable'),
-    http: {
-      idleConnTimeoutMs: num(http, 'idle_conn_timeout') || undefined,
-      responseHeaderTimeoutMs: num(http, 'response_header_timeout') || undefined,
-      tlsHandshakeTimeoutMs: num(http, 'tls_handshake_timeout') || undefined,
-      maxConnsPerHost: num(http, 'max_conns_per_host'),
-      maxIdleConns: num(http, 'max_idle_conns'),
-      insecureSkipVerify: bool(http, 'insecure_skip_verify') || bool(tls, 'insecure_skip_verify'),
-      tls: {
-        ca: str(tls, 'ca_file')
-          ? await readSettingFile(str(tls, 'ca_file'), 'http_config.tls_config.ca_file')
-          : undefined,
-        cert: str(tls, 'cert_file')
-          ? await readSettingFile(str(tls, 'cert_file'), 'http_config.tls_config.cert_file')
-          : undefined,
-        key: str(tls, 'key_file')
-          ? await readSettingFile(str(tls, 'key_file'), 'http_config.tls_config.key_file')
-          : undefined,
-        serverName: str(tls, 'server_name') || undefined,
-      },
-    },
+    http: await httpOptionsFromConfig(obj(c, 'http_config'), 'S3'),
   };
 }

@@ -6,6 +6,7 @@ export type FieldSpec =
   | { kind: 'string' }
   | { kind: 'bool' }
   | { kind: 'int' }
+  | { kind: 'signedInt' }
   | { kind: 'duration' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'stringMap' }
@@ -65,6 +66,11 @@ export function validateFields(
         break;
       case 'int':
         if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) throw bad('a non-negative integer');
+        out[key] = raw;
+        break;
+      case 'signedInt':
+        // Go ints may be negative in YAML; the provider decides what a negative value means.
+        if (typeof raw !== 'number' || !Number.isSafeInteger(raw)) throw bad('an integer');
         out[key] = raw;
         break;
       case 'duration': {

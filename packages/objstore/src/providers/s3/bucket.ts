@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -21,6 +19,7 @@ import { bodyChunks } from '../../body.js';
 import type { Bucket, IterOptions, OperationOptions, UploadBody } from '../../bucket.js';
 import { ObjstoreInvalidArgumentError } from '../../errors.js';
 import { normalizeIterDir, validateObjectName, validateRange } from '../../names.js';
+import { createBucketAgents, DEFAULT_HTTP_OPTIONS } from '../http-agents.js';
 import { mapS3Error, type S3ErrorContext, statusOf } from './errors.js';
 import { DEFAULT_S3_PART_SIZE, MIN_S3_PART_SIZE, type S3BucketLookupType, type S3BucketOptions } from './options.js';
 
@@ -60,23 +59,11 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
   const partConcurrency = Math.max(1, opts.partConcurrency ?? 4);
   const sendMd5 = opts.sendContentMd5 ?? true;
   const endpointUrl = `${opts.insecure ? 'http' : 'https'}://${opts.endpoint}`;
-  const ctx: S3ErrorContext = { bucket: opts.bucket, endpointUrl };
+  const ctx: S3ErrorContext = { bucket: opts.bucket, endpointUrl, keys: opts.configKeys };
   const http = opts.http ?? {};
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: http.maxConnsPerHost && http.maxConnsPerHost > 0 ? http.maxConnsPerHost : Number.POSITIVE_INFINITY,
-    maxFreeSockets: http.maxIdleConns ?? 100,
-    timeout: http.idleConnTimeoutMs ?? 90_000,
-  };
-  const httpAgent = new HttpAgent(agentOptions);
-  const httpsAgent = new HttpsAgent({
-    ...agentOptions,
-    rejectUnauthorized: !http.insecureSkipVerify,
-    ca: http.tls?.ca ? Buffer.from(http.tls.ca) : undefined,
-    cert: http.tls?.cert ? Buffer.from(http.tls.cert) : undefined,
-    key: http.tls?.key ? Buffer.from(http.tls.key) : undefined,
-    servername: http.tls?.serverName || undefined,
-  });
+  // Only the agent of the configured scheme is ever used: an https endpoint that fails TLS is an
+  // error, never retried over http.
+  const agents = createBucketAgents(http);
 
   const client = new S3Client({
     endpoint: endpointUrl,
@@ -96,10 +83,10 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
-      httpAgent,
-      httpsAgent,
-      connectionTimeout: http.tlsHandshakeTimeoutMs ?? 10_000,
-      requestTimeout: http.responseHeaderTimeoutMs ?? 120_000,
+      httpAgent: agents.http,
+      httpsAgent: agents.https,
+      connectionTimeout: http.tlsHandshakeTimeoutMs || DEFAULT_HTTP_OPTIONS.tlsHandshakeTimeoutMs,
+      requestTimeout: http.responseHeaderTimeoutMs || DEFAULT_HTTP_OPTIONS.responseHeaderTimeoutMs,
     },
     logger: opts.trace ? console : undefined,
   });
@@ -391,8 +378,7 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
     },
     async close() {
       client.destroy();
-      httpAgent.destroy();
-      httpsAgent.destroy();
+      agents.destroy();
     },
   };
 }

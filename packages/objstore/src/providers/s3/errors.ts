@@ -1,4 +1,6 @@
 import { ObjectNotFoundError, ObjstoreError, ObjstoreOperationError } from '../../errors.js';
+import { describeTlsFailure } from '../http-agents.js';
+import type { S3ConfigKeyNames } from './options.js';
 
 /** Codes of errors that come from the network rather than from S3's answer. */
 const NETWORK_CODES = new Set([
@@ -46,7 +48,17 @@ interface SdkError extends Error {
 export interface S3ErrorContext {
   bucket: string;
   endpointUrl: string;
+  /** Config key names for messages (default: the S3 keys). */
+  keys?: S3ConfigKeyNames;
 }
+
+const S3_KEYS: S3ConfigKeyNames = {
+  bucket: 'bucket',
+  endpoint: 'endpoint',
+  accessKey: 'access_key',
+  secretKey: 'secret_key',
+  insecure: 'insecure',
+};
 
 /** The HTTP status of an SDK error, if the request got an answer. */
 export function statusOf(err: unknown): number | undefined {
@@ -64,6 +76,16 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   if (e?.name === 'AbortError') return e;
   const status = statusOf(err);
   const s3Code = e?.name ?? '';
+  const keys = ctx.keys ?? S3_KEYS;
+  if (status === undefined) {
+    const tls = describeTlsFailure(err, ctx.endpointUrl);
+    if (tls) {
+      return new ObjstoreOperationError('ERR_OBJSTORE_TLS', operation, objectName, tls.detail, false, {
+        cause: err,
+        setting: tls.setting === 'insecure' ? keys.insecure : tls.setting,
+      });
+    }
+  }
   if (s3Code === 'NoSuchKey' || (s3Code === 'NotFound' && status === 404)) {
     return new ObjectNotFoundError(objectName, ctx.bucket, { cause: err });
   }
@@ -72,9 +94,9 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
       'ERR_OBJSTORE_BUCKET_NOT_FOUND',
       operation,
       objectName,
-      `S3 bucket ${JSON.stringify(ctx.bucket)} does not exist at ${ctx.endpointUrl} (check config.bucket)`,
+      `S3 bucket ${JSON.stringify(ctx.bucket)} does not exist at ${ctx.endpointUrl} (check config.${keys.bucket})`,
       false,
-      { cause: err, status, setting: 'bucket' },
+      { cause: err, status, setting: keys.bucket },
     );
   }
   if (CREDENTIAL_CODES.has(s3Code) || status === 403) {
@@ -82,9 +104,9 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
       'ERR_OBJSTORE_ACCESS_DENIED',
       operation,
       objectName,
-      `access denied by ${ctx.endpointUrl}: ${s3Code || 'HTTP 403'} (check config.access_key and config.secret_key)`,
+      `access denied by ${ctx.endpointUrl}: ${s3Code || 'HTTP 403'} (check config.${keys.accessKey} and config.${keys.secretKey})`,
       false,
-      { cause: err, status, setting: 'access_key' },
+      { cause: err, status, setting: keys.accessKey },
     );
   }
   const netCode = e?.code ?? (e?.cause as SdkError | undefined)?.code;
@@ -93,10 +115,10 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
       'ERR_OBJSTORE_UNREACHABLE',
       operation,
       objectName,
-      `cannot reach S3 endpoint ${ctx.endpointUrl}: ${netCode} (check config.endpoint and config.insecure)`,
+      `cannot reach S3 endpoint ${ctx.endpointUrl}: ${netCode} (check config.${keys.endpoint} and config.${keys.insecure})`,
       // An unknown host will not appear by retrying; a refused or reset connection may.
       netCode !== 'ENOTFOUND',
-      { cause: err, setting: 'endpoint' },
+      { cause: err, setting: keys.endpoint },
     );
   }
   if (status === undefined && (e?.name === 'TimeoutError' || /socket hang up|timed? ?out/i.test(e?.message ?? ''))) {

@@ -1,4 +1,5 @@
 import type { RetryPolicy } from '../../backoff.js';
+import type { BucketHttpOptions } from '../http-agents.js';
 
 /** Server-side encryption, as Thanos's `sse_config` (`type`: SSE-S3, SSE-KMS or SSE-C). */
 export type S3ServerSideEncryption =
@@ -9,22 +10,19 @@ export type S3ServerSideEncryption =
 /** How the bucket appears in URLs (Thanos's `bucket_lookup_type`). */
 export type S3BucketLookupType = 'auto' | 'virtual-hosted' | 'path';
 
-/** HTTP client settings (Thanos's `http_config`), durations in ms. */
-export interface S3HttpOptions {
-  /** Close idle keep-alive connections after this long (default 90 s). */
-  idleConnTimeoutMs?: number;
-  /** Give up on a request when no response headers arrive within this long (default 2 min). */
-  responseHeaderTimeoutMs?: number;
-  /** Timeout to establish a connection including TLS (default 10 s). */
-  tlsHandshakeTimeoutMs?: number;
-  /** Maximum concurrent connections to the endpoint (0 = unlimited; default 0). */
-  maxConnsPerHost?: number;
-  /** Maximum idle connections kept open (default 100). */
-  maxIdleConns?: number;
-  /** Skip TLS certificate verification (test setups only). */
-  insecureSkipVerify?: boolean;
-  /** PEM CA bundle, client certificate and key, and SNI name for TLS. */
-  tls?: { ca?: Uint8Array; cert?: Uint8Array; key?: Uint8Array; serverName?: string };
+/** HTTP client settings (Thanos's `http_config`), durations in ms; shared with the other providers. */
+export type S3HttpOptions = BucketHttpOptions;
+
+/**
+ * The config key names that error messages point at. Defaults are the S3 keys; the ALIYUNOSS
+ * mapping passes its own (`access_key_id`, …) so a message names a key the user actually has.
+ */
+export interface S3ConfigKeyNames {
+  bucket: string;
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  insecure: string;
 }
 
 /** Options of `createS3Bucket` (the typed form of Thanos's S3 `config:` block). */
@@ -63,6 +61,8 @@ export interface S3BucketOptions {
   partRetry?: RetryPolicy;
   /** Log every request to stderr (Thanos's `trace.enable`). */
   trace?: boolean;
+  /** Config key names used in error messages (default: the S3 keys). */
+  configKeys?: S3ConfigKeyNames;
 }
 
 /** Thanos's default part size: 64 MiB. */
