@@ -48,6 +48,8 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'promql/concurrency-pool.ts',
     what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun',
   },
+  'core-rule-eval': { script: 'core/rule-eval.ts', what: '1,000 recording rules per 15 s interval' },
+  'core-rule-template': { script: 'core/rule-template.ts', what: 'alert template rendering, alerts/s' },
   'core-sidecar': {
     script: 'core/sidecar.ts',
     what: 'streaming from Prometheus through the sidecar (needs prometheus)',

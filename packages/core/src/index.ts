@@ -1,7 +1,8 @@
 // @thanos-ts/core: the components and the contracts they share. Everything else is at a subpath
-// (`@thanos-ts/core/query`, `/store`, `/sidecar`, `/storeapi`, `/cache`, `/discovery`, `/http`,
-// `/block`, `/testing`).
+// (`@thanos-ts/core/query`, `/store`, `/sidecar`, `/receive`, `/rule`, `/compact`, `/frontend`,
+// `/storeapi`, `/cache`, `/discovery`, `/http`, `/block`, `/component`, `/testing`).
 
+export { type Compactor, type CompactorOptions, createCompactor } from './compact/compactor.js';
 export {
   ComponentClosedError,
   type ComponentOptions,
@@ -9,6 +10,7 @@ export {
   type Lifecycle,
   type ServingOptions,
 } from './component/component.js';
+export { createQueryFrontend, type QueryFrontend, type QueryFrontendOptions } from './frontend/query-frontend.js';
 export {
   createLogger,
   LOG_FORMATS,
@@ -21,6 +23,8 @@ export {
 } from './log/logger.js';
 export { createQuerier, type Querier, type QuerierOptions } from './query/querier.js';
 export type { QueryOptions, QueryResponse, QueryStats } from './query/query-core.js';
+export { createReceiver, type Receiver, type ReceiverOptions } from './receive/receiver.js';
+export { createRuler, type Ruler, type RulerOptions } from './rule/ruler.js';
 export { createSidecar, type Sidecar, type SidecarOptions } from './sidecar/sidecar.js';
 export { createStoreGateway, type StoreGateway, type StoreGatewayOptions } from './store/store-gateway.js';
 export { GrpcStatus, StoreAPIError } from './storeapi/errors.js';

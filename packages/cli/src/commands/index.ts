@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { registerCompact } from './compact.js';
 import { registerQuery } from './query.js';
+import { registerQueryFrontend } from './query-frontend.js';
 import { registerQuickstart } from './quickstart.js';
+import { registerReceive } from './receive.js';
+import { registerRule } from './rule.js';
 import { registerSidecar } from './sidecar.js';
 import { registerStore } from './store.js';
 import { registerTools, type ToolsRegistration } from './tools.js';
@@ -22,5 +26,9 @@ export const commands: CommandRegistration[] = [
   registerQuery,
   registerSidecar,
   registerStore,
+  registerQueryFrontend,
+  registerCompact,
+  registerRule,
+  registerReceive,
   registerTools(toolGroups),
 ];

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
 import { writeSuccess } from '../http/api-error.js';
 import type { RequestHandler } from '../http/query-api.js';
 import type { RuleGroup } from './group.js';
@@ -10,13 +11,6 @@ export function goRFC3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.?0+Z$/, 'Z');
 }
 
-/** strconv.FormatFloat(v, 'e', -1, 64), the format of alert values in Prometheus's API. */
-export function formatFloatE(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
-  return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
-}
-
 function alertJSON(a: Alert): Record<string, unknown> {
   return {
     labels: a.labels.toRecord(),
@@ -24,7 +18,7 @@ function alertJSON(a: Alert): Record<string, unknown> {
     state: a.state,
     activeAt: goRFC3339(a.activeAt),
     ...(a.keepFiringSince !== 0 ? { keepFiringSince: goRFC3339(a.keepFiringSince) } : {}),
-    value: formatFloatE(a.value),
+    value: formatGoFloat(a.value, 'e'),
   };
 }
 

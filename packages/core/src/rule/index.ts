@@ -1,5 +1,5 @@
 // @thanos-ts/core/rule: the ruler (Thanos's `rule`), rule files, alert templates.
-export { createRulesAPIHandler, formatFloatE, goRFC3339 } from './api.js';
+export { createRulesAPIHandler, goRFC3339 } from './api.js';
 export {
   AlertmanagerSendError,
   RuleEvalError,
@@ -27,7 +27,6 @@ export {
   type RuleSample,
 } from './query-func.js';
 export {
-  parseModelDuration,
   parseRuleFile,
   type RuleConfig,
   type RuleGroupConfig,

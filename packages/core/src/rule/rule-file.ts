@@ -3,6 +3,7 @@ import { parseExpr } from '@thanos-ts/promql';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { RuleFileError, TemplateParseError } from './errors.js';
 import { AlertTemplate } from './template.js';
+import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
 
 // Prometheus rule files as Prometheus's rulefmt package reads them (model/rulefmt/rulefmt.go):
 // strict YAML decoding (unknown fields are errors, type errors collected with their line), then
@@ -44,24 +45,6 @@ export interface RuleGroupConfig {
   /** Thanos's partial-response strategy for this group's queries. Default 'ABORT', as Thanos. */
   partialResponseStrategy: RulePartialResponseStrategy;
   rules: RuleConfig[];
-}
-
-const MODEL_DURATION_RE =
-  /^(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?$/;
-
-/**
- * Parses a Prometheus duration (`1h30m`, `5m`, `0`) as Prometheus's model.ParseDuration does, in
- * ms. Throws `not a valid duration string: "…"`.
- */
-export function parseModelDuration(s: string): number {
-  if (s === '0') return 0;
-  if (s === '') throw new Error('empty duration string');
-  const m = MODEL_DURATION_RE.exec(s);
-  if (!m) throw new Error(`not a valid duration string: ${JSON.stringify(s)}`);
-  const units = [365 * 86400_000, 7 * 86400_000, 86400_000, 3600_000, 60_000, 1000, 1];
-  let ms = 0;
-  for (let i = 0; i < units.length; i++) ms += Number(m[i + 1] ?? 0) * (units[i] as number);
-  return ms;
 }
 
 const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -122,7 +105,7 @@ export function parseRuleFile(file: string, text: string): RuleGroupConfig[] {
     const s = str(n);
     if (s === '' && (n === null || (isScalar(n) && n.value === null))) return 0;
     try {
-      return parseModelDuration(s);
+      return parsePromDuration(s);
     } catch (err) {
       throw new Abort((err as Error).message);
     }

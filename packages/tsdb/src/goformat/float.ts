@@ -3,10 +3,19 @@
 
 /**
  * Formats a float64 exactly like Go's strconv.FormatFloat(v, fmt, -1, 64): `'g'` (the default,
- * fmt's %g: exponent form when the decimal exponent is < -4 or ≥ 6) or `'f'` (never an exponent). Infinities are "+Inf"/"-Inf", NaN is "NaN".
+ * fmt's %g: exponent form when the decimal exponent is < -4 or ≥ 6), `'f'` (never an exponent) or
+ * `'e'` (always one). Infinities are "+Inf"/"-Inf", NaN is "NaN".
  */
-export function formatGoFloat(v: number, fmt: 'g' | 'f' = 'g'): string {
+export function formatGoFloat(v: number, fmt: 'g' | 'f' | 'e' = 'g'): string {
+  if (fmt === 'e') return formatShortestE(v);
   return fmt === 'g' ? formatShortestG(v) : formatShortestF(v);
+}
+
+/** strconv.FormatFloat(v, 'e', -1, 64): `1.5e+00`, `1e-07` (two exponent digits at least). */
+function formatShortestE(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '+Inf' : '-Inf';
+  return v.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 /**
