@@ -207,6 +207,30 @@ describe.skipIf(!programAvailable('promtool'))('store gateway robustness (promto
     60_000,
   );
 
+  it('an index damaged after the gateway loaded the block is reported the same way by series and label calls', async () => {
+    const dir = await bucketCopy();
+    const bad = euIds[2] as string;
+    const g = await gateway(dir);
+    // The index-header (symbols, postings table) is local already; postings and series entries
+    // are read from the bucket on demand and are now garbage.
+    const indexFile = join(dir, bad, 'index');
+    await writeFile(indexFile, new Uint8Array((await readFile(indexFile)).length).fill(0xff));
+    const name = eu.data[0]?.labels.__name__ as string;
+    const values = await g.labelValues({
+      start: 0,
+      end: ALL.maxTime,
+      label: 'instance',
+      matchers: [matcher('=', '__name__', name)],
+    });
+    expect(values.warnings).toEqual([expect.stringContaining(`block ${bad} is corrupted`)]);
+    expect(values.values.length).toBeGreaterThan(0);
+    expect(g.skippedBlocks()).toContainEqual(expect.objectContaining({ ulid: bad, state: 'corrupted' }));
+    const got = await collectSeries(g, ALL);
+    sameData(only(got, 'us1'), expected(us, US));
+    const badMeta = JSON.parse(await readFile(join(dir, bad, 'meta.json'), 'utf8')) as MetaJSON;
+    sameData(only(got, 'eu1'), expected(eu, EU, { min: badMeta.minTime, max: badMeta.maxTime }));
+  }, 60_000);
+
   it('a querier over the gateway answers with the other blocks and the warning naming the block', async () => {
     const dir = await bucketCopy();
     const bad = euIds[0] as string;

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type BlockMeta, IndexReader, Labels } from '@thanos-ts/tsdb';
@@ -124,7 +125,14 @@ export class BucketBlock {
   }
 
   private async openReader(signal?: AbortSignal): Promise<IndexReader> {
-    let header = await readIndexHeader(this.headerPath);
+    let header: IndexHeader | undefined;
+    try {
+      header = await readIndexHeader(this.headerPath);
+    } catch {
+      // A damaged local copy says nothing about the block in the bucket: rebuild it, as
+      // prepare does, rather than report the block as corrupted.
+      await rm(this.headerPath, { force: true });
+    }
     if (!header) {
       await this.prepare(signal);
       header = (await readIndexHeader(this.headerPath)) as IndexHeader;

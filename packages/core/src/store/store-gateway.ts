@@ -50,7 +50,7 @@ import {
 import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
-import { blockMatchers, seriesOverBlocks } from './series.js';
+import { blockMatchers, isBlockDamage, seriesOverBlocks } from './series.js';
 import { resolveTime } from './time-range.js';
 
 /** Options of createStoreGateway; every field but `bucket` and `dataDir` has a default. */
@@ -335,10 +335,17 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     ];
   }
 
-  async function usingBlock(b: BucketBlock, fn: () => Promise<void>): Promise<void> {
+  /**
+   * Runs one block's part of a label request; a block found damaged is reported (and no longer
+   * served) and its part skipped with a warning, so the other blocks still answer.
+   */
+  async function usingBlock(b: BucketBlock, fn: () => Promise<void>, warnings?: string[]): Promise<void> {
     b.acquire();
     try {
       await fn();
+    } catch (err) {
+      if (!warnings || !isBlockDamage(err)) throw err;
+      warnings.push(onDamage(b, err));
     } finally {
       b.release();
     }
@@ -502,64 +509,74 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
       checkMatcherLimits(req.matchers, limits);
       const names = new Set<string>();
+      const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
-        usingBlock(b, async () => {
-          const ms = blockMatchers(b, req.matchers ?? []);
-          if (!ms) return;
-          const reader = await b.indexReader(signal);
-          let any = false;
-          if (ms.length === 0)
-            for (const n of reader.labelNames()) {
-              names.add(n);
-              any = true;
-            }
-          else {
-            const refs = await reader.postingsForMatchers(ms, signal);
-            for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
-              for (const l of s.labels) {
-                names.add(l.name);
+        usingBlock(
+          b,
+          async () => {
+            const ms = blockMatchers(b, req.matchers ?? []);
+            if (!ms) return;
+            const reader = await b.indexReader(signal);
+            let any = false;
+            if (ms.length === 0)
+              for (const n of reader.labelNames()) {
+                names.add(n);
                 any = true;
               }
-          }
-          // External labels are names of the block's series only when some series matched.
-          if (any) for (const l of b.extLabels) names.add(l.name);
-        }),
+            else {
+              const refs = await reader.postingsForMatchers(ms, signal);
+              for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
+                for (const l of s.labels) {
+                  names.add(l.name);
+                  any = true;
+                }
+            }
+            // External labels are names of the block's series only when some series matched.
+            if (any) for (const l of b.extLabels) names.add(l.name);
+          },
+          warnings,
+        ),
       );
       for (const r of req.withoutReplicaLabels ?? []) names.delete(r);
       let out = [...names].sort(compareStrings);
       if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
-      return { names: out, warnings: [] };
+      return { names: out, warnings };
     },
 
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
       if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
       checkMatcherLimits(req.matchers, limits);
       const values = new Set<string>();
+      const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
-        usingBlock(b, async () => {
-          const ms = blockMatchers(b, req.matchers ?? []);
-          if (!ms) return;
-          const reader = await b.indexReader(signal);
-          if (b.extLabels.has(req.label)) {
-            // The external label wins over any series label of the same name.
-            const refs =
-              ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
-            if (refs.length > 0) values.add(b.extLabels.get(req.label));
-            return;
-          }
-          if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
-          else {
-            const refs = await reader.postingsForMatchers(ms, signal);
-            for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
-              const v = s.labels.get(req.label);
-              if (v !== '') values.add(v);
+        usingBlock(
+          b,
+          async () => {
+            const ms = blockMatchers(b, req.matchers ?? []);
+            if (!ms) return;
+            const reader = await b.indexReader(signal);
+            if (b.extLabels.has(req.label)) {
+              // The external label wins over any series label of the same name.
+              const refs =
+                ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
+              if (refs.length > 0) values.add(b.extLabels.get(req.label));
+              return;
             }
-          }
-        }),
+            if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
+            else {
+              const refs = await reader.postingsForMatchers(ms, signal);
+              for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
+                const v = s.labels.get(req.label);
+                if (v !== '') values.add(v);
+              }
+            }
+          },
+          warnings,
+        ),
       );
       let out = [...values].sort(compareStrings);
       if (req.limit && req.limit > 0) out = out.slice(0, req.limit);
-      return { values: out, warnings: [] };
+      return { values: out, warnings };
     },
   };
   const endpoints: ComponentEndpoints = {
