@@ -50,6 +50,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
   },
   'core-rule-eval': { script: 'core/rule-eval.ts', what: '1,000 recording rules per 15 s interval' },
   'core-rule-template': { script: 'core/rule-template.ts', what: 'alert template rendering, alerts/s' },
+  'core-compactor': {
+    script: 'core/compactor-group.ts',
+    what: 'compactor: one group of 4×2h blocks through the bucket',
+  },
+  'core-downsample': { script: 'core/compactor-downsample.ts', what: 'downsampling raw → 5m → 1h, samples/s and size' },
   'core-sidecar': {
     script: 'core/sidecar.ts',
     what: 'streaming from Prometheus through the sidecar (needs prometheus)',
