@@ -477,6 +477,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-encoding')).toBe('gzip');
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
       expect(((await res.json()) as { status: string }).status).toBe('success');
       const sent = proxy.rangeQueries().slice(before);
       expect(

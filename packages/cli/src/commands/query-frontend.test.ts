@@ -26,6 +26,7 @@ describe('thanos-ts query-frontend flags', () => {
       httpAddress: '0.0.0.0:10902',
       httpGracePeriodMs: 120_000,
       downstreamUrl: 'http://localhost:9090',
+      disableCors: false,
       alignRangeWithStep: true,
       splitIntervalMs: 86_400_000,
       maxRetries: 5,

@@ -18,6 +18,7 @@ import { runUntilSignal } from '../run.js';
 /** Raw values of `thanos-ts query-frontend` flags as commander stores them. */
 export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'queryFrontend.downstreamUrl': string;
+  'web.disableCors': boolean;
   'queryRange.alignRangeWithStep': boolean;
   'queryRange.splitInterval': string;
   'queryRange.maxRetriesPerRequest': string;
@@ -141,6 +142,7 @@ export async function parseQueryFrontendFlags(
   const flags: FlagsFor<QueryFrontendOptions, NotFrontendFlags> = {
     ...servingFromFlags(o),
     downstreamUrl,
+    disableCors: o['web.disableCors'],
     alignRangeWithStep: o['queryRange.alignRangeWithStep'],
     splitIntervalMs,
     maxRetries: intFlag(o['queryRange.maxRetriesPerRequest'], 'query-range.max-retries-per-request', 0),

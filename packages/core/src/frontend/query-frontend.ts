@@ -92,6 +92,8 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
   tenantHeader?: string;
   /** Tenant of requests without the header. Default `default-tenant`, as Thanos. */
   defaultTenant?: string;
+  /** Do not set Thanos's permissive CORS headers on API answers (--web.disable-cors). Default false. */
+  disableCors?: boolean;
   /** How often the downstream's /-/ready is checked, ms. Default 10_000, as Thanos; 0: only at start. */
   downstreamCheckIntervalMs?: number;
 }
@@ -115,6 +117,13 @@ export interface QueryFrontend extends Lifecycle {
 }
 
 const DAY_MS = 86_400_000;
+/** The CORS headers Thanos sets on every API answer unless --web.disable-cors (pkg/api SetCORS). */
+const CORS_HEADERS: Record<string, string> = {
+  'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, Authorization, Content-Type, Origin',
+  'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Date',
+};
 const LABEL_VALUES_PATH = /\/api\/v1\/label\/.+\/values$/;
 /** gzhttp's DefaultMinSize: smaller bodies are not worth compressing. */
 const GZIP_MIN_BYTES = 1024;
@@ -420,6 +429,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const started = performance.now();
     const op = operation(req.method ?? 'GET', url.pathname);
     if (op) queriesTotal.inc({ op });
+    if (!opts.disableCors) for (const [k, v] of Object.entries(CORS_HEADERS)) res.setHeader(k, v);
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort(new DOMException('client closed request', 'AbortError'));
