@@ -188,6 +188,11 @@ export function defineQueryFrontendCommand(): Command {
     cmd.addOption(o);
   };
   opt(
+    '--web.disable-cors',
+    'Whether to disable CORS headers to be set by Thanos. By default Thanos sets CORS headers to be allowed by all.',
+    false,
+  );
+  opt(
     '--query-frontend.downstream-url <url>',
     'URL of downstream Prometheus Query compatible API.',
     'http://localhost:9090',
