@@ -113,6 +113,7 @@ async function run(label: string, bucketDir: string, dataDir: string): Promise<v
     syncIntervalMs: 0,
   });
   const probes: number[] = [];
+  const failures: string[] = [];
   const queries: Array<{ ms: number; series: number; blocks: number }> = [];
   let done = false;
   const t0 = performance.now();
@@ -125,9 +126,13 @@ async function run(label: string, bucketDir: string, dataDir: string): Promise<v
       const addr = g.httpAddress;
       if (addr) {
         const t = performance.now();
-        const res = await fetch(`http://${addr}/-/healthy`);
-        await res.arrayBuffer();
-        if (!done) probes.push(performance.now() - t);
+        try {
+          const res = await fetch(`http://${addr}/-/healthy`);
+          await res.arrayBuffer();
+          if (!done) probes.push(performance.now() - t);
+        } catch (err) {
+          failures.push(String((err as Error).cause ?? err));
+        }
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -160,7 +165,7 @@ async function run(label: string, bucketDir: string, dataDir: string): Promise<v
   const served = queries.filter((q) => q.series > 0);
   console.log(
     `${label}: ${g.blocks().length} blocks ready in ${(readyMs / 1000).toFixed(2)} s; ` +
-      `/-/healthy during sync: ${probes.length} probes, p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(1)} ms, max ${Math.max(0, ...probes).toFixed(1)} ms; ` +
+      `/-/healthy during sync: ${probes.length} probes (${failures.length} failed${failures[0] ? `: ${failures[0]}` : ''}), p50 ${pct(probes, 50).toFixed(1)} ms, p99 ${pct(probes, 99).toFixed(1)} ms, max ${Math.max(0, ...probes).toFixed(1)} ms; ` +
       `series calls during sync: ${queries.length}, ${served.length} with data (first at ${served[0]?.blocks ?? 0} blocks synced; ${served[0]?.series ?? 0} series; max ${Math.max(0, ...queries.map((q) => q.ms)).toFixed(0)} ms); ` +
       `after ready: ${series} series in ${afterMs.toFixed(1)} ms; RSS ${rss.toFixed(0)} MiB`,
   );
