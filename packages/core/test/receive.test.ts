@@ -457,6 +457,62 @@ write:
     }
   });
 
+  it('three receivers, ketama, RF=3: one goes down mid-stream, writes keep succeeding, dedup shows no gaps', async () => {
+    const ports = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<number>((resolve) => {
+            const s = createServer();
+            s.listen(0, '127.0.0.1', () => {
+              const p = (s.address() as { port: number }).port;
+              s.close(() => resolve(p));
+            });
+          }),
+      ),
+    );
+    const addrs = ports.map((p) => `127.0.0.1:${p}`);
+    const hashrings = [{ endpoints: addrs.map((address) => ({ address })) }];
+    const node = (i: number) =>
+      make({
+        tsdbPath: join(dir, `r${i}`),
+        grpcAddress: addrs[i] as string,
+        localEndpoint: addrs[i] as string,
+        hashrings,
+        hashringsAlgorithm: 'ketama',
+        replicationFactor: 3,
+        forwardTimeoutMs: 2_000,
+        externalLabels: { receive_replica: String(i) },
+      });
+    const rs = [0, 1, 2].map(node);
+    await Promise.all(rs.map((r) => r.start()));
+    const SERIES = 30;
+    const round = async (k: number, via: Receiver) => {
+      const list = Array.from({ length: SERIES }, (_, i) =>
+        series({ __name__: 'rf3', i: String(i) }, [[T0 + k * 15_000, k]]),
+      );
+      return (await post(via.remoteWriteAddress as string, body(list))).status;
+    };
+    for (let k = 0; k < 5; k++) expect(await round(k, rs[k % 3] as Receiver)).toBe(200);
+    await (rs[2] as Receiver).close();
+    // Quorum is 2 of 3: every acknowledged round is on at least two live receivers.
+    for (let k = 5; k < 10; k++) expect(await round(k, rs[k % 2] as Receiver)).toBe(200);
+    const back = node(2);
+    await back.start(); // WAL replay of what it had
+    for (let k = 10; k < 12; k++) expect(await round(k, back)).toBe(200);
+    const q = createQuerier({
+      endpoints: [rs[0] as Receiver, rs[1] as Receiver, back],
+      replicaLabels: ['receive_replica'],
+    });
+    await q.start();
+    try {
+      const res = await q.instantQuery('count_over_time(rf3[10m])', T0 + 11 * 15_000);
+      const counts = res.result.type === 'vector' ? res.result.samples.map((s) => s.f) : [];
+      expect(counts).toEqual(Array.from({ length: SERIES }, () => 12));
+    } finally {
+      await q.close();
+    }
+  });
+
   it('replicates to two receivers over thanos.WriteableStore with RF=2 and survives one being down', async () => {
     // Fix the gRPC ports first: the hashring names them.
     const ports = await Promise.all(
