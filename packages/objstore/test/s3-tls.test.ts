@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeBucket } from '@thanos-ts/objstore/testing';
 import { makeTempDir, type RunningS3, removeTempDir, startS3rver } from '@thanos-ts/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBucketFromConfig, ObjstoreConfigError, ObjstoreOperationError } from '../src/index.js';
 
 /** A test CA and a server certificate it signed for 127.0.0.1 and localhost, made with openssl. */
@@ -56,6 +56,10 @@ async function makeCertificates(dir: string) {
     cert: join(dir, 'server.crt'),
   };
 }
+
+// TLS handshakes make the suite's 1,040-object listing test slower than over plain HTTP on a
+// loaded machine; the default 60 s is too tight for it.
+vi.setConfig({ testTimeout: 240_000 });
 
 let dir: string;
 let certs: Awaited<ReturnType<typeof makeCertificates>>;
