@@ -55,6 +55,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     what: 'compactor: one group of 4×2h blocks through the bucket',
   },
   'core-downsample': { script: 'core/compactor-downsample.ts', what: 'downsampling raw → 5m → 1h, samples/s and size' },
+  'core-store-10k': {
+    script: 'core/store-10k-blocks.ts',
+    what: 'store gateway over 10,000 blocks: start to ready, health during sync',
+  },
   'core-sidecar': {
     script: 'core/sidecar.ts',
     what: 'streaming from Prometheus through the sidecar (needs prometheus)',

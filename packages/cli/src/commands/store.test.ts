@@ -19,6 +19,8 @@ const defaults: StoreFlags = {
   blockMetaFetchConcurrency: '32',
   'store.limits.requestSeries': '0',
   'store.limits.requestSamples': '0',
+  'store.limits.requestMatchers': '1000',
+  'store.limits.regexBytes': '1MiB',
   'store.grpc.seriesMaxConcurrency': '20',
   consistencyDelay: '0s',
   ignoreDeletionMarksDelay: '24h',

@@ -40,6 +40,8 @@ export interface StoreFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   blockMetaFetchConcurrency: string;
   'store.limits.requestSeries': string;
   'store.limits.requestSamples': string;
+  'store.limits.requestMatchers': string;
+  'store.limits.regexBytes': string;
   'store.grpc.seriesMaxConcurrency': string;
   consistencyDelay: string;
   ignoreDeletionMarksDelay: string;
@@ -118,6 +120,8 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
     limits: {
       seriesPerRequest: intFlag(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
       samplesPerRequest: intFlag(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
+      maxMatchersPerRequest: intFlag(o['store.limits.requestMatchers'], 'store.limits.request-matchers', 0),
+      maxRegexBytes: parseBytes(o['store.limits.regexBytes'], '--store.limits.regex-bytes'),
     },
     blockSyncConcurrency: intFlag(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
     metaFetchConcurrency: intFlag(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
@@ -200,6 +204,16 @@ export function defineStoreCommand(): Command {
   opt('--block-meta-fetch-concurrency <n>', 'meta.json files fetched in parallel.', '32');
   opt('--store.limits.request-series <n>', 'Maximum series one Series call may touch (0: no limit).', '0');
   opt('--store.limits.request-samples <n>', 'Maximum samples one Series call may return (0: no limit).', '0');
+  opt(
+    '--store.limits.request-matchers <n>',
+    'Maximum label matchers in one request (0: no limit). Not in Thanos: bounds the CPU one request can cost.',
+    '1000',
+  );
+  opt(
+    '--store.limits.regex-bytes <bytes>',
+    'Maximum total size of the regular expressions in one request (0: no limit). Not in Thanos.',
+    '1MiB',
+  );
   opt('--store.grpc.series-max-concurrency <n>', 'Maximum number of concurrent Series calls.', '20');
   opt('--consistency-delay <duration>', 'Minimum age of blocks before they are read.', '0s');
   opt(

@@ -28,8 +28,13 @@ export {
   labelSetsMatch,
   NO_STORES_AVAILABLE,
   NO_STORES_MATCHED,
+  noStoresMatchedWarning,
   type ProxyEndpoint,
   type ProxyStoreOptions,
+  type StoreCandidate,
+  type StoreExclusion,
+  type StoreSelection,
+  selectStores,
   storeMatches,
 } from './proxy.js';
 export { createQuerier, type Querier, type QuerierOptions } from './querier.js';
