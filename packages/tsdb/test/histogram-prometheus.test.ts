@@ -3,25 +3,19 @@
 // and every histogram chunk in that block must equal what our appender writes for the same
 // samples; our decoder must give back the samples we sent; and the dump must match promtool's.
 import { join } from 'node:path';
-import {
-  e2eRequired,
-  programAvailable,
-  promtool,
-  type RunningPrometheus,
-  startPrometheus,
-} from '@thanos-ts/testing';
+import { e2eRequired, programAvailable, promtool, type RunningPrometheus, startPrometheus } from '@thanos-ts/testing';
 import { compressSync } from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBlock } from '../src/block/reader.js';
 import { ChunkEncoding } from '../src/chunkenc/chunk.js';
-import { decodeFloatHistogramChunk } from '../src/chunkenc/float-histogram.js';
-import { decodeHistogramChunk } from '../src/chunkenc/histogram.js';
+import { decodeFloatHistogramChunk, FloatHistogramChunk } from '../src/chunkenc/float-histogram.js';
+import { decodeHistogramChunk, HistogramChunk } from '../src/chunkenc/histogram.js';
 import { cutFloatHistogramChunks, cutHistogramChunks } from '../src/chunkenc/histogram-cut.js';
 import { findBlockDirs } from '../src/dump/dump.js';
 import { dumpAllSamples } from '../src/dump/histogram-dump.js';
 import { formatLabelsGo } from '../src/goformat/index.js';
-import { CounterResetHint, type FloatHistogram, type Histogram, type Span } from '../src/histogram/index.js';
 import { iterateBuckets } from '../src/histogram/histogram.js';
+import { CounterResetHint, type FloatHistogram, type Histogram, type Span } from '../src/histogram/index.js';
 import { Labels } from '../src/labels/labels.js';
 import { Matcher } from '../src/labels/matcher.js';
 import { isStaleNaN, STALE_NAN } from '../src/storage/stale.js';
@@ -206,7 +200,11 @@ function makeHistogram(
 const STEP = 15_000;
 
 /** A counter histogram: observations accumulate, the bucket range widens, one reset. */
-function counterSeries(n: number, t0: number, o: { schema: number; zt: number; float: boolean; resetAt?: number; schemaAt?: number; ztAt?: number }): { t: number; h: Histogram }[] {
+function counterSeries(
+  n: number,
+  t0: number,
+  o: { schema: number; zt: number; float: boolean; resetAt?: number; schemaAt?: number; ztAt?: number },
+): { t: number; h: Histogram }[] {
   const out: { t: number; h: Histogram }[] = [];
   let pos = new Map<number, number>();
   let neg = new Map<number, number>();
@@ -243,7 +241,10 @@ function counterSeries(n: number, t0: number, o: { schema: number; zt: number; f
         sum += Math.round(inc * 2 ** (idx / 8) * 1000) / 1000;
       }
     }
-    out.push({ t: t0 + i * STEP + Math.round((rnd() - 0.5) * 200), h: makeHistogram(pos, neg, zero, sum, { schema, zt }, !o.float) });
+    out.push({
+      t: t0 + i * STEP + Math.round((rnd() - 0.5) * 200),
+      h: makeHistogram(pos, neg, zero, sum, { schema, zt }, !o.float),
+    });
   }
   return out;
 }
@@ -255,13 +256,21 @@ function gaugeSeries(n: number, t0: number, float: boolean): { t: number; h: His
     const pos = new Map<number, number>();
     const lo = Math.floor(rnd() * 5);
     const hi = lo + 2 + Math.floor(rnd() * 12);
-    for (let k = lo; k <= hi; k++) if (rnd() < 0.8) pos.set(k, float ? Math.floor(rnd() * 40) / 8 + 0.125 : 1 + Math.floor(rnd() * 30));
+    for (let k = lo; k <= hi; k++)
+      if (rnd() < 0.8) pos.set(k, float ? Math.floor(rnd() * 40) / 8 + 0.125 : 1 + Math.floor(rnd() * 30));
     const neg = new Map<number, number>();
     if (rnd() < 0.3) neg.set(1, float ? 1.5 : 2);
     const sum = Math.round(rnd() * 1e5) / 100;
     out.push({
       t: t0 + i * STEP,
-      h: makeHistogram(pos, neg, Math.floor(rnd() * 3), sum, { schema: 2, zt: 2 ** -128, hint: CounterResetHint.Gauge }, !float),
+      h: makeHistogram(
+        pos,
+        neg,
+        Math.floor(rnd() * 3),
+        sum,
+        { schema: 2, zt: 2 ** -128, hint: CounterResetHint.Gauge },
+        !float,
+      ),
     });
   }
   return out;
@@ -297,18 +306,60 @@ d('histogram chunks against Prometheus 2.42', () => {
     stale.push({ t: t0 + 60 * STEP, h: { ...(stale[59] as { h: Histogram }).h, sum: STALE_NAN } });
     stale.push({ t: t0 + 61 * STEP, h: { ...(stale[59] as { h: Histogram }).h } });
     series.push(
-      { labels: [['__name__', 'hist_counter'], ['kind', 'int']], hists: counterSeries(400, t0, { schema: 3, zt: 2 ** -128, float: false, resetAt: 250 }) },
-      { labels: [['__name__', 'hist_counter'], ['kind', 'float']], floatHists: counterSeries(300, t0, { schema: 1, zt: 0.001, float: true, resetAt: 170 }) },
-      { labels: [['__name__', 'hist_gauge'], ['kind', 'int']], hists: gaugeSeries(300, t0, false) },
-      { labels: [['__name__', 'hist_gauge'], ['kind', 'float']], floatHists: gaugeSeries(300, t0, true) },
-      { labels: [['__name__', 'hist_layout'], ['kind', 'int']], hists: counterSeries(300, t0, { schema: 3, zt: 2 ** -128, float: false, schemaAt: 100, ztAt: 200 }) },
-      { labels: [['__name__', 'hist_stale'], ['kind', 'int']], hists: stale },
+      {
+        labels: [
+          ['__name__', 'hist_counter'],
+          ['kind', 'int'],
+        ],
+        hists: counterSeries(400, t0, { schema: 3, zt: 2 ** -128, float: false, resetAt: 250 }),
+      },
+      {
+        labels: [
+          ['__name__', 'hist_counter'],
+          ['kind', 'float'],
+        ],
+        floatHists: counterSeries(300, t0, { schema: 1, zt: 0.001, float: true, resetAt: 170 }),
+      },
+      {
+        labels: [
+          ['__name__', 'hist_gauge'],
+          ['kind', 'int'],
+        ],
+        hists: gaugeSeries(300, t0, false),
+      },
+      {
+        labels: [
+          ['__name__', 'hist_gauge'],
+          ['kind', 'float'],
+        ],
+        floatHists: gaugeSeries(300, t0, true),
+      },
+      {
+        labels: [
+          ['__name__', 'hist_layout'],
+          ['kind', 'int'],
+        ],
+        hists: counterSeries(300, t0, { schema: 3, zt: 2 ** -128, float: false, schemaAt: 100, ztAt: 200 }),
+      },
+      {
+        labels: [
+          ['__name__', 'hist_stale'],
+          ['kind', 'int'],
+        ],
+        hists: stale,
+      },
       {
         labels: [['__name__', 'mixed']],
         floats: Array.from({ length: 20 }, (_, i) => ({ t: t0 + i * STEP, v: i * 1.5 })),
         hists: counterSeries(100, t0 + 20 * STEP, { schema: 0, zt: 2 ** -128, float: false }),
       },
-      { labels: [['__name__', 'up'], ['job', 'x']], floats: Array.from({ length: 300 }, (_, i) => ({ t: t0 + i * STEP, v: i % 7 === 0 ? 0 : 1 })) },
+      {
+        labels: [
+          ['__name__', 'up'],
+          ['job', 'x'],
+        ],
+        floats: Array.from({ length: 300 }, (_, i) => ({ t: t0 + i * STEP, v: i % 7 === 0 ? 0 : 1 })),
+      },
     );
     await remoteWrite(prom.url, series);
     // Prometheus 2.42 re-encodes a series' open head chunk when snapshotting, with the counter
@@ -335,7 +386,11 @@ d('histogram chunks against Prometheus 2.42', () => {
     expect(dirs.length).toBe(1);
     const block = await openBlock(dirs[0] as string);
     try {
-      const got = await block.select([new Matcher('=~', '__name__', '.+')], Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const got = await block.select(
+        [new Matcher('=~', '__name__', '.+')],
+        Number.MIN_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER,
+      );
       let compared = 0;
       for (const s of series) {
         if (!s.hists && !s.floatHists) continue;
@@ -344,13 +399,18 @@ d('histogram chunks against Prometheus 2.42', () => {
         expect(b, name).toBeDefined();
         const theirs = (b?.chunks ?? []).filter((c) => c.encoding !== ChunkEncoding.XOR);
         const ours = s.hists ? cutHistogramChunks(s.hists, H2) : cutFloatHistogramChunks(s.floatHists ?? [], H2);
-        expect(theirs.map((c) => [c.minTime, c.maxTime, c.encoding]), name).toEqual(
-          ours.map((c) => [c.minTime, c.maxTime, c.encoding]),
-        );
+        expect(
+          theirs.map((c) => [c.minTime, c.maxTime, c.encoding]),
+          name,
+        ).toEqual(ours.map((c) => [c.minTime, c.maxTime, c.encoding]));
         for (let i = 0; i < ours.length; i++) {
           expect(Buffer.from(theirs[i]?.data as Uint8Array).toString('hex'), `${name} chunk ${i}`).toBe(
             Buffer.from((ours[i] as { data: Uint8Array }).data).toString('hex'),
           );
+          // Re-encoding a chunk Prometheus wrote gives its bytes back.
+          const raw = theirs[i]?.data as Uint8Array;
+          const again = s.hists ? HistogramChunk.fromBytes(raw).bytes() : FloatHistogramChunk.fromBytes(raw).bytes();
+          expect(Buffer.from(again).equals(Buffer.from(raw)), `${name} chunk ${i} re-encoded`).toBe(true);
           compared++;
         }
       }
@@ -363,7 +423,11 @@ d('histogram chunks against Prometheus 2.42', () => {
   it("decodes Prometheus's chunks back to the samples sent", async () => {
     const block = await openBlock((await findBlockDirs(snapshotDir))[0] as string);
     try {
-      const got = await block.select([new Matcher('=~', '__name__', '.+')], Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+      const got = await block.select(
+        [new Matcher('=~', '__name__', '.+')],
+        Number.MIN_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER,
+      );
       for (const s of series) {
         if (!s.hists && !s.floatHists) continue;
         const name = formatLabelsGo(Labels.from(s.labels));
@@ -372,10 +436,14 @@ d('histogram chunks against Prometheus 2.42', () => {
         for (const c of b?.chunks ?? []) {
           if (c.encoding === ChunkEncoding.Histogram) {
             const dc = decodeHistogramChunk(c.data as Uint8Array);
-            dc.histograms.forEach((h, i) => decoded.push(`${dc.timestamps[i]} ${absoluteBuckets(h, true)}`));
+            dc.histograms.forEach((h, i) => {
+              decoded.push(`${dc.timestamps[i]} ${absoluteBuckets(h, true)}`);
+            });
           } else if (c.encoding === ChunkEncoding.FloatHistogram) {
             const dc = decodeFloatHistogramChunk(c.data as Uint8Array);
-            dc.histograms.forEach((h, i) => decoded.push(`${dc.timestamps[i]} ${absoluteBuckets(h, false)}`));
+            dc.histograms.forEach((h, i) => {
+              decoded.push(`${dc.timestamps[i]} ${absoluteBuckets(h, false)}`);
+            });
           }
         }
         const sent = s.hists
@@ -396,9 +464,13 @@ d('histogram chunks against Prometheus 2.42', () => {
   it('dumps like promtool 2.42 (which prints no histogram samples)', async () => {
     const want = await promtool.dump(snapshotDir);
     let got = '';
-    await dumpAllSamples(snapshotDir, (t) => {
-      got += t;
-    }, { promtoolVersion: 2 });
+    await dumpAllSamples(
+      snapshotDir,
+      (t) => {
+        got += t;
+      },
+      { promtoolVersion: 2 },
+    );
     expect(got).toBe(want);
     expect(got).toContain('{__name__="mixed"} 28.5 ');
     let all = '';

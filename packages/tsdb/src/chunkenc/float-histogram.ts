@@ -26,8 +26,9 @@ import { unknownSchemaError } from '../histogram/validate.js';
 import { isStaleNaN } from '../storage/stale.js';
 import { BitWriter } from './bitstream.js';
 import { ChunkEncoding } from './chunk.js';
-import { HistogramAppendError } from './histogram-errors.js';
+import { MAX_HISTOGRAM_CHUNK_SAMPLES } from './histogram.js';
 import { HistogramBitReader, putFloat64, putVarbitInt, putXor, type XorState } from './histogram-bits.js';
+import { HistogramAppendError } from './histogram-errors.js';
 import {
   adjustForInserts,
   COUNTER_RESET_HEADER_MASK,
@@ -42,7 +43,6 @@ import {
   putHistogramChunkLayout,
   readHistogramChunkLayout,
 } from './histogram-meta.js';
-import { MAX_HISTOGRAM_CHUNK_SAMPLES } from './histogram.js';
 
 /** A float histogram chunk being written or appended to; see HistogramChunk. */
 export class FloatHistogramChunk {
@@ -57,11 +57,19 @@ export class FloatHistogramChunk {
     this.w = w ?? new BitWriter(HISTOGRAM_HEADER_SIZE);
   }
 
-  /** A chunk holding `bytes` that can be appended to (appends continue at the next byte). */
-  static fromBytes(bytes: Uint8Array): FloatHistogramChunk {
-    const w = new BitWriter(bytes.length, bytes.length + 64);
-    w.array.set(bytes);
-    return new FloatHistogramChunk(w);
+  /**
+   * A chunk holding the samples of `bytes` (e.g. read from a block) that can be appended to. The
+   * samples are decoded and written again, which gives the same bytes for any chunk an appender
+   * wrote, and lets appends continue at the exact bit where the samples end. (Prometheus's
+   * FromData chunks would continue at the next byte boundary, which its readers cannot follow;
+   * Prometheus never appends to them.) Throws CorruptionError when `bytes` do not decode.
+   */
+  static fromBytes(bytes: Uint8Array, file = 'chunk', fileOffset = 0): FloatHistogramChunk {
+    const c = new FloatHistogramChunk();
+    const it = new FloatHistogramIterator(bytes, file, fileOffset);
+    const app = new FloatHistogramAppender(c);
+    app.rewrite(it);
+    return c;
   }
 
   /** Samples in the chunk. */
@@ -157,6 +165,14 @@ export class FloatHistogramAppender {
     Object.assign(this.zCnt, it.zCntState);
     this.pBuckets = it.pStates.map((s) => ({ ...s }));
     this.nBuckets = it.nStates.map((s) => ({ ...s }));
+  }
+
+  /** @internal Writes every sample of `it` (a fresh iterator) into this appender's empty chunk. */
+  rewrite(it: FloatHistogramIterator): void {
+    let num = 0;
+    while (it.next()) num = this.appendRaw(num, it.t, it.atFloatHistogram());
+    this.setNumSamples(num);
+    this.setCounterResetHeader(it.counterResetHeader);
   }
 
   /** Samples in the chunk. */
@@ -300,7 +316,9 @@ export class FloatHistogramAppender {
       const a = this.appendable(h);
       if (!a.okToAppend || a.counterReset) {
         if (appendOnly) {
-          throw new HistogramAppendError(a.counterReset ? 'float histogram counter reset' : 'float histogram schema change');
+          throw new HistogramAppendError(
+            a.counterReset ? 'float histogram counter reset' : 'float histogram schema change',
+          );
         }
         const chunk = new FloatHistogramChunk();
         const app = new FloatHistogramAppender(chunk);
@@ -442,12 +460,16 @@ export class FloatHistogramAppender {
       const old = it.atFloatHistogram();
       old.positiveSpans = positiveSpans;
       old.negativeSpans = negativeSpans;
-      if (positiveInserts.length > 0) old.positiveBuckets = insertBuckets(old.positiveBuckets, positiveInserts, false, np);
-      if (negativeInserts.length > 0) old.negativeBuckets = insertBuckets(old.negativeBuckets, negativeInserts, false, nn);
+      if (positiveInserts.length > 0)
+        old.positiveBuckets = insertBuckets(old.positiveBuckets, positiveInserts, false, np);
+      if (negativeInserts.length > 0)
+        old.negativeBuckets = insertBuckets(old.negativeBuckets, negativeInserts, false, nn);
       num = app.appendRaw(num, it.t, old);
     }
     app.setNumSamples(num);
-    app.setCounterResetHeader(((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader);
+    app.setCounterResetHeader(
+      ((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader,
+    );
     return app;
   }
 }
@@ -505,8 +527,7 @@ export class FloatHistogramIterator {
     this.r.reset(bytes, HISTOGRAM_HEADER_SIZE * 8, file, fileOffset);
     this.numTotal = ((bytes[0] as number) << 8) | (bytes[1] as number);
     this.numRead = 0;
-    this.counterResetHeader = ((bytes[HISTOGRAM_FLAG_POS] as number) &
-      COUNTER_RESET_HEADER_MASK) as CounterResetHeader;
+    this.counterResetHeader = ((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader;
     this.t = Number.MIN_SAFE_INTEGER;
     this.tDelta = 0;
     for (const s of [this.sumState, this.cntState, this.zCntState]) {

@@ -34,7 +34,11 @@ interface CutChunk {
 
 interface CutAppender<S, C extends CutChunk> {
   readonly chunk: C;
-  append(t: number, h: S, prev?: CutAppender<S, C> | null): { chunk: C | null; recoded: boolean; appender: CutAppender<S, C> };
+  append(
+    t: number,
+    h: S,
+    prev?: CutAppender<S, C> | null,
+  ): { chunk: C | null; recoded: boolean; appender: CutAppender<S, C> };
 }
 
 function cut<S, C extends CutChunk>(

@@ -31,7 +31,6 @@ import { unknownSchemaError } from '../histogram/validate.js';
 import { isStaleNaN } from '../storage/stale.js';
 import { BitWriter } from './bitstream.js';
 import { ChunkEncoding } from './chunk.js';
-import { HistogramAppendError } from './histogram-errors.js';
 import {
   HistogramBitReader,
   putFloat64,
@@ -40,6 +39,7 @@ import {
   putXor,
   type XorState,
 } from './histogram-bits.js';
+import { HistogramAppendError } from './histogram-errors.js';
 import {
   adjustForInserts,
   COUNTER_RESET_HEADER_MASK,
@@ -75,13 +75,18 @@ export class HistogramChunk {
   }
 
   /**
-   * A chunk holding `bytes` (e.g. read from a block) that can be appended to. Like Prometheus's
-   * chunk from FromData, appends continue at the next byte boundary.
+   * A chunk holding the samples of `bytes` (e.g. read from a block) that can be appended to. The
+   * samples are decoded and written again, which gives the same bytes for any chunk an appender
+   * wrote, and lets appends continue at the exact bit where the samples end. (Prometheus's
+   * FromData chunks would continue at the next byte boundary, which its readers cannot follow;
+   * Prometheus never appends to them.) Throws CorruptionError when `bytes` do not decode.
    */
-  static fromBytes(bytes: Uint8Array): HistogramChunk {
-    const w = new BitWriter(bytes.length, bytes.length + 64);
-    w.array.set(bytes);
-    return new HistogramChunk(w);
+  static fromBytes(bytes: Uint8Array, file = 'chunk', fileOffset = 0): HistogramChunk {
+    const c = new HistogramChunk();
+    const it = new HistogramIterator(bytes, file, fileOffset);
+    const app = new HistogramAppender(c);
+    app.rewrite(it);
+    return c;
   }
 
   /** Samples in the chunk. */
@@ -205,6 +210,14 @@ export class HistogramAppender {
     this.sum.value = it.sumState.value;
     this.sum.leading = it.sumState.leading;
     this.sum.trailing = it.sumState.trailing;
+  }
+
+  /** @internal Writes every sample of `it` (a fresh iterator) into this appender's empty chunk. */
+  rewrite(it: HistogramIterator): void {
+    let num = 0;
+    while (it.next()) num = this.appendRaw(num, it.t, it.atHistogram());
+    this.setNumSamples(num);
+    this.setCounterResetHeader(it.counterResetHeader);
   }
 
   /** Samples in the chunk. */
@@ -539,7 +552,9 @@ export class HistogramAppender {
       num = app.appendRaw(num, it.t, old);
     }
     app.setNumSamples(num);
-    app.setCounterResetHeader(((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader);
+    app.setCounterResetHeader(
+      ((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader,
+    );
     return app;
   }
 }
@@ -598,8 +613,7 @@ export class HistogramIterator {
     this.r.reset(bytes, HISTOGRAM_HEADER_SIZE * 8, file, fileOffset);
     this.numTotal = ((bytes[0] as number) << 8) | (bytes[1] as number);
     this.numRead = 0;
-    this.counterResetHeader = ((bytes[HISTOGRAM_FLAG_POS] as number) &
-      COUNTER_RESET_HEADER_MASK) as CounterResetHeader;
+    this.counterResetHeader = ((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader;
     this.t = Number.MIN_SAFE_INTEGER;
     this.cnt = 0;
     this.zCnt = 0;

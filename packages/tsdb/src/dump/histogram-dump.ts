@@ -1,8 +1,8 @@
 // `promtool tsdb dump` for blocks that hold native histograms: float samples and histogram samples
 // of every series, printed as promtool prints them.
 import { type BlockChunk, type BlockReader, openBlock } from '../block/reader.js';
-import { decodeFloatHistogramChunk } from '../chunkenc/float-histogram.js';
 import { ChunkEncoding } from '../chunkenc/chunk.js';
+import { decodeFloatHistogramChunk } from '../chunkenc/float-histogram.js';
 import { decodeHistogramChunk } from '../chunkenc/histogram.js';
 import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
 import { CorruptionError } from '../errors.js';

@@ -286,14 +286,17 @@ function formatCommon(h: Histogram | FloatHistogram, deltas: boolean, count: str
   for (let i = neg.length - 1; i >= 0; i--) s += `, ${formatBucket(neg[i] as Bucket, deltas)}`;
   if (h.zeroCount !== 0) {
     if (isCustomBucketsSchema(h.schema)) throw new RangeError('histograms with custom buckets have no zero bucket');
-    s += `, ${formatBucket({
-      lower: -h.zeroThreshold,
-      upper: h.zeroThreshold,
-      lowerInclusive: true,
-      upperInclusive: true,
-      count: h.zeroCount,
-      index: 0,
-    }, deltas)}`;
+    s += `, ${formatBucket(
+      {
+        lower: -h.zeroThreshold,
+        upper: h.zeroThreshold,
+        lowerInclusive: true,
+        upperInclusive: true,
+        count: h.zeroCount,
+        index: 0,
+      },
+      deltas,
+    )}`;
   }
   for (const b of iterateBuckets(h.positiveSpans, h.positiveBuckets, deltas, h.schema, true, h.customValues)) {
     if (b.count !== 0) s += `, ${formatBucket(b, deltas)}`;

@@ -17,8 +17,7 @@ import {
 
 /** The sentinel texts of Prometheus's histogram errors (model/histogram/generic.go). */
 export const HISTOGRAM_ERRORS = {
-  countNotBigEnough:
-    "histogram's observation count should be at least the number of observations found in the buckets",
+  countNotBigEnough: "histogram's observation count should be at least the number of observations found in the buckets",
   countMismatch:
     "histogram's observation count should equal the number of observations found in the buckets (in absence of NaN)",
   negativeCount: "histogram's observation count is negative",
