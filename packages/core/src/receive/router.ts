@@ -28,6 +28,9 @@ export function writeQuorum(replicationFactor: number): number {
   return replicationFactor === 2 ? 1 : Math.floor(replicationFactor / 2) + 1;
 }
 
+/** Pauses before retrying a forward that failed as unavailable, ms. */
+const FORWARD_RETRY_DELAYS_MS: readonly number[] = [50, 200, 500];
+
 interface Batch {
   readonly endpoint: string;
   readonly replica: number;
@@ -120,17 +123,31 @@ export function createRouter(opts: RouterOptions): Router {
             return;
           }
           const ids = [...b.byTenant.values()].flatMap((t) => t.ids);
-          try {
-            await opts.peer(b.endpoint).remoteWrite(
-              {
-                replica: b.replica + 1,
-                data: [...b.byTenant].map(([tenant, t]) => ({ tenant, series: t.series })),
-              },
-              opts.forwardTimeoutMs,
-            );
-            record(ids, undefined);
-          } catch (err) {
-            record(ids, err);
+          const req = {
+            replica: b.replica + 1,
+            data: [...b.byTenant].map(([tenant, t]) => ({ tenant, series: t.series })),
+          };
+          // A peer that is restarting or briefly unreachable gets a few more tries within the
+          // forward timeout before its replica counts as failed.
+          const deadline = Date.now() + opts.forwardTimeoutMs;
+          for (let attempt = 0; ; attempt++) {
+            try {
+              await opts.peer(b.endpoint).remoteWrite(req, Math.max(1, deadline - Date.now()));
+              record(ids, undefined);
+              return;
+            } catch (err) {
+              const delay = FORWARD_RETRY_DELAYS_MS[attempt];
+              const retry =
+                err instanceof WriteError &&
+                err.kind === 'unavailable' &&
+                delay !== undefined &&
+                Date.now() + delay < deadline;
+              if (!retry) {
+                record(ids, err);
+                return;
+              }
+              await new Promise((r) => setTimeout(r, delay));
+            }
           }
         }),
       );
