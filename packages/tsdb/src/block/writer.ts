@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ulid as newUlid } from 'ulid';
 import { cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
 import { DEFAULT_SEGMENT_SIZE } from '../chunks/segment.js';
-import { ChunkSegmentWriter } from '../chunks/segment-writer.js';
+import { type ChunkRecords, ChunkSegmentWriter } from '../chunks/segment-writer.js';
 import { InvalidArgumentError } from '../errors.js';
 import { IndexWriter } from '../index/writer.js';
 import { compareLabels, type Labels } from '../labels/labels.js';
@@ -96,6 +96,12 @@ export interface BlockWriterOptions {
   thanos?: ThanosMeta;
   /** Maximum chunk segment size, bytes (default 512 MiB). */
   segmentSize?: number;
+  /**
+   * Every symbol the series will use, sorted in Go byte order and unique (compaction: the union of
+   * its inputs' symbols, as Prometheus writes). The index is then written as series are added
+   * instead of held until commit, and addSeriesRefs/copySeries may be used.
+   */
+  symbols?: readonly string[];
 }
 
 /**
@@ -118,6 +124,12 @@ export class BlockWriter {
   private maxTime = Number.NEGATIVE_INFINITY;
   private last: Labels | undefined;
   private closed = false;
+  private readonly metaCols = {
+    count: 0,
+    minTime: new Float64Array(64),
+    maxTime: new Float64Array(64),
+    ref: new Float64Array(64),
+  };
 
   private constructor(
     readonly ulid: string,
@@ -137,7 +149,7 @@ export class BlockWriter {
     await mkdir(tmp, { recursive: true });
     try {
       const chunkWriter = new ChunkSegmentWriter(join(tmp, 'chunks'), opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
-      const index = await IndexWriter.create(join(tmp, 'index'));
+      const index = await IndexWriter.create(join(tmp, 'index'), opts.symbols ? { symbols: opts.symbols } : {});
       return new BlockWriter(id, opts, chunkWriter, index);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
@@ -170,6 +182,73 @@ export class BlockWriter {
       labels,
       chunks.map((c, i) => ({ minTime: c.minTime, maxTime: c.maxTime, ref: refs[i] as number })),
     );
+    this.countChunks(chunks);
+    await this.index.drain();
+  }
+
+  /**
+   * Like addSeries with the labels given as references into `symbols` (name, value, …), which
+   * must sort after the previous series'. Only for a writer created with `symbols`.
+   */
+  async addSeriesRefs(symbolRefs: ArrayLike<number>, chunks: readonly EncodedChunk[]): Promise<void> {
+    const refs = await this.chunkWriter.writeChunks(chunks);
+    const cols = this.cols(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i] as EncodedChunk;
+      cols.minTime[i] = c.minTime;
+      cols.maxTime[i] = c.maxTime;
+      cols.ref[i] = refs[i] as number;
+    }
+    this.index.addSeriesRefs(symbolRefs, cols);
+    this.countChunks(chunks);
+    await this.index.drain();
+  }
+
+  /**
+   * Adds one series whose chunks are copied byte for byte from segment records in memory (see
+   * ChunkSegmentWriter.writeRecords), with their time ranges in `minTime`/`maxTime[0, count)`.
+   * Labels are references into `symbols`, sorting after the previous series'. Only for a writer
+   * created with `symbols`.
+   */
+  async copySeries(
+    symbolRefs: ArrayLike<number>,
+    records: ChunkRecords,
+    minTime: ArrayLike<number>,
+    maxTime: ArrayLike<number>,
+  ): Promise<void> {
+    const n = records.count;
+    const cols = this.cols(n);
+    await this.chunkWriter.writeRecords(records, cols.ref);
+    for (let i = 0; i < n; i++) {
+      const min = minTime[i] as number;
+      const max = maxTime[i] as number;
+      cols.minTime[i] = min;
+      cols.maxTime[i] = max;
+      if (min < this.minTime) this.minTime = min;
+      if (max > this.maxTime) this.maxTime = max;
+      const b = records.bytes[i] as Uint8Array;
+      const at = records.encAt[i] as number;
+      this.numSamples += ((b[at + 1] as number) << 8) | (b[at + 2] as number);
+    }
+    this.index.addSeriesRefs(symbolRefs, cols);
+    this.numChunks += n;
+    this.numSeries++;
+    await this.index.drain();
+  }
+
+  private cols(n: number): { count: number; minTime: Float64Array; maxTime: Float64Array; ref: Float64Array } {
+    const c = this.metaCols;
+    if (c.ref.length < n) {
+      const cap = Math.max(n, c.ref.length * 2);
+      c.minTime = new Float64Array(cap);
+      c.maxTime = new Float64Array(cap);
+      c.ref = new Float64Array(cap);
+    }
+    c.count = n;
+    return c;
+  }
+
+  private countChunks(chunks: readonly EncodedChunk[]): void {
     for (const c of chunks) {
       this.numSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
       if (c.minTime < this.minTime) this.minTime = c.minTime;

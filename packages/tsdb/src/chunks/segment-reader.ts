@@ -48,6 +48,29 @@ export class ChunkSegmentReader {
     return this.sizes.reduce((a, b) => a + b, 0);
   }
 
+  /** Number of segment files. */
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Name of segment `seg` (0-based) for error messages. */
+  segmentName(seg: number): string {
+    return this.segments[seg]?.name ?? `chunks/${String(seg + 1).padStart(6, '0')}`;
+  }
+
+  /**
+   * Raw bytes `[start, end)` of segment `seg` (0-based), clamped to its size, without parsing or
+   * checks: for callers that walk many chunks of one region themselves (compaction), with
+   * chunkRecordAt. Throws a CorruptionError when the segment does not exist.
+   */
+  async readRange(seg: number, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const source = this.segments[seg];
+    if (!source) throw new CorruptionError(this.segmentName(seg), 0, `segment ${seg + 1} does not exist`);
+    const to = Math.min(end, this.sizes[seg] as number);
+    if (to <= start) return new Uint8Array(0);
+    return source.read(start, to - start, signal);
+  }
+
   /** Reads one chunk. Prefer readChunks for many. */
   async chunk(ref: number, signal?: AbortSignal): Promise<RawChunk> {
     return (await this.readChunks([ref], signal))[0] as RawChunk;
@@ -127,6 +150,39 @@ function peekChunkSize(bytes: Uint8Array, p: number, file: string, fileOffset: n
     if (b < 0x80) return q - p + 1 + len + 4;
   }
   throw new CorruptionError(file, fileOffset, 'invalid chunk length varint');
+}
+
+/**
+ * Locates the chunk record at `p` in `bytes` without checking its CRC: sets `out[0]` to the
+ * offset of its encoding byte and `out[1]` to its data length. Returns false when `bytes` ends
+ * before the record does (read up to `out[0] + 1 + out[1] + 4` and retry), with `out[0]` = -1 when
+ * it ends inside the length field; throws a CorruptionError for a bad length field (`fileOffset`
+ * is where `p` lies in `file`).
+ */
+export function chunkRecordAt(
+  bytes: Uint8Array,
+  p: number,
+  file: string,
+  fileOffset: number,
+  out: Int32Array,
+): boolean {
+  let len = 0;
+  let mul = 1;
+  let q = p;
+  for (let k = 0; ; k++) {
+    if (k >= 10 || len > 0x7fffffff) throw new CorruptionError(file, fileOffset, 'invalid chunk length varint');
+    if (q >= bytes.length) {
+      out[0] = -1;
+      return false;
+    }
+    const b = bytes[q++] as number;
+    len += (b & 0x7f) * mul;
+    mul *= 128;
+    if (b < 0x80) break;
+  }
+  out[0] = q;
+  out[1] = len;
+  return q + 1 + len + 4 <= bytes.length;
 }
 
 /**

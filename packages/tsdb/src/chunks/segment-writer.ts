@@ -11,8 +11,34 @@ import {
   segmentFileName,
 } from './segment.js';
 
-const BUFFER_SIZE = 8 * 1024 * 1024;
+const BUFFER_SIZE = 4 * 1024 * 1024;
 const MAX_LEN_FIELD = 10;
+
+function uvarintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/**
+ * One series' chunks as complete segment records held in memory (see
+ * ChunkSegmentWriter.writeRecords). Reusable: only `[0, count)` is read.
+ */
+export interface ChunkRecords {
+  /** Number of chunks. */
+  count: number;
+  /** Per chunk, the bytes holding its record. */
+  bytes: Uint8Array[];
+  /** Per chunk, the offset in `bytes[k]` of its length field. */
+  recStart: Int32Array;
+  /** Per chunk, the offset in `bytes[k]` of its encoding byte (data and CRC follow). */
+  encAt: Int32Array;
+  /** Per chunk, the length of its data (without encoding byte and CRC). */
+  dataLen: Int32Array;
+}
 
 /**
  * Writes chunks into `<dir>/000001`, `000002`, … like Prometheus's chunks.Writer: each chunk is
@@ -28,6 +54,8 @@ export class ChunkSegmentWriter {
   private buf = new Uint8Array(BUFFER_SIZE);
   private bufLen = 0;
   private readonly files: string[] = [];
+  private sizes = new Int32Array(64);
+  private cutAt = new Int32Array(4);
 
   constructor(
     private readonly dir: string,
@@ -44,13 +72,140 @@ export class ChunkSegmentWriter {
    */
   async writeChunks(chunks: readonly EncodedChunk[]): Promise<number[]> {
     const refs: number[] = new Array(chunks.length);
-    // Split into batches the way chunks.Writer.WriteChunks does.
-    const batches: [number, number][] = [[0, 0]];
-    let batchSize = 0;
-    let batchStart = 0;
-    let firstBatch = true;
+    const sizes = this.sizesFor(chunks.length);
+    for (let i = 0; i < chunks.length; i++) sizes[i] = (chunks[i] as EncodedChunk).data.length;
+    const cuts = this.planCuts(sizes, chunks.length);
+    if (this.n === 0) await this.cut();
+    let nextCut = 0;
     for (let i = 0; i < chunks.length; i++) {
-      const size = MAX_LEN_FIELD + 1 + (chunks[i] as EncodedChunk).data.length + 4;
+      if (nextCut < cuts && this.cutAt[nextCut] === i) {
+        nextCut++;
+        await this.cut();
+      }
+      refs[i] = await this.writeOne(chunks[i] as EncodedChunk);
+    }
+    return refs;
+  }
+
+  /**
+   * Writes one series' chunks that are already in segment form in memory (as read from another
+   * block's segment files): chunk k is its encoding byte at `recs.encAt[k]` in `recs.bytes[k]`,
+   * then `recs.dataLen[k]` bytes of data and its 4-byte CRC32C. The bytes written are exactly what
+   * writeChunks writes for the same chunks, but adjacent records are copied in one piece and the
+   * CRC is copied, not recomputed (Prometheus's compactor does not verify chunk checksums either;
+   * a damaged chunk keeps a CRC that says so). References go to `refs[0, recs.count)`.
+   */
+  async writeRecords(recs: ChunkRecords, refs: Float64Array): Promise<void> {
+    const count = recs.count;
+    const { bytes, recStart, encAt, dataLen } = recs;
+    let total = 0;
+    for (let i = 0; i < count; i++) total += MAX_LEN_FIELD + 1 + (dataLen[i] as number) + 4;
+    if ((this.n === 0 ? SEGMENT_HEADER_SIZE : this.n) + total > this.segmentSize) {
+      await this.writeRecordsCutting(recs, refs);
+      return;
+    }
+    // The series fits the current segment: no cut, so copy runs of adjacent records at once.
+    if (this.n === 0) await this.cut();
+    if (this.bufLen + total > this.buf.length) {
+      await this.flush();
+      if (total > this.buf.length) this.buf = new Uint8Array(total);
+    }
+    const buf = this.buf;
+    let p = this.bufLen;
+    let i = 0;
+    while (i < count) {
+      const src = bytes[i] as Uint8Array;
+      const from = recStart[i] as number;
+      let end = from;
+      let j = i;
+      // A record is copied as it is when its length field is the minimal varint we would write.
+      while (j < count && bytes[j] === src && recStart[j] === end) {
+        const len = dataLen[j] as number;
+        const e = encAt[j] as number;
+        if (e - end !== uvarintSize(len)) break;
+        refs[j] = chunkRef(this.seq, this.n + (end - from));
+        end = e + 1 + len + 4;
+        j++;
+      }
+      if (j > i) {
+        buf.set(src.subarray(from, end), p);
+        p += end - from;
+        this.n += end - from;
+        i = j;
+        continue;
+      }
+      // A padded length field: rewrite it.
+      refs[i] = chunkRef(this.seq, this.n);
+      const start = p;
+      let l = dataLen[i] as number;
+      while (l >= 0x80) {
+        buf[p++] = (l & 0x7f) | 0x80;
+        l >>>= 7;
+      }
+      buf[p++] = l;
+      const e = encAt[i] as number;
+      buf.set(src.subarray(e, e + 1 + (dataLen[i] as number) + 4), p);
+      p += 1 + (dataLen[i] as number) + 4;
+      this.n += p - start;
+      i++;
+    }
+    this.bufLen = p;
+  }
+
+  // writeRecords for a series that may cut a new segment: chunk by chunk, as writeChunks.
+  private async writeRecordsCutting(recs: ChunkRecords, refs: Float64Array): Promise<void> {
+    const count = recs.count;
+    const sizes = this.sizesFor(count);
+    for (let i = 0; i < count; i++) sizes[i] = recs.dataLen[i] as number;
+    const cuts = this.planCuts(sizes, count);
+    if (this.n === 0) await this.cut();
+    let nextCut = 0;
+    for (let i = 0; i < count; i++) {
+      if (nextCut < cuts && this.cutAt[nextCut] === i) {
+        nextCut++;
+        await this.cut();
+      }
+      const len = recs.dataLen[i] as number;
+      const need = MAX_LEN_FIELD + 1 + len + 4;
+      if (this.bufLen + need > this.buf.length) {
+        await this.flush();
+        if (need > this.buf.length) this.buf = new Uint8Array(need);
+      }
+      refs[i] = chunkRef(this.seq, this.n);
+      const buf = this.buf;
+      let p = this.bufLen;
+      let l = len;
+      while (l >= 0x80) {
+        buf[p++] = (l & 0x7f) | 0x80;
+        l >>>= 7;
+      }
+      buf[p++] = l;
+      const at = recs.encAt[i] as number;
+      // Encoding byte, data and CRC are contiguous in the source, as in ours.
+      buf.set((recs.bytes[i] as Uint8Array).subarray(at, at + 1 + len + 4), p);
+      p += 1 + len + 4;
+      this.n += p - this.bufLen;
+      this.bufLen = p;
+    }
+  }
+
+  private sizesFor(count: number): Int32Array {
+    if (this.sizes.length < count) this.sizes = new Int32Array(Math.max(count, this.sizes.length * 2));
+    return this.sizes;
+  }
+
+  /**
+   * Where chunks.Writer.WriteChunks cuts a new segment inside one series' chunks of data lengths
+   * `dataLens[0, count)`: fills `cutAt` with the chunk indexes a new segment starts before and
+   * returns how many there are (usually none). Sizes are estimated with a 10-byte length field, as
+   * Prometheus does, so segment boundaries match its own.
+   */
+  private planCuts(dataLens: Int32Array, count: number): number {
+    let cuts = 0;
+    let batchSize = 0;
+    let firstBatch = true;
+    for (let i = 0; i < count; i++) {
+      const size = MAX_LEN_FIELD + 1 + (dataLens[i] as number) + 4;
       batchSize += size;
       let cut = i !== 0 && batchSize + SEGMENT_HEADER_SIZE > this.segmentSize;
       if (firstBatch && this.n > SEGMENT_HEADER_SIZE) {
@@ -58,20 +213,16 @@ export class ChunkSegmentWriter {
         if (cut) firstBatch = false;
       }
       if (cut) {
-        batchStart = i;
-        batches.push([i, i]);
+        if (cuts === this.cutAt.length) {
+          const next = new Int32Array(cuts * 2);
+          next.set(this.cutAt);
+          this.cutAt = next;
+        }
+        this.cutAt[cuts++] = i;
         batchSize = size;
       }
-      (batches[batches.length - 1] as [number, number])[0] = batchStart;
-      (batches[batches.length - 1] as [number, number])[1] = i + 1;
     }
-    if (this.n === 0) await this.cut();
-    for (let b = 0; b < batches.length; b++) {
-      const [from, to] = batches[b] as [number, number];
-      for (let i = from; i < to; i++) refs[i] = await this.writeOne(chunks[i] as EncodedChunk);
-      if (b < batches.length - 1) await this.cut();
-    }
-    return refs;
+    return cuts;
   }
 
   private async writeOne(chunk: EncodedChunk): Promise<number> {

@@ -3,8 +3,12 @@ import type { Interval } from '../block/tombstones.js';
 import { ChunkEncoding, type EncodedChunk } from '../chunkenc/chunk.js';
 import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
 import { encodeXorChunk } from '../chunkenc/xor-bulk.js';
-import { ThanosError } from '../errors.js';
-import type { Labels } from '../labels/labels.js';
+import { chunkRefOffset, chunkRefSegment } from '../chunks/segment.js';
+import { chunkRecordAt, parseChunkAt, type RawChunk } from '../chunks/segment-reader.js';
+import type { ChunkRecords } from '../chunks/segment-writer.js';
+import { CorruptionError, ThanosError } from '../errors.js';
+import { SeriesColumns } from '../index/series-columns.js';
+import { Labels } from '../labels/labels.js';
 
 /** One series of one input block, with the chunks compaction may keep and what to delete. */
 export interface BlockSeriesEntry {
@@ -17,68 +21,294 @@ export interface BlockSeriesEntry {
   block: string;
 }
 
-// Series read per index lookup: bounds memory per block to this many series' chunks.
-const SERIES_BATCH = 512;
+// Series decoded per index read; and the chunk bytes of one batch read at once, per segment.
+const MAX_BATCH_SERIES = 1024;
+const MAX_WINDOW = 8 * 1024 * 1024;
+// Read past the last chunk of a batch so that it usually needs no second read.
+const WINDOW_SLACK = 1024;
 
 /**
- * Streams every series of a block in label order (the order of the block's all-series postings),
- * in batches, with chunk bytes read per batch. Mirrors Prometheus's blockBaseSeriesSet
- * (tsdb/querier.go): chunks outside [mint, maxt] or inside one deletion interval are dropped,
- * series left without chunks are skipped, and a series with chunks reaching outside [mint, maxt]
- * gets the outside as extra deletion intervals.
+ * Walks every series of one input block in label order (the order of its all-series postings)
+ * for compaction, without an object per series: a batch of series entries is decoded into
+ * columns (labels as references into the output's symbol table, which sort like the strings) and
+ * the chunk bytes of the batch are read per segment in one range, so the chunks of a series are
+ * views into that range. Mirrors Prometheus's blockBaseSeriesSet (tsdb/querier.go): chunks
+ * outside [mint, maxt] or inside one deletion interval are dropped, series left without chunks
+ * are skipped, and a series with chunks reaching outside [mint, maxt] gets the outside as extra
+ * deletion intervals. A series with neither deletions nor trimming is "plain": its chunk records
+ * can be copied as they are (`record`); any other comes as a BlockSeriesEntry (`entry`).
  */
-export async function* blockSeriesBatches(
-  block: BlockReader,
-  mint: number,
-  maxt: number,
-  signal?: AbortSignal,
-): AsyncGenerator<BlockSeriesEntry[]> {
-  const postings = await block.index.allPostings(signal);
-  for (let i = 0; i < postings.length; i += SERIES_BATCH) {
-    signal?.throwIfAborted();
-    const series = await block.index.series(postings.subarray(i, i + SERIES_BATCH), { signal });
-    const batch: BlockSeriesEntry[] = [];
-    const refs: number[] = [];
-    const targets: EncodedChunk[] = [];
-    for (const s of series) {
-      let intervals = block.tombstones.get(s.ref) ?? [];
-      let trimFront = false;
-      let trimBack = false;
-      const chunks: EncodedChunk[] = [];
-      for (const c of s.chunks) {
-        if (c.maxTime < mint || c.minTime > maxt) continue;
-        if (intervals.some((iv) => iv.minTime <= c.minTime && c.maxTime <= iv.maxTime)) continue;
-        const chunk: EncodedChunk = {
-          minTime: c.minTime,
-          maxTime: c.maxTime,
-          encoding: ChunkEncoding.None,
-          data: EMPTY,
-        };
-        chunks.push(chunk);
-        refs.push(c.ref);
-        targets.push(chunk);
-        if (c.minTime < mint) trimFront = true;
-        if (c.maxTime > maxt) trimBack = true;
-      }
-      if (chunks.length === 0) continue;
-      if (trimFront) intervals = addInterval(intervals, { minTime: Number.NEGATIVE_INFINITY, maxTime: mint - 1 });
-      if (trimBack) intervals = addInterval(intervals, { minTime: maxt + 1, maxTime: Number.POSITIVE_INFINITY });
-      batch.push({ labels: s.labels, chunks, intervals, block: block.name });
+export class BlockSeriesCursor {
+  /** The current batch; the current series is `at`. */
+  readonly cols: SeriesColumns = new SeriesColumns();
+  /** Index of the current series in `cols`. */
+  at = -1;
+  /** Whether the current series has no deletions or trimming (its chunks are `chunkFrom…chunkTo`). */
+  plain = false;
+  /** First chunk of the current series in the chunk columns of `cols`. */
+  chunkFrom = 0;
+  /** End (exclusive) of the current series' chunks. */
+  chunkTo = 0;
+  private slow: BlockSeriesEntry | undefined;
+  private postings: Uint32Array = new Uint32Array(0);
+  private nextPosting = 0;
+  private batchSeries = MAX_BATCH_SERIES;
+  private winBytes: (Uint8Array | undefined)[] = [];
+  private winStart: number[] = [];
+  private readonly hdr = new Int32Array(2);
+  // Series whose chunks are too spread out for one window are read chunk by chunk into `slow`.
+  private scattered = -1;
+
+  private constructor(
+    readonly block: BlockReader,
+    /** Input symbol reference → output symbol reference. */
+    private readonly symbolMap: Uint32Array,
+    /** The output's symbols (for labels of series that are not plain). */
+    private readonly symbols: readonly string[],
+    private readonly mint: number,
+    private readonly maxt: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  /**
+   * A cursor over `block`, positioned on its first series (or exhausted: `at` is -1). `symbolMap`
+   * maps the block's symbol references to the output's `symbols`.
+   */
+  static async open(
+    block: BlockReader,
+    symbolMap: Uint32Array,
+    symbols: readonly string[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<BlockSeriesCursor | undefined> {
+    const c = new BlockSeriesCursor(block, symbolMap, symbols, mint, maxt, signal);
+    c.postings = await block.index.allPostings(signal);
+    return (await c.nextBatch()) ? c : undefined;
+  }
+
+  /** Labels of the current series: output symbol references (name, value, …). */
+  get labelFrom(): number {
+    return this.cols.labelStart[this.at] as number;
+  }
+
+  /** End (exclusive) of the current series' labels in `cols.symbolRefs`. */
+  get labelTo(): number {
+    return this.cols.labelStart[this.at + 1] as number;
+  }
+
+  /** Moves to the next series of the batch with chunks left; false at the end of the batch. */
+  advanceInBatch(): boolean {
+    const cols = this.cols;
+    while (++this.at < cols.count) {
+      if (this.load()) return true;
     }
-    if (refs.length > 0) {
-      const raw = await block.chunks.readChunks(refs, signal);
-      for (let k = 0; k < raw.length; k++) {
-        const t = targets[k] as EncodedChunk;
-        const r = raw[k] as { encoding: ChunkEncoding; data: Uint8Array };
-        t.encoding = r.encoding;
-        t.data = r.data;
+    return false;
+  }
+
+  /** Reads batches until one has a series left; false when the block has no more. */
+  async nextBatch(): Promise<boolean> {
+    while (this.nextPosting < this.postings.length) {
+      this.signal?.throwIfAborted();
+      await this.readBatch();
+      if (this.advanceInBatch()) return true;
+    }
+    this.at = -1;
+    return false;
+  }
+
+  /**
+   * Appends the current (plain) series' chunks to `recs` from index `j` on, as records in the
+   * batch's bytes (their CRCs are not checked: see ChunkSegmentWriter.writeRecords), with their
+   * time ranges in `minTime`/`maxTime`. The arrays must have room. Returns the next free index.
+   */
+  appendRecords(recs: ChunkRecords, j: number, minTime: Float64Array, maxTime: Float64Array): number {
+    const cols = this.cols;
+    const { bytes, recStart, encAt, dataLen } = recs;
+    for (let k = this.chunkFrom; k < this.chunkTo; k++, j++) {
+      const ref = cols.chunkRef[k] as number;
+      const seg = chunkRefSegment(ref);
+      const off = chunkRefOffset(ref);
+      const b = this.winBytes[seg] as Uint8Array;
+      const p = off - (this.winStart[seg] as number);
+      // The length field, inline (chunkRecordAt, without a call per chunk).
+      let q = p;
+      let len = 0;
+      let mul = 1;
+      let x = 0x80;
+      while (x >= 0x80 && q < b.length && q - p < 5) {
+        x = b[q++] as number;
+        len += (x & 0x7f) * mul;
+        mul *= 128;
+      }
+      if (x >= 0x80 || q + 1 + len + 4 > b.length) {
+        const file = this.block.chunks.segmentName(seg);
+        throw new CorruptionError(file, off, 'chunk overlaps the next one or runs past the end of the segment');
+      }
+      bytes[j] = b;
+      recStart[j] = p;
+      encAt[j] = q;
+      dataLen[j] = len;
+      minTime[j] = cols.minTime[k] as number;
+      maxTime[j] = cols.maxTime[k] as number;
+    }
+    return j;
+  }
+
+  /** The current series as a BlockSeriesEntry: labels, chunks (CRC checked) and intervals. */
+  entry(): BlockSeriesEntry {
+    if (this.slow) return this.slow;
+    return this.buildEntry([], true) as BlockSeriesEntry;
+  }
+
+  // Classifies series `at`: false when nothing of it is left.
+  private load(): boolean {
+    const cols = this.cols;
+    const i = this.at;
+    const from = cols.chunkStart[i] as number;
+    const to = cols.chunkStart[i + 1] as number;
+    this.chunkFrom = from;
+    this.chunkTo = to;
+    this.slow = undefined;
+    if (from === to) return false;
+    const dels = this.block.tombstones.size === 0 ? undefined : this.block.tombstones.get(cols.seriesRef[i] as number);
+    let plain = dels === undefined && i !== this.scattered;
+    for (let k = from; plain && k < to; k++) {
+      if ((cols.minTime[k] as number) < this.mint || (cols.maxTime[k] as number) > this.maxt) plain = false;
+    }
+    this.plain = plain;
+    if (plain) return true;
+    this.slow = this.buildEntry(dels ?? [], false);
+    return this.slow !== undefined;
+  }
+
+  // Prometheus's blockBaseSeriesSet filtering for series `at`, with chunk bytes parsed and checked.
+  private buildEntry(dels: Interval[], all: boolean): BlockSeriesEntry | undefined {
+    const cols = this.cols;
+    let intervals = dels;
+    let trimFront = false;
+    let trimBack = false;
+    const chunks: EncodedChunk[] = [];
+    for (let k = this.chunkFrom; k < this.chunkTo; k++) {
+      const minTime = cols.minTime[k] as number;
+      const maxTime = cols.maxTime[k] as number;
+      if (!all) {
+        if (maxTime < this.mint || minTime > this.maxt) continue;
+        if (intervals.some((iv) => iv.minTime <= minTime && maxTime <= iv.maxTime)) continue;
+        if (minTime < this.mint) trimFront = true;
+        if (maxTime > this.maxt) trimBack = true;
+      }
+      const raw = this.rawChunk(k);
+      chunks.push({ minTime, maxTime, encoding: raw.encoding, data: raw.data });
+    }
+    if (chunks.length === 0) return undefined;
+    if (trimFront) intervals = addInterval(intervals, { minTime: Number.NEGATIVE_INFINITY, maxTime: this.mint - 1 });
+    if (trimBack) intervals = addInterval(intervals, { minTime: this.maxt + 1, maxTime: Number.POSITIVE_INFINITY });
+    const flat: string[] = [];
+    for (let k = this.labelFrom; k < this.labelTo; k++) flat.push(this.symbols[cols.symbolRefs[k] as number] as string);
+    return { labels: Labels.fromSortedFlat(flat), chunks, intervals, block: this.block.name };
+  }
+
+  private rawChunk(k: number): RawChunk {
+    if (this.at === this.scattered) return this.scatteredChunks[k - this.chunkFrom] as RawChunk;
+    const ref = this.cols.chunkRef[k] as number;
+    const seg = chunkRefSegment(ref);
+    const off = chunkRefOffset(ref);
+    const bytes = this.winBytes[seg] as Uint8Array;
+    return parseChunkAt(
+      bytes,
+      off - (this.winStart[seg] as number),
+      this.block.chunks.segmentName(seg),
+      off,
+    ) as RawChunk;
+  }
+
+  private scatteredChunks: RawChunk[] = [];
+
+  // Decodes the next batch of series entries and reads their chunk bytes, one range per segment.
+  private async readBatch(): Promise<void> {
+    const cols = this.cols;
+    const { index, chunks } = this.block;
+    cols.reset();
+    this.scattered = -1;
+    const end = Math.min(this.postings.length, this.nextPosting + this.batchSeries);
+    await index.seriesColumns(this.postings.subarray(this.nextPosting, end), cols, this.signal);
+    const symbolMap = this.symbolMap;
+    const refs = cols.symbolRefs;
+    for (let k = 0, n = cols.labelStart[cols.count] as number; k < n; k++) {
+      const r = symbolMap[refs[k] as number];
+      if (r === undefined) throw new CorruptionError(index.name, 0, `symbol reference ${refs[k]} out of range`);
+      refs[k] = r;
+    }
+    // Keep the series whose chunks fit one window per segment (at least one series).
+    const lo: number[] = [];
+    const hi: number[] = [];
+    const sLo: number[] = [];
+    const sHi: number[] = [];
+    let used = 0;
+    for (; used < cols.count; used++) {
+      const from = cols.chunkStart[used] as number;
+      const to = cols.chunkStart[used + 1] as number;
+      for (let seg = 0; seg < hi.length; seg++) {
+        sLo[seg] = lo[seg] as number;
+        sHi[seg] = hi[seg] as number;
+      }
+      let fits = true;
+      for (let k = from; k < to; k++) {
+        const ref = cols.chunkRef[k] as number;
+        const seg = chunkRefSegment(ref);
+        const off = chunkRefOffset(ref);
+        if (sLo[seg] === undefined || off < (sLo[seg] as number)) sLo[seg] = off;
+        if (sHi[seg] === undefined || off > (sHi[seg] as number)) sHi[seg] = off;
+        if ((sHi[seg] as number) - (sLo[seg] as number) > MAX_WINDOW) fits = false;
+      }
+      if (!fits && used > 0) break;
+      if (!fits) {
+        // One series spread over more than a window: its chunks are read one by one.
+        this.scattered = 0;
+        const list: number[] = [];
+        for (let k = from; k < to; k++) list.push(cols.chunkRef[k] as number);
+        this.scatteredChunks = await chunks.readChunks(list, this.signal);
+        used = 1;
+        break;
+      }
+      for (let seg = 0; seg < sHi.length; seg++) {
+        lo[seg] = sLo[seg] as number;
+        hi[seg] = sHi[seg] as number;
       }
     }
-    if (batch.length > 0) yield batch;
+    cols.count = used;
+    this.nextPosting += used;
+    // Adapt the batch to series with many chunks, so that little is decoded twice.
+    this.batchSeries = used < this.batchSeries ? Math.max(16, used) : Math.min(MAX_BATCH_SERIES, used * 2);
+    this.winBytes = [];
+    this.winStart = [];
+    for (let seg = 0; seg < hi.length; seg++) {
+      const l = lo[seg];
+      const h = hi[seg];
+      if (l === undefined || h === undefined) continue;
+      const name = chunks.segmentName(seg);
+      let bytes = await chunks.readRange(seg, l, h + WINDOW_SLACK, this.signal);
+      // The chunk at the highest offset must fit; the others end before it.
+      if (!chunkRecordAt(bytes, h - l, name, h, this.hdr)) {
+        if ((this.hdr[0] as number) < 0)
+          throw new CorruptionError(name, h, 'chunk length runs past the end of the segment');
+        bytes = await chunks.readRange(
+          seg,
+          l,
+          l + (this.hdr[0] as number) + 1 + (this.hdr[1] as number) + 4,
+          this.signal,
+        );
+        if (!chunkRecordAt(bytes, h - l, name, h, this.hdr)) {
+          throw new CorruptionError(name, h, `chunk of ${this.hdr[1]} bytes runs past the end of the segment`);
+        }
+      }
+      this.winBytes[seg] = bytes;
+      this.winStart[seg] = l;
+    }
+    this.at = -1;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 // Prometheus's Intervals.Add: keeps the list sorted, merging overlapping and adjacent intervals.
 function addInterval(list: readonly Interval[], n: Interval): Interval[] {

@@ -3,9 +3,10 @@ import { type BlockMeta, readBlockMeta, type ThanosMeta, writeBlockMeta } from '
 import { type BlockReader, openBlock } from '../block/reader.js';
 import { BlockWriter, type WrittenBlock } from '../block/writer.js';
 import type { EncodedChunk } from '../chunkenc/chunk.js';
+import type { ChunkRecords } from '../chunks/segment-writer.js';
 import { InvalidArgumentError } from '../errors.js';
-import { compareLabels } from '../labels/labels.js';
-import { applyDeletions, type BlockSeriesEntry, blockSeriesBatches } from './block-series.js';
+import { compareStrings, type Labels } from '../labels/labels.js';
+import { applyDeletions, BlockSeriesCursor } from './block-series.js';
 import { GoHeap } from './go-heap.js';
 import { mergeSeriesChunks } from './merge.js';
 
@@ -84,36 +85,6 @@ export function compactBlockMetas(ulid: string, metas: readonly BlockMeta[]): Bl
   };
 }
 
-interface Cursor {
-  batches: AsyncGenerator<BlockSeriesEntry[]>;
-  batch: BlockSeriesEntry[];
-  pos: number;
-  /** The next batch, already being read while this one is merged. */
-  pending: Promise<IteratorResult<BlockSeriesEntry[]>> | undefined;
-}
-
-async function advance(c: Cursor): Promise<boolean> {
-  if (c.pos + 1 < c.batch.length) {
-    c.pos++;
-    return true;
-  }
-  const r = await (c.pending ?? c.batches.next());
-  c.pending = undefined;
-  if (r.done) {
-    c.batch = [];
-    return false;
-  }
-  c.batch = r.value;
-  c.pos = 0;
-  // Read ahead: the next batch's index and chunk reads overlap with merging and writing this one.
-  c.pending = c.batches.next();
-  // Its error, if any, surfaces when it is awaited; until then it must not count as unhandled.
-  c.pending.catch(() => {});
-  return true;
-}
-
-const at = (c: Cursor): BlockSeriesEntry => c.batch[c.pos] as BlockSeriesEntry;
-
 /**
  * Compacts blocks into one new block, streaming (Prometheus's LeveledCompactor.Compact with the
  * default block populator): every input's series are read in label order and merged across
@@ -147,7 +118,12 @@ export async function compactBlocks(opts: CompactBlocksOptions): Promise<Written
       blocks.map((b) => b.meta),
       opts.thanos,
     );
+    // Prometheus writes the union of its inputs' symbols, used or not.
+    const symbolSet = new Set<string>();
+    for (const b of blocks) for (const sym of b.index.symbolTable()) symbolSet.add(sym);
+    const symbols = [...symbolSet].sort(compareStrings);
     const writer = await BlockWriter.create({
+      symbols,
       outDir: opts.outDir,
       ulid: id,
       minTime: meta.minTime,
@@ -159,7 +135,7 @@ export async function compactBlocks(opts: CompactBlocksOptions): Promise<Written
       ...(opts.segmentSize === undefined ? {} : { segmentSize: opts.segmentSize }),
     });
     try {
-      await populate(blocks, meta, writer, opts);
+      await populate(blocks, symbols, meta, writer, opts);
       signal?.throwIfAborted();
     } catch (err) {
       await writer.abort();
@@ -184,52 +160,128 @@ export async function compactBlocks(opts: CompactBlocksOptions): Promise<Written
 
 // Prometheus's DefaultBlockPopulator.PopulateBlock: a merge of the blocks' series sets (heap by
 // labels, equal labels popped together in heap order), each series' chunks through the compacting
-// chunk merger when it is in more than one block.
+// chunk merger when it is in more than one block. The common case — a series' chunks from the
+// blocks following each other in time, no deletions — copies the chunk records as they are.
 async function populate(
   blocks: readonly BlockReader[],
+  symbols: readonly string[],
   meta: BlockMeta,
   writer: BlockWriter,
   opts: CompactBlocksOptions,
 ): Promise<void> {
   const { signal } = opts;
-  const heap = new GoHeap<Cursor>((a, b) => compareLabels(at(a).labels, at(b).labels) < 0);
+  const position = new Map<string, number>();
+  for (let i = 0; i < symbols.length; i++) position.set(symbols[i] as string, i);
+  const heap = new GoHeap<BlockSeriesCursor>((a, b) => compareCursorLabels(a, b) < 0);
   for (const b of blocks) {
+    const table = b.index.symbolTable();
+    const map = new Uint32Array(table.length);
+    for (let i = 0; i < table.length; i++) map[i] = position.get(table[i] as string) as number;
     // Block ranges are half-open, [minTime, maxTime): the last millisecond included is maxTime-1.
-    const c: Cursor = {
-      batches: blockSeriesBatches(b, meta.minTime, meta.maxTime - 1, signal),
-      batch: [],
-      pos: 0,
-      pending: undefined,
-    };
-    if (await advance(c)) heap.push(c);
+    const c = await BlockSeriesCursor.open(b, map, symbols, meta.minTime, meta.maxTime - 1, signal);
+    if (c) heap.push(c);
   }
-  let current: Cursor[] = [];
+  const group: BlockSeriesCursor[] = [];
+  const ordered: BlockSeriesCursor[] = [];
+  const recs: ChunkRecords = {
+    count: 0,
+    bytes: [],
+    recStart: new Int32Array(64),
+    encAt: new Int32Array(64),
+    dataLen: new Int32Array(64),
+  };
+  let minTime = new Float64Array(64);
+  let maxTime = new Float64Array(64);
   let written = 0;
   for (;;) {
-    for (const c of current) if (await advance(c)) heap.push(c);
-    const top = heap.peek();
+    for (const c of group) if (c.advanceInBatch() || (await c.nextBatch())) heap.push(c);
+    const top = heap.pop();
     if (!top) break;
     signal?.throwIfAborted();
-    const labels = at(top).labels;
-    current = [];
-    for (let c = heap.peek(); c && compareLabels(at(c).labels, labels) === 0; c = heap.peek()) {
-      current.push(heap.pop() as Cursor);
-    }
-    let chunks: EncodedChunk[];
-    if (current.length === 1) {
-      chunks = applyDeletions(at(current[0] as Cursor));
+    group.length = 0;
+    group.push(top);
+    for (let c = heap.peek(); c && compareCursorLabels(c, top) === 0; c = heap.peek())
+      group.push(heap.pop() as BlockSeriesCursor);
+    const labelRefs = top.cols.symbolRefs.subarray(top.labelFrom, top.labelTo);
+
+    if (copyable(group, ordered)) {
+      let n = 0;
+      for (const c of ordered) n += c.chunkTo - c.chunkFrom;
+      if (recs.encAt.length < n) {
+        recs.recStart = new Int32Array(n * 2);
+        recs.encAt = new Int32Array(n * 2);
+        recs.dataLen = new Int32Array(n * 2);
+        minTime = new Float64Array(n * 2);
+        maxTime = new Float64Array(n * 2);
+      }
+      let j = 0;
+      for (const c of ordered) j = c.appendRecords(recs, j, minTime, maxTime);
+      recs.count = n;
+      await writer.copySeries(labelRefs, recs, minTime, maxTime);
     } else {
-      const entries = current.map(at);
-      chunks = mergeSeriesChunks(entries.map(applyDeletions), {
-        where: { labels, block: entries.map((e) => e.block).join(', ') },
-        ...(opts.chunkRange === undefined ? {} : { chunkRange: opts.chunkRange }),
-      });
+      let chunks: EncodedChunk[];
+      if (group.length === 1) {
+        chunks = applyDeletions(top.entry());
+      } else {
+        const entries = group.map((c) => c.entry());
+        chunks = mergeSeriesChunks(entries.map(applyDeletions), {
+          where: { labels: entries[0]?.labels as Labels, block: entries.map((e) => e.block).join(', ') },
+          ...(opts.chunkRange === undefined ? {} : { chunkRange: opts.chunkRange }),
+        });
+      }
+      if (chunks.length === 0) continue;
+      await writer.addSeriesRefs(labelRefs, chunks);
     }
-    if (chunks.length === 0) continue;
-    await writer.addSeries(labels, chunks);
     written++;
     opts.onProgress?.(written);
   }
+}
+
+// Labels of the cursors' current series, by output symbol references (which sort like strings).
+function compareCursorLabels(a: BlockSeriesCursor, b: BlockSeriesCursor): number {
+  const x = a.cols.symbolRefs;
+  const y = b.cols.symbolRefs;
+  const af = a.labelFrom;
+  const bf = b.labelFrom;
+  const an = a.labelTo - af;
+  const bn = b.labelTo - bf;
+  const n = Math.min(an, bn);
+  for (let k = 0; k < n; k++) {
+    const d = (x[af + k] as number) - (y[bf + k] as number);
+    if (d !== 0) return d;
+  }
+  return an - bn;
+}
+
+// Whether the merged series is its blocks' chunks as they are: no deletions or trimming, and (in
+// more than one block) every chunk starting after the previous one ends once the blocks' parts
+// are put in time order, which is when Prometheus's compacting merge passes every chunk through
+// untouched, in that order. Fills `ordered` with the group in that order. (The group itself keeps
+// heap order: it decides how the cursors go back into the heap, which later merges depend on.)
+function copyable(group: readonly BlockSeriesCursor[], ordered: BlockSeriesCursor[]): boolean {
+  for (const c of group) if (!c.plain) return false;
+  ordered.length = 0;
+  // A handful of cursors: insertion sort by first chunk.
+  for (const c of group) {
+    const t = c.cols.minTime[c.chunkFrom] as number;
+    let j = ordered.length - 1;
+    for (; j >= 0; j--) {
+      const d = ordered[j] as BlockSeriesCursor;
+      if ((d.cols.minTime[d.chunkFrom] as number) <= t) break;
+      ordered[j + 1] = d;
+    }
+    ordered[j + 1] = c;
+  }
+  if (ordered.length === 1) return true;
+  let prevMax = Number.NEGATIVE_INFINITY;
+  for (const c of ordered) {
+    const cols = c.cols;
+    for (let k = c.chunkFrom; k < c.chunkTo; k++) {
+      if ((cols.minTime[k] as number) <= prevMax) return false;
+      prevMax = cols.maxTime[k] as number;
+    }
+  }
+  return true;
 }
 
 function thanosSection(metas: readonly BlockMeta[], given: CompactThanosOptions | undefined): ThanosMeta | undefined {

@@ -5,6 +5,7 @@ import { compareStrings, Labels } from '../labels/labels.js';
 import type { Matcher } from '../labels/matcher.js';
 import { Decbuf } from './decbuf.js';
 import { EMPTY_POSTINGS, intersectPostings, mergePostings, withoutPostings } from './postings.js';
+import type { SeriesColumns } from './series-columns.js';
 import { INDEX_FORMAT_V2, INDEX_MAGIC, INDEX_TOC_LEN, type IndexToc, parseIndexToc } from './toc.js';
 import type { ChunkMeta } from './writer.js';
 
@@ -30,6 +31,7 @@ interface NameEntry {
 
 const MAX_GAP = 64 * 1024;
 const SERIES_GUESS = 1024;
+const COLUMNS_RANGE = 8 * 1024 * 1024;
 
 /**
  * Reads an index file (format v2) from any ByteRangeSource. On open it checks magic, version and
@@ -362,6 +364,47 @@ export class IndexReader {
       i = j;
     }
     return out;
+  }
+
+  /**
+   * Decodes the series entries of `refs` (sorted ascending, as postings are) into `out`, appending:
+   * labels as symbol references into symbolTable() and chunk metas as columns, with no object per
+   * series. Nearby entries are read together, in ranges of up to 8 MiB. Checks each entry's CRC.
+   */
+  async seriesColumns(refs: ArrayLike<number>, out: SeriesColumns, signal?: AbortSignal): Promise<void> {
+    const n = refs.length;
+    const numSymbols = this.symbols.length;
+    let i = 0;
+    while (i < n) {
+      const first = (refs[i] as number) * 16;
+      let j = i + 1;
+      while (j < n && (refs[j] as number) * 16 - first < COLUMNS_RANGE) j++;
+      let bytes: Uint8Array;
+      let base: number;
+      if (this.whole) {
+        bytes = this.whole;
+        base = 0;
+      } else {
+        base = first;
+        const last = (refs[j - 1] as number) * 16;
+        bytes = await this.read(base, last + SERIES_GUESS - base, signal);
+        // The last entry may be longer than the guess; its length field (≤ 10 bytes) fits.
+        if (last < this.toc.labelIndices) {
+          const d = new Decbuf(bytes, this.name, base, last - base);
+          const need = d.uvarint() + d.pos + 4;
+          if (need > bytes.length) bytes = await this.read(base, need, signal);
+        }
+      }
+      for (let k = i; k < j; k++) {
+        const ref = refs[k] as number;
+        const off = ref * 16;
+        if (off >= this.toc.labelIndices || off < this.toc.series) {
+          throw new CorruptionError(this.name, off, `series reference ${ref} outside the series section`);
+        }
+        out.append(ref, bytes, base, off - base, this.name, numSymbols);
+      }
+      i = j;
+    }
   }
 
   private decodeSeries(

@@ -1,7 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { crc32c } from '../encoding/crc32c.js';
 import { InvalidArgumentError } from '../errors.js';
-import { compareLabels, compareStrings, type Labels } from '../labels/labels.js';
+import { compareLabels, compareStrings, Labels } from '../labels/labels.js';
 import { encodeIndexToc, INDEX_FORMAT_V2, INDEX_MAGIC, type IndexToc } from './toc.js';
 
 /** A chunk as the index lists it: time range (inclusive) and reference into the segment files. */
@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
  * the per-entry path has no awaits.
  */
 class Sink {
-  private buf = new Uint8Array(1 << 22);
+  private buf = new Uint8Array(1 << 21);
   private len = 0;
   private filePos = 0;
   pos = 0;
@@ -75,9 +75,9 @@ class Sink {
     }
   }
 
-  /** Flushes when at least 4 MiB are buffered. */
-  async drain(): Promise<void> {
-    if (this.len >= 1 << 22) await this.flush();
+  /** Bytes waiting to be written. */
+  get buffered(): number {
+    return this.len;
   }
 
   async flush(): Promise<void> {
@@ -91,6 +91,24 @@ class Sink {
   }
 }
 
+// Writes v (a non-negative integer up to 2^53) as a uvarint at b[p]; returns the end.
+function putUvarint(b: Uint8Array, p: number, v: number): number {
+  if (v < 0x80000000) {
+    while (v >= 0x80) {
+      b[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[p++] = v;
+    return p;
+  }
+  while (v >= 0x80) {
+    b[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[p++] = v;
+  return p;
+}
+
 /** Growable byte buffer for one section entry. */
 class Encbuf {
   b = new Uint8Array(256);
@@ -98,6 +116,11 @@ class Encbuf {
 
   reset(): void {
     this.n = 0;
+  }
+
+  /** Makes room for `k` more bytes. */
+  reserve(k: number): void {
+    this.grow(k);
   }
 
   private grow(k: number): void {
@@ -153,45 +176,187 @@ class Encbuf {
   }
 }
 
+/** Chunk metas of one series as parallel columns (see IndexWriter.addSeriesRefs). Reusable. */
+export interface ChunkMetaColumns {
+  /** Number of chunks; only `[0, count)` of the columns is read. */
+  count: number;
+  /** First timestamp of each chunk, ms. */
+  minTime: ArrayLike<number>;
+  /** Last timestamp (inclusive) of each chunk, ms. */
+  maxTime: ArrayLike<number>;
+  /** Reference of each chunk into the segment files. */
+  ref: ArrayLike<number>;
+}
+
+/** Options for IndexWriter.create. */
+export interface IndexWriterOptions {
+  /**
+   * Every symbol the series will use, sorted in Go byte order and without duplicates. When given
+   * (compaction knows its inputs' symbols), the symbol table is written at once and each series
+   * is encoded as it is added, so memory holds only the postings, as Prometheus's index.Writer
+   * does. Default: series are held until close() and the symbols are those of the series plus ''.
+   */
+  symbols?: readonly string[];
+}
+
 interface PendingSeries {
   labels: Labels;
   chunks: readonly ChunkMeta[];
 }
 
+const FLUSH_AT = 1024 * 1024;
+
 /**
  * Writes an index file in format v2 (Prometheus tsdb/docs/format/index.md), producing the same
- * bytes as Prometheus's index.Writer for the same series: symbols sorted in Go byte order and
- * including '' (as a head-written block's are), 16-byte aligned series, legacy label indices,
- * 4-byte aligned postings starting with the all-series list, offset tables and TOC, each with a
- * CRC32C. Series must be added in label order; everything is written on close().
+ * bytes as Prometheus's index.Writer for the same symbols and series: symbols sorted in Go byte
+ * order, 16-byte aligned series, legacy label indices, 4-byte aligned postings starting with the
+ * all-series list, offset tables and TOC, each with a CRC32C. Series must be added in label order.
+ * Without `symbols` everything is written on close(); with them, series are written as they come
+ * (call drain() now and then to bound the buffer) and the postings on close().
  */
 export class IndexWriter {
-  private readonly series: PendingSeries[] = [];
-  private last: Labels | undefined;
+  private pending: PendingSeries[] | undefined;
+  private readonly sink: Sink;
+  private readonly e = new Encbuf();
+  private symbols: readonly string[] = [];
+  private symbolIndex: Map<string, number> | undefined;
+  /** Series ids by label pair, keyed by nameRef × symbols + valueRef (sorts like the pairs). */
+  private readonly postings = new Map<number, number[]>();
+  private ids = new Uint32Array(1024);
+  private numSeries = 0;
+  private last = new Uint32Array(32);
+  private lastLen = -1;
+  private readonly toc: IndexToc = {
+    symbols: 0,
+    series: 0,
+    labelIndices: 0,
+    labelIndicesTable: 0,
+    postings: 0,
+    postingsTable: 0,
+  };
 
   private constructor(
     private readonly path: string,
     private readonly fh: FileHandle,
-  ) {}
+    symbols: readonly string[] | undefined,
+  ) {
+    this.sink = new Sink(fh);
+    if (symbols) this.writeSymbols(symbols);
+    else this.pending = [];
+  }
 
   /** Creates (truncates) the index file at `path`. */
-  static async create(path: string): Promise<IndexWriter> {
-    return new IndexWriter(path, await open(path, 'w'));
+  static async create(path: string, opts: IndexWriterOptions = {}): Promise<IndexWriter> {
+    return new IndexWriter(path, await open(path, 'w'), opts.symbols);
   }
 
   /** Adds a series; labels must sort strictly after the previous series'. */
   addSeries(labels: Labels, chunks: readonly ChunkMeta[]): void {
-    if (this.last && compareLabels(labels, this.last) <= 0) {
-      throw new InvalidArgumentError(`${this.path}: out-of-order series added with label set ${labels.toString()}`);
+    if (this.pending) {
+      const prev = this.pending[this.pending.length - 1];
+      if (prev && compareLabels(labels, prev.labels) <= 0) {
+        throw new InvalidArgumentError(`${this.path}: out-of-order series added with label set ${labels.toString()}`);
+      }
+      this.pending.push({ labels, chunks });
+      return;
     }
-    this.last = labels;
-    this.series.push({ labels, chunks });
+    const refs = this.refsOf(labels);
+    const cols: ChunkMetaColumns = {
+      count: chunks.length,
+      minTime: chunks.map((c) => c.minTime),
+      maxTime: chunks.map((c) => c.maxTime),
+      ref: chunks.map((c) => c.ref),
+    };
+    this.addSeriesRefs(refs, cols);
+  }
+
+  /**
+   * Adds a series given as symbol references (name, value, name, value, … into the `symbols` the
+   * writer was created with, which sort like the strings) and chunk metas as columns; only with
+   * `symbols`. Labels must sort strictly after the previous series'. Encodes the entry at once.
+   */
+  addSeriesRefs(symbolRefs: ArrayLike<number>, chunks: ChunkMetaColumns): void {
+    if (this.pending) throw new InvalidArgumentError(`${this.path}: addSeriesRefs needs the symbols up front`);
+    const nr = symbolRefs.length;
+    if (this.compareLast(symbolRefs) <= 0) {
+      throw new InvalidArgumentError(
+        `${this.path}: out-of-order series added with label set ${this.labelsOf(symbolRefs).toString()}`,
+      );
+    }
+    if (this.last.length < nr) this.last = new Uint32Array(Math.max(nr, this.last.length * 2));
+    for (let k = 0; k < nr; k++) this.last[k] = symbolRefs[k] as number;
+    this.lastLen = nr;
+
+    const sink = this.sink;
+    sink.pad(16);
+    const id = sink.pos / 16;
+    if (id > 0xffffffff) throw new InvalidArgumentError(`${this.path}: series reference exceeds 4 bytes`);
+    if (this.numSeries === this.ids.length) {
+      const next = new Uint32Array(this.ids.length * 2);
+      next.set(this.ids);
+      this.ids = next;
+    }
+    this.ids[this.numSeries++] = id;
+
+    // Encode the entry with one capacity check: at most 10 bytes per varint.
+    const numSymbols = this.symbols.length;
+    const nc = chunks.count;
+    const e = this.e;
+    e.reset();
+    e.reserve(10 * (2 + nr + 3 * nc));
+    const b = e.b;
+    let p = putUvarint(b, 0, nr >>> 1);
+    const postings = this.postings;
+    for (let k = 0; k < nr; k += 2) {
+      const ni = symbolRefs[k] as number;
+      const vi = symbolRefs[k + 1] as number;
+      if (ni >= numSymbols || vi >= numSymbols) {
+        throw new InvalidArgumentError(`${this.path}: symbol reference beyond the ${numSymbols} symbols`);
+      }
+      p = putUvarint(b, p, ni);
+      p = putUvarint(b, p, vi);
+      const key = ni * numSymbols + vi;
+      const list = postings.get(key);
+      if (list) list.push(id);
+      else postings.set(key, [id]);
+    }
+    p = putUvarint(b, p, nc);
+    if (nc > 0) {
+      const { minTime, maxTime, ref } = chunks;
+      const c0min = minTime[0] as number;
+      let t0 = maxTime[0] as number;
+      let ref0 = ref[0] as number;
+      p = putUvarint(b, p, c0min >= 0 ? c0min * 2 : -c0min * 2 - 1);
+      p = putUvarint(b, p, t0 - c0min);
+      p = putUvarint(b, p, ref0);
+      for (let k = 1; k < nc; k++) {
+        const min = minTime[k] as number;
+        const max = maxTime[k] as number;
+        const r = ref[k] as number;
+        p = putUvarint(b, p, min - t0);
+        p = putUvarint(b, p, max - min);
+        t0 = max;
+        const d = r - ref0;
+        p = putUvarint(b, p, d >= 0 ? d * 2 : -d * 2 - 1);
+        ref0 = r;
+      }
+    }
+    e.n = p;
+    const body = e.get();
+    sink.uvarint(body.length);
+    sink.write(body);
+    sink.be32(crc32c(body));
+  }
+
+  /** Writes out the buffered bytes once 1 MiB has accumulated (call between series with `symbols`). */
+  async drain(): Promise<void> {
+    if (this.sink.buffered >= FLUSH_AT) await this.sink.flush();
   }
 
   /** Writes the whole index, fsyncs and closes the file. Returns its size in bytes. */
   async close(): Promise<number> {
     try {
-      const size = await this.writeAll();
+      const size = await this.writeRest();
       await this.fh.sync();
       return size;
     } finally {
@@ -199,122 +364,120 @@ export class IndexWriter {
     }
   }
 
-  private async writeAll(): Promise<number> {
-    const sink = new Sink(this.fh);
-    const e = new Encbuf();
+  private writeSymbols(symbols: readonly string[]): void {
+    this.symbols = symbols;
+    const sink = this.sink;
+    const e = this.e;
+    e.reset();
     e.be32(INDEX_MAGIC);
     e.byte(INDEX_FORMAT_V2);
     sink.write(e.get());
-
-    // Symbols.
-    const symbolSet = new Set<string>(['']);
-    for (const s of this.series) {
-      const flat = s.labels.toFlat();
-      for (const str of flat) symbolSet.add(str);
-    }
-    const symbols = [...symbolSet].sort(compareStrings);
-    const symbolIndex = new Map<string, number>();
-    for (let i = 0; i < symbols.length; i++) symbolIndex.set(symbols[i] as string, i);
-    const toc: IndexToc = {
-      symbols: sink.pos,
-      series: 0,
-      labelIndices: 0,
-      labelIndicesTable: 0,
-      postings: 0,
-      postingsTable: 0,
-    };
+    this.toc.symbols = sink.pos;
     e.reset();
     e.be32(symbols.length);
     for (const s of symbols) e.uvarintString(s);
-    await writeSection(sink, e.get());
+    writeSection(sink, e.get());
+    this.toc.series = sink.pos;
+  }
 
-    // Series, remembering postings per label pair by symbol index.
-    toc.series = sink.pos;
-    const ids = new Uint32Array(this.series.length);
-    const postings = new Map<number, Map<number, number[]>>();
-    for (let i = 0; i < this.series.length; i++) {
-      const s = this.series[i] as PendingSeries;
-      sink.pad(16);
-      const id = sink.pos / 16;
-      if (id > 0xffffffff) throw new InvalidArgumentError(`${this.path}: series reference exceeds 4 bytes`);
-      ids[i] = id;
-      e.reset();
-      const flat = s.labels.toFlat();
-      e.uvarint(flat.length / 2);
-      for (let k = 0; k < flat.length; k += 2) {
-        const ni = symbolIndex.get(flat[k] as string) as number;
-        const vi = symbolIndex.get(flat[k + 1] as string) as number;
-        e.uvarint(ni);
-        e.uvarint(vi);
-        let byValue = postings.get(ni);
-        if (!byValue) {
-          byValue = new Map();
-          postings.set(ni, byValue);
-        }
-        let list = byValue.get(vi);
-        if (!list) {
-          list = [];
-          byValue.set(vi, list);
-        }
-        list.push(id);
-      }
-      e.uvarint(s.chunks.length);
-      if (s.chunks.length > 0) {
-        const c0 = s.chunks[0] as ChunkMeta;
-        e.varint(c0.minTime);
-        e.uvarint(c0.maxTime - c0.minTime);
-        e.uvarint(c0.ref);
-        let t0 = c0.maxTime;
-        let ref0 = c0.ref;
-        for (let k = 1; k < s.chunks.length; k++) {
-          const c = s.chunks[k] as ChunkMeta;
-          e.uvarint(c.minTime - t0);
-          e.uvarint(c.maxTime - c.minTime);
-          t0 = c.maxTime;
-          e.varint(c.ref - ref0);
-          ref0 = c.ref;
-        }
-      }
-      const body = e.get();
-      sink.uvarint(body.length);
-      sink.write(body);
-      sink.be32(crc32c(body));
-      await sink.drain();
+  private refsOf(labels: Labels): number[] {
+    if (!this.symbolIndex) {
+      this.symbolIndex = new Map();
+      for (let i = 0; i < this.symbols.length; i++) this.symbolIndex.set(this.symbols[i] as string, i);
     }
+    const flat = labels.toFlat();
+    const refs: number[] = new Array(flat.length);
+    for (let k = 0; k < flat.length; k++) {
+      const r = this.symbolIndex.get(flat[k] as string);
+      if (r === undefined) {
+        throw new InvalidArgumentError(`${this.path}: symbol ${JSON.stringify(flat[k])} is not in the symbol table`);
+      }
+      refs[k] = r;
+    }
+    return refs;
+  }
 
-    // Label indices (legacy, still written by Prometheus), one per label name.
+  private labelsOf(refs: ArrayLike<number>): Labels {
+    const flat: string[] = [];
+    for (let k = 0; k < refs.length; k++) flat.push(this.symbols[refs[k] as number] ?? '?');
+    return Labels.fromSortedFlat(flat);
+  }
+
+  // Symbol references sort like their strings, so this is compareLabels on references.
+  private compareLast(refs: ArrayLike<number>): number {
+    if (this.lastLen < 0) return 1;
+    const n = Math.min(refs.length, this.lastLen);
+    for (let k = 0; k < n; k++) {
+      const d = (refs[k] as number) - (this.last[k] as number);
+      if (d !== 0) return d;
+    }
+    return refs.length - this.lastLen;
+  }
+
+  private async writeRest(): Promise<number> {
+    const sink = this.sink;
+    const e = this.e;
+    if (this.pending) {
+      const symbolSet = new Set<string>(['']);
+      for (const s of this.pending) for (const str of s.labels.toFlat()) symbolSet.add(str);
+      this.writeSymbols([...symbolSet].sort(compareStrings));
+      const pending = this.pending;
+      this.pending = undefined;
+      for (const s of pending) {
+        this.addSeriesRefs(this.refsOf(s.labels), {
+          count: s.chunks.length,
+          minTime: s.chunks.map((c) => c.minTime),
+          maxTime: s.chunks.map((c) => c.maxTime),
+          ref: s.chunks.map((c) => c.ref),
+        });
+        await this.drain();
+      }
+    }
+    const symbols = this.symbols;
+    const numSymbols = symbols.length;
+    const toc = this.toc;
+    const keys = Float64Array.from(this.postings.keys()).sort();
+
+    // Label indices (legacy, still written by Prometheus), one per label name, values in order.
     toc.labelIndices = sink.pos;
-    const nameIdxs = [...postings.keys()].sort((a, b) => a - b);
     const labelIndexOffsets: [string, number][] = [];
-    for (const ni of nameIdxs) {
-      const values = [...(postings.get(ni) as Map<number, number[]>).keys()].sort((a, b) => a - b);
+    for (let i = 0; i < keys.length; ) {
+      const ni = Math.floor((keys[i] as number) / numSymbols);
+      let j = i;
+      while (j < keys.length && Math.floor((keys[j] as number) / numSymbols) === ni) j++;
       sink.pad(4);
       labelIndexOffsets.push([symbols[ni] as string, sink.pos]);
       e.reset();
       e.be32(1);
-      e.be32(values.length);
-      for (const v of values) e.be32(v);
-      await writeSection(sink, e.get());
+      e.be32(j - i);
+      for (let k = i; k < j; k++) e.be32((keys[k] as number) - ni * numSymbols);
+      writeSection(sink, e.get());
+      await this.drain();
+      i = j;
     }
 
     // Postings: the all-series list under ('', ''), then every label pair in order.
     sink.pad(4);
     toc.postings = sink.pos;
     const postingsOffsets: [string, string, number][] = [];
-    const writePostings = async (name: string, value: string, list: ArrayLike<number>) => {
+    const writePostings = (name: string, value: string, list: ArrayLike<number>) => {
       sink.pad(4);
       postingsOffsets.push([name, value, sink.pos]);
       e.reset();
       e.be32(list.length);
       for (let k = 0; k < list.length; k++) e.be32(list[k] as number);
-      await writeSection(sink, e.get());
+      writeSection(sink, e.get());
     };
-    await writePostings('', '', ids);
-    for (const ni of nameIdxs) {
-      const byValue = postings.get(ni) as Map<number, number[]>;
-      const values = [...byValue.keys()].sort((a, b) => a - b);
-      for (const vi of values)
-        await writePostings(symbols[ni] as string, symbols[vi] as string, byValue.get(vi) as number[]);
+    writePostings('', '', this.ids.subarray(0, this.numSeries));
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as number;
+      const ni = Math.floor(key / numSymbols);
+      writePostings(
+        symbols[ni] as string,
+        symbols[key - ni * numSymbols] as string,
+        this.postings.get(key) as number[],
+      );
+      if ((i & 255) === 0) await this.drain();
     }
 
     // Label offset table.
@@ -326,7 +489,7 @@ export class IndexWriter {
       e.uvarintString(name);
       e.uvarint(off);
     }
-    await writeSection(sink, e.get());
+    writeSection(sink, e.get());
 
     // Postings offset table.
     toc.postingsTable = sink.pos;
@@ -338,7 +501,7 @@ export class IndexWriter {
       e.uvarintString(value);
       e.uvarint(off);
     }
-    await writeSection(sink, e.get());
+    writeSection(sink, e.get());
 
     sink.write(encodeIndexToc(toc));
     await sink.flush();
@@ -347,9 +510,8 @@ export class IndexWriter {
 }
 
 // A section: 4-byte big-endian length, the bytes, CRC32C of the bytes.
-async function writeSection(sink: Sink, body: Uint8Array): Promise<void> {
+function writeSection(sink: Sink, body: Uint8Array): void {
   sink.be32(body.length);
   sink.write(body);
   sink.be32(crc32c(body));
-  await sink.drain();
 }
