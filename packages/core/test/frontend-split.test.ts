@@ -139,7 +139,8 @@ describe('split by interval', () => {
     { query: 'x offset 5m', cacheable: true },
     { query: 'x offset -5m', cacheable: false },
     { query: 'x @ 100', cacheable: true },
-    { query: 'x @ 100000', cacheable: false },
+    { query: 'x @ 1000000.001', cacheable: false },
+    { query: 'x @ 300', cacheable: true },
     { query: 'sum(x offset', cacheable: false },
   ])('cacheable($query) = $cacheable', ({ query, cacheable }) => {
     expect(isCacheableQuery(query, 200_000, 1_000_000)).toBe(cacheable);

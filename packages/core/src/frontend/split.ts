@@ -75,11 +75,14 @@ export function resolveAtModifiers(query: string, start: number, end: number): s
 
 /**
  * Whether an answer may be cached (Cortex's isAtModifierCachable and isOffsetCachable): not when an
- * `@` time lies after the query's end or after `maxCacheTime` (the data there may still change),
- * nor with a negative offset (it reads the future relative to each step). Unparsable queries are
- * not cached.
+ * `@` time lies after `maxCacheTime` (the data there may still change), nor with a negative offset
+ * (it reads the future relative to each step). Unparsable queries are not cached. Cortex also
+ * refuses an `@` after the request's own end; after splitting that is every piece but the last of
+ * an `@ end()` query, and since the `@` time is part of the (resolved) query text and therefore of
+ * the key, such pieces are as stable as any other once the time is older than max freshness.
+ * `end` is kept for callers that want Cortex's stricter rule.
  */
-export function isCacheableQuery(query: string, end: number, maxCacheTime: number): boolean {
+export function isCacheableQuery(query: string, end: number, maxCacheTime: number, strict = false): boolean {
   const hasAt = query.includes('@');
   const hasOffset = query.includes('offset');
   if (!hasAt && !hasOffset) return true;
@@ -92,7 +95,7 @@ export function isCacheableQuery(query: string, end: number, maxCacheTime: numbe
   let ok = true;
   inspect(expr, (n) => {
     if (n.type === 'VectorSelector' || n.type === 'SubqueryExpr') {
-      if (typeof n.at === 'number' && (n.at > end || n.at > maxCacheTime)) ok = false;
+      if (typeof n.at === 'number' && ((strict && n.at > end) || n.at > maxCacheTime)) ok = false;
       if (n.offset < 0) ok = false;
     }
     return ok;
