@@ -152,6 +152,13 @@ export function putXor(w: BitWriter, v: number, s: XorState): void {
 
 // Value bits of the varbit buckets, by the number of leading 1 bits of the prefix (1..8).
 const VARBIT_SIZES = [0, 3, 6, 9, 12, 18, 25, 56, 64];
+// 2^(sz-1) and 2^sz by value bits, for the sign of small varbits.
+const VARBIT_HALF: number[] = [];
+const VARBIT_FULL: number[] = [];
+for (let sz = 0; sz <= 25; sz++) {
+  VARBIT_HALF[sz] = 2 ** (sz - 1);
+  VARBIT_FULL[sz] = 2 ** sz;
+}
 
 /**
  * Reads a histogram chunk's bit stream. The bytes are copied into a zero-padded buffer so reads
@@ -223,19 +230,23 @@ export class HistogramBitReader {
 
   /** Reads a varbit-encoded signed integer (readVarbitInt). */
   readVarbitInt(): number {
-    const p = this.peek(8);
-    if (p < 0x80) {
+    // One 32-bit window holds the prefix and the value for every bucket up to 25 value bits.
+    const w = this.peek32();
+    if (w >= 0) {
       this.pos += 1;
       return 0;
     }
-    const ones = Math.clz32(~(p << 24));
+    const ones = Math.clz32(~w);
+    if (ones <= 6) {
+      const sz = VARBIT_SIZES[ones] as number;
+      const plen = ones + 1;
+      const bits = (w << plen) >>> (32 - sz);
+      this.pos += plen + sz;
+      // Values above 2^(sz-1) are negative (two's complement in sz bits).
+      return bits > (VARBIT_HALF[sz] as number) ? bits - (VARBIT_FULL[sz] as number) : bits;
+    }
     this.pos += ones === 8 ? 8 : ones + 1;
     const sz = VARBIT_SIZES[ones] as number;
-    if (sz <= 25) {
-      const bits = this.readBits(sz);
-      // Values above 2^(sz-1) are negative (two's complement in sz bits).
-      return bits > 2 ** (sz - 1) ? bits - 2 ** sz : bits;
-    }
     const hi = this.readBits(sz - 32);
     const lo = this.readBits(32);
     if (sz === 64) return (hi | 0) * TWO_32 + lo;
@@ -243,6 +254,14 @@ export class HistogramBitReader {
     // the result exact whenever it is below 2^53 in magnitude.
     if (hi > 2 ** 23 || (hi === 2 ** 23 && lo > 0)) return (hi - 2 ** 24) * TWO_32 + lo;
     return hi * TWO_32 + lo;
+  }
+
+  // 32 bits at the current position as a signed int32 (the first bit is the sign).
+  private peek32(): number {
+    const p = this.pos;
+    const i = p >>> 3;
+    const s = p & 7;
+    return (this.dv.getUint32(i) << s) | ((this.buf[i + 4] as number) >>> (8 - s));
   }
 
   /** Reads a varbit-encoded unsigned integer (readVarbitUint). */
