@@ -348,6 +348,16 @@ write:
     expect(() => parseLimitsConfig('write:\n  default:\n    bogus: 1\n')).toThrow(/field bogus not found/);
   });
 
+  it('sheds writes with 429 naming the limit while above the memory ceiling', async () => {
+    const r = make({ memoryLimitBytes: 1024 });
+    await r.start();
+    const res = await post(r.remoteWriteAddress as string, body([series({ __name__: 'up' }, [[T0, 1]])]));
+    expect(res.status).toBe(429);
+    expect(res.text).toContain('receiver memory above limit');
+    expect(res.text).toContain('--receive.memory-limit');
+    expect(r.tenants()).toEqual([]);
+  });
+
   it('keeps committed samples across a restart (WAL replay)', async () => {
     const r1 = make({ grpcAddress: undefined, httpAddress: undefined });
     await r1.start();

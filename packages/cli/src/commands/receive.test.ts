@@ -64,6 +64,7 @@ describe('thanos-ts receive flags', () => {
           '--receive.limits-config-file',
           limits,
           '--remote-write.client-tls-secure',
+          '--receive.memory-limit=2GiB',
         ),
       );
       expect(cfg).toMatchObject({
@@ -78,6 +79,7 @@ describe('thanos-ts receive flags', () => {
         peerTLS: { secure: true },
       });
       expect(cfg.limits?.defaults.request.seriesLimit).toBe(10);
+      expect(cfg.memoryLimitBytes).toBe(2 * 1024 ** 3);
     } finally {
       await removeTempDir(dir);
     }

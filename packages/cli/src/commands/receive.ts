@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseBytes } from '@thanos-ts/core/cache';
 import {
   createReceiver,
   DEFAULT_REPLICA_HEADER,
@@ -47,6 +48,7 @@ export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'receive.replicationFactor': string;
   'receive.limitsConfigFile'?: string;
   'receive.limitsConfig'?: string;
+  'receive.memoryLimit': string;
   receiveForwardTimeout: string;
 }
 
@@ -125,6 +127,7 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
       : undefined,
     limits: limitsText === undefined ? undefined : parseLimitsConfig(limitsText),
     maxRequestBytes: undefined,
+    memoryLimitBytes: parseBytes(o['receive.memoryLimit'], '--receive.memory-limit'),
     flushIntervalMs: undefined,
   };
   if (flags.tenantLabelName === '') throw new InvalidArgumentError('--receive.tenant-label-name: must not be empty');
@@ -219,6 +222,11 @@ export function defineReceiveCommand(): Command {
   opt('--receive.limits-config-file <path>', 'YAML file that contains limit configuration.');
   opt('--receive.limits-config <yaml>', "Alternative to 'receive.limits-config-file' flag (mutually exclusive).");
   opt('--receive-forward-timeout <duration>', 'Timeout for each forward request.', '5s');
+  opt(
+    '--receive.memory-limit <bytes>',
+    'thanos-ts: shed remote writes with 429 while the resident memory is above this (e.g. 4GiB; 0: no limit).',
+    '0',
+  );
   addObjstoreFlags(cmd);
   addServingFlags(cmd, { grpc: true });
   addLogFlags(cmd);

@@ -116,6 +116,12 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
    * Default 64 MiB (Thanos has no such cap; one keeps a bad client from exhausting memory). 0 = none.
    */
   maxRequestBytes?: number;
+  /**
+   * Memory ceiling, bytes of resident set size: while the process is above it, remote writes are
+   * shed with 429 (the sender retries later) instead of the process growing until it is
+   * OOM-killed. A thanos-ts addition (--receive.memory-limit). Default 0: no ceiling.
+   */
+  memoryLimitBytes?: number;
   /** How often heads are cut into blocks and new blocks shipped, ms. Default 30_000; 0 = only via `flush()`. */
   flushIntervalMs?: number;
 }
@@ -388,8 +394,28 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     return tenant;
   }
 
+  const memoryLimit = opts.memoryLimitBytes ?? 0;
+  const shed = new Counter({
+    name: 'thanos_receive_shed_requests_total',
+    help: 'Write requests refused with 429 because the process was above --receive.memory-limit.',
+    registers: [registry],
+  });
+  function checkMemory(): void {
+    if (memoryLimit <= 0) return;
+    const rss = process.memoryUsage.rss();
+    if (rss > memoryLimit) {
+      shed.inc();
+      throw new LimitError(
+        'memory-limit',
+        429,
+        `receiver memory above limit: ${rss} bytes resident, limit ${memoryLimit} bytes (--receive.memory-limit); retry later`,
+      );
+    }
+  }
+
   async function handleWrite(req: IncomingMessage): Promise<void> {
     if (req.method !== 'POST') throw new HTTPError(405, `method ${req.method} not allowed; remote write is POST`);
+    checkMemory();
     const tenant = tenantOf(req);
     const lim = tenantLimits(limits, tenant);
     checkHeadSeries(lim, tenant, activeSeries(tenant));
