@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   blocksFromOpenMetrics,
   type GeneratedBlocks,
@@ -13,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // End to end across packages: core's uploader and store gateway over an Azure bucket on Azurite.
 import { uploadTsdbBlocks } from '../../core/src/block/upload-blocks.js';
 import { NOP_LOGGER } from '../../core/src/log/logger.js';
+import { createShipper } from '../../core/src/sidecar/shipper.js';
 import { collectSeries } from '../../core/src/store/collect-series.test-util.js';
 import { createStoreGateway } from '../../core/src/store/store-gateway.js';
 import { type Bucket, createBucketFromConfig } from '../src/index.js';
@@ -81,6 +84,46 @@ describe.skipIf(!programAvailable('promtool'))(
         expect(JSON.stringify(info)).toContain('aks');
       } finally {
         await store.close();
+      }
+    });
+
+    it("ships each block once with the sidecar's shipper, and the store gateway serves them", async () => {
+      const tsdb = await makeTempDir('azure-shipper-');
+      dirs.push(tsdb);
+      await cp(gen.dir, join(tsdb, 'tsdb'), { recursive: true });
+      const shipped = await createBucketFromConfig(
+        `type: AZURE\nconfig:\n  storage_account: ${az.accountName}\n  storage_connection_string: "${az.connectionString}"\n  container: shipper-${randomBytes(4).toString('hex')}\n`,
+      );
+      try {
+        const shipper = createShipper({
+          bucket: shipped,
+          dir: join(tsdb, 'tsdb'),
+          labels: () => EXT,
+          logger: NOP_LOGGER,
+        });
+        const first = await shipper.sync();
+        expect(first.uploaded.length).toBeGreaterThan(1);
+        expect((await shipper.sync()).uploaded).toEqual([]);
+        expect([...(await shipper.uploadedBlocks())].sort()).toEqual([...first.uploaded].sort());
+        const top: string[] = [];
+        for await (const n of shipped.iter('')) top.push(n);
+        expect(top).toEqual([...first.uploaded].sort().map((id) => `${id}/`));
+        const dataDir = await makeTempDir('azure-store-');
+        dirs.push(dataDir);
+        const store = createStoreGateway({ bucket: shipped, dataDir, logger: NOP_LOGGER, syncIntervalMs: 0 });
+        await store.start();
+        try {
+          const got = await collectSeries(store, {
+            minTime: 0,
+            maxTime: START + 10 * HOURS,
+            matchers: [matcher('=~', '__name__', '.+')],
+          });
+          expect(got.size).toBe(gen.data.length);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await shipped.close();
       }
     });
   },
