@@ -8,6 +8,8 @@ export const PROGRAMS = {
   alertmanager: { binary: 'prometheus-alertmanager', debianPackage: 'prometheus-alertmanager' },
   memcached: { binary: 'memcached', debianPackage: 'memcached' },
   'redis-server': { binary: 'redis-server', debianPackage: 'redis-server' },
+  // Headless browser for the web UI's tests (driven by playwright-core).
+  chromium: { binary: 'chromium', debianPackage: 'chromium' },
 } as const;
 
 /** Name of a reference program known to the test helpers. */

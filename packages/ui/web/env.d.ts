@@ -1,0 +1,2 @@
+// Style sheets are bundled by esbuild (scripts/build-assets.ts) into the page's one .css file.
+declare module '*.css';
