@@ -377,6 +377,47 @@ describe('query frontend lifecycle', () => {
     }
   });
 
+  it('a downstream answering garbage gives a clear 500 after the retries; 4xx is not retried', async () => {
+    let rangeCalls = 0;
+    let mode: 'garbage' | 'bad' = 'garbage';
+    const down: Server = createServer((req, res) => {
+      if (req.url?.startsWith('/api/v1/query_range')) {
+        rangeCalls++;
+        if (mode === 'garbage') {
+          res.writeHead(200, { 'Content-Type': 'text/html' });
+          res.end('<html>proxy error page</html>');
+        } else {
+          res.writeHead(400, { 'Content-Type': 'application/json' });
+          res.end('{"status":"error","errorType":"bad_data","error":"nope"}');
+        }
+        return;
+      }
+      res.end('ok');
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    try {
+      await using f = createQueryFrontend({
+        downstreamUrl: `http://127.0.0.1:${(down.address() as AddressInfo).port}`,
+        httpAddress: '127.0.0.1:0',
+        httpGracePeriodMs: 0,
+        maxRetries: 2,
+      });
+      await f.start();
+      const url = `http://${f.httpAddress}/api/v1/query_range?query=up&start=0&end=60&step=15`;
+      const garbage = await fetch(url);
+      expect(garbage.status).toBe(500);
+      expect(((await garbage.json()) as { error: string }).error).toMatch(/^error decoding response: /);
+      expect(rangeCalls).toBe(2);
+      mode = 'bad';
+      rangeCalls = 0;
+      const bad = await fetch(url);
+      expect([bad.status, await bad.json()]).toEqual([400, { status: 'error', errorType: 'bad_data', error: 'nope' }]);
+      expect(rangeCalls).toBe(1);
+    } finally {
+      await new Promise<void>((r) => down.close(() => r()));
+    }
+  });
+
   it('is not ready while the downstream is unreachable, and says why', async () => {
     await using f = createQueryFrontend({
       downstreamUrl: 'http://127.0.0.1:1',
