@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describeBucket } from '@thanos-ts/objstore/testing';
-import { type RunningAzurite, startAzurite } from '@thanos-ts/testing';
+import { makeTempDir, type RunningAzurite, removeTempDir, startAzurite } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Bucket, createBucketFromConfig, ObjstoreConfigError, ObjstoreOperationError } from '../src/index.js';
+import { makeTestCertificates, type TestCertificates } from './tls-certs.js';
 
 let az: RunningAzurite;
 beforeAll(async () => {
@@ -275,5 +276,64 @@ prefix: ""
 `);
     expect(b.name).toBe('thanos');
     await b.close();
+  });
+});
+
+describe('azure over https (Azurite with a test CA): http_config reaches the blob client', () => {
+  let secure: RunningAzurite;
+  let dir: string;
+  let certs: TestCertificates;
+  beforeAll(async () => {
+    dir = await makeTempDir('azure-tls-');
+    certs = await makeTestCertificates(dir);
+    secure = await startAzurite({ tls: { keyFile: certs.key, certFile: certs.cert } });
+  });
+  afterAll(async () => {
+    await secure?.stop();
+    if (dir) await removeTempDir(dir);
+  });
+  const yaml = (http: string[]) =>
+    [
+      'type: AZURE',
+      'config:',
+      `  storage_account: ${secure.accountName}`,
+      `  storage_connection_string: "${secure.connectionString}"`,
+      `  container: ${container()}`,
+      ...(http.length ? ['  http_config:', ...http] : []),
+      '',
+    ].join('\n');
+
+  it.each([
+    { name: 'the right CA', http: () => ['    tls_config:', `      ca_file: ${certs.ca}`] },
+    { name: 'insecure_skip_verify', http: () => ['    insecure_skip_verify: true'] },
+  ])('accepts $name', async ({ http }) => {
+    const b = await createBucketFromConfig(yaml(http()), { retry: false });
+    try {
+      await b.upload('tls/x', new Uint8Array([4, 5]));
+      expect([...(await b.get('tls/x'))]).toEqual([4, 5]);
+    } finally {
+      await b.close();
+    }
+  });
+
+  it.each([
+    { name: 'another CA', http: () => ['    tls_config:', `      ca_file: ${certs.otherCa}`] },
+    { name: 'the system roots only', http: () => [] },
+  ])('refuses $name with one line naming the setting', async ({ http }) => {
+    const b = await createBucketFromConfig(yaml(http()), { retry: false });
+    try {
+      const err = await b.exists('tls/x').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ObjstoreOperationError);
+      expect((err as ObjstoreOperationError).code).toBe('ERR_OBJSTORE_TLS');
+      expect((err as Error).message).not.toContain('\n');
+      expect((err as Error).message).toMatch(
+        /TLS certificate of https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/t-.* is not trusted.*tls_config\.ca_file/,
+      );
+    } finally {
+      await b.close();
+    }
   });
 });

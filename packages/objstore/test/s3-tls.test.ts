@@ -1,73 +1,21 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describeBucket } from '@thanos-ts/objstore/testing';
 import { makeTempDir, type RunningS3, removeTempDir, startS3rver } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBucketFromConfig, ObjstoreConfigError, ObjstoreOperationError } from '../src/index.js';
-
-/** A test CA and a server certificate it signed for 127.0.0.1 and localhost, made with openssl. */
-async function makeCertificates(dir: string) {
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const makeCa = (name: string) =>
-    run(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.crt`,
-    );
-  makeCa('ca');
-  makeCa('other-ca');
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=s3rver', '-keyout', 'server.key', '-out', 'server.csr');
-  await writeFile(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  run(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    'san.ext',
-    '-out',
-    'server.crt',
-  );
-  await writeFile(join(dir, 'not-pem.crt'), 'this is not a certificate\n');
-  return {
-    ca: join(dir, 'ca.crt'),
-    otherCa: join(dir, 'other-ca.crt'),
-    notPem: join(dir, 'not-pem.crt'),
-    key: join(dir, 'server.key'),
-    cert: join(dir, 'server.crt'),
-  };
-}
+import { makeTestCertificates, type TestCertificates } from './tls-certs.js';
 
 // TLS handshakes make the suite's 1,040-object listing test slower than over plain HTTP on a
 // loaded machine; the default 60 s is too tight for it.
 vi.setConfig({ testTimeout: 240_000 });
 
 let dir: string;
-let certs: Awaited<ReturnType<typeof makeCertificates>>;
+let certs: TestCertificates;
 let s3: RunningS3;
 let plain: RunningS3;
 beforeAll(async () => {
   dir = await makeTempDir('s3-tls-');
-  certs = await makeCertificates(dir);
+  certs = await makeTestCertificates(dir);
   [s3, plain] = await Promise.all([startS3rver({ tls: { keyFile: certs.key, certFile: certs.cert } }), startS3rver()]);
 });
 afterAll(async () => {

@@ -12,7 +12,7 @@ export interface RunningAzurite extends RunningService {
   readonly accountKey: string;
   /**
    * A storage connection string for the account (what Thanos's `storage_connection_string` takes),
-   * pointing at this Azurite over plain HTTP.
+   * pointing at this Azurite (over plain HTTP unless started with `tls`).
    */
   readonly connectionString: string;
 }
@@ -28,7 +28,14 @@ const require = createRequire(import.meta.url);
  * in a temp dir. Stop it with `stop()` (by PID). Containers are not created: the Azure bucket
  * creates its container, as Thanos does with `storage_create_container`.
  */
-export function startAzurite(opts: { dir?: string; port?: number } = {}): Promise<RunningAzurite> {
+export function startAzurite(
+  opts: {
+    dir?: string;
+    port?: number;
+    /** Serve HTTPS with this PEM key and certificate (file paths); endpoints then use https://. */
+    tls?: { keyFile: string; certFile: string };
+  } = {},
+): Promise<RunningAzurite> {
   const bin = join(dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'blob', 'main.js');
   return startService({
     name: 'azurite-blob',
@@ -47,17 +54,19 @@ export function startAzurite(opts: { dir?: string; port?: number } = {}): Promis
       // The SDK may be newer than the emulator; the API surface the bucket uses is old and stable.
       '--skipApiVersionCheck',
       '--loose',
+      ...(opts.tls ? ['--cert', opts.tls.certFile, '--key', opts.tls.keyFile] : []),
     ],
     // Every Blob API call needs a signature, so readiness is "accepts TCP connections".
     ready: (port) => canConnect(port),
   }).then((service) => {
-    const blobEndpoint = `http://127.0.0.1:${service.port}/${AZURITE_ACCOUNT}`;
+    const scheme = opts.tls ? 'https' : 'http';
+    const blobEndpoint = `${scheme}://127.0.0.1:${service.port}/${AZURITE_ACCOUNT}`;
     return {
       ...service,
       blobEndpoint,
       accountName: AZURITE_ACCOUNT,
       accountKey: AZURITE_KEY,
-      connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
+      connectionString: `DefaultEndpointsProtocol=${scheme};AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
     };
   });
 }
