@@ -21,13 +21,13 @@ export class CorruptionError extends ThanosError {
     detail: string,
     options?: ErrorOptions,
   ) {
-    super('ERR_CORRUPT_BLOCK', `${file} at byte ${offset}: ${detail}`, options);
+    super('TSDB_CORRUPT_BLOCK', `${file} at byte ${offset}: ${detail}`, options);
   }
 }
 
 /** Input from a user (flag, config, query parameter, request body) is not acceptable. */
 export class InvalidArgumentError extends ThanosError {
   constructor(message: string, options?: ErrorOptions) {
-    super('ERR_INVALID_ARGUMENT', message, options);
+    super('INVALID_ARGUMENT', message, options);
   }
 }

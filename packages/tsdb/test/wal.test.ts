@@ -284,7 +284,7 @@ describe('WAL segments', () => {
   });
 
   it('rejects a segment size that is not a multiple of a page', async () => {
-    await expect(openWAL({ dir, segmentSizeBytes: 1000 })).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+    await expect(openWAL({ dir, segmentSizeBytes: 1000 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('reports a torn last record and repair keeps everything before it', async () => {

@@ -86,7 +86,7 @@ export async function scanBlockMetas(
       return { id, meta: parseBlockMeta(Buffer.from(bytes).toString('utf8'), `${id}/${META_FILENAME}`) };
     } catch (err) {
       if (isObjNotFoundErr(err)) return { id, partial: true as const };
-      if ((err as { code?: string }).code === 'ERR_CORRUPT_BLOCK' || err instanceof SyntaxError)
+      if ((err as { code?: string }).code === 'TSDB_CORRUPT_BLOCK' || err instanceof SyntaxError)
         return { id, error: (err as Error).message };
       throw err;
     }

@@ -17,7 +17,7 @@ interface Pending {
 /** Raised for every request that could not be answered (connection lost, timeout, bad reply). */
 export class CacheConnectionError extends ThanosError {
   constructor(message: string) {
-    super('ERR_CACHE_CONNECTION', message);
+    super('CORE_CACHE_CONNECTION', message);
   }
 }
 

@@ -31,7 +31,7 @@ export class APIError extends ThanosError {
     message: string,
     options?: ErrorOptions,
   ) {
-    super(`ERR_API_${type.toUpperCase()}`, message, options);
+    super(`CORE_API_${type.toUpperCase()}`, message, options);
   }
 
   /** The HTTP status Prometheus uses for this error type. */
@@ -51,18 +51,18 @@ export function apiErrorOf(err: unknown): APIError {
   if (err instanceof APIError) return err;
   const msg = err instanceof Error ? err.message : String(err);
   const code = err instanceof ThanosError ? err.code : '';
-  if (code === 'ERR_PROMQL_TIMEOUT' || (err instanceof Error && err.name === 'TimeoutError')) {
+  if (code === 'PROMQL_TIMEOUT' || (err instanceof Error && err.name === 'TimeoutError')) {
     return new APIError('timeout', msg, { cause: err });
   }
-  if (code === 'ERR_PROMQL_CANCELED' || (err instanceof Error && err.name === 'AbortError')) {
+  if (code === 'PROMQL_CANCELED' || (err instanceof Error && err.name === 'AbortError')) {
     return new APIError('canceled', msg, { cause: err });
   }
   // The evaluation workers are shut down or saturated: the querier cannot take the query now.
-  if (code === 'ERR_PROMQL_POOL_QUEUE_FULL' || code === 'ERR_PROMQL_POOL_CLOSED')
+  if (code === 'PROMQL_POOL_QUEUE_FULL' || code === 'PROMQL_POOL_CLOSED')
     return new APIError('unavailable', msg, { cause: err });
   // Parse errors and the engine's rejections of a query's shape (Prometheus raises these when
   // creating the query, before executing it) are the client's fault.
-  if (code === 'ERR_PROMQL_PARSE' || code === 'ERR_INVALID_ARGUMENT') return invalidParam('query', err);
+  if (code === 'PROMQL_PARSE' || code === 'INVALID_ARGUMENT') return invalidParam('query', err);
   return new APIError('execution', msg, { cause: err });
 }
 

@@ -1,11 +1,11 @@
-import { CorruptionError } from '@thanos-ts/tsdb';
+import { WireDecodeError } from '../errors.js';
 
 const TWO_32 = 4294967296;
 
 /**
  * A minimal protobuf wire-format reader for the hot decoders (StoreAPI series, remote-read
  * frames), which read straight into our own types instead of protobufjs's objects. Every read is
- * bounded by `end`; malformed input raises a CorruptionError naming the message and byte offset.
+ * bounded by `end`; malformed input raises a WireDecodeError naming the message and byte offset.
  */
 export class ProtoReader {
   pos = 0;
@@ -21,9 +21,9 @@ export class ProtoReader {
     this.text = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
-  /** Throws the CorruptionError every malformed read ends in. */
+  /** Throws the WireDecodeError every malformed read ends in. */
   fail(detail: string): never {
-    throw new CorruptionError(this.message, this.pos, detail);
+    throw new WireDecodeError(this.message, this.pos, detail);
   }
 
   /** A varint of up to 32 bits (tags, lengths, enums). */

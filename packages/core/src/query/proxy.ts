@@ -158,7 +158,7 @@ function noneAvailable(all: readonly ProxyEndpoint[], selection: StoreSelection<
   if (all.some((e) => !e.unhealthy)) return;
   const down = selection.excluded.map((x) => `store ${x.name} filtered out: ${x.reason}`);
   throw new StoreAPIError(
-    'ERR_NO_STORES',
+    'CORE_NO_STORES',
     GrpcStatus.UNAVAILABLE,
     down.length > 0 ? `${NO_STORES_AVAILABLE}: ${down.join('; ')}` : NO_STORES_AVAILABLE,
   );
@@ -185,7 +185,7 @@ function errorText(err: unknown): string {
 /** Raises `err` as the request's failure under the ABORT strategy. */
 function abortError(name: string, err: unknown): Error {
   if (err instanceof StoreAPIError) return err;
-  return new StoreAPIError('ERR_PARTIAL_RESPONSE_ABORTED', GrpcStatus.ABORTED, `${name}: ${errorText(err)}`, {
+  return new StoreAPIError('CORE_PARTIAL_RESPONSE_ABORTED', GrpcStatus.ABORTED, `${name}: ${errorText(err)}`, {
     cause: err,
   });
 }
@@ -247,7 +247,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     // Thanos's ProxyStore.Series refuses this before asking any store.
     if (req.matchers.length === 0)
       throw new StoreAPIError(
-        'ERR_INVALID_ARGUMENT',
+        'INVALID_ARGUMENT',
         GrpcStatus.INVALID_ARGUMENT,
         'no matchers specified (excluding external labels)',
       );
@@ -407,7 +407,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
         if (s.cursor.finished) return;
         if (idle >= responseTimeout) {
           const err = new StoreAPIError(
-            'ERR_STORE_RESPONSE_TIMEOUT',
+            'CORE_STORE_RESPONSE_TIMEOUT',
             GrpcStatus.DEADLINE_EXCEEDED,
             `no response within ${responseTimeout}ms (--store.response-timeout)`,
           );
@@ -504,7 +504,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
       if (req.label === '')
         throw new StoreAPIError(
-          'ERR_INVALID_ARGUMENT',
+          'INVALID_ARGUMENT',
           GrpcStatus.INVALID_ARGUMENT,
           'label name parameter cannot be empty',
         );

@@ -12,7 +12,7 @@ export class PrometheusAPIError extends ThanosError {
     detail: string,
     options?: ErrorOptions,
   ) {
-    super('ERR_PROMETHEUS_API', `${url}: ${detail}`, options);
+    super('CORE_PROMETHEUS_API', `${url}: ${detail}`, options);
   }
 }
 
@@ -23,7 +23,7 @@ export class RemoteReadError extends ThanosError {
     detail: string,
     options?: ErrorOptions,
   ) {
-    super('ERR_REMOTE_READ', `remote read ${url}: ${detail}`, options);
+    super('CORE_REMOTE_READ', `remote read ${url}: ${detail}`, options);
   }
 }
 
@@ -35,7 +35,7 @@ export class RemoteReadError extends ThanosError {
 export class NoExternalLabelsError extends ThanosError {
   constructor(readonly prometheusUrl: string) {
     super(
-      'ERR_NO_EXTERNAL_LABELS',
+      'CORE_NO_EXTERNAL_LABELS',
       `no external labels configured on Prometheus server, uniquely identifying external labels must be configured (Prometheus at ${prometheusUrl}: set global.external_labels in its configuration); see https://thanos.io/tip/thanos/storage.md#external-labels for details`,
     );
   }
@@ -44,6 +44,6 @@ export class NoExternalLabelsError extends ThanosError {
 /** Uploading a block (or keeping the shipper's state file) failed. */
 export class ShipperError extends ThanosError {
   constructor(message: string, options?: ErrorOptions) {
-    super('ERR_SHIPPER', message, options);
+    super('CORE_SHIPPER', message, options);
   }
 }

@@ -179,7 +179,7 @@ export function createPrometheusStore(opts: PrometheusStoreOptions): StoreAPI {
     async info() {
       if (opts.isReady && !opts.isReady()) {
         throw new StoreAPIError(
-          'ERR_NOT_READY',
+          'CORE_NOT_READY',
           GrpcStatus.UNAVAILABLE,
           'sidecar is not ready: Prometheus not reached yet',
         );

@@ -43,7 +43,7 @@ export interface Reloader {
 /** A configuration refers to an unset environment variable, or a reload kept failing. */
 export class ReloaderError extends ThanosError {
   constructor(message: string, options?: ErrorOptions) {
-    super('ERR_RELOADER', message, options);
+    super('CORE_RELOADER', message, options);
   }
 }
 

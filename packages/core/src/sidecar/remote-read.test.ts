@@ -1,4 +1,5 @@
-import { CorruptionError, crc32c, Labels, XorEncoder, XorIterator } from '@thanos-ts/tsdb';
+import { crc32c, Labels, XorEncoder, XorIterator } from '@thanos-ts/tsdb';
+import { WireDecodeError } from '../errors.js';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { withExternalLabels } from './prometheus-store.js';
@@ -63,7 +64,7 @@ describe('readChunkedFrames', () => {
 
   it('rejects a stream cut inside a frame', async () => {
     await expect(collect(readChunkedFrames('u', pieces(stream.subarray(0, 5000), 512)))).rejects.toMatchObject({
-      code: 'ERR_REMOTE_READ',
+      code: 'CORE_REMOTE_READ',
       message: expect.stringContaining('stream ended inside a frame'),
     });
   });
@@ -105,9 +106,9 @@ describe('decodeChunkedReadResponse', () => {
     expect([it.t, Object.is(it.v, -0)]).toEqual([2 ** 41, true]);
   });
 
-  it('throws CorruptionError on a truncated message', () => {
+  it('throws WireDecodeError on a truncated message', () => {
     const msg = chunkedResponse({ a: 'b' }, [[[1, 1]]]);
-    expect(() => decodeChunkedReadResponse(msg.subarray(0, msg.length - 3))).toThrow(CorruptionError);
+    expect(() => decodeChunkedReadResponse(msg.subarray(0, msg.length - 3))).toThrow(WireDecodeError);
   });
 });
 

@@ -62,7 +62,7 @@ describe.skipIf(!programAvailable('promtool'))('shipper', () => {
     );
     const shipper = createShipper({ bucket, dir, labels: () => LABELS });
     await expect(shipper.sync()).rejects.toMatchObject({
-      code: 'ERR_SHIPPER',
+      code: 'CORE_SHIPPER',
       message: expect.stringContaining(`upload ${ids[1]}: injected failure`),
     });
     // The first block is recorded; the failed one is not, and its meta.json never reached the bucket.

@@ -650,7 +650,7 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
             if (r.type === 'series') series++;
           }
         };
-        await expect(run()).rejects.toMatchObject({ code: 'ERR_REMOTE_READ' });
+        await expect(run()).rejects.toMatchObject({ code: 'CORE_REMOTE_READ' });
         expect(series).toBeLessThan(1000);
       } finally {
         await cut.close();
@@ -690,7 +690,7 @@ describe('sidecar start-up failures', () => {
     expect((await fetch(`${base}/-/healthy`)).status).toBe(200);
     expect((await fetch(`${base}/-/ready`)).status).toBe(503);
     const err = (await outcome) as Error & { code?: string };
-    expect(err?.code).toBe('ERR_PROMETHEUS_API');
+    expect(err?.code).toBe('CORE_PROMETHEUS_API');
     expect(err.message).toContain('http://127.0.0.1:1');
     expect(err.message).toContain('--prometheus.url');
     expect(err.message).toContain('connection refused');

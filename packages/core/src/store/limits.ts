@@ -36,7 +36,7 @@ export class StoreLimitError extends StoreAPIError {
     readonly got: number,
   ) {
     super(
-      'ERR_STORE_LIMIT',
+      'CORE_STORE_LIMIT',
       RESOURCE_EXHAUSTED,
       `exceeded ${kind} limit: limit ${limit} violated (got ${got}) (--${LIMIT_FLAGS[kind]})`,
     );
@@ -54,7 +54,7 @@ export class MatcherLimitError extends StoreAPIError {
     readonly got: number,
     detail: string,
   ) {
-    super('ERR_STORE_MATCHER_LIMIT', INVALID_ARGUMENT, detail);
+    super('CORE_STORE_MATCHER_LIMIT', INVALID_ARGUMENT, detail);
   }
 }
 

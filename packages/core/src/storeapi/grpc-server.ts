@@ -30,7 +30,7 @@ export function grpcStatusOf(err: unknown): { code: number; details: string } {
   if (err instanceof InvalidArgumentError) return { code: status.INVALID_ARGUMENT, details };
   if (err instanceof Error && err.name === 'AbortError') return { code: status.CANCELLED, details };
   if (err instanceof Error && err.name === 'TimeoutError') return { code: status.DEADLINE_EXCEEDED, details };
-  if (err instanceof ThanosError && err.code === 'ERR_PARTIAL_RESPONSE_ABORTED')
+  if (err instanceof ThanosError && err.code === 'CORE_PARTIAL_RESPONSE_ABORTED')
     return { code: status.ABORTED, details };
   return { code: status.UNKNOWN, details };
 }

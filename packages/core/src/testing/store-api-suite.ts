@@ -329,7 +329,7 @@ async function caught(p: Promise<unknown>): Promise<unknown> {
 /** Whether an error means "bad input": tsdb's InvalidArgumentError in process, INVALID_ARGUMENT over gRPC. */
 function isInvalidArgument(err: unknown): boolean {
   const e = err as { code?: unknown; grpcCode?: unknown };
-  return e?.code === 'ERR_INVALID_ARGUMENT' || e?.grpcCode === GrpcStatus.INVALID_ARGUMENT;
+  return e?.code === 'INVALID_ARGUMENT' || e?.grpcCode === GrpcStatus.INVALID_ARGUMENT;
 }
 
 /** Whether an error means "the caller gave up": an AbortError in process, CANCELLED over gRPC. */

@@ -143,10 +143,10 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       if (!(step > 0))
         throw new QueryEvaluationError(
           'zero or negative query resolution step widths are not accepted. Try a positive integer',
-          'ERR_INVALID_ARGUMENT',
+          'INVALID_ARGUMENT',
         );
       if (end < start)
-        throw new QueryEvaluationError('end timestamp must not be before start time', 'ERR_INVALID_ARGUMENT');
+        throw new QueryEvaluationError('end timestamp must not be before start time', 'INVALID_ARGUMENT');
       // Integer division, as Go divides durations.
       if (Math.floor((end - start) / step) > MAX_POINTS_PER_SERIES) throw new TooManyPointsError();
       const expr = parse(query);
@@ -154,7 +154,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       if (type !== 'vector' && type !== 'scalar') {
         throw new QueryEvaluationError(
           `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`,
-          'ERR_INVALID_ARGUMENT',
+          'INVALID_ARGUMENT',
         );
       }
       const n = Math.floor((end - start) / step) + 1;

@@ -6,7 +6,7 @@ import { ThanosError } from '@thanos-ts/tsdb';
  * clients and conformance scripts can match on it.
  */
 export class QueryEvaluationError extends ThanosError {
-  constructor(message: string, code = 'ERR_PROMQL_EVAL') {
+  constructor(message: string, code = 'PROMQL_EVAL') {
     super(code, message);
   }
 }
@@ -14,21 +14,21 @@ export class QueryEvaluationError extends ThanosError {
 /** The query would hold more samples in memory than `maxSamples` allows. */
 export class TooManySamplesError extends QueryEvaluationError {
   constructor(env = 'query execution') {
-    super(`query processing would load too many samples into memory in ${env}`, 'ERR_PROMQL_TOO_MANY_SAMPLES');
+    super(`query processing would load too many samples into memory in ${env}`, 'PROMQL_TOO_MANY_SAMPLES');
   }
 }
 
 /** The query ran longer than the engine's `timeout`. */
 export class QueryTimeoutError extends QueryEvaluationError {
   constructor(env = 'expression evaluation') {
-    super(`query timed out in ${env}`, 'ERR_PROMQL_TIMEOUT');
+    super(`query timed out in ${env}`, 'PROMQL_TIMEOUT');
   }
 }
 
 /** The caller aborted the query through its AbortSignal. */
 export class QueryCanceledError extends QueryEvaluationError {
   constructor(env = 'expression evaluation') {
-    super(`query was canceled in ${env}`, 'ERR_PROMQL_CANCELED');
+    super(`query was canceled in ${env}`, 'PROMQL_CANCELED');
   }
 }
 
@@ -37,7 +37,7 @@ export class TooManyPointsError extends QueryEvaluationError {
   constructor() {
     super(
       'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
-      'ERR_PROMQL_TOO_MANY_POINTS',
+      'PROMQL_TOO_MANY_POINTS',
     );
   }
 }
@@ -45,21 +45,21 @@ export class TooManyPointsError extends QueryEvaluationError {
 /** The query uses something this engine does not evaluate yet (native histograms, `info`). */
 export class UnsupportedQueryError extends QueryEvaluationError {
   constructor(what: string) {
-    super(`${what} is not supported by this engine`, 'ERR_PROMQL_UNSUPPORTED');
+    super(`${what} is not supported by this engine`, 'PROMQL_UNSUPPORTED');
   }
 }
 
 /** A query was handed to an evaluation pool after `close()`. */
 export class EvaluationPoolClosedError extends QueryEvaluationError {
   constructor() {
-    super('evaluation pool is closed', 'ERR_PROMQL_POOL_CLOSED');
+    super('evaluation pool is closed', 'PROMQL_POOL_CLOSED');
   }
 }
 
 /** An evaluation pool's queue already holds `maxQueue` queries waiting for a worker. */
 export class EvaluationQueueFullError extends QueryEvaluationError {
   constructor(maxQueue: number) {
-    super(`evaluation queue is full (${maxQueue} queries waiting)`, 'ERR_PROMQL_POOL_QUEUE_FULL');
+    super(`evaluation queue is full (${maxQueue} queries waiting)`, 'PROMQL_POOL_QUEUE_FULL');
   }
 }
 
@@ -69,7 +69,7 @@ export class EvaluationQueueFullError extends QueryEvaluationError {
  */
 export class EvaluationWorkerError extends QueryEvaluationError {
   constructor(detail: string, options?: ErrorOptions) {
-    super(`evaluation worker: ${detail}`, 'ERR_PROMQL_WORKER');
+    super(`evaluation worker: ${detail}`, 'PROMQL_WORKER');
     if (options?.cause !== undefined) this.cause = options.cause;
   }
 }

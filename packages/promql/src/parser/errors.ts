@@ -12,7 +12,7 @@ import type { PositionRange } from './ast.js';
  * range as string offsets into `query`.
  */
 export class ParseError extends InvalidArgumentError {
-  override readonly code = 'ERR_PROMQL_PARSE';
+  override readonly code = 'PROMQL_PARSE';
 
   constructor(
     readonly detail: string,

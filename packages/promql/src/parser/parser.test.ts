@@ -320,7 +320,7 @@ describe('parseExpr reports Prometheus errors', () => {
     const pe = err as ParseError;
     expect(pe.message).toBe(message);
     expect(pe.pos).toEqual({ start, end });
-    expect(pe.code).toBe('ERR_PROMQL_PARSE');
+    expect(pe.code).toBe('PROMQL_PARSE');
   });
 });
 

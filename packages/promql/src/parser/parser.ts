@@ -1243,7 +1243,7 @@ function treeDepth(root: Expr): number {
 // ---- entry points -----------------------------------------------------------------------
 
 /**
- * Parses and type-checks a PromQL expression. Throws ParseError (code ERR_PROMQL_PARSE) with
+ * Parses and type-checks a PromQL expression. Throws ParseError (code PROMQL_PARSE) with
  * Prometheus's message, e.g. `1:5: parse error: unexpected <op:*>`.
  */
 export function parseExpr(input: string, opts: ParseOptions = {}): Expr {

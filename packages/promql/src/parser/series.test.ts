@@ -60,7 +60,7 @@ describe('parseSeriesDesc', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(UnsupportedSeriesError);
-    expect((err as UnsupportedSeriesError).code).toBe('ERR_PROMQL_UNSUPPORTED');
+    expect((err as UnsupportedSeriesError).code).toBe('PROMQL_UNSUPPORTED');
   });
 });
 

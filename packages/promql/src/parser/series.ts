@@ -29,7 +29,7 @@ export const MAX_SERIES_DESC_VALUES = 1_000_000;
 
 /** A valid series description that uses syntax this implementation does not support yet. */
 export class UnsupportedSeriesError extends ParseError {
-  override readonly code = 'ERR_PROMQL_UNSUPPORTED' as 'ERR_PROMQL_PARSE';
+  override readonly code = 'PROMQL_UNSUPPORTED' as 'PROMQL_PARSE';
 }
 
 /**

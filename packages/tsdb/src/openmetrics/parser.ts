@@ -7,7 +7,7 @@ export class OpenMetricsParseError extends ThanosError {
     readonly line: number,
     detail: string,
   ) {
-    super('ERR_OPENMETRICS_PARSE', `${file}:${line}: ${detail}`);
+    super('TSDB_OPENMETRICS_PARSE', `${file}:${line}: ${detail}`);
   }
 }
 

@@ -33,7 +33,7 @@ export interface PrompbChunkedReadResponse {
  * Decodes one prompb.ChunkedReadResponse frame by hand. This is the sidecar's hot path: a
  * protobufjs reflection decode allocates an object per field and copies every chunk; here chunk
  * bytes stay views into `frame` and label strings are decoded straight from it. Unknown fields are
- * skipped as protobuf requires. Throws CorruptionError on malformed input.
+ * skipped as protobuf requires. Throws WireDecodeError on malformed input.
  */
 export function decodeChunkedReadResponse(frame: Uint8Array): PrompbChunkedReadResponse {
   const r = new ProtoReader(frame, 'ChunkedReadResponse');

@@ -42,7 +42,7 @@ export interface EvaluationPoolOptions {
   size: number;
   /**
    * Most queries waiting for a free worker; one more is rejected with
-   * `EvaluationQueueFullError` (`ERR_PROMQL_POOL_QUEUE_FULL`). Default: unbounded (the querier's
+   * `EvaluationQueueFullError` (`PROMQL_POOL_QUEUE_FULL`). Default: unbounded (the querier's
    * concurrency gate already bounds what arrives). 0 means no waiting at all.
    */
   maxQueue?: number;

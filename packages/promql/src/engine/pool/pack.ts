@@ -257,22 +257,22 @@ const suffixAfter = (message: string, prefix: string): string =>
  */
 export function reviveError(r: ErrorRecord): Error {
   switch (r.code) {
-    case 'ERR_PROMQL_TIMEOUT':
+    case 'PROMQL_TIMEOUT':
       return new QueryTimeoutError(suffixAfter(r.message, 'query timed out in '));
-    case 'ERR_PROMQL_CANCELED':
+    case 'PROMQL_CANCELED':
       return new QueryCanceledError(suffixAfter(r.message, 'query was canceled in '));
-    case 'ERR_PROMQL_TOO_MANY_SAMPLES':
+    case 'PROMQL_TOO_MANY_SAMPLES':
       return new TooManySamplesError(
         suffixAfter(r.message, 'query processing would load too many samples into memory in '),
       );
-    case 'ERR_PROMQL_TOO_MANY_POINTS':
+    case 'PROMQL_TOO_MANY_POINTS':
       return new TooManyPointsError();
-    case 'ERR_PROMQL_UNSUPPORTED': {
+    case 'PROMQL_UNSUPPORTED': {
       const suffix = ' is not supported by this engine';
       return new UnsupportedQueryError(r.message.endsWith(suffix) ? r.message.slice(0, -suffix.length) : r.message);
     }
   }
-  if (r.code !== undefined && r.name.endsWith('Error') && r.code.startsWith('ERR_PROMQL'))
+  if (r.code !== undefined && r.name.endsWith('Error') && r.code.startsWith('PROMQL_'))
     return new QueryEvaluationError(r.message, r.code);
   const e = new Error(r.message);
   e.name = r.name;
