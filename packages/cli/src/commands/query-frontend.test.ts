@@ -1,9 +1,18 @@
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createQueryFrontend } from '@thanos-ts/core/frontend';
-import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
+import {
+  freePort,
+  httpOk,
+  makeTempDir,
+  programAvailable,
+  removeTempDir,
+  startPrometheus,
+  waitFor,
+} from '@thanos-ts/testing';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { defineQueryFrontendCommand, parseQueryFrontendFlags, type QueryFrontendFlags } from './query-frontend.js';
@@ -167,4 +176,52 @@ describe('thanos-ts query-frontend flags', () => {
       await new Promise<void>((r) => down.close(() => r()));
     }
   });
+
+  it.skipIf(!programAvailable('prometheus'))(
+    'runs as a process in front of Prometheus 2.42 and stops on SIGTERM',
+    async () => {
+      const prom = await startPrometheus();
+      const port = await freePort();
+      let stderr = '';
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'packages/cli/src/main.ts',
+          'query-frontend',
+          `--http-address=127.0.0.1:${port}`,
+          `--query-frontend.downstream-url=${prom.url}`,
+          '--query-range.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size: 16MB',
+          '--query-range.split-interval=12h',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      child.stderr?.on('data', (d) => {
+        stderr += String(d);
+      });
+      try {
+        await waitFor('query-frontend ready', () => httpOk(`http://127.0.0.1:${port}/-/ready`), 30_000).catch((err) => {
+          throw new Error(`${(err as Error).message}\n${stderr}`);
+        });
+        const q = new URLSearchParams({
+          query: 'vector(1) + time() % 7',
+          start: '0',
+          end: String(2 * 86400),
+          step: '3600',
+        });
+        const want = await (await fetch(`${prom.url}/api/v1/query_range?${q}`)).json();
+        const got = await (await fetch(`http://127.0.0.1:${port}/api/v1/query_range?${q}`)).json();
+        expect(got).toEqual(want);
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(metrics).toMatch(/thanos_frontend_split_queries_total\{tripperware="query_range"\} 4/);
+      } finally {
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        await prom.stop();
+      }
+    },
+    60_000,
+  );
 });
