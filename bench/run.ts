@@ -26,6 +26,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'tsdb/compact-blocks.ts',
     what: 'compact 3×2h blocks vs Prometheus 2.42 (needs prometheus)',
   },
+  'tsdb-histogram': { script: 'tsdb/histogram-chunks.ts', what: 'native histogram chunk encode/decode, histograms/s' },
   'tsdb-roundtrip': {
     script: 'tsdb/roundtrip.ts',
     what: 'write and read 100k series × 240 samples vs promtool; bytes per series',

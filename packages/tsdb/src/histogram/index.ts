@@ -1,5 +1,27 @@
 // The native histogram sample model (Prometheus's model/histogram): types, validation, copies,
 // bucket bounds and the text form promtool prints.
+
+export {
+  decodeFloatHistogramChunk,
+  FloatHistogramAppender,
+  FloatHistogramChunk,
+  FloatHistogramIterator,
+} from '../chunkenc/float-histogram.js';
+export {
+  decodeHistogramChunk,
+  HistogramAppender,
+  HistogramChunk,
+  HistogramIterator,
+  MAX_HISTOGRAM_CHUNK_SAMPLES,
+} from '../chunkenc/histogram.js';
+// The chunk encodings (Prometheus's EncHistogram = 2 and EncFloatHistogram = 3) and their dump.
+export {
+  cutFloatHistogramChunks,
+  cutHistogramChunks,
+} from '../chunkenc/histogram-cut.js';
+export { HistogramAppendError } from '../chunkenc/histogram-errors.js';
+export { CounterResetHeader } from '../chunkenc/histogram-meta.js';
+export { type DumpSample, dumpAllSamples, type HistogramDumpOptions } from '../dump/histogram-dump.js';
 export {
   type Bucket,
   bucketUpperBound,
