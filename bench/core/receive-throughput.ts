@@ -7,14 +7,16 @@
  * series. Requests are encoded and snappy-compressed before the clock starts. The load generator
  * runs in a worker thread of this process, so it does not share the receiver's event loop (as it
  * does not share Prometheus's); --client=main runs it on the main thread instead.
- * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1]
+ * With --rf=3, three receivers in this process form a ketama hashring with replication factor 3
+ * (forwarding over gRPC on loopback) and the load goes to one of them.
+ * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { programAvailable, startPrometheus } from '@thanos-ts/testing';
+import { freePort, programAvailable, startPrometheus } from '@thanos-ts/testing';
 import { compressSync } from 'snappy';
 import { Agent, request } from 'undici';
 import { createReceiver } from '../../packages/core/src/receive/receiver.js';
@@ -29,6 +31,7 @@ const ROUNDS = arg('rounds', 60);
 const INFLIGHT = arg('inflight', 4);
 const WITH_PROM = arg('prometheus', 1) === 1 && programAvailable('prometheus');
 const CLIENT_ON_MAIN = process.argv.includes('--client=main');
+const RF = arg('rf', 1);
 const PER_REQUEST = 1_000;
 
 /** Request bodies, round by round: every series gets one sample per round, 15s apart. */
@@ -143,25 +146,40 @@ if (!isMainThread) {
   try {
     global.gc?.();
     const heapBefore = process.memoryUsage().heapUsed;
-    const receiver = createReceiver({
-      tsdbPath: join(dir, 'receive'),
-      remoteWriteAddress: '127.0.0.1:0',
-      flushIntervalMs: 0,
-      httpGracePeriodMs: 0,
-    });
-    await receiver.start();
+    const ports = await Promise.all(Array.from({ length: RF }, () => freePort()));
+    const addrs = ports.map((p) => `127.0.0.1:${p}`);
+    const receivers = addrs.map((a, i) =>
+      createReceiver({
+        tsdbPath: join(dir, `receive-${i}`),
+        remoteWriteAddress: i === 0 ? '127.0.0.1:0' : undefined,
+        flushIntervalMs: 0,
+        httpGracePeriodMs: 0,
+        grpcGracePeriodMs: 0,
+        ...(RF > 1
+          ? {
+              grpcAddress: a,
+              localEndpoint: a,
+              hashrings: [{ endpoints: addrs.map((address) => ({ address })) }],
+              hashringsAlgorithm: 'ketama' as const,
+              replicationFactor: RF,
+            }
+          : {}),
+      }),
+    );
+    await Promise.all(receivers.map((r) => r.start()));
+    const receiver = receivers[0] as (typeof receivers)[0];
     const ours = await driveFrom(`http://${receiver.remoteWriteAddress}/api/v1/receive`);
     global.gc?.();
     const heapPerSeries = (process.memoryUsage().heapUsed - heapBefore) / SERIES;
     console.log(
       line(
-        'thanos-ts receiver',
+        RF > 1 ? `thanos-ts receiver RF=${RF}` : 'thanos-ts receiver',
         ours,
         `  heap/series ${global.gc && !CLIENT_ON_MAIN ? `${Math.round(heapPerSeries)} B` : 'n/a (needs --expose-gc, client in a worker)'}`,
       ),
     );
-    await receiver.close();
-    if (WITH_PROM) {
+    for (const r of receivers) await r.close();
+    if (WITH_PROM && RF === 1) {
       const prom = await startPrometheus({ dataDir: join(dir, 'prom') });
       try {
         const theirs = await driveFrom(`${prom.url}/api/v1/write`);
@@ -170,7 +188,7 @@ if (!isMainThread) {
       } finally {
         await prom.stop();
       }
-    } else console.log('prometheus 2.42: skipped (binary not found or --prometheus=0)');
+    } else console.log('prometheus 2.42: skipped (binary not found, --prometheus=0 or --rf > 1)');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -33,6 +33,8 @@ export interface HashringConfig {
 /** Picks the endpoint of the `n`th replica (0-based) of a series of a tenant. */
 export interface Hashring {
   getN(tenant: string, labels: readonly WireLabel[], n: number): HashringEndpoint;
+  /** As getN with the series' {@link hashSeries} already computed (one hash for all replicas). */
+  getNForHash(tenant: string, hash: bigint, n: number): HashringEndpoint;
   /** Every endpoint, sorted by address. */
   nodes(): readonly HashringEndpoint[];
 }
@@ -72,12 +74,13 @@ export function createHashmodHashring(endpoints: readonly HashringEndpoint[]): H
   }
   const sorted = [...endpoints].sort(byAddress);
   const len = BigInt(sorted.length);
+  const getNForHash = (_tenant: string, hash: bigint, n: number): HashringEndpoint => {
+    if (n >= sorted.length) throw new InsufficientNodesError(sorted.length, n + 1);
+    return sorted[Number(BigInt.asUintN(64, hash + BigInt(n)) % len)] as HashringEndpoint;
+  };
   return {
-    getN(tenant, labels, n) {
-      if (n >= sorted.length) throw new InsufficientNodesError(sorted.length, n + 1);
-      const h = BigInt.asUintN(64, hashSeries(tenant, labels) + BigInt(n));
-      return sorted[Number(h % len)] as HashringEndpoint;
-    },
+    getN: (tenant, labels, n) => getNForHash(tenant, hashSeries(tenant, labels), n),
+    getNForHash,
     nodes: () => sorted,
   };
 }
@@ -136,25 +139,26 @@ export function createKetamaHashring(
     return reps;
   };
   const sorted = [...endpoints].sort(byAddress);
+  const getNForHash = (_tenant: string, v: bigint, rep: number): HashringEndpoint => {
+    if (rep >= endpoints.length) throw new InsufficientNodesError(endpoints.length, rep + 1);
+    // First section whose hash is >= v (sort.Search), wrapping to 0.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((hashes[mid] as bigint) >= v) hi = mid;
+      else lo = mid + 1;
+    }
+    const i = lo === n ? 0 : lo;
+    const reps = replicasOf(i);
+    const ep = reps[rep];
+    // A replica beyond the replication factor the ring was built for (Thanos would index out of range).
+    if (ep === undefined) throw new InsufficientNodesError(reps.length, rep + 1);
+    return endpoints[ep] as HashringEndpoint;
+  };
   return {
-    getN(tenant, labels, rep) {
-      if (rep >= endpoints.length) throw new InsufficientNodesError(endpoints.length, rep + 1);
-      const v = hashSeries(tenant, labels);
-      // First section whose hash is >= v (sort.Search), wrapping to 0.
-      let lo = 0;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((hashes[mid] as bigint) >= v) hi = mid;
-        else lo = mid + 1;
-      }
-      const i = lo === n ? 0 : lo;
-      const reps = replicasOf(i);
-      const ep = reps[rep];
-      // A replica beyond the replication factor the ring was built for (Thanos would index out of range).
-      if (ep === undefined) throw new InsufficientNodesError(reps.length, rep + 1);
-      return endpoints[ep] as HashringEndpoint;
-    },
+    getN: (tenant, labels, rep) => getNForHash(tenant, hashSeries(tenant, labels), rep),
+    getNForHash,
     nodes: () => sorted,
   };
 }
@@ -162,11 +166,13 @@ export function createKetamaHashring(
 /** A hashring that always answers with the one local endpoint (Thanos's SingleNodeHashring). */
 export function createSingleNodeHashring(address: string): Hashring {
   const node = [{ address }];
+  const get = (n: number): HashringEndpoint => {
+    if (n > 0) throw new InsufficientNodesError(1, n + 1);
+    return node[0] as HashringEndpoint;
+  };
   return {
-    getN(_tenant, _labels, n) {
-      if (n > 0) throw new InsufficientNodesError(1, n + 1);
-      return node[0] as HashringEndpoint;
-    },
+    getN: (_tenant, _labels, n) => get(n),
+    getNForHash: (_tenant, _hash, n) => get(n),
     nodes: () => node,
   };
 }
@@ -212,16 +218,18 @@ export function createMultiHashring(
   });
   const cache = new Map<string, Hashring>();
   const nodes = rings.flatMap((r) => [...r.ring.nodes()]).sort(byAddress);
+  const ringOf = (tenant: string): Hashring => {
+    let ring = cache.get(tenant);
+    if (!ring) {
+      ring = rings.find((r) => r.matches(tenant))?.ring;
+      if (!ring) throw new ReceiveConfigError('hashring', 'no matching hashring to handle tenant');
+      cache.set(tenant, ring);
+    }
+    return ring;
+  };
   return {
-    getN(tenant, labels, n) {
-      let ring = cache.get(tenant);
-      if (!ring) {
-        ring = rings.find((r) => r.matches(tenant))?.ring;
-        if (!ring) throw new ReceiveConfigError('hashring', 'no matching hashring to handle tenant');
-        cache.set(tenant, ring);
-      }
-      return ring.getN(tenant, labels, n);
-    },
+    getN: (tenant, labels, n) => ringOf(tenant).getN(tenant, labels, n),
+    getNForHash: (tenant, hash, n) => ringOf(tenant).getNForHash(tenant, hash, n),
     nodes: () => nodes,
   };
 }

@@ -1,5 +1,5 @@
 import { WriteError, type WriteFailureKind } from './errors.js';
-import type { Hashring } from './hashring.js';
+import { type Hashring, hashSeries } from './hashring.js';
 import type { WriteablePeer } from './peer.js';
 import type { TenantSeries, WriteSeries } from './wire.js';
 import { joinReasons } from './writer.js';
@@ -64,17 +64,27 @@ export function createRouter(opts: RouterOptions): Router {
       const replicas = replicated ? [replica - 1] : Array.from({ length: rf }, (_, i) => i);
       const threshold = replicated ? 1 : writeQuorum(rf);
       const ring = opts.hashring();
-      const batches = new Map<string, Batch>();
+      // One ring lookup per series and replica, one hash per series: a single-node ring needs none.
+      const hashed = ring.nodes().length > 1;
+      // Batches by endpoint, then by replica number.
+      const byEndpoint = new Map<string, Batch[]>();
+      const batches: Batch[] = [];
       let id = 0;
       for (const d of data)
         for (const s of d.series) {
+          const hash = hashed ? hashSeries(d.tenant, s.labels) : 0n;
           for (const rn of replicas) {
-            const endpoint = ring.getN(d.tenant, s.labels, rn).address;
-            const key = `${endpoint}\u0000${rn}`;
-            let b = batches.get(key);
+            const endpoint = ring.getNForHash(d.tenant, hash, rn).address;
+            let list = byEndpoint.get(endpoint);
+            if (!list) {
+              list = [];
+              byEndpoint.set(endpoint, list);
+            }
+            let b = list[rn];
             if (!b) {
               b = { endpoint, replica: rn, byTenant: new Map() };
-              batches.set(key, b);
+              list[rn] = b;
+              batches.push(b);
             }
             let t = b.byTenant.get(d.tenant);
             if (!t) {
@@ -108,7 +118,7 @@ export function createRouter(opts: RouterOptions): Router {
       };
 
       await Promise.all(
-        [...batches.values()].map(async (b) => {
+        batches.map(async (b) => {
           const local = opts.localEndpoint !== undefined && b.endpoint === opts.localEndpoint;
           if (local) {
             // Tenants are written one by one, each in its own commit, and judged on their own.
