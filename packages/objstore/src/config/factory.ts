@@ -246,7 +246,7 @@ async function azureOptionsFromConfig(c: ConfigValues): Promise<AzureBucketOptio
     clientId: clientId || undefined,
     clientSecret: clientSecret || undefined,
     tryTimeoutMs: num(pipeline, 'try_timeout') || undefined,
-    readerMaxRetries: num(reader, 'max_retry_requests') || (maxRetries > 0 ? maxRetries : 0),
+    readerMaxRetries: num(reader, 'max_retry_requests') || Math.max(0, maxRetries),
     http: await httpOptionsFromConfig(obj(c, 'http_config'), 'AZURE'),
   };
 }
