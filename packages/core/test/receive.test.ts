@@ -348,6 +348,23 @@ write:
     expect(() => parseLimitsConfig('write:\n  default:\n    bogus: 1\n')).toThrow(/field bogus not found/);
   });
 
+  it('takes 100k series in one request, and refuses a body over the request size cap with 413', async () => {
+    const r = make({ maxRequestBytes: 8 << 20 });
+    await r.start();
+    const rw = r.remoteWriteAddress as string;
+    const many = Array.from({ length: 100_000 }, (_, i) => series({ __name__: 'big', i: String(i) }, [[T0, i]]));
+    const ok = await post(rw, body(many));
+    expect(ok.status).toBe(200);
+    const values = await r.labelValues({ label: 'i', start: T0, end: T0 + 1000, matchers: [] });
+    expect(values.values.length).toBe(100_000);
+    // 9 MiB over an 8 MiB cap: refused on Content-Length, before reading or decoding.
+    const huge = Buffer.alloc(9 << 20, 7);
+    for (let i = 0; i < huge.length; i += 4) huge.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const res = await post(rw, huge);
+    expect(res.status).toBe(413);
+    expect(res.text).toContain('write request too large');
+  });
+
   it('sheds writes with 429 naming the limit while above the memory ceiling', async () => {
     const r = make({ memoryLimitBytes: 1024 });
     await r.start();
