@@ -31,14 +31,14 @@ export function apiURL(path: string): string {
   return `${apiPrefix}${path}`;
 }
 
-/**
- * Calls an API path. With `form`, POSTs it form-encoded (as Prometheus's UI does for queries, so
- * long expressions never hit URL limits); otherwise GETs.
- */
-export async function callAPI<T>(path: string, form?: URLSearchParams, signal?: AbortSignal): Promise<APIResult<T>> {
-  let res: Response;
+/** Sends a request to an API path (POSTing `form` when given); network failures become APIRequestError. */
+async function request(
+  path: string,
+  form: URLSearchParams | undefined,
+  signal: AbortSignal | undefined,
+): Promise<Response> {
   try {
-    res = await fetch(apiURL(path), {
+    return await fetch(apiURL(path), {
       method: form ? 'POST' : 'GET',
       body: form,
       headers: form ? { 'Content-Type': 'application/x-www-form-urlencoded' } : undefined,
@@ -49,6 +49,24 @@ export async function callAPI<T>(path: string, form?: URLSearchParams, signal?: 
     if (signal?.aborted) throw err;
     throw new APIRequestError(`request to ${path} failed: ${(err as Error).message}`, 'network', 0);
   }
+}
+
+/** The raw answer text and HTTP status of an API call (for answers parsed by hand, like big matrices). */
+export async function callAPIText(
+  path: string,
+  form?: URLSearchParams,
+  signal?: AbortSignal,
+): Promise<{ text: string; status: number }> {
+  const res = await request(path, form, signal);
+  return { text: await res.text(), status: res.status };
+}
+
+/**
+ * Calls an API path. With `form`, POSTs it form-encoded (as Prometheus's UI does for queries, so
+ * long expressions never hit URL limits); otherwise GETs.
+ */
+export async function callAPI<T>(path: string, form?: URLSearchParams, signal?: AbortSignal): Promise<APIResult<T>> {
+  const res = await request(path, form, signal);
   const text = await res.text();
   let body: { status?: string; data?: T; error?: string; errorType?: string; warnings?: string[]; infos?: string[] };
   try {

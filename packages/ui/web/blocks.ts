@@ -72,7 +72,8 @@ function sizeOf(b: BlockMetaJSON): number | undefined {
 export async function renderBlocksPage(root: HTMLElement): Promise<void> {
   const body = h('div', { class: 'blocks' }, h('div', { class: 'muted' }, 'Loading…'));
   const details = h('div', { class: 'block-details muted' }, 'Hover over or click a block for its details.');
-  root.append(h('div', { class: 'page-head' }, h('h2', null, 'Blocks'), legend()), details, body);
+  // Details go below the timeline, so what they show never moves the blocks under the cursor.
+  root.append(h('div', { class: 'page-head' }, h('h2', null, 'Blocks'), legend()), body, details);
   let info: BlocksInfo;
   try {
     info = (await callAPI<BlocksInfo>('/api/v1/blocks')).data;

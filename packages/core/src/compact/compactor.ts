@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   openBlock,
   planCompaction,
+  serializeBlockMeta,
   ulidTime,
 } from '@thanos-ts/tsdb';
 import {
@@ -21,6 +22,7 @@ import {
   RES_LEVEL_2,
   RES_LEVEL_2_DOWNSAMPLE_RANGE,
 } from '@thanos-ts/tsdb/downsample';
+import { createUIHandler } from '@thanos-ts/ui';
 import type { Registry } from 'prom-client';
 import { uploadBlock } from '../block/upload.js';
 import {
@@ -159,7 +161,10 @@ export interface Compactor extends Lifecycle {
   status(): CompactorStatus;
   /** Started, not closed and no group quarantined. */
   ready(): boolean;
-  /** /metrics, /-/healthy, /-/ready (503 with the reason while degraded) and /status (JSON). */
+  /**
+   * /metrics, /-/healthy, /-/ready (503 with the reason while degraded), /status (JSON),
+   * /api/v1/blocks (the last sync's blocks and marks) and the blocks page at / and /blocks.
+   */
   readonly handler: RequestHandler;
   readonly registry: Registry;
   readonly metrics: CompactorMetrics;
@@ -226,6 +231,14 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   });
 
   let quarantined: QuarantinedGroup[] = [];
+  // What the last sync saw, for /api/v1/blocks (Thanos's BlocksInfo: the last good view is kept
+  // when a sync fails, with the error beside it).
+  let blocksView: {
+    metas: BlockMeta[];
+    marks: Map<string, { deletion?: DeletionMark; noCompact?: NoCompactMark }>;
+    refreshedAt: number | undefined;
+    err: string | null;
+  } = { metas: [], marks: new Map(), refreshedAt: undefined, err: null };
   let lastIteration: CompactorStatus['lastIteration'];
   let started = false;
   let closed = false;
@@ -249,7 +262,13 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   }
 
   async function sync(signal: AbortSignal): Promise<SyncState> {
-    const fetched = await fetcher.fetch(signal);
+    let fetched: Awaited<ReturnType<typeof fetcher.fetch>>;
+    try {
+      fetched = await fetcher.fetch(signal);
+    } catch (err) {
+      blocksView = { ...blocksView, refreshedAt: now(), err: (err as Error).message };
+      throw err;
+    }
     const deletionMarks = new Map<string, DeletionMark>();
     const noCompact = new Map<string, NoCompactMark>();
     const noDownsample = new Set<string>();
@@ -264,6 +283,10 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       if (nd) noDownsample.add(id);
     });
     const t = now();
+    const marks: (typeof blocksView)['marks'] = new Map();
+    for (const [id, d] of deletionMarks) marks.set(id, { deletion: d });
+    for (const [id, n] of noCompact) marks.set(id, { ...marks.get(id), noCompact: n });
+    blocksView = { metas: [...fetched.metas.values()], marks, refreshedAt: t, err: null };
     // Blocks marked for deletion only recently stay visible: their replacement may not be synced
     // yet, and dropping them would let a compaction plan around a gap (Thanos's deleteDelay/2).
     let metas = [...fetched.metas.values()].filter((m) => {
@@ -740,7 +763,11 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     timer.unref?.();
   }
 
-  const base = createComponentHandler({ registry, ready: () => true, handlers: [] });
+  const base = createComponentHandler({
+    registry,
+    ready: () => true,
+    handlers: [createUIHandler({ pages: ['blocks'], title: 'thanos-ts compact' })],
+  });
   const handler: RequestHandler = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/-/ready') {
@@ -754,6 +781,11 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       res.end(JSON.stringify({ status: 'success', data: status() }));
       return true;
     }
+    if (path === '/api/v1/blocks') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(blocksJSON());
+      return true;
+    }
     return base(req, res);
   };
   function notReadyReason(): string | undefined {
@@ -762,6 +794,19 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     return `NOT READY: ${quarantined.length} compaction group(s) quarantined: ${quarantined
       .map((q) => `${q.name} (${q.blocks.map((b) => `${b.ulid}: ${b.details}`).join('; ')})`)
       .join(', ')}`;
+  }
+  /**
+   * Thanos's /api/v1/blocks (the block viewer's BlocksInfo: label, blocks as meta.json, refreshedAt,
+   * err) over the compactor's last sync, plus `marks`: the deletion and no-compact marks by ULID.
+   */
+  function blocksJSON(): string {
+    const v = blocksView;
+    const marks: Record<string, unknown> = {};
+    for (const [id, m] of v.marks) marks[id] = m;
+    const blocks = v.metas.map((m) => serializeBlockMeta(m)).join(',');
+    return `{"status":"success","data":{"label":"","blocks":[${blocks}],"refreshedAt":${JSON.stringify(
+      v.refreshedAt === undefined ? null : new Date(v.refreshedAt).toISOString(),
+    )},"err":${JSON.stringify(v.err)},"marks":${JSON.stringify(marks)}}}`;
   }
   function status(): CompactorStatus {
     return {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { createEvaluationPool, type EvaluationPool } from '@thanos-ts/promql';
+import { createUIHandler } from '@thanos-ts/ui';
 import { Gauge, type Registry } from 'prom-client';
 import {
   type ComponentOptions,
@@ -55,7 +56,8 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
  */
 export interface Querier extends QueryCore, Lifecycle {
   /**
-   * The HTTP API (/api/v1/*, /metrics, /-/healthy, /-/ready) as a request handler, to mount in
+   * The HTTP API (/api/v1/*, /metrics, /-/healthy, /-/ready) and the web pages (/, /graph,
+   * /stores, /rules, /alerts) as a request handler, to mount in
    * an existing node:http server; resolves false for paths it does not serve.
    */
   readonly handler: RequestHandler;
@@ -123,6 +125,8 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
         }),
         registry,
       ),
+      // The web pages (query and graph, stores, rules, alerts), after the API so /api/v1/* stays its own.
+      createUIHandler({ pages: ['query', 'stores', 'rules', 'alerts'], title: 'thanos-ts query' }),
     ],
     grpc: (server: Parameters<typeof serveStoreAPI>[1]) => serveStoreAPI(core, server),
   };

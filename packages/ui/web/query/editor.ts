@@ -76,9 +76,12 @@ const serverErrorMark = StateField.define<DecorationSet>({
   provide: (f) => EditorView.decorations.from(f),
 });
 
-/** 1-based `line:col` at the start of a Prometheus parse error (`1:14: parse error: …`), as an offset. */
+/**
+ * The 1-based `line:col` a Prometheus parse error names (`invalid parameter "query": 1:14: parse
+ * error: …`), as offsets into `doc`.
+ */
 export function errorPosition(message: string, doc: string): { from: number; to: number } | undefined {
-  const m = /^(\d+):(\d+): /.exec(message);
+  const m = /(?:^|: )(\d+):(\d+): parse error/.exec(message);
   if (!m) return undefined;
   const lines = doc.split('\n');
   const line = Number(m[1]);

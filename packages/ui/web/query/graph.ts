@@ -2,17 +2,11 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h } from '../dom.ts';
 import { formatTime, formatValue, metricToString } from '../format.ts';
+import type { ColumnSeries } from './matrix.ts';
 
-/** One series of a range query answer (Prometheus's matrix JSON). */
-export interface MatrixSeries {
-  metric: Record<string, string>;
-  values?: [number, string][];
-  histograms?: [number, { count: string; sum: string }][];
-}
-
-/** What the graph draws: the matrix and the query's range, in seconds as the API speaks. */
+/** What the graph draws: series as columns and the query's range, in seconds as the API speaks. */
 export interface GraphInput {
-  series: MatrixSeries[];
+  series: ColumnSeries[];
   startS: number;
   endS: number;
   stepS: number;
@@ -32,43 +26,36 @@ export interface Graph {
   readonly seriesCount: number;
   /** Points per series (steps of the range). */
   readonly pointCount: number;
+  /** True when drawn by the raster path (many points) rather than uPlot's own lines. */
+  readonly raster: boolean;
   destroy(): void;
 }
 
 /** The aligned columns uPlot draws: shared timestamps and one column per series. */
 export interface GraphData {
   xs: Float64Array;
-  /** Per series, a value per step; null where the series has no sample (a gap). */
-  columns: (number | null)[][];
+  /** Per series, a value per step; NaN where the series has no sample or a non-finite one (a gap). */
+  columns: Float64Array[];
 }
 
 /**
- * Turns the matrix into uPlot's aligned columns over `[start, end]` by `step`. Samples off the
- * step grid (possible with a custom step) go to the nearest step. Native histograms are drawn by
- * their count, as a stand-in until a heatmap exists. Infinities and NaN are gaps: they have no place
- * on a linear axis.
+ * Puts the series on one grid over `[start, end]` by `step`. Samples off the grid (possible with a
+ * custom step) go to the nearest step. Infinities and NaN are gaps: they have no place on a linear
+ * axis.
  */
 export function alignSeries(input: GraphInput): GraphData {
   const { startS, endS, stepS } = input;
   const n = Math.max(1, Math.floor((endS - startS) / stepS + 1e-9) + 1);
   const xs = new Float64Array(n);
   for (let i = 0; i < n; i++) xs[i] = startS + i * stepS;
-  const columns: (number | null)[][] = [];
+  const columns: Float64Array[] = [];
   for (const s of input.series) {
-    const col: (number | null)[] = new Array(n).fill(null);
-    if (s.values) {
-      for (const [t, v] of s.values) {
-        const i = Math.round((t - startS) / stepS);
-        if (i < 0 || i >= n) continue;
-        const f = Number(v);
-        col[i] = Number.isFinite(f) ? f : null;
-      }
-    }
-    if (s.histograms) {
-      for (const [t, hist] of s.histograms) {
-        const i = Math.round((t - startS) / stepS);
-        if (i >= 0 && i < n) col[i] = Number(hist.count);
-      }
+    const col = new Float64Array(n).fill(Number.NaN);
+    const { ts, vs } = s;
+    for (let j = 0; j < ts.length; j++) {
+      const i = Math.round(((ts[j] as number) - startS) / stepS);
+      const v = vs[j] as number;
+      if (i >= 0 && i < n && Number.isFinite(v)) col[i] = v;
     }
     columns.push(col);
   }
@@ -81,17 +68,112 @@ export function seriesColor(i: number, alpha = 1): string {
   return alpha === 1 ? `hsl(${hue.toFixed(1)}, 70%, 42%)` : `hsla(${hue.toFixed(1)}, 70%, 42%, ${alpha})`;
 }
 
+/** The same colour as {@link seriesColor}, packed as a little-endian RGBA pixel for ImageData. */
+function seriesPixel(i: number): number {
+  const hue = (i * 137.508 + 200) % 360;
+  const sat = 0.7;
+  const light = 0.42;
+  const a = sat * Math.min(light, 1 - light);
+  const f = (k0: number) => {
+    const k = (k0 + hue / 30) % 12;
+    return Math.round(255 * (light - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return ((255 << 24) | (f(4) << 16) | (f(8) << 8) | f(0)) >>> 0;
+}
+
 /** Cumulative columns for a stacked graph (a gap counts as 0 below the series above it). */
-function stack(columns: (number | null)[][]): (number | null)[][] {
-  const out: (number | null)[][] = [];
-  let below: (number | null)[] | undefined;
+function stack(columns: Float64Array[]): Float64Array[] {
+  const out: Float64Array[] = [];
+  let below: Float64Array | undefined;
   for (const col of columns) {
-    const acc = col.map((v, i) => (v === null ? null : v + ((below?.[i] as number | null) ?? 0)));
-    if (below) for (let i = 0; i < acc.length; i++) if (acc[i] === null) acc[i] = below[i] ?? null;
+    const acc = new Float64Array(col.length);
+    for (let i = 0; i < col.length; i++) {
+      const b = below ? (below[i] as number) : Number.NaN;
+      const v = col[i] as number;
+      acc[i] = Number.isNaN(v) ? b : v + (Number.isNaN(b) ? 0 : b);
+    }
     out.push(acc);
     below = acc;
   }
   return out;
+}
+
+/** Points past which lines are rasterised by hand instead of stroked as canvas paths. */
+const RASTER_POINTS = 200_000;
+
+/**
+ * Draws every visible series as 1-px lines straight into pixels: per step, a vertical run from
+ * the previous point's row to this one's in each column between them. Ten million points cost a
+ * few hundred milliseconds this way, where canvas paths with anti-aliasing take many seconds.
+ */
+function rasterize(u: uPlot, xs: Float64Array, columns: Float64Array[]): void {
+  const { left, top, width, height } = u.bbox;
+  const w = Math.round(width);
+  const hgt = Math.round(height);
+  if (w <= 0 || hgt <= 0) return;
+  const xMin = u.scales.x?.min ?? 0;
+  const xMax = u.scales.x?.max ?? 1;
+  const yMin = u.scales.y?.min ?? 0;
+  const yMax = u.scales.y?.max ?? 1;
+  const img = new ImageData(w, hgt);
+  const px = new Uint32Array(img.data.buffer);
+  const kx = (w - 1) / (xMax - xMin || 1);
+  const ky = (hgt - 1) / (yMax - yMin || 1);
+  const cols = new Int32Array(xs.length);
+  for (let i = 0; i < xs.length; i++) cols[i] = Math.round(((xs[i] as number) - xMin) * kx);
+  for (let s = 0; s < columns.length; s++) {
+    if (!u.series[s + 1]?.show) continue;
+    const col = columns[s] as Float64Array;
+    const color = seriesPixel(s);
+    let prevX = -1;
+    let prevY = 0;
+    for (let i = 0; i < col.length; i++) {
+      const v = col[i] as number;
+      if (Number.isNaN(v)) {
+        prevX = -1;
+        continue;
+      }
+      const x = cols[i] as number;
+      const y = Math.round((yMax - v) * ky);
+      if (x >= 0 && x < w) {
+        let y0 = prevX < 0 ? y : prevY;
+        // Columns between the previous point and this one get the interpolated run.
+        const span = prevX < 0 ? 0 : x - prevX;
+        for (let c = span > 1 ? prevX + 1 : x; c <= x; c++) {
+          const yc = span > 1 ? Math.round(prevY + ((y - prevY) * (c - prevX)) / span) : y;
+          let a = y0 < yc ? y0 : yc;
+          let b = y0 < yc ? yc : y0;
+          if (a < 0) a = 0;
+          if (b >= hgt) b = hgt - 1;
+          for (let r = a; r <= b; r++) px[r * w + c] = color;
+          y0 = yc;
+        }
+      }
+      prevX = x;
+      prevY = y;
+    }
+  }
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = hgt;
+  (canvas.getContext('2d') as CanvasRenderingContext2D).putImageData(img, 0, 0);
+  u.ctx.drawImage(canvas, Math.round(left), Math.round(top));
+}
+
+/** Finite min and max over columns (NaN gaps skipped); [0, 1] when there is nothing. */
+function extent(columns: Float64Array[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const col of columns)
+    for (let i = 0; i < col.length; i++) {
+      const v = col[i] as number;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+  if (lo > hi) return [0, 1];
+  if (lo === hi) return [lo - 1, hi + 1];
+  const pad = (hi - lo) * 0.05;
+  return [lo >= 0 && lo - pad < 0 ? 0 : lo - pad, hi + pad];
 }
 
 /**
@@ -111,6 +193,10 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
   const wrap = h('div', { class: 'graph' }, plotEl, tooltip);
   container.replaceChildren(wrap, legend);
 
+  // Few points: uPlot's own anti-aliased paths (and filled areas when stacked), over arrays with null
+  // gaps as uPlot wants them. Many points: no paths, our raster pass in the draw hook, and a fixed
+  // y range computed once (uPlot's auto-range would rescan every column on each redraw).
+  const raster = columns.length * xs.length > RASTER_POINTS;
   const series: uPlot.Series[] = [{}];
   const bands: uPlot.Band[] = [];
   for (let i = 0; i < columns.length; i++) {
@@ -119,10 +205,12 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
       stroke: seriesColor(i),
       width: 1,
       points: { show: false },
-      fill: opts.stacked ? seriesColor(i, 0.35) : undefined,
+      ...(raster ? { paths: () => null } : {}),
+      fill: opts.stacked && !raster ? seriesColor(i, 0.35) : undefined,
     });
-    if (opts.stacked && i > 0) bands.push({ series: [i + 1, i] });
+    if (opts.stacked && !raster && i > 0) bands.push({ series: [i + 1, i] });
   }
+  const data = raster ? drawn : drawn.map((col) => Array.from(col, (v) => (Number.isNaN(v) ? null : v)));
   const width = Math.max(300, container.clientWidth || 800);
   const plot = new uPlot(
     {
@@ -132,16 +220,17 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
       bands,
       legend: { show: false },
       cursor: { points: { show: false }, drag: { x: true, y: false }, focus: { prox: -1 } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, ...(raster ? { y: { auto: false, range: extent(drawn) } } : {}) },
       axes: [
         { stroke: '#555', grid: { stroke: '#eee' } },
         { stroke: '#555', grid: { stroke: '#eee' }, size: 70, values: (_u, ticks) => ticks.map((v) => formatValue(v)) },
       ],
       hooks: {
         setCursor: [(u) => showTooltip(u)],
+        ...(raster ? { draw: [(u: uPlot) => rasterize(u, xs, drawn)] } : {}),
       },
     },
-    [xs as unknown as number[], ...drawn] as uPlot.AlignedData,
+    [xs, ...data] as unknown as uPlot.AlignedData,
     plotEl,
   );
 
@@ -157,7 +246,7 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
     for (let s = 0; s < drawn.length; s++) {
       if (!u.series[s + 1]?.show) continue;
       const v = drawn[s]?.[idx];
-      if (v === null || v === undefined) continue;
+      if (v === undefined || Number.isNaN(v)) continue;
       const d = Math.abs(u.valToPos(v, 'y') - top);
       if (d < bestDist) {
         bestDist = d;
@@ -168,7 +257,7 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
       tooltip.hidden = true;
       return;
     }
-    const value = columns[best]?.[idx] ?? null;
+    const value = columns[best]?.[idx] ?? Number.NaN;
     tooltip.replaceChildren(
       h('div', { class: 'graph-tooltip-time' }, formatTime((xs[idx] as number) * 1000)),
       h(
@@ -176,7 +265,7 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
         null,
         h('span', { class: 'swatch', style: `background:${seriesColor(best)}` }),
         h('b', null, formatValue(value)),
-        value !== null && String(value) !== formatValue(value) ? ` (${value})` : '',
+        String(value) !== formatValue(value) ? ` (${value})` : '',
       ),
       h('div', { class: 'graph-tooltip-labels' }, names[best] ?? ''),
     );
@@ -228,6 +317,7 @@ export function renderGraph(container: HTMLElement, input: GraphInput, opts: Gra
   return {
     seriesCount: names.length,
     pointCount: xs.length,
+    raster,
     destroy() {
       resize.disconnect();
       plot.destroy();

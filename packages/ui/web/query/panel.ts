@@ -1,8 +1,9 @@
-import { APIRequestError, callAPI } from '../api.ts';
+import { APIRequestError, callAPI, callAPIText } from '../api.ts';
 import { h } from '../dom.ts';
 import { formatCount, formatDuration, formatTime, parseDuration, parseTime } from '../format.ts';
 import { createQueryEditor, type QueryEditor } from './editor.ts';
-import { type Graph, type MatrixSeries, renderGraph } from './graph.ts';
+import { type Graph, type GraphInput, renderGraph } from './graph.ts';
+import { parseRangeAnswer, type RangeAnswer } from './matrix.ts';
 import { effectiveStepMs, type PanelState, RESOLUTIONS, thanosParams } from './state.ts';
 import { type QueryData, renderTable } from './table.ts';
 
@@ -213,7 +214,7 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
   }
   layout();
 
-  let lastMatrix: { series: MatrixSeries[]; startS: number; endS: number; stepS: number } | undefined;
+  let lastMatrix: GraphInput | undefined;
   function redrawGraph(): void {
     if (s.tab !== 'graph' || !lastMatrix) return;
     graph?.destroy();
@@ -262,13 +263,25 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
         form.set('start', String(start / 1000));
         form.set('end', String(end / 1000));
         form.set('step', String(step / 1000));
-        const r = await callAPI<QueryData>('/api/v1/query_range', form, ac.signal);
-        if (r.data.resultType !== 'matrix')
-          throw new APIRequestError('range query did not return a matrix', 'internal', 200);
+        const { text, status } = await callAPIText('/api/v1/query_range', form, ac.signal);
+        let r: RangeAnswer;
+        try {
+          r = parseRangeAnswer(text);
+        } catch {
+          throw new APIRequestError(
+            `/api/v1/query_range: HTTP ${status}: ${text.trim().slice(0, 300)}`,
+            'http',
+            status,
+          );
+        }
+        if (r.status !== 'success')
+          throw new APIRequestError(r.error ?? `HTTP ${status}`, r.errorType ?? 'unknown', status);
+        if (r.resultType !== 'matrix')
+          throw new APIRequestError('range query did not return a matrix', 'internal', status);
         const took = performance.now() - began;
-        lastMatrix = { series: r.data.result, startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
+        lastMatrix = { series: r.series, startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
         redrawGraph();
-        stats.textContent = `Load time: ${Math.round(took)}ms   Resolution: ${formatDuration(step)}   Result series: ${formatCount(r.data.result.length)}`;
+        stats.textContent = `Load time: ${Math.round(took)}ms   Resolution: ${formatDuration(step)}   Result series: ${formatCount(r.series.length)}`;
         editor.showServerError('');
         showMessages(r.warnings, r.infos);
       }

@@ -1,6 +1,12 @@
 import { h } from '../dom.ts';
 import { formatTime, metricToString } from '../format.ts';
-import type { MatrixSeries } from './graph.ts';
+
+/** One series of a matrix answer as JSON.parse gives it. */
+export interface MatrixSeries {
+  metric: Record<string, string>;
+  values?: [number, string][];
+  histograms?: [number, HistogramJSON][];
+}
 
 /** A native histogram sample as the API prints it. */
 interface HistogramJSON {

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { parseRangeAnswer } from '../web/query/matrix.js';
+
+const matrix = (result: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...extra });
+
+describe('parseRangeAnswer', () => {
+  it.each([
+    {
+      name: 'values as Number() reads them',
+      values: [
+        [1700000000, '1'],
+        [1700000015.5, '81.24074074074075'],
+        [1700000030, '-0.001'],
+        [1700000045, '1e+06'],
+        [1700000060, '12345678901234567890.5'],
+        [1700000075, '0.30000000000000004'],
+      ],
+    },
+    {
+      name: 'NaN and infinities',
+      values: [
+        [1, 'NaN'],
+        [2, '+Inf'],
+        [3, '-Inf'],
+      ],
+    },
+    { name: 'no samples', values: [] },
+  ])('$name', ({ values }) => {
+    const metric = { __name__: 'up', 'we"ird': 'a\\"b}]', job: 'x' };
+    const r = parseRangeAnswer(matrix([{ metric, values }], { warnings: ['w1'], infos: ['i1'] }));
+    expect(r.status).toBe('success');
+    expect(r.resultType).toBe('matrix');
+    expect(r.warnings).toEqual(['w1']);
+    expect(r.infos).toEqual(['i1']);
+    expect(r.series).toHaveLength(1);
+    expect(r.series[0]?.metric).toEqual(metric);
+    const want = values.map(([t, v]) => [t, v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v)]);
+    expect([...(r.series[0]?.ts ?? [])].map((t, i) => [t, r.series[0]?.vs[i]])).toEqual(want);
+  });
+
+  it('reads many series, histograms as counts, and whitespace', () => {
+    const text = JSON.stringify(
+      {
+        status: 'success',
+        data: {
+          resultType: 'matrix',
+          result: [
+            { metric: {}, values: [[10, '2']] },
+            { metric: { a: 'b' }, histograms: [[20, { count: '7', sum: '3', buckets: [[0, '0', '1', '7']] }]] },
+          ],
+        },
+      },
+      null,
+      2,
+    );
+    const r = parseRangeAnswer(text);
+    expect(r.series.map((s) => [s.metric, [...s.ts], [...s.vs]])).toEqual([
+      [{}, [10], [2]],
+      [{ a: 'b' }, [20], [7]],
+    ]);
+  });
+
+  it('passes errors through', () => {
+    const r = parseRangeAnswer(
+      JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'invalid parameter "query": 1:5: parse error' }),
+    );
+    expect(r).toMatchObject({
+      status: 'error',
+      errorType: 'bad_data',
+      error: 'invalid parameter "query": 1:5: parse error',
+    });
+  });
+
+  it('rejects text that is not a matrix answer', () => {
+    expect(() => parseRangeAnswer('{"status":"success","data":{"result":[{"values":[[1,"2"')).toThrow(SyntaxError);
+  });
+});

@@ -1,0 +1,56 @@
+// Entry for the graph render measurement (test/graph-render.test.ts bundles it with esbuild): a
+// Prometheus matrix answer of `series` × `points` built as the API would send it (JSON text), then
+// parsed and drawn by the query page's own renderGraph, timed until the browser has painted.
+import { renderGraph } from '../query/graph.ts';
+import { parseRangeAnswer } from '../query/matrix.ts';
+
+/** Timings of one measured render, ms. */
+export interface GraphBenchResult {
+  series: number;
+  points: number;
+  responseMB: number;
+  parseMs: number;
+  renderMs: number;
+  paintedMs: number;
+  raster: boolean;
+}
+
+async function benchGraph(series: number, points: number): Promise<GraphBenchResult> {
+  const startS = 1_700_000_000;
+  const stepS = 15;
+  const parts: string[] = [];
+  for (let s = 0; s < series; s++) {
+    const values: string[] = new Array(points);
+    for (let i = 0; i < points; i++)
+      values[i] = `[${startS + i * stepS},"${(Math.sin(i / 40 + s) * 50 + (s % 100)).toFixed(3)}"]`;
+    parts.push(
+      `{"metric":{"__name__":"bench_series","instance":"host-${s}","job":"job-${s % 10}"},"values":[${values.join(',')}]}`,
+    );
+  }
+  const text = `{"status":"success","data":{"resultType":"matrix","result":[${parts.join(',')}]}}`;
+  parts.length = 0;
+  const container = document.getElementById('graph') as HTMLElement;
+  const t0 = performance.now();
+  const answer = parseRangeAnswer(text);
+  const t1 = performance.now();
+  const g = renderGraph(
+    container,
+    { series: answer.series, startS, endS: startS + (points - 1) * stepS, stepS },
+    { stacked: false },
+  );
+  const t2 = performance.now();
+  // Two frames: uPlot commits its draw in a microtask; the second frame is after the paint.
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const t3 = performance.now();
+  return {
+    series,
+    points,
+    responseMB: text.length / 1e6,
+    parseMs: t1 - t0,
+    renderMs: t2 - t1,
+    paintedMs: t3 - t0,
+    raster: g.raster,
+  };
+}
+
+(globalThis as unknown as { benchGraph: typeof benchGraph }).benchGraph = benchGraph;

@@ -1,0 +1,258 @@
+// A range query answer read straight into typed columns. JSON.parse of a 10,000-series × 1,000-
+// point matrix builds 10 million `[t, "v"]` arrays and strings (over a gigabyte of heap, seconds of
+// GC); this scanner reads the `result` array of the same text into two Float64Arrays per series and
+// leaves the small envelope (status, warnings, infos) to JSON.parse. Pure: no DOM, testable in Node.
+
+/** One series of a range answer, with its samples as columns. */
+export interface ColumnSeries {
+  metric: Record<string, string>;
+  /** Sample timestamps, Unix seconds. */
+  ts: Float64Array;
+  /** Sample values; native histograms give their count. NaN, +Inf and -Inf stay as they are. */
+  vs: Float64Array;
+}
+
+/** A parsed range query answer. */
+export interface RangeAnswer {
+  status: string;
+  resultType: string;
+  series: ColumnSeries[];
+  warnings: string[];
+  infos: string[];
+  /** Present when status is "error". */
+  error?: string;
+  errorType?: string;
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+const MINUS = 45;
+const PLUS = 43;
+const DOT = 46;
+const ZERO = 48;
+const NINE = 57;
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+class Scanner {
+  pos = 0;
+  constructor(readonly s: string) {}
+
+  ws(): void {
+    const s = this.s;
+    let c = s.charCodeAt(this.pos);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++this.pos);
+  }
+  peek(): number {
+    this.ws();
+    return this.s.charCodeAt(this.pos);
+  }
+  expect(c: number): void {
+    if (this.peek() !== c)
+      throw new SyntaxError(
+        `matrix JSON: want ${String.fromCharCode(c)} at offset ${this.pos}, got ${this.s[this.pos]}`,
+      );
+    this.pos++;
+  }
+  /** End of the JSON string starting at pos (a quote); returns the offset after the closing quote. */
+  skipString(): number {
+    const s = this.s;
+    let p = this.pos + 1;
+    for (;;) {
+      const q = s.indexOf('"', p);
+      if (q < 0) throw new SyntaxError('matrix JSON: unterminated string');
+      let backslashes = 0;
+      for (let b = q - 1; s.charCodeAt(b) === BACKSLASH; b--) backslashes++;
+      if (backslashes % 2 === 0) return q + 1;
+      p = q + 1;
+    }
+  }
+  /** Any JSON value, returned as its text (strings respected, brackets balanced). */
+  rawValue(): string {
+    this.ws();
+    const start = this.pos;
+    const s = this.s;
+    let depth = 0;
+    for (;;) {
+      const c = s.charCodeAt(this.pos);
+      if (Number.isNaN(c)) throw new SyntaxError('matrix JSON: unexpected end');
+      if (c === QUOTE) {
+        this.pos = this.skipString();
+        if (depth === 0) break;
+        continue;
+      }
+      if (c === LBRACE || c === LBRACKET) depth++;
+      else if (c === RBRACE || c === RBRACKET) {
+        if (depth === 0) break;
+        depth--;
+      } else if (depth === 0 && c === COMMA) break;
+      this.pos++;
+      if (depth === 0 && (c === RBRACE || c === RBRACKET)) break;
+    }
+    return s.slice(start, this.pos);
+  }
+  key(): string {
+    this.ws();
+    const start = this.pos;
+    this.pos = this.skipString();
+    const k = JSON.parse(this.s.slice(start, this.pos)) as string;
+    this.expect(COLON);
+    return k;
+  }
+  /**
+   * A decimal number from pos up to `stop` (exclusive bound char code), digits accumulated exactly
+   * while under 2^53 and divided once by an exact power of ten, so the result is the correctly rounded
+   * value Number() gives; anything else (exponents, NaN, Inf, long mantissas) goes through Number().
+   */
+  number(stop: number): number {
+    const s = this.s;
+    const start = this.pos;
+    let p = start;
+    let neg = false;
+    let c = s.charCodeAt(p);
+    if (c === MINUS || c === PLUS) {
+      neg = c === MINUS;
+      c = s.charCodeAt(++p);
+    }
+    let mant = 0;
+    let digits = 0;
+    let frac = 0;
+    let seenDot = false;
+    for (;;) {
+      if (c >= ZERO && c <= NINE) {
+        mant = mant * 10 + (c - ZERO);
+        digits++;
+        if (seenDot) frac++;
+      } else if (c === DOT && !seenDot) seenDot = true;
+      else break;
+      c = s.charCodeAt(++p);
+    }
+    if (c === stop && digits > 0 && mant <= Number.MAX_SAFE_INTEGER && frac < POW10.length) {
+      this.pos = p;
+      const v = frac === 0 ? mant : mant / (POW10[frac] as number);
+      return neg ? -v : v;
+    }
+    const end = s.indexOf(String.fromCharCode(stop), start);
+    const text = s.slice(start, end);
+    this.pos = end;
+    if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
+    if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+    return Number(text);
+  }
+}
+
+/** `"values":[[t,"v"],…]` into columns. */
+function readValues(sc: Scanner): { ts: number[]; vs: number[] } {
+  const ts: number[] = [];
+  const vs: number[] = [];
+  sc.expect(LBRACKET);
+  if (sc.peek() === RBRACKET) {
+    sc.pos++;
+    return { ts, vs };
+  }
+  for (;;) {
+    sc.expect(LBRACKET);
+    sc.ws();
+    ts.push(sc.number(COMMA));
+    sc.expect(COMMA);
+    sc.expect(QUOTE);
+    vs.push(sc.number(QUOTE));
+    sc.pos++; // closing quote
+    sc.expect(RBRACKET);
+    const c = sc.peek();
+    sc.pos++;
+    if (c === RBRACKET) return { ts, vs };
+    if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or ] at offset ${sc.pos - 1}`);
+  }
+}
+
+/** One element of `result`. */
+function readSeries(sc: Scanner): ColumnSeries {
+  let metric: Record<string, string> = {};
+  let values: { ts: number[]; vs: number[] } = { ts: [], vs: [] };
+  let histograms: { ts: number[]; vs: number[] } | undefined;
+  sc.expect(LBRACE);
+  if (sc.peek() !== RBRACE) {
+    for (;;) {
+      const k = sc.key();
+      if (k === 'values') values = readValues(sc);
+      else if (k === 'metric') metric = JSON.parse(sc.rawValue()) as Record<string, string>;
+      else if (k === 'histograms') {
+        const hs = JSON.parse(sc.rawValue()) as [number, { count: string }][];
+        histograms = { ts: hs.map(([t]) => t), vs: hs.map(([, h]) => Number(h.count)) };
+      } else sc.rawValue();
+      const c = sc.peek();
+      sc.pos++;
+      if (c === RBRACE) break;
+      if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or } at offset ${sc.pos - 1}`);
+    }
+  } else sc.pos++;
+  if (histograms) {
+    // Floats and histograms of one series never share a timestamp: merge by time.
+    const merged = [
+      ...values.ts.map((t, i) => [t, values.vs[i] as number]),
+      ...histograms.ts.map((t, i) => [t, histograms.vs[i] as number]),
+    ];
+    merged.sort((a, b) => (a[0] as number) - (b[0] as number));
+    return {
+      metric,
+      ts: Float64Array.from(merged, (m) => m[0] as number),
+      vs: Float64Array.from(merged, (m) => m[1] as number),
+    };
+  }
+  return { metric, ts: Float64Array.from(values.ts), vs: Float64Array.from(values.vs) };
+}
+
+/**
+ * Parses a Prometheus API answer to a range query. The `result` array is scanned into columns; the
+ * rest (status, resultType, warnings, infos, or an error) is ordinary JSON. Throws SyntaxError on
+ * text that is not such an answer.
+ */
+export function parseRangeAnswer(text: string): RangeAnswer {
+  const at = text.indexOf('"result":');
+  if (at < 0) {
+    const body = JSON.parse(text) as Partial<RangeAnswer> & { data?: { resultType?: string } };
+    return {
+      status: body.status ?? 'error',
+      resultType: body.data?.resultType ?? '',
+      series: [],
+      warnings: body.warnings ?? [],
+      infos: body.infos ?? [],
+      ...(body.error !== undefined ? { error: body.error, errorType: body.errorType } : {}),
+    };
+  }
+  const sc = new Scanner(text);
+  sc.pos = at + '"result":'.length;
+  const series: ColumnSeries[] = [];
+  sc.expect(LBRACKET);
+  const arrayStart = sc.pos - 1;
+  if (sc.peek() === RBRACKET) sc.pos++;
+  else {
+    for (;;) {
+      series.push(readSeries(sc));
+      const c = sc.peek();
+      sc.pos++;
+      if (c === RBRACKET) break;
+      if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or ] at offset ${sc.pos - 1}`);
+    }
+  }
+  // The envelope with an empty result in place of the scanned one.
+  const envelope = JSON.parse(`${text.slice(0, arrayStart)}[]${text.slice(sc.pos)}`) as {
+    status: string;
+    data: { resultType: string };
+    warnings?: string[];
+    infos?: string[];
+  };
+  return {
+    status: envelope.status,
+    resultType: envelope.data.resultType,
+    series,
+    warnings: envelope.warnings ?? [],
+    infos: envelope.infos ?? [],
+  };
+}
