@@ -415,6 +415,22 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       });
     });
 
+    it("reuses a finer step's cached answer for Grafana's coarser presets, equal to Prometheus", async () => {
+      const parsed = parseResponseCacheConfig('type: IN-MEMORY\nconfig:\n  max_size: 64MB\n');
+      if (!parsed.cache) throw new Error('no cache');
+      const f = await frontend({ responseCache: { cache: parsed.cache, name: parsed.name } });
+      const query = 'sum by (job) (rate(gen_counter_0_total[5m]))';
+      const range = { query, start: D0 + DAY, end: D0 + 3 * DAY };
+      await get(f.url, '/api/v1/query_range', rangeParams({ ...range, step: 60_000 }));
+      for (const step of [120_000, 300_000, 900_000, 3600_000]) {
+        const want = await get(prom.url, '/api/v1/query_range', rangeParams({ ...range, step }));
+        const before = proxy.rangeQueries().length;
+        const got = await get(f.url, '/api/v1/query_range', rangeParams({ ...range, step }));
+        expect([step, got.body]).toEqual([step, want.body]);
+        expect([step, proxy.rangeQueries().length - before]).toEqual([step, 0]);
+      }
+    });
+
     it('retries pieces that failed with 5xx, then gives up with the downstream error', async () => {
       const f = await frontend({ maxRetries: 3 });
       const q = QUERIES[3] as (typeof QUERIES)[number];

@@ -299,6 +299,26 @@ describe('results cache', () => {
     expect(calls[1]?.[0]).toBe(DAY + 96 * 60_000);
   });
 
+  it("answers a coarser dashboard step from a finer step's entry (Grafana presets)", async () => {
+    const { calls, rc } = setup();
+    await rc.query(req(DAY, DAY + 6 * H, 60_000), sig);
+    const coarse = req(DAY, DAY + 6 * H, 300_000);
+    expect(await rc.query(coarse, sig)).toEqual(answer(coarse));
+    // A longer coarse range: only the part the fine entry lacks goes downstream.
+    const longer = req(DAY, DAY + 9 * H, 300_000);
+    expect(await rc.query(longer, sig)).toEqual(answer(longer));
+    expect(calls).toEqual([
+      [DAY, DAY + 6 * H],
+      [DAY + 6 * H, DAY + 9 * H],
+    ]);
+    // Not for uncommon steps, nor when the grids differ.
+    const odd = req(DAY, DAY + 6 * H, 420_000);
+    expect(await rc.query(odd, sig)).toEqual(answer(odd));
+    const shifted = req(DAY + 30_000, DAY + 6 * H, 300_000);
+    expect(await rc.query(shifted, sig)).toEqual(answer(shifted));
+    expect(calls).toHaveLength(4);
+  });
+
   it('never stores data within max freshness, nor no-store answers, nor no-store requests', async () => {
     const now = 10 * DAY + 12 * H;
     const { calls, rc } = setup(now);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Cache } from '../cache/cache.js';
 import type { Logger } from '../log/logger.js';
-import { emptyMatrix, extractMatrix, type MatrixResponse, mergeMatrices } from './matrix.js';
+import { extractMatrix, type MatrixResponse, mergeMatrices } from './matrix.js';
 import { type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
 import { isCacheableQuery } from './split.js';
 
@@ -48,6 +48,27 @@ export interface ResultsCache {
  */
 const MIN_CACHE_EXTENT_MS = 5 * 60_000;
 
+/** Thanos's commonQuerySteps (pkg/queryfrontend/cache.go): the steps dashboards use, coarsest first. */
+const COMMON_STEPS = [
+  12 * 3600_000,
+  6 * 3600_000,
+  3 * 3600_000,
+  2 * 3600_000,
+  3600_000,
+  30 * 60_000,
+  15 * 60_000,
+  10 * 60_000,
+  5 * 60_000,
+  2 * 60_000,
+  60_000,
+  30_000,
+  20_000,
+  15_000,
+  10_000,
+  5_000,
+  1_000,
+];
+
 /**
  * Cortex's results cache (internal/cortex/querier/queryrange/results_cache.go) over thanos-ts's
  * `Cache`: per key (see rangeCacheKey) a list of extents; a request is answered from the extents it
@@ -59,21 +80,36 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
 
-  async function get(key: string, signal: AbortSignal): Promise<Extent[] | undefined> {
-    const hashed = hashKey(key);
-    const found = await opts.cache.fetch([hashed], signal);
-    const buf = found.get(hashed);
-    opts.onFetch?.(1, buf ? 1 : 0);
-    if (!buf) return undefined;
-    try {
-      const doc = JSON.parse(decoder.decode(buf)) as { key?: string; extents?: Extent[] };
-      // A hash collision or an entry of another format: treat as a miss and overwrite it.
-      if (doc.key !== key || !Array.isArray(doc.extents)) return undefined;
-      return doc.extents;
-    } catch (err) {
-      opts.logger.warn('error decoding cached response', { err: String(err) });
-      return undefined;
+  /** The extents of the first of `keys` the cache holds (one round trip for all of them). */
+  async function getFirst(keys: string[], signal: AbortSignal): Promise<Extent[] | undefined> {
+    if (keys.length === 0) return undefined;
+    const hashed = keys.map(hashKey);
+    const found = await opts.cache.fetch(hashed, signal);
+    opts.onFetch?.(hashed.length, found.size);
+    for (let i = 0; i < keys.length; i++) {
+      const buf = found.get(hashed[i] as string);
+      if (!buf) continue;
+      try {
+        const doc = JSON.parse(decoder.decode(buf)) as { key?: string; extents?: Extent[] };
+        // A hash collision or an entry of another format: treat as a miss (and overwrite it).
+        if (doc.key === keys[i] && Array.isArray(doc.extents)) return doc.extents;
+      } catch (err) {
+        opts.logger.warn('error decoding cached response', { err: String(err) });
+      }
     }
+    return undefined;
+  }
+
+  /**
+   * Keys of the same query at a finer common dashboard step that divides this one (Thanos's
+   * GenerateCacheKeyAlternatives): Grafana's presets ask the same panel at 15s, 1m, 5m, … and a
+   * finer answer holds every timestamp of a coarser one on the same grid.
+   */
+  function alternativeKeys(r: RangeRequest): string[] {
+    if (!COMMON_STEPS.includes(r.step)) return [];
+    return COMMON_STEPS.filter((s) => s < r.step && r.step % s === 0).map((s) =>
+      rangeCacheKey({ ...r, step: s }, opts.splitIntervalMs),
+    );
   }
 
   function put(key: string, extents: Extent[]): void {
@@ -88,6 +124,20 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   function onGrid(r: RangeRequest, t: number): number {
     if (t <= r.start) return r.start;
     return r.start + Math.ceil((t - r.start) / r.step) * r.step;
+  }
+
+  /**
+   * Extents of a finer step on the same grid, reduced to the timestamps of `r`'s step: each keeps
+   * every one of r's timestamps in its range, so it is an extent of r's own.
+   */
+  function thinToGrid(r: RangeRequest, extents: Extent[]): Extent[] {
+    const out: Extent[] = [];
+    for (const e of extents) {
+      const first = e.start + ((((r.start - e.start) % r.step) + r.step) % r.step);
+      if (first > e.end) continue;
+      out.push({ start: first, end: e.end, resp: extractMatrix(e.resp, first, e.end, r.step) });
+    }
+    return out;
   }
 
   /** Requests for the parts of r no usable extent covers, and the extents' share of the answer. */
@@ -157,7 +207,19 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
       const maxCacheTime = opts.now() - opts.maxFreshnessMs;
       if (r.noStore || r.start > maxCacheTime) return (await opts.next(r, signal)).resp;
       const key = rangeCacheKey(r, opts.splitIntervalMs);
-      const extents = await get(key, signal);
+      let extents = await getFirst([key], signal);
+      // A finer step's entry answers this one too (Thanos's alternative keys). Unlike Thanos, which
+      // writes nothing back then, its extents are thinned to this request's step grid and stored
+      // under this request's own key with whatever had to be fetched, so the next refresh of this
+      // preset is a direct hit.
+      let alternative = false;
+      if (!extents) {
+        const alt = await getFirst(alternativeKeys(r), signal);
+        if (alt) {
+          alternative = true;
+          extents = thinToGrid(r, alt);
+        }
+      }
       let response: MatrixResponse;
       let toStore: Extent[] = [];
       if (!extents) {
@@ -166,13 +228,12 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
         if (shouldCache(r, a, maxCacheTime)) toStore = [{ start: r.start, end: r.end, resp: a.resp }];
       } else {
         const { requests, cached } = partition(r, extents);
-        if (requests.length === 0) return cached.length > 0 ? mergeMatrices(cached) : emptyMatrix();
-        const answers = await run(requests, signal);
+        const answers = requests.length > 0 ? await run(requests, signal) : [];
         const all = [...extents];
         for (const [q, a] of answers)
           if (shouldCache(q, a, maxCacheTime)) all.push({ start: q.start, end: q.end, resp: a.resp });
         response = mergeMatrices([...cached, ...answers.map(([, a]) => a.resp)]);
-        toStore = all.length > extents.length ? mergeExtents(r, all) : [];
+        if (all.length > extents.length || (alternative && all.length > 0)) toStore = mergeExtents(r, all);
       }
       const kept = withoutRecent(r, toStore);
       if (kept.length > 0) put(key, kept);
