@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChunkEncoding } from '../chunkenc/chunk.js';
 import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
+import { SegmentFileSource } from '../chunks/segment-file.js';
 import { ChunkSegmentReader } from '../chunks/segment-reader.js';
 import { CorruptionError } from '../errors.js';
 import { IndexReader, type IndexReaderOptions } from '../index/reader.js';
@@ -299,7 +300,7 @@ export async function openBlock(
     throw new CorruptionError(indexPath, 0, `cannot open index: ${(err as Error).message}`, { cause: err });
   }
   const reader = await BlockReader.open(
-    { meta, index, chunks: segs.map((f) => new FileRangeSource(join(dir, 'chunks', f))), name: dir },
+    { meta, index, chunks: segs.map((f) => new SegmentFileSource(join(dir, 'chunks', f))), name: dir },
     opts,
   );
   for (const [k, v] of tombstones) reader.tombstones.set(k, v);

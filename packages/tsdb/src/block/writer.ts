@@ -216,9 +216,40 @@ export class BlockWriter {
     minTime: ArrayLike<number>,
     maxTime: ArrayLike<number>,
   ): Promise<void> {
-    const n = records.count;
-    const cols = this.cols(n);
+    if (this.tryCopySeries(symbolRefs, records, minTime, maxTime)) return;
+    await this.index.drain();
+    const cols = this.cols(records.count);
     await this.chunkWriter.writeRecords(records, cols.ref);
+    this.indexCopied(symbolRefs, records, minTime, maxTime);
+  }
+
+  /**
+   * copySeries without I/O: adds the series and returns true when nothing needs writing out
+   * first; otherwise adds nothing and returns false (then call copySeries). Lets compaction skip
+   * an await per series.
+   */
+  tryCopySeries(
+    symbolRefs: ArrayLike<number>,
+    records: ChunkRecords,
+    minTime: ArrayLike<number>,
+    maxTime: ArrayLike<number>,
+  ): boolean {
+    if (this.index.needsDrain) return false;
+    const cols = this.cols(records.count);
+    if (!this.chunkWriter.tryWriteRecords(records, cols.ref)) return false;
+    this.indexCopied(symbolRefs, records, minTime, maxTime);
+    return true;
+  }
+
+  // The index entry and stats of a series whose chunk refs are in `metaCols.ref`.
+  private indexCopied(
+    symbolRefs: ArrayLike<number>,
+    records: ChunkRecords,
+    minTime: ArrayLike<number>,
+    maxTime: ArrayLike<number>,
+  ): void {
+    const n = records.count;
+    const cols = this.metaCols;
     for (let i = 0; i < n; i++) {
       const min = minTime[i] as number;
       const max = maxTime[i] as number;
@@ -233,7 +264,6 @@ export class BlockWriter {
     this.index.addSeriesRefs(symbolRefs, cols);
     this.numChunks += n;
     this.numSeries++;
-    await this.index.drain();
   }
 
   private cols(n: number): { count: number; minTime: Float64Array; maxTime: Float64Array; ref: Float64Array } {

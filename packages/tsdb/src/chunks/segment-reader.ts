@@ -3,6 +3,7 @@ import type { ChunkEncoding } from '../chunkenc/chunk.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { CorruptionError } from '../errors.js';
 import { CHUNKS_FORMAT_V1, CHUNKS_MAGIC, chunkRefOffset, chunkRefSegment, SEGMENT_HEADER_SIZE } from './segment.js';
+import { canReadInto } from './segment-file.js';
 
 /** A chunk read from a segment: its encoding and data bytes (a view, not decoded). */
 export interface RawChunk {
@@ -69,6 +70,21 @@ export class ChunkSegmentReader {
     const to = Math.min(end, this.sizes[seg] as number);
     if (to <= start) return new Uint8Array(0);
     return source.read(start, to - start, signal);
+  }
+
+  /**
+   * Like readRange into `target` (which it fills from `start`, up to the segment's end), without
+   * allocating when the source can read into a buffer; returns the bytes read, a view of `target`
+   * or, for other sources, their own.
+   */
+  async readRangeInto(seg: number, start: number, target: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    const source = this.segments[seg];
+    if (!source) throw new CorruptionError(this.segmentName(seg), 0, `segment ${seg + 1} does not exist`);
+    const len = Math.min(target.length, (this.sizes[seg] as number) - start);
+    if (len <= 0) return target.subarray(0, 0);
+    if (!canReadInto(source)) return source.read(start, len, signal);
+    const n = await source.readInto(start, target.subarray(0, len), signal);
+    return target.subarray(0, n);
   }
 
   /** Reads one chunk. Prefer readChunks for many. */

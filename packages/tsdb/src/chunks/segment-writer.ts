@@ -11,8 +11,15 @@ import {
   segmentFileName,
 } from './segment.js';
 
-const BUFFER_SIZE = 4 * 1024 * 1024;
+const BUFFER_SIZE = 2 * 1024 * 1024;
 const MAX_LEN_FIELD = 10;
+
+// What chunks.Writer reserves for the records: a 10-byte length field each.
+function estimatedSize(recs: ChunkRecords): number {
+  let total = 0;
+  for (let i = 0; i < recs.count; i++) total += MAX_LEN_FIELD + 1 + (recs.dataLen[i] as number) + 4;
+  return total;
+}
 
 function uvarintSize(v: number): number {
   let n = 1;
@@ -21,6 +28,14 @@ function uvarintSize(v: number): number {
     n++;
   }
   return n;
+}
+
+async function writeFully(fh: FileHandle, buf: Uint8Array, len: number, pos: number): Promise<void> {
+  let off = 0;
+  while (off < len) {
+    const { bytesWritten } = await fh.write(buf, off, len - off, pos + off);
+    off += bytesWritten;
+  }
 }
 
 /**
@@ -54,6 +69,8 @@ export class ChunkSegmentWriter {
   private buf = new Uint8Array(BUFFER_SIZE);
   private bufLen = 0;
   private readonly files: string[] = [];
+  private spare = new Uint8Array(0);
+  private writing: Promise<void> | undefined;
   private sizes = new Int32Array(64);
   private cutAt = new Int32Array(4);
 
@@ -96,20 +113,37 @@ export class ChunkSegmentWriter {
    * a damaged chunk keeps a CRC that says so). References go to `refs[0, recs.count)`.
    */
   async writeRecords(recs: ChunkRecords, refs: Float64Array): Promise<void> {
-    const count = recs.count;
-    const { bytes, recStart, encAt, dataLen } = recs;
-    let total = 0;
-    for (let i = 0; i < count; i++) total += MAX_LEN_FIELD + 1 + (dataLen[i] as number) + 4;
+    if (this.tryWriteRecords(recs, refs)) return;
+    const total = estimatedSize(recs);
     if ((this.n === 0 ? SEGMENT_HEADER_SIZE : this.n) + total > this.segmentSize) {
       await this.writeRecordsCutting(recs, refs);
       return;
     }
-    // The series fits the current segment: no cut, so copy runs of adjacent records at once.
     if (this.n === 0) await this.cut();
     if (this.bufLen + total > this.buf.length) {
       await this.flush();
       if (total > this.buf.length) this.buf = new Uint8Array(total);
     }
+    this.copyRecords(recs, refs);
+  }
+
+  /**
+   * writeRecords when no I/O is due: when the series fits the current segment and the write
+   * buffer, copies it and returns true; otherwise writes nothing and returns false (then call
+   * writeRecords). Lets a caller skip an await per series.
+   */
+  tryWriteRecords(recs: ChunkRecords, refs: Float64Array): boolean {
+    if (this.n === 0) return false;
+    const total = estimatedSize(recs);
+    if (this.n + total > this.segmentSize || this.bufLen + total > this.buf.length) return false;
+    this.copyRecords(recs, refs);
+    return true;
+  }
+
+  // Copies runs of adjacent records at once; the caller made sure they fit.
+  private copyRecords(recs: ChunkRecords, refs: Float64Array): void {
+    const count = recs.count;
+    const { bytes, recStart, encAt, dataLen } = recs;
     const buf = this.buf;
     let p = this.bufLen;
     let i = 0;
@@ -253,20 +287,36 @@ export class ChunkSegmentWriter {
     return ref;
   }
 
+  // Hands the buffer to the file and goes on in the other one: the write runs while the next
+  // buffer fills, and is awaited before the one after (or at the end of the segment).
   private async flush(): Promise<void> {
+    await this.settle();
     if (!this.fh || this.bufLen === 0) return;
-    let off = 0;
-    while (off < this.bufLen) {
-      const { bytesWritten } = await this.fh.write(this.buf, off, this.bufLen - off, this.filePos);
-      off += bytesWritten;
-      this.filePos += bytesWritten;
-    }
+    const fh = this.fh;
+    const buf = this.buf;
+    const len = this.bufLen;
+    const pos = this.filePos;
+    this.filePos += len;
+    this.writing = writeFully(fh, buf, len, pos);
+    this.writing.catch(() => {});
+    this.buf = this.spare.length >= buf.length ? this.spare : new Uint8Array(buf.length);
+    this.spare = buf;
     this.bufLen = 0;
   }
 
+  private async settle(): Promise<void> {
+    const w = this.writing;
+    this.writing = undefined;
+    if (w) await w;
+  }
+
   private async finalizeTail(): Promise<void> {
-    if (!this.fh) return;
+    if (!this.fh) {
+      await this.settle();
+      return;
+    }
     await this.flush();
+    await this.settle();
     await this.fh.sync();
     await this.fh.close();
     this.fh = undefined;

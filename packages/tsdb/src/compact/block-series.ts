@@ -39,8 +39,8 @@ const WINDOW_SLACK = 1024;
  * can be copied as they are (`record`); any other comes as a BlockSeriesEntry (`entry`).
  */
 export class BlockSeriesCursor {
-  /** The current batch; the current series is `at`. */
-  readonly cols: SeriesColumns = new SeriesColumns();
+  /** The current batch's series; the current series is `at`. */
+  cols: SeriesColumns;
   /** Index of the current series in `cols`. */
   at = -1;
   /** Whether the current series has no deletions or trimming (its chunks are `chunkFrom…chunkTo`). */
@@ -53,11 +53,16 @@ export class BlockSeriesCursor {
   private postings: Uint32Array = new Uint32Array(0);
   private nextPosting = 0;
   private batchSeries = MAX_BATCH_SERIES;
-  private winBytes: (Uint8Array | undefined)[] = [];
-  private winStart: number[] = [];
+  private winBytes: (Uint8Array | undefined)[];
+  private winStart: number[];
   private readonly hdr = new Int32Array(2);
-  // Series whose chunks are too spread out for one window are read chunk by chunk into `slow`.
-  private scattered = -1;
+  // A series whose chunks are too spread out for one window (index in its batch; -1 none).
+  private scattered: number;
+  private scatteredChunks: RawChunk[];
+  private current: Batch = newBatch();
+  private spare: Batch = newBatch();
+  // The next batch, read while the current one is merged and written.
+  private ahead: Promise<boolean> | undefined;
 
   private constructor(
     readonly block: BlockReader,
@@ -68,7 +73,13 @@ export class BlockSeriesCursor {
     private readonly mint: number,
     private readonly maxt: number,
     private readonly signal: AbortSignal | undefined,
-  ) {}
+  ) {
+    this.cols = this.current.cols;
+    this.winBytes = this.current.winBytes;
+    this.winStart = this.current.winStart;
+    this.scattered = -1;
+    this.scatteredChunks = [];
+  }
 
   /**
    * A cursor over `block`, positioned on its first series (or exhausted: `at` is -1). `symbolMap`
@@ -106,15 +117,32 @@ export class BlockSeriesCursor {
     return false;
   }
 
-  /** Reads batches until one has a series left; false when the block has no more. */
+  /** Moves to the next batch with a series left; false when the block has no more. */
   async nextBatch(): Promise<boolean> {
-    while (this.nextPosting < this.postings.length) {
+    for (;;) {
       this.signal?.throwIfAborted();
-      await this.readBatch();
+      const got = this.ahead ? await this.ahead : await this.readBatch(this.spare);
+      this.ahead = undefined;
+      if (!got) {
+        this.at = -1;
+        return false;
+      }
+      const b = this.spare;
+      this.spare = this.current;
+      this.current = b;
+      this.cols = b.cols;
+      this.winBytes = b.winBytes;
+      this.winStart = b.winStart;
+      this.scattered = b.scattered;
+      this.scatteredChunks = b.scatteredChunks;
+      this.at = -1;
+      if (this.nextPosting < this.postings.length) {
+        this.ahead = this.readBatch(this.spare);
+        // Its error surfaces when it is awaited; until then it must not count as unhandled.
+        this.ahead.catch(() => {});
+      }
       if (this.advanceInBatch()) return true;
     }
-    this.at = -1;
-    return false;
   }
 
   /**
@@ -223,14 +251,25 @@ export class BlockSeriesCursor {
     ) as RawChunk;
   }
 
-  private scatteredChunks: RawChunk[] = [];
+  // Reads [start, end) of segment `seg` into the batch's buffer for it (kept from batch to batch).
+  private async readWindow(b: Batch, seg: number, start: number, end: number): Promise<Uint8Array> {
+    let buf = b.bufs[seg];
+    if (!buf || buf.length < end - start) {
+      buf = new Uint8Array(Math.max(end - start, (buf?.length ?? 0) * 2, 64 * 1024));
+      b.bufs[seg] = buf;
+    }
+    return this.block.chunks.readRangeInto(seg, start, buf.subarray(0, end - start), this.signal);
+  }
 
-  // Decodes the next batch of series entries and reads their chunk bytes, one range per segment.
-  private async readBatch(): Promise<void> {
-    const cols = this.cols;
+  // Decodes the next batch of series entries into `b` and reads their chunk bytes, one range per
+  // segment. False when no series are left.
+  private async readBatch(b: Batch): Promise<boolean> {
+    if (this.nextPosting >= this.postings.length) return false;
+    const cols = b.cols;
     const { index, chunks } = this.block;
     cols.reset();
-    this.scattered = -1;
+    b.scattered = -1;
+    b.scatteredChunks = [];
     const end = Math.min(this.postings.length, this.nextPosting + this.batchSeries);
     await index.seriesColumns(this.postings.subarray(this.nextPosting, end), cols, this.signal);
     const symbolMap = this.symbolMap;
@@ -265,10 +304,10 @@ export class BlockSeriesCursor {
       if (!fits && used > 0) break;
       if (!fits) {
         // One series spread over more than a window: its chunks are read one by one.
-        this.scattered = 0;
+        b.scattered = 0;
         const list: number[] = [];
         for (let k = from; k < to; k++) list.push(cols.chunkRef[k] as number);
-        this.scatteredChunks = await chunks.readChunks(list, this.signal);
+        b.scatteredChunks = await chunks.readChunks(list, this.signal);
         used = 1;
         break;
       }
@@ -281,33 +320,43 @@ export class BlockSeriesCursor {
     this.nextPosting += used;
     // Adapt the batch to series with many chunks, so that little is decoded twice.
     this.batchSeries = used < this.batchSeries ? Math.max(16, used) : Math.min(MAX_BATCH_SERIES, used * 2);
-    this.winBytes = [];
-    this.winStart = [];
+    b.winBytes = [];
+    b.winStart = [];
     for (let seg = 0; seg < hi.length; seg++) {
       const l = lo[seg];
       const h = hi[seg];
       if (l === undefined || h === undefined) continue;
       const name = chunks.segmentName(seg);
-      let bytes = await chunks.readRange(seg, l, h + WINDOW_SLACK, this.signal);
+      let bytes = await this.readWindow(b, seg, l, h + WINDOW_SLACK);
       // The chunk at the highest offset must fit; the others end before it.
       if (!chunkRecordAt(bytes, h - l, name, h, this.hdr)) {
         if ((this.hdr[0] as number) < 0)
           throw new CorruptionError(name, h, 'chunk length runs past the end of the segment');
-        bytes = await chunks.readRange(
-          seg,
-          l,
-          l + (this.hdr[0] as number) + 1 + (this.hdr[1] as number) + 4,
-          this.signal,
-        );
+        bytes = await this.readWindow(b, seg, l, l + (this.hdr[0] as number) + 1 + (this.hdr[1] as number) + 4);
         if (!chunkRecordAt(bytes, h - l, name, h, this.hdr)) {
           throw new CorruptionError(name, h, `chunk of ${this.hdr[1]} bytes runs past the end of the segment`);
         }
       }
-      this.winBytes[seg] = bytes;
-      this.winStart[seg] = l;
+      b.winBytes[seg] = bytes;
+      b.winStart[seg] = l;
     }
-    this.at = -1;
+    return true;
   }
+}
+
+// One batch of a cursor: series columns and the chunk bytes they refer to.
+interface Batch {
+  cols: SeriesColumns;
+  winBytes: (Uint8Array | undefined)[];
+  winStart: number[];
+  scattered: number;
+  scatteredChunks: RawChunk[];
+  /** Per segment, the buffer windows are read into. */
+  bufs: (Uint8Array | undefined)[];
+}
+
+function newBatch(): Batch {
+  return { cols: new SeriesColumns(), winBytes: [], winStart: [], scattered: -1, scatteredChunks: [], bufs: [] };
 }
 
 // Prometheus's Intervals.Add: keeps the list sorted, merging overlapping and adjacent intervals.

@@ -217,7 +217,8 @@ async function populate(
       let j = 0;
       for (const c of ordered) j = c.appendRecords(recs, j, minTime, maxTime);
       recs.count = n;
-      await writer.copySeries(labelRefs, recs, minTime, maxTime);
+      if (!writer.tryCopySeries(labelRefs, recs, minTime, maxTime))
+        await writer.copySeries(labelRefs, recs, minTime, maxTime);
     } else {
       let chunks: EncodedChunk[];
       if (group.length === 1) {

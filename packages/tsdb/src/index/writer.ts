@@ -348,6 +348,11 @@ export class IndexWriter {
     sink.be32(crc32c(body));
   }
 
+  /** Whether drain() would write (1 MiB or more is buffered). */
+  get needsDrain(): boolean {
+    return this.sink.buffered >= FLUSH_AT;
+  }
+
   /** Writes out the buffered bytes once 1 MiB has accumulated (call between series with `symbols`). */
   async drain(): Promise<void> {
     if (this.sink.buffered >= FLUSH_AT) await this.sink.flush();
