@@ -40,6 +40,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'objstore/run.ts',
     what: 'getRange latency/throughput (filesystem, s3rver), API calls per block',
   },
+  'objstore-upload': {
+    script: 'objstore/upload-providers.ts',
+    what: 'block upload MB/s and requests per block to Azurite and s3rver',
+  },
   'core-fanout': { script: 'core/fanout-dedup.ts', what: 'fan-out, merge and dedup of 100k series × 2 replicas' },
   'core-query-isolation': {
     script: 'core/query-isolation.ts',
@@ -59,6 +63,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
   'core-store-10k': {
     script: 'core/store-10k-blocks.ts',
     what: 'store gateway over 10,000 blocks: start to ready, health during sync',
+  },
+  'core-frontend-cache': {
+    script: 'core/frontend-cache.ts',
+    what: '7-day range query via query frontend: direct/uncached/cold/warm (needs prometheus)',
   },
   'core-sidecar': {
     script: 'core/sidecar.ts',

@@ -23,7 +23,7 @@ export interface ObjectAttributes {
 }
 
 /** Which backend a bucket talks to (Thanos's `type:` values, plus IN-MEMORY). */
-export type BucketProvider = 'FILESYSTEM' | 'S3' | 'IN-MEMORY';
+export type BucketProvider = 'FILESYSTEM' | 'S3' | 'IN-MEMORY' | 'AZURE' | 'ALIYUNOSS';
 
 /**
  * An object storage bucket with Thanos's objstore semantics.

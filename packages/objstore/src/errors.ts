@@ -23,21 +23,21 @@ export class ObjectNotFoundError extends ObjstoreError {
     readonly bucketName: string,
     options?: { cause?: unknown },
   ) {
-    super('ERR_OBJECT_NOT_FOUND', `object ${JSON.stringify(objectName)} not found in bucket ${bucketName}`, options);
+    super('OBJSTORE_NOT_FOUND', `object ${JSON.stringify(objectName)} not found in bucket ${bucketName}`, options);
   }
 }
 
 /** The objstore YAML (or an options object) is invalid; the message names the setting. */
 export class ObjstoreConfigError extends ObjstoreError {
   constructor(detail: string, options?: { cause?: unknown }) {
-    super('ERR_OBJSTORE_CONFIG', `objstore config: ${detail}`, options);
+    super('OBJSTORE_CONFIG', `objstore config: ${detail}`, options);
   }
 }
 
 /** A caller passed an argument the bucket cannot honour (empty name, `..`, negative offset). */
 export class ObjstoreInvalidArgumentError extends ObjstoreError {
   constructor(detail: string) {
-    super('ERR_OBJSTORE_INVALID_ARGUMENT', detail);
+    super('OBJSTORE_INVALID_ARGUMENT', detail);
   }
 }
 

@@ -10,7 +10,10 @@ export type { Bucket, BucketProvider, IterOptions, ObjectAttributes, OperationOp
 export { DIR_DELIM } from './bucket.js';
 export type { BucketConfig, BucketType } from './config/bucket-config.js';
 export {
+  ALIYUNOSS_CONFIG_FIELDS,
+  AZURE_CONFIG_FIELDS,
   FILESYSTEM_CONFIG_FIELDS,
+  HTTP_CONFIG_FIELDS,
   parseBucketConfig,
   S3_CONFIG_FIELDS,
   SUPPORTED_BUCKET_TYPES,
@@ -28,14 +31,19 @@ export {
   ObjstoreInvalidArgumentError,
   ObjstoreOperationError,
 } from './errors.js';
+export { createAzureBucket } from './providers/azure/bucket.js';
+export { type AzureBucketOptions, DEFAULT_AZURE_BLOCK_SIZE } from './providers/azure/options.js';
 export type { FilesystemBucketOptions } from './providers/filesystem.js';
 export { createFilesystemBucket, FILESYSTEM_TEMP_DIR } from './providers/filesystem.js';
+export type { BucketHttpOptions } from './providers/http-agents.js';
 export type { MemoryBucketOptions } from './providers/memory.js';
 export { createMemoryBucket } from './providers/memory.js';
+export { createOssBucket, OSS_PART_SIZE, type OssConfig, ossS3Options } from './providers/oss.js';
 export { createS3Bucket, usesPathStyle } from './providers/s3/bucket.js';
 export type {
   S3BucketLookupType,
   S3BucketOptions,
+  S3ConfigKeyNames,
   S3HttpOptions,
   S3ServerSideEncryption,
 } from './providers/s3/options.js';

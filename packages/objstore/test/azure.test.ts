@@ -123,7 +123,7 @@ describe('azure config and errors against azurite', () => {
     const b = await createBucketFromConfig(azuriteYaml({ storage_create_container: false }), { retry: false });
     try {
       const err = await opError(b.get('x/y'));
-      expect(err.code).toBe('ERR_OBJSTORE_BUCKET_NOT_FOUND');
+      expect(err.code).toBe('OBJSTORE_BUCKET_NOT_FOUND');
       expect(err.setting).toBe('container');
       expect(err.message).toMatch(/container "t-[0-9a-f]+" does not exist.*check config\.container/);
     } finally {
@@ -139,7 +139,7 @@ describe('azure config and errors against azurite', () => {
     const b = await createBucketFromConfig(azuriteYaml({}, conn), { retry: false });
     try {
       const err = await opError(b.exists('x'));
-      expect(err.code).toBe('ERR_OBJSTORE_ACCESS_DENIED');
+      expect(err.code).toBe('OBJSTORE_ACCESS_DENIED');
       expect(err.message).toMatch(
         /access denied by http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/t-.*storage_connection_string/,
       );
@@ -153,7 +153,7 @@ describe('azure config and errors against azurite', () => {
     const b = await createBucketFromConfig(azuriteYaml({ max_retries: 1 }, conn), { retry: { minBackoffMs: 1 } });
     try {
       const err = await opError(b.get('x'));
-      expect(err.code).toBe('ERR_OBJSTORE_UNREACHABLE');
+      expect(err.code).toBe('OBJSTORE_UNREACHABLE');
       expect(err.message).toMatch(
         /cannot reach Azure blob endpoint http:\/\/127\.0\.0\.1:1\/.*ECONNREFUSED.*check config\.storage_connection_string/,
       );
@@ -327,7 +327,7 @@ describe('azure over https (Azurite with a test CA): http_config reaches the blo
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ObjstoreOperationError);
-      expect((err as ObjstoreOperationError).code).toBe('ERR_OBJSTORE_TLS');
+      expect((err as ObjstoreOperationError).code).toBe('OBJSTORE_TLS');
       expect((err as Error).message).not.toContain('\n');
       expect((err as Error).message).toMatch(
         /TLS certificate of https:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/t-.* is not trusted.*tls_config\.ca_file/,

@@ -15,7 +15,7 @@ async function configError(p: Promise<unknown> | (() => unknown)): Promise<Objst
     await (typeof p === 'function' ? p() : p);
   } catch (err) {
     expect(err).toBeInstanceOf(ObjstoreConfigError);
-    expect((err as ObjstoreConfigError).code).toBe('ERR_OBJSTORE_CONFIG');
+    expect((err as ObjstoreConfigError).code).toBe('OBJSTORE_CONFIG');
     expect((err as Error).message).not.toContain('\n');
     return err as ObjstoreConfigError;
   }
@@ -221,7 +221,7 @@ describe('objstore config against a real S3 server (s3rver)', () => {
     const b = await createBucketFromConfig(yaml({ bucket: 'no-such-bucket' }));
     try {
       const err = await opError(b.upload('x/y', new Uint8Array(1)));
-      expect(err.code).toBe('ERR_OBJSTORE_BUCKET_NOT_FOUND');
+      expect(err.code).toBe('OBJSTORE_BUCKET_NOT_FOUND');
       expect(err.message).toContain('config.bucket');
     } finally {
       await b.close();
@@ -233,7 +233,7 @@ describe('objstore config against a real S3 server (s3rver)', () => {
     const good = await createBucketFromConfig(yaml({}));
     try {
       const err = await opError(b.upload('denied/y', new Uint8Array(1)));
-      expect(err.code).toBe('ERR_OBJSTORE_ACCESS_DENIED');
+      expect(err.code).toBe('OBJSTORE_ACCESS_DENIED');
       expect(err.message).toMatch(/config\.access_key/);
       expect(await good.exists('denied/y')).toBe(false);
     } finally {
@@ -249,7 +249,7 @@ describe('objstore config against a real S3 server (s3rver)', () => {
     });
     try {
       const err = await opError(b.upload('x/y', new Uint8Array(1)));
-      expect(err.code).toBe('ERR_OBJSTORE_UNREACHABLE');
+      expect(err.code).toBe('OBJSTORE_UNREACHABLE');
       expect(err.message).toContain(`127.0.0.1:${port}`);
       expect(err.message).toContain('config.endpoint');
     } finally {

@@ -195,7 +195,7 @@ describe('ALIYUNOSS against s3rver', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(ObjstoreOperationError);
-      expect((err as ObjstoreOperationError).code).toBe('ERR_OBJSTORE_ACCESS_DENIED');
+      expect((err as ObjstoreOperationError).code).toBe('OBJSTORE_ACCESS_DENIED');
       expect((err as Error).message).toMatch(/check config\.access_key_id and config\.access_key_secret/);
     } finally {
       await bad.close();

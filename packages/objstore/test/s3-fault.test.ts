@@ -102,7 +102,7 @@ describe('s3 bucket when the server goes away mid-upload', () => {
     );
     expect(visibleMidUpload).toBe(false);
     expect(err).toBeInstanceOf(ObjstoreOperationError);
-    expect((err as ObjstoreOperationError).code).toBe('ERR_OBJSTORE_UNREACHABLE');
+    expect((err as ObjstoreOperationError).code).toBe('OBJSTORE_UNREACHABLE');
     expect((err as Error).message).not.toContain('\n');
     expect((err as Error).message).toContain('config.endpoint');
 

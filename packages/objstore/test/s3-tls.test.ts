@@ -107,7 +107,7 @@ describe('s3 over https: trust decisions', () => {
     },
   ])('refuses $name with one line naming the setting', async ({ http, want }) => {
     const err = await tlsError(yaml(http.map((l) => l.replace('OTHER', certs.otherCa).replace('CA', certs.ca))));
-    expect(err.code).toBe('ERR_OBJSTORE_TLS');
+    expect(err.code).toBe('OBJSTORE_TLS');
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(want);
     expect(err.message).toMatch(/https:\/\/127\.0\.0\.1:\d+.*tls_config\.ca_file/);
@@ -115,7 +115,7 @@ describe('s3 over https: trust decisions', () => {
 
   it('never falls back to plain http: an https client against an http server fails', async () => {
     const err = await tlsError(yaml(['    tls_config:', `      ca_file: ${certs.ca}`], {}, plain.port));
-    expect(err.code).toBe('ERR_OBJSTORE_TLS');
+    expect(err.code).toBe('OBJSTORE_TLS');
     expect(err.message).toMatch(/may speak plain HTTP.*insecure: true/);
     // And nothing reached the plain server's bucket.
     const b = await createBucketFromConfig(yaml([], { insecure: true }, plain.port).replace(/prefix: .*/, ''));

@@ -33,7 +33,7 @@ function flaky(
     if ((failures[op] ?? 0) > 0) {
       failures[op] = (failures[op] ?? 0) - 1;
       throw new ObjstoreOperationError(
-        'ERR_OBJSTORE_REQUEST',
+        'OBJSTORE_REQUEST',
         op,
         '',
         'S3 SlowDown (HTTP 503): reduce your request rate',
@@ -65,7 +65,7 @@ function flaky(
       for await (const n of inner.iter(dir, o)) {
         if (i === iterFailAfter && (failures.iter ?? 0) > 0) {
           failures.iter = (failures.iter ?? 0) - 1;
-          throw new ObjstoreOperationError('ERR_OBJSTORE_UNREACHABLE', 'iter', dir, 'connection reset', true);
+          throw new ObjstoreOperationError('OBJSTORE_UNREACHABLE', 'iter', dir, 'connection reset', true);
         }
         i++;
         yield n;

@@ -15,6 +15,7 @@ import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
+import { registerBucketReplicate } from './tools-bucket-replicate.js';
 
 /** Where command output goes: one call per line (stdout in the CLI, an array in tests). */
 export type Print = (line: string) => void;
@@ -579,5 +580,6 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
     );
   bucket.addCommand(upload);
 
+  registerBucketReplicate(bucket);
   tools.addCommand(bucket);
 };

@@ -56,7 +56,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       throw new ObjectNotFoundError(name, bucketName, { cause: err });
     if (err instanceof ObjstoreInvalidArgumentError || (err instanceof Error && err.name === 'AbortError')) throw err;
     const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
-    throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', op, name, (err as Error).message, transient, {
+    throw new ObjstoreOperationError('OBJSTORE_FILESYSTEM', op, name, (err as Error).message, transient, {
       cause: err,
       setting: 'directory',
     });
@@ -122,7 +122,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return;
-      throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'iter', prefix, (err as Error).message, false, {
+      throw new ObjstoreOperationError('OBJSTORE_FILESYSTEM', 'iter', prefix, (err as Error).message, false, {
         cause: err,
       });
     }
@@ -223,7 +223,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
         // only file system failures become operation errors.
         if (err instanceof ObjstoreError || typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) throw err;
         const transient = code === 'EAGAIN' || code === 'EBUSY' || code === 'EMFILE' || code === 'ENFILE';
-        throw new ObjstoreOperationError('ERR_OBJSTORE_FILESYSTEM', 'upload', name, (err as Error).message, transient, {
+        throw new ObjstoreOperationError('OBJSTORE_FILESYSTEM', 'upload', name, (err as Error).message, transient, {
           cause: err,
           setting: 'directory',
         });

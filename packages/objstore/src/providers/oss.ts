@@ -84,5 +84,5 @@ export function ossS3Options(cfg: OssConfig): S3BucketOptions {
 export function createOssBucket(cfg: OssConfig, extra: Partial<S3BucketOptions> = {}): Bucket {
   const bucket = createS3Bucket({ ...ossS3Options(cfg), ...extra });
   // Report Thanos's provider name (metrics' `bucket` labels and logs); the methods are closures.
-  return { ...bucket, provider: 'ALIYUNOSS' as Bucket['provider'] };
+  return { ...bucket, provider: 'ALIYUNOSS' };
 }

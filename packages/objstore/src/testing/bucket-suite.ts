@@ -97,7 +97,7 @@ export function describeBucket(name: string, setup: BucketSetup, quirks: ServerQ
         const err = await caught(b.get('id1/obj_1.some'));
         expect(err).toBeInstanceOf(ObjectNotFoundError);
         expect(isObjNotFoundErr(err)).toBe(true);
-        expect((err as ObjectNotFoundError).code).toBe('ERR_OBJECT_NOT_FOUND');
+        expect((err as ObjectNotFoundError).code).toBe('OBJSTORE_NOT_FOUND');
         expect(isObjNotFoundErr(await caught(b.getRange('id1/obj_1.some', 0, 10)))).toBe(true);
         expect(isObjNotFoundErr(await caught(b.getRange('id1/obj_1.some', 0, 0)))).toBe(true);
         expect(isObjNotFoundErr(await caught(b.getStream('id1/obj_1.some')))).toBe(true);

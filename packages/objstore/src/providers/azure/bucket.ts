@@ -282,7 +282,7 @@ export function createAzureBucket(opts: AzureBucketOptions): Bucket {
   return {
     name: opts.container,
     // TODO(lead): add 'AZURE' and 'ALIYUNOSS' to BucketProvider in src/bucket.ts (#21).
-    provider: 'AZURE' as Bucket['provider'],
+    provider: 'AZURE',
     async get(name: string, o?: OperationOptions) {
       validateObjectName(name);
       return readAll('get', name, await download('get', name, 0, undefined, o?.signal));
@@ -331,7 +331,7 @@ export function createAzureBucket(opts: AzureBucketOptions): Bucket {
           c.getBlobClient(name).delete({ deleteSnapshots: 'include', abortSignal: o?.signal }),
         );
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_OBJECT_NOT_FOUND') return;
+        if ((err as { code?: string }).code === 'OBJSTORE_NOT_FOUND') return;
         throw err;
       }
     },
@@ -341,7 +341,7 @@ export function createAzureBucket(opts: AzureBucketOptions): Bucket {
         await getProperties(name, o?.signal);
         return true;
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_OBJECT_NOT_FOUND') return false;
+        if ((err as { code?: string }).code === 'OBJSTORE_NOT_FOUND') return false;
         throw err;
       }
     },

@@ -69,7 +69,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
   const code = azureErrorCode(err) ?? '';
   if (code === 'ContainerNotFound') {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_BUCKET_NOT_FOUND',
+      'OBJSTORE_BUCKET_NOT_FOUND',
       operation,
       objectName,
       `Azure container ${JSON.stringify(ctx.container)} does not exist at ${ctx.url} (check config.container, or set storage_create_container: true)`,
@@ -82,7 +82,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
   }
   if (ACCESS_CODES.has(code) || status === 403) {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_ACCESS_DENIED',
+      'OBJSTORE_ACCESS_DENIED',
       operation,
       objectName,
       `access denied by ${ctx.url}: ${code || 'HTTP 403'} (check config.${ctx.credentialKey})`,
@@ -93,7 +93,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
   if (status === undefined) {
     const tls = describeTlsFailure(err, ctx.url);
     if (tls) {
-      return new ObjstoreOperationError('ERR_OBJSTORE_TLS', operation, objectName, tls.detail, false, {
+      return new ObjstoreOperationError('OBJSTORE_TLS', operation, objectName, tls.detail, false, {
         cause: err,
         setting: tls.setting === 'insecure' ? ctx.addressKey : tls.setting,
       });
@@ -101,7 +101,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
     const netCode = NETWORK_CODES.has(code) ? code : ((e?.cause as { code?: string } | undefined)?.code ?? '');
     if (NETWORK_CODES.has(netCode)) {
       return new ObjstoreOperationError(
-        'ERR_OBJSTORE_UNREACHABLE',
+        'OBJSTORE_UNREACHABLE',
         operation,
         objectName,
         `cannot reach Azure blob endpoint ${ctx.url}: ${netCode} (check config.${ctx.addressKey})`,
@@ -112,7 +112,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
     }
     if (e?.name === 'TimeoutError' || /timed? ?out|socket hang up/i.test(e?.message ?? '')) {
       return new ObjstoreOperationError(
-        'ERR_OBJSTORE_UNREACHABLE',
+        'OBJSTORE_UNREACHABLE',
         operation,
         objectName,
         `Azure request to ${ctx.url} timed out: ${oneLine(e?.message)} (check config.http_config and pipeline_config.try_timeout)`,
@@ -126,7 +126,7 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
     status !== undefined
       ? `Azure ${code || 'error'} (HTTP ${status}): ${oneLine(e?.message)}`
       : `Azure request failed: ${oneLine(e?.message ?? String(err))}`;
-  return new ObjstoreOperationError('ERR_OBJSTORE_REQUEST', operation, objectName, detail, retryable, {
+  return new ObjstoreOperationError('OBJSTORE_REQUEST', operation, objectName, detail, retryable, {
     cause: err,
     status,
   });

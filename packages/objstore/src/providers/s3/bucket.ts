@@ -359,7 +359,7 @@ export function createS3Bucket(opts: S3BucketOptions): Bucket {
         await head(name, o?.signal);
         return true;
       } catch (err) {
-        if ((err as { code?: string }).code === 'ERR_OBJECT_NOT_FOUND') return false;
+        if ((err as { code?: string }).code === 'OBJSTORE_NOT_FOUND') return false;
         throw err;
       }
     },

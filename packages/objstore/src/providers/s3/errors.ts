@@ -80,7 +80,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   if (status === undefined) {
     const tls = describeTlsFailure(err, ctx.endpointUrl);
     if (tls) {
-      return new ObjstoreOperationError('ERR_OBJSTORE_TLS', operation, objectName, tls.detail, false, {
+      return new ObjstoreOperationError('OBJSTORE_TLS', operation, objectName, tls.detail, false, {
         cause: err,
         setting: tls.setting === 'insecure' ? keys.insecure : tls.setting,
       });
@@ -91,7 +91,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   }
   if (s3Code === 'NoSuchBucket') {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_BUCKET_NOT_FOUND',
+      'OBJSTORE_BUCKET_NOT_FOUND',
       operation,
       objectName,
       `S3 bucket ${JSON.stringify(ctx.bucket)} does not exist at ${ctx.endpointUrl} (check config.${keys.bucket})`,
@@ -101,7 +101,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   }
   if (CREDENTIAL_CODES.has(s3Code) || status === 403) {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_ACCESS_DENIED',
+      'OBJSTORE_ACCESS_DENIED',
       operation,
       objectName,
       `access denied by ${ctx.endpointUrl}: ${s3Code || 'HTTP 403'} (check config.${keys.accessKey} and config.${keys.secretKey})`,
@@ -112,7 +112,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   const netCode = e?.code ?? (e?.cause as SdkError | undefined)?.code;
   if (status === undefined && (netCode !== undefined ? NETWORK_CODES.has(netCode) : false)) {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_UNREACHABLE',
+      'OBJSTORE_UNREACHABLE',
       operation,
       objectName,
       `cannot reach S3 endpoint ${ctx.endpointUrl}: ${netCode} (check config.${keys.endpoint} and config.${keys.insecure})`,
@@ -123,7 +123,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
   }
   if (status === undefined && (e?.name === 'TimeoutError' || /socket hang up|timed? ?out/i.test(e?.message ?? ''))) {
     return new ObjstoreOperationError(
-      'ERR_OBJSTORE_UNREACHABLE',
+      'OBJSTORE_UNREACHABLE',
       operation,
       objectName,
       `S3 request to ${ctx.endpointUrl} timed out: ${e.message}`,
@@ -143,7 +143,7 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
     status !== undefined
       ? `S3 ${s3Code || 'error'} (HTTP ${status}): ${oneLine(e?.message)}`
       : `S3 request failed: ${oneLine(e?.message ?? String(err))}`;
-  return new ObjstoreOperationError('ERR_OBJSTORE_REQUEST', operation, objectName, detail, retryable, {
+  return new ObjstoreOperationError('OBJSTORE_REQUEST', operation, objectName, detail, retryable, {
     cause: err,
     status,
   });
