@@ -43,13 +43,13 @@ export interface ForwardRequest {
 /**
  * Interns label strings while decoding: the same names and values arrive in every request, and
  * decoding them afresh each time is most of the garbage a receiver makes. A direct-mapped table
- * keyed by a hash of the bytes holds the last string seen per slot with its bytes; a hit whose
- * bytes compare equal reuses the string, anything else decodes and takes the slot. Bounded
- * (INTERN_SLOTS entries, strings up to INTERN_MAX_BYTES), so it cannot grow with cardinality.
+ * keyed by a hash of the bytes holds the last ASCII string seen per slot; a hit whose characters
+ * equal the bytes reuses the string, anything else decodes (and, when ASCII, takes the slot).
+ * Bounded (INTERN_SLOTS entries, strings up to INTERN_MAX_BYTES), so it cannot grow with
+ * cardinality, and it keeps no copy of any request buffer.
  */
 const INTERN_SLOTS = 1 << 16;
 const INTERN_MAX_BYTES = 128;
-const internBytes: (Uint8Array | undefined)[] = new Array(INTERN_SLOTS);
 const internStrings: (string | undefined)[] = new Array(INTERN_SLOTS);
 
 function internedString(buf: Uint8Array, text: Buffer, start: number, end: number): string {
@@ -57,20 +57,25 @@ function internedString(buf: Uint8Array, text: Buffer, start: number, end: numbe
   if (len === 0) return '';
   if (len > INTERN_MAX_BYTES) return text.toString('utf8', start, end);
   let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const b = buf[i] as number;
+    if (b >= 0x80) ascii = false;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  if (!ascii) return text.toString('utf8', start, end);
   const slot = (h ^ (h >>> 16)) & (INTERN_SLOTS - 1);
-  const cached = internBytes[slot];
+  const cached = internStrings[slot];
   if (cached !== undefined && cached.length === len) {
     let same = true;
     for (let i = 0; i < len; i++)
-      if (cached[i] !== buf[start + i]) {
+      if (cached.charCodeAt(i) !== buf[start + i]) {
         same = false;
         break;
       }
-    if (same) return internStrings[slot] as string;
+    if (same) return cached;
   }
-  const str = text.toString('utf8', start, end);
-  internBytes[slot] = buf.slice(start, end);
+  const str = text.toString('latin1', start, end);
   internStrings[slot] = str;
   return str;
 }
@@ -189,18 +194,18 @@ export function decodeForwardRequest(buf: Uint8Array): ForwardRequest {
 
 /** A growable protobuf writer for the few messages the receiver sends. */
 class Out {
-  buf: Uint8Array = new Uint8Array(1 << 12);
-  view: DataView = new DataView(this.buf.buffer);
+  buf: Buffer = Buffer.allocUnsafe(1 << 12);
+  view: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   pos = 0;
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
+    const next = Buffer.allocUnsafe(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   varint(v: number): void {
@@ -229,23 +234,53 @@ class Out {
   }
 
   string(tag: number, s: string): void {
-    const len = Buffer.byteLength(s);
     this.varint(tag);
+    const n = s.length;
+    // ASCII (almost every label) is written byte by byte: a native write call per short string
+    // costs more than the copy.
+    this.ensure(n + 5);
+    const lenAt = this.pos;
+    let p = lenAt + (n < 0x80 ? 1 : 5);
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      this.buf[p++] = c;
+    }
+    if (ascii && n < 0x80) {
+      this.buf[lenAt] = n;
+      this.pos = p;
+      return;
+    }
+    const len = Buffer.byteLength(s);
+    this.pos = lenAt;
     this.varint(len);
     this.ensure(len);
-    Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength).write(s, this.pos, 'utf8');
+    this.buf.write(s, this.pos, 'utf8');
     this.pos += len;
   }
 
-  /** Writes a length-delimited field whose body `body` writes; the length is patched in after. */
-  nested(tag: number, body: () => void): void {
+  /** Starts a length-delimited field; `end(start)` patches its length in. */
+  begin(tag: number): number {
     this.varint(tag);
-    // Reserve 5 bytes for the length (a message under 4 GiB), then move the body if fewer are needed.
+    // Reserve 5 bytes for the length (a message under 4 GiB); end() moves the body if fewer are needed.
     this.ensure(5);
     const lenAt = this.pos;
     this.pos += 5;
-    body();
+    return lenAt;
+  }
+
+  end(lenAt: number): void {
     const len = this.pos - lenAt - 5;
+    if (len < 0x80) {
+      this.buf.copyWithin(lenAt + 1, lenAt + 5, this.pos);
+      this.buf[lenAt] = len;
+      this.pos -= 4;
+      return;
+    }
     const lenBytes: number[] = [];
     let v = len;
     while (v >= 0x80) {
@@ -260,31 +295,33 @@ class Out {
   }
 
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    return new Uint8Array(this.buf.subarray(0, this.pos));
   }
 }
 
 function writeSeries(o: Out, tag: number, s: WriteSeries): void {
-  o.nested(tag, () => {
-    for (const l of s.labels)
-      o.nested(0x0a, () => {
-        if (l.name !== '') o.string(0x0a, l.name);
-        if (l.value !== '') o.string(0x12, l.value);
-      });
-    for (let i = 0; i < s.timestamps.length; i++)
-      o.nested(0x12, () => {
-        const v = s.values[i] as number;
-        if (!Object.is(v, 0)) {
-          o.varint(0x09);
-          o.double(v);
-        }
-        const t = s.timestamps[i] as number;
-        if (t !== 0) {
-          o.varint(0x10);
-          o.varint(t);
-        }
-      });
-  });
+  const at = o.begin(tag);
+  for (const l of s.labels) {
+    const la = o.begin(0x0a);
+    if (l.name !== '') o.string(0x0a, l.name);
+    if (l.value !== '') o.string(0x12, l.value);
+    o.end(la);
+  }
+  for (let i = 0; i < s.timestamps.length; i++) {
+    const sa = o.begin(0x12);
+    const v = s.values[i] as number;
+    if (!Object.is(v, 0)) {
+      o.varint(0x09);
+      o.double(v);
+    }
+    const t = s.timestamps[i] as number;
+    if (t !== 0) {
+      o.varint(0x10);
+      o.varint(t);
+    }
+    o.end(sa);
+  }
+  o.end(at);
 }
 
 /** Encodes a remote-write 1.0 WriteRequest (before snappy): for senders, tests and benchmarks. */
@@ -301,10 +338,11 @@ export function encodeForwardRequest(req: ForwardRequest): Uint8Array {
     o.varint(0x18);
     o.varint(req.replica);
   }
-  for (const d of req.data)
-    o.nested(0x22, () => {
-      for (const s of d.series) writeSeries(o, 0x0a, s);
-      if (d.tenant !== '') o.string(0x12, d.tenant);
-    });
+  for (const d of req.data) {
+    const at = o.begin(0x22);
+    for (const s of d.series) writeSeries(o, 0x0a, s);
+    if (d.tenant !== '') o.string(0x12, d.tenant);
+    o.end(at);
+  }
   return o.finish();
 }
