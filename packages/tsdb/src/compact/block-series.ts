@@ -3,7 +3,7 @@ import type { Interval } from '../block/tombstones.js';
 import { ChunkEncoding, type EncodedChunk } from '../chunkenc/chunk.js';
 import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
 import { encodeXorChunk } from '../chunkenc/xor-bulk.js';
-import { chunkRefOffset, chunkRefSegment } from '../chunks/segment.js';
+import { chunkRefOffset, chunkRefSegment, segmentFileName } from '../chunks/segment.js';
 import { chunkRecordAt, parseChunkAt, type RawChunk } from '../chunks/segment-reader.js';
 import type { ChunkRecords } from '../chunks/segment-writer.js';
 import { CorruptionError, ThanosError } from '../errors.js';
@@ -272,49 +272,21 @@ export class BlockSeriesCursor {
     b.scatteredChunks = [];
     const end = Math.min(this.postings.length, this.nextPosting + this.batchSeries);
     await index.seriesColumns(this.postings.subarray(this.nextPosting, end), cols, this.signal);
-    const symbolMap = this.symbolMap;
-    const refs = cols.symbolRefs;
-    for (let k = 0, n = cols.labelStart[cols.count] as number; k < n; k++) {
-      const r = symbolMap[refs[k] as number];
-      if (r === undefined) throw new CorruptionError(index.name, 0, `symbol reference ${refs[k]} out of range`);
-      refs[k] = r;
-    }
+    mapSymbols(cols, this.symbolMap, index.name);
     // Keep the series whose chunks fit one window per segment (at least one series).
-    const lo: number[] = [];
-    const hi: number[] = [];
-    const sLo: number[] = [];
-    const sHi: number[] = [];
-    let used = 0;
-    for (; used < cols.count; used++) {
-      const from = cols.chunkStart[used] as number;
-      const to = cols.chunkStart[used + 1] as number;
-      for (let seg = 0; seg < hi.length; seg++) {
-        sLo[seg] = lo[seg] as number;
-        sHi[seg] = hi[seg] as number;
+    const segs = chunks.segmentCount;
+    const lo = new Float64Array(segs).fill(Number.POSITIVE_INFINITY);
+    const hi = new Float64Array(segs).fill(Number.NEGATIVE_INFINITY);
+    let used = seriesFittingWindows(cols, lo, hi);
+    if (used === 0) {
+      // One series spread over more than a window: its chunks are read one by one.
+      b.scattered = 0;
+      const list: number[] = [];
+      for (let k = cols.chunkStart[0] as number; k < (cols.chunkStart[1] as number); k++) {
+        list.push(cols.chunkRef[k] as number);
       }
-      let fits = true;
-      for (let k = from; k < to; k++) {
-        const ref = cols.chunkRef[k] as number;
-        const seg = chunkRefSegment(ref);
-        const off = chunkRefOffset(ref);
-        if (sLo[seg] === undefined || off < (sLo[seg] as number)) sLo[seg] = off;
-        if (sHi[seg] === undefined || off > (sHi[seg] as number)) sHi[seg] = off;
-        if ((sHi[seg] as number) - (sLo[seg] as number) > MAX_WINDOW) fits = false;
-      }
-      if (!fits && used > 0) break;
-      if (!fits) {
-        // One series spread over more than a window: its chunks are read one by one.
-        b.scattered = 0;
-        const list: number[] = [];
-        for (let k = from; k < to; k++) list.push(cols.chunkRef[k] as number);
-        b.scatteredChunks = await chunks.readChunks(list, this.signal);
-        used = 1;
-        break;
-      }
-      for (let seg = 0; seg < sHi.length; seg++) {
-        lo[seg] = sLo[seg] as number;
-        hi[seg] = sHi[seg] as number;
-      }
+      b.scatteredChunks = await chunks.readChunks(list, this.signal);
+      used = 1;
     }
     cols.count = used;
     this.nextPosting += used;
@@ -322,10 +294,10 @@ export class BlockSeriesCursor {
     this.batchSeries = used < this.batchSeries ? Math.max(16, used) : Math.min(MAX_BATCH_SERIES, used * 2);
     b.winBytes = [];
     b.winStart = [];
-    for (let seg = 0; seg < hi.length; seg++) {
-      const l = lo[seg];
-      const h = hi[seg];
-      if (l === undefined || h === undefined) continue;
+    for (let seg = 0; seg < segs; seg++) {
+      const l = lo[seg] as number;
+      const h = hi[seg] as number;
+      if (h < l) continue;
       const name = chunks.segmentName(seg);
       let bytes = await this.readWindow(b, seg, l, h + WINDOW_SLACK);
       // The chunk at the highest offset must fit; the others end before it.
@@ -342,6 +314,50 @@ export class BlockSeriesCursor {
     }
     return true;
   }
+}
+
+// Replaces the batch's symbol references by the output's.
+function mapSymbols(cols: SeriesColumns, map: Uint32Array, file: string): void {
+  const refs = cols.symbolRefs;
+  for (let k = 0, n = cols.labelStart[cols.count] as number; k < n; k++) {
+    const r = map[refs[k] as number];
+    if (r === undefined) throw new CorruptionError(file, 0, `symbol reference ${refs[k]} out of range`);
+    refs[k] = r;
+  }
+}
+
+// How many of the batch's first series have their chunks within MAX_WINDOW bytes per segment;
+// `lo`/`hi` (per segment, ±Infinity when unused) become the lowest and highest chunk offsets.
+// 0 when the first series alone does not fit (lo/hi then untouched).
+function seriesFittingWindows(cols: SeriesColumns, lo: Float64Array, hi: Float64Array): number {
+  const segs = lo.length;
+  const sLo = new Float64Array(segs);
+  const sHi = new Float64Array(segs);
+  let used = 0;
+  for (; used < cols.count; used++) {
+    sLo.set(lo);
+    sHi.set(hi);
+    let fits = true;
+    for (let k = cols.chunkStart[used] as number, to = cols.chunkStart[used + 1] as number; k < to; k++) {
+      const ref = cols.chunkRef[k] as number;
+      const seg = chunkRefSegment(ref);
+      const off = chunkRefOffset(ref);
+      if (seg >= segs) {
+        throw new CorruptionError(
+          `chunks/${segmentFileName(seg + 1)}`,
+          0,
+          `segment ${seg + 1} does not exist (ref ${ref})`,
+        );
+      }
+      if (off < (sLo[seg] as number)) sLo[seg] = off;
+      if (off > (sHi[seg] as number)) sHi[seg] = off;
+      if ((sHi[seg] as number) - (sLo[seg] as number) > MAX_WINDOW) fits = false;
+    }
+    if (!fits) return used;
+    lo.set(sLo);
+    hi.set(sHi);
+  }
+  return used;
 }
 
 // One batch of a cursor: series columns and the chunk bytes they refer to.
