@@ -46,7 +46,7 @@ describe.skipIf(!programAvailable('chromium'))('graph render of a huge range ans
             ),
           [series, points],
         );
-      await run(100, 100); // warm-up: JIT and fonts
+      await run(1000, 100); // warm-up: JIT and fonts
       const r = await run(10_000, 1_000);
       console.log(
         `graph render ${r.series} series × ${r.points} points (${r.responseMB.toFixed(0)} MB of JSON): ` +
@@ -65,6 +65,7 @@ describe.skipIf(!programAvailable('chromium'))('graph render of a huge range ans
       await page.locator('.graph-tooltip').waitFor({ state: 'visible' });
       console.log(`first hover tooltip after ${Date.now() - t0} ms`);
       expect(await page.locator('.graph-tooltip').textContent()).toMatch(/bench_series\{instance="host-\d+"/);
+      await page.screenshot({ path: join(here, '../../../docs/images/graph-10k-series.png') });
     } finally {
       await browser.close();
       await removeTempDir(dir);

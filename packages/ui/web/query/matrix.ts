@@ -146,28 +146,56 @@ class Scanner {
   }
 }
 
-/** `"values":[[t,"v"],…]` into columns. */
+/**
+ * `"values":[[t,"v"],…]` into columns. Compact JSON (what Prometheus and thanos-ts send) takes a
+ * fast path with no whitespace skipping; anything else falls back to the general steps.
+ */
 function readValues(sc: Scanner): { ts: number[]; vs: number[] } {
   const ts: number[] = [];
   const vs: number[] = [];
+  const s = sc.s;
   sc.expect(LBRACKET);
   if (sc.peek() === RBRACKET) {
     sc.pos++;
     return { ts, vs };
   }
   for (;;) {
-    sc.expect(LBRACKET);
-    sc.ws();
-    ts.push(sc.number(COMMA));
-    sc.expect(COMMA);
-    sc.expect(QUOTE);
-    vs.push(sc.number(QUOTE));
-    sc.pos++; // closing quote
+    const p = sc.pos;
+    if (s.charCodeAt(p) === LBRACKET) {
+      sc.pos = p + 1;
+      ts.push(sc.number(COMMA));
+      if (s.charCodeAt(sc.pos) === COMMA && s.charCodeAt(sc.pos + 1) === QUOTE) {
+        sc.pos += 2;
+        vs.push(sc.number(QUOTE));
+        const q = sc.pos;
+        if (s.charCodeAt(q + 1) === RBRACKET) {
+          const c = s.charCodeAt(q + 2);
+          sc.pos = q + 3;
+          if (c === COMMA) continue;
+          if (c === RBRACKET) return { ts, vs };
+        }
+        sc.pos = q + 1;
+      } else {
+        sc.expect(COMMA);
+        sc.expect(QUOTE);
+        vs.push(sc.number(QUOTE));
+        sc.pos++;
+      }
+    } else {
+      sc.expect(LBRACKET);
+      sc.ws();
+      ts.push(sc.number(COMMA));
+      sc.expect(COMMA);
+      sc.expect(QUOTE);
+      vs.push(sc.number(QUOTE));
+      sc.pos++; // closing quote
+    }
     sc.expect(RBRACKET);
     const c = sc.peek();
     sc.pos++;
     if (c === RBRACKET) return { ts, vs };
     if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or ] at offset ${sc.pos - 1}`);
+    sc.ws();
   }
 }
 
