@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Compactor, createCompactor, createQuerier, type Querier } from '@thanos-ts/core';
+import { type Compactor, createCompactor, createQuerier, createRuler, type Querier } from '@thanos-ts/core';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
-import { freePort, makeTempDir, programAvailable, removeTempDir } from '@thanos-ts/testing';
+import { freePort, makeTempDir, programAvailable, removeTempDir, waitFor } from '@thanos-ts/testing';
+import { createUIHandler } from '@thanos-ts/ui';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickstart, type Quickstart } from '../../cli/src/quickstart/quickstart.js';
@@ -220,6 +223,70 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     await page.goto(`${qs.url}/rules`);
     await page.locator('.alert').first().waitFor();
     expect(await page.locator('.alert').first().textContent()).toContain('does not serve /api/v1/rules');
+  });
+
+  it("rules and alerts pages over a ruler's API, evaluating against the quick start", async () => {
+    const rulesFile = join(dataDir, 'rules.yml');
+    await writeFile(
+      rulesFile,
+      `groups:
+  - name: demo
+    interval: 1s
+    rules:
+      - record: cluster:http_requests:rate5m
+        expr: sum by (cluster) (rate(http_requests_total[5m]))
+      - alert: HighErrorRate
+        expr: sum by (cluster) (rate(http_requests_total{code="500"}[5m])) > 0
+        labels: { severity: page }
+      - alert: NeverFires
+        expr: vector(1) < 0
+`,
+    );
+    const ruler = createRuler({
+      ruleFiles: [rulesFile],
+      dataDir: join(dataDir, 'ruler'),
+      queryURLs: [qs.url],
+      shipIntervalMs: 0,
+    });
+    await ruler.start();
+    cleanups.push(() => ruler.close());
+    // The ruler's API and the pages in one server, as a ruler mounting the UI would serve them.
+    const ui = createUIHandler({ pages: ['rules', 'alerts'], title: 'thanos-ts rule' });
+    const server = createServer((req, res) => {
+      void (async () => {
+        if (!(await ui(req, res)) && !(await ruler.handler(req, res))) {
+          res.writeHead(404);
+          res.end();
+        }
+      })();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r())));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await waitFor(
+      'the ruler to fire its alert',
+      async () => (await api<{ alerts: unknown[] }>(`${base}/api/v1/alerts`)).data.alerts.length > 0,
+      30_000,
+    );
+
+    await page.goto(`${base}/rules`);
+    await page.locator('.rule-group').waitFor();
+    const rules = await page.locator('.rule-group tbody tr').allTextContents();
+    expect(rules).toHaveLength(3);
+    expect(rules[0]).toContain('record: cluster:http_requests:rate5m');
+    expect(rules[0]).toContain('ok');
+    expect(rules[1]).toContain('alert: HighErrorRate');
+    expect(rules[1]).toContain('firing');
+    await page.screenshot({ path: join(imagesDir, 'rules.png'), fullPage: true });
+
+    await page.goto(`${base}/alerts`);
+    const firing = page.locator('.alert-rule.state-firing');
+    await firing.waitFor();
+    expect(await firing.locator('summary').textContent()).toMatch(/^firing HighErrorRate \(2 active\)$/);
+    expect(await firing.locator('tbody tr').count()).toBe(2);
+    expect(await firing.locator('tbody tr').first().textContent()).toContain('severity="page"');
+    expect(await page.locator('.alert-rule.state-inactive summary').textContent()).toContain('NeverFires (0 active)');
+    await page.screenshot({ path: join(imagesDir, 'alerts.png'), fullPage: true });
   });
 
   it("bucket page: the compactor's blocks on a timeline per label set, with marks and hover details", async () => {
