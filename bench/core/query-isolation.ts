@@ -23,7 +23,13 @@ const median = (xs: number[]) => quantile(xs, 0.5);
 
 const dataDir = await mkdtemp(join(tmpdir(), 'bench-isolation-'));
 const { proc, match } = await startCli(
-  ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=2'],
+  [
+    'quickstart',
+    `--data-dir=${dataDir}`,
+    '--http-address=127.0.0.1:0',
+    '--remote-write.address=127.0.0.1:0',
+    '--days=2',
+  ],
   /ready: (http:\/\/\S+)/,
   300_000,
 );

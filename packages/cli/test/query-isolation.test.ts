@@ -25,7 +25,13 @@ describe('querier isolation (thanos-ts quickstart as a process)', () => {
   beforeAll(async () => {
     dataDir = await makeTempDir('isolation-');
     const started = await startCli(
-      ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=2'],
+      [
+        'quickstart',
+        `--data-dir=${dataDir}`,
+        '--http-address=127.0.0.1:0',
+        '--remote-write.address=127.0.0.1:0',
+        '--days=2',
+      ],
       /ready: (http:\/\/\S+)/,
     );
     cli = started.proc;

@@ -18,20 +18,27 @@ export function registerQuickstart(program: Command): void {
   program
     .command('quickstart')
     .description(
-      'Run a store gateway and a deduplicating querier over a local FILESYSTEM bucket, filled with demo blocks when empty.',
+      'Run the whole system in one process over a local FILESYSTEM bucket (filled with demo blocks when empty): store gateway, receiver, ruler, compactor and a deduplicating querier with its web pages.',
     )
     .addOption(new Option('--data-dir <dir>', 'directory for the bucket and the store cache').default('./data'))
     .addOption(
       new Option('--http-address <host:port>', 'listen address of the Prometheus HTTP API').default('127.0.0.1:10902'),
     )
     .addOption(
+      new Option(
+        '--remote-write.address <host:port>',
+        "listen address of the receiver's remote-write endpoint (/api/v1/receive)",
+      ).default('127.0.0.1:19291'),
+    )
+    .addOption(
       new Option('--days <n>', 'days of demo data written into an empty bucket').default(3).argParser(parseDays),
     )
-    .action(async (opts: { dataDir: string; httpAddress: string; days: number }) => {
+    .action(async (opts: { dataDir: string; httpAddress: string; 'remoteWrite.address': string; days: number }) => {
       const write = (line: string) => process.stdout.write(`${line}\n`);
       const qs = createQuickstart({
         dataDir: opts.dataDir,
         httpAddress: opts.httpAddress,
+        remoteWriteAddress: opts['remoteWrite.address'],
         days: opts.days,
         log: write,
       });

@@ -1,5 +1,7 @@
-import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
+import { makeTempDir, removeTempDir, waitFor } from '@thanos-ts/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { encodeWriteRequest } from '../../../core/src/sidecar/prompb/prompb.js';
+import { snappyEncode } from '../../../core/src/sidecar/prompb/snappy.js';
 import { startCli } from '../../test/cli-process.js';
 import { createQuickstart, EXAMPLE_QUERIES } from './quickstart.js';
 
@@ -14,11 +16,17 @@ describe('quickstart', () => {
     for (const d of dirs) await removeTempDir(d);
   });
 
-  it('generates demo data once, answers deduplicated queries, and restarts on the same data', async () => {
+  it('generates demo data once, answers deduplicated queries, takes remote write, records rules, and restarts on the same data', async () => {
     const dataDir = await makeTempDir('quickstart-');
     dirs.push(dataDir);
     const lines: string[] = [];
-    const first = createQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1, log: (l) => lines.push(l) });
+    const first = createQuickstart({
+      dataDir,
+      httpAddress: '127.0.0.1:0',
+      remoteWriteAddress: '127.0.0.1:0',
+      days: 1,
+      log: (l) => lines.push(l),
+    });
     await first.start();
     let blocks = 0;
     try {
@@ -43,10 +51,56 @@ describe('quickstart', () => {
         await fetch(`${first.url}/api/v1/query?query=count(up)&dedup=false`)
       ).json()) as VectorResponse;
       expect(raw.data.result[0]?.value[1]).toBe('16');
+
+      // The receiver: a Prometheus remote write, answered 200 once in its WAL, queryable at once.
+      const now = Date.now();
+      const body = snappyEncode(
+        encodeWriteRequest([
+          {
+            labels: [
+              { name: '__name__', value: 'quickstart_written' },
+              { name: 'job', value: 'test' },
+            ],
+            samples: [{ timestamp: now, value: 42 }],
+          },
+        ]),
+      );
+      const write = await fetch(first.remoteWriteURL, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/x-protobuf',
+          'Content-Encoding': 'snappy',
+          'X-Prometheus-Remote-Write-Version': '0.1.0',
+        },
+        body,
+      });
+      expect(write.status).toBeLessThan(300);
+      const written = (await (
+        await fetch(`${first.url}/api/v1/query?query=quickstart_written&time=${now / 1000}`)
+      ).json()) as VectorResponse;
+      expect(written.data.result[0]?.value[1]).toBe('42');
+      expect(written.data.result[0]?.metric.receive).toBe('quickstart');
+
+      // The ruler records its demo rule through the querier; the querier serves the result.
+      await waitFor(
+        'recorded cluster:http_requests:rate5m',
+        async () => {
+          const r = (await (
+            await fetch(`${first.url}/api/v1/query?query=${encodeURIComponent('cluster:http_requests:rate5m')}`)
+          ).json()) as VectorResponse;
+          return r.data.result.length === 2;
+        },
+        90_000,
+      );
     } finally {
       await first.close();
     }
-    const second = createQuickstart({ dataDir, httpAddress: '127.0.0.1:0', days: 1 });
+    const second = createQuickstart({
+      dataDir,
+      httpAddress: '127.0.0.1:0',
+      remoteWriteAddress: '127.0.0.1:0',
+      days: 1,
+    });
     await second.start();
     try {
       expect(second.generated).toBe(false);
@@ -64,7 +118,13 @@ describe('thanos-ts quickstart (the README command, as a process)', () => {
     const dataDir = await makeTempDir('quickstart-cli-');
     try {
       const { proc, match } = await startCli(
-        ['quickstart', `--data-dir=${dataDir}`, '--http-address=127.0.0.1:0', '--days=1'],
+        [
+          'quickstart',
+          `--data-dir=${dataDir}`,
+          '--http-address=127.0.0.1:0',
+          '--remote-write.address=127.0.0.1:0',
+          '--days=1',
+        ],
         /ready: (http:\/\/\S+)/,
         90_000,
       );
