@@ -12,7 +12,8 @@
  * of the blocks with --storage.tsdb.min-block-duration=2h --storage.tsdb.max-block-duration=6h
  * and --log.level=info; its DB loop compacts a minute after start and logs `msg="compact blocks"
  * … duration=…`; RSS is VmRSS before compaction and VmHWM (peak) after, from /proc. Both outputs
- * must have byte-identical chunk segment files (the chunks are copied, not re-encoded).
+ * must have byte-identical chunk segment files (the chunks are copied, not re-encoded) and index
+ * files (same symbols, series, postings).
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -43,7 +44,8 @@ if (process.argv[2] === '--child') {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000;
-  console.log(JSON.stringify({ ms, cpuMs, maxRssKb: process.resourceUsage().maxRSS, dir: res?.dir }));
+  const userMs = c.user / 1000;
+  console.log(JSON.stringify({ ms, cpuMs, userMs, maxRssKb: process.resourceUsage().maxRSS, dir: res?.dir }));
   process.exit(0);
 }
 
@@ -107,7 +109,7 @@ try {
   );
 
   // thanos-ts, one fresh process per run.
-  const ours: { ms: number; cpuMs: number; maxRssKb: number; dir: string }[] = [];
+  const ours: { ms: number; cpuMs: number; userMs: number; maxRssKb: number; dir: string }[] = [];
   for (let r = 0; r < RUNS; r++) {
     const out = join(work, `ours-${r}`);
     await mkdir(out);
@@ -170,6 +172,9 @@ try {
   const same = (await readFile(join(theirs, 'chunks', '000001'))).equals(
     await readFile(join(ours[0]?.dir as string, 'chunks', '000001')),
   );
+  const sameIndex = (await readFile(join(theirs, 'index'))).equals(
+    await readFile(join(ours[0]?.dir as string, 'index')),
+  );
 
   const ourMs = median(ours.map((o) => o.ms));
   const ourCpuMs = median(ours.map((o) => o.cpuMs));
@@ -180,16 +185,17 @@ try {
   );
   console.log(`  Prometheus 2.42:         ${promMs.toFixed(0)} ms ("compact blocks" log line)`);
   console.log(`  time ratio thanos-ts / Prometheus: ${(ourMs / promMs).toFixed(2)}`);
+  const ourUserMs = median(ours.map((o) => o.userMs));
   console.log(
-    `  CPU: thanos-ts ${ourCpuMs.toFixed(0)} ms median; Prometheus ${promCpuMs} ms from ready to the log line (includes its 1-minute idle wait and block reload); ratio ${(ourCpuMs / promCpuMs).toFixed(2)}`,
+    `  CPU: thanos-ts ${ourCpuMs.toFixed(0)} ms median (${ourUserMs.toFixed(0)} user; ${ours.map((o) => o.cpuMs.toFixed(0)).join(', ')}); Prometheus ${promCpuMs} ms from ready to the log line (includes its 1-minute idle wait and block reload); ratio ${(ourCpuMs / promCpuMs).toFixed(2)}`,
   );
   console.log(`  thanos-ts peak RSS (whole node process): ${ourRss.toFixed(0)} MiB`);
   console.log(
     `  Prometheus RSS before compaction ${(promRssBeforeKb / 1024).toFixed(0)} MiB, peak after ${(promHwmKb / 1024).toFixed(0)} MiB`,
   );
   console.log(`  peak RSS ratio thanos-ts / Prometheus: ${(ourRss / (promHwmKb / 1024)).toFixed(2)}`);
-  console.log(`  chunk segment files identical: ${same}`);
-  if (!same) process.exitCode = 1;
+  console.log(`  chunk segment files identical: ${same}; index files identical: ${sameIndex}`);
+  if (!same || !sameIndex) process.exitCode = 1;
 } finally {
   if (!process.argv.includes('--keep')) await rm(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);

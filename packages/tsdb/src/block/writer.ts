@@ -108,7 +108,7 @@ export interface BlockWriterOptions {
  * Streams one block to disk series by series, with already encoded chunks (Prometheus's
  * chunks.Writer + index.Writer as LeveledCompactor.write drives them). Chunk bytes go to the
  * segment files as each series is added, so memory holds only the index entries (labels and chunk
- * metas), never the samples. Files are written under `<outDir>/<ulid>.tmp-for-creation`;
+ * metas; with `symbols`, only the postings), never the samples. Files are written under `<outDir>/<ulid>.tmp-for-creation`;
  * `commit()` writes tombstones and meta.json, fsyncs and renames the directory into place, and
  * `abort()` removes it. Not safe for concurrent use; call exactly one of commit/abort.
  */

@@ -8,7 +8,7 @@ import { crc32c } from '../encoding/crc32c.js';
 import { CorruptionError } from '../errors.js';
 import { SMALL_CHUNKS_HEX, SMALL_SERIES } from '../testdata/promtool-small.js';
 import { chunkRef } from './segment.js';
-import { ChunkSegmentReader } from './segment-reader.js';
+import { ChunkSegmentReader, chunkRecordAt } from './segment-reader.js';
 import { ChunkSegmentWriter } from './segment-writer.js';
 
 const enc = new TextEncoder();
@@ -57,6 +57,55 @@ describe('chunk segments', () => {
     expect(got.map((c) => c.data.length)).toEqual([17, 29]);
     expect(got[1]?.encoding).toBe(1);
     await r.close();
+  });
+
+  it.each([0, 130])('copies records as writeChunks writes them (segment size %i)', async (segSize) => {
+    const dirA = mkdtempSync(join(tmpdir(), 'chunks-'));
+    const dirB = mkdtempSync(join(tmpdir(), 'chunks-'));
+    const a = segSize ? new ChunkSegmentWriter(dirA, segSize) : new ChunkSegmentWriter(dirA);
+    const b = segSize ? new ChunkSegmentWriter(dirB, segSize) : new ChunkSegmentWriter(dirB);
+    const golden = Buffer.from(SMALL_CHUNKS_HEX, 'hex');
+    const hdr = new Int32Array(2);
+    const enc = () => hdr[0] as number;
+    const len = () => hdr[1] as number;
+    for (const chunks of [...smallChunks(), smallChunks().flat()]) {
+      const want = await a.writeChunks(chunks);
+      // The same chunks as records of promtool's segment (one of them with a padded length field).
+      const recs = {
+        count: 0,
+        bytes: [] as Uint8Array[],
+        recStart: new Int32Array(8),
+        encAt: new Int32Array(8),
+        dataLen: new Int32Array(8),
+      };
+      for (const c of chunks) {
+        const at = [8, 43, 71].find(
+          (off) =>
+            chunkRecordAt(golden, off, 'g', off, hdr) &&
+            Buffer.from(golden.subarray(enc() + 1, enc() + 1 + len())).equals(c.data),
+        ) as number;
+        chunkRecordAt(golden, at, 'g', at, hdr);
+        const k = recs.count++;
+        if (k === 1) {
+          const padded = Buffer.concat([Buffer.from([(len() & 0x7f) | 0x80, len() >> 7]), golden.subarray(enc())]);
+          recs.bytes[k] = padded;
+          recs.recStart[k] = 0;
+          recs.encAt[k] = 2;
+        } else {
+          recs.bytes[k] = golden;
+          recs.recStart[k] = at;
+          recs.encAt[k] = hdr[0] as number;
+        }
+        recs.dataLen[k] = hdr[1] as number;
+      }
+      const got = new Float64Array(recs.count);
+      await b.writeRecords(recs, got);
+      expect([...got]).toEqual(want);
+    }
+    await a.close();
+    await b.close();
+    expect(b.segmentFiles).toEqual(a.segmentFiles);
+    for (const f of a.segmentFiles) expect(readFileSync(join(dirB, f))).toEqual(readFileSync(join(dirA, f)));
   });
 
   it('cuts a new segment when the next series would not fit', async () => {

@@ -90,8 +90,9 @@ export function compactBlockMetas(ulid: string, metas: readonly BlockMeta[]): Bl
  * default block populator): every input's series are read in label order and merged across
  * blocks; a series' chunks are copied byte for byte unless a tombstone touches them or they
  * overlap another block's chunks, in which case they are re-encoded (vertical compaction, keeping
- * one sample per timestamp as Prometheus does). Only a batch of series per input and the output
- * index entries are held in memory, never the whole data.
+ * one sample per timestamp as Prometheus does). Only a batch or two of series per input and the
+ * output postings are held in memory, never the whole data. The output's symbol table is the union
+ * of the inputs', as Prometheus writes it.
  *
  * The block is written to `<outDir>/<ulid>.tmp-for-creation` and renamed to `<outDir>/<ulid>`
  * last, so an aborted or failed compaction leaves nothing visible (its temporary directory is

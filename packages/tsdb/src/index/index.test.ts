@@ -9,6 +9,7 @@ import { Matcher, type MatchType } from '../labels/matcher.js';
 import { SMALL_INDEX_HEX, SMALL_SERIES } from '../testdata/promtool-small.js';
 import { intersectPostings, mergePostings, withoutPostings } from './postings.js';
 import { IndexReader } from './reader.js';
+import { SeriesColumns } from './series-columns.js';
 import { IndexWriter } from './writer.js';
 
 const REFS = [8, 43, 71];
@@ -52,6 +53,40 @@ describe('index format v2', () => {
   it('writes the bytes promtool writes', async () => {
     const path = await writeSmall(mkdtempSync(join(tmpdir(), 'index-')));
     expect(readFileSync(path).toString('hex')).toBe(SMALL_INDEX_HEX);
+  });
+
+  it('writes the same bytes streaming series with the symbols given up front', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'index-')), 'index');
+    const promtool = await IndexReader.open(new BytesRangeSource('index', Buffer.from(SMALL_INDEX_HEX, 'hex')));
+    const symbols = promtool.symbolTable();
+    const w = await IndexWriter.create(path, { symbols });
+    SMALL_SERIES.forEach((s, i) => {
+      const ts = s.samples.map(([t]) => t);
+      const flat = Labels.from(s.labels).toFlat();
+      w.addSeriesRefs(
+        flat.map((x) => symbols.indexOf(x)),
+        { count: 1, minTime: [ts[0] as number], maxTime: [ts[ts.length - 1] as number], ref: [REFS[i] as number] },
+      );
+    });
+    await w.close();
+    expect(readFileSync(path).toString('hex')).toBe(SMALL_INDEX_HEX);
+    const cols = new SeriesColumns();
+    const r = await IndexReader.open(new FileRangeSource(path));
+    await r.seriesColumns(await r.allPostings(), cols);
+    expect(cols.count).toBe(SMALL_SERIES.length);
+    expect([...cols.chunkRef.subarray(0, cols.chunkCount)]).toEqual(REFS);
+    expect([...cols.symbolRefs.subarray(cols.labelStart[0], cols.labelStart[1])].map((k) => symbols[k])).toEqual(
+      Labels.from(SMALL_SERIES[0]?.labels ?? {}).toFlat(),
+    );
+    await r.close();
+  });
+
+  it('refuses out-of-order series given as symbol references', async () => {
+    const w = await IndexWriter.create(join(mkdtempSync(join(tmpdir(), 'index-')), 'index'), { symbols: ['a', 'b'] });
+    const none = { count: 0, minTime: [], maxTime: [], ref: [] };
+    w.addSeriesRefs([0, 1], none);
+    expect(() => w.addSeriesRefs([0, 0], none)).toThrow(/out-of-order series added with label set \{a="a"\}/);
+    await w.close();
   });
 
   it('reads promtool’s index', async () => {
