@@ -80,6 +80,11 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
   });
 
   it('query page: completion, table values equal the API, graph draws every series, hover, URL state', async () => {
+    // What the quick start's printed URL answers: the query page, no longer a 404.
+    const root = await fetch(`${qs.url}/`);
+    expect(root.status).toBe(200);
+    expect(root.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await root.text()).toContain('"page":"query"');
     const began = Date.now();
     await page.goto(`${qs.url}/graph`);
     const editor = page.locator('.panel .cm-content').first();

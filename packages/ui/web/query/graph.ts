@@ -141,8 +141,8 @@ function rasterize(u: uPlot, xs: Float64Array, columns: Float64Array[]): void {
         const span = prevX < 0 ? 0 : x - prevX;
         for (let c = span > 1 ? prevX + 1 : x; c <= x; c++) {
           const yc = span > 1 ? Math.round(prevY + ((y - prevY) * (c - prevX)) / span) : y;
-          let a = y0 < yc ? y0 : yc;
-          let b = y0 < yc ? yc : y0;
+          let a = Math.min(y0, yc);
+          let b = Math.max(y0, yc);
           if (a < 0) a = 0;
           if (b >= hgt) b = hgt - 1;
           for (let r = a; r <= b; r++) px[r * w + c] = color;
