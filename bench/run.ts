@@ -68,6 +68,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'core/frontend-cache.ts',
     what: '7-day range query via query frontend: direct/uncached/cold/warm (needs prometheus)',
   },
+  'core-receive': {
+    script: 'core/receive-throughput.ts',
+    what: 'remote-write ingest vs Prometheus 2.42 (needs prometheus)',
+    nodeFlags: ['--expose-gc'],
+  },
   'core-sidecar': {
     script: 'core/sidecar.ts',
     what: 'streaming from Prometheus through the sidecar (needs prometheus)',
