@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRangeAnswer } from '../web/query/matrix.js';
+import { parseRangeAnswer, parseRangeAnswerAsync } from '../web/query/matrix.js';
 
 const matrix = (result: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...extra });
@@ -59,6 +59,19 @@ describe('parseRangeAnswer', () => {
       [{}, [10], [2]],
       [{ a: 'b' }, [20], [7]],
     ]);
+  });
+
+  it('gives the same answer in slices, pausing between series', async () => {
+    const result = Array.from({ length: 50 }, (_, i) => ({ metric: { i: String(i) }, values: [[i, String(i / 3)]] }));
+    const text = matrix(result, { warnings: ['w'] });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const sliced = await parseRangeAnswerAsync(text, 0);
+    clearInterval(timer);
+    expect(sliced).toEqual(parseRangeAnswer(text));
+    expect(sliced.series).toHaveLength(50);
+    // With a 0 ms slice it paused between series, so the interval got to run.
+    expect(ticks).toBeGreaterThan(0);
   });
 
   it('passes errors through', () => {

@@ -242,6 +242,32 @@ function readSeries(sc: Scanner): ColumnSeries {
  * text that is not such an answer.
  */
 export function parseRangeAnswer(text: string): RangeAnswer {
+  const steps = parseSteps(text);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * {@link parseRangeAnswer} in slices: after `sliceMs` of scanning it lets the event loop run (a
+ * macrotask) before going on, so a huge answer never freezes the page for the whole parse.
+ */
+export async function parseRangeAnswerAsync(text: string, sliceMs = 40): Promise<RangeAnswer> {
+  const steps = parseSteps(text);
+  let sliceStart = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** The parse, yielding after each series so a caller can pause between them. */
+function* parseSteps(text: string): Generator<void, RangeAnswer, void> {
   const at = text.indexOf('"result":');
   if (at < 0) {
     const body = JSON.parse(text) as Partial<RangeAnswer> & { data?: { resultType?: string } };
@@ -263,6 +289,7 @@ export function parseRangeAnswer(text: string): RangeAnswer {
   else {
     for (;;) {
       series.push(readSeries(sc));
+      yield;
       const c = sc.peek();
       sc.pos++;
       if (c === RBRACKET) break;

@@ -3,7 +3,7 @@ import { h } from '../dom.ts';
 import { formatCount, formatDuration, formatTime, parseDuration, parseTime } from '../format.ts';
 import { createQueryEditor, type QueryEditor } from './editor.ts';
 import { type Graph, type GraphInput, renderGraph } from './graph.ts';
-import { parseRangeAnswer, type RangeAnswer } from './matrix.ts';
+import { parseRangeAnswerAsync, type RangeAnswer } from './matrix.ts';
 import { effectiveStepMs, type PanelState, RESOLUTIONS, thanosParams } from './state.ts';
 import { type QueryData, renderTable } from './table.ts';
 
@@ -266,7 +266,7 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
         const { text, status } = await callAPIText('/api/v1/query_range', form, ac.signal);
         let r: RangeAnswer;
         try {
-          r = parseRangeAnswer(text);
+          r = await parseRangeAnswerAsync(text);
         } catch {
           throw new APIRequestError(
             `/api/v1/query_range: HTTP ${status}: ${text.trim().slice(0, 300)}`,
