@@ -184,15 +184,7 @@ async function populate(
   }
   const group: BlockSeriesCursor[] = [];
   const ordered: BlockSeriesCursor[] = [];
-  const recs: ChunkRecords = {
-    count: 0,
-    bytes: [],
-    recStart: new Int32Array(64),
-    encAt: new Int32Array(64),
-    dataLen: new Int32Array(64),
-  };
-  let minTime = new Float64Array(64);
-  let maxTime = new Float64Array(64);
+  const copier = new SeriesCopier();
   let written = 0;
   for (;;) {
     for (const c of group) if (c.advanceInBatch() || (await c.nextBatch())) heap.push(c);
@@ -206,20 +198,7 @@ async function populate(
     const labelRefs = top.cols.symbolRefs.subarray(top.labelFrom, top.labelTo);
 
     if (copyable(group, ordered)) {
-      let n = 0;
-      for (const c of ordered) n += c.chunkTo - c.chunkFrom;
-      if (recs.encAt.length < n) {
-        recs.recStart = new Int32Array(n * 2);
-        recs.encAt = new Int32Array(n * 2);
-        recs.dataLen = new Int32Array(n * 2);
-        minTime = new Float64Array(n * 2);
-        maxTime = new Float64Array(n * 2);
-      }
-      let j = 0;
-      for (const c of ordered) j = c.appendRecords(recs, j, minTime, maxTime);
-      recs.count = n;
-      if (!writer.tryCopySeries(labelRefs, recs, minTime, maxTime))
-        await writer.copySeries(labelRefs, recs, minTime, maxTime);
+      if (!copier.tryCopy(ordered, labelRefs, writer)) await copier.copy(labelRefs, writer);
     } else {
       let chunks: EncodedChunk[];
       if (group.length === 1) {
@@ -236,6 +215,46 @@ async function populate(
     }
     written++;
     opts.onProgress?.(written);
+  }
+}
+
+// Copies a series whose parts are plain and in time order: chunk records gathered from the
+// cursors' batches, then handed to the writer (without an await when no I/O is due).
+class SeriesCopier {
+  private readonly recs: ChunkRecords = {
+    count: 0,
+    bytes: [],
+    recStart: new Int32Array(64),
+    encAt: new Int32Array(64),
+    dataLen: new Int32Array(64),
+  };
+  private minTime = new Float64Array(64);
+  private maxTime = new Float64Array(64);
+
+  tryCopy(ordered: readonly BlockSeriesCursor[], labelRefs: Uint32Array, writer: BlockWriter): boolean {
+    this.gather(ordered);
+    return writer.tryCopySeries(labelRefs, this.recs, this.minTime, this.maxTime);
+  }
+
+  // After tryCopy returned false: the records are still gathered.
+  async copy(labelRefs: Uint32Array, writer: BlockWriter): Promise<void> {
+    await writer.copySeries(labelRefs, this.recs, this.minTime, this.maxTime);
+  }
+
+  private gather(ordered: readonly BlockSeriesCursor[]): void {
+    const recs = this.recs;
+    let n = 0;
+    for (const c of ordered) n += c.chunkTo - c.chunkFrom;
+    if (recs.encAt.length < n) {
+      recs.recStart = new Int32Array(n * 2);
+      recs.encAt = new Int32Array(n * 2);
+      recs.dataLen = new Int32Array(n * 2);
+      this.minTime = new Float64Array(n * 2);
+      this.maxTime = new Float64Array(n * 2);
+    }
+    let j = 0;
+    for (const c of ordered) j = c.appendRecords(recs, j, this.minTime, this.maxTime);
+    recs.count = n;
   }
 }
 

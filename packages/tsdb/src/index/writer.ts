@@ -226,6 +226,7 @@ export class IndexWriter {
   private numSeries = 0;
   private last = new Uint32Array(32);
   private lastLen = -1;
+  private vals = new Float64Array(256);
   private readonly toc: IndexToc = {
     symbols: 0,
     series: 0,
@@ -298,14 +299,15 @@ export class IndexWriter {
     }
     this.ids[this.numSeries++] = id;
 
-    // Encode the entry with one capacity check: at most 10 bytes per varint.
+    // The entry is a list of uvarints: gather them, then encode them in one loop (one call site
+    // keeps this function small, which matters when it is optimized in a cold process).
     const numSymbols = this.symbols.length;
     const nc = chunks.count;
-    const e = this.e;
-    e.reset();
-    e.reserve(10 * (2 + nr + 3 * nc));
-    const b = e.b;
-    let p = putUvarint(b, 0, nr >>> 1);
+    const m = 2 + nr + 3 * nc;
+    if (this.vals.length < m) this.vals = new Float64Array(Math.max(m, this.vals.length * 2));
+    const vals = this.vals;
+    let n = 0;
+    vals[n++] = nr >>> 1;
     const postings = this.postings;
     for (let k = 0; k < nr; k += 2) {
       const ni = symbolRefs[k] as number;
@@ -313,34 +315,41 @@ export class IndexWriter {
       if (ni >= numSymbols || vi >= numSymbols) {
         throw new InvalidArgumentError(`${this.path}: symbol reference beyond the ${numSymbols} symbols`);
       }
-      p = putUvarint(b, p, ni);
-      p = putUvarint(b, p, vi);
+      vals[n++] = ni;
+      vals[n++] = vi;
       const key = ni * numSymbols + vi;
       const list = postings.get(key);
       if (list) list.push(id);
       else postings.set(key, [id]);
     }
-    p = putUvarint(b, p, nc);
-    if (nc > 0) {
-      const { minTime, maxTime, ref } = chunks;
-      const c0min = minTime[0] as number;
-      let t0 = maxTime[0] as number;
-      let ref0 = ref[0] as number;
-      p = putUvarint(b, p, c0min >= 0 ? c0min * 2 : -c0min * 2 - 1);
-      p = putUvarint(b, p, t0 - c0min);
-      p = putUvarint(b, p, ref0);
-      for (let k = 1; k < nc; k++) {
-        const min = minTime[k] as number;
-        const max = maxTime[k] as number;
-        const r = ref[k] as number;
-        p = putUvarint(b, p, min - t0);
-        p = putUvarint(b, p, max - min);
-        t0 = max;
+    vals[n++] = nc;
+    // First chunk absolute (minTime zigzag), then deltas (ref delta zigzag).
+    let t0 = 0;
+    let ref0 = 0;
+    const { minTime, maxTime, ref } = chunks;
+    for (let k = 0; k < nc; k++) {
+      const min = minTime[k] as number;
+      const max = maxTime[k] as number;
+      const r = ref[k] as number;
+      if (k === 0) {
+        vals[n++] = min >= 0 ? min * 2 : -min * 2 - 1;
+        vals[n++] = max - min;
+        vals[n++] = r;
+      } else {
         const d = r - ref0;
-        p = putUvarint(b, p, d >= 0 ? d * 2 : -d * 2 - 1);
-        ref0 = r;
+        vals[n++] = min - t0;
+        vals[n++] = max - min;
+        vals[n++] = d >= 0 ? d * 2 : -d * 2 - 1;
       }
+      t0 = max;
+      ref0 = r;
     }
+    const e = this.e;
+    e.reset();
+    e.reserve(10 * n);
+    const b = e.b;
+    let p = 0;
+    for (let k = 0; k < n; k++) p = putUvarint(b, p, vals[k] as number);
     e.n = p;
     const body = e.get();
     sink.uvarint(body.length);
