@@ -5,7 +5,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
  * Debian's chromium, headless, on a fresh profile in `userDataDir`, with everything that would
  * reach past 127.0.0.1 (updates, sync, QUIC, background fetches) switched off.
  */
-export async function launchChromium(userDataDir: string): Promise<BrowserContext> {
+export async function launchChromium(userDataDir: string, extraArgs: readonly string[] = []): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: requireProgram('chromium'),
     headless: true,
@@ -19,6 +19,7 @@ export async function launchChromium(userDataDir: string): Promise<BrowserContex
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRangeAnswer, parseRangeAnswerAsync } from '../web/query/matrix.js';
+import { alignSeries, alignSeriesAsync, parseRangeAnswer, parseRangeAnswerAsync } from '../web/query/matrix.js';
 
 const matrix = (result: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...extra });
@@ -87,5 +87,31 @@ describe('parseRangeAnswer', () => {
 
   it('rejects text that is not a matrix answer', () => {
     expect(() => parseRangeAnswer('{"status":"success","data":{"result":[{"values":[[1,"2"')).toThrow(SyntaxError);
+  });
+});
+
+describe('alignSeries', () => {
+  it.each([
+    {
+      name: 'samples on the grid, a gap, infinities as gaps',
+      ts: [100, 130, 145, 160],
+      vs: [1, 2, Number.POSITIVE_INFINITY, 4],
+      want: [1, Number.NaN, 2, Number.NaN, 4],
+    },
+    {
+      name: 'off-grid samples go to the nearest step',
+      ts: [101, 119],
+      vs: [5, 6],
+      want: [5, 6, Number.NaN, Number.NaN, Number.NaN],
+    },
+    { name: 'samples outside the range are dropped', ts: [40, 175], vs: [1, 2], want: Array(5).fill(Number.NaN) },
+  ])('$name', async ({ ts, vs, want }) => {
+    const series = [{ metric: {}, ts: Float64Array.from(ts), vs: Float64Array.from(vs) }];
+    const range = { startS: 100, endS: 160, stepS: 15 };
+    const sync = alignSeries(series, range);
+    expect([...sync.xs]).toEqual([100, 115, 130, 145, 160]);
+    expect([...(sync.columns[0] ?? [])]).toEqual(want);
+    const sliced = await alignSeriesAsync(series, range, 0);
+    expect(sliced).toEqual(sync);
   });
 });

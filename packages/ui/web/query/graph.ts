@@ -2,7 +2,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { h } from '../dom.ts';
 import { formatTime, formatValue, metricToString } from '../format.ts';
-import type { ColumnSeries } from './matrix.ts';
+import { alignSeries, type ColumnSeries, type GraphData } from './matrix.ts';
 
 /** What the graph draws: series as columns and the query's range, in seconds as the API speaks. */
 export interface GraphInput {
@@ -10,6 +10,8 @@ export interface GraphInput {
   startS: number;
   endS: number;
   stepS: number;
+  /** The series already on the step grid ({@link alignSeriesAsync}); aligned here when absent. */
+  aligned?: GraphData;
 }
 
 /** Options of {@link renderGraph}. */
@@ -29,37 +31,6 @@ export interface Graph {
   /** True when drawn by the raster path (many points) rather than uPlot's own lines. */
   readonly raster: boolean;
   destroy(): void;
-}
-
-/** The aligned columns uPlot draws: shared timestamps and one column per series. */
-export interface GraphData {
-  xs: Float64Array;
-  /** Per series, a value per step; NaN where the series has no sample or a non-finite one (a gap). */
-  columns: Float64Array[];
-}
-
-/**
- * Puts the series on one grid over `[start, end]` by `step`. Samples off the grid (possible with a
- * custom step) go to the nearest step. Infinities and NaN are gaps: they have no place on a linear
- * axis.
- */
-export function alignSeries(input: GraphInput): GraphData {
-  const { startS, endS, stepS } = input;
-  const n = Math.max(1, Math.floor((endS - startS) / stepS + 1e-9) + 1);
-  const xs = new Float64Array(n);
-  for (let i = 0; i < n; i++) xs[i] = startS + i * stepS;
-  const columns: Float64Array[] = [];
-  for (const s of input.series) {
-    const col = new Float64Array(n).fill(Number.NaN);
-    const { ts, vs } = s;
-    for (let j = 0; j < ts.length; j++) {
-      const i = Math.round(((ts[j] as number) - startS) / stepS);
-      const v = vs[j] as number;
-      if (i >= 0 && i < n && Number.isFinite(v)) col[i] = v;
-    }
-    columns.push(col);
-  }
-  return { xs, columns };
 }
 
 /** Colour of the i-th series: golden-angle hues, so neighbours differ and the palette never runs out. */
@@ -184,7 +155,7 @@ function extent(columns: Float64Array[]): [number, number] {
  * nearest series with one pass over the hovered step.
  */
 export function renderGraph(container: HTMLElement, input: GraphInput, opts: GraphOptions): Graph {
-  const { xs, columns } = alignSeries(input);
+  const { xs, columns } = input.aligned ?? alignSeries(input.series, input);
   const names = input.series.map((s) => metricToString(s.metric));
   const drawn = opts.stacked ? stack(columns) : columns;
   const plotEl = h('div', { class: 'graph-plot' });

@@ -39,8 +39,41 @@ const ZERO = 48;
 const NINE = 57;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
+/**
+ * Sample columns grown in place while one series is read, then copied out at their exact length:
+ * one reused buffer instead of two growing arrays per series (less garbage on huge answers).
+ */
+class SampleBuffer {
+  ts = new Float64Array(1024);
+  vs = new Float64Array(1024);
+  n = 0;
+  push(t: number, v: number): void {
+    if (this.n === this.ts.length) {
+      const ts = new Float64Array(this.n * 2);
+      const vs = new Float64Array(this.n * 2);
+      ts.set(this.ts);
+      vs.set(this.vs);
+      this.ts = ts;
+      this.vs = vs;
+    }
+    this.ts[this.n] = t;
+    this.vs[this.n] = v;
+    this.n++;
+  }
+  take(): Samples {
+    return { ts: this.ts.slice(0, this.n), vs: this.vs.slice(0, this.n) };
+  }
+}
+
+/** Timestamps (s) and values of one series. */
+interface Samples {
+  ts: Float64Array;
+  vs: Float64Array;
+}
+
 class Scanner {
   pos = 0;
+  readonly samples = new SampleBuffer();
   constructor(readonly s: string) {}
 
   ws(): void {
@@ -150,50 +183,51 @@ class Scanner {
  * `"values":[[t,"v"],…]` into columns. Compact JSON (what Prometheus and thanos-ts send) takes a
  * fast path with no whitespace skipping; anything else falls back to the general steps.
  */
-function readValues(sc: Scanner): { ts: number[]; vs: number[] } {
-  const ts: number[] = [];
-  const vs: number[] = [];
+function readValues(sc: Scanner): Samples {
+  const out = sc.samples;
+  out.n = 0;
   const s = sc.s;
+  let t: number;
   sc.expect(LBRACKET);
   if (sc.peek() === RBRACKET) {
     sc.pos++;
-    return { ts, vs };
+    return out.take();
   }
   for (;;) {
     const p = sc.pos;
     if (s.charCodeAt(p) === LBRACKET) {
       sc.pos = p + 1;
-      ts.push(sc.number(COMMA));
+      t = sc.number(COMMA);
       if (s.charCodeAt(sc.pos) === COMMA && s.charCodeAt(sc.pos + 1) === QUOTE) {
         sc.pos += 2;
-        vs.push(sc.number(QUOTE));
+        out.push(t, sc.number(QUOTE));
         const q = sc.pos;
         if (s.charCodeAt(q + 1) === RBRACKET) {
           const c = s.charCodeAt(q + 2);
           sc.pos = q + 3;
           if (c === COMMA) continue;
-          if (c === RBRACKET) return { ts, vs };
+          if (c === RBRACKET) return out.take();
         }
         sc.pos = q + 1;
       } else {
         sc.expect(COMMA);
         sc.expect(QUOTE);
-        vs.push(sc.number(QUOTE));
+        out.push(t, sc.number(QUOTE));
         sc.pos++;
       }
     } else {
       sc.expect(LBRACKET);
       sc.ws();
-      ts.push(sc.number(COMMA));
+      t = sc.number(COMMA);
       sc.expect(COMMA);
       sc.expect(QUOTE);
-      vs.push(sc.number(QUOTE));
+      out.push(t, sc.number(QUOTE));
       sc.pos++; // closing quote
     }
     sc.expect(RBRACKET);
     const c = sc.peek();
     sc.pos++;
-    if (c === RBRACKET) return { ts, vs };
+    if (c === RBRACKET) return out.take();
     if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or ] at offset ${sc.pos - 1}`);
     sc.ws();
   }
@@ -202,7 +236,7 @@ function readValues(sc: Scanner): { ts: number[]; vs: number[] } {
 /** One element of `result`. */
 function readSeries(sc: Scanner): ColumnSeries {
   let metric: Record<string, string> = {};
-  let values: { ts: number[]; vs: number[] } = { ts: [], vs: [] };
+  let values: Samples = { ts: new Float64Array(0), vs: new Float64Array(0) };
   let histograms: { ts: number[]; vs: number[] } | undefined;
   sc.expect(LBRACE);
   if (sc.peek() !== RBRACE) {
@@ -223,7 +257,7 @@ function readSeries(sc: Scanner): ColumnSeries {
   if (histograms) {
     // Floats and histograms of one series never share a timestamp: merge by time.
     const merged = [
-      ...values.ts.map((t, i) => [t, values.vs[i] as number]),
+      ...Array.from(values.ts, (t, i) => [t, values.vs[i] as number]),
       ...histograms.ts.map((t, i) => [t, histograms.vs[i] as number]),
     ];
     merged.sort((a, b) => (a[0] as number) - (b[0] as number));
@@ -233,7 +267,7 @@ function readSeries(sc: Scanner): ColumnSeries {
       vs: Float64Array.from(merged, (m) => m[1] as number),
     };
   }
-  return { metric, ts: Float64Array.from(values.ts), vs: Float64Array.from(values.vs) };
+  return { metric, ts: values.ts, vs: values.vs };
 }
 
 /**
@@ -310,4 +344,70 @@ function* parseSteps(text: string): Generator<void, RangeAnswer, void> {
     warnings: envelope.warnings ?? [],
     infos: envelope.infos ?? [],
   };
+}
+
+/** Series on one step grid: shared timestamps and one column per series. */
+export interface GraphData {
+  /** Step timestamps, Unix seconds. */
+  xs: Float64Array;
+  /** Per series, a value per step; NaN where the series has no sample or a non-finite one (a gap). */
+  columns: Float64Array[];
+}
+
+/** The range a graph covers, in seconds as the API speaks. */
+export interface StepRange {
+  startS: number;
+  endS: number;
+  stepS: number;
+}
+
+function* alignSteps(series: readonly ColumnSeries[], range: StepRange): Generator<void, GraphData, void> {
+  const { startS, endS, stepS } = range;
+  const n = Math.max(1, Math.floor((endS - startS) / stepS + 1e-9) + 1);
+  const xs = new Float64Array(n);
+  for (let i = 0; i < n; i++) xs[i] = startS + i * stepS;
+  const columns: Float64Array[] = [];
+  for (const s of series) {
+    const col = new Float64Array(n).fill(Number.NaN);
+    const { ts, vs } = s;
+    for (let j = 0; j < ts.length; j++) {
+      const i = Math.round(((ts[j] as number) - startS) / stepS);
+      const v = vs[j] as number;
+      if (i >= 0 && i < n && Number.isFinite(v)) col[i] = v;
+    }
+    columns.push(col);
+    yield;
+  }
+  return { xs, columns };
+}
+
+/**
+ * Puts the series on one grid over `[start, end]` by `step`. Samples off the grid (possible with a
+ * custom step) go to the nearest step. Infinities and NaN become gaps, because a linear axis has no
+ * place for them.
+ */
+export function alignSeries(series: readonly ColumnSeries[], range: StepRange): GraphData {
+  const steps = alignSteps(series, range);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** {@link alignSeries} in slices of `sliceMs`, letting the event loop run between them. */
+export async function alignSeriesAsync(
+  series: readonly ColumnSeries[],
+  range: StepRange,
+  sliceMs = 40,
+): Promise<GraphData> {
+  const steps = alignSteps(series, range);
+  let sliceStart = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { h } from '../dom.ts';
 import { formatCount, formatDuration, formatTime, parseDuration, parseTime } from '../format.ts';
 import { createQueryEditor, type QueryEditor } from './editor.ts';
 import { type Graph, type GraphInput, renderGraph } from './graph.ts';
-import { parseRangeAnswerAsync, type RangeAnswer } from './matrix.ts';
+import { alignSeriesAsync, parseRangeAnswerAsync, type RangeAnswer } from './matrix.ts';
 import { effectiveStepMs, type PanelState, RESOLUTIONS, thanosParams } from './state.ts';
 import { type QueryData, renderTable } from './table.ts';
 
@@ -279,7 +279,9 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
         if (r.resultType !== 'matrix')
           throw new APIRequestError('range query did not return a matrix', 'internal', status);
         const took = performance.now() - began;
-        lastMatrix = { series: r.series, startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
+        const range = { startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
+        lastMatrix = { series: r.series, ...range, aligned: await alignSeriesAsync(r.series, range) };
+        if (ac.signal.aborted) return;
         redrawGraph();
         stats.textContent = `Load time: ${Math.round(took)}ms   Resolution: ${formatDuration(step)}   Result series: ${formatCount(r.series.length)}`;
         editor.showServerError('');
