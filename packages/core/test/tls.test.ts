@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { makeTempDir } from '@thanos-ts/testing';
-import { Labels } from '@thanos-ts/tsdb';
+import { Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
@@ -152,7 +152,7 @@ describe('gRPC TLS and mTLS', () => {
     });
     expect(await labelsOf(withCert)).toEqual({ tls: 'yes' });
     const series: string[] = [];
-    for await (const r of withCert.series({ minTime: 0, maxTime: 5000, matchers: [] })) {
+    for await (const r of withCert.series({ minTime: 0, maxTime: 5000, matchers: [matcher('=~', '__name__', '.+')] })) {
       if (r.type === 'series') series.push(r.series.labels.toString());
     }
     expect(series).toEqual(['{__name__="up", tls="yes"}']);

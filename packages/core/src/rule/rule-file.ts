@@ -3,7 +3,7 @@ import { parseExpr } from '@thanos-ts/promql';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { RuleFileError, TemplateParseError } from './errors.js';
 import { AlertTemplate } from './template.js';
-import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
+import { DurationSyntaxError, goQuote, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 
 // Prometheus rule files as Prometheus's rulefmt package reads them (model/rulefmt/rulefmt.go):
 // strict YAML decoding (unknown fields are errors, type errors collected with their line), then
@@ -107,6 +107,11 @@ export function parseRuleFile(file: string, text: string): RuleGroupConfig[] {
     try {
       return parsePromDuration(s);
     } catch (err) {
+      // promtool 2.42 (model.ParseDuration of common v0.39) reports every malformed duration as
+      // "not a valid duration string"; later versions name an unknown unit. Rule files are checked
+      // against that promtool, so its wording is kept here.
+      if (err instanceof DurationSyntaxError && err.message.startsWith('unknown unit'))
+        throw new Abort(`not a valid duration string: ${goQuote(s)}`);
       throw new Abort((err as Error).message);
     }
   };
