@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { makeTempDir, programAvailable, removeTempDir } from '@thanos-ts/testing';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { launchChromium } from './browser.js';
+import { launchChromium, screenshot } from './browser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -68,7 +68,7 @@ describe.skipIf(!programAvailable('chromium'))('graph render of a huge range ans
       await page.locator('.graph-tooltip').waitFor({ state: 'visible' });
       console.log(`first hover tooltip after ${Date.now() - t0} ms`);
       expect(await page.locator('.graph-tooltip').textContent()).toMatch(/bench_series\{instance="host-\d+"/);
-      await page.screenshot({ path: join(here, '../../../docs/images/graph-10k-series.png') });
+      await screenshot(page, dir, 'graph-10k-series.png', false);
     } finally {
       await browser.close();
       await removeTempDir(dir);

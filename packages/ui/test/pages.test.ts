@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -11,10 +11,9 @@ import { createUIHandler } from '@thanos-ts/ui';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuickstart, type Quickstart } from '../../cli/src/quickstart/quickstart.js';
-import { launchChromium } from './browser.js';
+import { launchChromium, screenshot } from './browser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const imagesDir = join(here, '../../../docs/images');
 const built = existsSync(join(here, '../dist/assets/manifest.json'));
 
 interface APIBody<T> {
@@ -70,7 +69,6 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     await qs.start();
     browser = await launchChromium(join(dataDir, 'chromium-profile'));
     page = await browser.newPage();
-    await mkdir(imagesDir, { recursive: true });
   });
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -130,7 +128,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
       .locator('.panel .result-table tr')
       .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows).toEqual(want.data.result.map((s) => [seriesName(s.metric), s.value[1]]));
-    await page.screenshot({ path: join(imagesDir, 'query-table.png'), fullPage: true });
+    await screenshot(page, dataDir, 'query-table.png');
 
     // Graph: one range query, every series drawn and in the legend.
     await page.locator('.panel .tab-graph').first().click();
@@ -150,7 +148,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     const tooltip = page.locator('.graph-tooltip');
     await tooltip.waitFor({ state: 'visible' });
     expect(await tooltip.textContent()).toMatch(/\{cluster="(eu|us)-1", code="\d+"\}/);
-    await page.screenshot({ path: join(imagesDir, 'query-graph.png'), fullPage: true });
+    await screenshot(page, dataDir, 'query-graph.png');
 
     // Stacked redraws without a new query.
     await page.locator('.panel .stacked input').first().check();
@@ -194,7 +192,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     const marked = page.locator('.panel .cm-server-error');
     await marked.waitFor();
     expect(await marked.getAttribute('title')).toBe(want.error);
-    await page.screenshot({ path: join(imagesDir, 'query-error.png') });
+    await screenshot(page, dataDir, 'query-error.png', false);
   });
 
   it('stores page lists the store gateway healthy, and a down endpoint as down', async () => {
@@ -221,7 +219,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     expect(await down.locator('.badge').first().textContent()).toBe('DOWN');
     expect(((await down.locator('td').last().textContent()) ?? '').length).toBeGreaterThan(3);
     expect(await page.locator('tr.store.up').count()).toBe(1);
-    await page.screenshot({ path: join(imagesDir, 'stores.png'), fullPage: true });
+    await screenshot(page, dataDir, 'stores.png');
   });
 
   it('rules and alerts pages say when the component has no rules API', async () => {
@@ -282,7 +280,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     expect(rules[0]).toContain('ok');
     expect(rules[1]).toContain('alert: HighErrorRate');
     expect(rules[1]).toContain('firing');
-    await page.screenshot({ path: join(imagesDir, 'rules.png'), fullPage: true });
+    await screenshot(page, dataDir, 'rules.png');
 
     await page.goto(`${base}/alerts`);
     const firing = page.locator('.alert-rule.state-firing');
@@ -291,7 +289,7 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     expect(await firing.locator('tbody tr').count()).toBe(2);
     expect(await firing.locator('tbody tr').first().textContent()).toContain('severity="page"');
     expect(await page.locator('.alert-rule.state-inactive summary').textContent()).toContain('NeverFires (0 active)');
-    await page.screenshot({ path: join(imagesDir, 'alerts.png'), fullPage: true });
+    await screenshot(page, dataDir, 'alerts.png');
   });
 
   it("bucket page: the compactor's blocks on a timeline per label set, with marks and hover details", async () => {
@@ -345,6 +343,6 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     expect(text).toContain(ulid);
     expect(text).toMatch(/Series[\d,]+/);
     expect(text).toContain('manual kept for the test');
-    await page.screenshot({ path: join(imagesDir, 'blocks.png'), fullPage: true });
+    await screenshot(page, dataDir, 'blocks.png');
   });
 });
