@@ -32,7 +32,8 @@ function snippets(): { name: string; code: string }[] {
     }
     const re = /```ts snippet\n([\s\S]*?)```/g;
     let i = 0;
-    for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push({ name: `${relative(ROOT, file)}#${++i}`, code: m[1] as string });
+    for (let m = re.exec(text); m !== null; m = re.exec(text))
+      out.push({ name: `${relative(ROOT, file)}#${++i}`, code: m[1] as string });
   }
   return out;
 }
@@ -47,9 +48,13 @@ describe('README and docs snippets run', () => {
       expect(all.some((s) => s.name.startsWith(`packages/${pkg}/README.md`))).toBe(true);
   });
 
-  it.each(all)('$name', async ({ name, code }) => {
-    const file = join(OUT, `${name.replace(/[^a-zA-Z0-9]+/g, '-')}.ts`);
-    writeFileSync(file, `${code}\nexport {};\n`);
-    await import(file);
-  }, 60_000);
+  it.each(all)(
+    '$name',
+    async ({ name, code }) => {
+      const file = join(OUT, `${name.replace(/[^a-zA-Z0-9]+/g, '-')}.ts`);
+      writeFileSync(file, `${code}\nexport {};\n`);
+      await import(file);
+    },
+    60_000,
+  );
 });

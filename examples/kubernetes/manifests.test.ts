@@ -109,7 +109,10 @@ describe('kubernetes example manifests', () => {
   it('files passed by flags are mounted from a secret or config map key', () => {
     for (const { container, pod, flags } of thanosContainers) {
       for (const flag of flags) {
-        const m = /^--(objstore\.config-file|store\.sd-files|query-range\.response-cache-config-file|receive\.hashrings-file)=(.+)$/.exec(flag);
+        const m =
+          /^--(objstore\.config-file|store\.sd-files|query-range\.response-cache-config-file|receive\.hashrings-file)=(.+)$/.exec(
+            flag,
+          );
         if (!m) continue;
         const path = m[2] as string;
         const mount = container.volumeMounts.find((vm: K8sObject) => path.startsWith(`${vm.mountPath}/`));

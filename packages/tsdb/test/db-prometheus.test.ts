@@ -10,11 +10,11 @@ import {
   removeTempDir,
   startPrometheus,
 } from '@thanos-ts/testing';
+import { formatGoFloat, formatLabelsGo } from '@thanos-ts/tsdb/goformat';
 import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeWriteRequest, type PrompbTimeSeries } from '../../core/src/sidecar/prompb/prompb.js';
 import { dumpDB, openDB } from '../src/db/index.js';
-import { formatGoFloat, formatLabelsGo } from '@thanos-ts/tsdb/goformat';
 import { Labels } from '../src/labels/labels.js';
 import { Matcher } from '../src/labels/matcher.js';
 import type { Queryable } from '../src/storage/queryable.js';

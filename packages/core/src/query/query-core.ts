@@ -131,14 +131,16 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
   const gate = new Gate(opts.maxConcurrent ?? 20);
   // Built on first use: the querier's evaluation pool only exists once it has started.
   let defaultEngine: QueryEngine | undefined;
-  const engineFor = (): QueryEngine =>
-    opts.engine ??
-    (defaultEngine ??= createEngine({
+  const engineFor = (): QueryEngine => {
+    if (opts.engine) return opts.engine;
+    defaultEngine ??= createEngine({
       lookbackDelta: opts.lookbackDeltaMs,
       timeout,
       noStepSubqueryInterval: opts.defaultEvaluationIntervalMs,
       pool: opts.evaluationPool?.(),
-    }));
+    });
+    return defaultEngine;
+  };
 
   function strategy(q: QueryOptions | undefined): PartialResponseStrategy {
     return (q?.partialResponse ?? partialDefault) ? 'WARN' : 'ABORT';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseExpr } from '@thanos-ts/promql';
+import { DurationSyntaxError, goQuote, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { RuleFileError, TemplateParseError } from './errors.js';
 import { AlertTemplate } from './template.js';
-import { DurationSyntaxError, goQuote, parsePromDuration } from '@thanos-ts/tsdb/goformat';
 
 // Prometheus rule files as Prometheus's rulefmt package reads them (model/rulefmt/rulefmt.go):
 // strict YAML decoding (unknown fields are errors, type errors collected with their line), then

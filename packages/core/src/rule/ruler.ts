@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type DB, Labels, openDB, type Queryable } from '@thanos-ts/tsdb';
+import { createUIHandler } from '@thanos-ts/ui';
 import type { Registry } from 'prom-client';
 import { uploadBlock } from '../block/upload.js';
 import {
@@ -327,7 +328,11 @@ export function createRuler(opts: RulerOptions): Ruler {
   const inner = componentHandler({
     registry,
     ready: () => notReadyReason() === undefined,
-    handlers: [reloadHandler, createRulesAPIHandler(() => [...groups.values()])],
+    handlers: [
+      reloadHandler,
+      createRulesAPIHandler(() => [...groups.values()]),
+      createUIHandler({ pages: ['rules', 'alerts'], title: 'thanos-ts rule' }),
+    ],
   });
   const handler: RequestHandler = async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;

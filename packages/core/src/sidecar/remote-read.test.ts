@@ -1,7 +1,7 @@
 import { crc32c, Labels, XorEncoder, XorIterator } from '@thanos-ts/tsdb';
-import { WireDecodeError } from '../errors.js';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
+import { WireDecodeError } from '../errors.js';
 import { withExternalLabels } from './prometheus-store.js';
 import { decodeChunkedReadResponse } from './prompb/chunked-series.js';
 import { prompbTypes } from './prompb/prompb.js';
