@@ -1,4 +1,11 @@
 export {
+  CHUNKS_DIRNAME,
+  DELETION_MARK_FILENAME,
+  INDEX_FILENAME,
+  NO_COMPACT_MARK_FILENAME,
+  NO_DOWNSAMPLE_MARK_FILENAME,
+} from './block/files.js';
+export {
   type BlockDesc,
   type BlockMeta,
   type BlockMetaCompaction,

@@ -1,15 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mapLimit } from '@thanos-ts/core/concurrency';
 import { parseTimeOrDuration, resolveTime, type TimeOrDuration } from '@thanos-ts/core/store';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
 import { parseMetricSelector } from '@thanos-ts/promql';
-import { type BlockMeta, isULID, type Matcher, META_FILENAME } from '@thanos-ts/tsdb';
+import { type BlockMeta, DELETION_MARK_FILENAME, isULID, type Matcher, META_FILENAME } from '@thanos-ts/tsdb';
 import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import { type Print, scanBlockMetas } from './tools-bucket.js';
 
 /** Thanos's deletion marker file name inside a block directory. */
-const DELETION_MARK = 'deletion-mark.json';
 /** Thanos repeats replication every minute unless `--single-run` or `--id` is given. */
 const REPLICATE_INTERVAL_MS = 60_000;
 
@@ -42,15 +42,6 @@ export interface ReplicateResult {
   /** Objects uploaded (chunks, index and meta.json), and objects found complete and skipped. */
   objectsCopied: number;
   objectsSkipped: number;
-}
-
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
 }
 
 /**
@@ -93,7 +84,8 @@ export async function bucketReplicate(
       if (!resolutions.has(m.thanos?.downsample?.resolution ?? 0)) continue;
       if (!levels.has(m.compaction?.level ?? 1)) continue;
     }
-    if (opts.ignoreMarkedForDeletion && (await from.exists(`${m.ulid}/${DELETION_MARK}`, { signal }))) continue;
+    if (opts.ignoreMarkedForDeletion && (await from.exists(`${m.ulid}/${DELETION_MARK_FILENAME}`, { signal })))
+      continue;
     selected.push(m);
   }
   selected.sort((a, b) => a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : 1));

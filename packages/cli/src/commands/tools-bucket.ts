@@ -1,10 +1,12 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { uploadBlock } from '@thanos-ts/core/block';
+import { mapLimit } from '@thanos-ts/core/concurrency';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
 import {
   type BlockMeta,
   blockIdOfDir,
+  DELETION_MARK_FILENAME,
   isULID,
   META_FILENAME,
   parseBlockMeta,
@@ -21,7 +23,6 @@ import { registerBucketReplicate } from './tools-bucket-replicate.js';
 export type Print = (line: string) => void;
 
 /** Thanos's deletion marker file name inside a block directory. */
-const DELETION_MARK = 'deletion-mark.json';
 /** Raw blocks become eligible for 5m downsampling at 40h, 5m blocks for 1h at 10d (Thanos). */
 const DOWNSAMPLE_RANGE_RAW_MS = 40 * 3600_000;
 const DOWNSAMPLE_RANGE_5M_MS = 10 * 24 * 3600_000;
@@ -51,20 +52,6 @@ export interface BlockMetaScan {
   partial: string[];
   /** Block directories whose meta.json could not be parsed. */
   corrupted: { id: string; error: string }[];
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T);
-      }
-    }),
-  );
-  return out;
 }
 
 /**
@@ -157,7 +144,8 @@ export async function bucketLs(
   const { metas } = await scanBlockMetas(bucket, { signal: opts.signal });
   let printed = 0;
   for (const m of metas) {
-    if (opts.excludeDelete && (await bucket.exists(`${m.ulid}/${DELETION_MARK}`, { signal: opts.signal }))) continue;
+    if (opts.excludeDelete && (await bucket.exists(`${m.ulid}/${DELETION_MARK_FILENAME}`, { signal: opts.signal })))
+      continue;
     printed++;
     if (output === '') print(m.ulid);
     else if (output === 'json') print(serializeBlockMeta(withThanosDefaults(m)).trimEnd());

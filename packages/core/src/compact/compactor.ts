@@ -32,9 +32,10 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
+import { forEachLimit } from '../concurrency/limit.js';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
-import { createMetaFetcher, forEachLimit, type MetaFilters } from '../store/meta-fetcher.js';
+import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
 import { CompactionHaltError, InsufficientDiskSpaceError } from './errors.js';
 import {
   type BlockGroup,

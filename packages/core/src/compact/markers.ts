@@ -3,14 +3,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { META_FILENAME } from '@thanos-ts/tsdb';
-import { DELETION_MARK_FILENAME } from '../store/meta-fetcher.js';
+import {
+  DELETION_MARK_FILENAME,
+  META_FILENAME,
+  NO_COMPACT_MARK_FILENAME,
+  NO_DOWNSAMPLE_MARK_FILENAME,
+} from '@thanos-ts/tsdb';
 
-export { DELETION_MARK_FILENAME };
-/** Marker excluding a block from compaction (Thanos's metadata.NoCompactMarkFilename). */
-export const NO_COMPACT_MARK_FILENAME = 'no-compact-mark.json';
-/** Marker excluding a block from downsampling (Thanos's metadata.NoDownsampleMarkFilename). */
-export const NO_DOWNSAMPLE_MARK_FILENAME = 'no-downsample-mark.json';
+export { DELETION_MARK_FILENAME, NO_COMPACT_MARK_FILENAME, NO_DOWNSAMPLE_MARK_FILENAME };
 /**
  * no-compact-mark.json reason the compactor writes when it quarantines a group. Thanos's own
  * reasons are `manual`, `index-size-exceeding`, `block-index-out-of-order-chunk` and

@@ -16,6 +16,7 @@ import {
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
+import { SHIPPER_META_FILENAME } from '../sidecar/shipper.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { createLocalStore } from '../storeapi/local-store.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
@@ -107,8 +108,6 @@ export async function expandRuleFiles(patterns: readonly string[]): Promise<stri
   }
   return [...out].sort();
 }
-
-const SHIPPER_FILE = 'thanos.shipper.json';
 
 /** Creates a ruler; no I/O until `start`. */
 export function createRuler(opts: RulerOptions): Ruler {
@@ -282,7 +281,7 @@ export function createRuler(opts: RulerOptions): Ruler {
       if (result.blocks.length > 0) logger.warn('not uploading blocks: the ruler has no external labels (--label)');
       return;
     }
-    const stateFile = join(opts.dataDir, SHIPPER_FILE);
+    const stateFile = join(opts.dataDir, SHIPPER_META_FILENAME);
     let uploaded: string[] = [];
     try {
       uploaded = (JSON.parse(await readFile(stateFile, 'utf8')) as { uploaded?: string[] }).uploaded ?? [];

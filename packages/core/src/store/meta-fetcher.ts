@@ -1,10 +1,11 @@
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { type BlockMeta, blockIdOfDir, parseBlockMeta, ulidTime } from '@thanos-ts/tsdb';
+import { type BlockMeta, blockIdOfDir, DELETION_MARK_FILENAME, parseBlockMeta, ulidTime } from '@thanos-ts/tsdb';
+import { forEachLimit, forEachLimitAsync } from '../concurrency/limit.js';
 import { type RelabelRule, relabel } from './relabel.js';
 import { resolveTime, type TimeOrDuration } from './time-range.js';
 
 /** Name of the marker file a compactor writes before deleting a block. */
-export const DELETION_MARK_FILENAME = 'deletion-mark.json';
+export { DELETION_MARK_FILENAME };
 /** The pseudo label carrying the block ULID during --selector.relabel-config. */
 export const BLOCK_ID_LABEL = '__block_id';
 
@@ -204,51 +205,4 @@ export function createMetaFetcher(opts: MetaFetcherOptions): MetaFetcher {
       return { metas, skipped, counts };
     },
   };
-}
-
-/**
- * Runs `fn` over the items of an async source as they arrive, at most `limit` at once; stops
- * reading the source and rejects on the first failure (after the running calls settle).
- */
-export async function forEachLimitAsync<T>(
-  source: AsyncIterable<T>,
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failed = false;
-  let failure: unknown;
-  for await (const item of source) {
-    if (failed) break;
-    const p: Promise<void> = fn(item).then(
-      () => {
-        running.delete(p);
-      },
-      (err: unknown) => {
-        if (!failed) failure = err;
-        failed = true;
-        running.delete(p);
-      },
-    );
-    running.add(p);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failed) throw failure;
-}
-
-/** Runs `fn` over items with at most `limit` in flight; rejects on the first failure. */
-export async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(workers);
 }

@@ -1,10 +1,10 @@
 import { isObjNotFoundErr } from '@thanos-ts/objstore';
 import { CorruptionError, compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
+import { forEachLimit } from '../concurrency/limit.js';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
 import type { RequestLimiter } from './limits.js';
-import { forEachLimit } from './meta-fetcher.js';
 
 /** Series refs read from the index per round trip. */
 const SERIES_BATCH = 8192;

@@ -23,6 +23,7 @@ import {
 } from '../component/component.js';
 import { type BoundServers, bindServers, type ComponentEndpoints, componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
+import { forEachLimit } from '../concurrency/limit.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import {
@@ -48,7 +49,7 @@ import {
   StoreLimitError,
 } from './limits.js';
 import { createLoadedBlocksHandler } from './loaded.js';
-import { createMetaFetcher, type FetchResult, forEachLimit, type MetaFilters, type SyncState } from './meta-fetcher.js';
+import { createMetaFetcher, type FetchResult, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
 import { blockMatchers, isBlockDamage, seriesOverBlocks } from './series.js';
 import { resolveTime } from './time-range.js';
