@@ -44,7 +44,10 @@ export function registerQuickstart(program: Command): void {
       });
       const logger: Logger = {
         debug() {},
-        info: (msg) => write(msg === 'caught signal. Exiting.' ? 'stopping…' : msg),
+        // The quick start prints its own progress; of the runner's lines only the shutdown shows.
+        info: (msg) => {
+          if (msg === 'caught signal. Exiting.') write('stopping…');
+        },
         warn: write,
         error: write,
       };
