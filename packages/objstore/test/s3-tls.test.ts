@@ -71,12 +71,12 @@ describe('s3 over https: trust decisions', () => {
   }
 
   it.each([
-    { name: 'the right CA', http: ['    tls_config:', '      ca_file: CA'] },
+    { name: 'the right CA', http: ['    tls_config:', '      ca_file: %CA%'] },
     { name: 'insecure_skip_verify in http_config', http: ['    insecure_skip_verify: true'] },
     { name: 'insecure_skip_verify in tls_config', http: ['    tls_config:', '      insecure_skip_verify: true'] },
     {
       name: 'server_name matching a certificate name other than the address',
-      http: ['    tls_config:', '      ca_file: CA', '      server_name: localhost'],
+      http: ['    tls_config:', '      ca_file: %CA%', '      server_name: localhost'],
     },
     {
       name: 'the timeouts and pool sizes kube-thanos users set',
@@ -90,23 +90,27 @@ describe('s3 over https: trust decisions', () => {
         '    max_conns_per_host: 2',
         '    disable_compression: true',
         '    tls_config:',
-        '      ca_file: CA',
+        '      ca_file: %CA%',
       ],
     },
   ])('accepts $name', async ({ http }) => {
-    expect(await roundTrip(yaml(http.map((l) => l.replace('CA', certs.ca))))).toEqual([1, 2, 3]);
+    expect(await roundTrip(yaml(http.map((l) => l.replace('%CA%', certs.ca))))).toEqual([1, 2, 3]);
   });
 
   it.each([
-    { name: 'a certificate from another CA', http: ['    tls_config:', '      ca_file: OTHER'], want: /not trusted/ },
+    {
+      name: 'a certificate from another CA',
+      http: ['    tls_config:', '      ca_file: %OTHER_CA%'],
+      want: /not trusted/,
+    },
     { name: 'the system roots only', http: [], want: /not trusted/ },
     {
       name: 'a server_name the certificate does not carry',
-      http: ['    tls_config:', '      ca_file: CA', '      server_name: s3.example.com'],
+      http: ['    tls_config:', '      ca_file: %CA%', '      server_name: s3.example.com'],
       want: /not trusted.*s3\.example\.com|ERR_TLS_CERT_ALTNAME_INVALID/,
     },
   ])('refuses $name with one line naming the setting', async ({ http, want }) => {
-    const err = await tlsError(yaml(http.map((l) => l.replace('OTHER', certs.otherCa).replace('CA', certs.ca))));
+    const err = await tlsError(yaml(http.map((l) => l.replace('%OTHER_CA%', certs.otherCa).replace('%CA%', certs.ca))));
     expect(err.code).toBe('OBJSTORE_TLS');
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(want);
