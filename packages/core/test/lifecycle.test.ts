@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import {
+  isListening,
   makeTempDir,
   programAvailable,
   type RunningPrometheus,
@@ -29,17 +30,6 @@ interface Served extends Lifecycle {
   readonly httpAddress: string | undefined;
   readonly grpcAddress?: string | undefined;
 }
-
-/** Whether something still listens on `address` (host:port): binding it again fails then. */
-async function portInUse(address: string): Promise<boolean> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(true));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-  });
-}
-
 /** create → (no I/O) → start → serving → close twice → ports free → start again rejects. */
 async function driveLifecycle(make: () => Served, opts: { grpc?: boolean } = {}): Promise<void> {
   const withGrpc = opts.grpc ?? true;
@@ -56,8 +46,8 @@ async function driveLifecycle(make: () => Served, opts: { grpc?: boolean } = {})
   expect(await (await fetch(`http://${http}/metrics`)).text()).toContain('# HELP');
   await Promise.all([c.close(), c.close()]);
   await c.close();
-  expect(await portInUse(http)).toBe(false);
-  if (withGrpc) expect(await portInUse(grpc)).toBe(false);
+  expect(await isListening(http)).toBe(false);
+  if (withGrpc) expect(await isListening(grpc)).toBe(false);
   await expect(c.start()).rejects.toBeInstanceOf(ComponentClosedError);
 
   // `await using` closes on scope exit, also when the scope throws.
@@ -70,7 +60,7 @@ async function driveLifecycle(make: () => Served, opts: { grpc?: boolean } = {})
       throw new Error('scope failed');
     })(),
   ).rejects.toThrow('scope failed');
-  expect(await portInUse((disposed as Served).httpAddress as string)).toBe(false);
+  expect(await isListening((disposed as Served).httpAddress as string)).toBe(false);
 }
 
 const serving = {

@@ -4,7 +4,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
-import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
+import { isListening, makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
 import { compressSync } from 'snappy';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,15 +53,6 @@ async function post(
     },
   });
   return { status: res.status, text: await res.text() };
-}
-
-async function portInUse(address: string): Promise<boolean> {
-  const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(true));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-  });
 }
 
 // One querier for the whole file (its first query is slow to warm up), over whichever receiver
@@ -129,7 +120,7 @@ describe('receiver', () => {
     expect((await fetch(`http://${http}/-/ready`)).status).toBe(200);
     expect(await (await fetch(`http://${http}/metrics`)).text()).toContain('thanos_receive_write_samples_total');
     await Promise.all([r.close(), r.close()]);
-    for (const a of [http, grpc, rw]) expect(await portInUse(a)).toBe(false);
+    for (const a of [http, grpc, rw]) expect(await isListening(a)).toBe(false);
     await expect(r.start()).rejects.toBeInstanceOf(ComponentClosedError);
     {
       await using d = make();

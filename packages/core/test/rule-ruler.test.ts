@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryBucket } from '@thanos-ts/objstore';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import {
+  isListening,
   programAvailable,
   type RunningAlertmanager,
   type RunningPrometheus,
@@ -50,21 +50,9 @@ const RULES = `groups:
           severity: ticket
 `;
 
-/** Waits for `check` (shared helper, named by the calling test). */
+/** Waits for `check`; a timeout names the calling test. */
 function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   return waitFor(expect.getState().currentTestName ?? 'condition', check, timeoutMs);
-}
-
-async function portInUse(address: string): Promise<boolean> {
-  const [host, port] = address.split(':') as [string, string];
-  return new Promise((resolve) => {
-    const s = createConnection({ host, port: Number(port) });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function lastValue(ruler: Ruler, name: string): Promise<Map<string, number>> {
@@ -502,8 +490,8 @@ describe('ruler without reference programs', () => {
       expect((await fetch(`http://${http}/-/ready`)).status).toBe(200);
       expect(await (await fetch(`http://${http}/metrics`)).text()).toContain('# HELP');
       await Promise.all([c.close(), c.close()]);
-      expect(await portInUse(http)).toBe(false);
-      expect(await portInUse(grpc)).toBe(false);
+      expect(await isListening(http)).toBe(false);
+      expect(await isListening(grpc)).toBe(false);
       await expect(c.start()).rejects.toBeInstanceOf(ComponentClosedError);
       {
         await using d = make();

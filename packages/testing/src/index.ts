@@ -14,7 +14,7 @@ export {
   writeOpenMetrics,
 } from './generator.js';
 export { startMemcached } from './memcached.js';
-export { canConnect, freePort, httpOk, waitFor } from './net.js';
+export { canConnect, freePort, httpOk, isListening, waitFor } from './net.js';
 export { type ManagedProcess, startProcess } from './process.js';
 export { e2eRequired, findOnPath, PROGRAMS, type ProgramName, programAvailable, requireProgram } from './programs.js';
 export { type PrometheusOptions, type RunningPrometheus, startPrometheus } from './prometheus.js';

@@ -50,3 +50,9 @@ export async function httpOk(url: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Whether something accepts connections on `address` (host:port), e.g. a server that should be closed. */
+export function isListening(address: string): Promise<boolean> {
+  const i = address.lastIndexOf(':');
+  return canConnect(Number(address.slice(i + 1)), address.slice(0, i).replace(/^\[|\]$/g, ''));
+}
