@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   canConnect,
   makeTempDir,
+  makeTestCerts,
   programAvailable,
   type RunningService,
   removeTempDir,
@@ -112,7 +112,7 @@ describe.skipIf(!programAvailable('redis-server'))('redis through ioredis (real 
     let server: RunningService;
     beforeAll(async () => {
       dir = await makeTempDir('redis-tls-certs-');
-      makeCerts(dir);
+      makeTestCerts(dir, { serverName: 'redis.example', clientName: 'thanos' });
       server = await startService({
         name: 'redis-tls',
         command: requireProgram('redis-server'),
@@ -470,60 +470,3 @@ describe('client YAML (Thanos keys, defaults and errors)', () => {
     await cache.close();
   });
 });
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-}
-
-// A CA, a server certificate valid only for redis.example (so dialling 127.0.0.1 needs
-// server_name) and a client certificate, all made with openssl.
-function makeCerts(dir: string): void {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test-ca',
-    ],
-    dir,
-  );
-  for (const [name, cn, ext] of [
-    ['server', 'redis.example', 'subjectAltName=DNS:redis.example\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'thanos', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(
-      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`],
-      dir,
-    );
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${name}.ext`,
-      ],
-      dir,
-    );
-  }
-}

@@ -1,72 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Server } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
-import { makeTempDir } from '@thanos-ts/testing';
+import { makeTempDir, makeTestCerts } from '@thanos-ts/testing';
 import { Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
 import { grpcServerCredentials } from '../src/tls/grpc-tls.js';
-
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-}
-
-// A CA, a server certificate valid only for store.example (not for 127.0.0.1, so dialling the IP
-// needs the server-name override) and a client certificate, all made with openssl.
-function makeCerts(dir: string): void {
-  openssl(
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test-ca',
-    ],
-    dir,
-  );
-  for (const [name, cn, ext] of [
-    ['server', 'store.example', 'subjectAltName=DNS:store.example\nextendedKeyUsage=serverAuth\n'],
-    ['client', 'querier', 'extendedKeyUsage=clientAuth\n'],
-  ] as const) {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(
-      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`],
-      dir,
-    );
-    openssl(
-      [
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        `${name}.ext`,
-      ],
-      dir,
-    );
-  }
-}
 
 async function serve(creds: ReturnType<typeof grpcServerCredentials>): Promise<{ server: Server; port: number }> {
   const storage = createMemoryStorage();
@@ -87,7 +28,7 @@ describe('gRPC TLS and mTLS', () => {
 
   beforeAll(async () => {
     dir = await makeTempDir('core-tls-');
-    makeCerts(dir);
+    makeTestCerts(dir, { serverName: 'store.example', clientName: 'querier' });
     const tls = await serve(
       grpcServerCredentials({ certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key') }),
     );

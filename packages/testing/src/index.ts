@@ -1,6 +1,7 @@
 export { type RunningAlertmanager, startAlertmanager } from './alertmanager.js';
 export { type RunningAzurite, startAzurite } from './azurite.js';
 export { blocksFromOpenMetrics, type GeneratedBlocks } from './blocks.js';
+export { makeTestCerts } from './certs.js';
 export {
   createRandom,
   formatTimestamp,
