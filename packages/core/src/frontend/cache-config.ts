@@ -1,6 +1,5 @@
-import { LRUCache } from 'lru-cache';
 import { parse as parseYaml } from 'yaml';
-import { type Cache, type CacheStats, emptyStats } from '../cache/cache.js';
+import type { Cache } from '../cache/cache.js';
 import {
   type CacheBackendOptions,
   parseBytes,
@@ -8,6 +7,7 @@ import {
   parseMemcachedClientConfig,
   parseRedisClientConfig,
 } from '../cache/config.js';
+import { createInMemoryCache } from '../cache/inmemory.js';
 import { createMemcachedCache } from '../cache/memcached.js';
 import { createRedisCache } from '../cache/redis.js';
 import { FrontendConfigError } from './errors.js';
@@ -119,38 +119,15 @@ export interface BoundedCacheOptions {
 }
 
 /**
- * The IN-MEMORY response cache: an LRU bounded by bytes and/or entries with an optional validity,
- * standing in for Thanos's FIFO cache (which evicts the oldest entry; LRU keeps the used ones).
+ * The IN-MEMORY response cache: the shared in-process LRU (cache/inmemory.ts) bounded by bytes
+ * and/or entries with an optional validity, standing in for Thanos's FIFO cache (which evicts the
+ * oldest entry; LRU keeps the used ones).
  */
 export function createBoundedCache(opts: BoundedCacheOptions): Cache {
-  const lruOpts: LRUCache.Options<string, Uint8Array, unknown> =
-    opts.maxSizeBytes > 0
-      ? { maxSize: opts.maxSizeBytes, sizeCalculation: (v, k) => Math.max(1, v.length + k.length) }
-      : { max: opts.maxItems };
-  if (opts.maxItems > 0) lruOpts.max = opts.maxItems;
-  if (opts.validityMs > 0) lruOpts.ttl = opts.validityMs;
-  const lru = new LRUCache<string, Uint8Array>(lruOpts);
-  const counters: CacheStats = emptyStats();
-  return {
-    name: 'IN-MEMORY',
-    async fetch(keys) {
-      counters.requests += keys.length;
-      const out = new Map<string, Uint8Array>();
-      for (const k of keys) {
-        const v = lru.get(k);
-        if (v !== undefined) out.set(k, v);
-      }
-      counters.hits += out.size;
-      return out;
-    },
-    store(key, value, ttlMs) {
-      if (opts.maxSizeBytes > 0 && value.length + key.length > opts.maxSizeBytes) return;
-      counters.stores++;
-      lru.set(key, value, ttlMs > 0 ? { ttl: ttlMs } : {});
-    },
-    stats: () => ({ ...counters }),
-    async close() {
-      lru.clear();
-    },
-  };
+  return createInMemoryCache({
+    maxSizeBytes: opts.maxSizeBytes,
+    maxItemSizeBytes: opts.maxSizeBytes,
+    maxItems: opts.maxItems,
+    validityMs: opts.validityMs,
+  });
 }
