@@ -133,5 +133,5 @@ export {
   parseOpenMetrics,
 } from './openmetrics/parser.js';
 export { mergeSampleColumns, type SampleColumns } from './storage/merge.js';
-export type { Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
+export type { HistogramSamples, Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
 export { isStaleNaN, STALE_NAN } from './storage/stale.js';

@@ -1,3 +1,4 @@
+import type { FloatHistogram } from '../histogram/types.js';
 import type { Labels } from '../labels/labels.js';
 import type { Matcher } from '../labels/matcher.js';
 
@@ -33,6 +34,22 @@ export interface SeriesSamples {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /**
+   * Native histogram samples of the series, when it has any: a second sorted column pair whose
+   * timestamps never repeat one of `timestamps` (a series may switch between floats and
+   * histograms over time, as in Prometheus). Integer histograms arrive converted to float
+   * histograms, as Prometheus's engine reads them. Absent for float-only series.
+   */
+  readonly histograms?: HistogramSamples;
+}
+
+/**
+ * Native histogram samples in columns, sorted by timestamp (ms since the epoch as doubles). A
+ * histogram whose `sum` has the StaleNaN bit pattern is a staleness marker, as in Prometheus.
+ */
+export interface HistogramSamples {
+  readonly timestamps: Float64Array;
+  readonly values: readonly FloatHistogram[];
 }
 
 /**
