@@ -16,6 +16,7 @@ import { isStaleNaN, Labels, matcher } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComponentClosedError } from '../src/component/component.js';
 import { createQuerier } from '../src/query/querier.js';
+import { groupOffsetMs } from '../src/rule/group.js';
 import { createRuler, querierQueryFunc, type Ruler } from '../src/rule/index.js';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
@@ -166,6 +167,23 @@ scrape_configs:
         expect(await lastValue(ruler, name)).toEqual(await promQuery(prom, name));
       }
       expect(await lastValue(ruler, 'build:count')).toEqual(new Map([['{source="rules"}', 2]]));
+    }, 60_000);
+
+    it('evaluates each group at the same offset in its interval as Prometheus', async () => {
+      await until(async () => (await lastValue(ruler, 'job:up:sum')).size > 0, 30_000);
+      // Raw sample timestamps of the recorded series: Prometheus's and ours, ms within the 1 s interval.
+      const r = (await (
+        await fetch(`${prom.url}/api/v1/query?query=${encodeURIComponent('job:up:sum[10s]')}`)
+      ).json()) as {
+        data: { result: Array<{ values: Array<[number, string]> }> };
+      };
+      const promOffsets = new Set(r.data.result.flatMap((s) => s.values.map(([t]) => Math.round(t * 1000) % 1000)));
+      const db = ruler.db;
+      if (!db) throw new Error('ruler not started');
+      const ours = await db.queryable().select([matcher('=', '__name__', 'job:up:sum')], { start: 0, end: Date.now() });
+      const ourOffsets = new Set(ours.flatMap((s) => Array.from(s.timestamps, (t) => t % 1000)));
+      expect(promOffsets).toEqual(new Set([groupOffsetMs(ruleFile, 'recording', 1000)]));
+      expect(ourOffsets).toEqual(promOffsets);
     }, 60_000);
 
     it('has the same alerts as Prometheus', async () => {

@@ -1,4 +1,5 @@
 import { isStaleNaN, type Labels, matcher, type Queryable, SampleError, STALE_NAN } from '@thanos-ts/tsdb';
+import { xxhash64 } from '../cache/xxhash.js';
 import type { Logger } from '../log/logger.js';
 import type { RuleMetrics } from './metrics.js';
 import type { RuleQueryFunc } from './query-func.js';
@@ -39,15 +40,33 @@ export interface GroupDeps {
   now: () => number;
 }
 
-/** FNV-1a over the group's file and name: spreads groups' evaluation instants over the interval. */
-function groupHash(file: string, name: string): number {
-  let h = 0x811c9dc5;
-  const s = `${file}\xff${name}`;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+const utf8 = new TextEncoder();
+
+/**
+ * Prometheus's Group.hash: the xxhash64 of the label set {file, name} as labels.Labels.Hash
+ * serialises it (`file\xff<file>\xffname\xff<name>\xff`). Matching it means our groups evaluate
+ * at the same instants as Prometheus's and Thanos's for the same file path and name.
+ */
+export function groupHash(file: string, name: string): bigint {
+  // The separator is the byte 0xff, which no UTF-8 string encodes, so the parts are joined as bytes.
+  const parts = ['file', file, 'name', name].map((p) => utf8.encode(p));
+  const buf = new Uint8Array(parts.reduce((n, p) => n + p.length + 1, 0));
+  let at = 0;
+  for (const p of parts) {
+    buf.set(p, at);
+    at += p.length;
+    buf[at++] = 0xff;
   }
-  return h;
+  return xxhash64(buf);
+}
+
+/**
+ * The group's offset inside its interval, ms: Prometheus takes the hash modulo the interval in
+ * nanoseconds; evaluation timestamps are then truncated to ms, so the ms offset is that floored.
+ */
+export function groupOffsetMs(file: string, name: string, intervalMs: number): number {
+  if (intervalMs <= 0) return 0;
+  return Number((groupHash(file, name) % (BigInt(intervalMs) * 1_000_000n)) / 1_000_000n);
 }
 
 /**
@@ -108,7 +127,7 @@ export class RuleGroup {
    * the group, so groups of equal interval do not all evaluate at once (Prometheus's EvalTimestamp).
    */
   evalTimestamp(startMs: number): number {
-    const offset = groupHash(this.file, this.name) % this.intervalMs;
+    const offset = groupOffsetMs(this.file, this.name, this.intervalMs);
     const adj = startMs - offset;
     return adj - (((adj % this.intervalMs) + this.intervalMs) % this.intervalMs) + offset;
   }
