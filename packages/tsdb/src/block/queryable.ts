@@ -2,6 +2,7 @@ import { compareLabels, compareStrings } from '../labels/labels.js';
 import type { Matcher } from '../labels/matcher.js';
 import { mergeSampleColumns } from '../storage/merge.js';
 import type { Queryable, SelectHints, SeriesSamples } from '../storage/queryable.js';
+import { mergeHistogramSamples, withoutFloatTimestamps } from './histogram-samples.js';
 import type { BlockReader } from './reader.js';
 
 /**
@@ -69,10 +70,19 @@ export async function* mergeBlockSamples(
   for await (const batch of mergeBlockSampleBatches(blocks, matchers, mint, maxt, signal)) yield* batch;
 }
 
-/** Merges samples of the same series by timestamp; on equal timestamps the first list wins. */
+/**
+ * Merges samples of the same series by timestamp; on equal timestamps the first list wins. Native
+ * histograms are merged the same way, and a histogram whose timestamp a float holds is dropped
+ * (see withoutFloatTimestamps).
+ */
 export function mergeSamples(parts: readonly SeriesSamples[]): SeriesSamples {
   const { timestamps, values } = mergeSampleColumns(parts);
-  return { labels: (parts[0] as SeriesSamples).labels, timestamps, values };
+  const labels = (parts[0] as SeriesSamples).labels;
+  let anyHistograms = false;
+  for (const p of parts) if (p.histograms) anyHistograms = true;
+  if (!anyHistograms) return { labels, timestamps, values };
+  const histograms = withoutFloatTimestamps(mergeHistogramSamples(parts.map((p) => p.histograms)), timestamps);
+  return histograms ? { labels, timestamps, values, histograms } : { labels, timestamps, values };
 }
 
 /**

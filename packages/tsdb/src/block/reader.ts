@@ -10,6 +10,7 @@ import type { ChunkMeta } from '../index/writer.js';
 import { compareStrings as compareStringsLocal, type Labels } from '../labels/labels.js';
 import type { Matcher } from '../labels/matcher.js';
 import type { SeriesSamples } from '../storage/queryable.js';
+import { decodeHistogramChunks, isHistogramEncoding } from './histogram-samples.js';
 import { type BlockMeta, parseBlockMeta, readBlockMeta } from './meta.js';
 import { type ByteRangeSource, FileRangeSource } from './range-source.js';
 import { type Interval, parseTombstones, readTombstones, type Tombstones } from './tombstones.js';
@@ -131,8 +132,8 @@ export class BlockReader {
   }
 
   /**
-   * Series with float samples in [mint, maxt] decoded into columns, in label order, tombstoned
-   * samples removed. Series left without samples are dropped. Histogram chunks are skipped.
+   * Series with samples in [mint, maxt] decoded into columns (native histograms in `histograms`),
+   * in label order, tombstoned samples removed. Series left without samples are dropped.
    */
   async *iterateSamples(
     matchers: readonly Matcher[],
@@ -154,7 +155,7 @@ export class BlockReader {
       const out: SeriesSamples[] = [];
       for (const s of batch) {
         const decoded = decodeSeries(s, mint, maxt, this.tombstones.get(s.ref), this.name);
-        if (decoded.timestamps.length > 0) out.push(decoded);
+        if (decoded.timestamps.length > 0 || decoded.histograms) out.push(decoded);
       }
       if (out.length > 0) yield out;
     }
@@ -209,7 +210,11 @@ function coveredBy(c: ChunkMeta, dels: readonly Interval[]): boolean {
   return false;
 }
 
-/** Decodes a selected series' XOR chunks into columns limited to [mint, maxt]. */
+/**
+ * Decodes a selected series' chunks into columns limited to [mint, maxt]: XOR chunks into
+ * `timestamps`/`values`, histogram and float histogram chunks into `histograms` (integer ones
+ * converted to float histograms).
+ */
 export function decodeSeries(
   s: BlockSeries,
   mint: number,
@@ -218,8 +223,21 @@ export function decodeSeries(
   file = 'block',
 ): SeriesSamples {
   let total = 0;
+  let hasHistograms = false;
   for (const c of s.chunks) {
     if (c.encoding === ChunkEncoding.XOR && c.data) total += xorNumSamples(c.data);
+    else if (isHistogramEncoding(c.encoding)) hasHistograms = true;
+  }
+  if (hasHistograms) {
+    const floats = decodeSeries(
+      { ...s, chunks: s.chunks.filter((c) => c.encoding === ChunkEncoding.XOR) },
+      mint,
+      maxt,
+      dels,
+      file,
+    );
+    const histograms = decodeHistogramChunks(s.chunks, mint, maxt, dels, file);
+    return histograms ? { ...floats, histograms } : floats;
   }
   let ts: Float64Array = new Float64Array(total);
   let vs: Float64Array = new Float64Array(total);
