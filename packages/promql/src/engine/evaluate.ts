@@ -4,11 +4,12 @@
  * same answers.
  */
 import { compareLabels, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import type { Call, Expr, VectorSelector } from '../parser/ast.js';
 import { Annotations } from './annotations.js';
 import { QueryEvaluationError } from './errors.js';
 import { Evaluator } from './evaluator.js';
-import { DUPLICATE_LABELSET, mergeSameLabels } from './series-buffer.js';
+import { DUPLICATE_LABELSET, mergeSameLabels, stepSeriesToRaw } from './series-buffer.js';
 import type { EvalValue, Grid, QueryResult, QueryValue, Sample, Series, StepSeries } from './types.js';
 
 /** Everything one evaluation needs besides the expression. Times in ms. @internal */
@@ -83,11 +84,32 @@ function mergeRawSeries(series: Series[]): Series[] {
       if ((points[i] as [number, number])[0] === (points[i - 1] as [number, number])[0])
         throw new QueryEvaluationError(DUPLICATE_LABELSET);
     }
-    out.push({
+    const hpoints: [number, FloatHistogram][] = [];
+    for (const s of list) {
+      const hs = s.histograms;
+      if (hs !== undefined) for (let i = 0; i < hs.timestamps.length; i++) hpoints.push([hs.timestamps[i] as number, hs.values[i] as FloatHistogram]);
+    }
+    hpoints.sort((a, b) => a[0] - b[0]);
+    const times = new Set(points.map((p) => p[0]));
+    for (let i = 0; i < hpoints.length; i++) {
+      const t = (hpoints[i] as [number, FloatHistogram])[0];
+      if (times.has(t) || (i > 0 && (hpoints[i - 1] as [number, FloatHistogram])[0] === t)) {
+        throw new QueryEvaluationError(DUPLICATE_LABELSET);
+      }
+    }
+    const merged: Series = {
       metric: (list[0] as Series).metric,
       timestamps: Float64Array.from(points, (p) => p[0]),
       values: Float64Array.from(points, (p) => p[1]),
-    });
+    };
+    out.push(
+      hpoints.length === 0
+        ? merged
+        : {
+            ...merged,
+            histograms: { timestamps: Float64Array.from(hpoints, (p) => p[0]), values: hpoints.map((p) => p[1]) },
+          },
+    );
   }
   return out;
 }
@@ -112,11 +134,15 @@ function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
       };
     case 'matrix': {
       const series = mergeRawSeries(
-        value.series.map((s) => ({
-          metric: s.dropName ? s.labels.without(METADATA_LABELS) : s.labels,
-          timestamps: s.ts,
-          values: s.vs,
-        })),
+        value.series.map((s) => {
+          const out: Series = {
+            metric: s.dropName ? s.labels.without(METADATA_LABELS) : s.labels,
+            timestamps: s.ts,
+            values: s.vs,
+          };
+          if (s.hts === undefined || s.hts.length === 0) return out;
+          return { ...out, histograms: { timestamps: s.hts, values: s.hvs as FloatHistogram[] } };
+        }),
       );
       series.sort((a, b) => compareLabels(a.metric, b.metric));
       return { type: 'matrix', series };
@@ -126,7 +152,10 @@ function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
       if (instant) {
         const samples: Sample[] = [];
         for (const s of cleaned) {
-          if (s.present[0] !== 0) samples.push({ metric: s.labels, t: grid.start, f: s.values[0] as number });
+          if (s.present[0] === 0) continue;
+          const h = s.hists?.[0];
+          if (h !== undefined) samples.push({ metric: s.labels, t: grid.start, f: 0, h });
+          else samples.push({ metric: s.labels, t: grid.start, f: s.values[0] as number });
         }
         return { type: 'vector', samples };
       }
@@ -135,6 +164,14 @@ function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
         let count = 0;
         for (let i = 0; i < grid.n; i++) count += s.present[i] as number;
         if (count === 0) continue;
+        if (s.hists !== undefined) {
+          const r = stepSeriesToRaw(s, grid.start, grid.step);
+          const out: Series = { metric: s.labels, timestamps: r.ts, values: r.vs };
+          series.push(
+            r.hts === undefined ? out : { ...out, histograms: { timestamps: r.hts, values: r.hvs as FloatHistogram[] } },
+          );
+          continue;
+        }
         const timestamps = new Float64Array(count);
         const values = new Float64Array(count);
         let j = 0;

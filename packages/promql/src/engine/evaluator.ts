@@ -5,6 +5,7 @@
  * inside the loops over series and steps (see `CHECK_WORK`).
  */
 import { isStaleNaN, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
+import { copyFloatHistogram, type FloatHistogram, mulFloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
 import type {
   AggregateExpr,
@@ -113,7 +114,10 @@ export class Evaluator {
   private budget = CHECK_WORK;
   /** `spend` as a callback, for the aggregation, binary and element loops. */
   private readonly tick = (units: number): void => this.spend(units);
-  private readonly noStale = new Map<SeriesSamples, { ts: Float64Array; vs: Float64Array }>();
+  private readonly noStale = new Map<
+    SeriesSamples,
+    { ts: Float64Array; vs: Float64Array; hts?: Float64Array; hvs?: FloatHistogram[] }
+  >();
 
   constructor(private readonly opts: EvaluatorOptions) {}
 
@@ -193,7 +197,13 @@ export class Evaluator {
         if (v.kind !== 'vector') throw new QueryEvaluationError('unary minus on a non-vector');
         return {
           kind: 'vector',
-          series: v.series.map((s) => ({ ...s, values: s.values.map((x) => -x), dropName: true })),
+          series: v.series.map((s) => {
+            const o: StepSeries = { ...s, values: s.values.map((x) => -x), dropName: true };
+            if (s.hists !== undefined) {
+              o.hists = s.hists.map((h) => (h === undefined ? undefined : mulFloatHistogram(copyFloatHistogram(h), -1)));
+            }
+            return o;
+          }),
         };
       }
       case 'VectorSelector':
@@ -215,10 +225,22 @@ export class Evaluator {
     return durationSeconds(e, this.opts.queryStep);
   }
 
-  private samplesNoStale(s: SeriesSamples): { ts: Float64Array; vs: Float64Array } {
+  private samplesNoStale(s: SeriesSamples): { ts: Float64Array; vs: Float64Array; hts?: Float64Array; hvs?: FloatHistogram[] } {
     let r = this.noStale.get(s);
     if (r === undefined) {
       r = withoutStaleMarkers(s.timestamps, s.values);
+      const hs = s.histograms;
+      if (hs !== undefined && hs.timestamps.length > 0) {
+        const hts: number[] = [];
+        const hvs: FloatHistogram[] = [];
+        for (let i = 0; i < hs.timestamps.length; i++) {
+          const h = hs.values[i] as FloatHistogram;
+          if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
+          hts.push(hs.timestamps[i] as number);
+          hvs.push(h);
+        }
+        if (hts.length > 0) r = { ...r, hts: Float64Array.from(hts), hvs };
+      }
       this.noStale.set(s, r);
     }
     return r;
@@ -240,6 +262,15 @@ export class Evaluator {
       const ts = s.timestamps;
       const values = s.values;
       const o = newStepSeries(s.labels, g.n, timestamps);
+      const hs = s.histograms;
+      if (hs !== undefined && hs.timestamps.length > 0) {
+        const points = this.selectWithHistograms(s, hs, refs, g.n, lookback, timestamps, o);
+        if (points > 0) {
+          this.addSamples(points);
+          out.push(o);
+        }
+        continue;
+      }
       let ptr = 0;
       let points = 0;
       for (let i = 0; i < g.n; i++) {
@@ -262,6 +293,53 @@ export class Evaluator {
       }
     }
     return out;
+  }
+
+  /** The instant selector over a series with histogram samples: per step, the later of both columns. */
+  private selectWithHistograms(
+    s: SeriesSamples,
+    hs: NonNullable<SeriesSamples['histograms']>,
+    refs: Float64Array,
+    n: number,
+    lookback: number,
+    timestamps: boolean,
+    o: StepSeries,
+  ): number {
+    const ts = s.timestamps;
+    const hts = hs.timestamps;
+    let fp = 0;
+    let hp = 0;
+    let points = 0;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i] as number;
+      if (i > 0 && ref < (refs[i - 1] as number)) {
+        fp = 0;
+        hp = 0;
+      }
+      while (fp < ts.length && (ts[fp] as number) <= ref) fp++;
+      while (hp < hts.length && (hts[hp] as number) <= ref) hp++;
+      const ft = fp > 0 ? (ts[fp - 1] as number) : Number.NEGATIVE_INFINITY;
+      const ht = hp > 0 ? (hts[hp - 1] as number) : Number.NEGATIVE_INFINITY;
+      const t = Math.max(ft, ht);
+      if (t === Number.NEGATIVE_INFINITY || t <= ref - lookback) continue;
+      if (ht > ft) {
+        const h = hs.values[hp - 1] as FloatHistogram;
+        if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
+        o.present[i] = 1;
+        if (timestamps) o.values[i] = t / 1000;
+        else {
+          o.hists ??= new Array(n);
+          o.hists[i] = h;
+        }
+      } else {
+        const v = s.values[fp - 1] as number;
+        if (Number.isNaN(v) && isStaleNaN(v)) continue;
+        o.present[i] = 1;
+        o.values[i] = timestamps ? t / 1000 : v;
+      }
+      points++;
+    }
+    return points;
   }
 
   /** A `smoothed` instant selector: the value interpolated at each step from neighbouring samples. */
@@ -310,8 +388,13 @@ export class Evaluator {
     const range = durationMs(ms.rangeExpr, ms.range, this.opts.queryStep);
     const data = this.opts.data.get(vs) ?? [];
     const series: RawSeries[] = data.map((s) => {
-      const { ts, vs: values } = this.samplesNoStale(s);
-      return { labels: s.labels, ts, vs: values, dropName: false };
+      const { ts, vs: values, hts, hvs } = this.samplesNoStale(s);
+      const r: RawSeries = { labels: s.labels, ts, vs: values, dropName: false };
+      if (hts !== undefined) {
+        r.hts = hts;
+        r.hvs = hvs;
+      }
+      return r;
     });
     const offset = durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep);
     return {
@@ -386,8 +469,20 @@ export class Evaluator {
       while (lo < s.ts.length && (s.ts[lo] as number) <= startT) lo++;
       let hi = lo;
       while (hi < s.ts.length && (s.ts[hi] as number) <= ref) hi++;
-      if (hi === lo) continue;
-      series.push({ labels: s.labels, ts: s.ts.slice(lo, hi), vs: s.vs.slice(lo, hi), dropName: s.dropName });
+      const r: RawSeries = { labels: s.labels, ts: s.ts.slice(lo, hi), vs: s.vs.slice(lo, hi), dropName: s.dropName };
+      if (s.hts !== undefined) {
+        const hts = s.hts;
+        let hlo = 0;
+        while (hlo < hts.length && (hts[hlo] as number) <= startT) hlo++;
+        let hhi = hlo;
+        while (hhi < hts.length && (hts[hhi] as number) <= ref) hhi++;
+        if (hhi > hlo) {
+          r.hts = hts.slice(hlo, hhi);
+          r.hvs = (s.hvs as FloatHistogram[]).slice(hlo, hhi);
+        }
+      }
+      if (hi === lo && r.hts === undefined) continue;
+      series.push(r);
     }
     return { kind: 'matrix', series };
   }

@@ -3,12 +3,26 @@
  * set with Prometheus's duplicate detection.
  */
 import { isStaleNaN, type Labels } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { QueryEvaluationError } from './errors.js';
 import type { RawSeries, StepSeries } from './types.js';
 
 /** A new step series with nothing present. */
 export function newStepSeries(labels: Labels, n: number, dropName = false): StepSeries {
   return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+}
+
+/** Marks step `i` of `s` present with the histogram `h`. */
+export function setHist(s: StepSeries, i: number, h: FloatHistogram): void {
+  s.present[i] = 1;
+  s.values[i] = 0;
+  s.hists ??= new Array(s.present.length);
+  s.hists[i] = h;
+}
+
+/** The histogram at step `i`, when that step holds one. */
+export function histAt(s: StepSeries, i: number): FloatHistogram | undefined {
+  return s.hists === undefined ? undefined : s.hists[i];
 }
 
 /** Whether a step series has at least one present step. */
@@ -57,6 +71,12 @@ export class SeriesCollector {
     s.present[step] = 1;
     s.values[step] = v;
   }
+
+  /** Writes one histogram value, failing on a duplicate. */
+  setHistogram(s: StepSeries, step: number, h: FloatHistogram): void {
+    if (s.present[step] !== 0) throw new QueryEvaluationError(DUPLICATE_LABELSET);
+    setHist(s, step, h);
+  }
 }
 
 /**
@@ -79,6 +99,8 @@ export function mergeSameLabels(series: StepSeries[], n: number): StepSeries[] {
       if (prev.present[i] !== 0) throw new QueryEvaluationError(DUPLICATE_LABELSET);
       prev.present[i] = 1;
       prev.values[i] = s.values[i] as number;
+      const h = s.hists?.[i];
+      if (h !== undefined) setHist(prev, i, h);
     }
   }
   return merged ? [...byKey.values()] : series;
@@ -107,15 +129,31 @@ export function withoutStaleMarkers(ts: Float64Array, vs: Float64Array): { ts: F
 
 /** The present points of a step series as raw columns over the grid's timestamps. */
 export function stepSeriesToRaw(s: StepSeries, start: number, step: number): RawSeries {
-  const n = countPresent(s);
+  const hists = s.hists;
+  let nh = 0;
+  if (hists !== undefined) for (let i = 0; i < s.present.length; i++) if (s.present[i] !== 0 && hists[i] !== undefined) nh++;
+  const n = countPresent(s) - nh;
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);
+  const hts = new Float64Array(nh);
+  const hvs: FloatHistogram[] = [];
   let j = 0;
   for (let i = 0; i < s.present.length; i++) {
     if (s.present[i] === 0) continue;
+    const h = hists?.[i];
+    if (h !== undefined) {
+      hts[hvs.length] = start + i * step;
+      hvs.push(h);
+      continue;
+    }
     ts[j] = start + i * step;
     vs[j] = s.values[i] as number;
     j++;
   }
-  return { labels: s.labels, ts, vs, dropName: s.dropName };
+  const r: RawSeries = { labels: s.labels, ts, vs, dropName: s.dropName };
+  if (nh > 0) {
+    r.hts = hts;
+    r.hvs = hvs;
+  }
+  return r;
 }

@@ -1,11 +1,15 @@
 import type { Labels } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 
 /** One element of an instant vector result. */
 export interface Sample {
   readonly metric: Labels;
   /** Evaluation timestamp, ms. */
   readonly t: number;
+  /** The float value (0 when the sample is a histogram). */
   readonly f: number;
+  /** The native histogram value, when the sample is one. */
+  readonly h?: FloatHistogram;
 }
 
 /** An instant vector: what an instant query over a vector expression returns. */
@@ -19,6 +23,8 @@ export interface Series {
   readonly metric: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** Native histogram points of the series (timestamps ms, sorted), when it has any. */
+  readonly histograms?: { readonly timestamps: Float64Array; readonly values: readonly FloatHistogram[] };
 }
 
 /** A matrix: what range queries (and instant queries over range vectors) return, sorted by labels. */
@@ -74,6 +80,11 @@ export interface StepSeries {
   values: Float64Array;
   present: Uint8Array;
   dropName: boolean;
+  /**
+   * Native histogram values per step, when the series has any: a present step whose entry is
+   * defined holds that histogram instead of a float (its `values` entry is then 0).
+   */
+  hists?: (FloatHistogram | undefined)[];
 }
 
 /** Raw samples of one series for range functions, staleness markers removed. @internal */
@@ -82,6 +93,9 @@ export interface RawSeries {
   ts: Float64Array;
   vs: Float64Array;
   dropName: boolean;
+  /** Native histogram samples, sorted, in their own columns (never at a time of `ts`). */
+  hts?: Float64Array;
+  hvs?: FloatHistogram[];
 }
 
 /** Intermediate values of the evaluator. @internal */

@@ -5,6 +5,7 @@
  * three-step range query whose middle step must agree.
  */
 import { compareLabels, type Labels } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { parsePromDuration as parseDuration } from '@thanos-ts/tsdb/goformat';
 import { almostEqual } from '../engine/almost.js';
 import { createEngine, type Engine } from '../engine/engine.js';
@@ -15,7 +16,8 @@ import { parseExpr } from '../parser/parser.js';
 import { formatExpr } from '../parser/printer.js';
 import { parseSeriesDesc, UnsupportedSeriesError } from '../parser/series.js';
 import { createMemoryStorage, type MemoryStorage } from '../storage/memory.js';
-import { readSeriesLine } from './series-desc.js';
+import { readSeriesLine, type SeriesPoint } from './series-desc.js';
+import { compareNativeHistogram, formatTestHistogram } from './histogram-compare.js';
 
 /** Outcome of one eval command. */
 export interface EvalOutcome {
@@ -51,7 +53,7 @@ interface ExpectCmd {
 interface ExpectedEntry {
   pos: number;
   labels: Labels;
-  values: { value: number; omitted: boolean; histogram: boolean }[];
+  values: SeriesPoint[];
 }
 
 interface EvalCmd {
@@ -73,14 +75,13 @@ interface EvalCmd {
   expected: Map<string, ExpectedEntry>;
   expectedString?: string;
   excludeFromRangeQuery: boolean;
-  needsHistograms: boolean;
 }
 
 interface LoadCmd {
   kind: 'load';
   line: number;
   gap: number;
-  series: { labels: Labels; values: { value: number; omitted: boolean; histogram: boolean }[] }[];
+  series: { labels: Labels; values: SeriesPoint[] }[];
 }
 
 type Command = LoadCmd | EvalCmd | { kind: 'clear' };
@@ -112,7 +113,7 @@ function parseNumber(s: string): number | undefined {
 
 function parseSeriesLine(text: string): {
   labels: Labels;
-  values: { value: number; omitted: boolean; histogram: boolean }[];
+  values: SeriesPoint[];
 } {
   try {
     const d = parseSeriesDesc(text);
@@ -240,7 +241,6 @@ function parseEval(lines: string[], i: number): [EvalCmd, number] {
     expects: { fail: [], warn: [], no_warn: [], info: [], no_info: [], ordered: [] },
     expected: new Map(),
     excludeFromRangeQuery: false,
-    needsHistograms: false,
   };
   let mod: string | undefined;
   if (inst) {
@@ -308,9 +308,7 @@ function parseEval(lines: string[], i: number): [EvalCmd, number] {
       cmd.expectScalar = num;
       break;
     }
-    if (def.includes('{{')) cmd.needsHistograms = true;
     const s = parseSeriesLine(def);
-    if (s.values.some((v) => v.histogram)) cmd.needsHistograms = true;
     if (s.values.length > 1 && cmd.instant && !expectRange) {
       throw new Error(`line ${i + 1}: expecting multiple values in instant evaluation not allowed`);
     }
@@ -378,7 +376,6 @@ function fmt(v: number): string {
 
 /** Compares a result with the expectation (test.go's compareResult). */
 function compareResult(cmd: EvalCmd, value: QueryValue, start: number, end: number, step: number): string | undefined {
-  if (cmd.needsHistograms) return 'expected native histogram samples, which this engine does not support';
   switch (value.type) {
     case 'matrix': {
       if (isOrdered(cmd)) return 'expected ordered result, but query returned a matrix';
@@ -401,18 +398,25 @@ function compareResult(cmd: EvalCmd, value: QueryValue, start: number, end: numb
         seen.add(key);
         const expT: number[] = [];
         const expV: number[] = [];
+        const expH: SeriesPoint[] = [];
+        const expHT: number[] = [];
         for (let i = 0; i < exp.values.length; i++) {
           const e = exp.values[i] as ExpectedEntry['values'][number];
           const t = start + i * step;
           if (t > end)
             return `expected ${exp.values.length} points for ${s.metric.toString()}, but query time range cannot return this many points`;
-          if (!e.omitted) {
+          if (e.omitted) continue;
+          if (e.histogram) {
+            expHT.push(t);
+            expH.push(e);
+          } else {
             expT.push(t);
             expV.push(e.value);
           }
         }
-        if (expT.length !== s.timestamps.length) {
-          return `expected ${expT.length} float points for ${s.metric.toString()}, got ${s.timestamps.length}: ${Array.from(s.values, fmt).join(' ')} @ ${Array.from(s.timestamps).join(' ')}`;
+        const gotH = s.histograms?.timestamps.length ?? 0;
+        if (expT.length !== s.timestamps.length || expH.length !== gotH) {
+          return `expected ${expT.length} float points and ${expH.length} histogram points for ${s.metric.toString()}, got ${s.timestamps.length} and ${gotH}: ${Array.from(s.values, fmt).join(' ')} @ ${Array.from(s.timestamps).join(' ')}`;
         }
         for (let i = 0; i < expT.length; i++) {
           if (expT[i] !== s.timestamps[i]) {
@@ -420,6 +424,17 @@ function compareResult(cmd: EvalCmd, value: QueryValue, start: number, end: numb
           }
           if (!almostEqual(s.values[i] as number, expV[i] as number, EPSILON)) {
             return `expected ${fmt(expV[i] as number)} at t=${expT[i]} for ${s.metric.toString()}, got ${fmt(s.values[i] as number)}`;
+          }
+        }
+        for (let i = 0; i < expH.length; i++) {
+          const hs = s.histograms as NonNullable<typeof s.histograms>;
+          if (expHT[i] !== hs.timestamps[i]) {
+            return `expected histogram point ${i} of ${s.metric.toString()} at t=${expHT[i]}, got t=${hs.timestamps[i]}`;
+          }
+          const e = expH[i] as SeriesPoint;
+          const got = hs.values[i] as FloatHistogram;
+          if (!compareNativeHistogram(e.h as FloatHistogram, got, e.hintSet === true)) {
+            return `expected histogram ${formatTestHistogram(e.h as FloatHistogram)} at t=${expHT[i]} for ${s.metric.toString()}, got ${formatTestHistogram(got)}`;
           }
         }
       }
@@ -434,12 +449,24 @@ function compareResult(cmd: EvalCmd, value: QueryValue, start: number, end: numb
         const s = value.samples[pos] as (typeof value.samples)[number];
         const key = s.metric.key();
         const exp = cmd.expected.get(key);
-        if (exp === undefined) return `unexpected metric ${s.metric.toString()} in result, has value ${fmt(s.f)}`;
+        if (exp === undefined) {
+          return `unexpected metric ${s.metric.toString()} in result, has value ${s.h ? formatTestHistogram(s.h) : fmt(s.f)}`;
+        }
         if (isOrdered(cmd) && exp.pos !== pos + 1) {
           return `expected metric ${s.metric.toString()} at position ${exp.pos} but was at ${pos + 1}`;
         }
         const e0 = exp.values[0];
-        if (e0 === undefined || !almostEqual(e0.value, s.f, EPSILON)) {
+        if (e0?.histogram && s.h === undefined) {
+          return `expected histogram ${formatTestHistogram(e0.h as FloatHistogram)} for ${s.metric.toString()} but got float value ${fmt(s.f)}`;
+        }
+        if (!e0?.histogram && s.h !== undefined) {
+          return `expected float value ${fmt(e0?.value ?? Number.NaN)} for ${s.metric.toString()} but got histogram ${formatTestHistogram(s.h)}`;
+        }
+        if (e0?.histogram) {
+          if (!compareNativeHistogram(e0.h as FloatHistogram, s.h as FloatHistogram, e0.hintSet === true)) {
+            return `expected ${formatTestHistogram(e0.h as FloatHistogram)} for ${s.metric.toString()} but got ${formatTestHistogram(s.h as FloatHistogram)}`;
+          }
+        } else if (e0 === undefined || !almostEqual(e0.value, s.f, EPSILON)) {
           return `expected ${fmt(e0?.value ?? Number.NaN)} for ${s.metric.toString()} but got ${fmt(s.f)}`;
         }
         seen.add(key);
@@ -449,6 +476,9 @@ function compareResult(cmd: EvalCmd, value: QueryValue, start: number, end: numb
       return undefined;
     }
     case 'scalar':
+      if (cmd.expected.size > 0 && [...cmd.expected.values()].some((e) => e.values[0]?.histogram)) {
+        return `expected histogram but got scalar ${fmt(value.v)}`;
+      }
       if (cmd.expectScalar === undefined) return `expected vector or matrix result, but got scalar ${fmt(value.v)}`;
       if (!almostEqual(cmd.expectScalar, value.v, EPSILON))
         return `expected scalar ${fmt(cmd.expectScalar)} but got ${fmt(value.v)}`;
@@ -515,6 +545,15 @@ async function runInstant(
         break;
       }
     }
+    const hs = s.histograms;
+    if (hs !== undefined) {
+      for (let i = 0; i < hs.timestamps.length; i++) {
+        if (hs.timestamps[i] === time) {
+          samples.push({ metric: s.metric, t: time, f: 0, h: hs.values[i] as FloatHistogram });
+          break;
+        }
+      }
+    }
   }
   const asValue: QueryValue =
     res.result.type === 'scalar'
@@ -554,9 +593,9 @@ export async function runScript(script: string, opts: RunScriptOptions = {}): Pr
     if (cmd.kind === 'load') {
       for (const s of cmd.series) {
         s.values.forEach((v, i) => {
-          // Native histogram samples cannot be stored yet; evals needing them fail on their own.
-          if (v.omitted || v.histogram) return;
-          storage.append(s.labels, i * cmd.gap, v.value);
+          if (v.omitted) return;
+          if (v.histogram) storage.appendHistogram(s.labels, i * cmd.gap, v.h as FloatHistogram);
+          else storage.append(s.labels, i * cmd.gap, v.value);
         });
       }
       continue;

@@ -6,13 +6,41 @@
  * histogram (flagged, not decoded).
  */
 import { Labels, STALE_NAN } from '@thanos-ts/tsdb';
+import {
+  addFloatHistograms,
+  copyFloatHistogram,
+  type FloatHistogram,
+  subFloatHistograms,
+} from '@thanos-ts/tsdb/histogram';
 import { parseMetricSelector } from '../parser/parser.js';
+import { type HistogramLiteral, parseHistogramLiteral } from './histogram-literal.js';
 
 /** One expanded point of a series line. */
 export interface SeriesPoint {
   value: number;
   omitted: boolean;
   histogram: boolean;
+  /** The native histogram sample, when `histogram`. */
+  h?: FloatHistogram;
+  /** Whether the literal named its counter reset hint (an expected value then compares it). */
+  hintSet?: boolean;
+}
+
+/** `base`, then `times` more values, each `combine`d from the previous one and `inc` (parse.go's histogramsSeries). */
+function histogramSeries(base: HistogramLiteral, inc: HistogramLiteral, times: number, sub: boolean): SeriesPoint[] {
+  const out: SeriesPoint[] = [{ value: 0, omitted: false, histogram: true, h: base.h, hintSet: base.hintSet }];
+  let cur = base.h;
+  for (let k = 1; k <= times; k++) {
+    if (cur.schema > inc.h.schema) {
+      throw new Error(`error combining histograms: cannot merge from schema ${inc.h.schema} to ${cur.schema}`);
+    }
+    const next = copyFloatHistogram(cur);
+    if (sub) subFloatHistograms(next, inc.h);
+    else addFloatHistograms(next, inc.h);
+    cur = next;
+    out.push({ value: 0, omitted: false, histogram: true, h: cur, hintSet: inc.hintSet });
+  }
+  return out;
 }
 
 function parseNum(s: string): number {
@@ -50,8 +78,12 @@ export function readSeriesLine(line: string): { labels: Labels; values: SeriesPo
   const labels = Labels.from(parseMetricSelector(metric).map((m) => [m.name, m.value] as const));
   const values: SeriesPoint[] = [];
   // Histogram literals may contain spaces: replace each `{{…}}` by a placeholder first.
+  const literals: HistogramLiteral[] = [];
   const items = rest
-    .replace(/\{\{.*?\}\}/g, 'HISTOGRAM')
+    .replace(/\{\{(.*?)\}\}/g, (_, body: string) => {
+      literals.push(parseHistogramLiteral(body));
+      return `HISTOGRAM${literals.length - 1}.`;
+    })
     .split(/\s+/)
     .filter((x) => x !== '');
   for (const item of items) {
@@ -69,9 +101,17 @@ export function readSeriesLine(line: string): { labels: Labels; values: SeriesPo
       continue;
     }
     if (item.startsWith('HISTOGRAM')) {
-      const rep = /x(\d+)$/.exec(item);
-      const count = rep ? Number(rep[1]) + 1 : 1;
-      for (let k = 0; k < count; k++) values.push({ value: Number.NaN, omitted: false, histogram: true });
+      const m = /^HISTOGRAM(\d+)\.(?:([+-])HISTOGRAM(\d+)\.)?(?:x(\d+))?$/.exec(item);
+      if (!m) throw new Error(`invalid histogram series item ${JSON.stringify(item)}`);
+      const base = literals[Number(m[1])] as HistogramLiteral;
+      const times = m[4] === undefined ? 0 : Number(m[4]);
+      if (m[3] !== undefined) {
+        values.push(...histogramSeries(base, literals[Number(m[3])] as HistogramLiteral, times, m[2] === '-'));
+        continue;
+      }
+      for (let k = 0; k <= times; k++) {
+        values.push({ value: 0, omitted: false, histogram: true, h: base.h, hintSet: base.hintSet });
+      }
       continue;
     }
     const m = /^([+-]?(?:[^+\-x]|[eE][+-])+)(?:([+-])((?:[^x]|[eE][+-])+))?x(\d+)$/.exec(item);

@@ -7,6 +7,7 @@ import {
   type SelectHints,
   type SeriesSamples,
 } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 
 /** One series as handed to `MemoryStorage.load`. */
 export interface SeriesInput {
@@ -22,6 +23,11 @@ export interface SeriesInput {
 export interface MemoryStorage extends Queryable {
   /** Adds one sample; out-of-order appends are sorted in before the next read. */
   append(labels: Labels | Record<string, string>, t: number, v: number): void;
+  /**
+   * Adds one native histogram sample (kept by reference; do not modify it afterwards). A float
+   * and a histogram at one timestamp: the later append wins.
+   */
+  appendHistogram(labels: Labels | Record<string, string>, t: number, h: FloatHistogram): void;
   /** Adds many samples of many series at once. */
   load(series: Iterable<SeriesInput>): void;
   /** Drops everything. */
@@ -36,6 +42,11 @@ interface StoredSeries {
   vs: Float64Array;
   len: number;
   sorted: boolean;
+  /** Histogram samples in append order (undefined for float-only series). */
+  hist?: { t: number; h: FloatHistogram; seq: number }[];
+  /** Float samples' append sequence numbers, kept only once the series has histograms. */
+  seq?: number[];
+  histSorted?: { timestamps: Float64Array; values: FloatHistogram[] };
 }
 
 /** Creates an empty in-memory storage. */
@@ -55,7 +66,13 @@ export function createMemoryStorage(): MemoryStorage {
     return s;
   };
 
+  let seq = 0;
   const push = (s: StoredSeries, t: number, v: number): void => {
+    if (s.hist !== undefined) {
+      s.seq ??= [];
+      s.seq[s.len] = seq++;
+      s.histSorted = undefined;
+    }
     if (s.len === s.ts.length) {
       const ts = new Float64Array(s.ts.length * 2);
       ts.set(s.ts);
@@ -70,23 +87,69 @@ export function createMemoryStorage(): MemoryStorage {
     s.len++;
   };
 
+  const pushHistogram = (s: StoredSeries, t: number, h: FloatHistogram): void => {
+    if (s.hist === undefined) {
+      s.hist = [];
+      // Floats appended before the first histogram count as older than every histogram.
+      s.seq = new Array<number>(s.len).fill(-1);
+    }
+    s.hist.push({ t, h, seq: seq++ });
+    s.histSorted = undefined;
+  };
+
+  /** Sorts histogram samples; at a timestamp held by a float and a histogram, the later append stays. */
+  const finishHistograms = (s: StoredSeries): void => {
+    if (s.hist === undefined || s.histSorted !== undefined) return;
+    const byT = new Map<number, { t: number; h: FloatHistogram; seq: number }>();
+    for (const e of s.hist) {
+      const prev = byT.get(e.t);
+      if (prev === undefined || prev.seq < e.seq) byT.set(e.t, e);
+    }
+    const floatSeq = new Map<number, number>();
+    for (let i = 0; i < s.len; i++) floatSeq.set(s.ts[i] as number, s.seq?.[i] ?? -1);
+    const kept = [...byT.values()].filter((e) => (floatSeq.get(e.t) ?? -2) < e.seq).sort((a, b) => a.t - b.t);
+    // Floats shadowed by a later histogram at the same timestamp go.
+    const drop = new Set(kept.filter((e) => floatSeq.has(e.t)).map((e) => e.t));
+    if (drop.size > 0) {
+      let n = 0;
+      for (let i = 0; i < s.len; i++) {
+        if (drop.has(s.ts[i] as number)) continue;
+        s.ts[n] = s.ts[i] as number;
+        s.vs[n] = s.vs[i] as number;
+        if (s.seq !== undefined) s.seq[n] = s.seq[i] as number;
+        n++;
+      }
+      s.len = n;
+    }
+    s.hist = kept;
+    s.histSorted = { timestamps: Float64Array.from(kept, (e) => e.t), values: kept.map((e) => e.h) };
+  };
+
   const finish = (s: StoredSeries): void => {
-    if (s.sorted) return;
+    if (s.sorted) {
+      finishHistograms(s);
+      return;
+    }
     const idx = Array.from({ length: s.len }, (_, i) => i).sort((a, b) => (s.ts[a] as number) - (s.ts[b] as number));
     const ts = new Float64Array(s.ts.length);
     const vs = new Float64Array(s.vs.length);
+    const sq: number[] | undefined = s.seq === undefined ? undefined : [];
     let n = 0;
     for (const i of idx) {
       // A later append at the same timestamp replaces the earlier one.
       if (n > 0 && ts[n - 1] === s.ts[i]) n--;
       ts[n] = s.ts[i] as number;
       vs[n] = s.vs[i] as number;
+      if (sq !== undefined) sq[n] = s.seq?.[i] as number;
       n++;
     }
     s.ts = ts;
     s.vs = vs;
     s.len = n;
+    if (sq !== undefined) s.seq = sq;
     s.sorted = true;
+    s.histSorted = undefined;
+    finishHistograms(s);
   };
 
   let byName: Map<string, StoredSeries[]> | undefined;
@@ -127,6 +190,9 @@ export function createMemoryStorage(): MemoryStorage {
     append(labels, t, v) {
       push(get(labels), t, v);
     },
+    appendHistogram(labels, t, h) {
+      pushHistogram(get(labels), t, h);
+    },
     load(series) {
       for (const s of series) {
         const st = get(s.labels);
@@ -150,6 +216,19 @@ export function createMemoryStorage(): MemoryStorage {
         const hi = lowerBound(s.ts, s.len, hints.end + 1);
         if (hints.labelsOnly) {
           out.push({ labels: s.labels, timestamps: new Float64Array(0), values: new Float64Array(0) });
+          continue;
+        }
+        const hs = s.histSorted;
+        if (hs !== undefined) {
+          const hlo = lowerBound(hs.timestamps, hs.timestamps.length, hints.start);
+          const hhi = lowerBound(hs.timestamps, hs.timestamps.length, hints.end + 1);
+          if (hi <= lo && hhi <= hlo) continue;
+          out.push({
+            labels: s.labels,
+            timestamps: s.ts.subarray(lo, hi),
+            values: s.vs.subarray(lo, hi),
+            histograms: { timestamps: hs.timestamps.subarray(hlo, hhi), values: hs.values.slice(hlo, hhi) },
+          });
           continue;
         }
         if (hi <= lo) continue;

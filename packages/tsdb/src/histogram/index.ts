@@ -67,3 +67,18 @@ export {
   validateFloatHistogram,
   validateHistogram,
 } from './validate.js';
+// Float histogram arithmetic with Prometheus's semantics (used by the PromQL engine).
+export {
+  addFloatHistograms,
+  compactFloatHistogram,
+  copyToSchema,
+  detectFloatHistogramReset,
+  divFloatHistogram,
+  floatHistogramHasOverflow,
+  type HistogramAddResult,
+  INCOMPATIBLE_SCHEMA_MESSAGE,
+  IncompatibleSchemaError,
+  intersectCustomBounds,
+  mulFloatHistogram,
+  subFloatHistograms,
+} from './float-ops.js';
