@@ -29,7 +29,12 @@ import {
   UnsupportedQueryError,
 } from './errors.js';
 import { anchoredFirstIndex, extendedRate, extendFloats, smoothedValue } from './functions/extended.js';
-import { histogramFraction, histogramQuantile } from './functions/histogram.js';
+import {
+  type HistogramProperty,
+  histogramFraction,
+  histogramProperty,
+  histogramQuantile,
+} from './functions/histogram.js';
 import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
@@ -634,10 +639,11 @@ export class Evaluator {
       case 'histogram_sum':
       case 'histogram_avg':
       case 'histogram_stddev':
-      case 'histogram_stdvar':
-        // These read native histogram samples only; float samples are skipped (none here yet).
-        this.vectorArg(e.args[0] as Expr, g);
-        return { kind: 'vector', series: [] };
+      case 'histogram_stdvar': {
+        const input = this.vectorArg(e.args[0] as Expr, g);
+        const prop = name.slice('histogram_'.length) as HistogramProperty;
+        return { kind: 'vector', series: histogramProperty(prop, input, g.n) };
+      }
       case 'info': {
         const base = this.vectorArg(e.args[0] as Expr, g);
         const selector = this.opts.infoSelectors.get(e);

@@ -1,11 +1,18 @@
 /**
  * histogram_quantile and histogram_fraction over classic histograms (series with an `le`
- * label). Native-histogram samples do not exist in this engine's storage contract yet, so the
- * native-only functions (histogram_count, _sum, _avg, _stddev, _stdvar) see no input.
+ * label) and native histogram samples, and the native-only histogram_count, _sum, _avg,
+ * _stddev and _stdvar.
  */
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { type Annotations, annotationText } from '../annotations.js';
 import { type Bucket, bucketFraction, bucketQuantile } from '../quantile.js';
+import {
+  type NativeHistogramNote,
+  nativeHistogramFraction,
+  nativeHistogramQuantile,
+  nativeHistogramVariance,
+} from '../native-quantile.js';
 import { newStepSeries } from '../series-buffer.js';
 import type { StepSeries } from '../types.js';
 
@@ -33,6 +40,7 @@ export function parseGoFloat(s: string): number | undefined {
 
 interface BucketGroup {
   labels: Labels;
+  key: string;
   members: number[];
   bounds: number[];
 }
@@ -43,14 +51,14 @@ function groupBuckets(input: StepSeries[], annos: Annotations): BucketGroup[] {
     const le = s.labels.get('le');
     const ub = parseGoFloat(le);
     if (ub === undefined) {
-      if (s.present.includes(1)) annos.warn(annotationText.badBucketLabel(s.labels.get(METRIC_NAME), le));
+      if (hasFloat(s)) annos.warn(annotationText.badBucketLabel(s.labels.get(METRIC_NAME), le));
       return;
     }
     const labels = s.labels.without(['le']);
     const key = labels.key();
     let g = groups.get(key);
     if (g === undefined) {
-      g = { labels, members: [], bounds: [] };
+      g = { labels, key, members: [], bounds: [] };
       groups.set(key, g);
     }
     g.members.push(i);
@@ -59,51 +67,105 @@ function groupBuckets(input: StepSeries[], annos: Annotations): BucketGroup[] {
   return [...groups.values()];
 }
 
-function perGroupStep(
+function hasFloat(s: StepSeries): boolean {
+  for (let i = 0; i < s.present.length; i++) if (s.present[i] !== 0 && s.hists?.[i] === undefined) return true;
+  return false;
+}
+
+/**
+ * Applies `classic` to the `le`-bucket groups of float samples and `native` to histogram samples,
+ * step by step (Prometheus's resetHistograms): where a native histogram and classic buckets share
+ * their labels at a step, neither is evaluated and a warning says why.
+ */
+function perStep(
   input: StepSeries[],
   n: number,
   annos: Annotations,
-  fn: (buckets: Bucket[], step: number, group: BucketGroup) => number,
+  classic: (buckets: Bucket[], step: number, group: BucketGroup) => number,
+  native: (h: FloatHistogram, step: number, metricName: string) => number,
 ): StepSeries[] {
-  const out: StepSeries[] = [];
-  for (const g of groupBuckets(input, annos)) {
-    const o = newStepSeries(g.labels, n, true);
-    let any = false;
-    for (let i = 0; i < n; i++) {
+  const groups = groupBuckets(input, annos);
+  const out = new Map<string, StepSeries>();
+  const output = (labels: Labels, key: string): StepSeries => {
+    let o = out.get(key);
+    if (o === undefined) {
+      o = newStepSeries(labels, n, true);
+      out.set(key, o);
+    }
+    return o;
+  };
+  const nativeSeries = input.filter((s) => s.hists !== undefined);
+  const nativeKeys = nativeSeries.map((s) => s.labels.key());
+  const byKey = new Map(groups.map((g) => [g.key, g]));
+  for (let i = 0; i < n; i++) {
+    const conflicted = new Set<string>();
+    for (let k = 0; k < nativeSeries.length; k++) {
+      const s = nativeSeries[k] as StepSeries;
+      const h = s.hists?.[i];
+      if (h === undefined || s.present[i] === 0) continue;
+      const key = nativeKeys[k] as string;
+      const g = byKey.get(key);
+      if (g !== undefined && g.members.some((m) => floatAt(input[m] as StepSeries, i))) {
+        annos.warn(annotationText.mixedClassicNative(s.labels.get(METRIC_NAME)));
+        conflicted.add(key);
+        continue;
+      }
+      const o = output(s.labels, key);
+      o.present[i] = 1;
+      o.values[i] = native(h, i, s.labels.get(METRIC_NAME));
+    }
+    for (const g of groups) {
+      if (conflicted.has(g.key)) continue;
       const buckets: Bucket[] = [];
       for (let m = 0; m < g.members.length; m++) {
         const s = input[g.members[m] as number] as StepSeries;
-        if (s.present[i] === 0) continue;
+        if (!floatAt(s, i)) continue;
         buckets.push({ upperBound: g.bounds[m] as number, count: s.values[i] as number });
       }
       if (buckets.length === 0) continue;
+      const o = output(g.labels, g.key);
       o.present[i] = 1;
-      o.values[i] = fn(buckets, i, g);
-      any = true;
+      o.values[i] = classic(buckets, i, g);
     }
-    if (any) out.push(o);
   }
-  return out;
+  return [...out.values()];
 }
 
-/** histogram_quantile(φ, buckets) with Prometheus's monotonicity fix and its info annotation. */
+function floatAt(s: StepSeries, i: number): boolean {
+  return s.present[i] !== 0 && s.hists?.[i] === undefined;
+}
+
+function noteNative(annos: Annotations, note: NativeHistogramNote, metricName: string): void {
+  if (note === 'nan-result') annos.info(annotationText.quantileNaNResult(metricName));
+  else if (note === 'nan-skew') annos.info(annotationText.quantileNaNSkew(metricName));
+  else if (note === 'fraction-nans') annos.info(annotationText.fractionNaNs(metricName));
+}
+
+/** histogram_quantile(φ, buckets) over classic and native histograms, with Prometheus's annotations. */
 export function histogramQuantile(q: Float64Array, input: StepSeries[], n: number, annos: Annotations): StepSeries[] {
-  const warned = false;
-  for (let i = 0; i < n && !warned; i++) {
+  for (let i = 0; i < n; i++) {
     const v = q[i] as number;
-    if (Number.isNaN(v) || v < 0 || v > 1) {
-      // Prometheus warns at every step; one message per distinct φ is what survives dedup.
-      annos.warn(annotationText.invalidQuantile(v));
-    }
+    // Prometheus warns at every step; one message per distinct φ is what survives dedup.
+    if (Number.isNaN(v) || v < 0 || v > 1) annos.warn(annotationText.invalidQuantile(v));
   }
-  return perGroupStep(input, n, annos, (buckets, i, g) => {
-    const r = bucketQuantile(q[i] as number, buckets);
-    if (r.forcedMonotonicity) annos.info(annotationText.forcedMonotonicity(g.labels.get(METRIC_NAME)));
-    return r.value;
-  });
+  return perStep(
+    input,
+    n,
+    annos,
+    (buckets, i, g) => {
+      const r = bucketQuantile(q[i] as number, buckets);
+      if (r.forcedMonotonicity) annos.info(annotationText.forcedMonotonicity(g.labels.get(METRIC_NAME)));
+      return r.value;
+    },
+    (h, i, metricName) => {
+      const r = nativeHistogramQuantile(q[i] as number, h);
+      noteNative(annos, r.note, metricName);
+      return r.value;
+    },
+  );
 }
 
-/** histogram_fraction(lower, upper, buckets) for classic histograms. */
+/** histogram_fraction(lower, upper, buckets) over classic and native histograms. */
 export function histogramFraction(
   lower: Float64Array,
   upper: Float64Array,
@@ -111,5 +173,55 @@ export function histogramFraction(
   n: number,
   annos: Annotations,
 ): StepSeries[] {
-  return perGroupStep(input, n, annos, (buckets, i) => bucketFraction(lower[i] as number, upper[i] as number, buckets));
+  return perStep(
+    input,
+    n,
+    annos,
+    (buckets, i) => bucketFraction(lower[i] as number, upper[i] as number, buckets),
+    (h, i, metricName) => {
+      const r = nativeHistogramFraction(lower[i] as number, upper[i] as number, h);
+      noteNative(annos, r.note, metricName);
+      return r.value;
+    },
+  );
+}
+
+/** Which property histogram_count/_sum/_avg/_stddev/_stdvar read. */
+export type HistogramProperty = 'count' | 'sum' | 'avg' | 'stddev' | 'stdvar';
+
+/** histogram_count() and friends: a float per histogram sample; float samples are dropped. */
+export function histogramProperty(prop: HistogramProperty, input: StepSeries[], n: number): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (const s of input) {
+    if (s.hists === undefined) continue;
+    const o = newStepSeries(s.labels, n, true);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      const h = s.hists[i];
+      if (h === undefined || s.present[i] === 0) continue;
+      let v: number;
+      switch (prop) {
+        case 'count':
+          v = h.count;
+          break;
+        case 'sum':
+          v = h.sum;
+          break;
+        case 'avg':
+          v = h.sum / h.count;
+          break;
+        case 'stddev':
+          v = Math.sqrt(nativeHistogramVariance(h));
+          break;
+        case 'stdvar':
+          v = nativeHistogramVariance(h);
+          break;
+      }
+      o.present[i] = 1;
+      o.values[i] = v;
+      any = true;
+    }
+    if (any) out.push(o);
+  }
+  return out;
 }
