@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type CompactDeduplicationFunc, type CompactorOptions, createCompactor } from '@thanos-ts/core/compact';
-import { parseRelabelConfig, parseTimeOrDuration } from '@thanos-ts/core/store';
+import { parseRelabelConfig, parseTimeOrDuration, type RelabelRule } from '@thanos-ts/core/store';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { Registry } from 'prom-client';
@@ -12,7 +12,7 @@ import { definedOnly, type FlagsFor } from '../flags/typed.js';
 import { runUntilSignal } from '../run.js';
 
 /** Raw values of `thanos-ts compact` flags as commander stores them. */
-export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags {
+export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags, SelectorRelabelFlags {
   dataDir: string;
   consistencyDelay: string;
   'retention.resolutionRaw': string;
@@ -32,8 +32,6 @@ export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'debug.maxCompactionLevel': string;
   minTime: string;
   maxTime: string;
-  'selector.relabelConfig'?: string;
-  'selector.relabelConfigFile'?: string;
 }
 
 /** Options of createCompactor no flag sets: the bucket (from --objstore.*) and in-process objects. */
@@ -42,8 +40,17 @@ type NotCompactFlags = 'bucket' | 'logger' | 'registry' | 'now';
 /** Everything `thanos-ts compact` resolved from its flags: createCompactor's options but the bucket. */
 export type CompactCommandConfig = Omit<CompactorOptions, NotCompactFlags> & { dataDir: string };
 
-/** Validates the flags and builds the compactor configuration; errors name the flag. */
-export async function parseCompactFlags(o: CompactFlags): Promise<CompactCommandConfig> {
+/** Thanos's --selector.relabel-config(-file) pair, shared by compact and the bucket tools. */
+export interface SelectorRelabelFlags {
+  'selector.relabelConfig'?: string;
+  'selector.relabelConfigFile'?: string;
+}
+
+/**
+ * Reads --selector.relabel-config or --selector.relabel-config-file (mutually exclusive) and
+ * parses the rules; undefined when neither is set. Errors name the flag.
+ */
+export async function parseSelectorRelabelFlags(o: SelectorRelabelFlags): Promise<RelabelRule[] | undefined> {
   if (o['selector.relabelConfigFile'] !== undefined && o['selector.relabelConfig'] !== undefined)
     throw new InvalidArgumentError(
       '--selector.relabel-config-file and --selector.relabel-config are mutually exclusive; set only one',
@@ -58,6 +65,29 @@ export async function parseCompactFlags(o: CompactFlags): Promise<CompactCommand
       );
     }
   }
+  return relabelText ? parseRelabelConfig(relabelText, '--selector.relabel-config') : undefined;
+}
+
+/** Adds --selector.relabel-config-file and --selector.relabel-config (Thanos's help texts). */
+export function addSelectorRelabelFlags(cmd: Command): Command {
+  cmd.addOption(
+    new Option(
+      '--selector.relabel-config-file <path>',
+      'Path to a YAML relabel configuration selecting blocks by external labels and __block_id.',
+    ),
+  );
+  cmd.addOption(
+    new Option(
+      '--selector.relabel-config <yaml>',
+      "Alternative to 'selector.relabel-config-file' flag (mutually exclusive).",
+    ),
+  );
+  return cmd;
+}
+
+/** Validates the flags and builds the compactor configuration; errors name the flag. */
+export async function parseCompactFlags(o: CompactFlags): Promise<CompactCommandConfig> {
+  const relabel = await parseSelectorRelabelFlags(o);
   const dedupFunc = o['deduplication.func'];
   if (dedupFunc !== '' && dedupFunc !== 'penalty')
     throw new InvalidArgumentError(`--deduplication.func: want "" or "penalty", got ${JSON.stringify(dedupFunc)}`);
@@ -88,7 +118,7 @@ export async function parseCompactFlags(o: CompactFlags): Promise<CompactCommand
     filters: {
       minTime: parseTimeOrDuration(o.minTime, '--min-time'),
       maxTime: parseTimeOrDuration(o.maxTime, '--max-time'),
-      ...(relabelText ? { relabel: parseRelabelConfig(relabelText, '--selector.relabel-config') } : {}),
+      ...(relabel ? { relabel } : {}),
     },
     // The compactor serves HTTP only.
     grpcAddress: undefined,
@@ -183,11 +213,7 @@ export function defineCompactCommand(): Command {
     'End of time range limit to compact: RFC3339 time or duration relative to now (e.g. -1d).',
     '9999-12-31T23:59:59Z',
   );
-  opt(
-    '--selector.relabel-config-file <path>',
-    'Path to a YAML relabel configuration selecting blocks by external labels and __block_id.',
-  );
-  opt('--selector.relabel-config <yaml>', "Alternative to 'selector.relabel-config-file' flag (mutually exclusive).");
+  addSelectorRelabelFlags(cmd);
   addServingFlags(cmd, { grpc: false });
   addLogFlags(cmd);
   return cmd;

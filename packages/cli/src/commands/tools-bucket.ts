@@ -17,7 +17,10 @@ import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
+import { registerBucketCleanup } from './tools-bucket-cleanup.js';
+import { registerBucketMark } from './tools-bucket-mark.js';
 import { registerBucketReplicate } from './tools-bucket-replicate.js';
+import { registerBucketRetention } from './tools-bucket-retention.js';
 
 /** Where command output goes: one call per line (stdout in the CLI, an array in tests). */
 export type Print = (line: string) => void;
@@ -479,7 +482,7 @@ async function withBucket<T>(flags: ObjstoreFlags, fn: (bucket: Bucket) => Promi
   }
 }
 
-/** Registers `thanos-ts tools bucket ls|inspect|verify|upload-blocks` with Thanos's flags. */
+/** Registers `thanos-ts tools bucket ls|inspect|verify|upload-blocks|replicate|mark|cleanup|retention` with Thanos's flags. */
 export const registerBucketTools: ToolsRegistration = (tools) => {
   const bucket = new Command('bucket').description('Bucket utility commands');
 
@@ -569,5 +572,8 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
   bucket.addCommand(upload);
 
   registerBucketReplicate(bucket);
+  registerBucketMark(bucket);
+  registerBucketCleanup(bucket);
+  registerBucketRetention(bucket);
   tools.addCommand(bucket);
 };

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import {
   type BlockMeta,
-  blocksBeyondRetention,
   CorruptionError,
   compactBlocks,
   DEFAULT_COMPACTION_RANGES,
@@ -12,7 +11,6 @@ import {
   openBlock,
   planCompaction,
   serializeBlockMeta,
-  ulidTime,
 } from '@thanos-ts/tsdb';
 import {
   DownsampleError,
@@ -46,9 +44,15 @@ import {
   resolutionOf,
 } from './groups.js';
 import {
+  applyRetentionPolicy,
+  type CleanupHooks,
+  cleanAbortedPartialUploads,
+  deleteMarkedBlocks,
+  type RetentionByResolution,
+} from './maintenance.js';
+import {
   DELETION_MARK_FILENAME,
   type DeletionMark,
-  deleteBlock,
   downloadBlock,
   markForDeletion,
   markForNoCompact,
@@ -172,9 +176,6 @@ export interface Compactor extends Lifecycle {
   readonly httpAddress: string | undefined;
 }
 
-/** Thanos's compact.PartialUploadThresholdAge: a block without meta.json older than this is an aborted upload. */
-export const PARTIAL_UPLOAD_THRESHOLD_MS = 2 * 24 * 3_600_000;
-
 /** Creates a compactor; validates options, no I/O until `start` or `runOnce`. */
 export function createCompactor(opts: CompactorOptions): Compactor {
   const { logger, registry, now } = resolveComponentOptions(opts);
@@ -194,7 +195,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   const ranges = DEFAULT_COMPACTION_RANGES.slice(0, maxLevel + 1);
   const deleteDelayMs = opts.deleteDelayMs ?? 48 * 3_600_000;
   const downsampling = !(opts.downsamplingDisable ?? false);
-  const retention: Record<number, number> = {
+  const retention: RetentionByResolution = {
     0: opts.retentionRawMs ?? 0,
     [RES_LEVEL_1]: opts.retention5mMs ?? 0,
     [RES_LEVEL_2]: opts.retention1hMs ?? 0,
@@ -604,53 +605,33 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     });
   }
 
+  const cleanupHooks: CleanupHooks = {
+    onCleaned: () => metrics.blocksCleaned.inc(),
+    onFailed: () => metrics.blockCleanupFailures.inc(),
+    onPartialAttempt: () => metrics.partialUploadDeleteAttempts.inc(),
+  };
+
   async function deleteMarked(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<Set<string>> {
-    const deleted = new Set<string>();
-    const t = now();
-    for (const [id, mark] of state.deletionMarks) {
-      if (t - mark.deletion_time * 1000 <= deleteDelayMs) continue;
-      try {
-        await deleteBlock(bucket, id, signal);
-        metrics.blocksCleaned.inc();
-        deleted.add(id);
-        result.deleted.push(id);
-        logger.info('deleted block marked for deletion', { block: id });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        metrics.blockCleanupFailures.inc();
-        result.errors.push({ what: `delete block ${id}`, error: (err as Error).message });
-      }
-    }
-    return deleted;
+    const { deleted, errors } = await deleteMarkedBlocks(bucket, state.deletionMarks.values(), {
+      deleteDelayMs,
+      nowMs: now(),
+      logger,
+      signal,
+      hooks: cleanupHooks,
+    });
+    result.deleted.push(...deleted);
+    for (const e of errors) result.errors.push({ what: `delete block ${e.id}`, error: e.error });
+    return new Set(deleted);
   }
 
   async function cleanPartial(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
-    for (const id of state.partial) {
-      if (state.deletionMarks.has(id)) continue;
-      let newest = 0;
-      for await (const name of bucket.iter(`${id}/`, { signal, recursive: true })) {
-        try {
-          newest = Math.max(newest, (await bucket.attributes(name, { signal })).lastModified.getTime());
-        } catch {
-          // Gone meanwhile; the ULID time below is the fallback.
-        }
-      }
-      if (newest === 0) newest = ulidTime(id);
-      if (now() - newest <= PARTIAL_UPLOAD_THRESHOLD_MS) continue;
-      metrics.partialUploadDeleteAttempts.inc();
-      logger.info('found partially uploaded block; deleting', { block: id });
-      try {
-        await deleteBlock(bucket, id, signal);
-        metrics.blocksCleaned.inc();
-        result.deleted.push(id);
-      } catch (err) {
-        metrics.blockCleanupFailures.inc();
-        logger.warn('failed to delete aborted partial upload; will retry in next iteration', {
-          block: id,
-          err: (err as Error).message,
-        });
-      }
-    }
+    const deleted = await cleanAbortedPartialUploads(bucket, state.partial, new Set(state.deletionMarks.keys()), {
+      nowMs: now(),
+      logger,
+      signal,
+      hooks: cleanupHooks,
+    });
+    result.deleted.push(...deleted);
   }
 
   async function iterate(signal: AbortSignal): Promise<IterationResult> {
@@ -687,17 +668,12 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     } else logger.info('downsampling was explicitly disabled');
     state = await sync(signal);
     // Retention runs whatever happened above, so a stuck group never keeps data past its retention.
-    for (const [res, ms] of Object.entries(retention)) {
-      if (ms <= 0) continue;
-      const old = blocksBeyondRetention(
-        state.metas.filter((m) => resolutionOf(m) === Number(res)),
-        { retentionMs: ms, nowMs: now() },
-      );
-      for (const m of old) {
-        logger.info('applying retention: marking block for deletion', { id: m.ulid, maxTime: m.maxTime });
-        await markDeleted(m.ulid, `block exceeding retention of ${ms}ms`, result);
-      }
-    }
+    const retained = await applyRetentionPolicy(bucket, state.metas, retention, {
+      nowMs: now(),
+      logger,
+      onMarked: () => metrics.blocksMarked.inc({ marker: DELETION_MARK_FILENAME, reason: '' }),
+    });
+    result.markedForDeletion.push(...retained);
     await cleanPartial(state, result, signal);
     // Deletions a delay of 0 allows happen in the same iteration, as Thanos's cleaner does next round.
     if (deleteDelayMs === 0 && result.markedForDeletion.length > 0) {

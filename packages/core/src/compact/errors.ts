@@ -30,3 +30,10 @@ export class InsufficientDiskSpaceError extends ThanosError {
     );
   }
 }
+
+/** `tools bucket mark` was asked for something it cannot do: a bad ULID, an unknown marker, no details. */
+export class InvalidMarkRequestError extends ThanosError {
+  constructor(detail: string) {
+    super('CORE_COMPACT_INVALID_MARK', detail);
+  }
+}

@@ -6,10 +6,9 @@ export {
   type CompactorStatus,
   createCompactor,
   type IterationResult,
-  PARTIAL_UPLOAD_THRESHOLD_MS,
   type QuarantinedGroup,
 } from './compactor.js';
-export { CompactionHaltError, InsufficientDiskSpaceError } from './errors.js';
+export { CompactionHaltError, InsufficientDiskSpaceError, InvalidMarkRequestError } from './errors.js';
 export {
   type BlockGroup,
   duplicateBlocks,
@@ -21,6 +20,28 @@ export {
   removeReplicaLabels,
   resolutionOf,
 } from './groups.js';
+export {
+  applyBucketRetention,
+  applyRetentionPolicy,
+  type BucketRetentionOptions,
+  type BucketSync,
+  type BucketSyncOptions,
+  blocksPastRetention,
+  type CleanupBucketOptions,
+  type CleanupHooks,
+  cleanAbortedPartialUploads,
+  cleanupBucket,
+  deleteMarkedBlocks,
+  MANUAL_REASON,
+  MARKER_FILENAMES,
+  type MarkBlocksOptions,
+  type MarkerFilename,
+  markBlocks,
+  PARTIAL_UPLOAD_THRESHOLD_MS,
+  type RetentionByResolution,
+  removeMark,
+  syncBucketMetas,
+} from './maintenance.js';
 export {
   DELETION_MARK_FILENAME,
   type DeletionMark,
