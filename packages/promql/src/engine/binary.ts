@@ -4,9 +4,22 @@
  * Prometheus's engine.go (VectorBinop, VectorscalarBinop, VectorAnd/Or/Unless, resultMetric).
  */
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
+import {
+  addFloatHistograms,
+  CounterResetHint,
+  compactFloatHistogram,
+  copyFloatHistogram,
+  divFloatHistogram,
+  type FloatHistogram,
+  floatHistogramEquals,
+  IncompatibleSchemaError,
+  mulFloatHistogram,
+  subFloatHistograms,
+} from '@thanos-ts/tsdb/histogram';
 import type { BinaryOp, VectorMatching } from '../parser/ast.js';
+import { type Annotations, annotationText } from './annotations.js';
 import { QueryEvaluationError } from './errors.js';
-import { newStepSeries, SeriesCollector } from './series-buffer.js';
+import { newStepSeries, SeriesCollector, setHist } from './series-buffer.js';
 import type { StepSeries } from './types.js';
 
 /** Go's math.Pow where it differs from `**` (1^NaN, (-1)^±Inf). */
@@ -68,6 +81,88 @@ export function compare(op: BinaryOp, l: number, r: number): boolean {
   }
 }
 
+/** Result of {@link elemBinop}. */
+interface ElemResult {
+  f: number;
+  h: FloatHistogram | undefined;
+  keep: boolean;
+  /** The element failed (incompatible types or layouts): no output, even with `bool`. */
+  failed: boolean;
+}
+
+const elemOut: ElemResult = { f: 0, h: undefined, keep: false, failed: false };
+
+/**
+ * One element of a binary operation where at least one side is a histogram (Prometheus's
+ * vectorElemBinop): histograms add, subtract, compare for (in)equality and scale by floats;
+ * everything else drops the element with an info annotation.
+ */
+function elemBinop(
+  op: BinaryOp,
+  fl: number,
+  fr: number,
+  hl: FloatHistogram | undefined,
+  hr: FloatHistogram | undefined,
+  annos: Annotations | undefined,
+): ElemResult {
+  const r = elemOut;
+  r.f = 0;
+  r.h = undefined;
+  r.keep = false;
+  r.failed = false;
+  const incompatible = (lt: string, rt: string): ElemResult => {
+    annos?.info(annotationText.incompatibleTypesInBinOp(lt, op, rt));
+    r.failed = true;
+    return r;
+  };
+  if (hl === undefined && hr !== undefined) {
+    if (op !== '*') return incompatible('float', 'histogram');
+    r.h = compactFloatHistogram(mulFloatHistogram(copyFloatHistogram(hr), fl));
+    r.keep = true;
+    return r;
+  }
+  if (hl !== undefined && hr === undefined) {
+    if (op === '*') r.h = compactFloatHistogram(mulFloatHistogram(copyFloatHistogram(hl), fr));
+    else if (op === '/') r.h = compactFloatHistogram(divFloatHistogram(copyFloatHistogram(hl), fr));
+    else return incompatible('histogram', 'float');
+    r.keep = true;
+    return r;
+  }
+  const a = hl as FloatHistogram;
+  const b = hr as FloatHistogram;
+  if (op === '+' || op === '-') {
+    let res: ReturnType<typeof addFloatHistograms>;
+    try {
+      res = op === '+' ? addFloatHistograms(copyFloatHistogram(a), b) : subFloatHistograms(copyFloatHistogram(a), b);
+    } catch (err) {
+      if (err instanceof IncompatibleSchemaError) {
+        annos?.warn(annotationText.incompatibleBucketLayout(op));
+        r.failed = true;
+        return r;
+      }
+      throw err;
+    }
+    if (op === '-') res.h.counterResetHint = CounterResetHint.Gauge;
+    const what = op === '+' ? 'addition' : 'subtraction';
+    if (res.counterResetCollision) {
+      // Prometheus reports the collision as the element's error: the element is dropped.
+      annos?.warn(annotationText.counterResetCollision(what));
+      r.failed = true;
+      return r;
+    }
+    if (res.nhcbBoundsReconciled) annos?.info(annotationText.mismatchedCustomBuckets(what));
+    r.h = compactFloatHistogram(res.h);
+    r.keep = true;
+    return r;
+  }
+  if (op === '==' || op === '!=') {
+    r.h = a;
+    r.keep = floatHistogramEquals(a, b) === (op === '==');
+    return r;
+  }
+  return incompatible('histogram', 'histogram');
+}
+
 /** scalar op scalar, step by step (comparisons are always `bool` here). */
 export function scalarBinop(op: BinaryOp, l: Float64Array, r: Float64Array): Float64Array {
   const n = l.length;
@@ -88,6 +183,7 @@ export function vectorScalarBinop(
   swap: boolean,
   returnBool: boolean,
   tick?: (units: number) => void,
+  annos?: Annotations,
 ): StepSeries[] {
   const cmp = isComparison(op);
   const dropName = changesMetricSchema(op) || returnBool;
@@ -99,6 +195,22 @@ export function vectorScalarBinop(
     let any = false;
     for (let i = 0; i < n; i++) {
       if (s.present[i] === 0) continue;
+      const h = s.hists?.[i];
+      if (h !== undefined) {
+        const c = scalar[i] as number;
+        const r = swap ? elemBinop(op, c, 0, undefined, h, annos) : elemBinop(op, 0, c, h, undefined, annos);
+        if (r.failed) continue;
+        if (returnBool) {
+          o.present[i] = 1;
+          o.values[i] = r.keep ? 1 : 0;
+          any = true;
+        } else if (r.keep) {
+          if (cmp && swap) setHist(o, i, h);
+          else if (r.h !== undefined) setHist(o, i, r.h);
+          any = true;
+        }
+        continue;
+      }
       const v = s.values[i] as number;
       const c = scalar[i] as number;
       const l = swap ? c : v;
@@ -152,6 +264,16 @@ function signatureOrdinals(
   return [l, r, ord.size];
 }
 
+/** Copies step `i` of `s` (float or histogram) into `o`. */
+function copyStep(o: StepSeries, s: StepSeries, i: number): void {
+  const h = s.hists?.[i];
+  if (h !== undefined) setHist(o, i, h);
+  else {
+    o.present[i] = 1;
+    o.values[i] = s.values[i] as number;
+  }
+}
+
 /** `and`, `or`, `unless`: many-to-many set operations keeping the original samples. */
 export function setBinop(
   op: 'and' | 'or' | 'unless',
@@ -172,15 +294,13 @@ export function setBinop(
         if (s.present[i] === 0) continue;
         seen[lOrd[j] as number] = i;
         const o = outL[j] as StepSeries;
-        o.present[i] = 1;
-        o.values[i] = s.values[i] as number;
+        copyStep(o, s, i);
       }
       for (let j = 0; j < rhs.length; j++) {
         const s = rhs[j] as StepSeries;
         if (s.present[i] === 0 || seen[rOrd[j] as number] === i) continue;
         const o = outR[j] as StepSeries;
-        o.present[i] = 1;
-        o.values[i] = s.values[i] as number;
+        copyStep(o, s, i);
       }
       continue;
     }
@@ -191,8 +311,7 @@ export function setBinop(
       if (s.present[i] === 0) continue;
       if ((seen[lOrd[j] as number] === i) !== wantMatch) continue;
       const o = outL[j] as StepSeries;
-      o.present[i] = 1;
-      o.values[i] = s.values[i] as number;
+      copyStep(o, s, i);
     }
   }
   const out: StepSeries[] = [];
@@ -218,6 +337,7 @@ export function vectorBinop(
   returnBool: boolean,
   n: number,
   tick?: (units: number) => void,
+  annos?: Annotations,
 ): StepSeries[] {
   const oneToMany = matching.card === 'one-to-many';
   // Work with the "many" side on the left, like Prometheus.
@@ -292,20 +412,36 @@ export function vectorBinop(
       const rs = rhs[ri] as StepSeries;
       let fl = ls.values[i] as number;
       let fr = rs.values[i] as number;
+      let hl = ls.hists?.[i];
+      let hr = rs.hists?.[i];
       if (oneToMany) {
         const t = fl;
         fl = fr;
         fr = t;
+        const th = hl;
+        hl = hr;
+        hr = th;
       }
       let value: number;
       let keep = true;
-      if (cmp) {
+      let hv: FloatHistogram | undefined;
+      if (hl !== undefined || hr !== undefined) {
+        const r = elemBinop(op, fl, fr, hl, hr, annos);
+        keep = r.keep;
+        value = r.f;
+        hv = r.h;
+        // A failed element (incompatible types) produces nothing, even with `bool`.
+        if (r.failed) continue;
+      } else if (cmp) {
         keep = compare(op, fl, fr);
         value = fl;
       } else {
         value = arithmetic(op, fl, fr);
       }
-      if (returnBool) value = keep ? 1 : 0;
+      if (returnBool) {
+        value = keep ? 1 : 0;
+        hv = undefined;
+      }
       const result = resultFor(j, ri);
       if (matching.card === 'one-to-one') {
         if (matchedStep[o] === i) {
@@ -322,7 +458,8 @@ export function vectorBinop(
         manyMatched.set(k, i);
       }
       if (!keep && !returnBool) continue;
-      out.set(result.series, i, value);
+      if (hv !== undefined) out.setHistogram(result.series, i, hv);
+      else out.set(result.series, i, value);
     }
   }
   return out.series;

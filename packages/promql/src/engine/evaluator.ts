@@ -836,10 +836,16 @@ export class Evaluator {
     if (l.kind === 'scalar' && r.kind === 'scalar')
       return { kind: 'scalar', values: scalarBinop(e.op, l.values, r.values) };
     if (l.kind === 'vector' && r.kind === 'scalar') {
-      return { kind: 'vector', series: vectorScalarBinop(e.op, l.series, r.values, false, e.returnBool, this.tick) };
+      return {
+        kind: 'vector',
+        series: vectorScalarBinop(e.op, l.series, r.values, false, e.returnBool, this.tick, this.opts.annos),
+      };
     }
     if (l.kind === 'scalar' && r.kind === 'vector') {
-      return { kind: 'vector', series: vectorScalarBinop(e.op, r.series, l.values, true, e.returnBool, this.tick) };
+      return {
+        kind: 'vector',
+        series: vectorScalarBinop(e.op, r.series, l.values, true, e.returnBool, this.tick, this.opts.annos),
+      };
     }
     if (l.kind === 'vector' && r.kind === 'vector') {
       const matching = e.matching ?? {
@@ -851,7 +857,10 @@ export class Evaluator {
       if (e.op === 'and' || e.op === 'or' || e.op === 'unless') {
         return { kind: 'vector', series: setBinop(e.op, l.series, r.series, matching, g.n) };
       }
-      return { kind: 'vector', series: vectorBinop(e.op, l.series, r.series, matching, e.returnBool, g.n, this.tick) };
+      return {
+        kind: 'vector',
+        series: vectorBinop(e.op, l.series, r.series, matching, e.returnBool, g.n, this.tick, this.opts.annos),
+      };
     }
     throw new QueryEvaluationError(`binary operator ${e.op} between ${l.kind} and ${r.kind}`);
   }
