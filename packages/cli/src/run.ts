@@ -1,4 +1,5 @@
 import type { Lifecycle, Logger } from '@thanos-ts/core';
+import { shutdownTracing } from './flags/tracing.js';
 
 /** What {@link runUntilSignal} runs: a component, and what to release after it. */
 export interface RunOptions {
@@ -43,5 +44,7 @@ export async function runUntilSignal(component: Lifecycle, opts: RunOptions): Pr
     process.off('SIGHUP', onReload);
     await component.close();
     await opts.cleanup?.();
+    // The last spans (the shutdown's own included) are exported before the process exits.
+    await shutdownTracing();
   }
 }

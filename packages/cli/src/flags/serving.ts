@@ -1,11 +1,14 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { ServingOptions } from '@thanos-ts/core';
 import { type Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from './grpc-tls.js';
 import { durationFlag, listenAddressFlag } from './http.js';
+import type { LogFlags } from './log.js';
+import { addTracingFlags, type TracingFlags, tracerFromFlags } from './tracing.js';
 import type { FlagsFor } from './typed.js';
 
 /** Raw values of the listen flags every long-running component has. */
-export interface ServingFlags extends GrpcServerTLSFlags {
+export interface ServingFlags extends GrpcServerTLSFlags, TracingFlags {
   httpAddress: string;
   grpcAddress?: string;
   httpGracePeriod: string;
@@ -13,10 +16,12 @@ export interface ServingFlags extends GrpcServerTLSFlags {
 }
 
 /**
- * Adds Thanos's --http-address, --http-grace-period and, for components that serve gRPC,
- * --grpc-address, --grpc-grace-period and the gRPC server TLS flags, with Thanos's defaults.
+ * Adds Thanos's --http-address, --http-grace-period, --tracing.config(-file) and, for components
+ * that serve gRPC, --grpc-address, --grpc-grace-period and the gRPC server TLS flags, with
+ * Thanos's defaults.
  */
 export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command {
+  addTracingFlags(cmd);
   cmd.addOption(
     new Option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.').default('0.0.0.0:10902'),
   );
@@ -39,10 +44,17 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
   return addGrpcServerTLSFlags(cmd);
 }
 
-/** The listen options from {@link addServingFlags}'s flags (every key present); errors name the flag. */
-export function servingFromFlags(o: ServingFlags): FlagsFor<ServingOptions> & { httpAddress: string } {
+/**
+ * The listen options and the tracer from {@link addServingFlags}'s flags (every key present);
+ * errors name the flag. A tracer set up here is flushed by runUntilSignal after the component closes.
+ */
+export function servingFromFlags(
+  o: ServingFlags,
+): FlagsFor<ServingOptions> & { httpAddress: string; tracer: Tracer | undefined } {
   const grpc = o.grpcAddress !== undefined;
   return {
+    // Every component command has the log flags too: tracing warnings go to its logger.
+    tracer: tracerFromFlags(o as ServingFlags & Partial<LogFlags>),
     httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
     httpGracePeriodMs: durationFlag(o.httpGracePeriod, 'http-grace-period'),
     grpcAddress: grpc ? listenAddressFlag(o.grpcAddress as string, 'grpc-address') : undefined,

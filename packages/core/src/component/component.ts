@@ -1,6 +1,8 @@
+import type { Tracer } from '@opentelemetry/api';
 import { Registry } from 'prom-client';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import type { GrpcServerTLSOptions } from '../tls/grpc-tls.js';
+import { defaultTracer, ensureContextManager } from '../tracing/context.js';
 
 /**
  * What every component takes from its embedder, with the same defaults everywhere: no log lines,
@@ -13,6 +15,13 @@ export interface ComponentOptions {
   registry?: Registry;
   /** Clock, ms since the epoch. Default `Date.now`; tests inject their own. */
   now?: () => number;
+  /**
+   * OpenTelemetry tracer for the component's spans (HTTP requests, PromQL, StoreAPI calls, bucket
+   * operations), e.g. `createTracing(config).tracer` from `@thanos-ts/core/tracing` or your own
+   * SDK's. Default: the global OpenTelemetry API's tracer, a no-op (no cost) unless the process
+   * registered a TracerProvider.
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -41,11 +50,21 @@ export interface ResolvedComponentOptions {
   logger: Logger;
   registry: Registry;
   now: () => number;
+  tracer: Tracer;
 }
 
-/** Fills in the shared defaults of {@link ComponentOptions}. */
+/**
+ * Fills in the shared defaults of {@link ComponentOptions}. A given tracer also gets an
+ * AsyncLocalStorage context manager when the process has none, so its spans nest.
+ */
 export function resolveComponentOptions(opts: ComponentOptions): ResolvedComponentOptions {
-  return { logger: opts.logger ?? NOP_LOGGER, registry: opts.registry ?? new Registry(), now: opts.now ?? Date.now };
+  if (opts.tracer) ensureContextManager();
+  return {
+    logger: opts.logger ?? NOP_LOGGER,
+    registry: opts.registry ?? new Registry(),
+    now: opts.now ?? Date.now,
+    tracer: opts.tracer ?? defaultTracer(),
+  };
 }
 
 /** Thanos's --http-grace-period and --grpc-grace-period default, ms. */

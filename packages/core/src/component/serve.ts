@@ -1,4 +1,5 @@
 import type { Server } from '@grpc/grpc-js';
+import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
@@ -16,6 +17,8 @@ export interface ComponentEndpoints {
   handlers?: readonly RequestHandler[];
   /** Adds the component's gRPC services. */
   grpc?: (server: Server) => void;
+  /** Tracer for one span per API request (the component's `tracer` option). Default: no spans. */
+  tracer?: Tracer;
 }
 
 /** The servers a component bound in `start()`. */
@@ -35,6 +38,7 @@ export function componentHandler(endpoints: ComponentEndpoints): RequestHandler 
     registry: endpoints.registry,
     ready: endpoints.ready,
     handlers: endpoints.handlers ?? [],
+    ...(endpoints.tracer ? { tracer: endpoints.tracer } : {}),
   });
 }
 

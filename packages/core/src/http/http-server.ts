@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
+import { traceHTTPRequest } from './instrument.js';
 import type { RequestHandler } from './query-api.js';
 
 /** Options of `createComponentHandler`. */
@@ -11,6 +13,11 @@ export interface ComponentHandlerOptions {
   ready?: () => boolean;
   /** Further handlers (such as the query API), tried in order. */
   handlers?: readonly RequestHandler[];
+  /**
+   * Tracer for one span per API request (`/query HTTP[server]`, as Thanos names them), child of
+   * the request's W3C `traceparent` when it has one. Default: no spans.
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -37,8 +44,15 @@ export function createComponentHandler(opts: ComponentHandlerOptions): RequestHa
       res.end(body);
       return true;
     }
-    for (const h of opts.handlers ?? []) if (await h(req, res)) return true;
-    return false;
+    const handlers = opts.handlers ?? [];
+    const run = async (): Promise<boolean> => {
+      for (const h of handlers) if (await h(req, res)) return true;
+      return false;
+    };
+    // Only the API is traced, as in Thanos: health checks, metrics scrapes and page assets would
+    // drown the traces that matter.
+    if (opts.tracer && path.startsWith('/api/')) return traceHTTPRequest(opts.tracer, req, res, path, run);
+    return run();
   };
 }
 

@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
+import { injectGrpcMetadata } from '../tracing/context.js';
 import {
   infoFromPb,
   labelNamesRequestToPb,
@@ -113,7 +114,7 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
         def.requestSerialize,
         def.responseDeserialize as (b: Buffer) => Res,
         arg,
-        new Metadata(),
+        injectGrpcMetadata(new Metadata()),
         callOptions(true),
         (err, res) => {
           signal?.removeEventListener('abort', onAbort);
@@ -136,7 +137,8 @@ export function connectStoreAPI(address: string, opts: ConnectStoreAPIOptions = 
           def.requestSerialize,
           def.responseDeserialize,
           seriesRequestToPb(req.responseBatchSize ? req : { ...req, responseBatchSize: opts.responseBatchSize ?? 64 }),
-          new Metadata(),
+          // The active span (the proxy's per-store span) continues in the store's process.
+          injectGrpcMetadata(new Metadata()),
           callOptions(false),
         );
         const onAbort = () => call.cancel();

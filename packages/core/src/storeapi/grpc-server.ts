@@ -5,7 +5,9 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
+import { type Span, SpanKind, type Tracer } from '@opentelemetry/api';
 import { InvalidArgumentError, ThanosError } from '@thanos-ts/tsdb';
+import { defaultTracer, extractGrpcMetadata, withSpan } from '../tracing/context.js';
 import {
   infoToPb,
   labelNamesRequestFromPb,
@@ -41,14 +43,54 @@ function signalOf(call: { on(event: 'cancelled', fn: () => void): unknown }): Ab
   return ac;
 }
 
+/**
+ * Runs one call's work in a server span named by its gRPC method (`/thanos.Store/Series`, as
+ * Thanos's gRPC interceptors name it), child of the trace the client sent in its metadata.
+ */
+function inCallSpan<T>(
+  tracer: Tracer,
+  call: { metadata: ServerUnaryCall<Pb, Pb>['metadata'] },
+  method: string,
+  work: (span: Span) => Promise<T>,
+): Promise<T> {
+  const [, service = '', name = ''] = method.split('/');
+  return withSpan(
+    tracer,
+    method,
+    { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name },
+    async (span) => {
+      try {
+        const v = await work(span);
+        span.setAttribute('rpc.grpc.status_code', status.OK);
+        return v;
+      } catch (err) {
+        span.setAttribute('rpc.grpc.status_code', grpcStatusOf(err).code);
+        throw err;
+      }
+    },
+    { kind: SpanKind.SERVER, parent: extractGrpcMetadata(call.metadata) },
+  );
+}
+
+function matcherText(matchers: readonly { toString(): string }[] | undefined): string {
+  return `{${(matchers ?? []).map(String).join(',')}}`;
+}
+
 function unary<Req, Res>(
+  tracer: Tracer,
+  method: string,
   decode: (pb: Pb) => Req,
   run: (req: Req, signal: AbortSignal) => Promise<Res>,
   encode: (res: Res) => Pb,
 ) {
   return (call: ServerUnaryCall<Pb, Pb>, callback: sendUnaryData<Pb>): void => {
     const ac = signalOf(call);
-    (async () => encode(await run(decode(call.request), ac.signal)))().then(
+    inCallSpan(tracer, call, method, async (span) => {
+      const req = decode(call.request);
+      const m = (req as { matchers?: readonly { toString(): string }[] } | undefined)?.matchers;
+      if (m && span.isRecording()) span.setAttribute('store.matchers', matcherText(m));
+      return encode(await run(req, ac.signal));
+    }).then(
       (res) => callback(null, res),
       (err: unknown) => callback(grpcStatusOf(err)),
     );
@@ -67,29 +109,56 @@ function waitDrain(call: ServerWritableStream<Pb, Pb>, signal: AbortSignal): Pro
   });
 }
 
+/** Options of {@link serveStoreAPI}. */
+export interface ServeStoreAPIOptions {
+  /**
+   * Tracer for one server span per call, continuing the caller's trace (W3C traceparent in the
+   * gRPC metadata). Default: the global OpenTelemetry API's (a no-op unless one is registered).
+   */
+  tracer?: Tracer;
+}
+
 /**
  * Serves `store` as Thanos's `thanos.Store` (Series, LabelNames, LabelValues, legacy Info) and
  * `thanos.info.Info` gRPC services on `server`. Series responses are written one by one as the
  * store yields them, pausing while the client's flow-control window is full, so a store can
  * stream any number of series without holding them all.
  */
-export function serveStoreAPI(store: StoreAPI, server: Server): void {
+export function serveStoreAPI(store: StoreAPI, server: Server, opts: ServeStoreAPIOptions = {}): void {
+  const tracer = opts.tracer ?? defaultTracer();
   server.addService(storeServiceDefinition(), {
     Info: unary(
+      tracer,
+      '/thanos.Store/Info',
       () => undefined,
       (_req, signal) => store.info(signal),
       legacyInfoToPb,
     ),
-    LabelNames: unary(labelNamesRequestFromPb, (req, signal) => store.labelNames(req, signal), labelNamesResponseToPb),
+    LabelNames: unary(
+      tracer,
+      '/thanos.Store/LabelNames',
+      labelNamesRequestFromPb,
+      (req, signal) => store.labelNames(req, signal),
+      labelNamesResponseToPb,
+    ),
     LabelValues: unary(
+      tracer,
+      '/thanos.Store/LabelValues',
       labelValuesRequestFromPb,
       (req, signal) => store.labelValues(req, signal),
       labelValuesResponseToPb,
     ),
     Series: (call: ServerWritableStream<Pb, Pb>): void => {
       const ac = signalOf(call);
-      (async () => {
+      inCallSpan(tracer, call, '/thanos.Store/Series', async (span) => {
         const req = seriesRequestFromPb(call.request);
+        let seriesSent = 0;
+        if (span.isRecording())
+          span.setAttributes({
+            'store.matchers': matcherText(req.matchers),
+            'store.min_time': req.minTime,
+            'store.max_time': req.maxTime,
+          });
         // Thanos clients may ask for series in batches (response_batch_size, 64 by default):
         // one gRPC message per batch saves most of the per-message cost.
         const batchSize = req.responseBatchSize ?? 0;
@@ -105,6 +174,7 @@ export function serveStoreAPI(store: StoreAPI, server: Server): void {
         };
         for await (const resp of store.series(req, ac.signal)) {
           if (ac.signal.aborted) break;
+          if (resp.type === 'series') seriesSent++;
           if (batchSize > 1 && resp.type === 'series') {
             batch.push(resp.series);
             if (batch.length >= batchSize) await flush();
@@ -114,7 +184,8 @@ export function serveStoreAPI(store: StoreAPI, server: Server): void {
           await send(resp);
         }
         if (!ac.signal.aborted) await flush();
-      })().then(
+        span.setAttribute('store.series', seriesSent);
+      }).then(
         () => {
           if (!ac.signal.aborted) call.end();
         },
@@ -126,6 +197,8 @@ export function serveStoreAPI(store: StoreAPI, server: Server): void {
   });
   server.addService(infoServiceDefinition(), {
     Info: unary(
+      tracer,
+      '/thanos.info.Info/Info',
       () => undefined,
       (_req, signal) => store.info(signal),
       infoToPb,
