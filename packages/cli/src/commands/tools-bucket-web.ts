@@ -4,16 +4,15 @@ import { parseRelabelConfig, parseTimeOrDuration } from '@thanos-ts/core/store';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { Registry } from 'prom-client';
-import { durationFlag, listenAddressFlag } from '../flags/http.js';
+import { durationFlag } from '../flags/http.js';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
 import { definedOnly, type FlagsFor } from '../flags/typed.js';
 import { runUntilSignal } from '../run.js';
 
 /** Raw values of `thanos-ts tools bucket web` flags as commander stores them. */
-export interface BucketWebFlags extends ObjstoreFlags, LogFlags {
-  httpAddress: string;
-  httpGracePeriod: string;
+export interface BucketWebFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'web.routePrefix': string;
   'web.externalPrefix': string;
   'web.prefixHeader': string;
@@ -28,19 +27,8 @@ export interface BucketWebFlags extends ObjstoreFlags, LogFlags {
   'selector.relabelConfigFile'?: string;
 }
 
-/**
- * Options of createBucketWeb no flag sets: the bucket (from --objstore.*), in-process objects, and
- * two tunables Thanos has no flag for. `tracer` comes from --tracing.config once the shared tracing
- * flags are wired into every command.
- */
-type NotBucketWebFlags =
-  | 'bucket'
-  | 'logger'
-  | 'registry'
-  | 'now'
-  | 'tracer'
-  | 'retryIntervalMs'
-  | 'metaFetchConcurrency';
+/** Options of createBucketWeb no flag sets: the bucket (from --objstore.*), in-process objects, two tunables Thanos has no flag for. */
+type NotBucketWebFlags = 'bucket' | 'logger' | 'registry' | 'now' | 'retryIntervalMs' | 'metaFetchConcurrency';
 
 /** Everything `tools bucket web` resolved from its flags: createBucketWeb's options but the bucket. */
 export type BucketWebCommandConfig = Omit<BucketWebOptions, NotBucketWebFlags>;
@@ -65,9 +53,12 @@ export async function parseBucketWebFlags(o: BucketWebFlags): Promise<BucketWebC
   const text = await relabelText(o);
   const refreshIntervalMs = durationFlag(o.refresh, 'refresh');
   if (refreshIntervalMs <= 0) throw new InvalidArgumentError('--refresh: must be positive');
+  // No gRPC: servingFromFlags gives the HTTP listen options and the tracer (--tracing.config).
+  const serving = servingFromFlags(o);
   const flags: FlagsFor<BucketWebOptions, NotBucketWebFlags> = {
-    httpAddress: listenAddressFlag(o.httpAddress, 'http-address'),
-    httpGracePeriodMs: durationFlag(o.httpGracePeriod, 'http-grace-period'),
+    httpAddress: serving.httpAddress,
+    httpGracePeriodMs: serving.httpGracePeriodMs,
+    tracer: serving.tracer,
     refreshIntervalMs,
     timeoutMs: durationFlag(o.timeout, 'timeout'),
     label: o.label,
@@ -93,8 +84,7 @@ export function defineBucketWebCommand(): Command {
     if (dflt !== undefined) o.default(dflt);
     cmd.addOption(o);
   };
-  opt('--http-address <host:port>', 'Listen host:port for HTTP endpoints.', '0.0.0.0:10902');
-  opt('--http-grace-period <duration>', 'Time to wait after an interrupt received for HTTP Server.', '2m');
+  addServingFlags(cmd, { grpc: false });
   opt(
     '--web.route-prefix <prefix>',
     'Prefix for API and UI endpoints. This allows thanos UI to be served on a sub-path. Defaults to the value of --web.external-prefix. This option is analogous to --web.route-prefix of Prometheus.',
