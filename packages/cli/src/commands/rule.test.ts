@@ -28,7 +28,10 @@ describe('thanos-ts rule flags', () => {
       evalIntervalMs: 60_000,
       queryOffsetMs: 0,
       externalLabels: { replica: 'a', cluster: 'eu-1' },
-      queryURLs: ['http://query:9090', 'http://query-2:9090'],
+      queryURLs: ['query:9090', 'http://query-2:9090'],
+      querySDIntervalMs: 300_000,
+      queryDNSIntervalMs: 30_000,
+      alertmanagersDNSIntervalMs: 30_000,
       queryHttpMethod: 'POST',
       alertmanagerURLs: ['http://am:9093'],
       alertmanagerSendTimeoutMs: 10_000,
@@ -48,10 +51,105 @@ describe('thanos-ts rule flags', () => {
     { name: 'bad method', argv: ['--query.http-method=PUT'], err: '--query.http-method: want GET or POST, got "PUT"' },
     { name: 'bad interval', argv: ['--eval-interval=soon'], err: '--eval-interval: invalid duration "soon"' },
     { name: 'unquoted label', argv: ['--label=a=b'], err: '--label: unrecognized label "a=b", want name="value"' },
-    { name: 'no query', argv: [], err: '--query: at least one query endpoint is required', noQuery: true },
+    { name: 'no query', argv: [], err: 'no query configuration parameter was given', noQuery: true },
+    { name: 'duplicate query', argv: ['--query=q:9090'], err: 'Address q:9090 is duplicated for --query flag.' },
+    {
+      name: 'query and query.config',
+      argv: ['--query.config=- static_configs: [q:9090]'],
+      err: '--query/--query.sd-files/--grpc-query-endpoint and --query.config* parameters cannot be defined at the same time',
+    },
+    {
+      name: 'query.config and its file',
+      argv: ['--query.config=[]', '--query.config-file=/nonexistent'],
+      err: 'both query.config-file and query.config flags set.',
+      noQuery: true,
+    },
+    {
+      name: 'unknown field in query.config',
+      argv: ['--query.config=- static_configs: [q:9090]\n  schema: http'],
+      err: '--query.config: query configuration: yaml: unmarshal errors:\n  line 2: field schema not found in type clientconfig.plain',
+      noQuery: true,
+    },
+    {
+      name: 'alertmanagers url and config',
+      argv: ['--alertmanagers.url=http://am:9093', '--alertmanagers.config=alertmanagers: []'],
+      err: '--alertmanagers.url and --alertmanagers.config* parameters cannot be defined at the same time',
+    },
+    {
+      name: 'alertmanager url without scheme',
+      argv: ['--alertmanagers.url=am:9093'],
+      err: '--alertmanagers.url: alertmanagers.url',
+    },
+    {
+      name: 'bad api version',
+      argv: ['--alertmanagers.config=alertmanagers:\n  - static_configs: [am:9093]\n    api_version: v3'],
+      err: 'expected Alertmanager API version to be one of [v1 v2] but got "v3"',
+    },
+    {
+      name: 'bad relabel action',
+      argv: ['--alert.relabel-config=- action: explode'],
+      err: '--alert.relabel-config',
+    },
   ])('$name', ({ argv, err, noQuery }) => {
     const base = ['--rule-file=r.yml', ...(noQuery ? [] : ['--query=q:9090'])];
     expect(() => parseRuleFlags(flagsOf([...base, ...argv]))).toThrow(err);
+  });
+
+  it('reads --query.config, --alertmanagers.config and --alert.relabel-config as Thanos writes them', () => {
+    const cfg = parseRuleFlags(
+      flagsOf([
+        '--rule-file=r.yml',
+        `--query.config=- static_configs: ["q1:9090", "dns+q2:9090"]
+  scheme: https
+  path_prefix: /thanos
+  http_config:
+    basic_auth: { username: u, password: p }
+    tls_config: { insecure_skip_verify: true, server_name: query }
+- file_sd_configs:
+    - files: [/etc/q/*.yml]
+      refresh_interval: 1m`,
+        `--alertmanagers.config=alertmanagers:
+  - static_configs: ["dnssrv+_web._tcp.am"]
+    timeout: 5s
+    api_version: v1
+    path_prefix: /am`,
+        '--alert.relabel-config=- action: labeldrop\n  regex: replica',
+        '--alertmanagers.sd-dns-interval=10s',
+      ]),
+    );
+    expect(cfg.queryConfig).toEqual([
+      {
+        httpConfig: {
+          basicAuth: { username: 'u', password: 'p' },
+          tls: { insecureSkipVerify: true, serverName: 'query' },
+        },
+        endpoints: {
+          staticAddresses: ['q1:9090', 'dns+q2:9090'],
+          fileSDConfigs: [],
+          scheme: 'https',
+          pathPrefix: '/thanos',
+        },
+      },
+      {
+        httpConfig: {},
+        endpoints: {
+          staticAddresses: [],
+          fileSDConfigs: [{ files: ['/etc/q/*.yml'], refreshIntervalMs: 60_000 }],
+          scheme: 'http',
+          pathPrefix: '',
+        },
+      },
+    ]);
+    expect(cfg.alertmanagersConfig).toEqual([
+      {
+        httpConfig: {},
+        endpoints: { staticAddresses: ['dnssrv+_web._tcp.am'], fileSDConfigs: [], scheme: 'http', pathPrefix: '/am' },
+        timeoutMs: 5000,
+        apiVersion: 'v1',
+      },
+    ]);
+    expect(cfg.alertRelabelConfig?.map((r) => r.action)).toEqual(['labeldrop']);
+    expect(cfg.alertmanagersDNSIntervalMs).toBe(10_000);
   });
 
   it('parses labels with escapes', () => {

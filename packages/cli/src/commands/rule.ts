@@ -1,4 +1,13 @@
-import { createRuler, type RulerOptions } from '@thanos-ts/core/rule';
+import { readFileSync } from 'node:fs';
+import {
+  buildAlertmanagerConfig,
+  buildQueryConfigFromAddresses,
+  createRuler,
+  parseAlertingConfig,
+  parseQueryConfig,
+  type RulerOptions,
+} from '@thanos-ts/core/rule';
+import { parseRelabelConfig } from '@thanos-ts/core/store';
 import type { Bucket } from '@thanos-ts/objstore';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
@@ -18,11 +27,21 @@ export interface RuleFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   dataDir: string;
   label: string[];
   query: string[];
+  'query.sdFiles': string[];
+  'query.sdInterval': string;
+  'query.sdDnsInterval': string;
+  'query.config'?: string;
+  'query.configFile'?: string;
   'query.httpMethod': string;
   'alertmanagers.url': string[];
   'alertmanagers.sendTimeout': string;
+  'alertmanagers.sdDnsInterval': string;
+  'alertmanagers.config'?: string;
+  'alertmanagers.configFile'?: string;
   'alert.queryUrl'?: string;
   'alert.labelDrop': string[];
+  'alert.relabelConfig'?: string;
+  'alert.relabelConfigFile'?: string;
   resendDelay: string;
   forGracePeriod: string;
   forOutageTolerance: string;
@@ -38,7 +57,8 @@ type NotRuleFlags =
   | 'query'
   | 'bucket'
   | 'shipIntervalMs'
-  | 'failedEvaluationsBeforeNotReady';
+  | 'failedEvaluationsBeforeNotReady'
+  | 'resolver';
 
 /** Everything `thanos-ts rule` resolved from its flags. */
 export type RuleCommandConfig = Omit<RulerOptions, NotRuleFlags>;
@@ -72,8 +92,55 @@ function urlFlag(v: string, flag: string): string {
   return withScheme;
 }
 
+/**
+ * Thanos's path-or-content flag pair (`--x` and `--x-file`): the content, the file's text, or
+ * undefined when neither is set. Both at once is Thanos's error.
+ */
+export function pathOrContent(content: string | undefined, file: string | undefined, flag: string): string | undefined {
+  if (content !== undefined && file !== undefined)
+    throw new InvalidArgumentError(`both ${flag}-file and ${flag} flags set.`);
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(`--${flag}-file: loading YAML file ${file}: ${(err as Error).message}`);
+    }
+  }
+  return content;
+}
+
+/** Wraps a configuration parse error so it names the flag. */
+function configFlag<T>(flag: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new InvalidArgumentError(`--${flag}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** Validates the flags and builds the ruler configuration; errors name the flag. */
 export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
+  const seen = new Set<string>();
+  for (const q of o.query) {
+    if (seen.has(q)) throw new InvalidArgumentError(`Address ${q} is duplicated for --query flag.`);
+    seen.add(q);
+  }
+  const queryYAML = pathOrContent(o['query.config'], o['query.configFile'], 'query.config');
+  const hasQueryYAML = queryYAML !== undefined && queryYAML.trim() !== '';
+  if (o['query.sdFiles'].length === 0 && o.query.length === 0 && !hasQueryYAML)
+    throw new InvalidArgumentError('no query configuration parameter was given');
+  if ((o['query.sdFiles'].length > 0 || o.query.length > 0) && hasQueryYAML)
+    throw new InvalidArgumentError(
+      '--query/--query.sd-files/--grpc-query-endpoint and --query.config* parameters cannot be defined at the same time',
+    );
+  const amYAML = pathOrContent(o['alertmanagers.config'], o['alertmanagers.configFile'], 'alertmanagers.config');
+  const hasAmYAML = amYAML !== undefined && amYAML.trim() !== '';
+  if (hasAmYAML && o['alertmanagers.url'].length > 0)
+    throw new InvalidArgumentError(
+      '--alertmanagers.url and --alertmanagers.config* parameters cannot be defined at the same time',
+    );
+  const relabelYAML = pathOrContent(o['alert.relabelConfig'], o['alert.relabelConfigFile'], 'alert.relabel-config');
+  const sendTimeoutMs = durationFlag(o['alertmanagers.sendTimeout'], 'alertmanagers.send-timeout');
   const method = o['query.httpMethod'].toUpperCase();
   if (method !== 'GET' && method !== 'POST')
     throw new InvalidArgumentError(
@@ -91,19 +158,34 @@ export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
     evalIntervalMs,
     queryOffsetMs: durationFlag(o.ruleQueryOffset, 'rule-query-offset'),
     externalLabels: parseLabelFlags(o.label, 'label'),
-    queryURLs: o.query.map((q) => urlFlag(q, 'query')),
+    queryURLs: o.query.length > 0 ? o.query : undefined,
+    querySDFiles: o['query.sdFiles'].length > 0 ? o['query.sdFiles'] : undefined,
+    querySDIntervalMs: durationFlag(o['query.sdInterval'], 'query.sd-interval'),
+    queryDNSIntervalMs: durationFlag(o['query.sdDnsInterval'], 'query.sd-dns-interval'),
+    queryConfig: hasQueryYAML ? configFlag('query.config', () => parseQueryConfig(queryYAML as string)) : undefined,
     queryHttpMethod: method,
-    alertmanagerURLs: o['alertmanagers.url'].map((u) => urlFlag(u, 'alertmanagers.url')),
-    alertmanagerSendTimeoutMs: durationFlag(o['alertmanagers.sendTimeout'], 'alertmanagers.send-timeout'),
+    alertmanagerURLs: o['alertmanagers.url'].length > 0 ? o['alertmanagers.url'] : undefined,
+    alertmanagersConfig: hasAmYAML
+      ? configFlag('alertmanagers.config', () => parseAlertingConfig(amYAML as string))
+      : undefined,
+    alertmanagersDNSIntervalMs: durationFlag(o['alertmanagers.sdDnsInterval'], 'alertmanagers.sd-dns-interval'),
+    alertmanagerSendTimeoutMs: sendTimeoutMs,
     alertQueryURL: o['alert.queryUrl'] === undefined ? undefined : urlFlag(o['alert.queryUrl'], 'alert.query-url'),
     alertLabelDrop: o['alert.labelDrop'],
+    alertRelabelConfig:
+      relabelYAML !== undefined && relabelYAML.trim() !== ''
+        ? parseRelabelConfig(relabelYAML, '--alert.relabel-config')
+        : undefined,
     resendDelayMs: durationFlag(o.resendDelay, 'resend-delay'),
     forGracePeriodMs: durationFlag(o.forGracePeriod, 'for-grace-period'),
     forOutageToleranceMs: durationFlag(o.forOutageTolerance, 'for-outage-tolerance'),
     tsdbRetentionMs: durationFlag(o['tsdb.retention'], 'tsdb.retention'),
     tsdbBlockDurationMs: blockMs,
   };
-  if (flags.queryURLs?.length === 0) throw new InvalidArgumentError('--query: at least one query endpoint is required');
+  // Addresses are checked now so a typo fails at start-up, naming the flag.
+  configFlag('query', () => buildQueryConfigFromAddresses(o.query));
+  for (const u of o['alertmanagers.url'])
+    configFlag('alertmanagers.url', () => buildAlertmanagerConfig(u, sendTimeoutMs));
   return { ...definedOnly(flags), ruleFiles: o.ruleFile, dataDir: o.dataDir };
 }
 
@@ -133,9 +215,39 @@ export function defineRuleCommand(): Command {
   opt('--data-dir <dir>', 'data directory', 'data/');
   opt('--label <key="value">', 'Labels to be applied to all generated metrics (repeated).', [], true);
   opt('--query <url>', 'Addresses of statically configured query API servers (repeatable).', [], true);
+  opt(
+    '--query.config <yaml>',
+    "Alternative to 'query.config-file' flag (mutually exclusive). Content of YAML file that contains query API servers configuration. If defined, it takes precedence over the '--query' and '--query.sd-files' flags.",
+  );
+  opt(
+    '--query.config-file <path>',
+    "Path to YAML file that contains query API servers configuration. If defined, it takes precedence over the '--query' and '--query.sd-files' flags.",
+  );
+  opt(
+    '--query.sd-files <path>',
+    'Path to file that contains addresses of query API servers. The path can be a glob pattern (repeatable).',
+    [],
+    true,
+  );
+  opt('--query.sd-interval <duration>', 'Refresh interval to re-read file SD files. (used as a fallback)', '5m');
+  opt('--query.sd-dns-interval <duration>', 'Interval between DNS resolutions.', '30s');
   opt('--query.http-method <method>', 'HTTP method to use when sending queries. Possible options: [GET, POST]', 'POST');
-  opt('--alertmanagers.url <url>', 'Alertmanager replica URLs to push firing alerts (repeated).', [], true);
+  opt(
+    '--alertmanagers.config <yaml>',
+    "Alternative to 'alertmanagers.config-file' flag (mutually exclusive). Content of YAML file that contains alerting configuration. If defined, it takes precedence over the '--alertmanagers.url' and '--alertmanagers.send-timeout' flags.",
+  );
+  opt(
+    '--alertmanagers.config-file <path>',
+    "Path to YAML file that contains alerting configuration. If defined, it takes precedence over the '--alertmanagers.url' and '--alertmanagers.send-timeout' flags.",
+  );
+  opt(
+    '--alertmanagers.url <url>',
+    "Alertmanager replica URLs to push firing alerts. Ruler claims success if push to at least one alertmanager from discovered succeeds. The scheme should not be empty e.g `http` might be used. The scheme may be prefixed with 'dns+' or 'dnssrv+' to detect Alertmanager IPs through respective DNS lookups. The port defaults to 9093 or the SRV record's value. The URL path is used as a prefix for the regular Alertmanager API path.",
+    [],
+    true,
+  );
   opt('--alertmanagers.send-timeout <duration>', 'Timeout for sending alerts to Alertmanager', '10s');
+  opt('--alertmanagers.sd-dns-interval <duration>', 'Interval between DNS resolutions of Alertmanager hosts.', '30s');
   opt('--alert.query-url <url>', "The external Thanos Query URL that would be set in all alerts 'Source' field");
   opt(
     '--alert.label-drop <name>',
@@ -143,6 +255,11 @@ export function defineRuleCommand(): Command {
     [],
     true,
   );
+  opt(
+    '--alert.relabel-config <yaml>',
+    "Alternative to 'alert.relabel-config-file' flag (mutually exclusive). Content of YAML file that contains alert relabelling configuration.",
+  );
+  opt('--alert.relabel-config-file <path>', 'Path to YAML file that contains alert relabelling configuration.');
   opt('--resend-delay <duration>', 'Minimum amount of time to wait before resending an alert to Alertmanager.', '1m');
   opt(
     '--for-grace-period <duration>',

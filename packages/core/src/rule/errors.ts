@@ -63,3 +63,11 @@ export class AlertmanagerSendError extends ThanosError {
     this.name = 'AlertmanagerSendError';
   }
 }
+
+/** A ruler configuration (--query.config, --alertmanagers.config, --alert.relabel-config, addresses) is invalid. */
+export class RuleConfigError extends ThanosError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CORE_RULE_CONFIG', message, options);
+    this.name = 'RuleConfigError';
+  }
+}

@@ -1,17 +1,39 @@
 // @thanos-ts/core/rule: the ruler (Thanos's `rule`), rule files, alert templates.
 export { createRulesAPIHandler, goRFC3339 } from './api.js';
 export {
+  type AlertmanagerAPIVersion,
+  type AlertmanagerEndpointConfig,
+  buildAlertmanagerConfig,
+  buildQueryConfigFromAddresses,
+  type ClientTLSConfig,
+  createEndpointGroup,
+  createHTTPClient,
+  type EndpointGroup,
+  type EndpointGroupOptions,
+  type FileSDSource,
+  type HTTPClient,
+  type HTTPClientConfig,
+  type HTTPEndpointsConfig,
+  type HTTPRequestOptions,
+  type HTTPResponse,
+  parseAlertingConfig,
+  parseQueryConfig,
+  type QueryEndpointConfig,
+} from './clients.js';
+export {
   AlertmanagerSendError,
+  RuleConfigError,
   RuleEvalError,
   RuleFileError,
   RuleQueryError,
   TemplateExecError,
   TemplateParseError,
 } from './errors.js';
-export { type GroupDeps, RuleGroup, type SampleAppender } from './group.js';
+export { type GroupDeps, groupHash, groupOffsetMs, RuleGroup, type SampleAppender } from './group.js';
 export { createRuleMetrics, type RuleMetrics } from './metrics.js';
 export {
   type AlertmanagerAlert,
+  type AlertmanagerSet,
   createNotifier,
   generatorURL,
   type Notifier,
@@ -19,8 +41,11 @@ export {
   toAlertmanagerAlert,
 } from './notifier.js';
 export {
+  type FailoverQueryFuncOptions,
+  failoverQueryFunc,
   type HttpQueryFuncOptions,
   httpQueryFunc,
+  type QueryEndpointSet,
   querierQueryFunc,
   type RuleQueryFunc,
   type RuleQueryOptions,

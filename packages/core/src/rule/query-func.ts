@@ -1,5 +1,7 @@
 import { Labels } from '@thanos-ts/tsdb';
+import type { Logger } from '../log/logger.js';
 import type { QueryCore } from '../query/query-core.js';
+import type { EndpointGroup, HTTPClient } from './clients.js';
 import { RuleQueryError } from './errors.js';
 import type { RulePartialResponseStrategy } from './rule-file.js';
 
@@ -45,6 +47,8 @@ export interface HttpQueryFuncOptions {
   method?: 'GET' | 'POST';
   /** Per-request timeout, ms. Default 120_000; 0 means none. */
   timeoutMs?: number;
+  /** Client from the endpoint's `http_config` (auth, TLS). Default: plain fetch. */
+  client?: HTTPClient;
 }
 
 interface PromResponse {
@@ -72,6 +76,8 @@ export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   return async (expr, timeMs, q) => {
     const params = new URLSearchParams({ query: expr, time: (timeMs / 1000).toFixed(3) });
+    // Thanos's promclient always asks for deduplication and says the partial-response strategy.
+    params.set('dedup', 'true');
     if (q?.partialResponseStrategy) params.set('partial_response', String(q.partialResponseStrategy === 'WARN'));
     const signals: AbortSignal[] = [];
     if (q?.signal) signals.push(q.signal);
@@ -87,9 +93,22 @@ export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
     let body: PromResponse;
     let status: number;
     try {
-      const res = await fetch(url, init);
-      status = res.status;
-      const text = await res.text();
+      let text: string;
+      if (opts.client) {
+        const res = await opts.client.request(url, {
+          method,
+          ...(method === 'POST'
+            ? { body: params.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
+            : {}),
+          ...(init.signal ? { signal: init.signal } : {}),
+        });
+        status = res.status;
+        text = res.body;
+      } else {
+        const res = await fetch(url, init);
+        status = res.status;
+        text = await res.text();
+      }
       try {
         body = JSON.parse(text) as PromResponse;
       } catch {
@@ -112,5 +131,76 @@ export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
     }
     if (data.resultType === 'scalar') return [{ labels: Labels.EMPTY, value: parseValue(data.result) }];
     throw new RuleQueryError(`query ${base}: rule result is not a vector or scalar: ${data.resultType}`);
+  };
+}
+
+/** One configured set of query API servers: its discovered endpoints and its HTTP client. */
+export interface QueryEndpointSet {
+  group: Pick<EndpointGroup, 'urls'>;
+  client?: HTTPClient;
+}
+
+/** Options of {@link failoverQueryFunc}. */
+export interface FailoverQueryFuncOptions {
+  sets: readonly QueryEndpointSet[];
+  /** HTTP method (--query.http-method). Default 'POST'. */
+  method?: 'GET' | 'POST';
+  /** Per-request timeout, ms. Default 120_000. */
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Called once per endpoint address seen twice in one set (thanos_rule_duplicated_query_addresses_total). */
+  onDuplicate?: () => void;
+  /** Random source for the try order. Default Math.random. */
+  random?: () => number;
+}
+
+function permutation(n: number, random: () => number): number[] {
+  const out = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as number, out[i] as number];
+  }
+  return out;
+}
+
+/**
+ * Thanos's ruler query function: tries the configured sets in random order and, inside each, its
+ * endpoints (deduplicated) in random order, until one answers; each failure is logged. When none
+ * answers it rejects with Thanos's `no query API server reachable`.
+ */
+export function failoverQueryFunc(opts: FailoverQueryFuncOptions): RuleQueryFunc {
+  const random = opts.random ?? Math.random;
+  const funcs = new Map<string, RuleQueryFunc>();
+  const funcFor = (url: string, client: HTTPClient | undefined): RuleQueryFunc => {
+    let f = funcs.get(url);
+    if (!f) {
+      f = httpQueryFunc({
+        url,
+        method: opts.method ?? 'POST',
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        ...(client ? { client } : {}),
+      });
+      funcs.set(url, f);
+    }
+    return f;
+  };
+  return async (expr, t, q) => {
+    let last: unknown;
+    for (const si of permutation(opts.sets.length, random)) {
+      const set = opts.sets[si] as QueryEndpointSet;
+      const all = set.group.urls();
+      const urls = [...new Set(all)];
+      for (let i = urls.length; i < all.length; i++) opts.onDuplicate?.();
+      for (const ui of permutation(urls.length, random)) {
+        q?.signal?.throwIfAborted();
+        try {
+          return await funcFor(urls[ui] as string, set.client)(expr, t, q);
+        } catch (err) {
+          last = err;
+          opts.logger?.error('rule query failed', { query: expr, err: (err as Error).message });
+        }
+      }
+    }
+    throw new RuleQueryError('no query API server reachable', last !== undefined ? { cause: last } : undefined);
   };
 }

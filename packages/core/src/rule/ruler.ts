@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type DB, Labels, openDB, type Queryable } from '@thanos-ts/tsdb';
 import { createUIHandler } from '@thanos-ts/ui';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { uploadBlock } from '../block/upload.js';
 import {
   type ComponentOptions,
@@ -14,18 +14,32 @@ import {
   type ServingOptions,
 } from '../component/component.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
+import type { DNSResolver } from '../discovery/dns.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { SHIPPER_META_FILENAME } from '../sidecar/shipper.js';
+import type { RelabelRule } from '../store/relabel.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { createLocalStore } from '../storeapi/local-store.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { createRulesAPIHandler } from './api.js';
-import { RuleFileError } from './errors.js';
+import {
+  type AlertmanagerEndpointConfig,
+  buildAlertmanagerConfig,
+  buildQueryConfigFromAddresses,
+  createEndpointGroup,
+  createHTTPClient,
+  type EndpointGroup,
+  type HTTPClient,
+  type HTTPClientConfig,
+  type HTTPEndpointsConfig,
+  type QueryEndpointConfig,
+} from './clients.js';
+import { RuleFileError, RuleQueryError } from './errors.js';
 import { RuleGroup } from './group.js';
 import { createRuleMetrics, type RuleMetrics } from './metrics.js';
-import { createNotifier } from './notifier.js';
-import { httpQueryFunc, type RuleQueryFunc } from './query-func.js';
+import { type AlertmanagerSet, createNotifier } from './notifier.js';
+import { failoverQueryFunc, type QueryEndpointSet, type RuleQueryFunc } from './query-func.js';
 import { type RuleGroupConfig, readRuleFile } from './rule-file.js';
 
 /** Options of {@link createRuler}. */
@@ -42,14 +56,37 @@ export interface RulerOptions extends ComponentOptions, ServingOptions {
   externalLabels?: Record<string, string>;
   /** In-process evaluation (an embedded querier via `querierQueryFunc`). Takes precedence over `queryURLs`. */
   query?: RuleQueryFunc;
-  /** Prometheus-compatible query API base URLs (--query), tried in order until one answers. */
+  /**
+   * Prometheus-compatible query API addresses (--query): `host:port`, `http(s)://host:port/prefix`,
+   * `dns+host:port`, `dnssrv+_http._tcp.name`. With the other query sources, tried in random order
+   * until one answers (Thanos's failover).
+   */
   queryURLs?: readonly string[];
+  /** File SD files or globs of query API addresses (--query.sd-files). Default none. */
+  querySDFiles?: readonly string[];
+  /** File SD re-read interval without file events, ms (--query.sd-interval). Default 300_000. */
+  querySDIntervalMs?: number;
+  /** DNS re-resolution interval of query addresses, ms (--query.sd-dns-interval). Default 30_000. */
+  queryDNSIntervalMs?: number;
+  /** Query endpoint sets from --query.config; replaces `queryURLs` and `querySDFiles`. */
+  queryConfig?: readonly QueryEndpointConfig[];
   /** HTTP method for the query API (--query.http-method). Default 'POST'. */
   queryHttpMethod?: 'GET' | 'POST';
-  /** Alertmanager base URLs (--alertmanagers.url). Default none: alerts are evaluated but not sent. */
+  /**
+   * Alertmanager URLs (--alertmanagers.url): `http://am:9093/prefix`, `dns+http://am:9093`,
+   * `dnssrv+http://_web._tcp.am`; user info is basic auth. Default none: alerts are evaluated but not sent.
+   */
   alertmanagerURLs?: readonly string[];
-  /** Timeout of one send to an Alertmanager, ms (--alertmanagers.send-timeout). Default 10_000. */
+  /** Alertmanager sets from --alertmanagers.config; replaces `alertmanagerURLs`. */
+  alertmanagersConfig?: readonly AlertmanagerEndpointConfig[];
+  /** DNS re-resolution interval of Alertmanager addresses, ms (--alertmanagers.sd-dns-interval). Default 30_000. */
+  alertmanagersDNSIntervalMs?: number;
+  /** Timeout of one send to an Alertmanager given by URL, ms (--alertmanagers.send-timeout). Default 10_000. */
   alertmanagerSendTimeoutMs?: number;
+  /** Relabel rules applied to alerts before sending, after --alert.label-drop (--alert.relabel-config). Default none. */
+  alertRelabelConfig?: readonly RelabelRule[];
+  /** DNS resolver for `dns+` / `dnssrv+` addresses (tests). Default: the system's. */
+  resolver?: DNSResolver;
   /** Base of alerts' generatorURL (--alert.query-url). Default: this ruler's HTTP address. */
   alertQueryURL?: string;
   /** Labels dropped from alerts before sending (--alert.label-drop). Default none. */
@@ -137,31 +174,101 @@ export function createRuler(opts: RulerOptions): Ruler {
     componentType: 'rule',
   });
 
+  // Endpoint configs are checked here (no I/O); groups and clients are made in start().
+  const queryConfigs: QueryEndpointConfig[] = opts.query
+    ? []
+    : opts.queryConfig
+      ? [...opts.queryConfig]
+      : [
+          ...buildQueryConfigFromAddresses(opts.queryURLs ?? []),
+          ...((opts.querySDFiles ?? []).length > 0
+            ? [
+                {
+                  httpConfig: {},
+                  endpoints: {
+                    staticAddresses: [],
+                    fileSDConfigs: [
+                      { files: [...(opts.querySDFiles ?? [])], refreshIntervalMs: opts.querySDIntervalMs ?? 300_000 },
+                    ],
+                    scheme: 'http' as const,
+                    pathPrefix: '',
+                  },
+                },
+              ]
+            : []),
+        ];
+  const amConfigs: AlertmanagerEndpointConfig[] = opts.alertmanagersConfig
+    ? [...opts.alertmanagersConfig]
+    : (opts.alertmanagerURLs ?? []).map((u) => buildAlertmanagerConfig(u, opts.alertmanagerSendTimeoutMs ?? 10_000));
+  const querySets: QueryEndpointSet[] = [];
+  const amSets: AlertmanagerSet[] = [];
+  const endpointGroups: EndpointGroup[] = [];
+  const clients: HTTPClient[] = [];
+  const duplicatedQuery = new Counter({
+    name: 'thanos_rule_duplicated_query_addresses_total',
+    help: 'The number of times a duplicated query addresses is detected from the different configs in rule.',
+    registers: [registry],
+  });
+
   const query: RuleQueryFunc =
     opts.query ??
     (() => {
-      const urls = opts.queryURLs ?? [];
-      const funcs = urls.map((url) => httpQueryFunc({ url, method: opts.queryHttpMethod ?? 'POST' }));
-      return async (expr, t, q) => {
-        if (funcs.length === 0) throw new Error('no query endpoint configured (--query)');
-        let last: unknown;
-        for (const f of funcs) {
-          try {
-            return await f(expr, t, q);
-          } catch (err) {
-            last = err;
-          }
-        }
-        throw last;
+      const f = failoverQueryFunc({
+        sets: querySets,
+        method: opts.queryHttpMethod ?? 'POST',
+        logger,
+        onDuplicate: () => duplicatedQuery.inc(),
+      });
+      return (expr, t, q) => {
+        if (queryConfigs.length === 0)
+          return Promise.reject(
+            new RuleQueryError('no query endpoint configured (--query, --query.sd-files, --query.config)'),
+          );
+        return f(expr, t, q);
       };
     })();
 
+  async function startEndpoints(): Promise<void> {
+    const make = (
+      endpoints: HTTPEndpointsConfig,
+      httpConfig: HTTPClientConfig,
+      name: string,
+      dnsIntervalMs: number,
+    ) => {
+      const client = createHTTPClient(httpConfig);
+      clients.push(client);
+      const group = createEndpointGroup({
+        endpoints,
+        name,
+        dnsIntervalMs,
+        logger,
+        ...(opts.resolver ? { resolver: opts.resolver } : {}),
+      });
+      endpointGroups.push(group);
+      return { client, group };
+    };
+    for (const c of queryConfigs)
+      querySets.push(make(c.endpoints, c.httpConfig, 'query', opts.queryDNSIntervalMs ?? 30_000));
+    for (const c of amConfigs) {
+      const { client, group } = make(
+        c.endpoints,
+        c.httpConfig,
+        'alertmanager',
+        opts.alertmanagersDNSIntervalMs ?? 30_000,
+      );
+      amSets.push({ urls: () => group.urls(), client, timeoutMs: c.timeoutMs, apiVersion: c.apiVersion });
+    }
+    if (amConfigs.length === 0) logger.warn('no alertmanager configured');
+    await Promise.all(endpointGroups.map((g) => g.start()));
+  }
+
   let httpAddress: string | undefined;
   const notifier = createNotifier({
-    urls: opts.alertmanagerURLs ?? [],
+    sets: amSets,
     ...(opts.alertmanagerSendTimeoutMs !== undefined ? { sendTimeoutMs: opts.alertmanagerSendTimeoutMs } : {}),
     externalLabels,
     dropLabels: opts.alertLabelDrop ?? [],
+    ...(opts.alertRelabelConfig ? { relabel: opts.alertRelabelConfig } : {}),
     get queryURL() {
       return opts.alertQueryURL ?? (httpAddress ? `http://${httpAddress}` : '');
     },
@@ -353,6 +460,7 @@ export function createRuler(opts: RulerOptions): Ruler {
         logger,
       });
       signal.throwIfAborted();
+      await startEndpoints();
       if (opts.httpAddress !== undefined) {
         http = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs ?? 120_000 });
         httpAddress = http.address;
@@ -377,6 +485,11 @@ export function createRuler(opts: RulerOptions): Ruler {
       await reloading.catch(() => {});
       await Promise.all([...groups.values()].map((g) => g.stop()));
       await notifier.flush();
+      for (const g of endpointGroups) g.close();
+      endpointGroups.length = 0;
+      querySets.length = 0;
+      amSets.length = 0;
+      await Promise.all(clients.splice(0).map((c) => c.close()));
       await Promise.all([http?.close(), servers?.close()]);
       await shipping;
       if (db) {
