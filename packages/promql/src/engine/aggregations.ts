@@ -6,12 +6,21 @@
  */
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
 import { formatGoFloat as goFloat } from '@thanos-ts/tsdb/goformat';
+import {
+  addFloatHistograms,
+  CounterResetHint,
+  compactFloatHistogram,
+  copyFloatHistogram,
+  divFloatHistogram,
+  type FloatHistogram,
+  IncompatibleSchemaError,
+} from '@thanos-ts/tsdb/histogram';
 import type { AggregateOp } from '../parser/ast.js';
 import { type Annotations, annotationText } from './annotations.js';
 import { QueryEvaluationError } from './errors.js';
 import { kahanSumInc } from './kahan.js';
 import { quantile } from './quantile.js';
-import { newStepSeries, SeriesCollector } from './series-buffer.js';
+import { newStepSeries, SeriesCollector, setHist } from './series-buffer.js';
 import type { StepSeries } from './types.js';
 
 /** The labels of the output group of `labels`. */
@@ -91,6 +100,7 @@ export function aggregateSimple(
   }
   // quantile collects the values of each group and step.
   const lists: number[][] | undefined = op === 'quantile' ? [] : undefined;
+  const hs = input.some((s) => s.hists !== undefined) ? new HistogramGroups(size) : undefined;
   for (let si = 0; si < input.length; si++) {
     tick?.(n);
     const s = input[si] as StepSeries;
@@ -99,10 +109,36 @@ export function aggregateSimple(
     const base = gi * n;
     const vals = s.values;
     const pres = s.present;
+    const hists = s.hists;
     for (let i = 0; i < n; i++) {
       if (pres[i] === 0) continue;
       const f = vals[i] as number;
       const at = base + i;
+      if (hs !== undefined) {
+        const h = hists?.[i];
+        if (h !== undefined) {
+          if (op === 'sum' || op === 'avg') {
+            if (seen[at] === 0) {
+              seen[at] = 1;
+              count[at] = 1;
+              value[at] = 0;
+              comp[at] = 0;
+            } else count[at] = (count[at] as number) + 1;
+            hs.add(at, h, annos, s.labels.get(METRIC_NAME));
+            continue;
+          }
+          if (op === 'min' || op === 'max' || op === 'stddev' || op === 'stdvar' || op === 'quantile') {
+            annos.info(annotationText.histogramIgnoredInAggregation(op));
+            continue;
+          }
+        } else if (op === 'sum' || op === 'avg') {
+          (hs.hasFloat as Uint8Array)[at] = 1;
+          if (seen[at] !== 0 && hs.hasHist[at] === 1) {
+            // Floats after histograms: the group is invalid; keep counting only.
+            continue;
+          }
+        }
+      }
       if (seen[at] === 0) {
         seen[at] = 1;
         value[at] = f;
@@ -189,6 +225,15 @@ export function aggregateSimple(
     for (let i = 0; i < n; i++) {
       const at = gi * n + i;
       if (seen[at] === 0) continue;
+      if (hs !== undefined && (op === 'sum' || op === 'avg')) {
+        const r = hs.result(at, op, count[at] as number, annos);
+        if (r === null) continue;
+        if (r !== undefined) {
+          any = true;
+          setHist(o, i, r);
+          continue;
+        }
+      }
       any = true;
       o.present[i] = 1;
       let v = value[at] as number;
@@ -220,6 +265,69 @@ export function aggregateSimple(
     if (any) out.push(o);
   }
   return out;
+}
+
+/**
+ * Running histogram sums of sum/avg groups (per group and step), with Prometheus's bookkeeping:
+ * floats mixed with histograms, incompatible schemas and counter-reset hint collisions.
+ */
+class HistogramGroups {
+  readonly value: (FloatHistogram | undefined)[];
+  readonly hasHist: Uint8Array;
+  readonly hasFloat: Uint8Array;
+  private readonly incompatible: Uint8Array;
+  private readonly resetSeen: Uint8Array;
+  private readonly notResetSeen: Uint8Array;
+
+  constructor(size: number) {
+    this.value = new Array(size);
+    this.hasHist = new Uint8Array(size);
+    this.hasFloat = new Uint8Array(size);
+    this.incompatible = new Uint8Array(size);
+    this.resetSeen = new Uint8Array(size);
+    this.notResetSeen = new Uint8Array(size);
+  }
+
+  add(at: number, h: FloatHistogram, annos: Annotations, metricName: string): void {
+    if (this.incompatible[at] === 1) return;
+    if (h.counterResetHint === CounterResetHint.CounterReset) this.resetSeen[at] = 1;
+    else if (h.counterResetHint === CounterResetHint.NotCounterReset) this.notResetSeen[at] = 1;
+    if (this.hasFloat[at] === 1 && this.hasHist[at] === 0) {
+      // The group began with floats: it is invalid anyway.
+      this.hasHist[at] = 1;
+      return;
+    }
+    const cur = this.value[at];
+    this.hasHist[at] = 1;
+    if (cur === undefined) {
+      this.value[at] = copyFloatHistogram(h);
+      return;
+    }
+    try {
+      const r = addFloatHistograms(cur, h);
+      if (r.nhcbBoundsReconciled) annos.info(annotationText.mismatchedCustomBuckets('aggregation'));
+    } catch (err) {
+      if (!(err instanceof IncompatibleSchemaError)) throw err;
+      annos.warn(annotationText.mixedExponentialCustom(metricName));
+      this.incompatible[at] = 1;
+    }
+  }
+
+  /** The group's histogram result; null for no output; undefined when the group holds floats only. */
+  result(at: number, op: 'sum' | 'avg', count: number, annos: Annotations): FloatHistogram | null | undefined {
+    if (this.hasHist[at] === 0) return undefined;
+    if (this.hasFloat[at] === 1) {
+      annos.warn(annotationText.mixedFloatsHistogramsAgg());
+      return null;
+    }
+    if (this.incompatible[at] === 1) return null;
+    if (this.resetSeen[at] === 1 && this.notResetSeen[at] === 1) {
+      annos.warn(annotationText.counterResetCollision('aggregation'));
+    }
+    const h = this.value[at] as FloatHistogram;
+    if (op === 'avg') divFloatHistogram(h, count);
+    return compactFloatHistogram(h);
+  }
 }
 
 /** A binary heap of series indices ordered like Go's container/heap over Prometheus's value heaps. */
