@@ -18,6 +18,7 @@ import { parseSeriesDesc, UnsupportedSeriesError } from '../parser/series.js';
 import { createMemoryStorage, type MemoryStorage } from '../storage/memory.js';
 import { readSeriesLine, type SeriesPoint } from './series-desc.js';
 import { compareNativeHistogram, formatTestHistogram } from './histogram-compare.js';
+import { classicToNhcb } from './nhcb.js';
 
 /** Outcome of one eval command. */
 export interface EvalOutcome {
@@ -81,6 +82,8 @@ interface LoadCmd {
   kind: 'load';
   line: number;
   gap: number;
+  /** `load_with_nhcb`: classic histograms are also loaded as custom-bucket native histograms. */
+  nhcb: boolean;
   series: { labels: Labels; values: SeriesPoint[] }[];
 }
 
@@ -202,7 +205,13 @@ function parseScript(input: string): Command[] {
     if (c.startsWith('load')) {
       const m = patLoad.exec(l);
       if (!m) throw new Error(`line ${i + 1}: invalid load command`);
-      const cmd: LoadCmd = { kind: 'load', line: i + 1, gap: parseDuration(m[2] as string), series: [] };
+      const cmd: LoadCmd = {
+        kind: 'load',
+        line: i + 1,
+        gap: parseDuration(m[2] as string),
+        nhcb: m[1] === 'with_nhcb',
+        series: [],
+      };
       while (i + 1 < lines.length && lines[i + 1] !== '') {
         i++;
         cmd.series.push(parseSeriesLine(lines[i] as string));
@@ -597,6 +606,13 @@ export async function runScript(script: string, opts: RunScriptOptions = {}): Pr
           if (v.histogram) storage.appendHistogram(s.labels, i * cmd.gap, v.h as FloatHistogram);
           else storage.append(s.labels, i * cmd.gap, v.value);
         });
+      }
+      if (cmd.nhcb) {
+        const floats = cmd.series.map((s) => ({
+          labels: s.labels,
+          samples: s.values.flatMap((v, i) => (v.omitted || v.histogram ? [] : [{ t: i * cmd.gap, v: v.value }])),
+        }));
+        for (const h of classicToNhcb(floats)) for (const x of h.samples) storage.appendHistogram(h.labels, x.t, x.h);
       }
       continue;
     }
