@@ -121,6 +121,7 @@ const FILE_FLAGS = new Set([
   '--remote-write.config-file',
   '--rule-file',
   '--objstore.config-file',
+  '--objstore-to.config-file',
   '--tracing.config-file',
   '--query-range.response-cache-config-file',
   '--labels.response-cache-config-file',
