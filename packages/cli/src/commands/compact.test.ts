@@ -21,6 +21,8 @@ const defaults: CompactFlags = {
   deleteDelay: '48h',
   'deduplication.func': '',
   'debug.maxCompactionLevel': '3',
+  hashFunc: '',
+  'compact.blockMaxIndexSize': '64GB',
   minTime: '0000-01-01T00:00:00Z',
   maxTime: '9999-12-31T23:59:59Z',
   httpAddress: '0.0.0.0:10902',
@@ -43,6 +45,8 @@ describe('thanos-ts compact flags', () => {
       maxCompactionLevel: 3,
       deduplicationReplicaLabels: [],
       deduplicationFunc: '',
+      hashFunc: '',
+      blockMaxIndexSizeBytes: 64 * 1024 ** 3,
       httpAddress: '0.0.0.0:10902',
     });
     expect(cfg.grpcAddress).toBeUndefined();
@@ -65,6 +69,8 @@ describe('thanos-ts compact flags', () => {
     [{ 'compact.concurrency': '0' }, /--compact.concurrency: want an integer ≥ 1/],
     [{ 'deduplication.func': 'chain' }, /--deduplication.func: want "" or "penalty"/],
     [{ minTime: 'yesterday' }, /--min-time/],
+    [{ hashFunc: 'md5' }, /--hash-func: want "" or "SHA256"/],
+    [{ 'compact.blockMaxIndexSize': 'huge' }, /--compact.block-max-index-size: invalid size/],
     [{ 'selector.relabelConfig': 'x', 'selector.relabelConfigFile': 'y' }, /mutually exclusive/],
   ])('rejects %o', async (patch, err) => {
     await expect(parseCompactFlags({ ...defaults, ...patch } as CompactFlags)).rejects.toThrow(err);

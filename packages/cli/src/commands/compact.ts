@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { parseHashFunc } from '@thanos-ts/core/block';
+import { parseBytes } from '@thanos-ts/core/cache';
 import { type CompactDeduplicationFunc, type CompactorOptions, createCompactor } from '@thanos-ts/core/compact';
 import { parseRelabelConfig, parseTimeOrDuration, type RelabelRule } from '@thanos-ts/core/store';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
@@ -30,6 +32,8 @@ export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags, Sel
   'deduplication.func': string;
   'deduplication.replicaLabel'?: string[];
   'debug.maxCompactionLevel': string;
+  hashFunc: string;
+  'compact.blockMaxIndexSize': string;
   minTime: string;
   maxTime: string;
 }
@@ -115,6 +119,8 @@ export async function parseCompactFlags(o: CompactFlags): Promise<CompactCommand
     enableVerticalCompaction: o['compact.enableVerticalCompaction'] ?? false,
     deduplicationReplicaLabels: replicaLabels,
     deduplicationFunc: dedupFunc as CompactDeduplicationFunc,
+    hashFunc: parseHashFunc(o.hashFunc),
+    blockMaxIndexSizeBytes: parseBytes(o['compact.blockMaxIndexSize'], '--compact.block-max-index-size'),
     filters: {
       minTime: parseTimeOrDuration(o.minTime, '--min-time'),
       maxTime: parseTimeOrDuration(o.maxTime, '--max-time'),
@@ -203,6 +209,16 @@ export function defineCompactCommand(): Command {
     ).argParser(collect),
   );
   opt('--debug.max-compaction-level <n>', 'Maximum compaction level, default is 3: 2h, 8h, 2d, 14d', '3');
+  opt(
+    '--compact.block-max-index-size <size>',
+    "Maximum index size for the resulted block during any compaction. Note that total size is approximated in worst case. If the block that would be resulted from compaction is estimated to exceed this number, biggest source block is marked for no compaction (no-compact-mark.json is uploaded) which causes this block to be excluded from any compaction. Default is due to https://github.com/thanos-io/thanos/issues/1424, but it's overall recommended to keeps block size to some reasonable size. 0 disables the check (thanos-ts only).",
+    '64GB',
+  );
+  opt(
+    '--hash-func <func>',
+    'Specify which hash function to use when calculating the hashes of produced files. If no function has been specified, it does not happen. This permits avoiding downloading some files twice albeit at some performance cost. Possible values are: "", "SHA256".',
+    '',
+  );
   opt(
     '--min-time <time>',
     'Start of time range limit to compact: RFC3339 time or duration relative to now (e.g. -1d).',

@@ -9,6 +9,7 @@ import {
   serializeBlockMeta,
   type ThanosFile,
 } from '@thanos-ts/tsdb';
+import { calculateHash, type HashFunc, withHash } from './hash.js';
 
 /** How uploadBlock labels what it uploads. */
 export interface UploadBlockOptions {
@@ -18,6 +19,11 @@ export interface UploadBlockOptions {
   source: string;
   /** The block's meta.json when already read; read from `blockDir` otherwise. */
   meta?: BlockMeta;
+  /**
+   * Hash put on each chunk segment and the index in `thanos.files[].hash` (--hash-func), so a
+   * later download can skip files it already has. Default '': none.
+   */
+  hashFunc?: HashFunc;
   /** Chunk segments uploaded at once (Thanos's --shipper.upload-concurrency). Default 1. */
   concurrency?: number;
   signal?: AbortSignal;
@@ -40,6 +46,11 @@ export async function uploadBlock(bucket: Bucket, blockDir: string, opts: Upload
     files.push({ rel_path: `chunks/${s}`, size_bytes: (await stat(join(blockDir, 'chunks', s))).size });
   files.push({ rel_path: 'index', size_bytes: (await stat(join(blockDir, 'index'))).size });
   files.push({ rel_path: META_FILENAME });
+  if (opts.hashFunc) {
+    const func = opts.hashFunc;
+    for (const [i, f] of files.entries())
+      if (f.rel_path !== META_FILENAME) files[i] = withHash(f, await calculateHash(join(blockDir, f.rel_path), func));
+  }
   files.sort((a, b) => (a.rel_path < b.rel_path ? -1 : a.rel_path > b.rel_path ? 1 : 0));
   const uploaded: BlockMeta = {
     ...meta,

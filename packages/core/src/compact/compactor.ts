@@ -22,6 +22,7 @@ import {
 } from '@thanos-ts/tsdb/downsample';
 import { createUIHandler } from '@thanos-ts/ui';
 import type { Registry } from 'prom-client';
+import type { HashFunc } from '../block/hash.js';
 import { uploadBlock } from '../block/upload.js';
 import {
   type ComponentOptions,
@@ -65,6 +66,12 @@ import {
 } from './markers.js';
 import { type CompactorMetrics, createCompactorMetrics } from './metrics.js';
 import { compactBlocksPenalty } from './penalty.js';
+import {
+  DEFAULT_BLOCK_MAX_INDEX_SIZE_BYTES,
+  INDEX_SIZE_EXCEEDING_REASON,
+  listedIndexSize,
+  planWithIndexSizeLimit,
+} from './planner.js';
 
 /** Thanos's --deduplication.func values: '' (chain merge, 1:1 duplicates) or 'penalty'. */
 export type CompactDeduplicationFunc = '' | 'penalty';
@@ -112,6 +119,18 @@ export interface CompactorOptions extends ComponentOptions, ServingOptions {
    * timestamps.
    */
   deduplicationFunc?: CompactDeduplicationFunc;
+  /**
+   * Hash of each chunk segment and index in the uploaded blocks' meta.json `thanos.files[].hash`
+   * (--hash-func): '' (default, none) or 'SHA256'. A restarted compaction then reuses the source
+   * files it had already downloaded.
+   */
+  hashFunc?: HashFunc;
+  /**
+   * Limit of a compacted block's index, bytes (--compact.block-max-index-size). When the sum of a
+   * plan's source indexes reaches 85% of it, the biggest source gets a no-compact mark
+   * (`index-size-exceeding`) and the group is re-planned without it. Default 64 GiB; 0 disables.
+   */
+  blockMaxIndexSizeBytes?: number;
   /** Blocks to work on: --min-time, --max-time and --selector.relabel-config. Default: all. */
   filters?: Pick<MetaFilters, 'minTime' | 'maxTime' | 'relabel'>;
 }
@@ -212,6 +231,12 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     throw new InvalidArgumentError(
       '5m resolution retention must be higher than the minimum block size after which 1h resolution downsampling will occur (10 days)',
     );
+  const hashFunc = opts.hashFunc ?? '';
+  if (hashFunc !== '' && hashFunc !== 'SHA256')
+    throw new InvalidArgumentError(`--hash-func: want "" or "SHA256", got ${JSON.stringify(hashFunc)}`);
+  const maxIndexSizeBytes = opts.blockMaxIndexSizeBytes ?? DEFAULT_BLOCK_MAX_INDEX_SIZE_BYTES;
+  if (!Number.isFinite(maxIndexSizeBytes) || maxIndexSizeBytes < 0)
+    throw new InvalidArgumentError(`--compact.block-max-index-size: want a size ≥ 0, got ${maxIndexSizeBytes}`);
   const filesConcurrency = Math.max(1, opts.blockFilesConcurrency ?? 1);
   const metaConcurrency = Math.max(1, opts.blockMetaFetchConcurrency ?? 32);
   const compactDir = join(opts.dataDir, 'compact');
@@ -364,7 +389,28 @@ export function createCompactor(opts: CompactorOptions): Compactor {
         `pre compaction overlap check: overlaps found while gathering blocks. ${desc}`,
       );
     }
-    const plan = planCompaction(g.metas, { ranges, exclude });
+    const plan = await planWithIndexSizeLimit({
+      maxIndexSizeBytes,
+      exclude,
+      plan: (ex) => planCompaction(g.metas, { ranges, exclude: ex }),
+      indexSize: async (m) => listedIndexSize(m) ?? (await bucket.attributes(`${m.ulid}/index`, { signal })).size,
+      markNoCompact: async (m, details) => {
+        if (await markForNoCompact(bucket, m.ulid, INDEX_SIZE_EXCEEDING_REASON, details, now()))
+          metrics.blocksMarked.inc({ marker: NO_COMPACT_MARK_FILENAME, reason: INDEX_SIZE_EXCEEDING_REASON });
+        logger.info('block marked no-compact: the compacted index could exceed --compact.block-max-index-size', {
+          block: m.ulid,
+          group: g.name,
+          limit_bytes: maxIndexSizeBytes,
+        });
+        state.noCompact.set(m.ulid, {
+          id: m.ulid,
+          version: 1,
+          details,
+          no_compact_time: Math.floor(now() / 1000),
+          reason: INDEX_SIZE_EXCEEDING_REASON,
+        });
+      },
+    });
     if (plan.length === 0) return false;
     metrics.compactionRunsStarted.inc({ resolution: res });
     const begin = now();
@@ -461,6 +507,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
         source: 'compactor',
         meta: newMeta,
         concurrency: filesConcurrency,
+        hashFunc,
         signal,
       });
       logger.info('uploaded block', { result_block: written.ulid, duration_ms: now() - uploadBegin });
@@ -580,6 +627,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
             source: 'compactor',
             meta: out.meta,
             concurrency: filesConcurrency,
+            hashFunc,
             signal,
           });
           logger.info('uploaded block', { id: out.ulid });

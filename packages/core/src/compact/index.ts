@@ -59,3 +59,10 @@ export {
 } from './markers.js';
 export { type CompactorMetrics, createCompactorMetrics } from './metrics.js';
 export { compactBlocksPenalty, type PenaltyCompactOptions, penaltyMergeChunks } from './penalty.js';
+export {
+  DEFAULT_BLOCK_MAX_INDEX_SIZE_BYTES,
+  INDEX_SIZE_EXCEEDING_REASON,
+  type IndexSizeLimitOptions,
+  listedIndexSize,
+  planWithIndexSizeLimit,
+} from './planner.js';

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
 import {
@@ -8,7 +8,11 @@ import {
   META_FILENAME,
   NO_COMPACT_MARK_FILENAME,
   NO_DOWNSAMPLE_MARK_FILENAME,
+  parseBlockMeta,
+  type ThanosFile,
 } from '@thanos-ts/tsdb';
+import { calculateHash, fileHash } from '../block/hash.js';
+import { forEachLimit } from '../concurrency/limit.js';
 
 export { DELETION_MARK_FILENAME, NO_COMPACT_MARK_FILENAME, NO_DOWNSAMPLE_MARK_FILENAME };
 /**
@@ -130,7 +134,10 @@ export async function deleteBlock(bucket: Bucket, id: string, signal?: AbortSign
 /**
  * Downloads a block to `<dir>` (Thanos's block.Download): every object under `<id>/` except the
  * markers, meta.json last, so a crash leaves a directory without meta.json that the next run
- * removes. `concurrency` files at once (--block-files-concurrency).
+ * removes. `concurrency` files at once (--block-files-concurrency). Files the meta.json lists with
+ * a hash (--hash-func) that are already in `dir` with that hash are kept, not downloaded again
+ * (a restarted compaction reuses what it fetched before); anything else in `dir` is removed.
+ * Returns the bytes downloaded.
  */
 export async function downloadBlock(
   bucket: Bucket,
@@ -140,31 +147,66 @@ export async function downloadBlock(
   signal?: AbortSignal,
 ): Promise<number> {
   const o = signal ? { signal } : {};
-  await rm(dir, { recursive: true, force: true });
+  const meta = await bucket.get(`${id}/${META_FILENAME}`, o);
+  const keep = await reusableFiles(meta, dir, `${id}/${META_FILENAME}`);
+  if (keep.size === 0) await rm(dir, { recursive: true, force: true });
+  else {
+    await rm(join(dir, META_FILENAME), { force: true });
+    for (const rel of await localFiles(dir)) if (!keep.has(rel)) await rm(join(dir, rel), { force: true });
+  }
   const names: string[] = [];
   for await (const name of bucket.iter(`${id}/`, { ...o, recursive: true })) {
     const rel = name.slice(id.length + 1);
-    if (rel === META_FILENAME || rel.endsWith('-mark.json')) continue;
+    if (rel === META_FILENAME || rel.endsWith('-mark.json') || keep.has(rel)) continue;
     names.push(rel);
   }
   let bytes = 0;
-  const queue = [...names];
-  const worker = async () => {
-    for (let rel = queue.shift(); rel !== undefined; rel = queue.shift()) {
-      const target = join(dir, rel);
-      await mkdir(dirname(target), { recursive: true });
-      const stream = await bucket.getStream(`${id}/${rel}`, o);
-      let n = 0;
-      stream.on('data', (c: Uint8Array) => {
-        n += c.length;
-      });
-      await pipeline(stream, createWriteStream(target), o);
-      bytes += n;
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, names.length)) }, worker));
-  const meta = await bucket.get(`${id}/${META_FILENAME}`, o);
+  await forEachLimit(names, Math.max(1, concurrency), async (rel) => {
+    const target = join(dir, rel);
+    await mkdir(dirname(target), { recursive: true });
+    const stream = await bucket.getStream(`${id}/${rel}`, o);
+    let n = 0;
+    stream.on('data', (c: Uint8Array) => {
+      n += c.length;
+    });
+    await pipeline(stream, createWriteStream(target), o);
+    bytes += n;
+  });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, META_FILENAME), meta);
   return bytes + meta.length;
+}
+
+/** Files under `dir` (relative, `/`-separated); none when it does not exist. */
+async function localFiles(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** The files meta.json lists with a hash that `dir` already holds with that hash. */
+async function reusableFiles(metaBytes: Uint8Array, dir: string, where: string): Promise<Set<string>> {
+  const keep = new Set<string>();
+  let files: ThanosFile[];
+  try {
+    files = parseBlockMeta(new TextDecoder().decode(metaBytes), where).thanos?.files ?? [];
+  } catch {
+    // An unreadable meta.json fails later, where its reader reports it; nothing is reused.
+    return keep;
+  }
+  for (const f of files) {
+    const want = fileHash(f);
+    if (want?.hashFunc !== 'SHA256' || f.rel_path === META_FILENAME) continue;
+    try {
+      const got = await calculateHash(join(dir, f.rel_path), want.hashFunc);
+      if (got.value === want.value) keep.add(f.rel_path);
+    } catch {
+      // Missing or unreadable locally: downloaded again.
+    }
+  }
+  return keep;
 }
