@@ -78,7 +78,7 @@ describe('thanos-ts query-frontend flags', () => {
           '--query-frontend.log-queries-longer-than=-1s',
           '--query-frontend.forward-header=Authorization',
           '--query-frontend.forward-header=X-Grafana-Org-Id',
-          '--query-frontend.vertical-shards=0',
+          '--query-frontend.vertical-shards=4',
           '--labels.split-interval=6h',
           '--labels.max-retries-per-request=3',
           '--labels.max-query-parallelism=2',
@@ -107,6 +107,7 @@ describe('thanos-ts query-frontend flags', () => {
         labelsMaxQueryParallelism: 2,
         labelsMaxCacheFreshnessMs: 120_000,
         labelsPartialResponse: false,
+        verticalShards: 4,
       });
       expect(o.responseCache?.name).toBe('fifocache');
       expect(o.labelsResponseCache?.name).toBe('fifocache');
@@ -122,10 +123,7 @@ describe('thanos-ts query-frontend flags', () => {
     [['--query-range.max-query-parallelism=0'], /--query-range.max-query-parallelism: want an integer ≥ 1/],
     [['--query-frontend.downstream-url=ftp://x'], /--query-frontend.downstream-url: .*unsupported scheme/],
     [['--query-frontend.downstream-url='], /downstream URL should be configured/],
-    [
-      ['--query-frontend.vertical-shards=4'],
-      /--query-frontend.vertical-shards: vertical query sharding is not implemented/,
-    ],
+    [['--query-frontend.vertical-shards=-1'], /--query-frontend.vertical-shards: want an integer ≥ 0/],
     [
       [
         '--query-range.split-interval=0',

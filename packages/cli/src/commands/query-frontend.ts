@@ -103,10 +103,6 @@ export async function parseQueryFrontendFlags(
     );
   }
   const shards = o['queryFrontend.verticalShards'];
-  if (shards !== undefined && intFlag(shards, 'query-frontend.vertical-shards', 0) > 0)
-    throw new InvalidArgumentError(
-      '--query-frontend.vertical-shards: vertical query sharding is not implemented by thanos-ts yet; leave it unset or 0',
-    );
   const splitIntervalMs = goDurationFlag(o['queryRange.splitInterval'], 'query-range.split-interval');
   const cacheText = await fileOrInline(
     o['queryRange.responseCacheConfigFile'],
@@ -173,6 +169,7 @@ export async function parseQueryFrontendFlags(
     forwardHeaders: o['queryFrontend.forwardHeader'] ?? [],
     tenantHeader: o['queryFrontend.tenantHeader'],
     defaultTenant: o['queryFrontend.defaultTenantId'],
+    verticalShards: shards === undefined ? undefined : intFlag(shards, 'query-frontend.vertical-shards', 0),
   };
   return definedOnly(flags);
 }
@@ -301,7 +298,7 @@ export function defineQueryFrontendCommand(): Command {
   );
   opt(
     '--query-frontend.vertical-shards <n>',
-    'Number of shards to use when distributing shardable PromQL queries (not implemented by thanos-ts: must be 0 or unset).',
+    'Number of shards to use when distributing shardable PromQL queries. For more details, you can refer to the Vertical query sharding proposal: https://thanos.io/tip/proposals-accepted/202205-vertical-query-sharding.md',
   );
   addServingFlags(cmd, { grpc: false });
   addLogFlags(cmd);

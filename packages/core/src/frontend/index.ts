@@ -1,4 +1,4 @@
-// @thanos-ts/core/frontend: the query frontend (split, align, retry and cache range queries).
+// @thanos-ts/core/frontend: the query frontend (split, align, shard, retry and cache queries).
 export {
   type BoundedCacheOptions,
   createBoundedCache,
@@ -7,6 +7,7 @@ export {
 } from './cache-config.js';
 export { createDownstream, type Downstream, type DownstreamOptions, type DownstreamReply } from './downstream.js';
 export { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+export { type InstantSortPlan, instantSortPlan, mergeInstantAnswers } from './instant.js';
 export {
   createMetadataSplitter,
   type MetadataAnswer,
@@ -38,4 +39,15 @@ export {
   type ResultsCache,
   type ResultsCacheOptions,
 } from './results-cache.js';
+export {
+  analyzeShardable,
+  createShardAnalyzer,
+  encodeShardInfo,
+  matchesShard,
+  metricString,
+  parseShardInfo,
+  type QueryShard,
+  queryShards,
+  type ShardAnalysis,
+} from './shard.js';
 export { alignToStep, isCacheableQuery, nextIntervalBoundary, resolveAtModifiers, splitRangeRequest } from './split.js';

@@ -21,10 +21,12 @@ import { instrumentHandler } from '../http/instrument.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createDownstream } from './downstream.js';
 import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
 import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
 import { parseRangeRequest, type RangeRequest } from './range-request.js';
 import { createResultsCache, type ResultsCache } from './results-cache.js';
+import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
 
 /** A results cache backend for {@link QueryFrontendOptions.responseCache}. */
@@ -96,6 +98,14 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
   disableCors?: boolean;
   /** How often the downstream's /-/ready is checked, ms. Default 10_000, as Thanos; 0: only at start. */
   downstreamCheckIntervalMs?: number;
+  /**
+   * Shards per shardable range query piece and instant query (--query-frontend.vertical-shards):
+   * each shard goes downstream with a `shard_info` parameter naming its part of the series, and the
+   * answers are merged. Needs a downstream that honours `shard_info` (Thanos's querier; Prometheus
+   * ignores it, so every shard answers in full and the merge still gives the right answer at
+   * `verticalShards` times the cost). Default 0: no sharding.
+   */
+  verticalShards?: number;
 }
 
 /**
@@ -184,6 +194,12 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       'query-frontend: split queries or split threshold interval should be greater than 0 when caching is enabled',
     );
   if (!(parallelism >= 1)) throw new FrontendConfigError('query-frontend: max query parallelism must be at least 1');
+  const verticalShards = opts.verticalShards ?? 0;
+  if (!Number.isInteger(verticalShards) || verticalShards < 0)
+    throw new FrontendConfigError(
+      `query-frontend: vertical shards must be a non-negative integer, got ${verticalShards}`,
+    );
+  const analyze = createShardAnalyzer();
 
   const queriesTotal = new Counter({
     name: 'thanos_query_frontend_queries_total',
@@ -223,6 +239,15 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     labelNames: ['check', 'component'],
     registers: [registry],
   });
+  const shardingQueries = new Counter({
+    name: 'thanos_frontend_sharding_middleware_queries_total',
+    help: 'Total number of queries analyzed by the sharding middleware',
+    labelNames: ['shardable', 'tripperware'],
+    registers: [registry],
+  });
+  if (verticalShards > 0)
+    for (const tripperware of ['query_range', 'query_instant'])
+      for (const shardable of ['true', 'false']) shardingQueries.inc({ shardable, tripperware }, 0);
   const downstreamUp = new Gauge({
     name: 'thanos_query_frontend_downstream_up',
     help: 'Whether the last check of the downstream /-/ready succeeded (1) or not (0).',
@@ -313,6 +338,25 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     );
   }
 
+  /**
+   * Thanos's PromQLShardingMiddleware, between the split and the results cache: a shardable piece
+   * becomes `verticalShards` requests, each with its `shard_info` (so each shard has its own cache
+   * entries), and their answers are merged; the others run as they are.
+   */
+  async function runShardedPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<MatrixResponse> {
+    if (verticalShards <= 0) return runPiece(piece, gate, signal);
+    const a = analyze(piece.query);
+    shardingQueries.inc({ shardable: String(a.shardable), tripperware: 'query_range' });
+    if (!a.shardable) return runPiece(piece, gate, signal);
+    const other = piece.other.filter(([k]) => k !== 'shard_info');
+    const answers = await Promise.all(
+      queryShards(a, verticalShards).map((shard) =>
+        runPiece({ ...piece, other: [...other, ['shard_info', encodeShardInfo(shard)]] }, gate, signal),
+      ),
+    );
+    return mergeMatrices(answers);
+  }
+
   function headerValues(req: IncomingMessage): [string, string][] {
     const out: [string, string][] = [];
     for (const name of forward) {
@@ -345,8 +389,55 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     splitQueries.inc({ tripperware: 'query_range' }, pieces.length);
     const gate = new Gate(parallelism);
     // Pieces start one at a time (the cache lookup is cheap); the gate bounds downstream requests.
-    const answers = await Promise.all(pieces.map((p) => runPiece(p, gate, signal)));
+    const answers = await Promise.all(pieces.map((p) => runShardedPiece(p, gate, signal)));
     await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(mergeMatrices(answers)));
+  }
+
+  /**
+   * Instant queries with sharding on (Thanos's instant query tripperware): a shardable query goes
+   * downstream as `verticalShards` requests with their `shard_info`, merged into one answer; any
+   * other is re-sent as one request with the forwarded headers, as Thanos's codec does. Not
+   * cached: Thanos has no instant query results cache.
+   */
+  async function handleInstant(req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal, log: SlowLog) {
+    const form = await readFormParams(req, url);
+    log.form = form;
+    if (!form.get('partial_response')) form.set('partial_response', String(partialDefault));
+    const query = form.get('query') ?? '';
+    const a = analyze(query);
+    const shardable = a.shardable && instantSortPlan(query) !== 'unshardable';
+    shardingQueries.inc({ shardable: String(shardable), tripperware: 'query_instant' });
+    const headers = headerValues(req);
+    if (!shardable) {
+      const reply = await instantDownstream.send(url.pathname, form, headers, signal);
+      await writeBody(req, res, reply.status, reply.contentType, reply.body);
+      return;
+    }
+    const gate = new Gate(parallelism);
+    const replies = await Promise.all(
+      queryShards(a, verticalShards).map(async (shard) => {
+        const f = new URLSearchParams(form);
+        f.set('shard_info', encodeShardInfo(shard));
+        await gate.acquire(signal);
+        try {
+          return await instantDownstream.send(url.pathname, f, headers, signal);
+        } finally {
+          gate.release();
+        }
+      }),
+    );
+    for (const r of replies)
+      if (r.status < 200 || r.status > 299) throw new FrontendHTTPError(r.status, r.body, r.contentType);
+    await writeBody(
+      req,
+      res,
+      200,
+      'application/json',
+      mergeInstantAnswers(
+        query,
+        replies.map((r) => r.body),
+      ),
+    );
   }
 
   async function handleMetadata(
@@ -438,6 +529,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const log: SlowLog = {};
     try {
       if (op === 'query_range') await handleRange(req, res, url, abort.signal, log);
+      else if (op === 'query' && verticalShards > 0) await handleInstant(req, res, url, abort.signal, log);
       else if (op === 'label_names' || op === 'label_values' || op === 'series')
         await handleMetadata(req, res, url, op, abort.signal, log);
       else
