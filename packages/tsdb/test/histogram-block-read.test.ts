@@ -50,7 +50,7 @@ describe('block queryable with histogram chunks', () => {
   ): Promise<string> {
     const w = await BlockWriter.create({ outDir: dir, minTime: mint, maxTime: maxt });
     for (const s of series) await w.addSeries(s.labels, s.chunks);
-    return (await w.commit()).dir;
+    return (await w.commit())?.dir as string;
   }
 
   it('returns integer and float histogram samples, and floats beside them', async () => {

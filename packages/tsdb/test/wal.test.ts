@@ -169,8 +169,6 @@ describe('WAL records', () => {
     { name: 'exemplars', rec: [4, 1, 2, 3], want: 4 },
     { name: 'mmap markers', rec: [5], want: 5 },
     { name: 'metadata', rec: [6, 9], want: 6 },
-    { name: 'histograms', rec: [7, 0xff], want: 7 },
-    { name: 'float histograms', rec: [8], want: 8 },
     { name: 'future type', rec: [42, 0], want: 42 },
   ])('decodes $name as unknown', ({ rec, want }) => {
     expect(decodeRecord(new Uint8Array(rec))).toEqual({ type: 'unknown', recordType: want });

@@ -18,6 +18,12 @@ export interface SeriesToWrite {
   labels: Labels;
   timestamps: ArrayLike<number>;
   values: ArrayLike<number>;
+  /**
+   * Native histogram chunks of the series, already encoded (e.g. by the head), sorted by time and
+   * not overlapping the float samples' range chunks; written beside the XOR chunks cut from the
+   * float samples, all in time order.
+   */
+  histogramChunks?: readonly EncodedChunk[];
 }
 
 /** Options for writeBlock. */
@@ -68,7 +74,10 @@ export async function writeBlock(
     for await (const s of series) {
       opts.signal?.throwIfAborted();
       w.checkOrder(s.labels);
-      const chunks = cutXorChunks(s.timestamps, s.values, chunkRange);
+      let chunks = cutXorChunks(s.timestamps, s.values, chunkRange);
+      if (s.histogramChunks && s.histogramChunks.length > 0) {
+        chunks = [...chunks, ...s.histogramChunks].sort((a, b) => a.minTime - b.minTime);
+      }
       if (chunks.length === 0) continue;
       await w.addSeries(s.labels, chunks);
     }

@@ -6,11 +6,18 @@ import { rangeForTimestamp } from '../chunkenc/chunk.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { HeadAppender } from '../head/appender.js';
 import { ClosedError } from '../head/errors.js';
-import { Head, type HeadSampleRecord, type HeadSeriesRecord } from '../head/head.js';
+import { Head, type HeadHistogramRecord, type HeadSampleRecord, type HeadSeriesRecord } from '../head/head.js';
 import type { Queryable } from '../storage/queryable.js';
 import { checkpoint } from '../wal/checkpoint.js';
 import { repairWAL } from '../wal/reader.js';
-import { encodeSamplesRecord, encodeSeriesRecord } from '../wal/records.js';
+import {
+  encodeFloatHistogramSamplesRecords,
+  encodeHistogramSamplesRecords,
+  encodeSamplesRecord,
+  encodeSeriesRecord,
+  type RefFloatHistogramSample,
+  type RefHistogramSample,
+} from '../wal/records.js';
 import { openWAL, type WAL } from '../wal/wal.js';
 import { BlockSet, beyondTimeRetention, deleteBlockDir, listBlockDirs, removeTmpDirs } from './blocks.js';
 import { createDBQueryable } from './queryable.js';
@@ -135,11 +142,33 @@ export async function openDB(opts: DBOptions): Promise<DB> {
     maxSeries: opts.maxSeries ?? 0,
     maxSamplesPerCommit: opts.maxSamplesPerCommit ?? 0,
     log: {
-      async log(series: readonly HeadSeriesRecord[], samples: readonly HeadSampleRecord[]) {
+      async log(
+        series: readonly HeadSeriesRecord[],
+        samples: readonly HeadSampleRecord[],
+        histograms?: readonly HeadHistogramRecord[],
+        histogramAt?: readonly number[],
+      ) {
         if (wal === undefined) throw new ClosedError('WAL');
         const recs: Uint8Array[] = [];
         if (series.length > 0) recs.push(encodeSeriesRecord(series));
-        if (samples.length > 0) recs.push(encodeSamplesRecord(samples));
+        if (!histograms || histograms.length === 0) {
+          if (samples.length > 0) recs.push(encodeSamplesRecord(samples));
+        } else {
+          // Runs of floats and histograms in append order, so replay switches types as the commit did.
+          let f = 0;
+          let h = 0;
+          while (f < samples.length || h < histograms.length) {
+            const fe =
+              h < histograms.length ? Math.min(histogramAt?.[h] ?? samples.length, samples.length) : samples.length;
+            if (fe > f) recs.push(encodeSamplesRecord(samples.slice(f, fe)));
+            f = fe;
+            let he = h;
+            while (he < histograms.length && (histogramAt?.[he] ?? samples.length) <= f) he++;
+            if (he === h && f >= samples.length) he = histograms.length;
+            if (he > h) recs.push(...encodeHistogramRecords(histograms.slice(h, he)));
+            h = he;
+          }
+        }
         await wal.log(recs);
       },
     },
@@ -292,4 +321,19 @@ class LocalDB implements DB {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+// A commit's histogram samples as WAL records: integer ones (types 7/9), then float ones (8/10),
+// as Prometheus's headAppender.log writes them.
+function encodeHistogramRecords(hs: readonly HeadHistogramRecord[]): Uint8Array[] {
+  const ints: RefHistogramSample[] = [];
+  const floats: RefFloatHistogramSample[] = [];
+  for (const x of hs) {
+    if (x.fh) floats.push({ ref: x.ref, t: x.t, fh: x.fh });
+    else if (x.h) ints.push({ ref: x.ref, t: x.t, h: x.h });
+  }
+  const out: Uint8Array[] = [];
+  if (ints.length > 0) out.push(...encodeHistogramSamplesRecords(ints));
+  if (floats.length > 0) out.push(...encodeFloatHistogramSamplesRecords(floats));
+  return out;
 }

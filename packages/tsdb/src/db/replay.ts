@@ -67,6 +67,17 @@ export async function replayWAL(head: Head, walDir: string): Promise<WalReplayRe
         const ms = head.getOrCreateWithRef(s.ref, s.labels);
         if (ms.ref !== s.ref) multiRef.set(s.ref, ms.ref);
       }
+    } else if (rec.type === 'histograms' || rec.type === 'floatHistograms') {
+      const float = rec.type === 'floatHistograms';
+      for (const x of rec.histograms) {
+        const ms = head.getByRef(multiRef.get(x.ref) ?? x.ref);
+        if (ms === undefined) {
+          result.unknownRefs++;
+          continue;
+        }
+        const h = 'fh' in x ? x.fh : x.h;
+        if (head.replayHistogram(ms, x.t, h, float)) result.samples++;
+      }
     } else if (rec.type === 'tombstones') {
       for (const t of rec.tombstones) {
         const ms = head.getByRef(multiRef.get(t.ref) ?? t.ref);
@@ -75,7 +86,7 @@ export async function replayWAL(head: Head, walDir: string): Promise<WalReplayRe
         if (live.length > 0) head.addTombstones(ms, live);
       }
     }
-    // Exemplars, metadata, histograms and mmap markers have no place in this head yet.
+    // Exemplars, metadata and mmap markers have no place in this head yet.
   };
 
   let from = 0;

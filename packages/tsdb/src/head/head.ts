@@ -1,5 +1,6 @@
 import type { Interval } from '../block/tombstones.js';
 import { DEFAULT_BLOCK_DURATION, type SeriesToWrite } from '../block/writer.js';
+import type { FloatHistogram, Histogram } from '../histogram/types.js';
 import { compareLabels, type Labels } from '../labels/labels.js';
 import type { Queryable } from '../storage/queryable.js';
 import { HeadAppender } from './appender.js';
@@ -22,11 +23,32 @@ export interface HeadSampleRecord {
 }
 
 /**
+ * A native histogram sample as the head logs it (shape of the WAL's RefHistogramSample or
+ * RefFloatHistogramSample): exactly one of `h` (integer) and `fh` (float) is set.
+ */
+export interface HeadHistogramRecord {
+  ref: number;
+  /** Timestamp, ms. */
+  t: number;
+  h?: Histogram;
+  fh?: FloatHistogram;
+}
+
+/**
  * Where a head makes commits durable before applying them (the WAL, in a DB). `log` resolves once
  * the records are written; a rejection fails the commit and nothing of it is applied.
+ * `histograms` holds the commit's native histogram samples (absent or empty when it has none);
+ * `histogramAt[i]` is the number of `samples` appended before `histograms[i]`, so a log can keep
+ * the append order (a replay then applies a series' switch between floats and histograms as the
+ * commit did).
  */
 export interface HeadLog {
-  log(series: readonly HeadSeriesRecord[], samples: readonly HeadSampleRecord[]): Promise<void>;
+  log(
+    series: readonly HeadSeriesRecord[],
+    samples: readonly HeadSampleRecord[],
+    histograms?: readonly HeadHistogramRecord[],
+    histogramAt?: readonly number[],
+  ): Promise<void>;
 }
 
 /** Options for {@link createHead}. */
@@ -261,6 +283,18 @@ export class Head {
     return false;
   }
 
+  /**
+   * Appends a replayed native histogram sample (`float`: `h` is a FloatHistogram) in order, as
+   * replaySample does for floats; out-of-order histograms are not kept (Prometheus 2.42 has none).
+   * Returns whether it was kept.
+   */
+  replayHistogram(s: MemSeries, t: number, h: Histogram | FloatHistogram, float: boolean): boolean {
+    if (t < this.minValid) return false;
+    if (!s.appendHistogram(t, h, float, this.chunkRange)) return false;
+    this.updateMinMaxTime(t, t);
+    return true;
+  }
+
   /** Applies a deletion (WAL tombstone record) to a series: its samples in the intervals are hidden. */
   addTombstones(s: MemSeries, intervals: readonly Interval[]): void {
     s.tombstones = [...(s.tombstones ?? []), ...intervals];
@@ -329,7 +363,9 @@ export class Head {
     list.sort((a, b) => compareLabels(a.labels, b.labels));
     for (const s of list) {
       const { timestamps, values } = s.samples(mint, maxt, withOoo);
-      if (timestamps.length > 0) yield { labels: s.labels, timestamps, values };
+      const histogramChunks = s.histogramChunks(mint, maxt, this.chunkRange);
+      if (histogramChunks.length > 0) yield { labels: s.labels, timestamps, values, histogramChunks };
+      else if (timestamps.length > 0) yield { labels: s.labels, timestamps, values };
     }
   }
 

@@ -17,6 +17,7 @@ export {
 export {
   createHead,
   Head,
+  type HeadHistogramRecord,
   type HeadLog,
   type HeadOptions,
   type HeadSampleRecord,

@@ -24,7 +24,9 @@ export function selectHeadSamples(
       continue;
     }
     const { timestamps, values } = s.samples(mint, maxt);
-    if (timestamps.length > 0) out.push({ labels: s.labels, timestamps, values });
+    const histograms = s.mayHoldHistograms() ? s.histogramSamples(mint, maxt) : undefined;
+    if (histograms) out.push({ labels: s.labels, timestamps, values, histograms });
+    else if (timestamps.length > 0) out.push({ labels: s.labels, timestamps, values });
   }
   return out;
 }

@@ -1,14 +1,32 @@
+import { decodeHistogramChunks } from '../block/histogram-samples.js';
 import type { Interval } from '../block/tombstones.js';
-import { rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/chunk.js';
+import { ChunkEncoding, type EncodedChunk, rangeForTimestamp, SAMPLES_PER_CHUNK } from '../chunkenc/chunk.js';
+import {
+  decodeFloatHistogramChunk,
+  type FloatHistogramAppender,
+  FloatHistogramChunk,
+} from '../chunkenc/float-histogram.js';
+import { decodeHistogramChunk, type HistogramAppender, HistogramChunk } from '../chunkenc/histogram.js';
+import { cutFloatHistogramChunks, cutHistogramChunks } from '../chunkenc/histogram-cut.js';
 import { decodeXorInto, XorEncoder, xorNumSamples } from '../chunkenc/xor.js';
+import { floatHistogramEquals, histogramEquals } from '../histogram/histogram.js';
+import type { FloatHistogram, Histogram } from '../histogram/types.js';
 import type { Labels } from '../labels/labels.js';
+import type { HistogramSamples } from '../storage/queryable.js';
 
-/** A closed (full) chunk of a head series: XOR bytes and its inclusive time range, ms. */
+/**
+ * A closed (full) chunk of a head series: its bytes and inclusive time range, ms. `encoding` is
+ * absent for XOR chunks, ChunkEncoding.Histogram or FloatHistogram for native histogram chunks.
+ */
 export interface HeadChunk {
   readonly minTime: number;
   readonly maxTime: number;
   readonly data: Uint8Array;
+  readonly encoding?: ChunkEncoding;
 }
+
+// The open native histogram chunk of a series: its appender, which of the two encodings it is.
+type OpenHistogramChunk = { float: false; app: HistogramAppender } | { float: true; app: FloatHistogramAppender };
 
 // Scratch to compare float64 bit patterns: Prometheus compares math.Float64bits, so two NaNs with
 // different payloads (a staleness marker and an ordinary NaN) are different values.
@@ -119,6 +137,13 @@ export class MemSeries {
   chunks: HeadChunk[] = [];
   /** Encoder of the open chunk; undefined when there is none (new or truncated series). */
   private enc: XorEncoder | undefined;
+  /**
+   * The open chunk when it holds native histograms (then `enc` is undefined): a series has one
+   * open chunk, and a change between floats and histograms cuts it, as in Prometheus.
+   */
+  private hist: OpenHistogramChunk | undefined;
+  /** The newest in-order sample when it is a histogram (for the duplicate check). */
+  lastHistogram: Histogram | FloatHistogram | undefined;
   private headMinTime = 0;
   private headMaxTime = Number.NEGATIVE_INFINITY;
   /** When the open chunk must be cut, ms (Prometheus's nextAt). */
@@ -139,31 +164,38 @@ export class MemSeries {
 
   /** Timestamp of the newest in-order sample, or -Infinity. */
   maxTime(): number {
-    if (this.enc !== undefined) return this.headMaxTime;
+    if (this.enc !== undefined || this.hist !== undefined) return this.headMaxTime;
     const last = this.chunks[this.chunks.length - 1];
     return last ? last.maxTime : Number.NEGATIVE_INFINITY;
   }
 
   /** Timestamp of the oldest sample (in-order or not), or +Infinity. */
   minTime(): number {
-    let m = this.chunks[0]?.minTime ?? (this.enc !== undefined ? this.headMinTime : Number.POSITIVE_INFINITY);
+    let m =
+      this.chunks[0]?.minTime ??
+      (this.enc !== undefined || this.hist !== undefined ? this.headMinTime : Number.POSITIVE_INFINITY);
     if (this.ooo) m = Math.min(m, this.ooo.minTime());
     return m;
   }
 
   /** Whether the series has an open chunk (Prometheus's `s.head() != nil`). */
   hasHeadChunk(): boolean {
-    return this.enc !== undefined;
+    return this.enc !== undefined || this.hist !== undefined;
   }
 
   /** Whether no samples are left. */
   empty(): boolean {
-    return this.chunks.length === 0 && this.enc === undefined && (this.ooo === undefined || this.ooo.empty());
+    return (
+      this.chunks.length === 0 &&
+      this.enc === undefined &&
+      this.hist === undefined &&
+      (this.ooo === undefined || this.ooo.empty())
+    );
   }
 
   /** Number of chunks held (closed, open, and out-of-order). */
   numChunks(): number {
-    let n = this.chunks.length + (this.enc === undefined ? 0 : 1);
+    let n = this.chunks.length + (this.enc === undefined && this.hist === undefined ? 0 : 1);
     if (this.ooo) n += this.ooo.chunks.length + (this.ooo.n > 0 ? 1 : 0);
     return n;
   }
@@ -176,6 +208,8 @@ export class MemSeries {
    */
   append(t: number, v: number, chunkRange: number): boolean {
     if (t <= this.maxTime()) return false;
+    // A float after histograms closes the histogram chunk (a new encoding needs a new chunk).
+    if (this.hist !== undefined) this.closeHistogramChunk();
     let enc = this.enc;
     if (enc === undefined) {
       enc = this.cutNewHeadChunk(t, chunkRange);
@@ -192,7 +226,100 @@ export class MemSeries {
     enc.append(t, v);
     this.headMaxTime = t;
     this.lastValue = v;
+    this.lastHistogram = undefined;
     return true;
+  }
+
+  /**
+   * Appends an in-order native histogram sample (`float` says whether `h` is a FloatHistogram),
+   * as Prometheus's memSeries.appendHistogram / appendFloatHistogram: the chunk is cut where a
+   * float chunk would be (see append), when the encoding changes (floats, integer or float
+   * histograms), and where the chunk's appender cannot take the sample (counter reset, schema or
+   * zero threshold change; the new chunk's header says why); new buckets recode the open chunk.
+   * Returns false (dropping the sample) when it is not newer than the newest one.
+   */
+  appendHistogram(t: number, h: Histogram | FloatHistogram, float: boolean, chunkRange: number): boolean {
+    if (t <= this.maxTime()) return false;
+    if (this.enc !== undefined) {
+      this.closeHeadChunk(this.enc);
+      this.enc = undefined;
+    }
+    let open = this.hist;
+    if (open !== undefined && open.float !== float) {
+      this.closeHistogramChunk();
+      open = undefined;
+    }
+    // The previous chunk's appender decides a new chunk's counter reset header.
+    let prev: HistogramAppender | FloatHistogramAppender | null = null;
+    if (open === undefined) {
+      open = float
+        ? { float: true, app: new FloatHistogramChunk().appender() }
+        : { float: false, app: new HistogramChunk().appender() };
+      this.hist = open;
+      this.headMinTime = t;
+      this.nextAt = rangeForTimestamp(t, chunkRange);
+    } else {
+      const n = open.app.numSamples;
+      if (n === SAMPLES_PER_CHUNK / 4)
+        this.nextAt = computeChunkEndTime(this.headMinTime, this.headMaxTime, this.nextAt);
+      if (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2) {
+        prev = open.app;
+        this.closeHistogramChunk();
+        open = float
+          ? { float: true, app: new FloatHistogramChunk().appender() }
+          : { float: false, app: new HistogramChunk().appender() };
+        this.hist = open;
+        this.headMinTime = t;
+        this.nextAt = rangeForTimestamp(t, chunkRange);
+      }
+    }
+    const res = open.float
+      ? open.app.append(t, h as FloatHistogram, prev as FloatHistogramAppender | null)
+      : open.app.append(t, h as Histogram, prev as HistogramAppender | null);
+    if (res.chunk !== null && !res.recoded) {
+      // The appender cut a new chunk for this sample: the old one is complete.
+      this.closeHistogramChunk();
+      this.headMinTime = t;
+      this.nextAt = rangeForTimestamp(t, chunkRange);
+    }
+    this.hist = (
+      open.float ? { float: true, app: res.appender } : { float: false, app: res.appender }
+    ) as OpenHistogramChunk;
+    this.headMaxTime = t;
+    this.lastHistogram = h;
+    return true;
+  }
+
+  /** Whether `h` equals the newest sample, a histogram (Prometheus's duplicate check). */
+  sameAsLastHistogram(h: Histogram | FloatHistogram, float: boolean): boolean {
+    const last = this.lastHistogram;
+    if (last === undefined || this.hist === undefined || this.hist.float !== float) return false;
+    return float
+      ? floatHistogramEquals(last as FloatHistogram, h as FloatHistogram)
+      : histogramEquals(last as Histogram, h as Histogram);
+  }
+
+  private closeHistogramChunk(): void {
+    const open = this.hist;
+    this.hist = undefined;
+    if (open === undefined || open.app.numSamples === 0) return;
+    this.chunks.push({
+      minTime: this.headMinTime,
+      maxTime: this.headMaxTime,
+      data: open.app.chunk.bytes(),
+      encoding: open.float ? ChunkEncoding.FloatHistogram : ChunkEncoding.Histogram,
+    });
+  }
+
+  private openHistogramChunk(): HeadChunk | undefined {
+    const open = this.hist;
+    if (open === undefined || open.app.numSamples === 0) return undefined;
+    return {
+      minTime: this.headMinTime,
+      maxTime: this.headMaxTime,
+      data: open.app.chunk.bytes(),
+      encoding: open.float ? ChunkEncoding.FloatHistogram : ChunkEncoding.Histogram,
+    };
   }
 
   private cutNewHeadChunk(t: number, chunkRange: number): XorEncoder {
@@ -230,6 +357,10 @@ export class MemSeries {
     while (k < this.chunks.length && (this.chunks[k] as HeadChunk).maxTime < mint) k++;
     if (k > 0) this.chunks = this.chunks.slice(k);
     if (this.enc !== undefined && this.headMaxTime < mint) this.enc = undefined;
+    if (this.hist !== undefined && this.headMaxTime < mint) {
+      this.hist = undefined;
+      this.lastHistogram = undefined;
+    }
     if (this.ooo) {
       this.ooo.truncateBefore(mint);
       if (this.ooo.empty()) this.ooo = undefined;
@@ -248,6 +379,10 @@ export class MemSeries {
     if (enc !== undefined && enc.numSamples > 0 && this.headMaxTime >= mint && this.headMinTime <= maxt) {
       out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
     }
+    if (this.hist !== undefined && this.headMaxTime >= mint && this.headMinTime <= maxt) {
+      const open = this.openHistogramChunk();
+      if (open) out.push(open);
+    }
     if (withOoo && this.ooo) {
       for (const c of this.ooo.chunks) if (c.maxTime >= mint && c.minTime <= maxt) out.push(c);
       const o = this.ooo;
@@ -260,6 +395,67 @@ export class MemSeries {
     return out;
   }
 
+  /**
+   * The series' native histogram samples in [mint, maxt] (integer histograms as float
+   * histograms), tombstoned intervals removed; undefined when there are none.
+   */
+  histogramSamples(mint: number, maxt: number): HistogramSamples | undefined {
+    if (!this.mayHoldHistograms()) return undefined;
+    const chunks = this.chunksOverlapping(mint, maxt, false).filter((c) => c.encoding !== undefined);
+    if (chunks.length === 0) return undefined;
+    return decodeHistogramChunks(
+      chunks.map((c) => ({ encoding: c.encoding, data: c.data, ref: 0 })),
+      mint,
+      maxt,
+      this.tombstones && this.tombstones.length > 0 ? this.tombstones : undefined,
+      `head series ${this.labels.toString()}`,
+    );
+  }
+
+  /** Whether the series has or had a native histogram chunk (cheap: a field or a scan of closed chunks). */
+  mayHoldHistograms(): boolean {
+    if (this.hist !== undefined) return true;
+    for (const c of this.chunks) if (c.encoding !== undefined) return true;
+    return false;
+  }
+
+  /**
+   * The native histogram chunks of [mint, maxt] as a block gets them at head compaction: chunks
+   * inside the range and untouched by tombstones are copied byte for byte, others are re-encoded
+   * from their samples in range (Prometheus's compactor re-encodes bounded chunks too).
+   */
+  histogramChunks(mint: number, maxt: number, chunkRange: number): EncodedChunk[] {
+    if (!this.mayHoldHistograms()) return [];
+    const out: EncodedChunk[] = [];
+    const dels = this.tombstones && this.tombstones.length > 0 ? this.tombstones : undefined;
+    for (const c of this.chunksOverlapping(mint, maxt, false)) {
+      if (c.encoding === undefined) continue;
+      const enc = c.encoding as typeof ChunkEncoding.Histogram | typeof ChunkEncoding.FloatHistogram;
+      const touched = dels?.some((d) => d.maxTime >= c.minTime && d.minTime <= c.maxTime) ?? false;
+      if (c.minTime >= mint && c.maxTime <= maxt && !touched) {
+        out.push({ minTime: c.minTime, maxTime: c.maxTime, encoding: enc, data: c.data });
+        continue;
+      }
+      const keep = (t: number) => t >= mint && t <= maxt && !dels?.some((d) => t >= d.minTime && t <= d.maxTime);
+      if (enc === ChunkEncoding.Histogram) {
+        const d = decodeHistogramChunk(c.data);
+        const samples = d.histograms.map((h, i) => ({ t: d.timestamps[i] as number, h })).filter((x) => keep(x.t));
+        out.push(...cutHistogramChunks(samples, chunkRange));
+      } else {
+        const d = decodeFloatHistogramChunk(c.data);
+        const samples = d.histograms.map((h, i) => ({ t: d.timestamps[i] as number, h })).filter((x) => keep(x.t));
+        out.push(...cutFloatHistogramChunks(samples, chunkRange));
+      }
+    }
+    return out;
+  }
+
+  private hasHistogramChunks(chunks: readonly HeadChunk[]): boolean {
+    if (this.hist !== undefined) return true;
+    for (const c of chunks) if (c.encoding !== undefined) return true;
+    return false;
+  }
+
   /** Whether any out-of-order data is held. */
   hasOutOfOrder(): boolean {
     return this.ooo !== undefined && !this.ooo.empty();
@@ -270,8 +466,12 @@ export class MemSeries {
    * equal timestamps), tombstoned intervals removed. Empty columns when nothing is in range.
    */
   samples(mint: number, maxt: number, withOoo = true): { timestamps: Float64Array; values: Float64Array } {
-    const chunks = this.chunksOverlapping(mint, maxt, withOoo);
+    let chunks = this.chunksOverlapping(mint, maxt, withOoo);
     if (chunks.length === 0) return EMPTY_COLUMNS;
+    if (this.hasHistogramChunks(chunks)) {
+      chunks = chunks.filter((c) => c.encoding === undefined);
+      if (chunks.length === 0) return EMPTY_COLUMNS;
+    }
     let total = 0;
     for (const c of chunks) total += xorNumSamples(c.data);
     let ts: Float64Array = new Float64Array(total);

@@ -6,25 +6,20 @@ import { ThanosError } from '../errors.js';
 import { readSegmentRanges, type SegmentRange } from './reader.js';
 import {
   decodeRecord,
+  encodeFloatHistogramSamplesRecords,
+  encodeHistogramSamplesRecords,
   encodeSamplesRecord,
   encodeSeriesRecord,
   encodeTombstonesRecord,
   RECORD_EXEMPLARS,
-  RECORD_FLOAT_HISTOGRAM_SAMPLES,
-  RECORD_HISTOGRAM_SAMPLES,
   RECORD_METADATA,
   recordType,
 } from './records.js';
 import { openWAL } from './wal.js';
 
 // Record types Prometheus filters in a checkpoint but this package does not decode yet: kept whole
-// rather than lost. TODO: filter exemplars and histograms by mint, metadata to the latest per series.
-const CARRIED_OVER: ReadonlySet<number> = new Set([
-  RECORD_EXEMPLARS,
-  RECORD_METADATA,
-  RECORD_HISTOGRAM_SAMPLES,
-  RECORD_FLOAT_HISTOGRAM_SAMPLES,
-]);
+// rather than lost. TODO: filter exemplars by mint, metadata to the latest per series.
+const CARRIED_OVER: ReadonlySet<number> = new Set([RECORD_EXEMPLARS, RECORD_METADATA]);
 const CHECKPOINT_PREFIX = 'checkpoint.';
 // Records are handed to the checkpoint's WAL in batches of about this many bytes (Prometheus: 1 MB).
 const FLUSH_BYTES = 1024 * 1024;
@@ -87,8 +82,8 @@ export async function lastCheckpoint(walDir: string): Promise<{ dir: string; ind
  * Writes a checkpoint of segments `[fromSegment, toSegment]` of the WAL in `walDir`, folding in
  * the newest existing checkpoint, as Prometheus's wlog.Checkpoint: series records keep only the
  * series `keep` accepts, samples keep only those at or after `mint`, tombstones keep those whose
- * interval reaches `mint`; exemplar, metadata and histogram records are carried over whole
- * (not yet filtered) and other unknown types are dropped. The result is written as a WAL in
+ * interval reaches `mint`, native histogram samples only those at or after `mint`; exemplar and
+ * metadata records are carried over whole (not yet filtered) and other unknown types are dropped. The result is written as a WAL in
  * `checkpoint.NNNNNNNN.tmp`, fsynced and renamed to `checkpoint.NNNNNNNN` (NNNNNNNN =
  * toSegment), and then older checkpoints are deleted, as Prometheus's head does after a
  * checkpoint. The caller deletes the WAL segments up to `toSegment` (WAL.truncate).
@@ -137,6 +132,22 @@ export async function checkpoint(walDir: string, opts: CheckpointOptions): Promi
           const kept = rec.samples.filter((s) => s.t >= opts.mint);
           droppedSamples += rec.samples.length - kept.length;
           if (kept.length > 0) out = encodeSamplesRecord(kept);
+        } else if (rec.type === 'histograms') {
+          const kept = rec.histograms.filter((s) => s.t >= opts.mint);
+          droppedSamples += rec.histograms.length - kept.length;
+          if (kept.length > 0) {
+            const outs = encodeHistogramSamplesRecords(kept);
+            for (const o of outs.slice(0, -1)) batch.push(o);
+            out = outs[outs.length - 1];
+          }
+        } else if (rec.type === 'floatHistograms') {
+          const kept = rec.histograms.filter((s) => s.t >= opts.mint);
+          droppedSamples += rec.histograms.length - kept.length;
+          if (kept.length > 0) {
+            const outs = encodeFloatHistogramSamplesRecords(kept);
+            for (const o of outs.slice(0, -1)) batch.push(o);
+            out = outs[outs.length - 1];
+          }
         } else if (rec.type === 'tombstones') {
           const kept = rec.tombstones.filter((s) => s.intervals.some((iv) => iv.maxTime >= opts.mint));
           if (kept.length > 0) out = encodeTombstonesRecord(kept);

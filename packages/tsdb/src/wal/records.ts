@@ -2,6 +2,13 @@
 // The first byte names the type; integers are big endian (`<8b>`) or varints (zigzag for
 // signed deltas, as Go's binary.PutVarint). docs/formats/wal.md draws every layout.
 import type { Interval } from '../block/tombstones.js';
+import {
+  type FloatHistogram,
+  type Histogram,
+  isCustomBucketsSchema,
+  isKnownSchema,
+  type Span,
+} from '../histogram/types.js';
 import { compareStrings, Labels } from '../labels/labels.js';
 import { WalRecordError } from './errors.js';
 
@@ -17,10 +24,14 @@ export const RECORD_EXEMPLARS = 4;
 export const RECORD_MMAP_MARKERS = 5;
 /** Record type of metadata records. Decoded as `unknown` for now. */
 export const RECORD_METADATA = 6;
-/** Record type of integer native histogram samples. Decoded as `unknown` for now. */
+/** Record type of integer native histogram samples (exponential schemas). */
 export const RECORD_HISTOGRAM_SAMPLES = 7;
-/** Record type of float native histogram samples. Decoded as `unknown` for now. */
+/** Record type of float native histogram samples (exponential schemas). */
 export const RECORD_FLOAT_HISTOGRAM_SAMPLES = 8;
+/** Record type of integer histograms with custom buckets (schema -53; Prometheus 3). */
+export const RECORD_CUSTOM_BUCKETS_HISTOGRAM_SAMPLES = 9;
+/** Record type of float histograms with custom buckets (schema -53; Prometheus 3). */
+export const RECORD_CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES = 10;
 /** What Prometheus's `Decoder.Type` answers for an empty record or a type it does not know. */
 export const RECORD_UNKNOWN = 255;
 
@@ -49,11 +60,31 @@ export interface RefTombstone {
   intervals: Interval[];
 }
 
+/** One integer native histogram sample of the series `ref` (Prometheus's RefHistogramSample). */
+export interface RefHistogramSample {
+  /** Head series reference. */
+  ref: number;
+  /** Timestamp in milliseconds since the epoch. */
+  t: number;
+  h: Histogram;
+}
+
+/** One float native histogram sample of the series `ref` (RefFloatHistogramSample). */
+export interface RefFloatHistogramSample {
+  /** Head series reference. */
+  ref: number;
+  /** Timestamp in milliseconds since the epoch. */
+  t: number;
+  fh: FloatHistogram;
+}
+
 /** A decoded WAL record. Types this package does not decode yet come back as `unknown`. */
 export type WalRecord =
   | { type: 'series'; series: RefSeries[] }
   | { type: 'samples'; samples: RefSample[] }
   | { type: 'tombstones'; tombstones: RefTombstone[] }
+  | { type: 'histograms'; histograms: RefHistogramSample[] }
+  | { type: 'floatHistograms'; histograms: RefFloatHistogramSample[] }
   | { type: 'unknown'; recordType: number };
 
 /**
@@ -337,8 +368,9 @@ class Decoder {
 }
 
 /**
- * Decodes one WAL record. Series, samples and tombstones records decode fully; every other type
- * (exemplars, m-map markers, metadata, native histograms, future types, and the empty record)
+ * Decodes one WAL record. Series, samples, tombstones and native histogram records (types 7–10)
+ * decode fully; every other type (exemplars, m-map markers, metadata, future types, and the empty
+ * record)
  * comes back as `{ type: 'unknown', recordType }`, never as an error, so replay can skip it.
  * Throws WalRecordError (`TSDB_WAL_BAD_RECORD`) when a known type's bytes are malformed, with
  * Prometheus's texts (`invalid size`, `unexpected N bytes left in entry`).
@@ -352,6 +384,15 @@ export function decodeRecord(rec: Uint8Array): WalRecord {
       return { type: 'samples', samples: decodeSamples(rec) };
     case RECORD_TOMBSTONES:
       return { type: 'tombstones', tombstones: decodeTombstones(rec) };
+    case RECORD_HISTOGRAM_SAMPLES:
+    case RECORD_CUSTOM_BUCKETS_HISTOGRAM_SAMPLES:
+      return { type: 'histograms', histograms: decodeHistogramSamples(rec, type, false) as RefHistogramSample[] };
+    case RECORD_FLOAT_HISTOGRAM_SAMPLES:
+    case RECORD_CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES:
+      return {
+        type: 'floatHistograms',
+        histograms: decodeHistogramSamples(rec, type, true) as RefFloatHistogramSample[],
+      };
     default:
       return { type: 'unknown', recordType: type };
   }
@@ -517,6 +558,191 @@ function decodeTombstones(rec: Uint8Array): RefTombstone[] {
     const minTime = d.varint();
     const maxTime = d.varint();
     out.push({ ref, intervals: [{ minTime, maxTime }] });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native histograms (record.go's histogramSamplesV1, EncodeHistogram / EncodeFloatHistogram)
+
+function putSpans(buf: Encbuf, spans: readonly Span[]): void {
+  buf.reserve(10 + spans.length * 15);
+  buf.uvarint(spans.length);
+  for (const s of spans) {
+    buf.varint(s.offset);
+    buf.uvarint(s.length);
+  }
+}
+
+function encodeHistogramBody(buf: Encbuf, h: Histogram | FloatHistogram, float: boolean): void {
+  buf.reserve(1 + 10 + 8 + 10 + 10 + 8);
+  buf.byte(h.counterResetHint);
+  buf.varint(h.schema);
+  buf.f64(h.zeroThreshold);
+  if (float) {
+    buf.f64(h.zeroCount);
+    buf.f64(h.count);
+  } else {
+    buf.uvarint(h.zeroCount);
+    buf.uvarint(h.count);
+  }
+  buf.f64(h.sum);
+  putSpans(buf, h.positiveSpans);
+  putSpans(buf, h.negativeSpans);
+  for (const bs of [h.positiveBuckets, h.negativeBuckets]) {
+    buf.reserve(10 + bs.length * 10);
+    buf.uvarint(bs.length);
+    for (const b of bs) {
+      if (float) buf.f64(b);
+      else buf.varint(b);
+    }
+  }
+  if (isCustomBucketsSchema(h.schema)) {
+    const cv = h.customValues ?? [];
+    buf.reserve(10 + cv.length * 8);
+    buf.uvarint(cv.length);
+    for (const v of cv) buf.f64(v);
+  }
+}
+
+function encodeHistogramRecord(
+  type: number,
+  samples: readonly { ref: number; t: number }[],
+  body: (buf: Encbuf, i: number) => void,
+): Uint8Array {
+  const buf = new Encbuf(17 + samples.length * 64);
+  buf.byte(type);
+  const first = samples[0];
+  if (first === undefined) return buf.done();
+  buf.be64(first.ref);
+  buf.be64int(first.t);
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i] as { ref: number; t: number };
+    buf.reserve(20);
+    buf.varint(s.ref - first.ref);
+    buf.varint(s.t - first.t);
+    body(buf, i);
+  }
+  return buf.done();
+}
+
+/**
+ * Encodes integer histogram samples as Prometheus's Encoder.HistogramSamples (v1 layout): type 7,
+ * the first sample's ref and timestamp as 8-byte bases, then per sample the zigzag deltas of ref
+ * and time and the histogram (hint byte, schema varint, zero threshold, zero count and count
+ * uvarints, sum, spans, delta buckets as varints). Histograms with custom buckets go into a
+ * second record of type 9 (as Prometheus 3 writes them), so one or two records come back.
+ */
+export function encodeHistogramSamplesRecords(samples: readonly RefHistogramSample[]): Uint8Array[] {
+  const exp = samples.filter((s) => !isCustomBucketsSchema(s.h.schema));
+  const custom = exp.length === samples.length ? [] : samples.filter((s) => isCustomBucketsSchema(s.h.schema));
+  const out: Uint8Array[] = [];
+  if (exp.length > 0 || custom.length === 0) {
+    out.push(
+      encodeHistogramRecord(RECORD_HISTOGRAM_SAMPLES, exp, (b, i) =>
+        encodeHistogramBody(b, (exp[i] as RefHistogramSample).h, false),
+      ),
+    );
+  }
+  if (custom.length > 0) {
+    out.push(
+      encodeHistogramRecord(RECORD_CUSTOM_BUCKETS_HISTOGRAM_SAMPLES, custom, (b, i) =>
+        encodeHistogramBody(b, (custom[i] as RefHistogramSample).h, false),
+      ),
+    );
+  }
+  return out;
+}
+
+/** Like encodeHistogramSamplesRecords for float histograms (types 8 and 10; counts as float64). */
+export function encodeFloatHistogramSamplesRecords(samples: readonly RefFloatHistogramSample[]): Uint8Array[] {
+  const exp = samples.filter((s) => !isCustomBucketsSchema(s.fh.schema));
+  const custom = exp.length === samples.length ? [] : samples.filter((s) => isCustomBucketsSchema(s.fh.schema));
+  const out: Uint8Array[] = [];
+  if (exp.length > 0 || custom.length === 0) {
+    out.push(
+      encodeHistogramRecord(RECORD_FLOAT_HISTOGRAM_SAMPLES, exp, (b, i) =>
+        encodeHistogramBody(b, (exp[i] as RefFloatHistogramSample).fh, true),
+      ),
+    );
+  }
+  if (custom.length > 0) {
+    out.push(
+      encodeHistogramRecord(RECORD_CUSTOM_BUCKETS_FLOAT_HISTOGRAM_SAMPLES, custom, (b, i) =>
+        encodeHistogramBody(b, (custom[i] as RefFloatHistogramSample).fh, true),
+      ),
+    );
+  }
+  return out;
+}
+
+function readSpans(d: Decoder): Span[] {
+  const n = d.uvarint();
+  if (n > d.end - d.p) d.fail('invalid size');
+  const spans: Span[] = [];
+  for (let i = 0; i < n; i++) {
+    const offset = d.varint() | 0;
+    const length = d.uvarint() >>> 0;
+    spans.push({ offset, length });
+  }
+  return spans;
+}
+
+function readBuckets(d: Decoder, float: boolean): number[] {
+  const n = d.uvarint();
+  if (n > d.end - d.p) d.fail('invalid size');
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = float ? d.f64() : d.varint();
+  return out;
+}
+
+// Prometheus's decoder skips samples with a schema it does not know (logging a warning) and
+// reduces schemas 9..52 to 8; we skip both, as reducing is not implemented.
+function decodeHistogramSamples(
+  rec: Uint8Array,
+  type: number,
+  float: boolean,
+): (RefHistogramSample | RefFloatHistogramSample)[] {
+  const d = new Decoder(rec, type);
+  const out: (RefHistogramSample | RefFloatHistogramSample)[] = [];
+  if (d.end === 1) return out;
+  const baseRef = d.be64();
+  const baseT = d.be64int();
+  while (d.p < d.end) {
+    const ref = baseRef + d.varint();
+    const t = baseT + d.varint();
+    if (d.p >= d.end) d.fail('invalid size');
+    const counterResetHint = d.b[d.p++] as number;
+    const schema = d.varint() | 0;
+    const zeroThreshold = d.f64();
+    const zeroCount = float ? d.f64() : d.uvarint();
+    const count = float ? d.f64() : d.uvarint();
+    const sum = d.f64();
+    const positiveSpans = readSpans(d);
+    const negativeSpans = readSpans(d);
+    const positiveBuckets = readBuckets(d, float);
+    const negativeBuckets = readBuckets(d, float);
+    const h: Histogram = {
+      counterResetHint: (counterResetHint & 3) as Histogram['counterResetHint'],
+      schema,
+      zeroThreshold,
+      zeroCount,
+      count,
+      sum,
+      positiveSpans,
+      negativeSpans,
+      positiveBuckets,
+      negativeBuckets,
+    };
+    if (isCustomBucketsSchema(schema)) {
+      const n = d.uvarint();
+      if (n > d.end - d.p) d.fail('invalid size');
+      const cv: number[] = [];
+      for (let i = 0; i < n; i++) cv.push(d.f64());
+      h.customValues = cv;
+    }
+    if (!isKnownSchema(schema) || schema > 8) continue;
+    out.push(float ? { ref, t, fh: h } : { ref, t, h });
   }
   return out;
 }
