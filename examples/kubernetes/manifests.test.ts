@@ -1,13 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildProgram } from '@thanos-ts/cli';
-import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { defineBucketWebCommand } from '../../packages/cli/src/commands/tools-bucket-web.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are checked structurally below.
 type K8sObject = any;
+
+/** commander's Command as the CLI package resolves it (examples/ may see another copy). */
+type CliCommand = ReturnType<typeof buildProgram>;
 
 const dir = import.meta.dirname;
 const objects: K8sObject[] = readdirSync(dir)
@@ -137,7 +139,7 @@ describe('kubernetes example manifests', () => {
       const words = (container.args as string[]).filter(
         (_, i, all) => !all.slice(0, i + 1).some((a) => a.startsWith('-')),
       );
-      let cmd: Command | undefined = program;
+      let cmd: CliCommand | undefined = program;
       for (const w of words) cmd = cmd?.commands.find((c) => c.name() === w);
       // Until the lead registers it under `tools bucket`, the command file's own definition.
       if (!cmd && words.join(' ') === 'tools bucket web') cmd = defineBucketWebCommand();
