@@ -38,13 +38,21 @@ import {
 import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
+import { type HistogramWindow, histogramRangeStep } from './functions/histogram-range.js';
 import { counterResetPrefix } from './functions/rate.js';
 import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
 import { dateFunctions, dateOfSeconds } from './functions/time.js';
 import type { FunctionContext, RangeWindow } from './functions/types.js';
 import { hashRatioOffset } from './ratio-sampler.js';
-import { countPresent, mergeSameLabels, newStepSeries, stepSeriesToRaw, withoutStaleMarkers } from './series-buffer.js';
+import {
+  countPresent,
+  mergeSameLabels,
+  newStepSeries,
+  setHist,
+  stepSeriesToRaw,
+  withoutStaleMarkers,
+} from './series-buffer.js';
 import type { EvalValue, Grid, RawSeries, StepSeries } from './types.js';
 
 /** Everything the evaluator needs besides the expression. @internal */
@@ -714,6 +722,53 @@ export class Evaluator {
       let hi = 0;
       let points = 0;
       let peak = 0;
+      const hts = s.hts;
+      if (hts !== undefined && !extended) {
+        const hw: HistogramWindow = { ts: hts, hs: s.hvs as FloatHistogram[], lo: 0, hi: 0 };
+        for (let i = 0; i < g.n; i++) {
+          if ((i & STEP_CHECK_MASK) === STEP_CHECK_MASK) this.spend(STEP_CHECK_MASK + 1 + peak);
+          const ref = input.refs[i] as number;
+          const startT = ref - input.range;
+          if (i > 0 && ref < (input.refs[i - 1] as number)) {
+            lo = 0;
+            hi = 0;
+            hw.lo = 0;
+            hw.hi = 0;
+          }
+          while (hi < ts.length && (ts[hi] as number) <= ref) hi++;
+          while (lo < ts.length && (ts[lo] as number) <= startT) lo++;
+          while (hw.hi < hts.length && (hts[hw.hi] as number) <= ref) hw.hi++;
+          while (hw.lo < hts.length && (hts[hw.lo] as number) <= startT) hw.lo++;
+          if (hi < lo) hi = lo;
+          if (hw.hi < hw.lo) hw.hi = hw.lo;
+          const size = hi - lo + hw.hi - hw.lo;
+          if (size === 0) continue;
+          if (size > peak) peak = size;
+          window.lo = lo;
+          window.hi = hi;
+          window.rangeStart = startT;
+          window.rangeEnd = ref;
+          window.stepTime = gridTime(g, i);
+          for (let p = 0; p < params.length; p++) stepParams[p] = (params[p] as Float64Array)[i] as number;
+          const v = histogramRangeStep(name, window, hw, fn, ctx);
+          if (v === undefined) continue;
+          if (v.h !== undefined) setHist(o, i, v.h);
+          else {
+            o.present[i] = 1;
+            o.values[i] = v.f;
+          }
+          points++;
+        }
+        if (peak > 0) {
+          this.addSamples(peak);
+          this.currentSamples -= peak;
+        }
+        if (points === 0) continue;
+        this.addSamples(points);
+        out.push(o);
+        if (counterCheck && ts.length > 0) this.nonCounterInfo(ctx.metricName);
+        continue;
+      }
       for (let i = 0; i < g.n; i++) {
         // Each step may scan a whole window, so long grids check within the series too.
         if ((i & STEP_CHECK_MASK) === STEP_CHECK_MASK) this.spend(STEP_CHECK_MASK + 1 + peak);
@@ -754,14 +809,16 @@ export class Evaluator {
       if (points === 0) continue;
       this.addSamples(points);
       out.push(o);
-      if (counterCheck) {
-        const metricName = ctx.metricName;
-        if (metricName !== '' && !COUNTER_SUFFIXES.some((suffix) => metricName.endsWith(suffix))) {
-          this.opts.annos.info(annotationText.possibleNonCounter(metricName));
-        }
-      }
+      if (counterCheck && ts.length > 0) this.nonCounterInfo(ctx.metricName);
     }
     return { kind: 'vector', series: out };
+  }
+
+  /** rate()/increase() over floats of a metric whose name does not look like a counter's. */
+  private nonCounterInfo(metricName: string): void {
+    if (metricName !== '' && !COUNTER_SUFFIXES.some((suffix) => metricName.endsWith(suffix))) {
+      this.opts.annos.info(annotationText.possibleNonCounter(metricName));
+    }
   }
 
   private absentOverTime(e: Call, input: RangeInput, g: Grid): EvalValue {
@@ -780,6 +837,14 @@ export class Evaluator {
         while (hi < s.ts.length && (s.ts[hi] as number) <= ref) hi++;
         while (lo < s.ts.length && (s.ts[lo] as number) <= startT) lo++;
         if (hi > lo) found[i] = 1;
+        else if (s.hts !== undefined) {
+          for (const t of s.hts) {
+            if (t > startT && t <= ref) {
+              found[i] = 1;
+              break;
+            }
+          }
+        }
       }
     }
     const arg = e.args[0] as Expr;
