@@ -489,13 +489,42 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         // Five day pieces per request the first time; none the second.
         expect(metadataRequests() - before).toBe(round === 1 ? 5 * cases.length : 0);
       }
-      // Without a range the request goes through unchanged (Prometheus answers over all time).
-      const open = { 'match[]': 'gen_gauge_1' };
-      expect((await get(f.url, '/api/v1/series', open)).body).toEqual(
-        (await get(prom.url, '/api/v1/series', open)).body,
-      );
       const metrics = await (await fetch(`${f.url}/metrics`)).text();
       expect(metrics).toMatch(/thanos_frontend_split_queries_total\{tripperware="labels"\} 60/);
+      // With --labels.default-time-range=0 a request without a range goes through unchanged
+      // (Prometheus answers over all time).
+      const open = { 'match[]': 'gen_gauge_1' };
+      const whole = await frontend({ labelsDefaultTimeRangeMs: 0 });
+      expect((await get(whole.url, '/api/v1/series', open)).body).toEqual(
+        (await get(prom.url, '/api/v1/series', open)).body,
+      );
+    });
+
+    it('--labels.default-time-range bounds labels and series requests without a range, as Thanos', async () => {
+      // "Now" is inside the data, an hour after the middle of day 3.
+      const now = D0 + 2 * DAY + 13 * H;
+      const f = await frontend({ now: () => now, labelsDefaultTimeRangeMs: 6 * H });
+      const s = (t: number) => String(t / 1000);
+      for (const [path, params, range] of [
+        ['/api/v1/series', { 'match[]': '{__name__=~"gen_.+"}' }, { start: s(now - 6 * H), end: s(now) }],
+        ['/api/v1/labels', { end: s(now - 3 * H) }, { start: s(now - 6 * H), end: s(now - 3 * H) }],
+        ['/api/v1/label/shard/values', { start: s(now - 2 * DAY) }, { start: s(now - 2 * DAY), end: s(now) }],
+      ] as [string, Params, Params][]) {
+        const before = proxy.seen.length;
+        const got = await get(f.url, path, params);
+        const want = await get(prom.url, path, { ...params, ...range });
+        expect([path, got.status, got.body]).toEqual([path, want.status, want.body]);
+        // The downstream saw the default bounds (split into day pieces when the range crosses days).
+        const sent = proxy.seen.slice(before).filter((r) => r.path === path);
+        expect(sent.length).toBeGreaterThan(0);
+        expect(Math.min(...sent.map((r) => Number(r.params.get('start'))))).toBe(Number(range.start));
+        expect(Math.max(...sent.map((r) => Number(r.params.get('end'))))).toBe(Number(range.end));
+      }
+      // An end before the defaulted start goes downstream as it is and gets the downstream's answer.
+      const early = { end: s(now - DAY) };
+      const bad = await get(f.url, '/api/v1/labels', early);
+      const wantBad = await get(prom.url, '/api/v1/labels', { ...early, start: s(now - 6 * H) });
+      expect([bad.status, bad.body]).toEqual([wantBad.status, wantBad.body]);
     });
 
     it.each([

@@ -84,6 +84,7 @@ describe('thanos-ts query-frontend flags', () => {
           '--labels.max-query-parallelism=2',
           '--labels.response-cache-max-freshness=2m',
           '--no-labels.partial-response',
+          '--labels.default-time-range=48h',
           '--labels.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size_items: 100',
           '--http-address=127.0.0.1:0',
         ]),
@@ -108,6 +109,7 @@ describe('thanos-ts query-frontend flags', () => {
         labelsMaxCacheFreshnessMs: 120_000,
         labelsPartialResponse: false,
         verticalShards: 4,
+        labelsDefaultTimeRangeMs: 48 * 3600_000,
       });
       expect(o.responseCache?.name).toBe('fifocache');
       expect(o.labelsResponseCache?.name).toBe('fifocache');

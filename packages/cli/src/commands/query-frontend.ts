@@ -34,6 +34,7 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'labels.maxQueryParallelism': string;
   'labels.responseCacheMaxFreshness': string;
   'labels.partialResponse': boolean;
+  'labels.defaultTimeRange': string;
   'labels.responseCacheConfig'?: string;
   'labels.responseCacheConfigFile'?: string;
   'queryFrontend.compressResponses': boolean;
@@ -160,6 +161,7 @@ export async function parseQueryFrontendFlags(
     ),
     labelsPartialResponse: o['labels.partialResponse'],
     labelsResponseCache,
+    labelsDefaultTimeRangeMs: goDurationFlag(o['labels.defaultTimeRange'], 'labels.default-time-range'),
     compressResponses: o['queryFrontend.compressResponses'],
     logQueriesLongerThanMs: goDurationFlag(
       o['queryFrontend.logQueriesLongerThan'],
@@ -270,6 +272,11 @@ export function defineQueryFrontendCommand(): Command {
     true,
   );
   opt('--no-labels.partial-response', 'Disable partial response for labels requests by default.');
+  opt(
+    '--labels.default-time-range <duration>',
+    'The default metadata time range duration for retrieving labels through Labels and Series API when the range parameters are not specified.',
+    '24h',
+  );
   opt(
     '--labels.response-cache-config-file <path>',
     'Path to YAML file that contains response cache configuration for labels and series requests.',

@@ -24,7 +24,7 @@ import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './error
 import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
 import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
-import { parseRangeRequest, type RangeRequest } from './range-request.js';
+import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
 import { createResultsCache, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
@@ -81,6 +81,12 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
   labelsPartialResponse?: boolean;
   /** Cache of whole labels/series pieces (--labels.response-cache-config). Default: none. */
   labelsResponseCache?: FrontendCache;
+  /**
+   * Range given to label names, label values and series requests that leave out `start` or `end`
+   * (--labels.default-time-range): a missing `end` is now, a missing `start` now minus this, as
+   * Thanos does. Default 86_400_000 (24h); 0 leaves them out (the downstream's default: all time).
+   */
+  labelsDefaultTimeRangeMs?: number;
   /** Gzip the answers the frontend builds when the client accepts gzip (--query-frontend.compress-responses). Default false. */
   compressResponses?: boolean;
   /**
@@ -280,6 +286,9 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   });
   const labelsCacheName = opts.labelsResponseCache?.name ?? 'fifocache';
   const labelsSplitMs = opts.labelsSplitIntervalMs ?? DAY_MS;
+  const labelsDefaultRangeMs = opts.labelsDefaultTimeRangeMs ?? DAY_MS;
+  if (!(labelsDefaultRangeMs >= 0))
+    throw new FrontendConfigError('query-frontend: labels default time range must not be negative');
   if (opts.labelsResponseCache && labelsSplitMs <= 0)
     throw new FrontendConfigError(
       'query-frontend: split queries interval should be greater than 0  when caching is enabled',
@@ -451,6 +460,12 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const form = await readFormParams(req, url);
     log.form = form;
     if (!form.has('partial_response')) form.set('partial_response', String(opts.labelsPartialResponse ?? true));
+    if (labelsDefaultRangeMs > 0) {
+      // Thanos's parseMetadataTimeRange: each missing bound from now and the default range.
+      const t = now();
+      if (!form.get('start')) form.set('start', encodeSeconds(t - labelsDefaultRangeMs));
+      if (!form.get('end')) form.set('end', encodeSeconds(t));
+    }
     const cc = req.headers['cache-control'];
     const tenantValue = req.headers[tenantHeader];
     const answer = await metadata.handle(
