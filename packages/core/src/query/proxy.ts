@@ -1,3 +1,4 @@
+import { context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry/api';
 import { compareLabels, compareStrings, type Labels, type Matcher } from '@thanos-ts/tsdb';
 import { GrpcStatus, StoreAPIError } from '../storeapi/errors.js';
 import type { RemoteStoreAPI } from '../storeapi/grpc-client.js';
@@ -15,6 +16,7 @@ import type {
   StoreInfo,
   StoreSeries,
 } from '../storeapi/store-api.js';
+import { defaultTracer, isTraced, recordError } from '../tracing/context.js';
 import { PrefetchCursor } from './cursor.js';
 
 /**
@@ -71,6 +73,11 @@ export interface ProxyStoreOptions {
   componentType?: ComponentType;
   /** Called for each store failure turned into a warning (for logs and metrics). */
   onStoreError?: (endpoint: string, err: unknown) => void;
+  /**
+   * Tracer for one client span per store asked (`/thanos.Store/Series` with the store's address as
+   * `target` and the matchers), parent of the call's propagated context. Default: the global API's.
+   */
+  tracer?: Tracer;
 }
 
 /** Whether any of the store's label sets can satisfy the matchers (Thanos's LabelSetsMatch). */
@@ -239,6 +246,37 @@ interface StoreStream {
  */
 export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
   const responseTimeout = opts.responseTimeout ?? 0;
+  const tracer = opts.tracer ?? defaultTracer();
+
+  /** The client span of one store call, or undefined when nothing is traced (no cost then). */
+  function storeSpan(
+    method: string,
+    e: ProxyEndpoint,
+    req: { matchers?: readonly Matcher[] },
+    range: [number, number],
+  ) {
+    const parent = context.active();
+    if (!trace.getSpan(parent)) return undefined;
+    const span = tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          target: e.name,
+          'store.component_type': e.info.componentType,
+          'store.matchers': `{${(req.matchers ?? []).map(String).join(',')}}`,
+          'store.min_time': range[0],
+          'store.max_time': range[1],
+        },
+      },
+      parent,
+    );
+    if (!isTraced(span)) {
+      span.end();
+      return undefined;
+    }
+    return { span, ctx: trace.setSpan(parent, span) };
+  }
 
   const healthy = () => opts.endpoints().filter((e) => !e.unhealthy);
 
@@ -393,9 +431,15 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
       if (e.info.supportsWithoutReplicaLabels) map = (r) => stripReplicaLabels(r, strip);
       else source = strippedSorted(e.store.series(req, controller.signal), strip);
     }
+    const traced = storeSpan('/thanos.Store/Series', e, req, [req.minTime, req.maxTime]);
+    if (traced) source = countedStream(source, traced.span) as typeof source;
+    // The cursor starts pulling at once: under the store's span, so a remote call carries it.
+    const cursor = traced
+      ? context.with(traced.ctx, () => new PrefetchCursor(source, 256, map))
+      : new PrefetchCursor(source, 256, map);
     const s: StoreStream = {
       name: e.name,
-      cursor: new PrefetchCursor(source, 256, map),
+      cursor,
       controller,
       head: undefined,
     };
@@ -422,6 +466,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
   }
 
   async function fanOutLabels<T extends { warnings: string[] }>(
+    method: string,
     req: LabelNamesRequest,
     call: (store: StoreAPI, signal: AbortSignal) => Promise<T>,
     pick: (r: T) => string[],
@@ -446,9 +491,10 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
           responseTimeout > 0
             ? setTimeout(() => ctl.abort(new Error(`no response within ${responseTimeout}ms`)), responseTimeout)
             : undefined;
+        const traced = storeSpan(method, e, req, [req.start, req.end]);
         try {
           const r = await Promise.race([
-            call(e.store, ctl.signal),
+            traced ? context.with(traced.ctx, () => call(e.store, ctl.signal)) : call(e.store, ctl.signal),
             new Promise<never>((_, reject) =>
               ctl.signal.addEventListener('abort', () => reject(ctl.signal.reason), { once: true }),
             ),
@@ -456,12 +502,14 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
           for (const v of pick(r)) set.add(v);
           warnings.push(...r.warnings);
         } catch (err) {
+          if (traced) recordError(traced.span, err);
           if (signal?.aborted) throw signal.reason;
           if (isLimitError(err)) throw err;
           if (abortsRequest(req)) throw abortError(e.name, err);
           opts.onStoreError?.(e.name, err);
           warnings.push(`${e.name}: ${errorText(err)}`);
         } finally {
+          traced?.span.end();
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
         }
@@ -494,6 +542,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
       const drop = new Set(req.withoutReplicaLabels ?? []);
       const { items, warnings } = await fanOutLabels(
+        '/thanos.Store/LabelNames',
         req,
         (s, sig) => s.labelNames(req, sig),
         (r) => r.names,
@@ -509,6 +558,7 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
           'label name parameter cannot be empty',
         );
       const { items, warnings } = await fanOutLabels(
+        '/thanos.Store/LabelValues',
         req,
         (s, sig) => s.labelValues(req, sig),
         (r) => r.values,
@@ -517,6 +567,35 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
       return { values: items, warnings };
     },
   };
+}
+
+/**
+ * Passes a store's stream through, counting its series onto `span` and ending it when the stream
+ * ends, fails (recorded) or is abandoned.
+ */
+async function* countedStream(
+  source: AsyncIterable<SeriesResponse> | AsyncIterable<readonly SeriesResponse[]>,
+  span: Span,
+): AsyncGenerator<SeriesResponse | readonly SeriesResponse[]> {
+  let series = 0;
+  let warnings = 0;
+  try {
+    for await (const item of source) {
+      if (Array.isArray(item)) {
+        for (const r of item as readonly SeriesResponse[])
+          if (r.type === 'series') series++;
+          else if (r.type === 'warning') warnings++;
+      } else if ((item as SeriesResponse).type === 'series') series++;
+      else if ((item as SeriesResponse).type === 'warning') warnings++;
+      yield item;
+    }
+  } catch (err) {
+    recordError(span, err);
+    throw err;
+  } finally {
+    span.setAttributes({ 'store.series': series, 'store.warnings': warnings });
+    span.end();
+  }
 }
 
 // Stores that support without_replica_labels drop them already; this only catches stragglers.

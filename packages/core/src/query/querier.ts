@@ -76,7 +76,7 @@ export interface Querier extends QueryCore, Lifecycle {
  * round), then binds the servers asked for.
  */
 export function createQuerier(opts: QuerierOptions = {}): Querier {
-  const { logger, registry } = resolveComponentOptions(opts);
+  const { logger, registry, tracer } = resolveComponentOptions(opts);
   const endpointsGauge = new Gauge({
     name: 'thanos_store_nodes_grpc_connections',
     help: 'Number of gRPC connection to Store APIs. Opened connection means healthy store APIs available for Querier.',
@@ -109,11 +109,12 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   });
   const workers = opts.evaluationWorkers ?? Math.min(opts.maxConcurrent ?? 20, availableParallelism());
   let pool: EvaluationPool | undefined;
-  const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool });
+  const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer });
   let isReady = false;
   let servers: BoundServers | undefined;
   const endpoints = {
     registry,
+    tracer,
     ready: () => isReady,
     handlers: [
       instrumentHandler(
@@ -128,7 +129,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       // The web pages (query and graph, stores, rules, alerts), after the API so /api/v1/* stays its own.
       createUIHandler({ pages: ['query', 'stores', 'rules', 'alerts'], title: 'thanos-ts query' }),
     ],
-    grpc: (server: Parameters<typeof serveStoreAPI>[1]) => serveStoreAPI(core, server),
+    grpc: (server: Parameters<typeof serveStoreAPI>[1]) => serveStoreAPI(core, server, { tracer }),
   };
   const lifecycle = createLifecycle('querier', {
     async start(signal) {

@@ -1,4 +1,5 @@
-import { createEngine, type EvaluationPool, QueryTimeoutError } from '@thanos-ts/promql';
+import { context, type Span, type Tracer, trace } from '@opentelemetry/api';
+import { createEngine, type EvaluationPool, type Expr, parseExpr, QueryTimeoutError } from '@thanos-ts/promql';
 import { compareLabels, compareStrings, InvalidArgumentError, type Labels, type Matcher } from '@thanos-ts/tsdb';
 import { Gate } from '../concurrency/gate.js';
 import type {
@@ -12,6 +13,7 @@ import type {
   StoreAPI,
   StoreInfo,
 } from '../storeapi/store-api.js';
+import { defaultTracer, withSpan } from '../tracing/context.js';
 import type { DeduplicationFunc } from './dedup.js';
 import type { EndpointSet, EndpointStatus } from './endpoint-set.js';
 import type { EngineValue, QueryEngine } from './engine.js';
@@ -122,12 +124,23 @@ export interface QueryCore extends StoreAPI {
  * The querier's evaluation half (no I/O of its own): PromQL over the endpoint set's StoreAPIs,
  * merged and deduplicated. {@link createQuerier} wraps it with discovery, servers and a lifecycle.
  */
-export function createQueryCore(opts: QueryCoreOptions & { endpointSet: EndpointSet }): QueryCore {
+export function createQueryCore(
+  opts: QueryCoreOptions & {
+    endpointSet: EndpointSet;
+    /** Tracer for the query's spans (create, gate, exec, selects, stores). Default: the global API's. */
+    tracer?: Tracer;
+  },
+): QueryCore {
+  const tracer = opts.tracer ?? defaultTracer();
   const replicaLabels = [...(opts.replicaLabels ?? [])];
   const timeout = opts.timeoutMs ?? 120_000;
   const partialDefault = opts.partialResponse ?? true;
   const endpointSet = opts.endpointSet;
-  const proxy = createProxyStore({ endpoints: () => endpointSet.endpoints(), responseTimeout: opts.responseTimeoutMs });
+  const proxy = createProxyStore({
+    endpoints: () => endpointSet.endpoints(),
+    responseTimeout: opts.responseTimeoutMs,
+    tracer,
+  });
   const gate = new Gate(opts.maxConcurrent ?? 20);
   // Built on first use: the querier's evaluation pool only exists once it has started.
   let defaultEngine: QueryEngine | undefined;
@@ -170,8 +183,10 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
     let queued = 0;
     try {
       // The deadline also bounds a store that ignores cancellation: the race never waits past it.
+      const queuedSince = Date.now();
       const value = await gate.run(() => {
         queued = performance.now() - queuedAt;
+        gateSpan(queuedSince);
         return Promise.race([
           run(signal),
           new Promise<never>((_, reject) => {
@@ -187,18 +202,40 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
     }
   }
 
+  // Thanos's query_gate_ismyturn span: the wait for a --query.max-concurrent slot, recorded once it ends.
+  function gateSpan(since: number): void {
+    const parent = trace.getSpan(context.active());
+    if (!parent?.isRecording()) return;
+    tracer.startSpan('query_gate_ismyturn', { startTime: since }).end();
+  }
+
   async function evaluate(
+    kind: 'instant' | 'range',
+    expr: string,
     q: QueryOptions | undefined,
     autoResolution: number,
     run: (
       engine: QueryEngine,
+      query: string | Expr,
       queryable: StoreQueryable,
       signal: AbortSignal,
     ) => Promise<{ result: EngineValue; warnings: readonly string[]; infos: readonly string[] }>,
   ): Promise<QueryResponse> {
     const started = performance.now();
     const queryable = queryableFor(q, autoResolution);
-    const { value, queued } = await withDeadline(q, (signal) => run(engineFor(), queryable, signal));
+    const traced = trace.getSpan(context.active())?.isRecording() === true;
+    let query: string | Expr = expr;
+    // Thanos's <kind>_query_create span: the parse, done ahead of the engine (which accepts the
+    // tree) when the querier's own engine runs and the request is traced; otherwise the engine parses.
+    if (traced && opts.engine === undefined)
+      query = withSpan(tracer, `${kind}_query_create`, { query: expr }, () => parseExpr(expr));
+    const { value, queued } = await withDeadline(q, (signal) =>
+      traced
+        ? withSpan(tracer, `${kind}_query_exec`, { query: expr }, (span) =>
+            execTraced(span, (qb) => run(engineFor(), query, qb, signal), queryable),
+          )
+        : run(engineFor(), query, queryable, signal),
+    );
     return {
       result: value.result,
       warnings: [...queryable.warnings, ...value.warnings],
@@ -211,6 +248,48 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
         samplesFetched: queryable.stats.samples,
       },
     };
+  }
+
+  /**
+   * Runs the engine with a queryable that traces each select (Thanos's querier_select, with its
+   * time range and matchers), inside a promqlPrepare span (plan and fetch, as Prometheus names
+   * it) that ends when the last select has its data; the rest, promqlInnerEval, is recorded after.
+   */
+  async function execTraced<T>(
+    exec: Span,
+    runWith: (queryable: StoreQueryable) => Promise<T>,
+    queryable: StoreQueryable,
+  ): Promise<T> {
+    const execCtx = trace.setSpan(context.active(), exec);
+    const prepare = tracer.startSpan('promqlPrepare', {}, execCtx);
+    let fetchedAt: number | undefined;
+    const traced: StoreQueryable = Object.create(queryable, {
+      select: {
+        value: (matchers: readonly Matcher[], hints: Parameters<StoreQueryable['select']>[1], signal?: AbortSignal) =>
+          withSpan(
+            tracer,
+            'querier_select',
+            {
+              minTime: hints.start,
+              maxTime: hints.end,
+              matchers: `{${matchers.map(String).join(',')}}`,
+            },
+            async (span) => {
+              const got = await queryable.select(matchers, hints, signal);
+              span.setAttribute('series', got.length);
+              fetchedAt = Date.now();
+              return got;
+            },
+          ),
+      },
+    });
+    try {
+      return await context.with(trace.setSpan(execCtx, prepare), () => runWith(traced));
+    } finally {
+      const end = Date.now();
+      prepare.end(fetchedAt ?? end);
+      tracer.startSpan('promqlInnerEval', { startTime: fetchedAt ?? end }, execCtx).end(end);
+    }
   }
 
   async function perMatcherSet<T>(
@@ -236,8 +315,8 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
       return proxy.labelValues(req, signal);
     },
     instantQuery(expr, time, q) {
-      return evaluate(q, 0, (engine, queryable, signal) =>
-        engine.instantQuery(queryable, expr, time, {
+      return evaluate('instant', expr, q, 0, (engine, query, queryable, signal) =>
+        asTreeEngine(engine).instantQuery(queryable, query, time, {
           signal,
           lookbackDelta: q?.lookbackDeltaMs ?? opts.lookbackDeltaMs,
         }),
@@ -248,8 +327,8 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
         throw new InvalidArgumentError(
           'zero or negative query resolution step widths are not accepted. Try a positive integer',
         );
-      return evaluate(q, Math.floor(step / 5), (engine, queryable, signal) =>
-        engine.rangeQuery(queryable, expr, start, end, step, {
+      return evaluate('range', expr, q, Math.floor(step / 5), (engine, query, queryable, signal) =>
+        asTreeEngine(engine).rangeQuery(queryable, query, start, end, step, {
           signal,
           lookbackDelta: q?.lookbackDeltaMs ?? opts.lookbackDeltaMs,
         }),
@@ -294,6 +373,27 @@ export function createQueryCore(opts: QueryCoreOptions & { endpointSet: Endpoint
   };
   return core;
 }
+
+/**
+ * The engine as one that also takes a parsed tree. Only the querier's own (@thanos-ts/promql)
+ * engine is ever given one: `evaluate` parses ahead only when no engine was injected.
+ */
+function asTreeEngine(engine: QueryEngine): {
+  instantQuery(
+    q: Parameters<QueryEngine['instantQuery']>[0],
+    expr: string | Expr,
+    ...rest: DropTwo<Parameters<QueryEngine['instantQuery']>>
+  ): ReturnType<QueryEngine['instantQuery']>;
+  rangeQuery(
+    q: Parameters<QueryEngine['rangeQuery']>[0],
+    expr: string | Expr,
+    ...rest: DropTwo<Parameters<QueryEngine['rangeQuery']>>
+  ): ReturnType<QueryEngine['rangeQuery']>;
+} {
+  return engine as never;
+}
+
+type DropTwo<T extends unknown[]> = T extends [unknown, unknown, ...infer R] ? R : never;
 
 function sortedUnion(lists: readonly (readonly string[])[]): string[] {
   if (lists.length === 1) return [...(lists[0] ?? [])];
