@@ -13,6 +13,7 @@ import {
   copyFloatHistogram,
   divFloatHistogram,
   type FloatHistogram,
+  formatFloatHistogram,
   IncompatibleSchemaError,
 } from '@thanos-ts/tsdb/histogram';
 import type { AggregateOp } from '../parser/ast.js';
@@ -443,6 +444,10 @@ export function aggregateK(
     for (let si = 0; si < input.length; si++) {
       const s = input[si] as StepSeries;
       if (s.present[step] === 0) continue;
+      if ((op === 'topk' || op === 'bottomk') && s.hists?.[step] !== undefined) {
+        annos.info(annotationText.histogramIgnoredInAggregation(op));
+        continue;
+      }
       const gi = of[si] as number;
       let h = heaps[gi];
       if (h === undefined) {
@@ -495,7 +500,9 @@ export function aggregateK(
       }
       for (const si of items) {
         const s = input[si] as StepSeries;
-        out.set(out.get(s.labels, s.dropName), step, s.values[step] as number);
+        const hv = s.hists?.[step];
+        if (hv !== undefined) out.setHistogram(out.get(s.labels, s.dropName), step, hv);
+        else out.set(out.get(s.labels, s.dropName), step, s.values[step] as number);
       }
     }
   }
@@ -537,7 +544,8 @@ export function countValues(
     const counts = new Map<StepSeries, number>();
     for (const s of input) {
       if (s.present[i] === 0) continue;
-      const text = formatFloatPlain(s.values[i] as number);
+      const hv = s.hists?.[i];
+      const text = hv !== undefined ? formatFloatHistogram(hv) : formatFloatPlain(s.values[i] as number);
       const ck = `${s.labels.key()}\u0000${text}`;
       let g = cache.get(ck);
       if (g === undefined) {

@@ -564,7 +564,7 @@ export class Evaluator {
           let found = 0;
           let value = Number.NaN;
           for (const s of input) {
-            if (s.present[i] === 0) continue;
+            if (s.present[i] === 0 || s.hists?.[i] !== undefined) continue;
             found++;
             value = s.values[i] as number;
           }
@@ -620,7 +620,7 @@ export class Evaluator {
       }
       case 'sort':
       case 'sort_desc': {
-        const input = this.vectorArg(e.args[0] as Expr, g);
+        const input = floatsOnly(this.vectorArg(e.args[0] as Expr, g));
         return { kind: 'vector', series: g.n === 1 ? sortByValue(input, 0, name === 'sort_desc') : input };
       }
       case 'sort_by_label':
@@ -944,8 +944,10 @@ function mapElements(
     tick(n);
     const o = newStepSeries(s.labels, n, true);
     let any = false;
+    const hists = s.hists;
     for (let i = 0; i < n; i++) {
-      if (s.present[i] === 0) continue;
+      // Element-wise functions read floats only; histogram samples are dropped.
+      if (s.present[i] === 0 || (hists !== undefined && hists[i] !== undefined)) continue;
       for (let k = 0; k < params.length; k++) p[k] = (params[k] as Float64Array)[i] as number;
       const v = fn(s.values[i] as number, p);
       if (v === undefined) continue;
@@ -954,6 +956,25 @@ function mapElements(
       any = true;
     }
     if (any) out.push(o);
+  }
+  return out;
+}
+
+/** The series without their histogram samples (functions that read floats only). */
+function floatsOnly(input: StepSeries[]): StepSeries[] {
+  const out: StepSeries[] = [];
+  for (const s of input) {
+    if (s.hists === undefined) {
+      out.push(s);
+      continue;
+    }
+    const present = s.present.slice();
+    let any = false;
+    for (let i = 0; i < present.length; i++) {
+      if (s.hists[i] !== undefined) present[i] = 0;
+      else if (present[i] !== 0) any = true;
+    }
+    if (any) out.push({ labels: s.labels, values: s.values, present, dropName: s.dropName });
   }
   return out;
 }
