@@ -72,6 +72,28 @@ export {
   type RuleHealth,
 } from './rules.js';
 export {
+  type ConnectRulesAPIOptions,
+  connectRulesAPI,
+  type RemoteRulesAPI,
+  type RulesAlertInstance,
+  type RulesAlertingRule,
+  type RulesAlertState,
+  type RulesGroup,
+  type RulesRecordingRule,
+  type RulesRequest,
+  type RulesRequestType,
+  type RulesResponse,
+  type RulesRule,
+  ruleGroupFromPb,
+  ruleGroupToPb,
+  rulerRuleGroups,
+  rulesRequestFromPb,
+  rulesRequestToPb,
+  rulesServiceDefinition,
+  serveRulesAPI,
+  withRulesInfo,
+} from './rules-service.js';
+export {
   AlertTemplate,
   formatG,
   humanize,

@@ -1,6 +1,7 @@
 import { glob, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import type { Server, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type DB, Labels, openDB, type Queryable } from '@thanos-ts/tsdb';
 import { createUIHandler } from '@thanos-ts/ui';
@@ -19,8 +20,10 @@ import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { SHIPPER_META_FILENAME } from '../sidecar/shipper.js';
 import type { RelabelRule } from '../store/relabel.js';
-import { serveStoreAPI } from '../storeapi/grpc-server.js';
+import { infoToPb } from '../storeapi/codec.js';
+import { grpcStatusOf, serveStoreAPI } from '../storeapi/grpc-server.js';
 import { createLocalStore } from '../storeapi/local-store.js';
+import { infoServiceDefinition } from '../storeapi/services.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { createRulesAPIHandler } from './api.js';
 import {
@@ -41,6 +44,7 @@ import { createRuleMetrics, type RuleMetrics } from './metrics.js';
 import { type AlertmanagerSet, createNotifier } from './notifier.js';
 import { failoverQueryFunc, type QueryEndpointSet, type RuleQueryFunc } from './query-func.js';
 import { type RuleGroupConfig, readRuleFile } from './rule-file.js';
+import { rulerRuleGroups, serveRulesAPI, withRulesInfo } from './rules-service.js';
 
 /** Options of {@link createRuler}. */
 export interface RulerOptions extends ComponentOptions, ServingOptions {
@@ -451,6 +455,36 @@ export function createRuler(opts: RulerOptions): Ruler {
     return inner(req, res);
   };
 
+  /**
+   * The ruler's gRPC services: StoreAPI, Rules, and an Info answer that advertises both.
+   * serveStoreAPI registers its own Info service, so it gets a view of the server that skips it.
+   */
+  function serveGrpc(server: Server): void {
+    serveRulesAPI(server, (type) => rulerRuleGroups([...groups.values()], externalLabels, type));
+    const infoDef = infoServiceDefinition();
+    const infoPath = (infoDef.Info as { path: string }).path;
+    const withoutInfo = new Proxy(server, {
+      get(target, prop) {
+        if (prop === 'addService')
+          return (def: ServiceDefinition, impl: UntypedServiceImplementation) => {
+            if (Object.values(def).some((m) => m.path === infoPath)) return;
+            target.addService(def, impl);
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    serveStoreAPI(store, withoutInfo);
+    server.addService(infoDef, {
+      Info: (_call: unknown, cb: sendUnaryData<unknown>) => {
+        store.info().then(
+          (info) => cb(null, withRulesInfo(infoToPb(info))),
+          (err: unknown) => cb(grpcStatusOf(err)),
+        );
+      },
+    });
+  }
+
   const lifecycle = createLifecycle('ruler', {
     async start(signal) {
       db = await openDB({
@@ -467,7 +501,7 @@ export function createRuler(opts: RulerOptions): Ruler {
       }
       servers = await bindServers(
         { ...opts, httpAddress: undefined },
-        { registry, ready: () => notReadyReason() === undefined, grpc: (s) => serveStoreAPI(store, s) },
+        { registry, ready: () => notReadyReason() === undefined, grpc: serveGrpc },
         logger,
       );
       signal.throwIfAborted();
