@@ -150,10 +150,19 @@ export async function renderBlocksPage(root: HTMLElement): Promise<void> {
             ),
           ),
         );
+      // --label of `tools bucket web`: that label's value titles the group, as in Thanos's viewer.
+      const title = info.label ? blocks[0]?.thanos?.labels?.[info.label] : undefined;
       return h(
         'div',
         { class: 'block-group', 'data-labels': key },
-        h('h3', null, key, ' ', h('span', { class: 'muted' }, `${blocks.length} blocks`)),
+        h(
+          'h3',
+          null,
+          title === undefined ? '' : h('span', { class: 'group-title' }, `${title} `),
+          key,
+          ' ',
+          h('span', { class: 'muted' }, `${blocks.length} blocks`),
+        ),
         rows,
       );
     });
