@@ -215,15 +215,24 @@ describe.skipIf(!programAvailable('prometheus'))('ruler query endpoints against 
     basic_auth: { username: ruler, password_file: ${JSON.stringify(join(dir, 'password'))} }
     tls_config: { ca_file: ${JSON.stringify(join(certs, 'ca.crt'))}, server_name: query.test }
 `);
-      await using ruler = createRuler({
-        ruleFiles: [join(dir, 'rules.yml')],
-        dataDir: join(dir, 'config-data'),
-        queryConfig,
-        shipIntervalMs: 0,
-      });
-      await ruler.start();
-      await until(async () => (await lastValue(ruler, 'one')) === 1);
-      expect(seen[0]).toMatch(/^POST \/thanos\/api\/v1\/query Basic /);
+      for (const method of ['POST', 'GET'] as const) {
+        seen.length = 0;
+        await using ruler = createRuler({
+          ruleFiles: [join(dir, 'rules.yml')],
+          dataDir: join(dir, `config-data-${method}`),
+          queryConfig,
+          queryHttpMethod: method,
+          shipIntervalMs: 0,
+        });
+        await ruler.start();
+        await until(async () => (await lastValue(ruler, 'one')) === 1);
+        // --query.http-method decides how the query is sent; the prefix and credentials go with it.
+        expect(seen[0]).toMatch(
+          method === 'POST'
+            ? /^POST \/thanos\/api\/v1\/query Basic /
+            : /^GET \/thanos\/api\/v1\/query\?query=vector%281%29&/,
+        );
+      }
     } finally {
       front.closeAllConnections();
       await new Promise((resolve) => front.close(resolve));

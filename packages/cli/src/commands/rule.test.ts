@@ -48,7 +48,16 @@ describe('thanos-ts rule flags', () => {
   });
 
   it.each([
-    { name: 'bad method', argv: ['--query.http-method=PUT'], err: '--query.http-method: want GET or POST, got "PUT"' },
+    {
+      name: 'bad method',
+      argv: ['--query.http-method=PUT'],
+      err: "--query.http-method: enum value must be one of GET,POST, got 'PUT'",
+    },
+    {
+      name: 'lowercase method',
+      argv: ['--query.http-method=get'],
+      err: "--query.http-method: enum value must be one of GET,POST, got 'get'",
+    },
     { name: 'bad interval', argv: ['--eval-interval=soon'], err: '--eval-interval: invalid duration "soon"' },
     { name: 'unquoted label', argv: ['--label=a=b'], err: '--label: unrecognized label "a=b", want name="value"' },
     { name: 'no query', argv: [], err: 'no query configuration parameter was given', noQuery: true },

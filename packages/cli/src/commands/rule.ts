@@ -141,11 +141,10 @@ export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
     );
   const relabelYAML = pathOrContent(o['alert.relabelConfig'], o['alert.relabelConfigFile'], 'alert.relabel-config');
   const sendTimeoutMs = durationFlag(o['alertmanagers.sendTimeout'], 'alertmanagers.send-timeout');
-  const method = o['query.httpMethod'].toUpperCase();
+  // Thanos declares the flag as a kingpin enum: exact, case-sensitive values.
+  const method = o['query.httpMethod'];
   if (method !== 'GET' && method !== 'POST')
-    throw new InvalidArgumentError(
-      `--query.http-method: want GET or POST, got ${JSON.stringify(o['query.httpMethod'])}`,
-    );
+    throw new InvalidArgumentError(`--query.http-method: enum value must be one of GET,POST, got '${method}'`);
   const evalIntervalMs = durationFlag(o.evalInterval, 'eval-interval');
   if (evalIntervalMs <= 0) throw new InvalidArgumentError('--eval-interval: must be positive');
   const blockMs = durationFlag(o['tsdb.blockDuration'], 'tsdb.block-duration');
