@@ -1,4 +1,5 @@
-import { mergeSampleColumns, type SampleColumns } from '@thanos-ts/tsdb';
+import { type HistogramSamples, mergeSampleColumns, type SampleColumns } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import type { AggrChunk } from '../storeapi/store-api.js';
 
 /** Sample columns of one series (or one replica of it): timestamps in ms, values. */
@@ -180,4 +181,179 @@ export function dedupReplicasInto(
     return r.timestamps.length;
   }
   return dedupPairInto(replicas[0] as SampleColumns, replicas[1] as SampleColumns, counter, outT, outV);
+}
+
+/**
+ * Samples of one replica of a series with native histograms: float columns plus histogram
+ * columns (timestamps never shared between the two).
+ */
+export interface MixedSamples {
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+  readonly histograms?: HistogramSamples;
+}
+
+// One replica as a single timeline: a value is a number (float sample) or a FloatHistogram.
+interface Timeline {
+  t: number[];
+  v: (number | FloatHistogram)[];
+}
+
+function toTimeline(r: MixedSamples): Timeline {
+  const ft = r.timestamps;
+  const ht = r.histograms?.timestamps ?? new Float64Array(0);
+  const hv = r.histograms?.values ?? [];
+  const t: number[] = [];
+  const v: (number | FloatHistogram)[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < ft.length || j < ht.length) {
+    if (j >= ht.length || (i < ft.length && (ft[i] as number) <= (ht[j] as number))) {
+      // A float and a histogram at one timestamp cannot both be kept: the float wins, as in
+      // the tsdb's merge (see withoutFloatTimestamps).
+      if (j < ht.length && ft[i] === ht[j]) j++;
+      t.push(ft[i] as number);
+      v.push(r.values[i] as number);
+      i++;
+    } else {
+      t.push(ht[j] as number);
+      v.push(hv[j] as FloatHistogram);
+      j++;
+    }
+  }
+  return { t, v };
+}
+
+function fromTimeline(tl: Timeline): MixedSamples {
+  let nf = 0;
+  for (const x of tl.v) if (typeof x === 'number') nf++;
+  const timestamps = new Float64Array(nf);
+  const values = new Float64Array(nf);
+  const ht: number[] = [];
+  const hv: FloatHistogram[] = [];
+  let k = 0;
+  for (let i = 0; i < tl.t.length; i++) {
+    const x = tl.v[i] as number | FloatHistogram;
+    if (typeof x === 'number') {
+      timestamps[k] = tl.t[i] as number;
+      values[k] = x;
+      k++;
+    } else {
+      ht.push(tl.t[i] as number);
+      hv.push(x);
+    }
+  }
+  if (hv.length === 0) return { timestamps, values };
+  return { timestamps, values, histograms: { timestamps: Float64Array.from(ht), values: hv } };
+}
+
+// dedupPairInto over timelines holding floats and histograms: the same penalty rules (Thanos's
+// dedupSeriesIterator picks replicas by timestamp whatever the sample type). The counter
+// adjustment applies to floats only; Thanos does not adjust histograms either (iter.go: "TODO
+// (rabenhorst): Investigate if we also need to implement adjusting histograms here").
+function dedupTimelines(a: Timeline, b: Timeline, counter: boolean): Timeline {
+  const out: Timeline = { t: [], v: [] };
+  const na = a.t.length;
+  const nb = b.t.length;
+  let ia = 0;
+  let ib = 0;
+  let errA = 0;
+  let errB = 0;
+  let lastT = Number.NEGATIVE_INFINITY;
+  let penA = 0;
+  let penB = 0;
+  let useA = true;
+  let lastV: number | FloatHistogram | undefined = na > 0 ? a.v[0] : undefined;
+  for (;;) {
+    const prevUseA: boolean = useA;
+    if (ia < na) while (ia < na && (a.t[ia] as number) < lastT + 1 + penA) ia++;
+    if (ib < nb) while (ib < nb && (b.t[ib] as number) < lastT + 1 + penB) ib++;
+    const aOk = ia < na;
+    const bOk = ib < nb;
+    if (!aOk && !bOk) break;
+    let t: number;
+    if (!aOk) {
+      useA = false;
+      t = b.t[ib] as number;
+      penB = 0;
+    } else if (!bOk) {
+      useA = true;
+      t = a.t[ia] as number;
+      penA = 0;
+    } else {
+      const xa = a.t[ia] as number;
+      const xb = b.t[ib] as number;
+      useA = xa <= xb;
+      if (useA) {
+        penB = lastT !== Number.NEGATIVE_INFINITY ? 2 * (xa - lastT) : INITIAL_PENALTY;
+        penA = 0;
+        t = xa;
+      } else {
+        penA = lastT !== Number.NEGATIVE_INFINITY ? 2 * (xb - lastT) : INITIAL_PENALTY;
+        penB = 0;
+        t = xb;
+      }
+    }
+    if (counter && typeof lastV === 'number' && useA !== prevUseA) {
+      const ca = a.v[ia];
+      const cb = b.v[ib];
+      if (aOk && typeof ca === 'number' && lastV > ca + errA) errA += lastV - (ca + errA);
+      if (bOk && typeof cb === 'number' && lastV > cb + errB) errB += lastV - (cb + errB);
+    }
+    lastT = t;
+    const raw = useA ? (a.v[ia] as number | FloatHistogram) : (b.v[ib] as number | FloatHistogram);
+    const v = typeof raw === 'number' ? raw + (useA ? errA : errB) : raw;
+    out.t.push(t);
+    out.v.push(v);
+    lastV = v;
+  }
+  return out;
+}
+
+// Chain merge of timelines: by timestamp, the first replica's sample winning a timestamp.
+function chainTimelines(parts: readonly Timeline[]): Timeline {
+  const out: Timeline = { t: [], v: [] };
+  const pos = new Array<number>(parts.length).fill(0);
+  for (;;) {
+    let best = -1;
+    let bestT = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as Timeline;
+      const j = pos[i] as number;
+      if (j < p.t.length && (p.t[j] as number) < bestT) {
+        bestT = p.t[j] as number;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    out.t.push(bestT);
+    out.v.push((parts[best] as Timeline).v[pos[best] as number] as number | FloatHistogram);
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i] as Timeline;
+      const j = pos[i] as number;
+      if (j < p.t.length && p.t[j] === bestT) pos[i] = j + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * Deduplicates replicas of a series that holds native histograms, by the same rules as floats:
+ * `penalty` folds Thanos's penalty algorithm over each replica's whole timeline (floats and
+ * histograms together, as Thanos's dedup iterator walks them), `chain` merges by timestamp with
+ * the first replica winning. The counter adjustment of `counter` functions applies to floats
+ * only, as in Thanos.
+ */
+export function dedupMixedReplicas(
+  replicas: readonly MixedSamples[],
+  func: DeduplicationFunc,
+  counter: boolean,
+): MixedSamples {
+  if (replicas.length === 0) return { timestamps: new Float64Array(0), values: new Float64Array(0) };
+  if (replicas.length === 1) return replicas[0] as MixedSamples;
+  const tls = replicas.map(toTimeline);
+  if (func === 'chain') return fromTimeline(chainTimelines(tls));
+  let acc = tls[0] as Timeline;
+  for (let i = 1; i < tls.length; i++) acc = dedupTimelines(acc, tls[i] as Timeline, counter);
+  return fromTimeline(acc);
 }

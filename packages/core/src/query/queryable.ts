@@ -4,7 +4,7 @@ import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
 import { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
-import { decodeSeriesColumns } from './samples.js';
+import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks } from './samples.js';
 
 /** Aggregates to ask downsampled stores for, given the function around a selector (Thanos's aggrsFromFunc). */
 export function aggregatesForFunc(func: string | undefined): Aggr[] {
@@ -124,6 +124,29 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
         continue;
       }
       const chains = splitOverlapping(chunks);
+      if (hasHistogramChunks(chunks)) {
+        const mixed = decodeSeriesMixed(
+          chains,
+          aggregates,
+          hints.start,
+          hints.end,
+          opts.deduplicationFunc ?? 'penalty',
+          counter,
+          labels.toString(),
+        );
+        stats.samples += mixed.timestamps.length + (mixed.histograms?.timestamps.length ?? 0);
+        out.push(
+          mixed.histograms
+            ? {
+                labels: labels as Labels,
+                timestamps: mixed.timestamps,
+                values: mixed.values,
+                histograms: mixed.histograms,
+              }
+            : { labels: labels as Labels, timestamps: mixed.timestamps, values: mixed.values },
+        );
+        continue;
+      }
       while (scratch.length < chains.length) scratch.push(new Scratch());
       const cols = decodeSeriesColumns(
         chains,

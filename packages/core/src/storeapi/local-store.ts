@@ -13,6 +13,7 @@ import {
   type SelectHints,
   type SeriesSamples,
 } from '@thanos-ts/tsdb';
+import { cutFloatHistogramChunks } from '@thanos-ts/tsdb/histogram';
 import type {
   AggrChunk,
   ComponentType,
@@ -127,6 +128,17 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
               maxTime: c.maxTime,
               raw: { type: 'XOR', data: c.data },
             }));
+          if (s.histograms && s.histograms.timestamps.length > 0) {
+            // Native histograms as float histogram chunks (the Queryable hands out float
+            // histograms), cut like the head cuts them, in time order with the float chunks.
+            const h = s.histograms;
+            const hs = h.values.map((fh, i) => ({ t: h.timestamps[i] as number, h: fh }));
+            for (const c of cutFloatHistogramChunks(hs, chunkRange)) {
+              if (c.maxTime < req.minTime) continue;
+              chunks.push({ minTime: c.minTime, maxTime: c.maxTime, raw: { type: 'FLOAT_HISTOGRAM', data: c.data } });
+            }
+            chunks.sort((a, b) => a.minTime - b.minTime);
+          }
           if (chunks.length === 0) continue;
         }
         const series: StoreSeries = { labels, chunks };
