@@ -11,7 +11,10 @@ import {
   parseHashringsConfig,
   parseLimitsConfig,
   type ReceiverOptions,
+  TLS_VERSIONS,
+  type TLSVersion,
 } from '@thanos-ts/core/receive';
+import { parseRelabelConfig } from '@thanos-ts/core/store';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { Command, Option } from 'commander';
 import { Registry } from 'prom-client';
@@ -31,6 +34,11 @@ export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'remoteWrite.clientTlsCa'?: string;
   'remoteWrite.clientServerName'?: string;
   'remoteWrite.clientTlsSecure'?: boolean;
+  'remoteWrite.clientTlsSkipVerify'?: boolean;
+  'remoteWrite.serverTlsCert'?: string;
+  'remoteWrite.serverTlsKey'?: string;
+  'remoteWrite.serverTlsClientCa'?: string;
+  'remoteWrite.serverTlsMinVersion': string;
   'tsdb.path': string;
   'tsdb.retention': string;
   'tsdb.outOfOrder.timeWindow': string;
@@ -48,6 +56,11 @@ export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'receive.replicationFactor': string;
   'receive.limitsConfigFile'?: string;
   'receive.limitsConfig'?: string;
+  'receive.relabelConfigFile'?: string;
+  'receive.relabelConfig'?: string;
+  'receive.splitTenantLabelName': string;
+  'receive.otlpEnableTargetInfo': boolean;
+  'receive.otlpPromoteResourceAttributes': string[];
   'receive.memoryLimit': string;
   receiveForwardTimeout: string;
 }
@@ -89,6 +102,28 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
     o['receive.limitsConfig'],
     'receive.limits-config',
   );
+  const relabelText = await fileOrInline(
+    o['receive.relabelConfigFile'],
+    o['receive.relabelConfig'],
+    'receive.relabel-config',
+  );
+  const minVersion = o['remoteWrite.serverTlsMinVersion'];
+  if (!TLS_VERSIONS.includes(minVersion as TLSVersion))
+    throw new InvalidArgumentError(
+      `--remote-write.server-tls-min-version: want one of ${TLS_VERSIONS.join(', ')}, got ${JSON.stringify(minVersion)}`,
+    );
+  const serverCert = o['remoteWrite.serverTlsCert'] ?? '';
+  const serverKey = o['remoteWrite.serverTlsKey'] ?? '';
+  // As Thanos's tls.NewServerConfig: no certificate and key means plain HTTP; one without the other is an error.
+  const serverCA = o['remoteWrite.serverTlsClientCa'] ?? '';
+  if (serverCert === '' && serverKey === '' && serverCA !== '')
+    throw new InvalidArgumentError(
+      '--remote-write.server-tls-client-ca: when a client CA is used a server key and certificate must also be provided',
+    );
+  if ((serverCert === '') !== (serverKey === ''))
+    throw new InvalidArgumentError(
+      '--remote-write.server-tls-cert/--remote-write.server-tls-key: both server key and certificate must be provided',
+    );
   const secure = o['remoteWrite.clientTlsSecure'] === true;
   const rf = intFlag(o['receive.replicationFactor'], 'receive.replication-factor', 1);
   const flags: FlagsFor<ReceiverOptions, NotReceiveFlags> = {
@@ -122,9 +157,23 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
             keyFile: o['remoteWrite.clientTlsKey'],
             caFile: o['remoteWrite.clientTlsCa'],
             serverName: o['remoteWrite.clientServerName'],
+            skipVerify: o['remoteWrite.clientTlsSkipVerify'] === true ? true : undefined,
           }),
         }
       : undefined,
+    remoteWriteServerTLS:
+      serverCert === ''
+        ? undefined
+        : {
+            certFile: serverCert,
+            keyFile: serverKey,
+            ...(serverCA !== '' ? { clientCAFile: serverCA } : {}),
+            minVersion: minVersion as TLSVersion,
+          },
+    relabelConfigs: relabelText ? parseRelabelConfig(relabelText, '--receive.relabel-config') : undefined,
+    splitTenantLabelName: o['receive.splitTenantLabelName'] || undefined,
+    otlpEnableTargetInfo: o['receive.otlpEnableTargetInfo'],
+    otlpPromoteResourceAttributes: (o['receive.otlpPromoteResourceAttributes'] ?? []).filter((a) => a !== ''),
     limits: limitsText === undefined ? undefined : parseLimitsConfig(limitsText),
     maxRequestBytes: undefined,
     memoryLimitBytes: parseBytes(o['receive.memoryLimit'], '--receive.memory-limit'),
@@ -158,6 +207,22 @@ export function defineReceiveCommand(): Command {
     'Server name to verify the hostname on the returned TLS certificates.',
   );
   opt('--remote-write.client-tls-secure', 'Use TLS when talking to the other receivers.', false);
+  opt(
+    '--remote-write.client-tls-skip-verify',
+    'Disable TLS certificate verification when talking to the other receivers i.e self signed, signed by fake CA.',
+    false,
+  );
+  opt('--remote-write.server-tls-cert <path>', 'TLS Certificate for HTTP server, leave blank to disable TLS.');
+  opt('--remote-write.server-tls-key <path>', 'TLS Key for the HTTP server, leave blank to disable TLS.');
+  opt(
+    '--remote-write.server-tls-client-ca <path>',
+    'TLS CA to verify clients against. If no client CA is specified, there is no client verification on server side. (tls.NoClientCert)',
+  );
+  opt(
+    '--remote-write.server-tls-min-version <version>',
+    'TLS version for the HTTP server, leave blank to default to TLS 1.3, Allowed values: ["1.0", "1.1", "1.2", "1.3"]',
+    '1.3',
+  );
   opt('--tsdb.path <dir>', 'Data directory of TSDB.', './data');
   opt(
     '--tsdb.retention <duration>',
@@ -221,6 +286,28 @@ export function defineReceiveCommand(): Command {
   opt('--receive.replication-factor <n>', 'How many times to replicate incoming write requests.', '1');
   opt('--receive.limits-config-file <path>', 'YAML file that contains limit configuration.');
   opt('--receive.limits-config <yaml>', "Alternative to 'receive.limits-config-file' flag (mutually exclusive).");
+  opt('--receive.relabel-config-file <path>', 'Path to YAML file that contains relabeling configuration.');
+  opt(
+    '--receive.relabel-config <yaml>',
+    "Alternative to 'receive.relabel-config-file' flag (mutually exclusive). Content of YAML file that contains relabeling configuration.",
+  );
+  opt(
+    '--receive.split-tenant-label-name <name>',
+    'Label name through which the request will be split into multiple tenants. This takes precedence over the HTTP header.',
+    '',
+  );
+  opt(
+    '--receive.otlp-enable-target-info',
+    'Enables target information in OTLP metrics ingested by Receive. If enabled, it converts the resource to the target info metric',
+    true,
+  );
+  opt('--no-receive.otlp-enable-target-info', 'Do not write target_info for OTLP resources.');
+  opt(
+    '--receive.otlp-promote-resource-attributes <name>',
+    '(Repeatable) Resource attributes to include in OTLP metrics ingested by Receive.',
+    [],
+    true,
+  );
   opt('--receive-forward-timeout <duration>', 'Timeout for each forward request.', '5s');
   opt(
     '--receive.memory-limit <bytes>',

@@ -33,6 +33,15 @@ export {
   tenantLimits,
 } from './limits.js';
 export { validateTenant } from './multi-tsdb.js';
+export {
+  decodeOTLPRequest,
+  OTLP_PATH,
+  type OTLPSettings,
+  type OTLPTranslation,
+  otlpLabelName,
+  otlpMetricName,
+  translateOTLP,
+} from './otlp.js';
 export { connectWriteablePeer, REMOTE_WRITE_METHOD, serveWriteable, type WriteablePeer } from './peer.js';
 export {
   createReceiver,
@@ -46,14 +55,18 @@ export {
   type ReceiverWrite,
 } from './receiver.js';
 export { writeQuorum } from './router.js';
+export { relabelSeries, splitTenants } from './series-transform.js';
+export { type RemoteWriteServerTLS, TLS_VERSIONS, type TLSVersion } from './tls-server.js';
 export {
   decodeForwardRequest,
   decodeWriteRequest,
+  decodeWriteRequestV2,
   encodeForwardRequest,
   encodeWriteRequest,
   type ForwardRequest,
   type TenantSeries,
   type WireLabel,
+  type WriteRequestV2,
   type WriteSeries,
 } from './wire.js';
 export { validateLabels, type WriteResult, writeSeries } from './writer.js';

@@ -2,6 +2,7 @@ import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Bucket } from '@thanos-ts/objstore';
 import { DEFAULT_BLOCK_DURATION, DEFAULT_RETENTION_MS, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -19,6 +20,7 @@ import { instrumentHandler } from '../http/instrument.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createProxyStore } from '../query/proxy.js';
 import { snappyDecode } from '../sidecar/prompb/snappy.js';
+import type { RelabelRule } from '../store/relabel.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import {
   type LabelNamesRequest,
@@ -44,9 +46,12 @@ import {
 } from './hashring.js';
 import { checkCounts, checkHeadSeries, checkSize, type LimitsConfig, NO_LIMITS, tenantLimits } from './limits.js';
 import { createMultiTSDB, type MultiTSDB, type TenantDB, tenantTimeRange, validateTenant } from './multi-tsdb.js';
+import { decodeOTLPRequest, joinOTLPErrors, OTLP_PATH, translateOTLP } from './otlp.js';
 import { connectWriteablePeer, serveWriteable, type WriteablePeer } from './peer.js';
 import { createRouter, type Router } from './router.js';
-import { decodeWriteRequest, type WriteSeries } from './wire.js';
+import { relabelSeries, splitTenants } from './series-transform.js';
+import { listenHTTPS, type RemoteWriteServerTLS } from './tls-server.js';
+import { decodeWriteRequest, decodeWriteRequestV2, type WriteSeries } from './wire.js';
 import { writeSeries } from './writer.js';
 
 /** Thanos's default tenant header (tenancy.DefaultTenantHeader). */
@@ -107,6 +112,24 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
   replicationFactor?: number;
   /** Deadline of a forward to a peer, ms (Thanos's hidden --receive-forward-timeout). Default 5_000. */
   forwardTimeoutMs?: number;
+  /** TLS of the remote-write server (--remote-write.server-tls-*). Default plaintext HTTP. */
+  remoteWriteServerTLS?: RemoteWriteServerTLS;
+  /**
+   * Prometheus relabel rules applied to every series of a remote-write or OTLP request before it
+   * is routed (--receive.relabel-config(-file), parsed with parseRelabelConfig). Series the rules
+   * drop are not stored; a request left empty is answered 200. Forwarded writes from peers are
+   * not relabelled again. Default none.
+   */
+  relabelConfigs?: readonly RelabelRule[];
+  /**
+   * Label whose value names the tenant of each series, taking precedence over the tenant header;
+   * it is removed from the series (--receive.split-tenant-label-name). Default '' (off).
+   */
+  splitTenantLabelName?: string;
+  /** Write a `target_info` series per OTLP resource (--receive.otlp-enable-target-info). Default true. */
+  otlpEnableTargetInfo?: boolean;
+  /** OTLP resource attributes added as labels to every series (--receive.otlp-promote-resource-attributes). Default none. */
+  otlpPromoteResourceAttributes?: readonly string[];
   /** TLS towards peer receivers (--remote-write.client-tls-*). Default plaintext. */
   peerTLS?: GrpcClientTLSOptions;
   /** Per-tenant limits (--receive.limits-config-file, parsed with parseLimitsConfig). Default none. */
@@ -148,6 +171,8 @@ export interface Receiver extends StoreAPI, Lifecycle {
    * Express, Fastify's raw request and response). Always ends the response.
    */
   readonly writeHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The OTLP metrics endpoint alone (Thanos's POST /api/v1/otlp), mountable like `writeHandler`. */
+  readonly otlpHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /**
    * Stores series from code that already holds them, through the same routing, limits and
    * status semantics as remote write. Rejects with WriteError, LimitError or InvalidTenantError.
@@ -365,17 +390,26 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     return tsdbs.tenants().find((t) => t.tenant === tenant)?.db.head.numSeries ?? 0;
   }
 
-  /** Limits, then routing; shared by HTTP and in-process writes. */
-  async function ingest(tenant: string, series: WriteSeries[], replica: number): Promise<void> {
+  const relabelRules = opts.relabelConfigs ?? [];
+  const splitLabel = opts.splitTenantLabelName ?? '';
+
+  /**
+   * Limits (on the request as sent, as Thanos), relabelling, then routing; shared by HTTP, OTLP
+   * and in-process writes.
+   */
+  async function ingest(tenant: string, input: WriteSeries[], replica: number): Promise<void> {
     if (!isReady) throw new WriteError('unavailable', 'target not ready');
     const lim = tenantLimits(limits, tenant);
     let samples = 0;
-    for (const s of series) samples += s.timestamps.length;
-    checkCounts(lim, tenant, series.length, samples);
+    for (const s of input) samples += s.timestamps.length;
+    checkCounts(lim, tenant, input.length, samples);
+    const series = relabelSeries(input, relabelRules);
+    // Everything dropped by relabelling: nothing to store, and nothing wrong with the request.
+    if (series.length === 0) return;
     const started = performance.now();
     let code = '200';
     try {
-      await router.write([{ tenant, series }], replica);
+      await router.write(splitTenants([{ tenant, series }], splitLabel), replica);
     } catch (err) {
       code = String(err instanceof WriteError ? err.status : 500);
       throw err;
@@ -413,18 +447,16 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     }
   }
 
-  async function handleWrite(req: IncomingMessage): Promise<void> {
-    if (req.method !== 'POST') throw new HTTPError(405, `method ${req.method} not allowed; remote write is POST`);
+  /**
+   * The checks every HTTP write starts with, in Thanos's order: method, memory ceiling, tenant,
+   * active series, declared size; then reads the body within the size limits.
+   */
+  async function admit(req: IncomingMessage, what: string): Promise<{ tenant: string; body: Buffer }> {
+    if (req.method !== 'POST') throw new HTTPError(405, `method ${req.method} not allowed; ${what} is POST`);
     checkMemory();
     const tenant = tenantOf(req);
     const lim = tenantLimits(limits, tenant);
     checkHeadSeries(lim, tenant, activeSeries(tenant));
-    const contentType = headerOf(req, 'content-type');
-    if (contentType.includes('io.prometheus.write.v2.Request'))
-      throw new HTTPError(
-        415,
-        `remote write 2.0 is not supported; send remote write 1.0 (Content-Type ${contentType})`,
-      );
     const declared = Number(headerOf(req, 'content-length') || -1);
     if (declared >= 0) {
       checkSize(lim, tenant, declared);
@@ -435,8 +467,34 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
           `write request too large: ${declared} bytes, over ${maxRequestBytes} bytes (max request bytes)`,
         );
     }
-    const compressed = await readBody(req, maxRequestBytes);
-    checkSize(lim, tenant, compressed.length);
+    const body = await readBody(req, maxRequestBytes);
+    checkSize(lim, tenant, body.length);
+    return { tenant, body };
+  }
+
+  /** Thanos's determineRWVersion: 2 only with X-Prometheus-Remote-Write-Version 2.0.0 and the v2 content type. */
+  function remoteWriteVersion(req: IncomingMessage): 1 | 2 {
+    if (headerOf(req, 'x-prometheus-remote-write-version') !== '2.0.0') return 1;
+    const ct = headerOf(req, 'content-type');
+    if (ct === '') throw new HTTPError(400, 'missing Content-Type header');
+    if (ct === 'application/x-protobuf;proto=io.prometheus.write.v2.Request') return 2;
+    if (ct === 'application/x-protobuf' || ct === 'application/x-protobuf;proto=prometheus.WriteRequest') return 1;
+    throw new HTTPError(400, 'required headers Content-Type and/or X-Prometheus-Remote-Write-Version not found');
+  }
+
+  function replicaOf(req: IncomingMessage): number {
+    const rawReplica = headerOf(req, replicaHeader);
+    if (rawReplica === '') return 0;
+    const replica = Number(rawReplica);
+    if (!/^\d+$/.test(rawReplica) || !Number.isSafeInteger(replica))
+      throw new HTTPError(400, 'could not parse replica header');
+    return replica;
+  }
+
+  /** Remote write 1.0 or 2.0; resolves with the response headers of a 2.0 request. */
+  async function handleWrite(req: IncomingMessage): Promise<Record<string, string> | undefined> {
+    const { tenant, body: compressed } = await admit(req, 'remote write');
+    const lim = tenantLimits(limits, tenant);
     let raw: Uint8Array;
     try {
       raw = snappyDecode(compressed);
@@ -450,17 +508,66 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
         413,
         `write request too large: ${raw.length} bytes after snappy decoding, over ${maxRequestBytes} bytes (max request bytes)`,
       );
-    const series = decodeWriteRequest(raw);
-    let replica = 0;
-    const rawReplica = headerOf(req, replicaHeader);
-    if (rawReplica !== '') {
-      replica = Number(rawReplica);
-      if (!/^\d+$/.test(rawReplica) || !Number.isSafeInteger(replica))
-        throw new HTTPError(400, 'could not parse replica header');
+    if (remoteWriteVersion(req) === 2) {
+      const v2 = decodeWriteRequestV2(raw);
+      const replica = replicaOf(req);
+      if (v2.series.length > 0) await ingest(tenant, v2.series, replica);
+      // As Thanos: everything in the request counts as written once the request succeeded.
+      return {
+        'X-Prometheus-Remote-Write-Samples-Written': String(v2.samples),
+        'X-Prometheus-Remote-Write-Histograms-Written': String(v2.histograms),
+        'X-Prometheus-Remote-Write-Exemplars-Written': String(v2.exemplars),
+      };
     }
+    const series = decodeWriteRequest(raw);
+    const replica = replicaOf(req);
     // An empty request (or metadata only) is accepted, as Thanos does for forward compatibility.
-    if (series.length === 0) return;
+    if (series.length === 0) return undefined;
     await ingest(tenant, series, replica);
+    return undefined;
+  }
+
+  const otlpSettings = {
+    enableTargetInfo: opts.otlpEnableTargetInfo ?? true,
+    promoteResourceAttributes: opts.otlpPromoteResourceAttributes ?? [],
+  };
+  const otlpDropped = new Counter({
+    name: 'thanos_receive_otlp_dropped_points_total',
+    help: 'OTLP exponential-histogram points not stored (the head stores float samples only).',
+    registers: [registry],
+  });
+
+  /** Thanos's receiveOTLPHTTP: OTLP metrics (protobuf or JSON, optionally gzip) to series. */
+  async function handleOTLP(req: IncomingMessage): Promise<undefined> {
+    const { tenant, body } = await admit(req, 'OTLP ingestion');
+    let raw: Uint8Array = body;
+    const encoding = headerOf(req, 'content-encoding');
+    if (encoding === 'gzip') {
+      try {
+        raw = gunzipSync(body, maxRequestBytes > 0 ? { maxOutputLength: maxRequestBytes } : {});
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === 'ERR_BUFFER_TOO_LARGE')
+          throw new LimitError(
+            'max-request-bytes',
+            413,
+            `write request too large: over ${maxRequestBytes} bytes after gzip decoding (max request bytes)`,
+          );
+        throw new HTTPError(400, e.message);
+      }
+    } else if (encoding !== '')
+      throw new HTTPError(400, `unsupported compression: ${encoding}. Only "gzip" or no compression supported`);
+    const resources = decodeOTLPRequest(raw, headerOf(req, 'content-type'));
+    const t = translateOTLP(resources, otlpSettings);
+    if (t.droppedExponentialPoints > 0) {
+      otlpDropped.inc(t.droppedExponentialPoints);
+      log.warn('otlp exponential histograms not stored', { tenant, points: t.droppedExponentialPoints });
+    }
+    if (t.errors.length > 0) throw new HTTPError(400, joinOTLPErrors(t.errors));
+    const replica = replicaOf(req);
+    if (t.series.length === 0) return undefined;
+    await ingest(tenant, t.series, replica);
+    return undefined;
   }
 
   function statusOf(err: unknown): number {
@@ -471,13 +578,17 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     return 500;
   }
 
-  const writeHandler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const serveWrite = async (
+    handle: (req: IncomingMessage) => Promise<Record<string, string> | undefined>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> => {
     let status = 200;
     let body = '';
+    let headers: Record<string, string> | undefined;
     try {
       // Thanos's write gate (write.global.max_concurrency): later requests wait their turn.
-      if (gate) await gate.run(() => handleWrite(req));
-      else await handleWrite(req);
+      headers = gate ? await gate.run(() => handle(req)) : await handle(req);
     } catch (err) {
       status = statusOf(err);
       body = err instanceof Error ? err.message : String(err);
@@ -488,7 +599,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     }
     if (res.headersSent) return;
     if (status === 200) {
-      res.writeHead(200);
+      res.writeHead(200, headers);
       res.end();
       return;
     }
@@ -496,10 +607,14 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     res.end(`${body}\n`);
   };
 
+  const writeHandler = (req: IncomingMessage, res: ServerResponse) => serveWrite(handleWrite, req, res);
+  const otlpHandler = (req: IncomingMessage, res: ServerResponse) => serveWrite(handleOTLP, req, res);
+
   const receiveRoute = instrumentHandler(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== REMOTE_WRITE_PATH) return false;
-    await writeHandler(req, res);
+    if (path === REMOTE_WRITE_PATH) await writeHandler(req, res);
+    else if (path === OTLP_PATH) await otlpHandler(req, res);
+    else return false;
     return true;
   }, registry);
 
@@ -570,7 +685,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       serveStoreAPI(store, server);
       serveWriteable(server, (req) => {
         if (!isReady) return Promise.reject(new WriteError('unavailable', 'target not ready'));
-        return router.write(req.data, req.replica);
+        return router.write(splitTenants(req.data, splitLabel), req.replica);
       });
     },
   };
@@ -611,10 +726,15 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       if (opts.httpAddress !== undefined)
         httpServer = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs ?? 120_000 });
       if (opts.remoteWriteAddress !== undefined) {
-        rwServer = await listenHTTP(opts.remoteWriteAddress, handler, {
-          gracePeriodMs: opts.httpGracePeriodMs ?? 120_000,
+        const grace = opts.httpGracePeriodMs ?? 120_000;
+        rwServer = opts.remoteWriteServerTLS
+          ? await listenHTTPS(opts.remoteWriteAddress, handler, opts.remoteWriteServerTLS, grace)
+          : await listenHTTP(opts.remoteWriteAddress, handler, { gracePeriodMs: grace });
+        log.info('listening for remote write', {
+          address: rwServer.address,
+          path: REMOTE_WRITE_PATH,
+          tls: opts.remoteWriteServerTLS !== undefined,
         });
-        log.info('listening for remote write', { address: rwServer.address, path: REMOTE_WRITE_PATH });
       }
       if (opts.hashringsFile) {
         const file = opts.hashringsFile;
@@ -654,6 +774,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     ...lifecycle,
     handler,
     writeHandler,
+    otlpHandler,
     write: async (request) => {
       const tenant = request.tenant ?? defaultTenant;
       validateTenant(tenant);

@@ -17,8 +17,25 @@ export interface WriteSeries {
   /** Sample timestamps, ms. */
   timestamps: number[];
   values: number[];
+  /**
+   * Indexes (ascending) of samples that are Prometheus staleness markers. Their NaN payload
+   * (0x7ff0000000000002) does not survive a plain number array (V8 may store any NaN as its
+   * canonical one), so decoders note them here and writers and encoders restore them.
+   */
+  staleAt?: number[];
   /** Native histogram samples the series carried (not stored). */
   histograms: number;
+}
+
+/** Whether the 8 bytes at `pos` are the staleness marker (little-endian float64 0x7ff0000000000002). */
+export function isStaleMarkerAt(view: DataView, pos: number): boolean {
+  return view.getUint32(pos, true) === 2 && view.getUint32(pos + 4, true) === 0x7ff00000;
+}
+
+/** Notes sample `index` of `s` as a staleness marker. */
+export function markStale(s: WriteSeries, index: number): void {
+  if (s.staleAt) s.staleAt.push(index);
+  else s.staleAt = [index];
 }
 
 /** Series of one tenant (storepb.TimeSeriesTenantTuple). */
@@ -109,16 +126,19 @@ function readSeries(r: ProtoReader, end: number, view: DataView, text: Buffer): 
       const send = r.messageEnd();
       let v = 0;
       let t = 0;
+      let stale = false;
       while (r.pos < send) {
         const tg = r.uint32();
         if (tg === 0x09) {
           if (r.pos + 8 > send) r.fail('truncated double');
           v = view.getFloat64(r.pos, true);
+          stale = v !== v && isStaleMarkerAt(view, r.pos);
           r.pos += 8;
         } else if (tg === 0x10) t = r.int64();
         else r.skip(tg & 7);
       }
       if (r.pos !== send) r.fail('sample past its message');
+      if (stale) markStale(s, s.timestamps.length);
       s.timestamps.push(t);
       s.values.push(v);
     } else if (field === 4 && wire === 2) {
@@ -153,6 +173,122 @@ export function decodeWriteRequest(buf: Uint8Array): WriteSeries[] {
     }
   } catch (err) {
     decodeErr('remote write request', err);
+  }
+  return out;
+}
+
+/** What a remote-write 2.0 request carried, for the X-Prometheus-Remote-Write-*-Written headers. */
+export interface WriteRequestV2 {
+  series: WriteSeries[];
+  /** Float samples in the request. */
+  samples: number;
+  /** Native histogram samples in the request. */
+  histograms: number;
+  /** Exemplars in the request. */
+  exemplars: number;
+}
+
+// Field numbers: io/prometheus/write/v2/types.proto Request {symbols=4, timeseries=5},
+// TimeSeries {labels_refs=1 (packed uint32), samples=2, histograms=3, exemplars=4, metadata=5},
+// Sample {value=1 (double), timestamp=2 (int64), start_timestamp=3}.
+
+function readRefs(r: ProtoReader, wire: number, refs: number[]): void {
+  if (wire === 0) {
+    refs.push(r.uint32());
+    return;
+  }
+  const end = r.messageEnd();
+  while (r.pos < end) refs.push(r.uint32());
+  if (r.pos !== end) r.fail('labels_refs past their field');
+}
+
+function readSeriesV2(
+  r: ProtoReader,
+  end: number,
+  view: DataView,
+  symbols: readonly string[],
+): { s: WriteSeries; exemplars: number } {
+  const s: WriteSeries = { labels: [], timestamps: [], values: [], histograms: 0 };
+  const refs: number[] = [];
+  let exemplars = 0;
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && (wire === 2 || wire === 0)) readRefs(r, wire, refs);
+    else if (field === 2 && wire === 2) {
+      const send = r.messageEnd();
+      let v = 0;
+      let t = 0;
+      let stale = false;
+      while (r.pos < send) {
+        const tg = r.uint32();
+        if (tg === 0x09) {
+          if (r.pos + 8 > send) r.fail('truncated double');
+          v = view.getFloat64(r.pos, true);
+          stale = v !== v && isStaleMarkerAt(view, r.pos);
+          r.pos += 8;
+        } else if (tg === 0x10) t = r.int64();
+        else r.skip(tg & 7);
+      }
+      if (r.pos !== send) r.fail('sample past its message');
+      if (stale) markStale(s, s.timestamps.length);
+      s.timestamps.push(t);
+      s.values.push(v);
+    } else if (field === 3 && wire === 2) {
+      r.skip(2);
+      s.histograms++;
+    } else if (field === 4 && wire === 2) {
+      r.skip(2);
+      exemplars++;
+    } else r.skip(wire);
+  }
+  if (r.pos !== end) r.fail('series past its message');
+  // As Thanos's translateV2ToV1: pairs of references, an unpaired last one ignored.
+  for (let i = 0; i + 1 < refs.length; i += 2) {
+    const name = symbols[refs[i] as number];
+    const value = symbols[refs[i + 1] as number];
+    if (name === undefined || value === undefined)
+      r.fail(`label reference ${name === undefined ? refs[i] : refs[i + 1]} past the ${symbols.length} symbols`);
+    s.labels.push({ name, value });
+  }
+  return { s, exemplars };
+}
+
+/**
+ * Decodes a remote-write 2.0 io.prometheus.write.v2.Request (after snappy) into the same series
+ * as 1.0 (Thanos's translateV2ToV1): labels resolved from the symbols table, float samples kept,
+ * native histograms counted, exemplars and metadata dropped. Throws DecodeRequestError naming the
+ * byte offset for bad protobuf or a label reference outside the symbols table.
+ */
+export function decodeWriteRequestV2(buf: Uint8Array): WriteRequestV2 {
+  const r = new ProtoReader(buf, 'io.prometheus.write.v2.Request');
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const symbols: string[] = [];
+  // Series are decoded after the whole message: protobuf allows symbols after the series.
+  const seriesAt: [number, number][] = [];
+  const out: WriteRequestV2 = { series: [], samples: 0, histograms: 0, exemplars: 0 };
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag === 0x22) symbols.push(readString(r, text));
+      else if (tag === 0x2a) {
+        const end = r.messageEnd();
+        seriesAt.push([r.pos, end]);
+        r.pos = end;
+      } else r.skip(tag & 7);
+    }
+    for (const [start, end] of seriesAt) {
+      r.pos = start;
+      const { s, exemplars } = readSeriesV2(r, end, view, symbols);
+      out.samples += s.timestamps.length;
+      out.histograms += s.histograms;
+      out.exemplars += exemplars;
+      out.series.push(s);
+    }
+  } catch (err) {
+    decodeErr('remote write 2.0 request', err);
   }
   return out;
 }
@@ -225,6 +361,14 @@ class Out {
       v = Math.floor(v / 0x80);
     }
     this.buf[this.pos++] = v;
+  }
+
+  /** The staleness marker's exact bits (a number would not keep them). */
+  staleMarker(): void {
+    this.ensure(8);
+    this.view.setUint32(this.pos, 2, true);
+    this.view.setUint32(this.pos + 4, 0x7ff00000, true);
+    this.pos += 8;
   }
 
   double(v: number): void {
@@ -307,10 +451,16 @@ function writeSeries(o: Out, tag: number, s: WriteSeries): void {
     if (l.value !== '') o.string(0x12, l.value);
     o.end(la);
   }
+  const stale = s.staleAt;
+  let nextStale = 0;
   for (let i = 0; i < s.timestamps.length; i++) {
     const sa = o.begin(0x12);
     const v = s.values[i] as number;
-    if (!Object.is(v, 0)) {
+    if (stale !== undefined && stale[nextStale] === i) {
+      nextStale++;
+      o.varint(0x09);
+      o.staleMarker();
+    } else if (!Object.is(v, 0)) {
       o.varint(0x09);
       o.double(v);
     }

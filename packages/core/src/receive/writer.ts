@@ -4,6 +4,7 @@ import {
   Labels,
   OutOfBoundsError,
   OutOfOrderSampleError,
+  STALE_NAN,
   TooOldSampleError,
 } from '@thanos-ts/tsdb';
 import { WriteError, type WriteFailureKind } from './errors.js';
@@ -135,14 +136,21 @@ export async function writeSeries(
     let ref: number | Labels = Labels.fromSortedFlat(flat);
     const ts = s.timestamps;
     const vs = s.values;
+    const stale = s.staleAt;
+    let nextStale = 0;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i] as number;
+      let v = vs[i] as number;
+      if (stale !== undefined && stale[nextStale] === i) {
+        nextStale++;
+        v = STALE_NAN;
+      }
       if (t > futureBound) {
         tracker.add('out of bounds', 'samples', 'conflict');
         continue;
       }
       try {
-        ref = app.append(ref, t, vs[i] as number);
+        ref = app.append(ref, t, v);
         appended++;
       } catch (err) {
         const reason = sampleReason(err);
