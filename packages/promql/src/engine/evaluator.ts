@@ -5,7 +5,13 @@
  * inside the loops over series and steps (see `CHECK_WORK`).
  */
 import { isStaleNaN, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
-import { copyFloatHistogram, type FloatHistogram, mulFloatHistogram } from '@thanos-ts/tsdb/histogram';
+import {
+  CounterResetHint,
+  copyFloatHistogram,
+  detectFloatHistogramReset,
+  type FloatHistogram,
+  mulFloatHistogram,
+} from '@thanos-ts/tsdb/histogram';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
 import type {
   AggregateExpr,
@@ -16,7 +22,7 @@ import type {
   SubqueryExpr,
   VectorSelector,
 } from '../parser/ast.js';
-import { exprType } from '../parser/ast.js';
+import { exprType, inspect } from '../parser/ast.js';
 import { aggregateK, aggregateSimple, countValues } from './aggregations.js';
 import { type Annotations, annotationText } from './annotations.js';
 import { scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from './binary.js';
@@ -132,7 +138,23 @@ export class Evaluator {
     { ts: Float64Array; vs: Float64Array; hts?: Float64Array; hvs?: FloatHistogram[] }
   >();
 
+  /** Selectors whose histograms get on-the-fly counter reset hints (see histogramStatsSelectors). */
+  private statsSelectors: Set<VectorSelector> | undefined;
+  private readonly statsViews = new Map<SeriesSamples, SeriesSamples>();
+
   constructor(private readonly opts: EvaluatorOptions) {}
+
+  /** The samples as read for `vs`: with Prometheus's HistogramStatsIterator hints where it applies. */
+  private view(vs: VectorSelector, s: SeriesSamples): SeriesSamples {
+    const hs = s.histograms;
+    if (hs === undefined || hs.timestamps.length === 0 || !this.statsSelectors?.has(vs)) return s;
+    let v = this.statsViews.get(s);
+    if (v === undefined) {
+      v = { ...s, histograms: { timestamps: hs.timestamps, values: statsHints(hs.values) } };
+      this.statsViews.set(s, v);
+    }
+    return v;
+  }
 
   /** Fails with a cancellation or timeout error when due. */
   checkDone(): void {
@@ -175,6 +197,8 @@ export class Evaluator {
 
   /** Evaluates `e` over the grid `g`. */
   eval(e: Expr, g: Grid): EvalValue {
+    // The first call is for the whole query: find the selectors read through histogram_count() & co.
+    this.statsSelectors ??= histogramStatsSelectors(e);
     this.checkDone();
     const before = this.currentSamples;
     const v = this.evalNode(e, g);
@@ -270,7 +294,8 @@ export class Evaluator {
     const lookback = this.opts.lookbackDelta;
     const out: StepSeries[] = [];
     if (vs.smoothed) return this.smoothedSelector(data, refs, g, timestamps);
-    for (const s of data) {
+    for (const s0 of data) {
+      const s = this.view(vs, s0);
       this.spend(g.n + s.timestamps.length);
       const ts = s.timestamps;
       const values = s.values;
@@ -400,7 +425,8 @@ export class Evaluator {
     const vs = ms.vectorSelector;
     const range = durationMs(ms.rangeExpr, ms.range, this.opts.queryStep);
     const data = this.opts.data.get(vs) ?? [];
-    const series: RawSeries[] = data.map((s) => {
+    const series: RawSeries[] = data.map((s0) => {
+      const s = this.view(vs, s0);
       const { ts, vs: values, hts, hvs } = this.samplesNoStale(s);
       const r: RawSeries = { labels: s.labels, ts, vs: values, dropName: false };
       if (hts !== undefined) {
@@ -450,7 +476,11 @@ export class Evaluator {
     const series = stepSeries.map((s) => {
       // Converting a long inner grid allocates and touches two columns per series.
       this.spend(s.present.length);
-      return stepSeriesToRaw(s, start, step);
+      const r = stepSeriesToRaw(s, start, step);
+      // As Prometheus: explicit (not) reset hints become unknown, since a subquery may skip or
+      // repeat the samples they were about.
+      if (r.hvs !== undefined) r.hvs = r.hvs.map(unknownResetHint);
+      return r;
     });
     return { series, range, refs, anchored: false, smoothed: false };
   }
@@ -956,6 +986,62 @@ function mapElements(
       any = true;
     }
     if (any) out.push(o);
+  }
+  return out;
+}
+
+function unknownResetHint(h: FloatHistogram): FloatHistogram {
+  if (h.counterResetHint === CounterResetHint.CounterReset || h.counterResetHint === CounterResetHint.NotCounterReset) {
+    return { ...h, counterResetHint: CounterResetHint.Unknown };
+  }
+  return h;
+}
+
+/**
+ * Prometheus's detectHistogramStatsDecoding: selectors under histogram_count, histogram_sum or
+ * histogram_avg (and not under a subquery or a function needing buckets) are read through the
+ * HistogramStatsIterator, which detects counter resets as it goes.
+ */
+function histogramStatsSelectors(root: Expr): Set<VectorSelector> {
+  const out = new Set<VectorSelector>();
+  inspect(root, (node, path) => {
+    if (node.type !== 'VectorSelector') return;
+    let skip = false;
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i] as Expr;
+      if (p.type === 'SubqueryExpr') {
+        skip = false;
+        break;
+      }
+      if (p.type === 'Call') {
+        const f = p.func.name;
+        if (f === 'histogram_count' || f === 'histogram_sum' || f === 'histogram_avg') skip = true;
+        else if (f === 'histogram_quantile' || f === 'histogram_quantiles' || f === 'histogram_fraction') {
+          skip = false;
+          break;
+        }
+      }
+    }
+    if (skip) out.add(node);
+  });
+  return out;
+}
+
+/** The hints the HistogramStatsIterator gives: an unknown hint becomes reset or not_reset by comparison with the previous sample. */
+function statsHints(hs: readonly FloatHistogram[]): FloatHistogram[] {
+  const out: FloatHistogram[] = [];
+  let last: FloatHistogram | undefined;
+  for (const h of hs) {
+    if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) {
+      out.push(h);
+      continue;
+    }
+    let hint = h.counterResetHint;
+    if (hint === CounterResetHint.Unknown && last !== undefined) {
+      hint = detectFloatHistogramReset(h, last) ? CounterResetHint.CounterReset : CounterResetHint.NotCounterReset;
+    }
+    out.push(hint === h.counterResetHint ? h : { ...h, counterResetHint: hint });
+    last = h;
   }
   return out;
 }

@@ -1,13 +1,14 @@
 import {
   compareLabels,
   compareStrings,
+  isStaleNaN,
   Labels,
   type Matcher,
   type Queryable,
   type SelectHints,
   type SeriesSamples,
 } from '@thanos-ts/tsdb';
-import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
+import { CounterResetHint, detectFloatHistogramReset, type FloatHistogram } from '@thanos-ts/tsdb/histogram';
 
 /** One series as handed to `MemoryStorage.load`. */
 export interface SeriesInput {
@@ -122,7 +123,7 @@ export function createMemoryStorage(): MemoryStorage {
       s.len = n;
     }
     s.hist = kept;
-    s.histSorted = { timestamps: Float64Array.from(kept, (e) => e.t), values: kept.map((e) => e.h) };
+    s.histSorted = { timestamps: Float64Array.from(kept, (e) => e.t), values: withReadHints(kept, s) };
   };
 
   const finish = (s: StoredSeries): void => {
@@ -251,6 +252,46 @@ export function createMemoryStorage(): MemoryStorage {
       return [...values].sort(compareStrings);
     },
   };
+}
+
+/**
+ * The counter reset hints a reader of Prometheus's TSDB sees: a gauge stays a gauge; a counter
+ * histogram that continues a chunk (after another counter histogram, no float, stale marker or
+ * counter reset in between) reads as NotCounterReset, one that starts a chunk as Unknown.
+ * Samples are copied, not modified.
+ */
+function withReadHints(kept: { t: number; h: FloatHistogram }[], s: { ts: Float64Array; len: number }): FloatHistogram[] {
+  const out: FloatHistogram[] = [];
+  let f = 0;
+  for (let i = 0; i < kept.length; i++) {
+    const e = kept[i] as { t: number; h: FloatHistogram };
+    const prev = i > 0 ? (kept[i - 1] as { t: number; h: FloatHistogram }) : undefined;
+    // A float sample between two histograms starts a new chunk.
+    while (f < s.len && (s.ts[f] as number) < e.t) f++;
+    const floatBetween = prev !== undefined && f > 0 && (s.ts[f - 1] as number) > prev.t;
+    const h = e.h;
+    let hint: CounterResetHint;
+    // The first sample of a chunk reads as unknown even after a detected reset (chunkenc's
+    // counterResetHint), so CounterReset never comes out of storage.
+    if (h.counterResetHint === CounterResetHint.Gauge) hint = CounterResetHint.Gauge;
+    else if (
+      h.counterResetHint === CounterResetHint.CounterReset ||
+      prev === undefined ||
+      floatBetween ||
+      isStale(prev.h) ||
+      isStale(h) ||
+      prev.h.counterResetHint === CounterResetHint.Gauge ||
+      detectFloatHistogramReset(h, prev.h)
+    ) {
+      hint = CounterResetHint.Unknown;
+    } else hint = CounterResetHint.NotCounterReset;
+    out.push(hint === h.counterResetHint ? h : { ...h, counterResetHint: hint });
+  }
+  return out;
+}
+
+function isStale(h: FloatHistogram): boolean {
+  return Number.isNaN(h.sum) && isStaleNaN(h.sum);
 }
 
 function lowerBound(a: Float64Array, n: number, x: number): number {
