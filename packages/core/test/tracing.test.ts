@@ -76,7 +76,8 @@ async function query(q: Querier, headers: Record<string, string> = {}) {
   const res = await fetch(`http://${q.httpAddress}/api/v1/query?query=${encodeURIComponent('sum(temp)')}&time=30`, {
     headers,
   });
-  return { status: res.status, traceId: res.headers.get('x-thanos-trace-id'), body: await res.json() };
+  const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
+  return { status: res.status, traceId: res.headers.get('x-thanos-trace-id'), body };
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -113,7 +114,7 @@ describe.each([
     const parentSpan = '00f067aa0ba902b7';
     const res = await query(stack.querier, { traceparent: `00-${parentTrace}-${parentSpan}-01` });
     expect(res.status).toBe(200);
-    expect(res.body.data.result[0].value[1]).toBe('45');
+    expect(res.body.data.result[0]?.value[1]).toBe('45');
     expect(res.traceId).toBe(parentTrace);
     await stack.close();
     await Promise.all([qt.shutdown(), ...st.map((t) => t.shutdown())]);
@@ -177,7 +178,7 @@ describe('tracing off and tracing to nowhere', () => {
     cleanups.push(() => stack.close());
     const res = await query(stack.querier);
     expect(res.status).toBe(200);
-    expect(res.body.data.result[0].value[1]).toBe('45');
+    expect(res.body.data.result[0]?.value[1]).toBe('45');
     expect(res.traceId).toBeNull();
   });
 
@@ -204,7 +205,7 @@ describe('tracing off and tracing to nowhere', () => {
     for (let i = 0; i < 5; i++) {
       const res = await query(stack.querier);
       expect(res.status).toBe(200);
-      expect(res.body.data.result[0].value[1]).toBe('45');
+      expect(res.body.data.result[0]?.value[1]).toBe('45');
       expect(res.traceId).toMatch(/^[0-9a-f]{32}$/);
     }
     await stack.close();
@@ -241,7 +242,7 @@ describe('sampling', () => {
     const text = otlpConfig(receiver.endpoint, 'q').replace('sampler_type: alwayssample', `sampler_type: ${sampler}`);
     const qt = createTracing(text);
     const stack = await startStack({ querier: qt });
-    const res = await query(stack.querier, headers);
+    const res = await query(stack.querier, headers as Record<string, string>);
     expect(res.status).toBe(200);
     await stack.close();
     await qt.shutdown();

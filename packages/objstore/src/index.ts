@@ -53,3 +53,4 @@ export type { BucketMetricsOptions, BucketOperation } from './wrappers/metrics.j
 export { BUCKET_OPERATIONS, withMetrics } from './wrappers/metrics.js';
 export { withPrefix } from './wrappers/prefix.js';
 export { withRetries } from './wrappers/retry.js';
+export { type BucketSpan, type BucketSpanner, withTracing } from './wrappers/tracing.js';

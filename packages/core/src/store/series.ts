@@ -1,7 +1,9 @@
+import { type Tracer, trace } from '@opentelemetry/api';
 import { isObjNotFoundErr } from '@thanos-ts/objstore';
 import { CorruptionError, compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
 import { forEachLimit } from '../concurrency/limit.js';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
+import { defaultTracer, withSpan } from '../tracing/context.js';
 import { toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
 import type { RequestLimiter } from './limits.js';
@@ -96,6 +98,8 @@ export async function selectBlockSeries(
   const refs =
     matchers.length > 0 ? await reader.postingsForMatchers(matchers, signal) : await reader.allPostings(signal);
   limiter.checkPostings(refs.length);
+  // On the block's span when the request is traced (a no-op call otherwise).
+  trace.getActiveSpan()?.setAttribute('postings', refs.length);
   const without = req.withoutReplicaLabels ?? [];
   const relabels = block.extLabels.size > 0 || without.length > 0;
   const out: SelectedSeries[] = [];
@@ -167,6 +171,7 @@ async function fetchBatch(
   req: SeriesRequest,
   limiter: RequestLimiter,
   damage: DamageTracker,
+  tracer: Tracer,
   signal?: AbortSignal,
 ): Promise<SeriesResponse[]> {
   // Chunks of the batch in output order; per block, the positions of its chunks in that list.
@@ -186,9 +191,22 @@ async function fetchBatch(
       if (damage.bad.has(block)) return;
       let got: Array<{ encoding: number; data: Uint8Array }>;
       try {
-        got = await block.chunkReader().readChunks(
-          positions.map((i) => (flat[i] as ChunkRef).ref),
-          signal,
+        got = await withSpan(
+          tracer,
+          'bucket_store_fetch_chunks',
+          { 'block.id': block.id, chunks: positions.length },
+          async (span) => {
+            const read = await block.chunkReader().readChunks(
+              positions.map((i) => (flat[i] as ChunkRef).ref),
+              signal,
+            );
+            if (span.isRecording()) {
+              let bytes = 0;
+              for (const c of read) bytes += c.data.byteLength;
+              span.setAttribute('bytes', bytes);
+            }
+            return read;
+          },
         );
       } catch (err) {
         // One damaged block must not hide every other block's data: its chunks are left out,
@@ -240,9 +258,16 @@ export async function* seriesOverBlocks(
   blocks: readonly BucketBlock[],
   req: SeriesRequest,
   limiter: RequestLimiter,
-  opts: { concurrency: number; signal?: AbortSignal | undefined; onDamage?: BlockDamageHandler | undefined },
+  opts: {
+    concurrency: number;
+    signal?: AbortSignal | undefined;
+    onDamage?: BlockDamageHandler | undefined;
+    /** Tracer for one span per block selected and per chunk fetch. Default: the global API's. */
+    tracer?: Tracer | undefined;
+  },
 ): AsyncGenerator<SeriesResponse> {
   const { signal } = opts;
+  const tracer = opts.tracer ?? defaultTracer();
   const damage = new DamageTracker(opts.onDamage);
   const perBlock: SelectedSeries[][] = new Array(blocks.length);
   const selectWarnings: string[] = [];
@@ -251,7 +276,16 @@ export async function* seriesOverBlocks(
     opts.concurrency,
     async ([b, i]) => {
       try {
-        perBlock[i] = await selectBlockSeries(b, req, limiter, signal);
+        // Thanos's per-block span: postings and series entries read from the block's index.
+        perBlock[i] = await withSpan(tracer, 'bucket_store_block_series', { 'block.id': b.id }, async (span) => {
+          const got = await selectBlockSeries(b, req, limiter, signal);
+          if (span.isRecording()) {
+            let chunks = 0;
+            for (const x of got) chunks += x.chunks.length;
+            span.setAttributes({ series: got.length, chunks });
+          }
+          return got;
+        });
       } catch (err) {
         if (!isBlockDamage(err)) throw err;
         const w = damage.report(b, err);
@@ -281,13 +315,13 @@ export async function* seriesOverBlocks(
   }
   if (cur.length > 0) batches.push(cur);
   let next: Promise<SeriesResponse[]> | undefined = batches[0]
-    ? fetchBatch(batches[0], req, limiter, damage, signal)
+    ? fetchBatch(batches[0], req, limiter, damage, tracer, signal)
     : undefined;
   for (let i = 0; i < batches.length; i++) {
     const current = next as Promise<SeriesResponse[]>;
     const following = batches[i + 1];
     const ready = await current;
-    next = following ? fetchBatch(following, req, limiter, damage, signal) : undefined;
+    next = following ? fetchBatch(following, req, limiter, damage, tracer, signal) : undefined;
     // Avoid an unhandled rejection if the consumer stops before awaiting the prefetch.
     next?.catch(() => {});
     yield* ready;

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
+import { type Bucket, isObjNotFoundErr, withTracing } from '@thanos-ts/objstore';
 import {
   CorruptionError,
   compareLabels,
@@ -38,6 +38,7 @@ import {
   type StoreAPI,
   type StoreInfo,
 } from '../storeapi/store-api.js';
+import { bucketSpanner } from '../tracing/context.js';
 import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
@@ -144,9 +145,12 @@ const RESOLUTIONS = [3_600_000, 300_000, 0];
 
 /** Creates a store gateway; no I/O until `start`. */
 export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
-  const { logger, registry } = resolveComponentOptions(opts);
+  const { logger, registry, tracer } = resolveComponentOptions(opts);
   const counter: RequestCounter = { getRange: 0, bytes: 0 };
-  const bucket = opts.cachingBucket ? createCachingBucket(opts.bucket, opts.cachingBucket) : opts.bucket;
+  // Bucket operations are spans only when a tracer was given: the default one would cost a
+  // no-op span per ranged read for nothing.
+  const traced = opts.tracer ? withTracing(opts.bucket, bucketSpanner(tracer)) : opts.bucket;
+  const bucket = opts.cachingBucket ? createCachingBucket(traced, opts.cachingBucket) : traced;
   const allItems = new Set(['Postings', 'Series', 'ExpandedPostings'] as const);
   const configuredIndexCache: IndexCache =
     opts.indexCache === undefined
@@ -497,7 +501,12 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       await seriesGate.acquire(signal);
       for (const b of selected) b.acquire();
       try {
-        yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), { concurrency, signal, onDamage });
+        yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), {
+          concurrency,
+          signal,
+          onDamage,
+          tracer,
+        });
       } catch (err) {
         if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
         throw err;
@@ -582,10 +591,11 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
   };
   const endpoints: ComponentEndpoints = {
     registry,
+    tracer,
     ready: () => isReady,
     handlers: [createLoadedBlocksHandler(gateway)],
     // Matcher limits are checked on the wire too, before decoding compiles every regex.
-    grpc: (server) => serveStoreAPI(gateway, guardMatcherLimits(server, limits)),
+    grpc: (server) => serveStoreAPI(gateway, guardMatcherLimits(server, limits), { tracer }),
   };
   const handler = componentHandler(endpoints);
   return gateway;

@@ -200,3 +200,17 @@ export function extractGrpcMetadata(metadata: Metadata, base: Context = ROOT_CON
   if (ts.length > 0) bag.tracestate = String(ts[0]);
   return propagator.extract(base, bag, headerGetter);
 }
+
+/**
+ * The tracer as `@thanos-ts/objstore`'s `BucketSpanner`, for `withTracing(bucket, …)`: bucket
+ * operations become spans under the active one.
+ */
+export function bucketSpanner(
+  tracer: Tracer,
+): <T>(
+  name: string,
+  attributes: Record<string, string | number | boolean>,
+  fn: (span: Span) => Promise<T>,
+) => Promise<T> {
+  return (name, attributes, fn) => withSpan(tracer, name, attributes, fn);
+}

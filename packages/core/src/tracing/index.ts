@@ -12,6 +12,7 @@ export {
 } from './config.js';
 export {
   bindAsyncIterable,
+  bucketSpanner,
   defaultTracer,
   ensureContextManager,
   extractGrpcMetadata,
