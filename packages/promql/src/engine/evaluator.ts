@@ -141,6 +141,8 @@ export class Evaluator {
   /** Selectors whose histograms get on-the-fly counter reset hints (see histogramStatsSelectors). */
   private statsSelectors: Set<VectorSelector> | undefined;
   private readonly statsViews = new Map<SeriesSamples, SeriesSamples>();
+  /** Set when a selector in timestamp mode picked a histogram sample (info() refuses those). */
+  private histogramTimestamps = false;
 
   constructor(private readonly opts: EvaluatorOptions) {}
 
@@ -364,8 +366,10 @@ export class Evaluator {
         const h = hs.values[hp - 1] as FloatHistogram;
         if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
         o.present[i] = 1;
-        if (timestamps) o.values[i] = t / 1000;
-        else {
+        if (timestamps) {
+          o.values[i] = t / 1000;
+          this.histogramTimestamps = true;
+        } else {
           o.hists ??= new Array(n);
           o.hists[i] = h;
         }
@@ -686,7 +690,9 @@ export class Evaluator {
         const base = this.vectorArg(e.args[0] as Expr, g);
         const selector = this.opts.infoSelectors.get(e);
         // The info series' values are the original sample timestamps (for picking the latest).
+        this.histogramTimestamps = false;
         const info = selector === undefined ? [] : this.vectorSelector(selector, g, true);
+        if (this.histogramTimestamps) throw new QueryEvaluationError('info sample should be float');
         for (const s of info) for (let i = 0; i < g.n; i++) s.values[i] = (s.values[i] as number) * 1000;
         const arg = e.args[1];
         const matchers = arg?.type === 'VectorSelector' ? arg.matchers : undefined;
