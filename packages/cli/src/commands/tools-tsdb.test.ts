@@ -67,6 +67,46 @@ describe('tools tsdb', () => {
     if (programAvailable('promtool')) expect(ours).toBe(await promtool.dump(dir));
   });
 
+  it('dumps native histograms series by series, streaming (writes before the last series is read)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-tsdb-hist-'));
+    const db = await openDB({ dir, retentionMs: 0 });
+    const nSeries = 300;
+    const h = (i: number) => ({
+      counterResetHint: 0 as const,
+      schema: 2,
+      zeroThreshold: 0.001,
+      zeroCount: i,
+      count: 3 * i,
+      sum: i * 1.5,
+      positiveSpans: [{ offset: 1, length: 2 }],
+      negativeSpans: [],
+      positiveBuckets: [i, 0],
+      negativeBuckets: [],
+    });
+    for (let t = 0; t < 5 * 3600_000; t += 60_000) {
+      const app = db.appender();
+      for (let s = 0; s < nSeries; s++)
+        app.appendHistogram(Labels.from({ __name__: 'lat', s: String(s).padStart(4, '0') }), t, h(t / 60_000));
+      await app.commit();
+    }
+    const res = await db.compactHead();
+    await db.close();
+    const block = join(dir, res.blocks[0] as string);
+    const pieces: string[] = [];
+    let linesAtFirstWrite = 0;
+    await runTsdbDump({ block }, (t) => {
+      if (pieces.length === 0) linesAtFirstWrite = t.split('\n').length;
+      pieces.push(t);
+    });
+    const lines = pieces.join('').trimEnd().split('\n');
+    expect(lines[0]).toBe('{__name__="lat", s="0000"} {count:0, sum:0} 0');
+    expect(lines[1]).toBe(
+      '{__name__="lat", s="0000"} {count:3, sum:1.5, [-0.001,0.001]:1, (1,1.189207115002721]:1, (1.189207115002721,1.414213562373095]:1} 60000',
+    );
+    expect(pieces.length).toBeGreaterThan(3);
+    expect(linesAtFirstWrite).toBeLessThan(lines.length / 2);
+  });
+
   it('parses durations', () => {
     expect(parseDurationFlag('d', '1h30m')).toBe(5400_000);
     expect(() => parseDurationFlag('max-block-duration', '2 hours')).toThrow(/--max-block-duration/);

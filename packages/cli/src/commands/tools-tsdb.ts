@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMetricSelector } from '@thanos-ts/promql';
-import { createBlocksFromOpenMetrics, dumpDB, dumpSamples, InvalidArgumentError, type Matcher } from '@thanos-ts/tsdb';
+import { createBlocksFromOpenMetrics, dumpDB, InvalidArgumentError, type Matcher } from '@thanos-ts/tsdb';
+import { dumpAllSamples } from '@thanos-ts/tsdb/histogram';
 import { Command, Option } from 'commander';
 import { durationFlag } from '../flags/http.js';
 import type { ToolsRegistration } from './tools.js';
@@ -56,9 +57,10 @@ export async function runTsdbDump(opts: DumpCommandOptions, write: Write = stdou
     ...(maxTime === undefined ? {} : { maxTime }),
   };
   // A data directory (it has a WAL) is dumped with its head, as `promtool tsdb dump` does;
-  // a block or a directory of blocks alone, block by block.
+  // a block or a directory of blocks alone, streamed series by series, native histograms
+  // printed as Prometheus ≥ 2.44's promtool prints them.
   if (existsSync(join(opts.block, 'wal'))) await dumpDB(opts.block, write, dumpOpts);
-  else await dumpSamples(opts.block, write, dumpOpts);
+  else await dumpAllSamples(opts.block, write, dumpOpts);
 }
 
 /** `tools tsdb create-blocks-from openmetrics`: backfills blocks like promtool, printing them. */

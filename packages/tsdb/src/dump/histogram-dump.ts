@@ -1,6 +1,6 @@
 // `promtool tsdb dump` for blocks that hold native histograms: float samples and histogram samples
 // of every series, printed as promtool prints them.
-import { type BlockChunk, type BlockReader, openBlock } from '../block/reader.js';
+import { type BlockChunk, type BlockReader, type BlockSeries, openBlock } from '../block/reader.js';
 import { ChunkEncoding } from '../chunkenc/chunk.js';
 import { decodeFloatHistogramChunk } from '../chunkenc/float-histogram.js';
 import { decodeHistogramChunk } from '../chunkenc/histogram.js';
@@ -70,8 +70,10 @@ export function decodeChunkSamples(c: BlockChunk, file = 'chunk'): DumpSample[] 
 /**
  * Writes every sample of the blocks in `path` as `promtool tsdb dump` does, histograms included:
  * series in label order, each series' samples merged across blocks by time (on equal timestamps
- * the block with the earlier minTime wins), limited to [minTime, maxTime]. Holds the selected
- * series' chunks of all blocks in memory at once.
+ * the block with the earlier minTime wins), limited to [minTime, maxTime]. Streams: the blocks'
+ * series are merged batch by batch (up to 1024 series per block at a time), and only one series'
+ * samples are decoded at once, so memory does not grow with the block. `write` receives text in
+ * ~1 MiB pieces and may return a promise for backpressure.
  */
 export async function dumpAllSamples(
   path: string,
@@ -80,34 +82,46 @@ export async function dumpAllSamples(
 ): Promise<void> {
   const dirs = await findBlockDirs(path);
   const blocks: BlockReader[] = [];
+  const iters: AsyncGenerator<BlockSeries[]>[] = [];
   try {
     for (const d of dirs) blocks.push(await openBlock(d, { signal: opts.signal }));
     blocks.sort((a, b) => a.meta.minTime - b.meta.minTime);
     const matchers = opts.matchers ?? [new Matcher('=~', '__name__', '(?s:.*)')];
     const mint = opts.minTime ?? Number.MIN_SAFE_INTEGER;
     const maxt = opts.maxTime ?? Number.MAX_SAFE_INTEGER;
-    const bySeries = new Map<string, { labels: Labels; parts: DumpSample[][] }>();
-    for (const b of blocks) {
-      for (const s of await b.select(matchers, mint, maxt, { signal: opts.signal })) {
-        const key = formatLabelsGo(s.labels);
-        let e = bySeries.get(key);
-        if (!e) {
-          e = { labels: s.labels, parts: [] };
-          bySeries.set(key, e);
-        }
-        const samples: DumpSample[] = [];
-        for (const c of s.chunks) samples.push(...decodeChunkSamples(c, b.name));
-        e.parts.push(samples);
-      }
-    }
-    const series = [...bySeries.entries()].sort((a, b) => compareLabels(a[1].labels, b[1].labels));
+    for (const b of blocks) iters.push(b.selectBatches(matchers, mint, maxt, { signal: opts.signal }));
+    const batches: (BlockSeries[] | undefined)[] = [];
+    for (const it of iters) batches.push((await it.next()).value ?? undefined);
+    const pos = new Array<number>(iters.length).fill(0);
     let buf = '';
-    for (const [text, { parts }] of series) {
-      for (const s of mergeByTime(parts)) {
-        if (s.t < mint || s.t > maxt) continue;
+    for (;;) {
+      let min: Labels | undefined;
+      for (let i = 0; i < batches.length; i++) {
+        const h = batches[i]?.[pos[i] as number];
+        if (h && (!min || compareLabels(h.labels, min) < 0)) min = h.labels;
+      }
+      if (!min) break;
+      const parts: DumpSample[][] = [];
+      for (let i = 0; i < batches.length; i++) {
+        const b = batches[i];
+        const h = b?.[pos[i] as number];
+        if (!b || !h || compareLabels(h.labels, min) !== 0) continue;
+        const samples: DumpSample[] = [];
+        for (const c of h.chunks)
+          for (const x of decodeChunkSamples(c, (blocks[i] as BlockReader).name)) samples.push(x);
+        parts.push(samples);
+        pos[i] = (pos[i] as number) + 1;
+        if ((pos[i] as number) >= b.length) {
+          batches[i] = (await (iters[i] as AsyncGenerator<BlockSeries[]>).next()).value ?? undefined;
+          pos[i] = 0;
+        }
+      }
+      const text = formatLabelsGo(min);
+      for (const x of mergeByTime(parts)) {
+        if (x.t < mint || x.t > maxt) continue;
         // promtool ≤ 2.43 loops `for it.Next() == ValFloat` and so stops at the first histogram.
-        if (opts.promtoolVersion === 2 && s.kind !== 'float') break;
-        buf += formatDumpLine(text, s);
+        if (opts.promtoolVersion === 2 && x.kind !== 'float') break;
+        buf += formatDumpLine(text, x);
       }
       if (buf.length > 1 << 20) {
         await write(buf);
@@ -116,19 +130,29 @@ export async function dumpAllSamples(
     }
     if (buf.length > 0) await write(buf);
   } finally {
+    for (const it of iters) await it.return(undefined);
     for (const b of blocks) await b.close();
   }
 }
 
-// Merges sorted sample lists; on equal timestamps the earlier list wins.
+// Merges sorted sample lists; on equal timestamps the earlier list wins. A list that is not
+// sorted (overlapping chunks after out-of-order ingestion) is sorted first, the earlier chunk
+// winning a timestamp.
 function mergeByTime(parts: readonly DumpSample[][]): DumpSample[] {
-  if (parts.length === 1) return parts[0] as DumpSample[];
-  const all: { s: DumpSample; p: number }[] = [];
+  if (parts.length === 1 && isSorted(parts[0] as DumpSample[])) return parts[0] as DumpSample[];
+  const all: { s: DumpSample; p: number; i: number }[] = [];
   parts.forEach((list, p) => {
-    for (const s of list) all.push({ s, p });
+    list.forEach((s, i) => {
+      all.push({ s, p, i });
+    });
   });
-  all.sort((a, b) => a.s.t - b.s.t || a.p - b.p);
+  all.sort((a, b) => a.s.t - b.s.t || a.p - b.p || a.i - b.i);
   const out: DumpSample[] = [];
   for (const { s } of all) if (out.length === 0 || (out[out.length - 1] as DumpSample).t !== s.t) out.push(s);
   return out;
+}
+
+function isSorted(list: readonly DumpSample[]): boolean {
+  for (let i = 1; i < list.length; i++) if ((list[i] as DumpSample).t <= (list[i - 1] as DumpSample).t) return false;
+  return true;
 }
