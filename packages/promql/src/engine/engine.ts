@@ -99,6 +99,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     grid: Grid,
     instant: boolean,
     qopts: QueryOptions | undefined,
+    requestedEnd?: number,
   ): Promise<QueryResult> => {
     const signal = qopts?.signal;
     const lookback = qopts?.lookbackDelta ?? lookbackDelta;
@@ -106,6 +107,8 @@ export function createEngine(opts: EngineOptions = {}): Engine {
     if (signal?.aborted) throw new QueryCanceledError('query queue');
     const start = grid.start;
     const end = grid.start + (grid.n - 1) * grid.step;
+    // `@ end()` means the requested end, which need not fall on a step.
+    const queryEnd = requestedEnd ?? end;
     const plan = planSelects(expr, {
       start,
       end,
@@ -113,13 +116,14 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       lookbackDelta: lookback,
       noStepSubqueryInterval,
       queryStart: start,
-      queryEnd: end,
+      queryEnd,
     });
     const data = await withDeadline(fetchSelects(queryable, plan, signal), deadline, signal);
     const input: EvaluateInput = {
       expr,
       grid,
       instant,
+      ...(queryEnd === end ? {} : { queryEnd }),
       data,
       infoSelectors: new Map(plan.flatMap((p) => (p.infoCall ? [[p.infoCall, p.selector] as const] : []))),
       lookbackDelta: lookback,
@@ -158,7 +162,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
         );
       }
       const n = Math.floor((end - start) / step) + 1;
-      return run(queryable, expr, { start, step, n }, false, qopts);
+      return run(queryable, expr, { start, step, n }, false, qopts, end);
     },
   };
 }

@@ -18,6 +18,11 @@ export interface EvaluateInput {
   grid: Grid;
   /** An instant query (a grid of one whose result is a vector or scalar, not a matrix). */
   instant: boolean;
+  /**
+   * The requested end of a range query, ms, which `@ end()` refers to even when it is not on a
+   * step (Prometheus uses the requested end). Default: the grid's last step.
+   */
+  queryEnd?: number;
   /** Samples of every selector node, fetched by the planner. */
   data: Map<VectorSelector, SeriesSamples[]>;
   /** The synthetic selectors of `info()` calls. */
@@ -48,7 +53,7 @@ export function evaluate(input: EvaluateInput): QueryResult {
     data: input.data,
     infoSelectors: input.infoSelectors,
     queryStart: start,
-    queryEnd: end,
+    queryEnd: input.queryEnd ?? end,
     noStepSubqueryInterval: input.noStepSubqueryInterval,
     queryStep: instant ? 0 : grid.step,
     annos,

@@ -41,6 +41,8 @@ export interface EvaluationTask {
   sets: PackedSeries[];
   grid: Grid;
   instant: boolean;
+  /** The requested end of a range query (for `@ end()`), ms. */
+  queryEnd?: number;
   lookbackDelta: number;
   maxSamples: number;
   noStepSubqueryInterval: number;
@@ -103,6 +105,7 @@ export function encodeTask(
     sets,
     grid: input.grid,
     instant: input.instant,
+    ...(input.queryEnd === undefined ? {} : { queryEnd: input.queryEnd }),
     lookbackDelta: input.lookbackDelta,
     maxSamples: input.maxSamples,
     noStepSubqueryInterval: input.noStepSubqueryInterval,
@@ -137,6 +140,7 @@ export function runTask(task: EvaluationTask, transfer: ArrayBuffer[]): Evaluati
       expr: task.graph.expr as Expr,
       grid: task.grid,
       instant: task.instant,
+      ...(task.queryEnd === undefined ? {} : { queryEnd: task.queryEnd }),
       data,
       infoSelectors,
       lookbackDelta: task.lookbackDelta,
