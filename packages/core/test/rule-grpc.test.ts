@@ -3,11 +3,11 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMemoryStorage } from '@thanos-ts/promql';
-import { waitFor } from '@thanos-ts/testing';
+import { programAvailable, type RunningPrometheus, startPrometheus, waitFor } from '@thanos-ts/testing';
 import { Labels } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuerier, type Querier } from '../src/query/querier.js';
-import { createRulesFanout, mergeRuleGroups } from '../src/query/rules-fanout.js';
+import { createRulesFanout, mergeRuleGroups, ruleGroupsJSON } from '../src/query/rules-fanout.js';
 import { createRuler, type Ruler } from '../src/rule/index.js';
 import { connectRulesAPI, type RulesGroup, type RulesResponse } from '../src/rule/rules-service.js';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
@@ -292,4 +292,108 @@ describe('merging rule groups of replicas', () => {
     expect(mergeRuleGroups(gs, { ruleGroups: ['g1'] }, []).map((g) => g.name)).toEqual(['g1']);
     expect(mergeRuleGroups(gs, { files: ['other'] }, [])).toEqual([]);
   });
+});
+
+describe.skipIf(!programAvailable('prometheus'))('fan-out JSON against Prometheus 2.42 /api/v1/rules', () => {
+  // The same rules in Prometheus and in a ruler querying that Prometheus: the fan-out's JSON
+  // (through gRPC) must say what Prometheus says, apart from Thanos's additions.
+  const FILE_RULES = `groups:
+  - name: mixed
+    interval: 1s
+    rules:
+      - record: job:up:sum
+        expr: sum by(job)(up)
+      - alert: TargetUp
+        expr: up==1
+        for: 1h
+        keep_firing_for: 5m
+        labels: { severity: page }
+        annotations: { summary: "{{ $labels.job }} up" }
+`;
+  let dir: string;
+  let prom: RunningPrometheus;
+  let ruler: Ruler;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rule-grpc-prom-'));
+    const file = join(dir, 'rules.yml');
+    await writeFile(file, FILE_RULES);
+    const config = (port: number) =>
+      `global: { scrape_interval: 1s, evaluation_interval: 1s }\nrule_files: [${JSON.stringify(file)}]\nscrape_configs:\n  - job_name: prom\n    static_configs: [{ targets: ['127.0.0.1:${port}'] }]\n`;
+    prom = await startPrometheus({ config: config(1) });
+    await writeFile(join(prom.dataDir, '..', 'prometheus.yml'), config(prom.port));
+    expect((await fetch(`${prom.url}/-/reload`, { method: 'POST' })).status).toBe(200);
+    ruler = createRuler({
+      ruleFiles: [file],
+      dataDir: join(dir, 'data'),
+      queryURLs: [prom.url],
+      externalLabels: { replica: 'a' },
+      grpcAddress: '127.0.0.1:0',
+      grpcGracePeriodMs: 0,
+      httpAddress: '127.0.0.1:0',
+      httpGracePeriodMs: 0,
+      shipIntervalMs: 0,
+    });
+    await ruler.start();
+  }, 90_000);
+  afterAll(async () => {
+    await ruler?.close();
+    await prom?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('has the same groups, rules, queries, labels and alerts', async () => {
+    interface JRule {
+      name: string;
+      alerts?: Array<Record<string, unknown>>;
+      [k: string]: unknown;
+    }
+    interface JGroup {
+      name: string;
+      rules: JRule[];
+      [k: string]: unknown;
+    }
+    const fanout = createRulesFanout({ endpoints: () => [ruler.grpcAddress as string], replicaLabels: ['replica'] });
+    const ours = async () =>
+      (JSON.parse(ruleGroupsJSON((await fanout.rules({})).groups)) as { groups: JGroup[] }).groups;
+    const theirs = async () =>
+      ((await (await fetch(`${prom.url}/api/v1/rules`)).json()) as { data: { groups: JGroup[] } }).data.groups;
+    const alertsOf = (gs: JGroup[]) => gs[0]?.rules.find((r) => r.name === 'TargetUp')?.alerts ?? [];
+    try {
+      await waitFor(
+        'an alert in both',
+        async () => alertsOf(await ours()).length > 0 && alertsOf(await theirs()).length > 0,
+        30_000,
+      );
+      const [o, t] = [await ours(), await theirs()];
+      const shape = (g: JGroup, volatile: string[]) => {
+        const keep = (x: Record<string, unknown>) =>
+          Object.fromEntries(
+            Object.entries(x)
+              .filter(([k]) => !volatile.includes(k))
+              .sort(([a], [b]) => a.localeCompare(b)),
+          );
+        return {
+          ...keep(g),
+          rules: [...g.rules]
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map((r) => ({ ...keep(r), ...(r.alerts ? { alerts: r.alerts.map(keep) } : {}) })),
+        };
+      };
+      // Timings differ; partialResponseStrategy is Thanos's addition; activeAt differs by when each evaluated.
+      const volatile = ['evaluationTime', 'lastEvaluation', 'activeAt', 'partialResponseStrategy'];
+      // Thanos's rulespb JSON always writes a recording rule's labels; Prometheus omits them when empty.
+      for (const g of o)
+        for (const r of g.rules)
+          if (r.type === 'recording' && Object.keys(r.labels as object).length === 0) delete r.labels;
+      expect(o.map((g) => shape(g, volatile))).toEqual(t.map((g) => shape(g, volatile)));
+      expect(o[0]?.rules.map((r) => r.query)).toEqual(['up == 1', 'sum by (job) (up)']);
+      // The ruler's own /api/v1/rules is Prometheus's JSON (external labels not added, file order).
+      const own = (
+        (await (await fetch(`http://${ruler.httpAddress}/api/v1/rules`)).json()) as { data: { groups: JGroup[] } }
+      ).data.groups;
+      expect(own.map((g) => shape(g, volatile))).toEqual(t.map((g) => shape(g, volatile)));
+    } finally {
+      fanout.close();
+    }
+  }, 60_000);
 });

@@ -33,7 +33,7 @@ function ruleJSON(r: Rule): Record<string, unknown> {
     return {
       state: r.state,
       name: r.name,
-      query: r.cfg.expr,
+      query: r.query,
       duration: r.cfg.forMs / 1000,
       keepFiringFor: r.cfg.keepFiringForMs / 1000,
       labels: r.labels.toRecord(),
@@ -42,7 +42,14 @@ function ruleJSON(r: Rule): Record<string, unknown> {
       ...common,
       type: 'alerting',
     };
-  return { name: r.name, query: r.cfg.expr, labels: r.labels.toRecord(), ...common, type: 'recording' };
+  // Prometheus's RecordingRule JSON has `labels,omitempty`.
+  return {
+    name: r.name,
+    query: r.query,
+    ...(r.labels.size > 0 ? { labels: r.labels.toRecord() } : {}),
+    ...common,
+    type: 'recording',
+  };
 }
 
 /** The Prometheus rules and alerts API over a ruler's groups (`/api/v1/rules`, `/api/v1/alerts`). */

@@ -268,7 +268,7 @@ export class RuleGroup {
       a.validUntil = ts + 4 * Math.max(delay, this.intervalMs);
       send.push(a);
     }
-    if (send.length > 0) this.deps.notify(send, rule.cfg.expr);
+    if (send.length > 0) this.deps.notify(send, rule.query);
   }
 
   /**

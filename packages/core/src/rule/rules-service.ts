@@ -114,7 +114,13 @@ export type RulesResponse = { group: RulesGroup } | { warning: string };
 // Protobuf types: rules/rulespb/rpc.proto next to this module, its imports from the StoreAPI protos.
 
 function rulesProtoDir(): string {
-  const candidates = [new URL('./proto/', import.meta.url), new URL('./rule/proto/', import.meta.url)];
+  // From source: src/rule/proto. Built: dist/proto (the build copies src/rule/proto there, next to
+  // the StoreAPI protos), seen from a chunk in dist/ or from an entry in dist/<subpath>/.
+  const candidates = [
+    new URL('./proto/', import.meta.url),
+    new URL('../proto/', import.meta.url),
+    new URL('./rule/proto/', import.meta.url),
+  ];
   for (const url of candidates) {
     const dir = fileURLToPath(url);
     if (existsSync(`${dir}rules/rulespb/rpc.proto`)) return dir;
@@ -348,7 +354,7 @@ export function rulerRuleGroups(
       for (const [k, v] of Object.entries(externalLabels)) labels = labels.with(k, v);
       const common = {
         name: r.name,
-        query: r.cfg.expr,
+        query: r.query,
         labels,
         health: r.health,
         lastError: r.lastError?.message ?? '',

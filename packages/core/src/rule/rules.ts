@@ -1,3 +1,4 @@
+import { formatExpr, parseExpr } from '@thanos-ts/promql';
 import { Labels } from '@thanos-ts/tsdb';
 import { RuleEvalError } from './errors.js';
 import type { RuleQueryFunc, RuleQueryOptions } from './query-func.js';
@@ -57,7 +58,22 @@ abstract class RuleBase {
   constructor(readonly cfg: RuleConfig) {
     this.labels = Labels.from(cfg.labels);
   }
+  private formatted: string | undefined;
   abstract get name(): string;
+  /**
+   * The expression as Prometheus prints it (rule.Query().String()): what /api/v1/rules shows and
+   * generatorURL links to. The file's text when it does not parse (rule files are checked before).
+   */
+  get query(): string {
+    if (this.formatted === undefined) {
+      try {
+        this.formatted = formatExpr(parseExpr(this.cfg.expr));
+      } catch {
+        this.formatted = this.cfg.expr;
+      }
+    }
+    return this.formatted;
+  }
   /** Rule identity across reloads: name plus labels (Prometheus's nameAndLabels). */
   get identity(): string {
     return this.name + this.labels.toString();
