@@ -49,6 +49,13 @@ describe('thanos-ts query-frontend flags', () => {
       labelsMaxQueryParallelism: 14,
       labelsMaxCacheFreshnessMs: 60_000,
       labelsPartialResponse: true,
+      labelsDefaultTimeRangeMs: 86_400_000,
+      minSplitIntervalMs: 0,
+      maxSplitIntervalMs: 0,
+      horizontalShards: 0,
+      cacheCompression: '',
+      orgIdHeaders: [],
+      slowQueryLogsUserHeader: '',
       compressResponses: false,
       logQueriesLongerThanMs: 0,
       forwardHeaders: [],
@@ -85,6 +92,10 @@ describe('thanos-ts query-frontend flags', () => {
           '--labels.response-cache-max-freshness=2m',
           '--no-labels.partial-response',
           '--labels.default-time-range=48h',
+          '--cache-compression-type=snappy',
+          '--query-frontend.org-id-header=X-Scope-OrgID',
+          '--query-frontend.slow-query-logs-user-header=X-User',
+          '--query-frontend.downstream-tripper-config=max_conns_per_host: 4',
           '--labels.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size_items: 100',
           '--http-address=127.0.0.1:0',
         ]),
@@ -110,6 +121,10 @@ describe('thanos-ts query-frontend flags', () => {
         labelsPartialResponse: false,
         verticalShards: 4,
         labelsDefaultTimeRangeMs: 48 * 3600_000,
+        cacheCompression: 'snappy',
+        orgIdHeaders: ['X-Scope-OrgID'],
+        slowQueryLogsUserHeader: 'X-User',
+        downstreamTripper: { maxConnsPerHost: 4 },
       });
       expect(o.responseCache?.name).toBe('fifocache');
       expect(o.labelsResponseCache?.name).toBe('fifocache');
@@ -126,6 +141,22 @@ describe('thanos-ts query-frontend flags', () => {
     [['--query-frontend.downstream-url=ftp://x'], /--query-frontend.downstream-url: .*unsupported scheme/],
     [['--query-frontend.downstream-url='], /downstream URL should be configured/],
     [['--query-frontend.vertical-shards=-1'], /--query-frontend.vertical-shards: want an integer ≥ 0/],
+    [['--labels.default-time-range=0'], /--labels.default-time-range: labels.default-time-range cannot be set to 0/],
+    [['--cache-compression-type=zstd'], /--cache-compression-type: unsupported compression type: zstd/],
+    [
+      [
+        '--query-range.min-split-interval=1h',
+        '--query-range.max-split-interval=24h',
+        '--query-range.horizontal-shards=4',
+      ],
+      /--query-range.split-interval: split queries interval and dynamic query split interval cannot be set at the same time/,
+    ],
+    [
+      ['--query-range.split-interval=0', '--query-range.min-split-interval=1h', '--query-range.max-split-interval=24h'],
+      /--query-range.horizontal-shards: min horizontal shards should be greater than 0/,
+    ],
+    [['--query-frontend.org-id-header=X-Org', '--query-frontend.tenant-header=X-Tenant'], /cannot be used together/],
+    [['--query-frontend.downstream-tripper-config=idle: 1s'], /field idle not found/],
     [
       [
         '--query-range.split-interval=0',

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import {
   createQueryFrontend,
+  type DownstreamTripperConfig,
   type FrontendCache,
+  parseCacheCompression,
+  parseDownstreamTripperConfig,
   parseResponseCacheConfig,
   type QueryFrontendOptions,
 } from '@thanos-ts/core/frontend';
@@ -21,6 +24,14 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'web.disableCors': boolean;
   'queryRange.alignRangeWithStep': boolean;
   'queryRange.splitInterval': string;
+  'queryRange.minSplitInterval': string;
+  'queryRange.maxSplitInterval': string;
+  'queryRange.horizontalShards': string;
+  cacheCompressionType: string;
+  'queryFrontend.downstreamTripperConfig'?: string;
+  'queryFrontend.downstreamTripperConfigFile'?: string;
+  'queryFrontend.orgIdHeader'?: string[];
+  'queryFrontend.slowQueryLogsUserHeader': string;
   'queryRange.maxRetriesPerRequest': string;
   'query.maxRetriesPerRequest': string;
   'queryRange.maxQueryLength': string;
@@ -105,6 +116,49 @@ export async function parseQueryFrontendFlags(
   }
   const shards = o['queryFrontend.verticalShards'];
   const splitIntervalMs = goDurationFlag(o['queryRange.splitInterval'], 'query-range.split-interval');
+  const minSplitIntervalMs = goDurationFlag(o['queryRange.minSplitInterval'], 'query-range.min-split-interval');
+  const maxSplitIntervalMs = goDurationFlag(o['queryRange.maxSplitInterval'], 'query-range.max-split-interval');
+  const horizontalShards = intFlag(o['queryRange.horizontalShards'], 'query-range.horizontal-shards', 0);
+  const dynamicSplit = minSplitIntervalMs > 0 || maxSplitIntervalMs > 0 || horizontalShards > 0;
+  // Thanos's Config.Validate, naming the flags.
+  if (dynamicSplit && splitIntervalMs !== 0)
+    throw new InvalidArgumentError(
+      '--query-range.split-interval: split queries interval and dynamic query split interval cannot be set at the same time (set --query-range.split-interval=0)',
+    );
+  if (dynamicSplit && horizontalShards <= 0)
+    throw new InvalidArgumentError(
+      '--query-range.horizontal-shards: min horizontal shards should be greater than 0 when query split threshold is enabled',
+    );
+  if (dynamicSplit && maxSplitIntervalMs <= 0)
+    throw new InvalidArgumentError(
+      '--query-range.max-split-interval: max query split interval should be greater than 0 when query split threshold is enabled',
+    );
+  if (dynamicSplit && minSplitIntervalMs <= 0)
+    throw new InvalidArgumentError(
+      '--query-range.min-split-interval: min query split interval should be greater than 0 when query split threshold is enabled',
+    );
+  let cacheCompression: QueryFrontendOptions['cacheCompression'];
+  try {
+    cacheCompression = parseCacheCompression(o.cacheCompressionType);
+  } catch (err) {
+    throw new InvalidArgumentError(`--cache-compression-type: ${(err as Error).message}`);
+  }
+  const labelsDefaultTimeRangeMs = goDurationFlag(o['labels.defaultTimeRange'], 'labels.default-time-range');
+  if (labelsDefaultTimeRangeMs === 0)
+    throw new InvalidArgumentError('--labels.default-time-range: labels.default-time-range cannot be set to 0');
+  const orgIdHeaders = o['queryFrontend.orgIdHeader'] ?? [];
+  if (orgIdHeaders.length > 0 && o['queryFrontend.tenantHeader'].toLowerCase() !== 'thanos-tenant')
+    throw new InvalidArgumentError(
+      '--query-frontend.org-id-header: query-frontend.org-id-header and query-frontend.tenant-header cannot be used together',
+    );
+  const tripperText = await fileOrInline(
+    o['queryFrontend.downstreamTripperConfigFile'],
+    o['queryFrontend.downstreamTripperConfig'],
+    'query-frontend.downstream-tripper-config',
+  );
+  let downstreamTripper: DownstreamTripperConfig | undefined;
+  if (tripperText !== undefined && tripperText.trim() !== '')
+    downstreamTripper = await parseDownstreamTripperConfig(tripperText, '--query-frontend.downstream-tripper-config');
   const cacheText = await fileOrInline(
     o['queryRange.responseCacheConfigFile'],
     o['queryRange.responseCacheConfig'],
@@ -112,7 +166,7 @@ export async function parseQueryFrontendFlags(
   );
   let responseCache: FrontendCache | undefined;
   if (cacheText !== undefined && cacheText.trim() !== '') {
-    if (splitIntervalMs <= 0)
+    if (splitIntervalMs <= 0 && !dynamicSplit)
       throw new InvalidArgumentError(
         '--query-range.split-interval: split queries or split threshold interval should be greater than 0 when caching is enabled',
       );
@@ -161,7 +215,14 @@ export async function parseQueryFrontendFlags(
     ),
     labelsPartialResponse: o['labels.partialResponse'],
     labelsResponseCache,
-    labelsDefaultTimeRangeMs: goDurationFlag(o['labels.defaultTimeRange'], 'labels.default-time-range'),
+    labelsDefaultTimeRangeMs,
+    minSplitIntervalMs,
+    maxSplitIntervalMs,
+    horizontalShards,
+    cacheCompression,
+    downstreamTripper,
+    orgIdHeaders,
+    slowQueryLogsUserHeader: o['queryFrontend.slowQueryLogsUserHeader'],
     compressResponses: o['queryFrontend.compressResponses'],
     logQueriesLongerThanMs: goDurationFlag(
       o['queryFrontend.logQueriesLongerThan'],
@@ -206,6 +267,21 @@ export function defineQueryFrontendCommand(): Command {
     '--query-range.split-interval <duration>',
     'Split query range requests by an interval and execute in parallel, it should be greater than 0 when query-range.response-cache-config is configured.',
     '24h',
+  );
+  opt(
+    '--query-range.min-split-interval <duration>',
+    'Split query range requests above this interval in query-range.horizontal-shards requests of equal range. Using this parameter is not allowed with query-range.split-interval. One should also set query-range.split-min-horizontal-shards to a value greater than 1 to enable splitting.',
+    '0',
+  );
+  opt(
+    '--query-range.max-split-interval <duration>',
+    'Split query range below this interval in query-range.horizontal-shards. Queries with a range longer than this value will be split in multiple requests of this length.',
+    '0',
+  );
+  opt(
+    '--query-range.horizontal-shards <n>',
+    'Split queries in this many requests when query duration is below query-range.max-split-interval.',
+    '0',
   );
   opt(
     '--query-range.max-retries-per-request <n>',
@@ -285,6 +361,19 @@ export function defineQueryFrontendCommand(): Command {
     '--labels.response-cache-config <yaml>',
     "Alternative to 'labels.response-cache-config-file' flag (mutually exclusive).",
   );
+  opt(
+    '--cache-compression-type <type>',
+    "Use compression in results cache. Supported values are: 'snappy' and '' (disable compression).",
+    '',
+  );
+  opt(
+    '--query-frontend.downstream-tripper-config-file <path>',
+    'Path to YAML file that contains downstream tripper configuration. If your downstream URL is localhost or 127.0.0.1 then it is highly recommended to increase max_idle_conns_per_host to at least 100.',
+  );
+  opt(
+    '--query-frontend.downstream-tripper-config <yaml>',
+    "Alternative to 'query-frontend.downstream-tripper-config-file' flag (mutually exclusive).",
+  );
   opt('--query-frontend.compress-responses', 'Compress HTTP responses.', false);
   opt(
     '--query-frontend.log-queries-longer-than <duration>',
@@ -296,6 +385,17 @@ export function defineQueryFrontendCommand(): Command {
       '--query-frontend.forward-header <http-header-name>',
       'List of headers forwarded by the query-frontend to downstream queriers, default is empty (repeatable).',
     ).argParser(collect),
+  );
+  cmd.addOption(
+    new Option(
+      '--query-frontend.org-id-header <http-header-name>',
+      "Deprecation Warning - This flag will be soon deprecated in favor of query-frontend.tenant-header and both flags cannot be used at the same time. Request header names used to identify the source of slow queries (repeated flag). The values of the header will be added to the org id field in the slow query log. If multiple headers match the request, the first matching arg specified will take precedence. If no headers match 'anonymous' will be used.",
+    ).argParser(collect),
+  );
+  opt(
+    '--query-frontend.slow-query-logs-user-header <http-header-name>',
+    'Set the value of the field remote_user in the slow query logs to the value of the given HTTP header. Falls back to reading the user from the basic auth header.',
+    '',
   );
   opt('--query-frontend.tenant-header <header>', 'HTTP header to determine tenant.', 'THANOS-TENANT');
   opt(

@@ -10,6 +10,7 @@ import {
 import { createInMemoryCache } from '../cache/inmemory.js';
 import { createMemcachedCache } from '../cache/memcached.js';
 import { createRedisCache } from '../cache/redis.js';
+import { snappyDecode, snappyEncode } from '../sidecar/prompb/snappy.js';
 import { FrontendConfigError } from './errors.js';
 
 /**
@@ -130,4 +131,42 @@ export function createBoundedCache(opts: BoundedCacheOptions): Cache {
     maxItems: opts.maxItems,
     validityMs: opts.validityMs,
   });
+}
+
+/** Results cache compression (--cache-compression-type): `snappy`, or '' for none. */
+export type CacheCompression = '' | 'snappy';
+
+/** Checks a --cache-compression-type value; Cortex's "unsupported compression type" otherwise. */
+export function parseCacheCompression(value: string): CacheCompression {
+  if (value === '' || value === 'snappy') return value;
+  throw new FrontendConfigError(`unsupported compression type: ${value}`);
+}
+
+/**
+ * Snappy (block format) around a cache, as Cortex's snappyCache: values are compressed before
+ * they are stored and decompressed when fetched; an entry that does not decode is a miss. Stats
+ * and close are the backend's.
+ */
+export function withSnappy(next: Cache): Cache {
+  return {
+    name: next.name,
+    async fetch(keys, signal) {
+      const found = await next.fetch(keys, signal);
+      const out = new Map<string, Uint8Array>();
+      for (const [k, v] of found) {
+        try {
+          out.set(k, snappyDecode(v));
+        } catch {
+          // A corrupt or uncompressed entry (written before compression was turned on): a miss,
+          // and the fresh answer overwrites it.
+        }
+      }
+      return out;
+    },
+    store(key, value, ttlMs) {
+      next.store(key, snappyEncode(value), ttlMs);
+    },
+    stats: () => next.stats(),
+    close: () => next.close(),
+  };
 }

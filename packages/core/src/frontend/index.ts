@@ -1,11 +1,19 @@
 // @thanos-ts/core/frontend: the query frontend (split, align, shard, retry and cache queries).
 export {
   type BoundedCacheOptions,
+  type CacheCompression,
   createBoundedCache,
+  parseCacheCompression,
   parseResponseCacheConfig,
   type ResponseCacheConfig,
+  withSnappy,
 } from './cache-config.js';
 export { createDownstream, type Downstream, type DownstreamOptions, type DownstreamReply } from './downstream.js';
+export {
+  createDownstreamAgent,
+  type DownstreamTripperConfig,
+  parseDownstreamTripperConfig,
+} from './downstream-config.js';
 export { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
 export { type InstantSortPlan, instantSortPlan, mergeInstantAnswers } from './instant.js';
 export {

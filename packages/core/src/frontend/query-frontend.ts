@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { Cache } from '../cache/cache.js';
 import {
   type ComponentOptions,
@@ -18,8 +18,11 @@ import { componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { instrumentHandler } from '../http/instrument.js';
+import { parseTime } from '../http/params.js';
 import type { RequestHandler } from '../http/query-api.js';
+import { type CacheCompression, parseCacheCompression, withSnappy } from './cache-config.js';
 import { createDownstream } from './downstream.js';
+import { createDownstreamAgent, type DownstreamTripperConfig } from './downstream-config.js';
 import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
 import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
@@ -46,12 +49,29 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
    * A path prefix is kept. Default `http://localhost:9090`.
    */
   downstreamUrl?: string;
-  /** undici dispatcher for the downstream calls (proxies, tests). Default: an own keep-alive agent. */
+  /** undici dispatcher for the downstream calls (proxies, tests). Default: an own agent from `downstreamTripper`. */
   dispatcher?: Dispatcher;
+  /**
+   * Settings of the frontend's own HTTP client to the downstream: timeouts, connection limit, TLS
+   * (--query-frontend.downstream-tripper-config; see parseDownstreamTripperConfig). Ignored with
+   * `dispatcher`. Default: Thanos's (90 s idle connections, 10 s TLS handshake).
+   */
+  downstreamTripper?: DownstreamTripperConfig;
   /** Round range query start and end down to a multiple of the step (--query-range.align-range-with-step). Default true. */
   alignRangeWithStep?: boolean;
   /** Split range queries into pieces of this interval (--query-range.split-interval). Default 86_400_000 (24h); 0 does not split. */
   splitIntervalMs?: number;
+  /**
+   * Dynamic splitting (--query-range.min-split-interval): ranges longer than this are split into
+   * `horizontalShards` equal pieces, or by `maxSplitIntervalMs` once at least twice that long;
+   * shorter ones by this interval. Needs `splitIntervalMs: 0` and the other two set, as Thanos.
+   * Default 0: off.
+   */
+  minSplitIntervalMs?: number;
+  /** Dynamic splitting's largest piece (--query-range.max-split-interval). Default 0. */
+  maxSplitIntervalMs?: number;
+  /** Dynamic splitting's piece count below `maxSplitIntervalMs` (--query-range.horizontal-shards). Default 0. */
+  horizontalShards?: number;
   /** Attempts per range query piece on 5xx/network errors (--query-range.max-retries-per-request). Default 5; 0 or 1: one attempt. */
   maxRetries?: number;
   /** The same for instant queries (--query.max-retries-per-request). Default 5. */
@@ -87,6 +107,11 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
    * Thanos does. Default 86_400_000 (24h); 0 leaves them out (the downstream's default: all time).
    */
   labelsDefaultTimeRangeMs?: number;
+  /**
+   * Compress entries of both results caches (--cache-compression-type): `snappy` or '' (none).
+   * Default ''.
+   */
+  cacheCompression?: CacheCompression;
   /** Gzip the answers the frontend builds when the client accepts gzip (--query-frontend.compress-responses). Default false. */
   compressResponses?: boolean;
   /**
@@ -94,6 +119,17 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
    * negative: every query.
    */
   logQueriesLongerThanMs?: number;
+  /**
+   * Request headers naming the org in the slow query log's `org_id`, first present wins
+   * (--query-frontend.org-id-header, deprecated in Thanos for the tenant header, and refused
+   * together with a custom `tenantHeader`). Default none: the tenant header, else `anonymous`.
+   */
+  orgIdHeaders?: readonly string[];
+  /**
+   * Header whose value is the slow query log's `remote_user` (--query-frontend.slow-query-logs-user-header).
+   * Default '': the user name of basic authentication.
+   */
+  slowQueryLogsUserHeader?: string;
   /** Request headers passed on to the downstream with split pieces (--query-frontend.forward-header). Default none. */
   forwardHeaders?: readonly string[];
   /** Header naming the tenant (part of cache keys, always forwarded). Default `THANOS-TENANT`, as Thanos. */
@@ -190,12 +226,56 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   const parallelism = opts.maxQueryParallelism ?? 14;
   const partialDefault = opts.partialResponse ?? true;
   const slowMs = opts.logQueriesLongerThanMs ?? 0;
+  const userHeader = (opts.slowQueryLogsUserHeader ?? '').toLowerCase();
   const tenantHeader = (opts.tenantHeader ?? 'THANOS-TENANT').toLowerCase();
   const defaultTenant = opts.defaultTenant ?? 'default-tenant';
   const forward = [...new Set([...(opts.forwardHeaders ?? []).map((h) => h.toLowerCase()), tenantHeader])];
+  if ((opts.orgIdHeaders ?? []).length > 0 && tenantHeader !== 'thanos-tenant')
+    throw new FrontendConfigError(
+      'query-frontend.org-id-header and query-frontend.tenant-header cannot be used together',
+    );
+  // Thanos's orgIdHeaders: the configured ones, a custom tenant header, then the default one.
+  const orgIdHeaders = [
+    ...new Set([
+      ...(opts.orgIdHeaders ?? []).map((h) => h.toLowerCase()),
+      ...(tenantHeader !== 'thanos-tenant' ? [tenantHeader] : []),
+      'thanos-tenant',
+    ]),
+  ];
   const checkEveryMs = opts.downstreamCheckIntervalMs ?? 10_000;
   if (splitIntervalMs < 0) throw new FrontendConfigError('query-frontend: split interval must not be negative');
-  if (opts.responseCache && splitIntervalMs <= 0)
+  const minSplitMs = opts.minSplitIntervalMs ?? 0;
+  const maxSplitMs = opts.maxSplitIntervalMs ?? 0;
+  const horizontalShards = opts.horizontalShards ?? 0;
+  const dynamicSplit = minSplitMs > 0 || maxSplitMs > 0 || horizontalShards > 0;
+  // Thanos's Config.Validate, in its order and words.
+  if (dynamicSplit && splitIntervalMs !== 0)
+    throw new FrontendConfigError(
+      'split queries interval and dynamic query split interval cannot be set at the same time',
+    );
+  if (dynamicSplit) {
+    if (horizontalShards <= 0)
+      throw new FrontendConfigError(
+        'min horizontal shards should be greater than 0 when query split threshold is enabled',
+      );
+    if (maxSplitMs <= 0)
+      throw new FrontendConfigError(
+        'max query split interval should be greater than 0 when query split threshold is enabled',
+      );
+    if (minSplitMs <= 0)
+      throw new FrontendConfigError(
+        'min query split interval should be greater than 0 when query split threshold is enabled',
+      );
+  }
+  /** Thanos's dynamicIntervalFn: the interval a range query is split by. */
+  const intervalFor = (r: RangeRequest): number => {
+    if (!dynamicSplit) return splitIntervalMs;
+    const length = r.end - r.start;
+    if (Math.trunc(length / maxSplitMs) >= 2) return maxSplitMs;
+    if (length > minSplitMs) return Math.max(1, Math.trunc(length / horizontalShards));
+    return minSplitMs;
+  };
+  if (opts.responseCache && splitIntervalMs <= 0 && !dynamicSplit)
     throw new FrontendConfigError(
       'query-frontend: split queries or split threshold interval should be greater than 0 when caching is enabled',
     );
@@ -261,7 +341,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   });
 
   // One connection pool for every downstream call; closed with the frontend unless it was given.
-  const ownAgent = opts.dispatcher ? undefined : new Agent({ keepAliveTimeout: 90_000 });
+  const ownAgent = opts.dispatcher ? undefined : createDownstreamAgent(opts.downstreamTripper);
   const dispatcher = opts.dispatcher ?? (ownAgent as Agent);
   const rangeDownstream = createDownstream({
     url: downstreamUrl,
@@ -284,6 +364,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     logger,
     onRetries: (n) => retries.observe({ tripperware: 'labels' }, n),
   });
+  const compression = parseCacheCompression(opts.cacheCompression ?? '');
+  const compressed = (c: Cache): Cache => (compression === 'snappy' ? withSnappy(c) : c);
   const labelsCacheName = opts.labelsResponseCache?.name ?? 'fifocache';
   const labelsSplitMs = opts.labelsSplitIntervalMs ?? DAY_MS;
   const labelsDefaultRangeMs = opts.labelsDefaultTimeRangeMs ?? DAY_MS;
@@ -298,7 +380,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     splitIntervalMs: labelsSplitMs,
     maxParallelism: opts.labelsMaxQueryParallelism ?? 14,
     maxFreshnessMs: opts.labelsMaxCacheFreshnessMs ?? 60_000,
-    ...(opts.labelsResponseCache ? { cache: opts.labelsResponseCache.cache } : {}),
+    ...(opts.labelsResponseCache ? { cache: compressed(opts.labelsResponseCache.cache) } : {}),
     ttlMs: opts.labelsResponseCache?.ttlMs ?? 0,
     now,
     onSplit: (n) => splitQueries.inc({ tripperware: 'labels' }, n),
@@ -323,7 +405,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   };
   const resultsCache: ResultsCache | undefined = opts.responseCache
     ? createResultsCache({
-        cache: opts.responseCache.cache,
+        cache: compressed(opts.responseCache.cache),
         ttlMs: opts.responseCache.ttlMs ?? 0,
         splitIntervalMs,
         maxFreshnessMs: opts.maxCacheFreshnessMs ?? 60_000,
@@ -394,7 +476,11 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         `the query time range exceeds the limit (query length: ${formatGoDuration(r.end - r.start)}, limit: ${formatGoDuration(maxQueryLengthMs)})`,
       );
     if (align) r = alignToStep(r);
-    const pieces = splitIntervalMs > 0 ? splitRangeRequest(r, splitIntervalMs) : [r];
+    const interval = intervalFor(r);
+    const pieces =
+      interval > 0
+        ? splitRangeRequest(r, interval).map((p) => (dynamicSplit ? { ...p, splitIntervalMs: interval } : p))
+        : [r];
     splitQueries.inc({ tripperware: 'query_range' }, pieces.length);
     const gate = new Gate(parallelism);
     // Pieces start one at a time (the cache lookup is cheap); the gate bounds downstream requests.
@@ -530,6 +616,66 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     form?: URLSearchParams;
   }
 
+  /** The first of the org id headers the request carries (Thanos's extractOrgId), else `anonymous`. */
+  function orgId(req: IncomingMessage): string {
+    for (const h of orgIdHeaders) {
+      const v = req.headers[h];
+      const one = Array.isArray(v) ? v[0] : v;
+      if (one) return one;
+    }
+    return 'anonymous';
+  }
+
+  /** The user of the slow query log: the configured header, else the basic auth user name. */
+  function remoteUser(req: IncomingMessage): string {
+    if (userHeader !== '') return String(req.headers[userHeader] ?? '');
+    const auth = String(req.headers.authorization ?? '');
+    if (!/^basic /i.test(auth)) return '';
+    const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon < 0 ? '' : decoded.slice(0, colon);
+  }
+
+  /** The fields of Thanos's slow query log line (cortex frontend transport reportSlowQuery). */
+  function slowQueryFields(
+    req: IncomingMessage,
+    url: URL,
+    form: URLSearchParams,
+    tookMs: number,
+  ): Record<string, unknown> {
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return (Array.isArray(v) ? v[0] : v) || '-';
+    };
+    const fields: Record<string, unknown> = {
+      org_id: orgId(req),
+      method: req.method,
+      host: req.headers.host,
+      path: url.pathname,
+      remote_user: remoteUser(req),
+      remote_addr: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+      time_taken_ms: Math.trunc(tookMs),
+      grafana_dashboard_uid: header('x-dashboard-uid'),
+      grafana_panel_id: header('x-panel-id'),
+      trace_id: '-',
+    };
+    for (const k of new Set(form.keys())) fields[`param_${k}`] = form.getAll(k).join(',');
+    const start = form.get('start');
+    const end = form.get('end');
+    if (start && end) {
+      try {
+        const rangeMs = parseTime(end) - parseTime(start);
+        if (rangeMs !== 0) {
+          fields.query_range_hours = Math.trunc(rangeMs / 3600_000);
+          fields.query_range_human = formatGoDuration(rangeMs);
+        }
+      } catch {
+        // Unreadable times: no range fields, as Thanos.
+      }
+    }
+    return fields;
+  }
+
   const frontendHandler: RequestHandler = async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const started = performance.now();
@@ -558,15 +704,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       res.off('close', onClose);
       const tookMs = performance.now() - started;
       if (op && slowMs !== 0 && (slowMs < 0 || tookMs > slowMs)) {
-        const fields: Record<string, unknown> = {
-          method: req.method,
-          host: req.headers.host,
-          path: url.pathname,
-          time_taken: formatGoDuration(Math.round(tookMs)),
-          status: res.statusCode,
-        };
-        for (const [k, v] of log.form ?? url.searchParams) fields[`param_${k}`] = v;
-        logger.info('slow query detected', fields);
+        logger.info('slow query detected', slowQueryFields(req, url, log.form ?? url.searchParams, tookMs));
       }
     }
     return true;

@@ -34,6 +34,11 @@ export interface RangeRequest {
   readonly tenant: string;
   /** The client sent `Cache-Control: no-store`: neither read nor write the cache. */
   readonly noStore: boolean;
+  /**
+   * The interval this piece was split by, ms, when it differs per request (dynamic splitting);
+   * the results cache keys the piece by it. Unset: the frontend's fixed split interval.
+   */
+  readonly splitIntervalMs?: number;
 }
 
 /** Form parameters the frontend owns (parsed and re-encoded itself). */

@@ -108,7 +108,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   function alternativeKeys(r: RangeRequest): string[] {
     if (!COMMON_STEPS.includes(r.step)) return [];
     return COMMON_STEPS.filter((s) => s < r.step && r.step % s === 0).map((s) =>
-      rangeCacheKey({ ...r, step: s }, opts.splitIntervalMs),
+      rangeCacheKey({ ...r, step: s }, r.splitIntervalMs ?? opts.splitIntervalMs),
     );
   }
 
@@ -206,7 +206,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     async query(r, signal) {
       const maxCacheTime = opts.now() - opts.maxFreshnessMs;
       if (r.noStore || r.start > maxCacheTime) return (await opts.next(r, signal)).resp;
-      const key = rangeCacheKey(r, opts.splitIntervalMs);
+      const key = rangeCacheKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
       let extents = await getFirst([key], signal);
       // A finer step's entry answers this one too (Thanos's alternative keys). Unlike Thanos, which
       // writes nothing back then, its extents are thinned to this request's step grid and stored
