@@ -7,7 +7,7 @@ import { programAvailable, type RunningPrometheus, startPrometheus, waitFor } fr
 import { Labels } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuerier, type Querier } from '../src/query/querier.js';
-import { createRulesFanout, mergeRuleGroups, ruleGroupsJSON } from '../src/query/rules-fanout.js';
+import { createRulesFanout, localRulesEndpoint, mergeRuleGroups, ruleGroupsJSON } from '../src/query/rules-fanout.js';
 import { createRuler, type Ruler } from '../src/rule/index.js';
 import { connectRulesAPI, type RulesGroup, type RulesResponse } from '../src/rule/rules-service.js';
 import { connectStoreAPI } from '../src/storeapi/grpc-client.js';
@@ -206,6 +206,22 @@ describe('ruler thanos.Rules service and the querier fan-out', () => {
       } finally {
         await new Promise((r) => server.close(r));
       }
+    } finally {
+      fanout.close();
+    }
+  });
+
+  it('merges an in-process ruler with a remote replica', async () => {
+    const fanout = createRulesFanout({
+      endpoints: () => [localRulesEndpoint(rulers[0] as Ruler, 'local'), rulers[1]?.grpcAddress as string],
+      replicaLabels: ['replica'],
+    });
+    try {
+      const { groups } = await fanout.rules({ type: 'RECORD' });
+      expect(groups.map((g) => [g.name, g.rules.map((r) => r.labels.toString())])).toEqual([
+        ['alerts', []],
+        ['records', ['{cluster="eu"}']],
+      ]);
     } finally {
       fanout.close();
     }

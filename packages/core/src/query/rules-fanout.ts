@@ -26,6 +26,22 @@ export interface RulesEndpoint {
   rules: RemoteRulesAPI['rules'];
 }
 
+/**
+ * A {@link RulesEndpoint} over an in-process ruler (or anything with `ruleGroups`), for a querier
+ * embedding its rulers; `name` is what warnings call it.
+ */
+export function localRulesEndpoint(
+  ruler: { ruleGroups(type?: RulesRequest['type']): RulesGroup[] },
+  name: string,
+): RulesEndpoint {
+  return {
+    address: name,
+    async *rules(req) {
+      for (const group of ruler.ruleGroups(req.type ?? 'ALL')) yield { group };
+    },
+  };
+}
+
 /** Options of {@link createRulesFanout}. */
 export interface RulesFanoutOptions {
   /**

@@ -44,7 +44,13 @@ import { createRuleMetrics, type RuleMetrics } from './metrics.js';
 import { type AlertmanagerSet, createNotifier } from './notifier.js';
 import { failoverQueryFunc, type QueryEndpointSet, type RuleQueryFunc } from './query-func.js';
 import { type RuleGroupConfig, readRuleFile } from './rule-file.js';
-import { rulerRuleGroups, serveRulesAPI, withRulesInfo } from './rules-service.js';
+import {
+  type RulesGroup,
+  type RulesRequestType,
+  rulerRuleGroups,
+  serveRulesAPI,
+  withRulesInfo,
+} from './rules-service.js';
 
 /** Options of {@link createRuler}. */
 export interface RulerOptions extends ComponentOptions, ServingOptions {
@@ -123,6 +129,8 @@ export interface Ruler extends StoreAPI, Lifecycle {
   reload(): Promise<void>;
   /** Running groups. */
   groups(): readonly RuleGroup[];
+  /** The groups as the Rules API answers them (rule labels with external labels), filtered by type. Default 'ALL'. */
+  ruleGroups(type?: RulesRequestType): RulesGroup[];
   /** Whether started and not degraded by failing evaluations. */
   ready(): boolean;
   /** Why the ruler is not ready, or undefined. */
@@ -541,6 +549,7 @@ export function createRuler(opts: RulerOptions): Ruler {
     labelValues: (r, s) => store.labelValues(r, s),
     reload,
     groups: () => [...groups.values()],
+    ruleGroups: (type = 'ALL') => rulerRuleGroups([...groups.values()], externalLabels, type),
     ready: () => notReadyReason() === undefined,
     notReadyReason,
     handler,
