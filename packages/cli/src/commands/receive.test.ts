@@ -37,6 +37,12 @@ describe('thanos-ts receive flags', () => {
     });
     expect(cfg.localEndpoint).toBeUndefined();
     expect(cfg.hashrings).toBeUndefined();
+    // Thanos: no relabelling, no split-tenant label, plain HTTP, target_info on, nothing promoted.
+    expect(cfg.relabelConfigs).toBeUndefined();
+    expect(cfg.splitTenantLabelName).toBeUndefined();
+    expect(cfg.remoteWriteServerTLS).toBeUndefined();
+    expect(cfg.otlpEnableTargetInfo).toBe(true);
+    expect(cfg.otlpPromoteResourceAttributes).toEqual([]);
   });
 
   it('maps every receive flag', async () => {
@@ -64,7 +70,22 @@ describe('thanos-ts receive flags', () => {
           '--receive.limits-config-file',
           limits,
           '--remote-write.client-tls-secure',
+          '--remote-write.client-tls-ca=/ca.crt',
+          '--remote-write.client-tls-cert=/c.crt',
+          '--remote-write.client-tls-key=/c.key',
+          '--remote-write.client-server-name=peer.test',
+          '--remote-write.client-tls-skip-verify',
+          '--remote-write.server-tls-cert=/s.crt',
+          '--remote-write.server-tls-key=/s.key',
+          '--remote-write.server-tls-client-ca=/ca.crt',
+          '--remote-write.server-tls-min-version=1.2',
           '--receive.memory-limit=2GiB',
+          '--receive.relabel-config',
+          '- action: labeldrop\n  regex: pod',
+          '--receive.split-tenant-label-name=team',
+          '--no-receive.otlp-enable-target-info',
+          '--receive.otlp-promote-resource-attributes=service.version',
+          '--receive.otlp-promote-resource-attributes=k8s.pod.name',
         ),
       );
       expect(cfg).toMatchObject({
@@ -76,8 +97,20 @@ describe('thanos-ts receive flags', () => {
         localEndpoint: 'r1:10901',
         replicationFactor: 2,
         tenantHeader: 'X-Scope-OrgID',
-        peerTLS: { secure: true },
+        peerTLS: {
+          secure: true,
+          caFile: '/ca.crt',
+          certFile: '/c.crt',
+          keyFile: '/c.key',
+          serverName: 'peer.test',
+          skipVerify: true,
+        },
+        remoteWriteServerTLS: { certFile: '/s.crt', keyFile: '/s.key', clientCAFile: '/ca.crt', minVersion: '1.2' },
+        splitTenantLabelName: 'team',
+        otlpEnableTargetInfo: false,
+        otlpPromoteResourceAttributes: ['service.version', 'k8s.pod.name'],
       });
+      expect(cfg.relabelConfigs?.map((r) => r.action)).toEqual(['labeldrop']);
       expect(cfg.limits?.defaults.request.seriesLimit).toBe(10);
       expect(cfg.memoryLimitBytes).toBe(2 * 1024 ** 3);
     } finally {
@@ -94,6 +127,21 @@ describe('thanos-ts receive flags', () => {
     [['--receive.hashrings', '[]'], /--receive.hashrings: configuration file is empty/],
     [['--receive.limits-config', 'write: {default: {nope: 1}}'], /field nope not found/],
     [['--receive.limits-config-file', '/does/not/exist'], /--receive.limits-config-file: cannot read/],
+    [['--receive.relabel-config', '- action: explode'], /--receive.relabel-config: rule 0: unknown relabel action/],
+    [['--receive.relabel-config-file', '/does/not/exist'], /--receive.relabel-config-file: cannot read/],
+    [
+      ['--receive.relabel-config-file', '/x', '--receive.relabel-config', '[]'],
+      /--receive.relabel-config-file and --receive.relabel-config are mutually exclusive/,
+    ],
+    [
+      ['--remote-write.server-tls-min-version=1.4'],
+      /--remote-write.server-tls-min-version: want one of 1.0, 1.1, 1.2, 1.3/,
+    ],
+    [['--remote-write.server-tls-cert=/c'], /both server key and certificate must be provided/],
+    [
+      ['--remote-write.server-tls-client-ca=/ca'],
+      /when a client CA is used a server key and certificate must also be provided/,
+    ],
   ])('rejects %j naming the flag', async (argv, error) => {
     await expect(parseReceiveFlags(flags(...argv))).rejects.toThrow(error);
   });
