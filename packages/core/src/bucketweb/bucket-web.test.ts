@@ -12,10 +12,12 @@ import {
 } from '@thanos-ts/testing';
 import { type BlockMeta, isULID, readBlockMeta } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOTLPHttpReceiver } from '../../test/otlp-receiver.js';
 import { uploadBlock } from '../block/upload.js';
 import { markForDeletion } from '../compact/markers.js';
 import { ComponentClosedError } from '../component/component.js';
 import { parseRelabelConfig } from '../store/relabel.js';
+import { createTracing } from '../tracing/index.js';
 import { type BucketWeb, type BucketWebOptions, createBucketWeb } from './bucket-web.js';
 
 const havePromtool = programAvailable('promtool');
@@ -275,6 +277,29 @@ describe.skipIf(!havePromtool)('tools bucket web component', () => {
       })(),
     ).rejects.toThrow('scope failed');
     expect(await isListening((disposed as BucketWeb).httpAddress as string)).toBe(false);
+  });
+
+  it('exports one span per refresh, failed ones with their error, over OTLP', async () => {
+    const receiver = await startOTLPHttpReceiver();
+    try {
+      const tracing = createTracing(
+        `type: OTLP\nconfig:\n  client_type: http\n  service_name: bucket\n  endpoint: ${receiver.endpoint}\n  insecure: true\n  sampler_type: alwayssample\n`,
+      );
+      const failing = { on: false };
+      const web = make({ bucket: flakyBucket(bucket, failing), tracer: tracing.tracer });
+      await web.start();
+      failing.on = true;
+      await web.refresh();
+      await web.close();
+      await tracing.shutdown();
+      const spans = receiver.spans.filter((x) => x.name === 'bucket_web_refresh');
+      expect(spans).toHaveLength(2);
+      expect(spans[0]?.attributes.blocks).toBe(3);
+      expect(spans[0]?.statusCode).not.toBe(2);
+      expect(spans[1]?.statusCode).toBe(2);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('refuses bad options by name', () => {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span } from '@opentelemetry/api';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type BlockMeta, InvalidArgumentError, isULID, META_FILENAME, serializeBlockMeta } from '@thanos-ts/tsdb';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
@@ -27,6 +28,7 @@ import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '..
 import { readForm } from '../http/params.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
+import { recordError, withSpan } from '../tracing/context.js';
 import { BucketWebRefreshTimeoutError } from './errors.js';
 import { type BucketWebMetrics, createBucketWebMetrics } from './metrics.js';
 
@@ -148,7 +150,7 @@ const MAX_LINK_PREFIXES = 16;
 
 /** Creates a bucket web component; validates options, no I/O until `start`. */
 export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
-  const { logger, registry, now } = resolveComponentOptions(opts);
+  const { logger, registry, now, tracer } = resolveComponentOptions(opts);
   const { bucket } = opts;
   const refreshIntervalMs = opts.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS;
   if (!(refreshIntervalMs > 0))
@@ -190,7 +192,12 @@ export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
     return { ...(deletion ? { deletion } : {}), ...(noCompact ? { noCompact } : {}) };
   }
 
-  async function doRefresh(outer: AbortSignal | undefined): Promise<boolean> {
+  // One span per refresh (the bucket reads under it get their own spans from a traced bucket).
+  function doRefresh(outer: AbortSignal | undefined): Promise<boolean> {
+    return withSpan(tracer, 'bucket_web_refresh', undefined, (span) => refreshIn(span, outer));
+  }
+
+  async function refreshIn(span: Span, outer: AbortSignal | undefined): Promise<boolean> {
     const t0 = now();
     metrics.syncs.inc();
     const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
@@ -217,6 +224,7 @@ export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
       metrics.synced.set({ state: 'duplicate' }, duplicates.size);
       const t = now();
       view = { label, blocks: shown, refreshedAt: t, err: null, marks };
+      span.setAttribute('blocks', shown.length);
       metrics.lastSuccess.set(t / 1000);
       metrics.degraded.set(0);
       logger.debug('refreshed blocks view', { blocks: shown.length, duration_ms: t - t0 });
@@ -228,6 +236,7 @@ export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
           : (err as Error);
       // Closing is not a failed refresh.
       if (loopAbort.signal.aborted || outer?.aborted) throw e;
+      recordError(span, e);
       metrics.syncFailures.inc();
       metrics.degraded.set(1);
       // Thanos keeps the last good view and records the error beside it.
