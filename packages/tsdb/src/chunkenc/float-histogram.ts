@@ -572,6 +572,7 @@ export class FloatHistogramIterator {
       for (let i = 0; i < nn; i++) this.nStates.push(xorState(r.readFloat64(), 0));
       r.check('sample 0');
       this.numRead = 1;
+      if (this.numTotal === 1) r.checkEnd();
       return true;
     }
     this.tDelta += r.readVarbitInt();
@@ -587,6 +588,7 @@ export class FloatHistogramIterator {
     }
     r.check(`sample ${this.numRead}`);
     this.numRead++;
+    if (this.numRead === this.numTotal) r.checkEnd();
     return true;
   }
 

@@ -195,6 +195,23 @@ export class HistogramBitReader {
     if (this.pos > this.end) throw this.truncated(what);
   }
 
+  /**
+   * Throws CorruptionError when more than a byte is left after the last sample: the chunk's
+   * spans announced fewer buckets than its samples hold, so every field was read misaligned.
+   * (Up to 8 bits are normal: Prometheus's bstream.writeByte leaves a whole empty byte when it
+   * writes at a byte boundary.)
+   */
+  checkEnd(): void {
+    const left = this.end - this.pos;
+    if (left > 8) {
+      throw new CorruptionError(
+        this.file,
+        this.fileOffset,
+        `histogram chunk has ${left} bits left after its last sample (buckets not matching spans)`,
+      );
+    }
+  }
+
   /** The error for a chunk that ends inside `what`. */
   truncated(what: string): CorruptionError {
     return new CorruptionError(this.file, this.fileOffset, `histogram chunk truncated in ${what}`);

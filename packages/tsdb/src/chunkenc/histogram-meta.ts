@@ -2,6 +2,7 @@
 // the chunk header's counter-reset bits, the bucket layout written once per chunk, and the span
 // arithmetic the appenders use to decide whether a sample fits the chunk's layout and how to
 // recode when buckets appear.
+import { CorruptionError } from '../errors.js';
 import { CounterResetHint, isCustomBucketsSchema, type Span } from '../histogram/types.js';
 import type { BitWriter } from './bitstream.js';
 import { type HistogramBitReader, putVarbitInt, putVarbitUint } from './histogram-bits.js';
@@ -108,10 +109,17 @@ export function readHistogramChunkLayout(r: HistogramBitReader): HistogramChunkL
   if (isCustomBucketsSchema(schema)) {
     const n = r.readVarbitUint();
     r.check('custom bounds');
+    if (n > r.end - r.pos) throw r.truncated('custom bounds');
     customValues = [];
     for (let i = 0; i < n; i++) {
-      customValues.push(readCustomBound(r));
+      const b = readCustomBound(r);
       r.check('custom bounds');
+      // Bounds must increase (Prometheus's histogram validation); anything else would put
+      // observations into the wrong buckets.
+      if (i > 0 && !(b > (customValues[i - 1] as number))) {
+        throw new CorruptionError(r.file, r.fileOffset, `histogram chunk custom bound ${i} (${b}) does not increase`);
+      }
+      customValues.push(b);
     }
   }
   return { schema, zeroThreshold, positiveSpans, negativeSpans, customValues };
@@ -120,12 +128,19 @@ export function readHistogramChunkLayout(r: HistogramBitReader): HistogramChunkL
 function readSpans(r: HistogramBitReader): Span[] {
   const n = r.readVarbitUint();
   r.check('spans');
+  // Each span takes at least two bits: more spans than bits left is a corrupt count.
+  if (n * 2 > r.end - r.pos) throw r.truncated('spans');
   const spans: Span[] = [];
   for (let i = 0; i < n; i++) {
     const length = r.readVarbitUint();
     // Go keeps the low 32 bits (uint32/int32 conversions).
     const offset = r.readVarbitInt() | 0;
     r.check('spans');
+    // Only the first span may start below the previous one's end (Prometheus's span validation:
+    // "span number N with offset X"); a later negative offset would put buckets out of order.
+    if (i > 0 && offset < 0) {
+      throw new CorruptionError(r.file, r.fileOffset, `histogram chunk span number ${i + 1} with offset ${offset}`);
+    }
     spans.push({ offset, length: length >>> 0 });
   }
   return spans;

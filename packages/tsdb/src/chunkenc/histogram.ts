@@ -664,6 +664,8 @@ export class HistogramIterator {
       for (let i = 0; i < nn; i++) nb[i] = r.readVarbitInt();
       r.check('sample 0');
       this.numRead = 1;
+      this.checkCounts();
+      if (this.numTotal === 1) r.checkEnd();
       return true;
     }
     this.tDelta += r.readVarbitInt();
@@ -689,7 +691,35 @@ export class HistogramIterator {
     }
     r.check(`sample ${this.numRead}`);
     this.numRead++;
+    this.checkCounts();
+    if (this.numRead === this.numTotal) r.checkEnd();
     return true;
+  }
+
+  // Integer counts cannot go below zero (Go's are uint64): a negative count, zero count or
+  // absolute bucket count means the bits were misread, and would be a wrong answer.
+  private checkCounts(): void {
+    if (isStaleNaN(this.sumState.value)) return;
+    let bad = this.cnt < 0 || this.zCnt < 0;
+    let acc = 0;
+    const pb = this.pBuckets;
+    for (let i = 0; i < pb.length && !bad; i++) {
+      acc += pb[i] as number;
+      if (acc < 0) bad = true;
+    }
+    acc = 0;
+    const nb = this.nBuckets;
+    for (let i = 0; i < nb.length && !bad; i++) {
+      acc += nb[i] as number;
+      if (acc < 0) bad = true;
+    }
+    if (bad) {
+      throw new CorruptionError(
+        this.r.file,
+        this.r.fileOffset,
+        `histogram chunk sample ${this.numRead - 1} decodes to negative counts`,
+      );
+    }
   }
 
   /** Advances to the first sample with timestamp ≥ t (never backwards); false if none. */
