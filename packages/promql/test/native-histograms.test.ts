@@ -48,7 +48,10 @@ describe('float histogram arithmetic', () => {
 
   it('refuses to mix exponential and custom buckets', () => {
     expect(() =>
-      addFloatHistograms(h('schema:0 count:1 sum:1 buckets:[1]'), h('schema:-53 count:1 sum:1 custom_values:[1] buckets:[1]')),
+      addFloatHistograms(
+        h('schema:0 count:1 sum:1 buckets:[1]'),
+        h('schema:-53 count:1 sum:1 custom_values:[1] buckets:[1]'),
+      ),
     ).toThrow(IncompatibleSchemaError);
   });
 
@@ -63,7 +66,12 @@ describe('float histogram arithmetic', () => {
     { name: 'count went down', prev: 'count:5 sum:5 buckets:[5]', cur: 'count:4 sum:4 buckets:[4]', want: true },
     { name: 'a bucket went down', prev: 'count:5 sum:5 buckets:[3 2]', cur: 'count:6 sum:6 buckets:[6 0]', want: true },
     { name: 'everything grew', prev: 'count:5 sum:5 buckets:[3 2]', cur: 'count:7 sum:7 buckets:[4 3]', want: false },
-    { name: 'schema went up', prev: 'schema:0 count:1 sum:1 buckets:[1]', cur: 'schema:1 count:1 sum:1 buckets:[1]', want: true },
+    {
+      name: 'schema went up',
+      prev: 'schema:0 count:1 sum:1 buckets:[1]',
+      cur: 'schema:1 count:1 sum:1 buckets:[1]',
+      want: true,
+    },
   ])('detects counter resets: $name', ({ prev, cur, want }) => {
     expect(detectFloatHistogramReset(h(cur), h(prev))).toBe(want);
   });

@@ -43,8 +43,7 @@ export const annotationText = {
   mixedFloatsHistograms: (metricName: string) =>
     `encountered a mix of histograms and floats for metric name ${goQuote(metricName)}`,
   mixedFloatsHistogramsAgg: () => 'encountered a mix of histograms and floats for aggregation',
-  histogramNotCounter: (metricName: string) =>
-    `this native histogram metric is not a counter: ${goQuote(metricName)}`,
+  histogramNotCounter: (metricName: string) => `this native histogram metric is not a counter: ${goQuote(metricName)}`,
   histogramNotGauge: (metricName: string) => `this native histogram metric is not a gauge: ${goQuote(metricName)}`,
   mixedExponentialCustom: (metricName: string) =>
     `vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${goQuote(metricName)}`,

@@ -92,7 +92,9 @@ function mergeRawSeries(series: Series[]): Series[] {
     const hpoints: [number, FloatHistogram][] = [];
     for (const s of list) {
       const hs = s.histograms;
-      if (hs !== undefined) for (let i = 0; i < hs.timestamps.length; i++) hpoints.push([hs.timestamps[i] as number, hs.values[i] as FloatHistogram]);
+      if (hs !== undefined)
+        for (let i = 0; i < hs.timestamps.length; i++)
+          hpoints.push([hs.timestamps[i] as number, hs.values[i] as FloatHistogram]);
     }
     hpoints.sort((a, b) => a[0] - b[0]);
     const times = new Set(points.map((p) => p[0]));
@@ -173,7 +175,9 @@ function toResult(value: EvalValue, grid: Grid, instant: boolean): QueryValue {
           const r = stepSeriesToRaw(s, grid.start, grid.step);
           const out: Series = { metric: s.labels, timestamps: r.ts, values: r.vs };
           series.push(
-            r.hts === undefined ? out : { ...out, histograms: { timestamps: r.hts, values: r.hvs as FloatHistogram[] } },
+            r.hts === undefined
+              ? out
+              : { ...out, histograms: { timestamps: r.hts, values: r.hvs as FloatHistogram[] } },
           );
           continue;
         }

@@ -5,6 +5,7 @@
  * inside the loops over series and steps (see `CHECK_WORK`).
  */
 import { isStaleNaN, Labels, METRIC_NAME, type SeriesSamples } from '@thanos-ts/tsdb';
+import { goQuote } from '@thanos-ts/tsdb/goformat';
 import {
   CounterResetHint,
   copyFloatHistogram,
@@ -12,7 +13,6 @@ import {
   type FloatHistogram,
   mulFloatHistogram,
 } from '@thanos-ts/tsdb/histogram';
-import { goQuote } from '@thanos-ts/tsdb/goformat';
 import type {
   AggregateExpr,
   BinaryExpr,
@@ -41,10 +41,10 @@ import {
   histogramProperty,
   histogramQuantile,
 } from './functions/histogram.js';
+import { type HistogramWindow, histogramRangeStep } from './functions/histogram-range.js';
 import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
-import { type HistogramWindow, histogramRangeStep } from './functions/histogram-range.js';
 import { counterResetPrefix } from './functions/rate.js';
 import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
@@ -239,7 +239,9 @@ export class Evaluator {
           series: v.series.map((s) => {
             const o: StepSeries = { ...s, values: s.values.map((x) => -x), dropName: true };
             if (s.hists !== undefined) {
-              o.hists = s.hists.map((h) => (h === undefined ? undefined : mulFloatHistogram(copyFloatHistogram(h), -1)));
+              o.hists = s.hists.map((h) =>
+                h === undefined ? undefined : mulFloatHistogram(copyFloatHistogram(h), -1),
+              );
             }
             return o;
           }),
@@ -264,7 +266,12 @@ export class Evaluator {
     return durationSeconds(e, this.opts.queryStep);
   }
 
-  private samplesNoStale(s: SeriesSamples): { ts: Float64Array; vs: Float64Array; hts?: Float64Array; hvs?: FloatHistogram[] } {
+  private samplesNoStale(s: SeriesSamples): {
+    ts: Float64Array;
+    vs: Float64Array;
+    hts?: Float64Array;
+    hvs?: FloatHistogram[];
+  } {
     let r = this.noStale.get(s);
     if (r === undefined) {
       r = withoutStaleMarkers(s.timestamps, s.values);

@@ -131,7 +131,8 @@ export function withoutStaleMarkers(ts: Float64Array, vs: Float64Array): { ts: F
 export function stepSeriesToRaw(s: StepSeries, start: number, step: number): RawSeries {
   const hists = s.hists;
   let nh = 0;
-  if (hists !== undefined) for (let i = 0; i < s.present.length; i++) if (s.present[i] !== 0 && hists[i] !== undefined) nh++;
+  if (hists !== undefined)
+    for (let i = 0; i < s.present.length; i++) if (s.present[i] !== 0 && hists[i] !== undefined) nh++;
   const n = countPresent(s) - nh;
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);

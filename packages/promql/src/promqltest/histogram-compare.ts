@@ -88,7 +88,8 @@ export function formatTestHistogram(h: FloatHistogram): string {
   if (h.sum !== 0) parts.push(`sum:${h.sum}`);
   if (h.zeroCount !== 0) parts.push(`z_bucket:${h.zeroCount}`);
   if (h.zeroThreshold !== 0) parts.push(`z_bucket_w:${h.zeroThreshold}`);
-  if (h.customValues !== undefined && h.customValues.length > 0) parts.push(`custom_values:[${h.customValues.join(' ')}]`);
+  if (h.customValues !== undefined && h.customValues.length > 0)
+    parts.push(`custom_values:[${h.customValues.join(' ')}]`);
   if (h.counterResetHint !== 0) parts.push(`counter_reset_hint:${HINT_NAMES[h.counterResetHint]}`);
   const side = (name: string, spans: readonly Span[], buckets: readonly number[]): void => {
     if (buckets.length === 0) return;

@@ -79,7 +79,9 @@ export interface LoadedSeries {
 }
 
 /** The custom-bucket histogram series that `load_with_nhcb` adds for the classic histograms among `series`. */
-export function classicToNhcb(series: LoadedSeries[]): { labels: Labels; samples: { t: number; h: FloatHistogram }[] }[] {
+export function classicToNhcb(
+  series: LoadedSeries[],
+): { labels: Labels; samples: { t: number; h: FloatHistogram }[] }[] {
   const byMetric = new Map<string, { labels: Labels; byT: Map<number, TempHistogram> }>();
   for (const s of series) {
     const name = s.labels.get(METRIC_NAME);

@@ -5,8 +5,8 @@
  * three-step range query whose middle step must agree.
  */
 import { compareLabels, type Labels } from '@thanos-ts/tsdb';
-import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { parsePromDuration as parseDuration } from '@thanos-ts/tsdb/goformat';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { almostEqual } from '../engine/almost.js';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { QueryResult, QueryValue } from '../engine/types.js';
@@ -16,9 +16,9 @@ import { parseExpr } from '../parser/parser.js';
 import { formatExpr } from '../parser/printer.js';
 import { parseSeriesDesc, UnsupportedSeriesError } from '../parser/series.js';
 import { createMemoryStorage, type MemoryStorage } from '../storage/memory.js';
-import { readSeriesLine, type SeriesPoint } from './series-desc.js';
 import { compareNativeHistogram, formatTestHistogram } from './histogram-compare.js';
 import { classicToNhcb } from './nhcb.js';
+import { readSeriesLine, type SeriesPoint } from './series-desc.js';
 
 /** Outcome of one eval command. */
 export interface EvalOutcome {

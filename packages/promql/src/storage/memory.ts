@@ -260,7 +260,10 @@ export function createMemoryStorage(): MemoryStorage {
  * counter reset in between) reads as NotCounterReset, one that starts a chunk as Unknown.
  * Samples are copied, not modified.
  */
-function withReadHints(kept: { t: number; h: FloatHistogram }[], s: { ts: Float64Array; len: number }): FloatHistogram[] {
+function withReadHints(
+  kept: { t: number; h: FloatHistogram }[],
+  s: { ts: Float64Array; len: number },
+): FloatHistogram[] {
   const out: FloatHistogram[] = [];
   let f = 0;
   for (let i = 0; i < kept.length; i++) {

@@ -80,7 +80,8 @@ function reduceSparse(sp: Sparse, from: number, to: number): Sparse {
   const cnt: number[] = [];
   for (let k = 0; k < sp.idx.length; k++) {
     const t = targetIdx(sp.idx[k] as number, from, to);
-    if (idx.length > 0 && idx[idx.length - 1] === t) cnt[cnt.length - 1] = (cnt[cnt.length - 1] as number) + (sp.cnt[k] as number);
+    if (idx.length > 0 && idx[idx.length - 1] === t)
+      cnt[cnt.length - 1] = (cnt[cnt.length - 1] as number) + (sp.cnt[k] as number);
     else {
       idx.push(t);
       cnt.push(sp.cnt[k] as number);
@@ -247,7 +248,13 @@ export function intersectCustomBounds(a: readonly number[], b: readonly number[]
 }
 
 /** Maps custom buckets onto `target` bounds: each bucket goes to the first target bound ≥ its own upper bound. */
-function mapCustom(sp: Sparse, bounds: readonly number[], target: readonly number[], into: number[], sign: number): void {
+function mapCustom(
+  sp: Sparse,
+  bounds: readonly number[],
+  target: readonly number[],
+  into: number[],
+  sign: number,
+): void {
   let t = 0;
   for (let k = 0; k < sp.idx.length; k++) {
     const i = sp.idx[k] as number;

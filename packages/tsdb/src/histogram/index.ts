@@ -22,6 +22,21 @@ export {
 export { HistogramAppendError } from '../chunkenc/histogram-errors.js';
 export { CounterResetHeader } from '../chunkenc/histogram-meta.js';
 export { type DumpSample, dumpAllSamples, type HistogramDumpOptions } from '../dump/histogram-dump.js';
+// Float histogram arithmetic with Prometheus's semantics (used by the PromQL engine).
+export {
+  addFloatHistograms,
+  compactFloatHistogram,
+  copyToSchema,
+  detectFloatHistogramReset,
+  divFloatHistogram,
+  floatHistogramHasOverflow,
+  type HistogramAddResult,
+  INCOMPATIBLE_SCHEMA_MESSAGE,
+  IncompatibleSchemaError,
+  intersectCustomBounds,
+  mulFloatHistogram,
+  subFloatHistograms,
+} from './float-ops.js';
 export {
   type Bucket,
   bucketUpperBound,
@@ -67,18 +82,3 @@ export {
   validateFloatHistogram,
   validateHistogram,
 } from './validate.js';
-// Float histogram arithmetic with Prometheus's semantics (used by the PromQL engine).
-export {
-  addFloatHistograms,
-  compactFloatHistogram,
-  copyToSchema,
-  detectFloatHistogramReset,
-  divFloatHistogram,
-  floatHistogramHasOverflow,
-  type HistogramAddResult,
-  INCOMPATIBLE_SCHEMA_MESSAGE,
-  IncompatibleSchemaError,
-  intersectCustomBounds,
-  mulFloatHistogram,
-  subFloatHistograms,
-} from './float-ops.js';

@@ -223,7 +223,10 @@ function histogramRate(
   let prev = hw.hs[hw.lo] as FloatHistogram;
   const last = hw.hs[hw.hi - 1] as FloatHistogram;
   let custom = isCustomBucketsSchema(prev.schema);
-  if (isCounter && (prev.counterResetHint === CounterResetHint.Gauge || last.counterResetHint === CounterResetHint.Gauge)) {
+  if (
+    isCounter &&
+    (prev.counterResetHint === CounterResetHint.Gauge || last.counterResetHint === CounterResetHint.Gauge)
+  ) {
     annos.warn(annotationText.histogramNotCounter(metric));
   }
   if (isCounter) {
@@ -262,7 +265,8 @@ function histogramRate(
   }
   const h = custom ? copyFloatHistogram(last) : copyToSchema(last, minSchema);
   try {
-    if (subFloatHistograms(h, prev).nhcbBoundsReconciled) annos.info(annotationText.mismatchedCustomBuckets('subtraction'));
+    if (subFloatHistograms(h, prev).nhcbBoundsReconciled)
+      annos.info(annotationText.mismatchedCustomBuckets('subtraction'));
     if (isCounter) {
       for (let i = hw.lo + 1; i < hw.hi; i++) {
         const cur = hw.hs[i] as FloatHistogram;
@@ -336,7 +340,8 @@ function instantHistogram(
   }
   if (!isRate || !detectFloatHistogramReset(b.h, a.h)) {
     try {
-      if (subFloatHistograms(h, a.h).nhcbBoundsReconciled) annos.info(annotationText.mismatchedCustomBuckets('subtraction'));
+      if (subFloatHistograms(h, a.h).nhcbBoundsReconciled)
+        annos.info(annotationText.mismatchedCustomBuckets('subtraction'));
     } catch (err) {
       if (!(err instanceof IncompatibleSchemaError)) throw err;
       annos.warn(annotationText.mixedExponentialCustom(metric));

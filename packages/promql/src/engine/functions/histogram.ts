@@ -6,13 +6,13 @@
 import { type Labels, METRIC_NAME } from '@thanos-ts/tsdb';
 import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { type Annotations, annotationText } from '../annotations.js';
-import { type Bucket, bucketFraction, bucketQuantile } from '../quantile.js';
 import {
   type NativeHistogramNote,
   nativeHistogramFraction,
   nativeHistogramQuantile,
   nativeHistogramVariance,
 } from '../native-quantile.js';
+import { type Bucket, bucketFraction, bucketQuantile } from '../quantile.js';
 import { newStepSeries } from '../series-buffer.js';
 import type { StepSeries } from '../types.js';
 
@@ -105,7 +105,7 @@ function perStep(
       if (h === undefined || s.present[i] === 0) continue;
       const key = nativeKeys[k] as string;
       const g = byKey.get(key);
-      if (g !== undefined && g.members.some((m) => floatAt(input[m] as StepSeries, i))) {
+      if (g?.members.some((m) => floatAt(input[m] as StepSeries, i))) {
         annos.warn(annotationText.mixedClassicNative(s.labels.get(METRIC_NAME)));
         conflicted.add(key);
         continue;
