@@ -45,7 +45,6 @@ const knownMissing: readonly string[] = [
   'tools bucket replicate --log.format',
   'tools bucket replicate --log.level',
   'tools bucket replicate --tracing.config',
-  'tools bucket web (command)',
 ];
 
 /**

@@ -21,6 +21,7 @@ import { registerBucketCleanup } from './tools-bucket-cleanup.js';
 import { registerBucketMark } from './tools-bucket-mark.js';
 import { registerBucketReplicate } from './tools-bucket-replicate.js';
 import { registerBucketRetention } from './tools-bucket-retention.js';
+import { registerBucketWeb } from './tools-bucket-web.js';
 
 /** Where command output goes: one call per line (stdout in the CLI, an array in tests). */
 export type Print = (line: string) => void;
@@ -572,6 +573,7 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
   bucket.addCommand(upload);
 
   registerBucketReplicate(bucket);
+  registerBucketWeb(bucket);
   registerBucketMark(bucket);
   registerBucketCleanup(bucket);
   registerBucketRetention(bucket);
