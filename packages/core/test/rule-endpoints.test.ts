@@ -124,6 +124,26 @@ describe('query and alerting configuration parsing', () => {
     ]);
   });
 
+  it('rejects start when a TLS file of --query.config cannot be read, naming it as Prometheus does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ruler-badca-'));
+    try {
+      await writeFile(join(dir, 'r.yml'), 'groups: []\n');
+      await using ruler = createRuler({
+        ruleFiles: [join(dir, 'r.yml')],
+        dataDir: join(dir, 'data'),
+        queryConfig: parseQueryConfig(
+          `- static_configs: [q:9090]\n  http_config: { tls_config: { ca_file: ${dir}/missing.crt } }`,
+        ),
+        shipIntervalMs: 0,
+      });
+      await expect(ruler.start()).rejects.toThrow(
+        `unable to load specified CA cert ${dir}/missing.crt: open ${dir}/missing.crt: no such file or directory`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fails over across sets and endpoints, counting duplicate addresses', async () => {
     let duplicates = 0;
     const f = failoverQueryFunc({

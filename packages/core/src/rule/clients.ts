@@ -415,22 +415,37 @@ export interface HTTPClient {
   close(): Promise<void>;
 }
 
-function readSecretFile(file: string, what: string): string {
+/** Go's wording of a failed open (`open <file>: no such file or directory`), as Prometheus's messages embed it. */
+function goOpenError(file: string, err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOENT') return `open ${file}: no such file or directory`;
+  if (code === 'EACCES') return `open ${file}: permission denied`;
+  return (err as Error).message;
+}
+
+/** Reads a file of an `http_config`; errors use Prometheus's config_util wording for `what`. */
+function readConfigFile(file: string, what: 'CA' | 'client cert' | 'client key' | 'password' | 'bearer token'): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new RuleConfigError(`unable to read ${what} file ${file}: ${(err as Error).message}`, { cause: err });
+    const why = goOpenError(file, err);
+    const message =
+      what === 'CA'
+        ? `unable to load specified CA cert ${file}: ${why}`
+        : what === 'client cert' || what === 'client key'
+          ? `unable to read specified client ${what === 'client cert' ? 'cert' : 'key'} (${file}): ${why}`
+          : `unable to read ${what} file ${file}: ${why}`;
+    throw new RuleConfigError(message, { cause: err });
   }
 }
 
 /** Creates an HTTP client from an `http_config`. Files (CA, cert, key) are read here; secrets per request. */
 export function createHTTPClient(cfg: HTTPClientConfig = {}): HTTPClient {
   const t = cfg.tls;
-  const read = (f: string | undefined, what: string) => (f ? readSecretFile(f, what) : undefined);
   const connect = {
-    ...(t?.caFile ? { ca: read(t.caFile, 'CA') } : {}),
-    ...(t?.certFile ? { cert: read(t.certFile, 'client cert') } : {}),
-    ...(t?.keyFile ? { key: read(t.keyFile, 'client key') } : {}),
+    ...(t?.caFile ? { ca: readConfigFile(t.caFile, 'CA') } : {}),
+    ...(t?.certFile ? { cert: readConfigFile(t.certFile, 'client cert') } : {}),
+    ...(t?.keyFile ? { key: readConfigFile(t.keyFile, 'client key') } : {}),
     ...(t?.serverName ? { servername: t.serverName } : {}),
     rejectUnauthorized: !t?.insecureSkipVerify,
   };
@@ -440,12 +455,12 @@ export function createHTTPClient(cfg: HTTPClientConfig = {}): HTTPClient {
   function authHeader(): string | undefined {
     if (cfg.basicAuth) {
       const pw = cfg.basicAuth.passwordFile
-        ? readSecretFile(cfg.basicAuth.passwordFile, 'basic auth password')
+        ? readConfigFile(cfg.basicAuth.passwordFile, 'password').trim()
         : (cfg.basicAuth.password ?? '');
       return `Basic ${Buffer.from(`${cfg.basicAuth.username}:${pw}`).toString('base64')}`;
     }
     if (cfg.bearerToken) return `Bearer ${cfg.bearerToken}`;
-    if (cfg.bearerTokenFile) return `Bearer ${readSecretFile(cfg.bearerTokenFile, 'bearer token')}`;
+    if (cfg.bearerTokenFile) return `Bearer ${readConfigFile(cfg.bearerTokenFile, 'bearer token').trim()}`;
     return undefined;
   }
   return {
