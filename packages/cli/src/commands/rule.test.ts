@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, httpOk, programAvailable, startAlertmanager, startPrometheus, waitFor } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
 import { defineRuleCommand, parseLabelFlags, parseRuleFlags, type RuleFlags } from './rule.js';
 
@@ -165,3 +170,75 @@ describe('thanos-ts rule flags', () => {
     expect(parseLabelFlags(['a="x\\"y"'], 'label')).toEqual({ a: 'x"y' });
   });
 });
+
+describe.skipIf(!programAvailable('prometheus') || !programAvailable('alertmanager'))(
+  'thanos-ts rule as a process',
+  () => {
+    it('queries Prometheus 2.42 from --query.sd-files and alerts Alertmanager 0.25 through --alertmanagers.config-file with relabelling', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'rule-cli-'));
+      const [prom, am] = await Promise.all([startPrometheus(), startAlertmanager()]);
+      const port = await freePort();
+      await writeFile(
+        join(dir, 'rules.yml'),
+        'groups:\n  - name: g\n    interval: 1s\n    rules:\n      - alert: Always\n        expr: vector(1)\n        labels: { replica: x }\n',
+      );
+      await writeFile(join(dir, 'queriers.json'), JSON.stringify([{ targets: [`127.0.0.1:${prom.port}`] }]));
+      await writeFile(
+        join(dir, 'am.yml'),
+        `alertmanagers:\n  - file_sd_configs: [{ files: [${JSON.stringify(join(dir, 'am-*.yml'))}] }]\n    api_version: v2\n`,
+      );
+      await writeFile(join(dir, 'am-0.yml'), `- targets: ['127.0.0.1:${am.port}']\n`);
+      await writeFile(join(dir, 'relabel.yml'), '- target_label: via\n  replacement: relabel\n');
+      let stderr = '';
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'packages/cli/src/main.ts',
+          'rule',
+          `--rule-file=${join(dir, 'rules.yml')}`,
+          `--data-dir=${join(dir, 'data')}`,
+          `--query.sd-files=${join(dir, 'queriers.json')}`,
+          '--query.http-method=GET',
+          `--alertmanagers.config-file=${join(dir, 'am.yml')}`,
+          `--alert.relabel-config-file=${join(dir, 'relabel.yml')}`,
+          '--alert.label-drop=replica',
+          '--label=cluster="eu"',
+          '--resend-delay=1s',
+          `--http-address=127.0.0.1:${port}`,
+          '--grpc-address=127.0.0.1:0',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      child.stderr?.on('data', (d) => {
+        stderr += String(d);
+      });
+      try {
+        await waitFor('ruler ready', () => httpOk(`http://127.0.0.1:${port}/-/ready`), 30_000).catch((err) => {
+          throw new Error(`${(err as Error).message}\n${stderr}`);
+        });
+        let labels: Record<string, string>[] = [];
+        await waitFor(
+          'alert at Alertmanager',
+          async () => {
+            labels = (
+              (await (await fetch(`${am.url}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string> }>
+            ).map((a) => a.labels);
+            return labels.length > 0;
+          },
+          30_000,
+        ).catch((err) => {
+          throw new Error(`${(err as Error).message}\n${stderr}`);
+        });
+        expect(labels).toEqual([{ alertname: 'Always', cluster: 'eu', via: 'relabel' }]);
+      } finally {
+        const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        await Promise.all([prom.stop(), am.stop()]);
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 90_000);
+  },
+);
