@@ -88,9 +88,26 @@ describe('bucket maintenance (tools bucket mark|cleanup|retention)', () => {
       deletion_time: NOW / 1000,
     });
     // Already marked: left as it is (Thanos warns and keeps the first mark's time).
+    const lines: string[] = [];
+    const logger = {
+      debug() {},
+      info: (m: string) => lines.push(`info ${m}`),
+      warn: (m: string) => lines.push(`warn ${m}`),
+      error() {},
+    };
     expect(
-      await markBlocks(bucket, { ids: [a], marker: DELETION_MARK_FILENAME, details: 'again', now: () => NOW + D }),
+      await markBlocks(bucket, {
+        ids: [a],
+        marker: DELETION_MARK_FILENAME,
+        details: 'again',
+        now: () => NOW + D,
+        logger,
+      }),
     ).toEqual([]);
+    expect(lines).toEqual([
+      'warn requested to mark for deletion, but file already exists; this should not happen; investigate',
+      'info marking done',
+    ]);
     expect((await readMarker<DeletionMark>(bucket, a, DELETION_MARK_FILENAME))?.details).toBe('by hand');
 
     await markBlocks(bucket, { ids: [a], marker: NO_COMPACT_MARK_FILENAME, details: 'too big', now });

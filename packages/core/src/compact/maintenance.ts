@@ -106,10 +106,19 @@ export async function markBlocks(bucket: Bucket, opts: MarkBlocksOptions): Promi
             : 'block has been marked for no downsample',
         { block: id },
       );
-    } else
-      logger.warn(`requested to mark ${opts.marker}, but file already exists; this should not happen; investigate`, {
-        err: `file ${id}/${opts.marker} already exists in bucket`,
-      });
+    }
+    // Thanos's wording per marker (its no-downsample message does say "no deletion").
+    else
+      logger.warn(
+        `requested to mark for ${
+          opts.marker === DELETION_MARK_FILENAME
+            ? 'deletion'
+            : opts.marker === NO_COMPACT_MARK_FILENAME
+              ? 'no compaction'
+              : 'no deletion'
+        }, but file already exists; this should not happen; investigate`,
+        { err: `file ${id}/${opts.marker} already exists in bucket` },
+      );
   }
   logger.info('marking done', { marker: opts.marker, IDs: opts.ids.join(',') });
   return changed;
