@@ -1,6 +1,17 @@
 import type { Labels } from '@thanos-ts/tsdb';
 import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
+import { type FloatHistogram, isCustomBucketsSchema, iterateBuckets } from '@thanos-ts/tsdb/histogram';
 import type { EngineValue } from '../query/engine.js';
+
+/** A vector element that may carry a native histogram (the promql engine's Sample). */
+interface MaybeHistogramSample {
+  readonly h?: FloatHistogram;
+}
+
+/** A matrix series that may carry native histogram points (the promql engine's Series). */
+interface MaybeHistogramSeries {
+  readonly histograms?: { readonly timestamps: Float64Array; readonly values: readonly FloatHistogram[] };
+}
 
 /**
  * A float as Prometheus's API writes sample values: Go's strconv.FormatFloat(v, 'f', -1, 64)
@@ -8,6 +19,54 @@ import type { EngineValue } from '../query/engine.js';
  */
 export function formatSampleValue(v: number): string {
   return formatGoFloat(v, 'f');
+}
+
+/**
+ * A float of a vector or matrix sample as Prometheus's jsonutil.MarshalFloat writes it: like
+ * {@link formatSampleValue}, but in exponent form when |v| < 1e-6 or ≥ 1e21 (e.g. `1e-07`).
+ */
+export function formatJSONFloat(v: number): string {
+  const a = Math.abs(v);
+  return formatGoFloat(v, a !== 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f');
+}
+
+/**
+ * A native histogram as Prometheus's API writes it (jsonutil.MarshalHistogram):
+ * `{"count":"…","sum":"…","buckets":[[boundaryRule,"lower","upper","count"],…]}` with the
+ * populated buckets from the lowest up. boundaryRule: 0 (lower exclusive, upper inclusive),
+ * 1 (lower inclusive, upper exclusive), 2 (both exclusive), 3 (both inclusive).
+ */
+export function histogramJSON(h: FloatHistogram): string {
+  let s = `{"count":"${formatJSONFloat(h.count)}","sum":"${formatJSONFloat(h.sum)}"`;
+  const buckets: string[] = [];
+  const add = (b: {
+    lower: number;
+    upper: number;
+    lowerInclusive: boolean;
+    upperInclusive: boolean;
+    count: number;
+  }) => {
+    if (b.count === 0) return;
+    const rule = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : b.upperInclusive ? 0 : 2;
+    buckets.push(`[${rule},"${formatJSONFloat(b.lower)}","${formatJSONFloat(b.upper)}","${formatJSONFloat(b.count)}"]`);
+  };
+  // AllBucketIterator: negative buckets from the most negative, the zero bucket, positive buckets;
+  // buckets overlapping the zero bucket are clipped to its threshold.
+  const zt = h.zeroThreshold;
+  const clip = <T extends { lower: number; upper: number }>(b: T): T => {
+    if (b.upper < 0 && b.upper > -zt) return { ...b, upper: -zt };
+    if (b.lower > 0 && b.lower < zt) return { ...b, lower: zt };
+    return b;
+  };
+  const neg = [...iterateBuckets(h.negativeSpans, h.negativeBuckets, false, h.schema, false)];
+  for (let i = neg.length - 1; i >= 0; i--) add(clip(neg[i] as (typeof neg)[number]));
+  if (h.zeroCount > 0 && !isCustomBucketsSchema(h.schema)) {
+    add({ lower: -zt, upper: zt, lowerInclusive: true, upperInclusive: true, count: h.zeroCount });
+  }
+  for (const b of iterateBuckets(h.positiveSpans, h.positiveBuckets, false, h.schema, true, h.customValues))
+    add(clip(b));
+  if (buckets.length > 0) s += `,"buckets":[${buckets.join(',')}]`;
+  return `${s}}`;
 }
 
 /** A ms timestamp as Prometheus writes it: seconds with exactly the ms digits needed (jsonutil.MarshalTimestamp). */
@@ -48,8 +107,11 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): string {
     case 'vector': {
       parts.push('[');
       v.samples.forEach((s, i) => {
+        const h = (s as MaybeHistogramSample).h;
         parts.push(
-          `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"value":[${formatTimestamp(s.t)},"${formatSampleValue(s.f)}"]}`,
+          h === undefined
+            ? `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"value":[${formatTimestamp(s.t)},"${formatJSONFloat(s.f)}"]}`
+            : `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"histogram":[${formatTimestamp(s.t)},${histogramJSON(h)}]}`,
         );
       });
       parts.push(']');
@@ -58,14 +120,29 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): string {
     case 'matrix': {
       parts.push('[');
       v.series.forEach((s, i) => {
-        parts.push(`${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"values":[`);
+        parts.push(`${i ? ',' : ''}{"metric":${labelsJSON(s.metric)}`);
         const n = s.timestamps.length;
-        for (let j = 0; j < n; j++) {
-          parts.push(
-            `${j ? ',' : ''}[${formatTimestamp(s.timestamps[j] as number)},"${formatSampleValue(s.values[j] as number)}"]`,
-          );
+        // As Prometheus: "values" only when the series has floats, "histograms" only when it has histograms.
+        if (n > 0) {
+          parts.push(',"values":[');
+          for (let j = 0; j < n; j++) {
+            parts.push(
+              `${j ? ',' : ''}[${formatTimestamp(s.timestamps[j] as number)},"${formatJSONFloat(s.values[j] as number)}"]`,
+            );
+          }
+          parts.push(']');
         }
-        parts.push(']}');
+        const hs = (s as MaybeHistogramSeries).histograms;
+        if (hs !== undefined && hs.timestamps.length > 0) {
+          parts.push(',"histograms":[');
+          for (let j = 0; j < hs.timestamps.length; j++) {
+            parts.push(
+              `${j ? ',' : ''}[${formatTimestamp(hs.timestamps[j] as number)},${histogramJSON(hs.values[j] as FloatHistogram)}]`,
+            );
+          }
+          parts.push(']');
+        }
+        parts.push('}');
       });
       parts.push(']');
       break;
