@@ -782,12 +782,49 @@ export class HistogramIterator {
     return h;
   }
 
-  /** The current sample as a FloatHistogram (absolute bucket counts). */
+  /**
+   * The current sample as a FloatHistogram (absolute bucket counts), built straight from the
+   * decoder's state: one copy of the spans and one pass over the buckets.
+   */
   atFloatHistogram(): FloatHistogram {
-    const h = this.atHistogram();
-    if (isStaleNaN(h.sum)) return h;
-    return histogramToFloat(h);
+    if (isStaleNaN(this.sumState.value)) return this.atHistogram();
+    if (this.schema > EXPONENTIAL_SCHEMA_MAX) return histogramToFloat(this.atHistogram());
+    const custom = isCustomBucketsSchema(this.schema);
+    const fh: FloatHistogram = {
+      counterResetHint: this.counterResetHint,
+      schema: this.schema,
+      zeroThreshold: custom ? 0 : this.zThreshold,
+      zeroCount: custom ? 0 : this.zCnt,
+      count: this.cnt,
+      sum: this.sumState.value,
+      positiveSpans: copySpans(this.pSpans),
+      negativeSpans: custom ? [] : copySpans(this.nSpans),
+      positiveBuckets: runningSums(this.pBuckets),
+      negativeBuckets: custom ? [] : runningSums(this.nBuckets),
+    };
+    if (custom && this.customValues) fh.customValues = this.customValues;
+    return fh;
   }
+}
+
+function copySpans(spans: readonly Span[]): Span[] {
+  const out = new Array<Span>(spans.length);
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i] as Span;
+    out[i] = { offset: s.offset, length: s.length };
+  }
+  return out;
+}
+
+// Absolute counts from delta-encoded bucket values (deltasToAbsolute over a typed array).
+function runningSums(deltas: Float64Array): number[] {
+  const out = new Array<number>(deltas.length);
+  let acc = 0;
+  for (let i = 0; i < deltas.length; i++) {
+    acc += deltas[i] as number;
+    out[i] = acc;
+  }
+  return out;
 }
 
 function sized(a: Float64Array, n: number): Float64Array {
