@@ -257,6 +257,48 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       }
     });
 
+    it('request-downsampled: an auto-resolution answer that starts late is asked again at 5m, then 1h', async () => {
+      const proxy = await startProxy(prom.url);
+      closers.push(proxy.close);
+      const f = await frontend({ downstreamUrl: proxy.url });
+      const step = 60_000;
+      // Six hours before the data begins (as after raw retention) to six hours into it.
+      const q = { ...range('sum by (job) (gen_gauge_1)', D0 - 6 * H, D0 + 6 * H, step), max_source_resolution: 'auto' };
+      const want = await get(prom.url, '/api/v1/query_range', q);
+      const got = await get(f.url, '/api/v1/query_range', q);
+      expect(got.body).toEqual(want.body);
+      const result = (want.body as { data: { result: { values: [number, string][] }[] } }).data.result;
+      const first = Math.min(...result.map((s) => s.values[0]?.[0] as number)) * 1000;
+      expect(first).toBeGreaterThan(D0 - 6 * H);
+      const rounds = proxy.seen.map((s) => [
+        s.params.get('max_source_resolution'),
+        Number(s.params.get('start')) * 1000,
+        Number(s.params.get('end')) * 1000,
+      ]);
+      // Round 1 at `auto` (split by day: two pieces), then the part before the first sample at 5m
+      // and, still empty there, at 1h.
+      expect(rounds.map(([r]) => r)).toEqual(['auto', 'auto', '300', '3600']);
+      expect(rounds.slice(2)).toEqual([
+        ['300', D0 - 6 * H, first - step],
+        ['3600', D0 - 6 * H, first - step],
+      ]);
+      expect(await (await fetch(`${f.url}/metrics`)).text()).toContain(
+        'thanos_frontend_downsampled_extra_queries_total 2',
+      );
+      // Data from the start: one round. Off: one round too.
+      proxy.seen.length = 0;
+      const inside = {
+        ...range('sum by (job) (gen_gauge_1)', D0 + H, D0 + 6 * H, step),
+        max_source_resolution: 'auto',
+      };
+      expect((await get(f.url, '/api/v1/query_range', inside)).status).toBe(200);
+      expect(proxy.seen.map((s) => s.params.get('max_source_resolution'))).toEqual(['auto']);
+      proxy.seen.length = 0;
+      const off = await frontend({ downstreamUrl: proxy.url, requestDownsampled: false });
+      expect((await get(off.url, '/api/v1/query_range', q)).body).toEqual(want.body);
+      expect(proxy.seen.map((s) => s.params.get('max_source_resolution'))).toEqual(['auto', 'auto']);
+    });
+
     it("writes Thanos's slow query log fields", async () => {
       const lines: [string, Record<string, unknown> | undefined][] = [];
       const logger: Logger = { debug() {}, info: (m, f) => lines.push([m, f]), warn() {}, error() {} };

@@ -50,6 +50,7 @@ describe('thanos-ts query-frontend flags', () => {
       labelsMaxCacheFreshnessMs: 60_000,
       labelsPartialResponse: true,
       labelsDefaultTimeRangeMs: 86_400_000,
+      requestDownsampled: true,
       minSplitIntervalMs: 0,
       maxSplitIntervalMs: 0,
       horizontalShards: 0,
@@ -73,6 +74,7 @@ describe('thanos-ts query-frontend flags', () => {
         flags([
           '--query-frontend.downstream-url=http://querier:9090/prefix',
           '--no-query-range.align-range-with-step',
+          '--no-query-range.request-downsampled',
           '--query-range.split-interval=12h',
           '--query-range.max-retries-per-request=2',
           '--query.max-retries-per-request=1',
@@ -103,6 +105,7 @@ describe('thanos-ts query-frontend flags', () => {
       expect(o).toMatchObject({
         downstreamUrl: 'http://querier:9090/prefix',
         alignRangeWithStep: false,
+        requestDownsampled: false,
         splitIntervalMs: 12 * 3600_000,
         maxRetries: 2,
         instantMaxRetries: 1,

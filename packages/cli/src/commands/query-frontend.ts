@@ -23,6 +23,7 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'queryFrontend.downstreamUrl': string;
   'web.disableCors': boolean;
   'queryRange.alignRangeWithStep': boolean;
+  'queryRange.requestDownsampled': boolean;
   'queryRange.splitInterval': string;
   'queryRange.minSplitInterval': string;
   'queryRange.maxSplitInterval': string;
@@ -195,6 +196,7 @@ export async function parseQueryFrontendFlags(
     downstreamUrl,
     disableCors: o['web.disableCors'],
     alignRangeWithStep: o['queryRange.alignRangeWithStep'],
+    requestDownsampled: o['queryRange.requestDownsampled'],
     splitIntervalMs,
     maxRetries: intFlag(o['queryRange.maxRetriesPerRequest'], 'query-range.max-retries-per-request', 0),
     instantMaxRetries: intFlag(o['query.maxRetriesPerRequest'], 'query.max-retries-per-request', 0),
@@ -263,6 +265,12 @@ export function defineQueryFrontendCommand(): Command {
     true,
   );
   opt('--no-query-range.align-range-with-step', 'Do not align range queries to their step.');
+  opt(
+    '--query-range.request-downsampled',
+    'Make additional query for downsampled data in case of empty or incomplete response to range request.',
+    true,
+  );
+  opt('--no-query-range.request-downsampled', 'Do not ask again for downsampled data.');
   opt(
     '--query-range.split-interval <duration>',
     'Split query range requests by an interval and execute in parallel, it should be greater than 0 when query-range.response-cache-config is configured.',

@@ -72,6 +72,11 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
   maxSplitIntervalMs?: number;
   /** Dynamic splitting's piece count below `maxSplitIntervalMs` (--query-range.horizontal-shards). Default 0. */
   horizontalShards?: number;
+  /**
+   * Ask again at coarser downsampling resolutions for the part of a `max_source_resolution=auto`
+   * range query the answer lacks (--query-range.request-downsampled). Default true, as Thanos.
+   */
+  requestDownsampled?: boolean;
   /** Attempts per range query piece on 5xx/network errors (--query-range.max-retries-per-request). Default 5; 0 or 1: one attempt. */
   maxRetries?: number;
   /** The same for instant queries (--query.max-retries-per-request). Default 5. */
@@ -169,6 +174,25 @@ export interface QueryFrontend extends Lifecycle {
 }
 
 const DAY_MS = 86_400_000;
+/** Thanos's downsampled middleware resolutions: 5m, then 1h. */
+const DOWNSAMPLED_RESOLUTIONS = [300_000, 3_600_000];
+
+/**
+ * Thanos's minResponseTime: the earliest first sample of the answer's series, or undefined when
+ * the answer is empty (judged, as Thanos does, by its first series).
+ */
+function firstSampleTime(r: MatrixResponse): number | undefined {
+  const s0 = r.series[0];
+  if (!s0 || (s0.timestamps.length === 0 && s0.histograms.length === 0)) return undefined;
+  let min = Number.POSITIVE_INFINITY;
+  for (const s of r.series) {
+    const t = s.timestamps[0];
+    if (t !== undefined && t < min) min = t;
+    const h = s.histograms[0];
+    if (h && h[0] < min) min = h[0];
+  }
+  return min;
+}
 /** The CORS headers Thanos sets on every API answer unless --web.disable-cors (pkg/api SetCORS). */
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Headers': 'Accept, Accept-Encoding, Authorization, Content-Type, Origin',
@@ -325,6 +349,12 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     labelNames: ['check', 'component'],
     registers: [registry],
   });
+  const downsampledExtra = new Counter({
+    name: 'thanos_frontend_downsampled_extra_queries_total',
+    help: 'Total number of additional queries for downsampled data',
+    registers: [registry],
+  });
+  const requestDownsampled = opts.requestDownsampled ?? true;
   const shardingQueries = new Counter({
     name: 'thanos_frontend_sharding_middleware_queries_total',
     help: 'Total number of queries analyzed by the sharding middleware',
@@ -476,6 +506,13 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         `the query time range exceeds the limit (query length: ${formatGoDuration(r.end - r.start)}, limit: ${formatGoDuration(maxQueryLengthMs)})`,
       );
     if (align) r = alignToStep(r);
+    const answer =
+      requestDownsampled && r.autoDownsampling ? await downsampled(r, signal) : await splitAndRun(r, signal);
+    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(answer));
+  }
+
+  /** Split by interval, then shard, cache and send each piece; the answers merged. */
+  async function splitAndRun(r: RangeRequest, signal: AbortSignal): Promise<MatrixResponse> {
     const interval = intervalFor(r);
     const pieces =
       interval > 0
@@ -485,7 +522,36 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const gate = new Gate(parallelism);
     // Pieces start one at a time (the cache lookup is cheap); the gate bounds downstream requests.
     const answers = await Promise.all(pieces.map((p) => runShardedPiece(p, gate, signal)));
-    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(mergeMatrices(answers)));
+    return mergeMatrices(answers);
+  }
+
+  /**
+   * Thanos's DownsampledMiddleware (--query-range.request-downsampled) for `max_source_resolution=auto`
+   * queries: when the answer starts after the query's start (raw data deleted by retention) or is
+   * empty, the missing front part is asked again at the next downsampling resolution (5m, then
+   * 1h), and the answers are merged.
+   */
+  async function downsampled(r: RangeRequest, signal: AbortSignal): Promise<MatrixResponse> {
+    const parts: MatrixResponse[] = [];
+    let q = r;
+    let i = 0;
+    while (i < DOWNSAMPLED_RESOLUTIONS.length) {
+      if (parts.length > 0) downsampledExtra.inc();
+      const resp = await splitAndRun(q, signal);
+      parts.push(resp);
+      for (; i < DOWNSAMPLED_RESOLUTIONS.length; i++) {
+        const res = DOWNSAMPLED_RESOLUTIONS[i] as number;
+        if (q.maxSourceResolution < res) {
+          q = { ...q, autoDownsampling: false, maxSourceResolution: res };
+          break;
+        }
+      }
+      const first = firstSampleTime(resp);
+      if (first === r.start) break;
+      if (first !== undefined) q = { ...q, end: first - q.step };
+      if (q.start > q.end) break;
+    }
+    return mergeMatrices(parts);
   }
 
   /**

@@ -21,6 +21,8 @@ export interface RangeRequest {
   readonly partialResponse: boolean;
   /** Thanos's `max_source_resolution`, ms (`auto`: step / 5). */
   readonly maxSourceResolution: number;
+  /** `max_source_resolution=auto`: sent downstream as `auto`, and eligible for --query-range.request-downsampled. */
+  readonly autoDownsampling?: boolean;
   /** `replicaLabels[]`, sorted (order does not change the answer). */
   readonly replicaLabels: readonly string[];
   /**
@@ -145,6 +147,7 @@ export function parseRangeRequest(
     dedup,
     partialResponse,
     maxSourceResolution,
+    autoDownsampling: res === 'auto',
     replicaLabels: form.getAll('replicaLabels[]').sort(),
     other,
     headers: ctx.headers,
@@ -171,7 +174,9 @@ export function encodeRangeRequest(r: RangeRequest): URLSearchParams {
   p.set('step', encodeSeconds(r.step));
   p.set('dedup', String(r.dedup));
   p.set('partial_response', String(r.partialResponse));
-  if (r.maxSourceResolution !== 0) p.set('max_source_resolution', encodeSeconds(r.maxSourceResolution));
+  // Thanos's EncodeRequest: `auto` stays `auto` (the querier picks step / 5 itself).
+  if (r.autoDownsampling) p.set('max_source_resolution', 'auto');
+  else if (r.maxSourceResolution !== 0) p.set('max_source_resolution', encodeSeconds(r.maxSourceResolution));
   for (const l of r.replicaLabels) p.append('replicaLabels[]', l);
   for (const [k, v] of r.other) if (k !== 'stats') p.append(k, v);
   return p;
