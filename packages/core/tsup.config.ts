@@ -6,5 +6,7 @@ export default packageConfig({
   // storeapi/protos.ts looks for them (./proto relative to the dist/ chunks).
   onSuccess: async () => {
     cpSync('src/storeapi/proto', 'dist/proto', { recursive: true });
+    // The ruler's thanos.Rules proto lives beside its code and is loaded the same way.
+    cpSync('src/rule/proto', 'dist/proto', { recursive: true });
   },
 });

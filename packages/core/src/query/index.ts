@@ -47,3 +47,14 @@ export {
   type QueryStats,
 } from './query-core.js';
 export { createStoreQueryable, type StoreQueryable, type StoreQueryableOptions } from './queryable.js';
+export {
+  alertsJSON,
+  createRulesFanout,
+  localRulesEndpoint,
+  mergeRuleGroups,
+  type RulesEndpoint,
+  type RulesFanout,
+  type RulesFanoutOptions,
+  type RulesFanoutResult,
+  ruleGroupsJSON,
+} from './rules-fanout.js';
