@@ -12,6 +12,10 @@ interface Benchmark {
 
 const BENCHMARKS: Record<string, Benchmark> = {
   'tsdb-xor': { script: 'tsdb/xor.ts', what: 'XOR chunk encode/decode, samples/s' },
+  'compact-memory': {
+    script: 'compact-memory.ts',
+    what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
+  },
   'tsdb-postings': { script: 'tsdb/postings.ts', what: 'postings intersection of two 1M lists' },
   'tsdb-wal-replay': {
     script: 'tsdb/wal-replay.ts',
