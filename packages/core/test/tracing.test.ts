@@ -251,6 +251,39 @@ describe('sampling', () => {
   });
 });
 
+describe('metadata calls', () => {
+  it('label names: HTTP, querier_label_names and a client and server span per store', async () => {
+    const receiver = await startOTLPHttpReceiver();
+    cleanups.push(() => receiver.close());
+    const qt = createTracing(otlpConfig(receiver.endpoint, 'querier'));
+    const st = [createTracing(otlpConfig(receiver.endpoint, 'a')), createTracing(otlpConfig(receiver.endpoint, 'b'))];
+    const stack = await startStack({ querier: qt, stores: st });
+    const res = await fetch(`http://${stack.querier.httpAddress}/api/v1/labels?match[]=temp`);
+    expect(res.status).toBe(200);
+    const traceId = res.headers.get('x-thanos-trace-id');
+    await stack.close();
+    await Promise.all([qt.shutdown(), ...st.map((t) => t.shutdown())]);
+    const spans = receiver.spans.filter((s) => s.traceId === traceId);
+    const [http] = byName(spans, '/label_names HTTP[server]');
+    const [names] = byName(spans, 'querier_label_names');
+    expect(names?.parentSpanId).toBe(http?.spanId);
+    expect(names?.attributes.matchers).toBe('{__name__="temp"}');
+    const calls = byName(spans, '/thanos.Store/LabelNames');
+    expect(
+      calls
+        .filter((s) => s.kind === CLIENT)
+        .map((s) => s.attributes.target)
+        .sort(),
+    ).toEqual([...stack.addresses].sort());
+    expect(
+      calls
+        .filter((s) => s.kind === SERVER)
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual(['a', 'b']);
+  });
+});
+
 describe('exporter settings reach the wire', () => {
   it('headers, gzip and url_path on OTLP/HTTP', async () => {
     const receiver = await startOTLPHttpReceiver('/custom/traces');

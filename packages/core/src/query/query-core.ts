@@ -292,6 +292,22 @@ export function createQueryCore(
     }
   }
 
+  /**
+   * Thanos's querier_series / querier_label_names / querier_label_values span around a metadata
+   * call, when the request is traced (a child of its HTTP or gRPC span); otherwise just `fn()`.
+   */
+  function childSpan<T>(
+    name: string,
+    matcherSets: readonly (readonly Matcher[])[],
+    start: number,
+    end: number,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    if (trace.getSpan(context.active())?.isRecording() !== true) return fn();
+    const matchers = matcherSets.map((ms) => `{${ms.map(String).join(',')}}`).join(' ');
+    return withSpan(tracer, name, { minTime: start, maxTime: end, matchers }, fn);
+  }
+
   async function perMatcherSet<T>(
     matcherSets: readonly (readonly Matcher[])[],
     one: (matchers: readonly Matcher[]) => Promise<T[]>,
@@ -337,8 +353,10 @@ export function createQueryCore(
     async findSeries(matcherSets, start, end, q) {
       const queryable = queryableFor(q, 0);
       const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, async (ms) =>
-          (await queryable.select(ms, { start, end, labelsOnly: true }, signal)).map((s) => s.labels),
+        childSpan('querier_series', matcherSets, start, end, () =>
+          perMatcherSet(matcherSets, async (ms) =>
+            (await queryable.select(ms, { start, end, labelsOnly: true }, signal)).map((s) => s.labels),
+          ),
         ),
       );
       // Union of the matcher sets' answers, sorted, each label set once (Prometheus merges them).
@@ -356,14 +374,18 @@ export function createQueryCore(
     async findLabelNames(matcherSets, start, end, q) {
       const queryable = queryableFor(q, 0);
       const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, (ms) => queryable.labelNames(ms, { start, end }, signal)),
+        childSpan('querier_label_names', matcherSets, start, end, () =>
+          perMatcherSet(matcherSets, (ms) => queryable.labelNames(ms, { start, end }, signal)),
+        ),
       );
       return { names: sortedUnion(value), warnings: [...queryable.warnings] };
     },
     async findLabelValues(name, matcherSets, start, end, q) {
       const queryable = queryableFor(q, 0);
       const { value } = await withDeadline(q, (signal) =>
-        perMatcherSet(matcherSets, (ms) => queryable.labelValues(name, ms, { start, end }, signal)),
+        childSpan('querier_label_values', matcherSets, start, end, () =>
+          perMatcherSet(matcherSets, (ms) => queryable.labelValues(name, ms, { start, end }, signal)),
+        ),
       );
       return { values: sortedUnion(value), warnings: [...queryable.warnings] };
     },
