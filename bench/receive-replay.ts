@@ -1,0 +1,146 @@
+/**
+ * Receiver restart: how long `createReceiver(...).start()` takes to replay a tenant's WAL at a
+ * large series count, and its memory while doing so, against Prometheus 2.42 replaying a copy of
+ * the same WAL (our WAL is Prometheus's format).
+ *   1. A child process ingests --series series × --samples samples (15 s apart) through
+ *      `receiver.write()` in batches of 10,000 series, then exits without closing anything (as
+ *      after SIGKILL: the WAL is all there is; the receiver has no head snapshot yet).
+ *   2. A fresh child process starts a receiver on that directory and reports the time until
+ *      `start()` resolved (ready), its peak RSS while replaying (sampled every 20 ms) and its RSS
+ *      and heap after a GC once ready, next to the ingesting process's RSS after a GC (steady state).
+ *   3. Prometheus 2.42 is started on a copy of the tenant directory; the time from spawn to
+ *      /-/ready answering 200 is reported (process start included, ~0.2–0.4 s of it).
+ * Run: npx tsx bench/receive-replay.ts [--series=200000] [--samples=10] [--prometheus=1]
+ */
+// Imported from source files so the bench runs before the subpath is wired into the package.
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { programAvailable, startPrometheus } from '@thanos-ts/testing';
+import { matcher } from '@thanos-ts/tsdb';
+import { createReceiver } from '../packages/core/src/receive/receiver.js';
+import type { WriteSeries } from '../packages/core/src/receive/wire.js';
+
+const arg = (name: string, dflt: string) => {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? (a.split('=')[1] as string) : dflt;
+};
+const SERIES = Number(arg('series', '200000'));
+const SAMPLES = Number(arg('samples', '10'));
+const WITH_PROM = arg('prometheus', '1') === '1' && programAvailable('prometheus');
+const PHASE = arg('phase', 'main');
+const DIR = arg('dir', '');
+const BATCH = 10_000;
+
+const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+async function ingest(): Promise<void> {
+  const r = createReceiver({ tsdbPath: DIR, flushIntervalMs: 0, httpGracePeriodMs: 0 });
+  await r.start();
+  const start = Date.now() - SAMPLES * 15_000;
+  const labels = Array.from({ length: SERIES }, (_, i) => [
+    { name: '__name__', value: `replay_metric_${i % 100}` },
+    { name: 'instance', value: `host-${Math.floor(i / 100)}:9100` },
+    { name: 'job', value: 'node' },
+  ]);
+  const t0 = performance.now();
+  for (let s = 0; s < SAMPLES; s++) {
+    const t = start + s * 15_000;
+    for (let off = 0; off < SERIES; off += BATCH) {
+      const timeseries: WriteSeries[] = [];
+      for (let i = off; i < Math.min(off + BATCH, SERIES); i++)
+        timeseries.push({
+          labels: labels[i] as WriteSeries['labels'],
+          timestamps: [t],
+          values: [i + s],
+          histograms: 0,
+        });
+      await r.write({ timeseries });
+    }
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  gc();
+  const rss = process.memoryUsage.rss();
+  process.stdout.write(`${JSON.stringify({ seconds, rss, series: r.tenants().length })}\n`);
+  // Exit as after a SIGKILL: no close(), the WAL is all that is left.
+  process.exit(0);
+}
+
+async function replay(): Promise<void> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  const t0 = performance.now();
+  const r = createReceiver({ tsdbPath: DIR, flushIntervalMs: 0, httpGracePeriodMs: 0 });
+  await r.start();
+  const seconds = (performance.now() - t0) / 1000;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  let series = 0;
+  for await (const m of r.series({
+    minTime: 0,
+    maxTime: Date.now() + 60_000,
+    matchers: [matcher('=', 'job', 'node')],
+  })) {
+    if (m.type === 'series') series++;
+    break;
+  }
+  process.stdout.write(`${JSON.stringify({ seconds, peak, rss, heapUsed, anySeries: series })}\n`);
+  process.exit(0);
+}
+
+function child(phase: string, dir: string): Record<string, number> {
+  const res = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      import.meta.filename,
+      `--phase=${phase}`,
+      `--dir=${dir}`,
+      `--series=${SERIES}`,
+      `--samples=${SAMPLES}`,
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  if (res.status !== 0) throw new Error(`${phase} failed (${res.status}): ${res.stderr}`);
+  const line = res.stdout.trim().split('\n').pop() as string;
+  return JSON.parse(line) as Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'receive-replay-'));
+  try {
+    console.log(`series=${SERIES} samples/series=${SAMPLES} (${((SERIES * SAMPLES) / 1e6).toFixed(1)}M samples)`);
+    const ing = child('ingest', dir);
+    console.log(
+      `ingest: ${((SERIES * SAMPLES) / (ing.seconds as number) / 1e3).toFixed(0)}k samples/s; steady RSS after GC ${mib(ing.rss as number)} (${((ing.rss as number) / SERIES) | 0} B/series)`,
+    );
+    const rep = child('replay', dir);
+    console.log(
+      `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s; peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
+    );
+    if (WITH_PROM) {
+      const promDir = join(dir, 'prometheus');
+      await cp(join(dir, 'default-tenant'), promDir, { recursive: true });
+      const t0 = performance.now();
+      const prom = await startPrometheus({ dataDir: promDir });
+      const seconds = (performance.now() - t0) / 1000;
+      await prom.stop();
+      console.log(`prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s`);
+      console.log(`ratio thanos-ts / prometheus: ${((rep.seconds as number) / seconds).toFixed(2)}`);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (PHASE === 'ingest') await ingest();
+else if (PHASE === 'replay') await replay();
+else await main();
