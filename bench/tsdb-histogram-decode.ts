@@ -15,9 +15,9 @@
  */
 import { decodeHistogramChunks } from '../packages/tsdb/src/block/histogram-samples.js';
 import { ChunkEncoding } from '../packages/tsdb/src/chunkenc/chunk.js';
-import { cutFloatHistogramChunks, cutHistogramChunks } from '../packages/tsdb/src/chunkenc/histogram-cut.js';
 import { FloatHistogramIterator } from '../packages/tsdb/src/chunkenc/float-histogram.js';
 import { HistogramIterator } from '../packages/tsdb/src/chunkenc/histogram.js';
+import { cutFloatHistogramChunks, cutHistogramChunks } from '../packages/tsdb/src/chunkenc/histogram-cut.js';
 import { CounterResetHint, type Histogram, histogramToFloat, type Span } from '../packages/tsdb/src/histogram/index.js';
 
 const SAMPLES = 24_000;
@@ -103,9 +103,12 @@ const shapes = {
 };
 
 const fmt = (x: number) => `${(x / 1e6).toFixed(1)}M`;
-console.log('shape    encoding  buckets/sample  next() buckets/s  +atFloatHistogram  block read (decodeHistogramChunks)');
+console.log(
+  'shape    encoding  buckets/sample  next() buckets/s  +atFloatHistogram  block read (decodeHistogramChunks)',
+);
 for (const [name, samples] of Object.entries(shapes)) {
-  const per = samples[0]?.h.positiveBuckets.length + (samples[0]?.h.negativeBuckets.length ?? 0);
+  const first = (samples[0] as { h: Histogram }).h;
+  const per = first.positiveBuckets.length + first.negativeBuckets.length;
   for (const kind of ['int', 'float'] as const) {
     const chunks =
       kind === 'int'
