@@ -1,5 +1,4 @@
-import type { Tracer } from '@opentelemetry/api';
-import type { ServingOptions } from '@thanos-ts/core';
+import type { ComponentOptions, ServingOptions } from '@thanos-ts/core';
 import { type Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from './grpc-tls.js';
 import { durationFlag, listenAddressFlag } from './http.js';
@@ -50,7 +49,7 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
  */
 export function servingFromFlags(
   o: ServingFlags,
-): FlagsFor<ServingOptions> & { httpAddress: string; tracer: Tracer | undefined } {
+): FlagsFor<ServingOptions> & { httpAddress: string; tracer: ComponentOptions['tracer'] } {
   const grpc = o.grpcAddress !== undefined;
   return {
     // Every component command has the log flags too: tracing warnings go to its logger.

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Tracer } from '@opentelemetry/api';
-import type { Logger } from '@thanos-ts/core';
+import type { ComponentOptions, Logger } from '@thanos-ts/core';
 import { createTracing, type Tracing } from '@thanos-ts/core/tracing';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type LogFlags, loggerFromFlags } from './log.js';
@@ -68,7 +67,7 @@ export function tracingConfigText(o: TracingFlags): { text: string; flag: string
  * its no-cost default). Warnings (unsupported provider, JAEGER without endpoint) go to the
  * component's logger built from the log flags. The set-up is flushed by {@link shutdownTracing}.
  */
-export function tracerFromFlags(o: TracingFlags & Partial<LogFlags>): Tracer | undefined {
+export function tracerFromFlags(o: TracingFlags & Partial<LogFlags>): ComponentOptions['tracer'] {
   const given = tracingConfigText(o);
   if (!given) return undefined;
   const service = o['tracing.serviceName'] ?? 'thanos-ts';
