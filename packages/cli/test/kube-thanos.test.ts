@@ -26,7 +26,6 @@ import { buildProgram } from '../src/program.js';
  * `<command> (command)` means the command itself is not registered in the program yet.
  */
 const knownMissing: readonly string[] = [
-  'compact --debug.accept-malformed-index',
   'query --alert.query-url',
   'query --query.promql-engine',
   'query --query.telemetry.request-duration-seconds-quantiles',
@@ -42,9 +41,6 @@ const knownMissing: readonly string[] = [
   'store --store.grpc.downloaded-bytes-limit',
   'store --store.grpc.series-sample-limit',
   'store --store.grpc.touched-series-limit',
-  'tools bucket replicate --log.format',
-  'tools bucket replicate --log.level',
-  'tools bucket replicate --tracing.config',
 ];
 
 /**

@@ -209,6 +209,16 @@ export function defineCompactCommand(): Command {
     ).argParser(collect),
   );
   opt('--debug.max-compaction-level <n>', 'Maximum compaction level, default is 3: 2h, 8h, 2d, 14d', '3');
+  // Thanos verifies a block's index before compacting it and halts on out-of-order label names
+  // unless this is set. thanos-ts's compactor does not run that verification (its index reader
+  // takes label names as written), so the flag changes nothing; it is accepted so Thanos command
+  // lines (kube-thanos passes it) keep working. Hidden, as in Thanos.
+  cmd.addOption(
+    new Option(
+      '--debug.accept-malformed-index',
+      'Compaction and downsampling index verification will ignore out of order label names.',
+    ).hideHelp(),
+  );
   opt(
     '--compact.block-max-index-size <size>',
     "Maximum index size for the resulted block during any compaction. Note that total size is approximated in worst case. If the block that would be resulted from compaction is estimated to exceed this number, biggest source block is marked for no compaction (no-compact-mark.json is uploaded) which causes this block to be excluded from any compaction. Default is due to https://github.com/thanos-io/thanos/issues/1424, but it's overall recommended to keeps block size to some reasonable size. 0 disables the check (thanos-ts only).",

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Logger, NOP_LOGGER } from '@thanos-ts/core';
 import { mapLimit } from '@thanos-ts/core/concurrency';
 import { parseTimeOrDuration, resolveTime, type TimeOrDuration } from '@thanos-ts/core/store';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
@@ -6,7 +7,9 @@ import { parseMetricSelector } from '@thanos-ts/promql';
 import { type BlockMeta, DELETION_MARK_FILENAME, isULID, type Matcher, META_FILENAME } from '@thanos-ts/tsdb';
 import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
+import { addTracingFlags, shutdownTracing, type TracingFlags, tracerFromFlags } from '../flags/tracing.js';
 import { type Print, scanBlockMetas } from './tools-bucket.js';
 
 /** Thanos's deletion marker file name inside a block directory. */
@@ -58,21 +61,20 @@ export async function bucketReplicate(
   from: Bucket,
   to: Bucket,
   opts: ReplicateOptions = {},
-  print: Print = () => {},
+  log: Logger = NOP_LOGGER,
 ): Promise<ReplicateResult> {
   const signal = opts.signal;
   const resolutions = new Set(opts.resolutions ?? [0, 300_000, 3_600_000]);
   const levels = new Set(opts.compactionLevels ?? [1, 2, 3, 4]);
   const ids = new Set(opts.ids ?? []);
   const scan = await scanBlockMetas(from, { signal });
-  for (const id of scan.partial) print(`level=info msg="block meta not uploaded yet. Skipping." block=${id}`);
-  for (const c of scan.corrupted)
-    print(`level=warn msg="block meta unreadable. Skipping." block=${c.id} err=${JSON.stringify(c.error)}`);
+  for (const id of scan.partial) log.info('block meta not uploaded yet. Skipping.', { block: id });
+  for (const c of scan.corrupted) log.warn('block meta unreadable. Skipping.', { block: c.id, err: c.error });
   const selected: BlockMeta[] = [];
   for (const m of scan.metas) {
     const labels = m.thanos?.labels ?? {};
     if (Object.keys(labels).length === 0) {
-      print(`level=error msg="filtering block" reason="labels should not be empty" block=${m.ulid}`);
+      log.error('filtering block', { reason: 'labels should not be empty', block: m.ulid });
       continue;
     }
     if (opts.minTime !== undefined && m.maxTime < opts.minTime) continue;
@@ -129,7 +131,7 @@ export async function bucketReplicate(
     }
     result.objectsCopied++;
     result.replicated.push(m.ulid);
-    print(`level=info msg="block replicated" block=${m.ulid} objects=${objects.length + 1}`);
+    log.info('block replicated', { block: m.ulid, objects: objects.length + 1 });
   }
   return result;
 }
@@ -147,7 +149,7 @@ export function parseReplicateMatchers(text: string): Matcher[] {
 
 const collectValues = (value: string, previous: string[] = []) => [...previous, value];
 
-interface ReplicateFlags extends ObjstoreFlags {
+interface ReplicateFlags extends ObjstoreFlags, LogFlags, TracingFlags {
   'objstoreTo.configFile'?: string;
   'objstoreTo.config'?: string;
   resolution?: string[];
@@ -209,12 +211,9 @@ export function replicateOptionsFromFlags(o: ReplicateFlags): {
  * Adds `replicate` to the `tools bucket` command with Thanos's flags: the source is
  * `--objstore.config(-file)`, the target `--objstore-to.config(-file)`. Runs a pass every minute
  * until SIGINT/SIGTERM, or once with `--single-run` or `--id` (as Thanos). `print` receives the
- * log lines (stdout by default).
+ * log lines (stderr by default, as Thanos; `--log.level`/`--log.format` apply).
  */
-export function registerBucketReplicate(
-  bucketCmd: Command,
-  print: Print = (line) => process.stdout.write(`${line}\n`),
-): void {
+export function registerBucketReplicate(bucketCmd: Command, print?: Print): void {
   const cmd = addObjstoreFlags(
     new Command('replicate').description(
       `Replicate data from one object storage to another. NOTE: Currently it works only with Thanos blocks (${META_FILENAME} has to have Thanos metadata).`,
@@ -264,41 +263,50 @@ export function registerBucketReplicate(
       'Block to be replicated to the destination bucket. IDs will be used to match blocks and other matchers will be ignored. When specified, this command will be run only once after successful replication. Repeated field',
       collectValues,
     )
-    .option('--ignore-marked-for-deletion', 'Do not replicate blocks that have deletion mark.', false)
-    .action(async (o: ReplicateFlags) => {
-      const { opts, minTime, maxTime, once } = replicateOptionsFromFlags(o);
-      if (!o['objstoreTo.configFile'] && !o['objstoreTo.config'])
-        throw new Error('no target bucket configured; set --objstore-to.config-file or --objstore-to.config');
-      const from = await bucketFromFlags(o);
-      let to: Bucket | undefined;
-      const stop = new AbortController();
-      const onSignal = () => stop.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        to = await bucketFromFlags({
-          'objstore.configFile': o['objstoreTo.configFile'],
-          'objstore.config': o['objstoreTo.config'],
+    .option('--ignore-marked-for-deletion', 'Do not replicate blocks that have deletion mark.', false);
+  // Thanos's global flags, which every Thanos command takes (kube-thanos passes them here too).
+  addLogFlags(cmd);
+  addTracingFlags(cmd);
+  cmd.action(async (o: ReplicateFlags) => {
+    const log = loggerFromFlags(o, 'replicate', print);
+    // Validates the tracing flags like every command; replication itself makes no spans yet.
+    tracerFromFlags(o);
+    const { opts, minTime, maxTime, once } = replicateOptionsFromFlags(o);
+    if (!o['objstoreTo.configFile'] && !o['objstoreTo.config'])
+      throw new Error('no target bucket configured; set --objstore-to.config-file or --objstore-to.config');
+    const from = await bucketFromFlags(o);
+    let to: Bucket | undefined;
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      to = await bucketFromFlags({
+        'objstore.configFile': o['objstoreTo.configFile'],
+        'objstore.config': o['objstoreTo.config'],
+      });
+      for (;;) {
+        const r = await bucketReplicate(
+          from,
+          to,
+          { ...opts, minTime: resolveTime(minTime), maxTime: resolveTime(maxTime), signal: stop.signal },
+          log,
+        );
+        log.info('replication pass done', {
+          replicated: r.replicated.length,
+          already_replicated: r.alreadyReplicated.length,
+          objects_copied: r.objectsCopied,
+          objects_skipped: r.objectsSkipped,
         });
-        for (;;) {
-          const r = await bucketReplicate(
-            from,
-            to,
-            { ...opts, minTime: resolveTime(minTime), maxTime: resolveTime(maxTime), signal: stop.signal },
-            print,
-          );
-          print(
-            `level=info msg="replication pass done" replicated=${r.replicated.length} already_replicated=${r.alreadyReplicated.length} objects_copied=${r.objectsCopied} objects_skipped=${r.objectsSkipped}`,
-          );
-          if (once || stop.signal.aborted) break;
-          await sleep(REPLICATE_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => {});
-          if (stop.signal.aborted) break;
-        }
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        await Promise.all([from.close(), to?.close()]);
+        if (once || stop.signal.aborted) break;
+        await sleep(REPLICATE_INTERVAL_MS, undefined, { signal: stop.signal }).catch(() => {});
+        if (stop.signal.aborted) break;
       }
-    });
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await Promise.all([from.close(), to?.close()]);
+    }
+  });
   bucketCmd.addCommand(cmd);
 }

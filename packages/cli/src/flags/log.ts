@@ -14,8 +14,11 @@ export function addLogFlags(cmd: Command): Command {
   return cmd;
 }
 
-/** The component's logger from `--log.level`/`--log.format`; a bad value names its flag. */
-export function loggerFromFlags(o: LogFlags, component: string): Logger {
+/**
+ * The component's logger from `--log.level`/`--log.format`; a bad value names its flag. Lines go
+ * to stderr unless `write` is given (tests capture them).
+ */
+export function loggerFromFlags(o: LogFlags, component: string, write?: (line: string) => void): Logger {
   const level = o['log.level'] as LogLevel;
   if (!LOG_LEVELS.includes(level))
     throw new InvalidArgumentError(`--log.level: want ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o['log.level'])}`);
@@ -24,5 +27,5 @@ export function loggerFromFlags(o: LogFlags, component: string): Logger {
     throw new InvalidArgumentError(
       `--log.format: want ${LOG_FORMATS.join(' or ')}, got ${JSON.stringify(o['log.format'])}`,
     );
-  return createLogger({ level, format, component });
+  return createLogger({ level, format, component, ...(write ? { write } : {}) });
 }
