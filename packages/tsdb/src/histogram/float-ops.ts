@@ -268,10 +268,48 @@ function mapCustom(
   }
 }
 
+/** Whether two span lists are identical span by span (the common case of one series' samples). */
+function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Span;
+    const y = b[i] as Span;
+    if (x.offset !== y.offset || x.length !== y.length) return false;
+  }
+  return true;
+}
+
+/** Whether `a` and `b` have the same schema, zero bucket width, custom bounds and bucket layout. */
+function sameLayout(a: FloatHistogram, b: FloatHistogram): boolean {
+  return (
+    a.schema === b.schema &&
+    a.zeroThreshold === b.zeroThreshold &&
+    sameSpans(a.positiveSpans, b.positiveSpans) &&
+    sameSpans(a.negativeSpans, b.negativeSpans) &&
+    a.positiveBuckets.length === b.positiveBuckets.length &&
+    a.negativeBuckets.length === b.negativeBuckets.length &&
+    (!isCustomBucketsSchema(a.schema) || sameBounds(a.customValues ?? [], b.customValues ?? []))
+  );
+}
+
 function addOrSub(h: FloatHistogram, other: FloatHistogram, sign: number): HistogramAddResult {
   const hCustom = isCustomBucketsSchema(h.schema);
   if (hCustom !== isCustomBucketsSchema(other.schema)) throw new IncompatibleSchemaError();
   const counterResetCollision = adjustCounterReset(h, other);
+  if (sameLayout(h, other)) {
+    // Fast path: bucket by bucket, no layout work (the zero buckets are already reconciled).
+    h.zeroCount += sign * other.zeroCount;
+    h.count += sign * other.count;
+    h.sum += sign * other.sum;
+    const hp = h.positiveBuckets;
+    const op = other.positiveBuckets;
+    for (let i = 0; i < hp.length; i++) hp[i] = (hp[i] as number) + sign * (op[i] as number);
+    const hn = h.negativeBuckets;
+    const on = other.negativeBuckets;
+    for (let i = 0; i < hn.length; i++) hn[i] = (hn[i] as number) + sign * (on[i] as number);
+    return { h, counterResetCollision, nhcbBoundsReconciled: false };
+  }
   let nhcbBoundsReconciled = false;
   if (!hCustom) h.zeroCount += sign * reconcileZeroBuckets(h, other);
   h.count += sign * other.count;
@@ -424,6 +462,17 @@ export function detectFloatHistogramReset(h: FloatHistogram, previous: FloatHist
   }
   if (h.schema > previous.schema) return true;
   if (h.zeroThreshold < previous.zeroThreshold) return true;
+  if (sameLayout(h, previous)) {
+    // Fast path: same buckets in the same places; a reset is any count that went down.
+    if (h.zeroCount < previous.zeroCount) return true;
+    const cp = h.positiveBuckets;
+    const pp = previous.positiveBuckets;
+    for (let i = 0; i < cp.length; i++) if ((cp[i] as number) < (pp[i] as number)) return true;
+    const cn = h.negativeBuckets;
+    const pn = previous.negativeBuckets;
+    for (let i = 0; i < cn.length; i++) if ((cn[i] as number) < (pn[i] as number)) return true;
+    return false;
+  }
   const custom = isCustomBucketsSchema(h.schema);
   if (!custom) {
     const r = zeroCountForLargerThreshold(previous, h.zeroThreshold);
