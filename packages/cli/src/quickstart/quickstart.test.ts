@@ -92,6 +92,13 @@ describe('quickstart', () => {
         },
         90_000,
       );
+      // The querier fans /api/v1/rules out to the in-process ruler (Grafana's alert views use it).
+      const rules = (await (await fetch(`${first.url}/api/v1/rules?type=record`)).json()) as {
+        status: string;
+        data: { groups: { rules: { name: string; type: string }[] }[] };
+      };
+      expect(rules.status).toBe('success');
+      expect(rules.data.groups.flatMap((g) => g.rules.map((r) => r.name))).toContain('cluster:http_requests:rate5m');
     } finally {
       await first.close();
     }

@@ -20,6 +20,7 @@ import type { StoreAPI } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
 import { createEndpointSet, type NamedStore } from './endpoint-set.js';
 import { createQueryCore, type QueryCore, type QueryCoreOptions } from './query-core.js';
+import { createRulesFanout, localRulesEndpoint, type RulesEndpoint } from './rules-fanout.js';
 
 /** Options of {@link createQuerier}. Durations are ms. */
 export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, ServingOptions {
@@ -107,6 +108,27 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       for (const s of statuses) if (s.healthy && s.info) endpointsGauge.inc({ store_type: s.info.componentType });
     },
   });
+  // In-process rulers (anything with ruleGroups, e.g. the quick start's) answer the rules and
+  // alerts APIs directly; remote endpoints are asked over gRPC when their Info advertises rules.
+  const localRulers: RulesEndpoint[] = [];
+  for (const e of inProcess) {
+    const store = 'store' in e ? e.store : e;
+    const name = 'store' in e ? e.name : 'in-process';
+    if (hasRuleGroups(store)) localRulers.push(localRulesEndpoint(store, name));
+  }
+  const rulesFanout = createRulesFanout({
+    endpoints: () => [
+      ...localRulers,
+      ...endpointSet
+        .statuses()
+        .filter((s) => s.healthy)
+        .map((s) => s.name),
+    ],
+    tls: opts.tls,
+    replicaLabels: opts.replicaLabels,
+    partialResponse: opts.partialResponse,
+    logger,
+  });
   const workers = opts.evaluationWorkers ?? Math.min(opts.maxConcurrent ?? 20, availableParallelism());
   let pool: EvaluationPool | undefined;
   const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer });
@@ -117,6 +139,8 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
     tracer,
     ready: () => isReady,
     handlers: [
+      // /api/v1/rules and /api/v1/alerts, fanned out to rulers; before the query API's 404s.
+      rulesFanout.handler,
       instrumentHandler(
         createQueryAPIHandler({
           querier: core,
@@ -145,6 +169,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       await servers?.close();
       discovery.close();
       await endpointSet.close();
+      rulesFanout.close();
       await pool?.close();
     },
   });
@@ -161,4 +186,8 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       return servers?.grpcAddress;
     },
   };
+}
+
+function hasRuleGroups(store: StoreAPI): store is StoreAPI & Parameters<typeof localRulesEndpoint>[0] {
+  return typeof (store as { ruleGroups?: unknown }).ruleGroups === 'function';
 }
