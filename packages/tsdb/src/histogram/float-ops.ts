@@ -418,6 +418,8 @@ export function divFloatHistogram(h: FloatHistogram, divisor: number): FloatHist
 
 /** `h` with every empty bucket removed and adjacent spans joined, in place (Prometheus's Compact(0)). */
 export function compactFloatHistogram(h: FloatHistogram): FloatHistogram {
+  // Nothing to drop (the common case): keep the layout as it is.
+  if (!h.positiveBuckets.includes(0) && !h.negativeBuckets.includes(0)) return h;
   const p = fromSparse(toSparse(h.positiveSpans, h.positiveBuckets), true);
   const n = fromSparse(toSparse(h.negativeSpans, h.negativeBuckets), true);
   h.positiveSpans = p.spans;
