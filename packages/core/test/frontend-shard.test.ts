@@ -22,6 +22,7 @@ import {
 } from '@thanos-ts/testing';
 import { Labels, openDBReadOnly, type ReadOnlyDB } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInMemoryCache } from '../src/cache/inmemory.js';
 import {
   analyzeShardable,
   createQueryFrontend,
@@ -387,6 +388,32 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         } else expect([query, infos]).toEqual([query, ['', '', '']]);
       }
     }, 180_000);
+
+    it('each shard has its own results cache entries: a repeat costs no downstream request', async () => {
+      const f = createQueryFrontend({
+        downstreamUrl: down.url,
+        verticalShards: SHARDS,
+        responseCache: { cache: createInMemoryCache({ maxSizeBytes: 64 << 20 }), name: 'fifocache' },
+        httpAddress: '127.0.0.1:0',
+        httpGracePeriodMs: 0,
+      });
+      frontends.push(f);
+      await f.start();
+      const url = `http://${f.httpAddress}`;
+      const query = 'sum by (instance) (rate(gen_counter_0_total[5m]))';
+      const params = rangeParams(query, D0 + 3 * H, D0 + 2 * DAY + 3 * H, 300_000);
+      const want = await getJSON(`http://${plain.httpAddress}`, '/api/v1/query_range', params);
+      const before = down.shardInfos.length;
+      expect((await getJSON(url, '/api/v1/query_range', params)).body).toEqual(want.body);
+      expect(down.shardInfos.length - before).toBe(3 * SHARDS);
+      const again = down.shardInfos.length;
+      expect((await getJSON(url, '/api/v1/query_range', params)).body).toEqual(want.body);
+      expect(down.shardInfos.length).toBe(again);
+      // A frontend without sharding sends the day pieces without shard_info.
+      const unsharded = await frontend(down.url, 0);
+      expect((await getJSON(unsharded, '/api/v1/query_range', params)).body).toEqual(want.body);
+      expect(down.shardInfos.slice(again)).toEqual(['', '', '']);
+    });
 
     it('in front of Prometheus 2.42 (which ignores shard_info) answers equal Prometheus', async () => {
       // Every shard then answers in full; the merge must still give Prometheus's own answer.
