@@ -350,6 +350,13 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         path: '/api/v1/labels',
         grafana_dashboard_uid: '-',
       });
+      // Every /api/v1 path is logged, proxied ones too (Thanos's isQueryEndpoint); others are not.
+      lines.length = 0;
+      await get(g.url, '/api/v1/status/buildinfo', {});
+      await get(g.url, '/-/healthy', {});
+      expect(lines.filter(([m]) => m === 'slow query detected').map(([, f]) => f?.path)).toEqual([
+        '/api/v1/status/buildinfo',
+      ]);
     });
 
     it('downstream tripper config: TLS to the downstream with a CA and server name, connection limit', async () => {

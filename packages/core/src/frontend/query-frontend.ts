@@ -769,7 +769,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     } finally {
       res.off('close', onClose);
       const tookMs = performance.now() - started;
-      if (op && slowMs !== 0 && (slowMs < 0 || tookMs > slowMs)) {
+      // Thanos's isQueryEndpoint: every /api/v1 path, proxied ones included.
+      if (url.pathname.includes('/api/v1') && slowMs !== 0 && (slowMs < 0 || tookMs > slowMs)) {
         logger.info('slow query detected', slowQueryFields(req, url, log.form ?? url.searchParams, tookMs));
       }
     }
