@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Bucket } from '@thanos-ts/objstore';
+import { type Bucket, withTracing } from '@thanos-ts/objstore';
 import {
   type BlockMeta,
   CorruptionError,
@@ -35,6 +35,7 @@ import { forEachLimit } from '../concurrency/limit.js';
 import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
+import { bucketSpanner, withSpan } from '../tracing/context.js';
 import { CompactionHaltError, InsufficientDiskSpaceError } from './errors.js';
 import {
   type BlockGroup,
@@ -197,8 +198,10 @@ export interface Compactor extends Lifecycle {
 
 /** Creates a compactor; validates options, no I/O until `start` or `runOnce`. */
 export function createCompactor(opts: CompactorOptions): Compactor {
-  const { logger, registry, now } = resolveComponentOptions(opts);
-  const { bucket } = opts;
+  const { logger, registry, now, tracer } = resolveComponentOptions(opts);
+  // With a tracer given, every bucket operation is a span (Thanos's objstore tracing wrapper);
+  // without one the bucket is used as is, at no cost.
+  const bucket = opts.tracer ? withTracing(opts.bucket, bucketSpanner(tracer)) : opts.bucket;
   const replicaLabels = [...(opts.deduplicationReplicaLabels ?? [])];
   const vertical = (opts.enableVerticalCompaction ?? false) || replicaLabels.length > 0;
   const dedupFunc = opts.deduplicationFunc ?? '';
@@ -433,7 +436,9 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     let downloaded = 0;
     for (const m of plan) {
       const dir = join(groupDir, m.ulid);
-      downloaded += await downloadBlock(bucket, m.ulid, dir, filesConcurrency, signal);
+      downloaded += await withSpan(tracer, 'compaction_block_download', { block: m.ulid }, () =>
+        downloadBlock(bucket, m.ulid, dir, filesConcurrency, signal),
+      );
       // Thanos checks the index health of every input; opening the block reads and checks its
       // meta, index TOC, symbols and postings offsets, and the chunk segment headers.
       try {
@@ -462,10 +467,11 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     // compacted the usual way (chunks copied byte for byte).
     const planOverlaps = overlappingBlocks([...plan].sort((a, b) => a.minTime - b.minTime)).length > 0;
     try {
-      written =
+      written = await withSpan(tracer, 'compaction', { group: g.name, blocks: plan.length }, () =>
         dedupFunc === 'penalty' && planOverlaps
-          ? await compactBlocksPenalty({ blockDirs: dirs, outDir: groupDir, thanos, signal })
-          : await compactBlocks({ blockDirs: dirs, outDir: groupDir, thanos, signal });
+          ? compactBlocksPenalty({ blockDirs: dirs, outDir: groupDir, thanos, signal })
+          : compactBlocks({ blockDirs: dirs, outDir: groupDir, thanos, signal }),
+      );
     } catch (err) {
       if (signal.aborted) throw err;
       const msg = (err as Error).message;
@@ -502,14 +508,16 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       });
       const uploadBegin = now();
       // meta.json goes last: until it is there, every reader treats the block as an upload in progress.
-      const uploaded = await uploadBlock(bucket, written.dir, {
-        labels: g.labels,
-        source: 'compactor',
-        meta: newMeta,
-        concurrency: filesConcurrency,
-        hashFunc,
-        signal,
-      });
+      const uploaded = await withSpan(tracer, 'compaction_block_upload', { block: written.ulid }, () =>
+        uploadBlock(bucket, written.dir, {
+          labels: g.labels,
+          source: 'compactor',
+          meta: newMeta,
+          concurrency: filesConcurrency,
+          hashFunc,
+          signal,
+        }),
+      );
       logger.info('uploaded block', { result_block: written.ulid, duration_ms: now() - uploadBegin });
       metrics.compactions.inc({ resolution: res });
       if (overlaps.length > 0) metrics.verticalCompactions.inc({ resolution: res });
@@ -557,7 +565,13 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       if (!keep.has(e)) await rm(join(compactDir, e), { recursive: true, force: true });
     await forEachLimit(groups, Math.max(1, opts.compactConcurrency ?? 1), async (g) => {
       try {
-        while (await compactGroupOnce(g, state, result, signal)) signal.throwIfAborted();
+        // One span per compaction of a group, as Thanos's "compaction_group".
+        while (
+          await withSpan(tracer, 'compaction_group', { group: g.name, resolution: g.resolution }, () =>
+            compactGroupOnce(g, state, result, signal),
+          )
+        )
+          signal.throwIfAborted();
       } catch (err) {
         if (signal.aborted) throw err;
         metrics.compactionFailures.inc({ resolution: String(g.resolution) });
