@@ -1,3 +1,4 @@
+import type { FloatHistogram, Histogram, Span } from '@thanos-ts/tsdb/histogram';
 import { ProtoReader } from '../protowire/reader.js';
 import { DecodeRequestError } from './errors.js';
 
@@ -23,8 +24,23 @@ export interface WriteSeries {
    * canonical one), so decoders note them here and writers and encoders restore them.
    */
   staleAt?: number[];
-  /** Native histogram samples the series carried (not stored). */
+  /** Native histogram samples the series carried. */
   histograms: number;
+  /**
+   * The native histogram samples themselves, in request order (prompb.Histogram: integer counts
+   * as deltas in `h`, or float counts in `fh`). Absent when the series has none.
+   */
+  nativeHistograms?: WireHistogram[];
+}
+
+/** One native histogram sample of a write request. */
+export interface WireHistogram {
+  /** Timestamp, ms. */
+  t: number;
+  /** Integer histogram (count_int set), or undefined. */
+  h?: Histogram;
+  /** Float histogram (count_float set), or undefined. */
+  fh?: FloatHistogram;
 }
 
 /** Whether the 8 bytes at `pos` are the staleness marker (little-endian float64 0x7ff0000000000002). */
@@ -132,7 +148,7 @@ function readSeries(r: ProtoReader, end: number, view: DataView, text: Buffer): 
         if (tg === 0x09) {
           if (r.pos + 8 > send) r.fail('truncated double');
           v = view.getFloat64(r.pos, true);
-          stale = v !== v && isStaleMarkerAt(view, r.pos);
+          stale = Number.isNaN(v) && isStaleMarkerAt(view, r.pos);
           r.pos += 8;
         } else if (tg === 0x10) t = r.int64();
         else r.skip(tg & 7);
@@ -142,12 +158,159 @@ function readSeries(r: ProtoReader, end: number, view: DataView, text: Buffer): 
       s.timestamps.push(t);
       s.values.push(v);
     } else if (field === 4 && wire === 2) {
-      r.skip(2);
+      addHistogram(s, readHistogram(r, view));
       s.histograms++;
     } else r.skip(wire);
   }
   if (r.pos !== end) r.fail('series past its message');
   return s;
+}
+
+function addHistogram(s: WriteSeries, h: WireHistogram): void {
+  if (s.nativeHistograms) s.nativeHistograms.push(h);
+  else s.nativeHistograms = [h];
+}
+
+function readSpan(r: ProtoReader): Span {
+  const end = r.messageEnd();
+  const span: Span = { offset: 0, length: 0 };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === 0x08) span.offset = zigzag32(r.uint32());
+    else if (tag === 0x10) span.length = r.uint32();
+    else r.skip(tag & 7);
+  }
+  return span;
+}
+
+const zigzag32 = (n: number) => (n >>> 1) ^ -(n & 1);
+
+function readSint64(r: ProtoReader): number {
+  const v = r.uint64();
+  return Number((v >> 1n) ^ -(v & 1n));
+}
+
+function readDoubles(r: ProtoReader, view: DataView, wire: number, out: number[]): void {
+  const one = () => {
+    if (r.pos + 8 > r.end) r.fail('truncated double');
+    out.push(view.getFloat64(r.pos, true));
+    r.pos += 8;
+  };
+  if (wire === 1) {
+    one();
+    return;
+  }
+  const end = r.messageEnd();
+  while (r.pos < end) one();
+}
+
+/**
+ * Reads a prompb.Histogram (the same field numbers in remote write 1.0 and 2.0): count_int=1,
+ * count_float=2, sum=3, schema=4 (sint32), zero_threshold=5, zero_count_int=6,
+ * zero_count_float=7, negative_spans=8, negative_deltas=9 (sint64), negative_counts=10,
+ * positive_spans=11, positive_deltas=12, positive_counts=13, reset_hint=14, timestamp=15,
+ * custom_values=16; BucketSpan {offset=1 (sint32), length=2}.
+ */
+function readHistogram(r: ProtoReader, view: DataView): WireHistogram {
+  const end = r.messageEnd();
+  let float = false;
+  let count = 0;
+  let zeroCount = 0;
+  let sum = 0;
+  let schema = 0;
+  let zeroThreshold = 0;
+  let hint = 0;
+  let t = 0;
+  const negSpans: Span[] = [];
+  const posSpans: Span[] = [];
+  const negDeltas: number[] = [];
+  const posDeltas: number[] = [];
+  const negCounts: number[] = [];
+  const posCounts: number[] = [];
+  const custom: number[] = [];
+  const double = () => {
+    if (r.pos + 8 > end) r.fail('truncated double');
+    const v = view.getFloat64(r.pos, true);
+    r.pos += 8;
+    return v;
+  };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    switch (field) {
+      case 1:
+        count = Number(r.uint64());
+        break;
+      case 2:
+        float = true;
+        count = double();
+        break;
+      case 3:
+        sum = double();
+        break;
+      case 4:
+        schema = zigzag32(r.uint32());
+        break;
+      case 5:
+        zeroThreshold = double();
+        break;
+      case 6:
+        zeroCount = Number(r.uint64());
+        break;
+      case 7:
+        zeroCount = double();
+        break;
+      case 8:
+        negSpans.push(readSpan(r));
+        break;
+      case 11:
+        posSpans.push(readSpan(r));
+        break;
+      case 9:
+      case 12: {
+        const out = field === 9 ? negDeltas : posDeltas;
+        if (wire === 0) out.push(readSint64(r));
+        else {
+          const e = r.messageEnd();
+          while (r.pos < e) out.push(readSint64(r));
+        }
+        break;
+      }
+      case 10:
+        readDoubles(r, view, wire, negCounts);
+        break;
+      case 13:
+        readDoubles(r, view, wire, posCounts);
+        break;
+      case 16:
+        readDoubles(r, view, wire, custom);
+        break;
+      case 14:
+        hint = r.uint32();
+        break;
+      case 15:
+        t = r.int64();
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
+  if (r.pos !== end) r.fail('histogram past its message');
+  const common = {
+    counterResetHint: (hint <= 3 ? hint : 0) as Histogram['counterResetHint'],
+    schema,
+    zeroThreshold,
+    zeroCount,
+    count,
+    sum,
+    positiveSpans: posSpans,
+    negativeSpans: negSpans,
+    ...(custom.length > 0 ? { customValues: custom } : {}),
+  };
+  return float
+    ? { t, fh: { ...common, positiveBuckets: posCounts, negativeBuckets: negCounts } }
+    : { t, h: { ...common, positiveBuckets: posDeltas, negativeBuckets: negDeltas } };
 }
 
 function decodeErr(what: string, err: unknown): never {
@@ -226,7 +389,7 @@ function readSeriesV2(
         if (tg === 0x09) {
           if (r.pos + 8 > send) r.fail('truncated double');
           v = view.getFloat64(r.pos, true);
-          stale = v !== v && isStaleMarkerAt(view, r.pos);
+          stale = Number.isNaN(v) && isStaleMarkerAt(view, r.pos);
           r.pos += 8;
         } else if (tg === 0x10) t = r.int64();
         else r.skip(tg & 7);
@@ -236,7 +399,7 @@ function readSeriesV2(
       s.timestamps.push(t);
       s.values.push(v);
     } else if (field === 3 && wire === 2) {
-      r.skip(2);
+      addHistogram(s, readHistogram(r, view));
       s.histograms++;
     } else if (field === 4 && wire === 2) {
       r.skip(2);
@@ -363,6 +526,16 @@ class Out {
     this.buf[this.pos++] = v;
   }
 
+  /** A uint64 varint from a bigint (zigzagged sint64 fields). */
+  varintBig(v: bigint): void {
+    this.ensure(10);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
   /** The staleness marker's exact bits (a number would not keep them). */
   staleMarker(): void {
     this.ensure(8);
@@ -443,6 +616,69 @@ class Out {
   }
 }
 
+function writeSpans(o: Out, tag: number, spans: readonly Span[]): void {
+  for (const sp of spans) {
+    const at = o.begin(tag);
+    if (sp.offset !== 0) {
+      o.varint(0x08);
+      o.varint(((sp.offset << 1) ^ (sp.offset >> 31)) >>> 0);
+    }
+    if (sp.length !== 0) {
+      o.varint(0x10);
+      o.varint(sp.length);
+    }
+    o.end(at);
+  }
+}
+
+function writeDoubleField(o: Out, field: number, v: number): void {
+  o.varint((field << 3) | 1);
+  o.double(v);
+}
+
+function writeSint64s(o: Out, field: number, vs: readonly number[]): void {
+  for (const v of vs) {
+    o.varint(field << 3);
+    const z = (BigInt(v) << 1n) ^ (BigInt(v) < 0n ? -1n : 0n);
+    o.varintBig(BigInt.asUintN(64, z));
+  }
+}
+
+/** Encodes one native histogram sample as prompb.Histogram (field 4 of TimeSeries). */
+function writeHistogram(o: Out, wh: WireHistogram): void {
+  const at = o.begin(0x22);
+  const h = wh.h ?? (wh.fh as FloatHistogram);
+  if (wh.h) {
+    o.varint(0x08);
+    o.varint(wh.h.count);
+  } else writeDoubleField(o, 2, h.count);
+  writeDoubleField(o, 3, h.sum);
+  o.varint(0x20);
+  o.varint(((h.schema << 1) ^ (h.schema >> 31)) >>> 0);
+  writeDoubleField(o, 5, h.zeroThreshold);
+  if (wh.h) {
+    o.varint(0x30);
+    o.varint(wh.h.zeroCount);
+  } else writeDoubleField(o, 7, h.zeroCount);
+  writeSpans(o, 0x42, h.negativeSpans);
+  writeSpans(o, 0x5a, h.positiveSpans);
+  if (wh.h) {
+    writeSint64s(o, 9, wh.h.negativeBuckets);
+    writeSint64s(o, 12, wh.h.positiveBuckets);
+  } else {
+    for (const v of h.negativeBuckets) writeDoubleField(o, 10, v);
+    for (const v of h.positiveBuckets) writeDoubleField(o, 13, v);
+  }
+  if (h.counterResetHint !== 0) {
+    o.varint(0x70);
+    o.varint(h.counterResetHint);
+  }
+  o.varint(0x78);
+  o.varint(wh.t);
+  for (const v of h.customValues ?? []) writeDoubleField(o, 16, v);
+  o.end(at);
+}
+
 function writeSeries(o: Out, tag: number, s: WriteSeries): void {
   const at = o.begin(tag);
   for (const l of s.labels) {
@@ -471,6 +707,7 @@ function writeSeries(o: Out, tag: number, s: WriteSeries): void {
     }
     o.end(sa);
   }
+  for (const wh of s.nativeHistograms ?? []) writeHistogram(o, wh);
   o.end(at);
 }
 

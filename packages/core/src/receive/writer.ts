@@ -7,6 +7,7 @@ import {
   STALE_NAN,
   TooOldSampleError,
 } from '@thanos-ts/tsdb';
+import { type FloatHistogram, HistogramError } from '@thanos-ts/tsdb/histogram';
 import { WriteError, type WriteFailureKind } from './errors.js';
 import type { WireLabel, WriteSeries } from './wire.js';
 
@@ -157,6 +158,31 @@ export async function writeSeries(
         if (reason === undefined) {
           await app.rollback();
           throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
+        }
+        tracker.add(reason, 'samples', 'conflict');
+      }
+    }
+    // Native histograms, appended in order after the float samples (Prometheus's appender takes
+    // both for one series; a histogram older than the series' newest sample is out of order).
+    for (const wh of s.nativeHistograms ?? []) {
+      if (wh.t > futureBound) {
+        tracker.add('out of bounds', 'samples', 'conflict');
+        continue;
+      }
+      try {
+        ref = wh.h
+          ? app.appendHistogram(ref, wh.t, wh.h)
+          : app.appendFloatHistogram(ref, wh.t, wh.fh as FloatHistogram);
+        appended++;
+      } catch (err) {
+        if (err instanceof HistogramError) {
+          tracker.add(err.message, 'samples', 'bad-data');
+          continue;
+        }
+        const reason = sampleReason(err);
+        if (reason === undefined) {
+          await app.rollback();
+          throw new WriteError('internal', `append histogram sample: ${(err as Error).message}`, { cause: err });
         }
         tracker.add(reason, 'samples', 'conflict');
       }
