@@ -12,6 +12,11 @@ interface Benchmark {
 
 const BENCHMARKS: Record<string, Benchmark> = {
   'tsdb-xor': { script: 'tsdb/xor.ts', what: 'XOR chunk encode/decode, samples/s' },
+  tracing: { script: 'tracing.ts', what: 'tracing off vs on (ratio 1.0, OTLP sink), heavy-query set medians' },
+  'frontend-shard': {
+    script: 'frontend-shard.ts',
+    what: 'query frontend vertical sharding vs one querier (--runs, --series-per-metric)',
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
