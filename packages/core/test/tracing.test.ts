@@ -3,6 +3,7 @@ import { createMemoryStorage } from '@thanos-ts/promql';
 import { Labels } from '@thanos-ts/tsdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServedGrpc, serveGrpc } from '../src/component/grpc-server.js';
+import { createQueryFrontend } from '../src/frontend/query-frontend.js';
 import type { Logger } from '../src/log/logger.js';
 import { createQuerier, type Querier } from '../src/query/querier.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
@@ -169,6 +170,48 @@ describe.each([
         'store.series': 1,
       });
     }
+  });
+});
+
+describe('query frontend in front', () => {
+  it('frontend → querier → two stores is one trace; the slow query log names it', async () => {
+    const receiver = await startOTLPHttpReceiver();
+    cleanups.push(() => receiver.close());
+    const ft = createTracing(otlpConfig(receiver.endpoint, 'frontend'));
+    const qt = createTracing(otlpConfig(receiver.endpoint, 'querier'));
+    const stack = await startStack({ querier: qt });
+    const lines: Record<string, unknown>[] = [];
+    const logger: Logger = {
+      debug() {},
+      info: (msg, fields) => lines.push({ msg, ...fields }),
+      warn() {},
+      error() {},
+    };
+    const frontend = createQueryFrontend({
+      downstreamUrl: `http://${stack.querier.httpAddress}`,
+      httpAddress: '127.0.0.1:0',
+      httpGracePeriodMs: 0,
+      logQueriesLongerThanMs: -1,
+      tracer: ft.tracer,
+      logger,
+    });
+    await frontend.start();
+    const qs = new URLSearchParams({ query: 'sum(temp)', start: '0', end: '30', step: '15' });
+    const res = await fetch(`http://${frontend.httpAddress}/api/v1/query_range?${qs}`);
+    expect(res.status).toBe(200);
+    await frontend.close();
+    await stack.close();
+    await Promise.all([ft.shutdown(), qt.shutdown()]);
+
+    const [front] = byName(receiver.spans, '/query_range HTTP[server]').filter((s) => s.service === 'frontend');
+    expect(front).toBeDefined();
+    const trace = receiver.spans.filter((s) => s.traceId === front?.traceId);
+    // The querier's server span continues the frontend's trace (traceparent on the downstream request).
+    const querierHttp = trace.filter((s) => s.service === 'querier' && s.name === '/query_range HTTP[server]');
+    expect(querierHttp.length).toBeGreaterThan(0);
+    expect(byName(trace, '/thanos.Store/Series').length).toBeGreaterThanOrEqual(2);
+    const slow = lines.find((l) => l.msg === 'slow query detected');
+    expect(slow?.trace_id).toBe(front?.traceId);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher, request } from 'undici';
 import type { Logger } from '../log/logger.js';
+import { traceHeaders } from '../tracing/context.js';
 import { DownstreamError, FrontendHTTPError } from './errors.js';
 import { decodeMatrixResponse } from './matrix.js';
 import { encodeRangeRequest, type RangeRequest } from './range-request.js';
@@ -140,7 +141,7 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
 
   async function once(r: RangeRequest, signal: AbortSignal): Promise<DownstreamAnswer> {
     const url = target(r.path);
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', ...traceHeaders() };
     for (const [k, v] of r.headers) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     let res: Dispatcher.ResponseData;
     try {
@@ -176,7 +177,8 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
       if (v === undefined || HOP_BY_HOP.has(k) || connectionListed.has(k)) continue;
       out[k] = v;
     }
-    return out;
+    // The frontend's own span is the parent downstream (replaces the caller's traceparent).
+    return Object.assign(out, traceHeaders());
   }
 
   async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -193,7 +195,9 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
     signal: AbortSignal,
   ): Promise<DownstreamReply> {
     const get = /\/api\/v1\/label\/[^/]+\/values$/.test(path);
-    const headers: Record<string, string> = get ? {} : { 'content-type': 'application/x-www-form-urlencoded' };
+    const headers: Record<string, string> = get
+      ? traceHeaders()
+      : { 'content-type': 'application/x-www-form-urlencoded', ...traceHeaders() };
     for (const [k, v] of hdrs) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     let res: Dispatcher.ResponseData;
     try {

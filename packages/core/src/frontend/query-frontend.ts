@@ -20,6 +20,7 @@ import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { instrumentHandler } from '../http/instrument.js';
 import { parseTime } from '../http/params.js';
 import type { RequestHandler } from '../http/query-api.js';
+import { traceIdOf } from '../tracing/context.js';
 import { type CacheCompression, parseCacheCompression, withSnappy } from './cache-config.js';
 import { createDownstream } from './downstream.js';
 import { createDownstreamAgent, type DownstreamTripperConfig } from './downstream-config.js';
@@ -242,7 +243,7 @@ async function readFormParams(req: IncomingMessage, url: URL): Promise<URLSearch
 
 /** Creates a query frontend; no I/O until `start()`. Throws FrontendConfigError for bad options. */
 export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFrontend {
-  const { logger, registry, now } = resolveComponentOptions(opts);
+  const { logger, registry, now, tracer } = resolveComponentOptions(opts);
   const downstreamUrl = opts.downstreamUrl ?? 'http://localhost:9090';
   const splitIntervalMs = opts.splitIntervalMs ?? DAY_MS;
   const align = opts.alignRangeWithStep ?? true;
@@ -723,7 +724,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       time_taken_ms: Math.trunc(tookMs),
       grafana_dashboard_uid: header('x-dashboard-uid'),
       grafana_panel_id: header('x-panel-id'),
-      trace_id: '-',
+      trace_id: traceIdOf() ?? '-',
     };
     for (const k of new Set(form.keys())) fields[`param_${k}`] = form.getAll(k).join(',');
     const start = form.get('start');
@@ -833,6 +834,9 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   const endpoints = {
     registry,
     ready: isReady,
+    // One server span per API request, continuing the caller's traceparent; the downstream
+    // requests carry it on (traceHeaders in downstream.ts), so one query is one trace.
+    tracer,
     handlers: [instrumentHandler(frontendHandler, registry)],
   };
   const inner = componentHandler(endpoints);
