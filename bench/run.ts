@@ -17,6 +17,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'frontend-shard.ts',
     what: 'query frontend vertical sharding vs one querier (--runs, --series-per-metric)',
   },
+  'tsdb-histogram-decode': {
+    script: 'tsdb-histogram-decode.ts',
+    what: 'native histogram chunk decode, buckets/s/core (target ≥ 10M)',
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
