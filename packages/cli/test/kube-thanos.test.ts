@@ -26,14 +26,6 @@ import { buildProgram } from '../src/program.js';
  * `<command> (command)` means the command itself is not registered in the program yet.
  */
 const knownMissing: readonly string[] = [
-  'query --alert.query-url',
-  'query --query.promql-engine',
-  'query --query.telemetry.request-duration-seconds-quantiles',
-  'query --query.telemetry.request-samples-quantiles',
-  'query --query.telemetry.request-series-seconds-quantiles',
-  'query --rule',
-  'query --web.external-prefix',
-  'query --web.prefix-header',
   'query-frontend --alert.query-url',
   'receive --store.limits.request-samples',
   'receive --store.limits.request-series',

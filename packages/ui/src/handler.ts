@@ -26,6 +26,12 @@ export interface UIHandlerOptions {
   routePrefix?: string;
   /** Directory of the built assets. Default: `dist/assets` of this package. */
   assetsDir?: string;
+  /**
+   * External URL of a querier (Thanos's --alert.query-url), put in the page config as `queryURL`:
+   * rule and alert expressions link to `<queryURL>/graph?g0.expr=…` as in Thanos's UI. Default
+   * absent: the pages link to their own `/graph`.
+   */
+  queryURL?: string;
 }
 
 /** A Node request handler; resolves false when the path is not one of the UI's (core's RequestHandler shape). */
@@ -37,6 +43,13 @@ export interface AssetManifest {
   js: string;
   /** File name of the style sheet (content-hashed). */
   css: string;
+  /** Further script chunks the page script imports, loaded when needed (content-hashed). Default none. */
+  chunks?: string[];
+  /**
+   * Chunks each page will import at once (e.g. the query page's editor), announced with
+   * `<link rel="modulepreload">` so they download alongside the page script. Default none.
+   */
+  preload?: Partial<Record<UIPage, string[]>>;
 }
 
 /** The URL path under the route prefix where assets are served. */
@@ -150,7 +163,7 @@ export function createUIHandler(opts: UIHandlerOptions): UIRequestHandler {
       return undefined;
     }
     const files = new Map<string, Asset>();
-    for (const name of [manifest.js, manifest.css]) {
+    for (const name of [manifest.js, manifest.css, ...(manifest.chunks ?? [])]) {
       const ext = name.slice(name.lastIndexOf('.'));
       files.set(name, asset(await readFile(join(assetsDir, name)), CONTENT_TYPES[ext] ?? 'application/octet-stream'));
     }
@@ -160,7 +173,7 @@ export function createUIHandler(opts: UIHandlerOptions): UIRequestHandler {
   function html(page: UIPage, loaded: LoadedAssets): Asset {
     const cached = htmlCache.get(page);
     if (cached) return cached;
-    const config = { page, pages, title, prefix };
+    const config = { page, pages, title, prefix, ...(opts.queryURL !== undefined ? { queryURL: opts.queryURL } : {}) };
     // `<` is escaped so no label value or title can close the script element.
     const json = JSON.stringify(config).replace(/</g, '\\u003c');
     const body = Buffer.from(
@@ -171,7 +184,7 @@ export function createUIHandler(opts: UIHandlerOptions): UIRequestHandler {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHTML(title)}</title>
 <link rel="stylesheet" href="${prefix}${ASSETS_PATH}${loaded.manifest.css}">
-</head>
+${(loaded.manifest.preload?.[page] ?? []).map((f) => `<link rel="modulepreload" href="${prefix}${ASSETS_PATH}${f}">\n`).join('')}</head>
 <body>
 <div id="app"></div>
 <script id="ui-config" type="application/json">${json}</script>

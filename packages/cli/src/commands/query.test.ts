@@ -44,6 +44,42 @@ describe('thanos-ts query flags', () => {
     expect(parseQueryFlags(flags([])).partialResponse).toBe(true);
   });
 
+  it('takes the telemetry quantiles, web prefixes, --alert.query-url and --query.promql-engine', () => {
+    const o = parseQueryFlags(
+      flags([
+        '--query.telemetry.request-duration-seconds-quantiles=0.5',
+        '--query.telemetry.request-duration-seconds-quantiles=2',
+        '--query.telemetry.request-samples-quantiles=1e3',
+        '--query.telemetry.request-series-seconds-quantiles=10',
+        '--alert.query-url=http://thanos-query.thanos.svc:9090',
+        '--web.external-prefix=/thanos',
+        '--web.prefix-header=X-Forwarded-Prefix',
+        '--query.promql-engine=thanos',
+      ]),
+    );
+    expect(o.telemetryDurationQuantiles).toEqual([0.5, 2]);
+    expect(o.telemetrySamplesQuantiles).toEqual([1000]);
+    expect(o.telemetrySeriesQuantiles).toEqual([10]);
+    expect([o.alertQueryURL, o.externalPrefix, o.prefixHeader, o.routePrefix]).toEqual([
+      'http://thanos-query.thanos.svc:9090',
+      '/thanos',
+      'X-Forwarded-Prefix',
+      undefined,
+    ]);
+    // Unset, the querier's defaults (Thanos's) apply.
+    const d = parseQueryFlags(flags([]));
+    expect([d.telemetryDurationQuantiles, d.alertQueryURL, d.externalPrefix]).toEqual([undefined, undefined, '']);
+  });
+
+  it('treats --rule as --endpoint and warns that it is deprecated', () => {
+    const warnings: string[] = [];
+    const o = parseQueryFlags(flags(['--endpoint=127.0.0.1:10901', '--rule=dnssrv+_grpc._tcp.rule.example']), (m) =>
+      warnings.push(m),
+    );
+    expect(o.endpoints).toEqual(['127.0.0.1:10901', 'dnssrv+_grpc._tcp.rule.example']);
+    expect(warnings).toEqual(['--rule is deprecated, use --endpoint: the addresses are used as endpoints']);
+  });
+
   it.each([
     [['--query.timeout=soon'], /--query.timeout: invalid duration "soon"/],
     [['--query.max-concurrent=0'], /--query.max-concurrent: want an integer ≥ 1/],
@@ -52,6 +88,15 @@ describe('thanos-ts query flags', () => {
     [['--endpoint=justahost'], /--endpoint: "justahost" is not host:port/],
     [['--query.lookback-delta=5 minutes'], /--query.lookback-delta: invalid duration/],
     [['--deduplication.func=magic'], /--deduplication.func: want penalty or chain/],
+    [
+      ['--query.promql-engine=Thanos'],
+      "--query.promql-engine: enum value must be one of prometheus,thanos, got 'Thanos'",
+    ],
+    [
+      ['--query.telemetry.request-samples-quantiles=many'],
+      '--query.telemetry.request-samples-quantiles: strconv.ParseFloat: parsing "many": invalid syntax',
+    ],
+    [['--rule=rulehost'], /--endpoint: "rulehost" is not host:port/],
     [['--grpc-server-tls-cert=/x.pem'], /--grpc-server-tls-cert and --grpc-server-tls-key/],
     [['--grpc-client-tls-ca=/ca.pem'], /need --grpc-client-tls-secure/],
     [['--grpc-client-tls-secure', '--grpc-client-tls-cert=/c.pem'], /--grpc-client-tls-cert and --grpc-client-tls-key/],

@@ -14,6 +14,7 @@ import { runUntilSignal } from '../run.js';
 export interface QueryFlags extends ServingFlags, GrpcClientTLSFlags, LogFlags {
   endpoint?: string[];
   store?: string[];
+  rule?: string[];
   'store.sdFiles'?: string[];
   'store.sdInterval': string;
   'store.sdDnsInterval': string;
@@ -28,6 +29,33 @@ export interface QueryFlags extends ServingFlags, GrpcClientTLSFlags, LogFlags {
   'query.defaultEvaluationInterval': string;
   'query.defaultStep': string;
   'deduplication.func': string;
+  'query.promqlEngine': string;
+  'query.telemetry.requestDurationSecondsQuantiles'?: string[];
+  'query.telemetry.requestSamplesQuantiles'?: string[];
+  'query.telemetry.requestSeriesSecondsQuantiles'?: string[];
+  'alert.queryUrl'?: string;
+  'web.routePrefix'?: string;
+  'web.externalPrefix': string;
+  'web.prefixHeader': string;
+}
+
+/** Values --query.promql-engine accepts (Thanos's apiv1.PromqlEngineType). */
+const PROMQL_ENGINES = ['prometheus', 'thanos'] as const;
+
+/**
+ * A repeatable float flag (kingpin's Float64List): the given values replace the defaults; errors
+ * name the flag and quote Go's strconv.ParseFloat.
+ */
+function floatListFlag(values: readonly string[] | undefined, flag: string): number[] | undefined {
+  if (values === undefined) return undefined;
+  return values.map((v) => {
+    const n = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity)$/i.test(v.trim())
+      ? Number(v.replace(/inf(inity)?/i, 'Infinity'))
+      : Number.NaN;
+    if (Number.isNaN(n) && v.trim().toLowerCase() !== 'nan')
+      throw new InvalidArgumentError(`--${flag}: strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+    return n;
+  });
 }
 
 /**
@@ -45,8 +73,11 @@ type NotQueryFlags =
   | 'evaluationWorkers';
 
 /** Validates `thanos-ts query` flags into createQuerier options; errors name the flag. */
-export function parseQueryFlags(o: QueryFlags): QuerierOptions {
-  const endpoints = [...(o.endpoint ?? []), ...(o.store ?? [])];
+export function parseQueryFlags(o: QueryFlags, warn: (msg: string) => void = () => {}): QuerierOptions {
+  // --rule: Thanos's removed alias of --endpoint for Rules API servers (kube-thanos still writes
+  // it). Endpoints whose Info advertises the Rules API are asked by the rules fan-out.
+  if ((o.rule ?? []).length > 0) warn('--rule is deprecated, use --endpoint: the addresses are used as endpoints');
+  const endpoints = [...(o.endpoint ?? []), ...(o.store ?? []), ...(o.rule ?? [])];
   for (const a of endpoints) {
     try {
       parseAddress(a);
@@ -60,6 +91,12 @@ export function parseQueryFlags(o: QueryFlags): QuerierOptions {
   const dedup = o['deduplication.func'];
   if (dedup !== 'penalty' && dedup !== 'chain') {
     throw new InvalidArgumentError(`--deduplication.func: want penalty or chain, got ${JSON.stringify(dedup)}`);
+  }
+  const engine = o['query.promqlEngine'];
+  if (!(PROMQL_ENGINES as readonly string[]).includes(engine)) {
+    throw new InvalidArgumentError(
+      `--query.promql-engine: enum value must be one of ${PROMQL_ENGINES.join(',')}, got '${engine}'`,
+    );
   }
   const replicaLabels = (o['query.replicaLabel'] ?? []).flatMap((l) => l.split(',')).filter((l) => l !== '');
   const timeoutMs = durationFlag(o['query.timeout'], 'query.timeout');
@@ -85,6 +122,22 @@ export function parseQueryFlags(o: QueryFlags): QuerierOptions {
     ),
     defaultStepMs: durationFlag(o['query.defaultStep'], 'query.default-step'),
     deduplicationFunc: dedup as DeduplicationFunc,
+    telemetryDurationQuantiles: floatListFlag(
+      o['query.telemetry.requestDurationSecondsQuantiles'],
+      'query.telemetry.request-duration-seconds-quantiles',
+    ),
+    telemetrySamplesQuantiles: floatListFlag(
+      o['query.telemetry.requestSamplesQuantiles'],
+      'query.telemetry.request-samples-quantiles',
+    ),
+    telemetrySeriesQuantiles: floatListFlag(
+      o['query.telemetry.requestSeriesSecondsQuantiles'],
+      'query.telemetry.request-series-seconds-quantiles',
+    ),
+    alertQueryURL: o['alert.queryUrl'],
+    routePrefix: o['web.routePrefix'],
+    externalPrefix: o['web.externalPrefix'],
+    prefixHeader: o['web.prefixHeader'],
     lookbackDeltaMs:
       o['query.lookbackDelta'] === undefined
         ? undefined
@@ -111,6 +164,12 @@ export function defineQueryCommand(): Command {
     new Option(
       '--store <store>',
       '(Deprecated, use --endpoint) Addresses of statically configured store API servers (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--rule <rule>',
+      '(Deprecated, use --endpoint; removed from Thanos) Addresses of statically configured rules API servers (repeatable).',
     ).argParser(collect),
   );
   opt(
@@ -184,6 +243,54 @@ export function defineQueryCommand(): Command {
       "Experimental. Deduplication algorithm for merging overlapping series. Possible values are: 'penalty', 'chain'.",
     ).default('penalty'),
   );
+  opt(
+    new Option(
+      '--query.promql-engine <engine>',
+      "Default PromQL engine to use. Both 'prometheus' and 'thanos' select thanos-ts's one engine (Prometheus semantics).",
+    ).default('prometheus'),
+  );
+  opt(
+    new Option(
+      '--query.telemetry.request-duration-seconds-quantiles <seconds>',
+      'The quantiles for exporting metrics about the request duration quantiles (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--query.telemetry.request-samples-quantiles <n>',
+      'The quantiles for exporting metrics about the samples count quantiles (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--query.telemetry.request-series-seconds-quantiles <n>',
+      'The quantiles for exporting metrics about the series count quantiles (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    new Option(
+      '--alert.query-url <url>',
+      "The external Thanos Query URL that would be set in all alerts 'Source' field.",
+    ),
+  );
+  opt(
+    new Option(
+      '--web.route-prefix <prefix>',
+      'Prefix for API and UI endpoints. This allows thanos UI to be served on a sub-path. Defaults to the value of --web.external-prefix. This option is analogous to --web.route-prefix of Prometheus.',
+    ),
+  );
+  opt(
+    new Option(
+      '--web.external-prefix <prefix>',
+      'Static prefix for all HTML links and redirect URLs in the UI query web interface. Actual endpoints are still served on / or the web.route-prefix. This allows thanos UI to be served behind a reverse proxy that strips a URL sub-path.',
+    ).default(''),
+  );
+  opt(
+    new Option(
+      '--web.prefix-header <header>',
+      'Name of HTTP request header used for dynamic prefixing of UI links and redirects. This option is ignored if web.external-prefix argument is set. Security risk: enable this option only if a reverse proxy in front of thanos is resetting the header.',
+    ).default(''),
+  );
   addLogFlags(cmd);
   return cmd;
 }
@@ -192,7 +299,7 @@ export function defineQueryCommand(): Command {
 export function registerQuery(program: Command): void {
   const cmd = defineQueryCommand().action(async (o: QueryFlags) => {
     const logger = loggerFromFlags(o, 'query');
-    const querier = createQuerier({ ...parseQueryFlags(o), logger });
+    const querier = createQuerier({ ...parseQueryFlags(o, (msg) => logger.warn(msg)), logger });
     await runUntilSignal(querier, { logger });
   });
   program.addCommand(cmd);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { createEvaluationPool, type EvaluationPool } from '@thanos-ts/promql';
-import { createUIHandler } from '@thanos-ts/ui';
+import { createUIHandler, type UIRequestHandler } from '@thanos-ts/ui';
 import { Gauge, type Registry } from 'prom-client';
 import {
   type ComponentOptions,
@@ -49,7 +49,39 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
    * event loop (as before thanos-ts had workers; for tiny embedded uses).
    */
   evaluationWorkers?: number;
+  /**
+   * External URL of this querier (--alert.query-url): the rules and alerts pages link rule and
+   * alert expressions to `<alertQueryURL>/graph`. Default `http://localhost:<port of the bound
+   * HTTP address>` (Thanos takes the port of --http-address), or `http://localhost:10902` when not
+   * serving HTTP itself.
+   */
+  alertQueryURL?: string;
+  /**
+   * Path the API and pages are served under (--web.route-prefix), e.g. `/thanos`; `/` and
+   * `/thanos` itself redirect to `/thanos/graph`. /metrics and /-/* stay at the root.
+   * Default: `externalPrefix` (Thanos); '' is the root.
+   */
+  routePrefix?: string;
+  /**
+   * Prefix of the pages' links and API calls (--web.external-prefix), for a reverse proxy that
+   * strips it before forwarding. Default '': links under `routePrefix`.
+   */
+  externalPrefix?: string;
+  /**
+   * Request header naming the links' prefix per request (--web.prefix-header, e.g.
+   * `X-Forwarded-Prefix`); ignored when `externalPrefix` is set. Default '': none.
+   */
+  prefixHeader?: string;
 }
+
+/** `/x/` → `/x`, `/` and '' → '' (Thanos trims slashes and serves the root as ''). */
+function normalizePrefix(p: string | undefined): string {
+  const trimmed = (p ?? '').replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `/${trimmed}`;
+}
+
+/** Distinct link prefixes kept with their own page handler; past this, the least recent one is dropped. */
+const MAX_LINK_PREFIXES = 16;
 
 /**
  * Thanos's querier: PromQL over every matching StoreAPI, merged and deduplicated, with the
@@ -129,36 +161,104 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
     partialResponse: opts.partialResponse,
     logger,
   });
+  const externalPrefix = normalizePrefix(opts.externalPrefix);
+  const routePrefix = normalizePrefix(opts.routePrefix === undefined ? opts.externalPrefix : opts.routePrefix);
+  const prefixHeader = (opts.prefixHeader ?? '').toLowerCase();
   const workers = opts.evaluationWorkers ?? Math.min(opts.maxConcurrent ?? 20, availableParallelism());
   let pool: EvaluationPool | undefined;
-  const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer });
+  const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer, registry });
   let isReady = false;
   let servers: BoundServers | undefined;
+  const apiHandlers: RequestHandler[] = [
+    // /api/v1/rules and /api/v1/alerts, fanned out to rulers; before the query API's 404s.
+    rulesFanout.handler,
+    instrumentHandler(
+      createQueryAPIHandler({
+        querier: core,
+        defaultStepMs: opts.defaultStepMs,
+        now: opts.now,
+        buildInfo: opts.buildInfo,
+      }),
+      registry,
+    ),
+  ];
+  // Thanos's cmd/thanos/query.go: with no --alert.query-url, localhost and the HTTP port.
+  const alertQueryURL = (): string => {
+    if (opts.alertQueryURL !== undefined && opts.alertQueryURL !== '') return opts.alertQueryURL;
+    const addr = servers?.httpAddress ?? opts.httpAddress;
+    const colon = addr?.lastIndexOf(':') ?? -1;
+    return addr !== undefined && colon !== -1 ? `http://localhost:${addr.slice(colon + 1)}` : 'http://localhost:10902';
+  };
+  // One page handler per link prefix (the route prefix, --web.external-prefix, or the prefix a
+  // proxy sends in --web.prefix-header), so the pages' links and API calls go where the browser
+  // reaches them (as the bucket web does).
+  const pageHandlers = new Map<string, UIRequestHandler>();
+  function pagesFor(linkPrefix: string): UIRequestHandler {
+    let h = pageHandlers.get(linkPrefix);
+    if (h) {
+      pageHandlers.delete(linkPrefix);
+      pageHandlers.set(linkPrefix, h);
+      return h;
+    }
+    h = createUIHandler({
+      pages: ['query', 'stores', 'rules', 'alerts'],
+      title: 'thanos-ts query',
+      routePrefix: linkPrefix,
+      queryURL: alertQueryURL(),
+    });
+    pageHandlers.set(linkPrefix, h);
+    if (pageHandlers.size > MAX_LINK_PREFIXES) pageHandlers.delete(pageHandlers.keys().next().value as string);
+    return h;
+  }
+  function linkPrefixOf(req: Parameters<RequestHandler>[0]): string {
+    if (externalPrefix !== '') return externalPrefix;
+    if (prefixHeader !== '') {
+      const v = req.headers[prefixHeader];
+      if (typeof v === 'string' && v !== '') return normalizePrefix(v);
+    }
+    return routePrefix;
+  }
+  const routed: RequestHandler = async (req, res) => {
+    const original = req.url;
+    const url = new URL(original ?? '/', 'http://localhost');
+    let path = url.pathname;
+    if (routePrefix !== '') {
+      // Thanos redirects the root and the bare prefix to the graph page under the prefix.
+      if (path === '/' || path === routePrefix) {
+        res.writeHead(302, { Location: `${routePrefix}/graph` });
+        res.end();
+        return true;
+      }
+      if (!path.startsWith(`${routePrefix}/`)) return false;
+      path = path.slice(routePrefix.length);
+    }
+    try {
+      req.url = `${path}${url.search}`;
+      for (const h of apiHandlers) if (await h(req, res)) return true;
+      // The web pages (query and graph, stores, rules, alerts), after the API so /api/v1/* stays its own.
+      const linkPrefix = linkPrefixOf(req);
+      req.url = `${linkPrefix}${path}${url.search}`;
+      return await pagesFor(linkPrefix)(req, res);
+    } finally {
+      req.url = original;
+    }
+  };
   const endpoints = {
     registry,
     tracer,
     ready: () => isReady,
-    handlers: [
-      // /api/v1/rules and /api/v1/alerts, fanned out to rulers; before the query API's 404s.
-      rulesFanout.handler,
-      instrumentHandler(
-        createQueryAPIHandler({
-          querier: core,
-          defaultStepMs: opts.defaultStepMs,
-          now: opts.now,
-          buildInfo: opts.buildInfo,
-        }),
-        registry,
-      ),
-      // The web pages (query and graph, stores, rules, alerts), after the API so /api/v1/* stays its own.
-      createUIHandler({ pages: ['query', 'stores', 'rules', 'alerts'], title: 'thanos-ts query' }),
-    ],
+    handlers: [routed],
     grpc: (server: Parameters<typeof serveStoreAPI>[1]) => serveStoreAPI(core, server, { tracer }),
   };
   const lifecycle = createLifecycle('querier', {
     async start(signal) {
       if (workers > 0 && opts.engine === undefined)
         pool = createEvaluationPool({ size: workers, maxQueue: opts.maxConcurrent ?? 20 });
+      // Thanos warns whenever the two differ once the route prefix has defaulted to the external one.
+      if (routePrefix !== externalPrefix)
+        logger.warn(
+          'different values for --web.route-prefix and --web.external-prefix detected, web UI may not work without a reverse-proxy.',
+        );
       await untilAborted(discovery.start(), signal);
       await untilAborted(endpointSet.start(), signal);
       servers = await bindServers(opts, endpoints, logger);

@@ -1,6 +1,7 @@
 import { context, type Span, type Tracer, trace } from '@opentelemetry/api';
 import { createEngine, type EvaluationPool, type Expr, parseExpr, QueryTimeoutError } from '@thanos-ts/promql';
 import { compareLabels, compareStrings, InvalidArgumentError, type Labels, type Matcher } from '@thanos-ts/tsdb';
+import { Histogram, type Registry } from 'prom-client';
 import { Gate } from '../concurrency/gate.js';
 import type {
   LabelNamesRequest,
@@ -47,10 +48,94 @@ export interface QueryCoreOptions {
   /** The PromQL engine. Default: @thanos-ts/promql's engine with the options above. */
   engine?: QueryEngine;
   /**
+   * Buckets, seconds, of `thanos_store_api_query_duration_seconds`
+   * (--query.telemetry.request-duration-seconds-quantiles). Default {@link DEFAULT_DURATION_QUANTILES}.
+   */
+  telemetryDurationQuantiles?: readonly number[];
+  /**
+   * Sample counts naming its `samples_le` label (--query.telemetry.request-samples-quantiles), in
+   * ascending order; a query with at least the last one is `+Inf`. Default {@link DEFAULT_SAMPLES_QUANTILES}.
+   */
+  telemetrySamplesQuantiles?: readonly number[];
+  /**
+   * Series counts naming its `series_le` label (--query.telemetry.request-series-seconds-quantiles),
+   * ascending. Default {@link DEFAULT_SERIES_QUANTILES}.
+   */
+  telemetrySeriesQuantiles?: readonly number[];
+  /**
    * Worker threads the default engine evaluates in, off the caller's event loop; asked when the
    * first query runs. Absent (or returning undefined), queries evaluate on the calling thread.
    */
   evaluationPool?: () => EvaluationPool | undefined;
+}
+
+/** Thanos's default --query.telemetry.request-duration-seconds-quantiles. */
+export const DEFAULT_DURATION_QUANTILES: readonly number[] = [0.1, 0.25, 0.75, 1.25, 1.75, 2.5, 3, 5, 10];
+/** Thanos's default --query.telemetry.request-samples-quantiles. */
+export const DEFAULT_SAMPLES_QUANTILES: readonly number[] = [100, 1000, 10000, 100000, 1000000];
+/** Thanos's default --query.telemetry.request-series-seconds-quantiles. */
+export const DEFAULT_SERIES_QUANTILES: readonly number[] = [10, 100, 1000, 10000, 100000];
+
+/** The tenant label of the telemetry histogram: Thanos's default tenant (thanos-ts has no query tenancy). */
+const DEFAULT_TENANT = 'default-tenant';
+
+/**
+ * The bucket label for `value` (Thanos pkg/store/telemetry.go findBucket): `+Inf` when there are no
+ * quantiles or the value reaches the last one, else the first quantile >= value found by Go's
+ * binary search (sort.SearchFloat64s, so the list is assumed ascending), printed as Go's
+ * strconv.FormatFloat(v, 'f', -1, 64) (no exponent).
+ */
+export function findTelemetryBucket(value: number, quantiles: readonly number[]): string {
+  const n = quantiles.length;
+  if (n === 0 || value >= (quantiles[n - 1] as number)) return '+Inf';
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((quantiles[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return formatGoFloat(quantiles[lo] as number);
+}
+
+function formatGoFloat(v: number): string {
+  const s = String(v);
+  if (!/e/i.test(s)) return s;
+  return v.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 100 });
+}
+
+/** Series, chunks and samples a query's selects received (Thanos's storepb.SeriesStatsCounter). */
+interface SeriesStatsCounter {
+  series: number;
+  chunks: number;
+  samples: number;
+}
+
+/**
+ * Counts what the store sends, as Thanos's proxy does for its telemetry (storepb
+ * SeriesStatsCounter.Count): every series frame, every aggregate chunk, and the samples an XOR
+ * chunk's header declares (histogram chunks count 0 samples there).
+ */
+function countingStore(store: StoreAPI, counter: SeriesStatsCounter): StoreAPI {
+  async function* counted(it: AsyncIterable<SeriesResponse>): AsyncGenerator<SeriesResponse> {
+    for await (const r of it) {
+      if (r.type === 'series') {
+        counter.series++;
+        for (const c of r.series.chunks) {
+          for (const x of [c.raw, c.count, c.counter, c.max, c.min, c.sum]) {
+            if (x === undefined) continue;
+            counter.chunks++;
+            if (x.type === 'XOR' && x.data.length >= 2)
+              counter.samples += ((x.data[0] as number) << 8) | (x.data[1] as number);
+          }
+        }
+      }
+      yield r;
+    }
+  }
+  return Object.create(store, {
+    series: { value: (req: SeriesRequest, signal?: AbortSignal) => counted(store.series(req, signal)) },
+  }) as StoreAPI;
 }
 
 /** Per-request settings (the HTTP API's dedup, replicaLabels[], partial_response, max_source_resolution). */
@@ -129,6 +214,11 @@ export function createQueryCore(
     endpointSet: EndpointSet;
     /** Tracer for the query's spans (create, gate, exec, selects, stores). Default: the global API's. */
     tracer?: Tracer;
+    /**
+     * Registry of `thanos_store_api_query_duration_seconds`; without one no telemetry is kept
+     * (and selects are not counted).
+     */
+    registry?: Registry;
   },
 ): QueryCore {
   const tracer = opts.tracer ?? defaultTracer();
@@ -142,6 +232,29 @@ export function createQueryCore(
     tracer,
   });
   const gate = new Gate(opts.maxConcurrent ?? 20);
+  const seriesQuantiles = [...(opts.telemetrySeriesQuantiles ?? DEFAULT_SERIES_QUANTILES)];
+  const samplesQuantiles = [...(opts.telemetrySamplesQuantiles ?? DEFAULT_SAMPLES_QUANTILES)];
+  const queryDuration = opts.registry
+    ? new Histogram({
+        name: 'thanos_store_api_query_duration_seconds',
+        help: 'Duration of the Thanos Store API select phase for a query.',
+        buckets: [...(opts.telemetryDurationQuantiles ?? DEFAULT_DURATION_QUANTILES)],
+        labelNames: ['series_le', 'samples_le', 'tenant'],
+        registers: [opts.registry],
+      })
+    : undefined;
+  // Thanos's seriesStatsAggregator.Observe: one observation per query, skipped when any count is 0.
+  function observeTelemetry(c: SeriesStatsCounter, seconds: number): void {
+    if (!queryDuration || c.series === 0 || c.samples === 0 || c.chunks === 0) return;
+    queryDuration.observe(
+      {
+        series_le: findTelemetryBucket(c.series, seriesQuantiles),
+        samples_le: findTelemetryBucket(c.samples, samplesQuantiles),
+        tenant: DEFAULT_TENANT,
+      },
+      seconds,
+    );
+  }
   // Built on first use: the querier's evaluation pool only exists once it has started.
   let defaultEngine: QueryEngine | undefined;
   const engineFor = (): QueryEngine => {
@@ -159,10 +272,14 @@ export function createQueryCore(
     return (q?.partialResponse ?? partialDefault) ? 'WARN' : 'ABORT';
   }
 
-  function queryableFor(q: QueryOptions | undefined, autoResolution: number): StoreQueryable {
+  function queryableFor(
+    q: QueryOptions | undefined,
+    autoResolution: number,
+    counter?: SeriesStatsCounter,
+  ): StoreQueryable {
     const labels = q?.replicaLabels && q.replicaLabels.length > 0 ? q.replicaLabels : replicaLabels;
     return createStoreQueryable({
-      store: proxy,
+      store: counter ? countingStore(proxy, counter) : proxy,
       dedup: (q?.dedup ?? true) && labels.length > 0,
       replicaLabels: labels,
       partialResponseStrategy: strategy(q),
@@ -222,7 +339,8 @@ export function createQueryCore(
     ) => Promise<{ result: EngineValue; warnings: readonly string[]; infos: readonly string[] }>,
   ): Promise<QueryResponse> {
     const started = performance.now();
-    const queryable = queryableFor(q, autoResolution);
+    const counter: SeriesStatsCounter | undefined = queryDuration ? { series: 0, chunks: 0, samples: 0 } : undefined;
+    const queryable = queryableFor(q, autoResolution, counter);
     const traced = trace.getSpan(context.active())?.isRecording() === true;
     let query: string | Expr = expr;
     // Thanos's <kind>_query_create span: the parse, done ahead of the engine (which accepts the
@@ -236,12 +354,15 @@ export function createQueryCore(
           )
         : run(engineFor(), query, queryable, signal),
     );
+    const total = performance.now() - started;
+    // Thanos times from the gate's admission to the end of execution (v1.go beforeRange).
+    if (counter) observeTelemetry(counter, (total - queued) / 1000);
     return {
       result: value.result,
       warnings: [...queryable.warnings, ...value.warnings],
       infos: [...value.infos],
       stats: {
-        execTotalTime: performance.now() - started,
+        execTotalTime: total,
         execQueueTime: queued,
         seriesFetched: queryable.stats.series,
         chunksFetched: queryable.stats.chunks,
