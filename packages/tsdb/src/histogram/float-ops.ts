@@ -280,6 +280,47 @@ function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
   return true;
 }
 
+/** Positions in `sup` of each index of `sub` (both ascending), or undefined when one is missing. */
+function subsetPositions(sub: Sparse, sup: Sparse): Int32Array | undefined {
+  const pos = new Int32Array(sub.idx.length);
+  let i = 0;
+  for (let k = 0; k < sub.idx.length; k++) {
+    const x = sub.idx[k] as number;
+    while (i < sup.idx.length && (sup.idx[i] as number) < x) i++;
+    if (i >= sup.idx.length || sup.idx[i] !== x) return undefined;
+    pos[k] = i;
+  }
+  return pos;
+}
+
+/**
+ * Adds `sign` × `other` into `h` in place when every bucket of `other` already exists in `h`
+ * (same schema, zero bucket and bounds): a running sum usually holds them all. False otherwise,
+ * with `h` untouched.
+ */
+function addIfSubset(h: FloatHistogram, other: FloatHistogram, sign: number, custom: boolean): boolean {
+  if (h.schema !== other.schema || h.zeroThreshold !== other.zeroThreshold) return false;
+  if (custom && !sameBounds(h.customValues ?? [], other.customValues ?? [])) return false;
+  const op = toSparse(other.positiveSpans, other.positiveBuckets);
+  const pp = subsetPositions(op, toSparse(h.positiveSpans, h.positiveBuckets));
+  if (pp === undefined) return false;
+  const on = toSparse(other.negativeSpans, other.negativeBuckets);
+  const np = subsetPositions(on, toSparse(h.negativeSpans, h.negativeBuckets));
+  if (np === undefined) return false;
+  h.zeroCount += sign * other.zeroCount;
+  h.count += sign * other.count;
+  h.sum += sign * other.sum;
+  for (let k = 0; k < pp.length; k++) {
+    const at = pp[k] as number;
+    h.positiveBuckets[at] = (h.positiveBuckets[at] as number) + sign * (op.cnt[k] as number);
+  }
+  for (let k = 0; k < np.length; k++) {
+    const at = np[k] as number;
+    h.negativeBuckets[at] = (h.negativeBuckets[at] as number) + sign * (on.cnt[k] as number);
+  }
+  return true;
+}
+
 /** Whether `a` and `b` have the same schema, zero bucket width, custom bounds and bucket layout. */
 function sameLayout(a: FloatHistogram, b: FloatHistogram): boolean {
   return (
@@ -310,6 +351,7 @@ function addOrSub(h: FloatHistogram, other: FloatHistogram, sign: number): Histo
     for (let i = 0; i < hn.length; i++) hn[i] = (hn[i] as number) + sign * (on[i] as number);
     return { h, counterResetCollision, nhcbBoundsReconciled: false };
   }
+  if (addIfSubset(h, other, sign, hCustom)) return { h, counterResetCollision, nhcbBoundsReconciled: false };
   let nhcbBoundsReconciled = false;
   if (!hCustom) h.zeroCount += sign * reconcileZeroBuckets(h, other);
   h.count += sign * other.count;
