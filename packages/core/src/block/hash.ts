@@ -30,19 +30,14 @@ export async function calculateHash(path: string, func: Exclude<HashFunc, ''>): 
   return { hashFunc: func, value: h.digest('hex') };
 }
 
-/**
- * The hash a meta.json lists for a file, or undefined. Reads Thanos's `hashFunc` key; tsdb's
- * ThanosFile type names it `func`, so both are accepted.
- */
+/** The hash a meta.json lists for a file (Thanos's `hashFunc`, `value`), or undefined. */
 export function fileHash(f: ThanosFile): ObjectHash | undefined {
-  const h = f.hash as unknown as { hashFunc?: string; func?: string; value?: string } | undefined;
-  const func = h?.hashFunc ?? h?.func;
-  if (!h || !func || typeof h.value !== 'string') return undefined;
-  return { hashFunc: func as HashFunc, value: h.value };
+  const h = f.hash;
+  if (!h || !h.hashFunc || typeof h.value !== 'string') return undefined;
+  return { hashFunc: h.hashFunc as HashFunc, value: h.value };
 }
 
 /** Puts `hash` on a meta.json file entry with Thanos's key names (`hashFunc`, `value`). */
 export function withHash(f: ThanosFile, hash: ObjectHash): ThanosFile {
-  // tsdb passes the object through to JSON unchanged; its type says `func`, Thanos writes `hashFunc`.
-  return { ...f, hash: hash as unknown as ThanosFile['hash'] };
+  return { ...f, hash };
 }

@@ -38,7 +38,8 @@ export interface ThanosFile {
   rel_path: string;
   /** Omitted for meta.json itself. */
   size_bytes?: number;
-  hash?: { func: string; value: string };
+  /** Thanos's metadata.ObjectHash (`--hash-func`), e.g. `{ hashFunc: 'SHA256', value: '<hex>' }`. */
+  hash?: { hashFunc: string; value: string };
 }
 
 /** Thanos's `thanos` section of meta.json (pkg/block/metadata), with Thanos's exact key names. */
@@ -184,7 +185,7 @@ function parseThanos(v: unknown, bad: (d: string) => never): ThanosMeta {
       if (!isObject(f) || typeof f.rel_path !== 'string') return bad(`thanos.files[${i}] invalid`);
       const file: ThanosFile = { rel_path: f.rel_path };
       if (f.size_bytes != null) file.size_bytes = int(f.size_bytes, `thanos.files[${i}].size_bytes`, bad);
-      if (isObject(f.hash)) file.hash = f.hash as { func: string; value: string };
+      if (isObject(f.hash)) file.hash = f.hash as { hashFunc: string; value: string };
       return file;
     });
   }
