@@ -2,6 +2,7 @@ import type { Matcher } from '@thanos-ts/tsdb';
 import { crc32c, XorEncoder } from '@thanos-ts/tsdb';
 import { type Dispatcher, request } from 'undici';
 import type { AggrChunk, ChunkEncoding } from '../storeapi/store-api.js';
+import { traceHeaders } from '../tracing/context.js';
 import { RemoteReadError } from './errors.js';
 import { decodeChunkedReadResponse, type PrompbChunkedSeries } from './prompb/chunked-series.js';
 import { prompbTypes } from './prompb/prompb.js';
@@ -102,6 +103,8 @@ export async function* remoteRead(opts: RemoteReadOptions, query: RemoteReadQuer
         'content-type': 'application/x-protobuf',
         'x-prometheus-remote-read-version': '0.1.0',
         'user-agent': 'thanos-ts-sidecar',
+        // The StoreAPI call's trace goes on to Prometheus (which traces remote read too).
+        ...traceHeaders(),
       },
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),

@@ -109,7 +109,7 @@ export interface Sidecar extends StoreAPI, Lifecycle {
  * streamed XOR chunks, external labels on every series) and uploads its 2h blocks to a bucket.
  */
 export function createSidecar(opts: SidecarOptions = {}): Sidecar {
-  const { logger: log, registry } = resolveComponentOptions(opts);
+  const { logger: log, registry, tracer } = resolveComponentOptions(opts);
   const prometheusUrl = opts.prometheusUrl ?? 'http://localhost:9090';
   const configTimeout = opts.getConfigTimeoutMs ?? 30_000;
   const prometheus = createPrometheusClient({
@@ -266,7 +266,8 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
   const endpoints: ComponentEndpoints = {
     registry,
     ready: () => ready,
-    grpc: (server) => serveStoreAPI(sidecar, server),
+    tracer,
+    grpc: (server) => serveStoreAPI(sidecar, server, { tracer }),
   };
   const lifecycle = createLifecycle('sidecar', { start: startSidecar, stop: stopSidecar });
   const sidecar: Sidecar = {
