@@ -21,6 +21,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'tsdb-histogram-decode.ts',
     what: 'native histogram chunk decode, buckets/s/core (target ≥ 10M)',
   },
+  'promql-histograms': {
+    script: 'promql-histograms.ts',
+    what: 'native histogram queries over 10k series (histogram_quantile of sum of rate) and the float path',
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',

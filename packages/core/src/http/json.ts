@@ -3,16 +3,6 @@ import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
 import { type FloatHistogram, isCustomBucketsSchema, iterateBuckets } from '@thanos-ts/tsdb/histogram';
 import type { EngineValue } from '../query/engine.js';
 
-/** A vector element that may carry a native histogram (the promql engine's Sample). */
-interface MaybeHistogramSample {
-  readonly h?: FloatHistogram;
-}
-
-/** A matrix series that may carry native histogram points (the promql engine's Series). */
-interface MaybeHistogramSeries {
-  readonly histograms?: { readonly timestamps: Float64Array; readonly values: readonly FloatHistogram[] };
-}
-
 /**
  * A float as Prometheus's API writes sample values: Go's strconv.FormatFloat(v, 'f', -1, 64)
  * (shortest exact digits, never an exponent), with +Inf, -Inf and NaN spelled that way.
@@ -107,7 +97,7 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): string {
     case 'vector': {
       parts.push('[');
       v.samples.forEach((s, i) => {
-        const h = (s as MaybeHistogramSample).h;
+        const h = s.h;
         parts.push(
           h === undefined
             ? `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"value":[${formatTimestamp(s.t)},"${formatJSONFloat(s.f)}"]}`
@@ -132,7 +122,7 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): string {
           }
           parts.push(']');
         }
-        const hs = (s as MaybeHistogramSeries).histograms;
+        const hs = s.histograms;
         if (hs !== undefined && hs.timestamps.length > 0) {
           parts.push(',"histograms":[');
           for (let j = 0; j < hs.timestamps.length; j++) {

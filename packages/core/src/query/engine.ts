@@ -1,4 +1,5 @@
-import type { Labels, Queryable } from '@thanos-ts/tsdb';
+import type { HistogramSamples, Labels, Queryable } from '@thanos-ts/tsdb';
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 
 // The querier's view of the PromQL engine. Shapes match @thanos-ts/promql's QueryResult so its
 // engine plugs in directly; any engine with these two methods can be injected.
@@ -8,6 +9,8 @@ export interface EngineSample {
   readonly metric: Labels;
   readonly t: number;
   readonly f: number;
+  /** The native histogram value, when the element is a histogram sample (then `f` is unused). */
+  readonly h?: FloatHistogram;
 }
 
 /** One series of a matrix as parallel columns. */
@@ -15,6 +18,8 @@ export interface EngineSeries {
   readonly metric: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /** Native histogram points, in their own sorted columns; absent when the series has none. */
+  readonly histograms?: HistogramSamples;
 }
 
 /** A PromQL result value. */
