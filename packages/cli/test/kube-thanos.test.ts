@@ -30,9 +30,6 @@ const knownMissing: readonly string[] = [
   'receive --store.limits.request-samples',
   'receive --store.limits.request-series',
   'rule --remote-write.config-file',
-  'store --store.grpc.downloaded-bytes-limit',
-  'store --store.grpc.series-sample-limit',
-  'store --store.grpc.touched-series-limit',
 ];
 
 /**

@@ -7,7 +7,18 @@ import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, freePort, httpOk, makeTempDir, programAvailable, waitFor } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseStoreFlags, type StoreFlags } from './store.js';
+import { defineStoreCommand, parseStoreFlags, type StoreFlags } from './store.js';
+
+/** The flags commander stores for `store <argv>` (with the objstore flag every run needs). */
+function parsedFlags(argv: string[]): StoreFlags {
+  const cmd = defineStoreCommand().exitOverride();
+  let parsed: StoreFlags | undefined;
+  cmd.action((o: StoreFlags) => {
+    parsed = o;
+  });
+  cmd.parse(['--objstore.config=type: FILESYSTEM', ...argv], { from: 'user' });
+  return parsed as StoreFlags;
+}
 
 const defaults: StoreFlags = {
   dataDir: './data',
@@ -21,6 +32,7 @@ const defaults: StoreFlags = {
   'store.limits.requestSamples': '0',
   'store.limits.requestMatchers': '1000',
   'store.limits.regexBytes': '1MiB',
+  'store.grpc.downloadedBytesLimit': '0',
   'store.grpc.seriesMaxConcurrency': '20',
   consistencyDelay: '0s',
   ignoreDeletionMarksDelay: '24h',
@@ -48,6 +60,40 @@ describe('thanos-ts store flags', () => {
     await cfg.indexCache.cache.close();
   });
 
+  it('takes --store.grpc.downloaded-bytes-limit as a base-2 size, 0 by default', async () => {
+    const cfg = await parseStoreFlags(parsedFlags(['--store.grpc.downloaded-bytes-limit=1GB']));
+    expect(cfg.limits.downloadedBytesPerRequest).toBe(1024 ** 3);
+    const none = await parseStoreFlags(parsedFlags([]));
+    expect(none.limits.downloadedBytesPerRequest).toBe(0);
+    await Promise.all([cfg.indexCache.cache.close(), none.indexCache.cache.close()]);
+  });
+
+  it.each([
+    {
+      name: 'alias alone',
+      argv: ['--store.grpc.touched-series-limit=7', '--store.grpc.series-sample-limit=900'],
+      series: 7,
+      samples: 900,
+    },
+    { name: 'new flag alone', argv: ['--store.limits.request-series=8'], series: 8, samples: 0 },
+    {
+      name: 'alias last wins',
+      argv: ['--store.limits.request-series=8', '--store.grpc.touched-series-limit=7'],
+      series: 7,
+      samples: 0,
+    },
+    {
+      name: 'new flag last wins',
+      argv: ['--store.grpc.series-sample-limit=900', '--store.limits.request-samples=1200'],
+      series: 0,
+      samples: 1200,
+    },
+  ])('deprecated limit aliases set the same limits as kingpin does: $name', async ({ argv, series, samples }) => {
+    const cfg = await parseStoreFlags(parsedFlags(argv));
+    expect([cfg.limits.seriesPerRequest, cfg.limits.samplesPerRequest]).toEqual([series, samples]);
+    await cfg.indexCache.cache.close();
+  });
+
   it.each([
     [{ minTime: 'yesterday' }, /--min-time: invalid time or duration "yesterday"/],
     [{ syncBlockDuration: '3 minutes' }, /--sync-block-duration: invalid duration/],
@@ -67,6 +113,9 @@ describe('thanos-ts store flags', () => {
     [{ grpcAddress: 'localhost' }, /--grpc-address: want host:port/],
     [{ 'store.grpc.seriesMaxConcurrency': '0' }, /--store.grpc.series-max-concurrency: want an integer ≥ 1/],
     [{ ignoreDeletionMarksDelay: '1 day' }, /--ignore-deletion-marks-delay: invalid duration/],
+    [{ 'store.grpc.downloadedBytesLimit': 'lots' }, /--store.grpc.downloaded-bytes-limit: invalid size "lots"/],
+    [{ 'store.grpc.touchedSeriesLimit': '-1' }, /--store.grpc.touched-series-limit: want an integer ≥ 0/],
+    [{ 'store.grpc.seriesSampleLimit': 'x' }, /--store.grpc.series-sample-limit: want an integer ≥ 0/],
   ] as Array<[Partial<StoreFlags>, RegExp]>)('rejects %o', async (bad, message) => {
     await expect(parseStoreFlags({ ...defaults, ...bad })).rejects.toThrow(message);
   });

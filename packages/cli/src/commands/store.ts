@@ -42,6 +42,9 @@ export interface StoreFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'store.limits.requestSamples': string;
   'store.limits.requestMatchers': string;
   'store.limits.regexBytes': string;
+  'store.grpc.touchedSeriesLimit'?: string;
+  'store.grpc.seriesSampleLimit'?: string;
+  'store.grpc.downloadedBytesLimit': string;
   'store.grpc.seriesMaxConcurrency': string;
   consistencyDelay: string;
   ignoreDeletionMarksDelay: string;
@@ -106,6 +109,12 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
       enabledItems: new Set(['Postings', 'Series', 'ExpandedPostings']),
     };
   }
+  // The deprecated aliases write the same setting as their successors (the last one given wins,
+  // as kingpin sets one variable for both); validated here under their own names.
+  if (o['store.grpc.touchedSeriesLimit'] !== undefined)
+    intFlag(o['store.grpc.touchedSeriesLimit'], 'store.grpc.touched-series-limit', 0);
+  if (o['store.grpc.seriesSampleLimit'] !== undefined)
+    intFlag(o['store.grpc.seriesSampleLimit'], 'store.grpc.series-sample-limit', 0);
   const syncIntervalMs = durationFlag(o.syncBlockDuration, 'sync-block-duration');
   if (syncIntervalMs <= 0) throw new InvalidArgumentError('--sync-block-duration: must be positive');
   const flags: FlagsFor<StoreGatewayOptions, NotStoreFlags> = {
@@ -122,6 +131,10 @@ export async function parseStoreFlags(o: StoreFlags): Promise<StoreCommandConfig
       samplesPerRequest: intFlag(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
       maxMatchersPerRequest: intFlag(o['store.limits.requestMatchers'], 'store.limits.request-matchers', 0),
       maxRegexBytes: parseBytes(o['store.limits.regexBytes'], '--store.limits.regex-bytes'),
+      downloadedBytesPerRequest: parseBytes(
+        o['store.grpc.downloadedBytesLimit'],
+        '--store.grpc.downloaded-bytes-limit',
+      ),
     },
     blockSyncConcurrency: intFlag(o.blockSyncConcurrency, 'block-sync-concurrency', 1),
     metaFetchConcurrency: intFlag(o.blockMetaFetchConcurrency, 'block-meta-fetch-concurrency', 1),
@@ -213,6 +226,31 @@ export function defineStoreCommand(): Command {
     '--store.limits.regex-bytes <bytes>',
     'Maximum total size of the regular expressions in one request (0: no limit). Not in Thanos.',
     '1MiB',
+  );
+  // kingpin binds each deprecated alias to its successor's variable: copy the value over as it is
+  // parsed, so whichever of the two comes last on the command line wins.
+  const alias = (flags: string, help: string, target: string) => {
+    cmd.addOption(
+      new Option(flags, help).argParser((v: string) => {
+        cmd.setOptionValueWithSource(target, v, 'cli');
+        return v;
+      }),
+    );
+  };
+  alias(
+    '--store.grpc.touched-series-limit <n>',
+    'DEPRECATED: use store.limits.request-series.',
+    'store.limits.requestSeries',
+  );
+  alias(
+    '--store.grpc.series-sample-limit <n>',
+    'DEPRECATED: use store.limits.request-samples.',
+    'store.limits.requestSamples',
+  );
+  opt(
+    '--store.grpc.downloaded-bytes-limit <bytes>',
+    'Maximum amount of downloaded (either fetched or touched) bytes in a single Series/LabelNames/LabelValues call. The Series call fails if this limit is exceeded. 0 means no limit.',
+    '0',
   );
   opt('--store.grpc.series-max-concurrency <n>', 'Maximum number of concurrent Series calls.', '20');
   opt('--consistency-delay <duration>', 'Minimum age of blocks before they are read.', '0s');

@@ -124,7 +124,10 @@ export class BucketBlock {
     return this.readerPromise;
   }
 
-  private async openReader(signal?: AbortSignal): Promise<IndexReader> {
+  private async openReader(requestSignal?: AbortSignal): Promise<IndexReader> {
+    // Opening (and building the index-header) is the block's cost, not the first request's: a
+    // fresh signal carries no request's downloaded-bytes limiter.
+    const signal = requestSignal ? AbortSignal.any([requestSignal]) : undefined;
     let header: IndexHeader | undefined;
     try {
       header = await readIndexHeader(this.headerPath);
@@ -143,6 +146,7 @@ export class BucketBlock {
       `${this.id}/index`,
       header.indexSize,
       this.opts.counter,
+      (off) => (off >= toc.series && off < toc.labelIndices ? 'fetching series' : 'fetching postings'),
     );
     if (this.opts.indexCache) {
       remote = new CachingIndexRangeSource(remote, this.opts.indexCache, this.id, (off) => {

@@ -1,5 +1,6 @@
 import type { Bucket } from '@thanos-ts/objstore';
 import type { ByteRangeSource } from '@thanos-ts/tsdb';
+import { bytesLimiterOf } from './limits.js';
 
 /** Counts object-storage requests made through range sources (for metrics and benchmarks). */
 export interface RequestCounter {
@@ -19,6 +20,11 @@ export class BucketRangeSource implements ByteRangeSource {
     readonly name: string,
     knownSize?: number,
     private readonly counter?: RequestCounter,
+    /**
+     * What a read at an offset fetches, in Thanos's words (`fetching postings`), for the
+     * request's downloaded-bytes limit; reads are charged to the limiter their signal carries.
+     */
+    private readonly fetching: (offset: number) => string = () => 'fetching chunks',
   ) {
     if (knownSize !== undefined) this.sizePromise = Promise.resolve(knownSize);
   }
@@ -30,6 +36,7 @@ export class BucketRangeSource implements ByteRangeSource {
 
   async read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (length <= 0) return new Uint8Array(0);
+    bytesLimiterOf(signal)?.reserve(length, this.fetching(offset));
     if (this.counter) {
       this.counter.getRange++;
       this.counter.bytes += length;

@@ -1,6 +1,7 @@
 import type { ByteRangeSource } from '@thanos-ts/tsdb';
 import type { Cache } from '../cache/cache.js';
 import type { IndexCacheItem } from '../cache/config.js';
+import { bytesLimiterOf } from './limits.js';
 
 /** The index cache as the gateway uses it: a backend, a TTL and which item kinds to cache. */
 export interface IndexCache {
@@ -39,7 +40,14 @@ export class CachingIndexRangeSource implements ByteRangeSource {
     const key = `${kind === 'Postings' ? 'P' : 'S'}:${this.blockId}:${offset}:${length}`;
     const hit = (await this.index.cache.fetch([key], signal)).get(key);
     this.index.observe?.(kind, hit !== undefined);
-    if (hit) return hit;
+    if (hit) {
+      // Thanos counts bytes from the index cache as touched against the same limit.
+      bytesLimiterOf(signal)?.reserve(
+        hit.length,
+        `loading ${kind === 'Postings' ? 'postings' : 'series'} from index cache`,
+      );
+      return hit;
+    }
     const bytes = await this.remote.read(offset, length, signal);
     this.index.cache.store(key, bytes, this.index.ttlMs);
     return bytes;

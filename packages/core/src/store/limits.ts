@@ -22,25 +22,76 @@ export const DEFAULT_MAX_REGEX_BYTES = 1 << 20;
 const LIMIT_FLAGS = {
   series: 'store.limits.request-series',
   samples: 'store.limits.request-samples',
+  bytes: 'store.grpc.downloaded-bytes-limit',
 } as const;
 
 /**
- * A Series request touched more series or samples than --store.limits.* allow (gRPC
- * RESOURCE_EXHAUSTED). The message starts with Thanos's text (`exceeded series limit: limit 10
- * violated (got 11)`) and names the flag.
+ * A request touched more series, samples or downloaded bytes than --store.limits.* or
+ * --store.grpc.downloaded-bytes-limit allow (gRPC RESOURCE_EXHAUSTED). The message starts with
+ * Thanos's text (`exceeded series limit: limit 10 violated (got 11)`, `exceeded bytes limit while
+ * fetching postings: limit 100 violated (got 150)`) and names the flag.
  */
 export class StoreLimitError extends StoreAPIError {
   constructor(
-    readonly kind: 'series' | 'samples',
+    readonly kind: 'series' | 'samples' | 'bytes',
     readonly limit: number,
     readonly got: number,
+    /** For bytes: what was being read, in Thanos's words (`fetching chunks`). */
+    readonly what?: string,
   ) {
     super(
       'CORE_STORE_LIMIT',
       RESOURCE_EXHAUSTED,
-      `exceeded ${kind} limit: limit ${limit} violated (got ${got}) (--${LIMIT_FLAGS[kind]})`,
+      `exceeded ${kind} limit${what ? ` while ${what}` : ''}: limit ${limit} violated (got ${got}) (--${LIMIT_FLAGS[kind]})`,
     );
   }
+}
+
+/**
+ * Bytes one Series, LabelNames or LabelValues call fetched from object storage or touched in the
+ * index cache (Thanos's BytesLimiter, --store.grpc.downloaded-bytes-limit). Each read reserves
+ * its length before it is made, as Thanos reserves before fetching; crossing the limit throws
+ * StoreLimitError('bytes'). 0 disables it. Safe to share between a request's concurrent reads.
+ */
+export class BytesLimiter {
+  private reserved = 0;
+  private failed = false;
+
+  /** `onExceeded` runs once, at the first read over the limit (Thanos's failedOnce counter). */
+  constructor(
+    readonly limit: number,
+    private readonly onExceeded: () => void = () => {},
+  ) {}
+
+  /** Reserves `n` bytes about to be read; `what` names the read in the error (Thanos's words). */
+  reserve(n: number, what: string): void {
+    if (this.limit <= 0) return;
+    this.reserved += n;
+    if (this.reserved > this.limit) {
+      if (!this.failed) this.onExceeded();
+      this.failed = true;
+      throw new StoreLimitError('bytes', this.limit, this.reserved, what);
+    }
+  }
+}
+
+// The block readers (index and chunk range sources) are shared by every request; the request's
+// AbortSignal, which every read carries down, tells them whose budget a read is charged to.
+const bytesLimiters = new WeakMap<AbortSignal, BytesLimiter>();
+
+/**
+ * A signal for one request, charged to `limiter` by {@link bytesLimiterOf}: the caller's signal
+ * (or none) wrapped in a fresh one, so two requests never share a budget.
+ */
+export function signalWithBytesLimiter(signal: AbortSignal | undefined, limiter: BytesLimiter): AbortSignal {
+  const s = signal ? AbortSignal.any([signal]) : new AbortController().signal;
+  bytesLimiters.set(s, limiter);
+  return s;
+}
+
+/** The bytes limiter of the request a read's signal belongs to, if any. */
+export function bytesLimiterOf(signal: AbortSignal | undefined): BytesLimiter | undefined {
+  return signal ? bytesLimiters.get(signal) : undefined;
 }
 
 /**
@@ -79,6 +130,12 @@ export interface RequestLimits {
   maxMatchersPerRequest?: number;
   /** Bytes of one regex matcher's value. Default 1 MiB (1_048_576); 0: unlimited. */
   maxRegexBytes?: number;
+  /**
+   * --store.grpc.downloaded-bytes-limit: bytes one Series, LabelNames or LabelValues call may
+   * fetch from object storage (postings, series entries, chunks, each ranged read counted whole)
+   * or touch in the index cache. Default 0: unlimited.
+   */
+  downloadedBytesPerRequest?: number;
 }
 
 /**

@@ -43,11 +43,13 @@ import { BucketBlock } from './bucket-block.js';
 import type { RequestCounter } from './bucket-range-source.js';
 import type { IndexCache } from './index-cache.js';
 import {
+  BytesLimiter,
   checkMatcherLimits,
   guardMatcherLimits,
   RequestLimiter,
   type RequestLimits,
   StoreLimitError,
+  signalWithBytesLimiter,
 } from './limits.js';
 import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, type MetaFilters, type SyncState } from './meta-fetcher.js';
@@ -344,6 +346,19 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
    * Runs one block's part of a label request; a block found damaged is reported (and no longer
    * served) and its part skipped with a warning, so the other blocks still answer.
    */
+  /**
+   * The signal a request's reads carry: charged to a fresh downloaded-bytes budget when
+   * --store.grpc.downloaded-bytes-limit is set (the caller's signal unchanged otherwise).
+   */
+  function bytesSignal(signal: AbortSignal | undefined): AbortSignal | undefined {
+    const limit = limits.downloadedBytesPerRequest ?? 0;
+    if (limit <= 0) return signal;
+    return signalWithBytesLimiter(
+      signal,
+      new BytesLimiter(limit, () => metrics.queriesDropped.inc({ reason: 'bytes' })),
+    );
+  }
+
   async function usingBlock(b: BucketBlock, fn: () => Promise<void>, warnings?: string[]): Promise<void> {
     b.acquire();
     try {
@@ -503,12 +518,13 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       try {
         yield* seriesOverBlocks(selected, req, new RequestLimiter(limits), {
           concurrency,
-          signal,
+          signal: bytesSignal(signal),
           onDamage,
           tracer,
         });
       } catch (err) {
-        if (err instanceof StoreLimitError) metrics.queriesDropped.inc({ reason: err.kind });
+        // Bytes are counted by the limiter itself, which also serves LabelNames and LabelValues.
+        if (err instanceof StoreLimitError && err.kind !== 'bytes') metrics.queriesDropped.inc({ reason: err.kind });
         throw err;
       } finally {
         for (const b of selected) b.release();
@@ -516,8 +532,9 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       }
     },
 
-    async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
+    async labelNames(req: LabelNamesRequest, requestSignal?: AbortSignal): Promise<LabelNamesResponse> {
       checkMatcherLimits(req.matchers, limits);
+      const signal = bytesSignal(requestSignal);
       const names = new Set<string>();
       const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
@@ -553,9 +570,10 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       return { names: out, warnings };
     },
 
-    async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
+    async labelValues(req: LabelValuesRequest, requestSignal?: AbortSignal): Promise<LabelValuesResponse> {
       if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
       checkMatcherLimits(req.matchers, limits);
+      const signal = bytesSignal(requestSignal);
       const values = new Set<string>();
       const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
