@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries, alignSeriesAsync, parseRangeAnswer, parseRangeAnswerAsync } from '../web/query/matrix.js';
+import {
+  alignSeries,
+  alignSeriesAsync,
+  parseRangeAnswer,
+  parseRangeAnswerAsync,
+  parseRangeAnswerOnGridAsync,
+} from '../web/query/matrix.js';
 
 const matrix = (result: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ status: 'success', data: { resultType: 'matrix', result }, ...extra });
@@ -113,5 +119,56 @@ describe('alignSeries', () => {
     expect([...(sync.columns[0] ?? [])]).toEqual(want);
     const sliced = await alignSeriesAsync(series, range, 0);
     expect(sliced).toEqual(sync);
+  });
+});
+
+describe('parseRangeAnswerOnGridAsync', () => {
+  const range = { startS: 100, endS: 160, stepS: 15 };
+  it.each([
+    { name: 'compact JSON', space: undefined },
+    { name: 'indented JSON (the general path)', space: 2 },
+  ])('equals parse then align: $name', async ({ space }) => {
+    const result = [
+      {
+        metric: { a: '1' },
+        values: [
+          [100, '1'],
+          [130, '2'],
+          [145, '+Inf'],
+          [160, '4'],
+        ],
+      },
+      {
+        metric: { a: '2' },
+        values: [
+          [101, '5'],
+          [119, '6'],
+          [40, '9'],
+        ],
+      },
+      { metric: { a: '3' }, histograms: [[115, { count: '7', sum: '3' }]] },
+      { metric: { a: '4' }, values: [[100, '1']], histograms: [[160, { count: '8', sum: '3' }]] },
+      { metric: { a: '5' }, values: [] },
+    ];
+    const text = JSON.stringify(
+      { status: 'success', data: { resultType: 'matrix', result }, warnings: ['w'] },
+      null,
+      space,
+    );
+    const want = alignSeries(parseRangeAnswer(text).series, range);
+    const got = await parseRangeAnswerOnGridAsync(text, range, 0);
+    expect([...got.aligned.xs]).toEqual([...want.xs]);
+    expect(got.aligned.columns.map((c) => [...c])).toEqual(want.columns.map((c) => [...c]));
+    expect(got.series.map((x) => x.metric)).toEqual(result.map((x) => x.metric));
+    expect(got.series.every((x, i) => x.vs === got.aligned.columns[i])).toBe(true);
+    expect(got.warnings).toEqual(['w']);
+  });
+
+  it('passes an error answer through', async () => {
+    const got = await parseRangeAnswerOnGridAsync(
+      JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'boom' }),
+      range,
+    );
+    expect([got.status, got.error, got.series.length]).toEqual(['error', 'boom', 0]);
   });
 });

@@ -222,10 +222,13 @@ describe.skipIf(!programAvailable('chromium'))('web UI in headless chromium over
     await screenshot(page, dataDir, 'stores.png');
   });
 
-  it('rules and alerts pages say when the component has no rules API', async () => {
+  it("rules page lists the quick start's ruler rules through its querier", async () => {
+    // The quick start's querier fans /api/v1/rules out to its ruler (it used to answer 404 here).
     await page.goto(`${qs.url}/rules`);
-    await page.locator('.alert').first().waitFor();
-    expect(await page.locator('.alert').first().textContent()).toContain('does not serve /api/v1/rules');
+    await page.locator('.rule-group').first().waitFor();
+    const text = (await page.locator('.rules').first().textContent()) ?? '';
+    expect(text).toContain('record: cluster:http_requests:rate5m');
+    expect(text).toContain('alert: HighErrorRate');
   });
 
   it("rules and alerts pages over a ruler's API, evaluating against the quick start", async () => {

@@ -23,6 +23,8 @@ const NAV: Record<UIConfig['page'], { label: string; path: string }> = {
 };
 
 function main(): void {
+  // Marks read by bench/ui-interactive.ts: when the bundle has been evaluated and the page drawn.
+  performance.mark('ui-main');
   const config = JSON.parse(document.getElementById('ui-config')?.textContent ?? '{}') as UIConfig;
   setAPIPrefix(config.prefix);
   const app = document.getElementById('app') as HTMLElement;
@@ -59,6 +61,7 @@ function main(): void {
       void renderBlocksPage(content);
       break;
   }
+  performance.mark('ui-rendered');
 }
 
 main();

@@ -1,5 +1,4 @@
 import uPlot from 'uplot';
-import 'uplot/dist/uPlot.min.css';
 import { h } from '../dom.ts';
 import { formatTime, formatValue, metricToString } from '../format.ts';
 import { alignSeries, type ColumnSeries, type GraphData } from './matrix.ts';

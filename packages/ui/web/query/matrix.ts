@@ -60,8 +60,38 @@ class SampleBuffer {
     this.vs[this.n] = v;
     this.n++;
   }
+  reset(): void {
+    this.n = 0;
+  }
   take(): Samples {
     return { ts: this.ts.slice(0, this.n), vs: this.vs.slice(0, this.n) };
+  }
+}
+
+/**
+ * Samples written straight onto the graph's step grid: one NaN-filled column per series, a sample
+ * going to its nearest step (as {@link alignSeries} puts it), non-finite values left as gaps. This
+ * skips the exact-length copy of every series and the separate alignment pass over them.
+ */
+class GridBuffer {
+  readonly xs: Float64Array;
+  private col: Float64Array;
+  constructor(readonly range: StepRange) {
+    const { startS, endS, stepS } = range;
+    const n = Math.max(1, Math.floor((endS - startS) / stepS + 1e-9) + 1);
+    this.xs = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.xs[i] = startS + i * stepS;
+    this.col = this.xs;
+  }
+  reset(): void {
+    this.col = new Float64Array(this.xs.length).fill(Number.NaN);
+  }
+  push(t: number, v: number): void {
+    const i = Math.round((t - this.range.startS) / this.range.stepS);
+    if (i >= 0 && i < this.col.length && Number.isFinite(v)) this.col[i] = v;
+  }
+  take(): Samples {
+    return { ts: this.xs, vs: this.col };
   }
 }
 
@@ -73,8 +103,13 @@ interface Samples {
 
 class Scanner {
   pos = 0;
-  readonly samples = new SampleBuffer();
-  constructor(readonly s: string) {}
+  readonly samples: SampleBuffer | GridBuffer;
+  constructor(
+    readonly s: string,
+    grid?: GridBuffer,
+  ) {
+    this.samples = grid ?? new SampleBuffer();
+  }
 
   ws(): void {
     const s = this.s;
@@ -185,7 +220,7 @@ class Scanner {
  */
 function readValues(sc: Scanner): Samples {
   const out = sc.samples;
-  out.n = 0;
+  out.reset();
   const s = sc.s;
   let t: number;
   sc.expect(LBRACKET);
@@ -254,6 +289,18 @@ function readSeries(sc: Scanner): ColumnSeries {
       if (c !== COMMA) throw new SyntaxError(`matrix JSON: want , or } at offset ${sc.pos - 1}`);
     }
   } else sc.pos++;
+  if (sc.samples instanceof GridBuffer) {
+    // On the grid: a series without float values still gets its (empty) column, and the
+    // histograms' counts go to their steps among the floats' values.
+    const grid = sc.samples;
+    if (values.vs.length !== grid.xs.length || values.ts !== grid.xs) {
+      grid.reset();
+      values = grid.take();
+    }
+    if (histograms)
+      for (let i = 0; i < histograms.ts.length; i++) grid.push(histograms.ts[i] as number, histograms.vs[i] as number);
+    return { metric, ts: values.ts, vs: values.vs };
+  }
   if (histograms) {
     // Floats and histograms of one series never share a timestamp: merge by time.
     const merged = [
@@ -300,8 +347,32 @@ export async function parseRangeAnswerAsync(text: string, sliceMs = 40): Promise
   }
 }
 
+/**
+ * {@link parseRangeAnswerAsync} for a graph: every series is read straight onto the step grid of
+ * `range`, so each comes back with `ts` = the grid's timestamps (shared) and `vs` = its column, NaN
+ * where it has no finite sample — the {@link alignSeries} result without the second pass. `aligned`
+ * is that grid, ready for the graph.
+ */
+export async function parseRangeAnswerOnGridAsync(
+  text: string,
+  range: StepRange,
+  sliceMs = 40,
+): Promise<RangeAnswer & { aligned: GraphData }> {
+  const grid = new GridBuffer(range);
+  const steps = parseSteps(text, grid);
+  let sliceStart = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return { ...r.value, aligned: { xs: grid.xs, columns: r.value.series.map((x) => x.vs) } };
+    if (performance.now() - sliceStart > sliceMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      sliceStart = performance.now();
+    }
+  }
+}
+
 /** The parse, yielding after each series so a caller can pause between them. */
-function* parseSteps(text: string): Generator<void, RangeAnswer, void> {
+function* parseSteps(text: string, grid?: GridBuffer): Generator<void, RangeAnswer, void> {
   const at = text.indexOf('"result":');
   if (at < 0) {
     const body = JSON.parse(text) as Partial<RangeAnswer> & { data?: { resultType?: string } };
@@ -314,7 +385,7 @@ function* parseSteps(text: string): Generator<void, RangeAnswer, void> {
       ...(body.error !== undefined ? { error: body.error, errorType: body.errorType } : {}),
     };
   }
-  const sc = new Scanner(text);
+  const sc = new Scanner(text, grid);
   sc.pos = at + '"result":'.length;
   const series: ColumnSeries[] = [];
   sc.expect(LBRACKET);

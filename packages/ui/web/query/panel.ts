@@ -2,8 +2,8 @@ import { APIRequestError, callAPI, callAPIText } from '../api.ts';
 import { h } from '../dom.ts';
 import { formatCount, formatDuration, formatTime, parseDuration, parseTime } from '../format.ts';
 import { createQueryEditor, type QueryEditor } from './editor.ts';
-import { type Graph, type GraphInput, renderGraph } from './graph.ts';
-import { alignSeriesAsync, parseRangeAnswerAsync, type RangeAnswer } from './matrix.ts';
+import type { Graph, GraphInput } from './graph.ts';
+import type { GraphData, RangeAnswer } from './matrix.ts';
 import { effectiveStepMs, type PanelState, RESOLUTIONS, thanosParams } from './state.ts';
 import { type QueryData, renderTable } from './table.ts';
 
@@ -45,6 +45,15 @@ export interface PanelHooks {
 }
 
 let panelIds = 0;
+
+type GraphModules = [typeof import('./graph.ts'), typeof import('./matrix.ts')];
+let graphModules: Promise<GraphModules> | undefined;
+
+/** The graph's chunk (uPlot, the graph, the range-answer scanner), loaded once per page. */
+function loadGraph(): Promise<GraphModules> {
+  graphModules ??= Promise.all([import('./graph.ts'), import('./matrix.ts')]);
+  return graphModules;
+}
 
 /**
  * A query panel: PromQL editor, Execute, Thanos's dedup / partial response / max source resolution,
@@ -206,6 +215,14 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
     ),
   );
   const editor: QueryEditor = createQueryEditor(editorHost, s.expr, () => void execute());
+  // The graph's code (uPlot, the range-answer scanner) is fetched once the editor is up, so the
+  // Graph tab does not wait for it and the first paint does not either.
+  void editor.upgraded.then(() => {
+    const idle = (globalThis as { requestIdleCallback?: (fn: () => void) => void }).requestIdleCallback;
+    if (idle) idle(() => void loadGraph().catch(() => {}));
+    else setTimeout(() => void loadGraph().catch(() => {}), 200);
+  });
+  let renderGraph: GraphModules[0]['renderGraph'] | undefined;
 
   function layout(): void {
     tableControls.hidden = s.tab !== 'table';
@@ -216,7 +233,7 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
 
   let lastMatrix: GraphInput | undefined;
   function redrawGraph(): void {
-    if (s.tab !== 'graph' || !lastMatrix) return;
+    if (s.tab !== 'graph' || !lastMatrix || !renderGraph) return;
     graph?.destroy();
     graph = renderGraph(result, lastMatrix, { stacked: s.stacked });
   }
@@ -263,10 +280,15 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
         form.set('start', String(start / 1000));
         form.set('end', String(end / 1000));
         form.set('step', String(step / 1000));
+        const modules = loadGraph();
         const { text, status } = await callAPIText('/api/v1/query_range', form, ac.signal);
-        let r: RangeAnswer;
+        const [g, { parseRangeAnswerOnGridAsync }] = await modules;
+        renderGraph = g.renderGraph;
+        const range = { startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
+        let r: RangeAnswer & { aligned: GraphData };
         try {
-          r = await parseRangeAnswerAsync(text);
+          // Read straight onto the graph's step grid: no second pass to align the series.
+          r = await parseRangeAnswerOnGridAsync(text, range);
         } catch {
           throw new APIRequestError(
             `/api/v1/query_range: HTTP ${status}: ${text.trim().slice(0, 300)}`,
@@ -279,8 +301,7 @@ export function createPanel(initial: PanelState, hooks: PanelHooks): Panel {
         if (r.resultType !== 'matrix')
           throw new APIRequestError('range query did not return a matrix', 'internal', status);
         const took = performance.now() - began;
-        const range = { startS: start / 1000, endS: end / 1000, stepS: step / 1000 };
-        lastMatrix = { series: r.series, ...range, aligned: await alignSeriesAsync(r.series, range) };
+        lastMatrix = { series: r.series, ...range, aligned: r.aligned };
         if (ac.signal.aborted) return;
         redrawGraph();
         stats.textContent = `Load time: ${Math.round(took)}ms   Resolution: ${formatDuration(step)}   Result series: ${formatCount(r.series.length)}`;
