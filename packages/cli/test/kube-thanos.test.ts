@@ -29,7 +29,6 @@ const knownMissing: readonly string[] = [
   'query-frontend --alert.query-url',
   'receive --store.limits.request-samples',
   'receive --store.limits.request-series',
-  'rule --remote-write.config-file',
 ];
 
 /**

@@ -5,6 +5,7 @@ import {
   createRuler,
   parseAlertingConfig,
   parseQueryConfig,
+  parseRemoteWriteConfig,
   type RulerOptions,
 } from '@thanos-ts/core/rule';
 import { parseRelabelConfig } from '@thanos-ts/core/store';
@@ -42,6 +43,8 @@ export interface RuleFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'alert.labelDrop': string[];
   'alert.relabelConfig'?: string;
   'alert.relabelConfigFile'?: string;
+  'remoteWrite.config'?: string;
+  'remoteWrite.configFile'?: string;
   resendDelay: string;
   forGracePeriod: string;
   forOutageTolerance: string;
@@ -140,6 +143,12 @@ export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
       '--alertmanagers.url and --alertmanagers.config* parameters cannot be defined at the same time',
     );
   const relabelYAML = pathOrContent(o['alert.relabelConfig'], o['alert.relabelConfigFile'], 'alert.relabel-config');
+  // An empty config (or file) is ignored: the ruler keeps its own TSDB (Thanos).
+  const rwYAML = pathOrContent(o['remoteWrite.config'], o['remoteWrite.configFile'], 'remote-write.config');
+  const remoteWrite =
+    rwYAML !== undefined && rwYAML.trim() !== ''
+      ? configFlag('remote-write.config', () => parseRemoteWriteConfig(rwYAML))
+      : [];
   const sendTimeoutMs = durationFlag(o['alertmanagers.sendTimeout'], 'alertmanagers.send-timeout');
   // Thanos declares the flag as a kingpin enum: exact, case-sensitive values.
   const method = o['query.httpMethod'];
@@ -180,6 +189,7 @@ export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
     forOutageToleranceMs: durationFlag(o.forOutageTolerance, 'for-outage-tolerance'),
     tsdbRetentionMs: durationFlag(o['tsdb.retention'], 'tsdb.retention'),
     tsdbBlockDurationMs: blockMs,
+    remoteWrite: remoteWrite.length > 0 ? remoteWrite : undefined,
   };
   // Addresses are checked now so a typo fails at start-up, naming the flag.
   configFlag('query', () => buildQueryConfigFromAddresses(o.query));
@@ -259,6 +269,14 @@ export function defineRuleCommand(): Command {
     "Alternative to 'alert.relabel-config-file' flag (mutually exclusive). Content of YAML file that contains alert relabelling configuration.",
   );
   opt('--alert.relabel-config-file <path>', 'Path to YAML file that contains alert relabelling configuration.');
+  opt(
+    '--remote-write.config-file <path>',
+    "Path to YAML config for the remote-write configurations, that specify servers where samples should be sent to (see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#remote_write). This automatically enables stateless mode for ruler and no series will be stored in the ruler's TSDB. If an empty config (or file) is provided, the flag is ignored and ruler is run with its own TSDB.",
+  );
+  opt(
+    '--remote-write.config <yaml>',
+    "Alternative to 'remote-write.config-file' flag (mutually exclusive). Content of YAML config for the remote-write configurations.",
+  );
   opt('--resend-delay <duration>', 'Minimum amount of time to wait before resending an alert to Alertmanager.', '1m');
   opt(
     '--for-grace-period <duration>',

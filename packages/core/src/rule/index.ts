@@ -52,6 +52,13 @@ export {
   type RuleSample,
 } from './query-func.js';
 export {
+  createRemoteWriter,
+  parseRemoteWriteConfig,
+  type RemoteWriteConfig,
+  type RemoteWriter,
+  type RemoteWriterOptions,
+} from './remote-write.js';
+export {
   parseRuleFile,
   type RuleConfig,
   type RuleGroupConfig,

@@ -43,6 +43,7 @@ import { RuleGroup } from './group.js';
 import { createRuleMetrics, type RuleMetrics } from './metrics.js';
 import { type AlertmanagerSet, createNotifier } from './notifier.js';
 import { failoverQueryFunc, type QueryEndpointSet, type RuleQueryFunc } from './query-func.js';
+import { createRemoteWriter, type RemoteWriteConfig, type RemoteWriter } from './remote-write.js';
 import { type RuleGroupConfig, readRuleFile } from './rule-file.js';
 import {
   type RulesGroup,
@@ -62,6 +63,13 @@ export interface RulerOptions extends ComponentOptions, ServingOptions {
   evalIntervalMs?: number;
   /** Query offset of groups that set none, ms (--rule-query-offset). Default 0. */
   queryOffsetMs?: number;
+  /**
+   * Remote-write receivers (--remote-write.config, from `parseRemoteWriteConfig`). Non-empty makes
+   * the ruler stateless, as Thanos: rule results are sent there (with the external labels) instead
+   * of a local TSDB, so no blocks are written or uploaded and the StoreAPI serves no series.
+   * Default none: the ruler keeps its own TSDB.
+   */
+  remoteWrite?: readonly RemoteWriteConfig[];
   /** Labels of this ruler (--label): on its StoreAPI series, uploaded blocks and sent alerts. Default none. */
   externalLabels?: Record<string, string>;
   /** In-process evaluation (an embedded querier via `querierQueryFunc`). Takes precedence over `queryURLs`. */
@@ -165,6 +173,10 @@ export function createRuler(opts: RulerOptions): Ruler {
   const externalLabels = opts.externalLabels ?? {};
   const failLimit = opts.failedEvaluationsBeforeNotReady ?? 3;
   let db: DB | undefined;
+  const writer: RemoteWriter | undefined =
+    (opts.remoteWrite?.length ?? 0) > 0
+      ? createRemoteWriter({ configs: opts.remoteWrite ?? [], externalLabels, registry, logger })
+      : undefined;
   let servers: BoundServers | undefined;
   let http: ListeningHTTPServer | undefined;
   let groups = new Map<string, RuleGroup>();
@@ -302,6 +314,7 @@ export function createRuler(opts: RulerOptions): Ruler {
       {
         query,
         appender: () => {
+          if (writer) return writer.appender();
           if (!db) throw new Error('ruler tsdb is not open');
           return db.appender();
         },
@@ -495,12 +508,17 @@ export function createRuler(opts: RulerOptions): Ruler {
 
   const lifecycle = createLifecycle('ruler', {
     async start(signal) {
-      db = await openDB({
-        dir: opts.dataDir,
-        blockDurationMs: opts.tsdbBlockDurationMs ?? 7_200_000,
-        retentionMs: opts.tsdbRetentionMs ?? 172_800_000,
-        logger,
-      });
+      if (writer)
+        logger.info('remote write enabled: stateless mode, rule results are not stored locally', {
+          receivers: (opts.remoteWrite ?? []).map((c) => c.url),
+        });
+      else
+        db = await openDB({
+          dir: opts.dataDir,
+          blockDurationMs: opts.tsdbBlockDurationMs ?? 7_200_000,
+          retentionMs: opts.tsdbRetentionMs ?? 172_800_000,
+          logger,
+        });
       signal.throwIfAborted();
       await startEndpoints();
       if (opts.httpAddress !== undefined) {
@@ -516,7 +534,7 @@ export function createRuler(opts: RulerOptions): Ruler {
       await reload();
       started = true;
       const every = opts.shipIntervalMs ?? 60_000;
-      if (every > 0) {
+      if (every > 0 && !writer) {
         shipTimer = setInterval(() => void shipSafely(), every);
         shipTimer.unref();
       }
@@ -527,6 +545,8 @@ export function createRuler(opts: RulerOptions): Ruler {
       await reloading.catch(() => {});
       await Promise.all([...groups.values()].map((g) => g.stop()));
       await notifier.flush();
+      // The last evaluations' samples (and stale markers) go out within the HTTP grace period.
+      await writer?.close(opts.httpGracePeriodMs ?? 120_000);
       for (const g of endpointGroups) g.close();
       endpointGroups.length = 0;
       querySets.length = 0;
