@@ -25,6 +25,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'promql-histograms.ts',
     what: 'native histogram queries over 10k series (histogram_quantile of sum of rate) and the float path',
   },
+  'receive-replay': {
+    script: 'receive-replay.ts',
+    what: 'receiver WAL replay to ready + memory, 200k series, vs Prometheus 2.42 on the same WAL (needs prometheus)',
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
