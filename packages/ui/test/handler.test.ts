@@ -42,6 +42,30 @@ async function fakeAssets(): Promise<string> {
 }
 
 describe('createUIHandler', () => {
+  it('serves the chunks and preloads the page script imports of the page that asks for them', async () => {
+    const dir = await fakeAssets();
+    await writeFile(
+      join(dir, 'manifest.json'),
+      JSON.stringify({
+        js: 'app-AAAA.js',
+        css: 'app-BBBB.css',
+        chunks: ['chunk-CCCC.js', 'chunk-DDDD.js'],
+        preload: { query: ['chunk-CCCC.js'] },
+      }),
+    );
+    await writeFile(join(dir, 'chunk-CCCC.js'), 'export const c = 1;\n');
+    await writeFile(join(dir, 'chunk-DDDD.js'), 'export const d = 2;\n');
+    const url = await serve({ pages: ['query', 'stores'], assetsDir: dir, routePrefix: '/p' });
+    const query = await (await fetch(`${url}/p/graph`)).text();
+    expect(query).toContain('<link rel="modulepreload" href="/p/static/chunk-CCCC.js">');
+    expect(query).not.toContain('chunk-DDDD.js');
+    expect(await (await fetch(`${url}/p/stores`)).text()).not.toContain('modulepreload');
+    for (const f of ['chunk-CCCC.js', 'chunk-DDDD.js']) {
+      const res = await fetch(`${url}/p/static/${f}`);
+      expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    }
+  });
+
   it('answers 503 with the build command when the assets were never built', async () => {
     const empty = await makeTempDir('ui-empty-');
     dirs.push(empty);
