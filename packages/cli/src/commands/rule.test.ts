@@ -109,6 +109,28 @@ describe('thanos-ts rule flags', () => {
     expect(() => parseRuleFlags(flagsOf([...base, ...argv]))).toThrow(err);
   });
 
+  it('makes the ruler stateless with --remote-write.config; an empty one is ignored (Thanos)', () => {
+    const cfg = parseRuleFlags(
+      flagsOf([
+        '--rule-file=r.yml',
+        '--query=q:9090',
+        '--remote-write.config=remote_write:\n  - url: http://receive:19291/api/v1/receive\n    name: receive',
+      ]),
+    );
+    expect(cfg.remoteWrite?.map((c) => [c.url, c.name])).toEqual([['http://receive:19291/api/v1/receive', 'receive']]);
+    expect(
+      parseRuleFlags(flagsOf(['--rule-file=r.yml', '--query=q:9090', '--remote-write.config= '])).remoteWrite,
+    ).toBe(undefined);
+    expect(() =>
+      parseRuleFlags(flagsOf(['--rule-file=r.yml', '--query=q:9090', '--remote-write.config=remote_write: [{}]'])),
+    ).toThrow('--remote-write.config: url for remote_write is empty');
+    expect(() =>
+      parseRuleFlags(
+        flagsOf(['--rule-file=r.yml', '--query=q:9090', '--remote-write.config=x', '--remote-write.config-file=/f']),
+      ),
+    ).toThrow('both remote-write.config-file and remote-write.config flags set.');
+  });
+
   it('reads --query.config, --alertmanagers.config and --alert.relabel-config as Thanos writes them', () => {
     const cfg = parseRuleFlags(
       flagsOf([
