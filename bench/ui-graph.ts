@@ -5,7 +5,10 @@
  * the query page's own code; each run is timed from the start of the parse to the paint after
  * the draw. One warm-up, then --runs runs in the same page; medians and ranges.
  *
- *   npx tsx bench/ui-graph.ts [--runs=5] [--series=10000] [--points=1000]
+ *   npx tsx bench/ui-graph.ts [--runs=5] [--series=10000] [--points=1000] [--web=<dir>]
+ *
+ * --web names another copy of packages/ui/web (e.g. an older commit's, from `git archive`) to
+ * compare against.
  *
  * Needs chromium (apt-get install chromium).
  */
@@ -23,6 +26,9 @@ const arg = (name: string, dflt: number) => {
 const RUNS = arg('runs', 5);
 const SERIES = arg('series', 10_000);
 const POINTS = arg('points', 1_000);
+const WEB =
+  process.argv.find((x) => x.startsWith('--web='))?.slice('--web='.length) ??
+  join(import.meta.dirname, '../packages/ui/web');
 
 interface Result {
   parseMs: number;
@@ -43,7 +49,8 @@ const browser = await launchChromium(join(dir, 'profile'), ['--js-flags=--expose
 const results: Result[] = [];
 try {
   await build({
-    entryPoints: [join(import.meta.dirname, '../packages/ui/web/bench/graph-bench.ts')],
+    entryPoints: [join(WEB, 'bench/graph-bench.ts')],
+    nodePaths: [join(import.meta.dirname, '../node_modules')],
     bundle: true,
     format: 'iife',
     outfile: join(dir, 'bench.js'),
