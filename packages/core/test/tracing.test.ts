@@ -1,11 +1,15 @@
 import { createServer } from 'node:net';
 import { createMemoryStorage } from '@thanos-ts/promql';
+import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { Labels } from '@thanos-ts/tsdb';
+import { compressSync } from 'snappy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ServedGrpc, serveGrpc } from '../src/component/grpc-server.js';
 import { createQueryFrontend } from '../src/frontend/query-frontend.js';
 import type { Logger } from '../src/log/logger.js';
 import { createQuerier, type Querier } from '../src/query/querier.js';
+import { createReceiver } from '../src/receive/receiver.js';
+import { encodeWriteRequest } from '../src/receive/wire.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
 import { createTracing, type Tracing } from '../src/tracing/index.js';
@@ -212,6 +216,51 @@ describe('query frontend in front', () => {
     expect(byName(trace, '/thanos.Store/Series').length).toBeGreaterThanOrEqual(2);
     const slow = lines.find((l) => l.msg === 'slow query detected');
     expect(slow?.trace_id).toBe(front?.traceId);
+  });
+});
+
+describe('receiver', () => {
+  it("a remote write is a receive_http span continuing the sender's traceparent", async () => {
+    const receiver = await startOTLPHttpReceiver();
+    cleanups.push(() => receiver.close());
+    const rt = createTracing(otlpConfig(receiver.endpoint, 'receive'));
+    const dir = await makeTempDir('tracing-receive-');
+    cleanups.push(() => removeTempDir(dir));
+    const r = createReceiver({
+      tsdbPath: dir,
+      remoteWriteAddress: '127.0.0.1:0',
+      httpGracePeriodMs: 0,
+      tracer: rt.tracer,
+    });
+    await r.start();
+    const body = encodeWriteRequest([
+      {
+        labels: [
+          { name: '__name__', value: 'traced_total' },
+          { name: 'job', value: 'a' },
+        ],
+        timestamps: [Date.now()],
+        values: [1],
+        histograms: 0,
+      },
+    ]);
+    const parentTrace = '0af7651916cd43dd8448eb211c80319c';
+    const res = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, {
+      method: 'POST',
+      body: compressSync(Buffer.from(body)),
+      headers: {
+        'content-type': 'application/x-protobuf',
+        'content-encoding': 'snappy',
+        traceparent: `00-${parentTrace}-b7ad6b7169203331-01`,
+      },
+    });
+    expect(res.status).toBe(200);
+    await r.close();
+    await rt.shutdown();
+    const [span] = byName(receiver.spans, 'receive_http');
+    expect(span?.traceId).toBe(parentTrace);
+    expect(span?.parentSpanId).toBe('b7ad6b7169203331');
+    expect(span?.kind).toBe(SERVER);
   });
 });
 

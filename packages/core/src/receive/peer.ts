@@ -7,7 +7,9 @@ import {
   type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
+import { defaultTracer, extractGrpcMetadata, injectGrpcMetadata, withSpan } from '../tracing/context.js';
 import { WriteError, type WriteFailureKind } from './errors.js';
 import { decodeForwardRequest, encodeForwardRequest, type ForwardRequest } from './wire.js';
 
@@ -60,7 +62,11 @@ export function kindOfGrpcCode(code: number): WriteFailureKind {
  * WriteError kind becomes the status code (conflict → AlreadyExists, bad data → InvalidArgument,
  * unavailable → Unavailable, otherwise Internal).
  */
-export function serveWriteable(server: Server, write: (req: ForwardRequest) => Promise<void>): void {
+export function serveWriteable(
+  server: Server,
+  write: (req: ForwardRequest) => Promise<void>,
+  tracer: Tracer = defaultTracer(),
+): void {
   server.addService(SERVICE, {
     RemoteWrite(call: ServerUnaryCall<Buffer, object>, callback: sendUnaryData<object>) {
       let req: ForwardRequest;
@@ -70,7 +76,11 @@ export function serveWriteable(server: Server, write: (req: ForwardRequest) => P
         callback({ code: status.INVALID_ARGUMENT, details: (err as Error).message });
         return;
       }
-      write(req).then(
+      // A forwarded write continues the forwarding receiver's trace (Thanos's receive_grpc span).
+      withSpan(tracer, 'receive_grpc', { replica: req.replica, tenants: req.data.length }, () => write(req), {
+        kind: SpanKind.SERVER,
+        parent: extractGrpcMetadata(call.metadata),
+      }).then(
         () => callback(null, {}),
         (err: unknown) => {
           const kind = err instanceof WriteError ? err.kind : 'internal';
@@ -111,7 +121,8 @@ export function connectWriteablePeer(address: string, tls?: GrpcClientTLSOptions
           def.requestSerialize,
           def.responseDeserialize,
           body,
-          new Metadata(),
+          // The active trace (the receive_http span of the write being forwarded) goes along.
+          injectGrpcMetadata(new Metadata()),
           { deadline: Date.now() + timeoutMs },
           (err) => {
             if (!err) resolve();

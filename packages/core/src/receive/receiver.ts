@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { SpanKind } from '@opentelemetry/api';
 import type { Bucket } from '@thanos-ts/objstore';
 import { DEFAULT_BLOCK_DURATION, DEFAULT_RETENTION_MS, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -35,6 +36,7 @@ import {
   type StoreInfo,
 } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
+import { extractTraceContext, withSpan } from '../tracing/context.js';
 import { DecodeRequestError, InvalidTenantError, LimitError, ReceiveConfigError, WriteError } from './errors.js';
 import {
   createMultiHashring,
@@ -221,7 +223,7 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 /** Creates a receiver; no I/O until `start()`. */
 export function createReceiver(opts: ReceiverOptions): Receiver {
   if (!opts.tsdbPath) throw new InvalidArgumentError('createReceiver: tsdbPath (--tsdb.path) is required');
-  const { logger: log, registry, now } = resolveComponentOptions(opts);
+  const { logger: log, registry, now, tracer } = resolveComponentOptions(opts);
   const rf = opts.replicationFactor ?? 1;
   if (!Number.isInteger(rf) || rf < 1)
     throw new InvalidArgumentError(`--receive.replication-factor must be a positive integer, got ${rf}`);
@@ -607,8 +609,18 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     res.end(`${body}\n`);
   };
 
-  const writeHandler = (req: IncomingMessage, res: ServerResponse) => serveWrite(handleWrite, req, res);
-  const otlpHandler = (req: IncomingMessage, res: ServerResponse) => serveWrite(handleOTLP, req, res);
+  // One server span per write request (Thanos's receive_http), continuing the sender's traceparent.
+  const traced =
+    <T>(name: string, handle: (req: IncomingMessage) => Promise<T>) =>
+    (req: IncomingMessage) =>
+      withSpan(tracer, name, { 'http.route': req.url ?? '' }, () => handle(req), {
+        kind: SpanKind.SERVER,
+        parent: extractTraceContext(req.headers),
+      });
+  const writeHandler = (req: IncomingMessage, res: ServerResponse) =>
+    serveWrite(traced('receive_http', handleWrite), req, res);
+  const otlpHandler = (req: IncomingMessage, res: ServerResponse) =>
+    serveWrite(traced('receive_otlp_http', handleOTLP), req, res);
 
   const receiveRoute = instrumentHandler(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -680,13 +692,18 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const served = {
     registry,
     ready: () => isReady,
+    tracer,
     handlers: [receiveRoute],
     grpc: (server: Parameters<typeof serveStoreAPI>[1]) => {
-      serveStoreAPI(store, server);
-      serveWriteable(server, (req) => {
-        if (!isReady) return Promise.reject(new WriteError('unavailable', 'target not ready'));
-        return router.write(splitTenants(req.data, splitLabel), req.replica);
-      });
+      serveStoreAPI(store, server, { tracer });
+      serveWriteable(
+        server,
+        (req) => {
+          if (!isReady) return Promise.reject(new WriteError('unavailable', 'target not ready'));
+          return router.write(splitTenants(req.data, splitLabel), req.replica);
+        },
+        tracer,
+      );
     },
   };
   const baseHandler = componentHandler(served);
