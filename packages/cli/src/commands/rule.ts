@@ -45,6 +45,8 @@ export interface RuleFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'alert.relabelConfigFile'?: string;
   'remoteWrite.config'?: string;
   'remoteWrite.configFile'?: string;
+  'query.defaultStep': string;
+  restoreIgnoredLabel: string[];
   resendDelay: string;
   forGracePeriod: string;
   forOutageTolerance: string;
@@ -190,6 +192,8 @@ export function parseRuleFlags(o: RuleFlags): RuleCommandConfig {
     tsdbRetentionMs: durationFlag(o['tsdb.retention'], 'tsdb.retention'),
     tsdbBlockDurationMs: blockMs,
     remoteWrite: remoteWrite.length > 0 ? remoteWrite : undefined,
+    queryDefaultStepMs: durationFlag(o['query.defaultStep'], 'query.default-step'),
+    restoreIgnoredLabels: o.restoreIgnoredLabel.length > 0 ? o.restoreIgnoredLabel : undefined,
   };
   // Addresses are checked now so a typo fails at start-up, naming the flag.
   configFlag('query', () => buildQueryConfigFromAddresses(o.query));
@@ -269,6 +273,17 @@ export function defineRuleCommand(): Command {
     "Alternative to 'alert.relabel-config-file' flag (mutually exclusive). Content of YAML file that contains alert relabelling configuration.",
   );
   opt('--alert.relabel-config-file <path>', 'Path to YAML file that contains alert relabelling configuration.');
+  opt(
+    '--query.default-step <duration>',
+    'Default range query step to use. This is only used in stateless Ruler and alert state restoration.',
+    '1s',
+  );
+  opt(
+    '--restore-ignored-label <label>',
+    'Label names to be ignored when restoring alerts from the remote storage. This is only used in stateless mode.',
+    [],
+    true,
+  );
   opt(
     '--remote-write.config-file <path>',
     "Path to YAML config for the remote-write configurations, that specify servers where samples should be sent to (see https://prometheus.io/docs/prometheus/latest/configuration/configuration/#remote_write). This automatically enables stateless mode for ruler and no series will be stored in the ruler's TSDB. If an empty config (or file) is provided, the flag is ignored and ruler is run with its own TSDB.",

@@ -43,10 +43,12 @@ export {
 export {
   type FailoverQueryFuncOptions,
   failoverQueryFunc,
+  failoverRestoreQueryable,
   type HttpQueryFuncOptions,
   httpQueryFunc,
   type QueryEndpointSet,
   querierQueryFunc,
+  type RestoreQueryableOptions,
   type RuleQueryFunc,
   type RuleQueryOptions,
   type RuleSample,

@@ -1,4 +1,4 @@
-import { Labels } from '@thanos-ts/tsdb';
+import { Labels, type Queryable, type SeriesSamples } from '@thanos-ts/tsdb';
 import type { Logger } from '../log/logger.js';
 import type { QueryCore } from '../query/query-core.js';
 import type { EndpointGroup, HTTPClient } from './clients.js';
@@ -202,5 +202,109 @@ export function failoverQueryFunc(opts: FailoverQueryFuncOptions): RuleQueryFunc
       }
     }
     throw new RuleQueryError('no query API server reachable', last !== undefined ? { cause: last } : undefined);
+  };
+}
+
+/** Options of {@link failoverRestoreQueryable}. */
+export interface RestoreQueryableOptions {
+  sets: readonly QueryEndpointSet[];
+  /** HTTP method (--query.http-method). Default 'POST'. */
+  method?: 'GET' | 'POST';
+  /** Step of the range queries, ms (--query.default-step). Default 1_000. */
+  stepMs?: number;
+  /** Labels removed from the answers (--restore-ignored-label). Default none. */
+  ignoredLabels?: readonly string[];
+  /** Per-request timeout, ms. Default 120_000. */
+  timeoutMs?: number;
+  logger?: Logger;
+  /** Random source for the try order. Default Math.random. */
+  random?: () => number;
+}
+
+/**
+ * The stateless ruler's view of its past samples for restoring `for` state (Thanos's
+ * pkg/rules/queryable.go promClientsQueryable): a select is a deduplicated range query of the
+ * matchers over [start, end] at `stepMs`, to the query API servers in random order until one
+ * answers; failures are logged and an answer from none is an empty result, as in Thanos. Label
+ * names and values are not served (restoring never asks).
+ */
+export function failoverRestoreQueryable(opts: RestoreQueryableOptions): Queryable {
+  const random = opts.random ?? Math.random;
+  const method = opts.method ?? 'POST';
+  const step = (opts.stepMs ?? 1000) / 1000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const ignored = opts.ignoredLabels ?? [];
+  async function rangeQuery(
+    base: string,
+    client: HTTPClient | undefined,
+    params: URLSearchParams,
+    signal?: AbortSignal,
+  ): Promise<SeriesSamples[]> {
+    const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const url = method === 'GET' ? `${base}/api/v1/query_range?${params}` : `${base}/api/v1/query_range`;
+    const init = {
+      method,
+      signal: AbortSignal.any(signals),
+      ...(method === 'POST' ? { body: params.toString(), headers: form } : {}),
+    };
+    let text: string;
+    let status: number;
+    if (client) {
+      const res = await client.request(url, init);
+      status = res.status;
+      text = res.body;
+    } else {
+      const res = await fetch(url, init);
+      status = res.status;
+      text = await res.text();
+    }
+    let body: PromResponse;
+    try {
+      body = JSON.parse(text) as PromResponse;
+    } catch {
+      throw new RuleQueryError(`query ${base}: HTTP ${status}: ${text.slice(0, 200)}`);
+    }
+    if (body.status !== 'success' || body.data?.resultType !== 'matrix')
+      throw new RuleQueryError(
+        `query ${base}: HTTP ${status}: ${body.errorType ?? 'error'}: ${body.error ?? 'not a matrix'}`,
+      );
+    return ((body.data.result as Array<{ metric: Record<string, string>; values: unknown[] }>) ?? []).map((s) => {
+      const metric = { ...s.metric };
+      for (const l of ignored) delete metric[l];
+      const timestamps = new Float64Array(s.values.length);
+      const values = new Float64Array(s.values.length);
+      s.values.forEach((p, i) => {
+        timestamps[i] = Math.round(((p as [number, string])[0] as number) * 1000);
+        values[i] = parseValue(p);
+      });
+      return { labels: Labels.from(metric), timestamps, values };
+    });
+  }
+  return {
+    async select(matchers, hints, signal) {
+      const params = new URLSearchParams({
+        query: `{${matchers.map(String).join(', ')}}`,
+        start: (hints.start / 1000).toFixed(3),
+        end: (hints.end / 1000).toFixed(3),
+        step: String(step),
+        dedup: 'true',
+      });
+      for (const si of permutation(opts.sets.length, random)) {
+        const set = opts.sets[si] as QueryEndpointSet;
+        const urls = [...new Set(set.group.urls())];
+        for (const ui of permutation(urls.length, random)) {
+          const base = (urls[ui] as string).replace(/\/+$/, '');
+          try {
+            return await rangeQuery(base, set.client, params, signal);
+          } catch (err) {
+            opts.logger?.error('restore query failed', { query: params.get('query'), err: (err as Error).message });
+          }
+        }
+      }
+      return [];
+    },
+    labelNames: async () => [],
+    labelValues: async () => [],
   };
 }

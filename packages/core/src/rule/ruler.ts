@@ -42,7 +42,12 @@ import { RuleFileError, RuleQueryError } from './errors.js';
 import { RuleGroup } from './group.js';
 import { createRuleMetrics, type RuleMetrics } from './metrics.js';
 import { type AlertmanagerSet, createNotifier } from './notifier.js';
-import { failoverQueryFunc, type QueryEndpointSet, type RuleQueryFunc } from './query-func.js';
+import {
+  failoverQueryFunc,
+  failoverRestoreQueryable,
+  type QueryEndpointSet,
+  type RuleQueryFunc,
+} from './query-func.js';
 import { createRemoteWriter, type RemoteWriteConfig, type RemoteWriter } from './remote-write.js';
 import { type RuleGroupConfig, readRuleFile } from './rule-file.js';
 import {
@@ -70,6 +75,14 @@ export interface RulerOptions extends ComponentOptions, ServingOptions {
    * Default none: the ruler keeps its own TSDB.
    */
   remoteWrite?: readonly RemoteWriteConfig[];
+  /**
+   * Step of the range queries a stateless ruler sends its query API servers to restore `for`
+   * state, ms (--query.default-step). Default 1_000. Unused with a local TSDB or an in-process
+   * `query` (then nothing is restored).
+   */
+  queryDefaultStepMs?: number;
+  /** Labels dropped from those answers before matching alerts (--restore-ignored-label). Default none. */
+  restoreIgnoredLabels?: readonly string[];
   /** Labels of this ruler (--label): on its StoreAPI series, uploaded blocks and sent alerts. Default none. */
   externalLabels?: Record<string, string>;
   /** In-process evaluation (an embedded querier via `querierQueryFunc`). Takes precedence over `queryURLs`. */
@@ -286,6 +299,19 @@ export function createRuler(opts: RulerOptions): Ruler {
     await Promise.all(endpointGroups.map((g) => g.start()));
   }
 
+  // Stateless: `for` state comes back from the query API servers (Thanos's promClientsQueryable);
+  // otherwise from the ruler's own TSDB.
+  const restoreQueryable: Queryable =
+    writer && !opts.query
+      ? failoverRestoreQueryable({
+          sets: querySets,
+          method: opts.queryHttpMethod ?? 'POST',
+          stepMs: opts.queryDefaultStepMs ?? 1000,
+          ignoredLabels: opts.restoreIgnoredLabels ?? [],
+          logger,
+        })
+      : dbQueryable;
+
   let httpAddress: string | undefined;
   const notifier = createNotifier({
     sets: amSets,
@@ -318,7 +344,7 @@ export function createRuler(opts: RulerOptions): Ruler {
           if (!db) throw new Error('ruler tsdb is not open');
           return db.appender();
         },
-        queryable: dbQueryable,
+        queryable: restoreQueryable,
         externalLabels,
         get externalURL() {
           return opts.alertQueryURL ?? (httpAddress ? `http://${httpAddress}` : '');
