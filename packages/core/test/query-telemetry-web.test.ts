@@ -83,6 +83,20 @@ describe('thanos_store_api_query_duration_seconds', () => {
     ]);
   });
 
+  it('labels the tenant from the THANOS-TENANT header, refusing an invalid one as Thanos does', async () => {
+    await using c = querier().q;
+    await c.start();
+    const base = `http://${c.httpAddress}`;
+    const q = `${base}/api/v1/query?query=${encodeURIComponent('count_over_time(up[1h])')}&time=100`;
+    expect((await fetch(q, { headers: { 'THANOS-TENANT': 'team-a' } })).status).toBe(200);
+    expect(await metric(base, 'thanos_store_api_query_duration_seconds_count')).toEqual([
+      'thanos_store_api_query_duration_seconds_count{series_le="10",samples_le="1000",tenant="team-a"} 1',
+    ]);
+    const bad = await fetch(q, { headers: { 'THANOS-TENANT': 'a/b' } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ errorType: 'bad_data', error: 'tenant name not valid' });
+  });
+
   it('is not observed when a query selects nothing (Thanos skips zero counts)', async () => {
     await using c = querier().q;
     await c.start();

@@ -102,6 +102,18 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     ...opts.buildInfo,
   };
 
+  /**
+   * The request's tenant as Thanos's tenancy.GetTenantFromHTTP takes it with the default flags:
+   * the THANOS-TENANT header, else `default-tenant`; a name that is not its own path base (one
+   * with a `/`) is bad data with Thanos's text. Only the query telemetry uses it (no enforcement).
+   */
+  function tenantOf(req: IncomingMessage): string {
+    const h = req.headers['thanos-tenant'];
+    const tenant = (Array.isArray(h) ? h[0] : h) || 'default-tenant';
+    if (tenant.includes('/') && tenant !== '/') throw new APIError('bad_data', 'tenant name not valid');
+    return tenant;
+  }
+
   function queryOptions(form: FormValues, signal: AbortSignal, autoResolution: number): QueryOptions {
     const q: { -readonly [K in keyof QueryOptions]: QueryOptions[K] } = { signal };
     const dedup = boolParam(form, 'dedup');
@@ -228,10 +240,10 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     );
   }
 
-  async function query(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function query(form: FormValues, res: ServerResponse, signal: AbortSignal, tenant: string): Promise<void> {
     const limit = parseLimit(form);
     const time = timeParam(form, 'time', now());
-    const q = queryOptions(form, signal, 0);
+    const q = { ...queryOptions(form, signal, 0), tenant };
     const expr = form.get('query');
     let r: QueryResponse;
     try {
@@ -242,7 +254,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     answerQuery(res, form, r, limit, { start: time, end: time, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
   }
 
-  async function queryRange(form: FormValues, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async function queryRange(form: FormValues, res: ServerResponse, signal: AbortSignal, tenant: string): Promise<void> {
     const limit = parseLimit(form);
     let start: number;
     let end: number;
@@ -277,7 +289,7 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
         'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
       );
     }
-    const q = queryOptions(form, signal, Math.floor(step / 5));
+    const q = { ...queryOptions(form, signal, Math.floor(step / 5)), tenant };
     let r: QueryResponse;
     try {
       r = await querier.rangeQuery(form.get('query'), start, end, step, q);
@@ -394,10 +406,10 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
       }
       switch (route.kind) {
         case 'query':
-          await query(form, res, ac.signal);
+          await query(form, res, ac.signal, tenantOf(req));
           break;
         case 'query_range':
-          await queryRange(form, res, ac.signal);
+          await queryRange(form, res, ac.signal, tenantOf(req));
           break;
         case 'series':
           await series(form, res, ac.signal);

@@ -76,7 +76,7 @@ export const DEFAULT_SAMPLES_QUANTILES: readonly number[] = [100, 1000, 10000, 1
 /** Thanos's default --query.telemetry.request-series-seconds-quantiles. */
 export const DEFAULT_SERIES_QUANTILES: readonly number[] = [10, 100, 1000, 10000, 100000];
 
-/** The tenant label of the telemetry histogram: Thanos's default tenant (thanos-ts has no query tenancy). */
+/** The tenant label of the telemetry histogram when the request names none: Thanos's default tenant. */
 const DEFAULT_TENANT = 'default-tenant';
 
 /**
@@ -151,6 +151,8 @@ export interface QueryOptions {
   lookbackDeltaMs?: number;
   /** Overrides the querier's timeout when shorter, ms. */
   timeoutMs?: number;
+  /** Tenant label of the query telemetry (the THANOS-TENANT header). Default 'default-tenant'. */
+  tenant?: string;
   signal?: AbortSignal;
 }
 
@@ -244,13 +246,13 @@ export function createQueryCore(
       })
     : undefined;
   // Thanos's seriesStatsAggregator.Observe: one observation per query, skipped when any count is 0.
-  function observeTelemetry(c: SeriesStatsCounter, seconds: number): void {
+  function observeTelemetry(c: SeriesStatsCounter, seconds: number, tenant: string): void {
     if (!queryDuration || c.series === 0 || c.samples === 0 || c.chunks === 0) return;
     queryDuration.observe(
       {
         series_le: findTelemetryBucket(c.series, seriesQuantiles),
         samples_le: findTelemetryBucket(c.samples, samplesQuantiles),
-        tenant: DEFAULT_TENANT,
+        tenant,
       },
       seconds,
     );
@@ -356,7 +358,7 @@ export function createQueryCore(
     );
     const total = performance.now() - started;
     // Thanos times from the gate's admission to the end of execution (v1.go beforeRange).
-    if (counter) observeTelemetry(counter, (total - queued) / 1000);
+    if (counter) observeTelemetry(counter, (total - queued) / 1000, q?.tenant ?? DEFAULT_TENANT);
     return {
       result: value.result,
       warnings: [...queryable.warnings, ...value.warnings],
