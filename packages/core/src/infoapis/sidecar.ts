@@ -1,8 +1,6 @@
-import type { Server, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Server } from '@grpc/grpc-js';
 import type { Labels } from '@thanos-ts/tsdb';
-import { infoToPb } from '../storeapi/codec.js';
-import { grpcStatusOf, serveStoreAPI } from '../storeapi/grpc-server.js';
-import { infoServiceDefinition } from '../storeapi/services.js';
+import { type ServeStoreAPIOptions, serveStoreAPI } from '../storeapi/grpc-server.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { serveInfoAPIs, withInfoAPIs } from './grpc.js';
 import { createPrometheusInfoAPIs } from './prometheus.js';
@@ -28,29 +26,8 @@ export function serveSidecarAPIs(
   server: Server,
   prometheusURL: string,
   externalLabels: () => Labels,
+  opts: Pick<ServeStoreAPIOptions, 'tracer'> = {},
 ): void {
-  const infoDef = infoServiceDefinition();
-  const infoPath = (infoDef.Info as { path: string }).path;
-  // serveStoreAPI registers its own Info; it gets a view of the server that skips that one.
-  const withoutInfo = new Proxy(server, {
-    get(target, prop) {
-      if (prop === 'addService')
-        return (def: ServiceDefinition, impl: UntypedServiceImplementation) => {
-          if (Object.values(def).some((m) => m.path === infoPath)) return;
-          target.addService(def, impl);
-        };
-      const v = Reflect.get(target, prop);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  serveStoreAPI(store, withoutInfo);
-  server.addService(infoDef, {
-    Info: (_call: unknown, cb: sendUnaryData<unknown>) => {
-      store.info().then(
-        (info) => cb(null, withInfoAPIs(infoToPb(info))),
-        (err: unknown) => cb(grpcStatusOf(err)),
-      );
-    },
-  });
+  serveStoreAPI(store, server, { ...opts, extendInfo: (pb) => withInfoAPIs(pb) });
   servePrometheusInfoAPIs(server, prometheusURL, externalLabels);
 }

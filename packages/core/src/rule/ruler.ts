@@ -1,7 +1,7 @@
 import { glob, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Server, ServiceDefinition, sendUnaryData, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Server } from '@grpc/grpc-js';
 import type { Bucket } from '@thanos-ts/objstore';
 import { type DB, Labels, openDB, type Queryable } from '@thanos-ts/tsdb';
 import { createUIHandler } from '@thanos-ts/ui';
@@ -20,10 +20,8 @@ import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { SHIPPER_META_FILENAME } from '../sidecar/shipper.js';
 import type { RelabelRule } from '../store/relabel.js';
-import { infoToPb } from '../storeapi/codec.js';
-import { grpcStatusOf, serveStoreAPI } from '../storeapi/grpc-server.js';
+import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import { createLocalStore } from '../storeapi/local-store.js';
-import { infoServiceDefinition } from '../storeapi/services.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import { createRulesAPIHandler } from './api.js';
 import {
@@ -181,7 +179,7 @@ export async function expandRuleFiles(patterns: readonly string[]): Promise<stri
 
 /** Creates a ruler; no I/O until `start`. */
 export function createRuler(opts: RulerOptions): Ruler {
-  const { logger, registry, now } = resolveComponentOptions(opts);
+  const { logger, registry, now, tracer } = resolveComponentOptions(opts);
   const metrics = createRuleMetrics(registry);
   const externalLabels = opts.externalLabels ?? {};
   const failLimit = opts.failedEvaluationsBeforeNotReady ?? 3;
@@ -484,6 +482,7 @@ export function createRuler(opts: RulerOptions): Ruler {
   };
   const inner = componentHandler({
     registry,
+    tracer,
     ready: () => notReadyReason() === undefined,
     handlers: [
       reloadHandler,
@@ -502,34 +501,10 @@ export function createRuler(opts: RulerOptions): Ruler {
     return inner(req, res);
   };
 
-  /**
-   * The ruler's gRPC services: StoreAPI, Rules, and an Info answer that advertises both.
-   * serveStoreAPI registers its own Info service, so it gets a view of the server that skips it.
-   */
+  /** The ruler's gRPC services: StoreAPI, Rules, and an Info answer that advertises both. */
   function serveGrpc(server: Server): void {
     serveRulesAPI(server, (type) => rulerRuleGroups([...groups.values()], externalLabels, type));
-    const infoDef = infoServiceDefinition();
-    const infoPath = (infoDef.Info as { path: string }).path;
-    const withoutInfo = new Proxy(server, {
-      get(target, prop) {
-        if (prop === 'addService')
-          return (def: ServiceDefinition, impl: UntypedServiceImplementation) => {
-            if (Object.values(def).some((m) => m.path === infoPath)) return;
-            target.addService(def, impl);
-          };
-        const v = Reflect.get(target, prop);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    serveStoreAPI(store, withoutInfo);
-    server.addService(infoDef, {
-      Info: (_call: unknown, cb: sendUnaryData<unknown>) => {
-        store.info().then(
-          (info) => cb(null, withRulesInfo(infoToPb(info))),
-          (err: unknown) => cb(grpcStatusOf(err)),
-        );
-      },
-    });
+    serveStoreAPI(store, server, { tracer, extendInfo: withRulesInfo });
   }
 
   const lifecycle = createLifecycle('ruler', {

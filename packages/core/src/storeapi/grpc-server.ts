@@ -116,6 +116,12 @@ export interface ServeStoreAPIOptions {
    * gRPC metadata). Default: the global OpenTelemetry API's (a no-op unless one is registered).
    */
   tracer?: Tracer;
+  /**
+   * Adds the other APIs a component serves next to the StoreAPI to its `thanos.info.Info` answer
+   * (e.g. `rules: {}` on a ruler; `metricMetadata`, `targets`, `exemplars` on a sidecar), so a
+   * querier discovers them. Gets and returns the protobuf-shaped InfoResponse. Default: none.
+   */
+  extendInfo?: (infoPb: Pb) => Pb;
 }
 
 /**
@@ -201,7 +207,7 @@ export function serveStoreAPI(store: StoreAPI, server: Server, opts: ServeStoreA
       '/thanos.info.Info/Info',
       () => undefined,
       (_req, signal) => store.info(signal),
-      infoToPb,
+      opts.extendInfo ? (info) => (opts.extendInfo as (pb: Pb) => Pb)(infoToPb(info)) : infoToPb,
     ),
   });
 }
