@@ -29,6 +29,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'receive-replay.ts',
     what: 'receiver WAL replay to ready + memory, 200k series, vs Prometheus 2.42 on the same WAL (needs prometheus)',
   },
+  'ui-interactive': {
+    script: 'ui-interactive.ts',
+    what: 'query page time to input/CodeMirror on the quick start (needs chromium)',
+  },
+  'ui-graph': { script: 'ui-graph.ts', what: '10k×1k graph render in headless chromium' },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',

@@ -8,5 +8,7 @@ export default packageConfig({
     cpSync('src/storeapi/proto', 'dist/proto', { recursive: true });
     // The ruler's thanos.Rules proto lives beside its code and is loaded the same way.
     cpSync('src/rule/proto', 'dist/proto', { recursive: true });
+    // Metadata, Targets and Exemplars protos (sidecar services, querier fan-out).
+    cpSync('src/infoapis/proto', 'dist/proto', { recursive: true });
   },
 });

@@ -1,15 +1,7 @@
 import { createServer, type Server as HTTPServer } from 'node:http';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { freePort, programAvailable, type RunningPrometheus, startPrometheus, waitFor } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createInfoAPIsEndpointSet,
-  createInfoAPIsFanout,
-  createInfoAPIsHandler,
-  type InfoAPIsEndpointSet,
-  serveSidecarAPIs,
-} from '../src/infoapis/index.js';
-import { createEndpointSet, type EndpointSet } from '../src/query/endpoint-set.js';
+import { createQuerier, type Querier } from '../src/query/querier.js';
 import { createSidecar, type Sidecar } from '../src/sidecar/sidecar.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON answers read field by field.
@@ -33,15 +25,12 @@ async function getJSON(url: string): Promise<Json> {
 }
 
 describe.skipIf(!programAvailable('prometheus'))(
-  'infoapis against Prometheus 2.42 behind a sidecar (exemplar storage on)',
+  'metadata, targets and exemplars through our querier from Prometheus 2.42 behind our sidecar (exemplar storage on)',
   () => {
     let exporter: HTTPServer;
     let prom: RunningPrometheus;
     let sidecar: Sidecar;
-    let grpc: Server;
-    let endpointSet: EndpointSet;
-    let infoSet: InfoAPIsEndpointSet;
-    let http: HTTPServer;
+    let querier: Querier;
     let base = '';
 
     beforeAll(async () => {
@@ -78,26 +67,23 @@ describe.skipIf(!programAvailable('prometheus'))(
           '',
         ].join('\n'),
       });
-      sidecar = createSidecar({ prometheusUrl: prom.url, readyTimeoutMs: 30_000 });
-      await sidecar.start();
-      // What the sidecar's grpc hook serves once the lead wires serveSidecarAPIs in.
-      grpc = new Server();
-      serveSidecarAPIs(sidecar, grpc, prom.url, () => sidecar.externalLabels());
-      const port = await new Promise<number>((res, rej) =>
-        grpc.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
-      );
-      endpointSet = createEndpointSet({ static: [`127.0.0.1:${port}`] });
-      await endpointSet.start();
-      infoSet = createInfoAPIsEndpointSet({ statuses: () => endpointSet.statuses() });
-      const fan = createInfoAPIsFanout({ endpoints: () => infoSet.endpoints(), replicaLabels: ['replica'] });
-      const handler = createInfoAPIsHandler({ metadata: fan, targets: fan, exemplars: fan });
-      http = createServer(async (req, res) => {
-        if (await handler(req, res)) return;
-        res.writeHead(404);
-        res.end();
+      // The real wiring: a sidecar serving gRPC, a querier with it as its endpoint.
+      sidecar = createSidecar({
+        prometheusUrl: prom.url,
+        readyTimeoutMs: 30_000,
+        grpcAddress: '127.0.0.1:0',
+        grpcGracePeriodMs: 0,
       });
-      await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-      base = `http://127.0.0.1:${(http.address() as { port: number }).port}/api/v1`;
+      await sidecar.start();
+      querier = createQuerier({
+        endpoints: [sidecar.grpcAddress as string],
+        replicaLabels: ['replica'],
+        httpAddress: '127.0.0.1:0',
+        httpGracePeriodMs: 0,
+        evaluationWorkers: 0,
+      });
+      await querier.start();
+      base = `http://${querier.httpAddress}/api/v1`;
       // Wait until Prometheus has scraped the exporter and stored an exemplar.
       await waitFor(
         'an exemplar stored by Prometheus',
@@ -111,10 +97,7 @@ describe.skipIf(!programAvailable('prometheus'))(
     }, 90_000);
 
     afterAll(async () => {
-      http?.close();
-      infoSet?.close();
-      await endpointSet?.close();
-      grpc?.forceShutdown();
+      await querier?.close();
       await sidecar?.close();
       await prom?.stop();
       exporter?.close();

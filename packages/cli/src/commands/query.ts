@@ -69,6 +69,7 @@ type NotQueryFlags =
   | 'resolver'
   | 'engine'
   | 'buildInfo'
+  | 'statusFlags'
   | 'evaluationPool'
   | 'evaluationWorkers';
 
@@ -297,10 +298,26 @@ export function defineQueryCommand(): Command {
 
 /** Adds `thanos-ts query` to the program. */
 export function registerQuery(program: Command): void {
-  const cmd = defineQueryCommand().action(async (o: QueryFlags) => {
+  const cmd = defineQueryCommand().action(async (o: QueryFlags, self: Command) => {
     const logger = loggerFromFlags(o, 'query');
-    const querier = createQuerier({ ...parseQueryFlags(o, (msg) => logger.warn(msg)), logger });
+    const querier = createQuerier({
+      ...parseQueryFlags(o, (msg) => logger.warn(msg)),
+      logger,
+      statusFlags: flagValues(self),
+    });
     await runUntilSignal(querier, { logger });
   });
   program.addCommand(cmd);
+}
+
+/** Every flag of `cmd` with its value as text (Thanos's /api/v1/status/flags map; repeats joined). */
+function flagValues(cmd: Command): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const opt of cmd.options) {
+    const name = opt.long?.replace(/^--/, '');
+    if (!name) continue;
+    const v = cmd.getOptionValue(opt.attributeName());
+    out[name] = v === undefined ? '' : Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
 }

@@ -15,6 +15,10 @@ import type { DNSResolver } from '../discovery/dns.js';
 import { createEndpointDiscovery } from '../discovery/endpoint-discovery.js';
 import { instrumentHandler } from '../http/instrument.js';
 import { type BuildInfo, createQueryAPIHandler, type RequestHandler } from '../http/query-api.js';
+import { createInfoAPIsEndpointSet } from '../infoapis/endpoints.js';
+import { createInfoAPIsFanout } from '../infoapis/fanout.js';
+import { createInfoAPIsHandler } from '../infoapis/http.js';
+import { createStatusHandler } from '../infoapis/status.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
@@ -56,6 +60,11 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
    * serving HTTP itself.
    */
   alertQueryURL?: string;
+  /**
+   * The command-line flags to show at `/api/v1/status/flags` (name without `--` → value), as
+   * Thanos's querier shows its flags. Default: none (an embedded querier has no command line).
+   */
+  statusFlags?: Readonly<Record<string, string>>;
   /**
    * Path the API and pages are served under (--web.route-prefix), e.g. `/thanos`; `/` and
    * `/thanos` itself redirect to `/thanos/graph`. /metrics and /-/* stay at the root.
@@ -161,6 +170,9 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
     partialResponse: opts.partialResponse,
     logger,
   });
+  // Metadata, targets and exemplars: asked of the endpoints whose Info advertises them (sidecars).
+  const infoSet = createInfoAPIsEndpointSet({ statuses: () => endpointSet.statuses(), tls: opts.tls });
+  const infoFan = createInfoAPIsFanout({ endpoints: () => infoSet.endpoints(), replicaLabels: opts.replicaLabels });
   const externalPrefix = normalizePrefix(opts.externalPrefix);
   const routePrefix = normalizePrefix(opts.routePrefix === undefined ? opts.externalPrefix : opts.routePrefix);
   const prefixHeader = (opts.prefixHeader ?? '').toLowerCase();
@@ -172,6 +184,13 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   const apiHandlers: RequestHandler[] = [
     // /api/v1/rules and /api/v1/alerts, fanned out to rulers; before the query API's 404s.
     rulesFanout.handler,
+    createInfoAPIsHandler({
+      metadata: infoFan,
+      targets: infoFan,
+      exemplars: infoFan,
+      partialResponse: opts.partialResponse ?? true,
+    }),
+    createStatusHandler({ flags: opts.statusFlags ?? {} }),
     instrumentHandler(
       createQueryAPIHandler({
         querier: core,
@@ -270,6 +289,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
       discovery.close();
       await endpointSet.close();
       rulesFanout.close();
+      infoSet.close();
       await pool?.close();
     },
   });

@@ -14,7 +14,7 @@ import {
 } from '../component/component.js';
 import { type BoundServers, bindServers, type ComponentEndpoints, componentHandler } from '../component/serve.js';
 import type { RequestHandler } from '../http/query-api.js';
-import { serveStoreAPI } from '../storeapi/grpc-server.js';
+import { serveSidecarAPIs } from '../infoapis/sidecar.js';
 import { MAX_TIME, MIN_TIME, type StoreAPI } from '../storeapi/store-api.js';
 import { NoExternalLabelsError, PrometheusAPIError } from './errors.js';
 import { createPrometheusClient, type PrometheusClient } from './prometheus-client.js';
@@ -267,7 +267,9 @@ export function createSidecar(opts: SidecarOptions = {}): Sidecar {
     registry,
     ready: () => ready,
     tracer,
-    grpc: (server) => serveStoreAPI(sidecar, server, { tracer }),
+    // StoreAPI plus Thanos's Metadata, Targets and Exemplars services from Prometheus, all
+    // advertised in Info so a querier's /api/v1/metadata, targets and query_exemplars reach them.
+    grpc: (server) => serveSidecarAPIs(sidecar, server, prometheusUrl, () => labels, { tracer }),
   };
   const lifecycle = createLifecycle('sidecar', { start: startSidecar, stop: stopSidecar });
   const sidecar: Sidecar = {
