@@ -2,7 +2,7 @@
 // deleting blocks whose deletion mark is older than the delay, cleaning aborted partial uploads and
 // applying retention, each as Thanos does it (pkg/block, pkg/compact/{blocks_cleaner,clean,retention}.go).
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
-import { type BlockMeta, blocksBeyondRetention, isULID, ulidTime } from '@thanos-ts/tsdb';
+import { type BlockMeta, blocksBeyondRetention, isULID } from '@thanos-ts/tsdb';
 import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { forEachLimit } from '../concurrency/limit.js';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
@@ -198,12 +198,14 @@ export async function cleanAbortedPartialUploads(
       try {
         newest = Math.max(newest, (await bucket.attributes(name, { signal })).lastModified.getTime());
       } catch (err) {
-        // Gone meanwhile; the ULID time below is the fallback.
+        // Gone meanwhile.
         if (!isObjNotFoundErr(err)) throw err;
       }
     }
-    if (newest === 0) newest = ulidTime(id);
-    if (opts.nowMs - newest <= PARTIAL_UPLOAD_THRESHOLD_MS) continue;
+    // No object at all under the prefix: only a filesystem bucket shows that (a directory left by
+    // an upload killed between creating it and renaming its first file in); object stores have no
+    // empty prefixes. Nothing can be lost by removing it, so it is not kept for 48h.
+    if (newest !== 0 && opts.nowMs - newest <= PARTIAL_UPLOAD_THRESHOLD_MS) continue;
     opts.hooks?.onPartialAttempt?.(id);
     logger.info('found partially uploaded block; deleting', { block: id });
     try {
