@@ -6,8 +6,8 @@
 // query-frontend.md); the downstream here is a thanos-ts querier per shard whose only store
 // keeps the series of that shard (Thanos's ShardMatcher, as a sharding store does), behind one
 // HTTP address that routes each request by its `shard_info`. The last describe runs the same
-// checks against one plain querier and is enabled with THANOS_TS_QUERIER_SHARDING=1 once the
-// querier honours `shard_info` itself.
+// checks against one plain querier, which honours `shard_info` itself (its proxy drops the other
+// shards' series of stores that do not shard).
 import { cp } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -488,9 +488,18 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       expect([got.status, got.body]).toEqual([want.status, want.body]);
     });
 
-    // Enable once the querier honours `shard_info` (the lead's change described in the docs):
-    // then one plain querier splits answers by shard exactly like the sharding stores above.
-    describe.runIf(process.env.THANOS_TS_QUERIER_SHARDING === '1')('a thanos-ts querier honours shard_info', () => {
+    // One plain querier splits answers by shard exactly like the sharding stores above.
+    describe('a thanos-ts querier honours shard_info', () => {
+      it('refuses a malformed shard_info with 400 bad_data (Thanos text)', async () => {
+        const res = await getJSON(`http://${plain.httpAddress}`, '/api/v1/query', {
+          query: 'up',
+          shard_info: '{',
+        });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ status: 'error', errorType: 'bad_data' });
+        expect((res.body as { error: string }).error).toMatch(/^could not unmarshal parameter shard_info: /);
+      });
+
       it('shards of the plain querier are disjoint and together the whole answer', async () => {
         const sharded = await frontend(`http://${plain.httpAddress}`, SHARDS);
         for (const query of SHARDABLE) {

@@ -1,7 +1,7 @@
 import { type Expr, inspect, parseExpr } from '@thanos-ts/promql';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
 import { LRUCache } from 'lru-cache';
-import { xxhash64 } from '../cache/xxhash.js';
+import type { ShardInfo } from '../storeapi/store-api.js';
 
 /**
  * How a query can be split into shards over series (Thanos's querysharding.QueryAnalysis): every
@@ -18,12 +18,9 @@ export interface ShardAnalysis {
 }
 
 /** One shard of a query, as the querier receives it in `shard_info` (Thanos's storepb.ShardInfo). */
-export interface QueryShard {
-  readonly shardIndex: number;
-  readonly totalShards: number;
-  readonly by: boolean;
-  readonly labels: readonly string[];
-}
+export type QueryShard = ShardInfo;
+// The querier filters by shard too, so parsing and matching live with the StoreAPI's ShardInfo.
+export { matchesShard, parseShardInfo } from '../storeapi/shard.js';
 
 const NOT_SHARDABLE: ShardAnalysis = { shardable: false, by: false, labels: [] };
 const METRIC_NAME = '__name__';
@@ -163,66 +160,6 @@ export function encodeShardInfo(s: QueryShard): string {
   if (s.by) o.by = true;
   if (s.labels.length > 0) o.labels = s.labels;
   return JSON.stringify(o);
-}
-
-/**
- * Reads a `shard_info` form value (the querier's side of {@link encodeShardInfo}); undefined for
- * an empty value. Throws with Thanos's text when it is not a ShardInfo JSON object.
- */
-export function parseShardInfo(value: string): QueryShard | undefined {
-  if (value === '') return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(value);
-  } catch (err) {
-    throw new Error(`could not unmarshal parameter shard_info: ${(err as Error).message}`);
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
-    throw new Error('could not unmarshal parameter shard_info: not a JSON object');
-  const d = doc as Record<string, unknown>;
-  const int = (v: unknown) => (v === undefined || v === null ? 0 : Number(v));
-  const shardIndex = int(d.shard_index);
-  const totalShards = int(d.total_shards);
-  if (!Number.isInteger(shardIndex) || !Number.isInteger(totalShards))
-    throw new Error('could not unmarshal parameter shard_info: shard_index and total_shards must be integers');
-  const labels = Array.isArray(d.labels) ? d.labels.map(String) : [];
-  return { shardIndex, totalShards, by: d.by === true, labels };
-}
-
-const SEP = 0xff;
-const utf8 = new TextEncoder();
-
-/**
- * Whether a series belongs to a shard (Thanos's storepb.ShardMatcher): XXH64 over
- * `name 0xff value 0xff` of the sharding labels (`by`) or of every other label (`without`), in
- * label order, modulo the shard count. Every series matches an unsharded request (no shard or
- * `totalShards` < 1). `labels` is the series' label set (any order; hashed sorted by name).
- */
-export function matchesShard(labels: Readonly<Record<string, string>>, shard: QueryShard | undefined): boolean {
-  if (!shard || shard.totalShards < 1) return true;
-  const set = new Set(shard.labels);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (const name of Object.keys(labels).sort()) {
-    if (set.has(name) !== shard.by) continue;
-    const n = utf8.encode(name);
-    const v = utf8.encode(labels[name] as string);
-    parts.push(n, v);
-    size += n.length + v.length + 2;
-  }
-  const buf = new Uint8Array(size);
-  let off = 0;
-  for (let i = 0; i < parts.length; i += 2) {
-    const n = parts[i] as Uint8Array;
-    const v = parts[i + 1] as Uint8Array;
-    buf.set(n, off);
-    off += n.length;
-    buf[off++] = SEP;
-    buf.set(v, off);
-    off += v.length;
-    buf[off++] = SEP;
-  }
-  return xxhash64(buf) % BigInt(shard.totalShards) === BigInt(shard.shardIndex);
 }
 
 /** Go's labels.String() of a JSON metric: `{a="1", b="2"}`, names sorted (Thanos's vector merge order). */

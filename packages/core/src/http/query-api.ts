@@ -6,6 +6,7 @@ import type { EndpointStatus } from '../query/endpoint-set.js';
 import type { EngineValue } from '../query/engine.js';
 import { type StoreCandidate, selectStores } from '../query/proxy.js';
 import type { QueryCore, QueryOptions, QueryResponse } from '../query/query-core.js';
+import { parseShardInfo } from '../storeapi/shard.js';
 import { APIError, apiErrorOf, invalidParam, writeAPIError, writeSuccess } from './api-error.js';
 import { labelsJSON, queryDataJSON } from './json.js';
 import {
@@ -122,6 +123,15 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     if (partial !== undefined) q.partialResponse = partial;
     const replicas = form.all('replicaLabels[]');
     if (replicas.length > 0) q.replicaLabels = replicas;
+    const shard = form.get('shard_info');
+    if (shard !== '') {
+      // One shard of a query the query frontend split by series (--query-frontend.vertical-shards).
+      try {
+        q.shardInfo = parseShardInfo(shard);
+      } catch (err) {
+        throw new APIError('bad_data', (err as Error).message);
+      }
+    }
     const res = form.get('max_source_resolution');
     if (res === 'auto') q.maxSourceResolutionMs = autoResolution;
     else if (res !== '') {

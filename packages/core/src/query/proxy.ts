@@ -2,6 +2,7 @@ import { context, type Span, SpanKind, type Tracer, trace } from '@opentelemetry
 import { compareLabels, compareStrings, type Labels, type Matcher } from '@thanos-ts/tsdb';
 import { GrpcStatus, StoreAPIError } from '../storeapi/errors.js';
 import type { RemoteStoreAPI } from '../storeapi/grpc-client.js';
+import { matchesShard } from '../storeapi/shard.js';
 import type {
   AggrChunk,
   ComponentType,
@@ -12,6 +13,7 @@ import type {
   PartialResponseStrategy,
   SeriesRequest,
   SeriesResponse,
+  ShardInfo,
   StoreAPI,
   StoreInfo,
   StoreSeries,
@@ -422,15 +424,21 @@ export function createProxyStore(opts: ProxyStoreOptions): StoreAPI {
     const controller = new AbortController();
     if (signal?.aborted) controller.abort(signal.reason);
     const batched = (e.store as Partial<RemoteStoreAPI>).seriesBatches;
+    // A sharded request to a store that cannot shard: its other shards' series are dropped here,
+    // hashed without the replica labels so every replica of a series lands in the same shard
+    // (Thanos's proxy does the same with its ShardMatcher).
+    const shard =
+      req.shardInfo && req.shardInfo.totalShards >= 1 && !e.info.supportsSharding ? req.shardInfo : undefined;
     let source: AsyncIterable<SeriesResponse> | AsyncIterable<readonly SeriesResponse[]> =
-      typeof batched === 'function'
+      typeof batched === 'function' && !shard
         ? batched.call(e.store, req, controller.signal)
         : e.store.series(req, controller.signal);
     let map: ((r: SeriesResponse) => SeriesResponse) | undefined;
     if (strip.length > 0) {
       if (e.info.supportsWithoutReplicaLabels) map = (r) => stripReplicaLabels(r, strip);
-      else source = strippedSorted(e.store.series(req, controller.signal), strip);
+      else source = strippedSorted(source as AsyncIterable<SeriesResponse>, strip);
     }
+    if (shard) source = shardFiltered(source as AsyncIterable<SeriesResponse>, shard, strip);
     const traced = storeSpan('/thanos.Store/Series', e, req, [req.minTime, req.maxTime]);
     if (traced) source = countedStream(source, traced.span) as typeof source;
     // The cursor starts pulling at once: under the store's span, so a remote call carries it.
@@ -618,4 +626,15 @@ async function* strippedSorted(
   }
   all.sort((a, b) => compareLabels(a.labels, b.labels));
   for (const s of all) yield { type: 'series', series: s };
+}
+
+// Keeps the series of one shard (and every non-series response) from a store that does not shard.
+async function* shardFiltered(
+  source: AsyncIterable<SeriesResponse>,
+  shard: ShardInfo,
+  strip: readonly string[],
+): AsyncGenerator<SeriesResponse> {
+  for await (const r of source) {
+    if (r.type !== 'series' || matchesShard(r.series.labels.without(strip).toRecord(), shard)) yield r;
+  }
 }

@@ -11,6 +11,7 @@ import type {
   PartialResponseStrategy,
   SeriesRequest,
   SeriesResponse,
+  ShardInfo,
   StoreAPI,
   StoreInfo,
 } from '../storeapi/store-api.js';
@@ -147,6 +148,11 @@ export interface QueryOptions {
   partialResponse?: boolean;
   /** Coarsest downsampled resolution to read, ms ('auto' resolves to step/5 before this). */
   maxSourceResolutionMs?: number;
+  /**
+   * Only this shard of the series (the query frontend's vertical sharding, `shard_info`): passed
+   * to the stores, and applied here to the answers of stores that do not shard themselves.
+   */
+  shardInfo?: ShardInfo;
   /** Lookback delta for this request, ms. */
   lookbackDeltaMs?: number;
   /** Overrides the querier's timeout when shorter, ms. */
@@ -286,6 +292,7 @@ export function createQueryCore(
       replicaLabels: labels,
       partialResponseStrategy: strategy(q),
       maxSourceResolution: q?.maxSourceResolutionMs ?? (opts.autoDownsampling ? autoResolution : 0),
+      ...(q?.shardInfo ? { shardInfo: q.shardInfo } : {}),
       deduplicationFunc: opts.deduplicationFunc,
       maxConcurrentSelect: opts.maxConcurrentSelect,
     });

@@ -1,7 +1,7 @@
 import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import { Gate } from '../concurrency/gate.js';
 import { createTimeSlice } from '../concurrency/time-slice.js';
-import type { Aggr, PartialResponseStrategy, StoreAPI } from '../storeapi/store-api.js';
+import type { Aggr, PartialResponseStrategy, ShardInfo, StoreAPI } from '../storeapi/store-api.js';
 import { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
 import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks } from './samples.js';
@@ -51,6 +51,8 @@ export interface StoreQueryableOptions {
   partialResponseStrategy: PartialResponseStrategy;
   /** Coarsest downsampling resolution acceptable, ms (0: raw). */
   maxSourceResolution: number;
+  /** Only this shard of the series (vertical query sharding). Default: all series. */
+  shardInfo?: ShardInfo;
   /** How replicas are merged (Thanos's --deduplication.func). Default 'penalty'. */
   deduplicationFunc?: DeduplicationFunc;
   /** Series requests this query runs at once (Thanos's --query.max-concurrent-select). Default 4. */
@@ -100,6 +102,7 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
           rangeMillis: hints.range,
         },
         withoutReplicaLabels: without,
+        ...(opts.shardInfo ? { shardInfo: opts.shardInfo } : {}),
       },
       signal,
     );
