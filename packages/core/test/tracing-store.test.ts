@@ -95,7 +95,7 @@ describe.skipIf(!programAvailable('promtool'))('store gateway spans', () => {
     for (const b of blocks) {
       expect(b.service).toBe('store');
       expect(b.parentSpanId).toBe(server?.spanId);
-      expect(b.attributes['postings']).toBeGreaterThan(0);
+      expect(b.attributes.postings).toBeGreaterThan(0);
       expect(String(b.attributes['block.id'])).toMatch(/^[0-9A-Z]{26}$/);
     }
     const fetches = named('bucket_store_fetch_chunks');

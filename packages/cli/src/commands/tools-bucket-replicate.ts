@@ -9,7 +9,7 @@ import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
-import { addTracingFlags, shutdownTracing, type TracingFlags, tracerFromFlags } from '../flags/tracing.js';
+import { addTracingFlags, type TracingFlags, tracerFromFlags } from '../flags/tracing.js';
 import { type Print, scanBlockMetas } from './tools-bucket.js';
 
 /** Thanos's deletion marker file name inside a block directory. */

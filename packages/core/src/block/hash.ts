@@ -33,7 +33,7 @@ export async function calculateHash(path: string, func: Exclude<HashFunc, ''>): 
 /** The hash a meta.json lists for a file (Thanos's `hashFunc`, `value`), or undefined. */
 export function fileHash(f: ThanosFile): ObjectHash | undefined {
   const h = f.hash;
-  if (!h || !h.hashFunc || typeof h.value !== 'string') return undefined;
+  if (!h?.hashFunc || typeof h.value !== 'string') return undefined;
   return { hashFunc: h.hashFunc as HashFunc, value: h.value };
 }
 
