@@ -9,7 +9,7 @@ import { parsePromDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
-import { addTracingFlags, type TracingFlags, tracerFromFlags } from '../flags/tracing.js';
+import { addTracingFlags, shutdownTracing, type TracingFlags, tracerFromFlags } from '../flags/tracing.js';
 import { type Print, scanBlockMetas } from './tools-bucket.js';
 
 /** Thanos's deletion marker file name inside a block directory. */
@@ -306,6 +306,7 @@ export function registerBucketReplicate(bucketCmd: Command, print?: Print): void
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       await Promise.all([from.close(), to?.close()]);
+      await shutdownTracing();
     }
   });
   bucketCmd.addCommand(cmd);
