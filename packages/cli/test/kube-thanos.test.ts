@@ -27,8 +27,6 @@ import { buildProgram } from '../src/program.js';
  */
 const knownMissing: readonly string[] = [
   'query-frontend --alert.query-url',
-  'receive --store.limits.request-samples',
-  'receive --store.limits.request-series',
 ];
 
 /**

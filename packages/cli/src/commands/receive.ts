@@ -29,6 +29,8 @@ import { parseLabelFlags } from './rule.js';
 /** Raw values of `thanos-ts receive` flags as commander stores them. */
 export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'remoteWrite.address': string;
+  'store.limits.requestSeries': string;
+  'store.limits.requestSamples': string;
   'remoteWrite.clientTlsCert'?: string;
   'remoteWrite.clientTlsKey'?: string;
   'remoteWrite.clientTlsCa'?: string;
@@ -131,6 +133,10 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
     tsdbPath: o['tsdb.path'],
     remoteWriteAddress: listenAddressFlag(o['remoteWrite.address'], 'remote-write.address'),
     externalLabels: parseLabelFlags(o.label, 'label'),
+    storeLimits: {
+      seriesPerRequest: intFlag(o['store.limits.requestSeries'], 'store.limits.request-series', 0),
+      samplesPerRequest: intFlag(o['store.limits.requestSamples'], 'store.limits.request-samples', 0),
+    },
     retentionMs: durationFlag(o['tsdb.retention'], 'tsdb.retention'),
     blockDurationMs: undefined,
     outOfOrderTimeWindowMs: durationFlag(o['tsdb.outOfOrder.timeWindow'], 'tsdb.out-of-order.time-window'),
@@ -272,6 +278,17 @@ export function defineReceiveCommand(): Command {
     '--receive.default-tenant-id <id>',
     'Default tenant ID to use when none is provided via a header.',
     DEFAULT_TENANT_ID,
+  );
+  // Thanos's SeriesSelectLimits flags (pkg/store/limiter.go), as the store gateway has them.
+  opt(
+    '--store.limits.request-series <n>',
+    'The maximum series allowed for a single Series request. The Series call fails if this limit is exceeded. 0 means no limit.',
+    '0',
+  );
+  opt(
+    '--store.limits.request-samples <n>',
+    "The maximum samples allowed for a single Series request, The Series call fails if this limit is exceeded. 0 means no limit. NOTE: For efficiency the limit is internally implemented as 'chunks limit' considering each chunk contains a maximum of 120 samples.",
+    '0',
   );
   opt(
     '--receive.tenant-label-name <name>',

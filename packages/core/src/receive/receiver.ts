@@ -21,6 +21,7 @@ import { instrumentHandler } from '../http/instrument.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createProxyStore } from '../query/proxy.js';
 import { snappyDecode } from '../sidecar/prompb/snappy.js';
+import { limitStoreSeries } from '../store/limited-store.js';
 import type { RelabelRule } from '../store/relabel.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import {
@@ -78,6 +79,12 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
   remoteWriteAddress?: string;
   /** Labels added to every tenant's series and blocks (--label). Default none. */
   externalLabels?: Labels | Record<string, string>;
+  /**
+   * Series and samples one StoreAPI Series call may return (--store.limits.request-series,
+   * --store.limits.request-samples; samples counted as 120 per chunk, as Thanos). Over a limit the
+   * call fails with RESOURCE_EXHAUSTED naming the flag. Default: no limits (Thanos's 0).
+   */
+  storeLimits?: { seriesPerRequest?: number; samplesPerRequest?: number };
   /** Bucket new blocks are uploaded to, per tenant (--objstore.config-file). Default: no uploads. */
   bucket?: Bucket;
   /** Local blocks older than this are deleted, ms (--tsdb.retention). Default 15d; 0 keeps all. */
@@ -689,13 +696,16 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     },
   };
 
+  // What queriers reach (gRPC and in-process): the tenants' stores behind Thanos's Series limits.
+  const limitedStore = limitStoreSeries(store, { ...opts.storeLimits, registry });
+
   const served = {
     registry,
     ready: () => isReady,
     tracer,
     handlers: [receiveRoute],
     grpc: (server: Parameters<typeof serveStoreAPI>[1]) => {
-      serveStoreAPI(store, server, { tracer });
+      serveStoreAPI(limitedStore, server, { tracer });
       serveWriteable(
         server,
         (req) => {
@@ -787,7 +797,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   });
 
   return {
-    ...store,
+    ...limitedStore,
     ...lifecycle,
     handler,
     writeHandler,

@@ -2,6 +2,7 @@
 export { BucketRangeSource, type RequestCounter } from './bucket-range-source.js';
 export type { IndexCache } from './index-cache.js';
 export { INDEX_HEADER_FILENAME, type IndexHeader } from './index-header.js';
+export { limitStoreSeries, type SeriesSelectLimits } from './limited-store.js';
 export {
   checkMatcherLimits,
   DEFAULT_MAX_MATCHERS_PER_REQUEST,
