@@ -21,6 +21,7 @@ import { registerBucketCleanup } from './tools-bucket-cleanup.js';
 import { registerBucketMark } from './tools-bucket-mark.js';
 import { registerBucketReplicate } from './tools-bucket-replicate.js';
 import { registerBucketRetention } from './tools-bucket-retention.js';
+import { registerBucketRewrite } from './tools-bucket-rewrite.js';
 import { registerBucketWeb } from './tools-bucket-web.js';
 
 /** Where command output goes: one call per line (stdout in the CLI, an array in tests). */
@@ -577,5 +578,6 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
   registerBucketMark(bucket);
   registerBucketCleanup(bucket);
   registerBucketRetention(bucket);
+  registerBucketRewrite(bucket);
   tools.addCommand(bucket);
 };

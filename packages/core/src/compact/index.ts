@@ -66,3 +66,13 @@ export {
   listedIndexSize,
   planWithIndexSizeLimit,
 } from './planner.js';
+export {
+  BUCKET_REWRITE_SOURCE,
+  CHANGE_LOG_FILENAME,
+  type DeletionInterval,
+  type DeletionRequest,
+  parseDeletionRequests,
+  type RewriteBlocksOptions,
+  type RewriteResult,
+  rewriteBlocks,
+} from './rewrite.js';
