@@ -1,0 +1,236 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { uploadBlock } from '@thanos-ts/core/block';
+import { CHANGE_LOG_FILENAME, downloadBlock, parseDeletionRequests, rewriteBlocks } from '@thanos-ts/core/compact';
+import { parseRelabelConfig } from '@thanos-ts/core/store';
+import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
+import { makeTempDir, programAvailable, promtool } from '@thanos-ts/testing';
+import { type BlockMeta, isULID, parseBlockMeta } from '@thanos-ts/tsdb';
+import { parse as parseYaml } from 'yaml';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+// One 2h block window (aligned), 30 samples a minute apart per series.
+const BASE_S = 1_699_999_200;
+const BASE = BASE_S * 1000;
+const N = 30;
+const SERIES: { name: string; labels: Record<string, string>; offset: number }[] = [
+  { name: 'cpu', labels: { env: 'dev' }, offset: 0 },
+  { name: 'up', labels: { job: 'a' }, offset: 100 },
+  { name: 'up', labels: { job: 'b' }, offset: 200 },
+  { name: 'up', labels: { job: 'c' }, offset: 300 },
+];
+
+const labelText = (name: string, l: Record<string, string>) =>
+  `{${[['__name__', name], ...Object.entries(l)]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(', ')}}`;
+
+/** The source block, made by promtool, uploaded with external labels. */
+async function sourceBlock(bucket: Bucket): Promise<string> {
+  const work = await makeTempDir('rewrite-om-');
+  const lines: string[] = [];
+  for (const name of ['cpu', 'up']) {
+    lines.push(`# TYPE ${name} gauge`);
+    for (const s of SERIES.filter((x) => x.name === name)) {
+      const l = Object.entries(s.labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',');
+      for (let i = 0; i < N; i++) lines.push(`${name}{${l}} ${s.offset + i} ${BASE_S + i * 60}`);
+    }
+  }
+  lines.push('# EOF');
+  await writeFile(join(work, 'data.om.txt'), `${lines.join('\n')}\n`);
+  const dbDir = join(work, 'db');
+  await promtool.createBlocksFromOpenMetrics(join(work, 'data.om.txt'), dbDir);
+  const [id] = (await readdir(dbDir)).filter(isULID);
+  await uploadBlock(bucket, join(dbDir, id as string), { labels: { cluster: 'c1' }, source: 'sidecar' });
+  return id as string;
+}
+
+/** Expected `promtool tsdb dump` lines: every sample kept, with the labels it ends up with. */
+function expectedDump(
+  keep: (name: string, l: Record<string, string>, t: number) => boolean,
+  rename: (l: Record<string, string>) => Record<string, string>,
+): string[] {
+  const out: string[] = [];
+  for (const s of SERIES)
+    for (let i = 0; i < N; i++) {
+      const t = BASE + i * 60_000;
+      if (keep(s.name, s.labels, t)) out.push(`${labelText(s.name, rename(s.labels))} ${s.offset + i} ${t}`);
+    }
+  return out.sort();
+}
+
+async function dumpBlock(bucket: Bucket, id: string): Promise<string[]> {
+  const db = await makeTempDir('rewrite-dump-');
+  await downloadBlock(bucket, id, join(db, id), 1);
+  await promtool.analyze(db, id);
+  return (await promtool.dump(db))
+    .split('\n')
+    .filter((l) => l !== '')
+    .sort();
+}
+
+const DELETE_YAML = `
+- matchers: '{__name__="up", job="a"}'
+- matchers: '{job="b"}'
+  intervals:
+    - mint: ${BASE + 10 * 60_000}
+      maxt: ${BASE + 15 * 60_000}
+`;
+const RELABEL_YAML = `
+- source_labels: [env]
+  target_label: environment
+- regex: env
+  action: labeldrop
+`;
+
+describe.skipIf(!programAvailable('promtool'))('rewriteBlocks on a promtool block', () => {
+  let bucketDir: string;
+  let bucket: Bucket;
+  let id: string;
+  beforeEach(async () => {
+    bucketDir = await makeTempDir('rewrite-bucket-');
+    bucket = createFilesystemBucket({ directory: bucketDir });
+    id = await sourceBlock(bucket);
+  });
+
+  it('deletes a series and an interval, relabels, and promtool reads the new block', async () => {
+    const tmpDir = await makeTempDir('rewrite-tmp-');
+    const changes: string[] = [];
+    const [res] = await rewriteBlocks(bucket, {
+      ids: [id],
+      tmpDir,
+      dryRun: false,
+      deleteBlocks: true,
+      deletions: parseDeletionRequests(DELETE_YAML),
+      relabels: parseRelabelConfig(RELABEL_YAML, '--rewrite.to-relabel-config'),
+      relabelsRaw: parseYaml(RELABEL_YAML),
+      onChange: (l) => changes.push(l),
+    });
+    const newId = res?.ulid as string;
+    expect(changes).toEqual([
+      'Relabelled {__name__="cpu", env="dev"} {__name__="cpu", environment="dev"}',
+      `Deleted {__name__="up", job="a"} [{${BASE} ${BASE + (N - 1) * 60_000}}]`,
+      `Deleted {__name__="up", job="b"} [{${BASE + 10 * 60_000} ${BASE + 15 * 60_000}}]`,
+    ]);
+    expect((await readFile(join(tmpDir, newId, CHANGE_LOG_FILENAME), 'utf8')).split('\n')).toEqual([...changes, '']);
+
+    const dump = await dumpBlock(bucket, newId);
+    expect(dump).toEqual(
+      expectedDump(
+        (name, l, t) =>
+          !(name === 'up' && l.job === 'a') && !(l.job === 'b' && t >= BASE + 10 * 60_000 && t <= BASE + 15 * 60_000),
+        (l) => (l.env ? { environment: l.env } : l),
+      ),
+    );
+
+    const src = parseBlockMeta(
+      Buffer.from(await bucket.get(`${id}/meta.json`)).toString('utf8'),
+      'src',
+    ) as BlockMeta;
+    const meta = parseBlockMeta(Buffer.from(await bucket.get(`${newId}/meta.json`)).toString('utf8'), 'new');
+    expect(meta.ulid).toBe(newId);
+    expect([meta.minTime, meta.maxTime]).toEqual([src.minTime, src.maxTime]);
+    expect(meta.compaction.sources).toEqual([newId]);
+    expect(meta.thanos?.source).toBe('bucket.rewrite');
+    expect(meta.thanos?.labels).toEqual({ cluster: 'c1' });
+    expect(meta.stats.numSeries).toBe(3);
+    expect(meta.stats.numSamples).toBe(3 * N - 6);
+    expect(meta.thanos?.rewrites).toEqual([
+      {
+        sources: src.compaction.sources,
+        deletions_applied: [
+          {
+            matchers: [
+              { Type: 0, Name: '__name__', Value: 'up' },
+              { Type: 0, Name: 'job', Value: 'a' },
+            ],
+          },
+          {
+            matchers: [{ Type: 0, Name: 'job', Value: 'b' }],
+            intervals: [{ Mint: BASE + 10 * 60_000, Maxt: BASE + 15 * 60_000 }],
+          },
+        ],
+        relabels_applied: [
+          { sourceLabels: ['env'], targetLabel: 'environment' },
+          { regex: 'env', action: 'labeldrop' },
+        ],
+      },
+    ]);
+    // The source is only marked once the new block is in place.
+    expect(await bucket.exists(`${id}/deletion-mark.json`)).toBe(true);
+    expect(await bucket.exists(`${id}/index`)).toBe(true);
+  });
+
+  it('without relabelling copies untouched chunks and deletes only what the requests select', async () => {
+    const [res] = await rewriteBlocks(bucket, {
+      ids: [id],
+      tmpDir: await makeTempDir('rewrite-tmp-'),
+      dryRun: false,
+      deletions: parseDeletionRequests(DELETE_YAML),
+    });
+    const dump = await dumpBlock(bucket, res?.ulid as string);
+    expect(dump).toEqual(
+      expectedDump(
+        (name, l, t) =>
+          !(name === 'up' && l.job === 'a') && !(l.job === 'b' && t >= BASE + 10 * 60_000 && t <= BASE + 15 * 60_000),
+        (l) => l,
+      ),
+    );
+    expect(await bucket.exists(`${id}/deletion-mark.json`)).toBe(false);
+  });
+
+  it('merges series that relabelling makes identical, first sample per timestamp', async () => {
+    const [res] = await rewriteBlocks(bucket, {
+      ids: [id],
+      tmpDir: await makeTempDir('rewrite-tmp-'),
+      dryRun: false,
+      relabels: parseRelabelConfig('- regex: job\n  action: labeldrop\n', '--rewrite.to-relabel-config'),
+    });
+    const dump = await dumpBlock(bucket, res?.ulid as string);
+    // up{job="a"} sorts first, so its samples win every timestamp.
+    expect(dump).toEqual(
+      expectedDump(
+        (name, l) => name === 'cpu' || l.job === 'a',
+        (l) => (l.job ? {} : l),
+      ),
+    );
+  });
+
+  it('a dry run reports the changes and leaves the bucket as it was', async () => {
+    const before: string[] = [];
+    for await (const n of bucket.iter('', { recursive: true })) before.push(n);
+    const changes: string[] = [];
+    const [res] = await rewriteBlocks(bucket, {
+      ids: [id],
+      tmpDir: await makeTempDir('rewrite-tmp-'),
+      deleteBlocks: true,
+      deletions: parseDeletionRequests(DELETE_YAML),
+      onChange: (l) => changes.push(l),
+    });
+    expect(res?.changes).toBe(2);
+    expect(changes).toHaveLength(2);
+    const after: string[] = [];
+    for await (const n of bucket.iter('', { recursive: true })) after.push(n);
+    expect(after.sort()).toEqual(before.sort());
+  });
+});
+
+describe('parseDeletionRequests', () => {
+  it.each([
+    ['not a list', 'matchers: x', /--rewrite.to-delete-config: want a YAML list/],
+    ['bad selector', "- matchers: '{job='", /--rewrite.to-delete-config: deletion request 0/],
+    ['bad interval', "- matchers: '{a=\"b\"}'\n  intervals: [{mint: x}]", /interval 0: mint and maxt/],
+  ])('%s', (_, text, err) => {
+    expect(() => parseDeletionRequests(text)).toThrow(err);
+  });
+
+  it('reads matchers, intervals and request ids', () => {
+    const [d] = parseDeletionRequests("- matchers: '{a=~\"b.*\"}'\n  intervals: [{mint: 1, maxt: 2}]\n  request_id: r1");
+    expect(d?.matchers.map((m) => m.toString())).toEqual(['a=~"b.*"']);
+    expect(d?.intervals).toEqual([{ mint: 1, maxt: 2 }]);
+    expect(d?.requestId).toBe('r1');
+  });
+});
