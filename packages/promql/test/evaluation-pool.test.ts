@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { STALE_NAN } from '@thanos-ts/tsdb';
+import { CounterResetHint } from '@thanos-ts/tsdb/histogram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createEngine,
@@ -22,6 +24,7 @@ import {
   QueryTimeoutError,
   TooManySamplesError,
 } from '../src/index.js';
+import { parseHistogramLiteral } from '../src/promqltest/histogram-literal.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = join(packageDir, '..', '..');
@@ -74,14 +77,72 @@ function plain(r: QueryResult): unknown {
     case 'string':
       return { ...base, ...v };
     case 'vector':
-      return { ...base, type: v.type, samples: v.samples.map((s) => [s.metric.toString(), s.t, s.f]) };
+      return {
+        ...base,
+        type: v.type,
+        samples: v.samples.map((s) => [s.metric.toString(), s.t, s.f, ...(s.h === undefined ? [] : [s.h])]),
+      };
     case 'matrix':
       return {
         ...base,
         type: v.type,
-        series: v.series.map((s) => [s.metric.toString(), Array.from(s.timestamps), Array.from(s.values)]),
+        series: v.series.map((s) => [
+          s.metric.toString(),
+          Array.from(s.timestamps),
+          Array.from(s.values),
+          ...(s.histograms === undefined ? [] : [Array.from(s.histograms.timestamps), s.histograms.values]),
+        ]),
       };
   }
+}
+
+/**
+ * Native histograms over two hours at 30 s: exponential counters with zero, negative and gapped
+ * buckets (one with a counter reset), custom-bucket counters, a gauge histogram, a series that
+ * switches between floats and histograms, and a staleness marker.
+ */
+function histogramStorage(): MemoryStorage {
+  const s = createMemoryStorage();
+  const h = (body: string) => parseHistogramLiteral(body).h;
+  const bounds = [0.1, 0.5, 1];
+  for (let p = 0; p < 240; p++) {
+    const t = p * 30_000;
+    for (let i = 0; i < 4; i++) {
+      const n = i === 2 && p > 150 ? p - 150 : p * (i + 1);
+      // Two positive spans with a gap: the literal syntax has one span per side.
+      s.appendHistogram({ __name__: 'req_seconds', job: i % 2 === 0 ? 'api' : 'db', instance: `i${i}` }, t, {
+        counterResetHint: CounterResetHint.Unknown,
+        schema: i - 1,
+        zeroThreshold: 0.001,
+        zeroCount: n,
+        count: 9 * n,
+        sum: 1.5 * n,
+        positiveSpans: [
+          { offset: -1, length: 2 },
+          { offset: 2, length: 3 },
+        ],
+        negativeSpans: [{ offset: 0, length: 1 }],
+        positiveBuckets: [n, 2 * n, n, 0, n],
+        negativeBuckets: [3 * n],
+      });
+      s.appendHistogram(
+        { __name__: 'nhcb_seconds', instance: `i${i}` },
+        t,
+        h(
+          `schema:-53 count:${6 * n} sum:${0.7 * n} custom_values:[${bounds.join(' ')}] buckets:[${n} ${2 * n} ${n} ${2 * n}]`,
+        ),
+      );
+    }
+    s.appendHistogram(
+      { __name__: 'queue_size' },
+      t,
+      h(`schema:0 count:${p % 17} sum:${p % 5} buckets:[${p % 17}] counter_reset_hint:gauge`),
+    );
+    if (p % 40 < 20) s.append({ __name__: 'mixed' }, t, p);
+    else s.appendHistogram({ __name__: 'mixed' }, t, h(`schema:1 count:${p} sum:${p} buckets:[${p}]`));
+  }
+  s.appendHistogram({ __name__: 'queue_size' }, 240 * 30_000, { ...h('schema:0 count:0 sum:0'), sum: STALE_NAN });
+  return s;
 }
 
 async function outcome(p: Promise<QueryResult>): Promise<unknown> {
@@ -148,6 +209,44 @@ describe('evaluation pool: same answers as in-thread evaluation', () => {
     const pooled = createEngine({ enableExperimentalFunctions: true, pool });
     const want = await outcome(local.rangeQuery(storage, query, 600_000, 7_000_000, 30_000));
     expect(await outcome(pooled.rangeQuery(storage, query, 600_000, 7_000_000, 30_000))).toEqual(want);
+  });
+
+  const histogramStore = histogramStorage();
+  const histogramQueries = [
+    { name: 'histogram selector', query: 'req_seconds' },
+    { name: 'histogram range vector (matrix result)', query: 'nhcb_seconds[5m]' },
+    { name: 'mixed floats and histograms matrix', query: 'mixed[30m]' },
+    { name: 'rate', query: 'rate(req_seconds[5m])' },
+    { name: 'histogram_quantile', query: 'histogram_quantile(0.9, rate(req_seconds[5m]))' },
+    {
+      name: 'histogram_quantile of sum of rate',
+      query: 'histogram_quantile(0.5, sum by (job) (rate(req_seconds[5m])))',
+    },
+    { name: 'sum of histograms', query: 'sum(req_seconds)' },
+    { name: 'sum of custom buckets', query: 'sum(rate(nhcb_seconds[10m]))' },
+    {
+      name: 'histogram_count and fraction',
+      query: 'histogram_count(req_seconds) + histogram_fraction(0, 0.5, req_seconds)',
+    },
+    { name: 'avg_over_time of a gauge histogram', query: 'avg_over_time(queue_size[10m])' },
+    { name: 'histogram times scalar', query: 'queue_size * 2' },
+    { name: 'mixed series increase', query: 'increase(mixed[10m])' },
+  ];
+  it.each(histogramQueries)('histograms, instant: $name', async ({ query }) => {
+    const local = createEngine();
+    const pooled = createEngine({ pool });
+    for (const t of [3_600_000, 7_200_000]) {
+      const want = await outcome(local.instantQuery(histogramStore, query, t));
+      expect(await outcome(pooled.instantQuery(histogramStore, query, t))).toEqual(want);
+    }
+  });
+
+  it.each(histogramQueries.filter((c) => !c.query.endsWith(']')))('histograms, range: $name', async ({ query }) => {
+    const local = createEngine();
+    const pooled = createEngine({ pool });
+    const want = await outcome(local.rangeQuery(histogramStore, query, 0, 7_500_000, 60_000));
+    expect(want).toMatchObject({ type: 'matrix' });
+    expect(await outcome(pooled.rangeQuery(histogramStore, query, 0, 7_500_000, 60_000))).toEqual(want);
   });
 
   it('too many samples is the same error', async () => {

@@ -4,7 +4,7 @@
  * Prometheus 3 semantics (left-open lookback and range windows, `@`, negative offsets, delayed
  * `__name__` removal).
  */
-import type { Queryable, SeriesSamples } from '@thanos-ts/tsdb';
+import type { Queryable } from '@thanos-ts/tsdb';
 import { type Expr, exprType } from '../parser/ast.js';
 import { createMatcherCache, parseExpr } from '../parser/parser.js';
 import { QueryCanceledError, QueryEvaluationError, QueryTimeoutError, TooManyPointsError } from './errors.js';
@@ -132,8 +132,7 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       deadline,
       signal,
     };
-    // The worker protocol packs float columns only: queries over histograms run in this thread.
-    if (opts.pool !== undefined && !hasHistograms(data)) return opts.pool.evaluate(input);
+    if (opts.pool !== undefined) return opts.pool.evaluate(input);
     return evaluate(input);
   };
 
@@ -166,12 +165,6 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       return run(queryable, expr, { start, step, n }, false, qopts, end);
     },
   };
-}
-
-function hasHistograms(data: Map<unknown, SeriesSamples[]>): boolean {
-  for (const list of data.values())
-    for (const s of list) if (s.histograms !== undefined && s.histograms.timestamps.length > 0) return true;
-  return false;
 }
 
 async function withDeadline<T>(p: Promise<T>, deadline: number, signal: AbortSignal | undefined): Promise<T> {

@@ -4,7 +4,7 @@
  * samples are copied once into fresh buffers that are then transferred (moved, not copied), and
  * labels become indices into one table of distinct strings.
  */
-import { Labels, Matcher } from '@thanos-ts/tsdb';
+import { type HistogramSamples, Labels, Matcher } from '@thanos-ts/tsdb';
 import {
   QueryCanceledError,
   QueryEvaluationError,
@@ -13,12 +13,15 @@ import {
   TooManySamplesError,
   UnsupportedQueryError,
 } from '../errors.js';
+import { type PackedHistograms, startHistogramPack, unpackHistograms } from './pack-histograms.js';
 
 /** One series as packed or unpacked: labels and parallel sample columns. @internal */
 export interface SeriesColumns {
   labels: Labels;
   timestamps: Float64Array;
   values: Float64Array;
+  /** Native histogram samples, when the series has a histogram column. */
+  histograms?: HistogramSamples;
 }
 
 /**
@@ -36,6 +39,8 @@ export interface PackedSeries {
   sampleEnds: Float64Array;
   timestamps: Float64Array;
   values: Float64Array;
+  /** The series' histogram columns; absent when no series has one (the float-only wire format). */
+  histograms?: PackedHistograms;
 }
 
 /**
@@ -98,7 +103,20 @@ export function startPack(series: readonly SeriesColumns[], transfer: ArrayBuffe
     timestamps.buffer,
     values.buffer,
   );
-  const packed = { symbols: symbolList.join(''), symbolEnds, labelRefs, labelEnds, sampleEnds, timestamps, values };
+  const histogramJob = startHistogramPack(
+    series.map((s) => s.histograms),
+    transfer,
+  );
+  const packed: PackedSeries = {
+    symbols: symbolList.join(''),
+    symbolEnds,
+    labelRefs,
+    labelEnds,
+    sampleEnds,
+    timestamps,
+    values,
+    ...(histogramJob === undefined ? {} : { histograms: histogramJob.packed }),
+  };
   // Copy position: series `next`, sample `within` of it, written at `at`.
   let next = 0;
   let within = 0;
@@ -127,7 +145,8 @@ export function startPack(series: readonly SeriesColumns[], transfer: ArrayBuffe
       }
       // Series without samples (labels-only selects) need no copying.
       while (next < series.length && (series[next] as SeriesColumns).timestamps.length === 0) next++;
-      return next === series.length;
+      if (next < series.length) return false;
+      return histogramJob === undefined || histogramJob.copy(Math.max(left, 1));
     },
   };
 }
@@ -148,6 +167,7 @@ export function unpackSeries(p: PackedSeries): SeriesColumns[] {
     symbols[i] = p.symbols.slice(start, end);
     start = end;
   }
+  const histograms = p.histograms === undefined ? undefined : unpackHistograms(p.histograms);
   const out: SeriesColumns[] = new Array(p.labelEnds.length);
   let l = 0;
   let o = 0;
@@ -162,6 +182,8 @@ export function unpackSeries(p: PackedSeries): SeriesColumns[] {
       timestamps: p.timestamps.subarray(o, oend),
       values: p.values.subarray(o, oend),
     };
+    const h = histograms?.[i];
+    if (h !== undefined) (out[i] as SeriesColumns).histograms = h;
     o = oend;
   }
   return out;

@@ -167,7 +167,12 @@ function encodeResult(r: QueryResult, transfer: ArrayBuffer[]): EvaluationReply 
         ...base,
         type: 'matrix',
         series: packSeries(
-          v.series.map((s) => ({ labels: s.metric, timestamps: s.timestamps, values: s.values })),
+          v.series.map((s) => ({
+            labels: s.metric,
+            timestamps: s.timestamps,
+            values: s.values,
+            ...(s.histograms === undefined ? {} : { histograms: s.histograms }),
+          })),
           transfer,
         ),
       };
@@ -176,7 +181,13 @@ function encodeResult(r: QueryResult, transfer: ArrayBuffer[]): EvaluationReply 
         ...base,
         type: 'vector',
         series: packSeries(
-          v.samples.map((s) => ({ labels: s.metric, timestamps: Float64Array.of(s.t), values: Float64Array.of(s.f) })),
+          v.samples.map((s) => ({
+            labels: s.metric,
+            timestamps: Float64Array.of(s.t),
+            values: Float64Array.of(s.f),
+            // A histogram sample travels as a one-point histogram column beside its (t, f).
+            ...(s.h === undefined ? {} : { histograms: { timestamps: Float64Array.of(s.t), values: [s.h] } }),
+          })),
           transfer,
         ),
       };
@@ -200,6 +211,7 @@ export function decodeReply(reply: EvaluationReply): QueryResult {
             metric: s.labels,
             timestamps: s.timestamps,
             values: s.values,
+            ...(s.histograms === undefined ? {} : { histograms: s.histograms }),
           })),
         },
         ...annotations,
@@ -212,6 +224,7 @@ export function decodeReply(reply: EvaluationReply): QueryResult {
             metric: s.labels,
             t: s.timestamps[0] as number,
             f: s.values[0] as number,
+            ...(s.histograms === undefined ? {} : { h: s.histograms.values[0] }),
           })),
         },
         ...annotations,
