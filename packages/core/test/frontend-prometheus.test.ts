@@ -247,6 +247,39 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       });
     });
 
+    it('caches instant answers older than the max freshness; now, recent and no-store ones go downstream', async () => {
+      const parsed = parseResponseCacheConfig('type: IN-MEMORY\nconfig:\n  max_size: 64MB\n');
+      if (!parsed.cache) throw new Error('no cache');
+      const f = await frontend({ responseCache: { cache: parsed.cache, name: parsed.name } });
+      const tag = { [TEST_REQUEST]: 'instant-cache' };
+      const downstream = () =>
+        proxy.seen.filter((s) => s.path.endsWith('/api/v1/query') && s.headers[TEST_REQUEST] === 'instant-cache')
+          .length;
+      const past = { query: 'sum by (job) (rate(gen_counter_0_total[5m]))', time: String((D0 + 2 * DAY) / 1000) };
+      const want = await get(prom.url, '/api/v1/query', past);
+      expect((want.body as { data: { result: unknown[] } }).data.result.length).toBeGreaterThan(0);
+      expect((await get(f.url, '/api/v1/query', past, tag)).body).toEqual(want.body);
+      expect(downstream()).toBe(1);
+      // The same query again: from the cache, equal, no downstream request.
+      expect((await get(f.url, '/api/v1/query', past, tag)).body).toEqual(want.body);
+      expect(downstream()).toBe(1);
+      // Other parameters are other entries.
+      await get(f.url, '/api/v1/query', { ...past, dedup: 'false' }, tag);
+      expect(downstream()).toBe(2);
+      // No time (now), a time within max freshness, and Cache-Control: no-store are never cached.
+      for (let i = 0; i < 2; i++) {
+        await get(f.url, '/api/v1/query', { query: 'up' }, tag);
+        await get(f.url, '/api/v1/query', { query: 'up', time: String(Date.now() / 1000 - 10) }, tag);
+        await get(f.url, '/api/v1/query', past, { ...tag, 'cache-control': 'no-store' });
+      }
+      expect(downstream()).toBe(2 + 6);
+      // Errors are not cached either.
+      const bad = { query: 'sum(', time: past.time };
+      expect((await get(f.url, '/api/v1/query', bad, tag)).status).toBe(400);
+      expect((await get(f.url, '/api/v1/query', bad, tag)).status).toBe(400);
+      expect(downstream()).toBe(2 + 6 + 2);
+    });
+
     it('randomized differential: 300 (query, range, step) cases, uncached, cached and replayed from cache, equal Prometheus', async () => {
       // Seeded, so a failure names a case that reproduces.
       let seed = 20_261_205;

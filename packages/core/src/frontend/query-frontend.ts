@@ -29,7 +29,7 @@ import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
 import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
 import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
-import { createResultsCache, type ResultsCache } from './results-cache.js';
+import { createResultsCache, hashKey, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
 
@@ -555,23 +555,70 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     return mergeMatrices(parts);
   }
 
+  // Instant answers are cached whole, in the range results' cache backend (Thanos has no instant
+  // cache; rulers and stat panels repeat instant queries at past times, e.g. `for` restores).
+  const instantCache = opts.responseCache ? compressed(opts.responseCache.cache) : undefined;
+  const instantFreshnessMs = opts.maxCacheFreshnessMs ?? 60_000;
+
   /**
-   * Instant queries with sharding on (Thanos's instant query tripperware): a shardable query goes
+   * The cache key of an instant query, or undefined when its answer must not be cached: no
+   * `time` (it means now), a time within --query-range.max-freshness of now (data still
+   * arriving), or `Cache-Control: no-store` from the client. Keyed by tenant, path and every
+   * parameter but `stats`, so dedup, partial response and shards get their own entries.
+   */
+  function instantCacheKey(req: IncomingMessage, path: string, form: URLSearchParams): string | undefined {
+    if (!instantCache) return undefined;
+    const cc = req.headers['cache-control'];
+    if ((Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store'))) return undefined;
+    const t = form.get('time');
+    if (!t) return undefined;
+    let ms: number;
+    try {
+      ms = parseTime(t);
+    } catch {
+      return undefined; // The downstream answers the bad parameter.
+    }
+    if (ms > now() - instantFreshnessMs) return undefined;
+    const tenantValue = req.headers[tenantHeader];
+    const tenant = (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant;
+    const params = [...form.entries()].filter(([k]) => k !== 'stats').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `instant:${hashKey(JSON.stringify([tenant, path, params]))}`;
+  }
+
+  /**
+   * Instant queries (Thanos's instant query tripperware): with sharding on, a shardable query goes
    * downstream as `verticalShards` requests with their `shard_info`, merged into one answer; any
-   * other is re-sent as one request with the forwarded headers, as Thanos's codec does. Not
-   * cached: Thanos has no instant query results cache.
+   * other is re-sent as one request with the forwarded headers, as Thanos's codec does. With a
+   * results cache, answers for times older than the max freshness are cached whole.
    */
   async function handleInstant(req: IncomingMessage, res: ServerResponse, url: URL, signal: AbortSignal, log: SlowLog) {
     const form = await readFormParams(req, url);
     log.form = form;
     if (!form.get('partial_response')) form.set('partial_response', String(partialDefault));
+    const key = instantCacheKey(req, url.pathname, form);
+    if (key !== undefined && instantCache) {
+      const hit = (await instantCache.fetch([key], signal)).get(key);
+      fetchedKeys.inc({ name: cacheName, tripperware: 'query_instant' }, 1);
+      if (hit) {
+        cacheHits.inc({ name: cacheName, tripperware: 'query_instant' }, 1);
+        await writeBody(req, res, 200, 'application/json', Buffer.from(hit).toString('utf8'));
+        return;
+      }
+    }
+    // Only complete successes are kept: no warnings (a partial answer), no downstream no-store.
+    const remember = (body: string, noStore = false) => {
+      if (key === undefined || !instantCache || noStore) return;
+      if (!body.startsWith('{"status":"success"') || body.includes('"warnings"')) return;
+      instantCache.store(key, Buffer.from(body, 'utf8'), opts.responseCache?.ttlMs ?? 0);
+    };
     const query = form.get('query') ?? '';
     const a = analyze(query);
-    const shardable = a.shardable && instantSortPlan(query) !== 'unshardable';
-    shardingQueries.inc({ shardable: String(shardable), tripperware: 'query_instant' });
+    const shardable = verticalShards > 0 && a.shardable && instantSortPlan(query) !== 'unshardable';
+    if (verticalShards > 0) shardingQueries.inc({ shardable: String(shardable), tripperware: 'query_instant' });
     const headers = headerValues(req);
     if (!shardable) {
       const reply = await instantDownstream.send(url.pathname, form, headers, signal);
+      if (reply.status === 200) remember(reply.body, reply.noStore);
       await writeBody(req, res, reply.status, reply.contentType, reply.body);
       return;
     }
@@ -590,16 +637,15 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     );
     for (const r of replies)
       if (r.status < 200 || r.status > 299) throw new FrontendHTTPError(r.status, r.body, r.contentType);
-    await writeBody(
-      req,
-      res,
-      200,
-      'application/json',
-      mergeInstantAnswers(
-        query,
-        replies.map((r) => r.body),
-      ),
+    const merged = mergeInstantAnswers(
+      query,
+      replies.map((r) => r.body),
     );
+    remember(
+      merged,
+      replies.some((r) => r.noStore),
+    );
+    await writeBody(req, res, 200, 'application/json', merged);
   }
 
   async function handleMetadata(
@@ -757,7 +803,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const log: SlowLog = {};
     try {
       if (op === 'query_range') await handleRange(req, res, url, abort.signal, log);
-      else if (op === 'query' && verticalShards > 0) await handleInstant(req, res, url, abort.signal, log);
+      else if (op === 'query' && (verticalShards > 0 || instantCache))
+        await handleInstant(req, res, url, abort.signal, log);
       else if (op === 'label_names' || op === 'label_values' || op === 'series')
         await handleMetadata(req, res, url, op, abort.signal, log);
       else
