@@ -6,8 +6,8 @@ import { parseRelabelConfig } from '@thanos-ts/core/store';
 import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
 import { makeTempDir, programAvailable, promtool } from '@thanos-ts/testing';
 import { type BlockMeta, isULID, parseBlockMeta } from '@thanos-ts/tsdb';
-import { parse as parseYaml } from 'yaml';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 // One 2h block window (aligned), 30 samples a minute apart per series.
 const BASE_S = 1_699_999_200;
@@ -126,10 +126,7 @@ describe.skipIf(!programAvailable('promtool'))('rewriteBlocks on a promtool bloc
       ),
     );
 
-    const src = parseBlockMeta(
-      Buffer.from(await bucket.get(`${id}/meta.json`)).toString('utf8'),
-      'src',
-    ) as BlockMeta;
+    const src = parseBlockMeta(Buffer.from(await bucket.get(`${id}/meta.json`)).toString('utf8'), 'src') as BlockMeta;
     const meta = parseBlockMeta(Buffer.from(await bucket.get(`${newId}/meta.json`)).toString('utf8'), 'new');
     expect(meta.ulid).toBe(newId);
     expect([meta.minTime, meta.maxTime]).toEqual([src.minTime, src.maxTime]);
@@ -222,13 +219,15 @@ describe('parseDeletionRequests', () => {
   it.each([
     ['not a list', 'matchers: x', /--rewrite.to-delete-config: want a YAML list/],
     ['bad selector', "- matchers: '{job='", /--rewrite.to-delete-config: deletion request 0/],
-    ['bad interval', "- matchers: '{a=\"b\"}'\n  intervals: [{mint: x}]", /interval 0: mint and maxt/],
+    ['bad interval', '- matchers: \'{a="b"}\'\n  intervals: [{mint: x}]', /interval 0: mint and maxt/],
   ])('%s', (_, text, err) => {
     expect(() => parseDeletionRequests(text)).toThrow(err);
   });
 
   it('reads matchers, intervals and request ids', () => {
-    const [d] = parseDeletionRequests("- matchers: '{a=~\"b.*\"}'\n  intervals: [{mint: 1, maxt: 2}]\n  request_id: r1");
+    const [d] = parseDeletionRequests(
+      '- matchers: \'{a=~"b.*"}\'\n  intervals: [{mint: 1, maxt: 2}]\n  request_id: r1',
+    );
     expect(d?.matchers.map((m) => m.toString())).toEqual(['a=~"b.*"']);
     expect(d?.intervals).toEqual([{ mint: 1, maxt: 2 }]);
     expect(d?.requestId).toBe('r1');
