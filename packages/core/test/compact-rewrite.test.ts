@@ -21,8 +21,8 @@ const SERIES: { name: string; labels: Record<string, string>; offset: number }[]
 ];
 
 const labelText = (name: string, l: Record<string, string>) =>
-  `{${[['__name__', name], ...Object.entries(l)]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
+  `{${[['__name__', name] as [string, string], ...Object.entries(l)]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
     .map(([k, v]) => `${k}="${v}"`)
     .join(', ')}}`;
 

@@ -9,13 +9,13 @@ import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import { registerTools } from './tools.js';
 import { registerBucketTools } from './tools-bucket.js';
-import { type BucketRewriteFlags, parseBucketRewriteFlags, registerBucketRewrite } from './tools-bucket-rewrite.js';
+import { type BucketRewriteOwnFlags, parseBucketRewriteFlags, registerBucketRewrite } from './tools-bucket-rewrite.js';
 
 const ID = ulid();
 const DEL = '- matchers: \'{job="a"}\'';
 
 describe('tools bucket rewrite flags', () => {
-  it.each<[string, BucketRewriteFlags, RegExp]>([
+  it.each<[string, BucketRewriteOwnFlags, RegExp]>([
     ['no --id', { 'rewrite.toDeleteConfig': DEL }, /required flag --id not provided/],
     ['no configuration', { id: [ID] }, /^rewrite configuration should be provided$/],
     ['a bad ULID', { id: ['nope'], 'rewrite.toDeleteConfig': DEL }, /id is not a valid block ULID, got: nope/],

@@ -11,8 +11,8 @@ import { collect } from '../flags/http.js';
 import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 
-/** Raw values of `tools bucket rewrite` flags as commander stores them. */
-export interface BucketRewriteFlags extends ObjstoreFlags, LogFlags {
+/** Raw values of the rewrite-specific `tools bucket rewrite` flags as commander stores them. */
+export interface BucketRewriteOwnFlags {
   id?: string[];
   'tmp.dir'?: string;
   hashFunc?: string;
@@ -25,6 +25,9 @@ export interface BucketRewriteFlags extends ObjstoreFlags, LogFlags {
   'rewrite.toRelabelConfigFile'?: string;
   'rewrite.addChangeLog'?: boolean;
 }
+
+/** Every `tools bucket rewrite` flag: its own, the objstore and the log flags. */
+export interface BucketRewriteFlags extends BucketRewriteOwnFlags, ObjstoreFlags, LogFlags {}
 
 // Thanos's extflag.PathOrContent: the inline flag or the file one (not both); '' when neither.
 async function pathOrContent(inline: string | undefined, file: string | undefined, name: string): Promise<string> {
@@ -46,7 +49,7 @@ async function pathOrContent(inline: string | undefined, file: string | undefine
  * messages (a bad ULID, no rewrite configuration); config errors name the flag.
  */
 export async function parseBucketRewriteFlags(
-  o: BucketRewriteFlags,
+  o: BucketRewriteOwnFlags,
 ): Promise<Omit<RewriteBlocksOptions, 'logger' | 'onChange'>> {
   if (!o.id?.length) throw new InvalidArgumentError('required flag --id not provided');
   const hashFunc = parseHashFunc(o.hashFunc ?? '');
