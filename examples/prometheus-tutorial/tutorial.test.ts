@@ -52,5 +52,7 @@ describe.skipIf(!programAvailable('prometheus'))('example: Prometheus + sidecar 
       await new Promise((r) => child.once('exit', r));
       await removeTempDir(dataDir);
     }
-  });
+    // Four processes start from TypeScript sources; on a loaded CI machine that alone can take a
+    // minute, and the wait above allows 90 s.
+  }, 150_000);
 });

@@ -90,7 +90,9 @@ describe.skipIf(!programAvailable('prometheus'))(
         async () => {
           const q = new URLSearchParams({ query: 'app_requests_total', start: String(Date.now() / 1000 - 600) });
           const r = await getJSON(`${prom.url}/api/v1/query_exemplars?${q}`);
-          return r.data?.length > 0;
+          // And Prometheus has scraped itself, so its own metrics have metadata too.
+          const own = await getJSON(`${prom.url}/api/v1/metadata?metric=prometheus_build_info`);
+          return r.data?.length > 0 && own.data?.prometheus_build_info !== undefined;
         },
         30_000,
       );
