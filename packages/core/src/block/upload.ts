@@ -26,6 +26,11 @@ export interface UploadBlockOptions {
   hashFunc?: HashFunc;
   /** Chunk segments uploaded at once (Thanos's --shipper.upload-concurrency). Default 1. */
   concurrency?: number;
+  /**
+   * Allow a block without external labels (Thanos's block.UploadPromBlock, for plain Prometheus
+   * blocks such as `tools bucket rewrite --prom-blocks` writes). Default false: refused.
+   */
+  allowEmptyLabels?: boolean;
   signal?: AbortSignal;
 }
 
@@ -37,7 +42,7 @@ export interface UploadBlockOptions {
  */
 export async function uploadBlock(bucket: Bucket, blockDir: string, opts: UploadBlockOptions): Promise<BlockMeta> {
   // Thanos refuses these too: without labels, blocks of different sources cannot be told apart.
-  if (Object.keys(opts.labels).length === 0)
+  if (Object.keys(opts.labels).length === 0 && !opts.allowEmptyLabels)
     throw new InvalidArgumentError('empty external labels are not allowed for Thanos block');
   const meta = opts.meta ?? (await readBlockMeta(blockDir));
   const segments = (await readdir(join(blockDir, 'chunks'))).sort();

@@ -4,9 +4,9 @@
 
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Bucket, uploadFile } from '@thanos-ts/objstore';
+import type { Bucket } from '@thanos-ts/objstore';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import {
   type BlockMeta,
@@ -21,10 +21,7 @@ import {
   isULID,
   Labels,
   Matcher,
-  META_FILENAME,
   openBlock,
-  serializeBlockMeta,
-  type ThanosFile,
   type ThanosMeta,
 } from '@thanos-ts/tsdb';
 import { ulid as newUlid } from 'ulid';
@@ -246,16 +243,14 @@ export async function rewriteBlocks(bucket: Bucket, opts: RewriteBlocksOptions):
     }
     logger.info('uploading new block', { source: id, new: newId });
     const labels = meta.thanos?.labels ?? {};
-    const uploaded =
-      Object.keys(labels).length === 0 && opts.promBlocks
-        ? await uploadPromBlock(bucket, newDir, meta, opts)
-        : await uploadBlock(bucket, newDir, {
-            labels,
-            source: BUCKET_REWRITE_SOURCE,
-            meta,
-            ...(opts.hashFunc ? { hashFunc: opts.hashFunc } : {}),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-          });
+    const uploaded = await uploadBlock(bucket, newDir, {
+      labels,
+      source: BUCKET_REWRITE_SOURCE,
+      meta,
+      allowEmptyLabels: opts.promBlocks === true,
+      ...(opts.hashFunc ? { hashFunc: opts.hashFunc } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     logger.info('uploaded', { source: id, new: newId });
     if (opts.deleteBlocks) {
       // As Thanos: the new block is safely uploaded, so a failed mark is only logged.
@@ -323,36 +318,6 @@ function relabelJSON(raw: Record<string, unknown>): Record<string, unknown> {
   const o: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) o[RELABEL_JSON_KEYS[k] ?? k] = v;
   return o;
-}
-
-// Thanos's block.UploadPromBlock: like uploadBlock, allowing a block without external labels.
-async function uploadPromBlock(
-  bucket: Bucket,
-  dir: string,
-  meta: BlockMeta,
-  opts: RewriteBlocksOptions,
-): Promise<BlockMeta> {
-  const o = opts.signal ? { signal: opts.signal } : {};
-  const segments = (await readdir(join(dir, 'chunks'))).sort();
-  const files: ThanosFile[] = [];
-  for (const s of segments)
-    files.push({ rel_path: `chunks/${s}`, size_bytes: (await stat(join(dir, 'chunks', s))).size });
-  files.push({ rel_path: 'index', size_bytes: (await stat(join(dir, 'index'))).size });
-  files.push({ rel_path: META_FILENAME });
-  const uploaded: BlockMeta = {
-    ...meta,
-    thanos: {
-      ...(meta.thanos as ThanosMeta),
-      source: BUCKET_REWRITE_SOURCE,
-      segment_files: segments,
-      files,
-      upload_time: new Date().toISOString(),
-    },
-  };
-  for (const s of segments) await uploadFile(bucket, join(dir, 'chunks', s), `${meta.ulid}/chunks/${s}`, o);
-  await uploadFile(bucket, join(dir, 'index'), `${meta.ulid}/index`, o);
-  await bucket.upload(`${meta.ulid}/${META_FILENAME}`, new TextEncoder().encode(serializeBlockMeta(uploaded)), o);
-  return uploaded;
 }
 
 // Every series of the block, in label order, with its chunks decoded one by one.
