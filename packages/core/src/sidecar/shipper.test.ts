@@ -4,6 +4,7 @@ import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, makeTempDir, programAvailable } from '@thanos-ts/testing';
 import { readBlockMeta, writeBlockMeta } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadBlock } from '../block/upload.js';
 import { createShipper, readShipperMeta, SHIPPER_META_FILENAME } from './shipper.js';
 
 const LABELS = { cluster: 'c1', replica: 'r0' };
@@ -148,5 +149,20 @@ describe.skipIf(!programAvailable('promtool'))('shipper', () => {
       metaFileName: 'nolabels.shipper.json',
     });
     await expect(shipper.sync()).rejects.toThrow(/empty external labels are not allowed/);
+  });
+
+  it('uploads a block without external labels only when allowed (Thanos UploadPromBlock)', async () => {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('promblock-bkt-') });
+    const id = (await readdir(dir)).find((e) => /^[0-9A-Z]{26}$/.test(e)) as string;
+    await expect(uploadBlock(bucket, join(dir, id), { labels: {}, source: 'bucket.rewrite' })).rejects.toThrow(
+      /empty external labels are not allowed/,
+    );
+    const meta = await uploadBlock(bucket, join(dir, id), {
+      labels: {},
+      source: 'bucket.rewrite',
+      allowEmptyLabels: true,
+    });
+    expect(meta.thanos?.source).toBe('bucket.rewrite');
+    expect(await bucket.exists(`${id}/meta.json`)).toBe(true);
   });
 });
