@@ -34,6 +34,11 @@ const BENCHMARKS: Record<string, Benchmark> = {
     what: 'query page time to input/CodeMirror on the quick start (needs chromium)',
   },
   'ui-graph': { script: 'ui-graph.ts', what: '10k×1k graph render in headless chromium' },
+  'promql-histogram-pool': {
+    script: 'promql-histogram-pool.ts',
+    what: 'native histograms across the evaluation pool: structured clone vs flat encoding (10k×120), queries in thread vs pool',
+    nodeFlags: ['--expose-gc'],
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
