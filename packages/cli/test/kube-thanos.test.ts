@@ -25,9 +25,7 @@ import { buildProgram } from '../src/program.js';
  * here, and a flag kube-thanos uses that is neither accepted nor listed fails it too.
  * `<command> (command)` means the command itself is not registered in the program yet.
  */
-const knownMissing: readonly string[] = [
-  'query-frontend --alert.query-url',
-];
+const knownMissing: readonly string[] = ['query-frontend --alert.query-url'];
 
 /**
  * Command lines Thanos itself refuses to start with, and the error it gives (cmd/thanos/rule.go):
