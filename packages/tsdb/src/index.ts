@@ -39,7 +39,7 @@ export {
   type Tombstones,
   writeTombstones,
 } from './block/tombstones.js';
-export { blockIdOfDir, isULID, ulidTime } from './block/ulid.js';
+export { blockIdOfDir, isULID, newBlockId, ulidTime } from './block/ulid.js';
 export {
   BlockWriter,
   DEFAULT_BLOCK_DURATION,

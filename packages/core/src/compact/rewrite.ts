@@ -21,10 +21,10 @@ import {
   isULID,
   Labels,
   Matcher,
+  newBlockId,
   openBlock,
   type ThanosMeta,
 } from '@thanos-ts/tsdb';
-import { ulid as newUlid } from 'ulid';
 import { parse as parseYaml } from 'yaml';
 import type { HashFunc } from '../block/hash.js';
 import { uploadBlock } from '../block/upload.js';
@@ -184,7 +184,7 @@ export async function rewriteBlocks(bucket: Bucket, opts: RewriteBlocksOptions):
     const srcDir = join(opts.tmpDir, id);
     await downloadBlock(bucket, id, srcDir, 4, opts.signal);
     const reader = await openBlock(srcDir, opts.signal ? { signal: opts.signal } : {});
-    const newId = newUlid();
+    const newId = newBlockId();
     const changeLogPath = join(opts.tmpDir, `${newId}.${CHANGE_LOG_FILENAME}`);
     const file = opts.addChangeLog === false ? undefined : createWriteStream(changeLogPath);
     let changes = 0;

@@ -1,4 +1,4 @@
-import { decodeTime } from 'ulid';
+import { decodeTime, ulid } from 'ulid';
 
 // Block IDs are ULIDs (github.com/oklog/ulid): 26 Crockford base32 characters. oklog's Parse
 // accepts either case, so a block directory written by any tool is recognised the same everywhere.
@@ -22,4 +22,9 @@ export function blockIdOfDir(entry: string): string | undefined {
 /** Milliseconds since the epoch encoded in a ULID's first 10 characters (when the block was made). */
 export function ulidTime(id: string): number {
   return decodeTime(id.toUpperCase());
+}
+
+/** A new block ID: a ULID of the current time (or `ms`), uppercase as oklog/ulid writes it. */
+export function newBlockId(ms?: number): string {
+  return ulid(ms);
 }
