@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { buildProgram } from '@thanos-ts/cli';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { defineBucketWebCommand } from '../../packages/cli/src/commands/tools-bucket-web.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are checked structurally below.
 type K8sObject = any;
@@ -141,8 +140,6 @@ describe('kubernetes example manifests', () => {
       );
       let cmd: CliCommand | undefined = program;
       for (const w of words) cmd = cmd?.commands.find((c) => c.name() === w);
-      // Until the lead registers it under `tools bucket`, the command file's own definition.
-      if (!cmd && words.join(' ') === 'tools bucket web') cmd = defineBucketWebCommand();
       expect(cmd, `thanos-ts ${words.join(' ')} is not a command`).toBeDefined();
       const known = new Set(cmd!.options.map((o) => o.long));
       for (const flag of container.args.slice(words.length) as string[])

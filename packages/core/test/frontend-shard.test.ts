@@ -2,8 +2,7 @@
 // frontend end to end in front of real thanos-ts queriers over real blocks (made by promtool):
 // sharded answers equal unsharded ones and Prometheus 2.42's over the same data.
 //
-// The querier does not honour `shard_info` yet (see the lead's note in docs/components/
-// query-frontend.md); the downstream here is a thanos-ts querier per shard whose only store
+// The downstream here is first a thanos-ts querier per shard whose only store
 // keeps the series of that shard (Thanos's ShardMatcher, as a sharding store does), behind one
 // HTTP address that routes each request by its `shard_info`. The last describe runs the same
 // checks against one plain querier, which honours `shard_info` itself (its proxy drops the other

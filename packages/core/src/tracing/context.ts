@@ -78,7 +78,7 @@ export interface WithSpanOptions {
  * active inside `fn` (also across its awaits), ends when `fn` returns or its promise settles,
  * and a thrown error or rejection is recorded on it and passed on. With a no-op tracer and no
  * traced parent, `fn` runs directly: no context switch, no allocation beyond the no-op span.
- * This is the helper receive/compact/rule/frontend call around their steps.
+ * The receiver, compactor and frontend wrap their steps with it.
  */
 export function withSpan<T>(
   tracer: Tracer,
