@@ -2,6 +2,8 @@
  * `npm run conformance`: runs every Prometheus conformance script
  * (../shared/promql-conformance relative to the repo root, or $PROMQL_CONFORMANCE_DIR) and prints
  * one line per file and a final `N passed, M failed` line. `-- --pool` evaluates through a worker pool.
+ * `-- --strict-hints` also compares every counter reset hint an expectation names (the rule
+ * promqltest adopted after v3.9.0, the version of these files; see RunScriptOptions).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -15,6 +17,7 @@ const verbose = process.argv.includes('--verbose') || process.argv.includes('-v'
 const only = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // --pool: every eval goes through a two-worker evaluation pool (checks the worker wire format,
 // histograms included, against the same expectations).
+const counterResetHints = process.argv.includes('--strict-hints') ? 'when-named' : 'ignore';
 const pool = process.argv.includes('--pool') ? createEvaluationPool({ size: 2 }) : undefined;
 const engine =
   pool === undefined
@@ -34,7 +37,10 @@ for (const file of readdirSync(dir)
   .filter((f) => f.endsWith('.test'))
   .sort()) {
   if (only.length > 0 && !only.some((o) => file.includes(o))) continue;
-  const result = await runScript(readFileSync(join(dir, file), 'utf8'), engine === undefined ? {} : { engine });
+  const result = await runScript(
+    readFileSync(join(dir, file), 'utf8'),
+    engine === undefined ? { counterResetHints } : { engine, counterResetHints },
+  );
   passed += result.passed;
   failed += result.failed;
   console.log(
