@@ -14,6 +14,7 @@ import {
   startPrometheus,
 } from '@thanos-ts/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createBucketWeb } from '../src/bucketweb/index.js';
 import {
   ComponentClosedError,
   createCompactor,
@@ -117,6 +118,13 @@ describe('one lifecycle for every component', () => {
     await driveLifecycle(() => createCompactor({ bucket, dataDir: join(dir, 'data'), wait: true, ...serving }), {
       grpc: false,
     });
+  });
+
+  it('bucket web', async () => {
+    const dir = await makeTempDir('lifecycle-bucketweb-');
+    dirs.push(dir);
+    const bucket = createFilesystemBucket({ directory: dir });
+    await driveLifecycle(() => createBucketWeb({ bucket, ...serving }), { grpc: false });
   });
 
   it('query frontend', async () => {

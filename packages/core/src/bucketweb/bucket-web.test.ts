@@ -5,7 +5,6 @@ import {
   blocksFromOpenMetrics,
   e2eRequired,
   type GeneratedBlocks,
-  isListening,
   makeTempDir,
   programAvailable,
   removeTempDir,
@@ -15,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOTLPHttpReceiver } from '../../test/otlp-receiver.js';
 import { uploadBlock } from '../block/upload.js';
 import { markForDeletion } from '../compact/markers.js';
-import { ComponentClosedError } from '../component/component.js';
 import { parseRelabelConfig } from '../store/relabel.js';
 import { createTracing } from '../tracing/index.js';
 import { type BucketWeb, type BucketWebOptions, createBucketWeb } from './bucket-web.js';
@@ -252,31 +250,6 @@ describe.skipIf(!havePromtool)('tools bucket web component', () => {
     await using quiet = make({ disableCORS: true });
     await quiet.start();
     expect((await fetch(`${base(quiet)}/api/v1/blocks`)).headers.get('access-control-allow-origin')).toBeNull();
-  });
-
-  it('has the component lifecycle', async () => {
-    const c = make();
-    expect(c.httpAddress).toBeUndefined();
-    await c.start();
-    const http = c.httpAddress as string;
-    expect(http).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect((await fetch(`http://${http}/-/healthy`)).status).toBe(200);
-    expect((await fetch(`http://${http}/-/ready`)).status).toBe(200);
-    expect(await (await fetch(`http://${http}/metrics`)).text()).toContain('# HELP');
-    await Promise.all([c.close(), c.close()]);
-    await c.close();
-    expect(await isListening(http)).toBe(false);
-    await expect(c.start()).rejects.toBeInstanceOf(ComponentClosedError);
-    let disposed: BucketWeb | undefined;
-    await expect(
-      (async () => {
-        await using d = make();
-        disposed = d;
-        await d.start();
-        throw new Error('scope failed');
-      })(),
-    ).rejects.toThrow('scope failed');
-    expect(await isListening((disposed as BucketWeb).httpAddress as string)).toBe(false);
   });
 
   it('exports one span per refresh, failed ones with their error, over OTLP', async () => {
