@@ -54,6 +54,12 @@ export {
   spansMatch,
 } from './histogram.js';
 export {
+  reduceBucketsResolution,
+  reduceFloatHistogramResolution,
+  reduceHistogramResolution,
+  targetBucketIndex,
+} from './reduce-resolution.js';
+export {
   CounterResetHint,
   CUSTOM_BUCKETS_SCHEMA,
   countSpans,
