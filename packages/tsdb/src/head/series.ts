@@ -13,6 +13,7 @@ import { floatHistogramEquals, histogramEquals } from '../histogram/histogram.js
 import type { FloatHistogram, Histogram } from '../histogram/types.js';
 import type { Labels } from '../labels/labels.js';
 import type { HistogramSamples } from '../storage/queryable.js';
+import { HeadXorAppender } from './head-xor.js';
 
 /**
  * A closed (full) chunk of a head series: its bytes and inclusive time range, ms. `encoding` is
@@ -136,7 +137,7 @@ export class MemSeries {
   /** Closed chunks, oldest first. */
   chunks: HeadChunk[] = [];
   /** Encoder of the open chunk; undefined when there is none (new or truncated series). */
-  private enc: XorEncoder | undefined;
+  private enc: HeadXorAppender | undefined;
   /**
    * The open chunk when it holds native histograms (then `enc` is undefined): a series has one
    * open chunk, and a change between floats and histograms cuts it, as in Prometheus.
@@ -322,10 +323,10 @@ export class MemSeries {
     };
   }
 
-  private cutNewHeadChunk(t: number, chunkRange: number): XorEncoder {
+  private cutNewHeadChunk(t: number, chunkRange: number): HeadXorAppender {
     let enc = this.enc;
     if (enc === undefined) {
-      enc = new XorEncoder();
+      enc = new HeadXorAppender();
       this.enc = enc;
     } else {
       enc.reset();
@@ -336,7 +337,7 @@ export class MemSeries {
     return enc;
   }
 
-  private closeHeadChunk(enc: XorEncoder): void {
+  private closeHeadChunk(enc: HeadXorAppender): void {
     if (enc.numSamples > 0)
       this.chunks.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
   }
