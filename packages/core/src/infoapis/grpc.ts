@@ -12,7 +12,7 @@ import {
 import { InvalidArgumentError, ThanosError } from '@thanos-ts/tsdb';
 import type protobuf from 'protobufjs';
 import { toInt64 } from '../storeapi/codec.js';
-import { thanosProtos } from '../storeapi/protos.js';
+import { protobufMethod, thanosProtos } from '../storeapi/protos.js';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
 import {
   exemplarDataFromPb,
@@ -36,16 +36,7 @@ import type { ExemplarData, ExemplarsAPI, MetadataAPI, MetricMetadata, TargetDis
 type Pb = any;
 
 function method(path: string, req: protobuf.Type, res: protobuf.Type) {
-  return {
-    path,
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: (v: Pb) => Buffer.from(req.encode(v).finish()),
-    requestDeserialize: (b: Buffer) => req.decode(b) as Pb,
-    responseSerialize: (v: Pb) => Buffer.from(res.encode(v).finish()),
-    // Plain objects with the oneof's name, so a reader can tell data from a warning.
-    responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), { oneofs: true, defaults: false }) as Pb,
-  };
+  return protobufMethod(path, req, res, { responseStream: true, plainResponses: true });
 }
 
 /** gRPC definitions of `thanos.Metadata`, `thanos.Targets` and `thanos.Exemplars`. */

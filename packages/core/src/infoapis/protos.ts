@@ -1,28 +1,16 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import protobuf from 'protobufjs';
-import { thanosProtos } from '../storeapi/protos.js';
+import type protobuf from 'protobufjs';
+import { findProtoDir, loadOnStoreAPIRoot } from '../storeapi/protos.js';
 
 /**
  * Thanos's Metadata, Targets and Exemplars protobuf definitions (written from its field numbers,
- * under ./proto), loaded at runtime with protobufjs on top of the StoreAPI's types (labels,
- * partial response strategy), which are taken from the StoreAPI's loaded root rather than read
- * again. From source the files sit in ./proto; in the published build they are copied into
- * dist/proto next to the StoreAPI's, where the same relative URL finds them.
+ * under ./proto), loaded on top of the StoreAPI's types (labels, partial response strategy).
  */
 function protoDir(): string {
-  const candidates = [
+  return findProtoDir('Metadata/Targets/Exemplars', 'metadata/metadatapb/rpc.proto', [
     new URL('./proto/', import.meta.url),
     new URL('./infoapis/proto/', import.meta.url),
     new URL('../proto/', import.meta.url),
-  ];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(`${dir}metadata/metadatapb/rpc.proto`)) return dir;
-  }
-  throw new Error(
-    `thanos-ts: Metadata/Targets/Exemplars .proto files not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`,
-  );
+  ]);
 }
 
 const PROTO_FILES = ['metadata/metadatapb/rpc.proto', 'targets/targetspb/rpc.proto', 'exemplars/exemplarspb/rpc.proto'];
@@ -45,17 +33,7 @@ let cached: InfoAPIProtos | undefined;
 /** Loads (once per process) and returns the Metadata, Targets and Exemplars protobuf types. */
 export function infoAPIProtos(): InfoAPIProtos {
   if (cached) return cached;
-  const base = thanosProtos().root;
-  // A copy of the StoreAPI's definitions: adding ours to its root would change a shared object.
-  const root = protobuf.Root.fromJSON(base.toJSON());
-  const dir = protoDir();
-  // store/* is already in the copied root (null skips the file); google/* comes bundled.
-  root.resolvePath = (_origin, target) => {
-    if (target.startsWith('store/') || target.startsWith('info/')) return null as unknown as string;
-    return target.startsWith('google/protobuf/') ? target : dir + target;
-  };
-  root.loadSync(PROTO_FILES, { keepCase: false });
-  root.resolveAll();
+  const root = loadOnStoreAPIRoot(protoDir(), PROTO_FILES);
   cached = {
     root,
     MetricMetadataRequest: root.lookupType('thanos.MetricMetadataRequest'),

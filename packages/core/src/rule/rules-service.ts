@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   Client,
   type ClientReadableStream,
@@ -12,9 +10,9 @@ import {
 } from '@grpc/grpc-js';
 import { Labels } from '@thanos-ts/tsdb';
 import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { StoreAPIError } from '../storeapi/errors.js';
-import { thanosProtos } from '../storeapi/protos.js';
+import { findProtoDir, loadOnStoreAPIRoot, protobufMethod } from '../storeapi/protos.js';
 import { infoServiceDefinition } from '../storeapi/services.js';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
 import type { RuleGroup } from './group.js';
@@ -114,20 +112,11 @@ export type RulesResponse = { group: RulesGroup } | { warning: string };
 // Protobuf types: rules/rulespb/rpc.proto next to this module, its imports from the StoreAPI protos.
 
 function rulesProtoDir(): string {
-  // From source: src/rule/proto. Built: dist/proto (the build copies src/rule/proto there, next to
-  // the StoreAPI protos), seen from a chunk in dist/ or from an entry in dist/<subpath>/.
-  const candidates = [
+  return findProtoDir('Rules', 'rules/rulespb/rpc.proto', [
     new URL('./proto/', import.meta.url),
     new URL('../proto/', import.meta.url),
     new URL('./rule/proto/', import.meta.url),
-  ];
-  for (const url of candidates) {
-    const dir = fileURLToPath(url);
-    if (existsSync(`${dir}rules/rulespb/rpc.proto`)) return dir;
-  }
-  throw new Error(
-    `thanos-ts: Rules .proto files not found (looked in ${candidates.map((u) => fileURLToPath(u)).join(', ')})`,
-  );
+  ]);
 }
 
 interface RulesProtos {
@@ -139,18 +128,7 @@ let cached: RulesProtos | undefined;
 
 function rulesProtos(): RulesProtos {
   if (cached) return cached;
-  // The StoreAPI root knows where its files are; our imports of store/* resolve next to them.
-  const labelFile = thanosProtos().root.files.find((f) => f.endsWith('store/labelpb/types.proto'));
-  if (!labelFile) throw new Error('thanos-ts: StoreAPI label proto not loaded');
-  const storeDir = labelFile.slice(0, -'store/labelpb/types.proto'.length);
-  const rulesDir = rulesProtoDir();
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => {
-    if (target.startsWith('google/protobuf/')) return target;
-    return (target.startsWith('rules/') ? rulesDir : storeDir) + target;
-  };
-  root.loadSync(['rules/rulespb/rpc.proto'], { keepCase: false });
-  root.resolveAll();
+  const root = loadOnStoreAPIRoot(rulesProtoDir(), ['rules/rulespb/rpc.proto']);
   cached = {
     RulesRequest: root.lookupType('thanos.RulesRequest'),
     RulesResponse: root.lookupType('thanos.RulesResponse'),
@@ -159,15 +137,7 @@ function rulesProtos(): RulesProtos {
 }
 
 function method(path: string, req: protobuf.Type, res: protobuf.Type) {
-  return {
-    path,
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: (v: Pb) => Buffer.from(req.encode(v).finish()),
-    requestDeserialize: (b: Buffer) => req.decode(b) as Pb,
-    responseSerialize: (v: Pb) => Buffer.from(res.encode(v).finish()),
-    responseDeserialize: (b: Buffer) => res.decode(b) as Pb,
-  };
+  return protobufMethod(path, req, res, { responseStream: true });
 }
 
 /** gRPC definition of Thanos's `thanos.Rules` service over protobufjs plain objects. */

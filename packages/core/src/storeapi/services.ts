@@ -1,22 +1,11 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { thanosProtos } from './protos.js';
+import { protobufMethod, thanosProtos } from './protos.js';
 import { decodeSeriesResponse } from './series-decoder.js';
 import { encodeSeriesMessage } from './series-encoder.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: protobufjs plain objects.
-type Pb = any;
-
 function method(path: string, req: protobuf.Type, res: protobuf.Type, responseStream: boolean) {
-  return {
-    path,
-    requestStream: false,
-    responseStream,
-    requestSerialize: (v: Pb) => Buffer.from(req.encode(v).finish()),
-    requestDeserialize: (b: Buffer) => req.decode(b) as Pb,
-    responseSerialize: (v: Pb) => Buffer.from(res.encode(v).finish()),
-    responseDeserialize: (b: Buffer) => res.decode(b) as Pb,
-  };
+  return protobufMethod(path, req, res, { responseStream });
 }
 
 /** gRPC definition of `thanos.Store` over protobufjs plain objects (legacy Info included). */
