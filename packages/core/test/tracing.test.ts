@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { Labels } from '@thanos-ts/tsdb';
@@ -10,6 +12,7 @@ import type { Logger } from '../src/log/logger.js';
 import { createQuerier, type Querier } from '../src/query/querier.js';
 import { createReceiver } from '../src/receive/receiver.js';
 import { encodeWriteRequest } from '../src/receive/wire.js';
+import { createRuler } from '../src/rule/ruler.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
 import { createTracing, type Tracing } from '../src/tracing/index.js';
@@ -216,6 +219,48 @@ describe('query frontend in front', () => {
     expect(byName(trace, '/thanos.Store/Series').length).toBeGreaterThanOrEqual(2);
     const slow = lines.find((l) => l.msg === 'slow query detected');
     expect(slow?.trace_id).toBe(front?.traceId);
+  });
+});
+
+describe('ruler', () => {
+  it("each rule's evaluation is a `rule` span, and the querier's spans for its query join that trace", async () => {
+    const receiver = await startOTLPHttpReceiver();
+    cleanups.push(() => receiver.close());
+    const rt = createTracing(otlpConfig(receiver.endpoint, 'rule'));
+    const qt = createTracing(otlpConfig(receiver.endpoint, 'querier'));
+    const stack = await startStack({ querier: qt });
+    const dir = await makeTempDir('tracing-rule-');
+    cleanups.push(() => removeTempDir(dir));
+    await writeFile(
+      join(dir, 'rules.yml'),
+      'groups:\n  - name: temps\n    interval: 1s\n    rules:\n      - record: temp:sum\n        expr: sum(temp)\n',
+    );
+    const ruler = createRuler({
+      ruleFiles: [join(dir, 'rules.yml')],
+      dataDir: join(dir, 'data'),
+      queryURLs: [`http://${stack.querier.httpAddress}`],
+      httpAddress: '127.0.0.1:0',
+      grpcAddress: '127.0.0.1:0',
+      httpGracePeriodMs: 0,
+      grpcGracePeriodMs: 0,
+      tracer: rt.tracer,
+    });
+    await ruler.start();
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (ruler.ruleGroups()[0]?.lastEvaluation ?? 0) === 0) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await ruler.close();
+    await stack.close();
+    await Promise.all([rt.shutdown(), qt.shutdown()]);
+
+    const [rule] = byName(receiver.spans, 'rule');
+    expect(rule?.service).toBe('rule');
+    const trace = receiver.spans.filter((s) => s.traceId === rule?.traceId);
+    const querierHttp = trace.filter((s) => s.service === 'querier' && s.name === '/query HTTP[server]');
+    expect(querierHttp.length).toBe(1);
+    expect(querierHttp[0]?.parentSpanId).toBe(rule?.spanId);
+    expect(byName(trace, '/thanos.Store/Series').length).toBeGreaterThanOrEqual(2);
   });
 });
 

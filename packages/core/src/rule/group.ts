@@ -1,6 +1,8 @@
+import type { Tracer } from '@opentelemetry/api';
 import { isStaleNaN, type Labels, matcher, type Queryable, SampleError, STALE_NAN } from '@thanos-ts/tsdb';
 import { xxhash64 } from '../cache/xxhash.js';
 import type { Logger } from '../log/logger.js';
+import { withSpan } from '../tracing/context.js';
 import type { RuleMetrics } from './metrics.js';
 import type { RuleQueryFunc } from './query-func.js';
 import type { RuleGroupConfig } from './rule-file.js';
@@ -38,6 +40,11 @@ export interface GroupDeps {
   metrics: RuleMetrics;
   logger: Logger;
   now: () => number;
+  /**
+   * Each rule's evaluation is a `rule` span (as Prometheus's rules manager names it), parent of the
+   * query it sends; the HTTP query function carries it to the querier.
+   */
+  tracer: Tracer;
 }
 
 const utf8 = new TextEncoder();
@@ -210,7 +217,12 @@ export class RuleGroup {
       metrics.evaluations.inc({ rule_group: this.key });
       let out: OutputSample[];
       try {
-        out = await rule.eval(ts, ctx);
+        out = await withSpan(
+          this.deps.tracer,
+          'rule',
+          { name: rule.name, rule_group: this.name, file: this.cfg.file },
+          () => rule.eval(ts, ctx),
+        );
         rule.health = 'ok';
         rule.lastError = undefined;
       } catch (err) {

@@ -1,6 +1,7 @@
 import { Labels, type Queryable, type SeriesSamples } from '@thanos-ts/tsdb';
 import type { Logger } from '../log/logger.js';
 import type { QueryCore } from '../query/query-core.js';
+import { traceHeaders } from '../tracing/context.js';
 import type { EndpointGroup, HTTPClient } from './clients.js';
 import { RuleQueryError } from './errors.js';
 import type { RulePartialResponseStrategy } from './rule-file.js';
@@ -82,12 +83,16 @@ export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
     const signals: AbortSignal[] = [];
     if (q?.signal) signals.push(q.signal);
     if (timeoutMs > 0) signals.push(AbortSignal.timeout(timeoutMs));
+    // The active span (the rule's) goes along, so the querier's spans join the rule's trace.
+    const headers: Record<string, string> = {
+      ...traceHeaders(),
+      ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {}),
+    };
     const init: RequestInit = {
       method,
+      headers,
       ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
-      ...(method === 'POST'
-        ? { body: params.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
-        : {}),
+      ...(method === 'POST' ? { body: params.toString() } : {}),
     };
     const url = method === 'GET' ? `${base}/api/v1/query?${params}` : `${base}/api/v1/query`;
     let body: PromResponse;
@@ -97,9 +102,8 @@ export function httpQueryFunc(opts: HttpQueryFuncOptions): RuleQueryFunc {
       if (opts.client) {
         const res = await opts.client.request(url, {
           method,
-          ...(method === 'POST'
-            ? { body: params.toString(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } }
-            : {}),
+          headers,
+          ...(method === 'POST' ? { body: params.toString() } : {}),
           ...(init.signal ? { signal: init.signal } : {}),
         });
         status = res.status;

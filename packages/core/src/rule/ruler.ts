@@ -364,6 +364,7 @@ export function createRuler(opts: RulerOptions): Ruler {
         },
         metrics,
         logger,
+        tracer,
         now,
       },
       restore,
