@@ -39,7 +39,7 @@ export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags, Sel
 }
 
 /** Options of createCompactor no flag sets: the bucket (from --objstore.*) and in-process objects. */
-type NotCompactFlags = 'bucket' | 'logger' | 'registry' | 'now';
+type NotCompactFlags = 'bucket' | 'logger' | 'registry' | 'now' | 'onProgress';
 
 /** Everything `thanos-ts compact` resolved from its flags: createCompactor's options but the bucket. */
 export type CompactCommandConfig = Omit<CompactorOptions, NotCompactFlags> & { dataDir: string };

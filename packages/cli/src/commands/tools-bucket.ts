@@ -18,6 +18,7 @@ import { Command, Option } from 'commander';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
 import { registerBucketCleanup } from './tools-bucket-cleanup.js';
+import { registerBucketDownsample } from './tools-bucket-downsample.js';
 import { registerBucketMark } from './tools-bucket-mark.js';
 import { registerBucketReplicate } from './tools-bucket-replicate.js';
 import { registerBucketRetention } from './tools-bucket-retention.js';
@@ -484,7 +485,7 @@ async function withBucket<T>(flags: ObjstoreFlags, fn: (bucket: Bucket) => Promi
   }
 }
 
-/** Registers `thanos-ts tools bucket ls|inspect|verify|upload-blocks|replicate|mark|cleanup|retention` with Thanos's flags. */
+/** Registers `thanos-ts tools bucket ls|inspect|verify|upload-blocks|replicate|web|mark|cleanup|retention|rewrite|downsample` with Thanos's flags. */
 export const registerBucketTools: ToolsRegistration = (tools) => {
   const bucket = new Command('bucket').description('Bucket utility commands');
 
@@ -579,5 +580,6 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
   registerBucketCleanup(bucket);
   registerBucketRetention(bucket);
   registerBucketRewrite(bucket);
+  registerBucketDownsample(bucket);
   tools.addCommand(bucket);
 };

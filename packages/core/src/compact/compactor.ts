@@ -13,8 +13,6 @@ import {
   serializeBlockMeta,
 } from '@thanos-ts/tsdb';
 import {
-  DownsampleError,
-  downsampleBlock,
   RES_LEVEL_1,
   RES_LEVEL_1_DOWNSAMPLE_RANGE,
   RES_LEVEL_2,
@@ -36,15 +34,9 @@ import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '..
 import type { RequestHandler } from '../http/query-api.js';
 import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
 import { bucketSpanner, withSpan } from '../tracing/context.js';
+import { downsampleBlocks, downsampleCandidates } from './downsample.js';
 import { CompactionHaltError, InsufficientDiskSpaceError } from './errors.js';
-import {
-  type BlockGroup,
-  duplicateBlocks,
-  groupBlocks,
-  overlappingBlocks,
-  removeReplicaLabels,
-  resolutionOf,
-} from './groups.js';
+import { type BlockGroup, duplicateBlocks, groupBlocks, overlappingBlocks, removeReplicaLabels } from './groups.js';
 import {
   applyRetentionPolicy,
   type CleanupHooks,
@@ -58,7 +50,6 @@ import {
   downloadBlock,
   markForDeletion,
   markForNoCompact,
-  markForNoDownsample,
   NO_COMPACT_MARK_FILENAME,
   NO_DOWNSAMPLE_MARK_FILENAME,
   type NoCompactMark,
@@ -134,6 +125,22 @@ export interface CompactorOptions extends ComponentOptions, ServingOptions {
   blockMaxIndexSizeBytes?: number;
   /** Blocks to work on: --min-time, --max-time and --selector.relabel-config. Default: all. */
   filters?: Pick<MetaFilters, 'minTime' | 'maxTime' | 'relabel'>;
+  /** Called at every step and at each phase of each group/block (the CLI's progress bar). Default none. */
+  onProgress?: (p: CompactorProgress) => void;
+}
+
+/**
+ * What the compactor is doing, for progress displays (the CLI's bar in one-shot mode). `done` of
+ * `total` counts groups (compact) or blocks (downsample) finished in the current step.
+ */
+export interface CompactorProgress {
+  step: 'sync' | 'compact' | 'downsample' | 'retention' | 'cleanup';
+  /** The group (compact) or block (downsample) being worked on; '' between items. */
+  item: string;
+  /** What happens to `item`: download, compact, upload, downsample, done, failed; '' between items. */
+  phase: string;
+  done: number;
+  total: number;
 }
 
 /** A group the compactor stopped compacting after a critical error. */
@@ -260,6 +267,14 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     },
   });
 
+  const progress = (p: CompactorProgress): void => {
+    try {
+      opts.onProgress?.(p);
+    } catch (err) {
+      // A display must never stop compaction.
+      logger.warn('progress callback failed', { err: (err as Error).message });
+    }
+  };
   let quarantined: QuarantinedGroup[] = [];
   // What the last sync saw, for /api/v1/blocks (Thanos's BlocksInfo: the last good view is kept
   // when a sync fails, with the error beside it).
@@ -372,6 +387,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     state: SyncState,
     result: IterationResult,
     signal: AbortSignal,
+    phase: (phase: string) => void = () => {},
   ): Promise<boolean> {
     const res = String(g.resolution);
     // Blocks marked for deletion stay visible for a while (so nothing plans around a gap) but are
@@ -434,6 +450,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     await freeSpaceCheck(groupDir, sourceBytes * 2, `compact group ${g.name}`);
     const dirs: string[] = [];
     let downloaded = 0;
+    phase('download');
     for (const m of plan) {
       const dir = join(groupDir, m.ulid);
       downloaded += await withSpan(tracer, 'compaction_block_download', { block: m.ulid }, () =>
@@ -461,6 +478,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       duration_ms: now() - begin,
     });
     const compactBegin = now();
+    phase('compact');
     let written: Awaited<ReturnType<typeof compactBlocks>>;
     const thanos = { labels: g.labels, downsample: { resolution: g.resolution }, source: 'compactor' };
     // Penalty deduplication only changes how overlapping chunks merge; adjacent blocks are
@@ -507,6 +525,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
         samples: newMeta.stats.numSamples,
       });
       const uploadBegin = now();
+      phase('upload');
       // meta.json goes last: until it is there, every reader treats the block as an upload in progress.
       const uploaded = await withSpan(tracer, 'compaction_block_upload', { block: written.ulid }, () =>
         uploadBlock(bucket, written.dir, {
@@ -563,18 +582,26 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     const keep = new Set(groups.map((g) => g.key));
     for (const e of await readdir(compactDir))
       if (!keep.has(e)) await rm(join(compactDir, e), { recursive: true, force: true });
+    let finished = 0;
+    const step = (item: string, phase: string) =>
+      progress({ step: 'compact', item, phase, done: finished, total: groups.length });
+    step('', '');
     await forEachLimit(groups, Math.max(1, opts.compactConcurrency ?? 1), async (g) => {
       try {
         // One span per compaction of a group, as Thanos's "compaction_group".
         while (
           await withSpan(tracer, 'compaction_group', { group: g.name, resolution: g.resolution }, () =>
-            compactGroupOnce(g, state, result, signal),
+            compactGroupOnce(g, state, result, signal, (ph) => step(g.name, ph)),
           )
         )
           signal.throwIfAborted();
+        finished++;
+        step(g.name, 'done');
       } catch (err) {
         if (signal.aborted) throw err;
         metrics.compactionFailures.inc({ resolution: String(g.resolution) });
+        finished++;
+        step(g.name, 'failed');
         if (err instanceof CompactionHaltError) {
           await quarantine(err, g, result);
           return;
@@ -587,84 +614,33 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   }
 
   async function downsamplePass(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
-    const metas = state.metas.filter((m) => !state.noDownsample.has(m.ulid));
-    const sources5m = new Set<string>();
-    const sources1h = new Set<string>();
-    for (const m of metas) {
-      const r = resolutionOf(m);
-      const into = r === RES_LEVEL_1 ? sources5m : r === RES_LEVEL_2 ? sources1h : undefined;
-      for (const s of into ? (m.compaction.sources ?? []) : []) into?.add(s);
-    }
-    const todo = metas
-      .filter((m) => {
-        const r = resolutionOf(m);
-        const sources = m.compaction.sources ?? [m.ulid];
-        if (r === 0)
-          return !sources.every((s) => sources5m.has(s)) && m.maxTime - m.minTime >= RES_LEVEL_1_DOWNSAMPLE_RANGE;
-        if (r === RES_LEVEL_1)
-          return !sources.every((s) => sources1h.has(s)) && m.maxTime - m.minTime >= RES_LEVEL_2_DOWNSAMPLE_RANGE;
-        return false;
-      })
-      .sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0));
-    await mkdir(downsampleDir, { recursive: true });
-    await forEachLimit(todo, Math.max(1, opts.downsampleConcurrency ?? 1), async (m) => {
-      const inRes = resolutionOf(m);
-      const target = inRes === 0 ? RES_LEVEL_1 : RES_LEVEL_2;
-      const label = { resolution: String(inRes) };
-      const bdir = join(downsampleDir, m.ulid);
-      const begin = now();
-      try {
-        await freeSpaceCheck(downsampleDir, blockBytes(m) * 2, `downsample block ${m.ulid}`);
-        await downloadBlock(bucket, m.ulid, bdir, filesConcurrency, signal);
-        logger.info('downloaded block', { id: m.ulid, duration_ms: now() - begin });
-        const dsBegin = now();
-        const out = await downsampleBlock({
-          blockDir: bdir,
-          outDir: downsampleDir,
-          resolution: target,
-          labels: m.thanos?.labels ?? {},
-          signal,
-          onEmptySeries: (series) => logger.warn('empty chunks happened, skip series', { series }),
-        });
-        metrics.downsamples.inc(label);
-        metrics.downsampleDuration.observe(label, (now() - dsBegin) / 1000);
-        if (out) {
-          logger.info('downsampled block', {
-            from: m.ulid,
-            to: out.ulid,
-            resolution: target,
-            samples_read: out.samplesRead,
-            duration_ms: now() - dsBegin,
-          });
-          await uploadBlock(bucket, out.dir, {
-            labels: m.thanos?.labels ?? {},
-            source: 'compactor',
-            meta: out.meta,
-            concurrency: filesConcurrency,
-            hashFunc,
-            signal,
-          });
-          logger.info('uploaded block', { id: out.ulid });
-          result.downsampled.push(out.ulid);
-          await rm(out.dir, { recursive: true, force: true });
-        }
-      } catch (err) {
-        if (signal.aborted) throw err;
-        metrics.downsampleFailures.inc(label);
-        if (err instanceof DownsampleError || err instanceof CorruptionError) {
-          // Downsampling it again would fail the same way every iteration: exclude the block.
-          logger.error('block cannot be downsampled; marked no-downsample', { block: m.ulid, err: err.message });
-          await markForNoDownsample(bucket, m.ulid, QUARANTINE_REASON, err.message, now());
-          result.halted.push({ group: `downsample ${m.ulid}`, blocks: [m.ulid], error: err.message });
-        } else {
-          metrics.retried.inc();
-          logger.error('retriable error', { block: m.ulid, err: (err as Error).message });
-          result.errors.push({ what: `downsample block ${m.ulid}`, error: (err as Error).message });
-        }
-      } finally {
-        await rm(bdir, { recursive: true, force: true });
-      }
+    const todo = downsampleCandidates(state.metas.filter((m) => !state.noDownsample.has(m.ulid)));
+    const r = await downsampleBlocks(bucket, todo, {
+      dir: downsampleDir,
+      logger,
+      now,
+      concurrency: opts.downsampleConcurrency ?? 1,
+      blockFilesConcurrency: filesConcurrency,
+      hashFunc,
+      metrics,
+      signal,
+      onProgress: (p) =>
+        progress({
+          step: 'downsample',
+          item: `${p.block} to ${p.resolution === RES_LEVEL_1 ? '5m' : '1h'}`,
+          phase: p.phase,
+          done: p.finished,
+          total: p.total,
+        }),
     });
+    result.downsampled.push(...r.downsampled);
+    for (const f of r.failed) {
+      if (f.permanent) result.halted.push({ group: `downsample ${f.block}`, blocks: [f.block], error: f.error });
+      else {
+        metrics.retried.inc();
+        result.errors.push({ what: `downsample block ${f.block}`, error: f.error });
+      }
+    }
   }
 
   const cleanupHooks: CleanupHooks = {
@@ -706,6 +682,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       errors: [],
     };
     logger.info('start sync of metas');
+    progress({ step: 'sync', item: '', phase: '', done: 0, total: 0 });
     let state = await sync(signal);
     const justDeleted = await deleteMarked(state, result, signal);
     // Garbage collection: blocks whose data a compacted block already holds (a crash between
@@ -729,6 +706,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       logger.info('downsampling iterations done');
     } else logger.info('downsampling was explicitly disabled');
     state = await sync(signal);
+    progress({ step: 'retention', item: '', phase: '', done: 0, total: 0 });
     // Retention runs whatever happened above, so a stuck group never keeps data past its retention.
     const retained = await applyRetentionPolicy(bucket, state.metas, retention, {
       nowMs: now(),
@@ -736,6 +714,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
       onMarked: () => metrics.blocksMarked.inc({ marker: DELETION_MARK_FILENAME, reason: '' }),
     });
     result.markedForDeletion.push(...retained);
+    progress({ step: 'cleanup', item: '', phase: '', done: 0, total: 0 });
     await cleanPartial(state, result, signal);
     // Deletions a delay of 0 allows happen in the same iteration, as Thanos's cleaner does next round.
     if (deleteDelayMs === 0 && result.markedForDeletion.length > 0) {

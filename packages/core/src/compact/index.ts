@@ -3,11 +3,25 @@ export {
   type CompactDeduplicationFunc,
   type Compactor,
   type CompactorOptions,
+  type CompactorProgress,
   type CompactorStatus,
   createCompactor,
   type IterationResult,
   type QuarantinedGroup,
 } from './compactor.js';
+export {
+  type BucketDownsampler,
+  type BucketDownsamplerOptions,
+  createBucketDownsampler,
+  createDownsampleMetrics,
+  type DownsampleBlocksOptions,
+  type DownsampleBlocksResult,
+  type DownsampleMetrics,
+  type DownsampleProgress,
+  type DownsampleRunResult,
+  downsampleBlocks,
+  downsampleCandidates,
+} from './downsample.js';
 export { CompactionHaltError, InsufficientDiskSpaceError, InvalidMarkRequestError } from './errors.js';
 export {
   type BlockGroup,
