@@ -540,11 +540,6 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     enableTargetInfo: opts.otlpEnableTargetInfo ?? true,
     promoteResourceAttributes: opts.otlpPromoteResourceAttributes ?? [],
   };
-  const otlpDropped = new Counter({
-    name: 'thanos_receive_otlp_dropped_points_total',
-    help: 'OTLP exponential-histogram points not stored (the head stores float samples only).',
-    registers: [registry],
-  });
 
   /** Thanos's receiveOTLPHTTP: OTLP metrics (protobuf or JSON, optionally gzip) to series. */
   async function handleOTLP(req: IncomingMessage): Promise<undefined> {
@@ -568,10 +563,6 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       throw new HTTPError(400, `unsupported compression: ${encoding}. Only "gzip" or no compression supported`);
     const resources = decodeOTLPRequest(raw, headerOf(req, 'content-type'));
     const t = translateOTLP(resources, otlpSettings);
-    if (t.droppedExponentialPoints > 0) {
-      otlpDropped.inc(t.droppedExponentialPoints);
-      log.warn('otlp exponential histograms not stored', { tenant, points: t.droppedExponentialPoints });
-    }
     if (t.errors.length > 0) throw new HTTPError(400, joinOTLPErrors(t.errors));
     const replica = replicaOf(req);
     if (t.series.length === 0) return undefined;

@@ -7,7 +7,15 @@ import {
   STALE_NAN,
   TooOldSampleError,
 } from '@thanos-ts/tsdb';
-import { type FloatHistogram, HistogramError } from '@thanos-ts/tsdb/histogram';
+import {
+  EXPONENTIAL_SCHEMA_MAX,
+  type FloatHistogram,
+  type Histogram,
+  HistogramError,
+  isExponentialSchemaReserved,
+  reduceFloatHistogramResolution,
+  reduceHistogramResolution,
+} from '@thanos-ts/tsdb/histogram';
 import { WriteError, type WriteFailureKind } from './errors.js';
 import type { WireLabel, WriteSeries } from './wire.js';
 
@@ -104,6 +112,25 @@ function sampleReason(err: unknown): string | undefined {
 }
 
 /**
+ * A histogram with a schema the head can store: schemas 9..52 (reserved for higher resolutions,
+ * sent by newer clients and OTLP scales above 8) are reduced to 8 by merging buckets, as
+ * Prometheus 3's remote-write appender does (storage/remote/write_handler.go); other schemas are
+ * left for validation to accept or refuse. Throws HistogramError when spans and buckets disagree.
+ */
+function storableHistogram(h: Histogram): Histogram {
+  return h.schema > EXPONENTIAL_SCHEMA_MAX && isExponentialSchemaReserved(h.schema)
+    ? reduceHistogramResolution(h, EXPONENTIAL_SCHEMA_MAX)
+    : h;
+}
+
+/** storableHistogram for a float histogram. */
+function storableFloatHistogram(h: FloatHistogram): FloatHistogram {
+  return h.schema > EXPONENTIAL_SCHEMA_MAX && isExponentialSchemaReserved(h.schema)
+    ? reduceFloatHistogramResolution(h, EXPONENTIAL_SCHEMA_MAX)
+    : h;
+}
+
+/**
  * Appends series into one tenant's TSDB in one commit, as Thanos's receive Writer.Write: invalid
  * label sets and samples the head refuses (out of order, duplicate, out of bounds, too old) are
  * skipped and counted, everything else is committed; the skipped ones come back as one
@@ -171,8 +198,8 @@ export async function writeSeries(
       }
       try {
         ref = wh.h
-          ? app.appendHistogram(ref, wh.t, wh.h)
-          : app.appendFloatHistogram(ref, wh.t, wh.fh as FloatHistogram);
+          ? app.appendHistogram(ref, wh.t, storableHistogram(wh.h))
+          : app.appendFloatHistogram(ref, wh.t, storableFloatHistogram(wh.fh as FloatHistogram));
         appended++;
       } catch (err) {
         if (err instanceof HistogramError) {
