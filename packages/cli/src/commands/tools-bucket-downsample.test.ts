@@ -72,7 +72,7 @@ describe.skipIf(!haveProm)('tools bucket downsample', () => {
     const S = Math.ceil(1_700_006_400_000 / (54 * H)) * 54 * H;
     const gen = await blocksFromOpenMetrics({
       seed: 9,
-      metrics: 2,
+      metrics: 3,
       seriesPerMetric: 2,
       startMs: S + 30_000,
       durationMs: 47 * H + 1_800_000,
@@ -142,7 +142,7 @@ describe.skipIf(!haveProm)('tools bucket downsample', () => {
           .map((b) => b.resolution)
           .sort(),
       ).toEqual([0, 300_000]);
-      for (const q of ['max_over_time(gen_gauge_0[1h])', 'min_over_time(gen_gauge_1[1h])']) {
+      for (const q of ['max_over_time(gen_counter_0_total[1h])', 'min_over_time(gen_gauge_1[1h])']) {
         const run = async (maxSourceResolutionMs: number) => {
           const r = await querier.rangeQuery(q, S + 2 * H, S + 46 * H, H, { maxSourceResolutionMs });
           if (r.result.type !== 'matrix') throw new Error(q);
