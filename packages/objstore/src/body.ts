@@ -41,3 +41,28 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Re-chunks a byte stream into parts of exactly `size` bytes (the last may be shorter), each
+ * copied into its own buffer so a caller may keep several in flight at once (S3 multipart parts,
+ * Azure block blob blocks).
+ */
+export async function* fixedSizeParts(chunks: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  let part = new Uint8Array(size);
+  let filled = 0;
+  for await (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.byteLength) {
+      const n = Math.min(size - filled, chunk.byteLength - at);
+      part.set(chunk.subarray(at, at + n), filled);
+      filled += n;
+      at += n;
+      if (filled === size) {
+        yield part;
+        part = new Uint8Array(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield part.subarray(0, filled);
+}

@@ -80,3 +80,8 @@ export function isRetryableErr(err: unknown): boolean {
 export function isAbortError(err: unknown): boolean {
   return err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError');
 }
+
+/** A provider's error message on one line, for log lines and error texts. */
+export function oneLine(text: string | undefined): string {
+  return (text ?? '').replace(/\s+/g, ' ').trim() || 'no details';
+}

@@ -6,7 +6,7 @@ import {
   type StoragePipelineOptions,
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
-import { bodyChunks, concatBytes } from '../../body.js';
+import { bodyChunks, concatBytes, fixedSizeParts } from '../../body.js';
 import type { Bucket, IterOptions, OperationOptions, UploadBody } from '../../bucket.js';
 import { ObjstoreConfigError, ObjstoreInvalidArgumentError } from '../../errors.js';
 import { normalizeIterDir, validateObjectName, validateRange } from '../../names.js';
@@ -312,7 +312,7 @@ export function createAzureBucket(opts: AzureBucketOptions): Bucket {
       validateObjectName(name);
       const signal = o?.signal;
       signal?.throwIfAborted();
-      const blocks = fixedSizeBlocks(bodyChunks(body, signal), blockSize);
+      const blocks = fixedSizeParts(bodyChunks(body, signal), blockSize);
       const first = await blocks.next();
       const firstBytes = first.done ? new Uint8Array(0) : first.value;
       await call('upload', name, signal, async (c) => {
@@ -361,28 +361,4 @@ export function createAzureBucket(opts: AzureBucketOptions): Bucket {
       agents.destroy();
     },
   };
-}
-
-/**
- * Re-chunks a byte stream into blocks of exactly `size` bytes (the last may be shorter), each in
- * its own buffer so several can be in flight at once.
- */
-async function* fixedSizeBlocks(chunks: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let block = new Uint8Array(size);
-  let filled = 0;
-  for await (const chunk of chunks) {
-    let at = 0;
-    while (at < chunk.byteLength) {
-      const n = Math.min(size - filled, chunk.byteLength - at);
-      block.set(chunk.subarray(at, at + n), filled);
-      filled += n;
-      at += n;
-      if (filled === size) {
-        yield block;
-        block = new Uint8Array(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield block.subarray(0, filled);
 }

@@ -1,4 +1,4 @@
-import { ObjectNotFoundError, ObjstoreError, ObjstoreOperationError } from '../../errors.js';
+import { ObjectNotFoundError, ObjstoreError, ObjstoreOperationError, oneLine } from '../../errors.js';
 import { describeTlsFailure } from '../http-agents.js';
 
 /** Where a request went and which keys configured it, to name in messages. */
@@ -130,8 +130,4 @@ export function mapAzureError(err: unknown, operation: string, objectName: strin
     cause: err,
     status,
   });
-}
-
-function oneLine(text: string | undefined): string {
-  return (text ?? '').replace(/\s+/g, ' ').trim() || 'no details';
 }

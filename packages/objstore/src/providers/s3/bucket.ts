@@ -15,7 +15,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { withBackoff } from '../../backoff.js';
-import { bodyChunks } from '../../body.js';
+import { bodyChunks, fixedSizeParts } from '../../body.js';
 import type { Bucket, IterOptions, OperationOptions, UploadBody } from '../../bucket.js';
 import { ObjstoreInvalidArgumentError } from '../../errors.js';
 import { normalizeIterDir, validateObjectName, validateRange } from '../../names.js';
@@ -404,28 +404,4 @@ function clipToRange(
   const from = Math.max(0, offset - start);
   const to = length === -1 ? bytes.byteLength : Math.min(bytes.byteLength, from + length);
   return from === 0 && to === bytes.byteLength ? bytes : bytes.subarray(Math.min(from, to), to);
-}
-
-/**
- * Re-chunks a byte stream into parts of exactly `size` bytes (the last may be shorter),
- * copying each part into its own buffer so callers may hold several at once.
- */
-async function* fixedSizeParts(chunks: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
-  let part = new Uint8Array(size);
-  let filled = 0;
-  for await (const chunk of chunks) {
-    let at = 0;
-    while (at < chunk.byteLength) {
-      const n = Math.min(size - filled, chunk.byteLength - at);
-      part.set(chunk.subarray(at, at + n), filled);
-      filled += n;
-      at += n;
-      if (filled === size) {
-        yield part;
-        part = new Uint8Array(size);
-        filled = 0;
-      }
-    }
-  }
-  if (filled > 0) yield part.subarray(0, filled);
 }

@@ -1,4 +1,4 @@
-import { ObjectNotFoundError, ObjstoreError, ObjstoreOperationError } from '../../errors.js';
+import { ObjectNotFoundError, ObjstoreError, ObjstoreOperationError, oneLine } from '../../errors.js';
 import { describeTlsFailure } from '../http-agents.js';
 import type { S3ConfigKeyNames } from './options.js';
 
@@ -147,8 +147,4 @@ export function mapS3Error(err: unknown, operation: string, objectName: string, 
     cause: err,
     status,
   });
-}
-
-function oneLine(text: string | undefined): string {
-  return (text ?? '').replace(/\s+/g, ' ').trim() || 'no details';
 }
