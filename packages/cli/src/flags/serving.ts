@@ -1,4 +1,12 @@
+import { readFileSync } from 'node:fs';
 import type { ComponentOptions, ServingOptions } from '@thanos-ts/core';
+import {
+  parseRequestLoggingConfig,
+  type RequestLoggingConfig,
+  readWebConfigFile,
+  type WebConfig,
+} from '@thanos-ts/core/component';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type Command, Option } from 'commander';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from './grpc-tls.js';
 import { durationFlag, listenAddressFlag } from './http.js';
@@ -12,15 +20,71 @@ export interface ServingFlags extends GrpcServerTLSFlags, TracingFlags {
   grpcAddress?: string;
   httpGracePeriod: string;
   grpcGracePeriod?: string;
+  'http.config'?: string;
+  'request.loggingConfig'?: string;
+  'request.loggingConfigFile'?: string;
+}
+
+/** Commands whose component serves its HTTP endpoints through the shared server (bindServers/serveHTTP), so --http.config and HTTP request logging apply. */
+const SHARED_HTTP_SERVER = new Set(['query', 'store', 'sidecar', 'query-frontend']);
+/** Commands whose component serves gRPC through the shared server, so gRPC request logging applies. */
+const SHARED_GRPC_SERVER = new Set(['query', 'store', 'sidecar', 'rule', 'receive']);
+/** Commands that have --request.logging-config in Thanos. */
+const REQUEST_LOGGING = new Set(['query', 'query-frontend', 'receive', 'rule', 'sidecar', 'store']);
+
+/** `thanos-ts tools bucket web` → `tools bucket web`. */
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /**
- * Adds Thanos's --http-address, --http-grace-period, --tracing.config(-file) and, for components
+ * Adds Thanos's --http-address, --http-grace-period, --http.config, --tracing.config(-file),
+ * --request.logging-config(-file) (on the commands Thanos has it) and, for components
  * that serve gRPC, --grpc-address, --grpc-grace-period and the gRPC server TLS flags, with
  * Thanos's defaults.
  */
 export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command {
   addTracingFlags(cmd);
+  cmd.addOption(
+    new Option(
+      '--http.config <path>',
+      '[EXPERIMENTAL] Path to the configuration file that can enable TLS or authentication for all HTTP endpoints.',
+    ).default(''),
+  );
+  if (REQUEST_LOGGING.has(cmd.name())) {
+    cmd.addOption(
+      new Option(
+        '--request.logging-config-file <file-path>',
+        'Path to YAML file with request logging configuration. See format details: docs/http-config.md#request-logging',
+      ),
+    );
+    cmd.addOption(
+      new Option(
+        '--request.logging-config <content>',
+        "Alternative to 'request.logging-config-file' flag (mutually exclusive). Content of YAML file with request logging configuration.",
+      ),
+    );
+  }
+  // A component that does not serve through the shared server would silently ignore these: refuse.
+  cmd.hook('preAction', (_cmd, action) => {
+    const path = commandPath(action);
+    const o = action.opts() as Partial<ServingFlags>;
+    if ((o['http.config'] ?? '') !== '' && !SHARED_HTTP_SERVER.has(path))
+      throw new InvalidArgumentError(
+        `--http.config: not supported by thanos-ts ${path} yet (its HTTP server does not take the web config); supported by ${[...SHARED_HTTP_SERVER].join(', ')}`,
+      );
+    const logging = requestLoggingFromFlags(o);
+    if (logging?.http.decision !== undefined && logging.http.decision !== 'NoLogCall' && !SHARED_HTTP_SERVER.has(path))
+      throw new InvalidArgumentError(
+        `--request.logging-config: HTTP request logging is not supported by thanos-ts ${path} yet; set only its grpc block`,
+      );
+    if (logging?.grpc.decision !== undefined && logging.grpc.decision !== 'NoLogCall' && !SHARED_GRPC_SERVER.has(path))
+      throw new InvalidArgumentError(
+        `--request.logging-config: gRPC request logging does not apply to thanos-ts ${path} (it serves no gRPC)`,
+      );
+  });
   cmd.addOption(
     new Option('--http-address <host:port>', 'Listen host:port for HTTP endpoints.').default('0.0.0.0:10902'),
   );
@@ -43,6 +107,44 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
   return addGrpcServerTLSFlags(cmd);
 }
 
+/** The web config --http.config names (undefined: none); errors name the flag. */
+export function webConfigFromFlags(o: Partial<ServingFlags>): WebConfig | undefined {
+  try {
+    return readWebConfigFile(o['http.config'] ?? '');
+  } catch (err) {
+    throw new InvalidArgumentError(`--http.config: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The request logging --request.logging-config(-file) gives (Thanos's YAML; undefined: none);
+ * errors name the flag, in Thanos's words.
+ */
+export function requestLoggingFromFlags(o: Partial<ServingFlags>): RequestLoggingConfig | undefined {
+  const file = o['request.loggingConfigFile'];
+  const inline = o['request.loggingConfig'];
+  if (file !== undefined && inline !== undefined)
+    throw new InvalidArgumentError('both --request.logging-config-file and --request.logging-config flags set.');
+  let text = inline;
+  let flag = '--request.logging-config';
+  if (file !== undefined && file !== '') {
+    flag = '--request.logging-config-file';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError(
+        `${flag}: loading YAML file ${file} for request.logging-config-file: ${(err as Error).message}`,
+      );
+    }
+  }
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    return parseRequestLoggingConfig(text, flag);
+  } catch (err) {
+    throw new InvalidArgumentError(`error while parsing config for request logging: ${(err as Error).message}`);
+  }
+}
+
 /**
  * The listen options and the tracer from {@link addServingFlags}'s flags (every key present);
  * errors name the flag. A tracer set up here is flushed by runUntilSignal after the component closes.
@@ -59,5 +161,7 @@ export function servingFromFlags(
     grpcAddress: grpc ? listenAddressFlag(o.grpcAddress as string, 'grpc-address') : undefined,
     grpcGracePeriodMs: grpc ? durationFlag(o.grpcGracePeriod ?? '2m', 'grpc-grace-period') : undefined,
     grpcServerTLS: grpc ? grpcServerTLSFromFlags(o) : undefined,
+    webConfig: webConfigFromFlags(o),
+    requestLogging: requestLoggingFromFlags(o),
   };
 }

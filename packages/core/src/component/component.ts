@@ -3,6 +3,8 @@ import { Registry } from 'prom-client';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import type { GrpcServerTLSOptions } from '../tls/grpc-tls.js';
 import { defaultTracer, ensureContextManager } from '../tracing/context.js';
+import type { RequestLoggingConfig } from './request-logging.js';
+import type { WebConfig } from './web-config.js';
 
 /**
  * What every component takes from its embedder, with the same defaults everywhere: no log lines,
@@ -43,6 +45,17 @@ export interface ServingOptions {
   httpGracePeriodMs?: number;
   /** The same for gRPC calls and streams, ms (--grpc-grace-period). Default 120_000, as Thanos. */
   grpcGracePeriodMs?: number;
+  /**
+   * TLS, basic authentication, extra headers and a rate limit for every HTTP endpoint (--http.config,
+   * Prometheus exporter-toolkit's web config; read one with `readWebConfigFile`). Default: plain
+   * HTTP, open to all.
+   */
+  webConfig?: WebConfig;
+  /**
+   * Which HTTP requests and gRPC calls are logged (--request.logging-config; parse Thanos's YAML with
+   * `parseRequestLoggingConfig`). Default: none, as Thanos without the flag.
+   */
+  requestLogging?: RequestLoggingConfig;
 }
 
 /** The defaults of {@link ComponentOptions} filled in. */

@@ -1,11 +1,12 @@
 import type { Server } from '@grpc/grpc-js';
 import type { Tracer } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
-import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import type { Logger } from '../log/logger.js';
 import type { ServingOptions } from './component.js';
 import { type ServedGrpc, serveGrpc } from './grpc-server.js';
+import { serveHTTP } from './http-server.js';
 
 /** What a component exposes over the network. */
 export interface ComponentEndpoints {
@@ -19,6 +20,8 @@ export interface ComponentEndpoints {
   grpc?: (server: Server) => void;
   /** Tracer for one span per API request (the component's `tracer` option). Default: no spans. */
   tracer?: Tracer;
+  /** The component's name in request log lines (`thanos.method_name`). Default `http`. */
+  name?: string;
 }
 
 /** The servers a component bound in `start()`. */
@@ -43,8 +46,9 @@ export function componentHandler(endpoints: ComponentEndpoints): RequestHandler 
 }
 
 /**
- * Binds the HTTP and gRPC servers `serving` asks for (none when it names no address). If the second
- * bind fails the first is closed again, so a failed start leaves no port open.
+ * Binds the HTTP and gRPC servers `serving` asks for (none when it names no address), the HTTP one
+ * with the web config (TLS, basic auth) and both with the request logging. If the second bind fails
+ * the first is closed again, so a failed start leaves no port open.
  */
 export async function bindServers(
   serving: ServingOptions,
@@ -55,14 +59,21 @@ export async function bindServers(
   let grpc: ServedGrpc | undefined;
   try {
     if (serving.httpAddress !== undefined)
-      http = await listenHTTP(serving.httpAddress, componentHandler(endpoints), {
+      http = await serveHTTP(componentHandler(endpoints), {
+        address: serving.httpAddress,
         gracePeriodMs: serving.httpGracePeriodMs,
+        webConfig: serving.webConfig,
+        requestLogging: serving.requestLogging?.http,
+        logger,
+        name: endpoints.name,
       });
     if (serving.grpcAddress !== undefined && endpoints.grpc)
       grpc = await serveGrpc(endpoints.grpc, {
         address: serving.grpcAddress,
         grpcServerTLS: serving.grpcServerTLS,
         gracePeriodMs: serving.grpcGracePeriodMs,
+        requestLogging: serving.requestLogging?.grpc,
+        logger,
       });
   } catch (err) {
     await Promise.all([http?.close(), grpc?.close()]);

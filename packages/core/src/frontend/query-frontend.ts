@@ -14,9 +14,10 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
+import { serveHTTP } from '../component/http-server.js';
 import { componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
-import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import type { ListeningHTTPServer } from '../http/http-server.js';
 import { instrumentHandler } from '../http/instrument.js';
 import { parseTime } from '../http/params.js';
 import type { RequestHandler } from '../http/query-api.js';
@@ -893,8 +894,13 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     async start(signal) {
       setReady();
       if (opts.httpAddress !== undefined) {
-        const http = await listenHTTP(opts.httpAddress, readyAware, {
+        const http = await serveHTTP(readyAware, {
+          address: opts.httpAddress,
           gracePeriodMs: opts.httpGracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS,
+          webConfig: opts.webConfig,
+          requestLogging: opts.requestLogging?.http,
+          logger,
+          name: 'query-frontend',
         });
         servers = http;
         logger.info('listening', { http: http.address });

@@ -1,0 +1,99 @@
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { type ListeningHTTPServer, listenHTTP, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
+import type { RequestHandler } from '../http/query-api.js';
+import { type Logger, NOP_LOGGER } from '../log/logger.js';
+import { DEFAULT_GRACE_PERIOD_MS } from './component.js';
+import { type ProtocolRequestLogging, withRequestLogging } from './request-logging.js';
+import { checkClientCert, type WebConfig, webTLSOptions, withWebConfig } from './web-config.js';
+
+/** Options of {@link serveHTTP}. */
+export interface ServeHTTPOptions {
+  /** host:port to listen on; port 0 picks a free one. */
+  address: string;
+  /** How long `close()` lets running requests finish before cutting them, ms. Default 120_000 (--http-grace-period). */
+  gracePeriodMs?: number | undefined;
+  /** TLS, basic auth, headers and rate limit (--http.config). Default: plain HTTP, open. */
+  webConfig?: WebConfig | undefined;
+  /** Request logging of the HTTP server (--request.logging-config's `http`). Default: none. */
+  requestLogging?: ProtocolRequestLogging | undefined;
+  /** Where request log lines and refused TLS clients are logged. Default: nowhere. */
+  logger?: Logger | undefined;
+  /** `thanos.method_name` of request log lines: the component's name. Default `http`. */
+  name?: string | undefined;
+}
+
+/**
+ * Starts a component's HTTP server (the one every component shares): node:http, or node:https when
+ * the web config has TLS, with the web config's basic auth, headers and rate limit and the request
+ * logging in front of `handler` (404 for unhandled paths). Throws WebConfigError before binding
+ * when the certificate or key cannot be used. Closed as listenHTTP's servers are: idle connections
+ * at once, running requests after the grace period. Safe to call for several servers at once.
+ */
+export async function serveHTTP(handler: RequestHandler, opts: ServeHTTPOptions): Promise<ListeningHTTPServer> {
+  const logger = opts.logger ?? NOP_LOGGER;
+  let h = handler;
+  if (opts.webConfig) h = withWebConfig(h, opts.webConfig);
+  // Outermost, as Thanos's middleware sits around the toolkit's handler: refused requests are logged too.
+  if (opts.requestLogging) h = withRequestLogging(h, opts.requestLogging, logger, opts.name ?? 'http');
+  const grace = opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
+  const tls = opts.webConfig ? webTLSOptions(opts.webConfig) : undefined;
+  if (!tls) return listenHTTP(opts.address, h, { gracePeriodMs: grace });
+
+  const { host, port } = splitHostPort(opts.address);
+  const tlsConfig = opts.webConfig?.tlsServerConfig;
+  const server = createServer({ ...tls, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    h(req, res).then(
+      (handled) => {
+        if (!handled && !res.headersSent) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('404 page not found\n');
+        }
+      },
+      (err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+        } else res.destroy();
+      },
+    );
+  });
+  // The client certificate policies OpenSSL does not enforce itself (see checkClientCert); Go's
+  // server ends such handshakes, this ends the connection before any request is read.
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    const refused = checkClientCert(socket, tlsConfig);
+    if (refused) {
+      logger.debug('tls client refused', { remote: socket.remoteAddress, err: refused });
+      socket.destroy();
+    }
+  });
+  server.on('tlsClientError', (err, socket) => {
+    logger.debug('tls handshake failed', { remote: socket.remoteAddress, err: err.message });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host || undefined, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
+    port: a.port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const t = setTimeout(() => server.closeAllConnections(), grace);
+        server.close(() => {
+          clearTimeout(t);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
