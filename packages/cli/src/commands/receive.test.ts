@@ -43,6 +43,8 @@ describe('thanos-ts receive flags', () => {
     expect(cfg.remoteWriteServerTLS).toBeUndefined();
     expect(cfg.otlpEnableTargetInfo).toBe(true);
     expect(cfg.otlpPromoteResourceAttributes).toEqual([]);
+    expect(cfg.tenantCertificateField).toBeUndefined();
+    expect(cfg.memorySnapshotOnShutdown).toBeUndefined();
   });
 
   it('maps every receive flag', async () => {
@@ -79,6 +81,12 @@ describe('thanos-ts receive flags', () => {
           '--remote-write.server-tls-key=/s.key',
           '--remote-write.server-tls-client-ca=/ca.crt',
           '--remote-write.server-tls-min-version=1.2',
+          '--remote-write.server-tls-ciphers=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+          '--remote-write.server-tls-ciphers=TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384',
+          '--remote-write.server-tls-curves=X25519',
+          '--remote-write.client-tls-min-version=1.2',
+          '--receive.tenant-certificate-field=organizationalUnit',
+          '--tsdb.memory-snapshot-on-shutdown',
           '--receive.memory-limit=2GiB',
           '--receive.relabel-config',
           '- action: labeldrop\n  regex: pod',
@@ -104,8 +112,18 @@ describe('thanos-ts receive flags', () => {
           keyFile: '/c.key',
           serverName: 'peer.test',
           skipVerify: true,
+          minVersion: '1.2',
         },
-        remoteWriteServerTLS: { certFile: '/s.crt', keyFile: '/s.key', clientCAFile: '/ca.crt', minVersion: '1.2' },
+        remoteWriteServerTLS: {
+          certFile: '/s.crt',
+          keyFile: '/s.key',
+          clientCAFile: '/ca.crt',
+          minVersion: '1.2',
+          cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'],
+          curves: ['X25519'],
+        },
+        tenantCertificateField: 'organizationalUnit',
+        memorySnapshotOnShutdown: true,
         splitTenantLabelName: 'team',
         otlpEnableTargetInfo: false,
         otlpPromoteResourceAttributes: ['service.version', 'k8s.pod.name'],
@@ -138,6 +156,22 @@ describe('thanos-ts receive flags', () => {
       /--remote-write.server-tls-min-version: want one of 1.0, 1.1, 1.2, 1.3/,
     ],
     [['--remote-write.server-tls-cert=/c'], /both server key and certificate must be provided/],
+    [
+      ['--remote-write.server-tls-ciphers=TLS_RSA_WITH_AES_128_CBC_SHA'],
+      /--remote-write.server-tls-ciphers: invalid cipher suite: TLS_RSA_WITH_AES_128_CBC_SHA, valid values are/,
+    ],
+    [
+      ['--remote-write.server-tls-curves=P-256'],
+      /--remote-write.server-tls-curves: invalid curve: P-256, valid values are/,
+    ],
+    [
+      ['--remote-write.client-tls-min-version=1.4'],
+      /--remote-write.client-tls-min-version: want one of 1.0, 1.1, 1.2, 1.3/,
+    ],
+    [
+      ['--receive.tenant-certificate-field=email'],
+      /--receive.tenant-certificate-field: must be one of organization, organizationalUnit, commonName/,
+    ],
     [
       ['--remote-write.server-tls-client-ca=/ca'],
       /when a client CA is used a server key and certificate must also be provided/,

@@ -8,9 +8,13 @@ import {
   DEFAULT_TENANT_LABEL,
   HASHRING_ALGORITHMS,
   type HashringAlgorithm,
+  nodeCipherList,
+  nodeCurveList,
   parseHashringsConfig,
   parseLimitsConfig,
   type ReceiverOptions,
+  TENANT_CERTIFICATE_FIELDS,
+  type TenantCertificateField,
   TLS_VERSIONS,
   type TLSVersion,
 } from '@thanos-ts/core/receive';
@@ -41,6 +45,11 @@ export interface ReceiveFlags extends ObjstoreFlags, ServingFlags, LogFlags {
   'remoteWrite.serverTlsKey'?: string;
   'remoteWrite.serverTlsClientCa'?: string;
   'remoteWrite.serverTlsMinVersion': string;
+  'remoteWrite.serverTlsCiphers': string[];
+  'remoteWrite.serverTlsCurves': string[];
+  'remoteWrite.clientTlsMinVersion': string;
+  'receive.tenantCertificateField': string;
+  'tsdb.memorySnapshotOnShutdown': boolean;
   'tsdb.path': string;
   'tsdb.retention': string;
   'tsdb.outOfOrder.timeWindow': string;
@@ -114,6 +123,21 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
     throw new InvalidArgumentError(
       `--remote-write.server-tls-min-version: want one of ${TLS_VERSIONS.join(', ')}, got ${JSON.stringify(minVersion)}`,
     );
+  const clientMinVersion = o['remoteWrite.clientTlsMinVersion'];
+  if (!TLS_VERSIONS.includes(clientMinVersion as TLSVersion))
+    throw new InvalidArgumentError(
+      `--remote-write.client-tls-min-version: want one of ${TLS_VERSIONS.join(', ')}, got ${JSON.stringify(clientMinVersion)}`,
+    );
+  const ciphers = (o['remoteWrite.serverTlsCiphers'] ?? []).filter((c) => c !== '');
+  const curves = (o['remoteWrite.serverTlsCurves'] ?? []).filter((c) => c !== '');
+  // Unknown names fail here, naming the flag (Thanos: `invalid cipher suite: X, valid values are …`).
+  nodeCipherList(ciphers, '--remote-write.server-tls-ciphers');
+  nodeCurveList(curves, '--remote-write.server-tls-curves');
+  const certField = o['receive.tenantCertificateField'] ?? '';
+  if (certField !== '' && !TENANT_CERTIFICATE_FIELDS.includes(certField as TenantCertificateField))
+    throw new InvalidArgumentError(
+      `--receive.tenant-certificate-field: must be one of ${TENANT_CERTIFICATE_FIELDS.join(', ')}, got ${JSON.stringify(certField)}`,
+    );
   const serverCert = o['remoteWrite.serverTlsCert'] ?? '';
   const serverKey = o['remoteWrite.serverTlsKey'] ?? '';
   // As Thanos's tls.NewServerConfig: no certificate and key means plain HTTP; one without the other is an error.
@@ -165,6 +189,7 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
             serverName: o['remoteWrite.clientServerName'],
             skipVerify: o['remoteWrite.clientTlsSkipVerify'] === true ? true : undefined,
           }),
+          minVersion: clientMinVersion as TLSVersion,
         }
       : undefined,
     remoteWriteServerTLS:
@@ -175,7 +200,11 @@ export async function parseReceiveFlags(o: ReceiveFlags): Promise<ReceiveCommand
             keyFile: serverKey,
             ...(serverCA !== '' ? { clientCAFile: serverCA } : {}),
             minVersion: minVersion as TLSVersion,
+            ...(ciphers.length > 0 ? { cipherSuites: ciphers } : {}),
+            ...(curves.length > 0 ? { curves } : {}),
           },
+    tenantCertificateField: certField === '' ? undefined : (certField as TenantCertificateField),
+    memorySnapshotOnShutdown: o['tsdb.memorySnapshotOnShutdown'] === true ? true : undefined,
     relabelConfigs: relabelText ? parseRelabelConfig(relabelText, '--receive.relabel-config') : undefined,
     splitTenantLabelName: o['receive.splitTenantLabelName'] || undefined,
     otlpEnableTargetInfo: o['receive.otlpEnableTargetInfo'],
@@ -229,7 +258,29 @@ export function defineReceiveCommand(): Command {
     'TLS version for the HTTP server, leave blank to default to TLS 1.3, Allowed values: ["1.0", "1.1", "1.2", "1.3"]',
     '1.3',
   );
+  opt(
+    '--remote-write.server-tls-ciphers <name>',
+    'TLS cipher suites for the HTTP server (repeatable). If not specified, the default Go cipher suites are used. See https://pkg.go.dev/crypto/tls#pkg-constants for valid values.',
+    [],
+    true,
+  );
+  opt(
+    '--remote-write.server-tls-curves <name>',
+    'TLS curves for the HTTP server (repeatable). If not specified, the default Go curves are used. Valid values: CurveP256, CurveP384, CurveP521, X25519.',
+    [],
+    true,
+  );
+  opt(
+    '--remote-write.client-tls-min-version <version>',
+    'TLS version for the gRPC client, leave blank to default to TLS 1.3, Allowed values: ["1.0", "1.1", "1.2", "1.3"]',
+    '1.3',
+  );
   opt('--tsdb.path <dir>', 'Data directory of TSDB.', './data');
+  opt(
+    '--tsdb.memory-snapshot-on-shutdown',
+    '[EXPERIMENTAL] Enables feature to snapshot in-memory chunks on shutdown for faster restarts.',
+    false,
+  );
   opt(
     '--tsdb.retention <duration>',
     'How long to retain raw samples on local storage. 0d - disables the retention policy (i.e. infinite retention).',
@@ -274,6 +325,11 @@ export function defineReceiveCommand(): Command {
     "Endpoint of local receive node. Used to identify the local node in the hashring configuration. If it's empty AND hashring configuration was provided, it means that receive will run in RoutingOnly mode.",
   );
   opt('--receive.tenant-header <name>', 'HTTP header to determine tenant for write requests.', DEFAULT_TENANT_HEADER);
+  opt(
+    '--receive.tenant-certificate-field <field>',
+    "Use TLS client's certificate field to determine tenant for write requests. Must be one of organization, organizationalUnit or commonName. This setting will cause the receive.tenant-header flag value to be ignored.",
+    '',
+  );
   opt(
     '--receive.default-tenant-id <id>',
     'Default tenant ID to use when none is provided via a header.',

@@ -36,13 +36,21 @@ export { validateTenant } from './multi-tsdb.js';
 export {
   decodeOTLPRequest,
   OTLP_PATH,
+  OTLP_ZERO_THRESHOLD,
   type OTLPSettings,
   type OTLPTranslation,
+  otlpBucketsLayout,
   otlpLabelName,
   otlpMetricName,
   translateOTLP,
 } from './otlp.js';
-export { connectWriteablePeer, REMOTE_WRITE_METHOD, serveWriteable, type WriteablePeer } from './peer.js';
+export {
+  connectWriteablePeer,
+  type PeerTLSOptions,
+  REMOTE_WRITE_METHOD,
+  serveWriteable,
+  type WriteablePeer,
+} from './peer.js';
 export {
   createReceiver,
   DEFAULT_REPLICA_HEADER,
@@ -56,7 +64,19 @@ export {
 } from './receiver.js';
 export { writeQuorum } from './router.js';
 export { relabelSeries, splitTenants } from './series-transform.js';
-export { type RemoteWriteServerTLS, TLS_VERSIONS, type TLSVersion } from './tls-server.js';
+export {
+  checkRemoteWriteServerTLS,
+  GO_CIPHER_SUITES,
+  GO_CURVES,
+  nodeCipherList,
+  nodeCurveList,
+  type RemoteWriteServerTLS,
+  TENANT_CERTIFICATE_FIELDS,
+  type TenantCertificateField,
+  TLS_VERSIONS,
+  type TLSVersion,
+  tenantFromCertificate,
+} from './tls-server.js';
 export {
   decodeForwardRequest,
   decodeWriteRequest,

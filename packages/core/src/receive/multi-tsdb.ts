@@ -30,6 +30,8 @@ export interface MultiTSDBOptions {
   blockDurationMs: number;
   retentionMs: number;
   outOfOrderTimeWindowMs: number;
+  /** Write a head chunk snapshot when a tenant's TSDB closes, so its next open skips most WAL replay. Default false. */
+  memorySnapshotOnShutdown?: boolean;
   bucket?: Bucket | undefined;
   logger: Logger;
 }
@@ -85,6 +87,7 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
       blockDurationMs: opts.blockDurationMs,
       retentionMs: opts.retentionMs,
       outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs,
+      ...(opts.memorySnapshotOnShutdown ? { enableMemorySnapshotOnShutdown: true } : {}),
       logger: dbLog,
     });
     const labels = opts.externalLabels.with(opts.tenantLabelName, tenant);

@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureVersion } from 'node:tls';
 import {
+  type ChannelCredentials,
   Client,
+  credentials as grpcCredentials,
   Metadata,
   type Server,
   type ServerUnaryCall,
@@ -8,10 +12,51 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
+import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
 import { defaultTracer, extractGrpcMetadata, injectGrpcMetadata, withSpan } from '../tracing/context.js';
 import { WriteError, type WriteFailureKind } from './errors.js';
+import type { TLSVersion } from './tls-server.js';
 import { decodeForwardRequest, encodeForwardRequest, type ForwardRequest } from './wire.js';
+
+/** TLS towards peer receivers (Thanos's --remote-write.client-tls-*). */
+export interface PeerTLSOptions extends GrpcClientTLSOptions {
+  /**
+   * Lowest TLS version offered to peers (--remote-write.client-tls-min-version; the CLI's
+   * default is Thanos's 1.3). Default: Node's (1.2).
+   */
+  minVersion?: TLSVersion;
+}
+
+function readFlagFile(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new InvalidArgumentError(`${flag}: cannot read ${JSON.stringify(file)}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * gRPC credentials for peers: the shared client credentials, or, with a minimum TLS version, a
+ * secure context carrying it (grpc-js's createSsl has no version setting).
+ */
+function peerCredentials(tls?: PeerTLSOptions): { credentials: ChannelCredentials; channelOptions: object } {
+  const shared = grpcClientCredentials(tls);
+  if (!tls?.secure || tls.minVersion === undefined) return shared;
+  const context = createSecureContext({
+    minVersion: `TLSv${tls.minVersion}` as SecureVersion,
+    ...(tls.caFile ? { ca: readFlagFile(tls.caFile, '--remote-write.client-tls-ca') } : {}),
+    ...(tls.certFile ? { cert: readFlagFile(tls.certFile, '--remote-write.client-tls-cert') } : {}),
+    ...(tls.keyFile ? { key: readFlagFile(tls.keyFile, '--remote-write.client-tls-key') } : {}),
+  });
+  const verify = tls.skipVerify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+  return {
+    credentials: grpcCredentials.createFromSecureContext(context, verify),
+    channelOptions: shared.channelOptions,
+  };
+}
 
 /** Full method name of Thanos's forwarding RPC (pkg/store/storepb/rpc.proto, package thanos). */
 export const REMOTE_WRITE_METHOD = '/thanos.WriteableStore/RemoteWrite';
@@ -103,8 +148,8 @@ export interface WriteablePeer {
 }
 
 /** Dials a peer lazily (gRPC connects on the first call and reconnects by itself). */
-export function connectWriteablePeer(address: string, tls?: GrpcClientTLSOptions): WriteablePeer {
-  const { credentials, channelOptions } = grpcClientCredentials(tls);
+export function connectWriteablePeer(address: string, tls?: PeerTLSOptions): WriteablePeer {
+  const { credentials, channelOptions } = peerCredentials(tls);
   const client = new Client(address, credentials, {
     ...channelOptions,
     'grpc.max_receive_message_length': -1,

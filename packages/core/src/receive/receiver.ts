@@ -36,7 +36,6 @@ import {
   type StoreAPI,
   type StoreInfo,
 } from '../storeapi/store-api.js';
-import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
 import { extractTraceContext, withSpan } from '../tracing/context.js';
 import { DecodeRequestError, InvalidTenantError, LimitError, ReceiveConfigError, WriteError } from './errors.js';
 import {
@@ -50,10 +49,17 @@ import {
 import { checkCounts, checkHeadSeries, checkSize, type LimitsConfig, NO_LIMITS, tenantLimits } from './limits.js';
 import { createMultiTSDB, type MultiTSDB, type TenantDB, tenantTimeRange, validateTenant } from './multi-tsdb.js';
 import { decodeOTLPRequest, joinOTLPErrors, OTLP_PATH, translateOTLP } from './otlp.js';
-import { connectWriteablePeer, serveWriteable, type WriteablePeer } from './peer.js';
+import { connectWriteablePeer, type PeerTLSOptions, serveWriteable, type WriteablePeer } from './peer.js';
 import { createRouter, type Router } from './router.js';
 import { relabelSeries, splitTenants } from './series-transform.js';
-import { listenHTTPS, type RemoteWriteServerTLS } from './tls-server.js';
+import {
+  checkRemoteWriteServerTLS,
+  listenHTTPS,
+  type RemoteWriteServerTLS,
+  TENANT_CERTIFICATE_FIELDS,
+  type TenantCertificateField,
+  tenantFromCertificate,
+} from './tls-server.js';
 import { decodeWriteRequest, decodeWriteRequestV2, type WriteSeries } from './wire.js';
 import { writeSeries } from './writer.js';
 
@@ -93,6 +99,13 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
   blockDurationMs?: number;
   /** Out-of-order samples this much older than a series' newest are accepted, ms (--tsdb.out-of-order.time-window). Default 0 (rejected). */
   outOfOrderTimeWindowMs?: number;
+  /**
+   * Snapshot each tenant's in-memory chunks when the receiver closes, so a restart reads the
+   * snapshot and replays only the WAL after it (Thanos's hidden, experimental
+   * --tsdb.memory-snapshot-on-shutdown; the tsdb's enableMemorySnapshotOnShutdown, ignored with
+   * an out-of-order window). A crash still replays the WAL. Default false.
+   */
+  memorySnapshotOnShutdown?: boolean;
   /** Samples this far ahead of now are rejected as out of bounds, ms (--tsdb.too-far-in-future.time-window). Default 0 (no check). */
   tooFarInFutureMs?: number;
   /** Header naming the tenant (--receive.tenant-header). Default THANOS-TENANT. */
@@ -139,8 +152,16 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
   otlpEnableTargetInfo?: boolean;
   /** OTLP resource attributes added as labels to every series (--receive.otlp-promote-resource-attributes). Default none. */
   otlpPromoteResourceAttributes?: readonly string[];
-  /** TLS towards peer receivers (--remote-write.client-tls-*). Default plaintext. */
-  peerTLS?: GrpcClientTLSOptions;
+  /** TLS towards peer receivers (--remote-write.client-tls-*, with minVersion). Default plaintext. */
+  peerTLS?: PeerTLSOptions;
+  /**
+   * Take the tenant of HTTP writes from this field of the client's TLS certificate instead of the
+   * tenant header (--receive.tenant-certificate-field, as Thanos): the first Organization, the
+   * first OrganizationalUnit or the CommonName. Needs `remoteWriteServerTLS` with a client CA (or
+   * a TLS server of your own that asks for client certificates); a request without a certificate
+   * or without that field is refused with 400. Default: off (the header decides).
+   */
+  tenantCertificateField?: TenantCertificateField;
   /** Per-tenant limits (--receive.limits-config-file, parsed with parseLimitsConfig). Default none. */
   limits?: LimitsConfig;
   /**
@@ -243,6 +264,12 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const externalLabels =
     opts.externalLabels instanceof Labels ? opts.externalLabels : Labels.from(opts.externalLabels ?? {});
   const tenantLabel = opts.tenantLabelName ?? DEFAULT_TENANT_LABEL;
+  if (opts.remoteWriteServerTLS) checkRemoteWriteServerTLS(opts.remoteWriteServerTLS);
+  const certField = opts.tenantCertificateField;
+  if (certField !== undefined && !TENANT_CERTIFICATE_FIELDS.includes(certField))
+    throw new InvalidArgumentError(
+      `--receive.tenant-certificate-field: must be one of ${TENANT_CERTIFICATE_FIELDS.join(', ')}, got ${JSON.stringify(certField)}`,
+    );
   if (externalLabels.has(tenantLabel))
     throw new InvalidArgumentError(`--label ${tenantLabel} clashes with --receive.tenant-label-name`);
 
@@ -253,6 +280,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     blockDurationMs: opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION,
     retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS,
     outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs ?? 0,
+    memorySnapshotOnShutdown: opts.memorySnapshotOnShutdown ?? false,
     bucket: opts.bucket,
     logger: log,
   });
@@ -429,10 +457,19 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     }
   }
 
+  /** Thanos's GetTenantFromHTTP: the tenant header, the default header, the default tenant — or the client certificate. */
   function tenantOf(req: IncomingMessage): string {
     let tenant = headerOf(req, tenantHeader);
     if (tenant === '') tenant = headerOf(req, DEFAULT_TENANT_HEADER);
     if (tenant === '') tenant = defaultTenant;
+    if (certField !== undefined) {
+      try {
+        // Hard tenancy: with the option on, a missing certificate field fails the request.
+        tenant = tenantFromCertificate(req, certField);
+      } catch (err) {
+        throw new HTTPError(400, (err as Error).message);
+      }
+    }
     validateTenant(tenant);
     return tenant;
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { SecureVersion } from 'node:tls';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type ListeningHTTPServer, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
@@ -10,6 +11,88 @@ import type { RequestHandler } from '../http/query-api.js';
 export const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 /** One of {@link TLS_VERSIONS}. */
 export type TLSVersion = (typeof TLS_VERSIONS)[number];
+
+/**
+ * Go's crypto/tls cipher suite names that Thanos accepts (tls.CipherSuites(), the ones Go deems
+ * secure) and the OpenSSL names Node uses for them. The three TLS 1.3 suites are listed because Go
+ * accepts their names, but as in Go they cannot be turned off: TLS 1.3 always offers all three.
+ */
+export const GO_CIPHER_SUITES: Readonly<Record<string, string>> = {
+  TLS_AES_128_GCM_SHA256: 'TLS_AES_128_GCM_SHA256',
+  TLS_AES_256_GCM_SHA384: 'TLS_AES_256_GCM_SHA384',
+  TLS_CHACHA20_POLY1305_SHA256: 'TLS_CHACHA20_POLY1305_SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
+  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
+  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
+  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
+  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
+  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
+  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
+};
+
+/** The TLS 1.3 suites, which Go (and so Thanos) always enables whatever the cipher list says. */
+const TLS13_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'];
+
+/**
+ * The curve (key exchange group) names Thanos's getCurveIDs accepts and their OpenSSL group names
+ * (the post-quantum hybrids need OpenSSL 3.5, which Node 24 bundles).
+ */
+export const GO_CURVES: Readonly<Record<string, string>> = {
+  CurveP256: 'P-256',
+  CurveP384: 'P-384',
+  CurveP521: 'P-521',
+  X25519: 'X25519',
+  X25519MLKEM768: 'X25519MLKEM768',
+  SecP256r1MLKEM768: 'SecP256r1MLKEM768',
+  SecP384r1MLKEM1024: 'SecP384r1MLKEM1024',
+};
+
+/**
+ * Go's default TLS 1.2 suites (Go 1.22+: the ECDHE suites above; no RSA key exchange, no DHE), as
+ * OpenSSL names. Used when no suites are listed, so a receiver accepts what Thanos's does rather
+ * than Node's wider default (which includes RSA key exchange).
+ */
+const GO_DEFAULT_TLS12 = Object.values(GO_CIPHER_SUITES).filter((c) => !c.startsWith('TLS_'));
+
+/**
+ * The Node `ciphers` string for Go cipher suite names (Thanos's getCipherSuiteIDs); with no names,
+ * Go's defaults. TLS 1.3 suites are always all enabled, as in Go. An unknown name throws
+ * InvalidArgumentError naming `flag` with Thanos's text: `invalid cipher suite: X, valid values are A, B, …`.
+ */
+export function nodeCipherList(names: readonly string[] | undefined, flag: string): string {
+  const tls12: string[] = [];
+  for (const name of names ?? []) {
+    const openssl = GO_CIPHER_SUITES[name];
+    if (openssl === undefined)
+      throw new InvalidArgumentError(
+        `${flag}: invalid cipher suite: ${name}, valid values are ${Object.keys(GO_CIPHER_SUITES).sort().join(', ')}`,
+      );
+    if (!TLS13_SUITES.includes(openssl)) tls12.push(openssl);
+  }
+  // No names, or only TLS 1.3 names: TLS 1.2 keeps Go's defaults, as Go does with an empty 1.2 list.
+  return [...TLS13_SUITES, ...(tls12.length > 0 ? tls12 : GO_DEFAULT_TLS12)].join(':');
+}
+
+/**
+ * The Node `ecdhCurve` string for Go curve names (Thanos's getCurveIDs), or undefined for none.
+ * An unknown name throws InvalidArgumentError naming `flag`: `invalid curve: X, valid values are …`.
+ */
+export function nodeCurveList(names: readonly string[] | undefined, flag: string): string | undefined {
+  if (!names || names.length === 0) return undefined;
+  return names
+    .map((name) => {
+      const openssl = GO_CURVES[name];
+      if (openssl === undefined)
+        throw new InvalidArgumentError(
+          `${flag}: invalid curve: ${name}, valid values are ${Object.keys(GO_CURVES).sort().join(', ')}`,
+        );
+      return openssl;
+    })
+    .join(':');
+}
 
 /** TLS of the remote-write server (Thanos's --remote-write.server-tls-*). */
 export interface RemoteWriteServerTLS {
@@ -24,6 +107,27 @@ export interface RemoteWriteServerTLS {
   clientCAFile?: string;
   /** Lowest TLS version accepted (--remote-write.server-tls-min-version). Default '1.3', as Thanos. */
   minVersion?: TLSVersion;
+  /**
+   * Cipher suites for TLS 1.2 and below, by Go name (--remote-write.server-tls-ciphers, see
+   * GO_CIPHER_SUITES). TLS 1.3 suites cannot be restricted (as in Go), so with the default
+   * minimum version 1.3 this has no effect. Default: Node's defaults.
+   */
+  cipherSuites?: readonly string[];
+  /** Key exchange curves by Go name (--remote-write.server-tls-curves, see GO_CURVES). Default: Node's defaults. */
+  curves?: readonly string[];
+}
+
+/**
+ * Checks the names in `tls` (cipher suites, curves, minimum version) without reading files;
+ * throws InvalidArgumentError naming the flag. Safe to call at construction time.
+ */
+export function checkRemoteWriteServerTLS(tls: RemoteWriteServerTLS): void {
+  nodeCipherList(tls.cipherSuites, '--remote-write.server-tls-ciphers');
+  nodeCurveList(tls.curves, '--remote-write.server-tls-curves');
+  if (tls.minVersion !== undefined && !TLS_VERSIONS.includes(tls.minVersion))
+    throw new InvalidArgumentError(
+      `--remote-write.server-tls-min-version: invalid TLS version: ${tls.minVersion}, valid values are ${TLS_VERSIONS.join(', ')}`,
+    );
 }
 
 function readPem(file: string, flag: string): Buffer {
@@ -48,31 +152,42 @@ export async function listenHTTPS(
 ): Promise<ListeningHTTPServer> {
   const { host, port } = splitHostPort(address);
   const ca = tls.clientCAFile ? readPem(tls.clientCAFile, '--remote-write.server-tls-client-ca') : undefined;
-  const server = createServer(
-    {
-      cert: readPem(tls.certFile, '--remote-write.server-tls-cert'),
-      key: readPem(tls.keyFile, '--remote-write.server-tls-key'),
-      ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
-      minVersion: `TLSv${tls.minVersion ?? '1.3'}` as SecureVersion,
-      maxHeaderSize: MAX_HEADER_BYTES,
-    },
-    (req, res) => {
-      handler(req, res).then(
-        (handled) => {
-          if (!handled && !res.headersSent) {
-            res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-            res.end('404 page not found\n');
-          }
-        },
-        (err: unknown) => {
-          if (!res.headersSent) {
-            res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-            res.end(`${err instanceof Error ? err.message : String(err)}\n`);
-          } else res.destroy();
-        },
-      );
-    },
-  );
+  const ciphers = nodeCipherList(tls.cipherSuites, '--remote-write.server-tls-ciphers');
+  const ecdhCurve = nodeCurveList(tls.curves, '--remote-write.server-tls-curves');
+  const options = {
+    cert: readPem(tls.certFile, '--remote-write.server-tls-cert'),
+    key: readPem(tls.keyFile, '--remote-write.server-tls-key'),
+    ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
+    minVersion: `TLSv${tls.minVersion ?? '1.3'}` as SecureVersion,
+    ciphers,
+    ...(ecdhCurve !== undefined ? { ecdhCurve } : {}),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
+  let server: ReturnType<typeof createServer>;
+  try {
+    server = createServer(options, (req, res) => serve(req, res));
+  } catch (err) {
+    // OpenSSL refusing a list (e.g. a curve this build lacks) or the key pair.
+    throw new InvalidArgumentError(`--remote-write.server-tls-*: TLS server configuration: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  function serve(req: IncomingMessage, res: ServerResponse): void {
+    handler(req, res).then(
+      (handled) => {
+        if (!handled && !res.headersSent) {
+          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('404 page not found\n');
+        }
+      },
+      (err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
+        } else res.destroy();
+      },
+    );
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host || undefined, () => {
@@ -98,4 +213,34 @@ export async function listenHTTPS(
       return closing;
     },
   };
+}
+
+/** Client certificate fields a tenant can be taken from (Thanos's --receive.tenant-certificate-field). */
+export const TENANT_CERTIFICATE_FIELDS = ['organization', 'organizationalUnit', 'commonName'] as const;
+/** One of {@link TENANT_CERTIFICATE_FIELDS}. */
+export type TenantCertificateField = (typeof TENANT_CERTIFICATE_FIELDS)[number];
+
+const SUBJECT_KEY: Record<TenantCertificateField, 'O' | 'OU' | 'CN'> = {
+  organization: 'O',
+  organizationalUnit: 'OU',
+  commonName: 'CN',
+};
+
+/**
+ * The tenant named by the client certificate of a TLS request (Thanos's getTenantFromCertificate):
+ * the first Organization, OrganizationalUnit or the CommonName of the leaf certificate's subject.
+ * Throws Error with Thanos's texts when there is no client certificate (also on plain HTTP) or the
+ * field is empty; the caller answers 400.
+ */
+export function tenantFromCertificate(req: IncomingMessage, field: TenantCertificateField): string {
+  const socket = req.socket as TLSSocket;
+  const cert = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate() : undefined;
+  if (!cert || Object.keys(cert).length === 0)
+    throw new Error('could not get required certificate field from client cert');
+  const raw = (cert.subject as unknown as Record<string, string | string[] | undefined> | undefined)?.[
+    SUBJECT_KEY[field]
+  ];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || value === '') throw new Error(`could not get ${field} field from client cert`);
+  return value;
 }
