@@ -20,6 +20,16 @@ export {
   UnsupportedQueryError,
 } from './engine/errors.js';
 export {
+  type DecodedSeries,
+  type DecodeReport,
+  type EncodedQueryable,
+  type EncodedSeriesSet,
+  isEncodedQueryable,
+  isEncodedSeriesSet,
+  type SeriesDecoder,
+  type SeriesDecoderRef,
+} from './engine/pool/encoded-series.js';
+export {
   createEvaluationPool,
   type EvaluationPool,
   type EvaluationPoolOptions,

@@ -8,6 +8,8 @@ export {
   type SampleColumns,
   splitOverlapping,
 } from './dedup.js';
+// The evaluation worker imports the decoder by this name from the built ./query entry.
+export { decodeEncodedStoreSeries } from './encoded-series.js';
 export {
   createEndpointSet,
   type EndpointSet,

@@ -1,6 +1,13 @@
 import { context, type Span, type Tracer, trace } from '@opentelemetry/api';
 import { createEngine, type EvaluationPool, type Expr, parseExpr, QueryTimeoutError } from '@thanos-ts/promql';
-import { compareLabels, compareStrings, InvalidArgumentError, type Labels, type Matcher } from '@thanos-ts/tsdb';
+import {
+  compareLabels,
+  compareStrings,
+  InvalidArgumentError,
+  type Labels,
+  type Matcher,
+  type SelectHints,
+} from '@thanos-ts/tsdb';
 import { Histogram, type Registry } from 'prom-client';
 import { Gate } from '../concurrency/gate.js';
 import type {
@@ -393,25 +400,30 @@ export function createQueryCore(
     const execCtx = trace.setSpan(context.active(), exec);
     const prepare = tracer.startSpan('promqlPrepare', {}, execCtx);
     let fetchedAt: number | undefined;
+    // Both select forms are traced: an engine with an evaluation pool asks for encoded series.
+    const tracedSelect =
+      <R extends { length: number } | { labels: { length: number } }>(
+        select: (matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) => Promise<R>,
+      ) =>
+      (matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<R> =>
+        withSpan(
+          tracer,
+          'querier_select',
+          {
+            minTime: hints.start,
+            maxTime: hints.end,
+            matchers: `{${matchers.map(String).join(',')}}`,
+          },
+          async (span) => {
+            const got = await select(matchers, hints, signal);
+            span.setAttribute('series', 'labels' in got ? got.labels.length : got.length);
+            fetchedAt = Date.now();
+            return got;
+          },
+        );
     const traced: StoreQueryable = Object.create(queryable, {
-      select: {
-        value: (matchers: readonly Matcher[], hints: Parameters<StoreQueryable['select']>[1], signal?: AbortSignal) =>
-          withSpan(
-            tracer,
-            'querier_select',
-            {
-              minTime: hints.start,
-              maxTime: hints.end,
-              matchers: `{${matchers.map(String).join(',')}}`,
-            },
-            async (span) => {
-              const got = await queryable.select(matchers, hints, signal);
-              span.setAttribute('series', got.length);
-              fetchedAt = Date.now();
-              return got;
-            },
-          ),
-      },
+      select: { value: tracedSelect(queryable.select) },
+      selectEncoded: { value: tracedSelect(queryable.selectEncoded) },
     });
     try {
       return await context.with(trace.setSpan(execCtx, prepare), () => runWith(traced));

@@ -1,10 +1,17 @@
-import type { Labels, Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
+import type { EncodedQueryable, EncodedSeriesSet } from '@thanos-ts/promql';
+import type { Labels, Matcher, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import { Gate } from '../concurrency/gate.js';
 import { createTimeSlice } from '../concurrency/time-slice.js';
-import type { Aggr, PartialResponseStrategy, ShardInfo, StoreAPI } from '../storeapi/store-api.js';
-import { ColumnArena, Scratch } from './arena.js';
-import { type DeduplicationFunc, dedupReplicasInto, isCounterFunc, splitOverlapping } from './dedup.js';
-import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks } from './samples.js';
+import type { Aggr, AggrChunk, PartialResponseStrategy, ShardInfo, StoreAPI } from '../storeapi/store-api.js';
+import { type DeduplicationFunc, isCounterFunc } from './dedup.js';
+import {
+  decodeStoreSeries,
+  EncodedSetBuilder,
+  newDecodeState,
+  type SeriesDecodeParams,
+  skippedChunksWarning,
+  storeSeriesDecoder,
+} from './encoded-series.js';
 
 /** Aggregates to ask downsampled stores for, given the function around a selector (Thanos's aggrsFromFunc). */
 export function aggregatesForFunc(func: string | undefined): Aggr[] {
@@ -59,8 +66,11 @@ export interface StoreQueryableOptions {
   maxConcurrentSelect?: number;
 }
 
-/** A Queryable for one query, collecting the stores' warnings as it goes. */
-export interface StoreQueryable extends Queryable {
+/**
+ * A Queryable for one query, collecting the stores' warnings as it goes. Its `selectEncoded`
+ * leaves chunks encoded for an evaluation worker to decode.
+ */
+export interface StoreQueryable extends EncodedQueryable {
   readonly warnings: string[];
   /** Series and samples fetched so far (for query stats). */
   readonly stats: { series: number; samples: number; chunks: number };
@@ -69,7 +79,8 @@ export interface StoreQueryable extends Queryable {
 /**
  * The engine's read side over a StoreAPI (usually the querier's proxy): each select becomes a
  * Series request; merged chunks are decoded, replicas split apart and deduplicated into one
- * sample column per series.
+ * sample column per series, on the event loop (`select`) or, with `selectEncoded`, in the
+ * evaluation worker that evaluates the query.
  */
 export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryable {
   const warnings: string[] = [];
@@ -81,9 +92,19 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
   // The engine asks for every selector at once; the gate keeps one query from opening more than
   // this many Series fan-outs in parallel.
   const selectGate = new Gate(Math.max(1, opts.maxConcurrentSelect ?? 4));
-  const select = async (matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal) => {
-    const aggregates = aggregatesForFunc(hints.func);
-    const stream = opts.store.series(
+  /**
+   * Streams one select's Series answer, counting and collecting warnings, and hands each series
+   * to `onSeries`. Yields to the event loop every few ms: an in-process store's stream never
+   * does on its own.
+   */
+  const stream = async (
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    aggregates: Aggr[],
+    signal: AbortSignal | undefined,
+    onSeries: (labels: Labels, chunks: readonly AggrChunk[]) => void,
+  ): Promise<void> => {
+    const responses = opts.store.series(
       {
         minTime: hints.start,
         maxTime: hints.end,
@@ -106,74 +127,77 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
       },
       signal,
     );
-    const counter = isCounterFunc(hints.func);
-    // Results of this select share slabs; intermediate replica columns reuse scratch buffers.
-    const arena = new ColumnArena();
-    const scratch: Scratch[] = [];
-    const skipped = { chunks: 0 };
-    const out: SeriesSamples[] = [];
-    const empty = new Float64Array(0);
     const slice = createTimeSlice();
-    for await (const r of stream) {
+    for await (const r of responses) {
       const turn = slice.check();
       if (turn) await turn;
       if (r.type === 'warning') addWarnings([r.warning]);
       if (r.type !== 'series') continue;
-      const { labels, chunks } = r.series;
       stats.series++;
-      stats.chunks += chunks.length;
+      stats.chunks += r.series.chunks.length;
+      onSeries(r.series.labels, r.series.chunks);
+    }
+  };
+  const decodeParams = (hints: SelectHints, aggregates: Aggr[]): SeriesDecodeParams => ({
+    aggregates,
+    mint: hints.start,
+    maxt: hints.end,
+    func: opts.deduplicationFunc ?? 'penalty',
+    counter: isCounterFunc(hints.func),
+  });
+  // Decodes on the event loop, a slice at a time (the store's stream yields between slices).
+  const select = async (
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    signal?: AbortSignal,
+  ): Promise<SeriesSamples[]> => {
+    const aggregates = aggregatesForFunc(hints.func);
+    const params = decodeParams(hints, aggregates);
+    // Results of this select share slabs; intermediate replica columns reuse scratch buffers.
+    const state = newDecodeState();
+    const out: SeriesSamples[] = [];
+    const empty = new Float64Array(0);
+    await stream(matchers, hints, aggregates, signal, (labels, chunks) => {
       if (hints.labelsOnly) {
         out.push({ labels, timestamps: empty, values: empty });
-        continue;
+        return;
       }
-      const chains = splitOverlapping(chunks);
-      if (hasHistogramChunks(chunks)) {
-        const mixed = decodeSeriesMixed(
-          chains,
-          aggregates,
-          hints.start,
-          hints.end,
-          opts.deduplicationFunc ?? 'penalty',
-          counter,
-          labels.toString(),
-        );
-        stats.samples += mixed.timestamps.length + (mixed.histograms?.timestamps.length ?? 0);
-        out.push(
-          mixed.histograms
-            ? {
-                labels: labels as Labels,
-                timestamps: mixed.timestamps,
-                values: mixed.values,
-                histograms: mixed.histograms,
-              }
-            : { labels: labels as Labels, timestamps: mixed.timestamps, values: mixed.values },
-        );
-        continue;
-      }
-      while (scratch.length < chains.length) scratch.push(new Scratch());
-      const cols = decodeSeriesColumns(
-        chains,
-        aggregates,
-        hints.start,
-        hints.end,
-        arena,
-        scratch,
-        (replicas, outT, outV) => dedupReplicasInto(replicas, opts.deduplicationFunc ?? 'penalty', counter, outT, outV),
-        skipped,
-      );
-      stats.samples += cols.timestamps.length;
-      out.push({ labels: labels as Labels, timestamps: cols.timestamps, values: cols.values });
-    }
-    if (skipped.chunks > 0) {
-      addWarnings([`${skipped.chunks} native histogram chunk(s) left out: not supported by this querier yet`]);
-    }
+      const got = decodeStoreSeries(labels, chunks, params, state);
+      stats.samples += got.samples;
+      out.push(got.series);
+    });
+    const warning = skippedChunksWarning(state.skipped);
+    if (warning !== undefined) addWarnings([warning]);
     return out;
+  };
+  // Copies the chunk bytes only; the evaluation worker decodes, merges and deduplicates them.
+  const selectEncoded = async (
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+    signal?: AbortSignal,
+  ): Promise<EncodedSeriesSet | SeriesSamples[]> => {
+    const decoder = storeSeriesDecoder();
+    if (hints.labelsOnly || decoder === null) return select(matchers, hints, signal);
+    const aggregates = aggregatesForFunc(hints.func);
+    const builder = new EncodedSetBuilder(decodeParams(hints, aggregates), decoder);
+    await stream(matchers, hints, aggregates, signal, (labels, chunks) => builder.add(labels, chunks));
+    return builder.finish((report) => {
+      stats.samples += report.samples;
+      addWarnings(report.warnings);
+    });
   };
   return {
     warnings,
     stats,
     select(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<SeriesSamples[]> {
       return selectGate.run(() => select(matchers, hints, signal), signal);
+    },
+    selectEncoded(
+      matchers: readonly Matcher[],
+      hints: SelectHints,
+      signal?: AbortSignal,
+    ): Promise<EncodedSeriesSet | SeriesSamples[]> {
+      return selectGate.run(() => selectEncoded(matchers, hints, signal), signal);
     },
     async labelNames(matchers: readonly Matcher[], hints: SelectHints, signal?: AbortSignal): Promise<string[]> {
       const r = await opts.store.labelNames(

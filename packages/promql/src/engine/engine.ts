@@ -118,13 +118,11 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       queryStart: start,
       queryEnd,
     });
-    const data = await withDeadline(fetchSelects(queryable, plan, signal), deadline, signal);
-    const input: EvaluateInput = {
+    const common = {
       expr,
       grid,
       instant,
       ...(queryEnd === end ? {} : { queryEnd }),
-      data,
       infoSelectors: new Map(plan.flatMap((p) => (p.infoCall ? [[p.infoCall, p.selector] as const] : []))),
       lookbackDelta: lookback,
       maxSamples,
@@ -132,7 +130,13 @@ export function createEngine(opts: EngineOptions = {}): Engine {
       deadline,
       signal,
     };
-    if (opts.pool !== undefined) return opts.pool.evaluate(input);
+    if (opts.pool !== undefined) {
+      // Samples may stay encoded: the worker decodes them (see pool/encoded-series.ts).
+      const data = await withDeadline(fetchSelects(queryable, plan, signal, true), deadline, signal);
+      return opts.pool.evaluate({ ...common, data });
+    }
+    const data = await withDeadline(fetchSelects(queryable, plan, signal), deadline, signal);
+    const input: EvaluateInput = { ...common, data };
     return evaluate(input);
   };
 

@@ -6,6 +6,7 @@
 import { Matcher, type Queryable, type SelectHints, type SeriesSamples } from '@thanos-ts/tsdb';
 import type { Call, Expr, VectorSelector } from '../parser/ast.js';
 import { durationMs } from './duration-expr.js';
+import { type EncodedSeriesSet, isEncodedQueryable } from './pool/encoded-series.js';
 
 /** One selector to fetch, with Prometheus's SelectHints. */
 export interface PlannedSelect {
@@ -148,28 +149,47 @@ export function planSelects(expr: Expr, times: PlanTimes): PlannedSelect[] {
   return out;
 }
 
-/** Fetches every planned selector concurrently. */
+/**
+ * Fetches every planned selector concurrently. With `encoded` (the engine evaluates in a pool)
+ * an {@link EncodedQueryable} is asked with `selectEncoded`, so its samples may stay encoded
+ * until the evaluation worker decodes them.
+ */
 export async function fetchSelects(
   queryable: Queryable,
   plan: PlannedSelect[],
   signal: AbortSignal | undefined,
-): Promise<Map<VectorSelector, SeriesSamples[]>> {
+): Promise<Map<VectorSelector, SeriesSamples[]>>;
+export async function fetchSelects(
+  queryable: Queryable,
+  plan: PlannedSelect[],
+  signal: AbortSignal | undefined,
+  encoded: boolean,
+): Promise<Map<VectorSelector, SeriesSamples[] | EncodedSeriesSet>>;
+export async function fetchSelects(
+  queryable: Queryable,
+  plan: PlannedSelect[],
+  signal: AbortSignal | undefined,
+  encoded = false,
+): Promise<Map<VectorSelector, SeriesSamples[] | EncodedSeriesSet>> {
+  const selectEncoded = encoded && isEncodedQueryable(queryable);
   // Identical selects (same matchers and hints, e.g. `x / x offset 0`) are fetched once.
-  const inflight = new Map<string, Promise<SeriesSamples[]>>();
+  const inflight = new Map<string, Promise<SeriesSamples[] | EncodedSeriesSet>>();
   const results = await Promise.all(
     plan.map((p) => {
       const key = `${p.selector.matchers.map((m) => m.toString()).join(',')}|${JSON.stringify(p.hints)}`;
       let r = inflight.get(key);
       if (r === undefined) {
-        r = queryable.select(p.selector.matchers, p.hints, signal);
+        r = selectEncoded
+          ? queryable.selectEncoded(p.selector.matchers, p.hints, signal)
+          : queryable.select(p.selector.matchers, p.hints, signal);
         inflight.set(key, r);
       }
       return r;
     }),
   );
-  const data = new Map<VectorSelector, SeriesSamples[]>();
+  const data = new Map<VectorSelector, SeriesSamples[] | EncodedSeriesSet>();
   plan.forEach((p, i) => {
-    data.set(p.selector, results[i] as SeriesSamples[]);
+    data.set(p.selector, results[i] as SeriesSamples[] | EncodedSeriesSet);
   });
   return data;
 }

@@ -19,7 +19,6 @@ import {
   QueryCanceledError,
   QueryTimeoutError,
 } from '../errors.js';
-import type { EvaluateInput } from '../evaluate.js';
 import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
 import type { QueryResult } from '../types.js';
 import type { PackJob } from './pack.js';
@@ -30,6 +29,7 @@ import {
   decodeReply,
   type EvaluationReply,
   encodeTask,
+  type PoolInput,
 } from './protocol.js';
 
 /** Options of {@link createEvaluationPool}. */
@@ -65,11 +65,11 @@ export interface EvaluationPool extends AsyncDisposable {
   /** Queries being evaluated right now. */
   readonly running: number;
   /**
-   * Evaluates one planned and fetched query in a worker. Used by the engine; the input's shape
-   * may change between releases.
+   * Evaluates one planned and fetched query in a worker, decoding its encoded series there
+   * first. Used by the engine; the input's shape may change between releases.
    * @internal
    */
-  evaluate(input: EvaluateInput): Promise<QueryResult>;
+  evaluate(input: PoolInput): Promise<QueryResult>;
   /**
    * Terminates the workers. Queries still waiting or running are rejected with
    * `EvaluationPoolClosedError`. Safe to call twice; later calls return the same promise.
@@ -127,7 +127,7 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
   let closing: Promise<void> | undefined;
   let running = 0;
 
-  const evaluate = (input: EvaluateInput): Promise<QueryResult> => {
+  const evaluate = (input: PoolInput): Promise<QueryResult> => {
     if (closing !== undefined) return Promise.reject(new EvaluationPoolClosedError());
     const signal = input.signal;
     if (signal?.aborted) return Promise.reject(new QueryCanceledError('query queue'));
@@ -135,7 +135,7 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
     const control = new SharedArrayBuffer(CONTROL_BYTES);
     const flags = new Int32Array(control);
     const transfer: ArrayBuffer[] = [];
-    const { task, jobs } = encodeTask({ ...input, signal: undefined }, control, transfer);
+    const { task, jobs, encoded } = encodeTask({ ...input, signal: undefined }, control, transfer);
     // Aborting piscina's signal removes a queued task or terminates the worker running it.
     const kill = new AbortController();
     return new Promise<QueryResult>((resolve, reject) => {
@@ -175,7 +175,12 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
             settled = true;
             detach();
             try {
-              resolve(decodeReply(reply));
+              const result = decodeReply(reply);
+              if (reply.ok && reply.decoded !== undefined)
+                reply.decoded.forEach((report, i) => {
+                  if (report !== null) encoded[i]?.decoded?.(report);
+                });
+              resolve(result);
             } catch (err) {
               reject(err);
             }

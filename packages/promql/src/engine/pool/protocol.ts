@@ -2,12 +2,19 @@
  * What the calling thread sends an evaluation worker and what comes back, with the functions on
  * both sides: `encodeTask` and `decodeReply` run on the calling thread, `runTask` in the worker.
  */
-import type { SeriesSamples } from '@thanos-ts/tsdb';
+import type { Labels, SeriesSamples } from '@thanos-ts/tsdb';
 import type { Call, Expr, VectorSelector } from '../../parser/ast.js';
 import { QueryCanceledError, QueryTimeoutError } from '../errors.js';
 import { type EvaluateInput, evaluate } from '../evaluate.js';
 import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
 import type { Grid, QueryResult, QueryValue } from '../types.js';
+import {
+  type DecodeReport,
+  type EncodedSeriesSet,
+  isEncodedSeriesSet,
+  type SeriesDecoder,
+  type SeriesDecoderRef,
+} from './encoded-series.js';
 import {
   type ErrorRecord,
   type PackedSeries,
@@ -28,6 +35,18 @@ export const CONTROL_STARTED = 1;
 /** Bytes of a task's control SharedArrayBuffer. */
 export const CONTROL_BYTES = 8;
 
+/** An encoded set as posted: its label sets packed, its payload as the Queryable encoded it. @internal */
+export interface EncodedSetTask {
+  labels: PackedSeries;
+  decoder: SeriesDecoderRef;
+  payload: unknown;
+}
+
+/** What the engine hands the pool: a select's series, decoded or still encoded. @internal */
+export type PoolInput = Omit<EvaluateInput, 'data'> & {
+  data: Map<VectorSelector, SeriesSamples[] | EncodedSeriesSet>;
+};
+
 /** One evaluation, as posted to a worker. @internal */
 export interface EvaluationTask {
   /**
@@ -37,8 +56,11 @@ export interface EvaluationTask {
   graph: { expr: unknown; selectors: unknown[]; infoCalls: unknown[]; infoSelectors: unknown[] };
   /** For each of `graph.selectors`, the index of its series in `sets`. */
   selectorSets: number[];
-  /** Fetched series, one entry per distinct Queryable result (identical selects share one). */
-  sets: PackedSeries[];
+  /**
+   * Fetched series, one entry per distinct Queryable result (identical selects share one):
+   * packed columns, or an encoded set the worker decodes first.
+   */
+  sets: (PackedSeries | EncodedSetTask)[];
   grid: Grid;
   instant: boolean;
   /** The requested end of a range query (for `@ end()`), ms. */
@@ -63,18 +85,23 @@ export type EvaluationReply =
       series?: PackedSeries;
       warnings: string[];
       infos: string[];
+      /** For each of the task's `sets`: what its decoder reported (null for a packed set). */
+      decoded?: (DecodeReport | null)[];
     }
   | { ok: false; error: ErrorRecord };
 
+const NO_SAMPLES = new Float64Array(0);
+
 /**
  * Builds the task for `input`, appending every buffer to move to `transfer`. The sample columns
- * are filled by the returned jobs (run each to completion before posting the task).
+ * are filled by the returned jobs (run each to completion before posting the task). `encoded`
+ * lists the task's sets in order, the encoded ones by object (for their `decoded` callbacks).
  */
 export function encodeTask(
-  input: EvaluateInput,
+  input: PoolInput,
   control: SharedArrayBuffer,
   transfer: ArrayBuffer[],
-): { task: EvaluationTask; jobs: PackJob[] } {
+): { task: EvaluationTask; jobs: PackJob[]; encoded: (EncodedSeriesSet | null)[] } {
   const memo = new Map<object, unknown>();
   const selectors: VectorSelector[] = [...input.data.keys()];
   const infoCalls: Call[] = [...input.infoSelectors.keys()];
@@ -84,18 +111,36 @@ export function encodeTask(
     infoCalls: infoCalls.map((c) => toCloneable(c, memo)),
     infoSelectors: infoCalls.map((c) => toCloneable(input.infoSelectors.get(c), memo)),
   };
-  const setIndex = new Map<SeriesSamples[], number>();
-  const sets: PackedSeries[] = [];
+  const setIndex = new Map<SeriesSamples[] | EncodedSeriesSet, number>();
+  const sets: (PackedSeries | EncodedSetTask)[] = [];
+  const encoded: (EncodedSeriesSet | null)[] = [];
   const jobs: PackJob[] = [];
+  const moved = new Set<ArrayBuffer>(transfer);
   const selectorSets = selectors.map((s) => {
-    const list = input.data.get(s) as SeriesSamples[];
+    const list = input.data.get(s) as SeriesSamples[] | EncodedSeriesSet;
     let i = setIndex.get(list);
     if (i === undefined) {
       i = sets.length;
       setIndex.set(list, i);
-      const job = startPack(list, transfer);
-      jobs.push(job);
-      sets.push(job.packed);
+      if (isEncodedSeriesSet(list)) {
+        // Only the label sets are packed here; the samples move as the Queryable encoded them.
+        const labels = packSeries(
+          list.labels.map((l) => ({ labels: l, timestamps: NO_SAMPLES, values: NO_SAMPLES })),
+          transfer,
+        );
+        for (const b of list.transfer) {
+          if (moved.has(b)) continue;
+          moved.add(b);
+          transfer.push(b);
+        }
+        sets.push({ labels, decoder: list.decoder, payload: list.payload });
+        encoded.push(list);
+      } else {
+        const job = startPack(list, transfer);
+        jobs.push(job);
+        sets.push(job.packed);
+        encoded.push(null);
+      }
     }
     return i;
   });
@@ -112,22 +157,56 @@ export function encodeTask(
     deadline: input.deadline,
     control,
   };
-  return { task, jobs };
+  return { task, jobs, encoded };
+}
+
+/** Whether a task's set is an encoded one. */
+export function isEncodedSetTask(s: PackedSeries | EncodedSetTask): s is EncodedSetTask {
+  return (s as Partial<EncodedSetTask>).decoder !== undefined;
+}
+
+/** The key a worker caches a loaded decoder under. */
+export function decoderKey(ref: SeriesDecoderRef): string {
+  return `${ref.module}#${ref.name}`;
 }
 
 /**
  * Runs a task in the worker and packs its result, appending buffers to move to `transfer`.
+ * `decoders` holds the decoder of every encoded set (by {@link decoderKey}), loaded beforehand.
  * Nothing of the task is kept after it returns.
  */
-export function runTask(task: EvaluationTask, transfer: ArrayBuffer[]): EvaluationReply {
+export function runTask(
+  task: EvaluationTask,
+  transfer: ArrayBuffer[],
+  decoders: ReadonlyMap<string, SeriesDecoder> = new Map(),
+): EvaluationReply {
   const control = new Int32Array(task.control);
   Atomics.store(control, CONTROL_STARTED, 1);
   try {
-    const stop = Atomics.load(control, CONTROL_STOP);
-    if (stop === STOP_CANCELED) throw new QueryCanceledError();
-    if (stop === STOP_TIMEOUT) throw new QueryTimeoutError();
+    const stopFlag = (): number => Atomics.load(control, CONTROL_STOP);
+    const throwIfStopped = (): void => {
+      const stop = stopFlag();
+      if (stop === STOP_CANCELED) throw new QueryCanceledError();
+      if (stop === STOP_TIMEOUT) throw new QueryTimeoutError();
+    };
+    throwIfStopped();
     rehydrateMatchers(task.graph);
-    const sets = task.sets.map(unpackSeries);
+    const decoded: (DecodeReport | null)[] = [];
+    const stopped = (): boolean => stopFlag() !== 0 || Date.now() > task.deadline;
+    const sets = task.sets.map((s): SeriesSamples[] => {
+      if (!isEncodedSetTask(s)) {
+        decoded.push(null);
+        return unpackSeries(s);
+      }
+      const decode = decoders.get(decoderKey(s.decoder));
+      if (decode === undefined) throw new Error(`series decoder ${decoderKey(s.decoder)} was not loaded`);
+      const labels: Labels[] = unpackSeries(s.labels).map((x) => x.labels);
+      const out = decode(labels, s.payload, stopped);
+      throwIfStopped();
+      if (Date.now() > task.deadline) throw new QueryTimeoutError();
+      decoded.push({ samples: out.samples, warnings: [...out.warnings] });
+      return out.series;
+    });
     const data = new Map<VectorSelector, SeriesSamples[]>();
     task.graph.selectors.forEach((s, i) => {
       data.set(s as VectorSelector, sets[task.selectorSets[i] as number] as SeriesSamples[]);
@@ -149,7 +228,9 @@ export function runTask(task: EvaluationTask, transfer: ArrayBuffer[]): Evaluati
       deadline: task.deadline,
       stop: control,
     });
-    return encodeResult(result, transfer);
+    const reply = encodeResult(result, transfer);
+    if (decoded.some((d) => d !== null) && reply.ok) reply.decoded = decoded;
+    return reply;
   } catch (err) {
     return { ok: false, error: recordError(err) };
   }

@@ -1,0 +1,273 @@
+/**
+ * A select's series as the stores sent them (chunk bytes), packed into a few transferable
+ * buffers so the querier's event loop only copies bytes, and decoded, merged and deduplicated in
+ * the PromQL evaluation worker (@thanos-ts/promql's encoded series). The same per-series decode
+ * runs on the event loop when there is no worker, so both give the same samples.
+ *
+ *   payload.bytes   every chunk's data, back to back
+ *   payload.times   per chunk: minTime, maxTime (ms)
+ *   payload.slots   per chunk, per slot (raw, count, sum, min, max, counter): encoding, offset, length
+ *   payload.chunkEnds  per series: end of its chunks (series i has chunks chunkEnds[i-1] .. chunkEnds[i])
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { DecodedSeries, EncodedSeriesSet, SeriesDecoderRef } from '@thanos-ts/promql';
+import type { Labels, SeriesSamples } from '@thanos-ts/tsdb';
+import type { Aggr, AggrChunk, Chunk, ChunkEncoding } from '../storeapi/store-api.js';
+import { ColumnArena, Scratch } from './arena.js';
+import { type DeduplicationFunc, dedupReplicasInto, splitOverlapping } from './dedup.js';
+import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks, type SkippedChunks } from './samples.js';
+
+/** How one select's series are decoded: its time range, aggregates and deduplication. */
+export interface SeriesDecodeParams {
+  /** Aggregates asked of downsampled stores (see `aggregatesForFunc`). */
+  readonly aggregates: readonly Aggr[];
+  /** Bounds of the samples kept, ms, inclusive. */
+  readonly mint: number;
+  readonly maxt: number;
+  readonly func: DeduplicationFunc;
+  /** The function around the selector treats values as counters (dedup adjusts resets). */
+  readonly counter: boolean;
+}
+
+/** Reusable state of decoding one select's series (results share the arena's slabs). */
+export interface SeriesDecodeState {
+  readonly arena: ColumnArena;
+  readonly scratch: Scratch[];
+  readonly skipped: SkippedChunks;
+}
+
+/** Fresh decode state for one select. */
+export function newDecodeState(): SeriesDecodeState {
+  return { arena: new ColumnArena(), scratch: [], skipped: { chunks: 0 } };
+}
+
+/**
+ * Decodes one merged series (chunks of every replica, sorted by minTime) into sample columns
+ * bounded to [mint, maxt], replicas split apart and deduplicated. Returns the samples counted in
+ * the query's stats along with the series.
+ */
+export function decodeStoreSeries(
+  labels: Labels,
+  chunks: readonly AggrChunk[],
+  p: SeriesDecodeParams,
+  state: SeriesDecodeState,
+): { series: SeriesSamples; samples: number } {
+  const chains = splitOverlapping(chunks);
+  if (hasHistogramChunks(chunks)) {
+    const mixed = decodeSeriesMixed(chains, p.aggregates, p.mint, p.maxt, p.func, p.counter, labels.toString());
+    const samples = mixed.timestamps.length + (mixed.histograms?.timestamps.length ?? 0);
+    return {
+      series: mixed.histograms
+        ? { labels, timestamps: mixed.timestamps, values: mixed.values, histograms: mixed.histograms }
+        : { labels, timestamps: mixed.timestamps, values: mixed.values },
+      samples,
+    };
+  }
+  while (state.scratch.length < chains.length) state.scratch.push(new Scratch());
+  const cols = decodeSeriesColumns(
+    chains,
+    p.aggregates,
+    p.mint,
+    p.maxt,
+    state.arena,
+    state.scratch,
+    (replicas, outT, outV) => dedupReplicasInto(replicas, p.func, p.counter, outT, outV),
+    state.skipped,
+  );
+  return { series: { labels, timestamps: cols.timestamps, values: cols.values }, samples: cols.timestamps.length };
+}
+
+/** The warning for chunks a select could not decode (native histograms in aggregate slots). */
+export function skippedChunksWarning(skipped: SkippedChunks): string | undefined {
+  return skipped.chunks > 0
+    ? `${skipped.chunks} native histogram chunk(s) left out: not supported by this querier yet`
+    : undefined;
+}
+
+/** The encoded set's payload (see the file comment for the layout). */
+interface StoreSeriesPayload extends SeriesDecodeParams {
+  bytes: Uint8Array;
+  times: Float64Array;
+  slots: Uint32Array;
+  chunkEnds: Uint32Array;
+}
+
+/** Slot order of an AggrChunk's chunks in `payload.slots`. */
+const SLOTS = ['raw', 'count', 'sum', 'min', 'max', 'counter'] as const;
+const SLOT_WORDS = 3 * SLOTS.length;
+const ENCODINGS: readonly (ChunkEncoding | undefined)[] = [undefined, 'XOR', 'HISTOGRAM', 'FLOAT_HISTOGRAM'];
+const encodingCode = (e: ChunkEncoding): number => ENCODINGS.indexOf(e);
+
+/** Series checked between looks at the query's stop flag while decoding in a worker. */
+const STOP_CHECK_SERIES = 256;
+
+/** A typed array that doubles as it fills. */
+class Growing<T extends Uint8Array | Uint32Array | Float64Array> {
+  used = 0;
+  constructor(
+    public array: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  /** Makes room for `n` more elements. */
+  reserve(n: number): void {
+    if (this.used + n <= this.array.length) return;
+    const next = this.make(Math.max(this.used + n, this.array.length * 2));
+    next.set(this.array.subarray(0, this.used) as never);
+    this.array = next;
+  }
+  /** The filled part, a view over the buffer to transfer. */
+  view(): T {
+    return this.array.subarray(0, this.used) as T;
+  }
+}
+
+/**
+ * Collects a select's series, copying their chunk bytes into buffers that are moved (not copied
+ * again) to the evaluation worker. Not safe to reuse after `finish()`.
+ */
+export class EncodedSetBuilder {
+  private readonly labels: Labels[] = [];
+  private readonly bytes = new Growing(new Uint8Array(1 << 16), (n) => new Uint8Array(n));
+  private readonly times = new Growing(new Float64Array(512), (n) => new Float64Array(n));
+  private readonly slots = new Growing(new Uint32Array(256 * SLOT_WORDS), (n) => new Uint32Array(n));
+  private readonly chunkEnds = new Growing(new Uint32Array(256), (n) => new Uint32Array(n));
+
+  constructor(
+    private readonly params: SeriesDecodeParams,
+    private readonly decoder: SeriesDecoderRef,
+  ) {}
+
+  /** Series added so far. */
+  get size(): number {
+    return this.labels.length;
+  }
+
+  /** Adds one series with its chunks (copied: the store may reuse their memory). */
+  add(labels: Labels, chunks: readonly AggrChunk[]): void {
+    this.labels.push(labels);
+    let size = 0;
+    for (const c of chunks) for (const k of SLOTS) size += c[k]?.data.length ?? 0;
+    this.bytes.reserve(size);
+    this.times.reserve(2 * chunks.length);
+    this.slots.reserve(SLOT_WORDS * chunks.length);
+    const bytes = this.bytes.array;
+    const times = this.times.array;
+    const slots = this.slots.array;
+    for (const c of chunks) {
+      times[this.times.used++] = c.minTime;
+      times[this.times.used++] = c.maxTime;
+      for (const k of SLOTS) {
+        const ch: Chunk | undefined = c[k];
+        let at = this.slots.used;
+        this.slots.used += 3;
+        if (ch === undefined) {
+          slots[at++] = 0;
+          slots[at++] = 0;
+          slots[at] = 0;
+          continue;
+        }
+        slots[at++] = encodingCode(ch.type);
+        slots[at++] = this.bytes.used;
+        slots[at] = ch.data.length;
+        bytes.set(ch.data, this.bytes.used);
+        this.bytes.used += ch.data.length;
+      }
+    }
+    this.chunkEnds.reserve(1);
+    this.chunkEnds.array[this.chunkEnds.used++] = this.times.used / 2;
+  }
+
+  /** The encoded set; `decoded` receives the worker's report. */
+  finish(decoded: EncodedSeriesSet['decoded']): EncodedSeriesSet {
+    const payload: StoreSeriesPayload = {
+      ...this.params,
+      aggregates: [...this.params.aggregates],
+      bytes: this.bytes.view(),
+      times: this.times.view(),
+      slots: this.slots.view(),
+      chunkEnds: this.chunkEnds.view(),
+    };
+    return {
+      encoded: true,
+      labels: this.labels,
+      decoder: this.decoder,
+      payload,
+      transfer: [
+        payload.bytes.buffer,
+        payload.times.buffer,
+        payload.slots.buffer,
+        payload.chunkEnds.buffer,
+      ] as ArrayBuffer[],
+      ...(decoded === undefined ? {} : { decoded }),
+    };
+  }
+}
+
+/**
+ * The {@link SeriesDecoder} of sets built by {@link EncodedSetBuilder}; runs in an evaluation
+ * worker. Exported (by this name, from `@thanos-ts/core/query`) only so the worker can import it.
+ * @internal
+ */
+export function decodeEncodedStoreSeries(
+  labels: readonly Labels[],
+  payload: unknown,
+  stopped: () => boolean,
+): DecodedSeries {
+  const p = payload as StoreSeriesPayload;
+  const state = newDecodeState();
+  const series: SeriesSamples[] = new Array(labels.length);
+  let samples = 0;
+  let c = 0;
+  for (let i = 0; i < labels.length; i++) {
+    if (i % STOP_CHECK_SERIES === 0 && stopped()) return { series: [], samples: 0, warnings: [] };
+    const end = p.chunkEnds[i] as number;
+    const chunks: AggrChunk[] = [];
+    for (; c < end; c++) {
+      const chunk: { -readonly [K in keyof AggrChunk]: AggrChunk[K] } = {
+        minTime: p.times[2 * c] as number,
+        maxTime: p.times[2 * c + 1] as number,
+      };
+      for (let k = 0; k < SLOTS.length; k++) {
+        const at = c * SLOT_WORDS + 3 * k;
+        const type = ENCODINGS[p.slots[at] as number];
+        if (type === undefined) continue;
+        const off = p.slots[at + 1] as number;
+        chunk[SLOTS[k] as (typeof SLOTS)[number]] = {
+          type,
+          data: p.bytes.subarray(off, off + (p.slots[at + 2] as number)),
+        };
+      }
+      chunks.push(chunk);
+    }
+    const got = decodeStoreSeries(labels[i] as Labels, chunks, p, state);
+    series[i] = got.series;
+    samples += got.samples;
+  }
+  const warning = skippedChunksWarning(state.skipped);
+  return { series, samples, warnings: warning === undefined ? [] : [warning] };
+}
+
+/** The export name the worker looks {@link decodeEncodedStoreSeries} up by. */
+const DECODER_EXPORT = 'decodeEncodedStoreSeries';
+
+let decoderRef: SeriesDecoderRef | null | undefined;
+
+/**
+ * Where a worker imports {@link decodeEncodedStoreSeries} from: this very file when running from
+ * TypeScript source (the worker then runs with tsx), or the built `@thanos-ts/core/query` entry
+ * (dist/query/index.js, which exports it by name) when this code was bundled into dist/ or one of
+ * its chunks. Null when neither is found: selects are then decoded on the event loop.
+ */
+export function storeSeriesDecoder(): SeriesDecoderRef | null {
+  if (decoderRef !== undefined) return decoderRef;
+  const here = import.meta.url;
+  decoderRef = null;
+  if (here.endsWith('.ts')) decoderRef = { module: here, name: DECODER_EXPORT };
+  else if (here.startsWith('file:')) {
+    const dir = new URL('.', here);
+    const entry = dir.pathname.endsWith('/query/') ? new URL('index.js', dir) : new URL('query/index.js', dir);
+    if (existsSync(fileURLToPath(entry))) decoderRef = { module: entry.href, name: DECODER_EXPORT };
+  }
+  return decoderRef;
+}
