@@ -19,7 +19,7 @@ import { Gate } from '../concurrency/gate.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { instrumentHandler } from '../http/instrument.js';
 import type { RequestHandler } from '../http/query-api.js';
-import { createProxyStore } from '../query/proxy.js';
+import { createProxyStore, NO_STORES_MATCHED } from '../query/proxy.js';
 import { snappyDecode } from '../sidecar/prompb/snappy.js';
 import { limitStoreSeries } from '../store/limited-store.js';
 import type { RelabelRule } from '../store/relabel.js';
@@ -691,6 +691,13 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       return { name: `tenant ${t.tenant}`, store: t.store, info };
     });
   const proxy = createProxyStore({ endpoints, componentType: 'receive' });
+  // A request whose matchers or time range rule out every tenant has an empty answer, not a
+  // warning: Thanos's proxy only logs that at debug level, and the querier above says it itself.
+  const isNoMatch = (w: string): boolean => {
+    if (!w.startsWith(NO_STORES_MATCHED)) return false;
+    log.debug('no tenant matched a store request', { warning: w });
+    return true;
+  };
   const store: StoreAPI = {
     async info(): Promise<StoreInfo> {
       const eps = endpoints();
@@ -712,15 +719,20 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
       // No tenant yet means no data, not a warning about missing stores.
       if (tsdbs.tenants().length === 0) return;
-      yield* proxy.series(req, signal);
+      for await (const msg of proxy.series(req, signal)) {
+        if (msg.type === 'warning' && isNoMatch(msg.warning)) continue;
+        yield msg;
+      }
     },
     async labelNames(req: LabelNamesRequest, signal?: AbortSignal): Promise<LabelNamesResponse> {
       if (tsdbs.tenants().length === 0) return { names: [], warnings: [] };
-      return proxy.labelNames(req, signal);
+      const r = await proxy.labelNames(req, signal);
+      return { ...r, warnings: r.warnings.filter((w) => !isNoMatch(w)) };
     },
     async labelValues(req: LabelValuesRequest, signal?: AbortSignal): Promise<LabelValuesResponse> {
       if (tsdbs.tenants().length === 0) return { values: [], warnings: [] };
-      return proxy.labelValues(req, signal);
+      const r = await proxy.labelValues(req, signal);
+      return { ...r, warnings: r.warnings.filter((w) => !isNoMatch(w)) };
     },
   };
 
