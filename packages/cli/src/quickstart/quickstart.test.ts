@@ -52,6 +52,36 @@ describe('quickstart', () => {
       ).json()) as VectorResponse;
       expect(raw.data.result[0]?.value[1]).toBe('16');
 
+      // The query frontend answers range queries as the querier does, the repeat from its cache
+      // (start and end on the step grid: the frontend aligns them to it, as Thanos's does).
+      const end = Math.floor(Date.now() / 1000 / 300) * 300;
+      const range = new URLSearchParams({
+        query: 'sum by (cluster) (rate(http_requests_total[5m]))',
+        start: String(end - 6 * 3600),
+        end: String(end - 3600),
+        step: '300',
+      });
+      const direct = await (await fetch(`${first.url}/api/v1/query_range?${range}`)).json();
+      const viaFrontend = await (await fetch(`${first.frontendURL}/api/v1/query_range?${range}`)).json();
+      expect(viaFrontend).toEqual(direct);
+      const cacheHits = async () =>
+        (await (await fetch(`${first.frontendURL}/metrics`)).text())
+          .split('\n')
+          .filter((l) => l.startsWith('cortex_cache_hits_total'))
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      const hitsBefore = await cacheHits();
+      expect(await (await fetch(`${first.frontendURL}/api/v1/query_range?${range}`)).json()).toEqual(direct);
+      expect(await cacheHits()).toBeGreaterThan(hitsBefore);
+      // Everything else is proxied: the frontend's URL opens the querier's pages.
+      const page = await fetch(`${first.frontendURL}/`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      // The bucket web lists the bucket's blocks.
+      const blocksPage = (await (await fetch(`${first.bucketWebURL}/api/v1/blocks`)).json()) as {
+        data: { blocks: unknown[] };
+      };
+      expect(blocksPage.data.blocks.length).toBe(first.blocks);
+
       // The receiver: a Prometheus remote write, answered 200 once in its WAL, queryable at once.
       const now = Date.now();
       const body = snappyEncode(

@@ -4,15 +4,19 @@ import {
   type Compactor,
   createCompactor,
   createQuerier,
+  createQueryFrontend,
   createReceiver,
   createRuler,
   createStoreGateway,
   type Lifecycle,
   type Querier,
+  type QueryFrontend,
   type Receiver,
   type Ruler,
   type StoreGateway,
 } from '@thanos-ts/core';
+import { type BucketWeb, createBucketWeb } from '@thanos-ts/core/bucketweb';
+import { createInMemoryCache } from '@thanos-ts/core/cache';
 import { createLifecycle } from '@thanos-ts/core/component';
 import { querierQueryFunc } from '@thanos-ts/core/rule';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
@@ -30,6 +34,14 @@ export interface QuickstartOptions {
    * port 0 picks a free one). Point a Prometheus's `remote_write` at `http://<this>/api/v1/receive`.
    */
   remoteWriteAddress?: string;
+  /**
+   * HTTP listen address of the query frontend in front of the querier (splitting by day, an
+   * IN-MEMORY results cache). Default 127.0.0.1:10913, or a free port when `httpAddress` asks for
+   * port 0 (so tests and scripts that pick free ports get free ports everywhere).
+   */
+  frontendAddress?: string;
+  /** HTTP listen address of the bucket web (the blocks page). Default 127.0.0.1:10914; port 0 rule as above. */
+  bucketWebAddress?: string;
   /** Days of demo data to generate when the bucket is empty (default 3). */
   days?: number;
   /** Progress lines go here (default: nowhere). */
@@ -46,11 +58,18 @@ export interface Quickstart extends Lifecycle {
   readonly generated: boolean;
   /** Base URL of the receiver's remote-write endpoint (once started). */
   readonly remoteWriteURL: string;
+  /** Base URL of the query frontend (once started): the same API and pages, split and cached. */
+  readonly frontendURL: string;
+  /** Base URL of the bucket web's blocks page (once started). */
+  readonly bucketWebURL: string;
   readonly gateway: StoreGateway;
   readonly querier: Querier;
   readonly receiver: Receiver;
   readonly ruler: Ruler;
   readonly compactor: Compactor;
+  /** The query frontend; undefined until started (it is made once the querier listens). */
+  readonly frontend: QueryFrontend | undefined;
+  readonly bucketWeb: BucketWeb;
 }
 
 /** The quick start's rule file: a recording rule over the demo data, and an alert on errors. */
@@ -81,9 +100,10 @@ export const EXAMPLE_QUERIES = [
  * `<dataDir>/bucket` (filled with demo blocks of two simulated HA Prometheus pairs when empty at
  * start); a store gateway over it; a receiver taking Prometheus remote write and shipping its
  * blocks to the bucket; a ruler evaluating a demo rule file; a compactor keeping the bucket
- * compacted and downsampled; and a querier over all of them, deduplicating on `replica`, serving
- * the Prometheus HTTP API and the web pages. Components talk in-process, without gRPC. No I/O
- * until `start()`.
+ * compacted and downsampled; a querier over all of them, deduplicating on `replica`, serving
+ * the Prometheus HTTP API and the web pages; a query frontend in front of it; and the bucket web's
+ * blocks page. Components talk in-process, without gRPC (the frontend over HTTP, as it always
+ * does). No I/O until `start()`.
  */
 export function createQuickstart(opts: QuickstartOptions = {}): Quickstart {
   const log = opts.log ?? (() => {});
@@ -126,6 +146,24 @@ export function createQuickstart(opts: QuickstartOptions = {}): Quickstart {
     ...grace,
   });
   const q = querier;
+  // Port 0 for the querier means "free ports": the other listeners follow it.
+  const freePorts = /:0$/.test(opts.httpAddress ?? '');
+  // Made at start: its downstream is the querier's address, a free port when asked for port 0.
+  let frontend: QueryFrontend | undefined;
+  const makeFrontend = () =>
+    createQueryFrontend({
+      downstreamUrl: `http://${q.httpAddress}`,
+      splitIntervalMs: 24 * 3_600_000,
+      responseCache: { cache: createInMemoryCache({ maxSizeBytes: 256 * 1024 * 1024 }) },
+      httpAddress: opts.frontendAddress ?? (freePorts ? '127.0.0.1:0' : '127.0.0.1:10913'),
+      ...grace,
+    });
+  const bucketWeb = createBucketWeb({
+    bucket,
+    label: 'cluster',
+    httpAddress: opts.bucketWebAddress ?? (freePorts ? '127.0.0.1:0' : '127.0.0.1:10914'),
+    ...grace,
+  });
   let generated = false;
   const lifecycle = createLifecycle('quickstart', {
     async start(signal) {
@@ -148,14 +186,21 @@ export function createQuickstart(opts: QuickstartOptions = {}): Quickstart {
       await q.start(signal);
       await ruler.start(signal);
       await compactor.start(signal);
+      frontend = makeFrontend();
+      await frontend.start(signal);
+      await bucketWeb.start(signal);
       const url = `http://${q.httpAddress}`;
       log(`store gateway serves ${gateway.blocks().length} blocks; querier listening on ${url}`);
       log(`receiver takes Prometheus remote write at http://${receiver.remoteWriteAddress}/api/v1/receive`);
       log(`ruler evaluates ${rulesFile}; the compactor keeps the bucket compacted and downsampled`);
+      log(`query frontend (split by day, cached) at http://${frontend.httpAddress}`);
+      log(`bucket web (blocks of the bucket) at http://${bucketWeb.httpAddress}`);
       log('try:');
       for (const q of EXAMPLE_QUERIES) log(`  curl -s '${url}/api/v1/query' --data-urlencode 'query=${q}'`);
     },
     async stop() {
+      await bucketWeb.close();
+      await frontend?.close();
       await compactor.close();
       await ruler.close();
       await q.close();
@@ -171,6 +216,16 @@ export function createQuickstart(opts: QuickstartOptions = {}): Quickstart {
     receiver,
     ruler,
     compactor,
+    bucketWeb,
+    get frontend() {
+      return frontend;
+    },
+    get frontendURL() {
+      return `http://${frontend?.httpAddress}`;
+    },
+    get bucketWebURL() {
+      return `http://${bucketWeb.httpAddress}`;
+    },
     get url() {
       return `http://${q.httpAddress}`;
     },
