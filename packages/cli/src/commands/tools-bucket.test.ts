@@ -149,7 +149,7 @@ describe('tools bucket commands on a filesystem bucket', () => {
     expect(out.at(-1)).toBe('verify done: 5 issue(s) in 8 block(s)');
     out = [];
     expect(await bucketVerify(bucket, { issues: ['missing_files'], ids: [id(1)] }, print)).toEqual([]);
-    await expect(bucketVerify(bucket, { issues: ['index_known_issues'] }, print)).rejects.toThrow(/unknown issue/);
+    await expect(bucketVerify(bucket, { issues: ['no_such_issue'] }, print)).rejects.toThrow(/unknown issue/);
   });
 
   it('upload-blocks adds the thanos section and uploads meta.json last', async () => {

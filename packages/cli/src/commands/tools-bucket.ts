@@ -1,6 +1,16 @@
-import { readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Logger, NOP_LOGGER } from '@thanos-ts/core';
 import { uploadBlock } from '@thanos-ts/core/block';
+import {
+  backupAndRetire,
+  downloadBlock,
+  duplicatedCompactionBlocks,
+  gatherIndexHealthStats,
+  indexHealthError,
+  repairBlockIndex,
+} from '@thanos-ts/core/compact';
 import { mapLimit } from '@thanos-ts/core/concurrency';
 import { type Bucket, isObjNotFoundErr } from '@thanos-ts/objstore';
 import {
@@ -15,6 +25,8 @@ import {
 } from '@thanos-ts/tsdb';
 import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
 import { Command, Option } from 'commander';
+import { durationFlag } from '../flags/http.js';
+import { addLogFlags, type LogFlags, loggerFromFlags } from '../flags/log.js';
 import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/objstore.js';
 import type { ToolsRegistration } from './tools.js';
 import { registerBucketCleanup } from './tools-bucket-cleanup.js';
@@ -275,14 +287,39 @@ export async function bucketInspect(
 
 /** One problem `verify` found. */
 export interface VerifyIssue {
-  issue: 'overlapped_blocks' | 'missing_files';
-  /** Group key (`resolution@{labels}`) for overlaps, block ULID for missing files. */
+  issue: VerifyIssueId;
+  /** Group key (`resolution@{labels}`) for overlaps, block ULID otherwise. */
   subject: string;
   detail: string;
+  /** With --repair: what was done (`repaired as <new ULID>`, `deleted`, `marked for deletion`) or why it failed. */
+  repair?: string;
 }
 
 /** Issues `tools bucket verify` can check. */
-export const VERIFY_ISSUES = ['overlapped_blocks', 'missing_files'] as const;
+export const VERIFY_ISSUES = [
+  'overlapped_blocks',
+  'missing_files',
+  'index_known_issues',
+  'duplicated_compaction',
+] as const;
+/** Issue identifiers (Thanos's, plus missing_files). */
+export type VerifyIssueId = (typeof VERIFY_ISSUES)[number];
+/** Issues `--repair` repairs (Thanos's verifier repairers). */
+export const REPAIRABLE_ISSUES: readonly VerifyIssueId[] = ['index_known_issues', 'duplicated_compaction'];
+/** Issues checked when --issues is not given (no index downloads by default). */
+export const DEFAULT_VERIFY_ISSUES: readonly VerifyIssueId[] = ['overlapped_blocks', 'missing_files'];
+
+/** What `verify --repair` needs besides the bucket. */
+export interface VerifyRepairOptions {
+  /** Old blocks are copied here before they are retired (--objstore-backup.config); required to repair. */
+  backupBucket?: Bucket;
+  /** 0 (default, Thanos's) deletes a retired block after its backup; otherwise it is marked for deletion (--delete-delay). */
+  deleteDelayMs?: number;
+  /** Scratch directory for downloads. Default: the OS temp directory. */
+  tmpDir?: string;
+  logger?: Logger;
+  now?: () => number;
+}
 
 /**
  * Finds overlapping blocks among metas of one compaction group, as Prometheus's
@@ -314,23 +351,41 @@ export function findOverlaps(metas: readonly BlockMeta[]): BlockMeta[][] {
  */
 export async function bucketVerify(
   bucket: Bucket,
-  opts: { issues?: readonly string[]; ids?: readonly string[]; signal?: AbortSignal },
+  opts: {
+    issues?: readonly string[];
+    ids?: readonly string[];
+    repair?: boolean;
+    signal?: AbortSignal;
+  } & VerifyRepairOptions,
   print: Print,
 ): Promise<VerifyIssue[]> {
-  const issues = opts.issues?.length ? opts.issues : VERIFY_ISSUES;
+  const issues: readonly string[] = opts.issues?.length ? opts.issues : DEFAULT_VERIFY_ISSUES;
   for (const i of issues) {
     if (!(VERIFY_ISSUES as readonly string[]).includes(i))
       throw new Error(`--issues: unknown issue ${JSON.stringify(i)} (known: ${VERIFY_ISSUES.join(', ')})`);
   }
-  if (opts.ids?.length && issues.includes('overlapped_blocks')) {
-    throw new Error(
-      '--id cannot be combined with the overlapped_blocks issue (overlaps concern whole groups); pass --issues=missing_files',
-    );
-  }
+  for (const group of ['overlapped_blocks', 'duplicated_compaction'])
+    if (opts.ids?.length && issues.includes(group)) {
+      throw new Error(
+        `--id cannot be combined with the ${group} issue (id matching is not supported: it concerns whole groups); pass --issues=missing_files or index_known_issues`,
+      );
+    }
+  if (opts.repair && !opts.backupBucket) throw new Error('repair is specified, so backup client is required');
+  const logger = opts.logger ?? NOP_LOGGER;
+  const now = opts.now ?? Date.now;
+  const retire = {
+    backupBucket: opts.backupBucket as Bucket,
+    deleteDelayMs: opts.deleteDelayMs ?? 0,
+    logger,
+    now,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   const found: VerifyIssue[] = [];
   const report = (i: VerifyIssue) => {
     found.push(i);
-    print(`issue=${i.issue} ${i.issue === 'overlapped_blocks' ? 'group' : 'block'}=${i.subject} ${i.detail}`);
+    print(
+      `issue=${i.issue} ${i.issue === 'overlapped_blocks' ? 'group' : 'block'}=${i.subject} ${i.detail}${i.repair ? ` repair=${JSON.stringify(i.repair)}` : ''}`,
+    );
   };
   const scan = await scanBlockMetas(bucket, { signal: opts.signal });
   const wanted = (id: string) => !opts.ids?.length || opts.ids.includes(id);
@@ -390,6 +445,76 @@ export async function bucketVerify(
       }
     }
   }
+  // Blocks already marked for deletion are being retired: not checked again (Thanos's verifier
+  // fetches with an IgnoreDeletionMarkFilter of delay 0).
+  const marked = new Set<string>();
+  if (issues.includes('index_known_issues') || issues.includes('duplicated_compaction'))
+    await mapLimit(scan.metas, 32, async (m) => {
+      if (await bucket.exists(`${m.ulid}/${DELETION_MARK_FILENAME}`, { signal: opts.signal })) marked.add(m.ulid);
+    });
+  const active = scan.metas.filter((m) => !marked.has(m.ulid));
+
+  if (issues.includes('index_known_issues')) {
+    const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'index-issue-'));
+    try {
+      for (const m of active.filter((m) => wanted(m.ulid))) {
+        let detail: string | undefined;
+        const indexPath = join(tmp, `${m.ulid}.index`);
+        try {
+          await writeFile(indexPath, await bucket.get(`${m.ulid}/index`, { signal: opts.signal }));
+          detail = indexHealthError(await gatherIndexHealthStats(indexPath, m.minTime, m.maxTime, opts.signal));
+        } catch (err) {
+          if (opts.signal?.aborted) throw err;
+          detail = `gather index issues ${m.ulid}: ${(err as Error).message}`;
+        } finally {
+          await rm(indexPath, { force: true });
+        }
+        if (!detail) continue;
+        let repair: string | undefined;
+        if (opts.repair) {
+          try {
+            const newId = await repairBlockIndex(bucket, m, { ...retire, dir: tmp });
+            repair = `repaired as ${newId}; old block ${retire.deleteDelayMs === 0 ? 'deleted' : 'marked for deletion'}`;
+          } catch (err) {
+            if (opts.signal?.aborted) throw err;
+            logger.error('could not repair index', { id: m.ulid, err: (err as Error).message });
+            repair = `could not repair index: ${(err as Error).message}`;
+          }
+        }
+        report({ issue: 'index_known_issues', subject: m.ulid, detail, ...(repair ? { repair } : {}) });
+      }
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  if (issues.includes('duplicated_compaction')) {
+    for (const { keep, kill } of duplicatedCompactionBlocks(active)) {
+      for (const m of kill) {
+        let repair: string | undefined;
+        if (opts.repair) {
+          const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'safe-delete-'));
+          try {
+            await downloadBlock(bucket, m.ulid, join(tmp, m.ulid), 1, opts.signal);
+            await backupAndRetire(bucket, join(tmp, m.ulid), m.ulid, retire);
+            repair = retire.deleteDelayMs === 0 ? 'deleted' : 'marked for deletion';
+          } catch (err) {
+            if (opts.signal?.aborted) throw err;
+            repair = `could not remove duplicate: ${(err as Error).message}`;
+          } finally {
+            await rm(tmp, { recursive: true, force: true });
+          }
+        }
+        report({
+          issue: 'duplicated_compaction',
+          subject: m.ulid,
+          detail: `duplicate of ${keep.ulid} (same range, compaction level, sources and stats)`,
+          ...(repair ? { repair } : {}),
+        });
+      }
+    }
+  }
+
   print(
     `verify done: ${found.length} issue(s) in ${scan.metas.length + scan.partial.length + scan.corrupted.length} block(s)`,
   );
@@ -474,6 +599,38 @@ export async function bucketUploadBlocks(
 }
 
 const collectValues = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Raw values of `tools bucket verify` flags as commander stores them. */
+export interface BucketVerifyFlags extends ObjstoreFlags, LogFlags {
+  'objstore-backup.configFile'?: string;
+  'objstore-backup.config'?: string;
+  repair: boolean;
+  issues: string[];
+  id: string[];
+  deleteDelay: string;
+}
+
+/** Parses `tools bucket verify` flags; errors name the flag (Thanos's texts where it has them). */
+export function parseBucketVerifyFlags(o: BucketVerifyFlags): {
+  issues: string[];
+  ids: string[];
+  repair: boolean;
+  deleteDelayMs: number;
+} {
+  for (const i of o.issues)
+    if (!(VERIFY_ISSUES as readonly string[]).includes(i)) throw new Error(`--issues: no such issue ID ${i}`);
+  for (const id of o.id) if (!isULID(id)) throw new Error(`--id: ${JSON.stringify(id)} is not a block ULID`);
+  if (o['objstore-backup.configFile'] !== undefined && o['objstore-backup.config'] !== undefined)
+    throw new Error('--objstore-backup.config-file and --objstore-backup.config are mutually exclusive; set only one');
+  if (o.repair && o['objstore-backup.configFile'] === undefined && o['objstore-backup.config'] === undefined)
+    throw new Error('repair is specified, so backup client is required');
+  return {
+    issues: o.issues,
+    ids: o.id,
+    repair: o.repair,
+    deleteDelayMs: durationFlag(o.deleteDelay, 'delete-delay'),
+  };
+}
 const stdout: Print = (line) => process.stdout.write(`${line}\n`);
 
 async function withBucket<T>(flags: ObjstoreFlags, fn: (bucket: Bucket) => Promise<T>): Promise<T> {
@@ -526,20 +683,56 @@ export const registerBucketTools: ToolsRegistration = (tools) => {
     });
   bucket.addCommand(inspect);
 
-  const verify = addObjstoreFlags(
-    new Command('verify').description(
-      'Verify all blocks in the bucket: missing files (meta.json, index, listed chunks) and overlapping blocks.',
+  const verify = addLogFlags(
+    addObjstoreFlags(
+      new Command('verify').description(
+        'Verify all blocks in the bucket against specified issues. NOTE: Depending on issue this might take time and will need downloading all specified blocks to disk.',
+      ),
     ),
   )
     .option(
+      '--objstore-backup.config-file <path>',
+      'Path to YAML file that contains object store-backup configuration. Used for repair logic to backup blocks before removal.',
+    )
+    .option(
+      '--objstore-backup.config <yaml>',
+      "Alternative to 'objstore-backup.config-file' flag (mutually exclusive). Content of YAML file that contains object store-backup configuration. Used for repair logic to backup blocks before removal.",
+    )
+    .option('-r, --repair', 'Attempt to repair blocks for which issues were detected', false)
+    .option(
       '-i, --issues <issue>',
-      `Issues to verify. Possible issues: ${VERIFY_ISSUES.join(', ')}.`,
+      `Issues to verify (and optionally repair). Possible issue to verify, without repair: [${VERIFY_ISSUES.filter((i) => !REPAIRABLE_ISSUES.includes(i)).join(' ')}]; Possible issue to verify and repair: [${REPAIRABLE_ISSUES.join(' ')}]. Default: ${DEFAULT_VERIFY_ISSUES.join(', ')}.`,
       collectValues,
       [],
     )
-    .option('--id <ulid>', 'Block IDs to verify only (missing_files). Repeated flag.', collectValues, [])
-    .action(async (o: ObjstoreFlags & { issues: string[]; id: string[] }) => {
-      await withBucket(o, (b) => bucketVerify(b, { issues: o.issues, ids: o.id }, stdout));
+    .option(
+      '--id <ulid>',
+      'Block IDs to verify (and optionally repair) only. If none is specified, all blocks will be verified. Repeated field',
+      collectValues,
+      [],
+    )
+    .option(
+      '--delete-delay <duration>',
+      'Duration after which blocks marked for deletion would be deleted permanently from source bucket by compactor component. If delete-delay is non zero, blocks will be marked for deletion and compactor component is required to delete blocks from source bucket. If delete-delay is 0, blocks will be deleted straight away.',
+      '0s',
+    )
+    .action(async (o: BucketVerifyFlags) => {
+      const parsed = parseBucketVerifyFlags(o);
+      const logger = loggerFromFlags(o, 'verify');
+      const backup =
+        o['objstore-backup.configFile'] !== undefined || o['objstore-backup.config'] !== undefined
+          ? await bucketFromFlags({
+              'objstore.configFile': o['objstore-backup.configFile'],
+              'objstore.config': o['objstore-backup.config'],
+            })
+          : undefined;
+      try {
+        await withBucket(o, (b) =>
+          bucketVerify(b, { ...parsed, logger, ...(backup ? { backupBucket: backup } : {}) }, stdout),
+        );
+      } finally {
+        await backup?.close();
+      }
     });
   bucket.addCommand(verify);
 

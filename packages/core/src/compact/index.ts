@@ -90,3 +90,15 @@ export {
   type RewriteResult,
   rewriteBlocks,
 } from './rewrite.js';
+export {
+  BUCKET_REPAIR_SOURCE,
+  backupAndRetire,
+  duplicatedCompactionBlocks,
+  gatherIndexHealthStats,
+  type IndexHealthStats,
+  indexHealthError,
+  type RepairBlockOptions,
+  type RetireBlockOptions,
+  repairBlockIndex,
+  sanitizeChunks,
+} from './verify.js';
