@@ -194,6 +194,8 @@ describe('receivers forwarding to each other over gRPC mTLS (--remote-write.clie
       certFile: join(dir, 'client.crt'),
       keyFile: join(dir, 'client.key'),
       serverName: SERVER_NAME,
+      // --remote-write.client-tls-min-version=1.3 (Thanos's default): the secure-context path.
+      minVersion: '1.3' as const,
     };
     const r0 = make(0, good);
     const r1 = make(1, good);
@@ -236,3 +238,71 @@ describe('receivers forwarding to each other over gRPC mTLS (--remote-write.clie
     }
   }, 60_000);
 });
+
+describe.skipIf(!HAVE_PROMETHEUS)(
+  'tenant from the client certificate, curve restricted (Prometheus 2.42 sending)',
+  () => {
+    it('stores under the certificate CommonName, not the tenant header Prometheus sends', async () => {
+      const dir = await makeTempDir('receive-tls-cert-tenant-');
+      makeTestCerts(dir, { serverName: SERVER_NAME, clientName: 'prom-writer' });
+      const receiver = createReceiver({
+        tsdbPath: join(dir, 'receive'),
+        remoteWriteAddress: '127.0.0.1:0',
+        remoteWriteServerTLS: {
+          certFile: join(dir, 'server.crt'),
+          keyFile: join(dir, 'server.key'),
+          clientCAFile: join(dir, 'ca.crt'),
+          // Go 1.19's client sends an X25519 key share first: the server asks again for P-384.
+          curves: ['CurveP384'],
+        },
+        tenantCertificateField: 'commonName',
+        httpGracePeriodMs: 0,
+        flushIntervalMs: 0,
+      });
+      await receiver.start();
+      const port = await freePort();
+      const prom = await startPrometheus({
+        port,
+        config: `global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: prometheus
+    static_configs:
+      - targets: ['127.0.0.1:${port}']
+remote_write:
+  - url: https://${receiver.remoteWriteAddress}/api/v1/receive
+    headers:
+      THANOS-TENANT: from-header
+    tls_config:
+      ca_file: ${join(dir, 'ca.crt')}
+      cert_file: ${join(dir, 'client.crt')}
+      key_file: ${join(dir, 'client.key')}
+      server_name: ${SERVER_NAME}
+    queue_config:
+      batch_send_deadline: 500ms
+      min_backoff: 100ms
+      max_backoff: 1s
+`,
+      });
+      try {
+        await waitFor('up arrives', async () => receiver.tenants().length > 0, 60_000);
+        expect(receiver.tenants()).toEqual(['prom-writer']);
+        let up = 0;
+        for await (const m of receiver.series({
+          minTime: 0,
+          maxTime: Date.now() + 60_000,
+          matchers: [(await import('@thanos-ts/tsdb')).matcher('=', '__name__', 'up')],
+        }))
+          if (m.type === 'series') {
+            expect(m.series.labels.get('tenant_id')).toBe('prom-writer');
+            up++;
+          }
+        expect(up).toBe(1);
+      } finally {
+        await prom.stop();
+        await receiver.close();
+        await removeTempDir(dir);
+      }
+    }, 120_000);
+  },
+);
