@@ -12,6 +12,7 @@ import { addObjstoreFlags, bucketFromFlags, type ObjstoreFlags } from '../flags/
 import { addServingFlags, type ServingFlags, servingFromFlags } from '../flags/serving.js';
 import { definedOnly, type FlagsFor } from '../flags/typed.js';
 import { runUntilSignal } from '../run.js';
+import { createProgressBar } from './compact-progress.js';
 
 /** Raw values of `thanos-ts compact` flags as commander stores them. */
 export interface CompactFlags extends ObjstoreFlags, ServingFlags, LogFlags, SelectorRelabelFlags {
@@ -247,15 +248,24 @@ export function defineCompactCommand(): Command {
 
 /**
  * Adds `thanos-ts compact` to the program. Without --wait it runs one iteration and exits
- * (non-zero when a group was quarantined or work failed), as Thanos does.
+ * (non-zero when a group was quarantined or work failed), as Thanos does; on a terminal that
+ * iteration shows a progress bar per step and group below the log lines.
  */
 export function registerCompact(program: Command): void {
   const cmd = defineCompactCommand().action(async (o: CompactFlags) => {
-    const logger = loggerFromFlags(o, 'compact');
+    // One-shot runs on a terminal get a progress bar under the log lines.
+    const bar = o.wait ? undefined : createProgressBar(process.stderr);
+    const logger = loggerFromFlags(o, 'compact', bar ? (line) => bar.log(line) : undefined);
     const cfg = await parseCompactFlags(o);
     const registry = new Registry();
     const bucket = await bucketFromFlags(o, { registry });
-    const compactor = createCompactor({ ...cfg, bucket, logger, registry });
+    const compactor = createCompactor({
+      ...cfg,
+      bucket,
+      logger,
+      registry,
+      ...(bar ? { onProgress: (p) => bar.update(p) } : {}),
+    });
     if (cfg.wait) {
       await runUntilSignal(compactor, { logger, cleanup: () => bucket.close() });
       return;
@@ -269,6 +279,7 @@ export function registerCompact(program: Command): void {
     } finally {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      bar?.done();
       await compactor.close();
       await bucket.close();
     }
