@@ -1,4 +1,7 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import type { CompactorProgress } from '@thanos-ts/core/compact';
+import { makeTempDir } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
 import { createProgressBar, formatElapsed, renderProgressLine } from './compact-progress.js';
 
@@ -25,11 +28,7 @@ describe('renderProgressLine', () => {
       80,
       'downsampling [####################] 2/2 blocks 0s done 01ABC to 5m',
     ],
-    [
-      p({ done: 3, total: 4, item: 'x'.repeat(100), phase: 'upload' }),
-      40,
-      'compacting [########..] 3/4 groups 0s u…',
-    ],
+    [p({ done: 3, total: 4, item: 'x'.repeat(100), phase: 'upload' }), 40, 'compacting [########..] 3/4 groups 0s u…'],
   ])('%j at width %d', (progress, width, want) => {
     const line = renderProgressLine(progress, width, 0);
     expect(line.length).toBeLessThanOrEqual(width);
@@ -78,4 +77,49 @@ describe('createProgressBar', () => {
       'after\n',
     ]);
   });
+});
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+if (!haveScript)
+  console.warn('SKIPPING the pseudo-terminal test of the compact progress bar: util-linux script missing');
+
+describe.skipIf(!haveScript)('thanos-ts compact progress bar as a process', () => {
+  async function run(tty: boolean): Promise<string> {
+    const dir = await makeTempDir('compact-bar-');
+    const args = [
+      '--import',
+      'tsx',
+      'packages/cli/src/main.ts',
+      'compact',
+      `--objstore.config=type: FILESYSTEM\nconfig:\n  directory: ${dir}`,
+      `--data-dir=${join(dir, 'data')}`,
+      '--http-address=127.0.0.1:0',
+    ];
+    // `script` gives the command a pseudo-terminal (its stderr is a TTY).
+    const cmd = tty
+      ? spawn(
+          'script',
+          ['-qec', [process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '), '/dev/null'],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        )
+      : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cmd.stdout?.on('data', (d) => (out += d));
+    cmd.stderr?.on('data', (d) => (out += d));
+    const code = await new Promise((resolve) => cmd.once('exit', resolve));
+    expect(code, out).toBe(0);
+    return out;
+  }
+
+  it('draws the bar on a terminal and nothing of it otherwise', async () => {
+    const tty = await run(true);
+    expect(tty).toContain('\r\x1b[Kcompacting (no groups to work on)');
+    expect(tty).toContain('\r\x1b[Kdownsampling (no blocks to work on)');
+    expect(tty).toContain('msg="compaction iteration done"');
+    const plain = await run(false);
+    expect(plain).not.toContain('\x1b[');
+    expect(plain).toContain('msg="compaction iteration done"');
+  }, 60_000);
 });

@@ -7,7 +7,7 @@ import type { CompactorProgress } from '@thanos-ts/core/compact';
 /** What the bar writes to: process.stderr, or a fake in tests. */
 export interface ProgressStream {
   isTTY?: boolean;
-  /** Terminal width in characters; 80 when unknown. */
+  /** Terminal width in characters; 80 when unknown or 0. */
   columns?: number;
   write(s: string): unknown;
 }
@@ -76,7 +76,7 @@ export function createProgressBar(
   };
   const draw = () => {
     if (!last || finished) return;
-    shown = renderProgressLine(last, Math.max(20, (stream.columns ?? 80) - 1), now() - begin);
+    shown = renderProgressLine(last, Math.max(20, (stream.columns || 80) - 1), now() - begin);
     stream.write(`\r\x1b[K${shown}`);
     drawnAt = now();
   };

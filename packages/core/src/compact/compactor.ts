@@ -615,6 +615,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
 
   async function downsamplePass(state: SyncState, result: IterationResult, signal: AbortSignal): Promise<void> {
     const todo = downsampleCandidates(state.metas.filter((m) => !state.noDownsample.has(m.ulid)));
+    progress({ step: 'downsample', item: '', phase: '', done: 0, total: todo.length });
     const r = await downsampleBlocks(bucket, todo, {
       dir: downsampleDir,
       logger,
