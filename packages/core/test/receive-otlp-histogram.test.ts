@@ -18,7 +18,7 @@ import { compressSync } from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQuerier, type Querier } from '../src/query/querier.js';
 import { createReceiver, type Receiver } from '../src/receive/index.js';
-import { OTLP_ZERO_THRESHOLD, otlpBucketsLayout, translateOTLP } from '../src/receive/otlp.js';
+import { decodeOTLPRequest, OTLP_ZERO_THRESHOLD, otlpBucketsLayout, translateOTLP } from '../src/receive/otlp.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -301,6 +301,56 @@ describe('translateOTLP: exponential histograms', () => {
     expect(translateOTLP(expResource([{ scale: 0, count: 0 }], 1), SETTINGS).errors).toEqual([
       'invalid temporality for metric "rpc.latency"',
     ]);
+  });
+
+  it('decodes OTLP/JSON exponential histogram points (64-bit integers as strings)', () => {
+    const doc = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] },
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'rpc.latency',
+                  unit: 's',
+                  exponentialHistogram: {
+                    aggregationTemporality: 'AGGREGATION_TEMPORALITY_CUMULATIVE',
+                    dataPoints: [
+                      {
+                        timeUnixNano: String(BigInt(T0) * 1_000_000n),
+                        count: '7',
+                        sum: 12.5,
+                        scale: 10,
+                        zeroCount: '1',
+                        positive: { offset: -3, bucketCounts: ['2', '0', '0', '0', '4'] },
+                      },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const t = translateOTLP(decodeOTLPRequest(Buffer.from(JSON.stringify(doc)), 'application/json'), SETTINGS);
+    expect(t.errors).toEqual([]);
+    const h = t.series[0]?.nativeHistograms?.[0]?.h as Histogram;
+    // Prometheus indices -2 and 2 at scale 10 lie in buckets ⌈-2/4⌉ = 0 and ⌈2/4⌉ = 1 of schema 8.
+    expect({ schema: h.schema, count: h.count, sum: h.sum, zeroCount: h.zeroCount }).toEqual({
+      schema: 8,
+      count: 7,
+      sum: 12.5,
+      zeroCount: 1,
+    });
+    expect(expand(h.positiveSpans, h.positiveBuckets, true)).toEqual(
+      new Map([
+        [0, 2],
+        [1, 4],
+      ]),
+    );
+    expect(h.negativeSpans).toEqual([]);
   });
 
   it('turns a point without a recorded value into a stale marker', () => {
