@@ -2,11 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BlockReader, openBlock } from '../block/reader.js';
 import { DEFAULT_BLOCK_DURATION, type SeriesToWrite, writeBlock } from '../block/writer.js';
-import { rangeForTimestamp } from '../chunkenc/chunk.js';
+import { ChunkEncoding, rangeForTimestamp } from '../chunkenc/chunk.js';
+import { HeadChunkDiskMapper } from '../chunks-head/disk-mapper.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { HeadAppender } from '../head/appender.js';
 import { ClosedError } from '../head/errors.js';
 import { Head, type HeadHistogramRecord, type HeadSampleRecord, type HeadSeriesRecord } from '../head/head.js';
+import type { HeadChunk } from '../head/series.js';
 import type { Queryable } from '../storage/queryable.js';
 import { checkpoint } from '../wal/checkpoint.js';
 import { repairWAL } from '../wal/reader.js';
@@ -20,6 +22,12 @@ import {
 } from '../wal/records.js';
 import { openWAL, type WAL } from '../wal/wal.js';
 import { BlockSet, beyondTimeRetention, deleteBlockDir, listBlockDirs, removeTmpDirs } from './blocks.js';
+import {
+  deleteChunkSnapshots,
+  type LoadedChunkSnapshot,
+  loadChunkSnapshot,
+  writeChunkSnapshot,
+} from './chunk-snapshot.js';
 import { createDBQueryable } from './queryable.js';
 import { replayWAL, type WalReplayResult } from './replay.js';
 
@@ -59,6 +67,20 @@ export interface DBOptions {
   maxSamplesPerCommit?: number;
   /** Where the DB logs replay, repair, compaction and retention. Default: nowhere. */
   logger?: DBLogger;
+  /**
+   * Take a chunk snapshot on close() and start from it on open (Prometheus's
+   * `--enable-feature=memory-snapshot-on-shutdown`). On close, after the head's chunks are in
+   * `chunks_head/`, every series with its open chunk and the tombstones are written to
+   * `chunk_snapshot.<WAL segment>.<offset>` in the data dir (Prometheus's format, so Prometheus
+   * 2.42 with the feature reads it, and we read its snapshots). On open, the newest snapshot is
+   * loaded and only the WAL after its segment/offset is replayed, so a cleanly closed DB is ready
+   * in a fraction of a full replay. A snapshot that cannot be read (corrupt, a native histogram
+   * open chunk, chunks_head files missing or corrupt) is ignored with a warning and the whole
+   * WAL is replayed: no sample is lost. A crash leaves the previous snapshot, which stays valid
+   * (the WAL after it is replayed). Ignored, with a warning, when `outOfOrderTimeWindowMs` > 0
+   * (out-of-order samples live only in the WAL here). Default false.
+   */
+  enableMemorySnapshotOnShutdown?: boolean;
 }
 
 /** What compactHead did. */
@@ -122,6 +144,17 @@ export async function openDB(opts: DBOptions): Promise<DB> {
   for (const name of await removeTmpDirs(dir)) logger.info('removed leftover temporary directory', { dir: name });
   await mkdir(walDir, { recursive: true });
   await mkdir(join(dir, 'chunks_head'), { recursive: true });
+  const oooWindow = opts.outOfOrderTimeWindowMs ?? 0;
+  // Out-of-order samples are replayed from the WAL only (no WBL): chunks_head and snapshots,
+  // which let replay skip WAL samples, are off with a window.
+  const useDiskChunks = oooWindow === 0;
+  let snapshotOnShutdown = opts.enableMemorySnapshotOnShutdown ?? false;
+  if (snapshotOnShutdown && !useDiskChunks) {
+    logger.warn('memory snapshot on shutdown is not supported with an out-of-order window; disabled', {
+      outOfOrderTimeWindowMs: oooWindow,
+    });
+    snapshotOnShutdown = false;
+  }
 
   const blocks = new BlockSet();
   try {
@@ -136,46 +169,91 @@ export async function openDB(opts: DBOptions): Promise<DB> {
   for (const b of expired) await deleteBlockDir(join(dir, b.meta.ulid));
 
   let wal: WAL | undefined;
-  const head = new Head({
-    chunkRangeMs: blockDuration,
-    outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs ?? 0,
-    maxSeries: opts.maxSeries ?? 0,
-    maxSamplesPerCommit: opts.maxSamplesPerCommit ?? 0,
-    log: {
-      async log(
-        series: readonly HeadSeriesRecord[],
-        samples: readonly HeadSampleRecord[],
-        histograms?: readonly HeadHistogramRecord[],
-        histogramAt?: readonly number[],
-      ) {
-        if (wal === undefined) throw new ClosedError('WAL');
-        const recs: Uint8Array[] = [];
-        if (series.length > 0) recs.push(encodeSeriesRecord(series));
-        if (!histograms || histograms.length === 0) {
-          if (samples.length > 0) recs.push(encodeSamplesRecord(samples));
-        } else {
-          // Runs of floats and histograms in append order, so replay switches types as the commit did.
-          let f = 0;
-          let h = 0;
-          while (f < samples.length || h < histograms.length) {
-            const fe =
-              h < histograms.length ? Math.min(histogramAt?.[h] ?? samples.length, samples.length) : samples.length;
-            if (fe > f) recs.push(encodeSamplesRecord(samples.slice(f, fe)));
-            f = fe;
-            let he = h;
-            while (he < histograms.length && (histogramAt?.[he] ?? samples.length) <= f) he++;
-            if (he === h && f >= samples.length) he = histograms.length;
-            if (he > h) recs.push(...encodeHistogramRecords(histograms.slice(h, he)));
-            h = he;
+  const chunkMapper = useDiskChunks ? await HeadChunkDiskMapper.open(join(dir, 'chunks_head'), logger) : undefined;
+  const newHead = () =>
+    new Head({
+      chunkRangeMs: blockDuration,
+      chunkSink: chunkMapper,
+      outOfOrderTimeWindowMs: oooWindow,
+      maxSeries: opts.maxSeries ?? 0,
+      maxSamplesPerCommit: opts.maxSamplesPerCommit ?? 0,
+      log: {
+        async log(
+          series: readonly HeadSeriesRecord[],
+          samples: readonly HeadSampleRecord[],
+          histograms?: readonly HeadHistogramRecord[],
+          histogramAt?: readonly number[],
+        ) {
+          if (wal === undefined) throw new ClosedError('WAL');
+          const recs: Uint8Array[] = [];
+          if (series.length > 0) recs.push(encodeSeriesRecord(series));
+          if (!histograms || histograms.length === 0) {
+            if (samples.length > 0) recs.push(encodeSamplesRecord(samples));
+          } else {
+            // Runs of floats and histograms in append order, so replay switches types as the commit did.
+            let f = 0;
+            let h = 0;
+            while (f < samples.length || h < histograms.length) {
+              const fe =
+                h < histograms.length ? Math.min(histogramAt?.[h] ?? samples.length, samples.length) : samples.length;
+              if (fe > f) recs.push(encodeSamplesRecord(samples.slice(f, fe)));
+              f = fe;
+              let he = h;
+              while (he < histograms.length && (histogramAt?.[he] ?? samples.length) <= f) he++;
+              if (he === h && f >= samples.length) he = histograms.length;
+              if (he > h) recs.push(...encodeHistogramRecords(histograms.slice(h, he)));
+              h = he;
+            }
           }
-        }
-        await wal.log(recs);
+          await wal.log(recs);
+        },
       },
-    },
-  });
+    });
   const blocksMaxt = blocks.list.reduce((m, b) => Math.max(m, b.meta.maxTime), Number.NEGATIVE_INFINITY);
+  let head = newHead();
   head.setMinValidTime(blocksMaxt);
-  const replay = await replayWAL(head, walDir);
+  const replayStart = performance.now();
+  // Prometheus's Head.Init: chunk snapshot, then the chunks in chunks_head, then the WAL after them.
+  let mmapped: Map<number, HeadChunk[]> | undefined;
+  let snapshot: LoadedChunkSnapshot | undefined;
+  if (chunkMapper !== undefined) {
+    const loaded = await chunkMapper.loadAll(blocksMaxt);
+    if (loaded.corruption !== undefined) {
+      logger.warn('loading on-disk chunks failed; their files were deleted and the WAL is replayed for them', {
+        err: loaded.corruption.message,
+      });
+    }
+    mmapped = new Map();
+    for (const [ref, list] of loaded.bySeries) {
+      mmapped.set(
+        ref,
+        list.map((c) => ({
+          minTime: c.mint,
+          maxTime: c.maxt,
+          data: c.data,
+          diskRef: c.ref,
+          ...(c.encoding === ChunkEncoding.XOR ? {} : { encoding: c.encoding as ChunkEncoding }),
+        })),
+      );
+    }
+    if (snapshotOnShutdown && loaded.corruption === undefined) {
+      try {
+        snapshot = await loadChunkSnapshot(head, dir, mmapped);
+      } catch (err) {
+        logger.warn('failed to load chunk snapshot; replaying the whole WAL', { err: (err as Error).message });
+        head = newHead();
+        head.setMinValidTime(blocksMaxt);
+        snapshot = undefined;
+      }
+      if (snapshot !== undefined) logger.info('chunk snapshot loaded', { dir: snapshot.dir, series: snapshot.series });
+    }
+  }
+  const replay = await replayWAL(head, walDir, {
+    ...(mmapped ? { mmappedChunks: mmapped } : {}),
+    ...(snapshot ? { snapshot: { segment: snapshot.segment, offset: snapshot.offset } } : {}),
+  });
+  // Loading chunks and a snapshot can take the head's mint below the valid range (Head.Init).
+  if (!head.uninitialized && head.minTime < blocksMaxt) head.truncateMemory(blocksMaxt);
   if (replay.corruption) {
     const c = replay.corruption;
     logger.warn('encountered WAL read error, attempting repair', {
@@ -186,6 +264,8 @@ export async function openDB(opts: DBOptions): Promise<DB> {
     await repairWAL(walDir, c);
   }
   logger.info('WAL replay completed', {
+    durationMs: Math.round(performance.now() - replayStart),
+    snapshot: snapshot?.dir,
     checkpoint: replay.checkpoint,
     records: replay.records,
     samples: replay.samples,
@@ -198,7 +278,12 @@ export async function openDB(opts: DBOptions): Promise<DB> {
     ...(opts.walSegmentSizeBytes === undefined ? {} : { segmentSizeBytes: opts.walSegmentSizeBytes }),
     compress: opts.walCompression ?? true,
   });
-  return new LocalDB(dir, head, wal, blocks, replay, { blockDuration, retention, logger });
+  return new LocalDB(dir, head, wal, blocks, replay, chunkMapper, {
+    blockDuration,
+    retention,
+    logger,
+    snapshotOnShutdown,
+  });
 }
 
 class LocalDB implements DB {
@@ -212,7 +297,8 @@ class LocalDB implements DB {
     private readonly wal: WAL,
     private readonly blockSet: BlockSet,
     readonly walReplay: WalReplayResult,
-    private readonly opts: { blockDuration: number; retention: number; logger: DBLogger },
+    private readonly chunkMapper: HeadChunkDiskMapper | undefined,
+    private readonly opts: { blockDuration: number; retention: number; logger: DBLogger; snapshotOnShutdown: boolean },
   ) {}
 
   blocks(): readonly BlockReader[] {
@@ -259,6 +345,8 @@ class LocalDB implements DB {
       if (b) written.push(b);
       const { last } = await this.wal.segmentRange();
       head.truncateMemory(maxt, last);
+      // Prometheus's truncateSeriesAndChunkDiskMapper: files before the oldest live chunk go.
+      if (this.chunkMapper !== undefined) await this.chunkMapper.truncate(head.minChunkFileSeq());
       lastBlockMaxt = maxt;
     }
     const cp = await this.truncateWAL(lastBlockMaxt);
@@ -304,6 +392,10 @@ class LocalDB implements DB {
       mint,
     });
     await this.wal.truncate(last + 1);
+    // A snapshot taken before the checkpoint would be loaded with the checkpoint's data on top;
+    // Prometheus keeps it, we drop it so a restart never mixes the two.
+    const stale = await deleteChunkSnapshots(this.dir, last + 1, 0);
+    for (const d of stale) this.opts.logger.info('deleted chunk snapshot older than the WAL checkpoint', { dir: d });
     for (const [ref, seg] of head.deleted) if (seg < first) head.deleted.delete(ref);
     this.opts.logger.info('WAL checkpoint complete', { first, last });
     return last;
@@ -312,6 +404,34 @@ class LocalDB implements DB {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.compaction;
+      // As Prometheus's Head.Close: chunks to disk first, then the snapshot (only if every
+      // chunk reached chunks_head, or the snapshot would skip WAL samples held nowhere else).
+      let chunksOk = false;
+      if (this.chunkMapper !== undefined) {
+        try {
+          await this.chunkMapper.close();
+          chunksOk = this.chunkMapper.writeError === undefined;
+        } catch (err) {
+          this.opts.logger.error('close head chunks', { err: (err as Error).message });
+        }
+      }
+      if (this.opts.snapshotOnShutdown) {
+        if (!chunksOk) {
+          this.opts.logger.warn('skipping chunk snapshot: head chunks were not all written', {});
+        } else {
+          const t0 = performance.now();
+          try {
+            const st = await writeChunkSnapshot(this.head, this.dir, this.wal);
+            this.opts.logger.info('chunk snapshot complete', {
+              durationMs: Math.round(performance.now() - t0),
+              series: st.series,
+              dir: st.dir,
+            });
+          } catch (err) {
+            this.opts.logger.error('chunk snapshot', { err: (err as Error).message });
+          }
+        }
+      }
       await this.wal.close();
       await this.blockSet.remove(this.blockSet.list);
     })();

@@ -47,7 +47,15 @@ export async function openDBReadOnly(opts: ReadOnlyDBOptions): Promise<ReadOnlyD
       await blocks.remove(blocks.list);
       throw err;
     }
-    walReplay = { checkpoint: undefined, records: 0, samples: 0, unknownRefs: 0, corruption: undefined };
+    walReplay = {
+      checkpoint: undefined,
+      records: 0,
+      samples: 0,
+      mmappedChunks: 0,
+      mmappedSamples: 0,
+      unknownRefs: 0,
+      corruption: undefined,
+    };
   }
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -1,5 +1,5 @@
 import type { Head } from '../head/head.js';
-import type { MemSeries } from '../head/series.js';
+import type { HeadChunk, MemSeries } from '../head/series.js';
 import { lastCheckpoint } from '../wal/checkpoint.js';
 import { WalCorruptionError } from '../wal/errors.js';
 import { readWAL } from '../wal/reader.js';
@@ -11,8 +11,12 @@ export interface WalReplayResult {
   checkpoint: number | undefined;
   /** Records read from the checkpoint and the segments. */
   records: number;
-  /** Samples put into the head. */
+  /** Samples put into the head from the WAL. */
   samples: number;
+  /** Closed chunks the head got from chunks_head instead of the WAL. */
+  mmappedChunks: number;
+  /** Samples in those chunks. */
+  mmappedSamples: number;
   /** Samples of series never announced by a series record (Prometheus's unknown refs). */
   unknownRefs: number;
   /**
@@ -22,19 +26,39 @@ export interface WalReplayResult {
   corruption: WalCorruptionError | undefined;
 }
 
+/** Options for {@link replayWAL}. */
+export interface ReplayWALOptions {
+  /**
+   * Closed chunks loaded from chunks_head, by series ref: a series created by a series record
+   * gets them (Prometheus's resetSeriesWithMMappedChunks), and its WAL samples up to the last
+   * one's maxTime are skipped as already in them.
+   */
+  mmappedChunks?: Map<number, HeadChunk[]>;
+  /**
+   * A chunk snapshot already loaded into the head: replay starts at this WAL segment and byte
+   * offset (the checkpoint is read only when it is at or after the segment).
+   */
+  snapshot?: { segment: number; offset: number };
+}
+
 /**
  * Replays a WAL directory into a head as Prometheus's Head.Init/loadWAL (head_wal.go): the newest
  * checkpoint, then every segment after it. A series logged twice under two refs maps the second
  * ref onto the first; samples before the head's minValidTime are dropped. A corruption in a WAL
  * segment ends the replay and is returned (what preceded it stays in the head); a corruption in
- * the checkpoint cannot be repaired and is thrown.
+ * the checkpoint cannot be repaired and is thrown. With `opts`, closed chunks come from chunks_head
+ * and replay starts after a chunk snapshot (Prometheus's Head.Init with m-mapped chunks and
+ * memory-snapshot-on-shutdown).
  */
-export async function replayWAL(head: Head, walDir: string): Promise<WalReplayResult> {
+export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptions = {}): Promise<WalReplayResult> {
+  const mmapped = opts.mmappedChunks;
   const multiRef = new Map<number, number>();
   const result: WalReplayResult = {
     checkpoint: undefined,
     records: 0,
     samples: 0,
+    mmappedChunks: 0,
+    mmappedSamples: 0,
     unknownRefs: 0,
     corruption: undefined,
   };
@@ -64,8 +88,18 @@ export async function replayWAL(head: Head, walDir: string): Promise<WalReplayRe
     const rec = decodeRecord(record);
     if (rec.type === 'series') {
       for (const s of rec.series) {
+        const before = head.numSeries;
         const ms = head.getOrCreateWithRef(s.ref, s.labels);
         if (ms.ref !== s.ref) multiRef.set(s.ref, ms.ref);
+        else if (mmapped !== undefined && head.numSeries > before) {
+          const chunks = mmapped.get(s.ref);
+          if (chunks !== undefined) {
+            attachMmappedChunks(head, ms, chunks);
+            result.mmappedChunks += chunks.length;
+            // Every chunk encoding starts with its sample count, 2 bytes big endian.
+            for (const c of chunks) result.mmappedSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
+          }
+        }
       }
     } else if (rec.type === 'histograms' || rec.type === 'floatHistograms') {
       const float = rec.type === 'floatHistograms';
@@ -90,17 +124,37 @@ export async function replayWAL(head: Head, walDir: string): Promise<WalReplayRe
   };
 
   let from = 0;
+  const snap = opts.snapshot;
   const cp = await lastCheckpoint(walDir);
-  if (cp !== undefined) {
+  if (cp !== undefined && (snap === undefined || cp.index >= snap.segment)) {
     result.checkpoint = cp.index;
     from = cp.index + 1;
     for await (const { record } of readWAL(cp.dir)) apply(record);
   }
+  let fromOffset = 0;
+  if (snap !== undefined && snap.segment >= from) {
+    from = snap.segment;
+    fromOffset = snap.offset;
+  }
   try {
-    for await (const { record } of readWAL(walDir, { fromSegment: from })) apply(record);
+    for await (const { record } of readWAL(walDir, { fromSegment: from, fromOffset })) apply(record);
   } catch (err) {
     if (!(err instanceof WalCorruptionError)) throw err;
     result.corruption = err;
   }
   return result;
+}
+
+/**
+ * Gives a series its closed chunks from chunks_head and extends the head's range over them
+ * (Prometheus's resetSeriesWithMMappedChunks; loadMmappedChunks for series from a snapshot, whose
+ * open chunk is dropped when a chunk on disk reaches into it).
+ */
+export function attachMmappedChunks(head: Head, ms: MemSeries, chunks: HeadChunk[]): void {
+  if (chunks.length === 0) return;
+  const open = ms.openChunk();
+  const last = chunks[chunks.length - 1] as HeadChunk;
+  if (open !== undefined && last.maxTime < open.minTime) ms.chunks = chunks;
+  else ms.setMmappedChunks(chunks);
+  head.updateMinMaxTime((chunks[0] as HeadChunk).minTime, last.maxTime);
 }

@@ -7,7 +7,7 @@ import { HeadAppender } from './appender.js';
 import { SeriesLimitError } from './errors.js';
 import { MemPostings } from './postings.js';
 import { createHeadQueryable } from './queryable.js';
-import { MemSeries } from './series.js';
+import { type HeadChunkSink, MemSeries } from './series.js';
 
 /** A new series as the head logs it (shape of the WAL's RefSeries). */
 export interface HeadSeriesRecord {
@@ -71,6 +71,11 @@ export interface HeadOptions {
   minValidTime?: number;
   /** Durable log for commits; without it the head is memory only. */
   log?: HeadLog;
+  /**
+   * Where closed in-order chunks are written as they are cut (a HeadChunkDiskMapper on
+   * `chunks_head/`, in a DB). Default: nowhere.
+   */
+  chunkSink?: HeadChunkSink;
 }
 
 /** Counters of a head since it was created (Prometheus's prometheus_tsdb_head_* metrics). */
@@ -115,6 +120,8 @@ export class Head {
   readonly maxSamplesPerCommit: number;
   /** The log commits go to, if any. */
   readonly walLog: HeadLog | undefined;
+  /** Where cut chunks are written, if anywhere. */
+  readonly chunkSink: HeadChunkSink | undefined;
   private readonly byRef = new Map<number, MemSeries>();
   private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
   readonly postings: MemPostings = new MemPostings();
@@ -139,6 +146,7 @@ export class Head {
     this.maxSamplesPerCommit = opts.maxSamplesPerCommit ?? 0;
     this.minValid = opts.minValidTime ?? Number.NEGATIVE_INFINITY;
     this.walLog = opts.log;
+    this.chunkSink = opts.chunkSink;
   }
 
   /** Oldest timestamp in the head, ms (+Infinity while empty). */
@@ -250,7 +258,7 @@ export class Head {
   }
 
   private insert(ref: number, labels: Labels, hash: number): MemSeries {
-    const s = new MemSeries(ref, labels, hash);
+    const s = new MemSeries(ref, labels, hash, this.chunkSink);
     this.byRef.set(ref, s);
     const e = this.byHash.get(hash);
     if (e === undefined) this.byHash.set(hash, s);
@@ -367,6 +375,19 @@ export class Head {
       if (histogramChunks.length > 0) yield { labels: s.labels, timestamps, values, histogramChunks };
       else if (timestamps.length > 0) yield { labels: s.labels, timestamps, values };
     }
+  }
+
+  /**
+   * Sequence of the oldest `chunks_head` file a live chunk is in (Prometheus's minMmapFile from
+   * gc): files below it can be deleted. +Infinity when no chunk is on disk.
+   */
+  minChunkFileSeq(): number {
+    let m = Number.POSITIVE_INFINITY;
+    for (const s of this.byRef.values()) {
+      const q = s.firstChunkFileSeq();
+      if (q < m) m = q;
+    }
+    return m;
   }
 
   /** Oldest out-of-order sample time in the head, ms (+Infinity when none). */

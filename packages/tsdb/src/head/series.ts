@@ -24,6 +24,16 @@ export interface HeadChunk {
   readonly maxTime: number;
   readonly data: Uint8Array;
   readonly encoding?: ChunkEncoding;
+  /** Where the chunk is in `chunks_head/` (file sequence << 32 | offset), when written there. */
+  diskRef?: number;
+}
+
+/**
+ * Where a head writes the chunks it cuts (the `chunks_head/` files; see HeadChunkDiskMapper).
+ * Returns the chunk's reference, 0 when it was not written.
+ */
+export interface HeadChunkSink {
+  writeChunk(seriesRef: number, mint: number, maxt: number, encoding: number, data: Uint8Array): number;
 }
 
 // The open native histogram chunk of a series: its appender, which of the two encodings it is.
@@ -161,7 +171,67 @@ export class MemSeries {
     readonly ref: number,
     readonly labels: Labels,
     readonly hash: number,
+    /** Where closed in-order chunks are written (chunks_head), if anywhere. */
+    private readonly sink?: HeadChunkSink,
   ) {}
+
+  // A closed in-order chunk: kept in memory and written to chunks_head, as Prometheus's
+  // mmapCurrentHeadChunk does when it cuts a new head chunk.
+  private pushClosed(c: HeadChunk): void {
+    if (this.sink !== undefined)
+      c.diskRef = this.sink.writeChunk(this.ref, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
+    this.chunks.push(c);
+  }
+
+  /**
+   * For replay: the series' closed chunks become `chunks` (loaded from chunks_head), and the open
+   * chunk is dropped, as Prometheus's resetSeriesWithMMappedChunks. WAL samples up to the last
+   * chunk's maxTime are then rejected by append (not newer), so only later ones are replayed.
+   */
+  setMmappedChunks(chunks: HeadChunk[]): void {
+    this.chunks = chunks;
+    this.enc = undefined;
+    this.hist = undefined;
+    this.lastHistogram = undefined;
+    this.nextAt = 0;
+  }
+
+  /**
+   * For a chunk snapshot: the open chunk's bytes and range (XOR or a native histogram chunk),
+   * or undefined when there is none.
+   */
+  openChunk(): HeadChunk | undefined {
+    if (this.enc !== undefined && this.enc.numSamples > 0)
+      return { minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.enc.bytes() };
+    return this.openHistogramChunk();
+  }
+
+  /**
+   * For loading a chunk snapshot: `data` (any encoding), the series' open chunk when the
+   * snapshot was taken, becomes its newest closed chunk and is written to chunks_head. Prometheus
+   * reopens it with nextAt = its maxTime, so the next sample cuts a new chunk anyway: closing it
+   * now gives the same chunks without decoding it. The caller checks it starts after the
+   * series' chunks.
+   */
+  restoreSnapshotChunk(minTime: number, maxTime: number, data: Uint8Array, encoding: number, lastValue: number): void {
+    this.enc = undefined;
+    this.hist = undefined;
+    this.lastHistogram = undefined;
+    this.nextAt = 0;
+    this.lastValue = lastValue;
+    this.pushClosed({
+      minTime,
+      maxTime,
+      data,
+      ...(encoding === ChunkEncoding.XOR ? {} : { encoding: encoding as ChunkEncoding }),
+    });
+  }
+
+  /** Sequence of the oldest chunks_head file one of the series' chunks is in (Infinity when none). */
+  firstChunkFileSeq(): number {
+    const r = this.chunks[0]?.diskRef;
+    return r ? Math.floor(r / 4294967296) : Number.POSITIVE_INFINITY;
+  }
 
   /** Timestamp of the newest in-order sample, or -Infinity. */
   maxTime(): number {
@@ -304,7 +374,7 @@ export class MemSeries {
     const open = this.hist;
     this.hist = undefined;
     if (open === undefined || open.app.numSamples === 0) return;
-    this.chunks.push({
+    this.pushClosed({
       minTime: this.headMinTime,
       maxTime: this.headMaxTime,
       data: open.app.chunk.bytes(),
@@ -339,7 +409,7 @@ export class MemSeries {
 
   private closeHeadChunk(enc: HeadXorAppender): void {
     if (enc.numSamples > 0)
-      this.chunks.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
+      this.pushClosed({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
   }
 
   /** Inserts an out-of-order sample; false when it duplicates one in the open OOO chunk. */

@@ -29,6 +29,8 @@ export interface SegmentRange {
   dir: string;
   first: number;
   last: number;
+  /** Byte offset in segment `first` to start reading at (Prometheus's NewSegmentBufReaderWithOffset). Default 0. */
+  firstOffset?: number;
 }
 
 const FRAG_PAGE_TERM = 0;
@@ -45,13 +47,19 @@ const READ_WINDOW = 32 * WAL_PAGE_SIZE;
 
 /**
  * Reads the records of the WAL in `dir`, oldest first, over segments `[fromSegment, toSegment]`
- * (both inclusive; default all). The stream ends by throwing WalCorruptionError
+ * (both inclusive; default all), from byte `fromOffset` of the first one (a chunk snapshot's
+ * offset; default 0). The stream ends by throwing WalCorruptionError
  * (`TSDB_WAL_CORRUPT`, with `segment` and `offset`) on a bad checksum, a fragment out of order,
  * non-zero page padding, a bad snappy block, or a torn last record; pass that error to
  * {@link repairWAL}. Files are closed when the loop ends, breaks or throws.
  */
-export function readWAL(dir: string, opts: { fromSegment?: number; toSegment?: number } = {}): AsyncIterable<WalEntry> {
-  return readSegmentRanges([{ dir, first: opts.fromSegment ?? -1, last: opts.toSegment ?? -1 }]);
+export function readWAL(
+  dir: string,
+  opts: { fromSegment?: number; toSegment?: number; fromOffset?: number } = {},
+): AsyncIterable<WalEntry> {
+  return readSegmentRanges([
+    { dir, first: opts.fromSegment ?? -1, last: opts.toSegment ?? -1, firstOffset: opts.fromOffset ?? 0 },
+  ]);
 }
 
 /**
@@ -61,12 +69,12 @@ export function readWAL(dir: string, opts: { fromSegment?: number; toSegment?: n
  * @internal
  */
 export async function* readSegmentRanges(ranges: readonly SegmentRange[]): AsyncGenerator<WalEntry> {
-  const segs: { dir: string; index: number }[] = [];
+  const segs: { dir: string; index: number; offset: number }[] = [];
   for (const r of ranges) {
     for (const s of await listSegments(r.dir)) {
       if (r.first >= 0 && s.index < r.first) continue;
       if (r.last >= 0 && s.index > r.last) break;
-      segs.push({ dir: r.dir, index: s.index });
+      segs.push({ dir: r.dir, index: s.index, offset: s.index === r.first ? (r.firstOffset ?? 0) : 0 });
     }
   }
   const asm = new Assembler();
@@ -74,6 +82,8 @@ export async function* readSegmentRanges(ranges: readonly SegmentRange[]): Async
   let lastOffset = 0;
   for (const seg of segs) {
     const reader = await SegmentReader.open(seg.dir, seg.index);
+    // Offsets are absolute in the segment, so page boundaries stay where they are.
+    reader.consumed = seg.offset;
     try {
       for (;;) {
         const rec = await reader.nextRecord(asm);

@@ -52,6 +52,13 @@ export interface WAL extends AsyncDisposable {
   nextSegment(): Promise<number>;
   /** First and last segment index in the directory; `{ first: -1, last: -1 }` when none. */
   segmentRange(): Promise<{ first: number; last: number }>;
+  /**
+   * The current segment's index and the byte offset just past the last record logged to it
+   * (Prometheus's LastSegmentAndOffset): what a chunk snapshot is named after.
+   */
+  lastSegmentAndOffset(): Promise<{ segment: number; offset: number }>;
+  /** Whether records are snappy-compressed. */
+  readonly compressed: boolean;
   /** Deletes every segment whose index is below `beforeSegment` (Prometheus's WL.Truncate). */
   truncate(beforeSegment: number): Promise<void>;
   /** Pads the last page, fsyncs and closes the current segment. Safe to call twice. */
@@ -264,6 +271,14 @@ export class SegmentedWriter implements WAL {
       this.checkOpen();
       return this.cutSegment();
     });
+  }
+
+  get compressed(): boolean {
+    return this.compress;
+  }
+
+  lastSegmentAndOffset(): Promise<{ segment: number; offset: number }> {
+    return this.serial(async () => ({ segment: this.segment, offset: this.donePages * WAL_PAGE_SIZE + this.alloc }));
   }
 
   async segmentRange(): Promise<{ first: number; last: number }> {

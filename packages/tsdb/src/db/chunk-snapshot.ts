@@ -1,0 +1,421 @@
+// Chunk snapshots on shutdown: Prometheus's Head.ChunkSnapshot / loadChunkSnapshot (tsdb/
+// head_wal.go, v2.42; tsdb/docs/format/memory_snapshot.md). A directory
+// `chunk_snapshot.<last WAL segment, 6 digits>.<byte offset in it, 10 digits>` in the data dir,
+// written with the WAL writer (same pages, CRCs and snappy), holding one record per series
+// (type 1: ref, labels, then the open head chunk), one tombstones record (type 2) and exemplar
+// records (type 3, which we neither write nor read). Closed chunks are not in it: they are in
+// chunks_head. On open, the snapshot plus chunks_head plus the WAL after the named offset give
+// the head back without replaying the WAL before it.
+import { readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ChunkEncoding } from '../chunkenc/chunk.js';
+import { ThanosError } from '../errors.js';
+import type { Head } from '../head/head.js';
+import type { HeadChunk } from '../head/series.js';
+import { compareStrings, Labels } from '../labels/labels.js';
+import { readWAL } from '../wal/reader.js';
+import { encodeSeriesRecord } from '../wal/records.js';
+import { openWAL, type WAL } from '../wal/wal.js';
+
+/** Prefix of chunk snapshot directory names. */
+export const CHUNK_SNAPSHOT_PREFIX = 'chunk_snapshot.';
+
+const RECORD_SNAPSHOT_SERIES = 1;
+const RECORD_SNAPSHOT_TOMBSTONES = 2;
+const RECORD_SNAPSHOT_EXEMPLARS = 3;
+// Prometheus's tombstones.Encode version byte.
+const TOMBSTONES_FORMAT_V1 = 1;
+// Records go to the snapshot's WAL in batches of about this many bytes (Prometheus: 10 MB).
+const FLUSH_BYTES = 10 * 1024 * 1024;
+const TWO_32 = 4294967296;
+
+/** A chunk snapshot does not hold what the format promises; the DB then replays the whole WAL. */
+export class ChunkSnapshotError extends ThanosError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TSDB_CHUNK_SNAPSHOT', message, options);
+  }
+}
+
+/** Directory name of the snapshot taken at WAL `segment`, byte `offset` (Prometheus's chunkSnapshotDir). */
+export function chunkSnapshotDirName(segment: number, offset: number): string {
+  return `${CHUNK_SNAPSHOT_PREFIX}${String(segment).padStart(6, '0')}.${String(offset).padStart(10, '0')}`;
+}
+
+/** A snapshot found in a data dir. */
+export interface ChunkSnapshotRef {
+  dir: string;
+  segment: number;
+  offset: number;
+}
+
+// Snapshot directories of `dataDir` (Prometheus's LastChunkSnapshot parsing): names that do not
+// parse are ignored; a matching name that is not a directory is an error.
+async function listChunkSnapshots(dataDir: string): Promise<ChunkSnapshotRef[]> {
+  const out: ChunkSnapshotRef[] = [];
+  for (const e of await readdir(dataDir, { withFileTypes: true })) {
+    if (!e.name.startsWith(CHUNK_SNAPSHOT_PREFIX)) continue;
+    const parts = e.name.slice(CHUNK_SNAPSHOT_PREFIX.length).split('.');
+    if (parts.length !== 2 || !/^\d+$/.test(parts[0] as string) || !/^\d+$/.test(parts[1] as string)) continue;
+    if (!e.isDirectory()) throw new ChunkSnapshotError(`chunk snapshot ${e.name} is not a directory`);
+    out.push({ dir: join(dataDir, e.name), segment: Number(parts[0]), offset: Number(parts[1]) });
+  }
+  return out.sort((a, b) => a.segment - b.segment || a.offset - b.offset);
+}
+
+/** The newest chunk snapshot of `dataDir`, if any (Prometheus's LastChunkSnapshot). */
+export async function lastChunkSnapshot(dataDir: string): Promise<ChunkSnapshotRef | undefined> {
+  const all = await listChunkSnapshots(dataDir);
+  return all[all.length - 1];
+}
+
+/**
+ * Deletes the snapshots taken before WAL `segment`, byte `offset` (Prometheus's
+ * DeleteChunkSnapshots). Returns the directories deleted.
+ */
+export async function deleteChunkSnapshots(dataDir: string, segment: number, offset: number): Promise<string[]> {
+  const gone: string[] = [];
+  for (const s of await listChunkSnapshots(dataDir)) {
+    if (s.segment < segment || (s.segment === segment && s.offset < offset)) {
+      await rm(s.dir, { recursive: true, force: true });
+      gone.push(s.dir);
+    }
+  }
+  return gone;
+}
+
+/** What writeChunkSnapshot wrote. */
+export interface ChunkSnapshotStats {
+  /** The snapshot directory; empty when nothing was written (nothing new since the last one). */
+  dir: string;
+  series: number;
+}
+
+/**
+ * Writes a chunk snapshot of `head` into `dataDir`, named after the WAL's current segment and
+ * offset, as Prometheus's Head.ChunkSnapshot: into `<name>.tmp`, renamed when complete, then the
+ * older snapshots are deleted. Nothing is written when a snapshot at the same WAL position exists.
+ * The head's closed chunks must already be in chunks_head (flushed and synced) for it to be of
+ * use. A series whose open chunk holds native histograms is written as Prometheus does; this
+ * package cannot reopen such a chunk and replays the WAL instead when loading it.
+ */
+export async function writeChunkSnapshot(head: Head, dataDir: string, wal: WAL): Promise<ChunkSnapshotStats> {
+  const { segment, offset } = await wal.lastSegmentAndOffset();
+  const last = await lastChunkSnapshot(dataDir);
+  if (last !== undefined && last.segment === segment && last.offset === offset) return { dir: '', series: 0 };
+  const dir = join(dataDir, chunkSnapshotDirName(segment, offset));
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  // Uncompressed whatever the WAL does: a record holds one series, too small for snappy to win
+  // much, and a snappy call per record dominated loading. Readers handle both (the flag is per
+  // record), Prometheus included.
+  const w = await openWAL({ dir: tmp, compress: false });
+  let series = 0;
+  try {
+    let batch: Uint8Array[] = [];
+    let bytes = 0;
+    const stones: { ref: number; mint: number; maxt: number }[] = [];
+    for (const s of head.allSeries()) {
+      const rec = encodeSnapshotSeries(s.ref, s.labels, s.openChunk(), s.lastValue);
+      batch.push(rec);
+      bytes += rec.length;
+      series++;
+      for (const iv of s.tombstones ?? []) stones.push({ ref: s.ref, mint: iv.minTime, maxt: iv.maxTime });
+      if (bytes > FLUSH_BYTES) {
+        await w.log(batch);
+        batch = [];
+        bytes = 0;
+      }
+    }
+    batch.push(encodeSnapshotTombstones(stones));
+    await w.log(batch);
+    await w.close();
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } catch (err) {
+    await w.close().catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  await deleteChunkSnapshots(dataDir, segment, offset);
+  return { dir, series };
+}
+
+// One series record: the body of a one-series WAL series record (type 1, ref, labels: the same
+// bytes), then chunk range (0, unused), whether a head chunk follows, and the chunk with the old
+// 4-sample buffer of which only the last value is still meaningful (Prometheus's
+// encodeToSnapshotRecord).
+function encodeSnapshotSeries(
+  ref: number,
+  labels: Labels,
+  chunk: { minTime: number; maxTime: number; data: Uint8Array; encoding?: number } | undefined,
+  lastValue: number,
+): Uint8Array {
+  const head = encodeSeriesRecord([{ ref, labels }]);
+  const dataLen = chunk?.data.length ?? 0;
+  const out = new Uint8Array(head.length + 8 + 1 + (chunk ? 16 + 1 + 5 + dataLen + 64 : 0));
+  out.set(head, 0);
+  const dv = new DataView(out.buffer);
+  let p = head.length + 8; // chunk range: 0
+  if (chunk === undefined) {
+    out[p++] = 0;
+    return out.subarray(0, p);
+  }
+  out[p++] = 1;
+  putInt64(dv, p, chunk.minTime);
+  putInt64(dv, p + 8, chunk.maxTime);
+  p += 16;
+  out[p++] = chunk.encoding ?? ChunkEncoding.XOR;
+  let n = dataLen;
+  while (n >= 0x80) {
+    out[p++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  out[p++] = n;
+  out.set(chunk.data, p);
+  p += dataLen;
+  p += 7 * 8; // three (t, v) pairs and one t of zeros
+  dv.setFloat64(p, lastValue);
+  p += 8;
+  return out.subarray(0, p);
+}
+
+function encodeSnapshotTombstones(stones: readonly { ref: number; mint: number; maxt: number }[]): Uint8Array {
+  const body: number[] = [TOMBSTONES_FORMAT_V1];
+  for (const s of stones) {
+    putUvarint(body, s.ref);
+    putUvarint(body, zigzag(s.mint));
+    putUvarint(body, zigzag(s.maxt));
+  }
+  const len: number[] = [];
+  putUvarint(len, body.length);
+  return Uint8Array.from([RECORD_SNAPSHOT_TOMBSTONES, ...len, ...body]);
+}
+
+function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+function putUvarint(out: number[], v: number): void {
+  while (v >= 0x80) {
+    out.push((v % 128) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+}
+
+function putInt64(dv: DataView, off: number, v: number): void {
+  const hi = Math.floor(v / TWO_32);
+  dv.setInt32(off, hi);
+  dv.setUint32(off + 4, v - hi * TWO_32);
+}
+
+/** What loadChunkSnapshot restored. */
+export interface LoadedChunkSnapshot extends ChunkSnapshotRef {
+  /** Series restored. */
+  series: number;
+}
+
+/**
+ * Loads the newest chunk snapshot of `dataDir` into an empty `head` (Prometheus's
+ * loadChunkSnapshot, then loadMmappedChunks for its series): every series under its ref, with
+ * its closed chunks from `mmapped` (chunks_head, by ref) and then the snapshot's head chunk
+ * unless a chunk on disk reaches into it (it was cut after the snapshot), and the tombstones.
+ * Returns undefined when there is no snapshot. Throws (ChunkSnapshotError, WalCorruptionError)
+ * when it cannot be read completely; the head then holds part of it and must be discarded.
+ */
+export async function loadChunkSnapshot(
+  head: Head,
+  dataDir: string,
+  mmapped?: ReadonlyMap<number, HeadChunk[]>,
+): Promise<LoadedChunkSnapshot | undefined> {
+  const snap = await lastChunkSnapshot(dataDir);
+  if (snap === undefined) return undefined;
+  let series = 0;
+  const strings = new StringTable();
+  for await (const { record: rec } of readWAL(snap.dir)) {
+    const typ = rec[0];
+    if (typ === RECORD_SNAPSHOT_SERIES) {
+      decodeSnapshotSeries(head, rec, strings, mmapped);
+      series++;
+    } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
+      decodeSnapshotTombstones(head, rec);
+    } else if (typ === RECORD_SNAPSHOT_EXEMPLARS) {
+      // Exemplars are not kept by this head.
+    } else {
+      // Prometheus's wording, typo included.
+      throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
+    }
+  }
+  return { ...snap, series };
+}
+
+// Label strings of a snapshot repeat across its many one-series records: interned by their
+// bytes (FNV-1a, open addressing), so decoding builds each distinct string once and series share
+// them. Non-ASCII strings are decoded every time.
+class StringTable {
+  private strs: string[] = new Array<string>(4096).fill('');
+  private used = new Uint8Array(4096);
+  private mask = 4095;
+  private count = 0;
+  private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  get(b: Uint8Array, p: number, n: number): string {
+    if (n === 0) return '';
+    let h = 0x811c9dc5;
+    let ascii = true;
+    for (let i = p; i < p + n; i++) {
+      const c = b[i] as number;
+      if (c >= 0x80) ascii = false;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    if (!ascii) return this.utf8.decode(b.subarray(p, p + n));
+    let slot = h & this.mask;
+    for (;;) {
+      if (this.used[slot] === 0) break;
+      const s = this.strs[slot] as string;
+      if (s.length === n) {
+        let k = 0;
+        while (k < n && s.charCodeAt(k) === b[p + k]) k++;
+        if (k === n) return s;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    let str = '';
+    for (let i = p; i < p + n; i++) str += String.fromCharCode(b[i] as number);
+    this.used[slot] = 1;
+    this.strs[slot] = str;
+    if (++this.count * 2 > this.mask) this.grow();
+    return str;
+  }
+
+  private grow(): void {
+    const old = this.strs;
+    const oldUsed = this.used;
+    const size = (this.mask + 1) * 2;
+    this.strs = new Array<string>(size).fill('');
+    this.used = new Uint8Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < old.length; i++) {
+      if (oldUsed[i] === 0) continue;
+      const s = old[i] as string;
+      let h = 0x811c9dc5;
+      for (let k = 0; k < s.length; k++) h = Math.imul(h ^ s.charCodeAt(k), 0x01000193);
+      let slot = h & this.mask;
+      while (this.used[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.used[slot] = 1;
+      this.strs[slot] = s;
+    }
+  }
+}
+
+function decodeSnapshotSeries(
+  head: Head,
+  rec: Uint8Array,
+  strings: StringTable,
+  mmapped: ReadonlyMap<number, HeadChunk[]> | undefined,
+): void {
+  const fail = (detail: string): never => {
+    throw new ChunkSnapshotError(`decode series record: ${detail}`);
+  };
+  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
+  const end = rec.length;
+  let p = 9;
+  const uvarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 10; k++) {
+      if (p >= end) fail('invalid size');
+      const b = rec[p++] as number;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    return fail('varint overflow');
+  };
+  if (end < 9) fail('invalid size');
+  const ref = dv.getUint32(1) * TWO_32 + dv.getUint32(5);
+  const n = uvarint();
+  if (n > end - p) fail('invalid size');
+  // Prometheus writes labels sorted without empty values; a foreign writer's are rebuilt.
+  const flat: string[] = new Array<string>(2 * n);
+  let ordered = true;
+  for (let i = 0; i < 2 * n; i++) {
+    const l = uvarint();
+    if (p + l > end) fail('invalid size');
+    flat[i] = strings.get(rec, p, l);
+    p += l;
+    if ((i & 1) === 1 ? l === 0 : i > 0 && compareStrings(flat[i - 2] as string, flat[i] as string) >= 0)
+      ordered = false;
+  }
+  const labels = ordered
+    ? Labels.fromSortedFlat(flat)
+    : Labels.from(Array.from({ length: n }, (_, i) => [flat[2 * i], flat[2 * i + 1]] as [string, string]));
+  if (p + 9 > end) fail('invalid size');
+  p += 8; // chunk range, unused
+  const exists = uvarint();
+  const ms = head.getOrCreateWithRef(ref, labels);
+  const disk = ms.ref === ref ? mmapped?.get(ref) : undefined;
+  let lastDiskMaxt = Number.NEGATIVE_INFINITY;
+  if (disk !== undefined && disk.length > 0) {
+    ms.setMmappedChunks(disk);
+    lastDiskMaxt = (disk[disk.length - 1] as HeadChunk).maxTime;
+    head.updateMinMaxTime((disk[0] as HeadChunk).minTime, lastDiskMaxt);
+  }
+  if (exists === 0) {
+    if (p !== end) fail(`unexpected ${end - p} bytes left in entry`);
+    return;
+  }
+  if (p + 17 > end) fail('invalid size');
+  const mint = getInt64(dv, p);
+  const maxt = getInt64(dv, p + 8);
+  const enc = rec[p + 16] as number;
+  p += 17;
+  const len = uvarint();
+  if (p + len + 64 > end) fail('invalid size');
+  const data = rec.subarray(p, p + len);
+  p += len + 56;
+  const lastValue = dv.getFloat64(p);
+  p += 8;
+  if (p !== end) fail(`unexpected ${end - p} bytes left in entry`);
+  if (enc !== ChunkEncoding.XOR && enc !== ChunkEncoding.Histogram && enc !== ChunkEncoding.FloatHistogram)
+    fail(`unknown chunk encoding ${enc}`);
+  if (len < 2) fail('chunk shorter than its header');
+  // A chunk on disk reaching into the head chunk was cut after the snapshot: it holds these samples.
+  if (lastDiskMaxt >= mint) return;
+  ms.restoreSnapshotChunk(mint, maxt, data, enc, lastValue);
+  head.updateMinMaxTime(mint, maxt);
+}
+
+function decodeSnapshotTombstones(head: Head, rec: Uint8Array): void {
+  let p = 1;
+  const uvarint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 10; k++) {
+      if (p >= rec.length) throw new ChunkSnapshotError('decode tombstones: invalid size');
+      const b = rec[p++] as number;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    throw new ChunkSnapshotError('decode tombstones: varint overflow');
+  };
+  const len = uvarint();
+  const end = p + len;
+  if (end > rec.length) throw new ChunkSnapshotError('decode tombstones: invalid size');
+  if (len === 0 || rec[p] !== TOMBSTONES_FORMAT_V1)
+    throw new ChunkSnapshotError(`decode tombstones: invalid tombstone format ${(rec[p] ?? 0).toString(16)}`);
+  p++;
+  const unzig = (u: number) => (u % 2 === 0 ? u / 2 : -(u + 1) / 2);
+  while (p < end) {
+    const ref = uvarint();
+    const mint = unzig(uvarint());
+    const maxt = unzig(uvarint());
+    const ms = head.getByRef(ref);
+    if (ms !== undefined) head.addTombstones(ms, [{ minTime: mint, maxTime: maxt }]);
+  }
+}
+
+function getInt64(dv: DataView, off: number): number {
+  return dv.getInt32(off) * TWO_32 + dv.getUint32(off + 4);
+}
