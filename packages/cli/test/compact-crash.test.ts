@@ -227,3 +227,155 @@ describe('thanos-ts compact killed with SIGKILL and restarted', () => {
     expect(scratch).toEqual([]);
   }, 600_000);
 });
+
+/** mulberry32: a small seeded PRNG, so a failing kill sequence can be replayed with its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('thanos-ts compact killed at seeded random points, downsampling included', () => {
+  // 2d-aligned, so 24 of the 25 blocks fill one 2d window that compacts into a 48h block, which
+  // is then downsampled to 5m (≥ 40h); the 25th stays alone.
+  const D2 = 48 * H;
+  const S = Math.ceil(T0 / D2) * D2;
+  const N = 25;
+  const seed = Number(process.env.COMPACT_CRASH_SEED ?? Date.now() % 1_000_000);
+  // Printed so a failure can be replayed: COMPACT_CRASH_SEED=<seed> npx vitest run <this file>
+  console.log(`compact crash test seed=${seed} (replay with COMPACT_CRASH_SEED=${seed})`);
+  let root: string;
+  let bucketDir: string;
+  let source: string[];
+
+  beforeAll(async () => {
+    root = await makeTempDir('compact-crash-rand-');
+    bucketDir = join(root, 'bucket');
+    const { createFilesystemBucket } = await import('@thanos-ts/objstore');
+    const bucket = createFilesystemBucket({ directory: bucketDir });
+    for (let i = 0; i < N; i++) {
+      const minTime = S + i * 2 * H;
+      const series = Array.from({ length: 12 }, (_, k) => ({
+        labels: Labels.from({ __name__: `rand_metric_${Math.floor(k / 4)}`, instance: `i${k % 4}` }),
+        timestamps: Array.from({ length: 120 }, (_, j) => minTime + j * 60_000),
+        values: Array.from({ length: 120 }, (_, j) => i * 120 + j + k),
+      }));
+      const b = await writeBlock(series, {
+        outDir: join(root, 'source'),
+        minTime,
+        maxTime: minTime + 2 * H,
+        thanos: { labels: LABELS, downsample: { resolution: 0 }, source: 'test' },
+      });
+      if (!b) throw new Error('empty block');
+      await uploadBlock(bucket, b.dir, { labels: LABELS, source: 'sidecar', meta: b.meta });
+    }
+    source = await dump(join(root, 'source'));
+    expect(source).toHaveLength(N * 12 * 120);
+  }, 120_000);
+
+  async function rawSamples(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const m of (await bucketBlocks(bucketDir)).live.filter((m) => (m.thanos?.downsample.resolution ?? 0) === 0))
+      for (const l of await dump(join(bucketDir, m.ulid))) counts.set(l, (counts.get(l) ?? 0) + 1);
+    return counts;
+  }
+
+  it('loses no raw sample whatever the kill point and ends with each sample once and one 5m block', async () => {
+    const rand = prng(seed);
+    const args = [
+      `--objstore.config=type: FILESYSTEM\nconfig:\n  directory: ${bucketDir}`,
+      `--data-dir=${join(root, 'data')}`,
+      '--http-address=127.0.0.1:0',
+      '--consistency-delay=0s',
+      '--delete-delay=0s',
+    ];
+    // Log lines of every stage (compaction, upload, marking, deletion, downsampling), with how
+    // many times one iteration can print them at most (7 compactions, 1 downsampling).
+    const lines: Array<[string, number]> = [
+      ['compaction available and planned', 4],
+      ['downloaded and verified blocks; compacting blocks', 4],
+      ['compacted blocks', 4],
+      ['uploaded block', 4],
+      ['block has been marked for deletion', 12],
+      ['deleted block marked for deletion', 12],
+      ['start first pass of downsampling', 1],
+      ['downloaded block', 1],
+      ['downsampled block', 1],
+    ];
+    const kills: string[] = [];
+    for (let k = 0; k < 8; k++) {
+      const run = startCompact([...args, '--wait', '--wait-interval=1s']);
+      // Half the kills at the n-th occurrence of a stage's log line, half after a random delay.
+      let point: string;
+      let trigger: (fire: () => void) => () => void;
+      if (rand() < 0.5) {
+        const [line, most] = lines[Math.floor(rand() * lines.length)] as [string, number];
+        const nth = 1 + Math.floor(rand() * most);
+        point = `at occurrence ${nth} of "${line}"`;
+        trigger = (fire) => {
+          const f = () => {
+            if (run.output().split(`msg="${line}"`).length - 1 >= nth) fire();
+          };
+          run.child.stderr?.on('data', f);
+          return () => run.child.stderr?.off('data', f);
+        };
+      } else {
+        // The process needs about a second to start; most of the work happens in the next two.
+        const ms = 500 + Math.floor(rand() * 2500);
+        point = `after ${ms} ms`;
+        trigger = (fire) => {
+          const t = setTimeout(fire, ms);
+          return () => clearTimeout(t);
+        };
+      }
+      const hit = await until(run, trigger);
+      run.child.kill('SIGKILL');
+      await run.exited;
+      kills.push(`${point}${hit ? '' : ' (not reached: killed after the iteration)'}`);
+      const live = await rawSamples();
+      const missing = source.filter((l) => !live.has(l));
+      expect(
+        missing.slice(0, 3),
+        `seed=${seed}: samples lost after kill ${k} ${point}; kills: ${kills.join('; ')}`,
+      ).toEqual([]);
+      // Downsampled blocks never duplicate each other: one 5m block per raw source set.
+      const fives = (await bucketBlocks(bucketDir)).live.filter((m) => m.thanos?.downsample.resolution === 300_000);
+      expect(new Set(fives.map((m) => m.compaction.sources?.join(','))).size, `seed=${seed}`).toBe(fives.length);
+    }
+    console.log(`compact crash test seed=${seed} kills: ${kills.join('; ')}`);
+
+    for (let i = 0; i < 6; i++) {
+      const run = startCompact(args);
+      expect(await run.exited, run.output()).toBe(0);
+      if (!/msg="compacted blocks"|msg="downsampled block"/.test(run.output())) break;
+    }
+    const end = await bucketBlocks(bucketDir);
+    const raw = end.live
+      .filter((m) => (m.thanos?.downsample.resolution ?? 0) === 0)
+      .sort((a, b) => a.minTime - b.minTime);
+    const live = await rawSamples();
+    expect(
+      [...live.values()].every((n) => n === 1),
+      `seed=${seed}`,
+    ).toBe(true);
+    expect([...live.keys()].sort(), `seed=${seed}`).toEqual([...source].sort());
+    expect(
+      raw.map((m) => (m.maxTime - m.minTime) / H),
+      `seed=${seed}`,
+    ).toEqual([48, 2]);
+    const fives = end.live.filter((m) => m.thanos?.downsample.resolution === 300_000);
+    expect(
+      fives.map((m) => [m.minTime, m.maxTime]),
+      `seed=${seed}`,
+    ).toEqual([[S, S + D2]]);
+    expect([...(fives[0]?.compaction.sources ?? [])].sort()).toEqual([...(raw[0]?.compaction.sources ?? [])].sort());
+    // The 5m block holds one count aggregate per series per 5m window: 12 series × 48h / 5m.
+    expect(fives[0]?.stats.numSeries).toBe(12);
+    expect(end.marked).toEqual([]);
+  }, 600_000);
+});
