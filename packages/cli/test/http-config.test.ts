@@ -116,6 +116,14 @@ describe('--http.config through the CLI', () => {
       error: '--request.logging-config: HTTP request logging is not supported by thanos-ts rule',
     },
     {
+      name: 'gRPC request logging on a component without gRPC',
+      args: [
+        'query-frontend',
+        '--request.logging-config=grpc:\n  options:\n    level: INFO\n    decision:\n      log_end: true\n',
+      ],
+      error: '--request.logging-config: gRPC request logging does not apply to thanos-ts query-frontend',
+    },
+    {
       name: 'a bad request logging config',
       args: ['query', '--request.logging-config=options:\n  level: TRACE\n  decision:\n    log_end: true\n'],
       error: 'error while parsing config for request logging',

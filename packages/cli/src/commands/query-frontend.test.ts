@@ -8,6 +8,7 @@ import {
   freePort,
   httpOk,
   makeTempDir,
+  makeTestCerts,
   programAvailable,
   removeTempDir,
   startPrometheus,
@@ -62,7 +63,47 @@ describe('thanos-ts query-frontend flags', () => {
       forwardHeaders: [],
       tenantHeader: 'THANOS-TENANT',
       defaultTenant: 'default-tenant',
+      forceQueryStats: false,
+      enableXFunctions: false,
+      enableFeatures: [],
     });
+  });
+
+  it('maps the query stats, PromQL feature and tenant certificate flags', async () => {
+    const dir = await makeTempDir('qfe-features-');
+    try {
+      makeTestCerts(dir, { serverName: 'localhost', clientName: 'c' });
+      const web = join(dir, 'web.yml');
+      await writeFile(
+        web,
+        'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n',
+      );
+      const o = await parseQueryFrontendFlags(
+        flags([
+          '--query-frontend.force-query-stats',
+          '--query-frontend.enable-x-functions',
+          '--enable-feature=promql-experimental-functions',
+          `--http.config=${web}`,
+          '--query-frontend.tenant-certificate-field=organizationalUnit',
+          '--request.logging-config=options:\n  level: INFO\n  decision:\n    log_end: true\n',
+        ]),
+      );
+      expect(o).toMatchObject({
+        forceQueryStats: true,
+        enableXFunctions: true,
+        enableFeatures: ['promql-experimental-functions'],
+        tenantCertificateField: 'organizationalUnit',
+        webConfig: {
+          tlsServerConfig: { clientAuthType: 'RequireAndVerifyClientCert', certFile: join(dir, 'server.crt') },
+        },
+        requestLogging: { http: { decision: 'LogFinishCall', level: 'INFO' } },
+      });
+      expect((await parseQueryFrontendFlags(flags(['--no-query-frontend.enable-x-functions']))).enableXFunctions).toBe(
+        false,
+      );
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   it('maps every flag', async () => {
@@ -170,6 +211,15 @@ describe('thanos-ts query-frontend flags', () => {
     [['--query-range.response-cache-config=type: DISK'], /response cache with type DISK is not supported/],
     [['--query-range.response-cache-config=x', '--query-range.response-cache-config-file=/x'], /mutually exclusive/],
     [['--http-address=nope'], /--http-address: want host:port/],
+    [
+      ['--enable-feature=promql-at-modifier'],
+      /--enable-feature: "promql-at-modifier" is not a feature of the query frontend/,
+    ],
+    [
+      ['--query-frontend.tenant-certificate-field=email'],
+      /--query-frontend.tenant-certificate-field: enum value must be one of ,organization,organizationalUnit,commonName, got 'email'/,
+    ],
+    [['--query-frontend.tenant-certificate-field=commonName'], /needs client certificates: an --http.config/],
     [
       ['--labels.split-interval=0', '--labels.response-cache-config=type: IN-MEMORY\nconfig:\n  max_size: 1MB'],
       /--labels.split-interval: .*greater than 0 when caching is enabled/,

@@ -2,11 +2,15 @@ import { readFile } from 'node:fs/promises';
 import {
   createQueryFrontend,
   type DownstreamTripperConfig,
+  FRONTEND_FEATURES,
   type FrontendCache,
+  type FrontendFeature,
   parseCacheCompression,
   parseDownstreamTripperConfig,
   parseResponseCacheConfig,
   type QueryFrontendOptions,
+  TENANT_CERTIFICATE_FIELDS,
+  type TenantCertificateField,
 } from '@thanos-ts/core/frontend';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { DurationSyntaxError, parseGoDuration } from '@thanos-ts/tsdb/goformat';
@@ -55,6 +59,10 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'queryFrontend.tenantHeader': string;
   'queryFrontend.defaultTenantId': string;
   'queryFrontend.verticalShards'?: string;
+  'queryFrontend.forceQueryStats': boolean;
+  'queryFrontend.enableXFunctions': boolean;
+  enableFeature?: string[];
+  'queryFrontend.tenantCertificateField': string;
 }
 
 /** Options no flag sets: in-process objects and the downstream probe interval (Thanos's fixed 10s). */
@@ -191,8 +199,30 @@ export async function parseQueryFrontendFlags(
     if (parsed.cache) labelsResponseCache = { cache: parsed.cache, name: parsed.name };
     else if (parsed.warning) warn(`--labels.response-cache-config: ${parsed.warning}`);
   }
+  const serving = servingFromFlags(o);
+  // Thanos takes --enable-feature repeated; comma-separated lists are split too, as its help says.
+  const enableFeatures = (o.enableFeature ?? []).flatMap((v) => v.split(',')).filter((v) => v.trim() !== '');
+  for (const f of enableFeatures)
+    if (!(FRONTEND_FEATURES as readonly string[]).includes(f))
+      throw new InvalidArgumentError(
+        `--enable-feature: ${JSON.stringify(f)} is not a feature of the query frontend (valid: ${FRONTEND_FEATURES.join(', ')})`,
+      );
+  const certField = o['queryFrontend.tenantCertificateField'];
+  if (certField !== '' && !(TENANT_CERTIFICATE_FIELDS as readonly string[]).includes(certField))
+    throw new InvalidArgumentError(
+      `--query-frontend.tenant-certificate-field: enum value must be one of ,${TENANT_CERTIFICATE_FIELDS.join(',')}, got '${certField}'`,
+    );
+  const clientAuth = serving.webConfig?.tlsServerConfig?.clientAuthType ?? 'NoClientCert';
+  if (certField !== '' && clientAuth === 'NoClientCert')
+    throw new InvalidArgumentError(
+      '--query-frontend.tenant-certificate-field: needs client certificates: an --http.config with tls_server_config and a client_auth_type other than NoClientCert',
+    );
   const flags: FlagsFor<QueryFrontendOptions, NotFrontendFlags> = {
-    ...servingFromFlags(o),
+    ...serving,
+    forceQueryStats: o['queryFrontend.forceQueryStats'],
+    enableXFunctions: o['queryFrontend.enableXFunctions'],
+    enableFeatures: enableFeatures as FrontendFeature[],
+    tenantCertificateField: certField === '' ? undefined : (certField as TenantCertificateField),
     downstreamUrl,
     disableCors: o['web.disableCors'],
     alignRangeWithStep: o['queryRange.alignRangeWithStep'],
@@ -414,6 +444,28 @@ export function defineQueryFrontendCommand(): Command {
   opt(
     '--query-frontend.vertical-shards <n>',
     'Number of shards to use when distributing shardable PromQL queries. For more details, you can refer to the Vertical query sharding proposal: https://thanos.io/tip/proposals-accepted/202205-vertical-query-sharding.md',
+  );
+  opt(
+    '--query-frontend.force-query-stats',
+    'Enables query statistics for all queries and will export statistics as logs and service headers.',
+    false,
+  );
+  opt(
+    '--query-frontend.enable-x-functions',
+    'Enable experimental x- functions in query-frontend. --no-query-frontend.enable-x-functions for disabling.',
+    false,
+  );
+  opt('--no-query-frontend.enable-x-functions', 'Do not read x- functions.');
+  cmd.addOption(
+    new Option(
+      '--enable-feature <feature>',
+      'Comma separated feature names to enable. Valid options for now: promql-experimental-functions (enables promql experimental functions in query-frontend) (repeatable).',
+    ).argParser(collect),
+  );
+  opt(
+    '--query-frontend.tenant-certificate-field <field>',
+    "Use TLS client's certificate field to determine tenant for requests. Must be one of organization, organizationalUnit or commonName. This setting will cause the query-frontend.tenant-header flag value to be ignored.",
+    '',
   );
   addServingFlags(cmd, { grpc: false });
   addLogFlags(cmd);

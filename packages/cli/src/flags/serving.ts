@@ -8,6 +8,7 @@ import {
 } from '@thanos-ts/core/component';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import { addGrpcServerTLSFlags, type GrpcServerTLSFlags, grpcServerTLSFromFlags } from './grpc-tls.js';
 import { durationFlag, listenAddressFlag } from './http.js';
 import type { LogFlags } from './log.js';
@@ -76,11 +77,19 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
         `--http.config: not supported by thanos-ts ${path} yet (its HTTP server does not take the web config); supported by ${[...SHARED_HTTP_SERVER].join(', ')}`,
       );
     const logging = requestLoggingFromFlags(o);
-    if (logging?.http.decision !== undefined && logging.http.decision !== 'NoLogCall' && !SHARED_HTTP_SERVER.has(path))
+    if (!logging) return;
+    // Global `options` apply to every protocol the component logs; an explicit block names one.
+    const blocks = topLevelKeys(requestLoggingText(o)?.text ?? '');
+    // Thanos logs HTTP requests of rule (global options too); receive and sidecar only gRPC.
+    if (
+      logging.http.decision !== 'NoLogCall' &&
+      !SHARED_HTTP_SERVER.has(path) &&
+      (path === 'rule' || blocks.has('http'))
+    )
       throw new InvalidArgumentError(
         `--request.logging-config: HTTP request logging is not supported by thanos-ts ${path} yet; set only its grpc block`,
       );
-    if (logging?.grpc.decision !== undefined && logging.grpc.decision !== 'NoLogCall' && !SHARED_GRPC_SERVER.has(path))
+    if (logging.grpc.decision !== 'NoLogCall' && !SHARED_GRPC_SERVER.has(path) && blocks.has('grpc'))
       throw new InvalidArgumentError(
         `--request.logging-config: gRPC request logging does not apply to thanos-ts ${path} (it serves no gRPC)`,
       );
@@ -121,28 +130,36 @@ export function webConfigFromFlags(o: Partial<ServingFlags>): WebConfig | undefi
  * errors name the flag, in Thanos's words.
  */
 export function requestLoggingFromFlags(o: Partial<ServingFlags>): RequestLoggingConfig | undefined {
+  const given = requestLoggingText(o);
+  if (given === undefined || given.text.trim() === '') return undefined;
+  try {
+    return parseRequestLoggingConfig(given.text, given.flag);
+  } catch (err) {
+    throw new InvalidArgumentError(`error while parsing config for request logging: ${(err as Error).message}`);
+  }
+}
+
+/** The request logging YAML the flags give (file or inline), or undefined; errors name the flag. */
+function requestLoggingText(o: Partial<ServingFlags>): { text: string; flag: string } | undefined {
   const file = o['request.loggingConfigFile'];
   const inline = o['request.loggingConfig'];
   if (file !== undefined && inline !== undefined)
     throw new InvalidArgumentError('both --request.logging-config-file and --request.logging-config flags set.');
-  let text = inline;
-  let flag = '--request.logging-config';
-  if (file !== undefined && file !== '') {
-    flag = '--request.logging-config-file';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new InvalidArgumentError(
-        `${flag}: loading YAML file ${file} for request.logging-config-file: ${(err as Error).message}`,
-      );
-    }
-  }
-  if (text === undefined || text.trim() === '') return undefined;
+  if (file === undefined || file === '')
+    return inline === undefined ? undefined : { text: inline, flag: '--request.logging-config' };
   try {
-    return parseRequestLoggingConfig(text, flag);
+    return { text: readFileSync(file, 'utf8'), flag: '--request.logging-config-file' };
   } catch (err) {
-    throw new InvalidArgumentError(`error while parsing config for request logging: ${(err as Error).message}`);
+    throw new InvalidArgumentError(
+      `--request.logging-config-file: loading YAML file ${file} for request.logging-config-file: ${(err as Error).message}`,
+    );
   }
+}
+
+/** The top-level keys of a YAML mapping (empty for anything else). */
+function topLevelKeys(text: string): Set<string> {
+  const doc = parseYaml(text) as unknown;
+  return new Set(doc !== null && typeof doc === 'object' ? Object.keys(doc) : []);
 }
 
 /**

@@ -3,7 +3,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import type { Logger } from '../log/logger.js';
 import { traceHeaders } from '../tracing/context.js';
 import { DownstreamError, FrontendHTTPError } from './errors.js';
-import { decodeMatrixResponse } from './matrix.js';
+import { decodeMatrixAnswer } from './matrix.js';
 import { encodeRangeRequest, type RangeRequest } from './range-request.js';
 import type { DownstreamAnswer } from './results-cache.js';
 
@@ -18,6 +18,8 @@ export interface DownstreamOptions {
   logger: Logger;
   /** Observes how many retries each request took (cortex_query_frontend_retries). */
   onRetries?: (tries: number) => void;
+  /** Ask range query pieces with `stats=all` (--query-frontend.force-query-stats). Default false. */
+  forceStats?: boolean;
 }
 
 /** A downstream answer as received (non-5xx). */
@@ -48,7 +50,16 @@ export interface Downstream {
    * Passes a request through unchanged (path, query string, headers, body) and streams the answer
    * back. With `retries`, the request body is buffered so 5xx answers can be retried.
    */
-  proxy(req: IncomingMessage, res: ServerResponse, opts: { retries: boolean; signal: AbortSignal }): Promise<void>;
+  proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    opts: {
+      retries: boolean;
+      signal: AbortSignal;
+      /** Sent as THANOS-TENANT in place of both tenant headers; `header` is the configured tenant header. */
+      tenant?: { header: string; value: string };
+    },
+  ): Promise<void>;
   /** Resolves when the downstream's /-/ready answers 2xx/3xx within 10 s; rejects with the reason. */
   checkReady(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
@@ -145,7 +156,10 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
     for (const [k, v] of r.headers) headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(url, { method: 'POST', headers, body: encodeRangeRequest(r).toString(), dispatcher, signal });
+      const form = encodeRangeRequest(r);
+      // Thanos's stats middleware (r.WithStats("all")) when query stats are forced.
+      if (opts.forceStats) form.set('stats', 'all');
+      res = await request(url, { method: 'POST', headers, body: form.toString(), dispatcher, signal });
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       throw new DownstreamError(opts.url, `request ${r.path}: ${(err as Error).message}`, { cause: err });
@@ -155,15 +169,15 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
       const ct = String(res.headers['content-type'] ?? 'text/plain; charset=utf-8');
       throw new FrontendHTTPError(res.statusCode, body, ct);
     }
-    let resp: DownstreamAnswer['resp'];
+    let decoded: ReturnType<typeof decodeMatrixAnswer>;
     try {
-      resp = decodeMatrixResponse(body);
+      decoded = decodeMatrixAnswer(body);
     } catch (err) {
       throw FrontendHTTPError.api(500, 'internal', `${(err as Error).message} (from ${opts.url})`);
     }
     const cc = res.headers['cache-control'];
     const noStore = (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store'));
-    return { resp, cacheable: !noStore };
+    return { ...decoded, cacheable: !noStore };
   }
 
   function requestHeaders(h: IncomingHttpHeaders): Record<string, string | string[]> {
@@ -225,10 +239,14 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
       return withRetries(() => once(r, signal), signal, `${r.path} ${r.start}-${r.end}`);
     },
 
-    async proxy(req, res, { retries, signal }) {
+    async proxy(req, res, { retries, signal, tenant }) {
       const url = target(req.url ?? '/');
       const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
       const headers = requestHeaders(req.headers);
+      if (tenant) {
+        delete headers[tenant.header.toLowerCase()];
+        headers['thanos-tenant'] = tenant.value;
+      }
       const body = retries ? await readBody(req) : method === 'GET' || method === 'HEAD' ? undefined : req;
       const send = async (): Promise<Dispatcher.ResponseData> => {
         let r: Dispatcher.ResponseData;

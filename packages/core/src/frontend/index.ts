@@ -24,6 +24,7 @@ export {
 } from './labels.js';
 export {
   compareMetrics,
+  decodeMatrixAnswer,
   decodeMatrixResponse,
   emptyMatrix,
   encodeMatrixResponse,
@@ -31,12 +32,17 @@ export {
   type MatrixResponse,
   type MatrixSeries,
   mergeMatrices,
+  type SampleStats,
+  sampleStatsOf,
 } from './matrix.js';
+export { FRONTEND_FEATURES, type FrontendFeature, frontendParseOptions } from './promql-features.js';
 export {
   createQueryFrontend,
   type FrontendCache,
   type QueryFrontend,
   type QueryFrontendOptions,
+  TENANT_CERTIFICATE_FIELDS,
+  type TenantCertificateField,
 } from './query-frontend.js';
 export { encodeRangeRequest, parseRangeRequest, type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
 export {

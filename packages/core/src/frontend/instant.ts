@@ -1,4 +1,4 @@
-import { type Expr, parseExpr } from '@thanos-ts/promql';
+import { type Expr, type ParseOptions, parseExpr } from '@thanos-ts/promql';
 import { FrontendHTTPError } from './errors.js';
 import { decodeMatrixResponse, encodeMatrixResponse, mergeMatrices } from './matrix.js';
 import { metricString } from './shard.js';
@@ -29,10 +29,10 @@ function sortOf(e: Expr): InstantSortPlan | undefined {
 }
 
 /** The {@link InstantSortPlan} of a query; `labels` for queries that do not parse. */
-export function instantSortPlan(query: string): InstantSortPlan {
+export function instantSortPlan(query: string, parse: ParseOptions = {}): InstantSortPlan {
   let e: Expr;
   try {
-    e = parseExpr(query);
+    e = parseExpr(query, parse);
   } catch {
     return 'labels';
   }
@@ -89,7 +89,7 @@ function sampleValue(s: VectorSample): number {
  * as range answers; scalars and strings (never sharded) as the first shard sent them. Warnings and
  * infos are kept once each. Throws FrontendHTTPError (500) for a body that is not a success answer.
  */
-export function mergeInstantAnswers(query: string, bodies: readonly string[]): string {
+export function mergeInstantAnswers(query: string, bodies: readonly string[], parse: ParseOptions = {}): string {
   if (bodies.length === 1) return bodies[0] as string;
   const docs = bodies.map(decode);
   const type = docs[0]?.data?.resultType;
@@ -105,7 +105,7 @@ export function mergeInstantAnswers(query: string, bodies: readonly string[]): s
     }
   }
   let samples = [...byMetric.entries()];
-  const plan = instantSortPlan(query);
+  const plan = instantSortPlan(query, parse);
   if (plan === 'asc') samples.sort((a, b) => sampleValue(a[1]) - sampleValue(b[1]));
   else if (plan === 'desc') samples.sort((a, b) => sampleValue(b[1]) - sampleValue(a[1]));
   else if (plan !== 'merge') samples = samples.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

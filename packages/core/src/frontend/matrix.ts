@@ -29,11 +29,24 @@ function toMs(t: unknown): number {
   return Math.round(t * 1000);
 }
 
+/** Query statistics of an answer asked with `stats=all` (Prometheus's `data.stats.samples`). */
+export interface SampleStats {
+  /** Samples the query loaded. */
+  totalQueryableSamples: number;
+  /** Most samples held in memory at once. */
+  peakSamples: number;
+}
+
 /**
  * Reads a Prometheus range query success body. Throws with a reason when the body is not JSON or
  * not a matrix (the caller turns that into a 5xx naming the downstream).
  */
 export function decodeMatrixResponse(body: string): MatrixResponse {
+  return decodeMatrixAnswer(body).resp;
+}
+
+/** {@link decodeMatrixResponse} plus the answer's sample statistics, when it has them. */
+export function decodeMatrixAnswer(body: string): { resp: MatrixResponse; samples?: SampleStats } {
   let doc: unknown;
   try {
     doc = JSON.parse(body);
@@ -42,7 +55,7 @@ export function decodeMatrixResponse(body: string): MatrixResponse {
   }
   const d = doc as {
     status?: unknown;
-    data?: { resultType?: unknown; result?: unknown };
+    data?: { resultType?: unknown; result?: unknown; stats?: { samples?: Record<string, unknown> } };
     warnings?: unknown;
     infos?: unknown;
   };
@@ -70,10 +83,22 @@ export function decodeMatrixResponse(body: string): MatrixResponse {
       }),
     });
   }
-  return {
+  const resp = {
     series,
     warnings: Array.isArray(d.warnings) ? d.warnings.map(String) : [],
     infos: Array.isArray(d.infos) ? d.infos.map(String) : [],
+  };
+  const samples = sampleStatsOf(d.data.stats);
+  return samples ? { resp, samples } : { resp };
+}
+
+/** The `samples` part of an answer's `data.stats`, or undefined when it has none. */
+export function sampleStatsOf(stats: unknown): SampleStats | undefined {
+  const s = (stats as { samples?: Record<string, unknown> } | undefined)?.samples;
+  if (!s || typeof s !== 'object') return undefined;
+  return {
+    totalQueryableSamples: Number(s.totalQueryableSamples ?? 0) || 0,
+    peakSamples: Number(s.peakSamples ?? 0) || 0,
   };
 }
 

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { formatGoDuration } from '@thanos-ts/tsdb/goformat';
@@ -28,7 +29,8 @@ import { createDownstreamAgent, type DownstreamTripperConfig } from './downstrea
 import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
 import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
-import { encodeMatrixResponse, type MatrixResponse, mergeMatrices } from './matrix.js';
+import { encodeMatrixResponse, type MatrixResponse, mergeMatrices, type SampleStats, sampleStatsOf } from './matrix.js';
+import { type FrontendFeature, frontendParseOptions } from './promql-features.js';
 import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
 import { createResultsCache, hashKey, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
@@ -155,7 +157,55 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
    * `verticalShards` times the cost). Default 0: no sharding.
    */
   verticalShards?: number;
+  /**
+   * Read Thanos's x- functions (`xrate`, `xincrease`, `xdelta`) when analysing queries
+   * (--query-frontend.enable-x-functions): such queries are then sharded, their `@ start()`/`@ end()`
+   * resolved before splitting and their answers cached like any other. Set it when the downstream
+   * querier has them. Default false: queries using them pass through whole.
+   */
+  enableXFunctions?: boolean;
+  /**
+   * Features (--enable-feature): `promql-experimental-functions` lets the frontend read PromQL's
+   * experimental functions and aggregations (limitk, limit_ratio, mad_over_time, …), as
+   * `enableXFunctions` does x- functions. Others are refused. Default none.
+   */
+  enableFeatures?: readonly FrontendFeature[];
+  /**
+   * Ask the downstream for query statistics on every range and instant query
+   * (--query-frontend.force-query-stats), and report them: a `query stats` log line per request
+   * and a `Server-Timing` header (`querier_wall_time`, `response_time`), and `peak_samples` /
+   * `total_samples_loaded` in the slow query log. Samples count what the downstream loaded for the
+   * request (pieces served from the results cache load none). Default false.
+   */
+  forceQueryStats?: boolean;
+  /**
+   * Take the tenant from this field of the TLS client certificate instead of the tenant header
+   * (--query-frontend.tenant-certificate-field): `organization`, `organizationalUnit` or
+   * `commonName`, the first value. Needs a web config with TLS and client certificates. A request
+   * without the field is refused (400), where Thanos falls back to an empty tenant. Default: the
+   * tenant header.
+   */
+  tenantCertificateField?: TenantCertificateField;
 }
+
+/** The client certificate fields --query-frontend.tenant-certificate-field accepts (Thanos's tenancy package). */
+export const TENANT_CERTIFICATE_FIELDS = ['organization', 'organizationalUnit', 'commonName'] as const;
+/** One of {@link TENANT_CERTIFICATE_FIELDS}. */
+export type TenantCertificateField = (typeof TENANT_CERTIFICATE_FIELDS)[number];
+
+/** The first value of a subject field of an X509Certificate's `subject` text (`O=…\nOU=…\nCN=…`). */
+function subjectField(subject: string, key: string): string | undefined {
+  for (const line of subject.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0 && line.slice(0, eq) === key) return line.slice(eq + 1);
+  }
+  return undefined;
+}
+const CERT_FIELD_KEYS: Record<TenantCertificateField, string> = {
+  organization: 'O',
+  organizationalUnit: 'OU',
+  commonName: 'CN',
+};
 
 /**
  * Thanos's query frontend: a Prometheus HTTP API in front of a querier that splits, aligns, retries
@@ -176,6 +226,17 @@ export interface QueryFrontend extends Lifecycle {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Sample statistics of one client request, summed over its downstream answers (Thanos's stats middleware). */
+class RequestStats {
+  totalSamples = 0;
+  peakSamples = 0;
+  add(s: SampleStats | undefined): void {
+    if (!s) return;
+    this.totalSamples += s.totalQueryableSamples;
+    this.peakSamples = Math.max(this.peakSamples, s.peakSamples);
+  }
+}
 /** Thanos's downsampled middleware resolutions: 5m, then 1h. */
 const DOWNSAMPLED_RESOLUTIONS = [300_000, 3_600_000];
 
@@ -255,7 +316,43 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   const userHeader = (opts.slowQueryLogsUserHeader ?? '').toLowerCase();
   const tenantHeader = (opts.tenantHeader ?? 'THANOS-TENANT').toLowerCase();
   const defaultTenant = opts.defaultTenant ?? 'default-tenant';
-  const forward = [...new Set([...(opts.forwardHeaders ?? []).map((h) => h.toLowerCase()), tenantHeader])];
+  // The tenant goes downstream as THANOS-TENANT, whatever header it came in (Thanos's
+  // InternalTenancyConversionTripper), so neither tenant header is forwarded as it is.
+  const forward = [...new Set((opts.forwardHeaders ?? []).map((h) => h.toLowerCase()))].filter(
+    (h) => h !== tenantHeader && h !== 'thanos-tenant',
+  );
+  const certField = opts.tenantCertificateField;
+  if (certField !== undefined && !(TENANT_CERTIFICATE_FIELDS as readonly string[]).includes(certField))
+    throw new FrontendConfigError(
+      `query-frontend: tenant certificate field must be one of ${TENANT_CERTIFICATE_FIELDS.join(', ')}, got ${JSON.stringify(certField)}`,
+    );
+  const parse = frontendParseOptions(opts);
+  const forceStats = opts.forceQueryStats ?? false;
+
+  /**
+   * The request's tenant (Thanos's GetTenantFromHTTP): the tenant header, else THANOS-TENANT, else
+   * the default tenant; with a certificate field, that field of the client certificate. Throws
+   * FrontendHTTPError (400) when the certificate or its field is missing, or the name is not valid.
+   */
+  function tenantOf(req: IncomingMessage): string {
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return (Array.isArray(v) ? v[0] : v) || '';
+    };
+    let tenant = header(tenantHeader) || header('thanos-tenant') || defaultTenant;
+    if (certField !== undefined) {
+      const cert = (req.socket as Partial<TLSSocket>).getPeerX509Certificate?.();
+      if (!cert)
+        throw FrontendHTTPError.api(400, 'bad_data', 'could not get required certificate field from client cert');
+      const v = subjectField(cert.subject, CERT_FIELD_KEYS[certField]);
+      if (!v) throw FrontendHTTPError.api(400, 'bad_data', `could not get ${certField} field from client cert`);
+      tenant = v;
+    }
+    // Thanos's IsTenantValid: a name that is its own path.Base (no slashes, not . or ..).
+    if (tenant.includes('/') || tenant === '.' || tenant === '..')
+      throw FrontendHTTPError.api(400, 'bad_data', 'tenant name not valid');
+    return tenant;
+  }
   if ((opts.orgIdHeaders ?? []).length > 0 && tenantHeader !== 'thanos-tenant')
     throw new FrontendConfigError(
       'query-frontend.org-id-header and query-frontend.tenant-header cannot be used together',
@@ -311,7 +408,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     throw new FrontendConfigError(
       `query-frontend: vertical shards must be a non-negative integer, got ${verticalShards}`,
     );
-  const analyze = createShardAnalyzer();
+  const analyze = createShardAnalyzer(256, parse);
 
   const queriesTotal = new Counter({
     name: 'thanos_query_frontend_queries_total',
@@ -378,6 +475,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   const rangeDownstream = createDownstream({
     url: downstreamUrl,
     dispatcher,
+    forceStats,
     maxRetries: opts.maxRetries ?? 5,
     logger,
     onRetries: (n) => retries.observe({ tripperware: 'query_range' }, n),
@@ -423,6 +521,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   });
 
   const cacheName = opts.responseCache?.name ?? 'fifocache';
+  // The sample statistics of the client request a downstream answer belongs to (force-query-stats).
+  const statsOf = new AsyncLocalStorage<RequestStats>();
   // The gate of the client request a downstream call belongs to, however deep in the results
   // cache the call is made.
   const gateOf = new AsyncLocalStorage<Gate>();
@@ -430,7 +530,9 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const gate = gateOf.getStore();
     await gate?.acquire(signal);
     try {
-      return await rangeDownstream.rangeQuery(r, signal);
+      const a = await rangeDownstream.rangeQuery(r, signal);
+      statsOf.getStore()?.add(a.samples);
+      return a;
     } finally {
       gate?.release();
     }
@@ -443,6 +545,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         maxFreshnessMs: opts.maxCacheFreshnessMs ?? 60_000,
         now,
         logger,
+        parse,
         next: leaf,
         onFetch: (requested, hits) => {
           fetchedKeys.inc({ name: cacheName, tripperware: 'query_range' }, requested);
@@ -481,7 +584,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   }
 
   function headerValues(req: IncomingMessage): [string, string][] {
-    const out: [string, string][] = [];
+    const out: [string, string][] = [['thanos-tenant', tenantOf(req)]];
     for (const name of forward) {
       const v = req.headers[name];
       if (v === undefined) continue;
@@ -494,11 +597,10 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const form = await readFormParams(req, url);
     log.form = form;
     const cc = req.headers['cache-control'];
-    const tenantValue = req.headers[tenantHeader];
     let r = parseRangeRequest(url.pathname, form, {
       defaultPartialResponse: partialDefault,
       headers: headerValues(req),
-      tenant: (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant,
+      tenant: tenantOf(req),
       noStore: (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store')),
     });
     if (maxQueryLengthMs > 0 && r.end - r.start > maxQueryLengthMs)
@@ -518,7 +620,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const interval = intervalFor(r);
     const pieces =
       interval > 0
-        ? splitRangeRequest(r, interval).map((p) => (dynamicSplit ? { ...p, splitIntervalMs: interval } : p))
+        ? splitRangeRequest(r, interval, parse).map((p) => (dynamicSplit ? { ...p, splitIntervalMs: interval } : p))
         : [r];
     splitQueries.inc({ tripperware: 'query_range' }, pieces.length);
     const gate = new Gate(parallelism);
@@ -580,8 +682,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       return undefined; // The downstream answers the bad parameter.
     }
     if (ms > now() - instantFreshnessMs) return undefined;
-    const tenantValue = req.headers[tenantHeader];
-    const tenant = (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant;
+    const tenant = tenantOf(req);
     const params = [...form.entries()].filter(([k]) => k !== 'stats').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `instant:${hashKey(JSON.stringify([tenant, path, params]))}`;
   }
@@ -597,6 +698,17 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     log.form = form;
     if (!form.get('partial_response')) form.set('partial_response', String(partialDefault));
     const key = instantCacheKey(req, url.pathname, form);
+    // Thanos's stats middleware; after the cache key, which leaves `stats` out.
+    if (forceStats) form.set('stats', 'all');
+    const countStats = (body: string) => {
+      const st = statsOf.getStore();
+      if (!st || !body.includes('"stats"')) return;
+      try {
+        st.add(sampleStatsOf((JSON.parse(body) as { data?: { stats?: unknown } }).data?.stats));
+      } catch {
+        // Not JSON: the client gets the body as it is; there are no statistics to count.
+      }
+    };
     if (key !== undefined && instantCache) {
       const hit = (await instantCache.fetch([key], signal)).get(key);
       fetchedKeys.inc({ name: cacheName, tripperware: 'query_instant' }, 1);
@@ -614,11 +726,12 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     };
     const query = form.get('query') ?? '';
     const a = analyze(query);
-    const shardable = verticalShards > 0 && a.shardable && instantSortPlan(query) !== 'unshardable';
+    const shardable = verticalShards > 0 && a.shardable && instantSortPlan(query, parse) !== 'unshardable';
     if (verticalShards > 0) shardingQueries.inc({ shardable: String(shardable), tripperware: 'query_instant' });
     const headers = headerValues(req);
     if (!shardable) {
       const reply = await instantDownstream.send(url.pathname, form, headers, signal);
+      countStats(reply.body);
       if (reply.status === 200) remember(reply.body, reply.noStore);
       await writeBody(req, res, reply.status, reply.contentType, reply.body);
       return;
@@ -638,9 +751,11 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     );
     for (const r of replies)
       if (r.status < 200 || r.status > 299) throw new FrontendHTTPError(r.status, r.body, r.contentType);
+    for (const r of replies) countStats(r.body);
     const merged = mergeInstantAnswers(
       query,
       replies.map((r) => r.body),
+      parse,
     );
     remember(
       merged,
@@ -667,14 +782,13 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       if (!form.get('end')) form.set('end', encodeSeconds(t));
     }
     const cc = req.headers['cache-control'];
-    const tenantValue = req.headers[tenantHeader];
     const answer = await metadata.handle(
       {
         path: url.pathname,
         kind: op === 'series' ? 'series' : 'labels',
         form,
         headers: headerValues(req),
-        tenant: (Array.isArray(tenantValue) ? tenantValue[0] : tenantValue) || defaultTenant,
+        tenant: tenantOf(req),
         noStore: (Array.isArray(cc) ? cc : [cc ?? '']).some((v) => v.includes('no-store')),
       },
       signal,
@@ -743,6 +857,11 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
   /** The user of the slow query log: the configured header, else the basic auth user name. */
   function remoteUser(req: IncomingMessage): string {
     if (userHeader !== '') return String(req.headers[userHeader] ?? '');
+    return basicAuthUser(req);
+  }
+
+  /** The user name of the request's basic authentication (Go's r.BasicAuth), or ''. */
+  function basicAuthUser(req: IncomingMessage): string {
     const auth = String(req.headers.authorization ?? '');
     if (!/^basic /i.test(auth)) return '';
     const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
@@ -802,9 +921,18 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     };
     res.once('close', onClose);
     const log: SlowLog = {};
-    try {
+    const stats = forceStats ? new RequestStats() : undefined;
+    if (forceStats) {
+      // Cortex's writeServiceTimingHeader: the time to the answer's head, on every answer.
+      const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.writeHead = ((...args: unknown[]) => {
+        if (!res.headersSent) res.setHeader('Server-Timing', `response_time;dur=${performance.now() - started}`);
+        return writeHead(...args);
+      }) as typeof res.writeHead;
+    }
+    const run = async () => {
       if (op === 'query_range') await handleRange(req, res, url, abort.signal, log);
-      else if (op === 'query' && (verticalShards > 0 || instantCache))
+      else if (op === 'query' && (verticalShards > 0 || instantCache || forceStats))
         await handleInstant(req, res, url, abort.signal, log);
       else if (op === 'label_names' || op === 'label_values' || op === 'series')
         await handleMetadata(req, res, url, op, abort.signal, log);
@@ -812,19 +940,53 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         await (op === 'query' ? instantDownstream : rangeDownstream).proxy(req, res, {
           retries: op === 'query',
           signal: abort.signal,
+          tenant: { header: tenantHeader, value: tenantOf(req) },
         });
+    };
+    try {
+      await (stats ? statsOf.run(stats, run) : run());
     } catch (err) {
       await writeError(req, res, err, abort.signal);
     } finally {
       res.off('close', onClose);
       const tookMs = performance.now() - started;
+      const form = log.form ?? url.searchParams;
       // Thanos's isQueryEndpoint: every /api/v1 path, proxied ones included.
       if (url.pathname.includes('/api/v1') && slowMs !== 0 && (slowMs < 0 || tookMs > slowMs)) {
-        logger.info('slow query detected', slowQueryFields(req, url, log.form ?? url.searchParams, tookMs));
+        const fields = slowQueryFields(req, url, form, tookMs);
+        if (stats) Object.assign(fields, { peak_samples: stats.peakSamples, total_samples_loaded: stats.totalSamples });
+        logger.info('slow query detected', fields);
       }
+      if (stats) logger.info('query stats', queryStatsFields(req, url, form, tookMs, stats));
     }
     return true;
   };
+
+  /** Cortex's reportQueryStats line, with the statistics the frontend has (samples from the downstream answers). */
+  function queryStatsFields(
+    req: IncomingMessage,
+    url: URL,
+    form: URLSearchParams,
+    tookMs: number,
+    stats: RequestStats,
+  ): Record<string, unknown> {
+    const all = slowQueryFields(req, url, form, tookMs);
+    const fields: Record<string, unknown> = {
+      method: req.method,
+      path: url.pathname,
+      remote_user: basicAuthUser(req),
+      remote_addr: all.remote_addr,
+      response_time: formatGoDuration(tookMs),
+    };
+    for (const [k, v] of Object.entries(all)) if (k.startsWith('param_')) fields[k] = v;
+    fields.peak_samples = stats.peakSamples;
+    fields.total_samples_loaded = stats.totalSamples;
+    if (all.query_range_hours !== undefined) {
+      fields.query_range_hours = all.query_range_hours;
+      fields.query_range_human = all.query_range_human;
+    }
+    return fields;
+  }
 
   let started = false;
   let downstreamError: string | undefined = 'not started';

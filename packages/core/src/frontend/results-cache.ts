@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { ParseOptions } from '@thanos-ts/promql';
 import type { Cache } from '../cache/cache.js';
 import type { Logger } from '../log/logger.js';
-import { extractMatrix, type MatrixResponse, mergeMatrices } from './matrix.js';
+import { extractMatrix, type MatrixResponse, mergeMatrices, type SampleStats } from './matrix.js';
 import { type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
 import { isCacheableQuery } from './split.js';
 
@@ -17,11 +18,15 @@ export interface DownstreamAnswer {
   resp: MatrixResponse;
   /** False when the downstream said `Cache-Control: no-store`. */
   cacheable: boolean;
+  /** The downstream's sample statistics, when the piece was asked with `stats=all`. Never cached. */
+  samples?: SampleStats;
 }
 
 /** What {@link createResultsCache} needs. */
 export interface ResultsCacheOptions {
   cache: Cache;
+  /** Which PromQL the frontend reads, for the `@`/offset cacheability checks. Default: stable PromQL. */
+  parse?: ParseOptions;
   /** TTL passed to `Cache.store`, ms; 0: the backend's own (memcached/redis `expiration`). */
   ttlMs: number;
   /** The split interval the key buckets starts by, ms (> 0). */
@@ -117,7 +122,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   }
 
   function shouldCache(r: RangeRequest, a: DownstreamAnswer, maxCacheTime: number): boolean {
-    return a.cacheable && isCacheableQuery(r.query, r.end, maxCacheTime);
+    return a.cacheable && isCacheableQuery(r.query, r.end, maxCacheTime, false, opts.parse);
   }
 
   /** The first timestamp of r's step grid at or after t. */

@@ -1,4 +1,4 @@
-import { type Expr, inspect, parseExpr } from '@thanos-ts/promql';
+import { type Expr, inspect, type ParseOptions, parseExpr } from '@thanos-ts/promql';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
 import { LRUCache } from 'lru-cache';
 import type { ShardInfo } from '../storeapi/store-api.js';
@@ -81,10 +81,10 @@ function stringArg(args: readonly Expr[], i: number): string | undefined {
  * `by (__name__)` does not shard by the name for the same reason. Unparsable queries are not
  * shardable (the downstream says why they fail).
  */
-export function analyzeShardable(query: string): ShardAnalysis {
+export function analyzeShardable(query: string, parse: ParseOptions = {}): ShardAnalysis {
   let expr: Expr;
   try {
-    expr = parseExpr(query);
+    expr = parseExpr(query, parse);
   } catch {
     return NOT_SHARDABLE;
   }
@@ -130,12 +130,12 @@ export function analyzeShardable(query: string): ShardAnalysis {
  * {@link analyzeShardable} with Thanos's cache of the last 256 queries (dashboards repeat the
  * same few queries; parsing them again per request is wasted work).
  */
-export function createShardAnalyzer(size = 256): (query: string) => ShardAnalysis {
+export function createShardAnalyzer(size = 256, parse: ParseOptions = {}): (query: string) => ShardAnalysis {
   const cache = new LRUCache<string, ShardAnalysis>({ max: size });
   return (query) => {
     let a = cache.get(query);
     if (!a) {
-      a = analyzeShardable(query);
+      a = analyzeShardable(query, parse);
       cache.set(query, a);
     }
     return a;

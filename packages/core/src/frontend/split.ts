@@ -1,4 +1,4 @@
-import { type Expr, formatExpr, inspect, parseExpr } from '@thanos-ts/promql';
+import { type Expr, formatExpr, inspect, type ParseOptions, parseExpr } from '@thanos-ts/promql';
 import { type RangeRequest, withRange } from './range-request.js';
 
 /**
@@ -25,11 +25,12 @@ export function nextIntervalBoundary(t: number, step: number, interval: number):
  * Splits a range query into pieces that each stay within one split interval (Thanos's splitQuery):
  * every piece starts on an evaluation timestamp of the original query, and the pieces' timestamps
  * together are exactly the original's. `@ start()` / `@ end()` are replaced by the original
- * range's times first, so every piece evaluates them as the whole query would.
+ * range's times first, so every piece evaluates them as the whole query would. `parse` says which
+ * PromQL the frontend reads (experimental and x- functions; default: Prometheus's stable PromQL).
  */
-export function splitRangeRequest(r: RangeRequest, intervalMs: number): RangeRequest[] {
+export function splitRangeRequest(r: RangeRequest, intervalMs: number, parse: ParseOptions = {}): RangeRequest[] {
   if (r.start === r.end) return [r];
-  const query = resolveAtModifiers(r.query, r.start, r.end);
+  const query = resolveAtModifiers(r.query, r.start, r.end, parse);
   const out: RangeRequest[] = [];
   for (let start = r.start; start < r.end; ) {
     let end = nextIntervalBoundary(start, r.step, intervalMs);
@@ -52,11 +53,11 @@ function atNodes(e: Expr, fn: (n: { at?: number | 'start' | 'end' }) => void): v
  * EvaluateAtModifierFunction). Queries without `@`, or that do not parse (the downstream will say
  * why), are returned unchanged, so their text and cache keys stay as the client wrote them.
  */
-export function resolveAtModifiers(query: string, start: number, end: number): string {
+export function resolveAtModifiers(query: string, start: number, end: number, parse: ParseOptions = {}): string {
   if (!query.includes('@')) return query;
   let expr: Expr;
   try {
-    expr = parseExpr(query);
+    expr = parseExpr(query, parse);
   } catch {
     return query;
   }
@@ -82,13 +83,19 @@ export function resolveAtModifiers(query: string, start: number, end: number): s
  * the key, such pieces are as stable as any other once the time is older than max freshness.
  * `end` is kept for callers that want Cortex's stricter rule.
  */
-export function isCacheableQuery(query: string, end: number, maxCacheTime: number, strict = false): boolean {
+export function isCacheableQuery(
+  query: string,
+  end: number,
+  maxCacheTime: number,
+  strict = false,
+  parse: ParseOptions = {},
+): boolean {
   const hasAt = query.includes('@');
   const hasOffset = query.includes('offset');
   if (!hasAt && !hasOffset) return true;
   let expr: Expr;
   try {
-    expr = parseExpr(query);
+    expr = parseExpr(query, parse);
   } catch {
     return false;
   }
