@@ -9,6 +9,7 @@ import type { ChunkRecords } from '../chunks/segment-writer.js';
 import { CorruptionError, ThanosError } from '../errors.js';
 import { SeriesColumns } from '../index/series-columns.js';
 import { Labels } from '../labels/labels.js';
+import { decodeChunkSamples, encodeChunkSamples } from './rewrite.js';
 
 /** One series of one input block, with the chunks compaction may keep and what to delete. */
 export interface BlockSeriesEntry {
@@ -406,6 +407,15 @@ export function applyDeletions(entry: BlockSeriesEntry): EncodedChunk[] {
       out.push(c);
       continue;
     }
+    if (c.encoding !== ChunkEncoding.XOR) {
+      // Native histograms: Prometheus's populateChunksFromIterable re-encodes the surviving
+      // samples in the chunk's own encoding, cutting only where the appender must.
+      const kept = decodeChunkSamples(c, entry).filter(
+        (s) => !touching.some((iv) => s.t >= iv.minTime && s.t <= iv.maxTime),
+      );
+      out.push(...encodeChunkSamples(kept));
+      continue;
+    }
     const { timestamps, values, n } = decodeChunk(c, entry);
     let w = 0;
     for (let i = 0; i < n; i++) {
@@ -426,7 +436,7 @@ export function applyDeletions(entry: BlockSeriesEntry): EncodedChunk[] {
   return out;
 }
 
-/** Decodes an XOR chunk into fresh columns; other encodings cannot be rewritten yet. */
+/** Decodes an XOR chunk into fresh columns (native histogram chunks are rewritten by rewrite.ts). */
 export function decodeChunk(
   c: EncodedChunk,
   where: { labels: Labels; block: string },

@@ -3,6 +3,7 @@ import { encodeXorChunk } from '../chunkenc/xor-bulk.js';
 import type { Labels } from '../labels/labels.js';
 import { decodeChunk } from './block-series.js';
 import { GoHeap } from './go-heap.js';
+import { chainChunkSamples, encodeChunkSamples } from './rewrite.js';
 
 /** Prometheus's seriesToChunkEncoderSplit: merged samples are cut into chunks of 120. */
 export const MERGED_CHUNK_SAMPLES = 120;
@@ -49,7 +50,9 @@ const chunkLess = (a: ChunkCursor, b: ChunkCursor): boolean => {
  * compactChunkIterator with ChainedSeriesMerge (storage/merge.go): chunks that overlap no other
  * are kept byte for byte, exact duplicates (same range and bytes) are dropped, and each run of
  * overlapping chunks is decoded, merged by timestamp keeping one sample per timestamp, and
- * re-encoded in chunks of 120 samples whose tail goes back into the merge.
+ * re-encoded in chunks of 120 samples whose tail goes back into the merge. Native histogram chunks
+ * (integer and float) merge the same way, with floats and histograms in one series chained by
+ * timestamp and cut into a new chunk at each change of sample type (rewrite.ts).
  */
 export function mergeSeriesChunks(
   lists: readonly (readonly EncodedChunk[])[],
@@ -86,7 +89,14 @@ export function mergeSeriesChunks(
     }
     // Prometheus passes the overlapping chunks first and the popped one last.
     overlapping.push(curr);
-    const merged = new ListCursor(encodeMerged(chainSamples(overlapping, opts.where), opts.chunkRange));
+    // Floats only: the column path. With a native histogram chunk among them, the sample-typed
+    // path, which keeps integer and float histograms in their encodings and cuts 120-sample
+    // chunks (also when a head chunk range is asked for; Prometheus's head rule is for floats).
+    const merged = new ListCursor(
+      overlapping.every((c) => c.encoding === ChunkEncoding.XOR)
+        ? encodeMerged(chainSamples(overlapping, opts.where), opts.chunkRange)
+        : encodeChunkSamples(chainChunkSamples(overlapping, opts.where), MERGED_CHUNK_SAMPLES),
+    );
     if (!merged.next()) continue;
     curr = merged.at();
     out.push(curr);
