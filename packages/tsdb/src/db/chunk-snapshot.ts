@@ -13,7 +13,7 @@ import { ThanosError } from '../errors.js';
 import type { Head } from '../head/head.js';
 import type { HeadChunk } from '../head/series.js';
 import { compareStrings, Labels } from '../labels/labels.js';
-import { readWAL } from '../wal/reader.js';
+import { readWALBatches } from '../wal/reader.js';
 import { encodeSeriesRecord } from '../wal/records.js';
 import { openWAL, type WAL } from '../wal/wal.js';
 
@@ -232,20 +232,21 @@ export async function loadChunkSnapshot(
   if (snap === undefined) return undefined;
   let series = 0;
   const strings = new StringTable();
-  for await (const { record: rec } of readWAL(snap.dir)) {
-    const typ = rec[0];
-    if (typ === RECORD_SNAPSHOT_SERIES) {
-      decodeSnapshotSeries(head, rec, strings, mmapped);
-      series++;
-    } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
-      decodeSnapshotTombstones(head, rec);
-    } else if (typ === RECORD_SNAPSHOT_EXEMPLARS) {
-      // Exemplars are not kept by this head.
-    } else {
-      // Prometheus's wording, typo included.
-      throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
+  for await (const batch of readWALBatches(snap.dir))
+    for (const { record: rec } of batch) {
+      const typ = rec[0];
+      if (typ === RECORD_SNAPSHOT_SERIES) {
+        decodeSnapshotSeries(head, rec, strings, mmapped);
+        series++;
+      } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
+        decodeSnapshotTombstones(head, rec);
+      } else if (typ === RECORD_SNAPSHOT_EXEMPLARS) {
+        // Exemplars are not kept by this head.
+      } else {
+        // Prometheus's wording, typo included.
+        throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
+      }
     }
-  }
   return { ...snap, series };
 }
 

@@ -2,7 +2,7 @@ import type { Head } from '../head/head.js';
 import type { HeadChunk, MemSeries } from '../head/series.js';
 import { lastCheckpoint } from '../wal/checkpoint.js';
 import { WalCorruptionError } from '../wal/errors.js';
-import { readWAL } from '../wal/reader.js';
+import { readWALBatches } from '../wal/reader.js';
 import { decodeRecord, decodeSamplesInto, RECORD_SAMPLES, recordType, type SampleColumns } from '../wal/records.js';
 
 /** What a WAL replay found. */
@@ -129,7 +129,7 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
   if (cp !== undefined && (snap === undefined || cp.index >= snap.segment)) {
     result.checkpoint = cp.index;
     from = cp.index + 1;
-    for await (const { record } of readWAL(cp.dir)) apply(record);
+    for await (const batch of readWALBatches(cp.dir)) for (const e of batch) apply(e.record);
   }
   let fromOffset = 0;
   if (snap !== undefined && snap.segment >= from) {
@@ -137,7 +137,8 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
     fromOffset = snap.offset;
   }
   try {
-    for await (const { record } of readWAL(walDir, { fromSegment: from, fromOffset })) apply(record);
+    for await (const batch of readWALBatches(walDir, { fromSegment: from, fromOffset }))
+      for (const e of batch) apply(e.record);
   } catch (err) {
     if (!(err instanceof WalCorruptionError)) throw err;
     result.corruption = err;

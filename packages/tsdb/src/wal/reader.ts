@@ -69,6 +69,16 @@ export function readWAL(
  * @internal
  */
 export async function* readSegmentRanges(ranges: readonly SegmentRange[]): AsyncGenerator<WalEntry> {
+  for await (const batch of readSegmentRangeBatches(ranges)) yield* batch;
+}
+
+/**
+ * As readSegmentRanges, but yields the records in batches: every record whose bytes are in the
+ * window already read, so a WAL of many small records (a chunk snapshot holds one per series)
+ * costs one await per window instead of one per record.
+ * @internal
+ */
+export async function* readSegmentRangeBatches(ranges: readonly SegmentRange[]): AsyncGenerator<WalEntry[]> {
   const segs: { dir: string; index: number; offset: number }[] = [];
   for (const r of ranges) {
     for (const s of await listSegments(r.dir)) {
@@ -85,11 +95,28 @@ export async function* readSegmentRanges(ranges: readonly SegmentRange[]): Async
     // Offsets are absolute in the segment, so page boundaries stay where they are.
     reader.consumed = seg.offset;
     try {
+      let batch: WalEntry[] = [];
       for (;;) {
-        const rec = await reader.nextRecord(asm);
+        let rec: Uint8Array | undefined | typeof NEED_BYTES;
+        try {
+          rec = reader.tryNext(asm);
+        } catch (err) {
+          // The records before a corruption are delivered before the error, as one at a time.
+          if (batch.length > 0) yield batch;
+          throw err;
+        }
+        if (rec === NEED_BYTES) {
+          if (batch.length > 0) {
+            yield batch;
+            batch = [];
+          }
+          await reader.fill();
+          continue;
+        }
         if (rec === undefined) break;
-        yield { segment: seg.index, offset: reader.consumed, record: rec };
+        batch.push({ segment: seg.index, offset: reader.consumed, record: rec });
       }
+      if (batch.length > 0) yield batch;
     } finally {
       await reader.close();
     }
@@ -101,6 +128,22 @@ export async function* readSegmentRanges(ranges: readonly SegmentRange[]): Async
     throw new WalCorruptionError(lastSeg.dir, lastSeg.index, lastOffset, 'last record is torn');
   }
 }
+
+/**
+ * Like readWAL, in batches of records (see readSegmentRangeBatches); same order, offsets and
+ * errors.
+ */
+export function readWALBatches(
+  dir: string,
+  opts: { fromSegment?: number; toSegment?: number; fromOffset?: number } = {},
+): AsyncIterable<WalEntry[]> {
+  return readSegmentRangeBatches([
+    { dir, first: opts.fromSegment ?? -1, last: opts.toSegment ?? -1, firstOffset: opts.fromOffset ?? 0 },
+  ]);
+}
+
+// tryNext's answer when the window lacks the bytes of the next fragment: call fill() and retry.
+const NEED_BYTES: unique symbol = Symbol('need bytes');
 
 /** Fragment reassembly state; it carries across segments as Prometheus's Reader does. */
 class Assembler {
@@ -179,16 +222,46 @@ class SegmentReader {
     return avail;
   }
 
+  /** Bytes tryNext asked for: from `needPos`, `needLen` of them. */
+  private needPos = 0;
+  private needLen = 0;
+
+  // How many of `n` bytes from `pos` the window holds, or -1 when it must be filled first. Fewer
+  // than n only at the (padded) end of the segment.
+  private inWindow(pos: number, n: number): number {
+    const want = Math.min(n, this.fileEnd - pos);
+    if (pos >= this.winStart && this.winStart + this.win.length - pos >= want) return want;
+    this.needPos = pos;
+    this.needLen = n;
+    return -1;
+  }
+
+  /** Reads the window tryNext asked for. */
+  async fill(): Promise<void> {
+    await this.ensure(this.needPos, this.needLen);
+  }
+
   /** The next whole record of this segment, or undefined at its end. */
   async nextRecord(asm: Assembler): Promise<Uint8Array | undefined> {
     for (;;) {
+      const r = this.tryNext(asm);
+      if (r !== NEED_BYTES) return r;
+      await this.fill();
+    }
+  }
+
+  /**
+   * The next whole record from the bytes already read, undefined at the end of the segment, or
+   * NEED_BYTES when the window must be filled first (nothing is consumed then; call fill() and
+   * try again).
+   */
+  tryNext(asm: Assembler): Uint8Array | undefined | typeof NEED_BYTES {
+    for (;;) {
       const pos = this.consumed;
       if (pos >= this.fileEnd) return undefined;
-      if (pos + WAL_RECORD_HEADER_SIZE > this.winStart + this.win.length || pos < this.winStart) {
-        await this.ensure(pos, WAL_RECORD_HEADER_SIZE);
-      }
-      let b = this.win;
-      let at = pos - this.winStart;
+      if (this.inWindow(pos, WAL_RECORD_HEADER_SIZE) < 0) return NEED_BYTES;
+      const b = this.win;
+      const at = pos - this.winStart;
       const head = b[at] as number;
       const typ = head & TYPE_MASK;
       asm.lastType = typ;
@@ -199,9 +272,7 @@ class SegmentReader {
           this.consumed = pos + 1;
           continue;
         }
-        await this.ensure(pos, 1 + k);
-        b = this.win;
-        at = pos - this.winStart;
+        if (this.inWindow(pos, 1 + k) < 0) return NEED_BYTES;
         this.consumed = pos + 1 + k;
         for (let i = at + 1; i <= at + k; i++) {
           if (b[i] !== 0) this.corrupt('unexpected non-zero byte in padded page');
@@ -219,11 +290,12 @@ class SegmentReader {
           ((b[at + 5] as number) << 8) |
           (b[at + 6] as number)) >>>
         0;
-      this.consumed = pos + WAL_RECORD_HEADER_SIZE;
-      if (length > WAL_PAGE_SIZE - WAL_RECORD_HEADER_SIZE) this.corrupt(`invalid record size ${length}`);
-      const got = await this.ensure(pos, WAL_RECORD_HEADER_SIZE + length);
-      b = this.win;
-      at = pos - this.winStart;
+      if (length > WAL_PAGE_SIZE - WAL_RECORD_HEADER_SIZE) {
+        this.consumed = pos + WAL_RECORD_HEADER_SIZE;
+        this.corrupt(`invalid record size ${length}`);
+      }
+      const got = this.inWindow(pos, WAL_RECORD_HEADER_SIZE + length);
+      if (got < 0) return NEED_BYTES;
       if (got < WAL_RECORD_HEADER_SIZE + length) {
         this.consumed = pos + got;
         this.corrupt('unexpected EOF');
