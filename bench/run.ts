@@ -39,6 +39,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     what: 'native histograms across the evaluation pool: structured clone vs flat encoding (10k×120), queries in thread vs pool',
     nodeFlags: ['--expose-gc'],
   },
+  'compact-vs-prometheus': {
+    script: 'compact-vs-prometheus.ts',
+    what: 'compactor vertical compaction of 2 overlapping 2h blocks vs Prometheus 2.42 on the same blocks (needs prometheus)',
+  },
   'compact-memory': {
     script: 'compact-memory.ts',
     what: 'compactor peak RSS merging N blocks (2,000 series; --series, --blocks)',
