@@ -214,18 +214,24 @@ describe('chunk snapshot on shutdown', () => {
   it('close writes chunk_snapshot.<segment>.<offset>; open loads it and replays no WAL record before it', async () => {
     const dir = await tmp();
     const db = await openDB({ dir, retentionMs: 0, enableMemorySnapshotOnShutdown: true });
-    const n = await fill(db, 30, 0, 1800_000, 10_000);
+    let n = await fill(db, 30, 0, 1800_000, 10_000);
+    // Labels beyond ASCII and a stale marker round-trip through the snapshot's encoder.
+    const app = db.appender();
+    app.append(Labels.from({ __name__: 'm', s: 'héllo ✓', zone: 'ü' }), 5_000, Number.NaN);
+    await app.commit();
+    n++;
     const before = await dump(db.queryable());
     await db.close();
     expect(snapshots(dir)).toHaveLength(1);
     expect(snapshots(dir)[0]).toMatch(/^chunk_snapshot\.\d{6}\.\d{10}$/);
     const again = await openDB({ dir, retentionMs: 0, enableMemorySnapshotOnShutdown: true });
     expect(again.walReplay.records).toBe(0);
-    expect(again.head.numSeries).toBe(30);
+    expect(again.head.numSeries).toBe(31);
     expect(await dump(again.queryable())).toEqual(before);
     // New samples after the restart, then a crash (no close): the old snapshot plus the WAL
     // after it give everything back.
     const m = await fill(again, 30, 1800_000, 2400_000, 10_000);
+    expect(before.some((l) => l.includes('héllo ✓'))).toBe(true);
     const after = await dump(again.queryable());
     expect(after).toHaveLength(n + m);
     const crashed = await openDB({ dir, retentionMs: 0, enableMemorySnapshotOnShutdown: true });

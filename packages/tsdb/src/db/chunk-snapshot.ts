@@ -14,7 +14,6 @@ import type { Head } from '../head/head.js';
 import type { HeadChunk } from '../head/series.js';
 import { compareStrings, Labels } from '../labels/labels.js';
 import { readWALBatches } from '../wal/reader.js';
-import { encodeSeriesRecord } from '../wal/records.js';
 import { openWAL, type WAL } from '../wal/wal.js';
 
 /** Prefix of chunk snapshot directory names. */
@@ -111,23 +110,20 @@ export async function writeChunkSnapshot(head: Head, dataDir: string, wal: WAL):
   const w = await openWAL({ dir: tmp, compress: false });
   let series = 0;
   try {
-    let batch: Uint8Array[] = [];
-    let bytes = 0;
+    // Records are encoded back to back into one buffer, logged when it is full, then reused:
+    // an allocation per series record dominated writing.
+    const enc = new SnapshotEncoder(FLUSH_BYTES + 64 * 1024);
     const stones: { ref: number; mint: number; maxt: number }[] = [];
     for (const s of head.allSeries()) {
-      const rec = encodeSnapshotSeries(s.ref, s.labels, s.openChunk(), s.lastValue);
-      batch.push(rec);
-      bytes += rec.length;
+      enc.series(s.ref, s.labels, s.openChunk(), s.lastValue);
       series++;
       for (const iv of s.tombstones ?? []) stones.push({ ref: s.ref, mint: iv.minTime, maxt: iv.maxTime });
-      if (bytes > FLUSH_BYTES) {
-        await w.log(batch);
-        batch = [];
-        bytes = 0;
+      if (enc.bytes > FLUSH_BYTES) {
+        await w.log(enc.records);
+        enc.reset();
       }
     }
-    batch.push(encodeSnapshotTombstones(stones));
-    await w.log(batch);
+    await w.log([...enc.records, encodeSnapshotTombstones(stones)]);
     await w.close();
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
@@ -140,43 +136,107 @@ export async function writeChunkSnapshot(head: Head, dataDir: string, wal: WAL):
   return { dir, series };
 }
 
-// One series record: the body of a one-series WAL series record (type 1, ref, labels: the same
-// bytes), then chunk range (0, unused), whether a head chunk follows, and the chunk with the old
-// 4-sample buffer of which only the last value is still meaningful (Prometheus's
-// encodeToSnapshotRecord).
-function encodeSnapshotSeries(
-  ref: number,
-  labels: Labels,
-  chunk: { minTime: number; maxTime: number; data: Uint8Array; encoding?: number } | undefined,
-  lastValue: number,
-): Uint8Array {
-  const head = encodeSeriesRecord([{ ref, labels }]);
-  const dataLen = chunk?.data.length ?? 0;
-  const out = new Uint8Array(head.length + 8 + 1 + (chunk ? 16 + 1 + 5 + dataLen + 64 : 0));
-  out.set(head, 0);
-  const dv = new DataView(out.buffer);
-  let p = head.length + 8; // chunk range: 0
-  if (chunk === undefined) {
-    out[p++] = 0;
-    return out.subarray(0, p);
+// Series records (Prometheus's encodeToSnapshotRecord): type 1, ref <8b>, the labels as a WAL
+// series record has them (uvarint count, uvarint-prefixed names and values), chunk range <8b>
+// (0, unused), whether a head chunk follows (uvarint), then the chunk: mint <8b>, maxt <8b>,
+// encoding <1b>, uvarint-prefixed bytes, and the old 4-sample buffer of which only the last
+// value is still written (three (t, v) pairs and a t of zeros, then the value).
+class SnapshotEncoder {
+  private buf: Uint8Array;
+  private dv: DataView;
+  private p = 0;
+  records: Uint8Array[] = [];
+  private readonly utf8 = new TextEncoder();
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.dv = new DataView(this.buf.buffer);
   }
-  out[p++] = 1;
-  putInt64(dv, p, chunk.minTime);
-  putInt64(dv, p + 8, chunk.maxTime);
-  p += 16;
-  out[p++] = chunk.encoding ?? ChunkEncoding.XOR;
-  let n = dataLen;
-  while (n >= 0x80) {
-    out[p++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
+
+  get bytes(): number {
+    return this.p;
   }
-  out[p++] = n;
-  out.set(chunk.data, p);
-  p += dataLen;
-  p += 7 * 8; // three (t, v) pairs and one t of zeros
-  dv.setFloat64(p, lastValue);
-  p += 8;
-  return out.subarray(0, p);
+
+  reset(): void {
+    this.p = 0;
+    this.records = [];
+  }
+
+  private reserve(n: number): void {
+    if (this.p + n <= this.buf.length) return;
+    // Records already handed out keep pointing into the old buffer until they are logged.
+    this.buf = new Uint8Array(Math.max(this.buf.length, n * 2));
+    this.dv = new DataView(this.buf.buffer);
+    this.p = 0;
+  }
+
+  private uvarint(v: number): void {
+    const b = this.buf;
+    while (v >= 0x80) {
+      b[this.p++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    b[this.p++] = v;
+  }
+
+  private int64(v: number): void {
+    const hi = Math.floor(v / TWO_32);
+    this.dv.setInt32(this.p, hi);
+    this.dv.setUint32(this.p + 4, v - hi * TWO_32);
+    this.p += 8;
+  }
+
+  series(
+    ref: number,
+    labels: Labels,
+    chunk: { minTime: number; maxTime: number; data: Uint8Array; encoding?: number } | undefined,
+    lastValue: number,
+  ): void {
+    const flat = labels.toFlat();
+    let size = 1 + 8 + 10 + 8 + 1 + (chunk ? 17 + 5 + chunk.data.length + 64 : 0);
+    for (const x of flat) size += 5 + x.length * 3;
+    // A record must sit in one buffer: start it in a fresh one when it may not fit.
+    this.reserve(size);
+    const start = this.p;
+    const b = this.buf;
+    b[this.p++] = RECORD_SNAPSHOT_SERIES;
+    this.int64(ref);
+    this.uvarint(flat.length >> 1);
+    for (const x of flat) {
+      let ascii = true;
+      for (let i = 0; i < x.length; i++)
+        if (x.charCodeAt(i) >= 0x80) {
+          ascii = false;
+          break;
+        }
+      if (ascii) {
+        this.uvarint(x.length);
+        for (let i = 0; i < x.length; i++) b[this.p++] = x.charCodeAt(i);
+      } else {
+        const u = this.utf8.encode(x);
+        this.uvarint(u.length);
+        b.set(u, this.p);
+        this.p += u.length;
+      }
+    }
+    this.int64(0); // chunk range
+    if (chunk === undefined) {
+      b[this.p++] = 0;
+    } else {
+      b[this.p++] = 1;
+      this.int64(chunk.minTime);
+      this.int64(chunk.maxTime);
+      b[this.p++] = chunk.encoding ?? ChunkEncoding.XOR;
+      this.uvarint(chunk.data.length);
+      b.set(chunk.data, this.p);
+      this.p += chunk.data.length;
+      b.fill(0, this.p, this.p + 56);
+      this.p += 56;
+      this.dv.setFloat64(this.p, lastValue);
+      this.p += 8;
+    }
+    this.records.push(b.subarray(start, this.p));
+  }
 }
 
 function encodeSnapshotTombstones(stones: readonly { ref: number; mint: number; maxt: number }[]): Uint8Array {
@@ -201,12 +261,6 @@ function putUvarint(out: number[], v: number): void {
     v = Math.floor(v / 128);
   }
   out.push(v);
-}
-
-function putInt64(dv: DataView, off: number, v: number): void {
-  const hi = Math.floor(v / TWO_32);
-  dv.setInt32(off, hi);
-  dv.setUint32(off + 4, v - hi * TWO_32);
 }
 
 /** What loadChunkSnapshot restored. */
