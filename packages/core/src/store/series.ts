@@ -2,6 +2,7 @@ import { type Tracer, trace } from '@opentelemetry/api';
 import { isObjNotFoundErr } from '@thanos-ts/objstore';
 import { CorruptionError, compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
 import { forEachLimit } from '../concurrency/limit.js';
+import { shardMatcher } from '../storeapi/shard.js';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { defaultTracer, withSpan } from '../tracing/context.js';
 import { toAggrChunk } from './aggr-chunk.js';
@@ -102,6 +103,9 @@ export async function selectBlockSeries(
   trace.getActiveSpan()?.setAttribute('postings', refs.length);
   const without = req.withoutReplicaLabels ?? [];
   const relabels = block.extLabels.size > 0 || without.length > 0;
+  // A sharded request keeps its shard's series here, hashed on the served labels, before their
+  // chunks count against the limits or are fetched (Thanos's blockSeriesClient with a ShardMatcher).
+  const inShard = shardMatcher(req.shardInfo);
   const out: SelectedSeries[] = [];
   for (let i = 0; i < refs.length; i += SERIES_BATCH) {
     let chunkCount = 0;
@@ -113,8 +117,9 @@ export async function selectBlockSeries(
           chunks.push({ minTime: c.minTime, maxTime: c.maxTime, ref: c.ref, block });
       }
       if (chunks.length === 0) continue;
-      chunkCount += chunks.length;
       const labels = relabels ? servedLabels(s.labels, block.extLabels, without) : s.labels;
+      if (inShard && !inShard(labels)) continue;
+      chunkCount += chunks.length;
       limiter.reserveSeries(labels.key());
       out.push({ labels, chunks });
     }

@@ -471,6 +471,8 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
         maxTime: blocks.size === 0 ? MIN_TIME : Math.min(maxTime, hi),
         componentType: 'store',
         supportsWithoutReplicaLabels: true,
+        // Series requests keep only their shard's series (selectBlockSeries), before chunks are read.
+        supportsSharding: true,
         tsdbInfos: labelSets.map((labels) => {
           let lo = Infinity;
           let hi = -Infinity;

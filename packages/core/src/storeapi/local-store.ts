@@ -1,4 +1,5 @@
 import {
+  type BlockChunk,
   type BlockReader,
   type BlockSeries,
   ChunkEncoding,
@@ -14,6 +15,7 @@ import {
   type SeriesSamples,
 } from '@thanos-ts/tsdb';
 import { cutFloatHistogramChunks } from '@thanos-ts/tsdb/histogram';
+import { shardMatcher } from './shard.js';
 import type {
   AggrChunk,
   ComponentType,
@@ -96,6 +98,8 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
         maxTime: opts.maxTime ?? MAX_TIME,
         componentType: opts.componentType ?? 'store',
         supportsWithoutReplicaLabels: true,
+        // series() keeps only the requested shard's series (shardInfo), before cutting chunks.
+        supportsSharding: true,
       };
     },
     async *series(req: SeriesRequest, signal?: AbortSignal): AsyncGenerator<SeriesResponse> {
@@ -114,6 +118,9 @@ export function createLocalStore(opts: LocalStoreOptions): StoreAPI {
         return drop.length > 0 ? full.without(drop) : full;
       };
       let list: { labels: Labels; s: SeriesSamples }[] = found.map((s) => ({ labels: relabel(s.labels), s }));
+      // The shard's series only, hashed on the labels served (as the querier's proxy hashes them).
+      const inShard = shardMatcher(req.shardInfo);
+      if (inShard) list = list.filter((x) => inShard(x.labels));
       if (external || drop.length > 0) list = list.sort((a, b) => compareLabels(a.labels, b.labels));
       const limit = req.limit ?? 0;
       let n = 0;
@@ -182,9 +189,32 @@ async function* blockSeries(
   mint: number,
   maxt: number,
   skipChunks: boolean,
+  keep: ((labels: Labels) => boolean) | undefined,
   signal?: AbortSignal,
 ): AsyncGenerator<BlockSeries> {
-  for await (const batch of block.selectBatches(matchers, mint, maxt, { skipChunks, signal })) yield* batch;
+  if (!keep) {
+    for await (const batch of block.selectBatches(matchers, mint, maxt, { skipChunks, signal })) yield* batch;
+    return;
+  }
+  // A sharded request: series entries first, then the chunks of the kept series only, so the
+  // other shards' chunks are never read.
+  for await (const batch of block.selectBatches(matchers, mint, maxt, { skipChunks: true, signal })) {
+    const kept = batch.filter((s) => keep(s.labels));
+    if (!skipChunks && kept.length > 0) {
+      const targets = kept.flatMap((s) => s.chunks);
+      const raw = await block.chunks.readChunks(
+        targets.map((c) => c.ref),
+        signal,
+      );
+      for (let k = 0; k < raw.length; k++) {
+        const t = targets[k] as BlockChunk;
+        const r = raw[k] as { encoding: ChunkEncoding; data: Uint8Array };
+        t.encoding = r.encoding;
+        t.data = r.data;
+      }
+    }
+    yield* kept;
+  }
 }
 
 /**
@@ -212,7 +242,9 @@ function createBlockStore(blocks: readonly BlockReader[], opts: LocalStoreOption
         const full = external ? withExternal(l, external) : l;
         return drop.length > 0 ? full.without(drop) : full;
       };
-      const iters = blocks.map((b) => blockSeries(b, matchers, req.minTime, req.maxTime, skip, signal));
+      const inShard = shardMatcher(req.shardInfo);
+      const keep = inShard ? (l: Labels) => inShard(relabel(l)) : undefined;
+      const iters = blocks.map((b) => blockSeries(b, matchers, req.minTime, req.maxTime, skip, keep, signal));
       const heads = await Promise.all(iters.map((it) => it.next()));
       const out: StoreSeries[] = [];
       // Adding external labels or dropping replica labels can change the order, so such answers

@@ -1,3 +1,4 @@
+import type { Labels } from '@thanos-ts/tsdb';
 import { xxhash64 } from '../cache/xxhash.js';
 import type { ShardInfo } from './store-api.js';
 
@@ -63,4 +64,40 @@ export function matchesShard(labels: Readonly<Record<string, string>>, shard: Sh
     buf[off++] = SEP;
   }
   return xxhash64(buf) % BigInt(shard.totalShards) === BigInt(shard.shardIndex);
+}
+
+/**
+ * A matcher of one shard over label sets, for stores that shard themselves: the same hash as
+ * {@link matchesShard} (so a store and the querier's proxy put every series in the same shard),
+ * without building a record per series and with one reused byte buffer. `labels` are the labels
+ * the store serves (external labels added, `withoutReplicaLabels` dropped). Undefined when every
+ * series matches (no shard, or `totalShards` < 1). Not safe to share between concurrent requests.
+ */
+export function shardMatcher(shard: ShardInfo | undefined): ((labels: Labels) => boolean) | undefined {
+  if (!shard || shard.totalShards < 1) return undefined;
+  const set = new Set(shard.labels);
+  const total = BigInt(shard.totalShards);
+  const index = BigInt(shard.shardIndex);
+  let buf = new Uint8Array(256);
+  return (labels) => {
+    const flat = labels.toFlat();
+    let off = 0;
+    for (let i = 0; i < flat.length; i += 2) {
+      const name = flat[i] as string;
+      if (set.has(name) !== shard.by) continue;
+      const value = flat[i + 1] as string;
+      // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+      const need = off + 3 * (name.length + value.length) + 2;
+      if (need > buf.length) {
+        const bigger = new Uint8Array(Math.max(need, buf.length * 2));
+        bigger.set(buf.subarray(0, off));
+        buf = bigger;
+      }
+      off += utf8.encodeInto(name, buf.subarray(off)).written;
+      buf[off++] = SEP;
+      off += utf8.encodeInto(value, buf.subarray(off)).written;
+      buf[off++] = SEP;
+    }
+    return xxhash64(buf.subarray(0, off)) % total === index;
+  };
 }
