@@ -58,10 +58,18 @@ function uvarintSize(n: number): number {
   return k;
 }
 
-function putInt64(dv: DataView, off: number, v: number): void {
+// Big-endian stores by hand: a DataView per chunk entry cost more than the entry's bytes.
+function putUint32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = v >>> 16;
+  b[off + 2] = v >>> 8;
+  b[off + 3] = v;
+}
+
+function putInt64(b: Uint8Array, off: number, v: number): void {
   const hi = Math.floor(v / TWO_32);
-  dv.setInt32(off, hi);
-  dv.setUint32(off + 4, v - hi * TWO_32);
+  putUint32(b, off, hi >>> 0);
+  putUint32(b, off + 4, (v - hi * TWO_32) >>> 0);
 }
 
 function getInt64(dv: DataView, off: number): number {
@@ -81,11 +89,10 @@ export function encodeHeadChunkEntry(
   encoding: number,
   data: Uint8Array,
 ): number {
-  const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const start = off;
-  putInt64(dv, off, seriesRef);
-  putInt64(dv, off + 8, mint);
-  putInt64(dv, off + 16, maxt);
+  putInt64(out, off, seriesRef);
+  putInt64(out, off + 8, mint);
+  putInt64(out, off + 16, maxt);
   out[off + 24] = encoding;
   off += 25;
   let n = data.length;
@@ -96,7 +103,7 @@ export function encodeHeadChunkEntry(
   out[off++] = n;
   out.set(data, off);
   off += data.length;
-  dv.setUint32(off, crc32c(out, 0, start, off));
+  putUint32(out, off, crc32c(out, 0, start, off));
   return off + 4;
 }
 

@@ -363,51 +363,77 @@ class StringTable {
   }
 }
 
+// Decoding state of one snapshot series record, reused across records (no closure or DataView
+// per record: both showed in profiles of loading 200k series).
+const dec: { b: Uint8Array; p: number; end: number } = { b: new Uint8Array(0), p: 0, end: 0 };
+const f64 = new Float64Array(1);
+const f64b = new Uint8Array(f64.buffer);
+
+function fail(detail: string): never {
+  throw new ChunkSnapshotError(`decode series record: ${detail}`);
+}
+
+function decUvarint(): number {
+  const b = dec.b;
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 10; k++) {
+    if (dec.p >= dec.end) fail('invalid size');
+    const x = b[dec.p++] as number;
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) return v;
+    mul *= 128;
+  }
+  return fail('varint overflow');
+}
+
+function decUint32(b: Uint8Array, p: number): number {
+  return (
+    (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0
+  );
+}
+
+function decInt64(b: Uint8Array, p: number): number {
+  return (decUint32(b, p) | 0) * TWO_32 + decUint32(b, p + 4);
+}
+
+function decFloat64BE(b: Uint8Array, p: number): number {
+  // Little-endian hosts (the only ones Node ships for) store float64 bytes reversed.
+  for (let k = 0; k < 8; k++) f64b[k] = b[p + 7 - k] as number;
+  return f64[0] as number;
+}
+
 function decodeSnapshotSeries(
   head: Head,
   rec: Uint8Array,
   strings: StringTable,
   mmapped: ReadonlyMap<number, HeadChunk[]> | undefined,
 ): void {
-  const fail = (detail: string): never => {
-    throw new ChunkSnapshotError(`decode series record: ${detail}`);
-  };
-  const dv = new DataView(rec.buffer, rec.byteOffset, rec.byteLength);
   const end = rec.length;
-  let p = 9;
-  const uvarint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (let k = 0; k < 10; k++) {
-      if (p >= end) fail('invalid size');
-      const b = rec[p++] as number;
-      v += (b & 0x7f) * mul;
-      if (b < 0x80) return v;
-      mul *= 128;
-    }
-    return fail('varint overflow');
-  };
   if (end < 9) fail('invalid size');
-  const ref = dv.getUint32(1) * TWO_32 + dv.getUint32(5);
-  const n = uvarint();
-  if (n > end - p) fail('invalid size');
+  dec.b = rec;
+  dec.p = 9;
+  dec.end = end;
+  const ref = decUint32(rec, 1) * TWO_32 + decUint32(rec, 5);
+  const n = decUvarint();
+  if (n > end - dec.p) fail('invalid size');
   // Prometheus writes labels sorted without empty values; a foreign writer's are rebuilt.
   const flat: string[] = new Array<string>(2 * n);
   let ordered = true;
   for (let i = 0; i < 2 * n; i++) {
-    const l = uvarint();
-    if (p + l > end) fail('invalid size');
-    flat[i] = strings.get(rec, p, l);
-    p += l;
+    const l = decUvarint();
+    if (dec.p + l > end) fail('invalid size');
+    flat[i] = strings.get(rec, dec.p, l);
+    dec.p += l;
     if ((i & 1) === 1 ? l === 0 : i > 0 && compareStrings(flat[i - 2] as string, flat[i] as string) >= 0)
       ordered = false;
   }
   const labels = ordered
     ? Labels.fromSortedFlat(flat)
     : Labels.from(Array.from({ length: n }, (_, i) => [flat[2 * i], flat[2 * i + 1]] as [string, string]));
-  if (p + 9 > end) fail('invalid size');
-  p += 8; // chunk range, unused
-  const exists = uvarint();
+  if (dec.p + 9 > end) fail('invalid size');
+  dec.p += 8; // chunk range, unused
+  const exists = decUvarint();
   const ms = head.getOrCreateWithRef(ref, labels);
   const disk = ms.ref === ref ? mmapped?.get(ref) : undefined;
   let lastDiskMaxt = Number.NEGATIVE_INFINITY;
@@ -417,19 +443,21 @@ function decodeSnapshotSeries(
     head.updateMinMaxTime((disk[0] as HeadChunk).minTime, lastDiskMaxt);
   }
   if (exists === 0) {
-    if (p !== end) fail(`unexpected ${end - p} bytes left in entry`);
+    if (dec.p !== end) fail(`unexpected ${end - dec.p} bytes left in entry`);
     return;
   }
+  let p = dec.p;
   if (p + 17 > end) fail('invalid size');
-  const mint = getInt64(dv, p);
-  const maxt = getInt64(dv, p + 8);
+  const mint = decInt64(rec, p);
+  const maxt = decInt64(rec, p + 8);
   const enc = rec[p + 16] as number;
-  p += 17;
-  const len = uvarint();
+  dec.p = p + 17;
+  const len = decUvarint();
+  p = dec.p;
   if (p + len + 64 > end) fail('invalid size');
   const data = rec.subarray(p, p + len);
   p += len + 56;
-  const lastValue = dv.getFloat64(p);
+  const lastValue = decFloat64BE(rec, p);
   p += 8;
   if (p !== end) fail(`unexpected ${end - p} bytes left in entry`);
   if (enc !== ChunkEncoding.XOR && enc !== ChunkEncoding.Histogram && enc !== ChunkEncoding.FloatHistogram)
@@ -469,8 +497,4 @@ function decodeSnapshotTombstones(head: Head, rec: Uint8Array): void {
     const ms = head.getByRef(ref);
     if (ms !== undefined) head.addTombstones(ms, [{ minTime: mint, maxTime: maxt }]);
   }
-}
-
-function getInt64(dv: DataView, off: number): number {
-  return dv.getInt32(off) * TWO_32 + dv.getUint32(off + 4);
 }
