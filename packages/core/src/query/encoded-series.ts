@@ -97,10 +97,21 @@ interface StoreSeriesPayload extends SeriesDecodeParams {
 const SLOTS = ['raw', 'count', 'sum', 'min', 'max', 'counter'] as const;
 const SLOT_WORDS = 3 * SLOTS.length;
 const ENCODINGS: readonly (ChunkEncoding | undefined)[] = [undefined, 'XOR', 'HISTOGRAM', 'FLOAT_HISTOGRAM'];
-const encodingCode = (e: ChunkEncoding): number => ENCODINGS.indexOf(e);
+const encodingCode = (e: ChunkEncoding): number => (e === 'XOR' ? 1 : e === 'HISTOGRAM' ? 2 : 3);
+/** Chunks up to this many bytes are copied by a loop rather than `TypedArray.set`. */
+const SMALL_COPY_BYTES = 1024;
 
 /** Series checked between looks at the query's stop flag while decoding in a worker. */
 const STOP_CHECK_SERIES = 256;
+
+/**
+ * Bytes with their own ArrayBuffer (transferable, unlike a pooled Buffer's) left uninitialized:
+ * zero-filling megabytes we overwrite anyway showed in the event loop's profile.
+ */
+const unfilledBytes = (n: number): Uint8Array => {
+  const b = Buffer.allocUnsafeSlow(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+};
 
 /** A typed array that doubles as it fills. */
 class Growing<T extends Uint8Array | Uint32Array | Float64Array> {
@@ -128,7 +139,8 @@ class Growing<T extends Uint8Array | Uint32Array | Float64Array> {
  */
 export class EncodedSetBuilder {
   private readonly labels: Labels[] = [];
-  private readonly bytes = new Growing(new Uint8Array(1 << 16), (n) => new Uint8Array(n));
+  // Not zero-filled: every byte up to `used` is written before it is read.
+  private readonly bytes = new Growing(unfilledBytes(1 << 16), unfilledBytes);
   private readonly times = new Growing(new Float64Array(512), (n) => new Float64Array(n));
   private readonly slots = new Growing(new Uint32Array(256 * SLOT_WORDS), (n) => new Uint32Array(n));
   private readonly chunkEnds = new Growing(new Uint32Array(256), (n) => new Uint32Array(n));
@@ -147,35 +159,55 @@ export class EncodedSetBuilder {
   add(labels: Labels, chunks: readonly AggrChunk[]): void {
     this.labels.push(labels);
     let size = 0;
-    for (const c of chunks) for (const k of SLOTS) size += c[k]?.data.length ?? 0;
+    for (const c of chunks) {
+      // Explicit fields, not a loop over slot names: keyed loads cost more than the copy here.
+      size += c.raw?.data.length ?? 0;
+      if (c.raw === undefined)
+        size +=
+          (c.count?.data.length ?? 0) +
+          (c.sum?.data.length ?? 0) +
+          (c.min?.data.length ?? 0) +
+          (c.max?.data.length ?? 0) +
+          (c.counter?.data.length ?? 0);
+    }
     this.bytes.reserve(size);
     this.times.reserve(2 * chunks.length);
     this.slots.reserve(SLOT_WORDS * chunks.length);
-    const bytes = this.bytes.array;
     const times = this.times.array;
-    const slots = this.slots.array;
     for (const c of chunks) {
       times[this.times.used++] = c.minTime;
       times[this.times.used++] = c.maxTime;
-      for (const k of SLOTS) {
-        const ch: Chunk | undefined = c[k];
-        let at = this.slots.used;
-        this.slots.used += 3;
-        if (ch === undefined) {
-          slots[at++] = 0;
-          slots[at++] = 0;
-          slots[at] = 0;
-          continue;
-        }
-        slots[at++] = encodingCode(ch.type);
-        slots[at++] = this.bytes.used;
-        slots[at] = ch.data.length;
-        bytes.set(ch.data, this.bytes.used);
-        this.bytes.used += ch.data.length;
+      const at = this.slots.used;
+      this.slots.used += SLOT_WORDS;
+      // Slots are zero (absent) in a fresh buffer; only present chunks are written.
+      if (c.raw !== undefined) {
+        this.put(at, c.raw);
+        continue;
       }
+      if (c.count !== undefined) this.put(at + 3, c.count);
+      if (c.sum !== undefined) this.put(at + 6, c.sum);
+      if (c.min !== undefined) this.put(at + 9, c.min);
+      if (c.max !== undefined) this.put(at + 12, c.max);
+      if (c.counter !== undefined) this.put(at + 15, c.counter);
     }
     this.chunkEnds.reserve(1);
     this.chunkEnds.array[this.chunkEnds.used++] = this.times.used / 2;
+  }
+
+  private put(at: number, ch: Chunk): void {
+    const slots = this.slots.array;
+    const bytes = this.bytes.array;
+    const data = ch.data;
+    const n = data.length;
+    let o = this.bytes.used;
+    slots[at] = encodingCode(ch.type);
+    slots[at + 1] = o;
+    slots[at + 2] = n;
+    // TypedArray.set costs ~1 µs a call (measured: 300k chunks of 150 bytes, 200–900 ms); a plain
+    // loop copies a chunk-sized array several times faster.
+    if (n > SMALL_COPY_BYTES) bytes.set(data, o);
+    else for (let i = 0; i < n; i++) bytes[o++] = data[i] as number;
+    this.bytes.used += n;
   }
 
   /** The encoded set; `decoded` receives the worker's report. */

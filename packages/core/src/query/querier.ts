@@ -22,6 +22,7 @@ import { createStatusHandler } from '../infoapis/status.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import type { StoreAPI } from '../storeapi/store-api.js';
 import type { GrpcClientTLSOptions } from '../tls/grpc-tls.js';
+import { storeSeriesDecoder } from './encoded-series.js';
 import { createEndpointSet, type NamedStore } from './endpoint-set.js';
 import { createQueryCore, type QueryCore, type QueryCoreOptions } from './query-core.js';
 import { createRulesFanout, localRulesEndpoint, type RulesEndpoint } from './rules-fanout.js';
@@ -48,9 +49,12 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
   /** What /api/v1/status/buildinfo reports. */
   buildInfo?: Partial<BuildInfo>;
   /**
-   * Worker threads evaluating PromQL off the event loop, so one heavy query never delays other
-   * requests or health checks. Default: min(maxConcurrent, available cores); 0 evaluates on the
-   * event loop (as before thanos-ts had workers; for tiny embedded uses).
+   * Most worker threads evaluating PromQL (and decoding the fetched chunks) off the event loop,
+   * so one heavy query never delays other requests or health checks. Available cores + 1 are
+   * started with the querier; more start while queries wait for one and stop after a minute
+   * idle, so a light query runs beside heavy ones instead of queueing behind them. Default:
+   * maxConcurrent (--query.max-concurrent, 20); 0 evaluates on the event loop (as before
+   * thanos-ts had workers; for tiny embedded uses).
    */
   evaluationWorkers?: number;
   /**
@@ -176,7 +180,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   const externalPrefix = normalizePrefix(opts.externalPrefix);
   const routePrefix = normalizePrefix(opts.routePrefix === undefined ? opts.externalPrefix : opts.routePrefix);
   const prefixHeader = (opts.prefixHeader ?? '').toLowerCase();
-  const workers = opts.evaluationWorkers ?? Math.min(opts.maxConcurrent ?? 20, availableParallelism());
+  const workers = opts.evaluationWorkers ?? opts.maxConcurrent ?? 20;
   let pool: EvaluationPool | undefined;
   const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer, registry });
   let isReady = false;
@@ -272,7 +276,14 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   const lifecycle = createLifecycle('querier', {
     async start(signal) {
       if (workers > 0 && opts.engine === undefined)
-        pool = createEvaluationPool({ size: workers, maxQueue: opts.maxConcurrent ?? 20 });
+        pool = createEvaluationPool({
+          size: workers,
+          // One more than the cores: two heavy queries on a 2-core machine still leave a worker
+          // ready for a light one without starting a thread (tens of ms; seconds from source).
+          minSize: Math.min(workers, availableParallelism() + 1),
+          maxQueue: opts.maxConcurrent ?? 20,
+          decoders: [storeSeriesDecoder()].filter((d) => d !== null),
+        });
       // Thanos warns whenever the two differ once the route prefix has defaulted to the external one.
       if (routePrefix !== externalPrefix)
         logger.warn(

@@ -2,6 +2,8 @@
  * A pool of worker threads that evaluate PromQL off the caller's event loop. The engine keeps
  * parsing, planning and fetching on the calling thread (they are cheap or wait on I/O) and hands
  * the synchronous evaluation to a worker, moving the fetched samples there and the result back.
+ * A Queryable that answers `selectEncoded` (encoded-series.ts) leaves its samples encoded: only
+ * bytes are copied here, and the worker decodes them before evaluating.
  *
  * Ending a query: each task shares a small SharedArrayBuffer with its worker. On the caller's
  * AbortSignal or at the deadline the pool rejects the query at once and raises the flag; the
@@ -21,6 +23,8 @@ import {
 } from '../errors.js';
 import { STOP_CANCELED, STOP_TIMEOUT } from '../evaluator.js';
 import type { QueryResult } from '../types.js';
+import type { SeriesDecoderRef } from './encoded-series.js';
+import type { WorkerData } from './evaluation-worker.js';
 import type { PackJob } from './pack.js';
 import {
   CONTROL_BYTES,
@@ -40,6 +44,21 @@ export interface EvaluationPoolOptions {
    * Must be ≥ 1.
    */
   size: number;
+  /**
+   * Worker threads started at once and always kept. When every started worker is busy and a
+   * query waits, another is started (up to `size`) and stopped again after `idleTimeoutMs`
+   * without work. More threads than cores add no throughput, but a short query then runs beside
+   * long ones (the OS shares the cores) instead of waiting for one to finish. Default: `size`
+   * (all started up front). Must be between 1 and `size`.
+   */
+  minSize?: number;
+  /** Milliseconds an on-demand worker (above `minSize`) stays idle before it stops. Default 60_000. */
+  idleTimeoutMs?: number;
+  /**
+   * Series decoders (see `EncodedQueryable`) every worker imports as it starts rather than on
+   * the first query that needs one. Default: none (imported on first use).
+   */
+  decoders?: readonly SeriesDecoderRef[];
   /**
    * Most queries waiting for a free worker; one more is rejected with
    * `EvaluationQueueFullError` (`PROMQL_POOL_QUEUE_FULL`). Default: unbounded (the querier's
@@ -78,6 +97,7 @@ export interface EvaluationPool extends AsyncDisposable {
 }
 
 const DEFAULT_GRACE_MS = 1000;
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 /**
  * Samples copied per event-loop turn while packing a query's data (two 8-byte columns: 2 MiB).
  * Measured at 5–20 ms per slice on a loaded 2-core machine, where page faults on the fresh
@@ -109,17 +129,22 @@ function resolveWorker(): { filename: string; execArgv?: string[] } {
 export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPool {
   const size = Math.floor(opts.size);
   if (!(size >= 1)) throw new RangeError(`evaluation pool size must be at least 1, got ${opts.size}`);
+  const minSize = Math.floor(opts.minSize ?? size);
+  if (!(minSize >= 1 && minSize <= size))
+    throw new RangeError(`evaluation pool minSize must be between 1 and size (${size}), got ${opts.minSize}`);
   const maxQueue = opts.maxQueue ?? Number.POSITIVE_INFINITY;
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
   const worker = resolveWorker();
   const piscina = new Piscina({
     filename: worker.filename,
     ...(worker.execArgv !== undefined ? { execArgv: worker.execArgv } : {}),
-    minThreads: size,
+    minThreads: minSize,
     maxThreads: size,
-    // Workers stay up between queries; starting one costs more than an idle thread.
-    idleTimeout: Number.POSITIVE_INFINITY,
+    // Workers stay up between queries (starting one costs more than an idle thread); only the
+    // on-demand ones above minSize stop when idle.
+    idleTimeout: minSize === size ? Number.POSITIVE_INFINITY : (opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS),
     concurrentTasksPerWorker: 1,
+    workerData: { decoders: [...(opts.decoders ?? [])] } satisfies WorkerData,
   });
   // Piscina reports a worker's uncaught error outside any task as an 'error' event; the task
   // that was running (if any) is rejected on its own, so the event carries nothing to act on.

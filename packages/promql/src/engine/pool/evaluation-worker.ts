@@ -5,9 +5,15 @@
  * the series decoders it imported (code, no data), so a finished query's memory is free for
  * collection.
  */
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import type { SeriesDecoder, SeriesDecoderRef } from './encoded-series.js';
 import { recordError } from './pack.js';
+
+/** What the pool passes every worker (piscina's workerData). @internal */
+export interface WorkerData {
+  decoders?: SeriesDecoderRef[];
+}
+
 import { decoderKey, type EvaluationReply, type EvaluationTask, isEncodedSetTask, runTask } from './protocol.js';
 
 /** Decoders imported so far, by module URL and export name (see encoded-series.ts). */
@@ -20,21 +26,29 @@ async function loadDecoder(ref: SeriesDecoderRef): Promise<SeriesDecoder> {
   return decode as SeriesDecoder;
 }
 
+function decoder(ref: SeriesDecoderRef): Promise<SeriesDecoder> {
+  const key = decoderKey(ref);
+  let p = decoders.get(key);
+  if (p === undefined) {
+    p = loadDecoder(ref);
+    decoders.set(key, p);
+    // A module that failed to load is tried again by the next task.
+    p.catch(() => decoders.delete(key));
+  }
+  return p;
+}
+
+// Decoders the pool named up front (EvaluationPoolOptions.decoders) are imported as the worker
+// starts, so the first query does not wait for it (from TypeScript source, seconds under tsx).
+await Promise.allSettled(((workerData as WorkerData | undefined)?.decoders ?? []).map(decoder));
+
 /** Evaluates one task; the reply's buffers are transferred, not cloned. */
 export default async function evaluationWorker(task: EvaluationTask): Promise<unknown> {
   const loaded = new Map<string, SeriesDecoder>();
   try {
     for (const s of task.sets) {
       if (!isEncodedSetTask(s)) continue;
-      const key = decoderKey(s.decoder);
-      let p = decoders.get(key);
-      if (p === undefined) {
-        p = loadDecoder(s.decoder);
-        decoders.set(key, p);
-        // A module that failed to load is tried again by the next task.
-        p.catch(() => decoders.delete(key));
-      }
-      loaded.set(key, await p);
+      loaded.set(decoderKey(s.decoder), await decoder(s.decoder));
     }
   } catch (err) {
     const reply: EvaluationReply = { ok: false, error: recordError(err) };
