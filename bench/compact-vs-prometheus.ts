@@ -11,8 +11,9 @@
  * one `createCompactor({ enableVerticalCompaction: true })` iteration: we report the merge alone
  * (the `compacted blocks` log line's duration_ms, the figure comparable to Prometheus's), the
  * whole iteration (sync, download + index check, merge, upload, marking) and peak RSS
- * (getrusage, Node itself included). Both outputs must hold the same number of series and
- * samples.
+ * (getrusage, Node itself included), and CPU time (ours: the whole iteration; Prometheus: from
+ * ready to the log line, its idle minute included) since on a shared machine wall time follows
+ * the load. Both outputs must hold the same number of series and samples.
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -86,6 +87,12 @@ function goDurationMs(s: string): number {
     ms +=
       ({ h: 3_600_000, m: 60_000, s: 1000, ms: 1, µs: 1e-3, us: 1e-3, ns: 1e-6 }[u as string] as number) * Number(n);
   return ms;
+}
+// utime + stime of a process, ms (fields 14 and 15 of /proc/<pid>/stat, in 1/100 s ticks).
+async function procCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 async function procStatusKb(pid: number, key: string): Promise<number> {
   const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'));
@@ -185,8 +192,10 @@ try {
   let promMs = 0;
   let promHwmKb = 0;
   let promRssBeforeKb = 0;
+  let promCpuMs = 0;
   try {
     promRssBeforeKb = await procStatusKb(prom.pid, 'VmRSS');
+    const cpu0 = await procCpuMs(prom.pid);
     let line = '';
     await waitFor(
       'prometheus "compact blocks"',
@@ -198,6 +207,7 @@ try {
     );
     // The line is logged when the new block is written; the reload that follows is not counted.
     promHwmKb = await procStatusKb(prom.pid, 'VmHWM');
+    promCpuMs = (await procCpuMs(prom.pid)) - cpu0;
     promMs = goDurationMs(/duration=(\S+)/.exec(line)?.[1] ?? '');
   } finally {
     await prom.stop();
@@ -217,7 +227,9 @@ try {
   console.log(
     `  thanos-ts compactor, whole iteration (sync, download + check, merge, upload, marks): ${whole.toFixed(0)} ms (${ours.map((o) => o.ms.toFixed(0)).join(', ')}); download+check ${median(ours.map((o) => o.downloadMs)).toFixed(0)} ms, upload ${median(ours.map((o) => o.uploadMs)).toFixed(0)} ms; CPU ${median(ours.map((o) => o.cpuMs)).toFixed(0)} ms`,
   );
-  console.log(`  Prometheus 2.42 ("compact blocks" log line): ${promMs.toFixed(0)} ms`);
+  console.log(
+    `  Prometheus 2.42 ("compact blocks" log line): ${promMs.toFixed(0)} ms; CPU ${promCpuMs} ms from ready to the line (includes its idle minute before compacting)`,
+  );
   console.log(
     `  ratio merge / Prometheus: ${(merge / promMs).toFixed(2)}; whole iteration / Prometheus: ${(whole / promMs).toFixed(2)}`,
   );
