@@ -7,6 +7,15 @@ import { xorNumSamples } from '../chunkenc/xor.js';
 import { aggrNumSamples, CHUNK_ENC_AGGR } from './aggr.js';
 import { downsampleAggrChunks, downsampleRaw, expandXorChunk, RES_LEVEL_1, SampleBuffer } from './aggregate.js';
 import { DownsampleError } from './errors.js';
+import {
+  downsampleHistogramAggrChunks,
+  downsampleRawHistograms,
+  expandHistogramChunk,
+  type HistogramSample,
+  isHistogramAggrChunk,
+} from './histogram.js';
+
+const histogramEncoding = (e: number): boolean => e === ChunkEncoding.Histogram || e === ChunkEncoding.FloatHistogram;
 
 /** Options of downsampleBlock. */
 export interface DownsampleBlockOptions {
@@ -44,9 +53,10 @@ const SERIES_BATCH = 256;
  * 0xff); already downsampled data is re-aggregated along its chunk boundaries. The new block keeps
  * the input's time range, compaction level, sources and external labels, gets the new resolution
  * and source "compactor", and is written under `<outDir>/<ulid>.tmp-for-creation` then renamed,
- * so nothing partial is ever visible. Tombstones are not applied (Thanos does not either). Only
- * float (XOR) samples are handled; a native histogram chunk is refused with DownsampleError.
- * Returns undefined when the block holds no sample.
+ * so nothing partial is ever visible. Tombstones are not applied (Thanos does not either). Native
+ * histogram series are aggregated as Thanos does (histogram.ts): count, sum and counter, the last
+ * two as float histogram sub-chunks; runs of float and of histogram chunks in one series are
+ * downsampled separately. Returns undefined when the block holds no sample.
  */
 export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<DownsampledBlock | undefined> {
   const { signal } = opts;
@@ -100,21 +110,51 @@ export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<Dow
           }
           let out: EncodedChunk[];
           if (inRes === 0) {
+            // Thanos downsamples each run of float chunks and each run of histogram chunks on its
+            // own (cutNewChunk): a series that switches type gets separate aggregate chunks.
+            out = [];
+            const hs: HistogramSample[] = [];
             buf.n = 0;
+            let hist: boolean | undefined;
+            const flush = (): void => {
+              if (hist) out.push(...downsampleRawHistograms(hs, opts.resolution));
+              else if (hist === false) out.push(...downsampleRaw(buf, opts.resolution));
+              hs.length = 0;
+              buf.n = 0;
+            };
             for (const c of chunks) {
-              if (c.encoding !== ChunkEncoding.XOR) throw unsupported(meta.ulid, s.labels.toString(), c.encoding);
-              expandXorChunk(c.data, buf, file);
+              const isHist = histogramEncoding(c.encoding);
+              if (!isHist && c.encoding !== ChunkEncoding.XOR)
+                throw unsupported(meta.ulid, s.labels.toString(), c.encoding);
+              if (hist !== undefined && isHist !== hist) flush();
+              hist = isHist;
+              if (isHist) {
+                const before = hs.length;
+                expandHistogramChunk(c, hs, file);
+                samplesRead += hs.length - before;
+              } else {
+                const before = buf.n;
+                expandXorChunk(c.data, buf, file);
+                samplesRead += buf.n - before;
+              }
             }
-            samplesRead += buf.n;
-            out = downsampleRaw(buf, opts.resolution);
+            flush();
           } else {
             // Thanos's fix for blocks that hold plain XOR chunks among aggregates (its #5272):
-            // empty ones are skipped, others are first downsampled to 5m.
+            // empty ones are skipped, others are first downsampled to 5m (histogram chunks too).
             const fixed: EncodedChunk[] = [];
             for (const c of chunks) {
               if ((c.encoding as number) === CHUNK_ENC_AGGR) {
                 samplesRead += aggrNumSamples(c.data);
                 fixed.push(c);
+                continue;
+              }
+              if (histogramEncoding(c.encoding)) {
+                const hs: HistogramSample[] = [];
+                expandHistogramChunk(c, hs, file);
+                if (hs.length === 0) continue;
+                samplesRead += hs.length;
+                fixed.push(...downsampleRawHistograms(hs, RES_LEVEL_1));
                 continue;
               }
               if (c.encoding !== ChunkEncoding.XOR) throw unsupported(meta.ulid, s.labels.toString(), c.encoding);
@@ -124,7 +164,27 @@ export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<Dow
               samplesRead += buf.n;
               fixed.push(...downsampleRaw(buf, RES_LEVEL_1));
             }
-            out = downsampleAggrChunks(fixed, inRes, opts.resolution, file);
+            // Runs of float and of histogram aggregates are downsampled separately, as Thanos's
+            // Downsample groups them by isHistogramAggrChunk.
+            out = [];
+            let run: EncodedChunk[] = [];
+            let runHist = false;
+            const flushRun = (): void => {
+              if (run.length === 0) return;
+              if (runHist) {
+                let n = 0;
+                for (const c of run) n += aggrNumSamples(c.data);
+                out.push(...downsampleHistogramAggrChunks(run, n, inRes, opts.resolution, file));
+              } else out.push(...downsampleAggrChunks(run, inRes, opts.resolution, file));
+              run = [];
+            };
+            for (const c of fixed) {
+              const isHist = isHistogramAggrChunk(c.data, file);
+              if (run.length > 0 && isHist !== runHist) flushRun();
+              runHist = isHist;
+              run.push(c);
+            }
+            flushRun();
           }
           if (out.length === 0) {
             opts.onEmptySeries?.(s.labels.toString());
@@ -153,8 +213,5 @@ export async function downsampleBlock(opts: DownsampleBlockOptions): Promise<Dow
 }
 
 function unsupported(block: string, series: string, encoding: number): DownsampleError {
-  return new DownsampleError(
-    block,
-    `series ${series}: chunk encoding ${encoding} cannot be downsampled (only float XOR samples are supported)`,
-  );
+  return new DownsampleError(block, `series ${series}: unexpected chunk encoding ${encoding}`);
 }

@@ -16,3 +16,11 @@ export {
 } from './aggregate.js';
 export { type DownsampleBlockOptions, type DownsampledBlock, downsampleBlock } from './downsample.js';
 export { DownsampleError } from './errors.js';
+// Native histogram series: count, sum and counter aggregates as Thanos writes them.
+export {
+  downsampleHistogramAggrChunks,
+  downsampleRawHistograms,
+  expandHistogramChunk,
+  type HistogramSample as DownsampleHistogramSample,
+  isHistogramAggrChunk,
+} from './histogram.js';
