@@ -10,6 +10,11 @@
  *      and heap after a GC once ready, next to the ingesting process's RSS after a GC (steady state).
  *   3. Prometheus 2.42 is started on a copy of the tenant directory; the time from spawn to
  *      /-/ready answering 200 is reported (process start included, ~0.2–0.4 s of it).
+ *   4. With a chunk snapshot: a child opens the tenant's TSDB with
+ *      `enableMemorySnapshotOnShutdown` and closes it (the receiver's clean shutdown once the
+ *      flag is wired; the close time is reported), then a fresh child times `openDB` from the
+ *      snapshot, and Prometheus 2.42 with `--enable-feature=memory-snapshot-on-shutdown` starts on
+ *      a copy of that directory (our snapshot, Prometheus's format).
  * Run: npx tsx bench/receive-replay.ts [--series=200000] [--samples=10] [--prometheus=1]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
@@ -18,7 +23,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { programAvailable, startPrometheus } from '@thanos-ts/testing';
-import { matcher } from '@thanos-ts/tsdb';
+import { matcher, openDB } from '@thanos-ts/tsdb';
 import { createReceiver } from '../packages/core/src/receive/receiver.js';
 import type { WriteSeries } from '../packages/core/src/receive/wire.js';
 
@@ -94,6 +99,22 @@ async function replay(): Promise<void> {
   process.exit(0);
 }
 
+// Opens the tenant TSDB with snapshots on; with `close`, closes it (writing the snapshot).
+async function snapshotPhase(close: boolean): Promise<void> {
+  const t0 = performance.now();
+  const db = await openDB({ dir: DIR, enableMemorySnapshotOnShutdown: true });
+  const seconds = (performance.now() - t0) / 1000;
+  const series = db.head.numSeries;
+  let closeSeconds = 0;
+  if (close) {
+    const c0 = performance.now();
+    await db.close();
+    closeSeconds = (performance.now() - c0) / 1000;
+  }
+  process.stdout.write(`${JSON.stringify({ seconds, series, closeSeconds })}\n`);
+  process.exit(0);
+}
+
 function child(phase: string, dir: string): Record<string, number> {
   const res = spawnSync(
     process.execPath,
@@ -136,6 +157,24 @@ async function main(): Promise<void> {
       console.log(`prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s`);
       console.log(`ratio thanos-ts / prometheus: ${((rep.seconds as number) / seconds).toFixed(2)}`);
     }
+    const tenant = join(dir, 'default-tenant');
+    const closed = child('snapshot-close', tenant);
+    console.log(`thanos-ts close with chunk snapshot: ${(closed.closeSeconds as number).toFixed(2)} s`);
+    const snap = child('snapshot-open', tenant);
+    console.log(`thanos-ts open from chunk snapshot: ${(snap.seconds as number).toFixed(2)} s (${snap.series} series)`);
+    if (WITH_PROM) {
+      const promDir = join(dir, 'prometheus-snapshot');
+      await cp(tenant, promDir, { recursive: true });
+      const t0 = performance.now();
+      const prom = await startPrometheus({
+        dataDir: promDir,
+        extraArgs: ['--enable-feature=memory-snapshot-on-shutdown'],
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      await prom.stop();
+      console.log(`prometheus 2.42 from our chunk snapshot (process start included): ${seconds.toFixed(2)} s`);
+      console.log(`ratio thanos-ts / prometheus (snapshot): ${((snap.seconds as number) / seconds).toFixed(2)}`);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -143,4 +182,6 @@ async function main(): Promise<void> {
 
 if (PHASE === 'ingest') await ingest();
 else if (PHASE === 'replay') await replay();
+else if (PHASE === 'snapshot-close') await snapshotPhase(true);
+else if (PHASE === 'snapshot-open') await snapshotPhase(false);
 else await main();

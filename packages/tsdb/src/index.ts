@@ -69,6 +69,9 @@ export {
 } from './chunks/segment.js';
 export { ChunkSegmentReader, parseChunkAt, type RawChunk } from './chunks/segment-reader.js';
 export { ChunkSegmentWriter } from './chunks/segment-writer.js';
+export { HeadChunkDiskMapper, type LoadedHeadChunks } from './chunks-head/disk-mapper.js';
+export { HeadChunksCorruptionError } from './chunks-head/errors.js';
+export { headChunkFileName, iterateHeadChunkFile } from './chunks-head/format.js';
 export {
   blocksBeyondRetention,
   type CompactBlocksOptions,
@@ -78,7 +81,9 @@ export {
   planCompaction,
 } from './compact/index.js';
 export {
+  ChunkSnapshotError,
   type CompactHeadResult,
+  chunkSnapshotDirName,
   type DB,
   type DBLogger,
   type DBOptions,

@@ -30,35 +30,24 @@ const oneV = new Float64Array(1);
 /**
  * The open XOR chunk of a head series: appends one sample at a time straight into the bit
  * stream (no batch buffer: the ~20 ns of loading the writer state per sample is cheaper than
- * two more arrays per series). `bytes()` copies; appending may continue after it.
+ * two more arrays per series). It is the writer state itself (one object per open chunk).
+ * `bytes()` copies; appending may continue after it; `reset()` starts a new chunk.
  */
-export class HeadXorAppender {
-  private readonly state: XorWriterState;
-
+export class HeadXorAppender extends XorWriterState {
   constructor() {
-    this.state = new XorWriterState(0);
-    this.state.buf = carve(INITIAL_BYTES);
+    super(0);
+    this.buf = carve(INITIAL_BYTES);
   }
 
   /** Number of samples in the chunk. */
   get numSamples(): number {
-    return this.state.count;
+    return this.count;
   }
 
   /** Appends one sample; timestamps must increase. */
   append(t: number, v: number): void {
     oneT[0] = t;
     oneV[0] = v;
-    appendXorSamples(this.state, oneT, oneV, 0, 1);
-  }
-
-  /** The chunk's bytes so far (a copy, carved from chunkenc's slabs). */
-  bytes(): Uint8Array {
-    return this.state.bytes();
-  }
-
-  /** Starts a new, empty chunk, keeping the buffer. */
-  reset(): void {
-    this.state.reset();
+    appendXorSamples(this, oneT, oneV, 0, 1);
   }
 }

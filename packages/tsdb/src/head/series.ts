@@ -53,6 +53,8 @@ export function sameFloatBits(a: number, b: number): boolean {
   return u32[0] === u32[2] && u32[1] === u32[3];
 }
 
+const NO_CHUNKS: HeadChunk[] = Object.freeze([]) as unknown as HeadChunk[];
+
 /** Prometheus's default OutOfOrderCapMax: samples per in-memory out-of-order chunk. */
 export const OOO_CAP_MAX = 32;
 
@@ -144,8 +146,8 @@ class OooData {
  * never does within one head.
  */
 export class MemSeries {
-  /** Closed chunks, oldest first. */
-  chunks: HeadChunk[] = [];
+  /** Closed chunks, oldest first. Shared and frozen while empty: never push to it directly. */
+  chunks: HeadChunk[] = NO_CHUNKS;
   /** Encoder of the open chunk; undefined when there is none (new or truncated series). */
   private enc: HeadXorAppender | undefined;
   /**
@@ -180,7 +182,9 @@ export class MemSeries {
   private pushClosed(c: HeadChunk): void {
     if (this.sink !== undefined)
       c.diskRef = this.sink.writeChunk(this.ref, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
-    this.chunks.push(c);
+    // Most series of a busy head have no closed chunk yet: they share one frozen empty list.
+    if (this.chunks === NO_CHUNKS) this.chunks = [c];
+    else this.chunks.push(c);
   }
 
   /**
