@@ -4,7 +4,13 @@
 import { compareLabels, encodeXorChunk, Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import { cutHistogramChunks, type Histogram } from '@thanos-ts/tsdb/histogram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeEncodedStoreSeries, EncodedSetBuilder, storeSeriesDecoder } from '../src/query/encoded-series.js';
+import {
+  decodeEncodedStoreSeries,
+  decodeStoreSeries,
+  EncodedSetBuilder,
+  newDecodeState,
+  storeSeriesDecoder,
+} from '../src/query/encoded-series.js';
 import { createQuerier, type Querier } from '../src/query/querier.js';
 import { createStoreQueryable } from '../src/query/queryable.js';
 import type {
@@ -250,6 +256,27 @@ describe('EncodedSetBuilder', () => {
       expect(s.histograms?.values.length).toBe(direct[i]?.histograms?.values.length);
     });
     expect(decoded.samples).toBe(queryable.stats.samples);
+  });
+
+  it('spreads megabytes of chunks over several segments and decodes each series as the event loop does', () => {
+    const params = { aggregates: ['RAW' as const], mint: T0, maxt: END, func: 'penalty' as const, counter: false };
+    const builder = new EncodedSetBuilder({ ...params, aggregates: [...params.aggregates] }, { module: '', name: '' });
+    const series: FakeSeries[] = [];
+    for (let i = 0; i < 400; i++)
+      series.push({
+        labels: L({ __name__: 'x', i: String(i).padStart(3, '0') }),
+        chunks: rawChunks(T0, END, 15_000, (k) => Math.sin(k * (i + 1)) * 1e6),
+      });
+    for (const s of series) builder.add(s.labels, s.chunks);
+    const set = builder.finish(undefined);
+    expect((set.payload as { bytes: Uint8Array[] }).bytes.length).toBeGreaterThan(2);
+    const decoded = decodeEncodedStoreSeries(set.labels, set.payload, () => false);
+    const state = newDecodeState();
+    series.forEach((s, i) => {
+      const want = decodeStoreSeries(s.labels, s.chunks, params, state).series;
+      expect(Array.from(decoded.series[i]?.values ?? [])).toEqual(Array.from(want.values));
+      expect(Array.from(decoded.series[i]?.timestamps ?? [])).toEqual(Array.from(want.timestamps));
+    });
   });
 
   it('stops decoding once the query is stopped', () => {

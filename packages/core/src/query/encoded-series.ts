@@ -4,9 +4,10 @@
  * the PromQL evaluation worker (@thanos-ts/promql's encoded series). The same per-series decode
  * runs on the event loop when there is no worker, so both give the same samples.
  *
- *   payload.bytes   every chunk's data, back to back
+ *   payload.bytes   every chunk's data, back to back in segments of up to 1 MiB
  *   payload.times   per chunk: minTime, maxTime (ms)
- *   payload.slots   per chunk, per slot (raw, count, sum, min, max, counter): encoding, offset, length
+ *   payload.slots   per chunk, per slot (raw, count, sum, min, max, counter): encoding | segment << 2,
+ *                   offset in the segment, length
  *   payload.chunkEnds  per series: end of its chunks (series i has chunks chunkEnds[i-1] .. chunkEnds[i])
  */
 import { existsSync } from 'node:fs';
@@ -87,7 +88,7 @@ export function skippedChunksWarning(skipped: SkippedChunks): string | undefined
 
 /** The encoded set's payload (see the file comment for the layout). */
 interface StoreSeriesPayload extends SeriesDecodeParams {
-  bytes: Uint8Array;
+  bytes: Uint8Array[];
   times: Float64Array;
   slots: Uint32Array;
   chunkEnds: Uint32Array;
@@ -98,6 +99,12 @@ const SLOTS = ['raw', 'count', 'sum', 'min', 'max', 'counter'] as const;
 const SLOT_WORDS = 3 * SLOTS.length;
 const ENCODINGS: readonly (ChunkEncoding | undefined)[] = [undefined, 'XOR', 'HISTOGRAM', 'FLOAT_HISTOGRAM'];
 const encodingCode = (e: ChunkEncoding): number => (e === 'XOR' ? 1 : e === 'HISTOGRAM' ? 2 : 3);
+/**
+ * Largest byte segment, and the first one's size. Segments instead of one growing buffer: no
+ * copying on growth (a multi-megabyte copy was one of the event loop's longest tasks).
+ */
+const MAX_SEGMENT_BYTES = 1 << 20;
+const FIRST_SEGMENT_BYTES = 1 << 16;
 /** Chunks up to this many bytes are copied by a loop rather than `TypedArray.set`. */
 const SMALL_COPY_BYTES = 1024;
 
@@ -140,7 +147,9 @@ class Growing<T extends Uint8Array | Uint32Array | Float64Array> {
 export class EncodedSetBuilder {
   private readonly labels: Labels[] = [];
   // Not zero-filled: every byte up to `used` is written before it is read.
-  private readonly bytes = new Growing(unfilledBytes(1 << 16), unfilledBytes);
+  private readonly segments: Uint8Array[] = [];
+  private segment = unfilledBytes(FIRST_SEGMENT_BYTES);
+  private segmentUsed = 0;
   private readonly times = new Growing(new Float64Array(512), (n) => new Float64Array(n));
   private readonly slots = new Growing(new Uint32Array(256 * SLOT_WORDS), (n) => new Uint32Array(n));
   private readonly chunkEnds = new Growing(new Uint32Array(256), (n) => new Uint32Array(n));
@@ -158,19 +167,6 @@ export class EncodedSetBuilder {
   /** Adds one series with its chunks (copied: the store may reuse their memory). */
   add(labels: Labels, chunks: readonly AggrChunk[]): void {
     this.labels.push(labels);
-    let size = 0;
-    for (const c of chunks) {
-      // Explicit fields, not a loop over slot names: keyed loads cost more than the copy here.
-      size += c.raw?.data.length ?? 0;
-      if (c.raw === undefined)
-        size +=
-          (c.count?.data.length ?? 0) +
-          (c.sum?.data.length ?? 0) +
-          (c.min?.data.length ?? 0) +
-          (c.max?.data.length ?? 0) +
-          (c.counter?.data.length ?? 0);
-    }
-    this.bytes.reserve(size);
     this.times.reserve(2 * chunks.length);
     this.slots.reserve(SLOT_WORDS * chunks.length);
     const times = this.times.array;
@@ -179,7 +175,8 @@ export class EncodedSetBuilder {
       times[this.times.used++] = c.maxTime;
       const at = this.slots.used;
       this.slots.used += SLOT_WORDS;
-      // Slots are zero (absent) in a fresh buffer; only present chunks are written.
+      // Slots are zero (absent) in a fresh buffer; only present chunks are written, field by
+      // field (a loop over slot names costs more in keyed loads than the copy itself).
       if (c.raw !== undefined) {
         this.put(at, c.raw);
         continue;
@@ -196,18 +193,23 @@ export class EncodedSetBuilder {
 
   private put(at: number, ch: Chunk): void {
     const slots = this.slots.array;
-    const bytes = this.bytes.array;
     const data = ch.data;
     const n = data.length;
-    let o = this.bytes.used;
-    slots[at] = encodingCode(ch.type);
+    if (this.segmentUsed + n > this.segment.length) {
+      this.segments.push(this.segment.subarray(0, this.segmentUsed));
+      this.segment = unfilledBytes(Math.max(n, Math.min(MAX_SEGMENT_BYTES, 2 * this.segment.length)));
+      this.segmentUsed = 0;
+    }
+    const bytes = this.segment;
+    let o = this.segmentUsed;
+    slots[at] = encodingCode(ch.type) | (this.segments.length << 2);
     slots[at + 1] = o;
     slots[at + 2] = n;
     // TypedArray.set costs ~1 µs a call (measured: 300k chunks of 150 bytes, 200–900 ms); a plain
     // loop copies a chunk-sized array several times faster.
     if (n > SMALL_COPY_BYTES) bytes.set(data, o);
     else for (let i = 0; i < n; i++) bytes[o++] = data[i] as number;
-    this.bytes.used += n;
+    this.segmentUsed += n;
   }
 
   /** The encoded set; `decoded` receives the worker's report. */
@@ -215,7 +217,7 @@ export class EncodedSetBuilder {
     const payload: StoreSeriesPayload = {
       ...this.params,
       aggregates: [...this.params.aggregates],
-      bytes: this.bytes.view(),
+      bytes: [...this.segments, this.segment.subarray(0, this.segmentUsed)],
       times: this.times.view(),
       slots: this.slots.view(),
       chunkEnds: this.chunkEnds.view(),
@@ -226,7 +228,7 @@ export class EncodedSetBuilder {
       decoder: this.decoder,
       payload,
       transfer: [
-        payload.bytes.buffer,
+        ...payload.bytes.map((b) => b.buffer),
         payload.times.buffer,
         payload.slots.buffer,
         payload.chunkEnds.buffer,
@@ -262,12 +264,14 @@ export function decodeEncodedStoreSeries(
       };
       for (let k = 0; k < SLOTS.length; k++) {
         const at = c * SLOT_WORDS + 3 * k;
-        const type = ENCODINGS[p.slots[at] as number];
+        const word = p.slots[at] as number;
+        const type = ENCODINGS[word & 3];
         if (type === undefined) continue;
+        const segment = p.bytes[word >>> 2] as Uint8Array;
         const off = p.slots[at + 1] as number;
         chunk[SLOTS[k] as (typeof SLOTS)[number]] = {
           type,
-          data: p.bytes.subarray(off, off + (p.slots[at + 2] as number)),
+          data: segment.subarray(off, off + (p.slots[at + 2] as number)),
         };
       }
       chunks.push(chunk);
