@@ -3,13 +3,20 @@
  * sample), sent over HTTP from this process with a few requests in flight, into
  *   - the thanos-ts receiver (RF=1, one tenant, WAL on), and
  *   - Prometheus 2.42's own remote-write receiver (--web.enable-remote-write-receiver), same load,
- * reporting samples/s, p50/p99 request latency, failed requests and the receiver's memory per
- * series. Requests are encoded and snappy-compressed before the clock starts. The load generator
- * runs in a worker thread of this process, so it does not share the receiver's event loop (as it
- * does not share Prometheus's); --client=main runs it on the main thread instead.
+ * reporting samples/s, p50/p99 request latency, failed requests, the first round (which creates
+ * every series) apart from the later ones (appends only), and memory per series: for thanos-ts
+ * the JS heap plus ArrayBuffers (chunk bytes live there) after a full GC, for Prometheus its Go
+ * heap in use after a forced GC (/debug/pprof/heap?gc=1) and its resident set, each as growth
+ * over the idle server divided by the series (warm-up ones included). Requests are encoded and
+ * snappy-compressed before the clock starts. Before the clock starts each server also gets a
+ * warm-up of other series (--warmup series × 3 rounds, default 2,000), so neither pays one-off
+ * start costs in the measured rounds; the measured first round still creates all of its series.
+ * The load generator runs in a worker thread of this process, so it does not share the
+ * receiver's event loop (as it does not share Prometheus's); --client=main runs it on the main
+ * thread instead.
  * With --rf=3, three receivers in this process form a ketama hashring with replication factor 3
  * (forwarding over gRPC on loopback) and the load goes to one of them.
- * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1]
+ * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1] [--warmup=2000]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -32,22 +39,27 @@ const INFLIGHT = arg('inflight', 4);
 const WITH_PROM = arg('prometheus', 1) === 1 && programAvailable('prometheus');
 const CLIENT_ON_MAIN = process.argv.includes('--client=main');
 const RF = arg('rf', 1);
+const WARMUP_SERIES = arg('warmup', 2_000);
+const WARMUP_ROUNDS = 3;
 const PER_REQUEST = 1_000;
 
-/** Request bodies, round by round: every series gets one sample per round, 15s apart. */
-function makeBodies(): Buffer[] {
+/**
+ * Request bodies, round by round: every series gets one sample per round, 15s apart. `prefix`
+ * names the metrics, so warm-up series are never the measured ones.
+ */
+function makeBodies(prefix: string, series: number, rounds: number): Buffer[] {
   const start = Date.now() - 3600_000;
-  const labels = Array.from({ length: SERIES }, (_, i) => [
-    { name: '__name__', value: `bench_metric_${i % 100}` },
+  const labels = Array.from({ length: series }, (_, i) => [
+    { name: '__name__', value: `${prefix}_${i % 100}` },
     { name: 'instance', value: `host-${Math.floor(i / 100)}:9100` },
     { name: 'job', value: 'node' },
   ]);
   const bodies: Buffer[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < rounds; r++) {
     const t = start + r * 15_000;
-    for (let off = 0; off < SERIES; off += PER_REQUEST) {
+    for (let off = 0; off < series; off += PER_REQUEST) {
       const batch: WriteSeries[] = [];
-      for (let i = off; i < Math.min(off + PER_REQUEST, SERIES); i++)
+      for (let i = off; i < Math.min(off + PER_REQUEST, series); i++)
         batch.push({
           labels: labels[i] as WriteSeries['labels'],
           timestamps: [t],
@@ -62,23 +74,32 @@ function makeBodies(): Buffer[] {
 
 interface Result {
   samplesPerSec: number;
+  /** Duration of the first round (series creation), ms. */
+  firstRoundMs: number;
+  /** Samples per second over the rounds after the first. */
+  laterSamplesPerSec: number;
   p50Ms: number;
   p99Ms: number;
   failed: number;
   firstError: string;
 }
 
-async function drive(url: string, bodies: Buffer[]): Promise<Result> {
-  const agent = new Agent({ connections: INFLIGHT, pipelining: 1 });
+/** Sends `bodies` round by round (`series` per round), INFLIGHT at a time; returns latencies, ms. */
+async function sendRounds(
+  url: string,
+  agent: Agent,
+  bodies: Buffer[],
+  series: number,
+  onRound: (round: number) => void,
+): Promise<{ lat: number[]; failed: number; firstError: string }> {
   const lat: number[] = [];
   let failed = 0;
   let firstError = '';
   let next = 0;
-  const t0 = performance.now();
   // Rounds go in order (a sample must not overtake an older one of its series): each worker takes
   // the next body, but a round starts only when the previous round's requests are done.
-  const perRound = Math.ceil(SERIES / PER_REQUEST);
-  for (let r = 0; r < ROUNDS; r++) {
+  const perRound = Math.ceil(series / PER_REQUEST);
+  for (let r = 0; next < bodies.length; r++) {
     const end = next + perRound;
     await Promise.all(
       Array.from({ length: INFLIGHT }, async () => {
@@ -104,12 +125,29 @@ async function drive(url: string, bodies: Buffer[]): Promise<Result> {
       }),
     );
     next = end;
+    onRound(r);
   }
+  return { lat, failed, firstError };
+}
+
+async function drive(url: string, warmup: Buffer[], bodies: Buffer[]): Promise<Result> {
+  const agent = new Agent({ connections: INFLIGHT, pipelining: 1 });
+  // Warm-up (other series, not timed): both servers get it, so neither pays one-off start costs
+  // (JIT compilation here, lazy initialisation there) inside the measured rounds.
+  const warm = await sendRounds(url, agent, warmup, WARMUP_SERIES, () => {});
+  if (warm.failed > 0) throw new Error(`warm-up failed: ${warm.firstError}`);
+  let firstRoundMs = 0;
+  const t0 = performance.now();
+  const { lat, failed, firstError } = await sendRounds(url, agent, bodies, SERIES, (r) => {
+    if (r === 0) firstRoundMs = performance.now() - t0;
+  });
   const secs = (performance.now() - t0) / 1000;
   await agent.close();
   lat.sort((a, b) => a - b);
   return {
     samplesPerSec: (SERIES * ROUNDS) / secs,
+    firstRoundMs,
+    laterSamplesPerSec: ROUNDS > 1 ? (SERIES * (ROUNDS - 1)) / (secs - firstRoundMs / 1000) : 0,
     p50Ms: lat[Math.floor(lat.length * 0.5)] as number,
     p99Ms: lat[Math.floor(lat.length * 0.99)] as number,
     failed,
@@ -118,12 +156,25 @@ async function drive(url: string, bodies: Buffer[]): Promise<Result> {
 }
 
 function line(name: string, r: Result, extra = ''): string {
-  return `${name.padEnd(22)} ${Math.round(r.samplesPerSec).toLocaleString('en').padStart(10)} samples/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  failed ${r.failed}${r.firstError ? ` (${r.firstError})` : ''}${extra}`;
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  return `${name.padEnd(22)} ${n(r.samplesPerSec).padStart(10)} samples/s  p50 ${r.p50Ms.toFixed(1)} ms  p99 ${r.p99Ms.toFixed(1)} ms  failed ${r.failed}${r.firstError ? ` (${r.firstError})` : ''}  first round ${n(r.firstRoundMs)} ms, later rounds ${n(r.laterSamplesPerSec)} samples/s${extra}`;
 }
+
+/** Prometheus's Go heap in use (after a forced GC) and resident set, bytes. */
+async function promMemory(url: string): Promise<{ heap: number; rss: number }> {
+  // The heap profile endpoint with gc=1 runs a garbage collection first.
+  await (await request(`${url}/debug/pprof/heap?gc=1`)).body.arrayBuffer();
+  const text = await (await request(`${url}/metrics`)).body.text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { heap: metric('go_memstats_heap_inuse_bytes'), rss: metric('process_resident_memory_bytes') };
+}
+
+const warmupBodies = () => makeBodies('bench_warmup', WARMUP_SERIES, WARMUP_ROUNDS);
+const measuredBodies = () => makeBodies('bench_metric', SERIES, ROUNDS);
 
 /** Drives `url` from a worker thread (or here with --client=main). */
 function driveFrom(url: string): Promise<Result> {
-  if (CLIENT_ON_MAIN) return drive(url, makeBodies());
+  if (CLIENT_ON_MAIN) return drive(url, warmupBodies(), measuredBodies());
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL(import.meta.url), {
       workerData: { url },
@@ -137,15 +188,19 @@ function driveFrom(url: string): Promise<Result> {
 
 if (!isMainThread) {
   const { url } = workerData as { url: string };
-  parentPort?.postMessage(await drive(url, makeBodies()));
+  parentPort?.postMessage(await drive(url, warmupBodies(), measuredBodies()));
 } else {
   console.log(
-    `receive-throughput: ${SERIES} series × ${ROUNDS} rounds = ${(SERIES * ROUNDS).toLocaleString('en')} samples, ${PER_REQUEST} samples/request, ${INFLIGHT} in flight, client ${CLIENT_ON_MAIN ? 'on the main thread' : 'in a worker thread'}, node ${process.version}`,
+    `receive-throughput: ${SERIES} series × ${ROUNDS} rounds (after a warm-up of ${WARMUP_SERIES} other series × ${WARMUP_ROUNDS}) = ${(SERIES * ROUNDS).toLocaleString('en')} samples, ${PER_REQUEST} samples/request, ${INFLIGHT} in flight, client ${CLIENT_ON_MAIN ? 'on the main thread' : 'in a worker thread'}, node ${process.version}`,
   );
   const dir = await mkdtemp(join(tmpdir(), 'receive-bench-'));
   try {
-    global.gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const jsMemory = () => {
+      global.gc?.();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const memBefore = jsMemory();
     const ports = await Promise.all(Array.from({ length: RF }, () => freePort()));
     const addrs = ports.map((p) => `127.0.0.1:${p}`);
     const receivers = addrs.map((a, i) =>
@@ -169,21 +224,28 @@ if (!isMainThread) {
     await Promise.all(receivers.map((r) => r.start()));
     const receiver = receivers[0] as (typeof receivers)[0];
     const ours = await driveFrom(`http://${receiver.remoteWriteAddress}/api/v1/receive`);
-    global.gc?.();
-    const heapPerSeries = (process.memoryUsage().heapUsed - heapBefore) / SERIES;
+    const memPerSeries = (jsMemory() - memBefore) / (SERIES + WARMUP_SERIES);
     console.log(
       line(
         RF > 1 ? `thanos-ts receiver RF=${RF}` : 'thanos-ts receiver',
         ours,
-        `  heap/series ${global.gc && !CLIENT_ON_MAIN ? `${Math.round(heapPerSeries)} B` : 'n/a (needs --expose-gc, client in a worker)'}`,
+        `  heap+buffers/series ${global.gc && !CLIENT_ON_MAIN ? `${Math.round(memPerSeries)} B` : 'n/a (needs --expose-gc, client in a worker)'}`,
       ),
     );
     for (const r of receivers) await r.close();
     if (WITH_PROM && RF === 1) {
       const prom = await startPrometheus({ dataDir: join(dir, 'prom') });
       try {
+        const before = await promMemory(prom.url);
         const theirs = await driveFrom(`${prom.url}/api/v1/write`);
-        console.log(line('prometheus 2.42', theirs));
+        const after = await promMemory(prom.url);
+        console.log(
+          line(
+            'prometheus 2.42',
+            theirs,
+            `  heap/series ${Math.round((after.heap - before.heap) / (SERIES + WARMUP_SERIES))} B, rss/series ${Math.round((after.rss - before.rss) / (SERIES + WARMUP_SERIES))} B`,
+          ),
+        );
         console.log(`ratio thanos-ts/prometheus: ${(ours.samplesPerSec / theirs.samplesPerSec).toFixed(2)}`);
       } finally {
         await prom.stop();

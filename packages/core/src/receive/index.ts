@@ -89,4 +89,10 @@ export {
   type WriteRequestV2,
   type WriteSeries,
 } from './wire.js';
-export { validateLabels, type WriteResult, writeSeries } from './writer.js';
+export {
+  GroupWriter,
+  validateLabels,
+  type WriteResult,
+  type WriteSeriesOptions,
+  writeSeries,
+} from './writer.js';

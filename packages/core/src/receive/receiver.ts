@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { SpanKind } from '@opentelemetry/api';
 import type { Bucket } from '@thanos-ts/objstore';
-import { DEFAULT_BLOCK_DURATION, DEFAULT_RETENTION_MS, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
+import { type DB, DEFAULT_BLOCK_DURATION, DEFAULT_RETENTION_MS, InvalidArgumentError, Labels } from '@thanos-ts/tsdb';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
   type ComponentOptions,
@@ -61,7 +61,7 @@ import {
   tenantFromCertificate,
 } from './tls-server.js';
 import { decodeWriteRequest, decodeWriteRequestV2, type WriteSeries } from './wire.js';
-import { writeSeries } from './writer.js';
+import { GroupWriter } from './writer.js';
 
 /** Thanos's default tenant header (tenancy.DefaultTenantHeader). */
 export const DEFAULT_TENANT_HEADER = 'THANOS-TENANT';
@@ -389,6 +389,9 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     return p;
   };
 
+  // One group committer per tenant TSDB: concurrent writes to a tenant share WAL writes.
+  const writers = new WeakMap<DB, GroupWriter>();
+
   async function writeLocal(tenant: string, series: readonly WriteSeries[]): Promise<void> {
     let t: TenantDB;
     try {
@@ -398,10 +401,15 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       if (err instanceof InvalidTenantError) throw new WriteError('bad-data', err.message);
       throw new WriteError('unavailable', `open tsdb of tenant ${tenant}: ${(err as Error).message}`, { cause: err });
     }
-    const r = await writeSeries(t.db, series, {
-      ...(opts.tooFarInFutureMs ? { tooFarInFutureMs: opts.tooFarInFutureMs } : {}),
-      now,
-    });
+    let w = writers.get(t.db);
+    if (!w) {
+      w = new GroupWriter(t.db, {
+        ...(opts.tooFarInFutureMs ? { tooFarInFutureMs: opts.tooFarInFutureMs } : {}),
+        now,
+      });
+      writers.set(t.db, w);
+    }
+    const r = await w.write(series);
     if (r.error) {
       log.debug('samples rejected', { tenant, rejected: r.rejected, err: r.error.message });
       throw r.error;

@@ -1,6 +1,7 @@
 import {
   type DB,
   DuplicateSampleError,
+  type HeadAppender,
   Labels,
   OutOfBoundsError,
   OutOfOrderSampleError,
@@ -130,24 +131,28 @@ function storableFloatHistogram(h: FloatHistogram): FloatHistogram {
     : h;
 }
 
+/** Options of {@link writeSeries} and {@link GroupWriter}. */
+export interface WriteSeriesOptions {
+  /**
+   * Samples more than this ahead of `now()` are rejected as out of bounds, ms (Thanos's
+   * --tsdb.too-far-in-future.time-window). Default 0: no check.
+   */
+  tooFarInFutureMs?: number;
+  /** Clock, ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
 /**
- * Appends series into one tenant's TSDB in one commit, as Thanos's receive Writer.Write: invalid
- * label sets and samples the head refuses (out of order, duplicate, out of bounds, too old) are
- * skipped and counted, everything else is committed; the skipped ones come back as one
- * WriteError in `error` (`conflict`, or `bad-data` for names Prometheus would not accept).
- * Resolves only once the commit is in the WAL. A WAL failure rejects with an `internal` WriteError.
- *
- * `tooFarInFutureMs` > 0 rejects samples more than that ahead of `now()` as out of bounds
- * (Thanos's --tsdb.too-far-in-future.time-window).
+ * Queues `series` into `app`, counting what is refused in `tracker`; returns the samples queued.
+ * Throws (an `internal` WriteError) only for errors that are not about a sample, leaving what it
+ * queued in `app`: the caller rolls the appender back.
  */
-export async function writeSeries(
-  db: DB,
+function appendSeries(
+  app: HeadAppender,
   series: readonly WriteSeries[],
-  opts: { tooFarInFutureMs?: number; now?: () => number } = {},
-): Promise<WriteResult> {
-  const tracker = new ErrorTracker();
-  const app = db.appender();
-  const futureBound = opts.tooFarInFutureMs ? (opts.now ?? Date.now)() + opts.tooFarInFutureMs : Infinity;
+  tracker: ErrorTracker,
+  futureBound: number,
+): number {
   let appended = 0;
   for (const s of series) {
     const bad = validateLabels(s.labels);
@@ -182,10 +187,8 @@ export async function writeSeries(
         appended++;
       } catch (err) {
         const reason = sampleReason(err);
-        if (reason === undefined) {
-          await app.rollback();
+        if (reason === undefined)
           throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
-        }
         tracker.add(reason, 'samples', 'conflict');
       }
     }
@@ -207,13 +210,39 @@ export async function writeSeries(
           continue;
         }
         const reason = sampleReason(err);
-        if (reason === undefined) {
-          await app.rollback();
+        if (reason === undefined)
           throw new WriteError('internal', `append histogram sample: ${(err as Error).message}`, { cause: err });
-        }
         tracker.add(reason, 'samples', 'conflict');
       }
     }
+  }
+  return appended;
+}
+
+function futureBoundOf(opts: WriteSeriesOptions): number {
+  return opts.tooFarInFutureMs ? (opts.now ?? Date.now)() + opts.tooFarInFutureMs : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Appends series into one tenant's TSDB in one commit, as Thanos's receive Writer.Write: invalid
+ * label sets and samples the head refuses (out of order, duplicate, out of bounds, too old) are
+ * skipped and counted, everything else is committed; the skipped ones come back as one
+ * WriteError in `error` (`conflict`, or `bad-data` for names Prometheus would not accept).
+ * Resolves only once the commit is in the WAL. A WAL failure rejects with an `internal` WriteError.
+ */
+export async function writeSeries(
+  db: DB,
+  series: readonly WriteSeries[],
+  opts: WriteSeriesOptions = {},
+): Promise<WriteResult> {
+  const tracker = new ErrorTracker();
+  const app = db.appender();
+  let appended: number;
+  try {
+    appended = appendSeries(app, series, tracker, futureBoundOf(opts));
+  } catch (err) {
+    await app.rollback();
+    throw err;
   }
   try {
     await app.commit();
@@ -221,4 +250,94 @@ export async function writeSeries(
     throw new WriteError('internal', `commit samples: ${(err as Error).message}`, { cause: err });
   }
   return { appended, rejected: tracker.total, error: tracker.error() };
+}
+
+/** Writes sharing one appender and one commit. */
+interface CommitGroup {
+  readonly app: HeadAppender;
+  /** Settles when the group's commit is in the WAL (or failed). */
+  readonly done: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit of concurrent writes into one TSDB: {@link writeSeries} semantics per write, but
+ * writes that arrive while an earlier commit is still being written to the WAL share the next
+ * appender, so they cost one WAL write and one wait instead of queueing one write each behind it.
+ * Each write still resolves only once its own samples are in the WAL, with its own result and
+ * error text; a WAL failure fails every write of that commit with an `internal` WriteError.
+ * A write that fails for a reason other than its samples (an `internal` WriteError while
+ * appending) rolls back the whole group, so nothing of any rejected write is stored; the other
+ * writes of that group fail with `internal` too (the sender retries them).
+ */
+export class GroupWriter {
+  /** The group taking appends, committed as soon as no commit is in flight. */
+  private open: CommitGroup | undefined;
+  private committing = false;
+
+  constructor(
+    private readonly db: DB,
+    private readonly opts: WriteSeriesOptions = {},
+  ) {}
+
+  /** Appends `series` to the open group and resolves once that group is committed. */
+  async write(series: readonly WriteSeries[]): Promise<WriteResult> {
+    const tracker = new ErrorTracker();
+    // db.appender() throws once the DB is closing: that is the caller's `unavailable`.
+    const group = this.open ?? this.newGroup();
+    let appended: number;
+    try {
+      appended = appendSeries(group.app, series, tracker, futureBoundOf(this.opts));
+    } catch (err) {
+      // The appender holds this write's partial appends: drop the group (later writes start a
+      // new one) and fail everyone in it.
+      if (this.open === group) this.open = undefined;
+      group.reject(
+        new WriteError('internal', `write committed together with a failed one: ${(err as Error).message}`, {
+          cause: err,
+        }),
+      );
+      await group.app.rollback().catch(() => undefined);
+      throw err;
+    }
+    this.commitNext();
+    await group.done;
+    return { appended, rejected: tracker.total, error: tracker.error() };
+  }
+
+  private newGroup(): CommitGroup {
+    const app = this.db.appender();
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // A group can be rejected before anyone awaits it (the failing write is its only member).
+    done.catch(() => undefined);
+    const group: CommitGroup = { app, done, resolve, reject };
+    this.open = group;
+    return group;
+  }
+
+  /** Commits the open group unless a commit is in flight (its end commits the group then). */
+  private commitNext(): void {
+    const group = this.open;
+    if (this.committing || group === undefined) return;
+    this.open = undefined;
+    this.committing = true;
+    group.app.commit().then(
+      () => {
+        this.committing = false;
+        group.resolve();
+        this.commitNext();
+      },
+      (err: unknown) => {
+        this.committing = false;
+        group.reject(new WriteError('internal', `commit samples: ${(err as Error).message}`, { cause: err }));
+        this.commitNext();
+      },
+    );
+  }
 }
