@@ -14,11 +14,32 @@
  * queries over 6 h at a 30 s step — run it before and after an engine change to see the cost of
  * the histogram checks on the float path (`--floats-only` skips the native part).
  * Timings are the median of `--runs` runs of the engine call (fetch from memory + evaluation).
+ *
+ * Against Prometheus 2.42 (`--vs-prometheus`, needs the prometheus binary): the same native
+ * histogram series are written as one block with our block writer (float histogram chunks cut as
+ * a 2.x head cuts them), and the block is queried both by us (openBlock + createBlockQueryable +
+ * the engine, in this process: index lookup, chunk decode, evaluation) and by Prometheus 2.42
+ * started with --enable-feature=native-histograms on a data dir holding a copy of the block.
+ * Prometheus's figure is its own `stats=all` execTotalTime (queue, select, decode, evaluation;
+ * no JSON or HTTP), the HTTP round trip is shown beside it. Float histograms are used because
+ * 2.42's rate over integer histograms answers 0 (it would skip the work we do); both sides read
+ * the same chunks and the answers are compared. The float part is skipped then.
  */
 
+import { cp, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createEngine, createMemoryStorage } from '../packages/promql/src/index.js';
-import { CounterResetHint, type FloatHistogram } from '../packages/tsdb/src/histogram/index.js';
-import { Labels } from '../packages/tsdb/src/index.js';
+import { makeTempDir, programAvailable, removeTempDir, startPrometheus } from '../packages/testing/src/index.js';
+import { createBlockQueryable } from '../packages/tsdb/src/block/queryable.js';
+import { openBlock } from '../packages/tsdb/src/block/reader.js';
+import { writeBlock } from '../packages/tsdb/src/block/writer.js';
+import type { EncodedChunk } from '../packages/tsdb/src/chunkenc/chunk.js';
+import {
+  CounterResetHint,
+  cutFloatHistogramChunks,
+  type FloatHistogram,
+} from '../packages/tsdb/src/histogram/index.js';
+import { compareLabels, Labels } from '../packages/tsdb/src/index.js';
 
 const arg = (name: string, def: number): number => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -28,6 +49,7 @@ const SERIES = arg('series', 10_000);
 const MINUTES = arg('minutes', 30);
 const RUNS = arg('runs', 5);
 const floatsOnly = process.argv.includes('--floats-only');
+const vsPrometheus = process.argv.includes('--vs-prometheus');
 const START = 1_700_000_000_000;
 const SCRAPE = 15_000;
 
@@ -88,27 +110,131 @@ if (!floatsOnly) {
     }
     pool.push(row);
   }
-  const storage = createMemoryStorage();
-  const t0 = performance.now();
-  for (let s = 0; s < SERIES; s++) {
-    const labels = Labels.from([
+  const seriesLabels = (s: number): Labels =>
+    Labels.from([
       ['__name__', 'http_request_duration_seconds'],
       ['instance', `i${s % 500}`],
       ['job', `job${s % 20}`],
       ['pod', `p${s}`],
     ]);
+  const end = START + (steps - 1) * SCRAPE;
+  const q99 = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds[5m])))';
+  const rangeStart = Math.max(START + 300_000, end - 30 * 60_000);
+  if (vsPrometheus) await compareWithPrometheus();
+
+  async function compareWithPrometheus(): Promise<void> {
+    if (!programAvailable('prometheus')) {
+      console.log('SKIPPING --vs-prometheus: prometheus is not installed');
+      return;
+    }
+    // Series of one variant have the same samples, hence the same chunk bytes: encode once each.
+    const chunksOf: EncodedChunk[][] = [];
+    for (let v = 0; v < VARIANTS; v++)
+      chunksOf.push(
+        cutFloatHistogramChunks(
+          pool.map((row, i) => ({ t: START + i * SCRAPE, h: row[v] as FloatHistogram })),
+          2 * 3600_000,
+        ),
+      );
+    const order = Array.from({ length: SERIES }, (_, s) => ({ s, labels: seriesLabels(s) })).sort((a, b) =>
+      compareLabels(a.labels, b.labels),
+    );
+    const dir = await makeTempDir('bench-hist-block-');
+    const block = await writeBlock(
+      order.map(({ s, labels }) => ({
+        labels,
+        timestamps: [],
+        values: [],
+        histogramChunks: chunksOf[s % VARIANTS] as EncodedChunk[],
+      })),
+      { outDir: dir },
+    );
+    if (!block) throw new Error('no block written');
+    console.log(
+      `block ${block.ulid}: ${block.meta.stats.numSeries} series, ${block.meta.stats.numChunks} float histogram chunks, ${block.meta.stats.numSamples} samples`,
+    );
+    const dataDir = join(dir, 'prometheus-data');
+    await mkdir(dataDir, { recursive: true });
+    await cp(block.dir, join(dataDir, block.ulid), { recursive: true });
+    const prom = await startPrometheus({ dataDir, extraArgs: ['--enable-feature=native-histograms'] });
+    const reader = await openBlock(block.dir);
+    const queryable = createBlockQueryable([reader]);
+    try {
+      type Stats = { status: string; data: { result: unknown[]; stats?: { timings: { execTotalTime: number } } } };
+      const promQuery = async (path: string, params: Record<string, string>) => {
+        const t = performance.now();
+        const res = (await (
+          await fetch(`${prom.url}${path}?${new URLSearchParams({ ...params, stats: 'all' })}`)
+        ).json()) as Stats;
+        if (res.status !== 'success') throw new Error(`prometheus: ${JSON.stringify(res).slice(0, 300)}`);
+        return { http: performance.now() - t, exec: (res.data.stats?.timings.execTotalTime ?? Number.NaN) * 1000, res };
+      };
+      const cases: { name: string; ours: () => Promise<unknown>; theirs: () => ReturnType<typeof promQuery> }[] = [
+        {
+          name: `instant ${q99}`,
+          ours: () => engine.instantQuery(queryable, q99, end),
+          theirs: () => promQuery('/api/v1/query', { query: q99, time: String(end / 1000) }),
+        },
+        {
+          name: `range ${Math.round((end - rangeStart) / 60_000)}m step 1m: ${q99}`,
+          ours: () => engine.rangeQuery(queryable, q99, rangeStart, end, 60_000),
+          theirs: () =>
+            promQuery('/api/v1/query_range', {
+              query: q99,
+              start: String(rangeStart / 1000),
+              end: String(end / 1000),
+              step: '60',
+            }),
+        },
+      ];
+      console.log(
+        `vs Prometheus 2.42 on the same block (median of ${RUNS}; Prometheus: execTotalTime, HTTP in brackets)`,
+      );
+      for (const c of cases) {
+        await c.ours();
+        await c.theirs();
+        const ours: number[] = [];
+        const exec: number[] = [];
+        const http: number[] = [];
+        for (let r = 0; r < RUNS; r++) {
+          const t = performance.now();
+          await c.ours();
+          ours.push(performance.now() - t);
+          const p = await c.theirs();
+          exec.push(p.exec);
+          http.push(p.http);
+        }
+        console.log(
+          `  ${c.name}\n    ours ${median(ours).toFixed(1)} ms   prometheus ${median(exec).toFixed(1)} ms (${median(http).toFixed(1)} ms)   ratio ${(median(ours) / median(exec)).toFixed(2)}`,
+        );
+      }
+      // Same answer (one bucket of quantile interpolation apart: 3.x exponential, 2.42 linear).
+      const mine = (await engine.instantQuery(queryable, q99, end)) as unknown as { value?: unknown };
+      const theirs = (await promQuery('/api/v1/query', { query: q99, time: String(end / 1000) })).res.data.result;
+      console.log(
+        `  answers: ours ${JSON.stringify(mine.value ?? mine).slice(0, 160)}\n           prometheus ${JSON.stringify(theirs).slice(0, 160)}`,
+      );
+    } finally {
+      await prom.stop();
+      await reader.close();
+      await removeTempDir(dir);
+    }
+  }
+
+  const storage = createMemoryStorage();
+  const t0 = performance.now();
+  for (let s = 0; s < SERIES; s++) {
+    const labels = seriesLabels(s);
     const v = s % VARIANTS;
     for (let i = 0; i < steps; i++)
       storage.appendHistogram(labels, START + i * SCRAPE, (pool[i] as FloatHistogram[])[v] as FloatHistogram);
   }
-  const end = START + (steps - 1) * SCRAPE;
   // The first query sorts the series; load time includes that.
   await engine.instantQuery(storage, 'count(http_request_duration_seconds)', end);
   console.log(
     `native histograms: ${SERIES} series × ${steps} samples (20 buckets + zero bucket), loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
   const windowHistograms = SERIES * 21; // samples in a 5m window at 15 s
-  const q99 = 'histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds[5m])))';
   await time(`instant ${q99}`, () => engine.instantQuery(storage, q99, end), `  (${windowHistograms} histograms read)`);
   await time('instant sum(rate(x[5m]))', () =>
     engine.instantQuery(storage, 'sum(rate(http_request_duration_seconds[5m]))', end),
@@ -116,7 +242,6 @@ if (!floatsOnly) {
   await time('instant histogram_count(rate(x[5m]))', () =>
     engine.instantQuery(storage, 'histogram_count(rate(http_request_duration_seconds[5m]))', end),
   );
-  const rangeStart = Math.max(START + 300_000, end - 30 * 60_000);
   await time(
     `range ${Math.round((end - rangeStart) / 60_000)}m step 1m: ${q99}`,
     () => engine.rangeQuery(storage, q99, rangeStart, end, 60_000),
@@ -124,7 +249,7 @@ if (!floatsOnly) {
   );
 }
 
-{
+if (!vsPrometheus) {
   const FLOAT_SERIES = 2_000;
   const steps = (6 * 3600_000) / SCRAPE + 1;
   const storage = createMemoryStorage();

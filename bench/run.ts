@@ -23,7 +23,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   },
   'promql-histograms': {
     script: 'promql-histograms.ts',
-    what: 'native histogram queries over 10k series (histogram_quantile of sum of rate) and the float path',
+    what: 'native histogram queries over 10k series (histogram_quantile of sum of rate) and the float path; --vs-prometheus: the same block queried by us and Prometheus 2.42 (needs prometheus)',
   },
   'receive-replay': {
     script: 'receive-replay.ts',
