@@ -168,10 +168,14 @@ describe.skipIf(!haveProm)('tools bucket downsample', () => {
       dataDir: await makeTempDir('ds-tool-data-'),
       httpAddress: '127.0.0.1:0',
       waitIntervalMs: 60_000,
+      // --http.config applies to its endpoints as to every component's.
+      webConfig: { httpServerConfig: { headers: { 'X-Frame-Options': 'deny' } } },
     });
     await d.start();
     const addr = d.httpAddress as string;
-    expect((await fetch(`http://${addr}/-/healthy`)).status).toBe(200);
+    const healthy = await fetch(`http://${addr}/-/healthy`);
+    expect(healthy.status).toBe(200);
+    expect(healthy.headers.get('x-frame-options')).toBe('deny');
     expect(await (await fetch(`http://${addr}/metrics`)).text()).toContain(
       'thanos_compact_downsample_duration_seconds',
     );

@@ -29,8 +29,9 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
+import { serveHTTP } from '../component/http-server.js';
 import { forEachLimit } from '../concurrency/limit.js';
-import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
 import { bucketSpanner, withSpan } from '../tracing/context.js';
@@ -838,7 +839,15 @@ export function createCompactor(opts: CompactorOptions): Compactor {
   const lifecycle = createLifecycle('compactor', {
     async start(signal) {
       if (opts.httpAddress !== undefined) {
-        server = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs });
+        // --http.config (TLS, basic auth, headers, rate limit) and request logging, as every component.
+        server = await serveHTTP(handler, {
+          address: opts.httpAddress,
+          gracePeriodMs: opts.httpGracePeriodMs,
+          webConfig: opts.webConfig,
+          requestLogging: opts.requestLogging?.http,
+          logger,
+          name: 'compact',
+        });
         logger.info('listening', { http: server.address });
       }
       signal.throwIfAborted();

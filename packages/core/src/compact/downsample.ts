@@ -21,8 +21,9 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
+import { serveHTTP } from '../component/http-server.js';
 import { forEachLimit } from '../concurrency/limit.js';
-import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import type { Logger } from '../log/logger.js';
 import { createMetaFetcher } from '../store/meta-fetcher.js';
@@ -391,7 +392,15 @@ export function createBucketDownsampler(opts: BucketDownsamplerOptions): BucketD
   const lifecycle = createLifecycle('bucket downsampler', {
     async start(signal) {
       if (opts.httpAddress !== undefined) {
-        server = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs });
+        // --http.config (TLS, basic auth, headers, rate limit) and request logging, as every component.
+        server = await serveHTTP(handler, {
+          address: opts.httpAddress,
+          gracePeriodMs: opts.httpGracePeriodMs,
+          webConfig: opts.webConfig,
+          requestLogging: opts.requestLogging?.http,
+          logger,
+          name: 'downsample',
+        });
         logger.info('listening', { http: server.address });
       }
       signal.throwIfAborted();
