@@ -63,8 +63,12 @@ async function ingest(): Promise<void> {
 
 async function open(snapshot: boolean, close: boolean): Promise<void> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const db = await openDB({ dir: DIR, retentionMs: 0, enableMemorySnapshotOnShutdown: snapshot });
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const { walReplay } = db;
   const series = db.head.numSeries;
   const samples = db.head.stats().numChunks;
   let closeSeconds = 0;
@@ -73,7 +77,9 @@ async function open(snapshot: boolean, close: boolean): Promise<void> {
     await db.close();
     closeSeconds = (performance.now() - c0) / 1000;
   }
-  process.stdout.write(`${JSON.stringify({ seconds, series, chunks: samples, closeSeconds })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, cpuSeconds, series, chunks: samples, closeSeconds, walSamples: walReplay.samples, mmappedChunks: walReplay.mmappedChunks })}\n`,
+  );
   process.exit(0);
 }
 
@@ -119,7 +125,9 @@ async function main(): Promise<void> {
     const crashed = `${dir}-crashed`;
     await cp(dir, crashed, { recursive: true });
     const full = child('open', dir);
-    console.log(`thanos-ts open, WAL replay (no snapshot): ${(full.seconds as number).toFixed(2)} s`);
+    console.log(
+      `thanos-ts open, WAL replay (no snapshot): ${(full.seconds as number).toFixed(2)} s (CPU ${(full.cpuSeconds as number).toFixed(2)} s; ${full.walSamples} WAL samples, ${full.mmappedChunks} chunks from chunks_head)`,
+    );
     let promFull = 0;
     if (WITH_PROM) {
       promFull = await prometheusReady(crashed, false);
@@ -130,7 +138,9 @@ async function main(): Promise<void> {
     const closed = child('open-close-snapshot', dir);
     console.log(`thanos-ts close with snapshot: ${(closed.closeSeconds as number).toFixed(2)} s`);
     const snap = child('open-snapshot', dir);
-    console.log(`thanos-ts open from snapshot: ${(snap.seconds as number).toFixed(2)} s (${snap.series} series)`);
+    console.log(
+      `thanos-ts open from snapshot: ${(snap.seconds as number).toFixed(2)} s (CPU ${(snap.cpuSeconds as number).toFixed(2)} s; ${snap.series} series, ${snap.walSamples} WAL samples)`,
+    );
     if (WITH_PROM) {
       const s = await prometheusReady(dir, true);
       console.log(`prometheus 2.42 on our snapshot dir (memory-snapshot-on-shutdown): ${s.toFixed(2)} s`);

@@ -267,6 +267,11 @@ function putUvarint(out: number[], v: number): void {
 export interface LoadedChunkSnapshot extends ChunkSnapshotRef {
   /** Series restored. */
   series: number;
+  /**
+   * The snapshot's head chunks, now the newest closed chunk of their series, not yet in
+   * chunks_head: write them there (and set `diskRef`) before new chunks are cut.
+   */
+  restored: { seriesRef: number; chunk: HeadChunk }[];
 }
 
 /**
@@ -286,11 +291,12 @@ export async function loadChunkSnapshot(
   if (snap === undefined) return undefined;
   let series = 0;
   const strings = new StringTable();
+  const restored: { seriesRef: number; chunk: HeadChunk }[] = [];
   for await (const batch of readWALBatches(snap.dir))
     for (const { record: rec } of batch) {
       const typ = rec[0];
       if (typ === RECORD_SNAPSHOT_SERIES) {
-        decodeSnapshotSeries(head, rec, strings, mmapped);
+        decodeSnapshotSeries(head, rec, strings, mmapped, restored);
         series++;
       } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
         decodeSnapshotTombstones(head, rec);
@@ -301,7 +307,7 @@ export async function loadChunkSnapshot(
         throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
       }
     }
-  return { ...snap, series };
+  return { ...snap, series, restored };
 }
 
 // Label strings of a snapshot repeat across its many one-series records: interned by their
@@ -408,6 +414,7 @@ function decodeSnapshotSeries(
   rec: Uint8Array,
   strings: StringTable,
   mmapped: ReadonlyMap<number, HeadChunk[]> | undefined,
+  restored: { seriesRef: number; chunk: HeadChunk }[],
 ): void {
   const end = rec.length;
   if (end < 9) fail('invalid size');
@@ -465,7 +472,7 @@ function decodeSnapshotSeries(
   if (len < 2) fail('chunk shorter than its header');
   // A chunk on disk reaching into the head chunk was cut after the snapshot: it holds these samples.
   if (lastDiskMaxt >= mint) return;
-  ms.restoreSnapshotChunk(mint, maxt, data, enc, lastValue);
+  restored.push({ seriesRef: ms.ref, chunk: ms.restoreSnapshotChunk(mint, maxt, data, enc, lastValue) });
   head.updateMinMaxTime(mint, maxt);
 }
 

@@ -245,7 +245,12 @@ export async function openDB(opts: DBOptions): Promise<DB> {
         head.setMinValidTime(blocksMaxt);
         snapshot = undefined;
       }
-      if (snapshot !== undefined) logger.info('chunk snapshot loaded', { dir: snapshot.dir, series: snapshot.series });
+      if (snapshot !== undefined) {
+        logger.info('chunk snapshot loaded', { dir: snapshot.dir, series: snapshot.series });
+        for (const { seriesRef, chunk: c } of snapshot.restored)
+          c.diskRef = chunkMapper.writeChunk(seriesRef, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
+        snapshot.restored = [];
+      }
     }
   }
   const replay = await replayWAL(head, walDir, {

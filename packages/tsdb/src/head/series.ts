@@ -212,23 +212,29 @@ export class MemSeries {
 
   /**
    * For loading a chunk snapshot: `data` (any encoding), the series' open chunk when the
-   * snapshot was taken, becomes its newest closed chunk and is written to chunks_head. Prometheus
-   * reopens it with nextAt = its maxTime, so the next sample cuts a new chunk anyway: closing it
-   * now gives the same chunks without decoding it. The caller checks it starts after the
-   * series' chunks.
+   * snapshot was taken, becomes its newest closed chunk. Prometheus reopens it with nextAt = its
+   * maxTime, so the next sample cuts a new chunk anyway: closing it now gives the same chunks
+   * without decoding it. It is not written to chunks_head here: the caller writes the restored
+   * chunks once the whole snapshot loaded (a snapshot failing half-way must leave no chunk
+   * behind). The caller checks it starts after the series' chunks. Returns the chunk.
    */
-  restoreSnapshotChunk(minTime: number, maxTime: number, data: Uint8Array, encoding: number, lastValue: number): void {
+  restoreSnapshotChunk(
+    minTime: number,
+    maxTime: number,
+    data: Uint8Array,
+    encoding: number,
+    lastValue: number,
+  ): HeadChunk {
     this.enc = undefined;
     this.hist = undefined;
     this.lastHistogram = undefined;
     this.nextAt = 0;
     this.lastValue = lastValue;
-    this.pushClosed({
-      minTime,
-      maxTime,
-      data,
-      ...(encoding === ChunkEncoding.XOR ? {} : { encoding: encoding as ChunkEncoding }),
-    });
+    const c: HeadChunk = { minTime, maxTime, data };
+    if (encoding !== ChunkEncoding.XOR) (c as { encoding?: ChunkEncoding }).encoding = encoding as ChunkEncoding;
+    if (this.chunks === NO_CHUNKS) this.chunks = [c];
+    else this.chunks.push(c);
+    return c;
   }
 
   /** Sequence of the oldest chunks_head file one of the series' chunks is in (Infinity when none). */
