@@ -62,7 +62,7 @@ export interface QueryFrontendFlags extends ServingFlags, LogFlags {
   'queryFrontend.forceQueryStats': boolean;
   'queryFrontend.enableXFunctions': boolean;
   enableFeature?: string[];
-  'queryFrontend.tenantCertificateField': string;
+  'queryFrontend.tenantCertificateField'?: string;
 }
 
 /** Options no flag sets: in-process objects and the downstream probe interval (Thanos's fixed 10s). */
@@ -207,7 +207,7 @@ export async function parseQueryFrontendFlags(
       throw new InvalidArgumentError(
         `--enable-feature: ${JSON.stringify(f)} is not a feature of the query frontend (valid: ${FRONTEND_FEATURES.join(', ')})`,
       );
-  const certField = o['queryFrontend.tenantCertificateField'];
+  const certField = o['queryFrontend.tenantCertificateField'] ?? '';
   if (certField !== '' && !(TENANT_CERTIFICATE_FIELDS as readonly string[]).includes(certField))
     throw new InvalidArgumentError(
       `--query-frontend.tenant-certificate-field: enum value must be one of ,${TENANT_CERTIFICATE_FIELDS.join(',')}, got '${certField}'`,
@@ -465,7 +465,6 @@ export function defineQueryFrontendCommand(): Command {
   opt(
     '--query-frontend.tenant-certificate-field <field>',
     "Use TLS client's certificate field to determine tenant for requests. Must be one of organization, organizationalUnit or commonName. This setting will cause the query-frontend.tenant-header flag value to be ignored.",
-    '',
   );
   addServingFlags(cmd, { grpc: false });
   addLogFlags(cmd);

@@ -52,7 +52,7 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
     new Option(
       '--http.config <path>',
       '[EXPERIMENTAL] Path to the configuration file that can enable TLS or authentication for all HTTP endpoints.',
-    ).default(''),
+    ),
   );
   if (REQUEST_LOGGING.has(cmd.name())) {
     cmd.addOption(
