@@ -10,6 +10,7 @@ import { e2eRequired, programAvailable, startPrometheus } from '@thanos-ts/testi
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBlockQueryable } from '../src/block/queryable.js';
 import { openBlock } from '../src/block/reader.js';
+import { writeTombstones } from '../src/block/tombstones.js';
 import { writeBlock } from '../src/block/writer.js';
 import { ChunkEncoding, cutXorChunks } from '../src/chunkenc/chunk.js';
 import { HistogramIterator } from '../src/chunkenc/histogram.js';
@@ -105,6 +106,64 @@ describe('mergeSeriesChunks with native histogram chunks', () => {
     expect(out.map((c) => c.encoding)).toEqual([ChunkEncoding.XOR, ChunkEncoding.FloatHistogram]);
     expect(out[0]?.maxTime).toBe(floats[19]);
     expect(out[1]?.minTime).toBe(hs[0]?.t);
+  });
+});
+
+describe('tombstones over histogram chunks', () => {
+  it('compaction drops the deleted samples and keeps the encodings', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'compact-hist-del-'));
+    try {
+      const ints = counterHistograms(200, T0, { resetAt: 120, seed: 9 });
+      const floats = counterFloatHistograms(150, T0, { seed: 10 });
+      const block = await writeBlock(
+        [
+          {
+            labels: Labels.from({ __name__: 'f' }),
+            timestamps: [],
+            values: [],
+            histogramChunks: cutFloatHistogramChunks(floats, H2),
+          },
+          {
+            labels: Labels.from({ __name__: 'i' }),
+            timestamps: [],
+            values: [],
+            histogramChunks: cutHistogramChunks(ints, H2),
+          },
+        ],
+        { outDir: root },
+      );
+      const r = await openBlock(block?.dir as string);
+      const ref = async (n: string) => (await r.index.postings('__name__', [n]))[0] as number;
+      // A hole in the middle of each series; for the integer one it spans the counter reset.
+      const holeI = { minTime: ints[100]?.t as number, maxTime: ints[130]?.t as number };
+      const holeF = { minTime: floats[10]?.t as number, maxTime: floats[12]?.t as number };
+      const stones = new Map([
+        [await ref('i'), [holeI]],
+        [await ref('f'), [holeF]],
+      ]);
+      await r.close();
+      await writeTombstones(block?.dir as string, stones);
+      const out = join(root, 'out');
+      await mkdir(out);
+      const res = await compactBlocks({ blockDirs: [block?.dir as string], outDir: out });
+      const got = await openBlock(res?.dir as string);
+      try {
+        const series = await createBlockQueryable([got]).select([new Matcher('=~', '__name__', '.+')], everything);
+        const keep = (iv: { minTime: number; maxTime: number }) => (x: { t: number }) =>
+          x.t < iv.minTime || x.t > iv.maxTime;
+        expect(comparable(samplesOf(series[0]))).toEqual(comparable(floats.filter(keep(holeF))));
+        expect(comparable(samplesOf(series[1]))).toEqual(comparable(toFloat(ints.filter(keep(holeI)))));
+        const chunks = await got.select([new Matcher('=~', '__name__', '.+')], everything.start, everything.end);
+        expect(chunks.map((s) => [...new Set(s.chunks.map((c) => c.encoding))])).toEqual([
+          [ChunkEncoding.FloatHistogram],
+          [ChunkEncoding.Histogram],
+        ]);
+      } finally {
+        await got.close();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 
