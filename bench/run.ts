@@ -94,6 +94,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'core/compactor-group.ts',
     what: 'compactor: one group of 4×2h blocks through the bucket',
   },
+  'core-compactor-plan': {
+    script: 'core/compactor-plan.ts',
+    what: 'compactor planning over 10,000 block metas (in memory), and an idle iteration over them in a filesystem bucket',
+  },
   'core-downsample': { script: 'core/compactor-downsample.ts', what: 'downsampling raw → 5m → 1h, samples/s and size' },
   'core-store-10k': {
     script: 'core/store-10k-blocks.ts',
