@@ -7,7 +7,7 @@ import { createQuerier } from '@thanos-ts/core/query';
 import { createStoreGateway } from '@thanos-ts/core/store';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { blocksFromOpenMetrics, e2eRequired, makeTempDir, programAvailable } from '@thanos-ts/testing';
-import { type BlockMeta, isULID, parseBlockMeta } from '@thanos-ts/tsdb';
+import { type BlockMeta, isULID, newBlockId, parseBlockMeta, serializeBlockMeta } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
 import { parseBucketDownsampleFlags } from './tools-bucket-downsample.js';
 
@@ -190,3 +190,67 @@ describe.skipIf(!haveProm)('tools bucket downsample', () => {
     }
   });
 });
+
+describe('tools bucket downsample with a broken block', () => {
+  it('marks a block that cannot be downsampled no-downsample, reports it on /-/ready and skips it next run', async () => {
+    const dir = await makeTempDir('ds-tool-bad-');
+    const bucket = createFilesystemBucket({ directory: dir });
+    const id = newBlockId();
+    const t = 1_700_006_400_000;
+    await bucket.upload(`${id}/chunks/000001`, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    await bucket.upload(`${id}/index`, new TextEncoder().encode('not an index at all, just bytes'));
+    await bucket.upload(
+      `${id}/meta.json`,
+      new TextEncoder().encode(
+        serializeBlockMeta({
+          ulid: id,
+          minTime: t,
+          maxTime: t + 48 * H,
+          stats: { numSamples: 10 },
+          compaction: { level: 3, sources: [id] },
+          version: 1,
+          thanos: { labels: { cluster: 'eu' }, downsample: { resolution: 0 }, source: 'compactor' },
+        }),
+      ),
+    );
+    const d = createBucketDownsampler({
+      bucket,
+      dataDir: await makeTempDir('ds-tool-bad-data-'),
+      waitIntervalMs: 60_000,
+    });
+    await d.start();
+    try {
+      const r = await d.runOnce();
+      expect(r.downsampled).toEqual([]);
+      expect(r.failed.map((f) => [f.block, f.permanent])).toEqual([[id, true]]);
+      expect(d.ready()).toBe(false);
+      const res = new ServerResponseRecorder();
+      await d.handler({ url: '/-/ready', method: 'GET', headers: {} } as never, res as never);
+      expect(res.status).toBe(503);
+      expect(res.body).toContain(id);
+      const mark = JSON.parse(Buffer.from(await bucket.get(`${id}/no-downsample-mark.json`)).toString());
+      expect(mark).toMatchObject({ id, reason: 'compactor-halt' });
+      // The next run skips the marked block and has nothing left to fail on.
+      expect(await d.runOnce()).toMatchObject({ downsampled: [], failed: [], candidates: 0 });
+      expect(d.ready()).toBe(true);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
+/** The bits of ServerResponse the readiness handler uses. */
+class ServerResponseRecorder {
+  status = 0;
+  body = '';
+  headersSent = false;
+  writeHead(status: number) {
+    this.status = status;
+    this.headersSent = true;
+    return this;
+  }
+  setHeader() {}
+  end(body?: string) {
+    this.body += body ?? '';
+  }
+}
