@@ -264,6 +264,10 @@ describe.skipIf(!programAvailable('promtool'))('tools bucket with promtool-made 
       expect(samples).toBe(blocks.samples);
       expect(rows.every((r) => r[12] === 'bucket.upload')).toBe(true);
       expect(await bucketVerify(bucket, {}, () => {})).toEqual([]);
+      // promtool's blocks have healthy indexes and no duplicated compactions.
+      expect(await bucketVerify(bucket, { issues: ['index_known_issues', 'duplicated_compaction'] }, () => {})).toEqual(
+        [],
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
       await rm(blocks.dir, { recursive: true, force: true });
