@@ -1,7 +1,13 @@
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { uploadBlock } from '@thanos-ts/core/block';
-import { DELETION_MARK_FILENAME, downloadBlock, sanitizeChunks } from '@thanos-ts/core/compact';
+import {
+  DELETION_MARK_FILENAME,
+  downloadBlock,
+  gatherIndexHealthStats,
+  indexHealthError,
+  sanitizeChunks,
+} from '@thanos-ts/core/compact';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { e2eRequired, makeTempDir, programAvailable, promtool } from '@thanos-ts/testing';
 import {
@@ -82,6 +88,27 @@ describe('tools bucket verify flags', () => {
     [{ 'objstore-backup.config': 'a', 'objstore-backup.configFile': 'b' }, /mutually exclusive/],
   ])('names the problem in %j', (over, want) => {
     expect(() => parseBucketVerifyFlags({ ...flags, ...over })).toThrow(want);
+  });
+});
+
+describe('gatherIndexHealthStats', () => {
+  it('counts the outsiders and duplicates of a broken block; the error text is Thanos's', async () => {
+    const broken = await brokenBlock(await makeTempDir('verify-stats-'));
+    const stats = await gatherIndexHealthStats(join(broken.dir, 'index'), T0, T0 + 2 * H);
+    expect(stats).toEqual({
+      totalSeries: 3,
+      totalChunks: 7,
+      outOfOrderSeries: 0,
+      outOfOrderChunks: 0,
+      duplicatedChunks: 1,
+      outsideChunks: 2,
+      completeOutsideChunks: 1,
+      issue347OutsideChunks: 1,
+      outOfOrderLabels: 0,
+    });
+    expect(indexHealthError({ ...stats, outOfOrderSeries: 1, outOfOrderChunks: 2, outsideChunks: 3 })).toBe(
+      'found 1 chunks non-completely outside the block time range, found 1 chunks completely outside the block time range, found 1 chunks outside the block time range introduced by https://github.com/prometheus/tsdb/issues/347, 1/3 series have an average of 2.000 out-of-order chunks: 0.500 of these are exact duplicates (in terms of data and time range)',
+    );
   });
 });
 
