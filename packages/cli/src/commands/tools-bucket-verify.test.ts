@@ -92,7 +92,7 @@ describe('tools bucket verify flags', () => {
 });
 
 describe('gatherIndexHealthStats', () => {
-  it('counts the outsiders and duplicates of a broken block; the error text is Thanos's', async () => {
+  it('counts the outsiders and duplicates of a broken block; the error text is as Thanos words it', async () => {
     const broken = await brokenBlock(await makeTempDir('verify-stats-'));
     const stats = await gatherIndexHealthStats(join(broken.dir, 'index'), T0, T0 + 2 * H);
     expect(stats).toEqual({
