@@ -8,7 +8,7 @@
  *   npx tsx bench/core/query-isolation.ts [--runs=3]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCli } from '../../packages/cli/test/cli-process.js';
 
@@ -55,6 +55,7 @@ async function timed(path: string): Promise<number> {
   return performance.now() - began;
 }
 
+const loadAtStart = loadavg()[0] as number;
 try {
   await heavy(); // warm up: index-headers, JIT, workers
   const sequential: number[] = [];
@@ -86,6 +87,10 @@ try {
     if (status === 503) overrun.push(ms - 1000);
   }
   console.log(`heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs`);
+  // The machine is shared: figures are only comparable between runs at similar load.
+  console.log(
+    `load average (1 min): ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] as number).toFixed(1)} at end`,
+  );
   console.log('| figure | median | p99 | target |');
   console.log('| --- | --- | --- | --- |');
   console.log(`| two heavy queries one after the other, ms | ${median(sequential).toFixed(0)} | | |`);
