@@ -209,10 +209,14 @@ if (!floatsOnly) {
         );
       }
       // Same answer (one bucket of quantile interpolation apart: 3.x exponential, 2.42 linear).
-      const mine = (await engine.instantQuery(queryable, q99, end)) as unknown as { value?: unknown };
-      const theirs = (await promQuery('/api/v1/query', { query: q99, time: String(end / 1000) })).res.data.result;
+      const mine = (await engine.instantQuery(queryable, q99, end)) as unknown as {
+        result: { samples?: { f?: number }[] };
+      };
+      const theirs = (await promQuery('/api/v1/query', { query: q99, time: String(end / 1000) })).res.data.result as {
+        value: [number, string];
+      }[];
       console.log(
-        `  answers: ours ${JSON.stringify(mine.value ?? mine).slice(0, 160)}\n           prometheus ${JSON.stringify(theirs).slice(0, 160)}`,
+        `  answers: ours ${(mine.result.samples ?? []).map((x) => x.f).join(', ')}, prometheus ${theirs.map((r) => r.value[1]).join(', ')}`,
       );
     } finally {
       await prom.stop();
