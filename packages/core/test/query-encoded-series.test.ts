@@ -1,6 +1,9 @@
 // Series decoded in the evaluation worker (encoded chunk bytes, StoreQueryable.selectEncoded)
 // answer exactly as series decoded on the event loop: the same querier with and without
 // evaluation workers over the same stores, compared as the JSON the HTTP API writes.
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { compareLabels, encodeXorChunk, Labels, type Matcher, matcher } from '@thanos-ts/tsdb';
 import { cutHistogramChunks, type Histogram } from '@thanos-ts/tsdb/histogram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,6 +224,36 @@ describe('series decoded in the evaluation worker', () => {
     expect(got).toBe(json(b));
     // The case says something: it returned data.
     expect(a.stats.samplesFetched).toBeGreaterThan(0);
+  });
+});
+
+describe('traced queries with encoded series', () => {
+  it('record a querier_select span per select, with its series count', async () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('test');
+    const querier = createQuerier({
+      endpoints: [{ name: 'a', store: fakeStore({ replica: 'a', cluster: 'eu' }, replicaSeries('a')) }],
+      replicaLabels: ['replica'],
+      evaluationWorkers: 1,
+      tracer,
+    });
+    try {
+      await querier.start();
+      await tracer.startActiveSpan('request', async (span) => {
+        await querier.rangeQuery('sum(rate(http_requests_total[5m]))', T0 + 10 * MIN, END, 60_000);
+        span.end();
+      });
+      const select = exporter.getFinishedSpans().find((s) => s.name === 'querier_select');
+      expect(select?.attributes.series).toBe(2);
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toContain('promqlPrepare');
+    } finally {
+      await querier.close();
+      manager.disable();
+      context.disable();
+    }
   });
 });
 
