@@ -82,6 +82,8 @@ interface Result {
   p99Ms: number;
   failed: number;
   firstError: string;
+  /** CPU the load generator's thread used during the measured rounds, ms. */
+  clientCpuMs: number;
 }
 
 /** Sends `bodies` round by round (`series` per round), INFLIGHT at a time; returns latencies, ms. */
@@ -130,18 +132,21 @@ async function sendRounds(
   return { lat, failed, firstError };
 }
 
-async function drive(url: string, warmup: Buffer[], bodies: Buffer[]): Promise<Result> {
+async function drive(url: string, warmup: Buffer[], bodies: Buffer[], onStart: () => void): Promise<Result> {
   const agent = new Agent({ connections: INFLIGHT, pipelining: 1 });
   // Warm-up (other series, not timed): both servers get it, so neither pays one-off start costs
   // (JIT compilation here, lazy initialisation there) inside the measured rounds.
   const warm = await sendRounds(url, agent, warmup, WARMUP_SERIES, () => {});
   if (warm.failed > 0) throw new Error(`warm-up failed: ${warm.firstError}`);
   let firstRoundMs = 0;
+  onStart();
+  const cpu0 = process.threadCpuUsage();
   const t0 = performance.now();
   const { lat, failed, firstError } = await sendRounds(url, agent, bodies, SERIES, (r) => {
     if (r === 0) firstRoundMs = performance.now() - t0;
   });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.threadCpuUsage(cpu0);
   await agent.close();
   lat.sort((a, b) => a - b);
   return {
@@ -152,6 +157,7 @@ async function drive(url: string, warmup: Buffer[], bodies: Buffer[]): Promise<R
     p99Ms: lat[Math.floor(lat.length * 0.99)] as number,
     failed,
     firstError,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
 }
 
@@ -172,23 +178,40 @@ async function promMemory(url: string): Promise<{ heap: number; rss: number }> {
 const warmupBodies = () => makeBodies('bench_warmup', WARMUP_SERIES, WARMUP_ROUNDS);
 const measuredBodies = () => makeBodies('bench_metric', SERIES, ROUNDS);
 
-/** Drives `url` from a worker thread (or here with --client=main). */
-function driveFrom(url: string): Promise<Result> {
-  if (CLIENT_ON_MAIN) return drive(url, warmupBodies(), measuredBodies());
+/**
+ * Drives `url` from a worker thread (or here with --client=main). `onStart` runs when the
+ * measured rounds begin (after the warm-up).
+ */
+function driveFrom(url: string, onStart: () => void): Promise<Result> {
+  if (CLIENT_ON_MAIN) return drive(url, warmupBodies(), measuredBodies(), onStart);
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL(import.meta.url), {
       workerData: { url },
       argv: process.argv.slice(2),
       execArgv: ['--import', 'tsx'],
     });
-    w.once('message', resolve);
+    w.on('message', (m: Result | 'start') => (m === 'start' ? onStart() : resolve(m)));
     w.once('error', reject);
   });
 }
 
+/**
+ * CPU a server spent per 1,000 samples, ms: less sensitive than samples/s to the other work on
+ * a shared machine, since waiting for a core costs no CPU.
+ */
+function cpuLine(name: string, serverCpuMs: number): string {
+  return `${name} CPU ${((serverCpuMs / (SERIES * ROUNDS)) * 1000).toFixed(2)} ms per 1,000 samples`;
+}
+
+/** Prometheus's process_cpu_seconds_total, ms. */
+async function promCpuMs(url: string): Promise<number> {
+  const text = await (await request(`${url}/metrics`)).body.text();
+  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN) * 1000;
+}
+
 if (!isMainThread) {
   const { url } = workerData as { url: string };
-  parentPort?.postMessage(await drive(url, warmupBodies(), measuredBodies()));
+  parentPort?.postMessage(await drive(url, warmupBodies(), measuredBodies(), () => parentPort?.postMessage('start')));
 } else {
   console.log(
     `receive-throughput: ${SERIES} series × ${ROUNDS} rounds (after a warm-up of ${WARMUP_SERIES} other series × ${WARMUP_ROUNDS}) = ${(SERIES * ROUNDS).toLocaleString('en')} samples, ${PER_REQUEST} samples/request, ${INFLIGHT} in flight, client ${CLIENT_ON_MAIN ? 'on the main thread' : 'in a worker thread'}, node ${process.version}`,
@@ -223,7 +246,13 @@ if (!isMainThread) {
     );
     await Promise.all(receivers.map((r) => r.start()));
     const receiver = receivers[0] as (typeof receivers)[0];
-    const ours = await driveFrom(`http://${receiver.remoteWriteAddress}/api/v1/receive`);
+    // The whole process's CPU minus the load generator's thread: the receiver's share.
+    let cpuStart = process.cpuUsage();
+    const ours = await driveFrom(`http://${receiver.remoteWriteAddress}/api/v1/receive`, () => {
+      cpuStart = process.cpuUsage();
+    });
+    const cpuUsed = process.cpuUsage(cpuStart);
+    const ourCpuMs = (cpuUsed.user + cpuUsed.system) / 1000 - ours.clientCpuMs;
     const memPerSeries = (jsMemory() - memBefore) / (SERIES + WARMUP_SERIES);
     console.log(
       line(
@@ -232,12 +261,17 @@ if (!isMainThread) {
         `  heap+buffers/series ${global.gc && !CLIENT_ON_MAIN ? `${Math.round(memPerSeries)} B` : 'n/a (needs --expose-gc, client in a worker)'}`,
       ),
     );
+    if (!CLIENT_ON_MAIN) console.log(cpuLine('thanos-ts receiver', ourCpuMs));
     for (const r of receivers) await r.close();
     if (WITH_PROM && RF === 1) {
       const prom = await startPrometheus({ dataDir: join(dir, 'prom') });
       try {
         const before = await promMemory(prom.url);
-        const theirs = await driveFrom(`${prom.url}/api/v1/write`);
+        let promCpuStart = Promise.resolve(Number.NaN);
+        const theirs = await driveFrom(`${prom.url}/api/v1/write`, () => {
+          promCpuStart = promCpuMs(prom.url);
+        });
+        const promCpu = (await promCpuMs(prom.url)) - (await promCpuStart);
         const after = await promMemory(prom.url);
         console.log(
           line(
@@ -246,6 +280,7 @@ if (!isMainThread) {
             `  heap/series ${Math.round((after.heap - before.heap) / (SERIES + WARMUP_SERIES))} B, rss/series ${Math.round((after.rss - before.rss) / (SERIES + WARMUP_SERIES))} B`,
           ),
         );
+        console.log(cpuLine('prometheus 2.42', promCpu));
         console.log(`ratio thanos-ts/prometheus: ${(ours.samplesPerSec / theirs.samplesPerSec).toFixed(2)}`);
       } finally {
         await prom.stop();
