@@ -90,7 +90,9 @@ describe('head chunk files', () => {
     // Series ref and mint/maxt are 8-byte big endian (negative times two's complement).
     expect([...file.subarray(8, 16)]).toEqual([0, 0, 0, 0, 0, 0, 0, 42]);
     const got: unknown[] = [];
-    iterateHeadChunkFile(dir, 1, file, (e) => got.push({ ...e, data: [...e.data] }));
+    iterateHeadChunkFile(dir, 1, file, (seriesRef, ref, mint, maxt, encoding, data) =>
+      got.push({ seriesRef, ref, mint, maxt, encoding, data: [...data] }),
+    );
     expect(got).toEqual([
       { seriesRef: 42, ref: ra, mint: 1000, maxt: 3000, encoding: 1, data: [...a] },
       { seriesRef: 2 ** 40 + 3, ref: rb, mint: -5000, maxt: 5000, encoding: 1, data: [...b] },

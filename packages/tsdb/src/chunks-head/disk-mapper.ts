@@ -1,10 +1,10 @@
 import { type FileHandle, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ChunkEncoding } from '../chunkenc/chunk.js';
 import { HeadChunksCorruptionError } from './errors.js';
 import {
   encodeHeadChunkEntry,
   HEAD_CHUNK_FILE_HEADER_SIZE,
-  type HeadChunkEntry,
   headChunkEntrySize,
   headChunkFileHeader,
   headChunkFileName,
@@ -19,13 +19,17 @@ export interface HeadChunksLogger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Chunks of one series found on disk, oldest first. */
+/**
+ * A chunk found on disk, shaped as the head keeps closed chunks (HeadChunk): inclusive time
+ * range in ms, bytes (a view into the file's contents), `encoding` absent for XOR, and its
+ * reference (file sequence << 32 | offset).
+ */
 export interface LoadedHeadChunk {
-  ref: number;
-  mint: number;
-  maxt: number;
-  encoding: number;
+  minTime: number;
+  maxTime: number;
   data: Uint8Array;
+  encoding?: ChunkEncoding;
+  diskRef: number;
 }
 
 /** What {@link HeadChunkDiskMapper.loadAll} found. */
@@ -123,33 +127,42 @@ export class HeadChunkDiskMapper {
     }
     for (const seq of this.files) {
       const buf = await readFile(join(this.dir, headChunkFileName(seq)));
-      const fileChunks: HeadChunkEntry[] = [];
+      // A file's chunks are taken only once the whole file parsed (a corrupt one is dropped).
+      const refs: number[] = [];
+      const fileChunks: LoadedHeadChunk[] = [];
       try {
-        iterateHeadChunkFile(this.dir, seq, buf, (e) => {
-          fileChunks.push(e);
+        iterateHeadChunkFile(this.dir, seq, buf, (seriesRef, ref, mint, maxt, encoding, data) => {
+          // Out-of-order chunks (encoding with the 0x80 bit) belong to the WBL, which we do not keep.
+          if (encoding >= 0x80 || maxt < minValidTime) return;
+          refs.push(seriesRef);
+          fileChunks.push(
+            encoding === ChunkEncoding.XOR
+              ? { minTime: mint, maxTime: maxt, data, diskRef: ref }
+              : { minTime: mint, maxTime: maxt, data, encoding: encoding as ChunkEncoding, diskRef: ref },
+          );
         });
       } catch (err) {
         if (!(err instanceof HeadChunksCorruptionError)) throw err;
         await this.deleteFrom(seq);
         return { bySeries, chunks, corruption: err };
       }
-      for (const e of fileChunks) {
-        // Out-of-order chunks (encoding with the 0x80 bit) belong to the WBL, which we do not keep.
-        if (e.encoding >= 0x80 || e.maxt < minValidTime) continue;
-        let list = bySeries.get(e.seriesRef);
+      for (let i = 0; i < fileChunks.length; i++) {
+        const seriesRef = refs[i] as number;
+        const c = fileChunks[i] as LoadedHeadChunk;
+        let list = bySeries.get(seriesRef);
         if (list === undefined) {
           list = [];
-          bySeries.set(e.seriesRef, list);
+          bySeries.set(seriesRef, list);
         }
         const prev = list[list.length - 1];
-        if (prev !== undefined && prev.maxt >= e.mint) {
+        if (prev !== undefined && prev.maxTime >= c.minTime) {
           const err = new Error(
-            `out of sequence m-mapped chunk for series ref ${e.seriesRef}, last chunk: [${prev.mint}, ${prev.maxt}], new: [${e.mint}, ${e.maxt}]`,
+            `out of sequence m-mapped chunk for series ref ${seriesRef}, last chunk: [${prev.minTime}, ${prev.maxTime}], new: [${c.minTime}, ${c.maxTime}]`,
           );
           await this.deleteFrom(0);
           return { bySeries: new Map(), chunks: 0, corruption: err };
         }
-        list.push({ ref: e.ref, mint: e.mint, maxt: e.maxt, encoding: e.encoding, data: e.data });
+        list.push(c);
         chunks++;
       }
     }

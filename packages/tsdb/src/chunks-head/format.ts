@@ -107,16 +107,18 @@ export function encodeHeadChunkEntry(
   return off + 4;
 }
 
-/** One chunk found in a head chunk file; `data` is a view into the file's bytes. */
-export interface HeadChunkEntry {
-  seriesRef: number;
-  /** Chunk reference: file sequence << 32 | offset. */
-  ref: number;
-  mint: number;
-  maxt: number;
-  encoding: number;
-  data: Uint8Array;
-}
+/**
+ * Receives one chunk of a head chunk file: its series ref, its reference (file sequence << 32 |
+ * offset), inclusive time range in ms, encoding, and bytes (a view into the file's contents).
+ */
+export type HeadChunkVisitor = (
+  seriesRef: number,
+  ref: number,
+  mint: number,
+  maxt: number,
+  encoding: number,
+  data: Uint8Array,
+) => void;
 
 /**
  * Checks a head chunk file's header (Prometheus's openMMapFiles): at least 8 bytes, the magic
@@ -139,7 +141,7 @@ export function checkHeadChunkFileHeader(dir: string, seq: number, buf: Uint8Arr
  * ref with zero mint and maxt (preallocated space), ends the file; anything else that does not
  * parse throws HeadChunksCorruptionError.
  */
-export function iterateHeadChunkFile(dir: string, seq: number, buf: Uint8Array, fn: (e: HeadChunkEntry) => void): void {
+export function iterateHeadChunkFile(dir: string, seq: number, buf: Uint8Array, fn: HeadChunkVisitor): void {
   checkHeadChunkFileHeader(dir, seq, buf);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const end = buf.length;
@@ -194,6 +196,6 @@ export function iterateHeadChunkFile(dir: string, seq: number, buf: Uint8Array, 
         `checksum mismatch expected:${sum.toString(16).padStart(8, '0')}, actual:${act.toString(16).padStart(8, '0')}`,
       );
     idx += 4;
-    fn({ seriesRef, ref: headChunkRef(seq, start), mint, maxt, encoding, data: buf.subarray(dataStart, idx - 4) });
+    fn(seriesRef, headChunkRef(seq, start), mint, maxt, encoding, buf.subarray(dataStart, idx - 4));
   }
 }

@@ -223,19 +223,8 @@ export async function openDB(opts: DBOptions): Promise<DB> {
         err: loaded.corruption.message,
       });
     }
-    mmapped = new Map();
-    for (const [ref, list] of loaded.bySeries) {
-      mmapped.set(
-        ref,
-        list.map((c) => ({
-          minTime: c.mint,
-          maxTime: c.maxt,
-          data: c.data,
-          diskRef: c.ref,
-          ...(c.encoding === ChunkEncoding.XOR ? {} : { encoding: c.encoding as ChunkEncoding }),
-        })),
-      );
-    }
+    // Loaded chunks are shaped as the head's closed chunks: handed over as they are.
+    mmapped = loaded.bySeries as Map<number, HeadChunk[]>;
     if (snapshotOnShutdown && loaded.corruption === undefined) {
       try {
         snapshot = await loadChunkSnapshot(head, dir, mmapped);

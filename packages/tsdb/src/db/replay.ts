@@ -5,6 +5,9 @@ import { WalCorruptionError } from '../wal/errors.js';
 import { readWALBatches } from '../wal/reader.js';
 import { decodeRecord, decodeSamplesInto, RECORD_SAMPLES, recordType, type SampleColumns } from '../wal/records.js';
 
+// Largest WAL ref the replay's array cache holds (32M refs, 256 MiB of pointers at most).
+const DENSE_REFS = 1 << 25;
+
 /** What a WAL replay found. */
 export interface WalReplayResult {
   /** Index of the checkpoint read first, if any. */
@@ -63,6 +66,25 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
     corruption: undefined,
   };
   let cols: SampleColumns | undefined;
+  // WAL ref → series for the replay's duration, in an array: two Map lookups per sample (the
+  // multiRef check and the head's index) were the replay loop's largest cost. Refs count up from
+  // 1, so the array stays dense; very large refs fall back to the maps.
+  const dense: (MemSeries | undefined)[] = [];
+  const lookup = (walRef: number): MemSeries | undefined => {
+    if (walRef < DENSE_REFS) {
+      if (walRef < dense.length) {
+        const hit = dense[walRef];
+        if (hit !== undefined) return hit;
+      }
+      const s = head.getByRef(multiRef.size > 0 ? (multiRef.get(walRef) ?? walRef) : walRef);
+      if (s !== undefined) {
+        while (dense.length <= walRef) dense.push(undefined);
+        dense[walRef] = s;
+      }
+      return s;
+    }
+    return head.getByRef(multiRef.get(walRef) ?? walRef);
+  };
   const apply = (record: Uint8Array) => {
     result.records++;
     if (recordType(record) === RECORD_SAMPLES) {
@@ -71,11 +93,10 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
       let last: MemSeries | undefined;
       let lastRef = -1;
       for (let i = 0; i < cols.length; i++) {
-        let ref = refs[i] as number;
+        const ref = refs[i] as number;
         if (ref !== lastRef) {
           lastRef = ref;
-          ref = multiRef.get(ref) ?? ref;
-          last = head.getByRef(ref);
+          last = lookup(ref);
         }
         if (last === undefined) {
           result.unknownRefs++;
@@ -90,6 +111,7 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
       for (const s of rec.series) {
         const before = head.numSeries;
         const ms = head.getOrCreateWithRef(s.ref, s.labels);
+        if (s.ref < dense.length) dense[s.ref] = ms;
         if (ms.ref !== s.ref) multiRef.set(s.ref, ms.ref);
         else if (mmapped !== undefined && head.numSeries > before) {
           const chunks = mmapped.get(s.ref);
