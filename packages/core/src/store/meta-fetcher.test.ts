@@ -94,4 +94,30 @@ describe('meta fetcher filters', () => {
     expect(r.counts.loaded).toBe(3);
     expect(ulidTime(ids.old)).toBe(NOW - 30 * day);
   });
+
+  it('with an infinite deletion delay reads no deletion mark and keeps marked blocks', async () => {
+    const inner = createMemoryBucket();
+    const id = ulidAt(NOW - 4 * 86400_000, 1);
+    await inner.upload(`${id}/meta.json`, enc.encode(serializeBlockMeta(meta(id, NOW - 5 * 86400_000, NOW, {}))));
+    await inner.upload(`${id}/deletion-mark.json`, enc.encode(JSON.stringify({ id, deletion_time: 1, version: 1 })));
+    const read: string[] = [];
+    const bucket = new Proxy(inner, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (prop !== 'get' || typeof v !== 'function') return v;
+        return (name: string, ...rest: unknown[]) => {
+          read.push(name);
+          return v.call(target, name, ...rest);
+        };
+      },
+    });
+    const fetcher = createMetaFetcher({
+      bucket,
+      now: () => NOW,
+      filters: { ignoreDeletionMarksDelayMs: Number.POSITIVE_INFINITY },
+    });
+    const r = await fetcher.fetch();
+    expect([...r.metas.keys()]).toEqual([id]);
+    expect(read).toEqual([`${id}/meta.json`]);
+  });
 });
