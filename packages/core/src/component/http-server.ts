@@ -34,9 +34,10 @@ export interface ServeHTTPOptions {
 export async function serveHTTP(handler: RequestHandler, opts: ServeHTTPOptions): Promise<ListeningHTTPServer> {
   const logger = opts.logger ?? NOP_LOGGER;
   let h = handler;
-  if (opts.webConfig) h = withWebConfig(h, opts.webConfig);
-  // Outermost, as Thanos's middleware sits around the toolkit's handler: refused requests are logged too.
+  // Inside the web config, as in Thanos: exporter-toolkit's handler wraps the whole server and the
+  // logging middleware only the routes, so refused (401, 429) requests are not logged.
   if (opts.requestLogging) h = withRequestLogging(h, opts.requestLogging, logger, opts.name ?? 'http');
+  if (opts.webConfig) h = withWebConfig(h, opts.webConfig);
   const grace = opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
   const tls = opts.webConfig ? webTLSOptions(opts.webConfig) : undefined;
   if (!tls) return listenHTTP(opts.address, h, { gracePeriodMs: grace });

@@ -163,6 +163,9 @@ export function requestLogLine(
   logger[level](msg, fields);
 }
 
+/** Paths Thanos serves outside its request logging middleware. */
+const UNLOGGED_PATHS = new Set(['/metrics', '/-/healthy', '/-/ready']);
+
 /** Thanos's durationToMilliseconds: ms with microsecond precision. */
 function millis(startNs: bigint): string {
   const us = Number((process.hrtime.bigint() - startNs) / 1000n);
@@ -172,7 +175,8 @@ function millis(startNs: bigint): string {
 /**
  * Wraps a handler with Thanos's HTTP request logging middleware (pkg/logging/http.go): per the
  * decision, a `started call` line (debug) before and a `finished call` line after, with Thanos's
- * fields; the finish line is debug for status 200–499, error otherwise. `name` is the
+ * fields; the finish line is debug for status 200–499, error otherwise. /metrics and the probes
+ * are not logged (Thanos serves them outside the middleware). `name` is the
  * `thanos.method_name` field (the component). Returns the handler itself when nothing is logged.
  */
 export function withRequestLogging(
@@ -184,11 +188,14 @@ export function withRequestLogging(
   if (cfg.decision === 'NoLogCall') return handler;
   const only = cfg.only ? new Set(cfg.only) : undefined;
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    // Thanos registers /metrics and the probes outside its logging middleware: a probe every few
+    // seconds would drown the lines that matter.
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (UNLOGGED_PATHS.has(path)) return handler(req, res);
     if (only) {
       // Thanos decides on the request path joined with the Host header's port.
       const host = req.headers.host ?? '';
       const port = /:(\d+)$/.exec(host)?.[1];
-      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
       if (!only.has(port === undefined ? path : `${path}:${port}`)) return handler(req, res);
     }
     const start = new Date();
