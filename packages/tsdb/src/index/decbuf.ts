@@ -78,6 +78,18 @@ export class Decbuf {
     return this.fail('uvarint overflows 64 bits');
   }
 
+  /**
+   * A uvarint read as Go's `int64(d.Uvarint64())`: values of 2^63 and more (10-byte varints) wrap to
+   * negative numbers, exactly. Prometheus writes chunk start deltas this way, and they are negative
+   * for a chunk that starts before the previous one ends (overlapping or out-of-order chunks).
+   */
+  uvarintInt64(): number {
+    const start = this.pos;
+    const v = this.uvarint();
+    if (this.pos - start < 10) return v;
+    return uvarintAsInt64(this.bytes, start, this.pos);
+  }
+
   varint(): number {
     const u = this.uvarint();
     return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
@@ -115,4 +127,18 @@ export function decodeString(b: Uint8Array, p: number, n: number): string {
     }
   }
   return utf8.decode(b.subarray(p, p + n));
+}
+
+/**
+ * The uvarint in bytes[start, end) as Go's int64(uint64): exact for the 10-byte varints (≥ 2^63)
+ * that a float sum cannot hold. Rare (negative deltas only), so bigint is fine here.
+ */
+export function uvarintAsInt64(bytes: Uint8Array, start: number, end: number): number {
+  let u = 0n;
+  let shift = 0n;
+  for (let p = start; p < end; p++) {
+    u |= BigInt((bytes[p] as number) & 0x7f) << shift;
+    shift += 7n;
+  }
+  return Number(BigInt.asIntN(64, u));
 }

@@ -437,12 +437,12 @@ export class IndexReader {
       const nc = d.uvarint();
       if (nc > 0) {
         let minTime = d.varint();
-        let maxTime = minTime + d.uvarint();
+        let maxTime = minTime + d.uvarintInt64();
         let cref = d.uvarint();
         chunks.push({ minTime, maxTime, ref: cref });
         for (let k = 1; k < nc; k++) {
-          minTime = maxTime + d.uvarint();
-          maxTime = minTime + d.uvarint();
+          minTime = maxTime + d.uvarintInt64();
+          maxTime = minTime + d.uvarintInt64();
           cref += d.varint();
           chunks.push({ minTime, maxTime, ref: cref });
         }

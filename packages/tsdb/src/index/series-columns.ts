@@ -1,5 +1,6 @@
 import { crc32c } from '../encoding/crc32c.js';
 import { CorruptionError } from '../errors.js';
+import { uvarintAsInt64 } from './decbuf.js';
 
 /**
  * Series entries of an index decoded into columns, without an object per series or per chunk:
@@ -82,7 +83,8 @@ export class SeriesColumns {
       let v = 0;
       let mul = 1;
       let x = 0x80;
-      for (let k = 0; x >= 0x80; k++) {
+      let k = 0;
+      for (; x >= 0x80; k++) {
         if (q >= end || k === 10) {
           throw new CorruptionError(file, base + q, `series ${ref}: malformed varint in its entry`);
         }
@@ -90,20 +92,22 @@ export class SeriesColumns {
         v += (x & 0x7f) * mul;
         mul *= 128;
       }
-      vals[n++] = v;
+      // A 10-byte varint is ≥ 2^63: read it as Go's int64(uint64) (a negative chunk start delta).
+      vals[n++] = k === 10 ? uvarintAsInt64(bytes, q - 10, q) : v;
     }
     const i = this.count;
     this.grow(i + 1);
     this.seriesRef[i] = ref;
     let j = 0;
     const nl = n > 0 ? (vals[j++] as number) : 0;
-    if (n < 2 + 2 * nl) throw new CorruptionError(file, base + body, `series ${ref}: entry ends in its labels`);
+    if (nl < 0 || n < 2 + 2 * nl)
+      throw new CorruptionError(file, base + body, `series ${ref}: entry ends in its labels`);
     let ls = this.labelStart[i] as number;
     if (ls + 2 * nl > this.symbolRefs.length) this.symbolRefs = grown(this.symbolRefs, ls + 2 * nl);
     const syms = this.symbolRefs;
     for (let k = 0; k < 2 * nl; k++) {
       const sym = vals[j++] as number;
-      if (sym >= numSymbols) {
+      if (sym >= numSymbols || sym < 0) {
         throw new CorruptionError(file, base + body, `series ${ref} references a missing symbol`);
       }
       syms[ls++] = sym;
@@ -111,7 +115,8 @@ export class SeriesColumns {
     this.labelStart[i + 1] = ls;
 
     const nc = vals[j++] as number;
-    if (n < j + 3 * nc) throw new CorruptionError(file, base + body, `series ${ref}: entry ends in its chunks`);
+    if (nc < 0 || n < j + 3 * nc)
+      throw new CorruptionError(file, base + body, `series ${ref}: entry ends in its chunks`);
     let c = this.chunkStart[i] as number;
     if (c + nc > this.minTime.length) {
       this.minTime = grown(this.minTime, c + nc);

@@ -91,8 +91,19 @@ class Sink {
   }
 }
 
-// Writes v (a non-negative integer up to 2^53) as a uvarint at b[p]; returns the end.
+// Writes v (an integer of magnitude up to 2^53) as a uvarint at b[p]; returns the end. A negative
+// v is written as Go's uint64(v) (two's complement, 10 bytes), which is what Prometheus writes for
+// a chunk starting before the previous chunk's end (`uint64(c.MinTime - t0)` in index.go).
 function putUvarint(b: Uint8Array, p: number, v: number): number {
+  if (v < 0) {
+    let u = BigInt.asUintN(64, BigInt(v));
+    while (u >= 0x80n) {
+      b[p++] = Number(u & 0x7fn) | 0x80;
+      u >>= 7n;
+    }
+    b[p++] = Number(u);
+    return p;
+  }
   if (v < 0x80000000) {
     while (v >= 0x80) {
       b[p++] = (v & 0x7f) | 0x80;
