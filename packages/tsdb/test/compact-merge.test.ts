@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ChunkEncoding,
+  CorruptionError,
   type EncodedChunk,
   encodeXorChunk,
   Labels,
@@ -10,6 +11,7 @@ import {
   openBlock,
   readBlockMeta,
   type SeriesToWrite,
+  ThanosError,
   writeBlock,
   writeTombstones,
   XorIterator,
@@ -102,9 +104,34 @@ describe('mergeSeriesChunks (Prometheus compactChunkIterator)', () => {
     expect(mergeSeriesChunks([[a], [b]], { where }).map((c) => [c.minTime, c.maxTime])).toEqual([[0, 1450]]);
   });
 
-  it('refuses to rewrite histogram chunks', () => {
-    const h = { ...chunk([0, 10]), encoding: ChunkEncoding.Histogram };
-    expect(() => mergeSeriesChunks([[h], [chunk([5, 15])]], { where })).toThrow(/only XOR chunks/);
+  // Histogram chunks are rewritten now (compact-histogram.test.ts); what cannot be rewritten is a
+  // chunk whose encoding is unknown, or whose bytes do not decode: the error names block and series.
+  it.each([
+    [
+      'an unknown encoding byte',
+      () => ({ ...chunk([0, 10]), encoding: 9 as ChunkEncoding }),
+      ThanosError,
+      /^test: series \{__name__="x"\}: chunk \[0, 10\] has encoding 9/,
+    ],
+    [
+      'XOR bytes that do not decode',
+      () => {
+        const c = chunk(range(0, 2000, 10));
+        return { ...c, data: c.data.subarray(0, 12) };
+      },
+      CorruptionError,
+      /test/,
+    ],
+  ])('refuses to rewrite overlapping chunks with %s', (_name, bad, cls, msg) => {
+    const b = bad();
+    let err: unknown;
+    try {
+      mergeSeriesChunks([[b], [chunk([5, 15])]], { where });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(cls);
+    expect(String((err as Error).message)).toMatch(msg);
   });
 });
 
