@@ -8,6 +8,9 @@ import { GroupWriter, writeSeries } from './writer.js';
 
 const T0 = Date.now() - 60_000;
 
+/** Resolves after the current event-loop turn, when a GroupWriter has started its commit. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 function series(name: string, t: number, v: number): WriteSeries {
   return {
     labels: [
@@ -34,19 +37,16 @@ describe('GroupWriter (group commit of concurrent writes)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('writes arriving while a commit is in flight share the next commit, each with its own result', async () => {
+  it('writes of one turn share a commit, and writes arriving while it is in flight share the next', async () => {
     const w = new GroupWriter(db);
     const appenders = vi.spyOn(db, 'appender');
     const commits = vi.spyOn(HeadAppender.prototype, 'commit');
-    // The first write commits at once; the next three queue behind it in one group.
-    const first = w.write([series('a', T0, 1)]);
-    const rest = [
-      w.write([series('b', T0, 1)]),
-      // A duplicate of a sample committed by nobody yet is not known at append time: taken.
-      w.write([series('c', T0, 1), series('c2', T0, 2)]),
-      w.write([series('d', T0, 1)]),
-    ];
-    const results = await Promise.all([first, ...rest]);
+    const first = [w.write([series('a', T0, 1)]), w.write([series('b', T0, 1)])];
+    await nextTurn();
+    // The first group is being written to the WAL now: these two queue behind it, together.
+    expect(commits).toHaveBeenCalledTimes(1);
+    const second = [w.write([series('c', T0, 1), series('c2', T0, 2)]), w.write([series('d', T0, 1)])];
+    const results = await Promise.all([...first, ...second]);
     expect(appenders).toHaveBeenCalledTimes(2);
     expect(commits).toHaveBeenCalledTimes(2);
     expect(results.map((r) => r.appended)).toEqual([1, 1, 2, 1]);
@@ -59,6 +59,7 @@ describe('GroupWriter (group commit of concurrent writes)', () => {
     const w = new GroupWriter(db);
     const seen: number[] = [];
     const a = w.write([series('a', T0, 1)]).then(() => seen.push(db.head.stats().samplesAppended));
+    await nextTurn();
     const b = w.write([series('b', T0, 1)]).then(() => seen.push(db.head.stats().samplesAppended));
     await Promise.all([a, b]);
     // Each saw its samples in the head when it resolved: 1 after the first commit, 2 after the second.
@@ -89,11 +90,9 @@ describe('GroupWriter (group commit of concurrent writes)', () => {
       if (calls === 2) return Promise.reject(new Error('wal: disk full'));
       return real.call(this);
     });
-    const results = await Promise.allSettled([
-      w.write([series('a', T0, 1)]),
-      w.write([series('b', T0, 1)]),
-      w.write([series('c', T0, 1)]),
-    ]);
+    const a = w.write([series('a', T0, 1)]);
+    await nextTurn();
+    const results = await Promise.allSettled([a, w.write([series('b', T0, 1)]), w.write([series('c', T0, 1)])]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
     for (const r of results.slice(1)) {
       const err = (r as PromiseRejectedResult).reason as WriteError;
@@ -111,8 +110,10 @@ describe('GroupWriter (group commit of concurrent writes)', () => {
       if (typeof ref !== 'number' && ref.get('__name__') === 'boom') throw new Error('series limit reached');
       return real.call(this, ref, t, v);
     });
+    const a = w.write([series('a', T0, 1)]);
+    await nextTurn();
     const [first, b, c] = await Promise.allSettled([
-      w.write([series('a', T0, 1)]),
+      a,
       // b and c share the group queued behind the first commit; c fails while appending.
       w.write([series('b', T0, 1)]),
       w.write([series('c', T0, 1), series('boom', T0, 1)]),

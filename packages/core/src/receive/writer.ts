@@ -263,8 +263,10 @@ interface CommitGroup {
 
 /**
  * Group commit of concurrent writes into one TSDB: {@link writeSeries} semantics per write, but
- * writes that arrive while an earlier commit is still being written to the WAL share the next
- * appender, so they cost one WAL write and one wait instead of queueing one write each behind it.
+ * writes share appenders. The open appender is committed at the end of the event-loop turn
+ * (setImmediate), so requests whose bodies completed in the same turn share it; writes that
+ * arrive while a commit is being written to the WAL share the next one. They cost one WAL write
+ * and one wait instead of queueing one write each behind each other.
  * Each write still resolves only once its own samples are in the WAL, with its own result and
  * error text; a WAL failure fails every write of that commit with an `internal` WriteError.
  * A write that fails for a reason other than its samples (an `internal` WriteError while
@@ -272,9 +274,10 @@ interface CommitGroup {
  * writes of that group fail with `internal` too (the sender retries them).
  */
 export class GroupWriter {
-  /** The group taking appends, committed as soon as no commit is in flight. */
+  /** The group taking appends, committed at the end of the turn once no commit is in flight. */
   private open: CommitGroup | undefined;
   private committing = false;
+  private scheduled = false;
 
   constructor(
     private readonly db: DB,
@@ -301,7 +304,7 @@ export class GroupWriter {
       await group.app.rollback().catch(() => undefined);
       throw err;
     }
-    this.commitNext();
+    this.schedule();
     await group.done;
     return { appended, rejected: tracker.total, error: tracker.error() };
   }
@@ -321,7 +324,19 @@ export class GroupWriter {
     return group;
   }
 
-  /** Commits the open group unless a commit is in flight (its end commits the group then). */
+  /**
+   * Commits the open group at the end of this event-loop turn, after the I/O callbacks of the turn
+   * (other requests) had their chance to join it; a commit in flight schedules it when it ends.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.committing) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.commitNext();
+    });
+  }
+
   private commitNext(): void {
     const group = this.open;
     if (this.committing || group === undefined) return;
@@ -331,12 +346,12 @@ export class GroupWriter {
       () => {
         this.committing = false;
         group.resolve();
-        this.commitNext();
+        this.schedule();
       },
       (err: unknown) => {
         this.committing = false;
         group.reject(new WriteError('internal', `commit samples: ${(err as Error).message}`, { cause: err }));
-        this.commitNext();
+        this.schedule();
       },
     );
   }
