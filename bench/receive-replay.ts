@@ -9,7 +9,9 @@
  *      `start()` resolved (ready), its peak RSS while replaying (sampled every 20 ms) and its RSS
  *      and heap after a GC once ready, next to the ingesting process's RSS after a GC (steady state).
  *   3. Prometheus 2.42 is started on a copy of the tenant directory; the time from spawn to
- *      /-/ready answering 200 is reported (process start included, ~0.2–0.4 s of it).
+ *      /-/ready answering 200 is reported (process start included, ~0.2–0.4 s of it), and the
+ *      CPU time each side used to get ready (ours from process.cpuUsage, Prometheus's from
+ *      /proc/<pid>/stat, all threads): on a shared machine it compares better than wall time.
  *   4. With a chunk snapshot: a child opens the tenant's TSDB with
  *      `enableMemorySnapshotOnShutdown` and closes it (the receiver's clean shutdown once the
  *      flag is wired; the close time is reported), then a fresh child times `openDB` from the
@@ -19,7 +21,7 @@
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { programAvailable, startPrometheus } from '@thanos-ts/testing';
@@ -79,9 +81,11 @@ async function replay(): Promise<void> {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const r = createReceiver({ tsdbPath: DIR, flushIntervalMs: 0, httpGracePeriodMs: 0 });
   await r.start();
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuSince(cpu0);
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage.rss());
   gc();
@@ -95,15 +99,17 @@ async function replay(): Promise<void> {
     if (m.type === 'series') series++;
     break;
   }
-  process.stdout.write(`${JSON.stringify({ seconds, peak, rss, heapUsed, anySeries: series })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, peak, rss, heapUsed, anySeries: series })}\n`);
   process.exit(0);
 }
 
 // Opens the tenant TSDB with snapshots on; with `close`, closes it (writing the snapshot).
 async function snapshotPhase(close: boolean): Promise<void> {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const db = await openDB({ dir: DIR, enableMemorySnapshotOnShutdown: true });
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = cpuSince(cpu0);
   const series = db.head.numSeries;
   let closeSeconds = 0;
   if (close) {
@@ -111,8 +117,21 @@ async function snapshotPhase(close: boolean): Promise<void> {
     await db.close();
     closeSeconds = (performance.now() - c0) / 1000;
   }
-  process.stdout.write(`${JSON.stringify({ seconds, series, closeSeconds })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, series, closeSeconds })}\n`);
   process.exit(0);
+}
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / 1e6;
+}
+
+// CPU seconds (user + system, all threads) a process used so far, from /proc (Linux; clock ticks
+// of 1/100 s): on a shared machine, CPU time compares better than wall time.
+async function processCpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function child(phase: string, dir: string): Record<string, number> {
@@ -145,7 +164,7 @@ async function main(): Promise<void> {
     );
     const rep = child('replay', dir);
     console.log(
-      `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s; peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
+      `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s (CPU ${(rep.cpuSeconds as number).toFixed(2)} s); peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
     );
     if (WITH_PROM) {
       const promDir = join(dir, 'prometheus');
@@ -153,15 +172,22 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const prom = await startPrometheus({ dataDir: promDir });
       const seconds = (performance.now() - t0) / 1000;
+      const cpuSeconds = await processCpuSeconds(prom.pid);
       await prom.stop();
-      console.log(`prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s`);
-      console.log(`ratio thanos-ts / prometheus: ${((rep.seconds as number) / seconds).toFixed(2)}`);
+      console.log(
+        `prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
+      );
+      console.log(
+        `ratio thanos-ts / prometheus: wall ${((rep.seconds as number) / seconds).toFixed(2)}, CPU ${((rep.cpuSeconds as number) / cpuSeconds).toFixed(2)}`,
+      );
     }
     const tenant = join(dir, 'default-tenant');
     const closed = child('snapshot-close', tenant);
     console.log(`thanos-ts close with chunk snapshot: ${(closed.closeSeconds as number).toFixed(2)} s`);
     const snap = child('snapshot-open', tenant);
-    console.log(`thanos-ts open from chunk snapshot: ${(snap.seconds as number).toFixed(2)} s (${snap.series} series)`);
+    console.log(
+      `thanos-ts open from chunk snapshot: ${(snap.seconds as number).toFixed(2)} s (CPU ${(snap.cpuSeconds as number).toFixed(2)} s; ${snap.series} series)`,
+    );
     if (WITH_PROM) {
       const promDir = join(dir, 'prometheus-snapshot');
       await cp(tenant, promDir, { recursive: true });
@@ -171,9 +197,14 @@ async function main(): Promise<void> {
         extraArgs: ['--enable-feature=memory-snapshot-on-shutdown'],
       });
       const seconds = (performance.now() - t0) / 1000;
+      const cpuSeconds = await processCpuSeconds(prom.pid);
       await prom.stop();
-      console.log(`prometheus 2.42 from our chunk snapshot (process start included): ${seconds.toFixed(2)} s`);
-      console.log(`ratio thanos-ts / prometheus (snapshot): ${((snap.seconds as number) / seconds).toFixed(2)}`);
+      console.log(
+        `prometheus 2.42 from our chunk snapshot (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
+      );
+      console.log(
+        `ratio thanos-ts / prometheus (snapshot): wall ${((snap.seconds as number) / seconds).toFixed(2)}, CPU ${((snap.cpuSeconds as number) / cpuSeconds).toFixed(2)}`,
+      );
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
