@@ -7,11 +7,14 @@ import {
   type RawChunk,
   segmentFileName,
 } from '@thanos-ts/tsdb';
+import type { TimeSlice } from '../concurrency/time-slice.js';
 
 /** Chunks closer than this are fetched in one ranged read (Thanos's partitioner gap, 512 KiB). */
 export const CHUNK_RANGE_MAX_GAP = 512 * 1024;
 /** Bytes read past a chunk's start before its length is known (Thanos's EstimatedMaxChunkSize). */
 export const ESTIMATED_MAX_CHUNK_SIZE = 16_000;
+/** Chunks parsed (and checksummed) between two checks of the caller's time slice. */
+const CHUNKS_PER_CHECK = 64;
 
 /** One ranged read of a segment file and the positions (in the caller's ref list) it serves. */
 export interface ChunkRange {
@@ -67,8 +70,11 @@ export class BucketChunkReader {
     private readonly dir = '',
   ) {}
 
-  /** Reads the chunks of `refs`, returned in the same order. */
-  async readChunks(refs: readonly number[], signal?: AbortSignal): Promise<RawChunk[]> {
+  /**
+   * Reads the chunks of `refs`, returned in the same order. With `slice`, parsing yields to the
+   * event loop when the slice is used up (a ranged read can hold tens of thousands of chunks).
+   */
+  async readChunks(refs: readonly number[], signal?: AbortSignal, slice?: TimeSlice): Promise<RawChunk[]> {
     const out: RawChunk[] = new Array(refs.length);
     const parts = partitionChunkRefs(refs, this.sizes);
     await Promise.all(
@@ -81,7 +87,12 @@ export class BucketChunkReader {
             `segment ${part.segment + 1} does not exist`,
           );
         const bytes = await source.read(part.start, part.end - part.start, signal);
-        for (const i of part.positions) {
+        for (let p = 0; p < part.positions.length; p++) {
+          if (slice && p % CHUNKS_PER_CHECK === CHUNKS_PER_CHECK - 1) {
+            const turn = slice.check();
+            if (turn) await turn;
+          }
+          const i = part.positions[p] as number;
           const off = chunkRefOffset(refs[i] as number);
           let chunk = parseChunkAt(bytes, off - part.start, source.name, off, false);
           if (!chunk) {

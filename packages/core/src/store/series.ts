@@ -2,18 +2,25 @@ import { type Tracer, trace } from '@opentelemetry/api';
 import { isObjNotFoundErr } from '@thanos-ts/objstore';
 import { CorruptionError, compareLabels, compareStrings, Labels, type Matcher } from '@thanos-ts/tsdb';
 import { forEachLimit } from '../concurrency/limit.js';
+import { createTimeSlice, type TimeSlice } from '../concurrency/time-slice.js';
 import { shardMatcher } from '../storeapi/shard.js';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { defaultTracer, withSpan } from '../tracing/context.js';
 import { toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
 import type { RequestLimiter } from './limits.js';
+import { postingsForMatchersSliced } from './postings.js';
 
 /** Series refs read from the index per round trip. */
 const SERIES_BATCH = 8192;
 /** Series per streamed batch whose chunks are fetched together. */
 const OUTPUT_BATCH_SERIES = 4096;
 const OUTPUT_BATCH_CHUNKS = 65536;
+/**
+ * Series handled between two checks of the request's time slice in per-series loops (a check
+ * reads the clock; the work per series is far larger, so checking every few series is enough).
+ */
+const SERIES_PER_CHECK = 32;
 
 interface ChunkRef {
   minTime: number;
@@ -86,19 +93,24 @@ export function servedLabels(series: Labels, ext: Labels, without: readonly stri
 /**
  * Selects one block's matching series with their chunk metas in [minTime, maxTime], sorted by
  * served labels. Reserves touched series with the limiter before reading series entries.
+ * Yields to the event loop through `slice` (default: a fresh 10 ms slice) between steps.
  */
 export async function selectBlockSeries(
   block: BucketBlock,
   req: SeriesRequest,
   limiter: RequestLimiter,
   signal?: AbortSignal,
+  slice: TimeSlice = createTimeSlice(),
 ): Promise<SelectedSeries[]> {
   const matchers = blockMatchers(block, req.matchers);
   if (!matchers) return [];
   const reader = await block.indexReader(signal);
   const refs =
-    matchers.length > 0 ? await reader.postingsForMatchers(matchers, signal) : await reader.allPostings(signal);
+    matchers.length > 0
+      ? await postingsForMatchersSliced(reader, matchers, slice, signal)
+      : await reader.allPostings(signal);
   limiter.checkPostings(refs.length);
+  await slice.check();
   // On the block's span when the request is traced (a no-op call otherwise).
   trace.getActiveSpan()?.setAttribute('postings', refs.length);
   const without = req.withoutReplicaLabels ?? [];
@@ -110,7 +122,12 @@ export async function selectBlockSeries(
   for (let i = 0; i < refs.length; i += SERIES_BATCH) {
     let chunkCount = 0;
     const series = await reader.series(refs.subarray(i, i + SERIES_BATCH), signal ? { signal } : {});
-    for (const s of series) {
+    for (let k = 0; k < series.length; k++) {
+      if (k % SERIES_PER_CHECK === SERIES_PER_CHECK - 1) {
+        const turn = slice.check();
+        if (turn) await turn;
+      }
+      const s = series[k] as (typeof series)[number];
       const chunks: ChunkRef[] = [];
       for (const c of s.chunks) {
         if (c.maxTime >= req.minTime && c.minTime <= req.maxTime)
@@ -125,17 +142,65 @@ export async function selectBlockSeries(
     }
     // The samples budget is checked from chunk metas, before any chunk is fetched.
     if (!req.skipChunks) limiter.reserveChunks(chunkCount);
+    await slice.check();
   }
   // Added or dropped labels can reorder series; usually they do not, so check before sorting.
   if (relabels) {
     for (let k = 1; k < out.length; k++) {
       if (compareLabels((out[k - 1] as SelectedSeries).labels, (out[k] as SelectedSeries).labels) > 0) {
-        out.sort((x, y) => compareLabels(x.labels, y.labels));
-        break;
+        return sortSliced(out, slice);
       }
     }
   }
   return out;
+}
+
+/** Runs sorted at once, then merged pairwise; between runs and merges the slice is checked. */
+const SORT_RUN = 2048;
+
+/**
+ * Sorts series by labels like `Array.prototype.sort`, but in steps between which `slice` may
+ * yield: runs of SORT_RUN series are sorted, then merged pairwise (a stable merge sort).
+ */
+export async function sortSliced(list: SelectedSeries[], slice: TimeSlice): Promise<SelectedSeries[]> {
+  const cmp = (x: SelectedSeries, y: SelectedSeries) => compareLabels(x.labels, y.labels);
+  if (list.length <= SORT_RUN) return list.sort(cmp);
+  let runs: SelectedSeries[][] = [];
+  for (let i = 0; i < list.length; i += SORT_RUN) {
+    runs.push(list.slice(i, i + SORT_RUN).sort(cmp));
+    await slice.check();
+  }
+  while (runs.length > 1) {
+    const next: SelectedSeries[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const a = runs[r] as SelectedSeries[];
+      const b = runs[r + 1];
+      if (!b) {
+        next.push(a);
+        continue;
+      }
+      const m: SelectedSeries[] = new Array(a.length + b.length);
+      let i = 0;
+      let j = 0;
+      let k = 0;
+      while (i < a.length && j < b.length) {
+        if ((k & 1023) === 1023) {
+          const turn = slice.check();
+          if (turn) await turn;
+        }
+        // Ties take from the earlier run: stable, as Array.prototype.sort is.
+        m[k++] =
+          cmp(b[j] as SelectedSeries, a[i] as SelectedSeries) < 0
+            ? (b[j++] as SelectedSeries)
+            : (a[i++] as SelectedSeries);
+      }
+      while (i < a.length) m[k++] = a[i++] as SelectedSeries;
+      while (j < b.length) m[k++] = b[j++] as SelectedSeries;
+      next.push(m);
+    }
+    runs = next;
+  }
+  return runs[0] as SelectedSeries[];
 }
 
 /**
@@ -145,14 +210,22 @@ export async function selectBlockSeries(
  * block time order, so joined chunks are in time order unless blocks overlap; then they are
  * sorted.
  */
-export function mergeBlockSeries(perBlock: SelectedSeries[][]): SelectedSeries[] {
+export async function mergeBlockSeries(
+  perBlock: SelectedSeries[][],
+  slice: TimeSlice = createTimeSlice(),
+): Promise<SelectedSeries[]> {
   const lists = perBlock.filter((l) => l.length > 0);
   if (lists.length === 0) return [];
   if (lists.length === 1) return lists[0] as SelectedSeries[];
   const byKey = new Map<string, SelectedSeries>();
   const unsorted = new Set<SelectedSeries>();
   for (const list of lists) {
-    for (const s of list) {
+    for (let k = 0; k < list.length; k++) {
+      if (k % SERIES_PER_CHECK === SERIES_PER_CHECK - 1) {
+        const turn = slice.check();
+        if (turn) await turn;
+      }
+      const s = list[k] as SelectedSeries;
       const key = s.labels.key();
       const have = byKey.get(key);
       if (!have) {
@@ -165,9 +238,8 @@ export function mergeBlockSeries(perBlock: SelectedSeries[][]): SelectedSeries[]
     }
   }
   for (const s of unsorted) s.chunks.sort((a, b) => a.minTime - b.minTime || a.maxTime - b.maxTime);
-  const out = [...byKey.values()];
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  return out;
+  await slice.check();
+  return sortSliced([...byKey.values()], slice);
 }
 
 /** Fetches the chunks of a batch of series, grouped per block into merged ranged reads. */
@@ -177,6 +249,7 @@ async function fetchBatch(
   limiter: RequestLimiter,
   damage: DamageTracker,
   tracer: Tracer,
+  slice: TimeSlice,
   signal?: AbortSignal,
 ): Promise<SeriesResponse[]> {
   // Chunks of the batch in output order; per block, the positions of its chunks in that list.
@@ -204,6 +277,7 @@ async function fetchBatch(
             const read = await block.chunkReader().readChunks(
               positions.map((i) => (flat[i] as ChunkRef).ref),
               signal,
+              slice,
             );
             if (span.isRecording()) {
               let bytes = 0;
@@ -230,6 +304,10 @@ async function fetchBatch(
   let at = 0;
   const out: SeriesResponse[] = warnings;
   for (let i = 0; i < batch.length; i++) {
+    if (i % SERIES_PER_CHECK === SERIES_PER_CHECK - 1) {
+      const turn = slice.check();
+      if (turn) await turn;
+    }
     const s = batch[i] as SelectedSeries;
     const chunks: AggrChunk[] = [];
     for (let j = 0; j < s.chunks.length; j++, at++) {
@@ -274,6 +352,9 @@ export async function* seriesOverBlocks(
   const { signal } = opts;
   const tracer = opts.tracer ?? defaultTracer();
   const damage = new DamageTracker(opts.onDamage);
+  // One slice per request, shared by its blocks: with the index cache warm and the consumer in
+  // the same process, nothing below would otherwise yield to the event loop for 100s of ms.
+  const slice = createTimeSlice();
   const perBlock: SelectedSeries[][] = new Array(blocks.length);
   const selectWarnings: string[] = [];
   await forEachLimit(
@@ -283,7 +364,7 @@ export async function* seriesOverBlocks(
       try {
         // Thanos's per-block span: postings and series entries read from the block's index.
         perBlock[i] = await withSpan(tracer, 'bucket_store_block_series', { 'block.id': b.id }, async (span) => {
-          const got = await selectBlockSeries(b, req, limiter, signal);
+          const got = await selectBlockSeries(b, req, limiter, signal, slice);
           if (span.isRecording()) {
             let chunks = 0;
             for (const x of got) chunks += x.chunks.length;
@@ -300,10 +381,18 @@ export async function* seriesOverBlocks(
     },
   );
   for (const w of selectWarnings) yield { type: 'warning', warning: w };
-  let merged = mergeBlockSeries(perBlock);
+  let merged = await mergeBlockSeries(perBlock, slice);
   if (req.limit && req.limit > 0 && merged.length > req.limit) merged = merged.slice(0, req.limit);
   if (req.skipChunks) {
-    for (const s of merged) yield { type: 'series', series: { labels: s.labels, chunks: [] } };
+    for (let k = 0; k < merged.length; k++) {
+      // The consumer's work per item runs inside this loop: check the slice here too.
+      if (k % SERIES_PER_CHECK === SERIES_PER_CHECK - 1) {
+        const turn = slice.check();
+        if (turn) await turn;
+      }
+      const s = merged[k] as SelectedSeries;
+      yield { type: 'series', series: { labels: s.labels, chunks: [] } };
+    }
     return;
   }
   const batches: SelectedSeries[][] = [];
@@ -320,16 +409,22 @@ export async function* seriesOverBlocks(
   }
   if (cur.length > 0) batches.push(cur);
   let next: Promise<SeriesResponse[]> | undefined = batches[0]
-    ? fetchBatch(batches[0], req, limiter, damage, tracer, signal)
+    ? fetchBatch(batches[0], req, limiter, damage, tracer, slice, signal)
     : undefined;
   for (let i = 0; i < batches.length; i++) {
     const current = next as Promise<SeriesResponse[]>;
     const following = batches[i + 1];
     const ready = await current;
-    next = following ? fetchBatch(following, req, limiter, damage, tracer, signal) : undefined;
+    next = following ? fetchBatch(following, req, limiter, damage, tracer, slice, signal) : undefined;
     // Avoid an unhandled rejection if the consumer stops before awaiting the prefetch.
     next?.catch(() => {});
-    yield* ready;
+    for (let k = 0; k < ready.length; k++) {
+      if (k % SERIES_PER_CHECK === SERIES_PER_CHECK - 1) {
+        const turn = slice.check();
+        if (turn) await turn;
+      }
+      yield ready[k] as SeriesResponse;
+    }
   }
 }
 

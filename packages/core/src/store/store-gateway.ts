@@ -24,6 +24,7 @@ import {
 import { type BoundServers, bindServers, type ComponentEndpoints, componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
 import { forEachLimit } from '../concurrency/limit.js';
+import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { serveStoreAPI } from '../storeapi/grpc-server.js';
 import {
@@ -54,6 +55,7 @@ import {
 import { createLoadedBlocksHandler } from './loaded.js';
 import { createMetaFetcher, type FetchResult, type MetaFilters, type SyncState } from './meta-fetcher.js';
 import { createStoreMetrics, type StoreMetrics } from './metrics.js';
+import { forEachSeriesLabels, postingsForMatchersSliced } from './postings.js';
 import { blockMatchers, isBlockDamage, seriesOverBlocks } from './series.js';
 import { resolveTime } from './time-range.js';
 
@@ -537,6 +539,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
     async labelNames(req: LabelNamesRequest, requestSignal?: AbortSignal): Promise<LabelNamesResponse> {
       checkMatcherLimits(req.matchers, limits);
       const signal = bytesSignal(requestSignal);
+      const slice = createTimeSlice();
       const names = new Set<string>();
       const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
@@ -553,12 +556,13 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
                 any = true;
               }
             else {
-              const refs = await reader.postingsForMatchers(ms, signal);
-              for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) }))
-                for (const l of s.labels) {
+              const refs = await postingsForMatchersSliced(reader, ms, slice, signal);
+              await forEachSeriesLabels(reader, refs, slice, signal, (labels) => {
+                for (const l of labels) {
                   names.add(l.name);
                   any = true;
                 }
+              });
             }
             // External labels are names of the block's series only when some series matched.
             if (any) for (const l of b.extLabels) names.add(l.name);
@@ -576,6 +580,7 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
       if (req.label === '') throw new InvalidArgumentError('label name parameter cannot be empty');
       checkMatcherLimits(req.matchers, limits);
       const signal = bytesSignal(requestSignal);
+      const slice = createTimeSlice();
       const values = new Set<string>();
       const warnings: string[] = [];
       await forEachLimit(blocksFor(req.start, req.end, Number.MAX_SAFE_INTEGER), concurrency, (b) =>
@@ -588,17 +593,19 @@ export function createStoreGateway(opts: StoreGatewayOptions): StoreGateway {
             if (b.extLabels.has(req.label)) {
               // The external label wins over any series label of the same name.
               const refs =
-                ms.length === 0 ? await reader.allPostings(signal) : await reader.postingsForMatchers(ms, signal);
+                ms.length === 0
+                  ? await reader.allPostings(signal)
+                  : await postingsForMatchersSliced(reader, ms, slice, signal);
               if (refs.length > 0) values.add(b.extLabels.get(req.label));
               return;
             }
             if (ms.length === 0) for (const v of reader.labelValues(req.label)) values.add(v);
             else {
-              const refs = await reader.postingsForMatchers(ms, signal);
-              for (const s of await reader.series(refs, { skipChunks: true, ...(signal ? { signal } : {}) })) {
-                const v = s.labels.get(req.label);
+              const refs = await postingsForMatchersSliced(reader, ms, slice, signal);
+              await forEachSeriesLabels(reader, refs, slice, signal, (labels) => {
+                const v = labels.get(req.label);
                 if (v !== '') values.add(v);
-              }
+              });
             }
           },
           warnings,
