@@ -21,6 +21,7 @@ import { type DB, type DBLogger, openDB } from '../src/db/index.js';
 import { Labels } from '../src/labels/labels.js';
 import { Matcher } from '../src/labels/matcher.js';
 import type { Queryable } from '../src/storage/queryable.js';
+import { counterHistograms } from './histogram-fixtures.js';
 
 const ALL = { start: Number.MIN_SAFE_INTEGER, end: Number.MAX_SAFE_INTEGER };
 const dirs: string[] = [];
@@ -244,6 +245,39 @@ describe('chunk snapshot on shutdown', () => {
     } finally {
       await crashed.close();
       await again.close();
+    }
+  });
+
+  it('native histogram chunks go to chunks_head and through a snapshot unchanged', async () => {
+    const dir = await tmp();
+    const ints = counterHistograms(400, 0, { resetAt: 250, stepMs: 15_000 });
+    const db = await openDB({ dir, retentionMs: 0, enableMemorySnapshotOnShutdown: true });
+    for (let i = 0; i < ints.length; i += 50) {
+      const app = db.appender();
+      for (const { t, h } of ints.slice(i, i + 50)) app.appendHistogram(Labels.from({ __name__: 'h' }), t, h);
+      await app.commit();
+    }
+    const got = async (d: DB) => {
+      const [s] = await d.queryable().select([new Matcher('=', '__name__', 'h')], ALL);
+      return { ts: [...(s?.histograms?.timestamps ?? [])], hs: JSON.stringify(s?.histograms?.values) };
+    };
+    const before = await got(db);
+    expect(before.ts).toHaveLength(400);
+    await db.close();
+    const again = await openDB({ dir, retentionMs: 0, enableMemorySnapshotOnShutdown: true });
+    try {
+      expect(again.walReplay.records).toBe(0);
+      expect(await got(again)).toEqual(before);
+    } finally {
+      await again.close();
+    }
+    // Without the snapshot: histogram chunks from chunks_head, the rest from the WAL.
+    const plain = await openDB({ dir, retentionMs: 0 });
+    try {
+      expect(plain.walReplay.mmappedChunks).toBeGreaterThan(0);
+      expect(await got(plain)).toEqual(before);
+    } finally {
+      await plain.close();
     }
   });
 

@@ -94,8 +94,7 @@ export interface ChunkSnapshotStats {
  * offset, as Prometheus's Head.ChunkSnapshot: into `<name>.tmp`, renamed when complete, then the
  * older snapshots are deleted. Nothing is written when a snapshot at the same WAL position exists.
  * The head's closed chunks must already be in chunks_head (flushed and synced) for it to be of
- * use. A series whose open chunk holds native histograms is written as Prometheus does; this
- * package cannot reopen such a chunk and replays the WAL instead when loading it.
+ * use. Open chunks of any encoding (XOR, native histograms) are written as Prometheus does.
  */
 export async function writeChunkSnapshot(head: Head, dataDir: string, wal: WAL): Promise<ChunkSnapshotStats> {
   const { segment, offset } = await wal.lastSegmentAndOffset();

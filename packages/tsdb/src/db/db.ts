@@ -74,8 +74,8 @@ export interface DBOptions {
    * `chunk_snapshot.<WAL segment>.<offset>` in the data dir (Prometheus's format, so Prometheus
    * 2.42 with the feature reads it, and we read its snapshots). On open, the newest snapshot is
    * loaded and only the WAL after its segment/offset is replayed, so a cleanly closed DB is ready
-   * in a fraction of a full replay. A snapshot that cannot be read (corrupt, a native histogram
-   * open chunk, chunks_head files missing or corrupt) is ignored with a warning and the whole
+   * in a fraction of a full replay. A snapshot that cannot be read (corrupt, an unknown record
+   * type, chunks_head files corrupt) is ignored with a warning and the whole
    * WAL is replayed: no sample is lost. A crash leaves the previous snapshot, which stays valid
    * (the WAL after it is replayed). Ignored, with a warning, when `outOfOrderTimeWindowMs` > 0
    * (out-of-order samples live only in the WAL here). Default false.
