@@ -25,6 +25,7 @@ import {
   openBlock,
   type ThanosMeta,
 } from '@thanos-ts/tsdb';
+import { decodeChunkSamples, encodeChunkSamples, type RewriteSample } from '@thanos-ts/tsdb/compact';
 import { parse as parseYaml } from 'yaml';
 import type { HashFunc } from '../block/hash.js';
 import { uploadBlock } from '../block/upload.js';
@@ -147,8 +148,12 @@ export interface RewriteResult {
 interface Chunk {
   minTime: number;
   maxTime: number;
+  /** Timestamps of every sample, ms. */
   ts: Float64Array;
+  /** Float values (XOR chunks; empty for native histogram chunks). */
   vs: Float64Array;
+  /** Every sample of a native histogram chunk (integer or float histograms), in order. */
+  hist?: RewriteSample[];
   encoded?: EncodedChunk;
 }
 
@@ -327,11 +332,22 @@ async function* readSeries(reader: BlockReader, signal?: AbortSignal): AsyncGene
     for (const s of batch) {
       const chunks: Chunk[] = [];
       for (const c of s.chunks) {
-        if (c.encoding !== ChunkEncoding.XOR || !c.data)
-          // Thanos's rewrite panics on these ("not implemented"); refuse cleanly instead.
+        if (!c.data)
           throw new InvalidArgumentError(
-            `block ${reader.meta.ulid}: series ${s.labels.toString()} has native histogram chunks, which rewrite does not support`,
+            `block ${reader.meta.ulid}: series ${s.labels.toString()}: chunk without data`,
           );
+        const encoded: EncodedChunk = {
+          minTime: c.minTime,
+          maxTime: c.maxTime,
+          encoding: c.encoding ?? ChunkEncoding.XOR,
+          data: c.data,
+        };
+        if (encoded.encoding !== ChunkEncoding.XOR) {
+          // Native histograms (Thanos's rewrite panics on these): decoded as samples, re-encoded
+          // in their own encoding only when a deletion touches them.
+          chunks.push(histChunk(encoded, decodeChunkSamples(encoded, { labels: s.labels, block: reader.name })));
+          continue;
+        }
         const d = decodeSeries(
           { ref: s.ref, labels: s.labels, chunks: [c] },
           -Infinity,
@@ -344,12 +360,23 @@ async function* readSeries(reader: BlockReader, signal?: AbortSignal): AsyncGene
           maxTime: c.maxTime,
           ts: d.timestamps as Float64Array,
           vs: d.values as Float64Array,
-          encoded: { minTime: c.minTime, maxTime: c.maxTime, encoding: ChunkEncoding.XOR, data: c.data },
+          encoded,
         });
       }
       if (chunks.length > 0) yield { labels: s.labels, chunks };
     }
   }
+}
+
+function histChunk(encoded: EncodedChunk, samples: RewriteSample[]): Chunk {
+  return {
+    minTime: encoded.minTime,
+    maxTime: encoded.maxTime,
+    ts: Float64Array.from(samples, (x) => x.t),
+    vs: new Float64Array(0),
+    hist: samples,
+    encoded,
+  };
 }
 
 // The series to write: relabelled (when rules are given), then with deletions applied, each
@@ -404,10 +431,43 @@ async function relabelAll(
   }
   const out: Series[] = [];
   for (const { labels, parts } of byKey.values()) {
+    if (parts.some((p) => p.some((c) => c.hist !== undefined))) {
+      // With native histograms: the same merge over typed samples, cut as Prometheus's
+      // seriesToChunkEncoder cuts (120 samples, and at each change of sample type).
+      const where = { labels, block: 'rewrite' };
+      const chunks = encodeChunkSamples(mergeTypedSamples(parts), ENCODER_SPLIT).map((e) =>
+        histChunk(e, decodeChunkSamples(e, where)),
+      );
+      out.push({ labels, chunks });
+      continue;
+    }
     const [ts, vs] = mergeSamples(parts);
     out.push({ labels, chunks: splitChunks(ts, vs) });
   }
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+// mergeSamples for series holding native histograms: stable by time, first sample of each
+// timestamp kept; a float sample is one of kind XOR.
+function mergeTypedSamples(parts: readonly Chunk[][]): RewriteSample[] {
+  const all: RewriteSample[] = [];
+  for (const p of parts)
+    for (const c of p) {
+      if (c.hist) all.push(...c.hist);
+      else
+        for (let i = 0; i < c.ts.length; i++)
+          all.push({ t: c.ts[i] as number, kind: ChunkEncoding.XOR, v: c.vs[i] as number });
+    }
+  const order = Array.from(all.keys()).sort(
+    (a, b) => (all[a] as RewriteSample).t - (all[b] as RewriteSample).t || a - b,
+  );
+  const out: RewriteSample[] = [];
+  for (const i of order) {
+    const x = all[i] as RewriteSample;
+    if (out.length > 0 && (out[out.length - 1] as RewriteSample).t === x.t) continue;
+    out.push(x);
+  }
+  return out;
 }
 
 function mergeSamples(parts: readonly Chunk[][]): [Float64Array, Float64Array] {
@@ -487,6 +547,12 @@ function applyDeletions(
     }
     for (const iv of touching)
       deleted = addInterval(deleted, { mint: Math.max(iv.mint, c.minTime), maxt: Math.min(iv.maxt, c.maxTime) });
+    if (c.hist) {
+      // Native histograms: the surviving samples re-encoded in their own encoding, cut only
+      // where the appender must (Prometheus's populateChunksFromIterable).
+      out.push(...encodeChunkSamples(c.hist.filter((x) => !touching.some((iv) => x.t >= iv.mint && x.t <= iv.maxt))));
+      continue;
+    }
     // Keep the samples outside every interval, in one re-encoded chunk.
     const keep: number[] = [];
     for (let i = 0; i < c.ts.length; i++) {

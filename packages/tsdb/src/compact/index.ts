@@ -13,3 +13,10 @@ export {
   splitByRange,
 } from './plan.js';
 export { blocksBeyondRetention, type RetentionOptions } from './retention.js';
+export {
+  chainChunkSamples,
+  decodeChunkSamples,
+  encodeChunkSamples,
+  type RewriteSample,
+  type RewriteWhere,
+} from './rewrite.js';
