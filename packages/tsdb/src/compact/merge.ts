@@ -1,4 +1,5 @@
 import { ChunkEncoding, cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
+import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
 import { encodeXorChunk } from '../chunkenc/xor-bulk.js';
 import type { Labels } from '../labels/labels.js';
 import { decodeChunk } from './block-series.js';
@@ -111,74 +112,152 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-class SampleCursor {
-  private i = -1;
-  constructor(
-    readonly ts: Float64Array,
-    readonly vs: Float64Array,
-    private readonly n: number,
-  ) {}
-  next(): boolean {
-    if (this.i < this.n) this.i++;
-    return this.i < this.n;
-  }
-  get t(): number {
-    return this.ts[this.i] as number;
-  }
-  get v(): number {
-    return this.vs[this.i] as number;
-  }
-}
+// Scratch columns reused by every chainSamples call (compaction is single-threaded per process):
+// the inputs decoded back to back, and the merged output.
+let inT = new Float64Array(4096);
+let inV = new Float64Array(4096);
+let outT = new Float64Array(4096);
+let outV = new Float64Array(4096);
+// Per input chunk: its current sample (index into inT/inV) and end; the heap of input numbers.
+let pos = new Int32Array(16);
+let end = new Int32Array(16);
+let heap = new Int32Array(16);
 
 /**
  * Prometheus's chainSampleIterator over the chunks' samples, step for step: the first chunk is
  * the current cursor, the others wait in a heap by timestamp, and a sample whose timestamp equals
  * the last one emitted is skipped. Which of several samples with one timestamp survives depends
  * on heap order only ("one sample from random overlapped ones is kept"): replaying the same heap
- * moves makes it the one Prometheus keeps.
+ * moves (Go's container/heap, as GoHeap) makes it the one Prometheus keeps. The chunks are decoded
+ * into shared columns and the cursors are indices, so a merge allocates nothing per sample or per
+ * chunk. The returned columns are views into scratch space, valid until the next call.
  */
 export function chainSamples(
   chunks: readonly EncodedChunk[],
   where: MergeChunkOptions['where'],
 ): { timestamps: Float64Array; values: Float64Array } {
+  const k = chunks.length;
   let total = 0;
-  const cursors = chunks.map((c) => {
-    const d = decodeChunk(c, where);
-    total += d.n;
-    return new SampleCursor(d.timestamps, d.values, d.n);
-  });
-  const outT = new Float64Array(total);
-  const outV = new Float64Array(total);
+  for (let i = 0; i < k; i++) {
+    const c = chunks[i] as EncodedChunk;
+    if (c.encoding !== ChunkEncoding.XOR) return chainSamplesSlow(chunks, where);
+    total += xorNumSamples(c.data);
+  }
+  if (inT.length < total) {
+    const cap = Math.max(total, inT.length * 2);
+    inT = new Float64Array(cap);
+    inV = new Float64Array(cap);
+    outT = new Float64Array(cap);
+    outV = new Float64Array(cap);
+  }
+  if (pos.length < k) {
+    pos = new Int32Array(k * 2);
+    end = new Int32Array(k * 2);
+    heap = new Int32Array(k * 2);
+  }
+  const ts = inT;
+  const vs = inV;
+  let at = 0;
+  for (let i = 0; i < k; i++) {
+    pos[i] = at - 1;
+    at += decodeXorInto((chunks[i] as EncodedChunk).data, ts, vs, at, where.block);
+    end[i] = at;
+  }
+  const h = heap;
+  let hn = 0;
+  // Go's heap.Push for each other chunk that has a sample.
+  for (let i = 1; i < k; i++) {
+    const p = (pos[i] as number) + 1;
+    if (p >= (end[i] as number)) continue;
+    pos[i] = p;
+    hn = heapPush(h, hn, i, ts);
+  }
+  const oT = outT;
+  const oV = outV;
   let n = 0;
-  const heap = new GoHeap<SampleCursor>((a, b) => a.t < b.t);
-  let curr: SampleCursor | undefined = cursors[0];
-  for (const c of cursors.slice(1)) if (c.next()) heap.push(c);
+  let curr = 0;
   let lastT = Number.NEGATIVE_INFINITY;
-  while (curr) {
+  for (;;) {
     let currT = 0;
     let done = false;
     for (;;) {
-      if (curr.next()) {
-        currT = curr.t;
+      // curr.next()
+      const p = (pos[curr] as number) + 1;
+      if (p < (end[curr] as number)) {
+        pos[curr] = p;
+        currT = ts[p] as number;
         if (currT === lastT) continue;
-        const top = heap.peek();
-        if (!top || currT < top.t) break;
-        heap.push(curr);
-      } else if (heap.length === 0) {
-        done = true;
-        break;
+        if (hn === 0 || currT < (ts[pos[h[0] as number] as number] as number)) break;
+        hn = heapPush(h, hn, curr, ts);
+      } else {
+        pos[curr] = end[curr] as number;
+        if (hn === 0) {
+          done = true;
+          break;
+        }
       }
-      curr = heap.pop() as SampleCursor;
-      currT = curr.t;
+      // curr = heap.Pop()
+      hn--;
+      const top = h[0] as number;
+      h[0] = h[hn] as number;
+      h[hn] = top;
+      heapDown(h, hn, ts);
+      curr = top;
+      currT = ts[pos[curr] as number] as number;
       if (currT !== lastT) break;
     }
     if (done) break;
     lastT = currT;
-    outT[n] = currT;
-    outV[n] = curr.v;
+    oT[n] = currT;
+    oV[n] = vs[pos[curr] as number] as number;
     n++;
   }
-  return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+  return { timestamps: oT.subarray(0, n), values: oV.subarray(0, n) };
+}
+
+// Go's heap.Push (append, then up) over input numbers keyed by their current timestamp.
+function heapPush(h: Int32Array, n: number, x: number, ts: Float64Array): number {
+  h[n] = x;
+  let j = n;
+  for (;;) {
+    const i = Math.trunc((j - 1) / 2);
+    if (i === j) break;
+    const hj = h[j] as number;
+    const hi = h[i] as number;
+    if (!((ts[pos[hj] as number] as number) < (ts[pos[hi] as number] as number))) break;
+    h[i] = hj;
+    h[j] = hi;
+    j = i;
+  }
+  return n + 1;
+}
+
+// Go's heap down(0, n).
+function heapDown(h: Int32Array, n: number, ts: Float64Array): void {
+  let i = 0;
+  for (;;) {
+    const j1 = 2 * i + 1;
+    if (j1 >= n) break;
+    let j = j1;
+    const j2 = j1 + 1;
+    if (j2 < n && (ts[pos[h[j2] as number] as number] as number) < (ts[pos[h[j1] as number] as number] as number))
+      j = j2;
+    const hj = h[j] as number;
+    const hi = h[i] as number;
+    if (!((ts[pos[hj] as number] as number) < (ts[pos[hi] as number] as number))) break;
+    h[i] = hj;
+    h[j] = hi;
+    i = j;
+  }
+}
+
+// chainSamples for a chunk that is not XOR: decodeChunk gives the error naming block and series.
+function chainSamplesSlow(
+  chunks: readonly EncodedChunk[],
+  where: MergeChunkOptions['where'],
+): { timestamps: Float64Array; values: Float64Array } {
+  for (const c of chunks) decodeChunk(c, where);
+  throw new Error('unreachable: decodeChunk accepts only XOR chunks');
 }
 
 function encodeMerged(s: { timestamps: Float64Array; values: Float64Array }, chunkRange?: number): EncodedChunk[] {
