@@ -11,8 +11,12 @@ import type { BucketBlock } from './bucket-block.js';
 import type { RequestLimiter } from './limits.js';
 import { postingsForMatchersSliced } from './postings.js';
 
-/** Series refs read from the index per round trip. */
-const SERIES_BATCH = 8192;
+/**
+ * Series refs read from the index per call of the reader. tsdb's reader reads at most 4096
+ * entries per ranged read anyway, so this is as few reads as larger calls make, and between
+ * calls the request's time slice can yield (decoding 4096 entries takes ~10–20 ms).
+ */
+const SERIES_BATCH = 4096;
 /** Series per streamed batch whose chunks are fetched together. */
 const OUTPUT_BATCH_SERIES = 4096;
 const OUTPUT_BATCH_CHUNKS = 65536;
@@ -22,14 +26,16 @@ const OUTPUT_BATCH_CHUNKS = 65536;
  */
 const SERIES_PER_CHECK = 32;
 
-interface ChunkRef {
+/** A chunk of a selected series: its time range, its ref in `block`'s segment files. */
+export interface ChunkRef {
   minTime: number;
   maxTime: number;
   ref: number;
   block: BucketBlock;
 }
 
-interface SelectedSeries {
+/** A series selected from one or more blocks, with the chunk metas in the requested range. */
+export interface SelectedSeries {
   labels: Labels;
   chunks: ChunkRef[];
 }
