@@ -24,7 +24,9 @@ export function isHistogramEncoding(e: ChunkEncoding | undefined): boolean {
  * Decodes the histogram and float histogram chunks among `chunks` into sorted columns limited to
  * [mint, maxt] without the samples `dels` covers; XOR chunks are skipped. Overlapping chunks are
  * merged by time, the first chunk's sample winning. Returns undefined when no histogram sample is
- * left. Throws CorruptionError (naming `file` and the chunk's ref) for malformed chunks.
+ * left. Throws CorruptionError (naming `file` and the chunk's ref) for malformed chunks. The
+ * samples of one chunk share their spans arrays (read-only, as Prometheus's chunk iterators hand
+ * them out); decoding a chunk stops at its first sample after `maxt` (samples are in time order).
  */
 export function decodeHistogramChunks(
   chunks: readonly HistogramChunkRef[],
@@ -46,18 +48,20 @@ export function decodeHistogramChunks(
       else hit = new HistogramIterator(c.data, file, c.ref);
       while (hit.next()) {
         const t = hit.t;
-        if (t < mint || t > maxt || (dels && deleted(t, dels))) continue;
+        if (t > maxt) break;
+        if (t < mint || (dels && deleted(t, dels))) continue;
         ts.push(t);
-        hs.push(hit.atFloatHistogram());
+        hs.push(hit.atFloatHistogram(true));
       }
     } else if (c.encoding === ChunkEncoding.FloatHistogram) {
       if (fit) fit.reset(c.data, file, c.ref);
       else fit = new FloatHistogramIterator(c.data, file, c.ref);
       while (fit.next()) {
         const t = fit.t;
-        if (t < mint || t > maxt || (dels && deleted(t, dels))) continue;
+        if (t > maxt) break;
+        if (t < mint || (dels && deleted(t, dels))) continue;
         ts.push(t);
-        hs.push(fit.atFloatHistogram());
+        hs.push(fit.atFloatHistogram(true));
       }
     } else continue;
     if (before > 0 && ts.length > before && (ts[before] as number) <= (ts[before - 1] as number)) sorted = false;

@@ -605,8 +605,12 @@ export class FloatHistogramIterator {
     return counterResetHintForSample(this.counterResetHeader, this.numRead);
   }
 
-  /** The current sample as a new FloatHistogram (a stale one as an empty histogram with the stale sum). */
-  atFloatHistogram(): FloatHistogram {
+  /**
+   * The current sample as a new FloatHistogram (a stale one as an empty histogram with the stale
+   * sum). With `shareSpans`, the spans are the chunk's own arrays, shared by every sample of the
+   * chunk and not to be modified (as Prometheus's AtFloatHistogram(nil)).
+   */
+  atFloatHistogram(shareSpans = false): FloatHistogram {
     if (isStaleNaN(this.sumState.value)) {
       return {
         counterResetHint: CounterResetHint.Unknown,
@@ -635,8 +639,8 @@ export class FloatHistogramIterator {
       zeroCount: this.zCntState.value,
       count: this.cntState.value,
       sum: this.sumState.value,
-      positiveSpans: this.pSpans.map((s) => ({ ...s })),
-      negativeSpans: this.nSpans.map((s) => ({ ...s })),
+      positiveSpans: shareSpans ? this.pSpans : this.pSpans.map((s) => ({ ...s })),
+      negativeSpans: shareSpans ? this.nSpans : this.nSpans.map((s) => ({ ...s })),
       positiveBuckets: values(this.pStates),
       negativeBuckets: values(this.nStates),
     };

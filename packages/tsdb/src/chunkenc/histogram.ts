@@ -784,9 +784,12 @@ export class HistogramIterator {
 
   /**
    * The current sample as a FloatHistogram (absolute bucket counts), built straight from the
-   * decoder's state: one copy of the spans and one pass over the buckets.
+   * decoder's state: one copy of the spans and one pass over the buckets. With `shareSpans`, the
+   * spans are the chunk's own arrays, shared by every sample of the chunk and not to be modified
+   * (as Prometheus's AtFloatHistogram(nil): a chunk's layout is fixed); the query path uses it to
+   * save two arrays and their span objects per sample.
    */
-  atFloatHistogram(): FloatHistogram {
+  atFloatHistogram(shareSpans = false): FloatHistogram {
     if (isStaleNaN(this.sumState.value)) return this.atHistogram();
     if (this.schema > EXPONENTIAL_SCHEMA_MAX) return histogramToFloat(this.atHistogram());
     const custom = isCustomBucketsSchema(this.schema);
@@ -797,8 +800,8 @@ export class HistogramIterator {
       zeroCount: custom ? 0 : this.zCnt,
       count: this.cnt,
       sum: this.sumState.value,
-      positiveSpans: copySpans(this.pSpans),
-      negativeSpans: custom ? [] : copySpans(this.nSpans),
+      positiveSpans: shareSpans ? this.pSpans : copySpans(this.pSpans),
+      negativeSpans: custom ? [] : shareSpans ? this.nSpans : copySpans(this.nSpans),
       positiveBuckets: runningSums(this.pBuckets),
       negativeBuckets: custom ? [] : runningSums(this.nBuckets),
     };
