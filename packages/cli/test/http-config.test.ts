@@ -107,19 +107,9 @@ describe('--http.config through the CLI', () => {
 
   it.each([
     {
-      name: 'a command whose HTTP server does not take it',
-      args: ['compact', '--http.config=/x.yml'],
-      error: '--http.config: not supported by thanos-ts compact',
-    },
-    {
       name: 'a missing file',
       args: ['query', '--http.config=/nonexistent/web.yml'],
       error: '--http.config: /nonexistent/web.yml: cannot read',
-    },
-    {
-      name: 'HTTP request logging where it cannot apply',
-      args: ['rule', '--request.logging-config=options:\n  level: INFO\n  decision:\n    log_end: true\n'],
-      error: '--request.logging-config: HTTP request logging is not supported by thanos-ts rule',
     },
     {
       name: 'gRPC request logging on a component without gRPC',

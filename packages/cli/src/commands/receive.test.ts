@@ -157,8 +157,8 @@ describe('thanos-ts receive flags', () => {
     ],
     [['--remote-write.server-tls-cert=/c'], /both server key and certificate must be provided/],
     [
-      ['--remote-write.server-tls-ciphers=TLS_RSA_WITH_AES_128_CBC_SHA'],
-      /--remote-write.server-tls-ciphers: invalid cipher suite: TLS_RSA_WITH_AES_128_CBC_SHA, valid values are/,
+      ['--remote-write.server-tls-ciphers=TLS_RSA_WITH_RC4_128_SHA'],
+      /--remote-write.server-tls-ciphers: invalid cipher suite: TLS_RSA_WITH_RC4_128_SHA, valid values are/,
     ],
     [
       ['--remote-write.server-tls-curves=P-256'],

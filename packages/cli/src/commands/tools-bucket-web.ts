@@ -58,6 +58,8 @@ export async function parseBucketWebFlags(o: BucketWebFlags): Promise<BucketWebC
   const flags: FlagsFor<BucketWebOptions, NotBucketWebFlags> = {
     httpAddress: serving.httpAddress,
     httpGracePeriodMs: serving.httpGracePeriodMs,
+    webConfig: serving.webConfig,
+    requestLogging: serving.requestLogging,
     tracer: serving.tracer,
     refreshIntervalMs,
     timeoutMs: durationFlag(o.timeout, 'timeout'),

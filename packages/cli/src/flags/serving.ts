@@ -26,8 +26,6 @@ export interface ServingFlags extends GrpcServerTLSFlags, TracingFlags {
   'request.loggingConfigFile'?: string;
 }
 
-/** Commands whose component serves its HTTP endpoints through the shared server (bindServers/serveHTTP), so --http.config and HTTP request logging apply. */
-const SHARED_HTTP_SERVER = new Set(['query', 'store', 'sidecar', 'query-frontend']);
 /** Commands whose component serves gRPC through the shared server, so gRPC request logging applies. */
 const SHARED_GRPC_SERVER = new Set(['query', 'store', 'sidecar', 'rule', 'receive']);
 /** Commands that have --request.logging-config in Thanos. */
@@ -68,27 +66,16 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
       ),
     );
   }
-  // A component that does not serve through the shared server would silently ignore these: refuse.
+  // Every component serves HTTP through the shared server (serveHTTP), so --http.config and HTTP
+  // request logging always apply; gRPC request logging on a component without gRPC would be
+  // silently ignored: refuse it.
   cmd.hook('preAction', (_cmd, action) => {
     const path = commandPath(action);
     const o = action.opts() as Partial<ServingFlags>;
-    if ((o['http.config'] ?? '') !== '' && !SHARED_HTTP_SERVER.has(path))
-      throw new InvalidArgumentError(
-        `--http.config: not supported by thanos-ts ${path} yet (its HTTP server does not take the web config); supported by ${[...SHARED_HTTP_SERVER].join(', ')}`,
-      );
     const logging = requestLoggingFromFlags(o);
     if (!logging) return;
     // Global `options` apply to every protocol the component logs; an explicit block names one.
     const blocks = topLevelKeys(requestLoggingText(o)?.text ?? '');
-    // Thanos logs HTTP requests of rule (global options too); receive and sidecar only gRPC.
-    if (
-      logging.http.decision !== 'NoLogCall' &&
-      !SHARED_HTTP_SERVER.has(path) &&
-      (path === 'rule' || blocks.has('http'))
-    )
-      throw new InvalidArgumentError(
-        `--request.logging-config: HTTP request logging is not supported by thanos-ts ${path} yet; set only its grpc block`,
-      );
     if (logging.grpc.decision !== 'NoLogCall' && !SHARED_GRPC_SERVER.has(path) && blocks.has('grpc'))
       throw new InvalidArgumentError(
         `--request.logging-config: gRPC request logging does not apply to thanos-ts ${path} (it serves no gRPC)`,

@@ -23,8 +23,9 @@ import {
   type ServingOptions,
   untilAborted,
 } from '../component/component.js';
+import { serveHTTP } from '../component/http-server.js';
 import { forEachLimit } from '../concurrency/limit.js';
-import { createComponentHandler, type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import { readForm } from '../http/params.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { createMetaFetcher, type MetaFilters } from '../store/meta-fetcher.js';
@@ -420,7 +421,14 @@ export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
           'different values for --web.route-prefix and --web.external-prefix detected, web UI may not work without a reverse-proxy.',
         );
       if (opts.httpAddress !== undefined) {
-        server = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs });
+        server = await serveHTTP(handler, {
+          address: opts.httpAddress,
+          gracePeriodMs: opts.httpGracePeriodMs,
+          webConfig: opts.webConfig,
+          requestLogging: opts.requestLogging?.http,
+          logger,
+          name: 'bucket-web',
+        });
         logger.info('listening', { http: server.address });
       }
       signal.throwIfAborted();

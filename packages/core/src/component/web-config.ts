@@ -7,6 +7,7 @@ import { parseGoDuration } from '@thanos-ts/tsdb/goformat';
 import bcrypt from 'bcryptjs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { RequestHandler } from '../http/query-api.js';
+import { GO_CIPHER_SUITES, GO_CURVES, TLS13_SUITES, WEB_CONFIG_CURVES } from '../tls/go-names.js';
 import { WebConfigError } from './errors.js';
 
 /** exporter-toolkit's client_auth_type values (Go's tls.ClientAuthType names). */
@@ -25,35 +26,6 @@ export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 /** One of exporter-toolkit's TLS versions (`TLS10` … `TLS13`). */
 export type WebTLSVersion = keyof typeof TLS_VERSIONS;
-
-/** exporter-toolkit's curve names and OpenSSL's. */
-const CURVES: Record<string, string> = { CurveP256: 'P-256', CurveP384: 'P-384', CurveP521: 'P-521', X25519: 'X25519' };
-
-/**
- * Go's tls.CipherSuites() (the secure suites, the only ones exporter-toolkit accepts) by Go name,
- * with OpenSSL's name. The TLS 1.3 suites are listed because Go accepts their names, but, as in
- * Go, they cannot be turned off: cipher_suites limits TLS 1.2 and below.
- */
-const CIPHER_SUITES: Record<string, string> = {
-  TLS_AES_128_GCM_SHA256: 'TLS_AES_128_GCM_SHA256',
-  TLS_AES_256_GCM_SHA384: 'TLS_AES_256_GCM_SHA384',
-  TLS_CHACHA20_POLY1305_SHA256: 'TLS_CHACHA20_POLY1305_SHA256',
-  TLS_RSA_WITH_AES_128_CBC_SHA: 'AES128-SHA',
-  TLS_RSA_WITH_AES_256_CBC_SHA: 'AES256-SHA',
-  TLS_RSA_WITH_AES_128_GCM_SHA256: 'AES128-GCM-SHA256',
-  TLS_RSA_WITH_AES_256_GCM_SHA384: 'AES256-GCM-SHA384',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-};
-const TLS13_SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
 /**
  * Response headers exporter-toolkit lets a web config set, with the values allowed (none listed:
@@ -232,9 +204,9 @@ function parseWebConfigUnchecked(text: string, dir: string | undefined): WebConf
       return v as WebTLSVersion;
     };
     const ciphers = stringList(t.get('cipher_suites'), 'cipher_suites', lc);
-    for (const c of ciphers ?? []) if (!(c in CIPHER_SUITES)) throw new Error(`unknown cipher: ${c}`);
+    for (const c of ciphers ?? []) if (!(c in GO_CIPHER_SUITES)) throw new Error(`unknown cipher: ${c}`);
     const curves = stringList(t.get('curve_preferences'), 'curve_preferences', lc);
-    for (const c of curves ?? []) if (!(c in CURVES)) throw new Error(`unknown curve: ${c}`);
+    for (const c of curves ?? []) if (!WEB_CONFIG_CURVES.includes(c)) throw new Error(`unknown curve: ${c}`);
     const tls: WebTLSConfig = {
       certFile: joinDir(dir, scalarString(t.get('cert_file'), 'cert_file', lc)),
       cert: scalarString(t.get('cert'), 'cert', lc),
@@ -373,7 +345,9 @@ function loadTLS(t: WebTLSConfig): WebTLSServerOptions {
   const auth = t.clientAuthType ?? 'NoClientCert';
   if (!(CLIENT_AUTH_TYPES as readonly string[]).includes(auth)) throw new Error(`invalid ClientAuth: ${auth}`);
   if (ca && auth === 'NoClientCert') throw new Error("client CA's have been configured without a Client Auth Policy");
-  const tls12 = (t.cipherSuites ?? []).map((c) => CIPHER_SUITES[c] as string).filter((c) => !TLS13_SUITES.includes(c));
+  const tls12 = (t.cipherSuites ?? [])
+    .map((c) => GO_CIPHER_SUITES[c] as string)
+    .filter((c) => !TLS13_SUITES.includes(c));
   return {
     cert,
     key,
@@ -386,7 +360,7 @@ function loadTLS(t: WebTLSConfig): WebTLSServerOptions {
     maxVersion: TLS_VERSIONS[t.maxVersion ?? 'TLS13'],
     // Go ignores cipher_suites for TLS 1.3: its suites stay on.
     ...(tls12.length > 0 ? { ciphers: [...TLS13_SUITES, ...tls12].join(':') } : {}),
-    ...(t.curvePreferences?.length ? { ecdhCurve: t.curvePreferences.map((c) => CURVES[c]).join(':') } : {}),
+    ...(t.curvePreferences?.length ? { ecdhCurve: t.curvePreferences.map((c) => GO_CURVES[c]).join(':') } : {}),
     honorCipherOrder: t.preferServerCipherSuites ?? true,
   };
 }

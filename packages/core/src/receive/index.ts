@@ -1,5 +1,7 @@
 // @thanos-ts/core/receive: Thanos's receiver (remote write in, per-tenant TSDBs, hashring routing
 // and replication, blocks out) and the pieces it is built from.
+
+export { GO_CIPHER_SUITES, GO_CURVES } from '../tls/go-names.js';
 export {
   DecodeRequestError,
   HTTP_STATUS_OF,
@@ -66,8 +68,6 @@ export { writeQuorum } from './router.js';
 export { relabelSeries, splitTenants } from './series-transform.js';
 export {
   checkRemoteWriteServerTLS,
-  GO_CIPHER_SUITES,
-  GO_CURVES,
   nodeCipherList,
   nodeCurveList,
   type RemoteWriteServerTLS,

@@ -6,56 +6,12 @@ import type { SecureVersion, TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type ListeningHTTPServer, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
+import { GO_CIPHER_SUITES, GO_CURVES, GO_DEFAULT_TLS12, TLS13_SUITES } from '../tls/go-names.js';
 
 /** TLS versions Thanos's --remote-write.server-tls-min-version accepts. */
 export const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 /** One of {@link TLS_VERSIONS}. */
 export type TLSVersion = (typeof TLS_VERSIONS)[number];
-
-/**
- * Go's crypto/tls cipher suite names that Thanos accepts (tls.CipherSuites(), the ones Go deems
- * secure) and the OpenSSL names Node uses for them. The three TLS 1.3 suites are listed because Go
- * accepts their names, but as in Go they cannot be turned off: TLS 1.3 always offers all three.
- */
-export const GO_CIPHER_SUITES: Readonly<Record<string, string>> = {
-  TLS_AES_128_GCM_SHA256: 'TLS_AES_128_GCM_SHA256',
-  TLS_AES_256_GCM_SHA384: 'TLS_AES_256_GCM_SHA384',
-  TLS_CHACHA20_POLY1305_SHA256: 'TLS_CHACHA20_POLY1305_SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA: 'ECDHE-ECDSA-AES128-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA: 'ECDHE-ECDSA-AES256-SHA',
-  TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA: 'ECDHE-RSA-AES128-SHA',
-  TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA: 'ECDHE-RSA-AES256-SHA',
-  TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256: 'ECDHE-ECDSA-AES128-GCM-SHA256',
-  TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384: 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256: 'ECDHE-RSA-AES128-GCM-SHA256',
-  TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384: 'ECDHE-RSA-AES256-GCM-SHA384',
-  TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-RSA-CHACHA20-POLY1305',
-  TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256: 'ECDHE-ECDSA-CHACHA20-POLY1305',
-};
-
-/** The TLS 1.3 suites, which Go (and so Thanos) always enables whatever the cipher list says. */
-const TLS13_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'];
-
-/**
- * The curve (key exchange group) names Thanos's getCurveIDs accepts and their OpenSSL group names
- * (the post-quantum hybrids need OpenSSL 3.5, which Node 24 bundles).
- */
-export const GO_CURVES: Readonly<Record<string, string>> = {
-  CurveP256: 'P-256',
-  CurveP384: 'P-384',
-  CurveP521: 'P-521',
-  X25519: 'X25519',
-  X25519MLKEM768: 'X25519MLKEM768',
-  SecP256r1MLKEM768: 'SecP256r1MLKEM768',
-  SecP384r1MLKEM1024: 'SecP384r1MLKEM1024',
-};
-
-/**
- * Go's default TLS 1.2 suites (Go 1.22+: the ECDHE suites above; no RSA key exchange, no DHE), as
- * OpenSSL names. Used when no suites are listed, so a receiver accepts what Thanos's does rather
- * than Node's wider default (which includes RSA key exchange).
- */
-const GO_DEFAULT_TLS12 = Object.values(GO_CIPHER_SUITES).filter((c) => !c.startsWith('TLS_'));
 
 /**
  * The Node `ciphers` string for Go cipher suite names (Thanos's getCipherSuiteIDs); with no names,

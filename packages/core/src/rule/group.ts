@@ -2,7 +2,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { isStaleNaN, type Labels, matcher, type Queryable, SampleError, STALE_NAN } from '@thanos-ts/tsdb';
 import { xxhash64 } from '../cache/xxhash.js';
 import type { Logger } from '../log/logger.js';
-import { withSpan } from '../tracing/context.js';
+import { defaultTracer, withSpan } from '../tracing/context.js';
 import type { RuleMetrics } from './metrics.js';
 import type { RuleQueryFunc } from './query-func.js';
 import type { RuleGroupConfig } from './rule-file.js';
@@ -42,9 +42,10 @@ export interface GroupDeps {
   now: () => number;
   /**
    * Each rule's evaluation is a `rule` span (as Prometheus's rules manager names it), parent of the
-   * query it sends; the HTTP query function carries it to the querier.
+   * query it sends; the HTTP query function carries it to the querier. Default: the global
+   * (no-op unless registered) tracer.
    */
-  tracer: Tracer;
+  tracer?: Tracer;
 }
 
 const utf8 = new TextEncoder();
@@ -218,7 +219,7 @@ export class RuleGroup {
       let out: OutputSample[];
       try {
         out = await withSpan(
-          this.deps.tracer,
+          this.deps.tracer ?? defaultTracer(),
           'rule',
           { name: rule.name, rule_group: this.name, file: this.cfg.file },
           () => rule.eval(ts, ctx),

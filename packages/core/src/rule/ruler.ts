@@ -14,9 +14,10 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
+import { serveHTTP } from '../component/http-server.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
 import type { DNSResolver } from '../discovery/dns.js';
-import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
+import type { ListeningHTTPServer } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { SHIPPER_META_FILENAME } from '../sidecar/shipper.js';
 import type { RelabelRule } from '../store/relabel.js';
@@ -524,7 +525,14 @@ export function createRuler(opts: RulerOptions): Ruler {
       signal.throwIfAborted();
       await startEndpoints();
       if (opts.httpAddress !== undefined) {
-        http = await listenHTTP(opts.httpAddress, handler, { gracePeriodMs: opts.httpGracePeriodMs ?? 120_000 });
+        http = await serveHTTP(handler, {
+          address: opts.httpAddress,
+          gracePeriodMs: opts.httpGracePeriodMs,
+          webConfig: opts.webConfig,
+          requestLogging: opts.requestLogging?.http,
+          logger,
+          name: 'rule',
+        });
         httpAddress = http.address;
       }
       servers = await bindServers(
