@@ -18,6 +18,7 @@ import {
 } from '@thanos-ts/tsdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compactBlockMetas, compactBlocks, MERGED_CHUNK_SAMPLES, mergeSeriesChunks } from '../src/compact/index.js';
+import { chainSamples } from '../src/compact/merge.js';
 
 const where = { labels: Labels.from({ __name__: 'x' }), block: 'test' };
 
@@ -229,5 +230,45 @@ describe('compactBlocks over blocks written by writeBlock', () => {
       compactBlocks({ blockDirs: [a?.dir as string], outDir: out, signal: AbortSignal.abort() }),
     ).rejects.toThrow();
     expect(readdirSync(out)).toEqual([]);
+  });
+});
+
+describe('chainSamples', () => {
+  // Two inputs take a loop without a heap; a third, empty input (never pushed) forces the heap
+  // loop over the same two, which replays Go's container/heap: both must keep the same samples.
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('two inputs keep what the heap loop keeps (seed %i)', (seed) => {
+    let x = seed * 7919;
+    const rnd = () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648;
+    };
+    const mk = () => {
+      const ts: number[] = [];
+      let t = Math.floor(rnd() * 50);
+      for (let i = 0; i < 1 + Math.floor(rnd() * 300); i++) {
+        ts.push(t);
+        t += 1 + Math.floor(rnd() * 4);
+      }
+      return chunk(
+        ts,
+        ts.map(() => Math.floor(rnd() * 1000)),
+      );
+    };
+    const a = mk();
+    const b = mk();
+    const empty: EncodedChunk = {
+      minTime: 0,
+      maxTime: 0,
+      encoding: ChunkEncoding.XOR,
+      data: encodeXorChunk([], [], 0, 0),
+    };
+    const copy = (r: { timestamps: Float64Array; values: Float64Array }) => [[...r.timestamps], [...r.values]];
+    const two = copy(chainSamples([a, b], where));
+    const heap = copy(chainSamples([a, b, empty], where));
+    expect(two).toEqual(heap);
+    expect(copy(chainSamples([b, a], where))).toEqual(copy(chainSamples([b, a, empty], where)));
+    // Every timestamp of either input once, sorted.
+    const all = [...new Set([...samples([a]), ...samples([b])].map(([t]) => t))].sort((p, q) => p - q);
+    expect(two[0]).toEqual(all);
   });
 });

@@ -163,6 +163,10 @@ export function chainSamples(
     at += decodeXorInto((chunks[i] as EncodedChunk).data, ts, vs, at, where.block);
     end[i] = at;
   }
+  if (k === 2) {
+    const n2 = chainTwo(ts, vs, 0, end[0] as number, end[0] as number, end[1] as number, outT, outV);
+    return { timestamps: outT.subarray(0, n2), values: outV.subarray(0, n2) };
+  }
   const h = heap;
   let hn = 0;
   // Go's heap.Push for each other chunk that has a sample.
@@ -213,6 +217,61 @@ export function chainSamples(
     n++;
   }
   return { timestamps: oT.subarray(0, n), values: oV.subarray(0, n) };
+}
+
+/**
+ * chainSamples' loop for exactly two inputs, [a0, a1) current and [b0, b1) in the heap: the heap
+ * then holds at most one cursor, and Go's push-then-pop of two elements returns the one already
+ * in the heap unless the pushed one is strictly smaller. So the current input keeps going while
+ * its timestamp is strictly below the other's and the two swap otherwise (a tie goes to the
+ * waiting one), exactly the heap moves of the general loop without a heap. Returns the count.
+ */
+function chainTwo(
+  ts: Float64Array,
+  vs: Float64Array,
+  a0: number,
+  a1: number,
+  b0: number,
+  b1: number,
+  oT: Float64Array,
+  oV: Float64Array,
+): number {
+  let pc = a0 - 1;
+  let ec = a1;
+  let po = b0;
+  let eo = b1;
+  let waiting = po < eo;
+  let n = 0;
+  let lastT = Number.NEGATIVE_INFINITY;
+  for (;;) {
+    let currT = 0;
+    for (;;) {
+      if (pc + 1 < ec) {
+        pc++;
+        currT = ts[pc] as number;
+        if (currT === lastT) continue;
+        if (!waiting || currT < (ts[po] as number)) break;
+        // Push the current, pop the waiting one: they swap.
+        const p = pc;
+        const e = ec;
+        pc = po;
+        ec = eo;
+        po = p;
+        eo = e;
+      } else {
+        if (!waiting) return n;
+        pc = po;
+        ec = eo;
+        waiting = false;
+      }
+      currT = ts[pc] as number;
+      if (currT !== lastT) break;
+    }
+    lastT = currT;
+    oT[n] = currT;
+    oV[n] = vs[pc] as number;
+    n++;
+  }
 }
 
 // Go's heap.Push (append, then up) over input numbers keyed by their current timestamp.
