@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { Server } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { makeTempDir, makeTestCerts } from '@thanos-ts/testing';
@@ -98,6 +99,34 @@ describe('gRPC TLS and mTLS', () => {
     }
     expect(series).toEqual(['{__name__="up", tls="yes"}']);
     withCert.close();
+  });
+
+  // A raw TLS handshake (ALPN h2, as gRPC clients offer) capped at `max`: the server's minimum
+  // version decides whether it completes.
+  const handshake = (port: number, max: 'TLSv1.2' | 'TLSv1.3') =>
+    new Promise<string>((resolve) => {
+      const socket = connect({
+        host: '127.0.0.1',
+        port,
+        maxVersion: max,
+        rejectUnauthorized: false,
+        ALPNProtocols: ['h2'],
+      });
+      socket.once('secureConnect', () => {
+        resolve(socket.getProtocol() ?? 'unknown');
+        socket.destroy();
+      });
+      socket.once('error', (err) => resolve(`refused: ${err.message}`));
+    });
+
+  it("refuses TLS 1.2 by default (Thanos's --grpc-server-tls-min-version=1.3) and takes it when allowed", async () => {
+    expect(await handshake(tlsPort, 'TLSv1.3')).toBe('TLSv1.3');
+    expect(await handshake(tlsPort, 'TLSv1.2')).toMatch(/^refused: /);
+    const lax = await serve(
+      grpcServerCredentials({ certFile: join(dir, 'server.crt'), keyFile: join(dir, 'server.key'), minVersion: '1.2' }),
+    );
+    servers.push(lax.server);
+    expect(await handshake(lax.port, 'TLSv1.2')).toBe('TLSv1.2');
   });
 
   it('names the file when a certificate cannot be read', () => {

@@ -60,6 +60,21 @@ describe('thanos-ts store flags', () => {
     await cfg.indexCache.cache.close();
   });
 
+  it("takes Thanos's gRPC server defaults: TLS 1.3 at least, connections recycled after 60m", async () => {
+    const cfg = await parseStoreFlags(
+      parsedFlags([
+        '--grpc-server-tls-cert=/c.pem',
+        '--grpc-server-tls-key=/k.pem',
+        '--grpc-server-max-connection-age=5m',
+      ]),
+    );
+    expect(cfg.grpcServerTLS?.minVersion).toBe('1.3');
+    expect(cfg.grpcMaxConnectionAgeMs).toBe(300_000);
+    const none = await parseStoreFlags(parsedFlags([]));
+    expect(none.grpcMaxConnectionAgeMs).toBe(3_600_000);
+    await Promise.all([cfg.indexCache.cache.close(), none.indexCache.cache.close()]);
+  });
+
   it('takes --store.grpc.downloaded-bytes-limit as a base-2 size, 0 by default', async () => {
     const cfg = await parseStoreFlags(parsedFlags(['--store.grpc.downloaded-bytes-limit=1GB']));
     expect(cfg.limits.downloadedBytesPerRequest).toBe(1024 ** 3);
@@ -111,6 +126,11 @@ describe('thanos-ts store flags', () => {
     [{ 'indexCache.config': 'x', 'indexCache.configFile': '/nope' }, /mutually exclusive/],
     [{ grpcServerTlsCert: '/x.pem' }, /--grpc-server-tls-cert and --grpc-server-tls-key/],
     [{ grpcAddress: 'localhost' }, /--grpc-address: want host:port/],
+    [
+      { grpcServerTlsMinVersion: '1.4' },
+      /--grpc-server-tls-min-version: invalid TLS version: 1.4, valid values are 1.0, 1.1, 1.2, 1.3/,
+    ],
+    [{ grpcServerMaxConnectionAge: 'forever' }, /--grpc-server-max-connection-age: invalid duration/],
     [{ 'store.grpc.seriesMaxConcurrency': '0' }, /--store.grpc.series-max-concurrency: want an integer ≥ 1/],
     [{ ignoreDeletionMarksDelay: '1 day' }, /--ignore-deletion-marks-delay: invalid duration/],
     [{ 'store.grpc.downloadedBytesLimit': 'lots' }, /--store.grpc.downloaded-bytes-limit: invalid size "lots"/],

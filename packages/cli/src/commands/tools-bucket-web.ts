@@ -28,7 +28,15 @@ export interface BucketWebFlags extends ObjstoreFlags, ServingFlags, LogFlags {
 }
 
 /** Options of createBucketWeb no flag sets: the bucket (from --objstore.*), in-process objects, two tunables Thanos has no flag for. */
-type NotBucketWebFlags = 'bucket' | 'logger' | 'registry' | 'now' | 'retryIntervalMs' | 'metaFetchConcurrency';
+type NotBucketWebFlags =
+  | 'bucket'
+  | 'logger'
+  | 'registry'
+  | 'now'
+  | 'retryIntervalMs'
+  | 'metaFetchConcurrency'
+  // No gRPC server.
+  | 'grpcMaxConnectionAgeMs';
 
 /** Everything `tools bucket web` resolved from its flags: createBucketWeb's options but the bucket. */
 export type BucketWebCommandConfig = Omit<BucketWebOptions, NotBucketWebFlags>;

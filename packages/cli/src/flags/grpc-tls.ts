@@ -1,4 +1,9 @@
-import type { GrpcClientTLSOptions, GrpcServerTLSOptions } from '@thanos-ts/core/storeapi';
+import {
+  type GrpcClientTLSOptions,
+  type GrpcServerTLSOptions,
+  TLS_VERSIONS,
+  type TLSVersion,
+} from '@thanos-ts/core/storeapi';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type Command, Option } from 'commander';
 
@@ -7,6 +12,7 @@ export interface GrpcServerTLSFlags {
   grpcServerTlsCert?: string;
   grpcServerTlsKey?: string;
   grpcServerTlsClientCa?: string;
+  grpcServerTlsMinVersion?: string;
 }
 
 /** Raw values of the gRPC client TLS flags. */
@@ -31,6 +37,12 @@ export function addGrpcServerTLSFlags(cmd: Command): Command {
         '--grpc-server-tls-client-ca <path>',
         'TLS CA to verify clients against. If no client CA is specified, there is no client verification on server side. (tls.NoClientCert)',
       ),
+    )
+    .addOption(
+      new Option(
+        '--grpc-server-tls-min-version <version>',
+        `TLS supported minimum version for gRPC server. If no version is specified, it'll default to 1.3. Allowed values: ${JSON.stringify(TLS_VERSIONS)}`,
+      ).default('1.3'),
     );
 }
 
@@ -67,10 +79,16 @@ export function grpcServerTLSFromFlags(o: GrpcServerTLSFlags): GrpcServerTLSOpti
       '--grpc-server-tls-client-ca needs --grpc-server-tls-cert and --grpc-server-tls-key',
     );
   }
+  const minVersion = o.grpcServerTlsMinVersion ?? '1.3';
+  if (!(TLS_VERSIONS as readonly string[]).includes(minVersion))
+    throw new InvalidArgumentError(
+      `--grpc-server-tls-min-version: invalid TLS version: ${minVersion}, valid values are ${TLS_VERSIONS.join(', ')}`,
+    );
   if (o.grpcServerTlsCert === undefined || o.grpcServerTlsKey === undefined) return undefined;
   return {
     certFile: o.grpcServerTlsCert,
     keyFile: o.grpcServerTlsKey,
+    minVersion: minVersion as TLSVersion,
     ...(o.grpcServerTlsClientCa ? { clientCAFile: o.grpcServerTlsClientCa } : {}),
   };
 }

@@ -21,6 +21,7 @@ export interface ServingFlags extends GrpcServerTLSFlags, TracingFlags {
   grpcAddress?: string;
   httpGracePeriod: string;
   grpcGracePeriod?: string;
+  grpcServerMaxConnectionAge?: string;
   'http.config'?: string;
   'request.loggingConfig'?: string;
   'request.loggingConfigFile'?: string;
@@ -100,6 +101,12 @@ export function addServingFlags(cmd: Command, opts: { grpc: boolean }): Command 
       '2m',
     ),
   );
+  cmd.addOption(
+    new Option(
+      '--grpc-server-max-connection-age <duration>',
+      'The grpc server max connection age. This controls how often to re-establish connections and redo TLS handshakes.',
+    ).default('60m'),
+  );
   return addGrpcServerTLSFlags(cmd);
 }
 
@@ -165,6 +172,9 @@ export function servingFromFlags(
     grpcAddress: grpc ? listenAddressFlag(o.grpcAddress as string, 'grpc-address') : undefined,
     grpcGracePeriodMs: grpc ? durationFlag(o.grpcGracePeriod ?? '2m', 'grpc-grace-period') : undefined,
     grpcServerTLS: grpc ? grpcServerTLSFromFlags(o) : undefined,
+    grpcMaxConnectionAgeMs: grpc
+      ? durationFlag(o.grpcServerMaxConnectionAge ?? '60m', 'grpc-server-max-connection-age')
+      : undefined,
     webConfig: webConfigFromFlags(o),
     requestLogging: requestLoggingFromFlags(o),
   };

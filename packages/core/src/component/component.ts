@@ -36,8 +36,15 @@ export interface ServingOptions {
   httpAddress?: string;
   /** gRPC listen address, host:port (--grpc-address); port 0 picks a free one. Default: no gRPC server. */
   grpcAddress?: string;
-  /** TLS of the gRPC server (--grpc-server-tls-cert/-key/-client-ca). */
+  /** TLS of the gRPC server (--grpc-server-tls-cert/-key/-client-ca/-min-version). */
   grpcServerTLS?: GrpcServerTLSOptions;
+  /**
+   * Age after which the gRPC server asks a client to reconnect (GOAWAY; open calls finish), so
+   * connections spread over new replicas and TLS is renegotiated, ms
+   * (--grpc-server-max-connection-age). Default: unlimited in the library; the CLI's default is
+   * Thanos's 60m.
+   */
+  grpcMaxConnectionAgeMs?: number;
   /**
    * How long `close()` lets in-flight HTTP requests finish before cutting them, ms
    * (--http-grace-period). Default 120_000, as Thanos; 0 cuts at once.

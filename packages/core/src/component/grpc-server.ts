@@ -98,7 +98,7 @@ export interface ServedGrpc {
  */
 export async function serveGrpc(
   register: (server: Server) => void,
-  opts: Pick<ServingOptions, 'grpcServerTLS'> & {
+  opts: Pick<ServingOptions, 'grpcServerTLS' | 'grpcMaxConnectionAgeMs'> & {
     /** host:port to listen on; port 0 picks a free one. */
     address: string;
     /** How long `close()` waits for open calls before cutting them, ms. Default 120_000 (Thanos's --grpc-grace-period). */
@@ -112,6 +112,7 @@ export async function serveGrpc(
   const server = new Server({
     'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': GRPC_MAX_MESSAGE_BYTES,
+    ...(opts.grpcMaxConnectionAgeMs ? { 'grpc.max_connection_age_ms': opts.grpcMaxConnectionAgeMs } : {}),
     ...(opts.requestLogging && opts.requestLogging.decision !== 'NoLogCall'
       ? { interceptors: [requestLoggingInterceptor(opts.requestLogging, opts.logger ?? NOP_LOGGER)] }
       : {}),

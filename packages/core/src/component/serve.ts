@@ -71,6 +71,7 @@ export async function bindServers(
       grpc = await serveGrpc(endpoints.grpc, {
         address: serving.grpcAddress,
         grpcServerTLS: serving.grpcServerTLS,
+        grpcMaxConnectionAgeMs: serving.grpcMaxConnectionAgeMs,
         gracePeriodMs: serving.grpcGracePeriodMs,
         requestLogging: serving.requestLogging?.grpc,
         logger,

@@ -1,7 +1,7 @@
 // @thanos-ts/core/receive: Thanos's receiver (remote write in, per-tenant TSDBs, hashring routing
 // and replication, blocks out) and the pieces it is built from.
 
-export { GO_CIPHER_SUITES, GO_CURVES } from '../tls/go-names.js';
+export { GO_CIPHER_SUITES, GO_CURVES, TLS_VERSIONS, type TLSVersion } from '../tls/go-names.js';
 export {
   DecodeRequestError,
   HTTP_STATUS_OF,
@@ -73,8 +73,6 @@ export {
   type RemoteWriteServerTLS,
   TENANT_CERTIFICATE_FIELDS,
   type TenantCertificateField,
-  TLS_VERSIONS,
-  type TLSVersion,
   tenantFromCertificate,
 } from './tls-server.js';
 export {

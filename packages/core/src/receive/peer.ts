@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureVersion } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import {
   type ChannelCredentials,
   Client,
@@ -13,10 +13,10 @@ import {
 } from '@grpc/grpc-js';
 import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { nodeTLSVersion, type TLSVersion } from '../tls/go-names.js';
 import { type GrpcClientTLSOptions, grpcClientCredentials } from '../tls/grpc-tls.js';
 import { defaultTracer, extractGrpcMetadata, injectGrpcMetadata, withSpan } from '../tracing/context.js';
 import { WriteError, type WriteFailureKind } from './errors.js';
-import type { TLSVersion } from './tls-server.js';
 import { decodeForwardRequest, encodeForwardRequest, type ForwardRequest } from './wire.js';
 
 /** TLS towards peer receivers (Thanos's --remote-write.client-tls-*). */
@@ -46,7 +46,7 @@ function peerCredentials(tls?: PeerTLSOptions): { credentials: ChannelCredential
   const shared = grpcClientCredentials(tls);
   if (!tls?.secure || tls.minVersion === undefined) return shared;
   const context = createSecureContext({
-    minVersion: `TLSv${tls.minVersion}` as SecureVersion,
+    minVersion: nodeTLSVersion(tls.minVersion),
     ...(tls.caFile ? { ca: readFlagFile(tls.caFile, '--remote-write.client-tls-ca') } : {}),
     ...(tls.certFile ? { cert: readFlagFile(tls.certFile, '--remote-write.client-tls-cert') } : {}),
     ...(tls.keyFile ? { key: readFlagFile(tls.keyFile, '--remote-write.client-tls-key') } : {}),

@@ -2,16 +2,19 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { SecureVersion, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type ListeningHTTPServer, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
-import { GO_CIPHER_SUITES, GO_CURVES, GO_DEFAULT_TLS12, TLS13_SUITES } from '../tls/go-names.js';
-
-/** TLS versions Thanos's --remote-write.server-tls-min-version accepts. */
-export const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
-/** One of {@link TLS_VERSIONS}. */
-export type TLSVersion = (typeof TLS_VERSIONS)[number];
+import {
+  GO_CIPHER_SUITES,
+  GO_CURVES,
+  GO_DEFAULT_TLS12,
+  nodeTLSVersion,
+  TLS_VERSIONS,
+  TLS13_SUITES,
+  type TLSVersion,
+} from '../tls/go-names.js';
 
 /**
  * The Node `ciphers` string for Go cipher suite names (Thanos's getCipherSuiteIDs); with no names,
@@ -114,7 +117,7 @@ export async function listenHTTPS(
     cert: readPem(tls.certFile, '--remote-write.server-tls-cert'),
     key: readPem(tls.keyFile, '--remote-write.server-tls-key'),
     ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
-    minVersion: `TLSv${tls.minVersion ?? '1.3'}` as SecureVersion,
+    minVersion: nodeTLSVersion(tls.minVersion ?? '1.3'),
     ciphers,
     ...(ecdhCurve !== undefined ? { ecdhCurve } : {}),
     maxHeaderSize: MAX_HEADER_BYTES,

@@ -1,5 +1,6 @@
 // @thanos-ts/core/storeapi: the StoreAPI contract, its gRPC adapters and the local block store.
 
+export { TLS_VERSIONS, type TLSVersion } from '../tls/go-names.js';
 export {
   type GrpcClientTLSOptions,
   type GrpcServerTLSOptions,

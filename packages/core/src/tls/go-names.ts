@@ -4,6 +4,18 @@
  * (--http.config's web config, the receiver's --remote-write.server-tls-* flags).
  */
 
+import type { SecureVersion } from 'node:tls';
+
+/** TLS versions as Thanos's --*-tls-min-version flags name them. */
+export const TLS_VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
+/** One of {@link TLS_VERSIONS}. */
+export type TLSVersion = (typeof TLS_VERSIONS)[number];
+
+/** Node's name of a TLS version (`1.0` is `TLSv1`, the others `TLSv1.x`). */
+export function nodeTLSVersion(v: TLSVersion): SecureVersion {
+  return v === '1.0' ? 'TLSv1' : (`TLSv${v}` as SecureVersion);
+}
+
 /**
  * Go's tls.CipherSuites() (the suites Go deems secure) by Go name, with OpenSSL's name. The three
  * TLS 1.3 suites are listed because Go accepts their names, but as in Go they cannot be turned off:

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type ChannelCredentials, type ChannelOptions, credentials, ServerCredentials } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
+import { nodeTLSVersion, type TLSVersion } from './go-names.js';
 
 /** TLS for a gRPC server (Thanos's --grpc-server-tls-cert/-key/-client-ca). */
 export interface GrpcServerTLSOptions {
@@ -10,6 +11,8 @@ export interface GrpcServerTLSOptions {
   keyFile: string;
   /** PEM CA bundle; when set, clients must present a certificate signed by it (mTLS). */
   clientCAFile?: string;
+  /** Lowest TLS version accepted (--grpc-server-tls-min-version). Default '1.3', as Thanos. */
+  minVersion?: TLSVersion;
 }
 
 /** TLS for a gRPC client (Thanos's --grpc-client-tls-* and --grpc-client-server-name). */
@@ -38,13 +41,34 @@ function readPem(file: string, what: string): Buffer {
   }
 }
 
-/** Server credentials: insecure without options, TLS (and mTLS with a client CA) otherwise. */
+/**
+ * grpc-js's TLS server credentials with the TLS options its createSsl does not expose (the lowest
+ * version). Built on ServerCredentials's public constructor, which takes Node's http2 secure
+ * server options and TLS context options.
+ */
+class TLSServerCredentials extends ServerCredentials {
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
+  }
+}
+
+/**
+ * Server credentials: insecure without options, TLS (and mTLS with a client CA, every client
+ * certificate verified, as Thanos's tls.RequireAndVerifyClientCert) otherwise.
+ */
 export function grpcServerCredentials(opts?: GrpcServerTLSOptions): ServerCredentials {
   if (!opts) return ServerCredentials.createInsecure();
   const cert = readPem(opts.certFile, 'gRPC server TLS certificate');
   const key = readPem(opts.keyFile, 'gRPC server TLS key');
-  const ca = opts.clientCAFile ? readPem(opts.clientCAFile, 'gRPC server TLS client CA') : null;
-  return ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
+  const ca = opts.clientCAFile ? readPem(opts.clientCAFile, 'gRPC server TLS client CA') : undefined;
+  return new TLSServerCredentials(
+    {
+      requestCert: ca !== undefined,
+      rejectUnauthorized: ca !== undefined,
+      minVersion: nodeTLSVersion(opts.minVersion ?? '1.3'),
+    },
+    { cert, key, ...(ca ? { ca } : {}) },
+  );
 }
 
 /** Client credentials plus the channel options a server-name override needs. */
