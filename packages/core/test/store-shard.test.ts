@@ -17,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadTsdbBlocks } from '../src/block/upload-blocks.js';
 import { type ServedGrpc, serveGrpc } from '../src/component/index.js';
 import { NOP_LOGGER } from '../src/log/logger.js';
+import { createReceiver } from '../src/receive/receiver.js';
+import type { WriteSeries } from '../src/receive/wire.js';
 import { createStoreGateway, type StoreGateway } from '../src/store/store-gateway.js';
 import { connectStoreAPI, type RemoteStoreAPI } from '../src/storeapi/grpc-client.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
@@ -174,5 +176,66 @@ describe.skipIf(!programAvailable('promtool'))('stores that shard themselves, ov
     // About a quarter of the series; never all of them.
     expect(chunkRefsRead).toBeLessThan(all * 0.6);
     expect(chunkRefsRead).toBeGreaterThan(0);
+  });
+});
+
+describe('the receiver shards itself (each tenant store does)', () => {
+  it('says so in Info; its shards over gRPC are disjoint, hashed as the proxy hashes, and add up to the whole', async () => {
+    const dir = await makeTempDir('store-shard-receive-');
+    const receiver = createReceiver({ tsdbPath: dir, logger: NOP_LOGGER, externalLabels: { replica: 'r1' } });
+    await receiver.start();
+    try {
+      const t0 = Date.now() - 60_000;
+      for (const tenant of ['alpha', 'beta']) {
+        const timeseries: WriteSeries[] = Array.from({ length: 30 }, (_, i) => ({
+          labels: [
+            { name: '__name__', value: `m_${i % 3}` },
+            { name: 'instance', value: `host-${i}` },
+          ],
+          timestamps: [t0, t0 + 15_000],
+          values: [i, i + 1],
+          histograms: 0,
+        }));
+        await receiver.write({ tenant, timeseries });
+      }
+      const s = await serveGrpc((server) => serveStoreAPI(receiver, server), {
+        address: '127.0.0.1:0',
+        gracePeriodMs: 0,
+      });
+      const remote = connectStoreAPI(s.address);
+      try {
+        expect((await remote.info()).supportsSharding).toBe(true);
+        const base: SeriesRequest = {
+          minTime: t0 - 1,
+          maxTime: t0 + 60_000,
+          matchers: [matcher('=~', '__name__', 'm_.+')],
+          withoutReplicaLabels: ['replica'],
+        };
+        const whole = await collect(remote, base);
+        expect(whole.size).toBe(60);
+        const union = new Map<string, string>();
+        for (let shardIndex = 0; shardIndex < 3; shardIndex++) {
+          const shard: ShardInfo = { shardIndex, totalShards: 3, by: true, labels: ['instance'] };
+          for (const [k, v] of await collect(remote, { ...base, shardInfo: shard })) {
+            expect(union.has(k), `${k} in two shards`).toBe(false);
+            union.set(k, v);
+            const record = Object.fromEntries(
+              k
+                .slice(1, -1)
+                .split(', ')
+                .map((p) => [p.slice(0, p.indexOf('=')), JSON.parse(p.slice(p.indexOf('=') + 1)) as string]),
+            );
+            expect(matchesShard(record, shard), k).toBe(true);
+          }
+        }
+        expect(new Map([...union].sort())).toEqual(new Map([...whole].sort()));
+      } finally {
+        remote.close();
+        await s.close();
+      }
+    } finally {
+      await receiver.close();
+      await removeTempDir(dir);
+    }
   });
 });

@@ -696,6 +696,8 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
         maxTime: range.maxTime,
         componentType: 'receive',
         supportsWithoutReplicaLabels: true,
+        // Each tenant's store (createLocalStore) keeps only the requested shard's series itself.
+        supportsSharding: true,
       };
       return { name: `tenant ${t.tenant}`, store: t.store, info };
     });
@@ -718,6 +720,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
         maxTime: MAX_TIME,
         componentType: 'receive',
         supportsWithoutReplicaLabels: true,
+        supportsSharding: true,
         tsdbInfos: eps.map((e) => ({
           labels: e.info.labelSets[0] as Labels,
           minTime: e.info.minTime,
