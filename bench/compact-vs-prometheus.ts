@@ -41,6 +41,8 @@ const H = 3_600_000;
 if (process.argv[2] === '--child') {
   const [bucketDir, dataDir] = process.argv.slice(3) as [string, string];
   const lines: string[] = [];
+  let mergeCpu0: NodeJS.CpuUsage | undefined;
+  let mergeCpuMs = Number.NaN;
   const compactor = createCompactor({
     bucket: createFilesystemBucket({ directory: bucketDir }),
     dataDir,
@@ -48,7 +50,18 @@ if (process.argv[2] === '--child') {
     deleteDelayMs: 48 * H,
     downsamplingDisable: true,
     enableVerticalCompaction: true,
-    logger: createLogger({ format: 'json', write: (l) => lines.push(l) }),
+    logger: createLogger({
+      format: 'json',
+      write: (l) => {
+        lines.push(l);
+        // CPU time of the merge step alone: between the two log lines around compactBlocks.
+        if (l.includes('verified blocks; compacting blocks"')) mergeCpu0 = process.cpuUsage();
+        else if (l.includes('"compacted blocks"') && mergeCpu0) {
+          const d = process.cpuUsage(mergeCpu0);
+          mergeCpuMs = (d.user + d.system) / 1000;
+        }
+      },
+    }),
   });
   const t0 = process.hrtime.bigint();
   const c0 = process.cpuUsage();
@@ -64,6 +77,7 @@ if (process.argv[2] === '--child') {
       ms,
       cpuMs: (c.user + c.system) / 1000,
       mergeMs: field('compacted blocks', 'duration_ms'),
+      mergeCpuMs,
       downloadMs: field('downloaded and verified blocks; compacting blocks', 'duration_ms'),
       uploadMs: field('uploaded block', 'duration_ms'),
       maxRssKb: process.resourceUsage().maxRSS,
@@ -143,6 +157,7 @@ try {
     ms: number;
     cpuMs: number;
     mergeMs: number;
+    mergeCpuMs: number;
     downloadMs: number;
     uploadMs: number;
     maxRssKb: number;
@@ -222,7 +237,7 @@ try {
   const whole = median(ours.map((o) => o.ms));
   console.log(`\nvertical compaction of 2 overlapping 2h blocks (${inSamples} samples in):`);
   console.log(
-    `  thanos-ts compactor, merge step: ${merge.toFixed(0)} ms median of ${RUNS} (${ours.map((o) => o.mergeMs.toFixed(0)).join(', ')})`,
+    `  thanos-ts compactor, merge step: ${merge.toFixed(0)} ms median of ${RUNS} (${ours.map((o) => o.mergeMs.toFixed(0)).join(', ')}); CPU ${median(ours.map((o) => o.mergeCpuMs)).toFixed(0)} ms (${ours.map((o) => o.mergeCpuMs.toFixed(0)).join(', ')})`,
   );
   console.log(
     `  thanos-ts compactor, whole iteration (sync, download + check, merge, upload, marks): ${whole.toFixed(0)} ms (${ours.map((o) => o.ms.toFixed(0)).join(', ')}); download+check ${median(ours.map((o) => o.downloadMs)).toFixed(0)} ms, upload ${median(ours.map((o) => o.uploadMs)).toFixed(0)} ms; CPU ${median(ours.map((o) => o.cpuMs)).toFixed(0)} ms`,
