@@ -342,4 +342,23 @@ describe('rewriteBlocks on a block with native histogram chunks', () => {
     expect(lat.length).toBeGreaterThan(1);
     expect(lat.every((e) => e === ChunkEncoding.Histogram)).toBe(true);
   });
+
+  it('merges histogram series that relabelling makes identical, one sample per timestamp', async () => {
+    const bucket = createFilesystemBucket({ directory: await makeTempDir('rewrite-hist-bucket-') });
+    const id = await histBlock(bucket);
+    const before = await readAll(bucket, id);
+    const [res] = await rewriteBlocks(bucket, {
+      ids: [id],
+      tmpDir: await makeTempDir('rewrite-tmp-'),
+      dryRun: false,
+      relabels: parseRelabelConfig(
+        '- source_labels: [__name__]\n  regex: lat\n  target_label: job\n  replacement: merged\n',
+        '--rewrite.to-relabel-config',
+      ),
+    });
+    const after = await readAll(bucket, res?.ulid as string);
+    expect([...after.keys()]).toEqual(['{__name__="lat", job="merged"}', '{__name__="up", job="a"}']);
+    // Both inputs hold the same histograms: one sample per timestamp, values as before.
+    expect(after.get('{__name__="lat", job="merged"}')).toEqual(before.get('{__name__="lat", job="a"}'));
+  });
 });
