@@ -14,7 +14,7 @@ import { postingsForMatchersSliced } from './postings.js';
 /**
  * Series refs read from the index per call of the reader. tsdb's reader reads at most 4096
  * entries per ranged read anyway, so this is as few reads as larger calls make, and between
- * calls the request's time slice can yield (decoding 4096 entries takes ~10–20 ms).
+ * calls the request's time slice can yield (one call decodes up to 4096 entries in one task).
  */
 const SERIES_BATCH = 4096;
 /** Series per streamed batch whose chunks are fetched together. */
