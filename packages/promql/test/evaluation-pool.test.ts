@@ -54,11 +54,11 @@ function smallStorage(): MemoryStorage {
   return s;
 }
 
-/** `series` counters over one day at 15 s, for queries that take seconds to evaluate. */
-function heavyStorage(series: number): MemoryStorage {
+/** `series` counters over one day at `intervalMs` (15 s), for queries that take seconds to evaluate. */
+function heavyStorage(series: number, intervalMs = 15_000): MemoryStorage {
   const s = createMemoryStorage();
-  const points = DAY / 15_000;
-  const ts = Float64Array.from({ length: points }, (_, p) => p * 15_000);
+  const points = DAY / intervalMs;
+  const ts = Float64Array.from({ length: points }, (_, p) => p * intervalMs);
   for (let i = 0; i < series; i++) {
     const vs = Float64Array.from({ length: points }, (_, p) => p * (1 + (i % 7)));
     s.load([{ labels: { __name__: 'x', i: String(i) }, timestamps: ts, values: vs }]);
@@ -276,14 +276,19 @@ async function warmUp(pool: EvaluationPool, storage: MemoryStorage): Promise<voi
 
 describe('evaluation pool: deadlines and cancellation', () => {
   const storage = heavyStorage(300);
+  // The deadline tests want a query whose evaluation (1d of 1 s subquery steps × 300 series) takes
+  // far longer than its timeout while its data is quick to prepare, so that even on a loaded
+  // machine the deadline falls in evaluation: a sample a minute is a quarter of the data to fetch
+  // and pack, with the same number of rate windows to evaluate.
+  const sparse = heavyStorage(300, 60_000);
 
   it('times out a heavy query inside evaluation while the event loop keeps ticking', async () => {
     await using pool = createEvaluationPool({ size: 1 });
     // 3 s: long enough that preparing the data (fetch, packing) ends before the deadline even when
     // the test machine is loaded, so the deadline falls in evaluation.
     const engine = createEngine({ timeout: 3000, pool });
-    await warmUp(pool, storage);
-    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY));
+    await warmUp(pool, sparse);
+    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(sparse, HEAVY, DAY));
     expect(value).toBeInstanceOf(QueryTimeoutError);
     expect((value as Error).message).toBe('query timed out in expression evaluation');
     expect((value as QueryTimeoutError).code).toBe('PROMQL_TIMEOUT');
@@ -326,10 +331,10 @@ describe('evaluation pool: deadlines and cancellation', () => {
     const envs = async (size: number): Promise<string[]> => {
       await using pool = createEvaluationPool({ size });
       const engine = createEngine({ timeout: 3000, pool });
-      await warmUp(pool, storage);
+      await warmUp(pool, sparse);
       const results = await Promise.allSettled([
-        engine.instantQuery(storage, HEAVY, DAY),
-        engine.instantQuery(storage, HEAVY, DAY),
+        engine.instantQuery(sparse, HEAVY, DAY),
+        engine.instantQuery(sparse, HEAVY, DAY),
       ]);
       return results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'));
     };
