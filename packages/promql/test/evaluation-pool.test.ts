@@ -276,11 +276,14 @@ async function warmUp(pool: EvaluationPool, storage: MemoryStorage): Promise<voi
 
 describe('evaluation pool: deadlines and cancellation', () => {
   const storage = heavyStorage(300);
-  // The deadline tests want a query whose evaluation (1d of 1 s subquery steps × 300 series) takes
-  // far longer than its timeout while its data is quick to prepare, so that even on a loaded
-  // machine the deadline falls in evaluation: a sample a minute is a quarter of the data to fetch
-  // and pack, with the same number of rate windows to evaluate.
+  // The deadline tests want a query whose evaluation takes far longer than its timeout while its
+  // data is quick to prepare, so that on a quiet machine and a loaded one alike the deadline falls
+  // in evaluation: a sample a minute is a quarter of the data to fetch and pack per selector, with
+  // the same number of rate windows (1d of 1 s subquery steps × 300 series) to evaluate.
   const sparse = heavyStorage(300, 60_000);
+  // Three times HEAVY's evaluation over the sparse data, so it outlasts a 3 s timeout on a fast,
+  // quiet machine too.
+  const HEAVIER = ['max', 'min', 'avg'].map((f) => `sum(${f}_over_time(rate(x[5m])[1d:1s]))`).join(' + ');
 
   it('times out a heavy query inside evaluation while the event loop keeps ticking', async () => {
     await using pool = createEvaluationPool({ size: 1 });
@@ -288,7 +291,7 @@ describe('evaluation pool: deadlines and cancellation', () => {
     // the test machine is loaded, so the deadline falls in evaluation.
     const engine = createEngine({ timeout: 3000, pool });
     await warmUp(pool, sparse);
-    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(sparse, HEAVY, DAY));
+    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(sparse, HEAVIER, DAY));
     expect(value).toBeInstanceOf(QueryTimeoutError);
     expect((value as Error).message).toBe('query timed out in expression evaluation');
     expect((value as QueryTimeoutError).code).toBe('PROMQL_TIMEOUT');
@@ -333,8 +336,8 @@ describe('evaluation pool: deadlines and cancellation', () => {
       const engine = createEngine({ timeout: 3000, pool });
       await warmUp(pool, sparse);
       const results = await Promise.allSettled([
-        engine.instantQuery(sparse, HEAVY, DAY),
-        engine.instantQuery(sparse, HEAVY, DAY),
+        engine.instantQuery(sparse, HEAVIER, DAY),
+        engine.instantQuery(sparse, HEAVIER, DAY),
       ]);
       return results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'));
     };
