@@ -240,8 +240,10 @@ d('native histograms scraped by Prometheus 2.42, through our sidecar, store gate
 
   it("the sidecar returns the histogram samples Prometheus's API returns", async () => {
     const compared = await compareRawSamples(sidecar, end - 150_000, end);
-    // About 150 scrapes of each of the three series.
-    expect(compared).toBeGreaterThan(3 * 100);
+    // Up to 150 scrapes of each of the three series; a loaded machine delays Prometheus's 1 s
+    // scrapes (a full test run saw 94 per series), so the floor only shows the comparison covered
+    // many scrapes of each.
+    expect(compared).toBeGreaterThan(3 * 50);
   });
 
   it("the store gateway returns them from Prometheus's uploaded blocks", async () => {
