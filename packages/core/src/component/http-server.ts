@@ -1,7 +1,12 @@
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { type ListeningHTTPServer, listenHTTP, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
+import {
+  type ListeningHTTPServer,
+  listenGraceful,
+  listenHTTP,
+  MAX_HEADER_BYTES,
+  splitHostPort,
+} from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
 import { DEFAULT_GRACE_PERIOD_MS } from './component.js';
@@ -72,29 +77,5 @@ export async function serveHTTP(handler: RequestHandler, opts: ServeHTTPOptions)
   server.on('tlsClientError', (err, socket) => {
     logger.debug('tls handshake failed', { remote: socket.remoteAddress, err: err.message });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host || undefined, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
-  return {
-    server,
-    address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
-    port: a.port,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.closeAllConnections(), grace);
-        server.close(() => {
-          clearTimeout(t);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
-  };
+  return listenGraceful(server, host, port, grace);
 }

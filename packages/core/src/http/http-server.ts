@@ -130,6 +130,20 @@ export async function listenHTTP(
       `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   });
+  return listenGraceful(server, host, port, opts.gracePeriodMs ?? 120_000);
+}
+
+/**
+ * Binds `server` to host:port and returns it as a ListeningHTTPServer whose `close()` stops
+ * accepting, drops idle keep-alive connections at once, lets running requests finish for
+ * `graceMs`, then cuts whatever is left (idempotent). Shared by every HTTP and HTTPS server.
+ */
+export async function listenGraceful(
+  server: Server,
+  host: string,
+  port: number,
+  graceMs: number,
+): Promise<ListeningHTTPServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host || undefined, () => {
@@ -138,17 +152,14 @@ export async function listenHTTP(
     });
   });
   const a = server.address() as AddressInfo;
-  const grace = opts.gracePeriodMs ?? 120_000;
   let closing: Promise<void> | undefined;
   return {
     server,
     address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
     port: a.port,
     close() {
-      // Stop accepting, drop idle keep-alive connections, let running requests finish for the
-      // grace period, then cut whatever is left.
       closing ??= new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.closeAllConnections(), grace);
+        const t = setTimeout(() => server.closeAllConnections(), graceMs);
         server.close(() => {
           clearTimeout(t);
           resolve();

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
-import { type ListeningHTTPServer, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
+import { type ListeningHTTPServer, listenGraceful, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import {
   GO_CIPHER_SUITES,
@@ -147,31 +146,7 @@ export async function listenHTTPS(
       },
     );
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host || undefined, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const a = server.address() as AddressInfo;
-  let closing: Promise<void> | undefined;
-  return {
-    server,
-    address: `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`,
-    port: a.port,
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        const t = setTimeout(() => server.closeAllConnections(), gracePeriodMs);
-        server.close(() => {
-          clearTimeout(t);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
-  };
+  return listenGraceful(server, host, port, gracePeriodMs);
 }
 
 /** Client certificate fields a tenant can be taken from (Thanos's --receive.tenant-certificate-field). */
