@@ -23,7 +23,7 @@ import {
   type ServingOptions,
   untilAborted,
 } from '../component/component.js';
-import { serveHTTP } from '../component/http-server.js';
+import { serveComponentHTTP } from '../component/http-server.js';
 import { forEachLimit } from '../concurrency/limit.js';
 import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import { readForm } from '../http/params.js';
@@ -421,14 +421,7 @@ export function createBucketWeb(opts: BucketWebOptions): BucketWeb {
           'different values for --web.route-prefix and --web.external-prefix detected, web UI may not work without a reverse-proxy.',
         );
       if (opts.httpAddress !== undefined) {
-        server = await serveHTTP(handler, {
-          address: opts.httpAddress,
-          gracePeriodMs: opts.httpGracePeriodMs,
-          webConfig: opts.webConfig,
-          requestLogging: opts.requestLogging?.http,
-          logger,
-          name: 'bucket-web',
-        });
+        server = await serveComponentHTTP(handler, opts.httpAddress, opts, logger, 'bucket-web');
         logger.info('listening', { http: server.address });
       }
       signal.throwIfAborted();

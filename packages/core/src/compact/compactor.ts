@@ -29,7 +29,7 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
-import { serveHTTP } from '../component/http-server.js';
+import { serveComponentHTTP } from '../component/http-server.js';
 import { forEachLimit } from '../concurrency/limit.js';
 import { createComponentHandler, type ListeningHTTPServer } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
@@ -840,14 +840,7 @@ export function createCompactor(opts: CompactorOptions): Compactor {
     async start(signal) {
       if (opts.httpAddress !== undefined) {
         // --http.config (TLS, basic auth, headers, rate limit) and request logging, as every component.
-        server = await serveHTTP(handler, {
-          address: opts.httpAddress,
-          gracePeriodMs: opts.httpGracePeriodMs,
-          webConfig: opts.webConfig,
-          requestLogging: opts.requestLogging?.http,
-          logger,
-          name: 'compact',
-        });
+        server = await serveComponentHTTP(handler, opts.httpAddress, opts, logger, 'compact');
         logger.info('listening', { http: server.address });
       }
       signal.throwIfAborted();

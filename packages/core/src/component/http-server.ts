@@ -9,6 +9,7 @@ import {
 } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import { type Logger, NOP_LOGGER } from '../log/logger.js';
+import type { ServingOptions } from './component.js';
 import { DEFAULT_GRACE_PERIOD_MS } from './component.js';
 import { type ProtocolRequestLogging, withRequestLogging } from './request-logging.js';
 import { checkClientCert, type WebConfig, webTLSOptions, withWebConfig } from './web-config.js';
@@ -78,4 +79,26 @@ export async function serveHTTP(handler: RequestHandler, opts: ServeHTTPOptions)
     logger.debug('tls handshake failed', { remote: socket.remoteAddress, err: err.message });
   });
   return listenGraceful(server, host, port, grace);
+}
+
+/**
+ * A component's own HTTP server on `address`, from its serving options: the grace period,
+ * --http.config's web config and the HTTP part of --request.logging-config, as every component
+ * serves (see {@link serveHTTP}). `name` is the component's name in request log lines.
+ */
+export function serveComponentHTTP(
+  handler: RequestHandler,
+  address: string,
+  serving: Pick<ServingOptions, 'httpGracePeriodMs' | 'webConfig' | 'requestLogging'>,
+  logger: Logger,
+  name: string,
+): Promise<ListeningHTTPServer> {
+  return serveHTTP(handler, {
+    address,
+    gracePeriodMs: serving.httpGracePeriodMs,
+    webConfig: serving.webConfig,
+    requestLogging: serving.requestLogging?.http,
+    logger,
+    name,
+  });
 }

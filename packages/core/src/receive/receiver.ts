@@ -14,7 +14,7 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
-import { serveHTTP } from '../component/http-server.js';
+import { serveComponentHTTP } from '../component/http-server.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
 import { Gate } from '../concurrency/gate.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
@@ -803,14 +803,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       // HTTP is bound here rather than by bindServers so /-/ready can say why it is not ready.
       servers = await bindServers({ ...opts, httpAddress: undefined }, served, log);
       if (opts.httpAddress !== undefined)
-        httpServer = await serveHTTP(handler, {
-          address: opts.httpAddress,
-          gracePeriodMs: opts.httpGracePeriodMs,
-          webConfig: opts.webConfig,
-          requestLogging: opts.requestLogging?.http,
-          logger: log,
-          name: 'receive',
-        });
+        httpServer = await serveComponentHTTP(handler, opts.httpAddress, opts, log, 'receive');
       if (opts.remoteWriteAddress !== undefined) {
         const grace = opts.httpGracePeriodMs ?? 120_000;
         rwServer = opts.remoteWriteServerTLS

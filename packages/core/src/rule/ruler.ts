@@ -14,7 +14,7 @@ import {
   resolveComponentOptions,
   type ServingOptions,
 } from '../component/component.js';
-import { serveHTTP } from '../component/http-server.js';
+import { serveComponentHTTP } from '../component/http-server.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
 import type { DNSResolver } from '../discovery/dns.js';
 import type { ListeningHTTPServer } from '../http/http-server.js';
@@ -525,14 +525,7 @@ export function createRuler(opts: RulerOptions): Ruler {
       signal.throwIfAborted();
       await startEndpoints();
       if (opts.httpAddress !== undefined) {
-        http = await serveHTTP(handler, {
-          address: opts.httpAddress,
-          gracePeriodMs: opts.httpGracePeriodMs,
-          webConfig: opts.webConfig,
-          requestLogging: opts.requestLogging?.http,
-          logger,
-          name: 'rule',
-        });
+        http = await serveComponentHTTP(handler, opts.httpAddress, opts, logger, 'rule');
         httpAddress = http.address;
       }
       servers = await bindServers(
