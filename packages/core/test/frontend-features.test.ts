@@ -18,6 +18,7 @@ import {
   startPrometheus,
 } from '@thanos-ts/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInMemoryCache } from '../src/cache/inmemory.js';
 import { parseRequestLoggingConfig, parseWebConfig } from '../src/component/index.js';
 import { createQueryFrontend, frontendParseOptions, type QueryFrontendOptions } from '../src/frontend/index.js';
 import { createLogger } from '../src/log/logger.js';
@@ -261,7 +262,8 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
         seriesPerMetric: 3,
         maxBlockDuration: '24h',
       });
-      prom = await startPrometheus({ dataDir: blocks.dir });
+      // Per-step statistics, so the frontend's merge of them is checked step by step.
+      prom = await startPrometheus({ dataDir: blocks.dir, extraArgs: ['--enable-feature=promql-per-step-stats'] });
     }, 180_000);
     afterAll(async () => {
       await prom?.stop();
@@ -313,6 +315,43 @@ describe.skipIf(!programAvailable('prometheus') || !programAvailable('promtool')
       expect(i.status).toBe(200);
       const instant = lines.filter((l) => l.msg === 'query stats').at(-1);
       expect(instant).toMatchObject({ path: '/api/v1/query', total_samples_loaded: 3 });
+    });
+
+    it('answers a client asking stats with the pieces merged, from the downstream and from the cache', async () => {
+      const f = await frontend({
+        downstreamUrl: prom.url,
+        forceQueryStats: true,
+        responseCache: { cache: createInMemoryCache({ maxSizeBytes: 64 << 20 }), name: 'fifocache' },
+      });
+      const query = 'sum by (job) (rate(gen_counter_0_total[5m]))';
+      const start = D0 + 6 * H;
+      const end = D0 + 2 * DAY + 6 * H;
+      const step = 5 * 60_000;
+      type Stats = { samples: { totalQueryableSamples: number; totalQueryableSamplesPerStep: [number, number][] } };
+      const statsOf = async (base: string) => {
+        const p = rangeParams(query, start, end, step);
+        p.set('stats', 'all');
+        const doc = (await (await fetch(`${base}/api/v1/query_range?${p}`)).json()) as { data: { stats?: Stats } };
+        return doc.data.stats;
+      };
+      // Prometheus answering the whole range at once: three split pieces must add up to the same steps.
+      const want = await statsOf(prom.url);
+      expect(want?.samples.totalQueryableSamples).toBeGreaterThan(0);
+      expect(want?.samples.totalQueryableSamplesPerStep.length).toBe((end - start) / step + 1);
+      const cold = await statsOf(`http://${f.httpAddress}`);
+      expect(cold?.samples.totalQueryableSamplesPerStep).toEqual(want?.samples.totalQueryableSamplesPerStep);
+      expect(cold?.samples.totalQueryableSamples).toBe(want?.samples.totalQueryableSamples);
+      // The repeat comes from the cache, statistics included.
+      const warm = await statsOf(`http://${f.httpAddress}`);
+      expect(warm?.samples).toMatchObject({
+        totalQueryableSamples: want?.samples.totalQueryableSamples,
+        totalQueryableSamplesPerStep: want?.samples.totalQueryableSamplesPerStep,
+      });
+      // A client that did not ask gets none, as from Prometheus.
+      const plain = (await (
+        await fetch(`http://${f.httpAddress}/api/v1/query_range?${rangeParams(query, start, end, step)}`)
+      ).json()) as { data: { stats?: unknown } };
+      expect(plain.data.stats).toBeUndefined();
     });
   },
 );

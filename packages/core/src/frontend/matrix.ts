@@ -16,6 +16,24 @@ export interface MatrixResponse {
   series: MatrixSeries[];
   warnings: string[];
   infos: string[];
+  /**
+   * The downstream's sample statistics (`data.stats.samples`), when it was asked for them; kept
+   * through merges and the results cache as Cortex's PrometheusResponseStats are.
+   */
+  stats?: MatrixStats;
+}
+
+/**
+ * Sample statistics of a range answer, as Cortex's query frontend keeps them: the total, the peak
+ * and the samples loaded per step.
+ */
+export interface MatrixStats {
+  /** Samples the query loaded. */
+  totalQueryableSamples: number;
+  /** Most samples held in memory at once by the queries that loaded the answer's parts. */
+  peakSamples: number;
+  /** [step timestamp ms, samples loaded for that step], in time order (empty unless `stats=all`). */
+  perStep: [number, number][];
 }
 
 /** An empty answer. */
@@ -83,13 +101,53 @@ export function decodeMatrixAnswer(body: string): { resp: MatrixResponse; sample
       }),
     });
   }
-  const resp = {
+  const resp: MatrixResponse = {
     series,
     warnings: Array.isArray(d.warnings) ? d.warnings.map(String) : [],
     infos: Array.isArray(d.infos) ? d.infos.map(String) : [],
   };
   const samples = sampleStatsOf(d.data.stats);
-  return samples ? { resp, samples } : { resp };
+  if (!samples) return { resp };
+  resp.stats = { ...samples, perStep: perStepOf(d.data.stats) };
+  return { resp, samples };
+}
+
+/** `totalQueryableSamplesPerStep` of an answer's `data.stats.samples`: [[seconds, count], …] as ms pairs. */
+function perStepOf(stats: unknown): [number, number][] {
+  const steps = (stats as { samples?: { totalQueryableSamplesPerStep?: unknown } }).samples
+    ?.totalQueryableSamplesPerStep;
+  if (!Array.isArray(steps)) return [];
+  const out: [number, number][] = [];
+  for (const p of steps) {
+    if (!Array.isArray(p) || typeof p[0] !== 'number') continue;
+    out.push([toMs(p[0]), Number(p[1]) || 0]);
+  }
+  return out;
+}
+
+/**
+ * Cortex's StatsMerge: the parts' totals summed, the largest peak, and the per-step counts joined by
+ * timestamp. Split pieces and cache extents cover disjoint steps or the same samples twice, so a
+ * step seen again replaces the earlier count (as Cortex does); the shards of one piece loaded
+ * disjoint series, so with `sumSteps` their counts for a step add up. Undefined when no part has
+ * statistics.
+ */
+function mergeStats(parts: readonly MatrixResponse[], sumSteps: boolean): MatrixStats | undefined {
+  let any = false;
+  let total = 0;
+  let peak = 0;
+  const steps = new Map<number, number>();
+  for (const p of parts) {
+    const st = p.stats;
+    if (!st) continue;
+    any = true;
+    total += st.totalQueryableSamples;
+    peak = Math.max(peak, st.peakSamples);
+    for (const [t, v] of st.perStep) steps.set(t, sumSteps ? (steps.get(t) ?? 0) + v : v);
+  }
+  if (!any) return undefined;
+  const perStep = [...steps.entries()].sort((a, b) => a[0] - b[0]);
+  return { totalQueryableSamples: total, peakSamples: peak, perStep };
 }
 
 /** The `samples` part of an answer's `data.stats`, or undefined when it has none. */
@@ -164,7 +222,7 @@ function pushDistinct(into: string[], from: readonly string[], seen: Set<string>
  * warnings and infos kept once each. Series come out in Prometheus's order (labels.Compare), so
  * the merged answer reads as the downstream's own answer for the whole range.
  */
-export function mergeMatrices(parts: readonly MatrixResponse[]): MatrixResponse {
+export function mergeMatrices(parts: readonly MatrixResponse[], opts: { shards?: boolean } = {}): MatrixResponse {
   const ordered = [...parts].sort((a, b) => firstTime(a) - firstTime(b));
   const out = new Map<string, MatrixSeries>();
   const warnings: string[] = [];
@@ -197,7 +255,8 @@ export function mergeMatrices(parts: readonly MatrixResponse[]): MatrixResponse 
     }
   }
   const series = [...out.values()].sort((a, b) => compareMetrics(a.metric, b.metric));
-  return { series, warnings, infos };
+  const stats = mergeStats(parts, opts.shards ?? false);
+  return stats ? { series, warnings, infos, stats } : { series, warnings, infos };
 }
 
 function firstTime(r: MatrixResponse): number {
@@ -234,7 +293,15 @@ export function extractMatrix(r: MatrixResponse, start: number, end: number, ste
     if (timestamps.length > 0 || histograms.length > 0)
       series.push({ metric: s.metric, timestamps, values, histograms });
   }
-  return { series, warnings: r.warnings, infos: r.infos };
+  if (!r.stats) return { series, warnings: r.warnings, infos: r.infos };
+  // Cortex's extractStats: the steps in range and the total recounted from them (when the
+  // answer has per-step counts; a total alone cannot be cut). The peak stays the loading query's.
+  if (r.stats.perStep.length === 0) return { series, warnings: r.warnings, infos: r.infos, stats: r.stats };
+  const perStep = r.stats.perStep.filter(([t]) => keep(t));
+  let total = 0;
+  for (const [, v] of perStep) total += v;
+  const stats = { totalQueryableSamples: total, peakSamples: r.stats.peakSamples, perStep };
+  return { series, warnings: r.warnings, infos: r.infos, stats };
 }
 
 /** Prometheus's jsonutil.MarshalTimestamp: seconds, with the ms digits only when there are any. */
@@ -250,10 +317,11 @@ function timestampText(t: number): string {
 const PLAIN_VALUE = /^[-+.0-9a-zA-Z]*$/;
 
 /**
- * The Prometheus JSON body of a range answer. Built by string concatenation (V8 ropes) rather than
- * per-sample arrays: for a week of minutely samples this is the frontend's hottest loop.
+ * The Prometheus JSON body of a range answer, with `data.stats` when `withStats` and the answer has
+ * statistics. Built by string concatenation (V8 ropes) rather than per-sample arrays: for a week of
+ * minutely samples this is the frontend's hottest loop.
  */
-export function encodeMatrixResponse(r: MatrixResponse): string {
+export function encodeMatrixResponse(r: MatrixResponse, withStats = false): string {
   let out = '{"status":"success","data":{"resultType":"matrix","result":[';
   for (let i = 0; i < r.series.length; i++) {
     const s = r.series[i] as MatrixSeries;
@@ -276,8 +344,20 @@ export function encodeMatrixResponse(r: MatrixResponse): string {
     }
     out += '}';
   }
-  out += ']}';
+  out += ']';
+  if (withStats && r.stats) out += `,"stats":${encodeStats(r.stats)}`;
+  out += '}';
   if (r.warnings.length > 0) out += `,"warnings":${JSON.stringify(r.warnings)}`;
   if (r.infos.length > 0) out += `,"infos":${JSON.stringify(r.infos)}`;
   return `${out}}`;
+}
+
+/** `data.stats` as Cortex's frontend writes it: only `samples` (the querier's timings are per piece). */
+function encodeStats(st: MatrixStats): string {
+  let steps = '';
+  for (let i = 0; i < st.perStep.length; i++) {
+    const [t, v] = st.perStep[i] as [number, number];
+    steps += `${i ? ',' : ''}[${timestampText(t)},${v}]`;
+  }
+  return `{"samples":{"totalQueryableSamples":${st.totalQueryableSamples},"totalQueryableSamplesPerStep":[${steps}],"peakSamples":${st.peakSamples}}}`;
 }

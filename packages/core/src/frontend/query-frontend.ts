@@ -175,7 +175,8 @@ export interface QueryFrontendOptions extends ComponentOptions, ServingOptions {
    * (--query-frontend.force-query-stats), and report them: a `query stats` log line per request
    * and a `Server-Timing` header (`querier_wall_time`, `response_time`), and `peak_samples` /
    * `total_samples_loaded` in the slow query log. Samples count what the downstream loaded for the
-   * request (pieces served from the results cache load none). Default false.
+   * request (pieces served from the results cache load none). A range query whose client asks
+   * `stats` is answered with the pieces' statistics merged (cached with the extents). Default false.
    */
   forceQueryStats?: boolean;
   /**
@@ -580,7 +581,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         runPiece({ ...piece, other: [...other, ['shard_info', encodeShardInfo(shard)]] }, gate, signal),
       ),
     );
-    return mergeMatrices(answers);
+    return mergeMatrices(answers, { shards: true });
   }
 
   function headerValues(req: IncomingMessage): [string, string][] {
@@ -612,7 +613,10 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     if (align) r = alignToStep(r);
     const answer =
       requestDownsampled && r.autoDownsampling ? await downsampled(r, signal) : await splitAndRun(r, signal);
-    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(answer));
+    // Thanos answers with the merged statistics only when they were forced and the client asked
+    // (its results cache strips them otherwise).
+    const withStats = forceStats && (form.get('stats') ?? '') !== '';
+    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(answer, withStats));
   }
 
   /** Split by interval, then shard, cache and send each piece; the answers merged. */
