@@ -1,8 +1,8 @@
-import { decodeXorInto, type HistogramSamples, xorNumSamples } from '@thanos-ts/tsdb';
-import { type FloatHistogram, FloatHistogramIterator, HistogramIterator } from '@thanos-ts/tsdb/histogram';
+import { decodeXorInto, xorNumSamples } from '@thanos-ts/tsdb';
 import type { Aggr, AggrChunk, Chunk } from '../storeapi/store-api.js';
 import type { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupMixedReplicas, type MixedSamples, type SampleColumns } from './dedup.js';
+import { decodeChainMixed, hasHistogramSlots } from './downsampled-histograms.js';
 
 function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
   switch (aggr) {
@@ -21,7 +21,11 @@ function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
   }
 }
 
-/** Counts chunks left out because their encoding (native histograms) is not decoded yet. */
+/**
+ * Counts chunks the float decoders (decodeChain, decodeChainInto) left out because they hold
+ * native histograms. decodeStoreSeries sends every series with histogram chunks, raw or
+ * downsampled, to decodeSeriesMixed instead, so a query's count stays 0.
+ */
 export interface SkippedChunks {
   chunks: number;
 }
@@ -147,7 +151,7 @@ export function decodeChainInto(
       continue;
     }
     if (ch.type !== 'XOR') {
-      // Native histograms are not evaluated yet: left out and reported as a warning.
+      // Histogram chunks belong to decodeSeriesMixed (see hasHistogramChunks); counted if one gets here.
       if (skipped) skipped.chunks++;
       continue;
     }
@@ -270,60 +274,19 @@ function appendCounter(
   return n;
 }
 
-/** Whether any chunk of the series holds native histograms (raw HISTOGRAM or FLOAT_HISTOGRAM). */
-export function hasHistogramChunks(chunks: readonly AggrChunk[]): boolean {
-  for (const c of chunks) {
-    const t = c.raw?.type;
-    if (t !== undefined && t !== 'XOR') return true;
-  }
-  return false;
-}
-
 /**
- * Decodes the native histogram chunks of a chain of non-overlapping chunks into columns bounded
- * to [mint, maxt] (integer histograms as float histograms, as Prometheus's engine reads them);
- * undefined when none is left. Throws CorruptionError (naming the chunk's position in the
- * series) for a malformed chunk.
+ * Whether any chunk of the series holds native histograms, raw or downsampled (a histogram sum or
+ * counter aggregate); such series take decodeSeriesMixed.
  */
-export function decodeChainHistograms(
-  chunks: readonly AggrChunk[],
-  mint: number,
-  maxt: number,
-  name = 'series',
-): HistogramSamples | undefined {
-  const ts: number[] = [];
-  const hs: FloatHistogram[] = [];
-  let hit: HistogramIterator | undefined;
-  let fit: FloatHistogramIterator | undefined;
-  chunks.forEach((c, k) => {
-    if (c.maxTime < mint || c.minTime > maxt || !c.raw) return;
-    const where = `${name} chunk ${k}`;
-    if (c.raw.type === 'HISTOGRAM') {
-      if (hit) hit.reset(c.raw.data, where, 0);
-      else hit = new HistogramIterator(c.raw.data, where, 0);
-      while (hit.next()) {
-        if (hit.t < mint || hit.t > maxt) continue;
-        ts.push(hit.t);
-        hs.push(hit.atFloatHistogram());
-      }
-    } else if (c.raw.type === 'FLOAT_HISTOGRAM') {
-      if (fit) fit.reset(c.raw.data, where, 0);
-      else fit = new FloatHistogramIterator(c.raw.data, where, 0);
-      while (fit.next()) {
-        if (fit.t < mint || fit.t > maxt) continue;
-        ts.push(fit.t);
-        hs.push(fit.atFloatHistogram());
-      }
-    }
-  });
-  if (ts.length === 0) return undefined;
-  return { timestamps: Float64Array.from(ts), values: hs };
+export function hasHistogramChunks(chunks: readonly AggrChunk[]): boolean {
+  return hasHistogramSlots(chunks);
 }
 
 /**
- * Decodes one merged series with native histogram chunks: floats and histograms of each chain
- * (replica), then deduplicated across chains with dedupMixedReplicas. The slower path taken only
- * for series that hold histograms; float-only series use decodeSeriesColumns.
+ * Decodes one merged series with native histogram chunks, raw or downsampled: floats and
+ * histograms of each chain (replica) read as Thanos's querier reads them (decodeChainMixed), then
+ * deduplicated across chains with dedupMixedReplicas. The slower path taken only for series that
+ * hold histograms; float-only series use decodeSeriesColumns.
  */
 export function decodeSeriesMixed(
   chains: readonly (readonly AggrChunk[])[],
@@ -334,15 +297,6 @@ export function decodeSeriesMixed(
   counter: boolean,
   name?: string,
 ): MixedSamples {
-  const replicas: MixedSamples[] = chains.map((chain) => {
-    const floats = decodeChain(
-      chain.filter((c) => !c.raw || c.raw.type === 'XOR'),
-      aggregates,
-      mint,
-      maxt,
-    );
-    const histograms = decodeChainHistograms(chain, mint, maxt, name);
-    return histograms ? { ...floats, histograms } : floats;
-  });
+  const replicas = chains.map((chain) => decodeChainMixed(chain, aggregates, mint, maxt, name));
   return dedupMixedReplicas(replicas, func, counter);
 }
