@@ -237,14 +237,37 @@ remote_write:
     // Prometheus's highest-sent timestamp is per queue, not per shard: another shard may still be
     // sending older samples, so wait for the counts to meet (and fail if they never do).
     let got = 0;
-    await waitFor(
-      `the receiver holds Prometheus's ${own} up samples`,
-      async () => {
-        got = await scalar(`count_over_time(up[${range}])`, end);
-        return got >= own;
-      },
-      60_000,
-    );
+    try {
+      await waitFor(
+        `the receiver holds Prometheus's ${own} up samples`,
+        async () => {
+          got = await scalar(`count_over_time(up[${range}])`, end);
+          return got >= own;
+        },
+        60_000,
+      );
+    } catch (err) {
+      // Say which samples are missing and why Prometheus may have given up on them.
+      const promMetric = async (q: string, at?: number) =>
+        JSON.stringify(
+          (
+            (await (
+              await fetch(`${prom?.url}/api/v1/query?query=${encodeURIComponent(q)}${at ? `&time=${at / 1000}` : ''}`)
+            ).json()) as {
+              data: unknown;
+            }
+          ).data,
+        );
+      const promUp = await promMetric(`up[${range}]`, end).catch(() => '?');
+      const ours = await querier?.instantQuery(`up[${range}]`, end).catch(() => undefined);
+      const counters = await promMetric(
+        '{__name__=~"prometheus_remote_storage_(samples_failed|samples_retried|samples_dropped|samples_total|failed_samples|retried_samples)_total"}',
+      ).catch(() => '?');
+      const troubled = (proc?.log() ?? '').split('\n').filter((l) => /level=(warn|error)/.test(l));
+      throw new Error(
+        `${(err as Error).message}: got ${got}; prometheus up timestamps ${promUp}; receiver up timestamps ${JSON.stringify(ours?.result.type === 'matrix' ? ours.result.series.map((x) => Array.from(x.timestamps)) : ours?.result)}; prometheus counters ${counters}; receiver warnings ${troubled.slice(-20).join(' | ')}`,
+      );
+    }
     expect(got).toBe(own);
     const failed = await fetch(
       `${prom?.url}/api/v1/query?query=${encodeURIComponent('sum(prometheus_remote_storage_samples_failed_total)')}`,
