@@ -91,3 +91,14 @@ export class InsufficientNodesError extends ThanosError {
     super('CORE_RECEIVE_INSUFFICIENT_NODES', `insufficient nodes; have ${have}, want ${want}`);
   }
 }
+
+/** Closing an idle tenant failed; its TSDB stays (or is re-opened) and the next prune retries. */
+export class PruneTenantError extends ThanosError {
+  constructor(
+    readonly tenant: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super('CORE_RECEIVE_PRUNE', `prune tenant ${tenant}: ${detail}`, options);
+  }
+}

@@ -8,6 +8,7 @@ export {
   InsufficientNodesError,
   InvalidTenantError,
   LimitError,
+  PruneTenantError,
   ReceiveConfigError,
   WriteError,
   type WriteFailureKind,
@@ -34,7 +35,7 @@ export {
   type TenantLimits,
   tenantLimits,
 } from './limits.js';
-export { validateTenant } from './multi-tsdb.js';
+export { pruneDue, validateTenant } from './multi-tsdb.js';
 export {
   decodeOTLPRequest,
   OTLP_PATH,

@@ -1,12 +1,12 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bucket } from '@thanos-ts/objstore';
-import { type DB, type DBLogger, type Labels, openDB } from '@thanos-ts/tsdb';
+import { type DB, type DBLogger, isULID, type Labels, openDB, readBlockMeta, writeBlock } from '@thanos-ts/tsdb';
 import type { Logger } from '../log/logger.js';
 import { createShipper, type Shipper } from '../sidecar/shipper.js';
 import { createLocalStore } from '../storeapi/local-store.js';
 import { MAX_TIME, MIN_TIME, type StoreAPI } from '../storeapi/store-api.js';
-import { InvalidTenantError } from './errors.js';
+import { InvalidTenantError, PruneTenantError } from './errors.js';
 
 /** One tenant's TSDB on this receiver. */
 export interface TenantDB {
@@ -63,14 +63,50 @@ export interface MultiTSDB {
   tenants(): readonly TenantDB[];
   /** Persists every head that spans more than 1.5 blocks, applies retention, and ships new blocks. */
   flush(signal?: AbortSignal): Promise<{ blocks: number; uploaded: number }>;
+  /**
+   * Runs `fn` with the tenant's TSDB, opened on first use, counted as a write in flight: a tenant
+   * is never pruned while one runs, and a write arriving while the tenant is pruned waits for
+   * the prune to end and lands in the re-opened TSDB. Safe to call concurrently.
+   */
+  use<T>(tenant: string, fn: (t: TenantDB) => Promise<T>): Promise<T>;
+  /**
+   * Closes idle tenants (Thanos's MultiTSDB.Prune, see {@link pruneDue}): each one's head is
+   * written to blocks, its blocks are shipped when a bucket is set, and once every block is in
+   * the bucket (or there is no bucket) its TSDB is closed and its directory removed. A tenant
+   * whose shipping fails is re-opened from its blocks and retried next time. Resolves with the
+   * tenants pruned; rejects with an AggregateError of PruneTenantError when some failed (the
+   * others are still pruned). Nothing is pruned with a retention of 0.
+   */
+  prune(nowMs: number, signal?: AbortSignal): Promise<{ pruned: string[] }>;
   /** Closes every TSDB (their WALs stay for replay). */
   close(): Promise<void>;
+}
+
+/**
+ * Whether a tenant is idle long enough to be pruned at `nowMs`: its head's newest sample is more
+ * than the retention old (Thanos's pruneTSDB and shouldBeMarkedInactive). An empty head is never
+ * idle (Thanos: head.MaxTime() < 0), and a retention of 0 disables pruning.
+ */
+export function pruneDue(db: DB, retentionMs: number, nowMs: number): boolean {
+  if (retentionMs <= 0) return false;
+  const maxt = db.head.maxTime;
+  if (!Number.isFinite(maxt)) return false;
+  return nowMs - maxt > retentionMs;
+}
+
+/** Files of a TSDB directory that hold the head (WAL, head chunks, chunk snapshots), not blocks. */
+function isHeadFile(name: string): boolean {
+  return name === 'wal' || name === 'chunks_head' || name.startsWith('chunk_snapshot.');
 }
 
 /** Creates the per-tenant TSDB set; no I/O until used. */
 export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
   const open = new Map<string, Promise<TenantDB>>();
   const ready = new Map<string, TenantDB>();
+  // Writes running per tenant (see use()), and tenants being pruned with the promise that
+  // settles when their prune ended (never rejects).
+  const inflight = new Map<string, number>();
+  const pruning = new Map<string, Promise<void>>();
   const log = opts.logger;
   let closed = false;
 
@@ -105,6 +141,94 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
     return t;
   }
 
+  /**
+   * Thanos's pruneTSDB for one claimed tenant (no write runs or starts while this runs). Thanos
+   * compacts the whole head with DB.CompactHead(RangeHead); the tsdb here has no such call, so
+   * the head is written to blocks beside the DB's own (one per block range, as Thanos's
+   * flushHead aligns them), then the DB is closed and its WAL and head chunks removed: the
+   * directory is then exactly a TSDB whose head was compacted. A crash between writing those
+   * blocks and removing the WAL leaves the samples twice (block and WAL), never lost.
+   */
+  async function pruneTenant(t: TenantDB, signal?: AbortSignal): Promise<void> {
+    const dir = join(opts.dir, t.tenant);
+    const head = t.db.head;
+    const range = opts.blockDurationMs;
+    log.info('pruning tenant', { tenant: t.tenant, headMaxTime: head.maxTime });
+    const written: string[] = [];
+    try {
+      const mint = Math.min(head.minTime, head.minOutOfOrderTime());
+      const maxt = head.maxTime;
+      if (head.numSeries > 0 && Number.isFinite(mint))
+        for (let a = Math.floor(mint / range) * range; a <= maxt; a += range) {
+          signal?.throwIfAborted();
+          const lo = Math.max(a, mint);
+          const hi = Math.min(a + range - 1, maxt);
+          const b = await writeBlock(head.rangeSeries(lo, hi), {
+            outDir: dir,
+            chunkRange: range,
+            minTime: lo,
+            maxTime: hi + 1,
+          });
+          if (b) written.push(b.ulid);
+        }
+    } catch (err) {
+      // The head still holds everything: drop the partial copy so it is not shipped twice.
+      for (const id of written) await rm(join(dir, id), { recursive: true, force: true });
+      throw new PruneTenantError(t.tenant, `write head to blocks: ${(err as Error).message}`, { cause: err });
+    }
+    if (written.length > 0)
+      log.info('wrote head of idle tenant to blocks', { tenant: t.tenant, blocks: written.join(',') });
+    // From here on the tenant is gone from the StoreAPI until it is re-opened.
+    ready.delete(t.tenant);
+    open.delete(t.tenant);
+    try {
+      await t.db.close();
+      for (const e of await readdir(dir)) if (isHeadFile(e)) await rm(join(dir, e), { recursive: true, force: true });
+    } catch (err) {
+      // Closed or half-cleaned: re-open (the WAL, if left, replays next to the blocks; nothing is lost).
+      await reopen(t.tenant);
+      throw new PruneTenantError(t.tenant, `close tsdb: ${(err as Error).message}`, { cause: err });
+    }
+    if (t.shipper) {
+      try {
+        await t.shipper.sync(signal);
+        const shipped = await t.shipper.uploadedBlocks();
+        const missing: string[] = [];
+        for (const e of await readdir(dir, { withFileTypes: true })) {
+          if (!e.isDirectory() || !isULID(e.name) || shipped.has(e.name)) continue;
+          // Empty blocks are never shipped (Thanos's shipper skips them) and hold nothing.
+          if ((await readBlockMeta(join(dir, e.name))).stats.numSamples) missing.push(e.name);
+        }
+        if (missing.length > 0) throw new Error(`blocks not in the bucket yet: ${missing.join(', ')}`);
+      } catch (err) {
+        // Nothing unshipped is removed: serve the blocks again and retry at the next prune.
+        await reopen(t.tenant);
+        throw new PruneTenantError(t.tenant, `ship blocks: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+    log.info('pruned idle tenant', { tenant: t.tenant, shipped: t.shipper !== undefined });
+  }
+
+  /**
+   * Puts a tenant back after a failed prune, re-opened from its directory; resolves once it is
+   * served again (or its open failed, logged; the next write retries the open).
+   */
+  async function reopen(tenant: string): Promise<void> {
+    if (closed) return;
+    const p = openTenant(tenant).then((t) => {
+      ready.set(tenant, t);
+      return t;
+    });
+    open.set(tenant, p);
+    try {
+      await p;
+    } catch (err) {
+      open.delete(tenant);
+      log.error('re-open tenant tsdb after failed prune', { tenant, err: (err as Error).message });
+    }
+  }
+
   return {
     async openExisting() {
       let names: string[] = [];
@@ -124,6 +248,8 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
     },
     tenant(tenant) {
       validateTenant(tenant);
+      const pruned = pruning.get(tenant);
+      if (pruned) return pruned.then(() => this.tenant(tenant));
       let p = open.get(tenant);
       if (!p) {
         if (closed) return Promise.reject(new Error(`open tenant ${tenant}: receiver closed`));
@@ -138,6 +264,56 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
       return p;
     },
     tenants: () => [...ready.values()],
+    async use(tenant, fn) {
+      for (;;) {
+        const t = await this.tenant(tenant);
+        // A prune may have claimed the tenant between the open resolving and this turn: go
+        // round again, which waits for it (the check and the count below are one synchronous step,
+        // as is prune's check of the count and its claim).
+        if (pruning.has(tenant) || ready.get(tenant) !== t) continue;
+        inflight.set(tenant, (inflight.get(tenant) ?? 0) + 1);
+        try {
+          return await fn(t);
+        } finally {
+          const n = (inflight.get(tenant) ?? 1) - 1;
+          if (n === 0) inflight.delete(tenant);
+          else inflight.set(tenant, n);
+        }
+      }
+    },
+    async prune(nowMs, signal) {
+      const pruned: string[] = [];
+      const errors: PruneTenantError[] = [];
+      if (opts.retentionMs <= 0) return { pruned };
+      for (const t of [...ready.values()]) {
+        signal?.throwIfAborted();
+        if (closed || !pruneDue(t.db, opts.retentionMs, nowMs)) continue;
+        // A write is running: the tenant is not idle (its sample may be old, but it is in use).
+        if ((inflight.get(t.tenant) ?? 0) > 0 || pruning.has(t.tenant)) continue;
+        let release = () => {};
+        pruning.set(
+          t.tenant,
+          new Promise<void>((r) => {
+            release = r;
+          }),
+        );
+        try {
+          await pruneTenant(t, signal);
+          pruned.push(t.tenant);
+        } catch (err) {
+          errors.push(
+            err instanceof PruneTenantError
+              ? err
+              : new PruneTenantError(t.tenant, (err as Error).message, { cause: err }),
+          );
+        } finally {
+          pruning.delete(t.tenant);
+          release();
+        }
+      }
+      if (errors.length > 0) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+      return { pruned };
+    },
     async flush(signal) {
       let blocks = 0;
       let uploaded = 0;

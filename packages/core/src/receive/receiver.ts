@@ -176,7 +176,10 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
    * OOM-killed. A thanos-ts addition (--receive.memory-limit). Default 0: no ceiling.
    */
   memoryLimitBytes?: number;
-  /** How often heads are cut into blocks and new blocks shipped, ms. Default 30_000; 0 = only via `flush()`. */
+  /**
+   * How often heads are cut into blocks and new blocks shipped, ms. Default 30_000; 0 = only via
+   * `flush()`, and idle tenants are then pruned only via `prune()` too.
+   */
   flushIntervalMs?: number;
 }
 
@@ -211,6 +214,16 @@ export interface Receiver extends StoreAPI, Lifecycle {
   write(request: ReceiverWrite): Promise<void>;
   /** Cuts heads into blocks where due, applies retention and ships new blocks now. */
   flush(signal?: AbortSignal): Promise<{ blocks: number; uploaded: number }>;
+  /**
+   * Closes idle tenants now, after any running flush (Thanos's MultiTSDB.Prune): a tenant whose
+   * newest head sample is more than `retentionMs` older than `now()` has its head written to
+   * blocks, its blocks shipped when a bucket is set, and once all are in the bucket its TSDB is
+   * closed, its directory removed and it leaves the StoreAPI's label sets. A later write re-opens
+   * it. Rejects (AggregateError of PruneTenantError) when some tenant could not be pruned; that
+   * tenant keeps being served and is retried next time. Nothing is pruned with `retentionMs` 0.
+   * Runs on its own every 2 block durations, at wall-clock multiples of that interval, as Thanos.
+   */
+  prune(signal?: AbortSignal): Promise<{ pruned: string[] }>;
   /** Tenants with an open TSDB. */
   tenants(): string[];
   readonly registry: Registry;
@@ -320,6 +333,16 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     help: 'Head compaction or block shipping rounds that failed.',
     registers: [registry],
   });
+  const prunedTenants = new Counter({
+    name: 'thanos_receive_pruned_tenants_total',
+    help: 'Idle tenants whose TSDB was closed and removed (their blocks shipped first when a bucket is set).',
+    registers: [registry],
+  });
+  const pruneFailures = new Counter({
+    name: 'thanos_receive_prune_failures_total',
+    help: 'Idle tenants that could not be pruned (kept and retried at the next prune).',
+    registers: [registry],
+  });
   const degradedGauge = new Gauge({
     name: 'thanos_receive_degraded',
     help: '1 while a background loop (hashring reload, head compaction, block shipping) is failing.',
@@ -394,23 +417,32 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const writers = new WeakMap<DB, GroupWriter>();
 
   async function writeLocal(tenant: string, series: readonly WriteSeries[]): Promise<void> {
-    let t: TenantDB;
     try {
       validateTenant(tenant);
-      t = await tsdbs.tenant(tenant);
     } catch (err) {
-      if (err instanceof InvalidTenantError) throw new WriteError('bad-data', err.message);
-      throw new WriteError('unavailable', `open tsdb of tenant ${tenant}: ${(err as Error).message}`, { cause: err });
+      throw new WriteError('bad-data', (err as Error).message);
     }
-    let w = writers.get(t.db);
-    if (!w) {
-      w = new GroupWriter(t.db, {
-        ...(opts.tooFarInFutureMs ? { tooFarInFutureMs: opts.tooFarInFutureMs } : {}),
-        now,
+    let opened = false;
+    // use(): counted in flight, so the tenant is not pruned under this write; a write arriving
+    // while it is pruned waits and lands in the re-opened TSDB.
+    const r = await tsdbs
+      .use(tenant, (t: TenantDB) => {
+        opened = true;
+        let w = writers.get(t.db);
+        if (!w) {
+          w = new GroupWriter(t.db, {
+            ...(opts.tooFarInFutureMs ? { tooFarInFutureMs: opts.tooFarInFutureMs } : {}),
+            now,
+          });
+          writers.set(t.db, w);
+        }
+        return w.write(series);
+      })
+      .catch((err: unknown) => {
+        if (opened) throw err;
+        if (err instanceof InvalidTenantError) throw new WriteError('bad-data', err.message);
+        throw new WriteError('unavailable', `open tsdb of tenant ${tenant}: ${(err as Error).message}`, { cause: err });
       });
-      writers.set(t.db, w);
-    }
-    const r = await w.write(series);
     if (r.error) {
       log.debug('samples rejected', { tenant, rejected: r.rejected, err: r.error.message });
       throw r.error;
@@ -794,6 +826,44 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     }
   }
 
+  const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
+  const blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION;
+
+  async function prune(signal?: AbortSignal): Promise<{ pruned: string[] }> {
+    // After a running flush (and before the next): both compact and ship the same TSDBs.
+    const run = flushing.then(() => tsdbs.prune(now(), signal));
+    flushing = run.catch(() => undefined);
+    const started = performance.now();
+    try {
+      const r = await run;
+      setDegraded('prune', undefined);
+      prunedTenants.inc(r.pruned.length);
+      log.info('pruning job completed', {
+        pruned_tenants_count: r.pruned.length,
+        pruned_tenants: r.pruned.join(','),
+        took_seconds: (performance.now() - started) / 1000,
+      });
+      return r;
+    } catch (err) {
+      const failed = err instanceof AggregateError ? err.errors.length : 1;
+      pruneFailures.inc(failed);
+      setDegraded('prune', `prune idle tenants: ${(err as Error).message}`);
+      log.error('prune idle tenants', { err: (err as Error).message });
+      throw err;
+    }
+  }
+
+  // Thanos's receive.go: a check every minute that prunes when the wall-clock minute of the day
+  // is a multiple of two block durations (every 4h at 00:00, 04:00, … with 2h blocks).
+  function pruneScheduled(): void {
+    const intervalMin = Math.floor((2 * blockDurationMs) / 60_000);
+    const d = new Date(now());
+    const minuteOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
+    // Go would divide by zero under a minute; run every minute instead.
+    if (intervalMin > 0 && minuteOfDay % intervalMin !== 0) return;
+    void prune().catch(() => {});
+  }
+
   const lifecycle = createLifecycle('receiver', {
     async start(signal) {
       await reloadHashrings();
@@ -834,6 +904,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       }
       const every = opts.flushIntervalMs ?? 30_000;
       if (every > 0) timers.push(setInterval(() => void flush().catch(() => {}), every).unref());
+      if (every > 0 && retentionMs > 0) timers.push(setInterval(pruneScheduled, 60_000).unref());
       isReady = true;
     },
     async stop() {
@@ -861,6 +932,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       await ingest(tenant, request.timeseries, 0);
     },
     flush,
+    prune,
     tenants: () => tsdbs.tenants().map((t) => t.tenant),
     registry,
     ready: () => isReady,
