@@ -81,7 +81,12 @@ describe('querier over downsampled native histograms (store gateway, 5m block)',
     gateway = createStoreGateway({ bucket, dataDir: await makeTempDir('ds-hist-sg-'), grpcAddress: '127.0.0.1:0' });
     await gateway.start();
     const endpoints = [gateway.grpcAddress as string];
-    querier = createQuerier({ endpoints, replicaLabels: ['replica'], evaluationWorkers: 0 });
+    querier = createQuerier({
+      endpoints,
+      replicaLabels: ['replica'],
+      evaluationWorkers: 0,
+      httpAddress: '127.0.0.1:0',
+    });
     // Decodes in an evaluation worker (the encoded-series path).
     auto = createQuerier({ endpoints, replicaLabels: ['replica'], autoDownsampling: true, evaluationWorkers: 1 });
     await querier.start();
@@ -202,6 +207,30 @@ describe('querier over downsampled native histograms (store gateway, 5m block)',
       expect(got.warnings).toEqual([]);
       expect(matrix(got)).toEqual(matrix(want));
     }
+  });
+
+  it('the HTTP API with max_source_resolution=5m answers as the library call, without warnings', async () => {
+    const q = 'histogram_sum(rate(lat_seconds[1h]))';
+    const form = new URLSearchParams({
+      query: q,
+      start: String(START / 1000),
+      end: String(END / 1000),
+      step: String(STEP / 1000),
+      max_source_resolution: '5m',
+    });
+    const res = await fetch(`http://${querier.httpAddress}/api/v1/query_range`, { method: 'POST', body: form });
+    const body = (await res.json()) as {
+      status: string;
+      warnings?: string[];
+      data: { result: { values: [number, string][] }[] };
+    };
+    expect(body.status).toBe('success');
+    expect(body.warnings ?? []).toEqual([]);
+    const want = await run(q, RES);
+    expect(body.data.result).toHaveLength(1);
+    expect(body.data.result[0]?.values.map(([t, v]) => [t * 1000, Number(v)])).toEqual(
+      want.t.map((t, i) => [t, want.v[i]]),
+    );
   });
 
   it('without deduplication both replicas answer alike', async () => {

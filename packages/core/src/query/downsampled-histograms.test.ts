@@ -201,6 +201,24 @@ describe('chains of several aggregate chunks', () => {
     for (const [, i] of firsts.slice(1)) expect(got.h[i]?.counterResetHint).toBe(CounterResetHint.Unknown);
   });
 
+  it('a raw reset in an earlier chunk is not carried over: the next chunk restarts at the raw value, as in Thanos', () => {
+    const reset = raw(1800, { seed: 11, resetAt: 300 });
+    const chunks = served(reset, ['COUNTER']);
+    const got = hist(decodeChainMixed(chunks, ['COUNTER'], ...ALL));
+    const second = got.t.indexOf(chunks[1]?.minTime as number);
+    const before = got.h[second - 1] as FloatHistogram;
+    const after = got.h[second] as FloatHistogram;
+    // The second chunk's first window ends after its first raw sample; its counter is that
+    // window's last raw histogram, with no offset for the reset folded into the first chunk.
+    const lastRaw = reset.filter((s) => s.t <= (got.t[second] as number)).pop() as RawSample;
+    expect(after.count).toBe(lastRaw.fh.count);
+    // So the engine sees a drop there and, the hint being unknown, counts it as a reset (Thanos's
+    // ApplyCounterResetsSeriesIterator leaves histograms alone: "Counter resets do not need to be
+    // handled for non-float sample types").
+    expect(after.count).toBeLessThan(before.count);
+    expect(after.counterResetHint).toBe(CounterResetHint.Unknown);
+  });
+
   it('a series switching from float aggregates to histogram aggregates: float counter resets applied, then histograms', () => {
     const xor = (ts: number[], vs: number[]): Chunk => ({
       type: 'XOR',
