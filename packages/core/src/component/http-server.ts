@@ -5,6 +5,7 @@ import {
   listenGraceful,
   listenHTTP,
   MAX_HEADER_BYTES,
+  serveRequest,
   splitHostPort,
 } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
@@ -50,22 +51,7 @@ export async function serveHTTP(handler: RequestHandler, opts: ServeHTTPOptions)
 
   const { host, port } = splitHostPort(opts.address);
   const tlsConfig = opts.webConfig?.tlsServerConfig;
-  const server = createServer({ ...tls, maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
-    h(req, res).then(
-      (handled) => {
-        if (!handled && !res.headersSent) {
-          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end('404 page not found\n');
-        }
-      },
-      (err: unknown) => {
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
-        } else res.destroy();
-      },
-    );
-  });
+  const server = createServer({ ...tls, maxHeaderSize: MAX_HEADER_BYTES }, serveRequest(h));
   // The client certificate policies OpenSSL does not enforce itself (see checkClientCert); Go's
   // server ends such handshakes, this ends the connection before any request is read.
   server.prependListener('secureConnection', (socket: TLSSocket) => {

@@ -86,17 +86,12 @@ export interface ListenHTTPOptions {
 export const MAX_HEADER_BYTES: number = (1 << 20) + 4096;
 
 /**
- * Starts a node:http server on `address` answering with `handler` (404 for unhandled paths).
- * Requests the server refuses before a handler runs (headers too large, malformed) get a
- * Prometheus-style JSON error instead of an empty body or a reset.
+ * The node:http request listener of every server: runs `handler`, answers Go's `404 page not
+ * found` when no route took the request, and a plain 500 with the message when the handler threw
+ * (or ends the connection when the answer had already begun).
  */
-export async function listenHTTP(
-  address: string,
-  handler: RequestHandler,
-  opts: ListenHTTPOptions = {},
-): Promise<ListeningHTTPServer> {
-  const { host, port } = splitHostPort(address);
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+export function serveRequest(handler: RequestHandler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
     handler(req, res).then(
       (handled) => {
         if (!handled && !res.headersSent) {
@@ -111,7 +106,21 @@ export async function listenHTTP(
         } else res.destroy();
       },
     );
-  });
+  };
+}
+
+/**
+ * Starts a node:http server on `address` answering with `handler` (404 for unhandled paths).
+ * Requests the server refuses before a handler runs (headers too large, malformed) get a
+ * Prometheus-style JSON error instead of an empty body or a reset.
+ */
+export async function listenHTTP(
+  address: string,
+  handler: RequestHandler,
+  opts: ListenHTTPOptions = {},
+): Promise<ListeningHTTPServer> {
+  const { host, port } = splitHostPort(address);
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, serveRequest(handler));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable || (err as { bytesParsed?: number }).bytesParsed === undefined) {
       socket.destroy();
