@@ -23,11 +23,18 @@ import {
   type Span,
 } from '../histogram/types.js';
 import { unknownSchemaError } from '../histogram/validate.js';
-import { isStaleNaN } from '../storage/stale.js';
+import { isStaleNaN, STALE_NAN_BITS_HI, STALE_NAN_BITS_LO } from '../storage/stale.js';
 import { BitWriter } from './bitstream.js';
 import { ChunkEncoding } from './chunk.js';
 import { MAX_HISTOGRAM_CHUNK_SAMPLES } from './histogram.js';
-import { HistogramBitReader, putFloat64, putVarbitInt, putXor, type XorState } from './histogram-bits.js';
+import {
+  HistogramBitReader,
+  putFloat64,
+  putVarbitInt,
+  putXor,
+  type XorState,
+  xorStateValue,
+} from './histogram-bits.js';
 import { HistogramAppendError } from './histogram-errors.js';
 import {
   adjustForInserts,
@@ -509,11 +516,13 @@ export class FloatHistogramIterator {
   /** Timestamp of the current sample (ms). */
   t = Number.MIN_SAFE_INTEGER;
   tDelta = 0;
-  readonly sumState: XorState = xorState(0, 0);
-  readonly cntState: XorState = xorState(0, 0);
-  readonly zCntState: XorState = xorState(0, 0);
-  pStates: XorState[] = [];
-  nStates: XorState[] = [];
+  // Every XOR field as bits, four int32s each (value high and low bits, leading, trailing; see
+  // HistogramBitReader.readXorBits): count, zero count, sum, then the positive and negative
+  // buckets. Kept as bits so that samples that are skipped (before a query's window) never
+  // become floats or objects.
+  private st = new Int32Array(4 * FIRST_BUCKET);
+  private np = 0;
+  private nn = 0;
 
   constructor(bytes: Uint8Array, file = 'chunk', fileOffset = 0) {
     this.reset(bytes, file, fileOffset);
@@ -530,16 +539,44 @@ export class FloatHistogramIterator {
     this.counterResetHeader = ((bytes[HISTOGRAM_FLAG_POS] as number) & COUNTER_RESET_HEADER_MASK) as CounterResetHeader;
     this.t = Number.MIN_SAFE_INTEGER;
     this.tDelta = 0;
-    for (const s of [this.sumState, this.cntState, this.zCntState]) {
-      s.value = 0;
-      s.leading = 0;
-      s.trailing = 0;
-    }
+    this.np = 0;
+    this.nn = 0;
+    this.st.fill(0, 0, 4 * FIRST_BUCKET);
   }
 
   /** Samples the chunk header announces. */
   get numSamples(): number {
     return this.numTotal;
+  }
+
+  /** The count's XOR state (a copy). */
+  get cntState(): XorState {
+    return this.state(CNT);
+  }
+
+  /** The zero count's XOR state (a copy). */
+  get zCntState(): XorState {
+    return this.state(ZCNT);
+  }
+
+  /** The sum's XOR state (a copy). */
+  get sumState(): XorState {
+    return this.state(SUM);
+  }
+
+  /** The positive buckets' XOR states (copies). */
+  get pStates(): XorState[] {
+    return Array.from({ length: this.np }, (_, i) => this.state(FIRST_BUCKET + i));
+  }
+
+  /** The negative buckets' XOR states (copies). */
+  get nStates(): XorState[] {
+    return Array.from({ length: this.nn }, (_, i) => this.state(FIRST_BUCKET + this.np + i));
+  }
+
+  private state(field: number): XorState {
+    const o = 4 * field;
+    return xorState(xorStateValue(this.st, o), this.st[o + 2] as number, this.st[o + 3] as number);
   }
 
   /** Advances to the next sample; false at the end. */
@@ -562,14 +599,14 @@ export class FloatHistogramIterator {
       if ((np + nn) * 64 > r.end - r.pos) {
         throw new CorruptionError(r.file, r.fileOffset, `histogram chunk spans announce ${np + nn} buckets`);
       }
+      this.np = np;
+      this.nn = nn;
+      const fields = FIRST_BUCKET + np + nn;
+      if (this.st.length < 4 * fields) this.st = new Int32Array(4 * fields);
+      else this.st.fill(0, 0, 4 * fields);
+      const st = this.st;
       this.t = r.readVarbitInt();
-      this.cntState.value = r.readFloat64();
-      this.zCntState.value = r.readFloat64();
-      this.sumState.value = r.readFloat64();
-      this.pStates = [];
-      for (let i = 0; i < np; i++) this.pStates.push(xorState(r.readFloat64(), 0));
-      this.nStates = [];
-      for (let i = 0; i < nn; i++) this.nStates.push(xorState(r.readFloat64(), 0));
+      for (let f = 0; f < fields; f++) r.readFloat64Bits(st, 4 * f);
       r.check('sample 0');
       this.numRead = 1;
       if (this.numTotal === 1) r.checkEnd();
@@ -577,19 +614,18 @@ export class FloatHistogramIterator {
     }
     this.tDelta += r.readVarbitInt();
     this.t += this.tDelta;
-    r.readXor(this.cntState);
-    r.readXor(this.zCntState);
-    r.readXor(this.sumState);
-    if (!isStaleNaN(this.sumState.value)) {
-      const ps = this.pStates;
-      for (let i = 0; i < ps.length; i++) r.readXor(ps[i] as XorState);
-      const ns = this.nStates;
-      for (let i = 0; i < ns.length; i++) r.readXor(ns[i] as XorState);
-    }
-    r.check(`sample ${this.numRead}`);
+    const st = this.st;
+    r.readXorFields(st, 4 * CNT, 4 * FIRST_BUCKET);
+    if (!this.stale()) r.readXorFields(st, 4 * FIRST_BUCKET, 4 * (FIRST_BUCKET + this.np + this.nn));
+    if (r.pos > r.end) throw r.truncated(`sample ${this.numRead}`);
     this.numRead++;
     if (this.numRead === this.numTotal) r.checkEnd();
     return true;
+  }
+
+  // Whether the current sample's sum is Prometheus's stale marker (compared as bits).
+  private stale(): boolean {
+    return this.st[4 * SUM] === STALE_NAN_BITS_HI && this.st[4 * SUM + 1] === STALE_NAN_BITS_LO;
   }
 
   /** Advances to the first sample with timestamp ≥ t; false if none. */
@@ -611,14 +647,15 @@ export class FloatHistogramIterator {
    * chunk and not to be modified (as Prometheus's AtFloatHistogram(nil)).
    */
   atFloatHistogram(shareSpans = false): FloatHistogram {
-    if (isStaleNaN(this.sumState.value)) {
+    const st = this.st;
+    if (this.stale()) {
       return {
         counterResetHint: CounterResetHint.Unknown,
         schema: 0,
         zeroThreshold: 0,
         zeroCount: 0,
         count: 0,
-        sum: this.sumState.value,
+        sum: xorStateValue(st, 4 * SUM),
         positiveSpans: [],
         negativeSpans: [],
         positiveBuckets: [],
@@ -636,17 +673,30 @@ export class FloatHistogramIterator {
       counterResetHint: this.counterResetHint,
       schema: this.schema,
       zeroThreshold: this.zThreshold,
-      zeroCount: this.zCntState.value,
-      count: this.cntState.value,
-      sum: this.sumState.value,
+      zeroCount: xorStateValue(st, 4 * ZCNT),
+      count: xorStateValue(st, 4 * CNT),
+      sum: xorStateValue(st, 4 * SUM),
       positiveSpans: shareSpans ? this.pSpans : this.pSpans.map((s) => ({ ...s })),
       negativeSpans: shareSpans ? this.nSpans : this.nSpans.map((s) => ({ ...s })),
-      positiveBuckets: values(this.pStates),
-      negativeBuckets: values(this.nStates),
+      positiveBuckets: fieldValues(st, FIRST_BUCKET, this.np),
+      negativeBuckets: fieldValues(st, FIRST_BUCKET + this.np, this.nn),
     };
     if (this.customValues) fh.customValues = this.customValues;
     return fh;
   }
+}
+
+// Field numbers in FloatHistogramIterator's state.
+const CNT = 0;
+const ZCNT = 1;
+const SUM = 2;
+const FIRST_BUCKET = 3;
+
+// The values of `n` fields from `first` as floats.
+function fieldValues(st: Int32Array, first: number, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = xorStateValue(st, 4 * (first + i));
+  return out;
 }
 
 /** A decoded float histogram chunk. */

@@ -161,13 +161,16 @@ for (let sz = 0; sz <= 25; sz++) {
 }
 
 /**
- * Reads a histogram chunk's bit stream. The bytes are copied into a zero-padded buffer so reads
- * never go out of bounds; `check()` throws CorruptionError(file, offset) once the position is past
- * the end of the chunk. Reusable via `reset`.
+ * Reads a histogram chunk's bit stream. Reads go straight to the chunk's bytes (no copy); the
+ * last few bytes are read one at a time with zeros past the end, so reads never go out of
+ * bounds, and `check()` throws CorruptionError(file, offset) once the position is past the end of
+ * the chunk. Reusable via `reset`.
  */
 export class HistogramBitReader {
-  private buf = new Uint8Array(256);
-  private dv = new DataView(this.buf.buffer);
+  private bytes: Uint8Array = new Uint8Array(0);
+  private dv = new DataView(this.bytes.buffer);
+  // Byte index below which a 5-byte window is inside the chunk (the fast path of peek32).
+  private fastEnd = 0;
   /** Bit position. */
   pos = 0;
   /** Bits in the chunk. */
@@ -177,13 +180,9 @@ export class HistogramBitReader {
 
   /** Starts reading `bytes` at bit position `startBit`. */
   reset(bytes: Uint8Array, startBit: number, file = 'chunk', fileOffset = 0): void {
-    const need = bytes.length + 16;
-    if (this.buf.length < need) {
-      this.buf = new Uint8Array(Math.max(need, this.buf.length * 2));
-      this.dv = new DataView(this.buf.buffer);
-    }
-    this.buf.set(bytes);
-    this.buf.fill(0, bytes.length, bytes.length + 16);
+    if (bytes !== this.bytes) this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    this.bytes = bytes;
+    this.fastEnd = bytes.length - 4;
     this.pos = startBit;
     this.end = bytes.length * 8;
     this.file = file;
@@ -219,11 +218,7 @@ export class HistogramBitReader {
 
   /** Up to 32 bits at the current position, without advancing. */
   peek(n: number): number {
-    const p = this.pos;
-    const i = p >>> 3;
-    const s = p & 7;
-    const x = (this.dv.getUint32(i) << s) | ((this.buf[i + 4] as number) >>> (8 - s));
-    return x >>> (32 - n);
+    return this.peek32() >>> (32 - n);
   }
 
   /** Reads n (1..32) bits as an unsigned number. */
@@ -273,12 +268,32 @@ export class HistogramBitReader {
     return hi * TWO_32 + lo;
   }
 
-  // 32 bits at the current position as a signed int32 (the first bit is the sign).
+  // 32 bits at the current position as a signed int32 (the first bit is the sign); zeros past the
+  // end of the chunk.
   private peek32(): number {
     const p = this.pos;
     const i = p >>> 3;
     const s = p & 7;
-    return (this.dv.getUint32(i) << s) | ((this.buf[i + 4] as number) >>> (8 - s));
+    if (i < this.fastEnd) return (this.dv.getUint32(i) << s) | ((this.bytes[i + 4] as number) >>> (8 - s));
+    return this.peek32Tail(i, s);
+  }
+
+  // 32 bits at bit position p (see peek32).
+  private peekAt(p: number): number {
+    const i = p >>> 3;
+    const s = p & 7;
+    if (i < this.fastEnd) return (this.dv.getUint32(i) << s) | ((this.bytes[i + 4] as number) >>> (8 - s));
+    return this.peek32Tail(i, s);
+  }
+
+  // peek32 within the last 5 bytes of the chunk or past its end.
+  private peek32Tail(i: number, s: number): number {
+    const b = this.bytes;
+    const n = b.length;
+    let x = 0;
+    for (let k = 0; k < 4; k++) x = (x << 8) | (i + k < n ? (b[i + k] as number) : 0);
+    const last = i + 4 < n ? (b[i + 4] as number) : 0;
+    return (x << s) | (last >>> (8 - s));
   }
 
   /** Reads a varbit-encoded unsigned integer (readVarbitUint). */
@@ -349,4 +364,146 @@ export class HistogramBitReader {
     u32[0] = vLo;
     s.value = f64[0] as number;
   }
+
+  /**
+   * readXor over a field kept as bits: `st[o]`, `st[o + 1]` hold the high and low 32 bits of the
+   * value (int32 bit patterns), `st[o + 2]`, `st[o + 3]` its leading and trailing window. Decoders
+   * that skip samples never turn the bits into a float (see xorStateValue).
+   */
+  readXorBits(st: Int32Array, o: number): void {
+    const w = this.peek32();
+    if (w >= 0) {
+      // Control bit 0: same value.
+      this.pos += 1;
+      return;
+    }
+    let mbits: number;
+    let trailing: number;
+    if ((w & 0x40000000) === 0) {
+      // 10: the previous window.
+      this.pos += 2;
+      trailing = st[o + 3] as number;
+      mbits = 64 - (st[o + 2] as number) - trailing;
+    } else {
+      // 11: 5 bits of leading zeros and 6 bits of length (0 meaning 64).
+      const lm = (w >>> 19) & 0x7ff;
+      this.pos += 13;
+      const leading = lm >>> 6;
+      mbits = lm & 63;
+      if (mbits === 0) mbits = 64;
+      trailing = 64 - leading - mbits;
+      if (trailing < 0) throw new CorruptionError(this.file, this.fileOffset, 'invalid XOR value header');
+      st[o + 2] = leading;
+      st[o + 3] = trailing;
+    }
+    if (mbits <= 0 || mbits > 64) throw new CorruptionError(this.file, this.fileOffset, 'invalid XOR value header');
+    if (mbits <= 32) {
+      const m = this.readBits(mbits);
+      if (trailing >= 32) st[o] = (st[o] as number) ^ (m << (trailing - 32));
+      else if (trailing + mbits <= 32) st[o + 1] = (st[o + 1] as number) ^ (m << trailing);
+      else {
+        st[o + 1] = (st[o + 1] as number) ^ (m << trailing);
+        st[o] = (st[o] as number) ^ (m >>> (32 - trailing));
+      }
+    } else {
+      const mh = this.readBits(mbits - 32);
+      const ml = this.readBits(32);
+      if (trailing === 0) {
+        st[o] = (st[o] as number) ^ mh;
+        st[o + 1] = (st[o + 1] as number) ^ ml;
+      } else {
+        st[o + 1] = (st[o + 1] as number) ^ (ml << trailing);
+        st[o] = (st[o] as number) ^ ((mh << trailing) | (ml >>> (32 - trailing)));
+      }
+    }
+  }
+
+  /**
+   * readXorBits for the fields at offsets `from`, `from + 4`, … below `to` of `st`, in one loop
+   * with the bit position in a local: the decoding of a sample's buckets is the hot loop of every
+   * histogram query. The value bits come out of the 32-bit window that held the control bits
+   * whenever they fit there.
+   */
+  readXorFields(st: Int32Array, from: number, to: number): void {
+    const dv = this.dv;
+    const b = this.bytes;
+    const fastEnd = this.fastEnd;
+    let p = this.pos;
+    for (let o = from; o < to; o += 4) {
+      const i = p >>> 3;
+      const s = p & 7;
+      let w = i < fastEnd ? (dv.getUint32(i) << s) | ((b[i + 4] as number) >>> (8 - s)) : this.peek32Tail(i, s);
+      if (w >= 0) {
+        p += 1;
+        continue;
+      }
+      let mbits: number;
+      let trailing: number;
+      let avail: number;
+      if ((w & 0x40000000) === 0) {
+        trailing = st[o + 3] as number;
+        mbits = 64 - (st[o + 2] as number) - trailing;
+        p += 2;
+        w <<= 2;
+        avail = 30;
+      } else {
+        const lm = (w >>> 19) & 0x7ff;
+        const leading = lm >>> 6;
+        mbits = lm & 63;
+        if (mbits === 0) mbits = 64;
+        trailing = 64 - leading - mbits;
+        if (trailing < 0) throw this.badXorHeader();
+        st[o + 2] = leading;
+        st[o + 3] = trailing;
+        p += 13;
+        w <<= 13;
+        avail = 19;
+      }
+      if (mbits <= 0 || mbits > 64) throw this.badXorHeader();
+      if (mbits <= 32) {
+        let m: number;
+        if (mbits <= avail) m = w >>> (32 - mbits);
+        else m = this.peekAt(p) >>> (32 - mbits);
+        p += mbits;
+        if (trailing >= 32) st[o] = (st[o] as number) ^ (m << (trailing - 32));
+        else if (trailing + mbits <= 32) st[o + 1] = (st[o + 1] as number) ^ (m << trailing);
+        else {
+          st[o + 1] = (st[o + 1] as number) ^ (m << trailing);
+          st[o] = (st[o] as number) ^ (m >>> (32 - trailing));
+        }
+      } else {
+        const mh = this.peekAt(p) >>> (64 - mbits);
+        p += mbits - 32;
+        const ml = this.peekAt(p);
+        p += 32;
+        if (trailing === 0) {
+          st[o] = (st[o] as number) ^ mh;
+          st[o + 1] = (st[o + 1] as number) ^ ml;
+        } else {
+          st[o + 1] = (st[o + 1] as number) ^ (ml << trailing);
+          st[o] = (st[o] as number) ^ ((mh << trailing) | (ml >>> (32 - trailing)));
+        }
+      }
+    }
+    this.pos = p;
+  }
+
+  private badXorHeader(): CorruptionError {
+    return new CorruptionError(this.file, this.fileOffset, 'invalid XOR value header');
+  }
+
+  /** Reads a raw float64 into `st[o]` (high bits) and `st[o + 1]` (low bits); see readXorBits. */
+  readFloat64Bits(st: Int32Array, o: number): void {
+    st[o] = this.readBits(32);
+    st[o + 1] = this.readBits(32);
+  }
+}
+
+const i32 = new Int32Array(f64.buffer);
+
+/** The float64 whose bits `st[o]` (high) and `st[o + 1]` (low) hold; see readXorBits. */
+export function xorStateValue(st: Int32Array, o: number): number {
+  i32[1] = st[o] as number;
+  i32[0] = st[o + 1] as number;
+  return f64[0] as number;
 }

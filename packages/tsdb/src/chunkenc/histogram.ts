@@ -689,7 +689,7 @@ export class HistogramIterator {
         nb[i] = (nb[i] as number) + (nd[i] as number);
       }
     }
-    r.check(`sample ${this.numRead}`);
+    if (r.pos > r.end) throw r.truncated(`sample ${this.numRead}`);
     this.numRead++;
     this.checkCounts();
     if (this.numRead === this.numTotal) r.checkEnd();
