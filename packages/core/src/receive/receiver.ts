@@ -877,7 +877,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       if (opts.remoteWriteAddress !== undefined) {
         const grace = opts.httpGracePeriodMs ?? 120_000;
         rwServer = opts.remoteWriteServerTLS
-          ? await listenHTTPS(opts.remoteWriteAddress, handler, opts.remoteWriteServerTLS, grace)
+          ? await listenHTTPS(opts.remoteWriteAddress, handler, opts.remoteWriteServerTLS, grace, log)
           : await listenHTTP(opts.remoteWriteAddress, handler, { gracePeriodMs: grace });
         log.info('listening for remote write', {
           address: rwServer.address,

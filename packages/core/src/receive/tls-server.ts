@@ -5,6 +5,8 @@ import type { TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
 import { type ListeningHTTPServer, listenGraceful, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
+import type { Logger } from '../log/logger.js';
+import { createCertReloader } from '../tls/cert-reloader.js';
 import {
   GO_CIPHER_SUITES,
   GO_CURVES,
@@ -107,29 +109,59 @@ export async function listenHTTPS(
   handler: RequestHandler,
   tls: RemoteWriteServerTLS,
   gracePeriodMs: number,
+  logger?: Logger,
 ): Promise<ListeningHTTPServer> {
   const { host, port } = splitHostPort(address);
   const ca = tls.clientCAFile ? readPem(tls.clientCAFile, '--remote-write.server-tls-client-ca') : undefined;
   const ciphers = nodeCipherList(tls.cipherSuites, '--remote-write.server-tls-ciphers');
   const ecdhCurve = nodeCurveList(tls.curves, '--remote-write.server-tls-curves');
+  const minVersion = nodeTLSVersion(tls.minVersion ?? '1.3');
+  const flagOf = (file: string) =>
+    file === tls.keyFile ? '--remote-write.server-tls-key' : '--remote-write.server-tls-cert';
+  // The certificate and key are re-read when their files change, checked as each connection
+  // arrives (Thanos's serverTLSManager, per handshake), so a rotated certificate needs no restart.
+  const certs = createCertReloader({
+    certFile: tls.certFile,
+    keyFile: tls.keyFile,
+    server: 'remote-write server',
+    ...(logger ? { logger } : {}),
+    // Everything a secure context holds: setSecureContext replaces the whole context.
+    contextOptions: (cert, key) => ({
+      cert,
+      key,
+      ...(ca ? { ca } : {}),
+      minVersion,
+      ciphers,
+      ...(ecdhCurve !== undefined ? { ecdhCurve } : {}),
+    }),
+    initialError: (file, err) =>
+      (err as NodeJS.ErrnoException).syscall !== undefined
+        ? new InvalidArgumentError(`${flagOf(file)}: cannot read ${JSON.stringify(file)}: ${err.message}`, {
+            cause: err,
+          })
+        : // OpenSSL refusing a list (e.g. a curve this build lacks) or the key pair.
+          new InvalidArgumentError(`--remote-write.server-tls-*: TLS server configuration: ${err.message}`, {
+            cause: err,
+          }),
+  });
   const options = {
-    cert: readPem(tls.certFile, '--remote-write.server-tls-cert'),
-    key: readPem(tls.keyFile, '--remote-write.server-tls-key'),
-    ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
-    minVersion: nodeTLSVersion(tls.minVersion ?? '1.3'),
-    ciphers,
-    ...(ecdhCurve !== undefined ? { ecdhCurve } : {}),
+    ...certs.check().options,
+    ...(ca ? { requestCert: true, rejectUnauthorized: true } : {}),
     maxHeaderSize: MAX_HEADER_BYTES,
   };
   let server: ReturnType<typeof createServer>;
   try {
     server = createServer(options, (req, res) => serve(req, res));
   } catch (err) {
-    // OpenSSL refusing a list (e.g. a curve this build lacks) or the key pair.
     throw new InvalidArgumentError(`--remote-write.server-tls-*: TLS server configuration: ${(err as Error).message}`, {
       cause: err,
     });
   }
+  // Before tls.Server's own 'connection' listener wraps the socket with the context in use.
+  server.prependListener('connection', () => {
+    const c = certs.check();
+    if (c.changed) server.setSecureContext(c.options);
+  });
   function serve(req: IncomingMessage, res: ServerResponse): void {
     handler(req, res).then(
       (handled) => {
