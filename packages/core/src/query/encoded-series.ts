@@ -17,7 +17,7 @@ import type { Labels, SeriesSamples } from '@thanos-ts/tsdb';
 import type { Aggr, AggrChunk, Chunk, ChunkEncoding } from '../storeapi/store-api.js';
 import { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupReplicasInto, splitOverlapping } from './dedup.js';
-import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks, type SkippedChunks } from './samples.js';
+import { decodeSeriesColumns, decodeSeriesMixed, hasHistogramChunks } from './samples.js';
 
 /** How one select's series are decoded: its time range, aggregates and deduplication. */
 export interface SeriesDecodeParams {
@@ -35,12 +35,11 @@ export interface SeriesDecodeParams {
 export interface SeriesDecodeState {
   readonly arena: ColumnArena;
   readonly scratch: Scratch[];
-  readonly skipped: SkippedChunks;
 }
 
 /** Fresh decode state for one select. */
 export function newDecodeState(): SeriesDecodeState {
-  return { arena: new ColumnArena(), scratch: [], skipped: { chunks: 0 } };
+  return { arena: new ColumnArena(), scratch: [] };
 }
 
 /**
@@ -74,16 +73,8 @@ export function decodeStoreSeries(
     state.arena,
     state.scratch,
     (replicas, outT, outV) => dedupReplicasInto(replicas, p.func, p.counter, outT, outV),
-    state.skipped,
   );
   return { series: { labels, timestamps: cols.timestamps, values: cols.values }, samples: cols.timestamps.length };
-}
-
-/** The warning for chunks a select could not decode (native histograms in aggregate slots). */
-export function skippedChunksWarning(skipped: SkippedChunks): string | undefined {
-  return skipped.chunks > 0
-    ? `${skipped.chunks} native histogram chunk(s) left out: not supported by this querier yet`
-    : undefined;
 }
 
 /** The encoded set's payload (see the file comment for the layout). */
@@ -280,8 +271,7 @@ export function decodeEncodedStoreSeries(
     series[i] = got.series;
     samples += got.samples;
   }
-  const warning = skippedChunksWarning(state.skipped);
-  return { series, samples, warnings: warning === undefined ? [] : [warning] };
+  return { series, samples, warnings: [] };
 }
 
 /** The export name the worker looks {@link decodeEncodedStoreSeries} up by. */

@@ -9,7 +9,6 @@ import {
   EncodedSetBuilder,
   newDecodeState,
   type SeriesDecodeParams,
-  skippedChunksWarning,
   storeSeriesDecoder,
 } from './encoded-series.js';
 
@@ -166,8 +165,6 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
       stats.samples += got.samples;
       out.push(got.series);
     });
-    const warning = skippedChunksWarning(state.skipped);
-    if (warning !== undefined) addWarnings([warning]);
     return out;
   };
   // Copies the chunk bytes only; the evaluation worker decodes, merges and deduplicates them.

@@ -2,7 +2,7 @@ import { XorEncoder } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
 import type { AggrChunk, Chunk } from '../storeapi/store-api.js';
 import { aggregatesForFunc } from './queryable.js';
-import { decodeChain } from './samples.js';
+import { decodeChain, decodeChainInto } from './samples.js';
 
 function xor(samples: [number, number][]): Chunk {
   const e = new XorEncoder();
@@ -107,8 +107,7 @@ describe('downsampled counters', () => {
 });
 
 describe('native histogram chunks', () => {
-  it('are left out and counted, not fatal', () => {
-    const skipped = { chunks: 0 };
+  it('reaching the float decoder are reported as the routing bug they are, not dropped', () => {
     const chunks: AggrChunk[] = [
       {
         minTime: 0,
@@ -120,8 +119,9 @@ describe('native histogram chunks', () => {
       },
       { minTime: 30_000, maxTime: 45_000, raw: { type: 'HISTOGRAM', data: new Uint8Array([0, 2, 0, 0]) } },
     ];
-    const c = decodeChain(chunks, ['RAW'], 0, 60_000, skipped);
-    expect(Array.from(c.values)).toEqual([1, 2]);
-    expect(skipped.chunks).toBe(1);
+    expect(() => decodeChain(chunks, ['RAW'], 0, 60_000)).toThrow(/HISTOGRAM chunk reached the float decoder/);
+    const ts = new Float64Array(8);
+    const vs = new Float64Array(8);
+    expect(() => decodeChainInto(chunks, ['RAW'], 0, 60_000, ts, vs)).toThrow(/float decoder/);
   });
 });

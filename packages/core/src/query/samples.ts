@@ -22,21 +22,16 @@ function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
 }
 
 /**
- * Counts chunks the float decoders (decodeChain, decodeChainInto) left out because they hold
- * native histograms. decodeStoreSeries sends every series with histogram chunks, raw or
- * downsampled, to decodeSeriesMixed instead, so a query's count stays 0.
+ * The float decoders' guard: decodeStoreSeries sends every series with a histogram chunk, raw or
+ * in an aggregate slot, to the mixed decoder, so a non-XOR chunk here is a routing bug, reported
+ * rather than dropped from the answer.
  */
-export interface SkippedChunks {
-  chunks: number;
+function notFloat(chunk: Chunk): Error {
+  return new Error(`internal error: ${chunk.type} chunk reached the float decoder`);
 }
 
-const EMPTY: SampleColumns = { timestamps: new Float64Array(0), values: new Float64Array(0) };
-
-function decodeOne(chunk: Chunk, mint: number, maxt: number, skipped?: SkippedChunks): SampleColumns {
-  if (chunk.type !== 'XOR') {
-    if (skipped) skipped.chunks++;
-    return EMPTY;
-  }
+function decodeOne(chunk: Chunk, mint: number, maxt: number): SampleColumns {
+  if (chunk.type !== 'XOR') throw notFloat(chunk);
   const n = xorNumSamples(chunk.data);
   const t = new Float64Array(n);
   const v = new Float64Array(n);
@@ -64,17 +59,16 @@ export function decodeChain(
   aggregates: readonly Aggr[],
   mint: number,
   maxt: number,
-  skipped?: SkippedChunks,
 ): SampleColumns {
   const parts: SampleColumns[] = [];
   let total = 0;
   for (const c of chunks) {
     if (c.maxTime < mint || c.minTime > maxt) continue;
     let cols: SampleColumns | undefined;
-    if (c.raw) cols = decodeOne(c.raw, mint, maxt, skipped);
+    if (c.raw) cols = decodeOne(c.raw, mint, maxt);
     else if (aggregates.includes('COUNT') && aggregates.includes('SUM') && c.count && c.sum) {
-      const count = decodeOne(c.count, mint, maxt, skipped);
-      const sum = decodeOne(c.sum, mint, maxt, skipped);
+      const count = decodeOne(c.count, mint, maxt);
+      const sum = decodeOne(c.sum, mint, maxt);
       const n = Math.min(count.values.length, sum.values.length);
       const avg = new Float64Array(n);
       for (let i = 0; i < n; i++) avg[i] = (sum.values[i] as number) / (count.values[i] as number);
@@ -83,7 +77,7 @@ export function decodeChain(
       for (const a of aggregates) {
         const ch = pickChunk(c, a);
         if (ch) {
-          cols = decodeOne(ch, mint, maxt, skipped);
+          cols = decodeOne(ch, mint, maxt);
           break;
         }
       }
@@ -135,7 +129,6 @@ export function decodeChainInto(
   maxt: number,
   ts: Float64Array,
   vs: Float64Array,
-  skipped?: SkippedChunks,
 ): number {
   let n = 0;
   const counterState: CounterState = { total: 0, lastT: 0, lastV: 0, totalV: 0 };
@@ -144,17 +137,13 @@ export function decodeChainInto(
     const ch = rawOrPicked(c, aggregates);
     if (!ch) {
       // Averages of downsampled data: rare enough to take the allocating path.
-      const cols = decodeChain([c], aggregates, mint, maxt, skipped);
+      const cols = decodeChain([c], aggregates, mint, maxt);
       ts.set(cols.timestamps, n);
       vs.set(cols.values, n);
       n += cols.timestamps.length;
       continue;
     }
-    if (ch.type !== 'XOR') {
-      // Histogram chunks belong to decodeSeriesMixed (see hasHistogramChunks); counted if one gets here.
-      if (skipped) skipped.chunks++;
-      continue;
-    }
+    if (ch.type !== 'XOR') throw notFloat(ch);
     if (ch === c.counter && !c.raw) {
       n = appendCounter(ch, mint, maxt, ts, vs, n, counterState);
       continue;
@@ -187,14 +176,13 @@ export function decodeSeriesColumns(
   arena: ColumnArena,
   scratch: Scratch[],
   dedup: (replicas: SampleColumns[], outT: Float64Array, outV: Float64Array) => number,
-  skipped?: SkippedChunks,
 ): SampleColumns {
   if (chains.length === 1) {
     const cap = chainCapacity(chains[0] as AggrChunk[], aggregates);
     const block = arena.alloc(2 * cap);
     const ts = block.subarray(0, cap);
     const vs = block.subarray(cap, 2 * cap);
-    const n = decodeChainInto(chains[0] as AggrChunk[], aggregates, mint, maxt, ts, vs, skipped);
+    const n = decodeChainInto(chains[0] as AggrChunk[], aggregates, mint, maxt, ts, vs);
     if (n === cap) return { timestamps: ts, values: vs };
     block.copyWithin(n, cap, cap + n);
     const kept = arena.shrinkLast(block, 2 * n);
@@ -206,7 +194,7 @@ export function decodeSeriesColumns(
     const cap = chainCapacity(chain, aggregates);
     const sc = scratch[i] as Scratch;
     sc.ensure(cap);
-    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values, skipped);
+    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values);
     replicas.push({ timestamps: sc.timestamps.subarray(0, n), values: sc.values.subarray(0, n) });
     total += n;
   });
