@@ -12,7 +12,7 @@ import { type Logger, NOP_LOGGER } from '../src/log/logger.js';
 import { createQuerier } from '../src/query/querier.js';
 import {
   createReceiver,
-  pruneDue,
+  pruneAction,
   type Receiver,
   type ReceiverOptions,
   type WriteSeries,
@@ -143,15 +143,29 @@ describe('receiver prunes idle tenants', () => {
     const before = await Promise.all(exprs.map((e) => instant([r, sg], e, at)));
     expect(Object.keys(before[0] as object)).toHaveLength(6);
 
-    // Not idle yet: exactly the retention after the newest sample (Thanos: strictly more).
+    // Thanos's first threshold: a head idle for more than 1.5 block durations is written to blocks.
     const newest = T0 + 89 * 60_000;
+    clock.now = newest + 3 * H;
+    expect(await r.prune()).toEqual({ pruned: [], flushed: [] });
+    clock.now = newest + 3 * H + 1;
+    expect(await r.prune()).toEqual({ pruned: [], flushed: ['idle', 'active'] });
+    for (const tenant of ['idle', 'active']) {
+      const files = await readdir(join(tsdbPath, tenant));
+      expect(files.filter((f) => /^[0-9A-Z]{26}$/.test(f))).toHaveLength(1);
+    }
+    expect(r.tenants().sort()).toEqual(['active', 'idle']);
+    expect(await Promise.all(exprs.map((e) => instant([r, sg], e, at)))).toEqual(before);
+    // Nothing left in the heads: a second round does nothing.
+    expect(await r.prune()).toEqual({ pruned: [], flushed: [] });
+
+    // Not idle enough to close yet: exactly the retention after the newest sample (Thanos: strictly more).
     clock.now = newest + RETENTION;
-    expect(await r.prune()).toEqual({ pruned: [] });
+    expect(await r.prune()).toEqual({ pruned: [], flushed: [] });
     expect(r.tenants().sort()).toEqual(['active', 'idle']);
 
     clock.now = newest + RETENTION + 1;
     await r.write({ tenant: 'active', timeseries: [series('m', 0, clock.now - 1000, 1)] });
-    expect(await r.prune()).toEqual({ pruned: ['idle'] });
+    expect(await r.prune()).toEqual({ pruned: ['idle'], flushed: [] });
 
     expect(r.tenants()).toEqual(['active']);
     expect(await exists(join(tsdbPath, 'idle'))).toBe(false);
@@ -202,7 +216,7 @@ describe('receiver prunes idle tenants', () => {
     await r.start();
     await r.write({ tenant: 'idle', timeseries: [series('m', 0, T0, 30)] });
     clock.now = T0 + 2 * RETENTION;
-    expect(await r.prune()).toEqual({ pruned: ['idle'] });
+    expect(await r.prune()).toEqual({ pruned: ['idle'], flushed: [] });
     expect(during).toHaveLength(1);
     await during[0];
     expect(r.tenants()).toEqual(['idle']);
@@ -239,7 +253,7 @@ describe('receiver prunes idle tenants', () => {
     expect(await bucketTenants(inner)).toEqual([]);
 
     failing.on = false;
-    expect(await r.prune()).toEqual({ pruned: ['idle'] });
+    expect(await r.prune()).toEqual({ pruned: ['idle'], flushed: [] });
     expect(await bucketTenants(inner)).toEqual(['idle', 'idle']);
     expect(await exists(join(tsdbPath, 'idle'))).toBe(false);
   });
@@ -253,8 +267,33 @@ describe('receiver prunes idle tenants', () => {
     await r.start();
     await r.write({ tenant: 't', timeseries: [series('m', 0, T0, 10)] });
     clock.now = T0 + 100 * RETENTION + 100 * H;
-    expect(await r.prune()).toEqual({ pruned });
+    expect(await r.prune()).toEqual({ pruned, flushed: [] });
     expect(await exists(join(tsdbPath, 't'))).toBe(pruned.length === 0);
+  });
+
+  it('prunes a tenant flushed before a restart, by its newest block (Thanos would keep it)', async () => {
+    const clock = { now: T0 };
+    const bucket = createFilesystemBucket({ directory: join(dir, `bucket-${n}`) });
+    const { r, tsdbPath } = setup({ clock, bucket });
+    await r.start();
+    await r.write({ tenant: 't', timeseries: [series('m', 0, T0, 30)] });
+    clock.now = T0 + 4 * H;
+    expect(await r.prune()).toEqual({ pruned: [], flushed: ['t'] });
+    await r.close();
+    const again = createReceiver({
+      tsdbPath,
+      flushIntervalMs: 0,
+      retentionMs: RETENTION,
+      bucket,
+      now: () => clock.now,
+    });
+    started.push(again);
+    await again.start();
+    expect(again.tenants()).toEqual(['t']);
+    clock.now = T0 + 29 * 60_000 + RETENTION + 1;
+    expect(await again.prune()).toEqual({ pruned: ['t'], flushed: [] });
+    expect(await bucketTenants(bucket)).toEqual(['t']);
+    expect(await exists(join(tsdbPath, 't'))).toBe(false);
   });
 
   it('never prunes a tenant while a write to it runs, nor one never written', async () => {
@@ -276,24 +315,33 @@ describe('receiver prunes idle tenants', () => {
     await tsdbs.tenant('empty');
     const late = T0 + 2 * RETENTION;
     // Inside use(): the write is in flight, so the tenant stays.
-    expect(await tsdbs.use('busy', () => tsdbs.prune(late))).toEqual({ pruned: [] });
+    expect(await tsdbs.use('busy', () => tsdbs.prune(late))).toEqual({ pruned: [], flushed: [] });
     expect(
       tsdbs
         .tenants()
         .map((t) => t.tenant)
         .sort(),
     ).toEqual(['busy', 'empty']);
-    expect(await tsdbs.prune(late)).toEqual({ pruned: ['busy'] });
+    expect(await tsdbs.prune(late)).toEqual({ pruned: ['busy'], flushed: [] });
     expect(tsdbs.tenants().map((t) => t.tenant)).toEqual(['empty']);
   });
 
+  const B = 2 * H;
   it.each([
-    { name: 'newest sample exactly retention old', maxt: 0, now: RETENTION, want: false },
-    { name: 'one ms more', maxt: 0, now: RETENTION + 1, want: true },
-    { name: 'empty head', maxt: Number.NEGATIVE_INFINITY, now: 10 * RETENTION, want: false },
-    { name: 'retention 0', maxt: 0, now: 10 * RETENTION, want: false, retention: 0 },
-  ])('pruneDue: $name', ({ maxt, now, want, retention }) => {
-    const db = { head: { maxTime: maxt } } as unknown as DB;
-    expect(pruneDue(db, retention ?? RETENTION, now)).toBe(want);
+    { name: 'head idle 1.5 blocks exactly', head: 0, now: 1.5 * B, want: 'none' },
+    { name: 'head idle 1.5 blocks + 1 ms', head: 0, now: 1.5 * B + 1, want: 'flush' },
+    { name: 'head idle exactly the retention', head: 0, now: RETENTION, want: 'flush' },
+    { name: 'head idle retention + 1 ms', head: 0, now: RETENTION + 1, want: 'prune' },
+    { name: 'empty head, newest block sample recent', blockMax: 1, now: RETENTION, want: 'none' },
+    { name: 'empty head, newest block sample old', blockMax: 1, now: RETENTION + 1, want: 'prune' },
+    { name: 'block newer than the head counts', head: 0, blockMax: B + 1, now: RETENTION + 1, want: 'flush' },
+    { name: 'no data at all', now: 10 * RETENTION, want: 'none' },
+    { name: 'retention 0', head: 0, now: 10 * RETENTION, want: 'none', retention: 0 },
+  ])('pruneAction: $name', ({ head, blockMax, now, want, retention }) => {
+    const db = {
+      head: { maxTime: head ?? Number.NEGATIVE_INFINITY, numSeries: head === undefined ? 0 : 1 },
+      blocks: () => (blockMax === undefined ? [] : [{ meta: { maxTime: blockMax } }]),
+    } as unknown as DB;
+    expect(pruneAction(db, retention ?? RETENTION, B, now)).toBe(want);
   });
 });

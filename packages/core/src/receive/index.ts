@@ -35,7 +35,7 @@ export {
   type TenantLimits,
   tenantLimits,
 } from './limits.js';
-export { pruneDue, validateTenant } from './multi-tsdb.js';
+export { type PruneAction, type PruneResult, pruneAction, validateTenant } from './multi-tsdb.js';
 export {
   decodeOTLPRequest,
   OTLP_PATH,

@@ -70,28 +70,50 @@ export interface MultiTSDB {
    */
   use<T>(tenant: string, fn: (t: TenantDB) => Promise<T>): Promise<T>;
   /**
-   * Closes idle tenants (Thanos's MultiTSDB.Prune, see {@link pruneDue}): each one's head is
-   * written to blocks, its blocks are shipped when a bucket is set, and once every block is in
-   * the bucket (or there is no bucket) its TSDB is closed and its directory removed. A tenant
-   * whose shipping fails is re-opened from its blocks and retried next time. Resolves with the
-   * tenants pruned; rejects with an AggregateError of PruneTenantError when some failed (the
-   * others are still pruned). Nothing is pruned with a retention of 0.
+   * Flushes and closes idle tenants (Thanos's MultiTSDB.Prune, each tenant as {@link pruneAction}
+   * says). A tenant idle for more than 1.5 block durations has its whole head written to blocks
+   * (then shipped by the next flush); one idle for more than the retention also has its blocks
+   * shipped when a bucket is set and, once every block is in the bucket (or there is no bucket),
+   * its TSDB closed and its directory removed. A tenant whose shipping fails is re-opened from its
+   * blocks and retried next time. Resolves with the tenants flushed and pruned; rejects with an
+   * AggregateError of PruneTenantError when some failed (the others are still done). Nothing
+   * happens with a retention of 0, as in Thanos.
    */
-  prune(nowMs: number, signal?: AbortSignal): Promise<{ pruned: string[] }>;
+  prune(nowMs: number, signal?: AbortSignal): Promise<PruneResult>;
   /** Closes every TSDB (their WALs stay for replay). */
   close(): Promise<void>;
 }
 
+/** What {@link MultiTSDB.prune} did. */
+export interface PruneResult {
+  /** Tenants whose TSDB was closed and whose directory was removed. */
+  pruned: string[];
+  /** Tenants whose whole head was written to blocks, and which stay open. */
+  flushed: string[];
+}
+
+/** What a prune does to one tenant: nothing, write its head to blocks, or close and remove it. */
+export type PruneAction = 'none' | 'flush' | 'prune';
+
 /**
- * Whether a tenant is idle long enough to be pruned at `nowMs`: its head's newest sample is more
- * than the retention old (Thanos's pruneTSDB and shouldBeMarkedInactive). An empty head is never
- * idle (Thanos: head.MaxTime() < 0), and a retention of 0 disables pruning.
+ * Thanos's pruneTSDB rule for one tenant at `nowMs`, with the receiver's retention and block
+ * duration: 'prune' when its newest sample is more than `retentionMs` old; else 'flush' when its
+ * head holds samples and the head's newest is more than 1.5 block durations old; else 'none'.
+ * A retention of 0 disables both (Thanos's Prune returns at once). The newest sample is the
+ * head's, or the newest block's end when the head is empty (an upper bound: a block ends at its
+ * range's end): Thanos looks at the head only, whose newest time a restart forgets, so a
+ * restarted Thanos never prunes a tenant that stays idle.
  */
-export function pruneDue(db: DB, retentionMs: number, nowMs: number): boolean {
-  if (retentionMs <= 0) return false;
-  const maxt = db.head.maxTime;
-  if (!Number.isFinite(maxt)) return false;
-  return nowMs - maxt > retentionMs;
+export function pruneAction(db: DB, retentionMs: number, blockDurationMs: number, nowMs: number): PruneAction {
+  if (retentionMs <= 0) return 'none';
+  // An empty head's maxTime is only where it was truncated or opened (the newest block's end).
+  let newest = db.head.numSeries > 0 ? db.head.maxTime : Number.NEGATIVE_INFINITY;
+  for (const b of db.blocks()) newest = Math.max(newest, b.meta.maxTime - 1);
+  if (!Number.isFinite(newest)) return 'none';
+  if (nowMs - newest > retentionMs) return 'prune';
+  const headMax = db.head.maxTime;
+  if (db.head.numSeries > 0 && Number.isFinite(headMax) && nowMs - headMax > 1.5 * blockDurationMs) return 'flush';
+  return 'none';
 }
 
 /** Files of a TSDB directory that hold the head (WAL, head chunks, chunk snapshots), not blocks. */
@@ -147,13 +169,17 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
    * the head is written to blocks beside the DB's own (one per block range, as Thanos's
    * flushHead aligns them), then the DB is closed and its WAL and head chunks removed: the
    * directory is then exactly a TSDB whose head was compacted. A crash between writing those
-   * blocks and removing the WAL leaves the samples twice (block and WAL), never lost.
+   * blocks and removing the WAL leaves the samples twice (block and WAL), never lost. A 'flush'
+   * re-opens the tenant from there; a 'prune' ships, then removes the directory.
    */
-  async function pruneTenant(t: TenantDB, signal?: AbortSignal): Promise<void> {
+  async function pruneTenant(t: TenantDB, action: 'flush' | 'prune', signal?: AbortSignal): Promise<void> {
     const dir = join(opts.dir, t.tenant);
     const head = t.db.head;
     const range = opts.blockDurationMs;
-    log.info('pruning tenant', { tenant: t.tenant, headMaxTime: head.maxTime });
+    log.info(action === 'prune' ? 'pruning tenant' : 'flushing head of idle tenant', {
+      tenant: t.tenant,
+      headMaxTime: head.maxTime,
+    });
     const written: string[] = [];
     try {
       const mint = Math.min(head.minTime, head.minOutOfOrderTime());
@@ -189,6 +215,11 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
       await reopen(t.tenant);
       throw new PruneTenantError(t.tenant, `close tsdb: ${(err as Error).message}`, { cause: err });
     }
+    if (action === 'flush') {
+      // Served again from its blocks at once; the regular flush ships them.
+      await reopen(t.tenant);
+      return;
+    }
     if (t.shipper) {
       try {
         await t.shipper.sync(signal);
@@ -211,8 +242,8 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
   }
 
   /**
-   * Puts a tenant back after a failed prune, re-opened from its directory; resolves once it is
-   * served again (or its open failed, logged; the next write retries the open).
+   * Puts a tenant back after a flush or a failed prune, re-opened from its directory; resolves
+   * once it is served again (or its open failed, logged; the next write retries the open).
    */
   async function reopen(tenant: string): Promise<void> {
     if (closed) return;
@@ -225,7 +256,7 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
       await p;
     } catch (err) {
       open.delete(tenant);
-      log.error('re-open tenant tsdb after failed prune', { tenant, err: (err as Error).message });
+      log.error('re-open tenant tsdb after prune', { tenant, err: (err as Error).message });
     }
   }
 
@@ -282,12 +313,13 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
       }
     },
     async prune(nowMs, signal) {
-      const pruned: string[] = [];
+      const res: PruneResult = { pruned: [], flushed: [] };
       const errors: PruneTenantError[] = [];
-      if (opts.retentionMs <= 0) return { pruned };
       for (const t of [...ready.values()]) {
         signal?.throwIfAborted();
-        if (closed || !pruneDue(t.db, opts.retentionMs, nowMs)) continue;
+        if (closed) break;
+        const action = pruneAction(t.db, opts.retentionMs, opts.blockDurationMs, nowMs);
+        if (action === 'none') continue;
         // A write is running: the tenant is not idle (its sample may be old, but it is in use).
         if ((inflight.get(t.tenant) ?? 0) > 0 || pruning.has(t.tenant)) continue;
         let release = () => {};
@@ -298,8 +330,8 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
           }),
         );
         try {
-          await pruneTenant(t, signal);
-          pruned.push(t.tenant);
+          await pruneTenant(t, action, signal);
+          (action === 'prune' ? res.pruned : res.flushed).push(t.tenant);
         } catch (err) {
           errors.push(
             err instanceof PruneTenantError
@@ -312,7 +344,7 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
         }
       }
       if (errors.length > 0) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
-      return { pruned };
+      return res;
     },
     async flush(signal) {
       let blocks = 0;

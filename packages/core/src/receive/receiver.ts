@@ -48,7 +48,14 @@ import {
   parseHashringsConfig,
 } from './hashring.js';
 import { checkCounts, checkHeadSeries, checkSize, type LimitsConfig, NO_LIMITS, tenantLimits } from './limits.js';
-import { createMultiTSDB, type MultiTSDB, type TenantDB, tenantTimeRange, validateTenant } from './multi-tsdb.js';
+import {
+  createMultiTSDB,
+  type MultiTSDB,
+  type PruneResult,
+  type TenantDB,
+  tenantTimeRange,
+  validateTenant,
+} from './multi-tsdb.js';
 import { decodeOTLPRequest, joinOTLPErrors, OTLP_PATH, translateOTLP } from './otlp.js';
 import { connectWriteablePeer, type PeerTLSOptions, serveWriteable, type WriteablePeer } from './peer.js';
 import { createRouter, type Router } from './router.js';
@@ -215,15 +222,17 @@ export interface Receiver extends StoreAPI, Lifecycle {
   /** Cuts heads into blocks where due, applies retention and ships new blocks now. */
   flush(signal?: AbortSignal): Promise<{ blocks: number; uploaded: number }>;
   /**
-   * Closes idle tenants now, after any running flush (Thanos's MultiTSDB.Prune): a tenant whose
-   * newest head sample is more than `retentionMs` older than `now()` has its head written to
-   * blocks, its blocks shipped when a bucket is set, and once all are in the bucket its TSDB is
-   * closed, its directory removed and it leaves the StoreAPI's label sets. A later write re-opens
-   * it. Rejects (AggregateError of PruneTenantError) when some tenant could not be pruned; that
-   * tenant keeps being served and is retried next time. Nothing is pruned with `retentionMs` 0.
-   * Runs on its own every 2 block durations, at wall-clock multiples of that interval, as Thanos.
+   * Flushes and closes idle tenants now, after any running flush (Thanos's MultiTSDB.Prune, rule
+   * in `pruneAction`): a tenant whose head's newest sample is more than 1.5 block durations older
+   * than `now()` has its whole head written to blocks (shipped by the next flush); one whose
+   * newest sample is more than `retentionMs` old also has its blocks shipped when a bucket is set,
+   * and once all are in the bucket its TSDB is closed, its directory removed and it leaves the
+   * StoreAPI's label sets. A later write re-opens it. Rejects (AggregateError of
+   * PruneTenantError) when some tenant could not be done; that tenant keeps being served and is
+   * retried next time. Nothing happens with `retentionMs` 0. Runs on its own every 2 block
+   * durations, at wall-clock multiples of that interval, as Thanos.
    */
-  prune(signal?: AbortSignal): Promise<{ pruned: string[] }>;
+  prune(signal?: AbortSignal): Promise<PruneResult>;
   /** Tenants with an open TSDB. */
   tenants(): string[];
   readonly registry: Registry;
@@ -829,7 +838,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION;
 
-  async function prune(signal?: AbortSignal): Promise<{ pruned: string[] }> {
+  async function prune(signal?: AbortSignal): Promise<PruneResult> {
     // After a running flush (and before the next): both compact and ship the same TSDBs.
     const run = flushing.then(() => tsdbs.prune(now(), signal));
     flushing = run.catch(() => undefined);
@@ -841,6 +850,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       log.info('pruning job completed', {
         pruned_tenants_count: r.pruned.length,
         pruned_tenants: r.pruned.join(','),
+        flushed_tenants: r.flushed.join(','),
         took_seconds: (performance.now() - started) / 1000,
       });
       return r;
