@@ -7,9 +7,12 @@
 // Bits collect in a 32-bit accumulator stored a word at a time: no per-bit work, no DataView, no
 // bigint on the hot path. Callers that get samples one at a time (XorEncoder) batch them.
 
-// Scratch view to move between a float64 and its two 32-bit halves (little-endian platforms).
+// Scratch view to move between a float64 and its two 32-bit halves (little-endian platforms). The
+// halves are read signed and every operation on them stays in int32: optimized code that had only
+// seen small halves deoptimized ("lost precision") on the first one with its top bit set, and
+// recompiling the loop cost more than the encoding itself in a short-lived process.
 const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
+const i32 = new Int32Array(f64.buffer);
 const TWO_32 = 4294967296;
 
 /**
@@ -64,22 +67,31 @@ export class XorWriterState {
 
   /** The chunk bytes so far, in a fresh slab-carved array (see allocChunkBytes). */
   bytes(): Uint8Array {
+    const res = allocChunkBytes(this.byteLength);
+    this.writeTo(res, 0);
+    return res;
+  }
+
+  /**
+   * Writes the chunk bytes so far (byteLength of them) into `dst` from `at`, which must have room;
+   * returns the offset after them. Lets a caller put the chunk straight into a segment record.
+   */
+  writeTo(dst: Uint8Array, at: number): number {
     const len = this.byteLength;
-    const res = allocChunkBytes(len);
     const bp = this.byteLen;
-    res.set(this.buf.subarray(0, bp));
-    res[0] = this.count >>> 8;
-    res[1] = this.count & 0xff;
+    dst.set(bp === this.buf.length ? this.buf : this.buf.subarray(0, bp), at);
+    dst[at] = this.count >>> 8;
+    dst[at + 1] = this.count & 0xff;
     // Pending bits, left-aligned into the following bytes.
-    let p = bp;
+    let p = at + bp;
     const bits = this.accBits;
     if (bits > 0) {
       const word = (this.acc << (32 - bits)) >>> 0;
-      for (let k = 0; k < bits; k += 8) res[p++] = (word >>> (24 - k)) & 0xff;
+      for (let k = 0; k < bits; k += 8) dst[p++] = (word >>> (24 - k)) & 0xff;
     }
-    // The optional trailing empty byte: slab memory is zeroed, but say so explicitly.
-    for (; p < len; p++) res[p] = 0;
-    return res;
+    // The optional trailing empty byte.
+    for (; p < at + len; p++) dst[p] = 0;
+    return p;
   }
 }
 
@@ -154,8 +166,8 @@ export function appendXorSamples(
   if (n === 0) {
     t = timestamps[idx] as number;
     f64[0] = values[idx] as number;
-    vLo = u32[0] as number;
-    vHi = u32[1] as number;
+    vLo = i32[0] as number;
+    vHi = i32[1] as number;
     putVarintBytes(varint, putVarint(varint, t));
     put(vHi, 32);
     put(vLo, 32);
@@ -191,10 +203,10 @@ export function appendXorSamples(
     tDelta = delta;
     t = nt;
     f64[0] = values[idx] as number;
-    const lo = u32[0] as number;
-    const hi = u32[1] as number;
-    const dHi = (hi ^ vHi) >>> 0;
-    const dLo = (lo ^ vLo) >>> 0;
+    const lo = i32[0] as number;
+    const hi = i32[1] as number;
+    const dHi = hi ^ vHi;
+    const dLo = lo ^ vLo;
     vHi = hi;
     vLo = lo;
     if (dHi === 0 && dLo === 0) {
@@ -202,9 +214,15 @@ export function appendXorSamples(
       trailingEmptyByte = false;
       continue;
     }
-    let nl = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
+    // Both halves' counts are computed every time: a call that only a rare branch makes has no
+    // type feedback when the loop is optimized, and taking that branch later deoptimizes it.
+    const zHi = Math.clz32(dHi);
+    const zLo = Math.clz32(dLo);
+    let nl = zHi === 32 ? 32 + zLo : zHi;
     // Trailing zeros via the lowest set bit.
-    const ntz = dLo !== 0 ? 31 - Math.clz32(dLo & -dLo) : 63 - Math.clz32(dHi & -dHi);
+    const tLo = 31 - Math.clz32(dLo & -dLo);
+    const tHi = 63 - Math.clz32(dHi & -dHi);
+    const ntz = dLo !== 0 ? tLo : tHi;
     // Prometheus clamps leading zeros to 31 so the count fits in 5 bits.
     if (nl >= 32) nl = 31;
     if (leading !== 0xff && nl >= leading && ntz >= trailing) {
@@ -226,10 +244,10 @@ export function appendXorSamples(
       sl = dLo;
     } else if (trailing >= 32) {
       sh = 0;
-      sl = dHi >>> (trailing - 32);
+      sl = (dHi >>> (trailing - 32)) | 0;
     } else {
-      sl = ((dLo >>> trailing) | (dHi << (32 - trailing))) >>> 0;
-      sh = dHi >>> trailing;
+      sl = (dLo >>> trailing) | (dHi << (32 - trailing));
+      sh = (dHi >>> trailing) | 0;
     }
     if (sig > 32) {
       put(sh, sig - 32);

@@ -9,6 +9,7 @@ import { compareStrings, type Labels } from '../labels/labels.js';
 import { applyDeletions, BlockSeriesCursor } from './block-series.js';
 import { GoHeap } from './go-heap.js';
 import { mergeSeriesChunks } from './merge.js';
+import { RecordMerger } from './merge-records.js';
 
 /** The Thanos meta.json section for a compacted block; omitted fields come from the inputs. */
 export interface CompactThanosOptions {
@@ -185,6 +186,9 @@ async function populate(
   const group: BlockSeriesCursor[] = [];
   const ordered: BlockSeriesCursor[] = [];
   const copier = new SeriesCopier();
+  const merger = new RecordMerger();
+  // The record merger cuts merged samples in 120s; a head chunk range takes the general path.
+  const mergeRecords = opts.chunkRange === undefined;
   let written = 0;
   for (;;) {
     for (const c of group) if (c.advanceInBatch() || (await c.nextBatch())) heap.push(c);
@@ -199,6 +203,9 @@ async function populate(
 
     if (copyable(group, ordered)) {
       if (!copier.tryCopy(ordered, labelRefs, writer)) await copier.copy(labelRefs, writer);
+    } else if (mergeRecords && ordered.length > 1 && merger.merge(group)) {
+      // Plain parts that overlap (copyable filled `ordered` only when all are plain).
+      if (!merger.tryWrite(labelRefs, writer)) await merger.write(labelRefs, writer);
     } else {
       let chunks: EncodedChunk[];
       if (group.length === 1) {
@@ -277,11 +284,12 @@ function compareCursorLabels(a: BlockSeriesCursor, b: BlockSeriesCursor): number
 // Whether the merged series is its blocks' chunks as they are: no deletions or trimming, and (in
 // more than one block) every chunk starting after the previous one ends once the blocks' parts
 // are put in time order, which is when Prometheus's compacting merge passes every chunk through
-// untouched, in that order. Fills `ordered` with the group in that order. (The group itself keeps
+// untouched, in that order. Fills `ordered` with the group in that order, or empties it when a part
+// is not plain. (The group itself keeps
 // heap order: it decides how the cursors go back into the heap, which later merges depend on.)
 function copyable(group: readonly BlockSeriesCursor[], ordered: BlockSeriesCursor[]): boolean {
-  for (const c of group) if (!c.plain) return false;
   ordered.length = 0;
+  for (const c of group) if (!c.plain) return false;
   // A handful of cursors: insertion sort by first chunk.
   for (const c of group) {
     const t = c.cols.minTime[c.chunkFrom] as number;

@@ -1,5 +1,5 @@
 import { ChunkEncoding, cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
-import { decodeXorInto, xorNumSamples } from '../chunkenc/xor.js';
+import { decodeXorInto, decodeXorRange, xorNumSamples } from '../chunkenc/xor.js';
 import { encodeXorChunk } from '../chunkenc/xor-bulk.js';
 import type { Labels } from '../labels/labels.js';
 import { decodeChunk } from './block-series.js';
@@ -143,6 +143,49 @@ export function chainSamples(
     if (c.encoding !== ChunkEncoding.XOR) return chainSamplesSlow(chunks, where);
     total += xorNumSamples(c.data);
   }
+  reserveChain(total, k);
+  let at = 0;
+  for (let i = 0; i < k; i++) {
+    pos[i] = at - 1;
+    at += decodeXorInto((chunks[i] as EncodedChunk).data, inT, inV, at, where.block);
+    end[i] = at;
+  }
+  const n = chainDecoded(k, outT, outV);
+  return { timestamps: outT.subarray(0, n), values: outV.subarray(0, n) };
+}
+
+/**
+ * Internal: chainSamples over the XOR chunks whose data are bytes `[from[i], to[i])` of `src[i]`
+ * for i < k, with the merged samples written to `oT`/`oV` (room for every input sample needed:
+ * the sum of the chunks' sample counts). Returns the number of merged samples.
+ */
+export function chainXorRanges(
+  k: number,
+  src: readonly Uint8Array[],
+  from: Int32Array,
+  to: Int32Array,
+  oT: Float64Array,
+  oV: Float64Array,
+  file: string,
+): number {
+  let total = 0;
+  for (let i = 0; i < k; i++) {
+    const b = src[i] as Uint8Array;
+    const f = from[i] as number;
+    if ((to[i] as number) - f >= 2) total += ((b[f] as number) << 8) | (b[f + 1] as number);
+  }
+  reserveChain(total, k);
+  let at = 0;
+  for (let i = 0; i < k; i++) {
+    pos[i] = at - 1;
+    at += decodeXorRange(src[i] as Uint8Array, from[i] as number, to[i] as number, inT, inV, at, file);
+    end[i] = at;
+  }
+  return chainDecoded(k, oT, oV);
+}
+
+// Makes the scratch columns hold `total` samples of `k` inputs.
+function reserveChain(total: number, k: number): void {
   if (inT.length < total) {
     const cap = Math.max(total, inT.length * 2);
     inT = new Float64Array(cap);
@@ -155,18 +198,14 @@ export function chainSamples(
     end = new Int32Array(k * 2);
     heap = new Int32Array(k * 2);
   }
+}
+
+// The chain over k inputs decoded into inT/inV (input i: samples pos[i]+1 … end[i]-1), written to
+// oT/oV; returns the count.
+function chainDecoded(k: number, oT: Float64Array, oV: Float64Array): number {
   const ts = inT;
   const vs = inV;
-  let at = 0;
-  for (let i = 0; i < k; i++) {
-    pos[i] = at - 1;
-    at += decodeXorInto((chunks[i] as EncodedChunk).data, ts, vs, at, where.block);
-    end[i] = at;
-  }
-  if (k === 2) {
-    const n2 = chainTwo(ts, vs, 0, end[0] as number, end[0] as number, end[1] as number, outT, outV);
-    return { timestamps: outT.subarray(0, n2), values: outV.subarray(0, n2) };
-  }
+  if (k === 2) return chainTwo(ts, vs, 0, end[0] as number, end[0] as number, end[1] as number, oT, oV);
   const h = heap;
   let hn = 0;
   // Go's heap.Push for each other chunk that has a sample.
@@ -176,8 +215,6 @@ export function chainSamples(
     pos[i] = p;
     hn = heapPush(h, hn, i, ts);
   }
-  const oT = outT;
-  const oV = outV;
   let n = 0;
   let curr = 0;
   let lastT = Number.NEGATIVE_INFINITY;
@@ -216,7 +253,7 @@ export function chainSamples(
     oV[n] = vs[pos[curr] as number] as number;
     n++;
   }
-  return { timestamps: oT.subarray(0, n), values: oV.subarray(0, n) };
+  return n;
 }
 
 /**
