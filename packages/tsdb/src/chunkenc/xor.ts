@@ -185,33 +185,25 @@ export function decodeXorRange(
   let out = offset + 1;
   for (let i = 1; i < total; i++) {
     if (i > 1) {
-      let dod = 0;
+      // Delta of delta: 0, or 10/110/1110 and 14/17/20 bits, or 1111 and 64 bits. One peek for
+      // the three small buckets (each peek is inlined: fewer copies, a quicker optimization).
       const head = peek(dv, buf, pos, 4);
       if (head < 0b1000) {
         pos += 1;
-      } else if (head < 0b1100) {
-        // 10 + 14 bits
-        let bits = peek(dv, buf, pos + 2, 14);
-        if (bits > 8192) bits -= 16384;
-        dod = bits;
-        pos += 16;
-      } else if (head < 0b1110) {
-        let bits = peek(dv, buf, pos + 3, 17);
-        if (bits > 65536) bits -= 131072;
-        dod = bits;
-        pos += 20;
-      } else if (head === 0b1110) {
-        let bits = peek(dv, buf, pos + 4, 20);
-        if (bits > 524288) bits -= 1048576;
-        dod = bits;
-        pos += 24;
+      } else if (head !== 0b1111) {
+        const k = head < 0b1100 ? 2 : head < 0b1110 ? 3 : 4;
+        const width = k === 2 ? 14 : k === 3 ? 17 : 20;
+        let bits = peek(dv, buf, pos + k, width);
+        // Two's complement of `width` bits, with Prometheus's asymmetric range (-8191…8192, …).
+        if (bits > 1 << (width - 1)) bits -= 1 << width;
+        tDelta += bits;
+        pos += k + width;
       } else {
         const hi = peek(dv, buf, pos + 4, 32);
         const lo = peek(dv, buf, pos + 36, 32) >>> 0;
-        dod = hi * TWO_32 + lo;
+        tDelta += hi * TWO_32 + lo;
         pos += 68;
       }
-      tDelta += dod;
       t += tDelta;
     }
     // Value: 0 = unchanged, 10 = reuse leading/trailing, 11 = new 5-bit leading, 6-bit length.
@@ -232,28 +224,19 @@ export function decodeXorRange(
         trailing = 64 - leading - mbits;
         if (trailing < 0) throw new CorruptionError(file, fileOffset, `invalid XOR value header in sample ${i}`);
       }
-      if (mbits <= 32) {
-        const m = peek(dv, buf, pos, mbits);
-        pos += mbits;
-        if (trailing >= 32) {
-          vHi ^= m << (trailing - 32);
-        } else if (trailing + mbits <= 32) {
-          vLo ^= m << trailing;
-        } else {
-          vLo ^= m << trailing;
-          vHi ^= m >>> (32 - trailing);
-        }
+      // The significant bits as (mh, ml), then shifted left by `trailing` into the XOR.
+      const hiBits = mbits > 32 ? mbits - 32 : 0;
+      const mh = hiBits > 0 ? peek(dv, buf, pos, hiBits) : 0;
+      const ml = peek(dv, buf, pos + hiBits, mbits - hiBits);
+      pos += mbits;
+      if (trailing === 0) {
+        vHi ^= mh;
+        vLo ^= ml;
+      } else if (trailing >= 32) {
+        vHi ^= ml << (trailing - 32);
       } else {
-        const mh = peek(dv, buf, pos, mbits - 32);
-        const ml = peek(dv, buf, pos + mbits - 32, 32);
-        pos += mbits;
-        if (trailing === 0) {
-          vHi ^= mh;
-          vLo ^= ml;
-        } else {
-          vLo ^= ml << trailing;
-          vHi ^= (mh << trailing) | (ml >>> (32 - trailing));
-        }
+        vLo ^= ml << trailing;
+        vHi ^= (mh << trailing) | (ml >>> (32 - trailing));
       }
     }
     if (pos > endBits) throw truncated(file, fileOffset, i);
