@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { type Bucket, createFilesystemBucket } from '@thanos-ts/objstore';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { type DB, Labels } from '@thanos-ts/tsdb';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Logger, NOP_LOGGER } from '../src/log/logger.js';
 import { createQuerier } from '../src/query/querier.js';
 import {
@@ -294,6 +294,46 @@ describe('receiver prunes idle tenants', () => {
     expect(await again.prune()).toEqual({ pruned: ['t'], flushed: [] });
     expect(await bucketTenants(bucket)).toEqual(['t']);
     expect(await exists(join(tsdbPath, 't'))).toBe(false);
+  });
+
+  it('runs on its own at wall-clock multiples of two block durations, as Thanos', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const H4 = 4 * H;
+      const aligned = Math.ceil((T0 + 2 * RETENTION) / H4) * H4; // 00:00, 04:00, … UTC
+      const clock = { now: T0 };
+      let completed: (() => void) | undefined;
+      const rec = recordingLogger((msg) => {
+        if (msg === 'pruning job completed') completed?.();
+      });
+      const base = join(dir, `case-${n++}`);
+      const r = createReceiver({
+        tsdbPath: join(base, 'data'),
+        flushIntervalMs: 3_600_000,
+        retentionMs: RETENTION,
+        logger: rec.logger,
+        now: () => clock.now,
+      });
+      started.push(r);
+      await r.start();
+      await r.write({ tenant: 't', timeseries: [series('m', 0, T0, 10)] });
+      // Idle, but one minute past the slot: the minute check does nothing.
+      clock.now = aligned + 60_000;
+      vi.advanceTimersByTime(60_000);
+      await new Promise((res) => setTimeout(res, 50));
+      expect(r.tenants()).toEqual(['t']);
+      expect(rec.lines.some((l) => l.msg === 'pruning job completed')).toBe(false);
+      // On the slot it prunes.
+      clock.now = aligned;
+      const done = new Promise<void>((res) => {
+        completed = res;
+      });
+      vi.advanceTimersByTime(60_000);
+      await done;
+      expect(r.tenants()).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never prunes a tenant while a write to it runs, nor one never written', async () => {

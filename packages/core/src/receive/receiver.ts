@@ -354,7 +354,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   });
   const degradedGauge = new Gauge({
     name: 'thanos_receive_degraded',
-    help: '1 while a background loop (hashring reload, head compaction, block shipping) is failing.',
+    help: '1 while a background loop (hashring reload, head compaction, block shipping, idle tenant pruning) is failing.',
     registers: [registry],
   });
   new Gauge({
@@ -838,6 +838,10 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
   const blockDurationMs = opts.blockDurationMs ?? DEFAULT_BLOCK_DURATION;
 
+  // Aborted by close(), so a scheduled prune stops between tenants and uploads instead of
+  // holding the shutdown (an interrupted tenant is re-opened from disk; nothing is lost).
+  const background = new AbortController();
+
   async function prune(signal?: AbortSignal): Promise<PruneResult> {
     // After a running flush (and before the next): both compact and ship the same TSDBs.
     const run = flushing.then(() => tsdbs.prune(now(), signal));
@@ -871,7 +875,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     const minuteOfDay = d.getUTCHours() * 60 + d.getUTCMinutes();
     // Go would divide by zero under a minute; run every minute instead.
     if (intervalMin > 0 && minuteOfDay % intervalMin !== 0) return;
-    void prune().catch(() => {});
+    void prune(background.signal).catch(() => {});
   }
 
   const lifecycle = createLifecycle('receiver', {
@@ -921,6 +925,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       isReady = false;
       closed = true;
       for (const t of timers) clearInterval(t);
+      background.abort();
       watcher?.close();
       await Promise.all([servers?.close(), rwServer?.close(), httpServer?.close()]);
       for (const p of peers.values()) p.close();
