@@ -262,7 +262,7 @@ export function appendXorSamples(
       sh = (dHi >>> trailing) | 0;
     }
     if (sig > 32) put(sh, sig - 32);
-    put(sl, sig > 32 ? 32 : sig);
+    put(sl, Math.min(sig, 32));
     trailingEmptyByte = aligned && (sig & 7) === 0;
   }
   s.buf = out;
