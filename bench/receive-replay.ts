@@ -17,7 +17,11 @@
  *      flag is wired; the close time is reported), then a fresh child times `openDB` from the
  *      snapshot, and Prometheus 2.42 with `--enable-feature=memory-snapshot-on-shutdown` starts on
  *      a copy of that directory (our snapshot, Prometheus's format).
+ * With --snapshot=1 only steps 1 and 4 run: the clean-restart measurement (issue 15's target is
+ * ready in under 10 s at 1M series), with the open's peak RSS (sampled every 20 ms) and its RSS
+ * after a GC. Children get --max-old-space-size=--heap-mb (default 8192): 1M series need ~3 GiB.
  * Run: npx tsx bench/receive-replay.ts [--series=200000] [--samples=10] [--prometheus=1]
+ *      npm run bench -- receive-replay --series=1000000 --samples=2 --snapshot=1 [--prometheus=0]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { spawnSync } from 'node:child_process';
@@ -38,6 +42,8 @@ const SAMPLES = Number(arg('samples', '10'));
 const WITH_PROM = arg('prometheus', '1') === '1' && programAvailable('prometheus');
 const PHASE = arg('phase', 'main');
 const DIR = arg('dir', '');
+const SNAPSHOT_ONLY = arg('snapshot', '0') === '1';
+const HEAP_MB = Number(arg('heap-mb', '8192'));
 const BATCH = 10_000;
 
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -105,19 +111,27 @@ async function replay(): Promise<void> {
 
 // Opens the tenant TSDB with snapshots on; with `close`, closes it (writing the snapshot).
 async function snapshotPhase(close: boolean): Promise<void> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const db = await openDB({ dir: DIR, enableMemorySnapshotOnShutdown: true });
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = cpuSince(cpu0);
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
   const series = db.head.numSeries;
+  gc();
+  const rss = process.memoryUsage.rss();
   let closeSeconds = 0;
   if (close) {
     const c0 = performance.now();
     await db.close();
     closeSeconds = (performance.now() - c0) / 1000;
   }
-  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, series, closeSeconds })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds, series, closeSeconds, peak, rss })}\n`);
   process.exit(0);
 }
 
@@ -139,6 +153,7 @@ function child(phase: string, dir: string): Record<string, number> {
     process.execPath,
     [
       '--expose-gc',
+      `--max-old-space-size=${HEAP_MB}`,
       '--import',
       'tsx',
       import.meta.filename,
@@ -162,31 +177,13 @@ async function main(): Promise<void> {
     console.log(
       `ingest: ${((SERIES * SAMPLES) / (ing.seconds as number) / 1e3).toFixed(0)}k samples/s; steady RSS after GC ${mib(ing.rss as number)} (${((ing.rss as number) / SERIES) | 0} B/series)`,
     );
-    const rep = child('replay', dir);
-    console.log(
-      `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s (CPU ${(rep.cpuSeconds as number).toFixed(2)} s); peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
-    );
-    if (WITH_PROM) {
-      const promDir = join(dir, 'prometheus');
-      await cp(join(dir, 'default-tenant'), promDir, { recursive: true });
-      const t0 = performance.now();
-      const prom = await startPrometheus({ dataDir: promDir });
-      const seconds = (performance.now() - t0) / 1000;
-      const cpuSeconds = await processCpuSeconds(prom.pid);
-      await prom.stop();
-      console.log(
-        `prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
-      );
-      console.log(
-        `ratio thanos-ts / prometheus: wall ${((rep.seconds as number) / seconds).toFixed(2)}, CPU ${((rep.cpuSeconds as number) / cpuSeconds).toFixed(2)}`,
-      );
-    }
+    if (!SNAPSHOT_ONLY) await replayVsPrometheus(dir, ing);
     const tenant = join(dir, 'default-tenant');
     const closed = child('snapshot-close', tenant);
     console.log(`thanos-ts close with chunk snapshot: ${(closed.closeSeconds as number).toFixed(2)} s`);
     const snap = child('snapshot-open', tenant);
     console.log(
-      `thanos-ts open from chunk snapshot: ${(snap.seconds as number).toFixed(2)} s (CPU ${(snap.cpuSeconds as number).toFixed(2)} s; ${snap.series} series)`,
+      `thanos-ts open from chunk snapshot: ${(snap.seconds as number).toFixed(2)} s (CPU ${(snap.cpuSeconds as number).toFixed(2)} s; ${snap.series} series); peak RSS ${mib(snap.peak as number)}, after GC ${mib(snap.rss as number)}`,
     );
     if (WITH_PROM) {
       const promDir = join(dir, 'prometheus-snapshot');
@@ -208,6 +205,29 @@ async function main(): Promise<void> {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// Steps 2 and 3: WAL replay to ready, ours then Prometheus's on a copy of the same directory.
+async function replayVsPrometheus(dir: string, ing: Record<string, number>): Promise<void> {
+  const rep = child('replay', dir);
+  console.log(
+    `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s (CPU ${(rep.cpuSeconds as number).toFixed(2)} s); peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
+  );
+  if (WITH_PROM) {
+    const promDir = join(dir, 'prometheus');
+    await cp(join(dir, 'default-tenant'), promDir, { recursive: true });
+    const t0 = performance.now();
+    const prom = await startPrometheus({ dataDir: promDir });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpuSeconds = await processCpuSeconds(prom.pid);
+    await prom.stop();
+    console.log(
+      `prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
+    );
+    console.log(
+      `ratio thanos-ts / prometheus: wall ${((rep.seconds as number) / seconds).toFixed(2)}, CPU ${((rep.cpuSeconds as number) / cpuSeconds).toFixed(2)}`,
+    );
   }
 }
 

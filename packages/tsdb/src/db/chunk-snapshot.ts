@@ -13,7 +13,8 @@ import { ThanosError } from '../errors.js';
 import type { Head } from '../head/head.js';
 import type { HeadChunk } from '../head/series.js';
 import { compareStrings, Labels } from '../labels/labels.js';
-import { readWALBatches } from '../wal/reader.js';
+import { KIND_SNAPSHOT_SERIES, NO_CHUNK } from '../wal/replay-batch.js';
+import { createReplayReader, type ReplayBatch, type ReplayReader, segmentBytes } from '../wal/replay-reader.js';
 import { openWAL, type WAL } from '../wal/wal.js';
 
 /** Prefix of chunk snapshot directory names. */
@@ -285,27 +286,70 @@ export async function loadChunkSnapshot(
   head: Head,
   dataDir: string,
   mmapped?: ReadonlyMap<number, HeadChunk[]>,
+  reader?: ReplayReader,
 ): Promise<LoadedChunkSnapshot | undefined> {
   const snap = await lastChunkSnapshot(dataDir);
   if (snap === undefined) return undefined;
   let series = 0;
   const strings = new StringTable();
   const restored: { seriesRef: number; chunk: HeadChunk }[] = [];
-  for await (const batch of readWALBatches(snap.dir))
-    for (const { record: rec } of batch) {
-      const typ = rec[0];
-      if (typ === RECORD_SNAPSHOT_SERIES) {
-        decodeSnapshotSeries(head, rec, strings, mmapped, restored);
-        series++;
-      } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
-        decodeSnapshotTombstones(head, rec);
-      } else if (typ === RECORD_SNAPSHOT_EXEMPLARS) {
-        // Exemplars are not kept by this head.
-      } else {
-        // Prometheus's wording, typo included.
-        throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
-      }
+  const r = reader ?? createReplayReader({ bytes: await segmentBytes([snap.dir]) });
+  // A record the batch decoder left as bytes: a tombstones or exemplars record, or a series
+  // record it did not take apart (decoded here, with this file's errors).
+  const apply = (rec: Uint8Array) => {
+    const typ = rec[0];
+    if (typ === RECORD_SNAPSHOT_SERIES) {
+      decodeSnapshotSeries(head, rec, strings, mmapped, restored);
+      series++;
+    } else if (typ === RECORD_SNAPSHOT_TOMBSTONES) {
+      decodeSnapshotTombstones(head, rec);
+    } else if (typ === RECORD_SNAPSHOT_EXEMPLARS) {
+      // Exemplars are not kept by this head.
+    } else {
+      // Prometheus's wording, typo included.
+      throw new ChunkSnapshotError(`decode loop: unsuported snapshot record type 0b${(typ ?? 0).toString(2)}`);
     }
+  };
+  const lastValue = new Float64Array(1);
+  const lastValueBytes = new Uint8Array(lastValue.buffer);
+  const applyBatch = (b: ReplayBatch) => {
+    const strs = b.strings;
+    let li = 0;
+    let si = 0;
+    let bp = 0;
+    for (let k = 0; k < b.records; k++) {
+      const n = b.counts[k] as number;
+      if (b.kinds[k] !== KIND_SNAPSHOT_SERIES) {
+        apply(b.bytes.subarray(bp, bp + n));
+        bp += n;
+        continue;
+      }
+      const flat = new Array<string>(2 * (b.labelCounts[si] as number));
+      for (let j = 0; j < flat.length; j++) flat[j] = strs[b.labelIds[li++] as number] as string;
+      const enc = b.chunkEnc[si] as number;
+      if (enc === NO_CHUNK) {
+        restoreSnapshotSeries(head, b.seriesRefs[si] as number, Labels.fromSortedFlat(flat), mmapped, restored);
+      } else {
+        const len = b.chunkLens[si] as number;
+        lastValueBytes.set(b.lastValues.subarray(8 * si, 8 * si + 8));
+        restoreSnapshotSeries(head, b.seriesRefs[si] as number, Labels.fromSortedFlat(flat), mmapped, restored, {
+          mint: b.chunkTimes[2 * si] as number,
+          maxt: b.chunkTimes[2 * si + 1] as number,
+          encoding: enc,
+          data: b.bytes.subarray(bp, bp + len),
+          lastValue: lastValue[0] as number,
+        });
+        bp += len;
+      }
+      si++;
+      series++;
+    }
+  };
+  try {
+    for await (const b of r.read([{ dir: snap.dir, first: -1, last: -1 }], 'snapshot')) applyBatch(b);
+  } finally {
+    if (reader === undefined) await r.close();
+  }
   return { ...snap, series, restored };
 }
 
@@ -440,16 +484,9 @@ function decodeSnapshotSeries(
   if (dec.p + 9 > end) fail('invalid size');
   dec.p += 8; // chunk range, unused
   const exists = decUvarint();
-  const ms = head.getOrCreateWithRef(ref, labels);
-  const disk = ms.ref === ref ? mmapped?.get(ref) : undefined;
-  let lastDiskMaxt = Number.NEGATIVE_INFINITY;
-  if (disk !== undefined && disk.length > 0) {
-    ms.setMmappedChunks(disk);
-    lastDiskMaxt = (disk[disk.length - 1] as HeadChunk).maxTime;
-    head.updateMinMaxTime((disk[0] as HeadChunk).minTime, lastDiskMaxt);
-  }
   if (exists === 0) {
     if (dec.p !== end) fail(`unexpected ${end - dec.p} bytes left in entry`);
+    restoreSnapshotSeries(head, ref, labels, mmapped, restored);
     return;
   }
   let p = dec.p;
@@ -469,10 +506,35 @@ function decodeSnapshotSeries(
   if (enc !== ChunkEncoding.XOR && enc !== ChunkEncoding.Histogram && enc !== ChunkEncoding.FloatHistogram)
     fail(`unknown chunk encoding ${enc}`);
   if (len < 2) fail('chunk shorter than its header');
+  restoreSnapshotSeries(head, ref, labels, mmapped, restored, { mint, maxt, encoding: enc, data, lastValue });
+}
+
+// One snapshot series into the head: created under its ref, given its closed chunks from
+// chunks_head, then its head chunk unless a chunk on disk reaches into it.
+function restoreSnapshotSeries(
+  head: Head,
+  ref: number,
+  labels: Labels,
+  mmapped: ReadonlyMap<number, HeadChunk[]> | undefined,
+  restored: { seriesRef: number; chunk: HeadChunk }[],
+  chunk?: { mint: number; maxt: number; encoding: number; data: Uint8Array; lastValue: number },
+): void {
+  const ms = head.getOrCreateWithRef(ref, labels);
+  const disk = ms.ref === ref ? mmapped?.get(ref) : undefined;
+  let lastDiskMaxt = Number.NEGATIVE_INFINITY;
+  if (disk !== undefined && disk.length > 0) {
+    ms.setMmappedChunks(disk);
+    lastDiskMaxt = (disk[disk.length - 1] as HeadChunk).maxTime;
+    head.updateMinMaxTime((disk[0] as HeadChunk).minTime, lastDiskMaxt);
+  }
+  if (chunk === undefined) return;
   // A chunk on disk reaching into the head chunk was cut after the snapshot: it holds these samples.
-  if (lastDiskMaxt >= mint) return;
-  restored.push({ seriesRef: ms.ref, chunk: ms.restoreSnapshotChunk(mint, maxt, data, enc, lastValue) });
-  head.updateMinMaxTime(mint, maxt);
+  if (lastDiskMaxt >= chunk.mint) return;
+  restored.push({
+    seriesRef: ms.ref,
+    chunk: ms.restoreSnapshotChunk(chunk.mint, chunk.maxt, chunk.data, chunk.encoding, chunk.lastValue),
+  });
+  head.updateMinMaxTime(chunk.mint, chunk.maxt);
 }
 
 function decodeSnapshotTombstones(head: Head, rec: Uint8Array): void {

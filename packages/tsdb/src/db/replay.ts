@@ -1,9 +1,11 @@
 import type { Head } from '../head/head.js';
 import type { HeadChunk, MemSeries } from '../head/series.js';
+import { Labels } from '../labels/labels.js';
 import { lastCheckpoint } from '../wal/checkpoint.js';
 import { WalCorruptionError } from '../wal/errors.js';
-import { readWALBatches } from '../wal/reader.js';
 import { decodeRecord, decodeSamplesInto, RECORD_SAMPLES, recordType, type SampleColumns } from '../wal/records.js';
+import { KIND_SAMPLES, KIND_SERIES } from '../wal/replay-batch.js';
+import { createReplayReader, type ReplayBatch, type ReplayReader, segmentBytes } from '../wal/replay-reader.js';
 
 // Largest WAL ref the replay's array cache holds (32M refs, 256 MiB of pointers at most).
 const DENSE_REFS = 1 << 25;
@@ -42,6 +44,11 @@ export interface ReplayWALOptions {
    * offset (the checkpoint is read only when it is at or after the segment).
    */
   snapshot?: { segment: number; offset: number };
+  /**
+   * Reads and decodes the WAL (on a worker thread when it is large; see createReplayReader).
+   * Default: one made for this replay and closed after it.
+   */
+  reader?: ReplayReader;
 }
 
 /**
@@ -85,44 +92,49 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
     }
     return head.getByRef(multiRef.get(walRef) ?? walRef);
   };
+  // A series record's series: created under its ref, or mapped onto the series that already has
+  // its labels (logged twice), with its chunks from chunks_head when it is new.
+  const addSeries = (ref: number, labels: Labels) => {
+    const before = head.numSeries;
+    const ms = head.getOrCreateWithRef(ref, labels);
+    if (ref < dense.length) dense[ref] = ms;
+    if (ms.ref !== ref) multiRef.set(ref, ms.ref);
+    else if (mmapped !== undefined && head.numSeries > before) {
+      const chunks = mmapped.get(ref);
+      if (chunks !== undefined) {
+        attachMmappedChunks(head, ms, chunks);
+        result.mmappedChunks += chunks.length;
+        // Every chunk encoding starts with its sample count, 2 bytes big endian.
+        for (const c of chunks) result.mmappedSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
+      }
+    }
+  };
+  const addSamples = (refs: Float64Array, ts: Float64Array, values: Float64Array, from: number, to: number) => {
+    let last: MemSeries | undefined;
+    let lastRef = -1;
+    for (let i = from; i < to; i++) {
+      const ref = refs[i] as number;
+      if (ref !== lastRef) {
+        lastRef = ref;
+        last = lookup(ref);
+      }
+      if (last === undefined) {
+        result.unknownRefs++;
+        continue;
+      }
+      if (head.replaySample(last, ts[i] as number, values[i] as number)) result.samples++;
+    }
+  };
+  // A record the batch left as bytes (any type but well-formed series and samples records).
   const apply = (record: Uint8Array) => {
-    result.records++;
     if (recordType(record) === RECORD_SAMPLES) {
       cols = decodeSamplesInto(record, cols);
-      const { refs, ts, values } = cols;
-      let last: MemSeries | undefined;
-      let lastRef = -1;
-      for (let i = 0; i < cols.length; i++) {
-        const ref = refs[i] as number;
-        if (ref !== lastRef) {
-          lastRef = ref;
-          last = lookup(ref);
-        }
-        if (last === undefined) {
-          result.unknownRefs++;
-          continue;
-        }
-        if (head.replaySample(last, ts[i] as number, values[i] as number)) result.samples++;
-      }
+      addSamples(cols.refs, cols.ts, cols.values, 0, cols.length);
       return;
     }
     const rec = decodeRecord(record);
     if (rec.type === 'series') {
-      for (const s of rec.series) {
-        const before = head.numSeries;
-        const ms = head.getOrCreateWithRef(s.ref, s.labels);
-        if (s.ref < dense.length) dense[s.ref] = ms;
-        if (ms.ref !== s.ref) multiRef.set(s.ref, ms.ref);
-        else if (mmapped !== undefined && head.numSeries > before) {
-          const chunks = mmapped.get(s.ref);
-          if (chunks !== undefined) {
-            attachMmappedChunks(head, ms, chunks);
-            result.mmappedChunks += chunks.length;
-            // Every chunk encoding starts with its sample count, 2 bytes big endian.
-            for (const c of chunks) result.mmappedSamples += ((c.data[0] as number) << 8) | (c.data[1] as number);
-          }
-        }
-      }
+      for (const s of rec.series) addSeries(s.ref, s.labels);
     } else if (rec.type === 'histograms' || rec.type === 'floatHistograms') {
       const float = rec.type === 'floatHistograms';
       for (const x of rec.histograms) {
@@ -145,25 +157,58 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
     // Exemplars, metadata and mmap markers have no place in this head yet.
   };
 
+  const applyBatch = (b: ReplayBatch) => {
+    const strings = b.strings;
+    let si = 0;
+    let li = 0;
+    let sm = 0;
+    let bp = 0;
+    for (let r = 0; r < b.records; r++) {
+      result.records++;
+      const kind = b.kinds[r] as number;
+      const n = b.counts[r] as number;
+      if (kind === KIND_SAMPLES) {
+        addSamples(b.sampleRefs, b.sampleTs, b.sampleValues, sm, sm + n);
+        sm += n;
+      } else if (kind === KIND_SERIES) {
+        for (let k = 0; k < n; k++, si++) {
+          const flat = new Array<string>(2 * (b.labelCounts[si] as number));
+          for (let j = 0; j < flat.length; j++) flat[j] = strings[b.labelIds[li++] as number] as string;
+          addSeries(b.seriesRefs[si] as number, Labels.fromSortedFlat(flat));
+        }
+      } else {
+        apply(b.bytes.subarray(bp, bp + n));
+        bp += n;
+      }
+    }
+  };
+
   let from = 0;
   const snap = opts.snapshot;
   const cp = await lastCheckpoint(walDir);
-  if (cp !== undefined && (snap === undefined || cp.index >= snap.segment)) {
-    result.checkpoint = cp.index;
-    from = cp.index + 1;
-    for await (const batch of readWALBatches(cp.dir)) for (const e of batch) apply(e.record);
-  }
-  let fromOffset = 0;
-  if (snap !== undefined && snap.segment >= from) {
-    from = snap.segment;
-    fromOffset = snap.offset;
-  }
+  const useCheckpoint = cp !== undefined && (snap === undefined || cp.index >= snap.segment);
+  const reader =
+    opts.reader ?? createReplayReader({ bytes: await segmentBytes(useCheckpoint && cp ? [cp.dir, walDir] : [walDir]) });
   try {
-    for await (const batch of readWALBatches(walDir, { fromSegment: from, fromOffset }))
-      for (const e of batch) apply(e.record);
-  } catch (err) {
-    if (!(err instanceof WalCorruptionError)) throw err;
-    result.corruption = err;
+    if (useCheckpoint && cp !== undefined) {
+      result.checkpoint = cp.index;
+      from = cp.index + 1;
+      for await (const b of reader.read([{ dir: cp.dir, first: -1, last: -1 }], 'wal')) applyBatch(b);
+    }
+    let fromOffset = 0;
+    if (snap !== undefined && snap.segment >= from) {
+      from = snap.segment;
+      fromOffset = snap.offset;
+    }
+    try {
+      for await (const b of reader.read([{ dir: walDir, first: from, last: -1, firstOffset: fromOffset }], 'wal'))
+        applyBatch(b);
+    } catch (err) {
+      if (!(err instanceof WalCorruptionError)) throw err;
+      result.corruption = err;
+    }
+  } finally {
+    if (opts.reader === undefined) await reader.close();
   }
   return result;
 }

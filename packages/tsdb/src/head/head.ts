@@ -5,8 +5,10 @@ import { compareLabels, type Labels } from '../labels/labels.js';
 import type { Queryable } from '../storage/queryable.js';
 import { HeadAppender } from './appender.js';
 import { SeriesLimitError } from './errors.js';
+import { HashIndex } from './hash-index.js';
 import { MemPostings } from './postings.js';
 import { createHeadQueryable } from './queryable.js';
+import { RefMap } from './ref-map.js';
 import { type HeadChunkSink, MemSeries } from './series.js';
 
 /** A new series as the head logs it (shape of the WAL's RefSeries). */
@@ -93,9 +95,11 @@ export interface HeadStats {
   samplesRejectedAtCommit: number;
 }
 
-/** Internal: 32-bit FNV-1a of the labels, used to bucket series; see Head.getByLabels. */
+/** Internal: 32-bit FNV-1a of the labels as a signed int32, used to bucket series; see Head.getByLabels. */
 // FNV-1a over the label names and values with separators: a cheap 32-bit hash that only selects a
 // bucket; equality of the labels decides, so collisions cost a comparison, never a wrong series.
+// Signed, so it stays a small integer in V8 (an unsigned one above 2^31 is a boxed double, an
+// extra object per series and a slower Map key).
 export function hashLabels(labels: Labels): number {
   const flat = labels.toFlat();
   let h = 0x811c9dc5;
@@ -104,7 +108,7 @@ export function hashLabels(labels: Labels): number {
     for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193);
     h = Math.imul(h ^ 0xff, 0x01000193);
   }
-  return h >>> 0;
+  return h | 0;
 }
 
 /**
@@ -122,8 +126,8 @@ export class Head {
   readonly walLog: HeadLog | undefined;
   /** Where cut chunks are written, if anywhere. */
   readonly chunkSink: HeadChunkSink | undefined;
-  private readonly byRef = new Map<number, MemSeries>();
-  private readonly byHash = new Map<number, MemSeries | MemSeries[]>();
+  private readonly byRef = new RefMap<MemSeries>();
+  private readonly byHash = new HashIndex<MemSeries>();
   readonly postings: MemPostings = new MemPostings();
   private lastSeriesId = 0;
   private minT = Number.POSITIVE_INFINITY;
@@ -225,11 +229,7 @@ export class Head {
 
   /** The series with exactly these labels, if the head has it. */
   getByLabels(labels: Labels, hash = hashLabels(labels)): MemSeries | undefined {
-    const e = this.byHash.get(hash);
-    if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return e.labels.equals(labels) ? e : undefined;
-    for (const s of e) if (s.labels.equals(labels)) return s;
-    return undefined;
+    return this.byHash.get(hash, labels);
   }
 
   /**
@@ -260,10 +260,7 @@ export class Head {
   private insert(ref: number, labels: Labels, hash: number): MemSeries {
     const s = new MemSeries(ref, labels, hash, this.chunkSink);
     this.byRef.set(ref, s);
-    const e = this.byHash.get(hash);
-    if (e === undefined) this.byHash.set(hash, s);
-    else if (Array.isArray(e)) e.push(s);
-    else this.byHash.set(hash, [e, s]);
+    this.byHash.add(hash, s);
     this.postings.add(ref, labels);
     this.counters.seriesCreated++;
     return s;
@@ -335,14 +332,7 @@ export class Head {
     for (const ref of gone.keys()) {
       const s = this.byRef.get(ref) as MemSeries;
       this.byRef.delete(ref);
-      const e = this.byHash.get(s.hash);
-      if (Array.isArray(e)) {
-        const rest = e.filter((x) => x !== s);
-        if (rest.length === 1) this.byHash.set(s.hash, rest[0] as MemSeries);
-        else this.byHash.set(s.hash, rest);
-      } else {
-        this.byHash.delete(s.hash);
-      }
+      this.byHash.delete(s.hash, s);
       this.deleted.set(ref, walSegment);
     }
     this.postings.delete(gone);
