@@ -277,15 +277,25 @@ export class Evaluator {
       r = withoutStaleMarkers(s.timestamps, s.values);
       const hs = s.histograms;
       if (hs !== undefined && hs.timestamps.length > 0) {
-        const hts: number[] = [];
-        const hvs: FloatHistogram[] = [];
-        for (let i = 0; i < hs.timestamps.length; i++) {
-          const h = hs.values[i] as FloatHistogram;
-          if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
-          hts.push(hs.timestamps[i] as number);
-          hvs.push(h);
+        const n = hs.timestamps.length;
+        let stale = 0;
+        for (let i = 0; i < n; i++) {
+          const sum = (hs.values[i] as FloatHistogram).sum;
+          if (Number.isNaN(sum) && isStaleNaN(sum)) stale++;
         }
-        if (hts.length > 0) r = { ...r, hts: Float64Array.from(hts), hvs };
+        if (stale === 0) r = { ...r, hts: hs.timestamps, hvs: hs.values as FloatHistogram[] };
+        else if (stale < n) {
+          // Copies only when there are markers to drop (the columns are never modified).
+          const hts = new Float64Array(n - stale);
+          const hvs: FloatHistogram[] = [];
+          for (let i = 0; i < n; i++) {
+            const h = hs.values[i] as FloatHistogram;
+            if (Number.isNaN(h.sum) && isStaleNaN(h.sum)) continue;
+            hts[hvs.length] = hs.timestamps[i] as number;
+            hvs.push(h);
+          }
+          r = { ...r, hts, hvs };
+        }
       }
       this.noStale.set(s, r);
     }

@@ -280,17 +280,57 @@ function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
   return true;
 }
 
-/** Positions in `sup` of each index of `sub` (both ascending), or undefined when one is missing. */
-function subsetPositions(sub: Sparse, sup: Sparse): Int32Array | undefined {
-  const pos = new Int32Array(sub.idx.length);
+// Scratch lists for addIfSubset, grown as needed: a sum over many series calls it once per
+// series, and it should not allocate.
+let subIdx = new Int32Array(64);
+let supIdx = new Int32Array(64);
+let posP = new Int32Array(64);
+let posN = new Int32Array(64);
+
+/** The bucket indices of `spans` (at most `n`, the bucket count) into `out`; returns how many. */
+function indicesInto(spans: readonly Span[], n: number, out: Int32Array): number {
   let i = 0;
-  for (let k = 0; k < sub.idx.length; k++) {
-    const x = sub.idx[k] as number;
-    while (i < sup.idx.length && (sup.idx[i] as number) < x) i++;
-    if (i >= sup.idx.length || sup.idx[i] !== x) return undefined;
+  let b = 0;
+  for (const s of spans) {
+    i += s.offset;
+    for (let k = 0; k < s.length && b < n; k++) out[b++] = i++;
+  }
+  return b;
+}
+
+/** Bucket slots `spans` announce. */
+function spanSlots(spans: readonly Span[]): number {
+  let n = 0;
+  for (const s of spans) n += s.length;
+  return n;
+}
+
+/**
+ * Writes to `pos` the position in the `sup` layout of each bucket of the `sub` layout (spans and
+ * bucket count each), and returns their number; -1 when a bucket of sub is missing from sup.
+ * `pos` must hold the sub's bucket count.
+ */
+function subsetPositions(
+  subSpans: readonly Span[],
+  subBuckets: number,
+  supSpans: readonly Span[],
+  supBuckets: number,
+  pos: Int32Array,
+): number {
+  const nSub = Math.min(spanSlots(subSpans), subBuckets);
+  const nSup = Math.min(spanSlots(supSpans), supBuckets);
+  if (subIdx.length < nSub) subIdx = new Int32Array(2 * nSub);
+  if (supIdx.length < nSup) supIdx = new Int32Array(2 * nSup);
+  indicesInto(subSpans, nSub, subIdx);
+  indicesInto(supSpans, nSup, supIdx);
+  let i = 0;
+  for (let k = 0; k < nSub; k++) {
+    const x = subIdx[k] as number;
+    while (i < nSup && (supIdx[i] as number) < x) i++;
+    if (i >= nSup || supIdx[i] !== x) return -1;
     pos[k] = i;
   }
-  return pos;
+  return nSub;
 }
 
 /**
@@ -301,22 +341,26 @@ function subsetPositions(sub: Sparse, sup: Sparse): Int32Array | undefined {
 function addIfSubset(h: FloatHistogram, other: FloatHistogram, sign: number, custom: boolean): boolean {
   if (h.schema !== other.schema || h.zeroThreshold !== other.zeroThreshold) return false;
   if (custom && !sameBounds(h.customValues ?? [], other.customValues ?? [])) return false;
-  const op = toSparse(other.positiveSpans, other.positiveBuckets);
-  const pp = subsetPositions(op, toSparse(h.positiveSpans, h.positiveBuckets));
-  if (pp === undefined) return false;
-  const on = toSparse(other.negativeSpans, other.negativeBuckets);
-  const np = subsetPositions(on, toSparse(h.negativeSpans, h.negativeBuckets));
-  if (np === undefined) return false;
+  const ob = other.positiveBuckets;
+  const onb = other.negativeBuckets;
+  if (posP.length < ob.length) posP = new Int32Array(2 * ob.length);
+  if (posN.length < onb.length) posN = new Int32Array(2 * onb.length);
+  const np = subsetPositions(other.positiveSpans, ob.length, h.positiveSpans, h.positiveBuckets.length, posP);
+  if (np < 0) return false;
+  const nn = subsetPositions(other.negativeSpans, onb.length, h.negativeSpans, h.negativeBuckets.length, posN);
+  if (nn < 0) return false;
   h.zeroCount += sign * other.zeroCount;
   h.count += sign * other.count;
   h.sum += sign * other.sum;
-  for (let k = 0; k < pp.length; k++) {
-    const at = pp[k] as number;
-    h.positiveBuckets[at] = (h.positiveBuckets[at] as number) + sign * (op.cnt[k] as number);
+  const hb = h.positiveBuckets;
+  for (let k = 0; k < np; k++) {
+    const at = posP[k] as number;
+    hb[at] = (hb[at] as number) + sign * (ob[k] as number);
   }
-  for (let k = 0; k < np.length; k++) {
-    const at = np[k] as number;
-    h.negativeBuckets[at] = (h.negativeBuckets[at] as number) + sign * (on.cnt[k] as number);
+  const hnb = h.negativeBuckets;
+  for (let k = 0; k < nn; k++) {
+    const at = posN[k] as number;
+    hnb[at] = (hnb[at] as number) + sign * (onb[k] as number);
   }
   return true;
 }
@@ -462,13 +506,38 @@ export function divFloatHistogram(h: FloatHistogram, divisor: number): FloatHist
 export function compactFloatHistogram(h: FloatHistogram): FloatHistogram {
   // Nothing to drop (the common case): keep the layout as it is.
   if (!h.positiveBuckets.includes(0) && !h.negativeBuckets.includes(0)) return h;
-  const p = fromSparse(toSparse(h.positiveSpans, h.positiveBuckets), true);
-  const n = fromSparse(toSparse(h.negativeSpans, h.negativeBuckets), true);
+  const p = withoutEmptyBuckets(h.positiveSpans, h.positiveBuckets);
+  const n = withoutEmptyBuckets(h.negativeSpans, h.negativeBuckets);
   h.positiveSpans = p.spans;
   h.positiveBuckets = p.buckets;
   h.negativeSpans = n.spans;
   h.negativeBuckets = n.buckets;
   return h;
+}
+
+/** `fromSparse(toSparse(spans, buckets), true)` in one pass: the layout without its zero buckets. */
+function withoutEmptyBuckets(spans: readonly Span[], buckets: readonly number[]): { spans: Span[]; buckets: number[] } {
+  const outSpans: Span[] = [];
+  const outBuckets: number[] = [];
+  let cur: Span | undefined;
+  let i = 0;
+  let b = 0;
+  let last = 0;
+  for (const s of spans) {
+    i += s.offset;
+    for (let k = 0; k < s.length && b < buckets.length; k++, i++, b++) {
+      const c = buckets[b] as number;
+      if (c === 0) continue;
+      if (cur !== undefined && i === last + 1) cur.length++;
+      else {
+        cur = { offset: cur === undefined ? i : i - last - 1, length: 1 };
+        outSpans.push(cur);
+      }
+      outBuckets.push(c);
+      last = i;
+    }
+  }
+  return { spans: outSpans, buckets: outBuckets };
 }
 
 /** Whether any count or the sum of `h` is infinite (Prometheus's HasOverflow). */
