@@ -105,7 +105,7 @@ export async function serveGrpc(
     gracePeriodMs?: number | undefined;
     /** Request logging of the calls (--request.logging-config's `grpc`). Default: none. */
     requestLogging?: ProtocolRequestLogging | undefined;
-    /** Where request log lines go. Default: nowhere. */
+    /** Where request log lines and certificate reload failures go. Default: nowhere. */
     logger?: Logger | undefined;
   },
 ): Promise<ServedGrpc> {
@@ -119,7 +119,7 @@ export async function serveGrpc(
   });
   register(server);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.address, grpcServerCredentials(opts.grpcServerTLS), (err, p) =>
+    server.bindAsync(opts.address, grpcServerCredentials(opts.grpcServerTLS, opts.logger), (err, p) =>
       err ? reject(new Error(`listen on gRPC address ${opts.address}: ${err.message}`, { cause: err })) : resolve(p),
     ),
   );

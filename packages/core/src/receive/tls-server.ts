@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { InvalidArgumentError } from '@thanos-ts/tsdb';
-import { type ListeningHTTPServer, listenGraceful, MAX_HEADER_BYTES, splitHostPort } from '../http/http-server.js';
+import {
+  type ListeningHTTPServer,
+  listenGraceful,
+  MAX_HEADER_BYTES,
+  serveRequest,
+  splitHostPort,
+} from '../http/http-server.js';
 import type { RequestHandler } from '../http/query-api.js';
 import type { Logger } from '../log/logger.js';
 import { createCertReloader } from '../tls/cert-reloader.js';
@@ -151,7 +157,7 @@ export async function listenHTTPS(
   };
   let server: ReturnType<typeof createServer>;
   try {
-    server = createServer(options, (req, res) => serve(req, res));
+    server = createServer(options, serveRequest(handler));
   } catch (err) {
     throw new InvalidArgumentError(`--remote-write.server-tls-*: TLS server configuration: ${(err as Error).message}`, {
       cause: err,
@@ -162,22 +168,6 @@ export async function listenHTTPS(
     const c = certs.check();
     if (c.changed) server.setSecureContext(c.options);
   });
-  function serve(req: IncomingMessage, res: ServerResponse): void {
-    handler(req, res).then(
-      (handled) => {
-        if (!handled && !res.headersSent) {
-          res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end('404 page not found\n');
-        }
-      },
-      (err: unknown) => {
-        if (!res.headersSent) {
-          res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-          res.end(`${err instanceof Error ? err.message : String(err)}\n`);
-        } else res.destroy();
-      },
-    );
-  }
   return listenGraceful(server, host, port, gracePeriodMs);
 }
 
