@@ -178,19 +178,19 @@ export function appendXorSamples(
   for (; idx < end; idx++) {
     const nt = timestamps[idx] as number;
     const delta = nt - t;
+    // The timestamp's bits (code, bits) are held back and written with the value's header by one
+    // put when both fit 32 bits: until V8 has optimized the loop every put is a real call, and
+    // once it has, fewer inlined copies made it quicker to optimize.
+    let code = 0;
+    let bits = 0;
     if (n === 1) {
       // Second sample of the chunk: the delta itself, as a uvarint.
       putVarintBytes(varint, putUvarint64(varint, delta));
       n = 2;
     } else {
-      // The bucket's bits are chosen first and written by one put: every put is inlined into
-      // this loop, and fewer copies make it quicker to optimize (and all of them fit V8's
-      // inlining budget, so none stays a call).
       const dod = delta - tDelta;
-      let code = 0;
-      let bits = 1;
       if (dod === 0) {
-        // 0
+        bits = 1;
       } else if (dod >= -8191 && dod <= 8192) {
         code = (0b10 << 14) | (dod & 0x3fff);
         bits = 16;
@@ -207,7 +207,6 @@ export function appendXorSamples(
         code = (dod - dhi * TWO_32) | 0;
         bits = 32;
       }
-      put(code, bits);
       // No trailingEmptyByte update: the value written next always decides it.
     }
     tDelta = delta;
@@ -220,19 +219,19 @@ export function appendXorSamples(
     vHi = hi;
     vLo = lo;
     if (dHi === 0 && dLo === 0) {
-      put(0, 1);
+      // 0: the same value. (bits < 32 here unless the delta took 64 bits.)
+      if (bits === 32) {
+        put(code, 32);
+        put(0, 1);
+      } else {
+        put(code << 1, bits + 1);
+      }
       trailingEmptyByte = false;
       continue;
     }
-    // Both halves' counts are computed every time: a call that only a rare branch makes has no
-    // type feedback when the loop is optimized, and taking that branch later deoptimizes it.
-    const zHi = Math.clz32(dHi);
-    const zLo = Math.clz32(dLo);
-    let nl = zHi === 32 ? 32 + zLo : zHi;
+    let nl = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     // Trailing zeros via the lowest set bit.
-    const tLo = 31 - Math.clz32(dLo & -dLo);
-    const tHi = 63 - Math.clz32(dHi & -dHi);
-    const ntz = dLo !== 0 ? tLo : tHi;
+    const ntz = dLo !== 0 ? 31 - Math.clz32(dLo & -dLo) : 63 - Math.clz32(dHi & -dHi);
     // Prometheus clamps leading zeros to 31 so the count fits in 5 bits.
     if (nl >= 32) nl = 31;
     let head = 0b10;
@@ -245,7 +244,12 @@ export function appendXorSamples(
       head = (0b11 << 11) | (nl << 6) | ((64 - nl - ntz) & 0x3f);
       headBits = 13;
     }
-    put(head, headBits);
+    if (bits + headBits <= 32) {
+      put((code << headBits) | head, bits + headBits);
+    } else {
+      put(code, bits);
+      put(head, headBits);
+    }
     const sig = 64 - leading - trailing;
     const aligned = (accBits & 7) === 0;
     // The XOR shifted right by `trailing`: its significant bits are the low `sig` of (sh, sl).
