@@ -322,9 +322,14 @@ export function putUvarint64(buf: Uint8Array, v: number): number {
     return i;
   }
   let i = 0;
-  while (v >= 0x80) {
+  while (v >= 0x80000000) {
     buf[i++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
+  }
+  // Below 2^31 (every delta of a chunk's second sample in practice): integer shifts, no division.
+  while (v >= 0x80) {
+    buf[i++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
   }
   buf[i++] = v;
   return i;
