@@ -236,8 +236,10 @@ export async function openDB(opts: DBOptions): Promise<DB> {
       }
       if (snapshot !== undefined) {
         logger.info('chunk snapshot loaded', { dir: snapshot.dir, series: snapshot.series });
-        for (const { seriesRef, chunk: c } of snapshot.restored)
-          c.diskRef = chunkMapper.writeChunk(seriesRef, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
+        for (const ms of snapshot.restored) {
+          const c = ms.chunks[ms.chunks.length - 1] as HeadChunk;
+          c.diskRef = chunkMapper.writeChunk(ms.ref, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
+        }
         snapshot.restored = [];
       }
     }

@@ -9,7 +9,7 @@ import { HashIndex } from './hash-index.js';
 import { MemPostings } from './postings.js';
 import { createHeadQueryable } from './queryable.js';
 import { RefMap } from './ref-map.js';
-import { type HeadChunkSink, MemSeries } from './series.js';
+import { type HeadChunkSink, MemSeries, SeriesNumbers } from './series.js';
 
 /** A new series as the head logs it (shape of the WAL's RefSeries). */
 export interface HeadSeriesRecord {
@@ -129,6 +129,7 @@ export class Head {
   private readonly byRef = new RefMap<MemSeries>();
   private readonly byHash = new HashIndex<MemSeries>();
   readonly postings: MemPostings = new MemPostings();
+  private readonly nums = new SeriesNumbers();
   private lastSeriesId = 0;
   private minT = Number.POSITIVE_INFINITY;
   private maxT = Number.NEGATIVE_INFINITY;
@@ -258,7 +259,7 @@ export class Head {
   }
 
   private insert(ref: number, labels: Labels, hash: number): MemSeries {
-    const s = new MemSeries(ref, labels, hash, this.chunkSink);
+    const s = new MemSeries(ref, labels, hash, this.chunkSink, this.nums);
     this.byRef.set(ref, s);
     this.byHash.add(hash, s);
     this.postings.add(ref, labels);
@@ -333,6 +334,7 @@ export class Head {
       const s = this.byRef.get(ref) as MemSeries;
       this.byRef.delete(ref);
       this.byHash.delete(s.hash, s);
+      s.release();
       this.deleted.set(ref, walSegment);
     }
     this.postings.delete(gone);

@@ -140,6 +140,77 @@ const TWO_32 = 4294967296;
 class NotDecoded extends Error {}
 const NOT_DECODED = new NotDecoded();
 
+// ASCII strings by their bytes (FNV-1a, open addressing): a label string repeated across many
+// series costs a hash and a comparison, not a new string and a Map lookup (the first version of
+// this decoder did that, and lost to decoding in place).
+class AsciiStrings {
+  private slots = new Int32Array(4096).fill(-1);
+  private mask = 4095;
+  private count = 0;
+  /** The string made by the last lookup that added one. */
+  last = '';
+
+  constructor(private readonly strings: string[]) {}
+
+  /**
+   * The id of the ASCII string in b[p, p+n): an existing one, or `strings.length` for a new one
+   * (then in `last`, for the caller to push). -1 when the bytes are not all ASCII.
+   */
+  lookup(b: Uint8Array, p: number, n: number): number {
+    let h = 0x811c9dc5;
+    for (let i = p; i < p + n; i++) {
+      const c = b[i] as number;
+      if (c >= 0x80) return -1;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+    const strings = this.strings;
+    let slot = h & this.mask;
+    for (;;) {
+      const id = this.slots[slot] as number;
+      if (id < 0) break;
+      const s = strings[id] as string;
+      if (s.length === n) {
+        let k = 0;
+        while (k < n && s.charCodeAt(k) === b[p + k]) k++;
+        if (k === n) return id;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    // Short strings from char codes (no Buffer object); long ones through Buffer, as apply()
+    // spreads its argument on the stack.
+    this.last =
+      n <= 512
+        ? String.fromCharCode.apply(null, b.subarray(p, p + n) as unknown as number[])
+        : Buffer.from(b.buffer, b.byteOffset + p, n).toString('latin1');
+    const id = strings.length;
+    this.slots[slot] = id;
+    if (++this.count * 2 > this.mask) this.grow();
+    return id;
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    this.slots = new Int32Array(size).fill(-1);
+    this.mask = size - 1;
+    // Ids up to the one being added; its string is in `last` until the caller pushes it.
+    const n = this.strings.length;
+    for (let id = 0; id <= n; id++) {
+      const s = id === n ? this.last : (this.strings[id] as string);
+      let h = 0x811c9dc5;
+      let ascii = true;
+      for (let k = 0; k < s.length; k++) {
+        const c = s.charCodeAt(k);
+        if (c >= 0x80) ascii = false;
+        h = Math.imul(h ^ c, 0x01000193);
+      }
+      if (!ascii) continue;
+      let slot = h & this.mask;
+      while ((this.slots[slot] as number) >= 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = id;
+    }
+  }
+}
+
 /** Builds {@link DecodedBatch}es from records, one reader's worth. @internal */
 export class BatchBuilder {
   private kinds = new U8();
@@ -158,7 +229,10 @@ export class BatchBuilder {
   private bytes = new U8();
   private recordBytes = 0;
   private cols: SampleColumns | undefined;
-  // The string table: every distinct label string gets the next id, sent once.
+  // The string table: every distinct label string gets the next id, sent once. ASCII strings
+  // (nearly all) are found by their bytes, without making a string; others through a Map.
+  private readonly strings: string[] = [];
+  private readonly ascii = new AsciiStrings(this.strings);
   private readonly ids = new Map<string, number>();
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   // Cursor over the record being decoded.
@@ -362,38 +436,34 @@ export class BatchBuilder {
     if (p + l > this.end) throw NOT_DECODED;
     this.p = p + l;
     const b = this.b;
-    let ascii = true;
-    for (let i = p; i < p + l; i++)
-      if ((b[i] as number) >= 0x80) {
-        ascii = false;
-        break;
+    let id = this.ascii.lookup(b, p, l);
+    if (id < 0) {
+      let s: string;
+      if (snapshot) {
+        // As the snapshot decoder: invalid UTF-8 is an error there, so leave it to it.
+        try {
+          s = this.utf8.decode(b.subarray(p, p + l));
+        } catch {
+          throw NOT_DECODED;
+        }
+      } else {
+        s = Buffer.from(b.buffer, b.byteOffset + p, l).toString('utf8');
       }
-    let s: string;
-    if (ascii) {
-      // Short strings from char codes (no Buffer object); long ones through Buffer, as apply()
-      // spreads its argument on the stack.
-      s =
-        l <= 512
-          ? String.fromCharCode.apply(null, b.subarray(p, p + l) as unknown as number[])
-          : Buffer.from(b.buffer, b.byteOffset + p, l).toString('latin1');
-    } else if (snapshot) {
-      // As the snapshot decoder: invalid UTF-8 is an error there, so leave it to it.
-      try {
-        s = this.utf8.decode(b.subarray(p, p + l));
-      } catch {
-        throw NOT_DECODED;
+      id = this.ids.get(s) ?? -1;
+      if (id < 0) {
+        id = this.strings.length;
+        this.ids.set(s, id);
+        this.strings.push(s);
+        this.newStrings.push(s);
       }
-    } else {
-      s = Buffer.from(b.buffer, b.byteOffset + p, l).toString('utf8');
-    }
-    let id = this.ids.get(s);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(s, id);
+    } else if (id === this.strings.length) {
+      // The ASCII table just made it.
+      const s = this.ascii.last;
+      this.strings.push(s);
       this.newStrings.push(s);
     }
     this.labelIds.push(id);
-    return s;
+    return this.strings[id] as string;
   }
 
   private uvarint(): number {
