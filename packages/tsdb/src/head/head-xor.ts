@@ -27,21 +27,55 @@ function carve(n: number): Uint8Array {
 const oneT = new Float64Array(1);
 const oneV = new Float64Array(1);
 
+// XorWriterState's methods, borrowed: they only read and write the fields below.
+const proto = XorWriterState.prototype;
+const byteLengthOf = Object.getOwnPropertyDescriptor(proto, 'byteLength')?.get as (this: XorWriterState) => number;
+
 /**
  * The open XOR chunk of a head series: appends one sample at a time straight into the bit
  * stream (no batch buffer: the ~20 ns of loading the writer state per sample is cheaper than
- * two more arrays per series). It is the writer state itself (one object per open chunk).
+ * two more arrays per series). It is the writer state itself (one object per open chunk), with
+ * XorWriterState's fields but not its constructor, which allocates a buffer of its own (an
+ * ArrayBuffer per series, thrown away at once; it showed in replay profiles).
  * `bytes()` copies; appending may continue after it; `reset()` starts a new chunk.
  */
-export class HeadXorAppender extends XorWriterState {
-  constructor() {
-    super(0);
-    this.buf = carve(INITIAL_BYTES);
-  }
+export class HeadXorAppender implements XorWriterState {
+  buf: Uint8Array = carve(INITIAL_BYTES);
+  byteLen = 2;
+  acc = 0;
+  accBits = 0;
+  trailingEmptyByte = false;
+  count = 0;
+  t = 0;
+  tDelta = 0;
+  vHi = 0;
+  vLo = 0;
+  leading = 0xff;
+  trailing = 0;
 
   /** Number of samples in the chunk. */
   get numSamples(): number {
     return this.count;
+  }
+
+  /** Encoded size in bytes. */
+  get byteLength(): number {
+    return byteLengthOf.call(this);
+  }
+
+  /** Starts a new, empty chunk, keeping the buffer. */
+  reset(): void {
+    proto.reset.call(this);
+  }
+
+  /** The chunk bytes so far, in a fresh array. */
+  bytes(): Uint8Array {
+    return proto.bytes.call(this);
+  }
+
+  /** Writes the chunk bytes so far into `dst` from `at`; returns the offset after them. */
+  writeTo(dst: Uint8Array, at: number): number {
+    return proto.writeTo.call(this, dst, at);
   }
 
   /** Appends one sample; timestamps must increase. */
