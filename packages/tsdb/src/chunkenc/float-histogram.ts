@@ -520,7 +520,7 @@ export class FloatHistogramIterator {
   // HistogramBitReader.readXorBits): count, zero count, sum, then the positive and negative
   // buckets. Kept as bits so that samples that are skipped (before a query's window) never
   // become floats or objects.
-  private st = new Int32Array(4 * FIRST_BUCKET);
+  private st: Int32Array = NO_FIELDS;
   private np = 0;
   private nn = 0;
 
@@ -686,15 +686,22 @@ export class FloatHistogramIterator {
   }
 }
 
-// Field numbers in FloatHistogramIterator's state.
+// Field numbers in FloatHistogramIterator's state, which is allocated at a chunk's first sample.
 const CNT = 0;
 const ZCNT = 1;
 const SUM = 2;
 const FIRST_BUCKET = 3;
+const NO_FIELDS = new Int32Array(0);
+
+// A packed array of doubles that fieldValues copies: slicing it allocates the result once, with
+// the elements kind of doubles (`new Array(n)` starts as tagged holes and is copied again on the
+// first float stored).
+let doublesTemplate: number[] = Array.from({ length: 64 }, () => 0.5);
 
 // The values of `n` fields from `first` as floats.
 function fieldValues(st: Int32Array, first: number, n: number): number[] {
-  const out = new Array<number>(n);
+  if (doublesTemplate.length < n) doublesTemplate = Array.from({ length: 2 * n }, () => 0.5);
+  const out = doublesTemplate.slice(0, n);
   for (let i = 0; i < n; i++) out[i] = xorStateValue(st, 4 * (first + i));
   return out;
 }

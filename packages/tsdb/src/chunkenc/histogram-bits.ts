@@ -160,6 +160,10 @@ for (let sz = 0; sz <= 25; sz++) {
   VARBIT_FULL[sz] = 2 ** sz;
 }
 
+// What a reader reads before its first reset (shared: readers are made per series).
+const NO_BYTES = new Uint8Array(0);
+const NO_VIEW = new DataView(NO_BYTES.buffer);
+
 /**
  * Reads a histogram chunk's bit stream. Reads go straight to the chunk's bytes (no copy); the
  * last few bytes are read one at a time with zeros past the end, so reads never go out of
@@ -167,8 +171,8 @@ for (let sz = 0; sz <= 25; sz++) {
  * the chunk. Reusable via `reset`.
  */
 export class HistogramBitReader {
-  private bytes: Uint8Array = new Uint8Array(0);
-  private dv = new DataView(this.bytes.buffer);
+  private bytes: Uint8Array = NO_BYTES;
+  private dv: DataView = NO_VIEW;
   // Byte index below which a 5-byte window is inside the chunk (the fast path of peek32).
   private fastEnd = 0;
   /** Bit position. */
