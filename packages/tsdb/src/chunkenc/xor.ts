@@ -241,10 +241,20 @@ export function decodeXorRange(
         ml = ((w << used) >>> (32 - mbits)) | 0;
         pos += used + mbits;
       } else {
+        // Longer: the high part (bits past 32) from a window at pos, the low 32 or fewer from a
+        // window right after it. Written out like the windows above (not peek()).
         pos += used;
         const hiBits = mbits > 32 ? mbits - 32 : 0;
-        if (hiBits > 0) mh = peek(dv, buf, pos, hiBits);
-        ml = peek(dv, buf, pos + hiBits, mbits - hiBits);
+        let wq = pos >>> 3;
+        let ws = pos & 7;
+        if (hiBits > 0) {
+          const wh = (dv.getInt32(wq) << ws) | ((buf[wq + 4] as number) >>> (8 - ws));
+          mh = (wh >>> (32 - hiBits)) | 0;
+          wq = (pos + hiBits) >>> 3;
+          ws = (pos + hiBits) & 7;
+        }
+        const wl = (dv.getInt32(wq) << ws) | ((buf[wq + 4] as number) >>> (8 - ws));
+        ml = (wl >>> (32 - (mbits - hiBits))) | 0;
         pos += mbits;
       }
       if (trailing === 0) {
