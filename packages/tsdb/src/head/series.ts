@@ -260,8 +260,13 @@ export class MemSeries {
   // A closed in-order chunk: kept in memory and written to chunks_head, as Prometheus's
   // mmapCurrentHeadChunk does when it cuts a new head chunk.
   private pushClosed(c: HeadChunk): void {
-    if (this.sink !== undefined)
+    if (this.sink !== undefined) {
+      // A chunk restored from a snapshot is not in chunks_head yet (see writeRestoredChunk): it
+      // goes first, so the files keep each series' chunks in time order.
+      const prev = this.chunks[this.chunks.length - 1];
+      if (prev !== undefined && prev.diskRef === undefined) this.writeRestoredChunk();
       c.diskRef = this.sink.writeChunk(this.ref, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
+    }
     // Most series of a busy head have no closed chunk yet: they share one frozen empty list.
     if (this.chunks === NO_CHUNKS) this.chunks = [c];
     else this.chunks.push(c);
@@ -315,6 +320,20 @@ export class MemSeries {
     if (this.chunks === NO_CHUNKS) this.chunks = [c];
     else this.chunks.push(c);
     return c;
+  }
+
+  /**
+   * Writes the series' chunks that are not in chunks_head (the one a chunk snapshot restored) to
+   * the sink. A DB leaves them unwritten at open, so a restart from a snapshot is not slowed by
+   * re-writing every series' head chunk, and writes them here: before the series cuts its next
+   * chunk, before a checkpoint deletes the snapshot, and on close. Safe to call twice.
+   */
+  writeRestoredChunk(): void {
+    const sink = this.sink;
+    if (sink === undefined) return;
+    for (const c of this.chunks)
+      if (c.diskRef === undefined)
+        c.diskRef = sink.writeChunk(this.ref, c.minTime, c.maxTime, c.encoding ?? ChunkEncoding.XOR, c.data);
   }
 
   /** Sequence of the oldest chunks_head file one of the series' chunks is in (Infinity when none). */
