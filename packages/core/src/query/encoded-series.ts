@@ -96,8 +96,6 @@ const encodingCode = (e: ChunkEncoding): number => (e === 'XOR' ? 1 : e === 'HIS
  */
 const MAX_SEGMENT_BYTES = 1 << 20;
 const FIRST_SEGMENT_BYTES = 1 << 16;
-/** Chunks up to this many bytes are copied by a loop rather than `TypedArray.set`. */
-const SMALL_COPY_BYTES = 1024;
 
 /** Series checked between looks at the query's stop flag while decoding in a worker. */
 const STOP_CHECK_SERIES = 256;
@@ -191,15 +189,14 @@ export class EncodedSetBuilder {
       this.segment = unfilledBytes(Math.max(n, Math.min(MAX_SEGMENT_BYTES, 2 * this.segment.length)));
       this.segmentUsed = 0;
     }
-    const bytes = this.segment;
-    let o = this.segmentUsed;
+    const o = this.segmentUsed;
     slots[at] = encodingCode(ch.type) | (this.segments.length << 2);
     slots[at + 1] = o;
     slots[at + 2] = n;
-    // TypedArray.set costs ~1 µs a call (measured: 300k chunks of 150 bytes, 200–900 ms); a plain
-    // loop copies a chunk-sized array several times faster.
-    if (n > SMALL_COPY_BYTES) bytes.set(data, o);
-    else for (let i = 0; i < n; i++) bytes[o++] = data[i] as number;
+    // One memmove per chunk: on Node 24 `TypedArray.set` between byte arrays is ~10x cheaper than
+    // a JS byte loop even for chunk-sized arrays (80 series × 104 chunks of 325 bytes, Buffers
+    // and Uint8Arrays mixed: 0.5 ms against 4.2–7 ms per set, /tmp microbenchmark, 300 rounds).
+    this.segment.set(data, o);
     this.segmentUsed += n;
   }
 

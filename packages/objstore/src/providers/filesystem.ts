@@ -1,6 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import type { Dirent } from 'node:fs';
-import { mkdir, open, opendir, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises';
+import type { BigIntStats, Dirent } from 'node:fs';
+import {
+  type FileHandle,
+  mkdir,
+  open,
+  opendir,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  stat,
+  unlink,
+} from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { bodyChunks } from '../body.js';
 import { type Bucket, DIR_DELIM, type IterOptions, type OperationOptions, type UploadBody } from '../bucket.js';
@@ -17,7 +28,37 @@ export const FILESYSTEM_TEMP_DIR = '.thanos-ts-tmp';
 export interface FilesystemBucketOptions {
   /** Root directory of the bucket; created on first upload. Relative paths resolve against cwd. */
   directory: string;
+  /**
+   * Files kept open between ranged reads (`getRange`), least recently used closed first. Default
+   * 64; 0 opens and closes the file for every read. A kept file is closed after
+   * `openFileIdleMs` without reads, when its object is uploaded or deleted through this bucket,
+   * and on `close()` (a file busy with reads when their last read ends).
+   */
+  maxOpenFiles?: number;
+  /** Milliseconds a kept file stays open without reads. Default 10_000. */
+  openFileIdleMs?: number;
 }
+
+/** A file kept open for ranged reads, and what it was when opened. */
+interface OpenFile {
+  readonly fh: FileHandle;
+  readonly st: BigIntStats;
+  /** Reads in flight through `fh`; it is closed only at 0. */
+  users: number;
+  /** `performance.now()` of the last release. */
+  lastUsed: number;
+  /** Out of the cache: close once the last user releases it. */
+  evicted: boolean;
+}
+
+/**
+ * Whether `now` (a stat of the object's path) still names the file behind an open handle. While
+ * the handle is open its inode cannot be reused, so another inode number means the name was
+ * replaced (upload renames a new file over it); size and mtime catch writes in place that
+ * bypassed upload.
+ */
+const sameFile = (opened: BigIntStats, now: BigIntStats): boolean =>
+  opened.ino === now.ino && opened.dev === now.dev && opened.size === now.size && opened.mtimeNs === now.mtimeNs;
 
 /**
  * A bucket stored as plain files under a directory: the embedded default and what Thanos's
@@ -34,6 +75,8 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
   const root = resolve(opts.directory);
   const tempDir = join(root, FILESYSTEM_TEMP_DIR);
   const bucketName = `fs: ${root}`;
+  const maxOpen = Math.max(0, opts.maxOpenFiles ?? 64);
+  const idleMs = opts.openFileIdleMs ?? 10_000;
 
   const pathOf = (name: string): string => {
     validateObjectName(name);
@@ -62,40 +105,143 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     });
   };
 
-  const readObject = async (
-    name: string,
-    offset: number,
-    length: number,
-    signal?: AbortSignal,
-  ): Promise<Uint8Array> => {
-    signal?.throwIfAborted();
-    const file = pathOf(name);
-    let fh: Awaited<ReturnType<typeof open>>;
+  // Ranged reads of one object come in bursts (a store gateway reads many chunk ranges of a
+  // segment file per request): opening, fstat-ing and closing the file for each read was most of
+  // their main-thread cost. Files are kept open by object name, and a read through a kept file
+  // stats the name at the same time; if the name now points at another file (or none), the
+  // bytes are thrown away and read again through a fresh open, so a replaced or deleted object
+  // is never served from the old file. Concurrent first reads of one name may each open it; the
+  // last one opened is kept, the others are closed after their read.
+  const files = new Map<string, OpenFile>();
+  const closing = new Set<Promise<void>>();
+  let sweeper: ReturnType<typeof setInterval> | undefined;
+  let closed = false;
+
+  const closeFile = (f: OpenFile): void => {
+    const p = f.fh.close().catch(() => {});
+    closing.add(p);
+    void p.then(() => closing.delete(p));
+  };
+  /** Takes `f` out of the cache; it is closed now or when its last read releases it. */
+  const evict = (name: string, f: OpenFile): void => {
+    if (f.evicted) return;
+    f.evicted = true;
+    if (files.get(name) === f) files.delete(name);
+    if (f.users === 0) closeFile(f);
+    if (files.size === 0 && sweeper) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  };
+  /** Drops `name`'s kept file (after an upload or delete through this bucket). */
+  const forget = (name: string): void => {
+    const f = files.get(name);
+    if (f) evict(name, f);
+  };
+  const sweep = (): void => {
+    const now = performance.now();
+    for (const [name, f] of [...files]) if (f.users === 0 && now - f.lastUsed >= idleMs) evict(name, f);
+  };
+  const openFile = async (name: string, file: string): Promise<OpenFile> => {
+    let fh: FileHandle;
     try {
       fh = await open(file, 'r');
     } catch (err) {
       return fail('get', name, err);
     }
     try {
-      const st = await fh.stat();
+      const st = await fh.stat({ bigint: true });
       if (!st.isFile()) throw new ObjectNotFoundError(name, bucketName);
-      const end = length === -1 ? st.size : Math.min(st.size, offset + length);
-      if (offset >= end) return new Uint8Array(0);
-      // Unzeroed: every byte returned is overwritten by the read below (short reads are cut off).
-      const out: Uint8Array = Buffer.allocUnsafe(end - offset);
-      let done = 0;
-      while (done < out.byteLength) {
-        const { bytesRead } = await fh.read(out, done, out.byteLength - done, offset + done);
-        if (bytesRead === 0) break; // The file shrank under us (only if someone bypasses upload).
-        done += bytesRead;
-      }
-      return done === out.byteLength ? out : out.subarray(0, done);
+      return { fh, st, users: 1, lastUsed: performance.now(), evicted: false };
     } catch (err) {
+      await fh.close().catch(() => {});
       if (err instanceof ObjectNotFoundError) throw err;
       return fail('get_range', name, err);
-    } finally {
-      await fh.close();
     }
+  };
+  /** A kept (`reused`) or freshly opened file for `name`, with one more user. */
+  const acquire = async (name: string, file: string, fresh: boolean): Promise<{ f: OpenFile; reused: boolean }> => {
+    const kept = fresh ? undefined : files.get(name);
+    if (kept) {
+      kept.users++;
+      // Most recently used last: Map order is the eviction order.
+      files.delete(name);
+      files.set(name, kept);
+      return { f: kept, reused: true };
+    }
+    const f = await openFile(name, file);
+    if (closed || maxOpen === 0) {
+      f.evicted = true; // Closed at release.
+      return { f, reused: false };
+    }
+    const other = files.get(name);
+    if (other) evict(name, other); // Ours is the newer look at the name.
+    files.set(name, f);
+    // Over the limit: close the least recently used files (busy ones when their reads end).
+    for (const [n, g] of files) {
+      if (files.size <= maxOpen) break;
+      evict(n, g);
+    }
+    sweeper ??= setInterval(sweep, Math.max(idleMs, 10)).unref();
+    return { f, reused: false };
+  };
+  const release = (f: OpenFile): void => {
+    f.users--;
+    f.lastUsed = performance.now();
+    if (f.evicted && f.users === 0) closeFile(f);
+  };
+
+  const readRange = async (f: OpenFile, offset: number, length: number): Promise<Uint8Array> => {
+    const size = Number(f.st.size);
+    const end = length === -1 ? size : Math.min(size, offset + length);
+    if (offset >= end) return new Uint8Array(0);
+    // Unzeroed: every byte returned is overwritten by the read below (short reads are cut off).
+    const out: Uint8Array = Buffer.allocUnsafe(end - offset);
+    let done = 0;
+    while (done < out.byteLength) {
+      const { bytesRead } = await f.fh.read(out, done, out.byteLength - done, offset + done);
+      if (bytesRead === 0) break; // The file shrank under us (only if someone bypasses upload).
+      done += bytesRead;
+    }
+    return done === out.byteLength ? out : out.subarray(0, done);
+  };
+
+  const readObject = async (
+    name: string,
+    offset: number,
+    length: number,
+    signal?: AbortSignal,
+    fresh = false,
+  ): Promise<Uint8Array> => {
+    signal?.throwIfAborted();
+    const file = pathOf(name);
+    const { f, reused } = await acquire(name, file, fresh);
+    let now: BigIntStats | Error | undefined;
+    try {
+      const check = reused
+        ? stat(file, { bigint: true }).then(
+            (st) => st,
+            (err: unknown) => err as Error,
+          )
+        : undefined;
+      let bytes: Uint8Array;
+      try {
+        bytes = await readRange(f, offset, length);
+      } catch (err) {
+        await check;
+        return fail('get_range', name, err);
+      }
+      now = await check;
+      if (now !== undefined && !(now instanceof Error) && now.isFile() && sameFile(f.st, now)) return bytes;
+      if (now === undefined) return bytes;
+      evict(name, f);
+    } finally {
+      release(f);
+    }
+    if (now instanceof Error) return fail('get', name, now);
+    if (!now.isFile()) throw new ObjectNotFoundError(name, bucketName);
+    // The name points at another file than the kept one: read that one.
+    return readObject(name, offset, length, signal, true);
   };
 
   const isDirEmpty = async (dir: string): Promise<boolean> => {
@@ -210,6 +356,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
           await mkdir(dirname(file), { recursive: true });
           try {
             await rename(temp, file);
+            forget(name);
             break;
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 3) throw err;
@@ -232,6 +379,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     async delete(name: string, o?: OperationOptions) {
       o?.signal?.throwIfAborted();
       const file = pathOf(name);
+      forget(name);
       try {
         await unlink(file);
       } catch (err) {
@@ -270,7 +418,11 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       if (prefix !== '') pathOf(prefix.slice(0, -1)); // Same name rules as objects: no "..", no escaping the root.
       yield* walk(prefix, o?.recursive ?? false, o?.signal);
     },
-    async close() {},
+    async close() {
+      closed = true;
+      for (const [name, f] of [...files]) evict(name, f);
+      await Promise.all([...closing]);
+    },
   };
 }
 
