@@ -6,8 +6,9 @@
  *
  *   payload.bytes   every chunk's data, back to back in segments of up to 1 MiB
  *   payload.times   per chunk: minTime, maxTime (ms)
- *   payload.slots   per chunk, per slot (raw, count, sum, min, max, counter): encoding | segment << 2,
- *                   offset in the segment, length
+ *   payload.slots   per chunk: a mask of its present slots (bit k: raw, count, sum, min, max,
+ *                   counter), then per present slot in that order: encoding | segment << 2, offset in
+ *                   the segment, length (4 words for a raw chunk)
  *   payload.chunkEnds  per series: end of its chunks (series i has chunks chunkEnds[i-1] .. chunkEnds[i])
  */
 import { existsSync } from 'node:fs';
@@ -87,7 +88,8 @@ interface StoreSeriesPayload extends SeriesDecodeParams {
 
 /** Slot order of an AggrChunk's chunks in `payload.slots`. */
 const SLOTS = ['raw', 'count', 'sum', 'min', 'max', 'counter'] as const;
-const SLOT_WORDS = 3 * SLOTS.length;
+/** Most words one chunk takes in `payload.slots`: the mask and three per slot. */
+const MAX_CHUNK_WORDS = 1 + 3 * SLOTS.length;
 const ENCODINGS: readonly (ChunkEncoding | undefined)[] = [undefined, 'XOR', 'HISTOGRAM', 'FLOAT_HISTOGRAM'];
 const encodingCode = (e: ChunkEncoding): number => (e === 'XOR' ? 1 : e === 'HISTOGRAM' ? 2 : 3);
 /**
@@ -107,6 +109,10 @@ const STOP_CHECK_SERIES = 256;
 const unfilledBytes = (n: number): Uint8Array => {
   const b = Buffer.allocUnsafeSlow(n);
   return new Uint8Array(b.buffer, b.byteOffset, n);
+};
+const unfilledWords = (n: number): Uint32Array => {
+  const b = Buffer.allocUnsafeSlow(4 * n);
+  return new Uint32Array(b.buffer, b.byteOffset, n);
 };
 
 /** A typed array that doubles as it fills. */
@@ -140,7 +146,8 @@ export class EncodedSetBuilder {
   private segment = unfilledBytes(FIRST_SEGMENT_BYTES);
   private segmentUsed = 0;
   private readonly times = new Growing(new Float64Array(512), (n) => new Float64Array(n));
-  private readonly slots = new Growing(new Uint32Array(256 * SLOT_WORDS), (n) => new Uint32Array(n));
+  // Unfilled: every word up to `used` is written (masks included).
+  private readonly slots = new Growing(unfilledWords(1024), unfilledWords);
   private readonly chunkEnds = new Growing(new Uint32Array(256), (n) => new Uint32Array(n));
 
   constructor(
@@ -157,31 +164,52 @@ export class EncodedSetBuilder {
   add(labels: Labels, chunks: readonly AggrChunk[]): void {
     this.labels.push(labels);
     this.times.reserve(2 * chunks.length);
-    this.slots.reserve(SLOT_WORDS * chunks.length);
+    this.slots.reserve(MAX_CHUNK_WORDS * chunks.length);
     const times = this.times.array;
+    const slots = this.slots.array;
     for (const c of chunks) {
       times[this.times.used++] = c.minTime;
       times[this.times.used++] = c.maxTime;
-      const at = this.slots.used;
-      this.slots.used += SLOT_WORDS;
-      // Slots are zero (absent) in a fresh buffer; only present chunks are written, field by
-      // field (a loop over slot names costs more in keyed loads than the copy itself).
+      const maskAt = this.slots.used++;
+      // Only present slots are written, field by field (a loop over slot names costs more in
+      // keyed loads than the copy itself).
       if (c.raw !== undefined) {
-        this.put(at, c.raw);
+        slots[maskAt] = 1;
+        this.put(c.raw);
         continue;
       }
-      if (c.count !== undefined) this.put(at + 3, c.count);
-      if (c.sum !== undefined) this.put(at + 6, c.sum);
-      if (c.min !== undefined) this.put(at + 9, c.min);
-      if (c.max !== undefined) this.put(at + 12, c.max);
-      if (c.counter !== undefined) this.put(at + 15, c.counter);
+      let mask = 0;
+      if (c.count !== undefined) {
+        mask |= 2;
+        this.put(c.count);
+      }
+      if (c.sum !== undefined) {
+        mask |= 4;
+        this.put(c.sum);
+      }
+      if (c.min !== undefined) {
+        mask |= 8;
+        this.put(c.min);
+      }
+      if (c.max !== undefined) {
+        mask |= 16;
+        this.put(c.max);
+      }
+      if (c.counter !== undefined) {
+        mask |= 32;
+        this.put(c.counter);
+      }
+      slots[maskAt] = mask;
     }
     this.chunkEnds.reserve(1);
     this.chunkEnds.array[this.chunkEnds.used++] = this.times.used / 2;
   }
 
-  private put(at: number, ch: Chunk): void {
+  /** Appends one slot: copies the chunk's bytes and writes its three words. */
+  private put(ch: Chunk): void {
     const slots = this.slots.array;
+    const at = this.slots.used;
+    this.slots.used += 3;
     const data = ch.data;
     const n = data.length;
     if (this.segmentUsed + n > this.segment.length) {
@@ -241,6 +269,7 @@ export function decodeEncodedStoreSeries(
   const series: SeriesSamples[] = new Array(labels.length);
   let samples = 0;
   let c = 0;
+  let w = 0; // next word of p.slots
   for (let i = 0; i < labels.length; i++) {
     if (i % STOP_CHECK_SERIES === 0 && stopped()) return { series: [], samples: 0, warnings: [] };
     const end = p.chunkEnds[i] as number;
@@ -250,17 +279,17 @@ export function decodeEncodedStoreSeries(
         minTime: p.times[2 * c] as number,
         maxTime: p.times[2 * c + 1] as number,
       };
+      const mask = p.slots[w++] as number;
       for (let k = 0; k < SLOTS.length; k++) {
-        const at = c * SLOT_WORDS + 3 * k;
-        const word = p.slots[at] as number;
-        const type = ENCODINGS[word & 3];
-        if (type === undefined) continue;
+        if ((mask & (1 << k)) === 0) continue;
+        const word = p.slots[w] as number;
         const segment = p.bytes[word >>> 2] as Uint8Array;
-        const off = p.slots[at + 1] as number;
+        const off = p.slots[w + 1] as number;
         chunk[SLOTS[k] as (typeof SLOTS)[number]] = {
-          type,
-          data: segment.subarray(off, off + (p.slots[at + 2] as number)),
+          type: ENCODINGS[word & 3] as ChunkEncoding,
+          data: segment.subarray(off, off + (p.slots[w + 2] as number)),
         };
+        w += 3;
       }
       chunks.push(chunk);
     }
