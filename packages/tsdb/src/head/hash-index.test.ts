@@ -5,8 +5,11 @@ import { RefMap } from './ref-map.js';
 
 // Entries with chosen hashes: a handful of hash values shared by many label sets, so probe runs
 // hold collisions and wrap around the table's end.
-function entries(n: number, hashes: number): { hash: number; labels: Labels }[] {
+type Entry = { ref: number; hash: number; labels: Labels };
+
+function entries(n: number, hashes: number): Entry[] {
   return Array.from({ length: n }, (_, i) => ({
+    ref: i + 1,
     hash: ((i % hashes) * 0x3c6ef372) | 0,
     labels: Labels.from({ __name__: 'm', i: String(i) }),
   }));
@@ -18,19 +21,19 @@ describe('HashIndex', () => {
     { name: 'many collisions', n: 3000, hashes: 7 },
     { name: 'one hash', n: 300, hashes: 1 },
   ])('finds, misses and deletes: $name', ({ n, hashes }) => {
-    const idx = new HashIndex<{ labels: Labels }>();
     const es = entries(n, hashes);
+    const idx = new HashIndex<Entry>((ref) => es[ref - 1]);
     for (const e of es) idx.add(e.hash, e);
     expect(idx.size).toBe(n);
     for (const e of es) expect(idx.get(e.hash, Labels.from(e.labels.toRecord()))).toBe(e);
     expect(idx.get(es[0]?.hash as number, Labels.from({ __name__: 'm', i: 'none' }))).toBeUndefined();
     // Delete every third entry: the rest must all stay reachable (backward-shift deletion).
-    for (let i = 0; i < n; i += 3) expect(idx.delete(es[i]?.hash as number, es[i] as { labels: Labels })).toBe(true);
+    for (let i = 0; i < n; i += 3) expect(idx.delete(es[i]?.hash as number, es[i] as Entry)).toBe(true);
     for (let i = 0; i < n; i++) {
-      const e = es[i] as { hash: number; labels: Labels };
+      const e = es[i] as Entry;
       expect(idx.get(e.hash, e.labels)).toBe(i % 3 === 0 ? undefined : e);
     }
-    expect(idx.delete(es[0]?.hash as number, es[0] as { labels: Labels })).toBe(false);
+    expect(idx.delete(es[0]?.hash as number, es[0] as Entry)).toBe(false);
     expect(idx.size).toBe(n - Math.ceil(n / 3));
   });
 });

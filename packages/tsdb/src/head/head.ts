@@ -127,7 +127,7 @@ export class Head {
   /** Where cut chunks are written, if anywhere. */
   readonly chunkSink: HeadChunkSink | undefined;
   private readonly byRef = new RefMap<MemSeries>();
-  private readonly byHash = new HashIndex<MemSeries>();
+  private readonly byHash = new HashIndex<MemSeries>((ref) => this.byRef.get(ref));
   readonly postings: MemPostings = new MemPostings();
   private readonly nums = new SeriesNumbers();
   private lastSeriesId = 0;
