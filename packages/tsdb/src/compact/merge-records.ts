@@ -7,8 +7,8 @@ import type { BlockSeriesCursor } from './block-series.js';
 import { GoHeap } from './go-heap.js';
 import { chainXorRanges, MERGED_CHUNK_SAMPLES } from './merge.js';
 
-// Most XOR chunks hold 120 samples in well under 1 KiB; a record adds a length, an encoding byte
-// and a CRC.
+// Slots for a series' chunks to start with (they grow). Re-encoded records go into 64 KiB
+// buffers: a 120-sample XOR chunk is well under 1 KiB, its record 10 bytes more at most.
 const INITIAL_SLOTS = 64;
 const RECORD_BUFFER = 64 * 1024;
 
