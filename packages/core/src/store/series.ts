@@ -6,7 +6,7 @@ import { createTimeSlice, type TimeSlice } from '../concurrency/time-slice.js';
 import { shardMatcher } from '../storeapi/shard.js';
 import type { AggrChunk, SeriesRequest, SeriesResponse } from '../storeapi/store-api.js';
 import { defaultTracer, withSpan } from '../tracing/context.js';
-import { toAggrChunk } from './aggr-chunk.js';
+import { chunkSamples, storeEncoding, toAggrChunk } from './aggr-chunk.js';
 import type { BucketBlock } from './bucket-block.js';
 import type { RequestLimiter } from './limits.js';
 import { postingsForMatchersSliced } from './postings.js';
@@ -220,7 +220,7 @@ export async function sortSliced(list: SelectedSeries[], slice: TimeSlice): Prom
  * share most of their series, so series are grouped by label key first and only the distinct
  * label sets are sorted (far fewer comparisons than a k-way merge of every entry). Lists come in
  * block time order, so joined chunks are in time order unless blocks overlap; then they are
- * sorted.
+ * sorted. Takes the lists over: entries are reused and their chunk lists appended to.
  */
 export async function mergeBlockSeries(
   perBlock: SelectedSeries[][],
@@ -241,7 +241,8 @@ export async function mergeBlockSeries(
       const key = s.labels.key();
       const have = byKey.get(key);
       if (!have) {
-        byKey.set(key, { labels: s.labels, chunks: [...s.chunks] });
+        // The lists are this request's own: the first block's entry takes the others' chunks.
+        byKey.set(key, s);
         continue;
       }
       const prev = have.chunks[have.chunks.length - 1] as ChunkRef;
@@ -326,6 +327,14 @@ async function fetchBatch(
       const c = flat[at] as ChunkRef;
       const raw = raws[at];
       if (!raw) continue; // from a damaged block
+      // Raw chunks (all but downsampled blocks') are built here, without toAggrChunk's wrapper
+      // object: one object fewer per chunk for the GC.
+      const type = storeEncoding(raw.encoding);
+      if (type !== undefined) {
+        samples += chunkSamples(raw.data);
+        chunks.push({ minTime: c.minTime, maxTime: c.maxTime, raw: { type, data: raw.data } });
+        continue;
+      }
       let built: ReturnType<typeof toAggrChunk>;
       try {
         built = toAggrChunk(c.minTime, c.maxTime, raw.encoding, raw.data, aggregates, c.block.chunksDir);
