@@ -521,6 +521,8 @@ export class FloatHistogramIterator {
   // buckets. Kept as bits so that samples that are skipped (before a query's window) never
   // become floats or objects.
   private st: Int32Array = NO_FIELDS;
+  // The bucket array of an empty side, shared by the samples atFloatHistogram(true) returns.
+  private readonly noBuckets: number[] = [];
   private np = 0;
   private nn = 0;
 
@@ -644,7 +646,9 @@ export class FloatHistogramIterator {
   /**
    * The current sample as a new FloatHistogram (a stale one as an empty histogram with the stale
    * sum). With `shareSpans`, the spans are the chunk's own arrays, shared by every sample of the
-   * chunk and not to be modified (as Prometheus's AtFloatHistogram(nil)).
+   * chunk and not to be modified (as Prometheus's AtFloatHistogram(nil)), and so is the empty
+   * bucket array of a side without buckets (most histograms have no negative buckets; a query
+   * holds every decoded sample of its window, so each array saved is memory the GC need not copy).
    */
   atFloatHistogram(shareSpans = false): FloatHistogram {
     const st = this.st;
@@ -679,7 +683,7 @@ export class FloatHistogramIterator {
       positiveSpans: shareSpans ? this.pSpans : this.pSpans.map((s) => ({ ...s })),
       negativeSpans: shareSpans ? this.nSpans : this.nSpans.map((s) => ({ ...s })),
       positiveBuckets: fieldValues(st, FIRST_BUCKET, this.np),
-      negativeBuckets: fieldValues(st, FIRST_BUCKET + this.np, this.nn),
+      negativeBuckets: shareSpans && this.nn === 0 ? this.noBuckets : fieldValues(st, FIRST_BUCKET + this.np, this.nn),
     };
     if (this.customValues) fh.customValues = this.customValues;
     return fh;
