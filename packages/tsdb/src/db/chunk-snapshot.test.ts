@@ -2,8 +2,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Head } from '../head/head.js';
 import { Labels } from '../labels/labels.js';
 import { Matcher } from '../labels/matcher.js';
+import { createReplayReader } from '../wal/replay-reader.js';
+import { loadChunkSnapshot } from './chunk-snapshot.js';
 import { type DB, openDB } from './db.js';
 
 const ALL = { start: Number.MIN_SAFE_INTEGER, end: Number.MAX_SAFE_INTEGER };
@@ -69,5 +72,42 @@ describe('chunks restored from a snapshot', () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+// Small snapshots decode in place, large ones (1M series) on the worker: both must restore the
+// same head.
+describe('loadChunkSnapshot', () => {
+  it('restores the same series, chunks and last values decoding in place and on a worker', async () => {
+    const dir = await makeTempDir('chunk-snapshot-');
+    dirs.push(dir);
+    const db = await open(dir);
+    await fill(db, 300, 0, 600_000, 15_000);
+    const app = db.appender();
+    app.append(Labels.from({ __name__: 'm', s: 'héllo ✓' }), 700_000, Number.NaN);
+    await app.commit();
+    await db.close();
+    const heads: string[][] = [];
+    for (const threaded of [false, true]) {
+      const head = new Head();
+      const reader = createReplayReader({ threaded });
+      try {
+        expect(reader.threaded).toBe(threaded);
+        const loaded = await loadChunkSnapshot(head, dir, undefined, reader);
+        expect(loaded?.series).toBe(301);
+        expect(loaded?.restored).toHaveLength(301);
+      } finally {
+        await reader.close();
+      }
+      const out: string[] = [];
+      for (const s of head.allSeries()) {
+        const c = s.chunks.map((x) => `${x.minTime}-${x.maxTime}:${Buffer.from(x.data).toString('hex')}`);
+        const v = Buffer.from(new Float64Array([s.lastValue]).buffer).toString('hex');
+        out.push(`${s.ref} ${s.labels.toString()} ${c.join(',')} ${v}`);
+      }
+      heads.push(out.sort());
+    }
+    expect(heads[0]).toHaveLength(301);
+    expect(heads[1]).toEqual(heads[0]);
   });
 });

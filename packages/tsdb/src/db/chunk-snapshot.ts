@@ -13,6 +13,7 @@ import { ThanosError } from '../errors.js';
 import type { Head } from '../head/head.js';
 import type { HeadChunk, MemSeries } from '../head/series.js';
 import { compareStrings, Labels } from '../labels/labels.js';
+import { readWALBatches } from '../wal/reader.js';
 import { KIND_SNAPSHOT_SERIES, NO_CHUNK } from '../wal/replay-batch.js';
 import { createReplayReader, type ReplayBatch, type ReplayReader, segmentBytes } from '../wal/replay-reader.js';
 import { openWAL, type WAL } from '../wal/wal.js';
@@ -28,6 +29,10 @@ const TOMBSTONES_FORMAT_V1 = 1;
 // Records go to the snapshot's WAL in batches of about this many bytes (Prometheus: 10 MB).
 const FLUSH_BYTES = 10 * 1024 * 1024;
 const TWO_32 = 4294967296;
+// A snapshot is decoded on a worker thread from this size on (~1M series): below it, decoding in
+// place with this file's decoder, which interns strings by their bytes and builds each series
+// straight from the record, measured as fast as handing columns over (200k series, 37 MB).
+const SNAPSHOT_WORKER_MIN_BYTES = 96 * 1024 * 1024;
 
 /** A chunk snapshot does not hold what the format promises; the DB then replays the whole WAL. */
 export class ChunkSnapshotError extends ThanosError {
@@ -294,7 +299,8 @@ export async function loadChunkSnapshot(
   let series = 0;
   const strings = new StringTable();
   const restored: MemSeries[] = [];
-  const r = reader ?? createReplayReader({ bytes: await segmentBytes([snap.dir]) });
+  const r =
+    reader ?? createReplayReader({ bytes: await segmentBytes([snap.dir]), minBytes: SNAPSHOT_WORKER_MIN_BYTES });
   // A record the batch decoder left as bytes: a tombstones or exemplars record, or a series
   // record it did not take apart (decoded here, with this file's errors).
   const apply = (rec: Uint8Array) => {
@@ -352,7 +358,11 @@ export async function loadChunkSnapshot(
     }
   };
   try {
-    for await (const b of r.read([{ dir: snap.dir, first: -1, last: -1 }], 'snapshot')) applyBatch(b);
+    if (r.threaded) {
+      for await (const b of r.read([{ dir: snap.dir, first: -1, last: -1 }], 'snapshot')) applyBatch(b);
+    } else {
+      for await (const batch of readWALBatches(snap.dir)) for (const e of batch) apply(e.record);
+    }
   } finally {
     if (reader === undefined) await r.close();
   }

@@ -101,12 +101,14 @@ export async function segmentBytes(dirs: readonly string[]): Promise<number> {
 }
 
 /**
- * A reader for one replay. With `threaded` and `bytes` (what will be read) at least a few MB, a
- * worker thread decodes (when its file can be found); otherwise decoding runs in place.
+ * A reader for one replay. With `threaded` and `bytes` (what will be read) at least `minBytes`
+ * (default 4 MB), a worker thread decodes (when its file can be found); otherwise decoding runs
+ * in place.
  * @internal
  */
-export function createReplayReader(opts: { threaded?: boolean; bytes?: number } = {}): ReplayReader {
-  const want = (opts.threaded ?? true) && (opts.bytes ?? Number.POSITIVE_INFINITY) >= WORKER_MIN_BYTES;
+export function createReplayReader(opts: { threaded?: boolean; bytes?: number; minBytes?: number } = {}): ReplayReader {
+  const want =
+    (opts.threaded ?? true) && (opts.bytes ?? Number.POSITIVE_INFINITY) >= (opts.minBytes ?? WORKER_MIN_BYTES);
   const entry = want ? resolveWorker() : undefined;
   if (entry === undefined) return inThreadReader();
   return new ThreadedReader(entry);
