@@ -105,6 +105,7 @@ async function heavy(): Promise<void> {
 const cpuMs = (a: ProbeReading, b: ProbeReading) => (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
 const loadAtStart = loadavg()[0] as number;
 const perQuery: number[] = [];
+const systemPerQuery: number[] = [];
 const activePerQuery: number[] = [];
 let window: [number, number] = [0, 0];
 try {
@@ -115,6 +116,7 @@ try {
     await heavy();
     const b = await read();
     perQuery.push(cpuMs(a, b));
+    systemPerQuery.push((b.cpu.system - a.cpu.system) / 1000);
     activePerQuery.push(b.elu.active - a.elu.active);
   }
   const last = await read();
@@ -133,6 +135,9 @@ console.log('| --- | --- | --- | --- |');
 const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
 console.log(
   `| CPU (threadCpuUsage) | ${q(perQuery, 0).toFixed(0)} | ${q(perQuery, 0.5).toFixed(0)} | ${mean(perQuery).toFixed(0)} |`,
+);
+console.log(
+  `| of which system (kernel) | ${q(systemPerQuery, 0).toFixed(0)} | ${q(systemPerQuery, 0.5).toFixed(0)} | ${mean(systemPerQuery).toFixed(0)} |`,
 );
 console.log(
   `| event loop active (ELU, wall) | ${q(activePerQuery, 0).toFixed(0)} | ${q(activePerQuery, 0.5).toFixed(0)} | ${mean(activePerQuery).toFixed(0)} |`,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { BigIntStats, Dirent } from 'node:fs';
+import { type Dirent, type Stats, statSync } from 'node:fs';
 import {
   type FileHandle,
   mkdir,
@@ -42,7 +42,7 @@ export interface FilesystemBucketOptions {
 /** A file kept open for ranged reads, and what it was when opened. */
 interface OpenFile {
   readonly fh: FileHandle;
-  readonly st: BigIntStats;
+  readonly st: Stats;
   /** Reads in flight through `fh`; it is closed only at 0. */
   users: number;
   /** `performance.now()` of the last release. */
@@ -57,8 +57,8 @@ interface OpenFile {
  * replaced (upload renames a new file over it); size and mtime catch writes in place that
  * bypassed upload.
  */
-const sameFile = (opened: BigIntStats, now: BigIntStats): boolean =>
-  opened.ino === now.ino && opened.dev === now.dev && opened.size === now.size && opened.mtimeNs === now.mtimeNs;
+const sameFile = (opened: Stats, now: Stats): boolean =>
+  opened.ino === now.ino && opened.dev === now.dev && opened.size === now.size && opened.mtimeMs === now.mtimeMs;
 
 /**
  * A bucket stored as plain files under a directory: the embedded default and what Thanos's
@@ -108,9 +108,8 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
   // Ranged reads of one object come in bursts (a store gateway reads many chunk ranges of a
   // segment file per request): opening, fstat-ing and closing the file for each read was most of
   // their main-thread cost. Files are kept open by object name, and a read through a kept file
-  // stats the name at the same time; if the name now points at another file (or none), the
-  // bytes are thrown away and read again through a fresh open, so a replaced or deleted object
-  // is never served from the old file. Concurrent first reads of one name may each open it; the
+  // first stats the name; if it now points at another file (or none), the kept file is dropped
+  // and the name opened again, so a replaced or deleted object is never served from the old file. Concurrent first reads of one name may each open it; the
   // last one opened is kept, the others are closed after their read.
   const files = new Map<string, OpenFile>();
   const closing = new Set<Promise<void>>();
@@ -150,7 +149,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       return fail('get', name, err);
     }
     try {
-      const st = await fh.stat({ bigint: true });
+      const st = await fh.stat();
       if (!st.isFile()) throw new ObjectNotFoundError(name, bucketName);
       return { fh, st, users: 1, lastUsed: performance.now(), evicted: false };
     } catch (err) {
@@ -159,20 +158,35 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       return fail('get_range', name, err);
     }
   };
-  /** A kept (`reused`) or freshly opened file for `name`, with one more user. */
-  const acquire = async (name: string, file: string, fresh: boolean): Promise<{ f: OpenFile; reused: boolean }> => {
-    const kept = fresh ? undefined : files.get(name);
+  /**
+   * A kept file for `name` if the name still points at it, else a freshly opened one; with one
+   * more user. The check is a synchronous stat: a few microseconds on a local filesystem, far
+   * less main-thread work than a stat through the thread pool (which cost as much as the open
+   * and close it saves).
+   */
+  const acquire = async (name: string, file: string): Promise<OpenFile> => {
+    const kept = files.get(name);
     if (kept) {
-      kept.users++;
-      // Most recently used last: Map order is the eviction order.
-      files.delete(name);
-      files.set(name, kept);
-      return { f: kept, reused: true };
+      let now: Stats | undefined;
+      try {
+        now = statSync(file, { throwIfNoEntry: false });
+      } catch {
+        now = undefined; // Opened again below, which reports the error.
+      }
+      if (now?.isFile() && sameFile(kept.st, now)) {
+        kept.users++;
+        // Most recently used last: Map order is the eviction order.
+        files.delete(name);
+        files.set(name, kept);
+        return kept;
+      }
+      // Replaced or gone: never read through the old file.
+      evict(name, kept);
     }
     const f = await openFile(name, file);
     if (closed || maxOpen === 0) {
       f.evicted = true; // Closed at release.
-      return { f, reused: false };
+      return f;
     }
     const other = files.get(name);
     if (other) evict(name, other); // Ours is the newer look at the name.
@@ -183,7 +197,7 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
       evict(n, g);
     }
     sweeper ??= setInterval(sweep, Math.max(idleMs, 10)).unref();
-    return { f, reused: false };
+    return f;
   };
   const release = (f: OpenFile): void => {
     f.users--;
@@ -211,37 +225,16 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     offset: number,
     length: number,
     signal?: AbortSignal,
-    fresh = false,
   ): Promise<Uint8Array> => {
     signal?.throwIfAborted();
-    const file = pathOf(name);
-    const { f, reused } = await acquire(name, file, fresh);
-    let now: BigIntStats | Error | undefined;
+    const f = await acquire(name, pathOf(name));
     try {
-      const check = reused
-        ? stat(file, { bigint: true }).then(
-            (st) => st,
-            (err: unknown) => err as Error,
-          )
-        : undefined;
-      let bytes: Uint8Array;
-      try {
-        bytes = await readRange(f, offset, length);
-      } catch (err) {
-        await check;
-        return fail('get_range', name, err);
-      }
-      now = await check;
-      if (now !== undefined && !(now instanceof Error) && now.isFile() && sameFile(f.st, now)) return bytes;
-      if (now === undefined) return bytes;
-      evict(name, f);
+      return await readRange(f, offset, length);
+    } catch (err) {
+      return fail('get_range', name, err);
     } finally {
       release(f);
     }
-    if (now instanceof Error) return fail('get', name, now);
-    if (!now.isFile()) throw new ObjectNotFoundError(name, bucketName);
-    // The name points at another file than the kept one: read that one.
-    return readObject(name, offset, length, signal, true);
   };
 
   const isDirEmpty = async (dir: string): Promise<boolean> => {
