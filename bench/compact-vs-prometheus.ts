@@ -2,7 +2,7 @@
  * The compactor against Prometheus 2.42 on the same blocks: two overlapping 2h blocks (two
  * "replicas" of one window, generated with different seeds so most samples differ and chunks are
  * re-encoded) merged into one, vertical compaction on both sides.
- * Run: node --import tsx bench/compact-vs-prometheus.ts [--series-per-metric=24] [--runs=3] [--keep]
+ * Run: node --import tsx bench/compact-vs-prometheus.ts [--series-per-metric=24] [--runs=3] [--prom-runs=3] [--keep]
  *
  * Prometheus: started on a copy of the two blocks with min = max block duration 2h; its DB loop
  * compacts overlapping blocks a minute after start and logs `msg="compact blocks" … duration=…`
@@ -13,7 +13,9 @@
  * whole iteration (sync, download + index check, merge, upload, marking) and peak RSS
  * (getrusage, Node itself included), and CPU time (ours: the whole iteration; Prometheus: from
  * ready to the log line, its idle minute included) since on a shared machine wall time follows
- * the load. Both outputs must hold the same number of series and samples.
+ * the load. Both outputs must hold the same number of series and samples. Our runs and
+ * Prometheus's alternate (--prom-runs, default --runs; 1 runs Prometheus once, after ours), so a
+ * pair sees about the same load: the figures are medians, and the per-pair ratios are printed.
  */
 import { spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -153,6 +155,62 @@ try {
     meta.maxTime = S + 2 * H;
     await uploadBlock(bucket, d, { labels: { cluster: 'bench' }, source: `sidecar-${i}`, meta });
   }
+  // Prometheus 2.42 on a fresh copy of the same two blocks.
+  type BlockMetaT = Awaited<ReturnType<typeof readBlockMeta>>;
+  type Theirs = { ms: number; cpuMs: number; hwmKb: number; rssBeforeKb: number; meta: BlockMetaT | undefined };
+  async function prometheusRun(r: number): Promise<Theirs> {
+    const promData = join(work, `prom-${r}`);
+    await mkdir(promData, { recursive: true });
+    for (const d of blocks) await cp(d, join(promData, d.split('/').pop() as string), { recursive: true });
+    const prom = await startService({
+      name: 'prometheus',
+      command: requireProgram('prometheus'),
+      prepare: (dir) => writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n'),
+      args: (port, dir) => [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${promData}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--storage.tsdb.retention.time=100y',
+        '--storage.tsdb.min-block-duration=2h',
+        '--storage.tsdb.max-block-duration=2h',
+        '--log.level=info',
+      ],
+      ready: (port) => httpOk(`http://127.0.0.1:${port}/-/ready`),
+      timeoutMs: 60_000,
+    });
+    const res: Theirs = { ms: 0, cpuMs: 0, hwmKb: 0, rssBeforeKb: 0, meta: undefined };
+    try {
+      res.rssBeforeKb = await procStatusKb(prom.pid, 'VmRSS');
+      const cpu0 = await procCpuMs(prom.pid);
+      let line = '';
+      await waitFor(
+        'prometheus "compact blocks"',
+        async () => {
+          line = /^.*msg="compact blocks".*$/m.exec(await readFile(prom.process.logFile, 'utf8'))?.[0] ?? '';
+          return line !== '';
+        },
+        240_000,
+      );
+      // The line is logged when the new block is written; the reload that follows is not counted.
+      res.hwmKb = await procStatusKb(prom.pid, 'VmHWM');
+      res.cpuMs = (await procCpuMs(prom.pid)) - cpu0;
+      res.ms = goDurationMs(/duration=(\S+)/.exec(line)?.[1] ?? '');
+    } finally {
+      await prom.stop();
+    }
+    for (const d of (await readdir(promData)).filter(isBlock)) {
+      const m = await readBlockMeta(join(promData, d));
+      if ((m.compaction.sources?.length ?? 0) === 2) res.meta = m;
+    }
+    await rm(promData, { recursive: true, force: true });
+    return res;
+  }
+
+  // Ours and Prometheus's runs alternate (one each per round) so that both sides of a pair see
+  // about the same load on a shared machine; --prom-runs=1 runs Prometheus once, after ours.
+  const PROM_RUNS = Math.max(1, Math.min(RUNS, arg('prom-runs', RUNS)));
+  const theirsRuns: Theirs[] = [];
+  const promAfter = (r: number) => (PROM_RUNS === RUNS ? true : r === RUNS - 1);
   type Child = {
     ms: number;
     cpuMs: number;
@@ -182,55 +240,7 @@ try {
     ours.push(res);
     ourMeta = await readBlockMeta(join(copy, res.compacted[0] as string));
     await rm(copy, { recursive: true, force: true });
-  }
-
-  // Prometheus 2.42 on a copy of the same two blocks.
-  const promData = join(work, 'prom');
-  await mkdir(promData, { recursive: true });
-  for (const d of blocks) await cp(d, join(promData, d.split('/').pop() as string), { recursive: true });
-  const prom = await startService({
-    name: 'prometheus',
-    command: requireProgram('prometheus'),
-    prepare: (dir) => writeFile(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n'),
-    args: (port, dir) => [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${promData}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=100y',
-      '--storage.tsdb.min-block-duration=2h',
-      '--storage.tsdb.max-block-duration=2h',
-      '--log.level=info',
-    ],
-    ready: (port) => httpOk(`http://127.0.0.1:${port}/-/ready`),
-    timeoutMs: 60_000,
-  });
-  let promMs = 0;
-  let promHwmKb = 0;
-  let promRssBeforeKb = 0;
-  let promCpuMs = 0;
-  try {
-    promRssBeforeKb = await procStatusKb(prom.pid, 'VmRSS');
-    const cpu0 = await procCpuMs(prom.pid);
-    let line = '';
-    await waitFor(
-      'prometheus "compact blocks"',
-      async () => {
-        line = /^.*msg="compact blocks".*$/m.exec(await readFile(prom.process.logFile, 'utf8'))?.[0] ?? '';
-        return line !== '';
-      },
-      240_000,
-    );
-    // The line is logged when the new block is written; the reload that follows is not counted.
-    promHwmKb = await procStatusKb(prom.pid, 'VmHWM');
-    promCpuMs = (await procCpuMs(prom.pid)) - cpu0;
-    promMs = goDurationMs(/duration=(\S+)/.exec(line)?.[1] ?? '');
-  } finally {
-    await prom.stop();
-  }
-  let theirs: Awaited<ReturnType<typeof readBlockMeta>> | undefined;
-  for (const d of (await readdir(promData)).filter(isBlock)) {
-    const m = await readBlockMeta(join(promData, d));
-    if ((m.compaction.sources?.length ?? 0) === 2) theirs = m;
+    if (promAfter(r)) theirsRuns.push(await prometheusRun(r));
   }
 
   const merge = median(ours.map((o) => o.mergeMs));
@@ -242,14 +252,21 @@ try {
   console.log(
     `  thanos-ts compactor, whole iteration (sync, download + check, merge, upload, marks): ${whole.toFixed(0)} ms (${ours.map((o) => o.ms.toFixed(0)).join(', ')}); download+check ${median(ours.map((o) => o.downloadMs)).toFixed(0)} ms, upload ${median(ours.map((o) => o.uploadMs)).toFixed(0)} ms; CPU ${median(ours.map((o) => o.cpuMs)).toFixed(0)} ms`,
   );
+  const promMs = median(theirsRuns.map((t) => t.ms));
+  const theirs = theirsRuns[theirsRuns.length - 1]?.meta;
   console.log(
-    `  Prometheus 2.42 ("compact blocks" log line): ${promMs.toFixed(0)} ms; CPU ${promCpuMs} ms from ready to the line (includes its idle minute before compacting)`,
+    `  Prometheus 2.42 ("compact blocks" log line): ${promMs.toFixed(0)} ms median of ${theirsRuns.length} (${theirsRuns.map((t) => t.ms.toFixed(0)).join(', ')}); CPU ${median(theirsRuns.map((t) => t.cpuMs)).toFixed(0)} ms (${theirsRuns.map((t) => t.cpuMs.toFixed(0)).join(', ')}) from ready to the line (includes its idle minute before compacting)`,
+  );
+  // With alternating runs, each of our runs against the Prometheus run right after it.
+  const pairs =
+    theirsRuns.length === ours.length
+      ? `; per pair ${ours.map((o, i) => (o.mergeMs / (theirsRuns[i] as Theirs).ms).toFixed(2)).join(', ')}, median ${median(ours.map((o, i) => o.mergeMs / (theirsRuns[i] as Theirs).ms)).toFixed(2)}`
+      : '';
+  console.log(
+    `  ratio merge / Prometheus (medians): ${(merge / promMs).toFixed(2)}${pairs}; whole iteration / Prometheus: ${(whole / promMs).toFixed(2)}; CPU ${(median(ours.map((o) => o.mergeCpuMs)) / median(theirsRuns.map((t) => t.cpuMs))).toFixed(2)}`,
   );
   console.log(
-    `  ratio merge / Prometheus: ${(merge / promMs).toFixed(2)}; whole iteration / Prometheus: ${(whole / promMs).toFixed(2)}`,
-  );
-  console.log(
-    `  peak RSS: thanos-ts ${(median(ours.map((o) => o.maxRssKb)) / 1024).toFixed(0)} MiB (whole node process); Prometheus ${(promRssBeforeKb / 1024).toFixed(0)} MiB before, ${(promHwmKb / 1024).toFixed(0)} MiB peak`,
+    `  peak RSS: thanos-ts ${(median(ours.map((o) => o.maxRssKb)) / 1024).toFixed(0)} MiB (whole node process); Prometheus ${(median(theirsRuns.map((t) => t.rssBeforeKb)) / 1024).toFixed(0)} MiB before, ${(median(theirsRuns.map((t) => t.hwmKb)) / 1024).toFixed(0)} MiB peak`,
   );
   console.log(
     `  output: thanos-ts ${ourMeta?.stats.numSeries} series / ${ourMeta?.stats.numSamples} samples; Prometheus ${theirs?.stats.numSeries} series / ${theirs?.stats.numSamples} samples`,
