@@ -158,7 +158,7 @@ class ThreadedReader implements ReplayReader {
 
   constructor(entry: { filename: string; execArgv?: string[] }) {
     this.worker = new Worker(entry.filename, entry.execArgv ? { execArgv: entry.execArgv } : {});
-    // An idle worker never keeps the process alive; a read in progress has its own pending promise.
+    // An idle worker never keeps the process alive; read() holds a reference while it runs.
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => this.onReply?.(m));
     this.worker.on('error', (err: Error) => {
@@ -185,6 +185,8 @@ class ThreadedReader implements ReplayReader {
     };
     const strings: string[] = [];
     let done = false;
+    // Waiting on the worker's messages must keep the process alive.
+    this.worker.ref();
     try {
       this.post({ type: 'read', ranges: [...ranges], mode });
       for (;;) {
@@ -216,6 +218,7 @@ class ThreadedReader implements ReplayReader {
         }
       }
       this.onReply = undefined;
+      this.worker.unref();
     }
   }
 
