@@ -27,7 +27,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   },
   'receive-replay': {
     script: 'receive-replay.ts',
-    what: 'receiver WAL replay to ready + memory, 200k series, vs Prometheus 2.42 on the same WAL (needs prometheus)',
+    what: 'receiver WAL replay to ready + memory, 200k series, vs Prometheus 2.42 on the same WAL; --snapshot=1 --series=1000000: clean restart from the chunk snapshot (needs prometheus)',
   },
   'ui-interactive': {
     script: 'ui-interactive.ts',

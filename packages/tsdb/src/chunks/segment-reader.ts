@@ -14,12 +14,21 @@ export interface RawChunk {
 /** Reads are merged when chunks are closer than this, trading some extra bytes for fewer reads. */
 const MAX_GAP = 64 * 1024;
 const MAX_RANGE = 16 * 1024 * 1024;
+/** Largest size a chunk is assumed to have before it is read (see ChunkSegmentReader.sizeGuess). */
+const MAX_SIZE_GUESS = 64 * 1024;
 
 /**
  * Reads chunks by reference from a block's segment files (any ByteRangeSource: local files or
  * object storage). Checks each segment's magic and version on open and each chunk's CRC32C.
  */
 export class ChunkSegmentReader {
+  /**
+   * Bytes assumed for a chunk whose size is not known before it is read: 1 KiB (a float chunk of
+   * 120 samples fits), grown to the largest chunk met so far up to 64 KiB, so blocks of native
+   * histogram chunks stop needing a second read per range.
+   */
+  private sizeGuess = 1024;
+
   private constructor(
     private readonly segments: readonly ByteRangeSource[],
     private readonly sizes: readonly number[],
@@ -114,13 +123,14 @@ export class ChunkSegmentReader {
       const start = chunkRefOffset(first);
       // Extend the range over following chunks in the same segment while gaps are small.
       let j = i + 1;
-      let endGuess = start + 1024;
+      const guess = this.sizeGuess;
+      let endGuess = start + guess;
       while (j < order.length) {
         const r = refs[order[j] as number] as number;
         if (chunkRefSegment(r) !== seg) break;
         const off = chunkRefOffset(r);
-        if (off - endGuess > MAX_GAP || off + 1024 - start > MAX_RANGE) break;
-        endGuess = Math.max(endGuess, off + 1024);
+        if (off - endGuess > MAX_GAP || off + guess - start > MAX_RANGE) break;
+        endGuess = Math.max(endGuess, off + guess);
         j++;
       }
       let end = Math.min(segSize, endGuess);
@@ -135,8 +145,16 @@ export class ChunkSegmentReader {
           const need = peekChunkSize(bytes, off - start, source.name, off, segSize);
           if (off + need > segSize)
             throw new CorruptionError(source.name, off, `chunk of ${need} bytes exceeds segment size ${segSize}`);
-          end = Math.max(end, off + need);
-          bytes = await source.read(start, end - start, signal);
+          // Only the missing tail is read (the range before it is in hand), and later ranges
+          // assume chunks this large.
+          const newEnd = Math.max(end, off + need);
+          const tail = await source.read(end, newEnd - end, signal);
+          const grown = new Uint8Array(newEnd - start);
+          grown.set(bytes.subarray(0, end - start), 0);
+          grown.set(tail, end - start);
+          bytes = grown;
+          end = newEnd;
+          this.sizeGuess = Math.min(MAX_SIZE_GUESS, Math.max(this.sizeGuess, need));
           parsed = parseChunkAt(bytes, off - start, source.name, off, true) as RawChunk;
         }
         out[idx] = parsed;

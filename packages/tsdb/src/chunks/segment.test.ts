@@ -124,6 +124,43 @@ describe('chunk segments', () => {
     );
   });
 
+  it('reads chunks larger than its size guess by their missing tails, then guesses them larger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'chunks-'));
+    const w = new ChunkSegmentWriter(dir);
+    // Chunks of ~3 KiB of varied bytes (the guess starts at 1 KiB).
+    const big: EncodedChunk[] = Array.from({ length: 40 }, (_, i) => ({
+      encoding: 'XOR',
+      minTime: i,
+      maxTime: i,
+      data: Uint8Array.from({ length: 3000 + i }, (_, k) => (k * 31 + i) & 0xff),
+    }));
+    const refs = await w.writeChunks(big);
+    await w.close();
+    const file = join(dir, w.segmentFiles[0] as string);
+    const inner = new FileRangeSource(file);
+    let bytesRead = 0;
+    const counting = {
+      name: inner.name,
+      size: () => inner.size(),
+      read: async (offset: number, length: number, signal?: AbortSignal) => {
+        bytesRead += length;
+        return inner.read(offset, length, signal);
+      },
+    };
+    const r = await ChunkSegmentReader.open([counting]);
+    const opened = bytesRead;
+    // Every other chunk, in two calls: the first call learns the size, the second reads once.
+    const half = refs.filter((_, i) => i % 2 === 0);
+    for (const part of [half.slice(0, 10), half.slice(10)]) {
+      const got = await r.readChunks(part);
+      expect(got.map((c) => c.data.length)).toEqual(part.map((ref) => big[refs.indexOf(ref)]?.data.length));
+      for (const [k, c] of got.entries()) expect(c.data).toEqual(big[refs.indexOf(part[k] as number)]?.data);
+    }
+    // No byte is read twice: the ranges span the chunks asked for (and the gaps between them).
+    const segmentBytes = readFileSync(file).length;
+    expect(bytesRead - opened).toBeLessThan(segmentBytes);
+  });
+
   const golden = Buffer.from(SMALL_CHUNKS_HEX, 'hex');
   it.each([
     ['wrong magic', (b: Buffer) => b.writeUInt32BE(0xdeadbeef, 0), /invalid magic/, 0, 'open'],
