@@ -129,7 +129,7 @@ describe('chunk segments', () => {
     const w = new ChunkSegmentWriter(dir);
     // Chunks of ~3 KiB of varied bytes (the guess starts at 1 KiB).
     const big: EncodedChunk[] = Array.from({ length: 40 }, (_, i) => ({
-      encoding: 'XOR',
+      encoding: 'XOR' as const,
       minTime: i,
       maxTime: i,
       data: Uint8Array.from({ length: 3000 + i }, (_, k) => (k * 31 + i) & 0xff),
