@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BytesRangeSource, FileRangeSource } from '../block/range-source.js';
-import { cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
+import { ChunkEncoding, cutXorChunks, type EncodedChunk } from '../chunkenc/chunk.js';
 import { crc32c } from '../encoding/crc32c.js';
 import { CorruptionError } from '../errors.js';
 import { SMALL_CHUNKS_HEX, SMALL_SERIES } from '../testdata/promtool-small.js';
@@ -129,7 +129,7 @@ describe('chunk segments', () => {
     const w = new ChunkSegmentWriter(dir);
     // Chunks of ~3 KiB of varied bytes (the guess starts at 1 KiB).
     const big: EncodedChunk[] = Array.from({ length: 40 }, (_, i) => ({
-      encoding: 'XOR' as const,
+      encoding: ChunkEncoding.XOR,
       minTime: i,
       maxTime: i,
       data: Uint8Array.from({ length: 3000 + i }, (_, k) => (k * 31 + i) & 0xff),
