@@ -134,3 +134,20 @@ describe('@ end() in range queries', () => {
     expect(Array.from(r.result.series[0]?.values ?? [])).toEqual([75, 75, 75]);
   });
 });
+
+describe('histogram_quantile on a bucket boundary', () => {
+  // Since Prometheus 2.46 a quantile ≥ 0.5 is counted from the top bucket down: a rank exactly on
+  // the boundary between two populated buckets with an empty one between them answers the lower
+  // edge of the upper bucket (Prometheus 3), where 2.42 answered the upper edge of the lower one.
+  it.each([
+    [0.5, 2],
+    [0.25, 0.7071067811865476],
+    [1, 4],
+    [0, 0.5],
+  ])('φ = %d → %d', async (q, want) => {
+    const storage = createMemoryStorage();
+    storage.appendHistogram({ __name__: 'h' }, 0, h('schema:0 count:4 sum:6 buckets:[2 0 2]'));
+    const r = await createEngine().instantQuery(storage, `histogram_quantile(${q}, h)`, 0);
+    expect(r.result.type === 'vector' ? r.result.samples[0]?.f : undefined).toBeCloseTo(want, 12);
+  });
+});
