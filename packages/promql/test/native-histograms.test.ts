@@ -141,7 +141,7 @@ describe('histogram_quantile on a bucket boundary', () => {
   // edge of the upper bucket (Prometheus 3), where 2.42 answered the upper edge of the lower one.
   it.each([
     [0.5, 2],
-    [0.25, 0.7071067811865476],
+    [0.25, Math.SQRT1_2],
     [1, 4],
     [0, 0.5],
   ])('φ = %d → %d', async (q, want) => {
