@@ -84,6 +84,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'core/query-isolation.ts',
     what: 'health and light-query latency under two heavy queries; concurrency; timeout overrun',
   },
+  'core-query-isolation-cpu': {
+    script: 'core/query-isolation-cpu.ts',
+    what: 'main-thread CPU per heavy query of the quick start process (process.threadCpuUsage; --runs, --data-dir, --cpu-prof)',
+  },
   'promql-pool': {
     script: 'promql/concurrency-pool.ts',
     what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun',
