@@ -14,6 +14,8 @@ import { startCli } from '../../packages/cli/test/cli-process.js';
 
 const runs = Number(/--runs=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 3);
 const HEAVY = 'sum by (cluster) (max_over_time(rate({__name__=~"http_.+"}[5m])[6h:30s]))';
+/** A query that outlasts the 1 s timeout of the overrun figure. */
+const TIMEOUT_QUERY = HEAVY.replace('[6h:30s]', '[6h:1s]');
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,12 +39,12 @@ const url = match[1] as string;
 const end = Math.floor(Date.now() / 1000);
 const start = end - 2 * 86400;
 
-async function heavy(timeout = '120s'): Promise<{ ms: number; status: number }> {
+async function heavy(timeout = '120s', query = HEAVY): Promise<{ ms: number; status: number }> {
   const began = performance.now();
   const res = await fetch(`${url}/api/v1/query_range`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ query: HEAVY, start: String(start), end: String(end), step: '300', timeout }),
+    body: new URLSearchParams({ query, start: String(start), end: String(end), step: '300', timeout }),
   });
   await res.arrayBuffer();
   return { ms: performance.now() - began, status: res.status };
@@ -83,7 +85,8 @@ try {
   }
   const overrun: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const { ms, status } = await heavy('1s');
+    // HEAVY now ends well within 1 s; its subquery at a 1 s resolution takes 2–3 s.
+    const { ms, status } = await heavy('1s', TIMEOUT_QUERY);
     if (status === 503) overrun.push(ms - 1000);
   }
   console.log(`heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs`);
