@@ -54,8 +54,10 @@ describe('quickstart', () => {
 
       // The query frontend answers range queries as the querier does, the repeat from its cache
       // (start and end on the step grid: the frontend aligns them to it, as Thanos's does).
-      // Five hours inside one UTC day: across midnight (the frontend's 24h split) the answers of
-      // this freshly generated one-day bucket differ at the boundary step, not yet explained.
+      // Five hours inside one UTC day. Across midnight (the frontend's 24h split) the deduplicated
+      // answers differ at the boundary step: penalty dedup picks replicas from the query's start,
+      // so a piece starting at midnight can pick another replica than the whole range did there
+      // (with dedup=false they are equal).
       const onGrid = Math.floor(Date.now() / 1000 / 300) * 300;
       const midnight = Math.floor(onGrid / 86400) * 86400;
       const end = onGrid - 6 * 3600 >= midnight ? onGrid : midnight;
