@@ -45,7 +45,8 @@ function readMode(aggregates: readonly Aggr[]): ReadMode {
   return { kind: 'pick', order: aggregates };
 }
 
-function slot(c: AggrChunk, aggr: Aggr): Chunk | undefined {
+/** The chunk of `c` in the slot of aggregate `aggr` (raw for RAW), if present. */
+export function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
   switch (aggr) {
     case 'RAW':
       return c.raw;
@@ -134,13 +135,13 @@ function chunkSamples(
       if (c.count && c.sum) return { samples: averageSamples(c.count, c.sum, where), counterChunk: false };
       // Only part of the average is there: read what is, as the float path does.
       for (const a of ['COUNT', 'SUM'] as const) {
-        const ch = slot(c, a);
+        const ch = pickChunk(c, a);
         if (ch) return { samples: one(ch, `${where} ${a.toLowerCase()}`), counterChunk: false };
       }
       return undefined;
     case 'pick':
       for (const a of mode.order) {
-        const ch = slot(c, a);
+        const ch = pickChunk(c, a);
         if (ch) return { samples: one(ch, `${where} ${a.toLowerCase()}`), counterChunk: a === 'COUNTER' };
       }
       return undefined;

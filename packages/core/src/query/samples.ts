@@ -2,24 +2,7 @@ import { decodeXorInto, xorNumSamples } from '@thanos-ts/tsdb';
 import type { Aggr, AggrChunk, Chunk } from '../storeapi/store-api.js';
 import type { ColumnArena, Scratch } from './arena.js';
 import { type DeduplicationFunc, dedupMixedReplicas, type MixedSamples, type SampleColumns } from './dedup.js';
-import { decodeChainMixed, hasHistogramSlots } from './downsampled-histograms.js';
-
-function pickChunk(c: AggrChunk, aggr: Aggr): Chunk | undefined {
-  switch (aggr) {
-    case 'RAW':
-      return c.raw;
-    case 'COUNT':
-      return c.count;
-    case 'SUM':
-      return c.sum;
-    case 'MIN':
-      return c.min;
-    case 'MAX':
-      return c.max;
-    case 'COUNTER':
-      return c.counter;
-  }
-}
+import { decodeChainMixed, hasHistogramSlots, pickChunk } from './downsampled-histograms.js';
 
 /**
  * The float decoders' guard: decodeStoreSeries sends every series with a histogram chunk, raw or

@@ -83,6 +83,13 @@ export function createCertReloader(opts: CertReloaderOptions): CertReloader {
 
   return {
     check() {
+      const keptPrevious = (err: unknown): void =>
+        log.error('reload TLS certificate, keeping the previous one', {
+          server: opts.server,
+          cert: opts.certFile,
+          key: opts.keyFile,
+          err: (err as Error).message,
+        });
       let now: string;
       try {
         now = files();
@@ -91,12 +98,7 @@ export function createCertReloader(opts: CertReloaderOptions): CertReloader {
         now = `missing:${(err as Error).message}`;
         if (failedSig !== now) {
           failedSig = now;
-          log.error('reload TLS certificate, keeping the previous one', {
-            server: opts.server,
-            cert: opts.certFile,
-            key: opts.keyFile,
-            err: (err as Error).message,
-          });
+          keptPrevious(err);
         }
         return { ...current, changed: false };
       }
@@ -105,12 +107,7 @@ export function createCertReloader(opts: CertReloaderOptions): CertReloader {
         current = load();
       } catch (err) {
         failedSig = now;
-        log.error('reload TLS certificate, keeping the previous one', {
-          server: opts.server,
-          cert: opts.certFile,
-          key: opts.keyFile,
-          err: (err as Error).message,
-        });
+        keptPrevious(err);
         return { ...current, changed: false };
       }
       sig = now;
