@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { SpanKind } from '@opentelemetry/api';
@@ -47,7 +48,17 @@ import {
   type HashringConfig,
   parseHashringsConfig,
 } from './hashring.js';
-import { checkCounts, checkHeadSeries, checkSize, type LimitsConfig, NO_LIMITS, tenantLimits } from './limits.js';
+import type { IngestBatch } from './ingest-batch.js';
+import { createIngestPool, type IngestPool, resolveIngestWorker } from './ingest-pool.js';
+import {
+  checkCounts,
+  checkHeadSeries,
+  checkSize,
+  type LimitsConfig,
+  NO_LIMITS,
+  type TenantLimits,
+  tenantLimits,
+} from './limits.js';
 import {
   createMultiTSDB,
   type MultiTSDB,
@@ -58,7 +69,7 @@ import {
 } from './multi-tsdb.js';
 import { decodeOTLPRequest, joinOTLPErrors, OTLP_PATH, translateOTLP } from './otlp.js';
 import { connectWriteablePeer, type PeerTLSOptions, serveWriteable, type WriteablePeer } from './peer.js';
-import { createRouter, type Router } from './router.js';
+import { createRouter, localWriteError, type Router } from './router.js';
 import { relabelSeries, splitTenants } from './series-transform.js';
 import {
   checkRemoteWriteServerTLS,
@@ -69,7 +80,7 @@ import {
   tenantFromCertificate,
 } from './tls-server.js';
 import { decodeWriteRequest, decodeWriteRequestV2, type WriteSeries } from './wire.js';
-import { GroupWriter } from './writer.js';
+import { GroupWriter, SeriesRefCache, type WriteResult } from './writer.js';
 
 /** Thanos's default tenant header (tenancy.DefaultTenantHeader). */
 export const DEFAULT_TENANT_HEADER = 'THANOS-TENANT';
@@ -188,6 +199,21 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
    * `flush()`, and idle tenants are then pruned only via `prune()` too.
    */
   flushIntervalMs?: number;
+  /**
+   * Worker threads that decompress, decode and validate remote-write 1.0 requests, so ingest uses
+   * more than one core; the main thread then only appends to the heads. Used for requests whose
+   * every series is stored here (no hashring peers, replication factor 1, no relabelling or
+   * tenant splitting); other requests, remote write 2.0 and native histograms are decoded on the
+   * main thread. Started by `start()`, stopped by `close()`; a worker that dies fails only its
+   * requests in flight, with 503. Default: one less than the cores (os.availableParallelism), at
+   * most 4; 0 = none (everything on the main thread).
+   */
+  ingestWorkers?: number;
+  /**
+   * Compressed remote-write bodies smaller than this, bytes, are decoded on the main thread,
+   * where they cost less than the hand-over to a worker. Default 2_048; 0 sends all to workers.
+   */
+  ingestWorkerMinBytes?: number;
 }
 
 /** One in-process write (what `write()` takes): a tenant and its series. */
@@ -284,6 +310,18 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
   const maxRequestBytes = opts.maxRequestBytes ?? 64 << 20;
   const limits = opts.limits ?? NO_LIMITS;
   const gate = limits.maxConcurrency > 0 ? new Gate(limits.maxConcurrency) : undefined;
+  const ingestWorkers = opts.ingestWorkers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  if (!Number.isInteger(ingestWorkers) || ingestWorkers < 0)
+    throw new InvalidArgumentError(
+      `createReceiver: ingestWorkers must be a non-negative integer, got ${ingestWorkers}`,
+    );
+  const workerMinBytes = opts.ingestWorkerMinBytes ?? 2_048;
+  // No threads until start(); a build without the worker file decodes everything here.
+  let pool: IngestPool | undefined;
+  if (ingestWorkers > 0) {
+    if (resolveIngestWorker() !== undefined) pool = createIngestPool({ size: ingestWorkers });
+    else log.warn('ingest worker file not found; decoding remote writes on the main thread', { url: import.meta.url });
+  }
   const externalLabels =
     opts.externalLabels instanceof Labels ? opts.externalLabels : Labels.from(opts.externalLabels ?? {});
   const tenantLabel = opts.tenantLabelName ?? DEFAULT_TENANT_LABEL;
@@ -424,8 +462,14 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
 
   // One group committer per tenant TSDB: concurrent writes to a tenant share WAL writes.
   const writers = new WeakMap<DB, GroupWriter>();
+  // Label key to head ref per tenant TSDB, for requests decoded by ingest workers.
+  const refCaches = new WeakMap<DB, SeriesRefCache>();
 
-  async function writeLocal(tenant: string, series: readonly WriteSeries[]): Promise<void> {
+  const writeLocal = (tenant: string, series: readonly WriteSeries[]): Promise<void> =>
+    writeTenant(tenant, (w) => w.write(series));
+
+  /** Writes into one tenant's TSDB through its group writer; rejects with a WriteError. */
+  async function writeTenant(tenant: string, write: (w: GroupWriter, db: DB) => Promise<WriteResult>): Promise<void> {
     try {
       validateTenant(tenant);
     } catch (err) {
@@ -445,7 +489,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
           });
           writers.set(t.db, w);
         }
-        return w.write(series);
+        return write(w, t.db);
       })
       .catch((err: unknown) => {
         if (opened) throw err;
@@ -504,6 +548,58 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       forwardDuration.observe((performance.now() - started) / 1000);
       samplesIn.inc({ code, tenant }, samples);
       seriesIn.inc({ code, tenant }, series.length);
+    }
+  }
+
+  /**
+   * ingest() for a request decoded by an ingest worker; only called when every series is stored
+   * here (see {@link workerEligible}), so routing reduces to the local write, and its errors are
+   * worded as the router words a local write that failed on its only replica.
+   */
+  async function ingestBatch(tenant: string, batch: IngestBatch, replica: number): Promise<void> {
+    if (!isReady) throw new WriteError('unavailable', 'target not ready');
+    checkCounts(tenantLimits(limits, tenant), tenant, batch.series, batch.samples);
+    const started = performance.now();
+    let code = '200';
+    try {
+      if (replica > rf) throw new WriteError('bad-data', 'request replica exceeds receiver replication factor');
+      await writeTenant(tenant, (w, db) => {
+        let cache = refCaches.get(db);
+        if (!cache) {
+          cache = new SeriesRefCache(db);
+          refCaches.set(db, cache);
+        }
+        return w.writeBatch(batch, cache);
+      }).catch((err: unknown) => {
+        throw localWriteError(err, 1, 1);
+      });
+    } catch (err) {
+      code = String(err instanceof WriteError ? err.status : 500);
+      throw err;
+    } finally {
+      forwardDuration.observe((performance.now() - started) / 1000);
+      samplesIn.inc({ code, tenant }, batch.samples);
+      seriesIn.inc({ code, tenant }, batch.series);
+    }
+  }
+
+  /**
+   * Whether a remote-write request of `tenant` may be decoded by an ingest worker: version 1.0,
+   * big enough, and every series stored here as it is (no relabelling, no tenant splitting, a
+   * one-node hashring naming this receiver, replication factor 1).
+   */
+  function workerEligible(req: IncomingMessage, tenant: string, bytes: number): boolean {
+    if (pool === undefined || !isReady || bytes < workerMinBytes || rf !== 1) return false;
+    if (relabelRules.length > 0 || splitLabel !== '') return false;
+    if (headerOf(req, 'x-prometheus-remote-write-version') === '2.0.0') return false;
+    if (ring === undefined || localEndpoint === undefined) return false;
+    const nodes = ring.nodes();
+    if (nodes.length !== 1 || nodes[0]?.address !== localEndpoint) return false;
+    try {
+      // A ring config may leave a tenant without a ring: the router words that error.
+      return ring.getNForHash(tenant, 0n, 0).address === localEndpoint;
+    } catch {
+      return false;
     }
   }
 
@@ -587,9 +683,56 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     return replica;
   }
 
+  /** The limits on a decompressed body, in the order Thanos checks them. */
+  function checkDecodedSize(lim: TenantLimits, tenant: string, rawBytes: number): void {
+    checkSize(lim, tenant, rawBytes);
+    if (maxRequestBytes > 0 && rawBytes > maxRequestBytes)
+      throw new LimitError(
+        'max-request-bytes',
+        413,
+        `write request too large: ${rawBytes} bytes after snappy decoding, over ${maxRequestBytes} bytes (max request bytes)`,
+      );
+  }
+
   /** Remote write 1.0 or 2.0; resolves with the response headers of a 2.0 request. */
   async function handleWrite(req: IncomingMessage): Promise<Record<string, string> | undefined> {
     const { tenant, body: compressed } = await admit(req, 'remote write');
+    if (workerEligible(req, tenant, compressed.length)) return handleWriteInWorker(req, tenant, compressed);
+    return handleWriteInline(req, tenant, compressed);
+  }
+
+  /**
+   * handleWriteInline with decompression, decoding and label validation on an ingest worker:
+   * the same checks in the same order, with the same answers.
+   */
+  async function handleWriteInWorker(
+    req: IncomingMessage,
+    tenant: string,
+    compressed: Buffer,
+  ): Promise<Record<string, string> | undefined> {
+    const lim = tenantLimits(limits, tenant);
+    const sizeLimit = lim.request.sizeBytesLimit ?? 0;
+    const maxRaw =
+      sizeLimit > 0 && maxRequestBytes > 0
+        ? Math.min(sizeLimit, maxRequestBytes)
+        : Math.max(sizeLimit, maxRequestBytes);
+    const r = await (pool as IngestPool).decode(compressed, maxRaw);
+    if (r.type === 'snappy-error') throw new HTTPError(400, `snappy decode error: ${r.message}`);
+    checkDecodedSize(lim, tenant, r.rawBytes);
+    if (r.type === 'inline') return handleWriteInline(req, tenant, compressed);
+    if (r.type === 'decode-error') throw new DecodeRequestError(r.message);
+    const replica = replicaOf(req);
+    if (r.batch.series === 0) return undefined;
+    await ingestBatch(tenant, r.batch, replica);
+    return undefined;
+  }
+
+  /** Remote write 1.0 or 2.0 decoded on this thread. */
+  async function handleWriteInline(
+    req: IncomingMessage,
+    tenant: string,
+    compressed: Buffer,
+  ): Promise<Record<string, string> | undefined> {
     const lim = tenantLimits(limits, tenant);
     let raw: Uint8Array;
     try {
@@ -597,13 +740,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     } catch (err) {
       throw new HTTPError(400, `snappy decode error: ${(err as Error).message}`);
     }
-    checkSize(lim, tenant, raw.length);
-    if (maxRequestBytes > 0 && raw.length > maxRequestBytes)
-      throw new LimitError(
-        'max-request-bytes',
-        413,
-        `write request too large: ${raw.length} bytes after snappy decoding, over ${maxRequestBytes} bytes (max request bytes)`,
-      );
+    checkDecodedSize(lim, tenant, raw.length);
     if (remoteWriteVersion(req) === 2) {
       const v2 = decodeWriteRequestV2(raw);
       const replica = replicaOf(req);
@@ -884,6 +1021,8 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       signal.throwIfAborted();
       await tsdbs.openExisting();
       signal.throwIfAborted();
+      await pool?.start();
+      signal.throwIfAborted();
       // HTTP is bound here rather than by bindServers so /-/ready can say why it is not ready.
       servers = await bindServers({ ...opts, httpAddress: undefined }, served, log);
       if (opts.httpAddress !== undefined)
@@ -930,6 +1069,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
       await Promise.all([servers?.close(), rwServer?.close(), httpServer?.close()]);
       for (const p of peers.values()) p.close();
       await flushing;
+      await pool?.close();
       await tsdbs.close();
     },
   });

@@ -28,6 +28,19 @@ export function writeQuorum(replicationFactor: number): number {
   return replicationFactor === 2 ? 1 : Math.floor(replicationFactor / 2) + 1;
 }
 
+/**
+ * The error {@link Router.write} gives when every series of a request failed with `err` on all of
+ * its `replicas` (and fewer than `quorum` settled otherwise): the rejected-sample reasons as they
+ * are for a conflict or bad data, `quorum not reached` for what a retry may fix. Used by the
+ * receiver's ingest-worker path, which writes locally without the router. @internal
+ */
+export function localWriteError(err: unknown, quorum: number, replicas: number): WriteError {
+  const kind: WriteFailureKind = err instanceof WriteError ? err.kind : 'internal';
+  const message = joinReasons([err instanceof Error ? err.message : String(err)]);
+  if (kind === 'conflict' || kind === 'bad-data') return new WriteError(kind, message, { cause: err });
+  return new WriteError(kind, `quorum not reached (${quorum} of ${replicas} replicas): ${message}`, { cause: err });
+}
+
 /** Pauses before retrying a forward that failed as unavailable, ms. */
 const FORWARD_RETRY_DELAYS_MS: readonly number[] = [50, 200, 500];
 

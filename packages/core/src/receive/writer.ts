@@ -18,6 +18,7 @@ import {
   reduceHistogramResolution,
 } from '@thanos-ts/tsdb/histogram';
 import { WriteError, type WriteFailureKind } from './errors.js';
+import type { IngestBatch } from './ingest-batch.js';
 import type { WireLabel, WriteSeries } from './wire.js';
 
 // Label-set errors, Thanos's texts (pkg/store/labelpb/label.go).
@@ -30,6 +31,16 @@ const ERR_NO_METRIC_NAME = 'label set has no __name__ label';
 const ERR_INVALID_UTF8 = 'label set contains a label value that is not valid UTF-8';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Every text {@link validateLabels} returns (ingest workers send an index into this list). @internal */
+export const LABEL_SET_ERRORS: readonly string[] = [
+  ERR_OUT_OF_ORDER_LABELS,
+  ERR_EMPTY_LABELS,
+  ERR_DUPLICATE_LABELS,
+  ERR_INVALID_LABEL_NAME,
+  ERR_NO_METRIC_NAME,
+  ERR_INVALID_UTF8,
+];
 
 /**
  * Why a label set cannot be stored, or undefined when it can: Thanos's labelpb.ValidateLabels
@@ -219,6 +230,77 @@ function appendSeries(
   return appended;
 }
 
+/**
+ * Head refs of the series a tenant's writes resolved before, by label key (IngestBatch.key), so
+ * the main thread appends by ref instead of hashing and comparing label sets. One per DB: a
+ * tenant closed or pruned gets a new DB and so a new cache. A ref whose series the head dropped
+ * (truncation garbage-collects series; refs are never reused) is found missing and resolved by
+ * labels again. Bounded: cleared when it holds more than twice the head's series (plus slack),
+ * which only churned series can cause. @internal
+ */
+export class SeriesRefCache {
+  private readonly refs = new Map<string, number>();
+
+  constructor(private readonly db: DB) {}
+
+  /** The ref of `key`'s series if the head still has it. */
+  get(key: string): number | undefined {
+    const ref = this.refs.get(key);
+    if (ref === undefined) return undefined;
+    if (this.db.head.getByRef(ref) !== undefined) return ref;
+    this.refs.delete(key);
+    return undefined;
+  }
+
+  set(key: string, ref: number): void {
+    if (this.refs.size >= 2 * this.db.head.numSeries + 1024) this.refs.clear();
+    this.refs.set(key, ref);
+  }
+}
+
+/**
+ * appendSeries for a request decoded by an ingest worker: the same checks, reasons and counts,
+ * with series resolved through `cache`.
+ */
+function appendIngestBatch(
+  app: HeadAppender,
+  batch: IngestBatch,
+  cache: SeriesRefCache,
+  tracker: ErrorTracker,
+  futureBound: number,
+): number {
+  let appended = 0;
+  for (let i = 0; i < batch.series; i++) {
+    const bad = batch.labelError(i);
+    if (bad) {
+      tracker.add(bad, 'series', LABEL_CONFLICTS.has(bad) ? 'conflict' : 'bad-data');
+      continue;
+    }
+    const key = batch.key(i);
+    const cached = cache.get(key);
+    let ref: number | Labels = cached ?? Labels.fromSortedFlat(batch.flatLabels(i));
+    const end = batch.sampleEnd(i);
+    for (let j = batch.sampleStart(i); j < end; j++) {
+      const t = batch.timestamp(j);
+      if (t > futureBound) {
+        tracker.add('out of bounds', 'samples', 'conflict');
+        continue;
+      }
+      try {
+        ref = app.append(ref, t, batch.value(j));
+        appended++;
+      } catch (err) {
+        const reason = sampleReason(err);
+        if (reason === undefined)
+          throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
+        tracker.add(reason, 'samples', 'conflict');
+      }
+    }
+    if (cached === undefined && typeof ref === 'number') cache.set(key, ref);
+  }
+  return appended;
+}
+
 function futureBoundOf(opts: WriteSeriesOptions): number {
   return opts.tooFarInFutureMs ? (opts.now ?? Date.now)() + opts.tooFarInFutureMs : Number.POSITIVE_INFINITY;
 }
@@ -285,13 +367,27 @@ export class GroupWriter {
   ) {}
 
   /** Appends `series` to the open group and resolves once that group is committed. */
-  async write(series: readonly WriteSeries[]): Promise<WriteResult> {
+  write(series: readonly WriteSeries[]): Promise<WriteResult> {
+    return this.run((app, tracker, futureBound) => appendSeries(app, series, tracker, futureBound));
+  }
+
+  /**
+   * As {@link write} for a request decoded by an ingest worker, resolving series through `cache`
+   * (one per DB). @internal
+   */
+  writeBatch(batch: IngestBatch, cache: SeriesRefCache): Promise<WriteResult> {
+    return this.run((app, tracker, futureBound) => appendIngestBatch(app, batch, cache, tracker, futureBound));
+  }
+
+  private async run(
+    append: (app: HeadAppender, tracker: ErrorTracker, futureBound: number) => number,
+  ): Promise<WriteResult> {
     const tracker = new ErrorTracker();
     // db.appender() throws once the DB is closing: that is the caller's `unavailable`.
     const group = this.open ?? this.newGroup();
     let appended: number;
     try {
-      appended = appendSeries(group.app, series, tracker, futureBoundOf(this.opts));
+      appended = append(group.app, tracker, futureBoundOf(this.opts));
     } catch (err) {
       // The appender holds this write's partial appends: drop the group (later writes start a
       // new one) and fail everyone in it.
