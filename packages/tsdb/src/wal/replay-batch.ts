@@ -150,7 +150,11 @@ class AsciiStrings {
   /** The string made by the last lookup that added one. */
   last = '';
 
-  constructor(private readonly strings: string[]) {}
+  private readonly strings: string[];
+
+  constructor(strings: string[]) {
+    this.strings = strings;
+  }
 
   /**
    * The id of the ASCII string in b[p, p+n): an existing one, or `strings.length` for a new one
@@ -240,7 +244,17 @@ export class BatchBuilder {
   private p = 0;
   private end = 0;
 
-  constructor(private readonly mode: DecodeMode) {}
+  private readonly mode: DecodeMode;
+  private readonly batchBytes: number;
+
+  /**
+   * `batchBytes`: record bytes after which the batch is full (default 2 MiB; smaller batches
+   * let a caller look up between them sooner, as the replay reader does while its worker starts).
+   */
+  constructor(mode: DecodeMode, batchBytes: number = BATCH_BYTES) {
+    this.mode = mode;
+    this.batchBytes = batchBytes;
+  }
 
   /** Records added since the last take(). */
   get records(): number {
@@ -249,7 +263,7 @@ export class BatchBuilder {
 
   /** Whether the batch should be handed over. */
   full(): boolean {
-    return this.recordBytes >= BATCH_BYTES || this.kinds.n >= BATCH_RECORDS;
+    return this.recordBytes >= this.batchBytes || this.kinds.n >= BATCH_RECORDS;
   }
 
   /** Decodes one record into the batch (or keeps its bytes). */

@@ -14,7 +14,7 @@ import {
   RECORD_SERIES,
 } from './records.js';
 import { KIND_RAW, KIND_SAMPLES, KIND_SERIES } from './replay-batch.js';
-import { createReplayReader, type ReplayReader } from './replay-reader.js';
+import { createReplayReader, type ReplayBatch, type ReplayReader, readDecodedInThread } from './replay-reader.js';
 import { openWAL } from './wal.js';
 
 const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0] as number;
@@ -54,43 +54,47 @@ async function readExpected(dir: string): Promise<{ seen: Seen[]; err?: WalCorru
 async function readBatches(reader: ReplayReader, dir: string): Promise<{ seen: Seen[]; err?: WalCorruptionError }> {
   const seen: Seen[] = [];
   try {
-    for await (const b of reader.read([{ dir, first: -1, last: -1 }], 'wal')) {
-      let si = 0;
-      let li = 0;
-      let sm = 0;
-      let bp = 0;
-      for (let r = 0; r < b.records; r++) {
-        const n = b.counts[r] as number;
-        if (b.kinds[r] === KIND_SERIES) {
-          const series: { ref: number; labels: Record<string, string> }[] = [];
-          for (let k = 0; k < n; k++, si++) {
-            const flat: string[] = [];
-            for (let j = 0; j < 2 * (b.labelCounts[si] as number); j++)
-              flat.push(b.strings[b.labelIds[li++] as number] as string);
-            series.push({ ref: b.seriesRefs[si] as number, labels: Labels.fromSortedFlat(flat).toRecord() });
-          }
-          seen.push({ kind: 'series', series });
-        } else if (b.kinds[r] === KIND_SAMPLES) {
-          const samples: { ref: number; t: number; bits: string }[] = [];
-          for (let k = sm; k < sm + n; k++)
-            samples.push({
-              ref: b.sampleRefs[k] as number,
-              t: b.sampleTs[k] as number,
-              bits: bits(b.sampleValues[k] as number),
-            });
-          sm += n;
-          seen.push({ kind: 'samples', samples });
-        } else {
-          expect(b.kinds[r]).toBe(KIND_RAW);
-          seen.push(fromRecord(b.bytes.subarray(bp, bp + n)));
-          bp += n;
-        }
-      }
-    }
+    for await (const b of reader.read([{ dir, first: -1, last: -1 }], 'wal')) seen.push(...seenInBatch(b));
   } catch (err) {
     return { seen, err: err as WalCorruptionError };
   }
   return { seen };
+}
+
+function seenInBatch(b: ReplayBatch): Seen[] {
+  const seen: Seen[] = [];
+  let si = 0;
+  let li = 0;
+  let sm = 0;
+  let bp = 0;
+  for (let r = 0; r < b.records; r++) {
+    const n = b.counts[r] as number;
+    if (b.kinds[r] === KIND_SERIES) {
+      const series: { ref: number; labels: Record<string, string> }[] = [];
+      for (let k = 0; k < n; k++, si++) {
+        const flat: string[] = [];
+        for (let j = 0; j < 2 * (b.labelCounts[si] as number); j++)
+          flat.push(b.strings[b.labelIds[li++] as number] as string);
+        series.push({ ref: b.seriesRefs[si] as number, labels: Labels.fromSortedFlat(flat).toRecord() });
+      }
+      seen.push({ kind: 'series', series });
+    } else if (b.kinds[r] === KIND_SAMPLES) {
+      const samples: { ref: number; t: number; bits: string }[] = [];
+      for (let k = sm; k < sm + n; k++)
+        samples.push({
+          ref: b.sampleRefs[k] as number,
+          t: b.sampleTs[k] as number,
+          bits: bits(b.sampleValues[k] as number),
+        });
+      sm += n;
+      seen.push({ kind: 'samples', samples });
+    } else {
+      expect(b.kinds[r]).toBe(KIND_RAW);
+      seen.push(fromRecord(b.bytes.subarray(bp, bp + n)));
+      bp += n;
+    }
+  }
+  return seen;
 }
 
 // Enough records to span several batches and segments: series with shared and non-ASCII
@@ -181,5 +185,54 @@ describe.each([
     for await (const _ of reader.read([{ dir, first: -1, last: -1 }], 'wal')) break;
     const want = await readExpected(dir);
     expect((await readBatches(reader, dir)).seen).toEqual(want.seen);
+  });
+});
+
+// While the worker starts, the threaded reader decodes in place and hands the rest over at a
+// record boundary: stopping after any batch and resuming from the returned position must read
+// every record once, across segment ends too.
+describe('replay reader handover', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir('replay-handover-');
+    await writeFixture(dir, true);
+  });
+  afterEach(() => removeTempDir(dir));
+
+  it.each([{ after: 1 }, { after: 2 }, { after: 5 }, { after: 9 }])(
+    'stopping after $after batches and resuming there reads each record once',
+    async ({ after }) => {
+      const want = await readExpected(dir);
+      const seen: Seen[] = [];
+      let batches = 0;
+      const strings: string[] = [];
+      const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', () => batches >= after);
+      let r = await it.next();
+      while (!r.done) {
+        batches++;
+        strings.push(...r.value.newStrings);
+        seen.push(...seenInBatch({ ...r.value, strings }));
+        r = await it.next();
+      }
+      const at = r.value;
+      expect(at).toBeDefined();
+      expect(batches).toBe(after);
+      const rest = createReplayReader({ threaded: true });
+      try {
+        for await (const b of rest.read([{ dir, first: at?.segment ?? -1, last: -1, firstOffset: at?.offset }], 'wal'))
+          seen.push(...seenInBatch(b));
+      } finally {
+        await rest.close();
+      }
+      expect(want.err).toBeUndefined();
+      expect(seen).toEqual(want.seen);
+    },
+  );
+
+  it('reads to the end in place when stop never says so', async () => {
+    const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', () => false);
+    let r = await it.next();
+    while (!r.done) r = await it.next();
+    expect(r.value).toBeUndefined();
   });
 });

@@ -47,6 +47,12 @@ export type WorkerReply =
       corruption?: { dir: string; segment: number; offset: number; detail: string };
     };
 
+/** What a worker is started with (its `workerData`). @internal */
+export interface WorkerStartData {
+  /** One Int32 the worker sets to 1 once its modules are loaded and it takes requests. */
+  ready: SharedArrayBuffer;
+}
+
 /** Messages to the worker. @internal */
 export type WorkerRequest =
   | { type: 'read'; ranges: SegmentRange[]; mode: DecodeMode }
@@ -61,17 +67,37 @@ export const READ_AHEAD_BATCHES = 3;
 // from TypeScript source), about what decoding a few MB costs in place.
 const WORKER_MIN_BYTES = 4 * 1024 * 1024;
 
-/** Decodes on the calling thread (no worker). @internal */
+// While the worker starts, the calling thread decodes in batches this small, so it notices soon
+// that the worker is up and hands the rest of the read over.
+const HANDOVER_BATCH_BYTES = 128 * 1024;
+
+/** Where a read stopped for the worker to go on: the segment and the byte offset after the last record. */
+interface ResumeAt {
+  segment: number;
+  offset: number;
+}
+
+/**
+ * Decodes on the calling thread (no worker). With `stop`, asked after every batch, it stops at
+ * the first batch after which `stop()` is true and returns where the next record starts (at a
+ * record boundary, so a reader can resume there); it returns undefined when it read everything.
+ * @internal
+ */
 export async function* readDecodedInThread(
   ranges: readonly SegmentRange[],
   mode: DecodeMode,
-): AsyncGenerator<DecodedBatch> {
-  const builder = new BatchBuilder(mode);
+  stop?: () => boolean,
+): AsyncGenerator<DecodedBatch, ResumeAt | undefined> {
+  const builder = new BatchBuilder(mode, stop === undefined ? undefined : HANDOVER_BATCH_BYTES);
   try {
     for await (const entries of readSegmentRangeBatches(ranges)) {
       for (const e of entries) {
         builder.add(e.record);
-        if (builder.full()) yield builder.take().batch;
+        if (builder.full()) {
+          yield builder.take().batch;
+          // The records after e in this window are read again from e's end by whoever resumes.
+          if (stop?.()) return { segment: e.segment, offset: e.offset };
+        }
       }
     }
   } catch (err) {
@@ -80,6 +106,7 @@ export async function* readDecodedInThread(
     throw err;
   }
   if (builder.records > 0) yield builder.take().batch;
+  return undefined;
 }
 
 /**
@@ -155,9 +182,12 @@ class ThreadedReader implements ReplayReader {
   // The read in progress: where replies go.
   private onReply: ((m: WorkerReply) => void) | undefined;
   private failure: Error | undefined;
+  // Set to 1 by the worker once it is up (see WorkerStartData).
+  private readonly up = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(entry: { filename: string; execArgv?: string[] }) {
-    this.worker = new Worker(entry.filename, entry.execArgv ? { execArgv: entry.execArgv } : {});
+    const workerData: WorkerStartData = { ready: this.up.buffer as SharedArrayBuffer };
+    this.worker = new Worker(entry.filename, { workerData, ...(entry.execArgv ? { execArgv: entry.execArgv } : {}) });
     // An idle worker never keeps the process alive; read() holds a reference while it runs.
     this.worker.unref();
     this.worker.on('message', (m: WorkerReply) => this.onReply?.(m));
@@ -173,10 +203,34 @@ class ThreadedReader implements ReplayReader {
     });
   }
 
+  /** Whether the worker has loaded and takes requests. */
+  private workerUp(): boolean {
+    return Atomics.load(this.up, 0) === 1;
+  }
+
   async *read(ranges: readonly SegmentRange[], mode: DecodeMode): AsyncGenerator<ReplayBatch> {
     if (this.closed) throw new ThanosError('TSDB_WAL_REPLAY_WORKER', 'WAL replay reader is closed');
     if (this.onReply !== undefined) throw new ThanosError('TSDB_WAL_REPLAY_WORKER', 'one read at a time');
     if (this.failure) throw this.failure;
+    // Starting the worker takes a few hundred milliseconds (more from TypeScript source), a good
+    // part of a 200k-series replay with the main thread idle: until it is up, decode here, then
+    // hand the rest over at a record boundary. Only for one range (a replay's reads), where a
+    // segment number tells where to resume.
+    const only = ranges.length === 1 ? (ranges[0] as SegmentRange) : undefined;
+    if (only !== undefined && !this.workerUp()) {
+      const strings: string[] = [];
+      const it = readDecodedInThread(ranges, mode, () => this.workerUp());
+      for (;;) {
+        const r = await it.next();
+        if (r.done) {
+          if (r.value === undefined) return;
+          ranges = [{ ...only, first: r.value.segment, firstOffset: r.value.offset }];
+          break;
+        }
+        for (const s of r.value.newStrings) strings.push(s);
+        yield { ...r.value, strings };
+      }
+    }
     const queue: WorkerReply[] = [];
     let wake: (() => void) | undefined;
     this.onReply = (m) => {

@@ -1,10 +1,10 @@
 // Entry of the WAL replay worker thread (started by replay-reader.ts; built as its own file next
 // to it). It reads what it is asked to, decodes into batches (replay-batch.ts) and hands each
 // over with its buffers transferred, at most READ_AHEAD_BATCHES ahead of the main thread.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { readSegmentRangeBatches, type SegmentRange } from './reader.js';
 import { BatchBuilder, type DecodeMode } from './replay-batch.js';
-import { READ_AHEAD_BATCHES, type WorkerReply, type WorkerRequest } from './replay-reader.js';
+import { READ_AHEAD_BATCHES, type WorkerReply, type WorkerRequest, type WorkerStartData } from './replay-reader.js';
 
 const port = parentPort;
 if (port === null) throw new Error('replay-worker.ts runs as a worker thread');
@@ -26,6 +26,10 @@ port.on('message', (m: WorkerRequest) => {
     wake?.();
   }
 });
+
+// Modules loaded and listening: the main thread, decoding in place meanwhile, hands reads over now.
+const start = workerData as WorkerStartData | undefined;
+if (start?.ready !== undefined) Atomics.store(new Int32Array(start.ready), 0, 1);
 
 function reply(m: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(m, transfer);
