@@ -16,7 +16,7 @@
  * thread instead.
  * With --rf=3, three receivers in this process form a ketama hashring with replication factor 3
  * (forwarding over gRPC on loopback) and the load goes to one of them.
- * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1] [--warmup=2000]
+ * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1] [--warmup=2000] [--workers=N]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -41,6 +41,8 @@ const CLIENT_ON_MAIN = process.argv.includes('--client=main');
 const RF = arg('rf', 1);
 const WARMUP_SERIES = arg('warmup', 2_000);
 const WARMUP_ROUNDS = 3;
+// Ingest worker threads of the receiver; -1 leaves the receiver's default.
+const WORKERS = arg('workers', -1);
 const PER_REQUEST = 1_000;
 
 /**
@@ -232,6 +234,7 @@ if (!isMainThread) {
         remoteWriteAddress: i === 0 ? '127.0.0.1:0' : undefined,
         flushIntervalMs: 0,
         httpGracePeriodMs: 0,
+        ...(WORKERS >= 0 ? { ingestWorkers: WORKERS } : {}),
         grpcGracePeriodMs: 0,
         ...(RF > 1
           ? {

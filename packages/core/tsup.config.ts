@@ -1,7 +1,11 @@
 import { cpSync } from 'node:fs';
 import { packageConfig } from '../../tsup.shared.js';
 
+// The receiver's ingest worker is its own file next to the bundles: the ingest pool starts it
+// by path (src/receive/ingest-pool.ts, resolveIngestWorker) and decodes on the main thread when
+// it is missing.
 export default packageConfig({
+  entry: { 'ingest-worker': 'src/receive/ingest-worker.ts' },
   // The StoreAPI's .proto files are loaded at runtime; ship them next to the bundle, where
   // storeapi/protos.ts looks for them (./proto relative to the dist/ chunks).
   onSuccess: async () => {

@@ -62,6 +62,7 @@ export {
   DEFAULT_TENANT_LABEL,
   REMOTE_WRITE_PATH,
   type Receiver,
+  type ReceiverIngestOptions,
   type ReceiverOptions,
   type ReceiverWrite,
 } from './receiver.js';

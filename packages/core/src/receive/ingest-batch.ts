@@ -19,10 +19,16 @@
 // per label set (0xff never occurs in UTF-8), so it can key a Map from label set to head ref.
 // Series with invalid labels keep no samples or key: the writer only counts them.
 import { STALE_NAN } from '@thanos-ts/tsdb';
-import type { WireLabel, WriteSeries } from './wire.js';
+import { ProtoReader } from '../protowire/reader.js';
+import { decodeWriteRequest, internedString, type WireLabel, type WriteSeries } from './wire.js';
 import { LABEL_SET_ERRORS, validateLabels } from './writer.js';
 
 const HEADER_INTS = 4;
+
+/** Node's Buffer has latin1Slice since its first releases; @types/node does not declare it. */
+interface LatinSlicer {
+  latin1Slice(start: number, end: number): string;
+}
 const PER_SERIES_INTS = 3;
 const SEP = 0xff;
 
@@ -60,7 +66,11 @@ export class IngestBatch {
 
   /** Series `i`'s label key (valid series only): `(name 0xff value 0xff)*` read as latin1. */
   key(i: number): string {
-    return this.keys.toString('latin1', this.keyStart(i), this.meta[i * PER_SERIES_INTS + 1] as number);
+    // Buffer's own latin1Slice (what toString('latin1') ends in) skips toString's argument handling.
+    return (this.keys as unknown as LatinSlicer).latin1Slice(
+      this.keyStart(i),
+      this.meta[i * PER_SERIES_INTS + 1] as number,
+    );
   }
 
   /** Series `i`'s labels as a sorted flat name/value array (valid series only), decoded from its key. */
@@ -71,7 +81,8 @@ export class IngestBatch {
     let start = this.keyStart(i);
     for (let p = start; p < end; p++) {
       if (keys[p] !== SEP) continue;
-      flat.push(keys.toString('utf8', start, p));
+      // Interned as the main thread's own decoding does: series share their label strings.
+      flat.push(internedString(keys, keys, start, p));
       start = p + 1;
     }
     return flat;
@@ -178,4 +189,219 @@ export function encodeIngestBatch(series: readonly WriteSeries[]): ArrayBuffer {
   }
   Buffer.from(buffer, f64 + kept * 16, keyEnd).set(keys.subarray(0, keyEnd));
   return buffer;
+}
+
+// Scratch space of decodeIngestBatch, reused across requests of one thread and grown on demand.
+let scratchMeta = new Int32Array(3 * 1024);
+let scratchTs = new Float64Array(1024);
+let scratchVs = new Uint8Array(8 * 1024);
+let scratchKeys = Buffer.allocUnsafe(64 * 1024);
+// Byte ranges [start, end) of the current series' label names and values in the request.
+let labelRanges = new Int32Array(4 * 64);
+
+function growInt32(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** Compares bytes [a, b) with [c, d) as unsigned bytes: <0, 0, >0. */
+function compareBytes(buf: Uint8Array, a: number, b: number, c: number, d: number): number {
+  const n = Math.min(b - a, d - c);
+  for (let i = 0; i < n; i++) {
+    const x = buf[a + i] as number;
+    const y = buf[c + i] as number;
+    if (x !== y) return x - y;
+  }
+  return b - a - (d - c);
+}
+
+const NAME_BYTES = [0x5f, 0x5f, 0x6e, 0x61, 0x6d, 0x65, 0x5f, 0x5f]; // "__name__"
+
+function isMetricName(buf: Uint8Array, a: number, b: number): boolean {
+  if (b - a !== 8) return false;
+  for (let i = 0; i < 8; i++) if (buf[a + i] !== NAME_BYTES[i]) return false;
+  return true;
+}
+
+/** Prometheus's label-name syntax [a-zA-Z_][a-zA-Z0-9_]* on ASCII bytes. */
+function isLabelName(buf: Uint8Array, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = buf[i] as number;
+    const letter = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f;
+    if (!letter && (i === a || c < 0x30 || c > 0x39)) return false;
+  }
+  return true;
+}
+
+/**
+ * validateLabels on the byte ranges of an all-ASCII label set (where byte order is the string
+ * order and no value can hold U+FFFD): the same checks in the same order, the same texts.
+ */
+function validateAsciiLabels(buf: Uint8Array, r: Int32Array, n: number): string | undefined {
+  if (n === 0) return LABEL_SET_ERRORS[1];
+  let hasName = false;
+  for (let i = 0; i < n; i++) {
+    const ns = r[4 * i] as number;
+    const ne = r[4 * i + 1] as number;
+    if (ns === ne || r[4 * i + 2] === r[4 * i + 3]) return LABEL_SET_ERRORS[1];
+    if (i > 0) {
+      const c = compareBytes(buf, ns, ne, r[4 * i - 4] as number, r[4 * i - 3] as number);
+      if (c === 0) return LABEL_SET_ERRORS[2];
+      if (c < 0) return LABEL_SET_ERRORS[0];
+    }
+    if (isMetricName(buf, ns, ne)) hasName = true;
+    else if (!isLabelName(buf, ns, ne)) return LABEL_SET_ERRORS[3];
+  }
+  return hasName ? undefined : LABEL_SET_ERRORS[4];
+}
+
+/**
+ * Decodes a remote-write 1.0 WriteRequest (after snappy) straight into the {@link IngestBatch}
+ * form: label bytes are copied, not turned into strings (only label sets with non-ASCII bytes
+ * are, to validate them as validateLabels does), and sample values keep their bits. Walks the
+ * protobuf as decodeWriteRequest does, so it throws for the same inputs (callers re-decode with
+ * decodeWriteRequest for its exact error text). Returns undefined when a series carries native
+ * histograms, which the main thread decodes. @internal
+ */
+export function decodeIngestBatch(buf: Uint8Array): ArrayBuffer | undefined {
+  const r = new ProtoReader(buf, 'WriteRequest');
+  const text = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  let n = 0;
+  let samples = 0;
+  let kept = 0;
+  let keyEnd = 0;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag !== 0x0a) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const end = r.messageEnd();
+    // One series (readSeries in wire.ts).
+    let labels = 0;
+    let ascii = true;
+    const firstSample = kept;
+    while (r.pos < end) {
+      const stag = r.uint32();
+      const field = stag >>> 3;
+      const wire = stag & 7;
+      if (field === 1 && wire === 2) {
+        const lend = r.messageEnd();
+        let ns = 0;
+        let ne = 0;
+        let vs = 0;
+        let ve = 0;
+        while (r.pos < lend) {
+          const t = r.uint32();
+          if (t === 0x0a || t === 0x12) {
+            const send = r.messageEnd();
+            for (let i = r.pos; i < send; i++) if ((buf[i] as number) >= 0x80) ascii = false;
+            if (t === 0x0a) {
+              ns = r.pos;
+              ne = send;
+            } else {
+              vs = r.pos;
+              ve = send;
+            }
+            r.pos = send;
+          } else r.skip(t & 7);
+        }
+        if (r.pos !== lend) r.fail('label past its message');
+        labelRanges = growInt32(labelRanges, 4 * (labels + 1));
+        labelRanges[4 * labels] = ns;
+        labelRanges[4 * labels + 1] = ne;
+        labelRanges[4 * labels + 2] = vs;
+        labelRanges[4 * labels + 3] = ve;
+        labels++;
+      } else if (field === 2 && wire === 2) {
+        const send = r.messageEnd();
+        let vAt = -1;
+        let t = 0;
+        while (r.pos < send) {
+          const tg = r.uint32();
+          if (tg === 0x09) {
+            if (r.pos + 8 > send) r.fail('truncated double');
+            vAt = r.pos;
+            r.pos += 8;
+          } else if (tg === 0x10) t = r.int64();
+          else r.skip(tg & 7);
+        }
+        if (r.pos !== send) r.fail('sample past its message');
+        if (kept >= scratchTs.length) {
+          const ts = new Float64Array(scratchTs.length * 2);
+          ts.set(scratchTs);
+          scratchTs = ts;
+          const vs = new Uint8Array(scratchVs.length * 2);
+          vs.set(scratchVs);
+          scratchVs = vs;
+        }
+        scratchTs[kept] = t;
+        // The double's 8 bytes as sent (a missing value is 0), so staleness markers keep their bits.
+        const at = kept * 8;
+        for (let k = 0; k < 8; k++) scratchVs[at + k] = vAt >= 0 ? (buf[vAt + k] as number) : 0;
+        kept++;
+      } else if (field === 4 && wire === 2) {
+        // Native histograms: decoded on the main thread (after this walk proves the body valid).
+        r.pos = r.messageEnd();
+        return decodeWriteRequestOrThrow(buf);
+      } else r.skip(wire);
+    }
+    if (r.pos !== end) r.fail('series past its message');
+    samples += kept - firstSample;
+    let err: string | undefined;
+    if (ascii) err = validateAsciiLabels(buf, labelRanges, labels);
+    else {
+      const wl: WireLabel[] = [];
+      for (let i = 0; i < labels; i++)
+        wl.push({
+          name: text.toString('utf8', labelRanges[4 * i] as number, labelRanges[4 * i + 1] as number),
+          value: text.toString('utf8', labelRanges[4 * i + 2] as number, labelRanges[4 * i + 3] as number),
+        });
+      err = validateLabels(wl);
+    }
+    scratchMeta = growInt32(scratchMeta, PER_SERIES_INTS * (n + 1));
+    if (err !== undefined) {
+      scratchMeta[n * PER_SERIES_INTS] = LABEL_SET_ERRORS.indexOf(err) + 1;
+      kept = firstSample;
+    } else {
+      scratchMeta[n * PER_SERIES_INTS] = 0;
+      for (let i = 0; i < labels; i++) {
+        for (let k = 0; k < 2; k++) {
+          const a = labelRanges[4 * i + 2 * k] as number;
+          const b = labelRanges[4 * i + 2 * k + 1] as number;
+          if (keyEnd + (b - a) + 1 > scratchKeys.length) {
+            const grown = Buffer.allocUnsafe(Math.max(scratchKeys.length * 2, keyEnd + (b - a) + 1));
+            scratchKeys.copy(grown, 0, 0, keyEnd);
+            scratchKeys = grown;
+          }
+          // Byte by byte: label names and values are short, and Buffer.copy costs a native call.
+          for (let p = a; p < b; p++) scratchKeys[keyEnd++] = buf[p] as number;
+          scratchKeys[keyEnd++] = SEP;
+        }
+      }
+    }
+    scratchMeta[n * PER_SERIES_INTS + 1] = keyEnd;
+    scratchMeta[n * PER_SERIES_INTS + 2] = kept;
+    n++;
+  }
+  const f64 = f64Offset(n);
+  const buffer = new ArrayBuffer(f64 + kept * 16 + keyEnd);
+  const head = new Int32Array(buffer, 0, HEADER_INTS);
+  head[0] = n;
+  head[1] = samples;
+  head[2] = kept;
+  head[3] = keyEnd;
+  new Int32Array(buffer, HEADER_INTS * 4, n * PER_SERIES_INTS).set(scratchMeta.subarray(0, n * PER_SERIES_INTS));
+  new Float64Array(buffer, f64, kept).set(scratchTs.subarray(0, kept));
+  new Uint8Array(buffer, f64 + kept * 8, kept * 8).set(scratchVs.subarray(0, kept * 8));
+  new Uint8Array(buffer, f64 + kept * 16, keyEnd).set(scratchKeys.subarray(0, keyEnd));
+  return buffer;
+}
+
+/** Undefined when decodeWriteRequest accepts `buf`; its DecodeRequestError otherwise. */
+function decodeWriteRequestOrThrow(buf: Uint8Array): undefined {
+  decodeWriteRequest(buf);
+  return undefined;
 }

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { snappyDecode } from '../sidecar/prompb/snappy.js';
 import { DecodeRequestError } from './errors.js';
-import { encodeIngestBatch } from './ingest-batch.js';
+import { decodeIngestBatch, encodeIngestBatch } from './ingest-batch.js';
 import type { IngestReply, IngestRequest } from './ingest-pool.js';
 import { decodeWriteRequest } from './wire.js';
 
@@ -24,16 +24,21 @@ function decode(m: IngestRequest): { reply: IngestReply; transfer: ArrayBuffer[]
   // Over a size limit: the main thread answers with the limit's own error, nothing to decode.
   if (m.maxRawBytes > 0 && rawBytes > m.maxRawBytes)
     return { reply: { id: m.id, type: 'inline', rawBytes }, transfer: [] };
-  let series: ReturnType<typeof decodeWriteRequest>;
+  let batch: ArrayBuffer | undefined;
   try {
-    series = decodeWriteRequest(raw);
-  } catch (err) {
-    if (!(err instanceof DecodeRequestError)) throw err;
-    return { reply: { id: m.id, type: 'decode-error', rawBytes, message: err.message }, transfer: [] };
+    batch = decodeIngestBatch(raw);
+  } catch {
+    // Bad protobuf: the main thread's decoder words the error (and would it accept the body
+    // after all, its series are packed instead).
+    try {
+      batch = encodeIngestBatch(decodeWriteRequest(raw));
+    } catch (err) {
+      if (!(err instanceof DecodeRequestError)) throw err;
+      return { reply: { id: m.id, type: 'decode-error', rawBytes, message: err.message }, transfer: [] };
+    }
   }
   // Native histograms are rare and carry object graphs: the main thread decodes those requests.
-  for (const s of series) if (s.histograms > 0) return { reply: { id: m.id, type: 'inline', rawBytes }, transfer: [] };
-  const batch = encodeIngestBatch(series);
+  if (batch === undefined) return { reply: { id: m.id, type: 'inline', rawBytes }, transfer: [] };
   return { reply: { id: m.id, type: 'batch', rawBytes, batch }, transfer: [batch] };
 }
 

@@ -199,6 +199,13 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
    * `flush()`, and idle tenants are then pruned only via `prune()` too.
    */
   flushIntervalMs?: number;
+}
+
+/**
+ * How the receiver spreads remote-write decoding over threads; thanos-ts tuning with no Thanos
+ * flag, so apart from {@link ReceiverOptions} (whose fields each have a CLI flag).
+ */
+export interface ReceiverIngestOptions {
   /**
    * Worker threads that decompress, decode and validate remote-write 1.0 requests, so ingest uses
    * more than one core; the main thread then only appends to the heads. Used for requests whose
@@ -214,6 +221,11 @@ export interface ReceiverOptions extends ComponentOptions, ServingOptions {
    * where they cost less than the hand-over to a worker. Default 2_048; 0 sends all to workers.
    */
   ingestWorkerMinBytes?: number;
+  /**
+   * A pool to decode on instead of one of `ingestWorkers` threads; the receiver starts and
+   * closes it as its own. @internal (tests inject one to crash its workers)
+   */
+  ingestPool?: IngestPool;
 }
 
 /** One in-process write (what `write()` takes): a tenant and its series. */
@@ -298,7 +310,7 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 /** Creates a receiver; no I/O until `start()`. */
-export function createReceiver(opts: ReceiverOptions): Receiver {
+export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): Receiver {
   if (!opts.tsdbPath) throw new InvalidArgumentError('createReceiver: tsdbPath (--tsdb.path) is required');
   const { logger: log, registry, now, tracer } = resolveComponentOptions(opts);
   const rf = opts.replicationFactor ?? 1;
@@ -317,8 +329,8 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     );
   const workerMinBytes = opts.ingestWorkerMinBytes ?? 2_048;
   // No threads until start(); a build without the worker file decodes everything here.
-  let pool: IngestPool | undefined;
-  if (ingestWorkers > 0) {
+  let pool: IngestPool | undefined = opts.ingestPool;
+  if (pool === undefined && ingestWorkers > 0) {
     if (resolveIngestWorker() !== undefined) pool = createIngestPool({ size: ingestWorkers });
     else log.warn('ingest worker file not found; decoding remote writes on the main thread', { url: import.meta.url });
   }
@@ -406,6 +418,11 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
     },
   });
 
+  const workerDecoded = new Counter({
+    name: 'thanos_receive_ingest_worker_requests_total',
+    help: 'Remote-write requests decompressed and decoded by an ingest worker thread instead of the main thread.',
+    registers: [registry],
+  });
   const hashringConfigured = opts.hashrings !== undefined || opts.hashringsFile !== undefined;
   // Without hashrings every series is local: a one-node ring naming this receiver.
   const localEndpoint = hashringConfigured ? opts.localEndpoint : (opts.localEndpoint ?? 'local');
@@ -717,6 +734,7 @@ export function createReceiver(opts: ReceiverOptions): Receiver {
         ? Math.min(sizeLimit, maxRequestBytes)
         : Math.max(sizeLimit, maxRequestBytes);
     const r = await (pool as IngestPool).decode(compressed, maxRaw);
+    if (r.type !== 'inline') workerDecoded.inc();
     if (r.type === 'snappy-error') throw new HTTPError(400, `snappy decode error: ${r.message}`);
     checkDecodedSize(lim, tenant, r.rawBytes);
     if (r.type === 'inline') return handleWriteInline(req, tenant, compressed);

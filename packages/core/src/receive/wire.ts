@@ -85,7 +85,11 @@ const INTERN_SLOTS = 1 << 16;
 const INTERN_MAX_BYTES = 128;
 const internStrings: (string | undefined)[] = new Array(INTERN_SLOTS);
 
-function internedString(buf: Uint8Array, text: Buffer, start: number, end: number): string {
+/**
+ * Bytes [start, end) of `buf` (`text` is the same bytes as a Buffer) as a string, interned as
+ * described above. @internal
+ */
+export function internedString(buf: Uint8Array, text: Buffer, start: number, end: number): string {
   const len = end - start;
   if (len === 0) return '';
   if (len > INTERN_MAX_BYTES) return text.toString('utf8', start, end);
