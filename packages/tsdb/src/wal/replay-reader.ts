@@ -31,7 +31,7 @@ export interface ReplayReader {
   /** Whether batches are decoded on a worker thread. */
   readonly threaded: boolean;
   read(ranges: readonly SegmentRange[], mode: DecodeMode): AsyncIterable<ReplayBatch>;
-  /** Stops the worker, if any. Safe to call twice. */
+  /** Stops the worker, if any, without waiting for its thread to exit. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -280,10 +280,14 @@ class ThreadedReader implements ReplayReader {
     this.worker.postMessage(m);
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
-    await this.worker.terminate();
+    // Not waited for: the thread takes tens of milliseconds to exit, time a replay would wait
+    // before its DB is ready. Between reads it holds no file, and unreferenced it keeps no
+    // process alive.
+    this.worker.terminate().catch(() => {});
+    return Promise.resolve();
   }
 }
 
