@@ -29,7 +29,7 @@ import {
   parseApiHistogram,
   remoteWriteHistograms,
 } from '../../tsdb/test/histogram-fixtures.js';
-import { dedupMixedReplicas, dedupPair } from '../src/query/dedup.js';
+import { dedupMixedReplicas, dedupReplicasInto } from '../src/query/dedup.js';
 import { createQuerier } from '../src/query/querier.js';
 import { createStoreQueryable } from '../src/query/queryable.js';
 import { createSidecar, type Sidecar } from '../src/sidecar/sidecar.js';
@@ -133,11 +133,19 @@ describe('querier read side with native histograms', () => {
       'penalty',
       false,
     );
-    const want = dedupPair(
-      { timestamps: Float64Array.from(ta), values: Float64Array.from(hA.map((h) => h.sum)) },
-      { timestamps: Float64Array.from(tb), values: Float64Array.from(hB.map((h) => h.sum)) },
+    const wantT = new Float64Array(ta.length + tb.length);
+    const wantV = new Float64Array(ta.length + tb.length);
+    const n = dedupReplicasInto(
+      [
+        { timestamps: Float64Array.from(ta), values: Float64Array.from(hA.map((h) => h.sum)) },
+        { timestamps: Float64Array.from(tb), values: Float64Array.from(hB.map((h) => h.sum)) },
+      ],
+      'penalty',
       false,
+      wantT,
+      wantV,
     );
+    const want = { timestamps: wantT.subarray(0, n), values: wantV.subarray(0, n) };
     expect(Array.from(got.histograms?.timestamps ?? [])).toEqual(Array.from(want.timestamps));
     expect(got.histograms?.values.map((h) => h.sum)).toEqual(Array.from(want.values));
     expect(got.timestamps.length).toBe(0);

@@ -54,17 +54,17 @@ describe('quickstart', () => {
 
       // The query frontend answers range queries as the querier does, the repeat from its cache
       // (start and end on the step grid: the frontend aligns them to it, as Thanos's does).
-      // Five hours inside one UTC day. Across midnight (the frontend's 24h split) the deduplicated
-      // answers differ at the boundary step: penalty dedup picks replicas from the query's start,
-      // so a piece starting at midnight can pick another replica than the whole range did there
-      // (with dedup=false they are equal).
+      // The range crosses midnight, where the frontend splits it (24h): penalty deduplication
+      // restarts at fixed windows of absolute time, so the piece starting at midnight keeps the
+      // same replicas' samples as the whole range does there.
       const onGrid = Math.floor(Date.now() / 1000 / 300) * 300;
       const midnight = Math.floor(onGrid / 86400) * 86400;
-      const end = onGrid - 6 * 3600 >= midnight ? onGrid : midnight;
+      const rangeStart = midnight - 3 * 3600;
+      const rangeEnd = Math.min(onGrid, midnight + 2 * 3600);
       const range = new URLSearchParams({
         query: 'sum by (cluster) (rate(http_requests_total[5m]))',
-        start: String(end - 6 * 3600),
-        end: String(end - 3600),
+        start: String(rangeStart),
+        end: String(rangeEnd),
         step: '300',
       });
       const direct = await (await fetch(`${first.url}/api/v1/query_range?${range}`)).json();

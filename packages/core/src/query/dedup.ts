@@ -1,6 +1,7 @@
 import { type HistogramSamples, mergeSampleColumns, type SampleColumns } from '@thanos-ts/tsdb';
 import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import type { AggrChunk } from '../storeapi/store-api.js';
+import { penaltyWindowFloats, penaltyWindowTimelines, type WindowTimeline } from './dedup-window.js';
 
 /** Sample columns of one series (or one replica of it): timestamps in ms, values. */
 export type { SampleColumns };
@@ -42,6 +43,9 @@ const INITIAL_PENALTY = 5000;
  * gap in one replica is filled from the other. With `counter` set (rate/increase/irate/resets),
  * a replica whose value is below the last value returned when switching to it gets the
  * difference added from then on, so a switch never looks like a counter reset.
+ * Over whole series, as Thanos does: the compactor's vertical deduplication uses it. A querier
+ * deduplicates window by window instead (dedupReplicasInto), so its answers do not depend on the
+ * query's start.
  */
 export function dedupPair(a: SampleColumns, b: SampleColumns, counter: boolean): SampleColumns {
   const n = a.timestamps.length + b.timestamps.length;
@@ -53,9 +57,9 @@ export function dedupPair(a: SampleColumns, b: SampleColumns, counter: boolean):
 
 /**
  * dedupPair writing into `outT`/`outV` (room for both inputs' lengths); returns the number of
- * samples written. Lets callers reuse buffers.
+ * samples written.
  */
-export function dedupPairInto(
+function dedupPairInto(
   a: SampleColumns,
   b: SampleColumns,
   counter: boolean,
@@ -164,8 +168,10 @@ export function chainReplicas(replicas: readonly SampleColumns[]): SampleColumns
 }
 
 /**
- * Folds dedupPairInto or merges by chain over several replicas, writing into `outT`/`outV` (room
- * for all replicas' samples); returns the number written.
+ * Deduplicates replicas for a querier, writing into `outT`/`outV` (room for all replicas'
+ * samples); returns the number written. `penalty` runs Thanos's penalty algorithm window by
+ * window (penaltyWindowFloats), so the answer at a time does not depend on the query's start;
+ * `chain` merges by timestamp.
  */
 export function dedupReplicasInto(
   replicas: readonly SampleColumns[],
@@ -174,13 +180,13 @@ export function dedupReplicasInto(
   outT: Float64Array,
   outV: Float64Array,
 ): number {
-  if (func === 'chain' || replicas.length !== 2) {
-    const r = func === 'chain' ? chainReplicas(replicas) : dedupReplicas(replicas, counter);
+  if (func === 'chain') {
+    const r = chainReplicas(replicas);
     outT.set(r.timestamps);
     outV.set(r.values);
     return r.timestamps.length;
   }
-  return dedupPairInto(replicas[0] as SampleColumns, replicas[1] as SampleColumns, counter, outT, outV);
+  return penaltyWindowFloats(replicas, counter, outT, outV);
 }
 
 /**
@@ -194,10 +200,7 @@ export interface MixedSamples {
 }
 
 // One replica as a single timeline: a value is a number (float sample) or a FloatHistogram.
-interface Timeline {
-  t: number[];
-  v: (number | FloatHistogram)[];
-}
+type Timeline = WindowTimeline;
 
 function toTimeline(r: MixedSamples): Timeline {
   const ft = r.timestamps;
@@ -247,69 +250,6 @@ function fromTimeline(tl: Timeline): MixedSamples {
   return { timestamps, values, histograms: { timestamps: Float64Array.from(ht), values: hv } };
 }
 
-// dedupPairInto over timelines holding floats and histograms: the same penalty rules (Thanos's
-// dedupSeriesIterator picks replicas by timestamp whatever the sample type). The counter
-// adjustment applies to floats only; Thanos does not adjust histograms either (iter.go: "TODO
-// (rabenhorst): Investigate if we also need to implement adjusting histograms here").
-function dedupTimelines(a: Timeline, b: Timeline, counter: boolean): Timeline {
-  const out: Timeline = { t: [], v: [] };
-  const na = a.t.length;
-  const nb = b.t.length;
-  let ia = 0;
-  let ib = 0;
-  let errA = 0;
-  let errB = 0;
-  let lastT = Number.NEGATIVE_INFINITY;
-  let penA = 0;
-  let penB = 0;
-  let useA = true;
-  let lastV: number | FloatHistogram | undefined = na > 0 ? a.v[0] : undefined;
-  for (;;) {
-    const prevUseA: boolean = useA;
-    if (ia < na) while (ia < na && (a.t[ia] as number) < lastT + 1 + penA) ia++;
-    if (ib < nb) while (ib < nb && (b.t[ib] as number) < lastT + 1 + penB) ib++;
-    const aOk = ia < na;
-    const bOk = ib < nb;
-    if (!aOk && !bOk) break;
-    let t: number;
-    if (!aOk) {
-      useA = false;
-      t = b.t[ib] as number;
-      penB = 0;
-    } else if (!bOk) {
-      useA = true;
-      t = a.t[ia] as number;
-      penA = 0;
-    } else {
-      const xa = a.t[ia] as number;
-      const xb = b.t[ib] as number;
-      useA = xa <= xb;
-      if (useA) {
-        penB = lastT !== Number.NEGATIVE_INFINITY ? 2 * (xa - lastT) : INITIAL_PENALTY;
-        penA = 0;
-        t = xa;
-      } else {
-        penA = lastT !== Number.NEGATIVE_INFINITY ? 2 * (xb - lastT) : INITIAL_PENALTY;
-        penB = 0;
-        t = xb;
-      }
-    }
-    if (counter && typeof lastV === 'number' && useA !== prevUseA) {
-      const ca = a.v[ia];
-      const cb = b.v[ib];
-      if (aOk && typeof ca === 'number' && lastV > ca + errA) errA += lastV - (ca + errA);
-      if (bOk && typeof cb === 'number' && lastV > cb + errB) errB += lastV - (cb + errB);
-    }
-    lastT = t;
-    const raw = useA ? (a.v[ia] as number | FloatHistogram) : (b.v[ib] as number | FloatHistogram);
-    const v = typeof raw === 'number' ? raw + (useA ? errA : errB) : raw;
-    out.t.push(t);
-    out.v.push(v);
-    lastV = v;
-  }
-  return out;
-}
-
 // Chain merge of timelines: by timestamp, the first replica's sample winning a timestamp.
 function chainTimelines(parts: readonly Timeline[]): Timeline {
   const out: Timeline = { t: [], v: [] };
@@ -339,10 +279,10 @@ function chainTimelines(parts: readonly Timeline[]): Timeline {
 
 /**
  * Deduplicates replicas of a series that holds native histograms, by the same rules as floats:
- * `penalty` folds Thanos's penalty algorithm over each replica's whole timeline (floats and
- * histograms together, as Thanos's dedup iterator walks them), `chain` merges by timestamp with
- * the first replica winning. The counter adjustment of `counter` functions applies to floats
- * only, as in Thanos.
+ * `penalty` runs Thanos's penalty algorithm window by window over each replica's timeline
+ * (floats and histograms together, as Thanos's dedup iterator walks them; see
+ * penaltyWindowTimelines), `chain` merges by timestamp with the first replica winning. The
+ * counter adjustment of `counter` functions applies to floats only, as in Thanos.
  */
 export function dedupMixedReplicas(
   replicas: readonly MixedSamples[],
@@ -353,7 +293,5 @@ export function dedupMixedReplicas(
   if (replicas.length === 1) return replicas[0] as MixedSamples;
   const tls = replicas.map(toTimeline);
   if (func === 'chain') return fromTimeline(chainTimelines(tls));
-  let acc = tls[0] as Timeline;
-  for (let i = 1; i < tls.length; i++) acc = dedupTimelines(acc, tls[i] as Timeline, counter);
-  return fromTimeline(acc);
+  return fromTimeline(penaltyWindowTimelines(tls, counter));
 }

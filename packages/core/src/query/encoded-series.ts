@@ -28,6 +28,11 @@ export interface SeriesDecodeParams {
   /** Bounds of the samples kept, ms, inclusive. */
   readonly mint: number;
   readonly maxt: number;
+  /**
+   * Where replicas are read from for deduplication, ms (≤ mint): the start of the penalty
+   * deduplication window holding mint (dedupWindowStart). Default mint.
+   */
+  readonly dedupFrom?: number;
   readonly func: DeduplicationFunc;
   /** The function around the selector treats values as counters (dedup adjusts resets). */
   readonly counter: boolean;
@@ -57,7 +62,16 @@ export function decodeStoreSeries(
 ): { series: SeriesSamples; samples: number } {
   const chains = splitOverlapping(chunks);
   if (hasHistogramChunks(chunks)) {
-    const mixed = decodeSeriesMixed(chains, p.aggregates, p.mint, p.maxt, p.func, p.counter, labels.toString());
+    const mixed = decodeSeriesMixed(
+      chains,
+      p.aggregates,
+      p.mint,
+      p.maxt,
+      p.func,
+      p.counter,
+      labels.toString(),
+      p.dedupFrom ?? p.mint,
+    );
     const samples = mixed.timestamps.length + (mixed.histograms?.timestamps.length ?? 0);
     return {
       series: mixed.histograms
@@ -75,6 +89,7 @@ export function decodeStoreSeries(
     state.arena,
     state.scratch,
     (replicas, outT, outV) => dedupReplicasInto(replicas, p.func, p.counter, outT, outV),
+    p.dedupFrom ?? p.mint,
   );
   return { series: { labels, timestamps: cols.timestamps, values: cols.values }, samples: cols.timestamps.length };
 }

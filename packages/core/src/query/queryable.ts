@@ -4,6 +4,7 @@ import { Gate } from '../concurrency/gate.js';
 import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { Aggr, AggrChunk, PartialResponseStrategy, ShardInfo, StoreAPI } from '../storeapi/store-api.js';
 import { type DeduplicationFunc, isCounterFunc } from './dedup.js';
+import { dedupWindowStart } from './dedup-window.js';
 import {
   decodeStoreSeries,
   EncodedSetBuilder,
@@ -91,6 +92,14 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
   // The engine asks for every selector at once; the gate keeps one query from opening more than
   // this many Series fan-outs in parallel.
   const selectGate = new Gate(Math.max(1, opts.maxConcurrentSelect ?? 4));
+  // Penalty deduplication restarts at fixed windows of absolute time: replicas are read from the
+  // start of the window holding the select's start, so the samples kept from there on are the
+  // same whatever the query's start (a query frontend's split pieces answer as the whole range).
+  const penaltyDedup = opts.dedup && (opts.deduplicationFunc ?? 'penalty') === 'penalty' && without.length > 0;
+  const readFrom = (hints: SelectHints): number =>
+    penaltyDedup && hints.labelsOnly !== true && Number.isFinite(hints.start)
+      ? dedupWindowStart(hints.start)
+      : hints.start;
   /**
    * Streams one select's Series answer, counting and collecting warnings, and hands each series
    * to `onSeries`. Yields to the event loop every few ms: an in-process store's stream never
@@ -105,7 +114,7 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
   ): Promise<void> => {
     const responses = opts.store.series(
       {
-        minTime: hints.start,
+        minTime: readFrom(hints),
         maxTime: hints.end,
         matchers,
         maxResolutionWindow: maxResolutionForHints(opts.maxSourceResolution, hints),
@@ -140,6 +149,7 @@ export function createStoreQueryable(opts: StoreQueryableOptions): StoreQueryabl
   const decodeParams = (hints: SelectHints, aggregates: Aggr[]): SeriesDecodeParams => ({
     aggregates,
     mint: hints.start,
+    dedupFrom: readFrom(hints),
     maxt: hints.end,
     func: opts.deduplicationFunc ?? 'penalty',
     counter: isCounterFunc(hints.func),

@@ -149,7 +149,9 @@ export function decodeChainInto(
 /**
  * Decodes one merged series (its chunks possibly from several replicas) into columns carved from
  * `arena`: one chain decodes straight in, several are decoded into scratch buffers and
- * deduplicated into the arena with `dedup`.
+ * deduplicated into the arena with `dedup`. Replicas are read from `dedupFrom` (≤ mint; the
+ * start of the deduplication window, so dedup sees the same samples whatever the query's start)
+ * and the deduplicated result is bounded to [mint, maxt].
  */
 export function decodeSeriesColumns(
   chains: readonly (readonly AggrChunk[])[],
@@ -159,6 +161,7 @@ export function decodeSeriesColumns(
   arena: ColumnArena,
   scratch: Scratch[],
   dedup: (replicas: SampleColumns[], outT: Float64Array, outV: Float64Array) => number,
+  dedupFrom = mint,
 ): SampleColumns {
   if (chains.length === 1) {
     const cap = chainCapacity(chains[0] as AggrChunk[], aggregates);
@@ -177,13 +180,18 @@ export function decodeSeriesColumns(
     const cap = chainCapacity(chain, aggregates);
     const sc = scratch[i] as Scratch;
     sc.ensure(cap);
-    const n = decodeChainInto(chain, aggregates, mint, maxt, sc.timestamps, sc.values);
+    const n = decodeChainInto(chain, aggregates, dedupFrom, maxt, sc.timestamps, sc.values);
     replicas.push({ timestamps: sc.timestamps.subarray(0, n), values: sc.values.subarray(0, n) });
     total += n;
   });
   const block = arena.alloc(2 * total);
-  const n = dedup(replicas, block.subarray(0, total), block.subarray(total, 2 * total));
-  if (n !== total) block.copyWithin(n, total, total + n);
+  const got = dedup(replicas, block.subarray(0, total), block.subarray(total, 2 * total));
+  // Drop what dedup read before mint: columns [skip, got) move to the block's start.
+  let skip = 0;
+  while (skip < got && (block[skip] as number) < mint) skip++;
+  const n = got - skip;
+  if (skip > 0) block.copyWithin(0, skip, got);
+  block.copyWithin(n, total + skip, total + got);
   const kept = arena.shrinkLast(block, 2 * n);
   return { timestamps: kept.subarray(0, n), values: kept.subarray(n, 2 * n) };
 }
@@ -267,7 +275,27 @@ export function decodeSeriesMixed(
   func: DeduplicationFunc,
   counter: boolean,
   name?: string,
+  dedupFrom = mint,
 ): MixedSamples {
-  const replicas = chains.map((chain) => decodeChainMixed(chain, aggregates, mint, maxt, name));
-  return dedupMixedReplicas(replicas, func, counter);
+  if (chains.length === 1) return decodeChainMixed(chains[0] as AggrChunk[], aggregates, mint, maxt, name);
+  const replicas = chains.map((chain) => decodeChainMixed(chain, aggregates, dedupFrom, maxt, name));
+  return boundMixed(dedupMixedReplicas(replicas, func, counter), mint);
+}
+
+/** `m` without the samples before `mint` (float and histogram columns alike). */
+function boundMixed(m: MixedSamples, mint: number): MixedSamples {
+  const cut = (t: Float64Array): number => {
+    let i = 0;
+    while (i < t.length && (t[i] as number) < mint) i++;
+    return i;
+  };
+  const f = cut(m.timestamps);
+  const h = m.histograms ? cut(m.histograms.timestamps) : 0;
+  if (f === 0 && h === 0) return m;
+  const floats = { timestamps: m.timestamps.subarray(f), values: m.values.subarray(f) };
+  if (!m.histograms) return floats;
+  return {
+    ...floats,
+    histograms: { timestamps: m.histograms.timestamps.subarray(h), values: m.histograms.values.slice(h) },
+  };
 }

@@ -1,0 +1,307 @@
+// Penalty deduplication that does not depend on where a query starts.
+//
+// Thanos's penalty algorithm (dedupPair) picks a replica at the first sample it reads and keeps
+// it until that replica has a gap. Which replica answers a given time therefore depends on the
+// query's start: a query frontend that splits a range at midnight got another replica from
+// midnight on than the querier answering the whole range, and so another answer on replicated
+// data. Here the algorithm restarts at fixed boundaries of absolute time, so the samples kept in
+// a window depend only on the replicas' samples inside that window. A querier reads replicated
+// series from the start of the window holding its first timestamp (dedupWindowStart), so every
+// query over a time sees the same samples there.
+import type { FloatHistogram } from '@thanos-ts/tsdb/histogram';
+
+/**
+ * Length of a deduplication window (ms): 10 minutes. A multiple of every common scrape interval
+ * (5 s … 5 m), so the replica that scrapes first in the cycle starts every window and windows
+ * add no replica switches of their own; short enough that the extra read before a query's start
+ * mostly falls in the chunk the query reads anyway.
+ */
+export const DEDUP_WINDOW_MS = 600_000;
+
+/** Start (ms) of the deduplication window holding `t`: where a querier starts reading replicas. */
+export function dedupWindowStart(t: number): number {
+  return Math.floor(t / DEDUP_WINDOW_MS) * DEDUP_WINDOW_MS;
+}
+
+// Thanos's penalty for the replica not taken while no sample gap is known yet (ms).
+const INITIAL_PENALTY = 5000;
+
+/** Where each kept sample comes from: `src[i]` is the replica, `at[i]` the index in it. */
+export interface DedupPicks {
+  readonly src: Int32Array;
+  readonly at: Int32Array;
+  readonly n: number;
+}
+
+/**
+ * Thanos's penalty algorithm over a[loA, hiA) and b[loB, hiB) (timestamps in ms, ascending):
+ * take the earlier sample of the two, the replica not taken only considered again after twice
+ * the last sample gap. Writes `fromB[k]` (0: a, 1: b) and `at[k]` for each kept sample; returns
+ * their number. At equal first timestamps a is taken.
+ */
+function penaltyPair(
+  ta: ArrayLike<number>,
+  loA: number,
+  hiA: number,
+  tb: ArrayLike<number>,
+  loB: number,
+  hiB: number,
+  fromB: Uint8Array,
+  at: Int32Array,
+): number {
+  let n = 0;
+  let ia = loA;
+  let ib = loB;
+  let lastT = Number.NEGATIVE_INFINITY;
+  let penA = 0;
+  let penB = 0;
+  for (;;) {
+    while (ia < hiA && (ta[ia] as number) < lastT + 1 + penA) ia++;
+    while (ib < hiB && (tb[ib] as number) < lastT + 1 + penB) ib++;
+    const aOk = ia < hiA;
+    const bOk = ib < hiB;
+    if (!aOk && !bOk) return n;
+    let useA: boolean;
+    if (!aOk) {
+      useA = false;
+      penB = 0;
+    } else if (!bOk) {
+      useA = true;
+      penA = 0;
+    } else {
+      const xa = ta[ia] as number;
+      const xb = tb[ib] as number;
+      useA = xa <= xb;
+      const gap = lastT === Number.NEGATIVE_INFINITY ? INITIAL_PENALTY : 2 * ((useA ? xa : xb) - lastT);
+      if (useA) {
+        penB = gap;
+        penA = 0;
+      } else {
+        penA = gap;
+        penB = 0;
+      }
+    }
+    if (useA) {
+      lastT = ta[ia] as number;
+      fromB[n] = 0;
+      at[n] = ia;
+    } else {
+      lastT = tb[ib] as number;
+      fromB[n] = 1;
+      at[n] = ib;
+    }
+    n++;
+  }
+}
+
+/** Orders numbers ascending with NaN after every number. */
+function compareNaNLast(x: number, y: number): number {
+  const nx = Number.isNaN(x);
+  const ny = Number.isNaN(y);
+  if (nx || ny) return nx === ny ? 0 : nx ? 1 : -1;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** First index in `t` from `lo` whose timestamp is at least `end`. */
+function lowerBound(t: ArrayLike<number>, end: number, lo: number): number {
+  let hi = t.length;
+  // Windows hold a few dozen samples: walk the first few, then bisect.
+  for (let k = 0; k < 8 && lo < hi; k++, lo++) if ((t[lo] as number) >= end) return lo;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((t[mid] as number) < end) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Picks the samples penalty deduplication keeps from `replicas` (each one's timestamps,
+ * ascending), window by window (DEDUP_WINDOW_MS of absolute time). In each window the replicas
+ * with samples there are ordered by their first sample (earlier first; at equal timestamps by
+ * `tieBreak`, lower first) and folded pairwise with Thanos's algorithm in that order, starting
+ * afresh: nothing outside the window decides what is kept inside it.
+ */
+export function penaltyWindowPicks(
+  replicas: readonly ArrayLike<number>[],
+  tieBreak: (replica: number, index: number) => number,
+): DedupPicks {
+  let total = 0;
+  for (const t of replicas) total += t.length;
+  const src = new Int32Array(total);
+  const at = new Int32Array(total);
+  const k = replicas.length;
+  const pos = new Int32Array(k);
+  const hi = new Int32Array(k);
+  const fromB = new Uint8Array(total);
+  const pairAt = new Int32Array(total);
+  // The fold's running result within a window: timestamps and where each came from.
+  const accT = new Float64Array(total);
+  const accSrc = new Int32Array(total);
+  const accAt = new Int32Array(total);
+  const order: number[] = [];
+  let n = 0;
+  for (;;) {
+    let first = Number.POSITIVE_INFINITY;
+    for (let r = 0; r < k; r++) {
+      const t = replicas[r] as ArrayLike<number>;
+      if ((pos[r] as number) < t.length) first = Math.min(first, t[pos[r] as number] as number);
+    }
+    if (first === Number.POSITIVE_INFINITY) break;
+    const end = dedupWindowStart(first) + DEDUP_WINDOW_MS;
+    order.length = 0;
+    for (let r = 0; r < k; r++) {
+      hi[r] = lowerBound(replicas[r] as ArrayLike<number>, end, pos[r] as number);
+      if ((hi[r] as number) > (pos[r] as number)) order.push(r);
+    }
+    if (order.length === 1) {
+      const r = order[0] as number;
+      for (let i = pos[r] as number; i < (hi[r] as number); i++, n++) {
+        src[n] = r;
+        at[n] = i;
+      }
+    } else {
+      order.sort((x, y) => {
+        const tx = (replicas[x] as ArrayLike<number>)[pos[x] as number] as number;
+        const ty = (replicas[y] as ArrayLike<number>)[pos[y] as number] as number;
+        if (tx !== ty) return tx - ty;
+        const vx = tieBreak(x, pos[x] as number);
+        const vy = tieBreak(y, pos[y] as number);
+        return compareNaNLast(vx, vy) || x - y;
+      });
+      const r0 = order[0] as number;
+      const r1 = order[1] as number;
+      let m = penaltyPair(
+        replicas[r0] as ArrayLike<number>,
+        pos[r0] as number,
+        hi[r0] as number,
+        replicas[r1] as ArrayLike<number>,
+        pos[r1] as number,
+        hi[r1] as number,
+        fromB,
+        pairAt,
+      );
+      for (let j = 0; j < m; j++) {
+        const r = fromB[j] === 0 ? r0 : r1;
+        accSrc[j] = r;
+        accAt[j] = pairAt[j] as number;
+        accT[j] = (replicas[r] as ArrayLike<number>)[pairAt[j] as number] as number;
+      }
+      // More replicas fold into the result so far, as Thanos nests its iterators.
+      for (let o = 2; o < order.length; o++) {
+        const r = order[o] as number;
+        const got = penaltyPair(
+          accT,
+          0,
+          m,
+          replicas[r] as ArrayLike<number>,
+          pos[r] as number,
+          hi[r] as number,
+          fromB,
+          pairAt,
+        );
+        const nextSrc = new Int32Array(got);
+        const nextAt = new Int32Array(got);
+        for (let j = 0; j < got; j++) {
+          const p = pairAt[j] as number;
+          nextSrc[j] = fromB[j] === 0 ? (accSrc[p] as number) : r;
+          nextAt[j] = fromB[j] === 0 ? (accAt[p] as number) : p;
+        }
+        for (let j = 0; j < got; j++) {
+          accSrc[j] = nextSrc[j] as number;
+          accAt[j] = nextAt[j] as number;
+          accT[j] = (replicas[nextSrc[j] as number] as ArrayLike<number>)[nextAt[j] as number] as number;
+        }
+        m = got;
+      }
+      src.set(accSrc.subarray(0, m), n);
+      at.set(accAt.subarray(0, m), n);
+      n += m;
+    }
+    for (let r = 0; r < k; r++) pos[r] = hi[r] as number;
+  }
+  return { src, at, n };
+}
+
+/**
+ * Float replicas deduplicated with penaltyWindowPicks, written to `outT`/`outV` (room for all
+ * replicas' samples); returns the number written. With `counter` (rate, increase, irate,
+ * resets), a switch to another replica never lowers the value: when the new replica's sample is
+ * below the previous one kept, it and every later sample are raised by the difference, so the
+ * increase across a switch is max(0, new − previous). Thanos raises each replica by its own
+ * accumulated error instead, which makes the increase at a switch depend on earlier switches.
+ * A drop within one replica is a real counter reset and stays.
+ */
+export function penaltyWindowFloats(
+  replicas: readonly { readonly timestamps: Float64Array; readonly values: Float64Array }[],
+  counter: boolean,
+  outT: Float64Array,
+  outV: Float64Array,
+): number {
+  const picks = penaltyWindowPicks(
+    replicas.map((r) => r.timestamps),
+    (r, i) => (replicas[r] as { values: Float64Array }).values[i] as number,
+  );
+  let offset = 0;
+  let lastSrc = -1;
+  let lastRaw = 0;
+  for (let j = 0; j < picks.n; j++) {
+    const r = replicas[picks.src[j] as number] as { timestamps: Float64Array; values: Float64Array };
+    const i = picks.at[j] as number;
+    const raw = r.values[i] as number;
+    outT[j] = r.timestamps[i] as number;
+    if (!counter || Number.isNaN(raw)) {
+      // NaNs (stale markers among them) are kept bit for bit and never decide an offset.
+      outV[j] = raw;
+      continue;
+    }
+    if (lastSrc >= 0 && picks.src[j] !== lastSrc && raw < lastRaw) offset += lastRaw - raw;
+    outV[j] = offset === 0 ? raw : raw + offset;
+    lastSrc = picks.src[j] as number;
+    lastRaw = raw;
+  }
+  return picks.n;
+}
+
+/**
+ * One replica as a timeline of floats and float histograms, for penaltyWindowTimelines.
+ * `t` ascending, in ms.
+ */
+export interface WindowTimeline {
+  t: number[];
+  v: (number | FloatHistogram)[];
+}
+
+/**
+ * penaltyWindowFloats over timelines holding floats and histograms (replicas of a native
+ * histogram series): picks are made on timestamps whatever the sample type, the counter offset
+ * applies to floats only (Thanos does not adjust histograms either).
+ */
+export function penaltyWindowTimelines(replicas: readonly WindowTimeline[], counter: boolean): WindowTimeline {
+  const picks = penaltyWindowPicks(
+    replicas.map((r) => r.t),
+    (r, i) => {
+      const v = (replicas[r] as WindowTimeline).v[i];
+      return typeof v === 'number' ? v : (v as FloatHistogram).sum;
+    },
+  );
+  const out: WindowTimeline = { t: new Array(picks.n), v: new Array(picks.n) };
+  let offset = 0;
+  let lastSrc = -1;
+  let lastRaw = 0;
+  for (let j = 0; j < picks.n; j++) {
+    const r = replicas[picks.src[j] as number] as WindowTimeline;
+    const i = picks.at[j] as number;
+    const raw = r.v[i] as number | FloatHistogram;
+    out.t[j] = r.t[i] as number;
+    if (!counter || typeof raw !== 'number' || Number.isNaN(raw)) {
+      out.v[j] = raw;
+      continue;
+    }
+    if (lastSrc >= 0 && picks.src[j] !== lastSrc && raw < lastRaw) offset += lastRaw - raw;
+    out.v[j] = offset === 0 ? raw : raw + offset;
+    lastSrc = picks.src[j] as number;
+    lastRaw = raw;
+  }
+  return out;
+}
