@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dedupPair, type SampleColumns } from './dedup.js';
+import type { SampleColumns } from './dedup.js';
 import { DEDUP_WINDOW_MS, dedupWindowStart, penaltyWindowFloats, penaltyWindowTimelines } from './dedup-window.js';
 
 const cols = (samples: [number, number][]): SampleColumns => ({
@@ -36,20 +36,34 @@ function replicas(hours: number): [SampleColumns, SampleColumns] {
 }
 
 describe('penalty deduplication by windows', () => {
-  it('matches Thanos inside one window', () => {
+  it('stays on the replica scraping first in the cycle, and fills its gaps from the other', () => {
+    // b scrapes 7 s after a: Thanos's flat 5 s initial penalty would switch to b at the second
+    // sample; twice the scrape interval keeps a until it misses scrapes.
     const a = cols([
-      [10000, 8],
-      [20000, 9],
-      [50001, 10],
-      [60000, 11],
+      [0, 1],
+      [15_000, 1],
+      [30_000, 1],
+      [90_000, 1],
+      [105_000, 1],
     ]);
     const b = cols([
-      [10001, 8],
-      [45001, 8.5],
-      [55001, 9.5],
+      [7_000, 2],
+      [22_000, 2],
+      [37_000, 2],
+      [52_000, 2],
+      [67_000, 2],
+      [82_000, 2],
+      [97_000, 2],
     ]);
-    const thanos = dedupPair(a, b, false);
-    expect(run([a, b], false)).toEqual(Array.from(thanos.timestamps, (t, i) => [t, thanos.values[i]]));
+    expect(run([a, b], false)).toEqual([
+      [0, 1],
+      [15_000, 1],
+      [30_000, 1],
+      [67_000, 2],
+      [82_000, 2],
+      [97_000, 2],
+    ]);
+    expect(run([b, a], false)).toEqual(run([a, b], false));
   });
 
   it('keeps the same samples from any start on (what a split query frontend relies on)', () => {
@@ -62,14 +76,13 @@ describe('penalty deduplication by windows', () => {
     }
   });
 
-  it('gives the same increases from any start for counters', () => {
+  it('keeps the same counter values from any start on', () => {
     const [a, b] = replicas(2);
-    const steps = (xs: [number, number][]) => xs.slice(1).map(([t, v], i) => [t, v - (xs[i] as [number, number])[1]]);
     const whole = run([a, b], true);
     for (const start of [1_300_000, 3_600_000, 5_050_000]) {
       const read = dedupWindowStart(start);
       const piece = run([from(a, read), from(b, read)], true).filter(([t]) => t >= start);
-      expect(steps(piece)).toEqual(steps(whole.filter(([t]) => t >= start)));
+      expect(piece).toEqual(whole.filter(([t]) => t >= start));
     }
   });
 
@@ -77,22 +90,27 @@ describe('penalty deduplication by windows', () => {
     const a = cols([
       [0, 100],
       [15_000, 101],
-      [30_000, 102],
-      [45_000, 3], // a restarted: a real reset
-      [60_000, 4],
     ]);
-    const b = cols([[7_000, 99]]);
-    // Thanos's algorithm takes b at 7 s (a's 5 s initial penalty), then a again from 30 s: the
-    // switch to b (99 < 100) holds the value, the switch back adds max(0, 102 − 99), and a's own
-    // drop stays a drop.
+    const b = cols([
+      [7_000, 99],
+      [22_000, 99.5],
+      [37_000, 100],
+      [52_000, 100.8],
+      [67_000, 100.9],
+      [82_000, 1], // b's target restarted: a real reset
+      [97_000, 2],
+    ]);
+    // a ends at 15 s; from 52 s b answers. Its samples below a's last value hold that value
+    // until b drops on its own, which stays a drop.
     expect(run([a, b], true)).toEqual([
       [0, 100],
-      [7_000, 100],
-      [30_000, 103],
-      [45_000, 4],
-      [60_000, 5],
+      [15_000, 101],
+      [52_000, 101],
+      [67_000, 101],
+      [82_000, 1],
+      [97_000, 2],
     ]);
-    expect(run([a, b], false).map(([, v]) => v)).toEqual([100, 99, 102, 3, 4]);
+    expect(run([a, b], false).map(([, v]) => v)).toEqual([100, 101, 100.8, 100.9, 1, 2]);
   });
 
   it("fills one replica's outage from the other", () => {

@@ -36,8 +36,8 @@ export interface DedupPicks {
 /**
  * Thanos's penalty algorithm over a[loA, hiA) and b[loB, hiB) (timestamps in ms, ascending):
  * take the earlier sample of the two, the replica not taken only considered again after twice
- * the last sample gap. Writes `fromB[k]` (0: a, 1: b) and `at[k]` for each kept sample; returns
- * their number. At equal first timestamps a is taken.
+ * the last sample gap (`initialPenalty` after the first sample). Writes `fromB[k]` (0: a, 1: b)
+ * and `at[k]` for each kept sample; returns their number. At equal first timestamps a is taken.
  */
 function penaltyPair(
   ta: ArrayLike<number>,
@@ -46,6 +46,7 @@ function penaltyPair(
   tb: ArrayLike<number>,
   loB: number,
   hiB: number,
+  initialPenalty: number,
   fromB: Uint8Array,
   at: Int32Array,
 ): number {
@@ -72,7 +73,7 @@ function penaltyPair(
       const xa = ta[ia] as number;
       const xb = tb[ib] as number;
       useA = xa <= xb;
-      const gap = lastT === Number.NEGATIVE_INFINITY ? INITIAL_PENALTY : 2 * ((useA ? xa : xb) - lastT);
+      const gap = lastT === Number.NEGATIVE_INFINITY ? initialPenalty : 2 * ((useA ? xa : xb) - lastT);
       if (useA) {
         penB = gap;
         penA = 0;
@@ -102,6 +103,26 @@ function compareNaNLast(x: number, y: number): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/**
+ * The penalty after a window's first sample: twice the shorter first sample interval of the two
+ * replicas there (their scrape interval), Thanos's flat 5 s when neither has two samples. With
+ * Thanos's 5 s, a replica scraping more than 5 s later in the cycle took over at the second
+ * sample, a switch at every window start.
+ */
+function firstPenalty(
+  ta: ArrayLike<number>,
+  loA: number,
+  hiA: number,
+  tb: ArrayLike<number>,
+  loB: number,
+  hiB: number,
+): number {
+  const da = loA + 1 < hiA ? (ta[loA + 1] as number) - (ta[loA] as number) : Number.POSITIVE_INFINITY;
+  const db = loB + 1 < hiB ? (tb[loB + 1] as number) - (tb[loB] as number) : Number.POSITIVE_INFINITY;
+  const d = Math.min(da, db);
+  return d === Number.POSITIVE_INFINITY ? INITIAL_PENALTY : 2 * d;
+}
+
 /** First index in `t` from `lo` whose timestamp is at least `end`. */
 function lowerBound(t: ArrayLike<number>, end: number, lo: number): number {
   let hi = t.length;
@@ -120,7 +141,7 @@ function lowerBound(t: ArrayLike<number>, end: number, lo: number): number {
  * ascending), window by window (DEDUP_WINDOW_MS of absolute time). In each window the replicas
  * with samples there are ordered by their first sample (earlier first; at equal timestamps by
  * `tieBreak`, lower first) and folded pairwise with Thanos's algorithm in that order, starting
- * afresh: nothing outside the window decides what is kept inside it.
+ * afresh (see firstPenalty): nothing outside the window decides what is kept inside it.
  */
 export function penaltyWindowPicks(
   replicas: readonly ArrayLike<number>[],
@@ -171,16 +192,13 @@ export function penaltyWindowPicks(
       });
       const r0 = order[0] as number;
       const r1 = order[1] as number;
-      let m = penaltyPair(
-        replicas[r0] as ArrayLike<number>,
-        pos[r0] as number,
-        hi[r0] as number,
-        replicas[r1] as ArrayLike<number>,
-        pos[r1] as number,
-        hi[r1] as number,
-        fromB,
-        pairAt,
-      );
+      const t0 = replicas[r0] as ArrayLike<number>;
+      const t1 = replicas[r1] as ArrayLike<number>;
+      const p0 = pos[r0] as number;
+      const p1 = pos[r1] as number;
+      const h0 = hi[r0] as number;
+      const h1 = hi[r1] as number;
+      let m = penaltyPair(t0, p0, h0, t1, p1, h1, firstPenalty(t0, p0, h0, t1, p1, h1), fromB, pairAt);
       for (let j = 0; j < m; j++) {
         const r = fromB[j] === 0 ? r0 : r1;
         accSrc[j] = r;
@@ -190,16 +208,10 @@ export function penaltyWindowPicks(
       // More replicas fold into the result so far, as Thanos nests its iterators.
       for (let o = 2; o < order.length; o++) {
         const r = order[o] as number;
-        const got = penaltyPair(
-          accT,
-          0,
-          m,
-          replicas[r] as ArrayLike<number>,
-          pos[r] as number,
-          hi[r] as number,
-          fromB,
-          pairAt,
-        );
+        const tr = replicas[r] as ArrayLike<number>;
+        const pr = pos[r] as number;
+        const hr = hi[r] as number;
+        const got = penaltyPair(accT, 0, m, tr, pr, hr, firstPenalty(accT, 0, m, tr, pr, hr), fromB, pairAt);
         const nextSrc = new Int32Array(got);
         const nextAt = new Int32Array(got);
         for (let j = 0; j < got; j++) {
@@ -224,13 +236,40 @@ export function penaltyWindowPicks(
 }
 
 /**
+ * The counter adjustment of a deduplicated series: a switch to another replica never lowers the
+ * value. When the new replica's sample is below the last value kept, the last value is held
+ * until the new replica reaches it (or drops on its own: a real counter reset, kept). Thanos
+ * instead raises the new replica by the difference for good, and these raises add up switch
+ * after switch: values then depend on every switch since the query's start, down to float
+ * rounding. Holding keeps the stored values everywhere but in those few samples.
+ */
+class CounterHold {
+  private lastSrc = -1;
+  private lastRaw = 0;
+  private lastOut = 0;
+  private held = Number.NaN;
+
+  /** The value to keep for sample `raw` of replica `src`. */
+  next(src: number, raw: number): number {
+    // NaNs (stale markers among them) are kept bit for bit and change nothing.
+    if (Number.isNaN(raw)) return raw;
+    if (this.lastSrc >= 0 && src !== this.lastSrc) {
+      this.held = raw < this.lastOut ? this.lastOut : Number.NaN;
+    } else if (!Number.isNaN(this.held) && (raw < this.lastRaw || raw >= this.held)) {
+      this.held = Number.NaN;
+    }
+    const out = Number.isNaN(this.held) ? raw : this.held;
+    this.lastSrc = src;
+    this.lastRaw = raw;
+    this.lastOut = out;
+    return out;
+  }
+}
+
+/**
  * Float replicas deduplicated with penaltyWindowPicks, written to `outT`/`outV` (room for all
  * replicas' samples); returns the number written. With `counter` (rate, increase, irate,
- * resets), a switch to another replica never lowers the value: when the new replica's sample is
- * below the previous one kept, it and every later sample are raised by the difference, so the
- * increase across a switch is max(0, new − previous). Thanos raises each replica by its own
- * accumulated error instead, which makes the increase at a switch depend on earlier switches.
- * A drop within one replica is a real counter reset and stays.
+ * resets), switches between replicas never lower the value (CounterHold).
  */
 export function penaltyWindowFloats(
   replicas: readonly { readonly timestamps: Float64Array; readonly values: Float64Array }[],
@@ -242,23 +281,14 @@ export function penaltyWindowFloats(
     replicas.map((r) => r.timestamps),
     (r, i) => (replicas[r] as { values: Float64Array }).values[i] as number,
   );
-  let offset = 0;
-  let lastSrc = -1;
-  let lastRaw = 0;
+  const hold = counter ? new CounterHold() : undefined;
   for (let j = 0; j < picks.n; j++) {
-    const r = replicas[picks.src[j] as number] as { timestamps: Float64Array; values: Float64Array };
+    const src = picks.src[j] as number;
+    const r = replicas[src] as { timestamps: Float64Array; values: Float64Array };
     const i = picks.at[j] as number;
     const raw = r.values[i] as number;
     outT[j] = r.timestamps[i] as number;
-    if (!counter || Number.isNaN(raw)) {
-      // NaNs (stale markers among them) are kept bit for bit and never decide an offset.
-      outV[j] = raw;
-      continue;
-    }
-    if (lastSrc >= 0 && picks.src[j] !== lastSrc && raw < lastRaw) offset += lastRaw - raw;
-    outV[j] = offset === 0 ? raw : raw + offset;
-    lastSrc = picks.src[j] as number;
-    lastRaw = raw;
+    outV[j] = hold ? hold.next(src, raw) : raw;
   }
   return picks.n;
 }
@@ -274,8 +304,8 @@ export interface WindowTimeline {
 
 /**
  * penaltyWindowFloats over timelines holding floats and histograms (replicas of a native
- * histogram series): picks are made on timestamps whatever the sample type, the counter offset
- * applies to floats only (Thanos does not adjust histograms either).
+ * histogram series): picks are made on timestamps whatever the sample type, the counter
+ * adjustment applies to floats only (Thanos does not adjust histograms either).
  */
 export function penaltyWindowTimelines(replicas: readonly WindowTimeline[], counter: boolean): WindowTimeline {
   const picks = penaltyWindowPicks(
@@ -286,22 +316,14 @@ export function penaltyWindowTimelines(replicas: readonly WindowTimeline[], coun
     },
   );
   const out: WindowTimeline = { t: new Array(picks.n), v: new Array(picks.n) };
-  let offset = 0;
-  let lastSrc = -1;
-  let lastRaw = 0;
+  const hold = counter ? new CounterHold() : undefined;
   for (let j = 0; j < picks.n; j++) {
-    const r = replicas[picks.src[j] as number] as WindowTimeline;
+    const src = picks.src[j] as number;
+    const r = replicas[src] as WindowTimeline;
     const i = picks.at[j] as number;
     const raw = r.v[i] as number | FloatHistogram;
     out.t[j] = r.t[i] as number;
-    if (!counter || typeof raw !== 'number' || Number.isNaN(raw)) {
-      out.v[j] = raw;
-      continue;
-    }
-    if (lastSrc >= 0 && picks.src[j] !== lastSrc && raw < lastRaw) offset += lastRaw - raw;
-    out.v[j] = offset === 0 ? raw : raw + offset;
-    lastSrc = picks.src[j] as number;
-    lastRaw = raw;
+    out.v[j] = hold && typeof raw === 'number' ? hold.next(src, raw) : raw;
   }
   return out;
 }
