@@ -6,8 +6,9 @@
 //   ┌────────────────────────────────────────────────────────────────────────────┐
 //   │ header  int32 × 4: series, samples in the request, samples kept, key bytes │
 //   ├────────────────────────────────────────────────────────────────────────────┤
-//   │ per series int32 × 3: label-set error (0 = valid, else 1 + index in        │
-//   │   LABEL_SET_ERRORS), end of its key in the keys, end of its samples        │
+//   │ per series int32 × 4: label-set error (0 = valid, else 1 + index in        │
+//   │   LABEL_SET_ERRORS), end of its key in the keys, end of its samples,       │
+//   │   32-bit FNV-1a hash of its key                                            │
 //   ├──────────── padded to 8 bytes ─────────────────────────────────────────────┤
 //   │ timestamps float64 × samples kept (ms)                                     │
 //   │ values     float64 × samples kept (staleness markers keep their NaN bits)  │
@@ -15,8 +16,8 @@
 //   │ keys: per valid series (name 0xff value 0xff)* as UTF-8                    │
 //   └────────────────────────────────────────────────────────────────────────────┘
 //
-// A series key read as latin1 is a string that is cheap to make (one byte, one char) and unique
-// per label set (0xff never occurs in UTF-8), so it can key a Map from label set to head ref.
+// A series key is unique per label set (0xff never occurs in UTF-8); with its hash, made on the
+// worker, the main thread finds the series' head ref without making a string (SeriesRefCache).
 // Series with invalid labels keep no samples or key: the writer only counts them.
 import { STALE_NAN } from '@thanos-ts/tsdb';
 import { ProtoReader } from '../protowire/reader.js';
@@ -29,7 +30,7 @@ const HEADER_INTS = 4;
 interface LatinSlicer {
   latin1Slice(start: number, end: number): string;
 }
-const PER_SERIES_INTS = 3;
+const PER_SERIES_INTS = 4;
 const SEP = 0xff;
 
 /** A decoded remote-write request in the compact form; see the file comment for the layout. @internal */
@@ -62,6 +63,21 @@ export class IngestBatch {
   labelError(i: number): string | undefined {
     const e = this.meta[i * PER_SERIES_INTS] as number;
     return e === 0 ? undefined : LABEL_SET_ERRORS[e - 1];
+  }
+
+  /** 32-bit FNV-1a hash of series `i`'s key (valid series only). */
+  hash(i: number): number {
+    return this.meta[i * PER_SERIES_INTS + 3] as number;
+  }
+
+  /** Whether series `i`'s key equals `key` (a {@link key} of some batch). */
+  keyEquals(i: number, key: string): boolean {
+    const start = this.keyStart(i);
+    const len = (this.meta[i * PER_SERIES_INTS + 1] as number) - start;
+    if (key.length !== len) return false;
+    const keys = this.keys;
+    for (let k = 0; k < len; k++) if (key.charCodeAt(k) !== keys[start + k]) return false;
+    return true;
   }
 
   /** Series `i`'s label key (valid series only): `(name 0xff value 0xff)*` read as latin1. */
@@ -116,6 +132,13 @@ export class IngestBatch {
   }
 }
 
+/** 32-bit FNV-1a of bytes [start, end), as an int32. */
+function fnv1a(buf: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let p = start; p < end; p++) h = Math.imul(h ^ (buf[p] as number), 0x01000193);
+  return h;
+}
+
 function f64Offset(series: number): number {
   const bytes = (HEADER_INTS + series * PER_SERIES_INTS) * 4;
   return (bytes + 7) & ~7;
@@ -156,6 +179,7 @@ export function encodeIngestBatch(series: readonly WriteSeries[]): ArrayBuffer {
       }
       kept += s.timestamps.length;
     }
+    meta[i * PER_SERIES_INTS + 3] = fnv1a(keys, i === 0 ? 0 : (meta[(i - 1) * PER_SERIES_INTS + 1] as number), keyEnd);
     meta[i * PER_SERIES_INTS + 1] = keyEnd;
     meta[i * PER_SERIES_INTS + 2] = kept;
   }
@@ -367,6 +391,7 @@ export function decodeIngestBatch(buf: Uint8Array): ArrayBuffer | undefined {
       kept = firstSample;
     } else {
       scratchMeta[n * PER_SERIES_INTS] = 0;
+      let h = 0x811c9dc5 | 0;
       for (let i = 0; i < labels; i++) {
         for (let k = 0; k < 2; k++) {
           const a = labelRanges[4 * i + 2 * k] as number;
@@ -377,10 +402,16 @@ export function decodeIngestBatch(buf: Uint8Array): ArrayBuffer | undefined {
             scratchKeys = grown;
           }
           // Byte by byte: label names and values are short, and Buffer.copy costs a native call.
-          for (let p = a; p < b; p++) scratchKeys[keyEnd++] = buf[p] as number;
+          for (let p = a; p < b; p++) {
+            const c = buf[p] as number;
+            scratchKeys[keyEnd++] = c;
+            h = Math.imul(h ^ c, 0x01000193);
+          }
           scratchKeys[keyEnd++] = SEP;
+          h = Math.imul(h ^ SEP, 0x01000193);
         }
       }
+      scratchMeta[n * PER_SERIES_INTS + 3] = h;
     }
     scratchMeta[n * PER_SERIES_INTS + 1] = keyEnd;
     scratchMeta[n * PER_SERIES_INTS + 2] = kept;

@@ -230,31 +230,55 @@ function appendSeries(
   return appended;
 }
 
+/** One cached series: its key, its head ref, and the next entry with the same hash. */
+interface RefEntry {
+  readonly key: string;
+  ref: number;
+  next: RefEntry | undefined;
+}
+
 /**
- * Head refs of the series a tenant's writes resolved before, by label key (IngestBatch.key), so
- * the main thread appends by ref instead of hashing and comparing label sets. One per DB: a
- * tenant closed or pruned gets a new DB and so a new cache. A ref whose series the head dropped
- * (truncation garbage-collects series; refs are never reused) is found missing and resolved by
- * labels again. Bounded: cleared when it holds more than twice the head's series (plus slack),
- * which only churned series can cause. @internal
+ * Head refs of the series a tenant's writes resolved before, by label key (IngestBatch), so the
+ * main thread appends by ref instead of building, hashing and comparing label sets: entries are
+ * found by the key hash the worker made and checked byte for byte, so no string is made per
+ * sample. One per DB: a tenant closed or pruned gets a new DB and so a new cache. A ref whose
+ * series the head dropped (truncation garbage-collects series; refs are never reused) is found
+ * missing and resolved by labels again. Bounded: cleared when it holds more than twice the
+ * head's series (plus slack), which only churned series can cause. @internal
  */
 export class SeriesRefCache {
-  private readonly refs = new Map<string, number>();
+  private readonly byHash = new Map<number, RefEntry>();
+  private size = 0;
 
   constructor(private readonly db: DB) {}
 
-  /** The ref of `key`'s series if the head still has it. */
-  get(key: string): number | undefined {
-    const ref = this.refs.get(key);
-    if (ref === undefined) return undefined;
-    if (this.db.head.getByRef(ref) !== undefined) return ref;
-    this.refs.delete(key);
+  /** The ref of series `i` of `batch` if it is cached and the head still has it. */
+  get(batch: IngestBatch, i: number): number | undefined {
+    const h = batch.hash(i);
+    let prev: RefEntry | undefined;
+    for (let e = this.byHash.get(h); e !== undefined; prev = e, e = e.next) {
+      if (!batch.keyEquals(i, e.key)) continue;
+      if (this.db.head.getByRef(e.ref) !== undefined) return e.ref;
+      // Dropped by the head: forget it.
+      if (prev === undefined) {
+        if (e.next === undefined) this.byHash.delete(h);
+        else this.byHash.set(h, e.next);
+      } else prev.next = e.next;
+      this.size--;
+      return undefined;
+    }
     return undefined;
   }
 
-  set(key: string, ref: number): void {
-    if (this.refs.size >= 2 * this.db.head.numSeries + 1024) this.refs.clear();
-    this.refs.set(key, ref);
+  /** Remembers `ref` for series `i` of `batch` (not cached yet). */
+  set(batch: IngestBatch, i: number, ref: number): void {
+    if (this.size >= 2 * this.db.head.numSeries + 1024) {
+      this.byHash.clear();
+      this.size = 0;
+    }
+    const h = batch.hash(i);
+    this.byHash.set(h, { key: batch.key(i), ref, next: this.byHash.get(h) });
+    this.size++;
   }
 }
 
@@ -276,8 +300,7 @@ function appendIngestBatch(
       tracker.add(bad, 'series', LABEL_CONFLICTS.has(bad) ? 'conflict' : 'bad-data');
       continue;
     }
-    const key = batch.key(i);
-    const cached = cache.get(key);
+    const cached = cache.get(batch, i);
     let ref: number | Labels = cached ?? Labels.fromSortedFlat(batch.flatLabels(i));
     const end = batch.sampleEnd(i);
     for (let j = batch.sampleStart(i); j < end; j++) {
@@ -296,7 +319,7 @@ function appendIngestBatch(
         tracker.add(reason, 'samples', 'conflict');
       }
     }
-    if (cached === undefined && typeof ref === 'number') cache.set(key, ref);
+    if (cached === undefined && typeof ref === 'number') cache.set(batch, i, ref);
   }
   return appended;
 }
