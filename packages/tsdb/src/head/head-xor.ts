@@ -1,9 +1,10 @@
-// The open XOR chunk of a head series. The same bits as chunkenc's XorEncoder (both run
-// appendXorSamples), shaped for a head holding hundreds of thousands of open chunks at once.
+// The open XOR chunk of a head series, as fields of the series itself. The same bits as
+// chunkenc's XorEncoder (both run appendXorSamples), shaped for a head holding hundreds of
+// thousands of open chunks at once.
 import { appendXorSamples, XorWriterState } from '../chunkenc/xor-writer.js';
 
 // Starting capacity of an open chunk's buffer, bytes: ~20 samples of a regular scrape; a fuller
-// chunk grows it once or twice, and reset() keeps the grown buffer for the series' next chunk.
+// chunk grows it once or twice, and a new chunk of the series keeps the grown buffer.
 const INITIAL_BYTES = 64;
 
 // Open-chunk buffers are carved out of shared slabs: a typed array with its own ArrayBuffer costs
@@ -23,6 +24,9 @@ function carve(n: number): Uint8Array {
   return b;
 }
 
+// A series that never had a float chunk holds no buffer.
+const NO_BYTES = new Uint8Array(0);
+
 // One-sample columns for appendXorSamples (synchronous, so sharing them is safe).
 const oneT = new Float64Array(1);
 const oneV = new Float64Array(1);
@@ -32,56 +36,76 @@ const proto = XorWriterState.prototype;
 const byteLengthOf = Object.getOwnPropertyDescriptor(proto, 'byteLength')?.get as (this: XorWriterState) => number;
 
 /**
- * The open XOR chunk of a head series: appends one sample at a time straight into the bit
- * stream (no batch buffer: the ~20 ns of loading the writer state per sample is cheaper than
- * two more arrays per series). It is the writer state itself (one object per open chunk), with
- * XorWriterState's fields but not its constructor, which allocates a buffer of its own (an
- * ArrayBuffer per series, thrown away at once; it showed in replay profiles).
- * `bytes()` copies; appending may continue after it; `reset()` starts a new chunk.
+ * The open XOR chunk of a head series, held in the series' own fields (MemSeries extends this)
+ * rather than in an encoder object of its own: with a separate encoder, each series of a 200k
+ * replay cost one more object and a boxed number for its newest timestamp, both copied by every
+ * young-generation collection, and garbage collection was a third of the replay's main thread.
+ * The fields are XorWriterState's, read and written by appendXorSamples; `t` is left to the
+ * subclass, which keeps it outside the object (a double field is a boxed number in V8).
+ * Internal to the head: the fields are public only for appendXorSamples.
  */
-export class HeadXorAppender implements XorWriterState {
-  buf: Uint8Array = carve(INITIAL_BYTES);
+export abstract class HeadXorChunk {
+  /** @internal Chunk bytes (see XorWriterState); a shared empty array until the first float chunk. */
+  buf: Uint8Array = NO_BYTES;
+  /** @internal */
   byteLen = 2;
+  /** @internal */
   acc = 0;
+  /** @internal */
   accBits = 0;
+  /** @internal */
   trailingEmptyByte = false;
+  /** @internal Samples in the open float chunk. */
   count = 0;
-  t = 0;
+  /** @internal */
   tDelta = 0;
+  /** @internal */
   vHi = 0;
+  /** @internal */
   vLo = 0;
+  /** @internal */
   leading = 0xff;
+  /** @internal */
   trailing = 0;
+  /** Whether the series has an open float (XOR) chunk. */
+  protected xorOpen = false;
 
-  /** Number of samples in the chunk. */
-  get numSamples(): number {
-    return this.count;
+  /** @internal Timestamp of the open chunk's newest sample, ms (the writer's `t`). */
+  abstract get t(): number;
+  abstract set t(v: number);
+
+  /** Starts a new, empty float chunk (keeping the buffer of the previous one). */
+  protected openXorChunk(): void {
+    if (this.buf.length === 0) this.buf = carve(INITIAL_BYTES);
+    proto.reset.call(this as unknown as XorWriterState);
+    this.xorOpen = true;
   }
 
-  /** Encoded size in bytes. */
-  get byteLength(): number {
-    return byteLengthOf.call(this);
+  /** Drops the open float chunk and its buffer (the series was truncated or changed encoding). */
+  protected dropXorChunk(): void {
+    this.xorOpen = false;
+    this.buf = NO_BYTES;
   }
 
-  /** Starts a new, empty chunk, keeping the buffer. */
-  reset(): void {
-    proto.reset.call(this);
-  }
-
-  /** The chunk bytes so far, in a fresh array. */
-  bytes(): Uint8Array {
-    return proto.bytes.call(this);
-  }
-
-  /** Writes the chunk bytes so far into `dst` from `at`; returns the offset after them. */
-  writeTo(dst: Uint8Array, at: number): number {
-    return proto.writeTo.call(this, dst, at);
-  }
-
-  /** Appends one sample; timestamps must increase. */
-  append(t: number, v: number): void {
+  /** Appends one sample to the open float chunk; timestamps must increase. */
+  protected xorAppend(t: number, v: number): void {
     oneT[0] = t;
     oneV[0] = v;
-    appendXorSamples(this, oneT, oneV, 0, 1);
+    appendXorSamples(this as unknown as XorWriterState, oneT, oneV, 0, 1);
+  }
+
+  /** @internal Encoded size of the open float chunk, bytes (XorWriterState's, which its writeTo reads). */
+  get byteLength(): number {
+    return byteLengthOf.call(this as unknown as XorWriterState);
+  }
+
+  /** @internal Writes the open float chunk's bytes into `dst` from `at`; returns the offset after them. */
+  writeTo(dst: Uint8Array, at: number): number {
+    return proto.writeTo.call(this as unknown as XorWriterState, dst, at);
+  }
+
+  /** The open float chunk's bytes so far, in a fresh array; appending may continue after. */
+  protected xorBytes(): Uint8Array {
+    return proto.bytes.call(this as unknown as XorWriterState);
   }
 }

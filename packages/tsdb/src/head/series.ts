@@ -13,7 +13,7 @@ import { floatHistogramEquals, histogramEquals } from '../histogram/histogram.js
 import type { FloatHistogram, Histogram } from '../histogram/types.js';
 import type { Labels } from '../labels/labels.js';
 import type { HistogramSamples } from '../storage/queryable.js';
-import { HeadXorAppender } from './head-xor.js';
+import { HeadXorChunk } from './head-xor.js';
 
 /**
  * A closed (full) chunk of a head series: its bytes and inclusive time range, ms. `encoding` is
@@ -55,9 +55,13 @@ export function sameFloatBits(a: number, b: number): boolean {
 
 const NO_CHUNKS: HeadChunk[] = Object.freeze([]) as unknown as HeadChunk[];
 
+// Float64s per series in SeriesNumbers: open chunk mint, maxt, next cut time, last value, and the
+// open XOR chunk writer's newest timestamp.
+const NUMS = 5;
+
 /**
- * The numbers of a head's series (open chunk mint and maxt, the next cut time, the last value),
- * four float64 per series in one array. As fields they were four boxed doubles per series (V8
+ * The numbers of a head's series (open chunk mint and maxt, the next cut time, the last value,
+ * the XOR writer's last timestamp), five float64 per series in one array. As fields they were four boxed doubles per series (V8
  * keeps no double unboxed in an object), a third of the objects a replay made per series and so a
  * good part of its garbage collection. Offsets of deleted series are reused.
  */
@@ -69,15 +73,15 @@ export class SeriesNumbers {
 
   /** `capacity`: series to make room for at first. */
   constructor(capacity = 1024) {
-    this.f = new Float64Array(4 * capacity);
+    this.f = new Float64Array(NUMS * capacity);
   }
 
-  /** Offset of a new series' four numbers, set to their initial values (0, -Infinity, 0, 0). */
+  /** Offset of a new series' numbers, set to their initial values (0, -Infinity, 0, 0, 0). */
   alloc(): number {
     let o = this.free.pop();
     if (o === undefined) {
       o = this.next;
-      this.next += 4;
+      this.next += NUMS;
       if (this.next > this.f.length) {
         const g = new Float64Array(this.f.length * 2);
         g.set(this.f);
@@ -89,6 +93,7 @@ export class SeriesNumbers {
     f[o + 1] = Number.NEGATIVE_INFINITY;
     f[o + 2] = 0;
     f[o + 3] = 0;
+    f[o + 4] = 0;
     return o;
   }
 
@@ -188,19 +193,18 @@ class OooData {
  * appended to, and optionally out-of-order samples. Not safe for concurrent use, which JavaScript
  * never does within one head.
  */
-export class MemSeries {
+export class MemSeries extends HeadXorChunk {
   /** Closed chunks, oldest first. Shared and frozen while empty: never push to it directly. */
   chunks: HeadChunk[] = NO_CHUNKS;
-  /** Encoder of the open chunk; undefined when there is none (new or truncated series). */
-  private enc: HeadXorAppender | undefined;
+  // The open float chunk is in the fields of HeadXorChunk (xorOpen says whether there is one).
   /**
-   * The open chunk when it holds native histograms (then `enc` is undefined): a series has one
-   * open chunk, and a change between floats and histograms cuts it, as in Prometheus.
+   * The open chunk when it holds native histograms (then there is no open float chunk): a series
+   * has one open chunk, and a change between floats and histograms cuts it, as in Prometheus.
    */
   private hist: OpenHistogramChunk | undefined;
   /** The newest in-order sample when it is a histogram (for the duplicate check). */
   lastHistogram: Histogram | FloatHistogram | undefined;
-  // headMinTime, headMaxTime, nextAt and lastValue live in `nums` (see SeriesNumbers), at `o`.
+  // headMinTime, headMaxTime, nextAt, lastValue and t live in `nums` (see SeriesNumbers), at `o`.
   private readonly nums: SeriesNumbers;
   private readonly o: number;
   /** Samples appended to this series by appenders not yet committed or rolled back. */
@@ -218,8 +222,17 @@ export class MemSeries {
     /** The head's store of series numbers; a series made on its own gets one of its own. */
     nums?: SeriesNumbers,
   ) {
+    super();
     this.nums = nums ?? new SeriesNumbers(1);
     this.o = this.nums.alloc();
+  }
+
+  /** @internal The open XOR chunk writer's newest timestamp, ms (see HeadXorChunk). */
+  get t(): number {
+    return this.nums.f[this.o + 4] as number;
+  }
+  set t(v: number) {
+    this.nums.f[this.o + 4] = v;
   }
 
   private get headMinTime(): number {
@@ -279,7 +292,7 @@ export class MemSeries {
    */
   setMmappedChunks(chunks: HeadChunk[]): void {
     this.chunks = chunks;
-    this.enc = undefined;
+    this.dropXorChunk();
     this.hist = undefined;
     this.lastHistogram = undefined;
     this.nextAt = 0;
@@ -290,8 +303,8 @@ export class MemSeries {
    * or undefined when there is none.
    */
   openChunk(): HeadChunk | undefined {
-    if (this.enc !== undefined && this.enc.numSamples > 0)
-      return { minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.enc.bytes() };
+    if (this.xorOpen && this.count > 0)
+      return { minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() };
     return this.openHistogramChunk();
   }
 
@@ -310,7 +323,7 @@ export class MemSeries {
     encoding: number,
     lastValue: number,
   ): HeadChunk {
-    this.enc = undefined;
+    this.dropXorChunk();
     this.hist = undefined;
     this.lastHistogram = undefined;
     this.nextAt = 0;
@@ -344,7 +357,7 @@ export class MemSeries {
 
   /** Timestamp of the newest in-order sample, or -Infinity. */
   maxTime(): number {
-    if (this.enc !== undefined || this.hist !== undefined) return this.headMaxTime;
+    if (this.xorOpen || this.hist !== undefined) return this.headMaxTime;
     const last = this.chunks[this.chunks.length - 1];
     return last ? last.maxTime : Number.NEGATIVE_INFINITY;
   }
@@ -353,21 +366,21 @@ export class MemSeries {
   minTime(): number {
     let m =
       this.chunks[0]?.minTime ??
-      (this.enc !== undefined || this.hist !== undefined ? this.headMinTime : Number.POSITIVE_INFINITY);
+      (this.xorOpen || this.hist !== undefined ? this.headMinTime : Number.POSITIVE_INFINITY);
     if (this.ooo) m = Math.min(m, this.ooo.minTime());
     return m;
   }
 
   /** Whether the series has an open chunk (Prometheus's `s.head() != nil`). */
   hasHeadChunk(): boolean {
-    return this.enc !== undefined || this.hist !== undefined;
+    return this.xorOpen || this.hist !== undefined;
   }
 
   /** Whether no samples are left. */
   empty(): boolean {
     return (
       this.chunks.length === 0 &&
-      this.enc === undefined &&
+      !this.xorOpen &&
       this.hist === undefined &&
       (this.ooo === undefined || this.ooo.empty())
     );
@@ -375,7 +388,7 @@ export class MemSeries {
 
   /** Number of chunks held (closed, open, and out-of-order). */
   numChunks(): number {
-    let n = this.chunks.length + (this.enc === undefined && this.hist === undefined ? 0 : 1);
+    let n = this.chunks.length + (!this.xorOpen && this.hist === undefined ? 0 : 1);
     if (this.ooo) n += this.ooo.chunks.length + (this.ooo.n > 0 ? 1 : 0);
     return n;
   }
@@ -390,20 +403,19 @@ export class MemSeries {
     if (t <= this.maxTime()) return false;
     // A float after histograms closes the histogram chunk (a new encoding needs a new chunk).
     if (this.hist !== undefined) this.closeHistogramChunk();
-    let enc = this.enc;
-    if (enc === undefined) {
-      enc = this.cutNewHeadChunk(t, chunkRange);
+    if (!this.xorOpen) {
+      this.cutNewHeadChunk(t, chunkRange);
     } else {
-      const n = enc.numSamples;
+      const n = this.count;
       if (n === SAMPLES_PER_CHUNK / 4)
         this.nextAt = computeChunkEndTime(this.headMinTime, this.headMaxTime, this.nextAt);
       // Past 240 samples the prediction was wrong (the rate went up): cut anyway.
       if (t >= this.nextAt || n >= SAMPLES_PER_CHUNK * 2) {
-        this.closeHeadChunk(enc);
-        enc = this.cutNewHeadChunk(t, chunkRange);
+        this.closeHeadChunk();
+        this.cutNewHeadChunk(t, chunkRange);
       }
     }
-    enc.append(t, v);
+    this.xorAppend(t, v);
     this.headMaxTime = t;
     this.lastValue = v;
     this.lastHistogram = undefined;
@@ -420,9 +432,9 @@ export class MemSeries {
    */
   appendHistogram(t: number, h: Histogram | FloatHistogram, float: boolean, chunkRange: number): boolean {
     if (t <= this.maxTime()) return false;
-    if (this.enc !== undefined) {
-      this.closeHeadChunk(this.enc);
-      this.enc = undefined;
+    if (this.xorOpen) {
+      this.closeHeadChunk();
+      this.dropXorChunk();
     }
     let open = this.hist;
     if (open !== undefined && open.float !== float) {
@@ -502,23 +514,16 @@ export class MemSeries {
     };
   }
 
-  private cutNewHeadChunk(t: number, chunkRange: number): HeadXorAppender {
-    let enc = this.enc;
-    if (enc === undefined) {
-      enc = new HeadXorAppender();
-      this.enc = enc;
-    } else {
-      enc.reset();
-    }
+  private cutNewHeadChunk(t: number, chunkRange: number): void {
+    this.openXorChunk();
     this.headMinTime = t;
     this.headMaxTime = Number.NEGATIVE_INFINITY;
     this.nextAt = rangeForTimestamp(t, chunkRange);
-    return enc;
   }
 
-  private closeHeadChunk(enc: HeadXorAppender): void {
-    if (enc.numSamples > 0)
-      this.pushClosed({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
+  private closeHeadChunk(): void {
+    if (this.count > 0)
+      this.pushClosed({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() });
   }
 
   /** Inserts an out-of-order sample; false when it duplicates one in the open OOO chunk. */
@@ -536,7 +541,7 @@ export class MemSeries {
     let k = 0;
     while (k < this.chunks.length && (this.chunks[k] as HeadChunk).maxTime < mint) k++;
     if (k > 0) this.chunks = this.chunks.slice(k);
-    if (this.enc !== undefined && this.headMaxTime < mint) this.enc = undefined;
+    if (this.xorOpen && this.headMaxTime < mint) this.dropXorChunk();
     if (this.hist !== undefined && this.headMaxTime < mint) {
       this.hist = undefined;
       this.lastHistogram = undefined;
@@ -555,9 +560,8 @@ export class MemSeries {
   chunksOverlapping(mint: number, maxt: number, withOoo = true): HeadChunk[] {
     const out: HeadChunk[] = [];
     for (const c of this.chunks) if (c.maxTime >= mint && c.minTime <= maxt) out.push(c);
-    const enc = this.enc;
-    if (enc !== undefined && enc.numSamples > 0 && this.headMaxTime >= mint && this.headMinTime <= maxt) {
-      out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: enc.bytes() });
+    if (this.xorOpen && this.count > 0 && this.headMaxTime >= mint && this.headMinTime <= maxt) {
+      out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() });
     }
     if (this.hist !== undefined && this.headMaxTime >= mint && this.headMinTime <= maxt) {
       const open = this.openHistogramChunk();
