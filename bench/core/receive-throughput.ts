@@ -14,9 +14,13 @@
  * The load generator runs in a worker thread of this process, so it does not share the
  * receiver's event loop (as it does not share Prometheus's); --client=main runs it on the main
  * thread instead.
+ * The receiver decodes on its ingest worker threads (its default: one less than the cores, at
+ * most 4; --workers=0 decodes on the main thread, as before the pool existed). Their CPU counts
+ * as the receiver's. --per-request and --worker-min-bytes size the requests and the receiver's
+ * inline threshold, to compare the two paths on small requests.
  * With --rf=3, three receivers in this process form a ketama hashring with replication factor 3
  * (forwarding over gRPC on loopback) and the load goes to one of them.
- * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1] [--warmup=2000] [--workers=N]
+ * Run: npx tsx bench/core/receive-throughput.ts [--series=10000] [--rounds=60] [--inflight=4] [--prometheus=1] [--rf=1] [--warmup=2000] [--workers=N] [--worker-min-bytes=N] [--per-request=1000]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,7 +47,9 @@ const WARMUP_SERIES = arg('warmup', 2_000);
 const WARMUP_ROUNDS = 3;
 // Ingest worker threads of the receiver; -1 leaves the receiver's default.
 const WORKERS = arg('workers', -1);
-const PER_REQUEST = 1_000;
+const PER_REQUEST = arg('per-request', 1_000);
+// Compressed bodies below this go inline; -1 leaves the receiver's default.
+const WORKER_MIN_BYTES = arg('worker-min-bytes', -1);
 
 /**
  * Request bodies, round by round: every series gets one sample per round, 15s apart. `prefix`
@@ -235,6 +241,7 @@ if (!isMainThread) {
         flushIntervalMs: 0,
         httpGracePeriodMs: 0,
         ...(WORKERS >= 0 ? { ingestWorkers: WORKERS } : {}),
+        ...(WORKER_MIN_BYTES >= 0 ? { ingestWorkerMinBytes: WORKER_MIN_BYTES } : {}),
         grpcGracePeriodMs: 0,
         ...(RF > 1
           ? {
