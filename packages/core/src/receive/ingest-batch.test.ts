@@ -61,9 +61,12 @@ describe('IngestBatch', () => {
       'label set contains a label with empty name or value',
     ]);
     expect(b.flatLabels(1)).toEqual(['__name__', 'b', 'zone', 'Zürich']);
-    expect(b.key(0)).toBe('__name__\xffa\xffjob\xffx\xff');
-    expect(b.keyEquals(0, b.key(0))).toBe(true);
-    expect(b.keyEquals(1, b.key(0))).toBe(false);
+    expect(b.keyEquals(0, ['__name__', 'a', 'job', 'x'])).toBe(true);
+    expect(b.keyEquals(1, ['__name__', 'b', 'zone', 'Zürich'])).toBe(true);
+    expect(b.keyEquals(1, ['__name__', 'b', 'zone', 'Zürick'])).toBe(false);
+    expect(b.keyEquals(1, ['__name__', 'b', 'zone', 'Zürich', 'x', 'y'])).toBe(false);
+    expect(b.keyEquals(0, ['__name__', 'a', 'job'])).toBe(false);
+    expect(b.keyEquals(0, ['__name__', 'a', 'job', 'xx'])).toBe(false);
     expect([b.sampleStart(1), b.sampleEnd(1), b.sampleEnd(3) - b.sampleStart(3)]).toEqual([2, 4, 0]);
     expect(Object.is(b.value(3), STALE_NAN) || Number.isNaN(b.value(3))).toBe(true);
     // The marker's bits, not just any NaN.

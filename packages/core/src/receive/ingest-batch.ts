@@ -17,7 +17,8 @@
 //   └────────────────────────────────────────────────────────────────────────────┘
 //
 // A series key is unique per label set (0xff never occurs in UTF-8); with its hash, made on the
-// worker, the main thread finds the series' head ref without making a string (SeriesRefCache).
+// worker, the main thread finds the series' head ref without making a string (SeriesRefCache,
+// which checks a hit against the head's labels).
 // Series with invalid labels keep no samples or key: the writer only counts them.
 import { STALE_NAN } from '@thanos-ts/tsdb';
 import { ProtoReader } from '../protowire/reader.js';
@@ -25,11 +26,6 @@ import { decodeWriteRequest, internedString, type WireLabel, type WriteSeries } 
 import { LABEL_SET_ERRORS, validateLabels } from './writer.js';
 
 const HEADER_INTS = 4;
-
-/** Node's Buffer has latin1Slice since its first releases; @types/node does not declare it. */
-interface LatinSlicer {
-  latin1Slice(start: number, end: number): string;
-}
 const PER_SERIES_INTS = 4;
 const SEP = 0xff;
 
@@ -70,23 +66,18 @@ export class IngestBatch {
     return this.meta[i * PER_SERIES_INTS + 3] as number;
   }
 
-  /** Whether series `i`'s key equals `key` (a {@link key} of some batch). */
-  keyEquals(i: number, key: string): boolean {
-    const start = this.keyStart(i);
-    const len = (this.meta[i * PER_SERIES_INTS + 1] as number) - start;
-    if (key.length !== len) return false;
+  /** Whether series `i`'s key names exactly `flat` (a sorted flat name/value array, as Labels.toFlat). */
+  keyEquals(i: number, flat: readonly string[]): boolean {
     const keys = this.keys;
-    for (let k = 0; k < len; k++) if (key.charCodeAt(k) !== keys[start + k]) return false;
-    return true;
-  }
-
-  /** Series `i`'s label key (valid series only): `(name 0xff value 0xff)*` read as latin1. */
-  key(i: number): string {
-    // Buffer's own latin1Slice (what toString('latin1') ends in) skips toString's argument handling.
-    return (this.keys as unknown as LatinSlicer).latin1Slice(
-      this.keyStart(i),
-      this.meta[i * PER_SERIES_INTS + 1] as number,
-    );
+    const end = this.meta[i * PER_SERIES_INTS + 1] as number;
+    let p = this.keyStart(i);
+    for (const s of flat) {
+      let q = p;
+      while (q < end && keys[q] !== SEP) q++;
+      if (q === end || !bytesEqualString(keys, p, q, s)) return false;
+      p = q + 1;
+    }
+    return p === end;
   }
 
   /** Series `i`'s labels as a sorted flat name/value array (valid series only), decoded from its key. */
@@ -130,6 +121,22 @@ export class IngestBatch {
   private keyStart(i: number): number {
     return i === 0 ? 0 : (this.meta[(i - 1) * PER_SERIES_INTS + 1] as number);
   }
+}
+
+/** Whether bytes [a, b) of `buf` are the UTF-8 of `s`; compares bytes while `s` is ASCII. */
+function bytesEqualString(buf: Buffer, a: number, b: number, s: string): boolean {
+  // UTF-8 never takes fewer bytes than UTF-16 code units.
+  if (b - a < s.length) return false;
+  if (b - a === s.length) {
+    let k = 0;
+    for (; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c !== buf[a + k]) break;
+    }
+    if (k === s.length) return true;
+    if (s.charCodeAt(k) < 0x80 && (buf[a + k] as number) < 0x80) return false;
+  }
+  return buf.toString('utf8', a, b) === s;
 }
 
 /** 32-bit FNV-1a of bytes [start, end), as an int32. */

@@ -230,54 +230,57 @@ function appendSeries(
   return appended;
 }
 
-/** One cached series: its key, its head ref, and the next entry with the same hash. */
-interface RefEntry {
-  readonly key: string;
-  ref: number;
-  next: RefEntry | undefined;
-}
-
 /**
- * Head refs of the series a tenant's writes resolved before, by label key (IngestBatch), so the
- * main thread appends by ref instead of building, hashing and comparing label sets: entries are
- * found by the key hash the worker made and checked byte for byte, so no string is made per
- * sample. One per DB: a tenant closed or pruned gets a new DB and so a new cache. A ref whose
- * series the head dropped (truncation garbage-collects series; refs are never reused) is found
- * missing and resolved by labels again. Bounded: cleared when it holds more than twice the
- * head's series (plus slack), which only churned series can cause. @internal
+ * Head refs of the series a tenant's writes resolved before, by the hash of their label key
+ * (IngestBatch), so the main thread appends by ref instead of building, hashing and comparing
+ * label sets. A hit is checked against the labels of the head's own series, byte for byte, so
+ * the cache keeps no strings (a few bytes per series) and a hash collision or a series the head
+ * dropped (truncation garbage-collects series; refs are never reused) is a miss, resolved by
+ * labels. One per DB: a tenant closed or pruned gets a new DB and so a new cache. Bounded:
+ * cleared when it holds more than twice the head's series (plus slack), which only churned
+ * series can cause. @internal
  */
 export class SeriesRefCache {
-  private readonly byHash = new Map<number, RefEntry>();
+  /** Refs by key hash; an array for the rare hashes several series share. */
+  private readonly byHash = new Map<number, number | number[]>();
   private size = 0;
 
   constructor(private readonly db: DB) {}
 
-  /** The ref of series `i` of `batch` if it is cached and the head still has it. */
+  /** The ref of series `i` of `batch` if it is cached and the head still has that series. */
   get(batch: IngestBatch, i: number): number | undefined {
     const h = batch.hash(i);
-    let prev: RefEntry | undefined;
-    for (let e = this.byHash.get(h); e !== undefined; prev = e, e = e.next) {
-      if (!batch.keyEquals(i, e.key)) continue;
-      if (this.db.head.getByRef(e.ref) !== undefined) return e.ref;
-      // Dropped by the head: forget it.
-      if (prev === undefined) {
-        if (e.next === undefined) this.byHash.delete(h);
-        else this.byHash.set(h, e.next);
-      } else prev.next = e.next;
+    const e = this.byHash.get(h);
+    if (e === undefined) return undefined;
+    if (typeof e === 'number') {
+      const s = this.db.head.getByRef(e);
+      if (s !== undefined) return batch.keyEquals(i, s.labels.toFlat()) ? e : undefined;
+      this.byHash.delete(h);
       this.size--;
       return undefined;
+    }
+    for (let k = 0; k < e.length; k++) {
+      const s = this.db.head.getByRef(e[k] as number);
+      if (s === undefined) {
+        // Dropped by the head: forget it.
+        e.splice(k--, 1);
+        this.size--;
+      } else if (batch.keyEquals(i, s.labels.toFlat())) return e[k];
     }
     return undefined;
   }
 
-  /** Remembers `ref` for series `i` of `batch` (not cached yet). */
+  /** Remembers `ref` for series `i` of `batch` (a miss of {@link get}). */
   set(batch: IngestBatch, i: number, ref: number): void {
     if (this.size >= 2 * this.db.head.numSeries + 1024) {
       this.byHash.clear();
       this.size = 0;
     }
     const h = batch.hash(i);
-    this.byHash.set(h, { key: batch.key(i), ref, next: this.byHash.get(h) });
+    const e = this.byHash.get(h);
+    if (e === undefined) this.byHash.set(h, ref);
+    else if (typeof e === 'number') this.byHash.set(h, [e, ref]);
+    else e.push(ref);
     this.size++;
   }
 }
