@@ -36,76 +36,59 @@ const proto = XorWriterState.prototype;
 const byteLengthOf = Object.getOwnPropertyDescriptor(proto, 'byteLength')?.get as (this: XorWriterState) => number;
 
 /**
- * The open XOR chunk of a head series, held in the series' own fields (MemSeries extends this)
- * rather than in an encoder object of its own: with a separate encoder, each series of a 200k
- * replay cost one more object and a boxed number for its newest timestamp, both copied by every
+ * The open XOR chunk of a head series, held in the series' own fields (MemSeries has them) rather
+ * than in an encoder object of its own: with a separate encoder, each series of a 200k replay cost
+ * one more object and a boxed number for its newest timestamp, both copied by every
  * young-generation collection, and garbage collection was a third of the replay's main thread.
- * The fields are XorWriterState's, read and written by appendXorSamples; `t` is left to the
- * subclass, which keeps it outside the object (a double field is a boxed number in V8).
- * Internal to the head: the fields are public only for appendXorSamples.
+ * (Not a base class either: `super()` made constructing a series several times slower.) The
+ * fields are XorWriterState's, read and written by appendXorSamples; the series keeps `t`
+ * outside the object (a double field is a boxed number in V8), and provides `byteLength` and
+ * `writeTo` (see xorByteLength, xorWriteTo), which XorWriterState's bytes() calls on it.
  */
-export abstract class HeadXorChunk {
-  /** @internal Chunk bytes (see XorWriterState); a shared empty array until the first float chunk. */
-  buf: Uint8Array = NO_BYTES;
-  /** @internal */
-  byteLen = 2;
-  /** @internal */
-  acc = 0;
-  /** @internal */
-  accBits = 0;
-  /** @internal */
-  trailingEmptyByte = false;
-  /** @internal Samples in the open float chunk. */
-  count = 0;
-  /** @internal */
-  tDelta = 0;
-  /** @internal */
-  vHi = 0;
-  /** @internal */
-  vLo = 0;
-  /** @internal */
-  leading = 0xff;
-  /** @internal */
-  trailing = 0;
-  /** Whether the series has an open float (XOR) chunk. */
-  protected xorOpen = false;
+export interface HeadXorState {
+  buf: Uint8Array;
+  byteLen: number;
+  acc: number;
+  accBits: number;
+  trailingEmptyByte: boolean;
+  count: number;
+  t: number;
+  tDelta: number;
+  vHi: number;
+  vLo: number;
+  leading: number;
+  trailing: number;
+  readonly byteLength: number;
+  writeTo(dst: Uint8Array, at: number): number;
+}
 
-  /** @internal Timestamp of the open chunk's newest sample, ms (the writer's `t`). */
-  abstract get t(): number;
-  abstract set t(v: number);
+/** The buffer of a series without a float chunk (shared, empty). */
+export const NO_XOR_BYTES: Uint8Array = NO_BYTES;
 
-  /** Starts a new, empty float chunk (keeping the buffer of the previous one). */
-  protected openXorChunk(): void {
-    if (this.buf.length === 0) this.buf = carve(INITIAL_BYTES);
-    proto.reset.call(this as unknown as XorWriterState);
-    this.xorOpen = true;
-  }
+/** Starts a new, empty float chunk in `s`, keeping the buffer of its previous one. */
+export function openXorChunk(s: HeadXorState): void {
+  if (s.buf.length === 0) s.buf = carve(INITIAL_BYTES);
+  proto.reset.call(s as unknown as XorWriterState);
+}
 
-  /** Drops the open float chunk and its buffer (the series was truncated or changed encoding). */
-  protected dropXorChunk(): void {
-    this.xorOpen = false;
-    this.buf = NO_BYTES;
-  }
+/** Appends one sample to the float chunk in `s`; timestamps must increase. */
+export function xorAppend(s: HeadXorState, t: number, v: number): void {
+  oneT[0] = t;
+  oneV[0] = v;
+  appendXorSamples(s as unknown as XorWriterState, oneT, oneV, 0, 1);
+}
 
-  /** Appends one sample to the open float chunk; timestamps must increase. */
-  protected xorAppend(t: number, v: number): void {
-    oneT[0] = t;
-    oneV[0] = v;
-    appendXorSamples(this as unknown as XorWriterState, oneT, oneV, 0, 1);
-  }
+/** Encoded size of the float chunk in `s`, bytes. */
+export function xorByteLength(s: HeadXorState): number {
+  return byteLengthOf.call(s as unknown as XorWriterState);
+}
 
-  /** @internal Encoded size of the open float chunk, bytes (XorWriterState's, which its writeTo reads). */
-  get byteLength(): number {
-    return byteLengthOf.call(this as unknown as XorWriterState);
-  }
+/** Writes the float chunk in `s` into `dst` from `at`; returns the offset after it. */
+export function xorWriteTo(s: HeadXorState, dst: Uint8Array, at: number): number {
+  return proto.writeTo.call(s as unknown as XorWriterState, dst, at);
+}
 
-  /** @internal Writes the open float chunk's bytes into `dst` from `at`; returns the offset after them. */
-  writeTo(dst: Uint8Array, at: number): number {
-    return proto.writeTo.call(this as unknown as XorWriterState, dst, at);
-  }
-
-  /** The open float chunk's bytes so far, in a fresh array; appending may continue after. */
-  protected xorBytes(): Uint8Array {
-    return proto.bytes.call(this as unknown as XorWriterState);
-  }
+/** The bytes of the float chunk in `s` so far, in a fresh array; appending may continue after. */
+export function xorBytes(s: HeadXorState): Uint8Array {
+  return proto.bytes.call(s as unknown as XorWriterState);
 }

@@ -13,7 +13,15 @@ import { floatHistogramEquals, histogramEquals } from '../histogram/histogram.js
 import type { FloatHistogram, Histogram } from '../histogram/types.js';
 import type { Labels } from '../labels/labels.js';
 import type { HistogramSamples } from '../storage/queryable.js';
-import { HeadXorChunk } from './head-xor.js';
+import {
+  type HeadXorState,
+  NO_XOR_BYTES,
+  openXorChunk,
+  xorAppend,
+  xorByteLength,
+  xorBytes,
+  xorWriteTo,
+} from './head-xor.js';
 
 /**
  * A closed (full) chunk of a head series: its bytes and inclusive time range, ms. `encoding` is
@@ -193,10 +201,35 @@ class OooData {
  * appended to, and optionally out-of-order samples. Not safe for concurrent use, which JavaScript
  * never does within one head.
  */
-export class MemSeries extends HeadXorChunk {
+export class MemSeries implements HeadXorState {
   /** Closed chunks, oldest first. Shared and frozen while empty: never push to it directly. */
   chunks: HeadChunk[] = NO_CHUNKS;
-  // The open float chunk is in the fields of HeadXorChunk (xorOpen says whether there is one).
+  // The open float chunk, when `xorOpen`: its writer state in these fields (see HeadXorState).
+  // Public for appendXorSamples only.
+  /** Whether the series has an open float (XOR) chunk. */
+  private xorOpen = false;
+  /** @internal */
+  buf: Uint8Array = NO_XOR_BYTES;
+  /** @internal */
+  byteLen = 2;
+  /** @internal */
+  acc = 0;
+  /** @internal */
+  accBits = 0;
+  /** @internal */
+  trailingEmptyByte = false;
+  /** @internal Samples in the open float chunk. */
+  count = 0;
+  /** @internal */
+  tDelta = 0;
+  /** @internal */
+  vHi = 0;
+  /** @internal */
+  vLo = 0;
+  /** @internal */
+  leading = 0xff;
+  /** @internal */
+  trailing = 0;
   /**
    * The open chunk when it holds native histograms (then there is no open float chunk): a series
    * has one open chunk, and a change between floats and histograms cuts it, as in Prometheus.
@@ -222,17 +255,38 @@ export class MemSeries extends HeadXorChunk {
     /** The head's store of series numbers; a series made on its own gets one of its own. */
     nums?: SeriesNumbers,
   ) {
-    super();
     this.nums = nums ?? new SeriesNumbers(1);
     this.o = this.nums.alloc();
   }
 
-  /** @internal The open XOR chunk writer's newest timestamp, ms (see HeadXorChunk). */
+  /** @internal The open XOR chunk writer's newest timestamp, ms (see HeadXorState). */
   get t(): number {
     return this.nums.f[this.o + 4] as number;
   }
   set t(v: number) {
     this.nums.f[this.o + 4] = v;
+  }
+
+  /** @internal Encoded size of the open float chunk, bytes (see HeadXorState). */
+  get byteLength(): number {
+    return xorByteLength(this);
+  }
+
+  /** @internal Writes the open float chunk into `dst` from `at` (see HeadXorState). */
+  writeTo(dst: Uint8Array, at: number): number {
+    return xorWriteTo(this, dst, at);
+  }
+
+  // Starts a new, empty float chunk (keeping the buffer of the previous one).
+  private openXorChunk(): void {
+    openXorChunk(this);
+    this.xorOpen = true;
+  }
+
+  // Drops the open float chunk and its buffer (the series was truncated or changed encoding).
+  private dropXorChunk(): void {
+    this.xorOpen = false;
+    this.buf = NO_XOR_BYTES;
   }
 
   private get headMinTime(): number {
@@ -304,7 +358,7 @@ export class MemSeries extends HeadXorChunk {
    */
   openChunk(): HeadChunk | undefined {
     if (this.xorOpen && this.count > 0)
-      return { minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() };
+      return { minTime: this.headMinTime, maxTime: this.headMaxTime, data: xorBytes(this) };
     return this.openHistogramChunk();
   }
 
@@ -415,7 +469,7 @@ export class MemSeries extends HeadXorChunk {
         this.cutNewHeadChunk(t, chunkRange);
       }
     }
-    this.xorAppend(t, v);
+    xorAppend(this, t, v);
     this.headMaxTime = t;
     this.lastValue = v;
     this.lastHistogram = undefined;
@@ -522,8 +576,7 @@ export class MemSeries extends HeadXorChunk {
   }
 
   private closeHeadChunk(): void {
-    if (this.count > 0)
-      this.pushClosed({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() });
+    if (this.count > 0) this.pushClosed({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: xorBytes(this) });
   }
 
   /** Inserts an out-of-order sample; false when it duplicates one in the open OOO chunk. */
@@ -561,7 +614,7 @@ export class MemSeries extends HeadXorChunk {
     const out: HeadChunk[] = [];
     for (const c of this.chunks) if (c.maxTime >= mint && c.minTime <= maxt) out.push(c);
     if (this.xorOpen && this.count > 0 && this.headMaxTime >= mint && this.headMinTime <= maxt) {
-      out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: this.xorBytes() });
+      out.push({ minTime: this.headMinTime, maxTime: this.headMaxTime, data: xorBytes(this) });
     }
     if (this.hist !== undefined && this.headMaxTime >= mint && this.headMinTime <= maxt) {
       const open = this.openHistogramChunk();
