@@ -304,15 +304,6 @@ export function extractMatrix(r: MatrixResponse, start: number, end: number, ste
   return { series, warnings: r.warnings, infos: r.infos, stats };
 }
 
-/** Prometheus's jsonutil.MarshalTimestamp: seconds, with the ms digits only when there are any. */
-function timestampText(t: number): string {
-  const ms = t % 1000;
-  if (ms === 0) return String(t / 1000);
-  if (t < 0) return formatTimestamp(t);
-  const sec = (t - ms) / 1000;
-  return ms >= 100 ? `${sec}.${ms}` : ms >= 10 ? `${sec}.0${ms}` : `${sec}.00${ms}`;
-}
-
 /** Sample value texts never need JSON escaping when they look like numbers (the common case). */
 const PLAIN_VALUE = /^[-+.0-9a-zA-Z]*$/;
 
@@ -330,7 +321,7 @@ export function encodeMatrixResponse(r: MatrixResponse, withStats = false): stri
       out += ',"values":[';
       for (let j = 0; j < s.timestamps.length; j++) {
         const v = s.values[j] as string;
-        out += `${j ? ',[' : '['}${timestampText(s.timestamps[j] as number)},${PLAIN_VALUE.test(v) ? `"${v}"` : JSON.stringify(v)}]`;
+        out += `${j ? ',[' : '['}${formatTimestamp(s.timestamps[j] as number)},${PLAIN_VALUE.test(v) ? `"${v}"` : JSON.stringify(v)}]`;
       }
       out += ']';
     }
@@ -338,7 +329,7 @@ export function encodeMatrixResponse(r: MatrixResponse, withStats = false): stri
       out += ',"histograms":[';
       for (let j = 0; j < s.histograms.length; j++) {
         const [t, h] = s.histograms[j] as [number, unknown];
-        out += `${j ? ',' : ''}[${timestampText(t)},${JSON.stringify(h)}]`;
+        out += `${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(h)}]`;
       }
       out += ']';
     }
@@ -357,7 +348,7 @@ function encodeStats(st: MatrixStats): string {
   let steps = '';
   for (let i = 0; i < st.perStep.length; i++) {
     const [t, v] = st.perStep[i] as [number, number];
-    steps += `${i ? ',' : ''}[${timestampText(t)},${v}]`;
+    steps += `${i ? ',' : ''}[${formatTimestamp(t)},${v}]`;
   }
   return `{"samples":{"totalQueryableSamples":${st.totalQueryableSamples},"totalQueryableSamplesPerStep":[${steps}],"peakSamples":${st.peakSamples}}}`;
 }

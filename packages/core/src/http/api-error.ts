@@ -75,17 +75,28 @@ export function writeAPIError(res: ServerResponse, err: APIError, data?: unknown
   res.end(text);
 }
 
-/** Writes `{"status":"success","data":<dataJSON>,"warnings":[…],"infos":[…]}`; `dataJSON` is JSON text. */
+/** Writes `{"status":"success","data":<dataJSON>,"warnings":[…],"infos":[…]}`; `dataJSON` is JSON text or its UTF-8 bytes. */
 export function writeSuccess(
   res: ServerResponse,
-  dataJSON: string,
+  dataJSON: string | Buffer,
   warnings: readonly string[] = [],
   infos: readonly string[] = [],
 ): void {
-  let text = `{"status":"success","data":${dataJSON}`;
-  if (warnings.length > 0) text += `,"warnings":${JSON.stringify(warnings)}`;
-  if (infos.length > 0) text += `,"infos":${JSON.stringify(infos)}`;
-  text += '}';
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  let tail = '';
+  if (warnings.length > 0) tail += `,"warnings":${JSON.stringify(warnings)}`;
+  if (infos.length > 0) tail += `,"infos":${JSON.stringify(infos)}`;
+  tail += '}';
+  const head = '{"status":"success","data":';
+  if (typeof dataJSON === 'string') {
+    const text = head + dataJSON + tail;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    return;
+  }
+  // Large answers come as bytes: written as they are, never joined into one string.
+  const length = head.length + dataJSON.length + Buffer.byteLength(tail);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': length });
+  res.write(head);
+  res.write(dataJSON);
+  res.end(tail);
 }

@@ -58,7 +58,7 @@ describe('histogram JSON (Prometheus jsonutil.MarshalHistogram)', () => {
     const h = hist({ count: 1, sum: 2, positiveSpans: [{ offset: 1, length: 1 }], positiveBuckets: [1] });
     const metric = Labels.from([['__name__', 'x']]);
     const vector = { type: 'vector', samples: [{ metric, t: 1500, f: 0, h }] } as unknown as EngineValue;
-    expect(queryDataJSON(vector)).toBe(
+    expect(queryDataJSON(vector).toString()).toBe(
       '{"resultType":"vector","result":[{"metric":{"__name__":"x"},"histogram":[1.500,{"count":"1","sum":"2","buckets":[[0,"1","2","1"]]}]}]}',
     );
     const matrix = {
@@ -78,7 +78,7 @@ describe('histogram JSON (Prometheus jsonutil.MarshalHistogram)', () => {
         },
       ],
     } as unknown as EngineValue;
-    expect(JSON.parse(queryDataJSON(matrix))).toEqual({
+    expect(JSON.parse(queryDataJSON(matrix).toString())).toEqual({
       resultType: 'matrix',
       result: [
         {

@@ -17,7 +17,11 @@ export function formatSampleValue(v: number): string {
  */
 export function formatJSONFloat(v: number): string {
   const a = Math.abs(v);
-  return formatGoFloat(v, a !== 0 && (a < 1e-6 || a >= 1e21) ? 'e' : 'f');
+  // In [1e-6, 1e21) JavaScript writes the same shortest digits without an exponent as Go's 'f'
+  // does: the per-sample fast path of large answers.
+  if (a >= 1e-6 && a < 1e21) return String(v);
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  return formatGoFloat(v, a < 1e-6 || a >= 1e21 ? 'e' : 'f');
 }
 
 /**
@@ -61,6 +65,12 @@ export function histogramJSON(h: FloatHistogram): string {
 
 /** A ms timestamp as Prometheus writes it: seconds with exactly the ms digits needed (jsonutil.MarshalTimestamp). */
 export function formatTimestamp(t: number): string {
+  const ms = t % 1000;
+  if (ms === 0) return String(t / 1000);
+  if (t > 0) {
+    const sec = (t - ms) / 1000;
+    return ms >= 100 ? `${sec}.${ms}` : ms >= 10 ? `${sec}.0${ms}` : `${sec}.00${ms}`;
+  }
   const neg = t < 0;
   const a = Math.abs(t);
   const sec = Math.floor(a / 1000);
@@ -82,63 +92,116 @@ export function labelsJSON(l: Labels): string {
 }
 
 /**
- * The `data` of a query response as JSON text: {"resultType":…,"result":…}, written piecewise so
- * large matrices don't go through intermediate objects.
+ * A growable byte buffer for large JSON answers. Sample timestamps and values are ASCII and are
+ * copied byte by byte: building the text by string concatenation left the encoding of a week of
+ * minutely points mostly garbage collection (a rope string per sample), and the UTF-8 conversion
+ * of the finished string cost as much again.
  */
-export function queryDataJSON(v: EngineValue, stats?: unknown): string {
-  const parts: string[] = [`{"resultType":"${v.type}","result":`];
+class JSONBytes {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private n = 0;
+
+  private ensure(extra: number): void {
+    if (this.n + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.n + extra));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+
+  /** Writes a string known to be ASCII. */
+  ascii(s: string): void {
+    const len = s.length;
+    this.ensure(len);
+    const b = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) b[n++] = s.charCodeAt(i);
+    this.n = n;
+  }
+
+  /** Writes any string as UTF-8. */
+  text(s: string): void {
+    this.ensure(3 * s.length);
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.n);
+  }
+}
+
+/**
+ * The `data` of a query response as JSON bytes: {"resultType":…,"result":…}, written piecewise
+ * so large matrices don't go through intermediate objects or strings.
+ */
+export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
+  const w = new JSONBytes();
+  w.ascii(`{"resultType":"${v.type}","result":`);
   switch (v.type) {
     case 'scalar':
-      parts.push(`[${formatTimestamp(v.t)},"${formatSampleValue(v.v)}"]`);
+      w.ascii(`[${formatTimestamp(v.t)},"${formatSampleValue(v.v)}"]`);
       break;
     case 'string':
-      parts.push(`[${formatTimestamp(v.t)},${JSON.stringify(v.v)}]`);
+      w.text(`[${formatTimestamp(v.t)},${JSON.stringify(v.v)}]`);
       break;
     case 'vector': {
-      parts.push('[');
+      w.ascii('[');
       v.samples.forEach((s, i) => {
-        const h = s.h;
-        parts.push(
-          h === undefined
-            ? `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"value":[${formatTimestamp(s.t)},"${formatJSONFloat(s.f)}"]}`
-            : `${i ? ',' : ''}{"metric":${labelsJSON(s.metric)},"histogram":[${formatTimestamp(s.t)},${histogramJSON(h)}]}`,
-        );
+        w.ascii(i ? ',{"metric":' : '{"metric":');
+        w.text(labelsJSON(s.metric));
+        if (s.h === undefined) {
+          w.ascii(',"value":[');
+          w.ascii(formatTimestamp(s.t));
+          w.ascii(',"');
+          w.ascii(formatJSONFloat(s.f));
+          w.ascii('"]}');
+        } else {
+          w.ascii(',"histogram":[');
+          w.ascii(formatTimestamp(s.t));
+          w.ascii(',');
+          w.ascii(histogramJSON(s.h));
+          w.ascii(']}');
+        }
       });
-      parts.push(']');
+      w.ascii(']');
       break;
     }
     case 'matrix': {
-      parts.push('[');
+      w.ascii('[');
       v.series.forEach((s, i) => {
-        parts.push(`${i ? ',' : ''}{"metric":${labelsJSON(s.metric)}`);
+        w.ascii(i ? ',{"metric":' : '{"metric":');
+        w.text(labelsJSON(s.metric));
         const n = s.timestamps.length;
         // As Prometheus: "values" only when the series has floats, "histograms" only when it has histograms.
         if (n > 0) {
-          parts.push(',"values":[');
+          w.ascii(',"values":[');
           for (let j = 0; j < n; j++) {
-            parts.push(
-              `${j ? ',' : ''}[${formatTimestamp(s.timestamps[j] as number)},"${formatJSONFloat(s.values[j] as number)}"]`,
-            );
+            w.ascii(j ? ',[' : '[');
+            w.ascii(formatTimestamp(s.timestamps[j] as number));
+            w.ascii(',"');
+            w.ascii(formatJSONFloat(s.values[j] as number));
+            w.ascii('"]');
           }
-          parts.push(']');
+          w.ascii(']');
         }
         const hs = s.histograms;
         if (hs !== undefined && hs.timestamps.length > 0) {
-          parts.push(',"histograms":[');
+          w.ascii(',"histograms":[');
           for (let j = 0; j < hs.timestamps.length; j++) {
-            parts.push(
-              `${j ? ',' : ''}[${formatTimestamp(hs.timestamps[j] as number)},${histogramJSON(hs.values[j] as FloatHistogram)}]`,
-            );
+            w.ascii(j ? ',[' : '[');
+            w.ascii(formatTimestamp(hs.timestamps[j] as number));
+            w.ascii(',');
+            w.ascii(histogramJSON(hs.values[j] as FloatHistogram));
+            w.ascii(']');
           }
-          parts.push(']');
+          w.ascii(']');
         }
-        parts.push('}');
+        w.ascii('}');
       });
-      parts.push(']');
+      w.ascii(']');
       break;
     }
   }
-  if (stats !== undefined) parts.push(`,"stats":${JSON.stringify(stats)}`);
-  parts.push('}');
-  return parts.join('');
+  if (stats !== undefined) w.text(`,"stats":${JSON.stringify(stats)}`);
+  w.ascii('}');
+  return w.bytes();
 }
