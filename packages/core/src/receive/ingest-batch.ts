@@ -84,12 +84,16 @@ export class IngestBatch {
   flatLabels(i: number): string[] {
     const end = this.meta[i * PER_SERIES_INTS + 1] as number;
     const keys = this.keys;
-    const flat: string[] = [];
     let start = this.keyStart(i);
+    let n = 0;
+    for (let p = start; p < end; p++) if (keys[p] === SEP) n++;
+    // Sized exactly: the head keeps this array for the series' lifetime.
+    const flat: string[] = new Array(n);
+    n = 0;
     for (let p = start; p < end; p++) {
       if (keys[p] !== SEP) continue;
       // Interned as the main thread's own decoding does: series share their label strings.
-      flat.push(internedString(keys, keys, start, p));
+      flat[n++] = internedString(keys, keys, start, p);
       start = p + 1;
     }
     return flat;

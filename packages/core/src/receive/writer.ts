@@ -230,6 +230,9 @@ function appendSeries(
   return appended;
 }
 
+/** Series `i`'s key hash cut to 30 bits, so Map keys stay small integers (no boxed numbers). */
+const smiHash = (batch: IngestBatch, i: number): number => batch.hash(i) & 0x3fffffff;
+
 /**
  * Head refs of the series a tenant's writes resolved before, by the hash of their label key
  * (IngestBatch), so the main thread appends by ref instead of building, hashing and comparing
@@ -249,7 +252,7 @@ export class SeriesRefCache {
 
   /** The ref of series `i` of `batch` if it is cached and the head still has that series. */
   get(batch: IngestBatch, i: number): number | undefined {
-    const h = batch.hash(i);
+    const h = smiHash(batch, i);
     const e = this.byHash.get(h);
     if (e === undefined) return undefined;
     if (typeof e === 'number') {
@@ -276,7 +279,7 @@ export class SeriesRefCache {
       this.byHash.clear();
       this.size = 0;
     }
-    const h = batch.hash(i);
+    const h = smiHash(batch, i);
     const e = this.byHash.get(h);
     if (e === undefined) this.byHash.set(h, ref);
     else if (typeof e === 'number') this.byHash.set(h, [e, ref]);
