@@ -16,6 +16,7 @@ import {
   type WriteSeries,
 } from '../src/receive/index.js';
 import { createIngestPool } from '../src/receive/ingest-pool.js';
+import { parseRelabelConfig } from '../src/store/relabel.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -299,6 +300,52 @@ describe('remote write through ingest workers', () => {
     const list = many('embedded', 20, T0);
     await Promise.all([onWorkers.write({ timeseries: list }), inline.write({ timeseries: list })]);
     expect(await dump(onWorkers)).toEqual(await dump(inline));
+  });
+});
+
+describe('requests that stay on the main thread', () => {
+  it.each([
+    {
+      name: 'relabelling configured',
+      opts: { relabelConfigs: parseRelabelConfig('- action: labeldrop\n  regex: instance\n') },
+    },
+    { name: 'tenant split by label', opts: { splitTenantLabelName: 'team' } },
+    {
+      name: 'replication factor 2',
+      opts: {
+        replicationFactor: 2,
+        hashrings: [{ endpoints: [{ address: 'self' }, { address: 'self2' }] }],
+        localEndpoint: 'self',
+      },
+    },
+    { name: 'below the size threshold', opts: { ingestWorkerMinBytes: 1 << 20 } },
+  ])('$name', async ({ opts }) => {
+    const dir = await makeTempDir('receive-inline-');
+    const r = createReceiver({
+      tsdbPath: dir,
+      remoteWriteAddress: '127.0.0.1:0',
+      flushIntervalMs: 0,
+      httpGracePeriodMs: 0,
+      forwardTimeoutMs: 100,
+      ingestWorkers: 1,
+      ingestWorkerMinBytes: 0,
+      ...opts,
+    });
+    await r.start();
+    try {
+      await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, {
+        method: 'POST',
+        body: rw1(many('s', 50, T0)),
+        headers: RW1_HEADERS,
+      });
+      expect(await metric(r, 'thanos_receive_ingest_worker_requests_total')).toBe(0);
+      expect(
+        await metric(r, 'thanos_receive_write_timeseries_total{code="200",tenant="default-tenant"}'),
+      ).toBeGreaterThan(0);
+    } finally {
+      await r.close();
+      await removeTempDir(dir);
+    }
   });
 });
 
