@@ -246,14 +246,19 @@ export class BatchBuilder {
 
   private readonly mode: DecodeMode;
   private readonly batchBytes: number;
+  // Size of the batch being built: from `firstBatchBytes`, doubling per batch up to batchBytes.
+  private currentBatchBytes: number;
 
   /**
-   * `batchBytes`: record bytes after which the batch is full (default 2 MiB; smaller batches
-   * let a caller look up between them sooner, as the replay reader does while its worker starts).
+   * `batchBytes`: record bytes after which a batch is full (default 2 MiB; smaller batches let a
+   * caller look up between them sooner, as the replay reader does while its worker starts).
+   * `firstBatchBytes` (default `batchBytes`): the first batch's size; each next one is twice
+   * the previous, up to `batchBytes`, so a consumer waiting for the first batch waits less.
    */
-  constructor(mode: DecodeMode, batchBytes: number = BATCH_BYTES) {
+  constructor(mode: DecodeMode, batchBytes: number = BATCH_BYTES, firstBatchBytes: number = batchBytes) {
     this.mode = mode;
     this.batchBytes = batchBytes;
+    this.currentBatchBytes = Math.min(firstBatchBytes, batchBytes);
   }
 
   /** Records added since the last take(). */
@@ -263,7 +268,7 @@ export class BatchBuilder {
 
   /** Whether the batch should be handed over. */
   full(): boolean {
-    return this.recordBytes >= this.batchBytes || this.kinds.n >= BATCH_RECORDS;
+    return this.recordBytes >= this.currentBatchBytes || this.kinds.n >= BATCH_RECORDS;
   }
 
   /** Decodes one record into the batch (or keeps its bytes). */
@@ -303,6 +308,7 @@ export class BatchBuilder {
     };
     this.newStrings = [];
     this.recordBytes = 0;
+    this.currentBatchBytes = Math.min(this.currentBatchBytes * 2, this.batchBytes);
     const transfer: ArrayBuffer[] = [];
     for (const v of Object.values(batch))
       if (ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer) transfer.push(v.buffer);

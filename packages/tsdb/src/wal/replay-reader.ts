@@ -68,8 +68,9 @@ export const READ_AHEAD_BATCHES = 3;
 const WORKER_MIN_BYTES = 4 * 1024 * 1024;
 
 // While the worker starts, the calling thread decodes in batches this small, so it notices soon
-// that the worker is up and hands the rest of the read over.
-const HANDOVER_BATCH_BYTES = 128 * 1024;
+// that the worker is up and hands the rest of the read over; the worker's batches start this
+// small too (then double), so the calling thread does not wait long for the first.
+export const SMALL_BATCH_BYTES = 128 * 1024;
 
 /** Where a read stopped for the worker to go on: the segment and the byte offset after the last record. */
 interface ResumeAt {
@@ -88,7 +89,7 @@ export async function* readDecodedInThread(
   mode: DecodeMode,
   stop?: () => boolean,
 ): AsyncGenerator<DecodedBatch, ResumeAt | undefined> {
-  const builder = new BatchBuilder(mode, stop === undefined ? undefined : HANDOVER_BATCH_BYTES);
+  const builder = new BatchBuilder(mode, stop === undefined ? undefined : SMALL_BATCH_BYTES);
   try {
     for await (const entries of readSegmentRangeBatches(ranges)) {
       for (const e of entries) {

@@ -4,7 +4,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readSegmentRangeBatches, type SegmentRange } from './reader.js';
 import { BatchBuilder, type DecodeMode } from './replay-batch.js';
-import { READ_AHEAD_BATCHES, type WorkerReply, type WorkerRequest, type WorkerStartData } from './replay-reader.js';
+import {
+  READ_AHEAD_BATCHES,
+  SMALL_BATCH_BYTES,
+  type WorkerReply,
+  type WorkerRequest,
+  type WorkerStartData,
+} from './replay-reader.js';
 
 const port = parentPort;
 if (port === null) throw new Error('replay-worker.ts runs as a worker thread');
@@ -36,7 +42,7 @@ function reply(m: WorkerReply, transfer: ArrayBuffer[] = []): void {
 }
 
 async function run(ranges: SegmentRange[], mode: DecodeMode): Promise<void> {
-  const builder = new BatchBuilder(mode);
+  const builder = new BatchBuilder(mode, undefined, SMALL_BATCH_BYTES);
   // Hands the batch over once the main thread has room for it; false when the read was cancelled.
   const send = async (): Promise<boolean> => {
     while (credits === 0 && !cancelled) await new Promise<void>((r) => (wake = r));
