@@ -6,7 +6,9 @@
  *     round-robin load balancer (as a Kubernetes Service spreads a frontend's requests). Each
  *     querier passes the request's `shard_info` to its store, a createLocalStore over the blocks
  *     that keeps only that shard's series before reading their chunks (supportsSharding).
- * Every querier evaluates on its own worker threads. Prints medians (ms) and sharded/one.
+ * Every querier evaluates on its own worker threads. Prints medians (ms): the query sent to the
+ * one querier directly (no frontend), through the frontend to it, and sharded; and the sharded
+ * time over each of the other two.
  * Run: npx tsx bench/frontend-shard.ts [--runs=5] [--series-per-metric=40]
  */
 // Imported from source files (not the package index) so the bench runs while the package's
@@ -98,20 +100,30 @@ async function main(): Promise<void> {
   const viaOne = await frontend(`http://${one.httpAddress}`, 0);
   const viaShards = await frontend(balancerUrl, 2);
   console.log(`${blocks.series} series, ${blocks.samples} samples; 7 days at step 60s; medians of ${RUNS} runs (ms)`);
-  console.log('| query | one querier | 2 shards, 2 queriers | sharded/one |');
-  console.log('| --- | --- | --- | --- |');
+  console.log(
+    '| query | one querier, direct | frontend, one querier | frontend, 2 shards, 2 queriers | sharded/direct | sharded/frontend one |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  const direct = `http://${one.httpAddress}`;
   for (const query of QUERIES) {
+    await time(direct, query);
     await time(viaOne, query);
     await time(viaShards, query);
+    const d: number[] = [];
     const a: number[] = [];
     const b: number[] = [];
     for (let i = 0; i < RUNS; i++) {
+      d.push(await time(direct, query));
       a.push(await time(viaOne, query));
       b.push(await time(viaShards, query));
     }
+    const md = median(d);
     const ma = median(a);
     const mb = median(b);
-    console.log(`| \`${query}\` | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${((100 * mb) / ma).toFixed(0)}% |`);
+    const pct = (x: number, y: number) => `${((100 * x) / y).toFixed(0)}%`;
+    console.log(
+      `| \`${query}\` | ${md.toFixed(1)} | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${pct(mb, md)} | ${pct(mb, ma)} |`,
+    );
   }
   for (const f of frontends) await f.close();
   await new Promise<void>((r) => balancer.close(() => r()));
