@@ -336,6 +336,45 @@ describe('receiver prunes idle tenants', () => {
     }
   });
 
+  it('local retention deletes a block only once it is in the bucket (Thanos BlocksToDelete)', async () => {
+    const failing = { on: true };
+    const inner = createFilesystemBucket({ directory: join(dir, `bucket-${n}`) });
+    const tenantDir = join(dir, `case-${n++}`);
+    const tsdbs = createMultiTSDB({
+      dir: tenantDir,
+      externalLabels: Labels.from({}),
+      tenantLabelName: 'tenant_id',
+      blockDurationMs: 2 * H,
+      retentionMs: RETENTION,
+      outOfOrderTimeWindowMs: 0,
+      bucket: flakyBucket(inner, failing),
+      logger: NOP_LOGGER,
+    });
+    started.push(tsdbs);
+    // 20 hours of one series: head compaction writes blocks of which the oldest are more than
+    // the retention behind the newest.
+    await tsdbs.use('t', async (t) => {
+      const app = t.db.appender();
+      for (let ts = T0; ts < T0 + 20 * H; ts += 60_000) app.append(Labels.from({ __name__: 'm' }), ts, ts);
+      await app.commit();
+    });
+    const blocksOnDisk = async () =>
+      (await readdir(join(tenantDir, 't'))).filter((f) => /^[0-9A-Z]{26}$/.test(f)).length;
+    await expect(tsdbs.flush()).rejects.toThrow(/injected upload failure/);
+    const written = await blocksOnDisk();
+    expect(written).toBeGreaterThanOrEqual(8);
+    // Nothing uploaded: compactions keep every block, however old.
+    await expect(tsdbs.flush()).rejects.toThrow(/injected upload failure/);
+    expect(await blocksOnDisk()).toBe(written);
+    failing.on = false;
+    expect((await tsdbs.flush()).uploaded).toBe(written);
+    // The next compaction deletes the uploaded blocks beyond retention, keeping the recent ones.
+    await tsdbs.flush();
+    const kept = await blocksOnDisk();
+    expect(kept).toBeLessThan(written);
+    expect(kept).toBeGreaterThanOrEqual(3);
+  });
+
   it('never prunes a tenant while a write to it runs, nor one never written', async () => {
     const tsdbs = createMultiTSDB({
       dir: join(dir, `case-${n++}`),

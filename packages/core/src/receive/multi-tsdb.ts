@@ -96,6 +96,22 @@ export interface PruneResult {
 export type PruneAction = 'none' | 'flush' | 'prune';
 
 /**
+ * Thanos's receiver BlocksToDelete: of a tenant's blocks beyond retention, the ones its shipper
+ * has uploaded, and empty ones (never shipped: they hold nothing).
+ */
+function uploadedOnly(shipper: Shipper, dir: string): (ulids: readonly string[]) => Promise<string[]> {
+  return async (ulids) => {
+    const uploaded = await shipper.uploadedBlocks();
+    const out: string[] = [];
+    for (const u of ulids) {
+      if (uploaded.has(u)) out.push(u);
+      else if ((await readBlockMeta(join(dir, u)).catch(() => undefined))?.stats?.numSamples === 0) out.push(u);
+    }
+    return out;
+  };
+}
+
+/**
  * Thanos's pruneTSDB rule for one tenant at `nowMs`, with the receiver's retention and block
  * duration: 'prune' when its newest sample is more than `retentionMs` old; else 'flush' when its
  * head holds samples and the head's newest is more than 1.5 block durations old; else 'none'.
@@ -134,30 +150,33 @@ export function createMultiTSDB(opts: MultiTSDBOptions): MultiTSDB {
 
   async function openTenant(tenant: string): Promise<TenantDB> {
     const dir = join(opts.dir, tenant);
+    const labels = opts.externalLabels.with(opts.tenantLabelName, tenant);
     const dbLog: DBLogger = {
       debug: (m, f) => log.debug(m, { tenant, ...f }),
       info: (m, f) => log.info(m, { tenant, ...f }),
       warn: (m, f) => log.warn(m, { tenant, ...f }),
       error: (m, f) => log.error(m, { tenant, ...f }),
     };
+    const shipper = opts.bucket
+      ? createShipper({ bucket: opts.bucket, dir, labels: () => labels.toRecord(), source: 'receive', logger: log })
+      : undefined;
     const db = await openDB({
       dir,
       blockDurationMs: opts.blockDurationMs,
       retentionMs: opts.retentionMs,
+      // As Thanos's receiver: with a bucket, local retention deletes only blocks already uploaded
+      // (a bucket outage longer than the retention must not lose data).
+      ...(shipper ? { blocksToDelete: uploadedOnly(shipper, dir) } : {}),
       outOfOrderTimeWindowMs: opts.outOfOrderTimeWindowMs,
       ...(opts.memorySnapshotOnShutdown ? { enableMemorySnapshotOnShutdown: true } : {}),
       logger: dbLog,
     });
-    const labels = opts.externalLabels.with(opts.tenantLabelName, tenant);
     const store = createLocalStore({
       queryable: db.queryable(),
       externalLabels: labels,
       componentType: 'receive',
       chunkRange: opts.blockDurationMs,
     });
-    const shipper = opts.bucket
-      ? createShipper({ bucket: opts.bucket, dir, labels: () => labels.toRecord(), source: 'receive', logger: log })
-      : undefined;
     const t: TenantDB = { tenant, db, labels, store, shipper };
     log.info('opened tenant tsdb', { tenant, series: db.head.numSeries, blocks: db.blocks().length });
     return t;

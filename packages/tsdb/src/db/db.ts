@@ -55,6 +55,13 @@ export interface DBOptions {
    * (Prometheus's --storage.tsdb.retention.time). Default 15d; 0 keeps every block.
    */
   retentionMs?: number;
+  /**
+   * Of the blocks beyond retention (their ULIDs), the ones that may be deleted now; the others are
+   * kept and asked about again at the next compaction. Thanos's receiver passes its shipper's
+   * uploaded list here, so a block the bucket has not got yet is never deleted (tsdb.Options
+   * BlocksToDelete). Default: all of them.
+   */
+  blocksToDelete?: (beyondRetention: readonly string[]) => readonly string[] | Promise<readonly string[]>;
   /** Out-of-order window, ms; see HeadOptions.outOfOrderTimeWindowMs. Default 0 (rejected). */
   outOfOrderTimeWindowMs?: number;
   /** WAL segment size, bytes, a multiple of 32 KiB. Default 128 MiB, as Prometheus. */
@@ -163,10 +170,7 @@ export async function openDB(opts: DBOptions): Promise<DB> {
     await blocks.remove(blocks.list);
     throw err;
   }
-  const expired = beyondTimeRetention(blocks.list, retention);
-  for (const b of expired) logger.info('deleting block beyond retention', { block: b.meta.ulid });
-  await blocks.remove(expired);
-  for (const b of expired) await deleteBlockDir(join(dir, b.meta.ulid));
+  await deleteBeyondRetention(dir, blocks, retention, opts.blocksToDelete, logger);
 
   let wal: WAL | undefined;
   const chunkMapper = useDiskChunks ? await HeadChunkDiskMapper.open(join(dir, 'chunks_head'), logger) : undefined;
@@ -277,9 +281,36 @@ export async function openDB(opts: DBOptions): Promise<DB> {
   return new LocalDB(dir, head, wal, blocks, replay, chunkMapper, restoredPending, {
     blockDuration,
     retention,
+    blocksToDelete: opts.blocksToDelete,
     logger,
     snapshotOnShutdown,
   });
+}
+
+/**
+ * Deletes the blocks beyond `retention` that `blocksToDelete` allows (all by default); returns
+ * their ULIDs. A block held back is logged and stays served.
+ */
+async function deleteBeyondRetention(
+  dir: string,
+  blocks: BlockSet,
+  retention: number,
+  blocksToDelete: DBOptions['blocksToDelete'],
+  logger: DBLogger,
+): Promise<string[]> {
+  let expired = beyondTimeRetention(blocks.list, retention);
+  if (expired.length === 0) return [];
+  if (blocksToDelete) {
+    const allowed = new Set(await blocksToDelete(expired.map((b) => b.meta.ulid)));
+    for (const b of expired)
+      if (!allowed.has(b.meta.ulid))
+        logger.info('keeping block beyond retention until it may be deleted', { block: b.meta.ulid });
+    expired = expired.filter((b) => allowed.has(b.meta.ulid));
+  }
+  for (const b of expired) logger.info('deleting block beyond retention', { block: b.meta.ulid });
+  await blocks.remove(expired);
+  for (const b of expired) await deleteBlockDir(join(dir, b.meta.ulid));
+  return expired.map((b) => b.meta.ulid);
 }
 
 class LocalDB implements DB {
@@ -296,7 +327,13 @@ class LocalDB implements DB {
     private readonly chunkMapper: HeadChunkDiskMapper | undefined,
     /** Series whose snapshot-restored chunk may not be in chunks_head yet. */
     private restoredPending: MemSeries[],
-    private readonly opts: { blockDuration: number; retention: number; logger: DBLogger; snapshotOnShutdown: boolean },
+    private readonly opts: {
+      blockDuration: number;
+      retention: number;
+      blocksToDelete: DBOptions['blocksToDelete'];
+      logger: DBLogger;
+      snapshotOnShutdown: boolean;
+    },
   ) {}
 
   blocks(): readonly BlockReader[] {
@@ -348,11 +385,14 @@ class LocalDB implements DB {
       lastBlockMaxt = maxt;
     }
     const cp = await this.truncateWAL(lastBlockMaxt);
-    const expired = beyondTimeRetention(this.blockSet.list, this.opts.retention);
-    for (const b of expired) this.opts.logger.info('deleting block beyond retention', { block: b.meta.ulid });
-    await this.blockSet.remove(expired);
-    for (const b of expired) await deleteBlockDir(join(this.dir, b.meta.ulid));
-    return { blocks: written, checkpoint: cp, deleted: expired.map((b) => b.meta.ulid) };
+    const deleted = await deleteBeyondRetention(
+      this.dir,
+      this.blockSet,
+      this.opts.retention,
+      this.opts.blocksToDelete,
+      this.opts.logger,
+    );
+    return { blocks: written, checkpoint: cp, deleted };
   }
 
   private async persist(
