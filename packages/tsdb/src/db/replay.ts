@@ -94,9 +94,9 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
   };
   // A series record's series: created under its ref, or mapped onto the series that already has
   // its labels (logged twice), with its chunks from chunks_head when it is new.
-  const addSeries = (ref: number, labels: Labels) => {
+  const addSeries = (ref: number, labels: Labels, hash?: number) => {
     const before = head.numSeries;
-    const ms = head.getOrCreateWithRef(ref, labels);
+    const ms = head.getOrCreateWithRef(ref, labels, hash);
     if (ref < dense.length) dense[ref] = ms;
     if (ms.ref !== ref) multiRef.set(ref, ms.ref);
     else if (mmapped !== undefined && head.numSeries > before) {
@@ -174,7 +174,7 @@ export async function replayWAL(head: Head, walDir: string, opts: ReplayWALOptio
         for (let k = 0; k < n; k++, si++) {
           const flat = new Array<string>(2 * (b.labelCounts[si] as number));
           for (let j = 0; j < flat.length; j++) flat[j] = strings[b.labelIds[li++] as number] as string;
-          addSeries(b.seriesRefs[si] as number, Labels.fromSortedFlat(flat));
+          addSeries(b.seriesRefs[si] as number, Labels.fromSortedFlat(flat), (b.seriesHashes[si] as number) | 0);
         }
       } else {
         apply(b.bytes.subarray(bp, bp + n));

@@ -1,6 +1,7 @@
 import type { Interval } from '../block/tombstones.js';
 import { DEFAULT_BLOCK_DURATION, type SeriesToWrite } from '../block/writer.js';
 import type { FloatHistogram, Histogram } from '../histogram/types.js';
+import { foldLabelsHash, LABELS_HASH_SEED } from '../labels/hash.js';
 import { compareLabels, type Labels } from '../labels/labels.js';
 import type { Queryable } from '../storage/queryable.js';
 import { HeadAppender } from './appender.js';
@@ -102,12 +103,8 @@ export interface HeadStats {
 // extra object per series and a slower Map key).
 export function hashLabels(labels: Labels): number {
   const flat = labels.toFlat();
-  let h = 0x811c9dc5;
-  for (let i = 0; i < flat.length; i++) {
-    const s = flat[i] as string;
-    for (let j = 0; j < s.length; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193);
-    h = Math.imul(h ^ 0xff, 0x01000193);
-  }
+  let h = LABELS_HASH_SEED;
+  for (let i = 0; i < flat.length; i++) h = foldLabelsHash(h, flat[i] as string);
   return h | 0;
 }
 
@@ -249,10 +246,10 @@ export class Head {
   /**
    * For WAL replay: the series with these labels under `ref`. When the labels already exist under
    * another ref (a series logged twice), returns that series so the caller maps `ref` onto it.
+   * `hash`: hashLabels(labels), when the caller has it already (the replay worker computes it).
    */
-  getOrCreateWithRef(ref: number, labels: Labels): MemSeries {
+  getOrCreateWithRef(ref: number, labels: Labels, hash: number = hashLabels(labels)): MemSeries {
     if (ref > this.lastSeriesId) this.lastSeriesId = ref;
-    const hash = hashLabels(labels);
     const found = this.getByLabels(labels, hash);
     if (found) return found;
     return this.insert(ref, labels, hash);

@@ -6,6 +6,7 @@
 // type it leaves to the caller, or bytes it finds malformed) travels as raw bytes, so the caller's
 // own decoder handles it and throws its usual error.
 import { ChunkEncoding } from '../chunkenc/chunk.js';
+import { foldLabelsHash, LABELS_HASH_SEED } from '../labels/hash.js';
 import { compareStrings } from '../labels/labels.js';
 import { decodeSamplesInto, RECORD_SAMPLES, RECORD_SERIES, type SampleColumns } from './records.js';
 
@@ -38,6 +39,8 @@ export interface DecodedBatch {
   /** Per series: ref, number of labels. */
   seriesRefs: Float64Array;
   labelCounts: Uint32Array;
+  /** Per series: hashLabels of its labels, as uint32 (`| 0` gives hashLabels's value). */
+  seriesHashes: Uint32Array;
   /** Per label: name id, value id. */
   labelIds: Uint32Array;
   /** Strings first seen in this batch; their ids follow the previous batches'. */
@@ -221,6 +224,7 @@ export class BatchBuilder {
   private counts = new U32();
   private seriesRefs = new F64();
   private labelCounts = new U32();
+  private seriesHashes = new U32();
   private labelIds = new U32();
   private newStrings: string[] = [];
   private chunkTimes = new F64();
@@ -295,6 +299,7 @@ export class BatchBuilder {
       counts: this.counts.take(),
       seriesRefs: this.seriesRefs.take(),
       labelCounts: this.labelCounts.take(),
+      seriesHashes: this.seriesHashes.take(),
       labelIds: this.labelIds.take(),
       newStrings: this.newStrings,
       chunkTimes: this.chunkTimes.take(),
@@ -343,6 +348,7 @@ export class BatchBuilder {
     const mark = [
       this.seriesRefs.n,
       this.labelCounts.n,
+      this.seriesHashes.n,
       this.labelIds.n,
       this.chunkTimes.n,
       this.chunkEnc.n,
@@ -360,12 +366,13 @@ export class BatchBuilder {
       if (err !== NOT_DECODED) throw err;
       this.seriesRefs.n = mark[0];
       this.labelCounts.n = mark[1];
-      this.labelIds.n = mark[2];
-      this.chunkTimes.n = mark[3];
-      this.chunkEnc.n = mark[4];
-      this.lastValues.n = mark[5];
-      this.chunkLens.n = mark[6];
-      this.bytes.n = mark[7];
+      this.seriesHashes.n = mark[2];
+      this.labelIds.n = mark[3];
+      this.chunkTimes.n = mark[4];
+      this.chunkEnc.n = mark[5];
+      this.lastValues.n = mark[6];
+      this.chunkLens.n = mark[7];
+      this.bytes.n = mark[8];
       return false;
     }
     this.kinds.push(kind);
@@ -441,12 +448,16 @@ export class BatchBuilder {
     if (n > this.end - this.p) throw NOT_DECODED;
     this.labelCounts.push(n);
     let prev = '';
+    // The head's hash of the labels, computed here rather than on the main thread.
+    let h = LABELS_HASH_SEED;
     for (let i = 0; i < n; i++) {
       const name = this.str(snapshot);
       const value = this.str(snapshot);
       if (value === '' || (i > 0 && compareStrings(prev, name) >= 0)) throw NOT_DECODED;
       prev = name;
+      h = foldLabelsHash(foldLabelsHash(h, name), value);
     }
+    this.seriesHashes.push(h >>> 0);
   }
 
   // Reads a uvarint-prefixed string, adds its id to labelIds and returns it.

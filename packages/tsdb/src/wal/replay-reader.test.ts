@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashLabels } from '../head/head.js';
 import { Labels } from '../labels/labels.js';
 import type { WalCorruptionError } from './errors.js';
 import { readWAL } from './reader.js';
@@ -75,7 +76,10 @@ function seenInBatch(b: ReplayBatch): Seen[] {
         const flat: string[] = [];
         for (let j = 0; j < 2 * (b.labelCounts[si] as number); j++)
           flat.push(b.strings[b.labelIds[li++] as number] as string);
-        series.push({ ref: b.seriesRefs[si] as number, labels: Labels.fromSortedFlat(flat).toRecord() });
+        const labels = Labels.fromSortedFlat(flat);
+        // The worker's hash is the head's (non-ASCII strings included).
+        expect((b.seriesHashes[si] as number) | 0).toBe(hashLabels(labels));
+        series.push({ ref: b.seriesRefs[si] as number, labels: labels.toRecord() });
       }
       seen.push({ kind: 'series', series });
     } else if (b.kinds[r] === KIND_SAMPLES) {
