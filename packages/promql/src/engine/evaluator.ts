@@ -494,10 +494,12 @@ export class Evaluator {
         ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
         : v.series;
     // The inner series keep their name-removal mark: a top-level subquery drops names at the end.
+    const gridTs = new Float64Array(n);
+    for (let i = 0; i < n; i++) gridTs[i] = start + i * step;
     const series = stepSeries.map((s) => {
-      // Converting a long inner grid allocates and touches two columns per series.
+      // Converting a long inner grid touches its columns (and copies them unless dense).
       this.spend(s.present.length);
-      const r = stepSeriesToRaw(s, start, step);
+      const r = stepSeriesToRaw(s, start, step, gridTs);
       // As Prometheus: explicit (not) reset hints become unknown, since a subquery may skip or
       // repeat the samples they were about.
       if (r.hvs !== undefined) r.hvs = r.hvs.map(unknownResetHint);

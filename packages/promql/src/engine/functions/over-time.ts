@@ -73,10 +73,52 @@ function compareOverTime(better: (cur: number, best: number) => boolean, returnT
   };
 }
 
+/** Windows shorter than this are scanned; longer ones use the sliding extreme (see below). */
+const SLIDE_MIN_WINDOW = 32;
+
+/**
+ * max_over_time / min_over_time: the extreme of the window's numbers (NaN loses to any number,
+ * the first of equal extremes is kept, so `-0` before `0` stays `-0`, as Prometheus's scan), NaN
+ * when the window holds only NaNs. Long windows that slide forward step by step (a subquery at a
+ * fine resolution: `max_over_time(rate(x[5m])[6h:1s])` has 21,600 points per window) keep a
+ * monotonic queue across steps instead of rescanning each window: linear in the series'
+ * points instead of points × steps.
+ */
+function extremeOverTime(max: boolean): RangeFunction {
+  const scan = compareOverTime(
+    max ? (cur, best) => cur > best || Number.isNaN(best) : (cur, best) => cur < best || Number.isNaN(best),
+    false,
+  );
+  return (w, ctx) => {
+    const { vs, lo, hi } = w;
+    if (hi <= lo) return undefined;
+    if (hi - lo < SLIDE_MIN_WINDOW) return scan(w, ctx);
+    let st = ctx.slide;
+    if (st === undefined || st.vs !== vs || st.max !== max || lo < st.lo || hi < st.hi) {
+      // Another series, or a window that moved back: start over from this window.
+      st = { vs, max, lo, hi: lo, queue: st !== undefined && st.queue.length >= vs.length ? st.queue : new Int32Array(vs.length), head: 0, tail: 0 };
+      ctx.slide = st;
+    }
+    const q = st.queue;
+    for (let i = Math.max(st.hi, lo); i < hi; i++) {
+      const f = vs[i] as number;
+      if (Number.isNaN(f)) continue;
+      // Strictly worse candidates leave from the back: the first of equal extremes stays in front.
+      if (max) while (st.tail > st.head && (vs[q[st.tail - 1] as number] as number) < f) st.tail--;
+      else while (st.tail > st.head && (vs[q[st.tail - 1] as number] as number) > f) st.tail--;
+      q[st.tail++] = i;
+    }
+    st.lo = lo;
+    st.hi = hi;
+    while (st.head < st.tail && (q[st.head] as number) < lo) st.head++;
+    return st.head < st.tail ? (vs[q[st.head] as number] as number) : Number.NaN;
+  };
+}
+
 /** `max_over_time`: NaN loses to any number. */
-export const maxOverTime = compareOverTime((cur, best) => cur > best || Number.isNaN(best), false);
+export const maxOverTime = extremeOverTime(true);
 /** `min_over_time`. */
-export const minOverTime = compareOverTime((cur, best) => cur < best || Number.isNaN(best), false);
+export const minOverTime = extremeOverTime(false);
 /** `ts_of_max_over_time` (experimental): the latest timestamp of the maximum. */
 export const tsOfMaxOverTime = compareOverTime((cur, best) => cur >= best || Number.isNaN(best), true);
 /** `ts_of_min_over_time` (experimental). */

@@ -30,6 +30,27 @@ export interface FunctionContext {
    * current series (`[i]` = corrections of samples 1..i), so a window's total is one subtraction.
    */
   resetPrefix?: Float64Array;
+  /**
+   * Scratch a range function keeps between the steps of one call (one range argument), e.g. the
+   * sliding-window state of max_over_time. Functions check that it is theirs and for this series.
+   */
+  slide?: SlidingExtreme;
+}
+
+/**
+ * Sliding-window maximum (or minimum) over one series' values: a monotonic queue of indices of
+ * candidate extremes, NaNs left out. Valid while windows only move forward over the same `vs`.
+ */
+export interface SlidingExtreme {
+  vs: Float64Array;
+  /** Whether it keeps the maximum (else the minimum). */
+  max: boolean;
+  /** The last window: its start, and the end (exclusive) of the indices pushed so far. */
+  lo: number;
+  hi: number;
+  queue: Int32Array;
+  head: number;
+  tail: number;
 }
 
 /** A function over a range vector: one output value per window, or undefined for none. */
