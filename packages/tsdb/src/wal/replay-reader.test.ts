@@ -15,7 +15,13 @@ import {
   RECORD_SERIES,
 } from './records.js';
 import { KIND_RAW, KIND_SAMPLES, KIND_SERIES } from './replay-batch.js';
-import { createReplayReader, type ReplayBatch, type ReplayReader, readDecodedInThread } from './replay-reader.js';
+import {
+  createReplayReader,
+  type ReplayBatch,
+  type ReplayReader,
+  type ResumeAt,
+  readDecodedInThread,
+} from './replay-reader.js';
 import { openWAL } from './wal.js';
 
 const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0] as number;
@@ -193,8 +199,9 @@ describe.each([
 });
 
 // While the worker starts, the threaded reader decodes in place and hands the rest over at a
-// record boundary: stopping after any batch and resuming from the returned position must read
-// every record once, across segment ends too.
+// record boundary: handing over after any batch (the records already read into memory still
+// decoded in place) and resuming from the returned position must read every record once, across
+// segment ends too.
 describe('replay reader handover', () => {
   let dir: string;
   beforeEach(async () => {
@@ -204,13 +211,17 @@ describe('replay reader handover', () => {
   afterEach(() => removeTempDir(dir));
 
   it.each([{ after: 1 }, { after: 2 }, { after: 5 }, { after: 9 }])(
-    'stopping after $after batches and resuming there reads each record once',
+    'handing over after $after batches and resuming there reads each record once',
     async ({ after }) => {
       const want = await readExpected(dir);
       const seen: Seen[] = [];
       let batches = 0;
       const strings: string[] = [];
-      const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', () => batches >= after);
+      const started: ResumeAt[] = [];
+      const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', {
+        ready: () => batches >= after,
+        start: (at) => started.push(at),
+      });
       let r = await it.next();
       while (!r.done) {
         batches++;
@@ -220,7 +231,9 @@ describe('replay reader handover', () => {
       }
       const at = r.value;
       expect(at).toBeDefined();
-      expect(batches).toBe(after);
+      // The records already in memory (the rest of the read window) are decoded here too.
+      expect(started).toEqual([at]);
+      expect(batches).toBeGreaterThanOrEqual(after);
       const rest = createReplayReader({ threaded: true });
       try {
         for await (const b of rest.read([{ dir, first: at?.segment ?? -1, last: -1, firstOffset: at?.offset }], 'wal'))
@@ -233,8 +246,11 @@ describe('replay reader handover', () => {
     },
   );
 
-  it('reads to the end in place when stop never says so', async () => {
-    const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', () => false);
+  it('reads to the end in place when the worker is never ready', async () => {
+    const it = readDecodedInThread([{ dir, first: -1, last: -1 }], 'wal', {
+      ready: () => false,
+      start: () => expect.unreachable(),
+    });
     let r = await it.next();
     while (!r.done) r = await it.next();
     expect(r.value).toBeUndefined();

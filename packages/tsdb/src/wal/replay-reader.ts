@@ -73,33 +73,49 @@ const WORKER_MIN_BYTES = 4 * 1024 * 1024;
 export const SMALL_BATCH_BYTES = 128 * 1024;
 
 /** Where a read stopped for the worker to go on: the segment and the byte offset after the last record. */
-interface ResumeAt {
+export interface ResumeAt {
   segment: number;
   offset: number;
 }
 
+/** How a read in place hands over to a worker (see readDecodedInThread). @internal */
+export interface Handover {
+  /** Asked after every batch: whether the worker can take over. */
+  ready(): boolean;
+  /** Called once, when it can: the worker is to read from `at` on. */
+  start(at: ResumeAt): void;
+}
+
 /**
- * Decodes on the calling thread (no worker). With `stop`, asked after every batch, it stops at
- * the first batch after which `stop()` is true and returns where the next record starts (at a
- * record boundary, so a reader can resume there); it returns undefined when it read everything.
+ * Decodes on the calling thread (no worker). With `handover`, asked after every batch: once the
+ * worker is ready, the rest of the read is its own from the end of the records already read
+ * into memory (the read window of up to 1 MiB; `start` says where, at a record boundary), and
+ * this decodes just those, so both threads are busy while the worker's first batch is made.
+ * Returns where the worker starts, or undefined when everything was read here.
  * @internal
  */
 export async function* readDecodedInThread(
   ranges: readonly SegmentRange[],
   mode: DecodeMode,
-  stop?: () => boolean,
+  handover?: Handover,
 ): AsyncGenerator<DecodedBatch, ResumeAt | undefined> {
-  const builder = new BatchBuilder(mode, stop === undefined ? undefined : SMALL_BATCH_BYTES);
+  const builder = new BatchBuilder(mode, handover === undefined ? undefined : SMALL_BATCH_BYTES);
+  let at: ResumeAt | undefined;
   try {
     for await (const entries of readSegmentRangeBatches(ranges)) {
       for (const e of entries) {
         builder.add(e.record);
         if (builder.full()) {
           yield builder.take().batch;
-          // The records after e in this window are read again from e's end by whoever resumes.
-          if (stop?.()) return { segment: e.segment, offset: e.offset };
+          if (at === undefined && handover?.ready()) {
+            const last = entries[entries.length - 1] as (typeof entries)[number];
+            at = { segment: last.segment, offset: last.offset };
+            handover.start(at);
+          }
         }
       }
+      // Handed over: the worker reads on from the end of this window.
+      if (at !== undefined) break;
     }
   } catch (err) {
     // Records before an error are handed over before it, as readWAL does.
@@ -107,7 +123,7 @@ export async function* readDecodedInThread(
     throw err;
   }
   if (builder.records > 0) yield builder.take().batch;
-  return undefined;
+  return at;
 }
 
 /**
@@ -213,37 +229,45 @@ class ThreadedReader implements ReplayReader {
     if (this.closed) throw new ThanosError('TSDB_WAL_REPLAY_WORKER', 'WAL replay reader is closed');
     if (this.onReply !== undefined) throw new ThanosError('TSDB_WAL_REPLAY_WORKER', 'one read at a time');
     if (this.failure) throw this.failure;
-    // Starting the worker takes a few hundred milliseconds (more from TypeScript source), a good
-    // part of a 200k-series replay with the main thread idle: until it is up, decode here, then
-    // hand the rest over at a record boundary. Only for one range (a replay's reads), where a
-    // segment number tells where to resume.
-    const only = ranges.length === 1 ? (ranges[0] as SegmentRange) : undefined;
-    if (only !== undefined && !this.workerUp()) {
-      const strings: string[] = [];
-      const it = readDecodedInThread(ranges, mode, () => this.workerUp());
-      for (;;) {
-        const r = await it.next();
-        if (r.done) {
-          if (r.value === undefined) return;
-          ranges = [{ ...only, first: r.value.segment, firstOffset: r.value.offset }];
-          break;
-        }
-        for (const s of r.value.newStrings) strings.push(s);
-        yield { ...r.value, strings };
-      }
-    }
     const queue: WorkerReply[] = [];
     let wake: (() => void) | undefined;
     this.onReply = (m) => {
       queue.push(m);
       wake?.();
     };
-    const strings: string[] = [];
     let done = false;
+    let posted = false;
+    const post = (r: readonly SegmentRange[]) => {
+      this.post({ type: 'read', ranges: [...r], mode });
+      posted = true;
+    };
     // Waiting on the worker's messages must keep the process alive.
     this.worker.ref();
     try {
-      this.post({ type: 'read', ranges: [...ranges], mode });
+      // Starting the worker takes a few hundred milliseconds (more from TypeScript source), a
+      // good part of a 200k-series replay with the main thread idle: until it is up, decode
+      // here, then hand the rest over at a record boundary. Only for one range (a replay's
+      // reads), where a segment number tells where to resume.
+      const only = ranges.length === 1 ? (ranges[0] as SegmentRange) : undefined;
+      if (only !== undefined && !this.workerUp()) {
+        const local: string[] = [];
+        const it = readDecodedInThread(ranges, mode, {
+          ready: () => this.workerUp(),
+          start: (at) => post([{ ...only, first: at.segment, firstOffset: at.offset }]),
+        });
+        for (let r = await it.next(); !r.done; r = await it.next()) {
+          for (const s of r.value.newStrings) local.push(s);
+          yield { ...r.value, strings: local };
+        }
+        if (!posted) {
+          // Everything was read here.
+          done = true;
+          return;
+        }
+      } else {
+        post(ranges);
+      }
+      const strings: string[] = [];
       for (;;) {
         while (queue.length === 0) await new Promise<void>((r) => (wake = r));
         wake = undefined;
@@ -262,7 +286,7 @@ class ThreadedReader implements ReplayReader {
         yield { ...m.batch, strings };
       }
     } finally {
-      if (!done) {
+      if (!done && posted) {
         // A break (or a head error) mid-read: the worker stops and says 'end'; wait for it so
         // the next read starts clean.
         this.post({ type: 'cancel' });
