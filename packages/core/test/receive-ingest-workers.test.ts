@@ -403,6 +403,22 @@ describe('ingest pool', () => {
     }
   });
 
+  it('stops replacing workers that keep dying without answering, down to no threads', async () => {
+    const exits: boolean[] = [];
+    const pool = createIngestPool({ size: 1, onWorkerExit: (_code, replaced) => exits.push(replaced) });
+    await pool.start();
+    try {
+      for (let i = 0; i < 4; i++) {
+        pool.crashOneForTest();
+        await expect(pool.decode(rw1(many('d', 5, T0)), 0)).rejects.toMatchObject({ status: 503 });
+      }
+      expect(exits).toEqual([true, true, true, false]);
+      expect(pool.threads()).toBe(0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('close() leaves no threads behind', async () => {
     const before = osThreads();
     const pool = createIngestPool({ size: 2 });

@@ -37,7 +37,17 @@ export type IngestDecoded =
 export interface IngestPoolOptions {
   /** Worker threads, at least 1. */
   size: number;
+  /**
+   * Called when a worker dies while the pool runs (code: its exit code), saying whether it was
+   * replaced. Default: nothing.
+   */
+  onWorkerExit?: (code: number, replaced: boolean) => void;
 }
+
+// Workers that die this many times in a row without answering a request are not replaced any
+// more (a broken build or environment): the pool shrinks, down to no threads, and the receiver
+// decodes on its main thread.
+const MAX_FRUITLESS_RESTARTS = 3;
 
 /**
  * Worker threads decoding remote-write bodies. Created without threads; `start()` starts them,
@@ -56,7 +66,10 @@ export interface IngestPool {
   decode(body: Uint8Array, maxRawBytes: number): Promise<IngestDecoded>;
   /** Stops every thread; requests in flight are failed. Safe to call twice. */
   close(): Promise<void>;
-  /** Threads alive now. */
+  /**
+   * Threads alive now (or being replaced); 0 once workers kept dying without answering (see
+   * `onWorkerExit`), when callers should decode elsewhere.
+   */
   threads(): number;
   /** Makes one worker exit before it answers the requests sent to it after this call (tests only). */
   crashOneForTest(): void;
@@ -99,6 +112,8 @@ export function createIngestPool(opts: IngestPoolOptions): IngestPool {
   const slots: Slot[] = [];
   let running = false;
   let nextId = 1;
+  // Worker deaths since a worker last answered a request.
+  let fruitless = 0;
 
   const fail = (slot: Slot, err: unknown) => {
     for (const p of slot.pending.values()) p.reject(err);
@@ -119,6 +134,7 @@ export function createIngestPool(opts: IngestPoolOptions): IngestPool {
       const p = slot.pending.get(r.id);
       if (p === undefined) return;
       slot.pending.delete(r.id);
+      fruitless = 0;
       p.resolve(r.type === 'batch' ? { type: 'batch', rawBytes: r.rawBytes, batch: new IngestBatch(r.batch) } : r);
     });
     worker.on('error', (err) => fail(slot, new WriteError('unavailable', `ingest worker failed: ${err.message}`)));
@@ -127,8 +143,10 @@ export function createIngestPool(opts: IngestPoolOptions): IngestPool {
       const at = slots.indexOf(slot);
       if (at < 0) return;
       // Replaced while the pool runs, so one crash does not shrink it for good.
-      if (running) slots[at] = spawn().slot;
+      const replace = running && ++fruitless <= MAX_FRUITLESS_RESTARTS;
+      if (replace) slots[at] = spawn().slot;
       else slots.splice(at, 1);
+      if (running) opts.onWorkerExit?.(code, replace);
     });
     return { slot, online };
   };

@@ -331,7 +331,12 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
   // No threads until start(); a build without the worker file decodes everything here.
   let pool: IngestPool | undefined = opts.ingestPool;
   if (pool === undefined && ingestWorkers > 0) {
-    if (resolveIngestWorker() !== undefined) pool = createIngestPool({ size: ingestWorkers });
+    if (resolveIngestWorker() !== undefined)
+      pool = createIngestPool({
+        size: ingestWorkers,
+        onWorkerExit: (code, replaced) =>
+          log.warn('ingest worker exited; its requests in flight failed with 503', { code, replaced }),
+      });
     else log.warn('ingest worker file not found; decoding remote writes on the main thread', { url: import.meta.url });
   }
   const externalLabels =
@@ -606,7 +611,7 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
    * one-node hashring naming this receiver, replication factor 1).
    */
   function workerEligible(req: IncomingMessage, tenant: string, bytes: number): boolean {
-    if (pool === undefined || !isReady || bytes < workerMinBytes || rf !== 1) return false;
+    if (pool === undefined || !isReady || bytes < workerMinBytes || rf !== 1 || pool.threads() === 0) return false;
     if (relabelRules.length > 0 || splitLabel !== '') return false;
     if (headerOf(req, 'x-prometheus-remote-write-version') === '2.0.0') return false;
     if (ring === undefined || localEndpoint === undefined) return false;
