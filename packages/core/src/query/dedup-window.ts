@@ -26,7 +26,10 @@ export function dedupWindowStart(t: number): number {
 // Thanos's penalty for the replica not taken while no sample gap is known yet (ms).
 const INITIAL_PENALTY = 5000;
 
-/** Where each kept sample comes from: `src[i]` is the replica, `at[i]` the index in it. */
+/**
+ * Where each kept sample comes from: `src[i]` is the replica, `at[i]` the index in it, for i < n.
+ * The arrays are scratch of this thread, valid until the next penaltyWindowPicks call.
+ */
 export interface DedupPicks {
   readonly src: Int32Array;
   readonly at: Int32Array;
@@ -123,6 +126,23 @@ function firstPenalty(
   return d === Number.POSITIVE_INFINITY ? INITIAL_PENALTY : 2 * d;
 }
 
+function newScratch(size: number) {
+  return {
+    src: new Int32Array(size),
+    at: new Int32Array(size),
+    fromB: new Uint8Array(size),
+    pairAt: new Int32Array(size),
+    // The fold's running result within a window: timestamps and where each came from.
+    accT: new Float64Array(size),
+    accSrc: new Int32Array(size),
+    accAt: new Int32Array(size),
+  };
+}
+
+// Reused by every call on this thread (a query decodes series one after the other): fresh
+// arrays per series were most of deduplication's garbage.
+let scratch = newScratch(1024);
+
 /** First index in `t` from `lo` whose timestamp is at least `end`. */
 function lowerBound(t: ArrayLike<number>, end: number, lo: number): number {
   let hi = t.length;
@@ -149,17 +169,11 @@ export function penaltyWindowPicks(
 ): DedupPicks {
   let total = 0;
   for (const t of replicas) total += t.length;
-  const src = new Int32Array(total);
-  const at = new Int32Array(total);
+  if (scratch.src.length < total) scratch = newScratch(Math.max(total, 2 * scratch.src.length));
+  const { src, at, fromB, pairAt, accT, accSrc, accAt } = scratch;
   const k = replicas.length;
   const pos = new Int32Array(k);
   const hi = new Int32Array(k);
-  const fromB = new Uint8Array(total);
-  const pairAt = new Int32Array(total);
-  // The fold's running result within a window: timestamps and where each came from.
-  const accT = new Float64Array(total);
-  const accSrc = new Int32Array(total);
-  const accAt = new Int32Array(total);
   const order: number[] = [];
   let n = 0;
   for (;;) {
@@ -182,14 +196,16 @@ export function penaltyWindowPicks(
         at[n] = i;
       }
     } else {
-      order.sort((x, y) => {
+      const before = (x: number, y: number): number => {
         const tx = (replicas[x] as ArrayLike<number>)[pos[x] as number] as number;
         const ty = (replicas[y] as ArrayLike<number>)[pos[y] as number] as number;
         if (tx !== ty) return tx - ty;
-        const vx = tieBreak(x, pos[x] as number);
-        const vy = tieBreak(y, pos[y] as number);
-        return compareNaNLast(vx, vy) || x - y;
-      });
+        return compareNaNLast(tieBreak(x, pos[x] as number), tieBreak(y, pos[y] as number)) || x - y;
+      };
+      // Two replicas (the usual HA pair) need one comparison, not a sort.
+      if (order.length === 2) {
+        if (before(order[0] as number, order[1] as number) > 0) order.reverse();
+      } else order.sort(before);
       const r0 = order[0] as number;
       const r1 = order[1] as number;
       const t0 = replicas[r0] as ArrayLike<number>;
