@@ -62,6 +62,9 @@ describe.skipIf(!HAVE_PROMETHEUS)('receiver fed by Prometheus 2.42 remote write'
       externalLabels: { receive: 'r0' },
       httpGracePeriodMs: 0,
       flushIntervalMs: 0,
+      // Every request through the ingest workers, so real Prometheus traffic exercises them.
+      ingestWorkers: 1,
+      ingestWorkerMinBytes: 0,
     });
     await receiver.start();
     const port = await freePort();
@@ -137,5 +140,7 @@ remote_write:
     expect(Number(failedVal ?? 0)).toBe(0);
     // Prometheus 2.42 (Debian's build) does not send remote_write `headers`: data lands in the default tenant.
     expect(receiver.tenants()).toEqual(['default-tenant']);
+    const decoded = /^thanos_receive_ingest_worker_requests_total (\S+)$/m.exec(await receiver.registry.metrics());
+    expect(Number(decoded?.[1])).toBeGreaterThan(0);
   });
 });
