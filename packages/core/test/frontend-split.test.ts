@@ -215,7 +215,7 @@ describe('merge and extract', () => {
     const a = answer(req(0, 60_000, 60_000, 'warn'));
     const m = mergeMatrices([a, a]);
     expect(m.warnings).toEqual(['w1']);
-    expect(JSON.parse(encodeMatrixResponse(m))).toEqual({
+    expect(JSON.parse(encodeMatrixResponse(m).toString())).toEqual({
       status: 'success',
       data: {
         resultType: 'matrix',

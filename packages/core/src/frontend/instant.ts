@@ -93,7 +93,7 @@ export function mergeInstantAnswers(query: string, bodies: readonly string[], pa
   if (bodies.length === 1) return bodies[0] as string;
   const docs = bodies.map(decode);
   const type = docs[0]?.data?.resultType;
-  if (type === 'matrix') return encodeMatrixResponse(mergeMatrices(bodies.map(decodeMatrixResponse)));
+  if (type === 'matrix') return encodeMatrixResponse(mergeMatrices(bodies.map(decodeMatrixResponse))).toString();
   if (type !== 'vector') return bodies[0] as string;
   const byMetric = new Map<string, VectorSample>();
   for (const d of docs) {

@@ -1,4 +1,5 @@
 import { formatTimestamp } from '../http/json.js';
+import { JSONBytes } from '../http/json-bytes.js';
 
 /** One series of a range query answer; sample values stay the strings Prometheus wrote. */
 export interface MatrixSeries {
@@ -304,43 +305,50 @@ export function extractMatrix(r: MatrixResponse, start: number, end: number, ste
   return { series, warnings: r.warnings, infos: r.infos, stats };
 }
 
-/** Sample value texts never need JSON escaping when they look like numbers (the common case). */
-const PLAIN_VALUE = /^[-+.0-9a-zA-Z]*$/;
-
 /**
  * The Prometheus JSON body of a range answer, with `data.stats` when `withStats` and the answer has
- * statistics. Built by string concatenation (V8 ropes) rather than per-sample arrays: for a week of
- * minutely samples this is the frontend's hottest loop.
+ * statistics, as UTF-8 bytes. Written into one growing buffer (JSONBytes): for a week of minutely
+ * samples this is the frontend's hottest loop.
  */
-export function encodeMatrixResponse(r: MatrixResponse, withStats = false): string {
-  let out = '{"status":"success","data":{"resultType":"matrix","result":[';
+export function encodeMatrixResponse(r: MatrixResponse, withStats = false): Buffer {
+  const w = new JSONBytes();
+  w.ascii('{"status":"success","data":{"resultType":"matrix","result":[');
   for (let i = 0; i < r.series.length; i++) {
     const s = r.series[i] as MatrixSeries;
-    out += `${i ? ',' : ''}{"metric":${JSON.stringify(s.metric)}`;
+    w.ascii(i ? ',{"metric":' : '{"metric":');
+    w.text(JSON.stringify(s.metric));
     if (s.timestamps.length > 0) {
-      out += ',"values":[';
+      w.ascii(',"values":[');
       for (let j = 0; j < s.timestamps.length; j++) {
-        const v = s.values[j] as string;
-        out += `${j ? ',[' : '['}${formatTimestamp(s.timestamps[j] as number)},${PLAIN_VALUE.test(v) ? `"${v}"` : JSON.stringify(v)}]`;
+        w.ascii(j ? ',[' : '[');
+        w.ascii(formatTimestamp(s.timestamps[j] as number));
+        w.ascii(',');
+        w.quoted(s.values[j] as string);
+        w.ascii(']');
       }
-      out += ']';
+      w.ascii(']');
     }
     if (s.histograms.length > 0) {
-      out += ',"histograms":[';
+      w.ascii(',"histograms":[');
       for (let j = 0; j < s.histograms.length; j++) {
         const [t, h] = s.histograms[j] as [number, unknown];
-        out += `${j ? ',' : ''}[${formatTimestamp(t)},${JSON.stringify(h)}]`;
+        w.ascii(j ? ',[' : '[');
+        w.ascii(formatTimestamp(t));
+        w.ascii(',');
+        w.text(JSON.stringify(h));
+        w.ascii(']');
       }
-      out += ']';
+      w.ascii(']');
     }
-    out += '}';
+    w.ascii('}');
   }
-  out += ']';
-  if (withStats && r.stats) out += `,"stats":${encodeStats(r.stats)}`;
-  out += '}';
-  if (r.warnings.length > 0) out += `,"warnings":${JSON.stringify(r.warnings)}`;
-  if (r.infos.length > 0) out += `,"infos":${JSON.stringify(r.infos)}`;
-  return `${out}}`;
+  w.ascii(']');
+  if (withStats && r.stats) w.text(`,"stats":${encodeStats(r.stats)}`);
+  w.ascii('}');
+  if (r.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(r.warnings)}`);
+  if (r.infos.length > 0) w.text(`,"infos":${JSON.stringify(r.infos)}`);
+  w.ascii('}');
+  return w.bytes();
 }
 
 /** `data.stats` as Cortex's frontend writes it: only `samples` (the querier's timings are per piece). */

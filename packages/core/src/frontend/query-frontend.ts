@@ -800,8 +800,14 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     await writeBody(req, res, answer.status, answer.contentType, answer.body);
   }
 
-  async function writeBody(req: IncomingMessage, res: ServerResponse, code: number, contentType: string, body: string) {
-    let buf: Buffer = Buffer.from(body);
+  async function writeBody(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: number,
+    contentType: string,
+    body: string | Buffer,
+  ) {
+    let buf: Buffer = typeof body === 'string' ? Buffer.from(body) : body;
     const headers: Record<string, string | number> = { 'Content-Type': contentType };
     if (opts.compressResponses) {
       headers.Vary = 'Accept-Encoding';

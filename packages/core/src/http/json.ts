@@ -2,6 +2,7 @@ import type { Labels } from '@thanos-ts/tsdb';
 import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
 import { type FloatHistogram, isCustomBucketsSchema, iterateBuckets } from '@thanos-ts/tsdb/histogram';
 import type { EngineValue } from '../query/engine.js';
+import { JSONBytes } from './json-bytes.js';
 
 /**
  * A float as Prometheus's API writes sample values: Go's strconv.FormatFloat(v, 'f', -1, 64)
@@ -89,44 +90,6 @@ export function labelsJSON(l: Labels): string {
     s += `${JSON.stringify(f[i])}:${JSON.stringify(f[i + 1])}`;
   }
   return `${s}}`;
-}
-
-/**
- * A growable byte buffer for large JSON answers. Sample timestamps and values are ASCII and are
- * copied byte by byte: building the text by string concatenation left the encoding of a week of
- * minutely points mostly garbage collection (a rope string per sample), and the UTF-8 conversion
- * of the finished string cost as much again.
- */
-class JSONBytes {
-  private buf = Buffer.allocUnsafe(64 * 1024);
-  private n = 0;
-
-  private ensure(extra: number): void {
-    if (this.n + extra <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.n + extra));
-    this.buf.copy(next, 0, 0, this.n);
-    this.buf = next;
-  }
-
-  /** Writes a string known to be ASCII. */
-  ascii(s: string): void {
-    const len = s.length;
-    this.ensure(len);
-    const b = this.buf;
-    let n = this.n;
-    for (let i = 0; i < len; i++) b[n++] = s.charCodeAt(i);
-    this.n = n;
-  }
-
-  /** Writes any string as UTF-8. */
-  text(s: string): void {
-    this.ensure(3 * s.length);
-    this.n += this.buf.write(s, this.n, 'utf8');
-  }
-
-  bytes(): Buffer {
-    return this.buf.subarray(0, this.n);
-  }
 }
 
 /**

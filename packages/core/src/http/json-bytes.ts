@@ -1,0 +1,62 @@
+/**
+ * A growable byte buffer for large JSON answers. Sample timestamps and values are ASCII and are
+ * copied byte by byte: building a week of minutely points by string concatenation left the
+ * encoding mostly garbage collection (a rope string per sample), and the UTF-8 conversion of the
+ * finished string cost as much again.
+ */
+export class JSONBytes {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private n = 0;
+
+  private ensure(extra: number): void {
+    if (this.n + extra <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.n + extra));
+    this.buf.copy(next, 0, 0, this.n);
+    this.buf = next;
+  }
+
+  /** Writes a string known to be ASCII. */
+  ascii(s: string): void {
+    const len = s.length;
+    this.ensure(len);
+    const b = this.buf;
+    let n = this.n;
+    for (let i = 0; i < len; i++) b[n++] = s.charCodeAt(i);
+    this.n = n;
+  }
+
+  /**
+   * Writes `s` as a JSON string: copied between quotes when it needs no escaping and is ASCII
+   * (sample values always are), JSON.stringify's text otherwise.
+   */
+  quoted(s: string): void {
+    const len = s.length;
+    this.ensure(len + 2);
+    const b = this.buf;
+    const start = this.n;
+    let n = start;
+    b[n++] = 0x22;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        this.n = start;
+        this.text(JSON.stringify(s));
+        return;
+      }
+      b[n++] = c;
+    }
+    b[n++] = 0x22;
+    this.n = n;
+  }
+
+  /** Writes any string as UTF-8. */
+  text(s: string): void {
+    this.ensure(3 * s.length);
+    this.n += this.buf.write(s, this.n, 'utf8');
+  }
+
+  /** The bytes written (a view of the buffer). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.n);
+  }
+}
