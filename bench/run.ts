@@ -84,6 +84,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'core/query-isolation.ts',
     what: 'health and light-query latency under two heavy queries; concurrency; timeout overrun',
   },
+  'core-query-json': {
+    script: 'core/query-json.ts',
+    what: 'JSON encoding of a 40 × 10,080-point range answer (querier and query frontend)',
+  },
   'core-query-isolation-cpu': {
     script: 'core/query-isolation-cpu.ts',
     what: 'main-thread CPU per heavy query of the quick start process (process.threadCpuUsage; --runs, --data-dir, --cpu-prof)',
