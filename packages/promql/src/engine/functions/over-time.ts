@@ -96,7 +96,15 @@ function extremeOverTime(max: boolean): RangeFunction {
     let st = ctx.slide;
     if (st === undefined || st.vs !== vs || st.max !== max || lo < st.lo || hi < st.hi) {
       // Another series, or a window that moved back: start over from this window.
-      st = { vs, max, lo, hi: lo, queue: st !== undefined && st.queue.length >= vs.length ? st.queue : new Int32Array(vs.length), head: 0, tail: 0 };
+      st = {
+        vs,
+        max,
+        lo,
+        hi: lo,
+        queue: st !== undefined && st.queue.length >= vs.length ? st.queue : new Int32Array(vs.length),
+        head: 0,
+        tail: 0,
+      };
       ctx.slide = st;
     }
     const q = st.queue;
