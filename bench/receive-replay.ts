@@ -17,10 +17,13 @@
  *      flag is wired; the close time is reported), then a fresh child times `openDB` from the
  *      snapshot, and Prometheus 2.42 with `--enable-feature=memory-snapshot-on-shutdown` starts on
  *      a copy of that directory (our snapshot, Prometheus's format).
+ * With --runs=N (default 1), steps 2 and 3 alternate N times, each on a fresh copy of the ingested
+ * directory, and the median ratios are printed too: on a machine shared with other work one pair
+ * can be off by half either way.
  * With --snapshot=1 only steps 1 and 4 run: the clean-restart measurement (issue 15's target is
  * ready in under 10 s at 1M series), with the open's peak RSS (sampled every 20 ms) and its RSS
  * after a GC. Children get --max-old-space-size=--heap-mb (default 8192): 1M series need ~3 GiB.
- * Run: npx tsx bench/receive-replay.ts [--series=200000] [--samples=10] [--prometheus=1]
+ * Run: npx tsx bench/receive-replay.ts [--series=200000] [--samples=10] [--prometheus=1] [--runs=1]
  *      npm run bench -- receive-replay --series=1000000 --samples=2 --snapshot=1 [--prometheus=0]
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
@@ -44,6 +47,7 @@ const PHASE = arg('phase', 'main');
 const DIR = arg('dir', '');
 const SNAPSHOT_ONLY = arg('snapshot', '0') === '1';
 const HEAP_MB = Number(arg('heap-mb', '8192'));
+const RUNS = Math.max(1, Number(arg('runs', '1')));
 const BATCH = 10_000;
 
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -208,27 +212,47 @@ async function main(): Promise<void> {
   }
 }
 
-// Steps 2 and 3: WAL replay to ready, ours then Prometheus's on a copy of the same directory.
+// Steps 2 and 3: WAL replay to ready, ours then Prometheus's, each on its own copy of the ingested
+// tenant directory (left as the ingest left it for step 4), RUNS times.
 async function replayVsPrometheus(dir: string, ing: Record<string, number>): Promise<void> {
-  const rep = child('replay', dir);
-  console.log(
-    `thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s (CPU ${(rep.cpuSeconds as number).toFixed(2)} s); peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
-  );
-  if (WITH_PROM) {
-    const promDir = join(dir, 'prometheus');
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const ours = join(dir, `replay-${run}`);
+    await cp(join(dir, 'default-tenant'), join(ours, 'default-tenant'), { recursive: true });
+    const rep = child('replay', ours);
+    await rm(ours, { recursive: true, force: true });
+    console.log(
+      `${RUNS > 1 ? `run ${run + 1}: ` : ''}thanos-ts replay to ready: ${(rep.seconds as number).toFixed(2)} s (CPU ${(rep.cpuSeconds as number).toFixed(2)} s); peak RSS ${mib(rep.peak as number)} (${((rep.peak as number) / (ing.rss as number)).toFixed(2)}× steady); after GC RSS ${mib(rep.rss as number)}, heap ${mib(rep.heapUsed as number)}`,
+    );
+    if (!WITH_PROM) continue;
+    const promDir = join(dir, `prometheus-${run}`);
     await cp(join(dir, 'default-tenant'), promDir, { recursive: true });
     const t0 = performance.now();
     const prom = await startPrometheus({ dataDir: promDir });
     const seconds = (performance.now() - t0) / 1000;
     const cpuSeconds = await processCpuSeconds(prom.pid);
     await prom.stop();
+    await rm(promDir, { recursive: true, force: true });
+    wall.push((rep.seconds as number) / seconds);
+    cpu.push((rep.cpuSeconds as number) / cpuSeconds);
     console.log(
-      `prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
+      `${RUNS > 1 ? `run ${run + 1}: ` : ''}prometheus 2.42 replay to ready (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
     );
     console.log(
-      `ratio thanos-ts / prometheus: wall ${((rep.seconds as number) / seconds).toFixed(2)}, CPU ${((rep.cpuSeconds as number) / cpuSeconds).toFixed(2)}`,
+      `${RUNS > 1 ? `run ${run + 1}: ` : ''}ratio thanos-ts / prometheus: wall ${(wall[run] as number).toFixed(2)}, CPU ${(cpu[run] as number).toFixed(2)}`,
     );
   }
+  if (WITH_PROM && RUNS > 1)
+    console.log(
+      `median ratio thanos-ts / prometheus over ${RUNS} runs: wall ${median(wall).toFixed(2)}, CPU ${median(cpu).toFixed(2)}`,
+    );
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 if (PHASE === 'ingest') await ingest();
