@@ -1042,9 +1042,13 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
     async start(signal) {
       await reloadHashrings();
       signal.throwIfAborted();
+      // The ingest workers start while the tenants' WALs replay, so their start-up is not added
+      // to the time until ready.
+      const poolStarting = pool?.start();
+      poolStarting?.catch(() => {});
       await tsdbs.openExisting();
       signal.throwIfAborted();
-      await pool?.start();
+      await poolStarting;
       signal.throwIfAborted();
       // HTTP is bound here rather than by bindServers so /-/ready can say why it is not ready.
       servers = await bindServers({ ...opts, httpAddress: undefined }, served, log);
