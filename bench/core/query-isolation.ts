@@ -7,7 +7,7 @@
  *
  * `--heavy=QUERY` replaces the heavy query. The default spends most of its ~200 ms fetching and
  * decoding (main thread and worker overlap, ~1.3 cores busy per query); `--heavy=eval` takes the
- * same query at a 1 s subquery resolution (2–3 s, nearly all evaluation in one worker), the shape
+ * same query at a 1 s subquery resolution (~1 s, nearly all evaluation in one worker), the shape
  * of the query the issue reproduced.
  *
  *   npx tsx bench/core/query-isolation.ts [--runs=3] [--heavy=eval|QUERY]
@@ -19,10 +19,15 @@ import { startCli } from '../../packages/cli/test/cli-process.js';
 
 const runs = Number(/--runs=(\d+)/.exec(process.argv.join(' '))?.[1] ?? 3);
 const FETCH_HEAVY = 'sum by (cluster) (max_over_time(rate({__name__=~"http_.+"}[5m])[6h:30s]))';
-/** A query that outlasts the 1 s timeout of the overrun figure: evaluation, not fetch, dominates. */
-const TIMEOUT_QUERY = FETCH_HEAVY.replace('[6h:30s]', '[6h:1s]');
+/** The same at a 1 s subquery resolution: evaluation, not fetch, dominates (~1 s). */
+const EVAL_HEAVY = FETCH_HEAVY.replace('[6h:30s]', '[6h:1s]');
+/**
+ * A query that outlasts the 1 s timeout of the overrun figure by far: the issue's reproduction
+ * with a quantile (max_over_time now slides, so the issue's own query ends in about 1 s).
+ */
+const TIMEOUT_QUERY = 'sum(quantile_over_time(0.9, rate({__name__=~".+"}[5m])[1d:1s]))';
 const heavyArg = process.argv.find((a) => a.startsWith('--heavy='))?.slice('--heavy='.length);
-const HEAVY = heavyArg === 'eval' ? TIMEOUT_QUERY : (heavyArg ?? FETCH_HEAVY);
+const HEAVY = heavyArg === 'eval' ? EVAL_HEAVY : (heavyArg ?? FETCH_HEAVY);
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -91,10 +96,12 @@ try {
     concurrent.push(performance.now() - both);
   }
   const overrun: number[] = [];
+  const otherStatus: string[] = [];
   for (let r = 0; r < runs; r++) {
-    // The default HEAVY ends well within 1 s; TIMEOUT_QUERY takes 2–3 s.
+    // HEAVY may end within 1 s; TIMEOUT_QUERY takes several seconds.
     const { ms, status } = await heavy('1s', TIMEOUT_QUERY);
     if (status === 503) overrun.push(ms - 1000);
+    else otherStatus.push(`${status} after ${Math.round(ms)} ms`);
   }
   console.log(`heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs`);
   // The machine is shared: figures are only comparable between runs at similar load.
@@ -114,7 +121,7 @@ try {
     `| light instant query while they run, ms (${light.length}) | ${median(light).toFixed(1)} | ${quantile(light, 0.99).toFixed(1)} | p99 < 200 |`,
   );
   console.log(
-    `| answered past a 1 s timeout, ms (${overrun.length} of ${runs} ended in 503) | ${median(overrun).toFixed(0)} | ${Math.max(...overrun).toFixed(0)} | ≤ 200 (10% + 100 ms) |`,
+    `| answered past a 1 s timeout, ms (${overrun.length} of ${runs} ended in 503${otherStatus.length ? `, others: ${otherStatus.join(', ')}` : ''}) | ${median(overrun).toFixed(0)} | ${Math.max(...overrun).toFixed(0)} | ≤ 200 (10% + 100 ms) |`,
   );
 } finally {
   await proc.stop();
