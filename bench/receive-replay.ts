@@ -48,6 +48,8 @@ const DIR = arg('dir', '');
 const SNAPSHOT_ONLY = arg('snapshot', '0') === '1';
 const HEAP_MB = Number(arg('heap-mb', '8192'));
 const RUNS = Math.max(1, Number(arg('runs', '1')));
+/** The receiver's ingestWorkers in the replay phase ('' = its default). */
+const INGEST_WORKERS = arg('ingest-workers', '');
 const BATCH = 10_000;
 
 const mib = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MiB`;
@@ -92,7 +94,12 @@ async function replay(): Promise<void> {
   }, 20);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const r = createReceiver({ tsdbPath: DIR, flushIntervalMs: 0, httpGracePeriodMs: 0 });
+  const r = createReceiver({
+    tsdbPath: DIR,
+    flushIntervalMs: 0,
+    httpGracePeriodMs: 0,
+    ...(INGEST_WORKERS === '' ? {} : { ingestWorkers: Number(INGEST_WORKERS) }),
+  });
   await r.start();
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = cpuSince(cpu0);
@@ -165,6 +172,7 @@ function child(phase: string, dir: string): Record<string, number> {
       `--dir=${dir}`,
       `--series=${SERIES}`,
       `--samples=${SAMPLES}`,
+      ...(INGEST_WORKERS === '' ? [] : [`--ingest-workers=${INGEST_WORKERS}`]),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );

@@ -255,6 +255,13 @@ if (!isMainThread) {
       }),
     );
     await Promise.all(receivers.map((r) => r.start()));
+    // Ingest workers come online after start() (requests decode inline until then): wait, so the
+    // measured rounds run on them.
+    for (let i = 0; WORKERS !== 0 && i < 500; i++) {
+      const text = await (receivers[0] as (typeof receivers)[number]).registry.metrics();
+      if (Number(/^thanos_receive_ingest_workers (\S+)$/m.exec(text)?.[1] ?? 0) > 0) break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
     const receiver = receivers[0] as (typeof receivers)[0];
     // The whole process's CPU minus the load generator's thread: the receiver's share.
     let cpuStart = process.cpuUsage();

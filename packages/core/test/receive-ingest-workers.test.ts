@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { matcher, STALE_NAN } from '@thanos-ts/tsdb';
 import { compressSync } from 'snappy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createReceiver,
   encodeWriteRequest,
@@ -235,6 +235,14 @@ async function metric(r: Receiver, name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
 }
 
+/** Waits until `n` ingest workers are online: the receiver starts them once it serves. */
+async function workersOnline(r: Receiver, n: number): Promise<void> {
+  await vi.waitFor(async () => expect(await metric(r, 'thanos_receive_ingest_workers')).toBe(n), {
+    timeout: 30_000,
+    interval: 20,
+  });
+}
+
 /** OS threads of this process (Linux), to see that worker threads really ended. */
 function osThreads(): number {
   return Number(/^Threads:\s+(\d+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
@@ -258,6 +266,8 @@ describe('remote write through ingest workers', () => {
     onWorkers = createReceiver({ ...common, tsdbPath: `${dir}/workers`, ingestWorkers: 1, ingestWorkerMinBytes: 0 });
     inline = createReceiver({ ...common, tsdbPath: `${dir}/inline`, ingestWorkers: 0 });
     await Promise.all([onWorkers.start(), inline.start()]);
+    await workersOnline(onWorkers, 1);
+    expect(await metric(inline, 'thanos_receive_ingest_workers')).toBe(0);
     for (const step of STEPS) {
       const send = async (r: Receiver): Promise<[number, string]> => {
         const res = await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, {
@@ -332,6 +342,7 @@ describe('requests that stay on the main thread', () => {
       ...opts,
     });
     await r.start();
+    await workersOnline(r, 1);
     try {
       await fetch(`http://${r.remoteWriteAddress}/api/v1/receive`, {
         method: 'POST',
@@ -383,6 +394,7 @@ describe('ingest pool', () => {
       ingestWorkerMinBytes: 0,
     });
     await r.start();
+    await workersOnline(r, 1);
     try {
       const send = async (t: number) =>
         (

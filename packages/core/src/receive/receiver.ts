@@ -330,6 +330,8 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
   const workerMinBytes = opts.ingestWorkerMinBytes ?? 2_048;
   // No threads until start(); a build without the worker file decodes everything here.
   let pool: IngestPool | undefined = opts.ingestPool;
+  let poolOnline = false;
+  let poolStarting: Promise<void> | undefined;
   if (pool === undefined && ingestWorkers > 0) {
     if (resolveIngestWorker() !== undefined)
       pool = createIngestPool({
@@ -423,6 +425,14 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
     },
   });
 
+  new Gauge({
+    name: 'thanos_receive_ingest_workers',
+    help: 'Ingest worker threads decoding remote writes (0: decoding on the main thread).',
+    registers: [registry],
+    collect() {
+      this.set(poolOnline && pool !== undefined ? pool.threads() : 0);
+    },
+  });
   const workerDecoded = new Counter({
     name: 'thanos_receive_ingest_worker_requests_total',
     help: 'Remote-write requests decompressed and decoded by an ingest worker thread instead of the main thread.',
@@ -611,7 +621,8 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
    * one-node hashring naming this receiver, replication factor 1).
    */
   function workerEligible(req: IncomingMessage, tenant: string, bytes: number): boolean {
-    if (pool === undefined || !isReady || bytes < workerMinBytes || rf !== 1 || pool.threads() === 0) return false;
+    if (pool === undefined || !poolOnline || !isReady || bytes < workerMinBytes || rf !== 1 || pool.threads() === 0)
+      return false;
     if (relabelRules.length > 0 || splitLabel !== '') return false;
     if (headerOf(req, 'x-prometheus-remote-write-version') === '2.0.0') return false;
     if (ring === undefined || localEndpoint === undefined) return false;
@@ -1042,13 +1053,7 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
     async start(signal) {
       await reloadHashrings();
       signal.throwIfAborted();
-      // The ingest workers start while the tenants' WALs replay, so their start-up is not added
-      // to the time until ready.
-      const poolStarting = pool?.start();
-      poolStarting?.catch(() => {});
       await tsdbs.openExisting();
-      signal.throwIfAborted();
-      await poolStarting;
       signal.throwIfAborted();
       // HTTP is bound here rather than by bindServers so /-/ready can say why it is not ready.
       servers = await bindServers({ ...opts, httpAddress: undefined }, served, log);
@@ -1065,6 +1070,18 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
           tls: opts.remoteWriteServerTLS !== undefined,
         });
       }
+      // The ingest workers start once the receiver serves: requests decode on the main thread
+      // until they are online. Starting them during the WAL replay took a core from it (the
+      // replay runs on two threads), and awaiting them delayed readiness for no sample.
+      poolStarting = pool?.start().then(
+        () => {
+          poolOnline = true;
+        },
+        (err: unknown) =>
+          log.warn('ingest workers did not start; decoding remote writes on the main thread', {
+            err: (err as Error).message,
+          }),
+      );
       if (opts.hashringsFile) {
         const file = opts.hashringsFile;
         let debounce: NodeJS.Timeout | undefined;
@@ -1096,6 +1113,7 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
       await Promise.all([servers?.close(), rwServer?.close(), httpServer?.close()]);
       for (const p of peers.values()) p.close();
       await flushing;
+      await poolStarting;
       await pool?.close();
       await tsdbs.close();
     },
