@@ -42,10 +42,18 @@ function decode(m: IngestRequest): { reply: IngestReply; transfer: ArrayBuffer[]
   return { reply: { id: m.id, type: 'batch', rawBytes, batch }, transfer: [batch] };
 }
 
+// Set by IngestPool.crashOneForTest: the next request kills the thread.
+let crashOnNext = false;
+
 port.on('message', (m: IngestRequest | { type: 'crash' }) => {
   // Fault injection for tests of the pool (IngestPool.crashOneForTest): the thread dies as it
-  // would on an internal error, with requests queued behind this message unanswered.
-  if ('type' in m) process.exit(70);
+  // would on an internal error, on the first request after this message (so that request is
+  // surely in flight, whatever the timing), leaving it unanswered.
+  if ('type' in m) {
+    crashOnNext = true;
+    return;
+  }
+  if (crashOnNext) process.exit(70);
   const { reply, transfer } = decode(m);
   port.postMessage(reply, transfer);
 });
