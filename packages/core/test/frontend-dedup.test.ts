@@ -2,6 +2,7 @@
 // answers exactly as the querier answers the whole range. Penalty deduplication restarts at
 // fixed windows of absolute time, so a piece starting at a split boundary keeps the samples the
 // whole range keeps there (Thanos's dedup, choosing replicas from the query's start, does not).
+import { createRandom } from '@thanos-ts/testing';
 import { createHead, type Head, Labels } from '@thanos-ts/tsdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryFrontend, type QueryFrontend } from '../src/frontend/query-frontend.js';
@@ -12,18 +13,6 @@ const H = 3600_000;
 const T0 = 1_700_006_400_000; // a UTC midnight
 const SPAN = 30 * H;
 
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * One replica scraping every 15 s at `offsetMs` into the cycle, missing `outages` ([from, to)
  * ms after T0) and a few random scrapes; counters read a little behind the other replica's.
@@ -31,7 +20,7 @@ function random(seed: number): () => number {
 async function replica(offsetMs: number, outages: [number, number][], seed: number, lag: number): Promise<Head> {
   const head = createHead();
   const app = head.appender();
-  const rand = random(seed);
+  const rand = createRandom(seed);
   for (let t = T0 + offsetMs; t < T0 + SPAN; t += 15_000) {
     const rel = t - T0;
     if (outages.some(([a, b]) => rel >= a && rel < b) || rand() < 0.01) continue;
@@ -89,7 +78,7 @@ describe('query frontend over deduplicated replicas', () => {
       'avg by (instance) (temp offset 7m)',
       'sum(rate(req_total[2m] @ end()))',
     ];
-    const rand = random(42);
+    const rand = createRandom(42);
     let compared = 0;
     for (let i = 0; i < 160; i++) {
       const query = queries[i % queries.length] as string;

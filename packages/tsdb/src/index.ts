@@ -140,3 +140,4 @@ export {
 export { mergeSampleColumns, type SampleColumns } from './storage/merge.js';
 export type { HistogramSamples, Queryable, SelectHints, SeriesSamples } from './storage/queryable.js';
 export { isStaleNaN, STALE_NAN } from './storage/stale.js';
+export { resolveWorkerEntry, type WorkerEntry } from './worker/entry.js';

@@ -3,10 +3,8 @@
 // decoding, label validation and the garbage they make at about half of the main thread's time,
 // while the main thread needs only the series' label keys and sample columns to append to the
 // head. Workers answer with one transferred ArrayBuffer per request (ingest-batch.ts).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { resolveWorkerEntry, type WorkerEntry } from '@thanos-ts/tsdb';
 import { WriteError } from './errors.js';
 import { IngestBatch } from './ingest-batch.js';
 
@@ -81,26 +79,12 @@ interface Slot {
 }
 
 /**
- * Where the worker entry is: `ingest-worker.js` next to this module or one folder up (built
- * package: the bundle holding this code may be a root chunk or the ./receive entry), or the
- * `.ts` source run with tsx's loader (vitest, tsx scripts), as the WAL replay reader does.
- * Undefined when none is there.
+ * The ingest worker's entry (see resolveWorkerEntry): `ingest-worker.js` next to this module or
+ * one folder up (the bundle holding this code may be a root chunk or the ./receive entry), or
+ * the `.ts` source under tsx. Undefined when none is there.
  */
-export function resolveIngestWorker(): { filename: string; execArgv?: string[] } | undefined {
-  for (const rel of ['./ingest-worker.js', '../ingest-worker.js']) {
-    const js = new URL(rel, import.meta.url);
-    if (js.protocol === 'file:' && existsSync(js)) return { filename: fileURLToPath(js) };
-  }
-  const ts = new URL('./ingest-worker.ts', import.meta.url);
-  if (ts.protocol === 'file:' && existsSync(ts)) {
-    try {
-      const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-      return { filename: fileURLToPath(ts), execArgv: ['--import', tsx] };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
+export function resolveIngestWorker(): WorkerEntry | undefined {
+  return resolveWorkerEntry(import.meta.url, ['./ingest-worker.js', '../ingest-worker.js'], './ingest-worker.ts');
 }
 
 /** Creates a pool of `size` ingest workers; throws when the worker file cannot be found. @internal */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ThanosError } from '../errors.js';
+import { resolveWorkerEntry } from '../worker/entry.js';
 import { WalCorruptionError } from './errors.js';
 import { readSegmentRangeBatches, type SegmentRange } from './reader.js';
 import { BatchBuilder, type DecodedBatch, type DecodeMode } from './replay-batch.js';
@@ -153,7 +154,7 @@ export async function segmentBytes(dirs: readonly string[]): Promise<number> {
 export function createReplayReader(opts: { threaded?: boolean; bytes?: number; minBytes?: number } = {}): ReplayReader {
   const want =
     (opts.threaded ?? true) && (opts.bytes ?? Number.POSITIVE_INFINITY) >= (opts.minBytes ?? WORKER_MIN_BYTES);
-  const entry = want ? resolveWorker() : undefined;
+  const entry = want ? resolveWorkerEntry(import.meta.url, ['./replay-worker.js'], './replay-worker.ts') : undefined;
   if (entry === undefined) return inThreadReader();
   return new ThreadedReader(entry);
 }
@@ -170,26 +171,6 @@ function inThreadReader(): ReplayReader {
     },
     close: () => Promise.resolve(),
   };
-}
-
-/**
- * Where the worker entry is: `replay-worker.js` next to this module (built package), or the
- * `.ts` source run with tsx's loader (vitest, tsx scripts), as promql's evaluation pool does.
- * Undefined when neither is there.
- */
-function resolveWorker(): { filename: string; execArgv?: string[] } | undefined {
-  const js = new URL('./replay-worker.js', import.meta.url);
-  if (js.protocol === 'file:' && existsSync(js)) return { filename: fileURLToPath(js) };
-  const ts = new URL('./replay-worker.ts', import.meta.url);
-  if (ts.protocol === 'file:' && existsSync(ts)) {
-    try {
-      const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-      return { filename: fileURLToPath(ts), execArgv: ['--import', tsx] };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 class ThreadedReader implements ReplayReader {

@@ -1,3 +1,4 @@
+import { createRandom } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
 import { Annotations } from '../annotations.js';
 import { maxOverTime, minOverTime } from './over-time.js';
@@ -14,23 +15,12 @@ function scan(vs: Float64Array, lo: number, hi: number, max: boolean): number | 
   return best;
 }
 
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('max_over_time / min_over_time over sliding windows', () => {
   it.each([
     { name: 'forward steps', seed: 1, back: false },
     { name: 'windows that move back restart', seed: 2, back: true },
   ])('equal Prometheus’s scan at every step: $name', ({ seed, back }) => {
-    const rand = random(seed);
+    const rand = createRandom(seed);
     for (let round = 0; round < 40; round++) {
       const n = 200 + Math.floor(rand() * 2000);
       const vs = new Float64Array(n);

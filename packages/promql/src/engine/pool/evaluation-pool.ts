@@ -10,9 +10,7 @@
  * evaluator reads it (and the deadline) every few milliseconds of work and stops. A worker that
  * still has not finished `graceMs` later is terminated and replaced.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolveWorkerEntry, type WorkerEntry } from '@thanos-ts/tsdb';
 import { Piscina } from 'piscina';
 import {
   EvaluationPoolClosedError,
@@ -105,21 +103,11 @@ const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
  */
 const COPY_SLICE_SAMPLES = 131_072;
 
-/**
- * Where the worker entry is: `evaluation-worker.js` next to this module in the built package
- * (tsup emits it as its own entry in dist/), or the `.ts` source when running from src (vitest,
- * tsx scripts). Node cannot resolve the source's `.js` import specifiers to `.ts` files, so a
- * source worker runs with tsx's loader, found from this package.
- */
-function resolveWorker(): { filename: string; execArgv?: string[] } {
-  const js = new URL('./evaluation-worker.js', import.meta.url);
-  if (js.protocol === 'file:' && existsSync(js)) return { filename: fileURLToPath(js) };
-  const ts = new URL('./evaluation-worker.ts', import.meta.url);
-  if (ts.protocol === 'file:' && existsSync(ts)) {
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-    return { filename: fileURLToPath(ts), execArgv: ['--import', tsx] };
-  }
-  throw new EvaluationWorkerError(`entry not found next to ${import.meta.url}`);
+/** The evaluation worker's entry (see resolveWorkerEntry); throws when it is not there. */
+function resolveWorker(): WorkerEntry {
+  const entry = resolveWorkerEntry(import.meta.url, ['./evaluation-worker.js'], './evaluation-worker.ts');
+  if (entry === undefined) throw new EvaluationWorkerError(`entry not found next to ${import.meta.url}`);
+  return entry;
 }
 
 /**
