@@ -156,6 +156,28 @@ function f64Offset(series: number): number {
 }
 
 /**
+ * A batch buffer for `n` series, `kept` samples and `keyEnd` key bytes, its header and per-series
+ * ints (`meta`) written; returns it with the offset of its float columns.
+ */
+function newBatchBuffer(
+  n: number,
+  samples: number,
+  kept: number,
+  keyEnd: number,
+  meta: Int32Array,
+): { buffer: ArrayBuffer; f64: number } {
+  const f64 = f64Offset(n);
+  const buffer = new ArrayBuffer(f64 + kept * 16 + keyEnd);
+  const head = new Int32Array(buffer, 0, HEADER_INTS);
+  head[0] = n;
+  head[1] = samples;
+  head[2] = kept;
+  head[3] = keyEnd;
+  new Int32Array(buffer, HEADER_INTS * 4, n * PER_SERIES_INTS).set(meta.subarray(0, n * PER_SERIES_INTS));
+  return { buffer, f64 };
+}
+
+/**
  * Validates the labels of decoded series and packs them into one ArrayBuffer (the worker side
  * of {@link IngestBatch}). Series must carry float samples only. @internal
  */
@@ -194,14 +216,7 @@ export function encodeIngestBatch(series: readonly WriteSeries[]): ArrayBuffer {
     meta[i * PER_SERIES_INTS + 1] = keyEnd;
     meta[i * PER_SERIES_INTS + 2] = kept;
   }
-  const f64 = f64Offset(n);
-  const buffer = new ArrayBuffer(f64 + kept * 16 + keyEnd);
-  const head = new Int32Array(buffer, 0, HEADER_INTS);
-  head[0] = n;
-  head[1] = samples;
-  head[2] = kept;
-  head[3] = keyEnd;
-  new Int32Array(buffer, HEADER_INTS * 4, n * PER_SERIES_INTS).set(meta);
+  const { buffer, f64 } = newBatchBuffer(n, samples, kept, keyEnd, meta);
   const ts = new Float64Array(buffer, f64, kept);
   const vs = new Float64Array(buffer, f64 + kept * 8, kept);
   const view = new DataView(buffer);
@@ -428,14 +443,7 @@ export function decodeIngestBatch(buf: Uint8Array): ArrayBuffer | undefined {
     scratchMeta[n * PER_SERIES_INTS + 2] = kept;
     n++;
   }
-  const f64 = f64Offset(n);
-  const buffer = new ArrayBuffer(f64 + kept * 16 + keyEnd);
-  const head = new Int32Array(buffer, 0, HEADER_INTS);
-  head[0] = n;
-  head[1] = samples;
-  head[2] = kept;
-  head[3] = keyEnd;
-  new Int32Array(buffer, HEADER_INTS * 4, n * PER_SERIES_INTS).set(scratchMeta.subarray(0, n * PER_SERIES_INTS));
+  const { buffer, f64 } = newBatchBuffer(n, samples, kept, keyEnd, scratchMeta);
   new Float64Array(buffer, f64, kept).set(scratchTs.subarray(0, kept));
   new Uint8Array(buffer, f64 + kept * 8, kept * 8).set(scratchVs.subarray(0, kept * 8));
   new Uint8Array(buffer, f64 + kept * 16, keyEnd).set(scratchKeys.subarray(0, keyEnd));

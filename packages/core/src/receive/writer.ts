@@ -189,18 +189,10 @@ function appendSeries(
         nextStale++;
         v = STALE_NAN;
       }
-      if (t > futureBound) {
-        tracker.add('out of bounds', 'samples', 'conflict');
-        continue;
-      }
-      try {
-        ref = app.append(ref, t, v);
+      const got = appendSample(app, ref, t, v, tracker, futureBound);
+      if (got !== undefined) {
+        ref = got;
         appended++;
-      } catch (err) {
-        const reason = sampleReason(err);
-        if (reason === undefined)
-          throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
-        tracker.add(reason, 'samples', 'conflict');
       }
     }
     // Native histograms, appended in order after the float samples (Prometheus's appender takes
@@ -310,24 +302,43 @@ function appendIngestBatch(
     let ref: number | Labels = cached ?? Labels.fromSortedFlat(batch.flatLabels(i));
     const end = batch.sampleEnd(i);
     for (let j = batch.sampleStart(i); j < end; j++) {
-      const t = batch.timestamp(j);
-      if (t > futureBound) {
-        tracker.add('out of bounds', 'samples', 'conflict');
-        continue;
-      }
-      try {
-        ref = app.append(ref, t, batch.value(j));
+      const got = appendSample(app, ref, batch.timestamp(j), batch.value(j), tracker, futureBound);
+      if (got !== undefined) {
+        ref = got;
         appended++;
-      } catch (err) {
-        const reason = sampleReason(err);
-        if (reason === undefined)
-          throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
-        tracker.add(reason, 'samples', 'conflict');
       }
     }
     if (cached === undefined && typeof ref === 'number') cache.set(batch, i, ref);
   }
   return appended;
+}
+
+/**
+ * Queues one float sample into `app`; returns the series ref, or undefined when the sample is
+ * refused (too far in the future, or by the head), counted in `tracker`. Throws an `internal`
+ * WriteError for errors that are not about the sample.
+ */
+function appendSample(
+  app: HeadAppender,
+  ref: number | Labels,
+  t: number,
+  v: number,
+  tracker: ErrorTracker,
+  futureBound: number,
+): number | undefined {
+  if (t > futureBound) {
+    tracker.add('out of bounds', 'samples', 'conflict');
+    return undefined;
+  }
+  try {
+    return app.append(ref, t, v);
+  } catch (err) {
+    const reason = sampleReason(err);
+    if (reason === undefined)
+      throw new WriteError('internal', `append sample: ${(err as Error).message}`, { cause: err });
+    tracker.add(reason, 'samples', 'conflict');
+    return undefined;
+  }
 }
 
 function futureBoundOf(opts: WriteSeriesOptions): number {
