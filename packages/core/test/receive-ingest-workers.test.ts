@@ -431,6 +431,21 @@ describe('ingest pool', () => {
     }
   });
 
+  it('a receiver closed before its workers are online closes at once and leaves none running', async () => {
+    const dir = await makeTempDir('receive-early-close-');
+    const pool = createIngestPool({ size: 1 });
+    const r = createReceiver({ ingestPool: pool, tsdbPath: dir, flushIntervalMs: 0, httpGracePeriodMs: 0 });
+    try {
+      await r.start();
+      // The workers start in the background once the receiver serves: close before they are up.
+      await r.close();
+      expect(pool.threads()).toBe(0);
+      expect(await metric(r, 'thanos_receive_ingest_workers')).toBe(0);
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+
   it('close() leaves no threads behind', async () => {
     const before = osThreads();
     const pool = createIngestPool({ size: 2 });

@@ -112,6 +112,8 @@ export function createIngestPool(opts: IngestPoolOptions): IngestPool {
     const online = new Promise<void>((resolve, reject) => {
       worker.once('online', resolve);
       worker.once('error', reject);
+      // A worker terminated while starting (the pool closed) never comes online.
+      worker.once('exit', (code) => reject(new Error(`ingest worker exited with code ${code} before it was online`)));
     });
     online.catch(() => undefined);
     worker.on('message', (r: IngestReply) => {

@@ -1075,12 +1075,14 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
       // replay runs on two threads), and awaiting them delayed readiness for no sample.
       poolStarting = pool?.start().then(
         () => {
-          poolOnline = true;
+          poolOnline = !closed;
         },
-        (err: unknown) =>
-          log.warn('ingest workers did not start; decoding remote writes on the main thread', {
-            err: (err as Error).message,
-          }),
+        (err: unknown) => {
+          if (!closed)
+            log.warn('ingest workers did not start; decoding remote writes on the main thread', {
+              err: (err as Error).message,
+            });
+        },
       );
       if (opts.hashringsFile) {
         const file = opts.hashringsFile;
@@ -1113,8 +1115,10 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
       await Promise.all([servers?.close(), rwServer?.close(), httpServer?.close()]);
       for (const p of peers.values()) p.close();
       await flushing;
-      await poolStarting;
+      // Closing the pool also ends a start still under way (its workers exit before online).
+      poolOnline = false;
       await pool?.close();
+      await poolStarting;
       await tsdbs.close();
     },
   });
