@@ -132,10 +132,8 @@ function newScratch(size: number) {
     at: new Int32Array(size),
     fromB: new Uint8Array(size),
     pairAt: new Int32Array(size),
-    // The fold's running result within a window: timestamps and where each came from.
+    // Timestamps of the fold's running result within a window (more than two replicas).
     accT: new Float64Array(size),
-    accSrc: new Int32Array(size),
-    accAt: new Int32Array(size),
   };
 }
 
@@ -170,7 +168,7 @@ export function penaltyWindowPicks(
   let total = 0;
   for (const t of replicas) total += t.length;
   if (scratch.src.length < total) scratch = newScratch(Math.max(total, 2 * scratch.src.length));
-  const { src, at, fromB, pairAt, accT, accSrc, accAt } = scratch;
+  const { src, at, fromB, pairAt, accT } = scratch;
   const k = replicas.length;
   const pos = new Int32Array(k);
   const hi = new Int32Array(k);
@@ -215,35 +213,29 @@ export function penaltyWindowPicks(
       const h0 = hi[r0] as number;
       const h1 = hi[r1] as number;
       let m = penaltyPair(t0, p0, h0, t1, p1, h1, firstPenalty(t0, p0, h0, t1, p1, h1), fromB, pairAt);
+      // The picks go straight to the output, from n on.
       for (let j = 0; j < m; j++) {
-        const r = fromB[j] === 0 ? r0 : r1;
-        accSrc[j] = r;
-        accAt[j] = pairAt[j] as number;
-        accT[j] = (replicas[r] as ArrayLike<number>)[pairAt[j] as number] as number;
+        src[n + j] = fromB[j] === 0 ? r0 : r1;
+        at[n + j] = pairAt[j] as number;
       }
       // More replicas fold into the result so far, as Thanos nests its iterators.
       for (let o = 2; o < order.length; o++) {
+        for (let j = 0; j < m; j++)
+          accT[j] = (replicas[src[n + j] as number] as ArrayLike<number>)[at[n + j] as number] as number;
         const r = order[o] as number;
         const tr = replicas[r] as ArrayLike<number>;
         const pr = pos[r] as number;
         const hr = hi[r] as number;
         const got = penaltyPair(accT, 0, m, tr, pr, hr, firstPenalty(accT, 0, m, tr, pr, hr), fromB, pairAt);
-        const nextSrc = new Int32Array(got);
-        const nextAt = new Int32Array(got);
+        const prevSrc = src.slice(n, n + m);
+        const prevAt = at.slice(n, n + m);
         for (let j = 0; j < got; j++) {
           const p = pairAt[j] as number;
-          nextSrc[j] = fromB[j] === 0 ? (accSrc[p] as number) : r;
-          nextAt[j] = fromB[j] === 0 ? (accAt[p] as number) : p;
-        }
-        for (let j = 0; j < got; j++) {
-          accSrc[j] = nextSrc[j] as number;
-          accAt[j] = nextAt[j] as number;
-          accT[j] = (replicas[nextSrc[j] as number] as ArrayLike<number>)[nextAt[j] as number] as number;
+          src[n + j] = fromB[j] === 0 ? (prevSrc[p] as number) : r;
+          at[n + j] = fromB[j] === 0 ? (prevAt[p] as number) : p;
         }
         m = got;
       }
-      src.set(accSrc.subarray(0, m), n);
-      at.set(accAt.subarray(0, m), n);
       n += m;
     }
     for (let r = 0; r < k; r++) pos[r] = hi[r] as number;
