@@ -328,19 +328,23 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
       `createReceiver: ingestWorkers must be a non-negative integer, got ${ingestWorkers}`,
     );
   const workerMinBytes = opts.ingestWorkerMinBytes ?? 2_048;
-  // No threads until start(); a build without the worker file decodes everything here.
+  // The pool is made in start() (finding its worker file is I/O); a build without the worker
+  // file decodes everything on the main thread.
   let pool: IngestPool | undefined = opts.ingestPool;
   let poolOnline = false;
   let poolStarting: Promise<void> | undefined;
-  if (pool === undefined && ingestWorkers > 0) {
-    if (resolveIngestWorker() !== undefined)
-      pool = createIngestPool({
-        size: ingestWorkers,
-        onWorkerExit: (code, replaced) =>
-          log.warn('ingest worker exited; its requests in flight failed with 503', { code, replaced }),
-      });
-    else log.warn('ingest worker file not found; decoding remote writes on the main thread', { url: import.meta.url });
-  }
+  const makePool = (): IngestPool | undefined => {
+    if (pool !== undefined || ingestWorkers === 0) return pool;
+    if (resolveIngestWorker() === undefined) {
+      log.warn('ingest worker file not found; decoding remote writes on the main thread', { url: import.meta.url });
+      return undefined;
+    }
+    return createIngestPool({
+      size: ingestWorkers,
+      onWorkerExit: (code, replaced) =>
+        log.warn('ingest worker exited; its requests in flight failed with 503', { code, replaced }),
+    });
+  };
   const externalLabels =
     opts.externalLabels instanceof Labels ? opts.externalLabels : Labels.from(opts.externalLabels ?? {});
   const tenantLabel = opts.tenantLabelName ?? DEFAULT_TENANT_LABEL;
@@ -1073,6 +1077,7 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
       // The ingest workers start once the receiver serves: requests decode on the main thread
       // until they are online. Starting them during the WAL replay took a core from it (the
       // replay runs on two threads), and awaiting them delayed readiness for no sample.
+      pool = makePool();
       poolStarting = pool?.start().then(
         () => {
           poolOnline = !closed;
