@@ -5,6 +5,7 @@
 #
 #   examples/prometheus-tutorial/run.sh            # uses ./data/tutorial, ports 9090 and 1090x
 #   DATA_DIR=/tmp/t PORT_BASE=20000 examples/prometheus-tutorial/run.sh
+#   QUERY_HTTP=19090 examples/prometheus-tutorial/run.sh   # any one port (PROM_PORT, SIDECAR_GRPC, ...)
 #
 # THANOS_TS overrides how thanos-ts is run (default: npx thanos-ts).
 set -euo pipefail
@@ -14,10 +15,10 @@ PORT_BASE=${PORT_BASE:-10900}
 PROMETHEUS=${PROMETHEUS:-prometheus}
 read -r -a THANOS_TS <<<"${THANOS_TS:-npx thanos-ts}"
 
-PROM_PORT=$((PORT_BASE + 0))
-SIDECAR_GRPC=$((PORT_BASE + 1)); SIDECAR_HTTP=$((PORT_BASE + 2))
-STORE_GRPC=$((PORT_BASE + 3)); STORE_HTTP=$((PORT_BASE + 4))
-QUERY_GRPC=$((PORT_BASE + 5)); QUERY_HTTP=$((PORT_BASE + 6))
+PROM_PORT=${PROM_PORT:-$((PORT_BASE + 0))}
+SIDECAR_GRPC=${SIDECAR_GRPC:-$((PORT_BASE + 1))}; SIDECAR_HTTP=${SIDECAR_HTTP:-$((PORT_BASE + 2))}
+STORE_GRPC=${STORE_GRPC:-$((PORT_BASE + 3))}; STORE_HTTP=${STORE_HTTP:-$((PORT_BASE + 4))}
+QUERY_GRPC=${QUERY_GRPC:-$((PORT_BASE + 5))}; QUERY_HTTP=${QUERY_HTTP:-$((PORT_BASE + 6))}
 
 mkdir -p "$DATA_DIR/prometheus" "$DATA_DIR/bucket" "$DATA_DIR/store"
 

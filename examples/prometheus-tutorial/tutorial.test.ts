@@ -11,13 +11,18 @@ interface QueryAnswer {
 describe.skipIf(!programAvailable('prometheus'))('example: Prometheus + sidecar + store + query (run.sh)', () => {
   it('serves Prometheus data through the querier', async () => {
     const dataDir = await makeTempDir('tutorial-');
-    // Seven consecutive ports: take a free one and hope its neighbours are free too (loopback only).
-    const base = (await freePort()) & ~7;
+    // Seven ports, each one the OS just handed out (consecutive ones may be taken by other tests).
+    const names = ['PROM_PORT', 'SIDECAR_GRPC', 'SIDECAR_HTTP', 'STORE_GRPC', 'STORE_HTTP', 'QUERY_GRPC', 'QUERY_HTTP'];
+    const ports = new Map<string, number>();
+    while (ports.size < names.length) {
+      const port = await freePort();
+      if (![...ports.values()].includes(port)) ports.set(names[ports.size]!, port);
+    }
     const child = spawn('bash', [join(import.meta.dirname, 'run.sh')], {
       env: {
         ...process.env,
+        ...Object.fromEntries([...ports].map(([name, port]) => [name, String(port)])),
         DATA_DIR: dataDir,
-        PORT_BASE: String(base),
         THANOS_TS: `${process.execPath} --import tsx packages/cli/src/main.ts`,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,11 +31,20 @@ describe.skipIf(!programAvailable('prometheus'))('example: Prometheus + sidecar 
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
-    const query = `http://127.0.0.1:${base + 6}`;
+    // run.sh ends when any of its programs does (a port taken, a bad flag): fail at once then.
+    let exited = false;
+    const exit = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => {
+        exited = true;
+        reject(new Error(`run.sh exited early (${signal ?? `code ${code}`})`));
+      }),
+    );
+    exit.catch(() => {});
+    const query = `http://127.0.0.1:${ports.get('QUERY_HTTP')}`;
     try {
       // Prometheus scrapes itself every 5s; the querier sees `up` through the sidecar.
       let answer: QueryAnswer | undefined;
-      await waitFor(
+      const up = waitFor(
         'up{job="prometheus"} through the querier',
         async () => {
           const res = await fetch(`${query}/api/v1/query?query=${encodeURIComponent('up{job="prometheus"}')}`);
@@ -38,7 +52,9 @@ describe.skipIf(!programAvailable('prometheus'))('example: Prometheus + sidecar 
           return answer.data.result.length > 0;
         },
         90_000,
-      ).catch((err) => {
+      );
+      up.catch(() => {}); // Lost the race to an early exit: its own timeout is no longer news.
+      await Promise.race([up, exit]).catch((err) => {
         throw new Error(`${(err as Error).message}\n${log}`);
       });
       const sample = answer!.data.result[0]!;
@@ -48,8 +64,10 @@ describe.skipIf(!programAvailable('prometheus'))('example: Prometheus + sidecar 
       const stores = (await (await fetch(`${query}/api/v1/stores`)).json()) as { data: Record<string, unknown[]> };
       expect(Object.values(stores.data).flat().length).toBeGreaterThanOrEqual(2);
     } finally {
-      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      if (!exited && child.pid !== undefined) {
+        process.kill(-child.pid, 'SIGTERM');
+        await exit.catch(() => {});
+      }
       await removeTempDir(dataDir);
     }
     // Four processes start from TypeScript sources; on a loaded CI machine that alone can take a

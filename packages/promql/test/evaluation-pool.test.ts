@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { STALE_NAN } from '@thanos-ts/tsdb';
 import { CounterResetHint } from '@thanos-ts/tsdb/histogram';
@@ -329,15 +330,17 @@ describe('evaluation pool: deadlines and cancellation', () => {
   });
 
   it('a pool of 2 evaluates two queries at once; a pool of 1 queues the second', async () => {
-    // Both queries time out after 3 s: a query that got a worker ends "in expression
-    // evaluation", one still waiting for a worker "in query queue".
+    // The first query may run 3 s; the second, sent 300 ms later, 1.5 s. A query that got a worker
+    // ends "in expression evaluation", one still waiting for a worker "in query queue". The second
+    // times out well before the first frees its worker, so neither answer depends on timer order.
     const envs = async (size: number): Promise<string[]> => {
       await using pool = createEvaluationPool({ size });
-      const engine = createEngine({ timeout: 3000, pool });
+      const first = createEngine({ timeout: 3000, pool });
+      const second = createEngine({ timeout: 1500, pool });
       await warmUp(pool, sparse);
       const results = await Promise.allSettled([
-        engine.instantQuery(sparse, HEAVIER, DAY),
-        engine.instantQuery(sparse, HEAVIER, DAY),
+        first.instantQuery(sparse, HEAVIER, DAY),
+        delay(300).then(() => second.instantQuery(sparse, HEAVIER, DAY)),
       ]);
       return results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'));
     };

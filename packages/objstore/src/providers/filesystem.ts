@@ -116,17 +116,18 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
   let sweeper: ReturnType<typeof setInterval> | undefined;
   let closed = false;
 
-  const closeFile = (f: OpenFile): void => {
+  const closeFile = (f: OpenFile): Promise<void> => {
     const p = f.fh.close().catch(() => {});
     closing.add(p);
     void p.then(() => closing.delete(p));
+    return p;
   };
   /** Takes `f` out of the cache; it is closed now or when its last read releases it. */
   const evict = (name: string, f: OpenFile): void => {
     if (f.evicted) return;
     f.evicted = true;
     if (files.get(name) === f) files.delete(name);
-    if (f.users === 0) closeFile(f);
+    if (f.users === 0) void closeFile(f);
     if (files.size === 0 && sweeper) {
       clearInterval(sweeper);
       sweeper = undefined;
@@ -199,10 +200,11 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     sweeper ??= setInterval(sweep, Math.max(idleMs, 10)).unref();
     return f;
   };
-  const release = (f: OpenFile): void => {
+  /** One user less; the close of an evicted file's last user, for the read to wait on. */
+  const release = (f: OpenFile): Promise<void> | undefined => {
     f.users--;
     f.lastUsed = performance.now();
-    if (f.evicted && f.users === 0) closeFile(f);
+    return f.evicted && f.users === 0 ? closeFile(f) : undefined;
   };
 
   const readRange = async (f: OpenFile, offset: number, length: number): Promise<Uint8Array> => {
@@ -233,7 +235,9 @@ export function createFilesystemBucket(opts: FilesystemBucketOptions): Bucket {
     } catch (err) {
       return fail('get_range', name, err);
     } finally {
-      release(f);
+      // A read that closes its file returns after the close, so a bucket closed (or without kept
+      // files) holds no descriptor once its reads have answered.
+      await release(f);
     }
   };
 
