@@ -36,6 +36,8 @@ export interface EvaluateInput {
   signal?: AbortSignal;
   /** A stop flag set from another thread (see `Evaluator`'s `stop`). */
   stop?: Int32Array;
+  /** Subqueries made one series at a time where possible (default true; tests compare both). */
+  streamSubqueries?: boolean;
 }
 
 /** Evaluates `input.expr` synchronously and returns the query result with its annotations. @internal */
@@ -57,6 +59,7 @@ export function evaluate(input: EvaluateInput): QueryResult {
     noStepSubqueryInterval: input.noStepSubqueryInterval,
     queryStep: instant ? 0 : grid.step,
     annos,
+    streamSubqueries: input.streamSubqueries ?? true,
   });
   const value = evaluator.eval(input.expr, grid);
   const result = toResult(value, grid, instant);

@@ -85,11 +85,16 @@ export interface EvaluatorOptions {
   /** Step of the query (0 for instant queries), for `step()` in duration expressions. */
   queryStep: number;
   annos: Annotations;
+  /** Subqueries made one series at a time where the expression allows (see `subqueryStream`). */
+  streamSubqueries: boolean;
 }
 
 /** A range-vector argument, resolved into raw series and a per-step window end. */
 interface RangeInput {
-  series: RawSeries[];
+  /** Iterated once; a streamed subquery makes each series as it is reached (see `subqueryStream`). */
+  series: Iterable<RawSeries>;
+  /** Set when `series` is a stream: the samples its inner evaluations have loaded so far. */
+  streamed?: { innerSamples: number };
   range: number;
   /** Window end (inclusive) of step i. */
   refs: Float64Array;
@@ -122,6 +127,55 @@ const CHECK_WORK = 32_768;
 /** Step loops over long grids check within a series every this many steps (a power of two, minus one, as a mask). */
 const STEP_CHECK_MASK = 0x3fff;
 
+/** Matches no series' values: marks sliding-window scratch as belonging to no series. */
+const NO_VALUES = new Float64Array(0);
+
+/** Binary operators that act on each series of a vector against a scalar on its own. */
+const ELEMENTWISE_OPS = new Set(['+', '-', '*', '/', '%', '^', 'atan2', '==', '!=', '>', '<', '>=', '<=']);
+
+/**
+ * The one selector `e` reads when each output series of `e` comes from one series of that
+ * selector alone, with no other series involved (no aggregation, no vector matching, no label
+ * rewriting, no subquery): such an expression can be evaluated one input series at a time.
+ * Undefined otherwise.
+ */
+export function seriesLocalSelector(e: Expr): VectorSelector | undefined {
+  const isLiteral = (a: Expr): boolean => a.type === 'NumberLiteral' || (a.type === 'ParenExpr' && isLiteral(a.expr));
+  switch (e.type) {
+    case 'VectorSelector':
+      return e;
+    case 'ParenExpr':
+      return seriesLocalSelector(e.expr);
+    case 'UnaryExpr':
+      return seriesLocalSelector(e.expr);
+    case 'BinaryExpr':
+      if (!ELEMENTWISE_OPS.has(e.op)) return undefined;
+      if (isLiteral(e.lhs)) return seriesLocalSelector(e.rhs);
+      if (isLiteral(e.rhs)) return seriesLocalSelector(e.lhs);
+      return undefined;
+    case 'Call': {
+      const name = e.func.name;
+      const range = rangeFunctions[name] !== undefined;
+      if (!range && elementFunctions[name] === undefined) return undefined;
+      let leaf: VectorSelector | undefined;
+      for (const a of e.args) {
+        if (isLiteral(a)) continue;
+        if (leaf !== undefined) return undefined;
+        let m: Expr = a;
+        while (m.type === 'ParenExpr') m = m.expr;
+        // A nested subquery is left out: its own inner series would all be held at once while
+        // this one's are made (see subqueryStream), which streaming could not account the same.
+        if (range && m.type === 'MatrixSelector') leaf = m.vectorSelector;
+        else if (!range) leaf = seriesLocalSelector(m);
+        if (leaf === undefined) return undefined;
+      }
+      return leaf;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function gridTime(g: Grid, i: number): number {
   return g.start + i * g.step;
 }
@@ -143,6 +197,10 @@ export class Evaluator {
   private readonly statsViews = new Map<SeriesSamples, SeriesSamples>();
   /** Set when a selector in timestamp mode picked a histogram sample (info() refuses those). */
   private histogramTimestamps = false;
+  /** While a streamed subquery evaluates one input series: that series stands for its selector's data. */
+  private only: { vs: VectorSelector; series: SeriesSamples } | undefined;
+  /** Window ends per grid, `@` and offset: a streamed subquery evaluates its grid once per series. */
+  private readonly refsMemo = new WeakMap<Grid, Map<string, Float64Array>>();
 
   constructor(private readonly opts: EvaluatorOptions) {}
 
@@ -190,11 +248,29 @@ export class Evaluator {
     return at;
   }
 
+  /** Window ends (ms) of the grid's steps; shared, never written after it is made. */
   private refs(g: Grid, at: number | 'start' | 'end' | undefined, offset: number): Float64Array {
     const fixed = this.resolveAt(at);
-    const out = new Float64Array(g.n);
-    for (let i = 0; i < g.n; i++) out[i] = (fixed ?? gridTime(g, i)) - offset;
+    let memo = this.refsMemo.get(g);
+    if (memo === undefined) {
+      memo = new Map();
+      this.refsMemo.set(g, memo);
+    }
+    const key = `${fixed}/${offset}`;
+    let out = memo.get(key);
+    if (out === undefined) {
+      out = new Float64Array(g.n);
+      for (let i = 0; i < g.n; i++) out[i] = (fixed ?? gridTime(g, i)) - offset;
+      memo.set(key, out);
+    }
     return out;
+  }
+
+  /** The fetched series of a selector (one series while a streamed subquery evaluates it). */
+  private selectorData(vs: VectorSelector): SeriesSamples[] {
+    const only = this.only;
+    if (only !== undefined && only.vs === vs) return [only.series];
+    return this.opts.data.get(vs) ?? [];
   }
 
   /** Evaluates `e` over the grid `g`. */
@@ -308,7 +384,7 @@ export class Evaluator {
    * (for `timestamp()`).
    */
   vectorSelector(vs: VectorSelector, g: Grid, timestamps: boolean): StepSeries[] {
-    const data = this.opts.data.get(vs) ?? [];
+    const data = this.selectorData(vs);
     const refs = this.refs(g, vs.at, durationMs(vs.offsetExpr, vs.offset, this.opts.queryStep));
     const lookback = this.opts.lookbackDelta;
     const out: StepSeries[] = [];
@@ -435,17 +511,21 @@ export class Evaluator {
   }
 
   /** Resolves a range-vector argument (matrix selector or subquery). */
-  private rangeInput(e: Expr, g: Grid): RangeInput {
+  /**
+   * `stream`: the caller reads the series once, in order, and keeps none of them, so a subquery
+   * may make them one at a time.
+   */
+  private rangeInput(e: Expr, g: Grid, stream = false): RangeInput {
     if (e.type === 'MatrixSelector') return this.matrixSelectorInput(e, g);
-    if (e.type === 'SubqueryExpr') return this.subqueryInput(e, g);
-    if (e.type === 'ParenExpr' || e.type === 'StepInvariantExpr') return this.rangeInput(e.expr, g);
+    if (e.type === 'SubqueryExpr') return this.subqueryInput(e, g, stream);
+    if (e.type === 'ParenExpr' || e.type === 'StepInvariantExpr') return this.rangeInput(e.expr, g, stream);
     throw new QueryEvaluationError(`expected a range vector, got ${e.type}`);
   }
 
   private matrixSelectorInput(ms: MatrixSelector, g: Grid): RangeInput {
     const vs = ms.vectorSelector;
     const range = durationMs(ms.rangeExpr, ms.range, this.opts.queryStep);
-    const data = this.opts.data.get(vs) ?? [];
+    const data = this.selectorData(vs);
     const series: RawSeries[] = data.map((s0) => {
       const s = this.view(vs, s0);
       const { ts, vs: values, hts, hvs } = this.samplesNoStale(s);
@@ -467,7 +547,7 @@ export class Evaluator {
     };
   }
 
-  private subqueryInput(sq: SubqueryExpr, g: Grid): RangeInput {
+  private subqueryInput(sq: SubqueryExpr, g: Grid, stream: boolean): RangeInput {
     const range = durationMs(sq.rangeExpr, sq.range, this.opts.queryStep);
     const offset = durationMs(sq.offsetExpr, sq.offset, this.opts.queryStep);
     const refs = this.refs(g, sq.at, offset);
@@ -486,6 +566,14 @@ export class Evaluator {
     const n = last >= start ? Math.floor((last - start) / step) + 1 : 0;
     if (n === 0) return { series: [], range, refs, anchored: false, smoothed: false };
     const inner: Grid = { start, step, n };
+    const gridTs = new Float64Array(n);
+    for (let i = 0; i < n; i++) gridTs[i] = start + i * step;
+    const local = stream && this.opts.streamSubqueries ? seriesLocalSelector(sq.expr) : undefined;
+    if (local !== undefined) {
+      const streamed = { innerSamples: 0 };
+      const series = this.subqueryStream(sq.expr, local, inner, gridTs, streamed);
+      return { series, streamed, range, refs, anchored: false, smoothed: false };
+    }
     const v = this.eval(sq.expr, inner);
     if (v.kind !== 'vector' && v.kind !== 'scalar')
       throw new QueryEvaluationError('subquery of a non-instant expression');
@@ -493,19 +581,58 @@ export class Evaluator {
       v.kind === 'scalar'
         ? [{ labels: Labels.EMPTY, values: v.values, present: new Uint8Array(n).fill(1), dropName: false }]
         : v.series;
-    // The inner series keep their name-removal mark: a top-level subquery drops names at the end.
-    const gridTs = new Float64Array(n);
-    for (let i = 0; i < n; i++) gridTs[i] = start + i * step;
-    const series = stepSeries.map((s) => {
-      // Converting a long inner grid touches its columns (and copies them unless dense).
-      this.spend(s.present.length);
-      const r = stepSeriesToRaw(s, start, step, gridTs);
-      // As Prometheus: explicit (not) reset hints become unknown, since a subquery may skip or
-      // repeat the samples they were about.
-      if (r.hvs !== undefined) r.hvs = r.hvs.map(unknownResetHint);
-      return r;
-    });
+    const series = stepSeries.map((s) => this.subquerySeries(s, inner, gridTs));
     return { series, range, refs, anchored: false, smoothed: false };
+  }
+
+  /** One inner series of a subquery as raw samples on the inner grid. */
+  private subquerySeries(s: StepSeries, inner: Grid, gridTs: Float64Array): RawSeries {
+    // The inner series keep their name-removal mark: a top-level subquery drops names at the end.
+    // Converting a long inner grid touches its columns (and copies them unless dense).
+    this.spend(s.present.length);
+    const r = stepSeriesToRaw(s, inner.start, inner.step, gridTs);
+    // As Prometheus: explicit (not) reset hints become unknown, since a subquery may skip or
+    // repeat the samples they were about.
+    if (r.hvs !== undefined) r.hvs = r.hvs.map(unknownResetHint);
+    return r;
+  }
+
+  /**
+   * A subquery whose every inner series comes from one series of `vs` alone, made one input
+   * series at a time while the caller consumes them. The answer is the same as evaluating the
+   * inner expression once for all series, but only one series' inner columns (a 1 s step over
+   * two days is 1.5 MB each) exist at a time instead of all of them: with several heavy queries
+   * at once, memory traffic and garbage collection, not arithmetic, were what they competed for.
+   *
+   * Sample accounting stays as if all inner series were evaluated first: an inner evaluation
+   * does not see the samples the caller has added for earlier series, and the caller checks its
+   * per-series peaks against the final inner total at the end (`streamed.innerSamples`).
+   */
+  private *subqueryStream(
+    expr: Expr,
+    vs: VectorSelector,
+    inner: Grid,
+    gridTs: Float64Array,
+    streamed: { innerSamples: number },
+  ): Generator<RawSeries> {
+    const base = this.currentSamples;
+    for (const series of this.selectorData(vs)) {
+      // What the caller added since the stream began is set aside during the inner evaluation.
+      const lent = this.currentSamples - base - streamed.innerSamples;
+      this.currentSamples -= lent;
+      const prev = this.only;
+      this.only = { vs, series };
+      let v: EvalValue;
+      try {
+        v = this.eval(expr, inner);
+      } finally {
+        this.only = prev;
+      }
+      streamed.innerSamples = this.currentSamples - base;
+      this.currentSamples += lent;
+      if (v.kind !== 'vector') throw new QueryEvaluationError('subquery of a non-instant expression');
+      for (const s of v.series) yield this.subquerySeries(s, inner, gridTs);
+    }
   }
 
   /** A range vector as a value: only valid for a single evaluation step (instant queries). */
@@ -726,7 +853,7 @@ export class Evaluator {
     const matrixIndex = e.args.findIndex((a) => exprType(a) === 'matrix');
     if (matrixIndex < 0) throw new QueryEvaluationError(`${name}() needs a range vector argument`);
     const params = e.args.filter((_, i) => i !== matrixIndex).map((a) => this.scalarArg(a, g));
-    const input = this.rangeInput(e.args[matrixIndex] as Expr, g);
+    const input = this.rangeInput(e.args[matrixIndex] as Expr, g, name !== 'absent_over_time');
     if (input.anchored && !ANCHORED_SAFE.includes(name)) {
       throw new QueryEvaluationError(
         `anchored modifier can only be used with: ${ANCHORED_SAFE.join(', ')} - not with ${name}`,
@@ -761,7 +888,19 @@ export class Evaluator {
     const isCounter = name !== 'delta';
     const isRate = name === 'rate';
     const extendedRateFn = extended && (name === 'rate' || name === 'increase' || name === 'delta');
+    // A streamed input: the largest of (samples held + window peak − inner samples so far), for
+    // the check against the final inner total below.
+    const streamed = input.streamed;
+    let heldBeyondInner = Number.NEGATIVE_INFINITY;
+    const holdPeak = (peak: number): void => {
+      this.addSamples(peak);
+      if (streamed !== undefined)
+        heldBeyondInner = Math.max(heldBeyondInner, this.currentSamples - streamed.innerSamples);
+      this.currentSamples -= peak;
+    };
     for (const s of input.series) {
+      // A stream may hand the next series in reused columns: no window state carries over.
+      if (ctx.slide !== undefined) ctx.slide.vs = NO_VALUES;
       // The steps of a short grid count here; long grids also count inside the step loop.
       this.spend(s.ts.length + (g.n & STEP_CHECK_MASK));
       const ts = s.ts;
@@ -814,10 +953,7 @@ export class Evaluator {
           }
           points++;
         }
-        if (peak > 0) {
-          this.addSamples(peak);
-          this.currentSamples -= peak;
-        }
+        if (peak > 0) holdPeak(peak);
         if (points === 0) continue;
         this.addSamples(points);
         out.push(o);
@@ -856,16 +992,16 @@ export class Evaluator {
         o.values[i] = v;
         points++;
       }
-      if (peak > 0) {
-        // The window's samples are held while the series is processed.
-        this.addSamples(peak);
-        this.currentSamples -= peak;
-      }
+      // The window's samples are held while the series is processed.
+      if (peak > 0) holdPeak(peak);
       if (points === 0) continue;
       this.addSamples(points);
       out.push(o);
       if (counterCheck && ts.length > 0) this.nonCounterInfo(ctx.metricName);
     }
+    // Evaluated all at once, the inner series would all have been held during every peak above.
+    if (streamed !== undefined && heldBeyondInner + streamed.innerSamples > this.opts.maxSamples)
+      throw new TooManySamplesError();
     return { kind: 'vector', series: out };
   }
 
