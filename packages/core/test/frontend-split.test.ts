@@ -16,12 +16,14 @@ import {
   isCacheableQuery,
   type MatrixResponse,
   type MatrixSeries,
+  matrixFromRaw,
   mergeMatrices,
   nextIntervalBoundary,
   parseRangeRequest,
   parseResponseCacheConfig,
   type RangeRequest,
   rangeCacheKey,
+  rawFromMatrix,
   resolveAtModifiers,
   splitRangeRequest,
 } from '../src/frontend/index.js';
@@ -249,7 +251,7 @@ describe('results cache', () => {
   function setup(now = 100 * DAY) {
     const calls: [number, number][] = [];
     const cache = createBoundedCache({ maxSizeBytes: 64 << 20, maxItems: 0, validityMs: 0 });
-    const rc = createResultsCache({
+    const raw = createResultsCache({
       cache,
       ttlMs: 0,
       splitIntervalMs: DAY,
@@ -258,9 +260,11 @@ describe('results cache', () => {
       logger: NOP_LOGGER,
       next: async (r): Promise<DownstreamAnswer> => {
         calls.push([r.start, r.end]);
-        return { resp: answer(r), cacheable: !r.query.includes('nostore') };
+        return { resp: rawFromMatrix(answer(r)), cacheable: !r.query.includes('nostore') };
       },
     });
+    // Answers in their plain form, to compare with the "downstream's" own.
+    const rc = { query: async (r: RangeRequest, signal: AbortSignal) => matrixFromRaw(await raw.query(r, signal)) };
     return { calls, rc };
   }
   const sig = new AbortController().signal;

@@ -3,7 +3,7 @@ import { Agent, type Dispatcher, request } from 'undici';
 import type { Logger } from '../log/logger.js';
 import { traceHeaders } from '../tracing/context.js';
 import { DownstreamError, FrontendHTTPError } from './errors.js';
-import { decodeMatrixAnswer } from './matrix.js';
+import { bodyText, decodeRawMatrixAnswer } from './matrix-scanner.js';
 import { encodeRangeRequest, type RangeRequest } from './range-request.js';
 import type { DownstreamAnswer } from './results-cache.js';
 
@@ -164,14 +164,15 @@ export function createDownstream(opts: DownstreamOptions): Downstream {
       if (signal.aborted) throw signal.reason;
       throw new DownstreamError(opts.url, `request ${r.path}: ${(err as Error).message}`, { cause: err });
     }
-    const body = await res.body.text();
+    // Bytes, not text: a success body is scanned where it lies (decodeRawMatrixAnswer).
+    const body = await res.body.bytes();
     if (res.statusCode < 200 || res.statusCode > 299) {
       const ct = String(res.headers['content-type'] ?? 'text/plain; charset=utf-8');
-      throw new FrontendHTTPError(res.statusCode, body, ct);
+      throw new FrontendHTTPError(res.statusCode, bodyText(body), ct);
     }
-    let decoded: ReturnType<typeof decodeMatrixAnswer>;
+    let decoded: ReturnType<typeof decodeRawMatrixAnswer>;
     try {
-      decoded = decodeMatrixAnswer(body);
+      decoded = decodeRawMatrixAnswer(body);
     } catch (err) {
       throw FrontendHTTPError.api(500, 'internal', `${(err as Error).message} (from ${opts.url})`);
     }

@@ -15,6 +15,7 @@ export {
   parseDownstreamTripperConfig,
 } from './downstream-config.js';
 export { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
+export { decodeExtents, encodeExtents } from './extent-codec.js';
 export { type InstantSortPlan, instantSortPlan, mergeInstantAnswers } from './instant.js';
 export {
   createMetadataSplitter,
@@ -35,6 +36,7 @@ export {
   type SampleStats,
   sampleStatsOf,
 } from './matrix.js';
+export { bodyText, decodeRawMatrixAnswer, scanMatrixBody } from './matrix-scanner.js';
 export { FRONTEND_FEATURES, type FrontendFeature, frontendParseOptions } from './promql-features.js';
 export {
   createQueryFrontend,
@@ -45,6 +47,18 @@ export {
   type TenantCertificateField,
 } from './query-frontend.js';
 export { encodeRangeRequest, parseRangeRequest, type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
+export {
+  ColumnBuilder,
+  encodeRawMatrix,
+  extractRawMatrix,
+  matrixFromRaw,
+  mergeRawMatrices,
+  type RawMatrix,
+  type RawSeries,
+  rawFromMatrix,
+  type SampleColumn,
+  type SampleRun,
+} from './raw-matrix.js';
 export {
   createResultsCache,
   type DownstreamAnswer,

@@ -43,7 +43,7 @@ export function emptyMatrix(): MatrixResponse {
 }
 
 /** A JSON timestamp (float seconds) in ms, rounded as Prometheus parses them. */
-function toMs(t: unknown): number {
+export function toMs(t: unknown): number {
   if (typeof t !== 'number') throw new Error(`bad timestamp ${JSON.stringify(t)}`);
   return Math.round(t * 1000);
 }
@@ -114,7 +114,7 @@ export function decodeMatrixAnswer(body: string): { resp: MatrixResponse; sample
 }
 
 /** `totalQueryableSamplesPerStep` of an answer's `data.stats.samples`: [[seconds, count], …] as ms pairs. */
-function perStepOf(stats: unknown): [number, number][] {
+export function perStepOf(stats: unknown): [number, number][] {
   const steps = (stats as { samples?: { totalQueryableSamplesPerStep?: unknown } }).samples
     ?.totalQueryableSamplesPerStep;
   if (!Array.isArray(steps)) return [];
@@ -133,7 +133,7 @@ function perStepOf(stats: unknown): [number, number][] {
  * disjoint series, so with `sumSteps` their counts for a step add up. Undefined when no part has
  * statistics.
  */
-function mergeStats(parts: readonly MatrixResponse[], sumSteps: boolean): MatrixStats | undefined {
+export function mergeStats(parts: readonly { stats?: MatrixStats }[], sumSteps: boolean): MatrixStats | undefined {
   let any = false;
   let total = 0;
   let peak = 0;
@@ -177,7 +177,8 @@ export function compareMetrics(a: Record<string, string>, b: Record<string, stri
   return ka.length - kb.length;
 }
 
-function metricKey(m: Record<string, string>): string {
+/** The key series of different answers are joined by: the labels sorted by name. */
+export function metricKey(m: Record<string, string>): string {
   return JSON.stringify(
     Object.keys(m)
       .sort()
@@ -295,14 +296,19 @@ export function extractMatrix(r: MatrixResponse, start: number, end: number, ste
       series.push({ metric: s.metric, timestamps, values, histograms });
   }
   if (!r.stats) return { series, warnings: r.warnings, infos: r.infos };
-  // Cortex's extractStats: the steps in range and the total recounted from them (when the
-  // answer has per-step counts; a total alone cannot be cut). The peak stays the loading query's.
-  if (r.stats.perStep.length === 0) return { series, warnings: r.warnings, infos: r.infos, stats: r.stats };
-  const perStep = r.stats.perStep.filter(([t]) => keep(t));
+  return { series, warnings: r.warnings, infos: r.infos, stats: extractStats(r.stats, keep) };
+}
+
+/**
+ * Cortex's extractStats: the steps `keep` accepts and the total recounted from them (when the
+ * answer has per-step counts; a total alone cannot be cut). The peak stays the loading query's.
+ */
+export function extractStats(st: MatrixStats, keep: (t: number) => boolean): MatrixStats {
+  if (st.perStep.length === 0) return st;
+  const perStep = st.perStep.filter(([t]) => keep(t));
   let total = 0;
   for (const [, v] of perStep) total += v;
-  const stats = { totalQueryableSamples: total, peakSamples: r.stats.peakSamples, perStep };
-  return { series, warnings: r.warnings, infos: r.infos, stats };
+  return { totalQueryableSamples: total, peakSamples: st.peakSamples, perStep };
 }
 
 /**
@@ -352,7 +358,7 @@ export function encodeMatrixResponse(r: MatrixResponse, withStats = false): Buff
 }
 
 /** `data.stats` as Cortex's frontend writes it: only `samples` (the querier's timings are per piece). */
-function encodeStats(st: MatrixStats): string {
+export function encodeStats(st: MatrixStats): string {
   let steps = '';
   for (let i = 0; i < st.perStep.length; i++) {
     const [t, v] = st.perStep[i] as [number, number];

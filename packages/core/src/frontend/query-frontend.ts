@@ -29,9 +29,10 @@ import { createDownstreamAgent, type DownstreamTripperConfig } from './downstrea
 import { DownstreamError, FrontendConfigError, FrontendHTTPError } from './errors.js';
 import { instantSortPlan, mergeInstantAnswers } from './instant.js';
 import { createMetadataSplitter } from './labels.js';
-import { encodeMatrixResponse, type MatrixResponse, mergeMatrices, type SampleStats, sampleStatsOf } from './matrix.js';
+import { type SampleStats, sampleStatsOf } from './matrix.js';
 import { type FrontendFeature, frontendParseOptions } from './promql-features.js';
 import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
+import { encodeRawMatrix, mergeRawMatrices, type RawMatrix } from './raw-matrix.js';
 import { createResultsCache, hashKey, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
@@ -245,12 +246,13 @@ const DOWNSAMPLED_RESOLUTIONS = [300_000, 3_600_000];
  * Thanos's minResponseTime: the earliest first sample of the answer's series, or undefined when
  * the answer is empty (judged, as Thanos does, by its first series).
  */
-function firstSampleTime(r: MatrixResponse): number | undefined {
+function firstSampleTime(r: RawMatrix): number | undefined {
   const s0 = r.series[0];
-  if (!s0 || (s0.timestamps.length === 0 && s0.histograms.length === 0)) return undefined;
+  if (!s0 || (s0.runs.length === 0 && s0.histograms.length === 0)) return undefined;
   let min = Number.POSITIVE_INFINITY;
   for (const s of r.series) {
-    const t = s.timestamps[0];
+    const run = s.runs[0];
+    const t = run?.col.ts[run.from];
     if (t !== undefined && t < min) min = t;
     const h = s.histograms[0];
     if (h && h[0] < min) min = h[0];
@@ -559,7 +561,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     cacheHits.inc({ name: cacheName, tripperware: 'query_range' }, 0);
   }
 
-  function runPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<MatrixResponse> {
+  function runPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<RawMatrix> {
     return gateOf.run(gate, async () =>
       resultsCache ? resultsCache.query(piece, signal) : (await leaf(piece, signal)).resp,
     );
@@ -570,7 +572,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
    * becomes `verticalShards` requests, each with its `shard_info` (so each shard has its own cache
    * entries), and their answers are merged; the others run as they are.
    */
-  async function runShardedPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<MatrixResponse> {
+  async function runShardedPiece(piece: RangeRequest, gate: Gate, signal: AbortSignal): Promise<RawMatrix> {
     if (verticalShards <= 0) return runPiece(piece, gate, signal);
     const a = analyze(piece.query);
     shardingQueries.inc({ shardable: String(a.shardable), tripperware: 'query_range' });
@@ -581,7 +583,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
         runPiece({ ...piece, other: [...other, ['shard_info', encodeShardInfo(shard)]] }, gate, signal),
       ),
     );
-    return mergeMatrices(answers, { shards: true });
+    return mergeRawMatrices(answers, { shards: true });
   }
 
   function headerValues(req: IncomingMessage): [string, string][] {
@@ -616,11 +618,11 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     // Thanos answers with the merged statistics only when they were forced and the client asked
     // (its results cache strips them otherwise).
     const withStats = forceStats && (form.get('stats') ?? '') !== '';
-    await writeBody(req, res, 200, 'application/json', encodeMatrixResponse(answer, withStats));
+    await writeBody(req, res, 200, 'application/json', encodeRawMatrix(answer, withStats));
   }
 
   /** Split by interval, then shard, cache and send each piece; the answers merged. */
-  async function splitAndRun(r: RangeRequest, signal: AbortSignal): Promise<MatrixResponse> {
+  async function splitAndRun(r: RangeRequest, signal: AbortSignal): Promise<RawMatrix> {
     const interval = intervalFor(r);
     const pieces =
       interval > 0
@@ -630,7 +632,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     const gate = new Gate(parallelism);
     // Pieces start one at a time (the cache lookup is cheap); the gate bounds downstream requests.
     const answers = await Promise.all(pieces.map((p) => runShardedPiece(p, gate, signal)));
-    return mergeMatrices(answers);
+    return mergeRawMatrices(answers);
   }
 
   /**
@@ -639,8 +641,8 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
    * empty, the missing front part is asked again at the next downsampling resolution (5m, then
    * 1h), and the answers are merged.
    */
-  async function downsampled(r: RangeRequest, signal: AbortSignal): Promise<MatrixResponse> {
-    const parts: MatrixResponse[] = [];
+  async function downsampled(r: RangeRequest, signal: AbortSignal): Promise<RawMatrix> {
+    const parts: RawMatrix[] = [];
     let q = r;
     let i = 0;
     while (i < DOWNSAMPLED_RESOLUTIONS.length) {
@@ -659,7 +661,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
       if (first !== undefined) q = { ...q, end: first - q.step };
       if (q.start > q.end) break;
     }
-    return mergeMatrices(parts);
+    return mergeRawMatrices(parts);
   }
 
   // Instant answers are cached whole, in the range results' cache backend (Thanos has no instant

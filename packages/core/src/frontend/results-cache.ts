@@ -2,20 +2,22 @@ import { createHash } from 'node:crypto';
 import type { ParseOptions } from '@thanos-ts/promql';
 import type { Cache } from '../cache/cache.js';
 import type { Logger } from '../log/logger.js';
-import { extractMatrix, type MatrixResponse, mergeMatrices, type SampleStats } from './matrix.js';
+import { decodeExtents, encodeExtents } from './extent-codec.js';
+import type { SampleStats } from './matrix.js';
 import { type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
+import { extractRawMatrix, mergeRawMatrices, type RawMatrix } from './raw-matrix.js';
 import { isCacheableQuery } from './split.js';
 
 /** One cached stretch of a query's answer: every step timestamp in [start, end] is in `resp`. */
 export interface Extent {
   start: number;
   end: number;
-  resp: MatrixResponse;
+  resp: RawMatrix;
 }
 
 /** What the downstream answered for one request, and whether it allows caching. */
 export interface DownstreamAnswer {
-  resp: MatrixResponse;
+  resp: RawMatrix;
   /** False when the downstream said `Cache-Control: no-store`. */
   cacheable: boolean;
   /** The downstream's sample statistics, when the piece was asked with `stats=all`. Never cached. */
@@ -44,7 +46,7 @@ export interface ResultsCacheOptions {
 /** The results cache in front of the downstream for one split piece at a time. */
 export interface ResultsCache {
   /** Answers one split piece from cached extents, asking the downstream only for what is missing. */
-  query(r: RangeRequest, signal: AbortSignal): Promise<MatrixResponse>;
+  query(r: RangeRequest, signal: AbortSignal): Promise<RawMatrix>;
 }
 
 /**
@@ -82,9 +84,6 @@ const COMMON_STEPS = [
  * queries whose `@` lies in the future or that use a negative offset.
  */
 export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
-  const encoder = new TextEncoder();
-  const decoder = new TextDecoder();
-
   /** The extents of the first of `keys` the cache holds (one round trip for all of them). */
   async function getFirst(keys: string[], signal: AbortSignal): Promise<Extent[] | undefined> {
     if (keys.length === 0) return undefined;
@@ -95,9 +94,9 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
       const buf = found.get(hashed[i] as string);
       if (!buf) continue;
       try {
-        const doc = JSON.parse(decoder.decode(buf)) as { key?: string; extents?: Extent[] };
-        // A hash collision or an entry of another format: treat as a miss (and overwrite it).
-        if (doc.key === keys[i] && Array.isArray(doc.extents)) return doc.extents;
+        // A hash collision or an entry of another format: a miss (overwritten by this answer).
+        const extents = decodeExtents(buf, keys[i] as string);
+        if (extents) return extents;
       } catch (err) {
         opts.logger.warn('error decoding cached response', { err: String(err) });
       }
@@ -118,7 +117,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   }
 
   function put(key: string, extents: Extent[]): void {
-    opts.cache.store(hashKey(key), encoder.encode(JSON.stringify({ key, extents })), opts.ttlMs);
+    opts.cache.store(hashKey(key), encodeExtents(key, extents), opts.ttlMs);
   }
 
   function shouldCache(r: RangeRequest, a: DownstreamAnswer, maxCacheTime: number): boolean {
@@ -140,21 +139,21 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     for (const e of extents) {
       const first = e.start + ((((r.start - e.start) % r.step) + r.step) % r.step);
       if (first > e.end) continue;
-      out.push({ start: first, end: e.end, resp: extractMatrix(e.resp, first, e.end, r.step) });
+      out.push({ start: first, end: e.end, resp: extractRawMatrix(e.resp, first, e.end, r.step) });
     }
     return out;
   }
 
   /** Requests for the parts of r no usable extent covers, and the extents' share of the answer. */
-  function partition(r: RangeRequest, extents: Extent[]): { requests: RangeRequest[]; cached: MatrixResponse[] } {
+  function partition(r: RangeRequest, extents: Extent[]): { requests: RangeRequest[]; cached: RawMatrix[] } {
     const requests: RangeRequest[] = [];
-    const cached: MatrixResponse[] = [];
+    const cached: RawMatrix[] = [];
     let start = r.start;
     for (const e of extents) {
       if (e.end < start || e.start > r.end) continue;
       if (r.start !== r.end && r.end - r.start > MIN_CACHE_EXTENT_MS && e.end - e.start < MIN_CACHE_EXTENT_MS) continue;
       if (start < e.start) requests.push(withRange(r, start, e.start));
-      cached.push(extractMatrix(e.resp, start, r.end));
+      cached.push(extractRawMatrix(e.resp, start, r.end));
       // Cortex continues at the extent's end itself; when that end was not on this request's step
       // grid (an unaligned request wrote it) the gap request would evaluate at the wrong times, so
       // continue at the next grid timestamp instead.
@@ -185,7 +184,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
         continue;
       }
       if (acc.end >= e.end) continue;
-      acc.resp = mergeMatrices([acc.resp, e.resp]);
+      acc.resp = mergeRawMatrices([acc.resp, e.resp]);
       acc.end = e.end;
     }
     if (acc) out.push(acc);
@@ -198,7 +197,8 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     const out: Extent[] = [];
     for (const e of extents) {
       if (e.end <= limit) out.push(e);
-      else if (e.start <= limit) out.push({ start: e.start, end: limit, resp: extractMatrix(e.resp, e.start, limit) });
+      else if (e.start <= limit)
+        out.push({ start: e.start, end: limit, resp: extractRawMatrix(e.resp, e.start, limit) });
     }
     return out;
   }
@@ -225,7 +225,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
           extents = thinToGrid(r, alt);
         }
       }
-      let response: MatrixResponse;
+      let response: RawMatrix;
       let toStore: Extent[] = [];
       if (!extents) {
         const a = await opts.next(r, signal);
@@ -237,12 +237,12 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
         const all = [...extents];
         for (const [q, a] of answers)
           if (shouldCache(q, a, maxCacheTime)) all.push({ start: q.start, end: q.end, resp: a.resp });
-        response = mergeMatrices([...cached, ...answers.map(([, a]) => a.resp)]);
+        response = mergeRawMatrices([...cached, ...answers.map(([, a]) => a.resp)]);
         if (all.length > extents.length || (alternative && all.length > 0)) toStore = mergeExtents(r, all);
       }
       const kept = withoutRecent(r, toStore);
       if (kept.length > 0) put(key, kept);
-      return extractMatrix(response, r.start, r.end);
+      return extractRawMatrix(response, r.start, r.end);
     },
   };
 }

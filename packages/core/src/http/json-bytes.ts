@@ -5,8 +5,18 @@
  * finished string cost as much again.
  */
 export class JSONBytes {
-  private buf = Buffer.allocUnsafe(64 * 1024);
+  private buf: Buffer;
   private n = 0;
+
+  /** `initialBytes`: the first buffer's size (default 64 KiB); sized right, the answer is never copied to grow. */
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.n;
+  }
 
   private ensure(extra: number): void {
     if (this.n + extra <= this.buf.length) return;
@@ -47,6 +57,20 @@ export class JSONBytes {
     }
     b[n++] = 0x22;
     this.n = n;
+  }
+
+  /** Writes one byte (an ASCII separator such as `,`). */
+  byte(c: number): void {
+    this.ensure(1);
+    this.buf[this.n++] = c;
+  }
+
+  /** Copies bytes [from, to) of `src`, which must already be JSON text. */
+  raw(src: Uint8Array, from: number, to: number): void {
+    const len = to - from;
+    this.ensure(len);
+    this.buf.set(src.subarray(from, to), this.n);
+    this.n += len;
   }
 
   /** Writes any string as UTF-8. */
