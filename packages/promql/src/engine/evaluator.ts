@@ -53,8 +53,10 @@ import type { FunctionContext, RangeWindow } from './functions/types.js';
 import { hashRatioOffset } from './ratio-sampler.js';
 import {
   countPresent,
+  dropSpareColumns,
   mergeSameLabels,
   newStepSeries,
+  recycleStepSeries,
   setHist,
   stepSeriesToRaw,
   withoutStaleMarkers,
@@ -616,6 +618,21 @@ export class Evaluator {
     streamed: { innerSamples: number },
   ): Generator<RawSeries> {
     const base = this.currentSamples;
+    try {
+      yield* this.subqueryStreamSeries(expr, vs, inner, gridTs, streamed, base);
+    } finally {
+      dropSpareColumns();
+    }
+  }
+
+  private *subqueryStreamSeries(
+    expr: Expr,
+    vs: VectorSelector,
+    inner: Grid,
+    gridTs: Float64Array,
+    streamed: { innerSamples: number },
+    base: number,
+  ): Generator<RawSeries> {
     for (const series of this.selectorData(vs)) {
       // What the caller added since the stream began is set aside during the inner evaluation.
       const lent = this.currentSamples - base - streamed.innerSamples;
@@ -631,7 +648,11 @@ export class Evaluator {
       streamed.innerSamples = this.currentSamples - base;
       this.currentSamples += lent;
       if (v.kind !== 'vector') throw new QueryEvaluationError('subquery of a non-instant expression');
-      for (const s of v.series) yield this.subquerySeries(s, inner, gridTs);
+      for (const s of v.series) {
+        yield this.subquerySeries(s, inner, gridTs);
+        // The caller is done with it (it asked for the next): its columns serve the next series.
+        recycleStepSeries(s);
+      }
     }
   }
 

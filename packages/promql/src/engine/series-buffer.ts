@@ -9,7 +9,33 @@ import type { RawSeries, StepSeries } from './types.js';
 
 /** A new step series with nothing present. */
 export function newStepSeries(labels: Labels, n: number, dropName = false): StepSeries {
-  return { labels, values: new Float64Array(n), present: new Uint8Array(n), dropName };
+  const values = spareValues.length > 0 && spareValues.at(-1)?.length === n ? spareValues.pop() : undefined;
+  const present = sparePresent.length > 0 && sparePresent.at(-1)?.length === n ? sparePresent.pop() : undefined;
+  return {
+    labels,
+    values: values?.fill(0) ?? new Float64Array(n),
+    present: present?.fill(0) ?? new Uint8Array(n),
+    dropName,
+  };
+}
+
+// Columns of step series nobody holds any more, for the next newStepSeries of the same length.
+// Only a streamed subquery hands columns back (one series' worth at a time, see
+// Evaluator.subqueryStream) and it empties these when it ends, so nothing is kept between
+// queries. Reusing them spares the garbage collector a long grid's megabytes per series.
+const spareValues: Float64Array[] = [];
+const sparePresent: Uint8Array[] = [];
+
+/** Hands back the columns of `s`, which no one reads or writes any more. @internal */
+export function recycleStepSeries(s: StepSeries): void {
+  spareValues.push(s.values);
+  sparePresent.push(s.present);
+}
+
+/** Forgets every handed-back column. @internal */
+export function dropSpareColumns(): void {
+  spareValues.length = 0;
+  sparePresent.length = 0;
 }
 
 /** Marks step `i` of `s` present with the histogram `h`. */
