@@ -60,6 +60,16 @@ export function bodyText(body: Uint8Array): string {
   return buf.toString('utf8', bom ? 3 : 0);
 }
 
+/** Samples the scratch columns keep between scans at most (16 bytes each). */
+const MAX_SCRATCH = 1 << 20;
+
+/**
+ * Columns the scanner fills before it knows how many samples a body has. Allocating fresh
+ * oversized typed arrays per body cost about as much as scanning it (zeroing, and the garbage
+ * collections external memory triggers); scans are synchronous, so one set serves them all.
+ */
+let scratch = { ts: new Float64Array(4096), starts: new Uint32Array(4096), ends: new Uint32Array(4096) };
+
 class Scanner {
   private pos = 0;
   private readonly text: Buffer;
@@ -72,11 +82,9 @@ class Scanner {
 
   constructor(private readonly b: Uint8Array) {
     this.text = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-    // About 20 bytes per sample in a typical answer; grown when there are more.
-    const cap = Math.max(64, b.length >> 4);
-    this.ts = new Float64Array(cap);
-    this.starts = new Uint32Array(cap);
-    this.ends = new Uint32Array(cap);
+    this.ts = scratch.ts;
+    this.starts = scratch.starts;
+    this.ends = scratch.ends;
   }
 
   document(): { resp: RawMatrix; samples?: SampleStats } | undefined {
@@ -97,12 +105,18 @@ class Scanner {
     });
     this.ws();
     if (this.pos !== this.b.length || status !== 'success' || !data) throw UNEXPECTED;
+    // The columns go from the scratch arrays into one buffer of their exact size.
+    const n = this.n;
+    const mem = new ArrayBuffer(16 * n);
     const col: SampleColumn = {
       buf: this.b,
-      ts: this.ts.subarray(0, this.n),
-      starts: this.starts.subarray(0, this.n),
-      ends: this.ends.subarray(0, this.n),
+      ts: new Float64Array(mem, 0, n),
+      starts: new Uint32Array(mem, 8 * n, n),
+      ends: new Uint32Array(mem, 12 * n, n),
     };
+    col.ts.set(this.ts.subarray(0, n));
+    col.starts.set(this.starts.subarray(0, n));
+    col.ends.set(this.ends.subarray(0, n));
     for (const r of this.runs) r.col = col;
     const resp: RawMatrix = {
       series: data.series,
@@ -243,6 +257,8 @@ class Scanner {
     this.ts = ts;
     this.starts = starts;
     this.ends = ends;
+    // Kept for the next scans, up to a bound (a huge answer does not pin its size forever).
+    if (cap <= MAX_SCRATCH) scratch = { ts, starts, ends };
   }
 
   /** Skips whitespace (JSON's four characters). */
