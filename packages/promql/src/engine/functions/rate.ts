@@ -18,26 +18,50 @@ export function counterResetPrefix(vs: Float64Array): Float64Array {
   return out;
 }
 
+/** The counter-corrected increase of the window's samples (last − first plus every reset's drop). */
+function counterIncrease(vs: Float64Array, lo: number, hi: number, prefix: Float64Array | undefined): number {
+  const first = vs[lo] as number;
+  let result = (vs[hi - 1] as number) - first;
+  if (prefix !== undefined && hi - lo >= PREFIX_MIN_WINDOW) {
+    // Long windows (e.g. rate(x[1h]) at a fine step) overlap heavily: O(1) per window.
+    return result + ((prefix[hi - 1] as number) - (prefix[lo] as number));
+  }
+  let prev = first;
+  for (let i = lo + 1; i < hi; i++) {
+    const cur = vs[i] as number;
+    if (cur < prev) result += prev;
+    prev = cur;
+  }
+  return result;
+}
+
 function extrapolatedRate(
   w: RangeWindow,
   isCounter: boolean,
   isRate: boolean,
-  prefix?: Float64Array,
+  ctx?: FunctionContext,
 ): number | undefined {
   const { ts, vs, lo, hi } = w;
   const count = hi - lo;
   if (count < 2) return undefined;
   const first = vs[lo] as number;
-  let result = (vs[hi - 1] as number) - first;
-  if (isCounter && prefix !== undefined && count >= PREFIX_MIN_WINDOW) {
-    // Long windows (e.g. rate(x[1h]) at a fine step) overlap heavily: O(1) per window.
-    result += (prefix[hi - 1] as number) - (prefix[lo] as number);
-  } else if (isCounter) {
-    let prev = first;
-    for (let i = lo + 1; i < hi; i++) {
-      const cur = vs[i] as number;
-      if (cur < prev) result += prev;
-      prev = cur;
+  let result: number;
+  if (!isCounter) result = (vs[hi - 1] as number) - first;
+  else if (ctx === undefined) result = counterIncrease(vs, lo, hi, undefined);
+  else {
+    // A step finer than the samples' spacing (a subquery at 1s over a 15s scrape) asks for the
+    // same samples several times in a row: their increase is summed once, in the same order.
+    const memo = ctx.increase;
+    if (memo !== undefined && memo.vs === vs && memo.lo === lo && memo.hi === hi) result = memo.value;
+    else {
+      result = counterIncrease(vs, lo, hi, ctx.resetPrefix);
+      if (memo === undefined) ctx.increase = { vs, lo, hi, value: result };
+      else {
+        memo.vs = vs;
+        memo.lo = lo;
+        memo.hi = hi;
+        memo.value = result;
+      }
     }
   }
   const firstT = ts[lo] as number;
@@ -63,9 +87,9 @@ function extrapolatedRate(
 }
 
 /** `rate(v range-vector)`: per-second increase of a counter, extrapolated to the window. */
-export const rate: RangeFunction = (w, ctx) => extrapolatedRate(w, true, true, ctx.resetPrefix);
+export const rate: RangeFunction = (w, ctx) => extrapolatedRate(w, true, true, ctx);
 /** `increase(v range-vector)`. */
-export const increase: RangeFunction = (w, ctx) => extrapolatedRate(w, true, false, ctx.resetPrefix);
+export const increase: RangeFunction = (w, ctx) => extrapolatedRate(w, true, false, ctx);
 /** `delta(v range-vector)`: for gauges. */
 export const delta: RangeFunction = (w) => extrapolatedRate(w, false, false);
 

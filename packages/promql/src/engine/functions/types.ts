@@ -35,6 +35,11 @@ export interface FunctionContext {
    * sliding-window state of max_over_time. Functions check that it is theirs and for this series.
    */
   slide?: SlidingExtreme;
+  /**
+   * rate()/increase(): the counter-corrected increase of the last window asked, by its sample
+   * indices in `vs`; the caller clears it between series (their columns may be reused).
+   */
+  increase?: { vs: Float64Array; lo: number; hi: number; value: number };
 }
 
 /**
