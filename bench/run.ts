@@ -94,7 +94,7 @@ const BENCHMARKS: Record<string, Benchmark> = {
   },
   'promql-pool': {
     script: 'promql/concurrency-pool.ts',
-    what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun',
+    what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun (--series, --days, --step, --query)',
   },
   'core-rule-eval': { script: 'core/rule-eval.ts', what: '1,000 recording rules per 15 s interval' },
   'core-rule-template': { script: 'core/rule-template.ts', what: 'alert template rendering, alerts/s' },

@@ -8,11 +8,15 @@
  *      Queryable), while evaluating in a worker, and while evaluating on the calling thread
  *      (instant `sum(max_over_time(rate(x[5m])[1d:1s]))`, seconds of work).
  *
- *   npx tsx bench/promql/concurrency-pool.ts [--series=200] [--step=15000] [--runs=5]
+ *   npx tsx bench/promql/concurrency-pool.ts [--series=200] [--days=1] [--step=15000] [--runs=5]
+ *     [--query='sum by (job) (max_over_time(rate(x[5m])[6h:1s]))']
  *
- * Data: `--series` counters over one day at 15 s (5,760 samples each). Query: a 24 h range at a
- * `--step` (default 15 s) of `sum by (job) (max_over_time(rate(x[5m])[1h:15s]))` (5,761 steps,
- * each the max of a 240-step subquery of rate()). Figures are medians over `--runs`.
+ * Data: `--series` counters over `--days` at 15 s (5,760 samples a day each). Query: the whole
+ * range at a `--step` (default 15 s) of `--query`, by default
+ * `sum by (job) (max_over_time(rate(x[5m])[1h:15s]))` (5,761 steps a day, each the max of a
+ * 240-step subquery of rate()). `--days=2 --step=300000 --query='sum by (job)
+ * (max_over_time(rate(x[5m])[6h:1s]))'` is the evaluation-bound shape of issue 13's heavy query.
+ * Figures are medians over `--runs`.
  */
 import type { Matcher, Queryable, SelectHints, SeriesSamples } from '@thanos-ts/tsdb';
 import {
@@ -30,12 +34,15 @@ const arg = (name: string, def: number): number => {
 const SERIES = arg('series', 200);
 const RUNS = arg('runs', 5);
 const DAY = 86_400_000;
+const DAYS = arg('days', 1);
 const STEP = arg('step', 15_000);
-const QUERY = 'sum by (job) (max_over_time(rate(x[5m])[1h:15s]))';
+const QUERY =
+  process.argv.find((x) => x.startsWith('--query='))?.slice('--query='.length) ??
+  'sum by (job) (max_over_time(rate(x[5m])[1h:15s]))';
 
 function storage(): MemoryStorage {
   const s = createMemoryStorage();
-  const points = DAY / 15_000;
+  const points = (DAYS * DAY) / 15_000;
   const ts = Float64Array.from({ length: points }, (_, p) => p * 15_000);
   for (let i = 0; i < SERIES; i++) {
     const vs = Float64Array.from({ length: points }, (_, p) => p * (1 + (i % 7)));
@@ -78,7 +85,7 @@ async function timerLateness<T>(fn: () => Promise<T>): Promise<{ value: T; late:
   }
 }
 
-const range = (e: Engine, s: Queryable) => e.rangeQuery(s, QUERY, 0, DAY, STEP);
+const range = (e: Engine, s: Queryable) => e.rangeQuery(s, QUERY, 0, DAYS * DAY, STEP);
 
 /** A Queryable whose selects take `delayMs`, honouring the signal. */
 function slow(inner: Queryable, delayMs: number): Queryable {
@@ -147,7 +154,7 @@ for (let r = 0; r < RUNS; r++) {
 }
 
 console.log(
-  `two range queries, ${SERIES} series × 5,760 samples, ${QUERY}, 24h at ${STEP / 1000}s; medians of ${RUNS} runs`,
+  `two range queries, ${SERIES} series × ${(DAYS * DAY) / 15_000} samples, ${QUERY}, ${DAYS * 24}h at ${STEP / 1000}s; medians of ${RUNS} runs`,
 );
 console.log('mode                          wall ms  cpu/wall   5ms-timer lateness ms: p50     p99      max');
 for (const row of rows) {
