@@ -922,7 +922,7 @@ export class Evaluator {
     for (const s of input.series) {
       // A stream may hand the next series in reused columns: no window state carries over.
       if (ctx.slide !== undefined) ctx.slide.vs = NO_VALUES;
-      if (ctx.increase !== undefined) ctx.increase.vs = NO_VALUES;
+      if (ctx.window !== undefined) ctx.window.vs = NO_VALUES;
       // The steps of a short grid count here; long grids also count inside the step loop.
       this.spend(s.ts.length + (g.n & STEP_CHECK_MASK));
       const ts = s.ts;

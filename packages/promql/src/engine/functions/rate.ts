@@ -35,6 +35,47 @@ function counterIncrease(vs: Float64Array, lo: number, hi: number, prefix: Float
   return result;
 }
 
+/** What extrapolatedRate derives from a window's samples alone (not from its edges). */
+interface WindowFacts {
+  /** Counter-corrected increase (or plain difference for gauges). */
+  result: number;
+  /** Seconds between the first and last sample. */
+  sampledInterval: number;
+  averageDurationBetweenSamples: number;
+  extrapolationThreshold: number;
+  /** Seconds back to the counter's zero point; +Inf when it does not apply. */
+  durationToZero: number;
+}
+
+function windowFacts(
+  ts: Float64Array,
+  vs: Float64Array,
+  lo: number,
+  hi: number,
+  isCounter: boolean,
+  prefix: Float64Array | undefined,
+  out: WindowFacts,
+): void {
+  const first = vs[lo] as number;
+  const result = isCounter ? counterIncrease(vs, lo, hi, prefix) : (vs[hi - 1] as number) - first;
+  const sampledInterval = ((ts[hi - 1] as number) - (ts[lo] as number)) / 1000;
+  const averageDurationBetweenSamples = sampledInterval / (hi - lo - 1);
+  out.result = result;
+  out.sampledInterval = sampledInterval;
+  out.averageDurationBetweenSamples = averageDurationBetweenSamples;
+  out.extrapolationThreshold = averageDurationBetweenSamples * 1.1;
+  out.durationToZero =
+    isCounter && result > 0 && first >= 0 ? sampledInterval * (first / result) : Number.POSITIVE_INFINITY;
+}
+
+const scratchFacts: WindowFacts = {
+  result: 0,
+  sampledInterval: 0,
+  averageDurationBetweenSamples: 0,
+  extrapolationThreshold: 0,
+  durationToZero: 0,
+};
+
 function extrapolatedRate(
   w: RangeWindow,
   isCounter: boolean,
@@ -42,48 +83,39 @@ function extrapolatedRate(
   ctx?: FunctionContext,
 ): number | undefined {
   const { ts, vs, lo, hi } = w;
-  const count = hi - lo;
-  if (count < 2) return undefined;
-  const first = vs[lo] as number;
-  let result: number;
-  if (!isCounter) result = (vs[hi - 1] as number) - first;
-  else if (ctx === undefined) result = counterIncrease(vs, lo, hi, undefined);
-  else {
+  if (hi - lo < 2) return undefined;
+  let f: WindowFacts;
+  if (ctx === undefined) {
+    f = scratchFacts;
+    windowFacts(ts, vs, lo, hi, isCounter, undefined, f);
+  } else {
     // A step finer than the samples' spacing (a subquery at 1s over a 15s scrape) asks for the
-    // same samples several times in a row: their increase is summed once, in the same order.
-    const memo = ctx.increase;
-    if (memo !== undefined && memo.vs === vs && memo.lo === lo && memo.hi === hi) result = memo.value;
+    // same samples several times in a row: what depends on them alone is computed once, by the
+    // same operations in the same order, so every value is the one a fresh computation gives.
+    const memo = ctx.window;
+    if (memo !== undefined && memo.vs === vs && memo.lo === lo && memo.hi === hi) f = memo;
     else {
-      result = counterIncrease(vs, lo, hi, ctx.resetPrefix);
-      if (memo === undefined) ctx.increase = { vs, lo, hi, value: result };
+      f = memo ?? { vs, lo, hi, ...scratchFacts };
+      windowFacts(ts, vs, lo, hi, isCounter, ctx.resetPrefix, f);
+      if (memo === undefined) ctx.window = f as typeof f & { vs: Float64Array; lo: number; hi: number };
       else {
         memo.vs = vs;
         memo.lo = lo;
         memo.hi = hi;
-        memo.value = result;
       }
     }
   }
-  const firstT = ts[lo] as number;
-  const lastT = ts[hi - 1] as number;
-  let durationToStart = (firstT - w.rangeStart) / 1000;
-  let durationToEnd = (w.rangeEnd - lastT) / 1000;
-  const sampledInterval = (lastT - firstT) / 1000;
-  const averageDurationBetweenSamples = sampledInterval / (count - 1);
+  let durationToStart = ((ts[lo] as number) - w.rangeStart) / 1000;
+  let durationToEnd = (w.rangeEnd - (ts[hi - 1] as number)) / 1000;
   // Extrapolate to the window's edges only when a sample would be expected there (within 110%
   // of the average spacing); otherwise assume the series starts/ends half a spacing away.
-  const extrapolationThreshold = averageDurationBetweenSamples * 1.1;
-  if (durationToStart >= extrapolationThreshold) durationToStart = averageDurationBetweenSamples / 2;
-  if (isCounter) {
-    // A counter cannot go below zero: never extrapolate further back than its zero point.
-    let durationToZero = durationToStart;
-    if (result > 0 && first >= 0) durationToZero = sampledInterval * (first / result);
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
-  }
-  if (durationToEnd >= extrapolationThreshold) durationToEnd = averageDurationBetweenSamples / 2;
-  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (durationToStart >= f.extrapolationThreshold) durationToStart = f.averageDurationBetweenSamples / 2;
+  // A counter cannot go below zero: never extrapolate further back than its zero point.
+  if (f.durationToZero < durationToStart) durationToStart = f.durationToZero;
+  if (durationToEnd >= f.extrapolationThreshold) durationToEnd = f.averageDurationBetweenSamples / 2;
+  let factor = (f.sampledInterval + durationToStart + durationToEnd) / f.sampledInterval;
   if (isRate) factor /= w.range / 1000;
-  return result * factor;
+  return f.result * factor;
 }
 
 /** `rate(v range-vector)`: per-second increase of a counter, extrapolated to the window. */
@@ -91,7 +123,7 @@ export const rate: RangeFunction = (w, ctx) => extrapolatedRate(w, true, true, c
 /** `increase(v range-vector)`. */
 export const increase: RangeFunction = (w, ctx) => extrapolatedRate(w, true, false, ctx);
 /** `delta(v range-vector)`: for gauges. */
-export const delta: RangeFunction = (w) => extrapolatedRate(w, false, false);
+export const delta: RangeFunction = (w, ctx) => extrapolatedRate(w, false, false, ctx);
 
 function instantValue(w: RangeWindow, isRate: boolean): number | undefined {
   const { ts, vs, hi } = w;

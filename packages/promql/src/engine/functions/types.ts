@@ -36,10 +36,19 @@ export interface FunctionContext {
    */
   slide?: SlidingExtreme;
   /**
-   * rate()/increase(): the counter-corrected increase of the last window asked, by its sample
-   * indices in `vs`; the caller clears it between series (their columns may be reused).
+   * rate()/increase()/delta(): what the last window asked derives from its samples alone, by its
+   * sample indices in `vs`; the caller clears it between series (their columns may be reused).
    */
-  increase?: { vs: Float64Array; lo: number; hi: number; value: number };
+  window?: {
+    vs: Float64Array;
+    lo: number;
+    hi: number;
+    result: number;
+    sampledInterval: number;
+    averageDurationBetweenSamples: number;
+    extrapolationThreshold: number;
+    durationToZero: number;
+  };
 }
 
 /**
