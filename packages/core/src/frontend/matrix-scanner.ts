@@ -175,7 +175,6 @@ class Scanner {
   /** A `values` array in its compact form; undefined when it is empty. */
   private values(): SampleRun | undefined {
     const b = this.b;
-    const len = b.length;
     let p = this.pos;
     if (b[p] !== OPEN_ARRAY) throw UNEXPECTED;
     p++;
@@ -183,9 +182,20 @@ class Scanner {
       this.pos = p + 1;
       return undefined;
     }
+    // The hot loop: columns and count in locals, written back when the array ends.
     const from = this.n;
+    let n = from;
+    let ts = this.ts;
+    let starts = this.starts;
+    let ends = this.ends;
     for (;;) {
-      if (this.n === this.ts.length) this.grow();
+      if (n === ts.length) {
+        this.n = n;
+        this.grow();
+        ts = this.ts;
+        starts = this.starts;
+        ends = this.ends;
+      }
       const start = p;
       if (b[p] !== OPEN_ARRAY) throw UNEXPECTED;
       p++;
@@ -219,19 +229,19 @@ class Scanner {
       if (neg) ms = -ms;
       if (b[p] !== COMMA || b[p + 1] !== QUOTE) throw UNEXPECTED;
       p += 2;
+      // Printable ASCII without escapes; past the end b[p] is undefined, which fails the range.
       for (;;) {
-        if (p >= len) throw UNEXPECTED;
         c = b[p] as number;
         if (c === QUOTE) break;
-        if (c < 0x20 || c > 0x7e || c === BACKSLASH) throw UNEXPECTED;
+        if (!(c >= 0x20 && c <= 0x7e) || c === BACKSLASH) throw UNEXPECTED;
         p++;
       }
       if (b[p + 1] !== CLOSE_ARRAY) throw UNEXPECTED;
       p += 2;
-      this.ts[this.n] = ms;
-      this.starts[this.n] = start;
-      this.ends[this.n] = p;
-      this.n++;
+      ts[n] = ms;
+      starts[n] = start;
+      ends[n] = p;
+      n++;
       if (b[p] === COMMA) {
         p++;
         continue;
@@ -240,8 +250,9 @@ class Scanner {
       p++;
       break;
     }
+    this.n = n;
     this.pos = p;
-    const run: SampleRun = { col: undefined as unknown as SampleColumn, from, to: this.n };
+    const run: SampleRun = { col: undefined as unknown as SampleColumn, from, to: n };
     this.runs.push(run);
     return run;
   }
