@@ -11,6 +11,7 @@ import {
   encodeExtents,
   encodeMatrixResponse,
   encodeRawMatrix,
+  encodeRawMatrixParts,
   extractMatrix,
   extractRawMatrix,
   type MatrixResponse,
@@ -245,6 +246,29 @@ describe('raw answers equal plain answers, byte for byte', () => {
     }
     // The scanner read nearly every body (the rest went through JSON.parse on purpose).
     expect(scanned / total).toBeGreaterThan(0.9);
+  });
+
+  it('long runs are written where they lie, short ones copied; the parts join to the same bytes', () => {
+    const grid = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i * 60_000);
+    const day = (from: number, n: number): MatrixResponse => ({
+      series: [
+        { metric: { job: 'long' }, timestamps: grid(from, n), values: grid(from, n).map(String), histograms: [] },
+        { metric: { job: 'short' }, timestamps: grid(from, 3), values: ['1', '2', '3'], histograms: [] },
+      ],
+      warnings: [],
+      infos: [],
+    });
+    const bodies = [day(0, 2000), day(2000 * 60_000, 1500)].map((m) => encodeMatrixResponse(m).toString('utf8'));
+    const raws = bodies.map((b) => decodeRawMatrixAnswer(enc(b)).resp);
+    const merged = mergeRawMatrices(raws);
+    const parts = encodeRawMatrixParts(merged);
+    // The two long runs are views of the bodies; the rest is in copied parts around them.
+    const inside = (p: Uint8Array, b: Uint8Array) =>
+      p.buffer === b.buffer && p.byteOffset >= b.byteOffset && p.byteOffset + p.length <= b.byteOffset + b.length;
+    const views = parts.filter((p) => raws.some((r) => inside(p, r.series[0]?.runs[0]?.col.buf as Uint8Array)));
+    expect(views.map((p) => p.length)).toEqual([38_288, 31_499]);
+    expect(Buffer.concat(parts).toString('utf8')).toBe(plainAnswer(bodies));
+    expect(encodeRawMatrix(merged).toString('utf8')).toBe(plainAnswer(bodies));
   });
 
   it('rawFromMatrix and matrixFromRaw are inverses, with escapes and unicode', () => {

@@ -50,6 +50,7 @@ export { encodeRangeRequest, parseRangeRequest, type RangeRequest, rangeCacheKey
 export {
   ColumnBuilder,
   encodeRawMatrix,
+  encodeRawMatrixParts,
   extractRawMatrix,
   matrixFromRaw,
   mergeRawMatrices,

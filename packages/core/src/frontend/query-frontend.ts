@@ -32,7 +32,7 @@ import { createMetadataSplitter } from './labels.js';
 import { type SampleStats, sampleStatsOf } from './matrix.js';
 import { type FrontendFeature, frontendParseOptions } from './promql-features.js';
 import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
-import { encodeRawMatrix, mergeRawMatrices, type RawMatrix } from './raw-matrix.js';
+import { encodeRawMatrixParts, mergeRawMatrices, type RawMatrix } from './raw-matrix.js';
 import { createResultsCache, hashKey, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
@@ -618,7 +618,7 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     // Thanos answers with the merged statistics only when they were forced and the client asked
     // (its results cache strips them otherwise).
     const withStats = forceStats && (form.get('stats') ?? '') !== '';
-    await writeBody(req, res, 200, 'application/json', encodeRawMatrix(answer, withStats));
+    await writeBody(req, res, 200, 'application/json', encodeRawMatrixParts(answer, withStats));
   }
 
   /** Split by interval, then shard, cache and send each piece; the answers merged. */
@@ -802,25 +802,41 @@ export function createQueryFrontend(opts: QueryFrontendOptions = {}): QueryFront
     await writeBody(req, res, answer.status, answer.contentType, answer.body);
   }
 
+  /**
+   * Writes an answer with its Content-Length. `body` may be parts (a range answer's, which point
+   * into the downstream bodies): they go out corked, as one write to the socket, unless gzip
+   * needs them joined.
+   */
   async function writeBody(
     req: IncomingMessage,
     res: ServerResponse,
     code: number,
     contentType: string,
-    body: string | Buffer,
+    body: string | Buffer | readonly Uint8Array[],
   ) {
-    let buf: Buffer = typeof body === 'string' ? Buffer.from(body) : body;
+    let parts: readonly Uint8Array[] =
+      typeof body === 'string' ? [Buffer.from(body)] : Array.isArray(body) ? body : [body as Buffer];
+    let length = 0;
+    for (const p of parts) length += p.length;
     const headers: Record<string, string | number> = { 'Content-Type': contentType };
     if (opts.compressResponses) {
       headers.Vary = 'Accept-Encoding';
-      if (buf.length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-        buf = await gzipAsync(buf);
+      if (length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+        const zipped = await gzipAsync(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts));
+        parts = [zipped];
+        length = zipped.length;
         headers['Content-Encoding'] = 'gzip';
       }
     }
-    headers['Content-Length'] = buf.length;
+    headers['Content-Length'] = length;
     res.writeHead(code, headers);
-    res.end(buf);
+    if (parts.length === 1) {
+      res.end(parts[0]);
+      return;
+    }
+    res.cork();
+    for (const p of parts) res.write(p);
+    res.end();
   }
 
   async function writeError(req: IncomingMessage, res: ServerResponse, err: unknown, signal: AbortSignal) {

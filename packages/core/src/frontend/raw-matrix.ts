@@ -351,17 +351,32 @@ export function extractRawMatrix(r: RawMatrix, start: number, end: number, step 
   return { series, warnings: r.warnings, infos: r.infos, stats: extractStats(r.stats, keep) };
 }
 
+/** Runs of at least this many bytes go to the socket where they lie (see encodeRawMatrixParts). */
+const ZERO_COPY_BYTES = 16 * 1024;
+
 /**
  * The Prometheus JSON body of a raw answer, byte for byte what encodeMatrixResponse writes for its
- * plain form: runs are copied as they are.
+ * plain form, as parts to write one after another: long runs are views of the downstream bodies
+ * or cache entries they came from, everything else is copied into a few new buffers. A week of
+ * minutely samples is megabytes; copying them into fresh memory (page faults included) was the
+ * larger part of encoding.
  */
-export function encodeRawMatrix(r: RawMatrix, withStats = false): Buffer {
+export function encodeRawMatrixParts(r: RawMatrix, withStats = false): Uint8Array[] {
   let size = 1024;
   for (const s of r.series) {
     size += 256;
-    for (const run of s.runs) size += (run.col.ends[run.to - 1] as number) - (run.col.starts[run.from] as number) + 1;
+    for (const run of s.runs) {
+      const len = (run.col.ends[run.to - 1] as number) - (run.col.starts[run.from] as number) + 1;
+      if (len < ZERO_COPY_BYTES) size += len;
+    }
   }
+  const parts: Uint8Array[] = [];
   const w = new JSONBytes(size);
+  let mark = 0;
+  const flush = () => {
+    if (w.length > mark) parts.push(w.bytes().subarray(mark));
+    mark = w.length;
+  };
   w.ascii('{"status":"success","data":{"resultType":"matrix","result":[');
   for (let i = 0; i < r.series.length; i++) {
     const s = r.series[i] as RawSeries;
@@ -372,7 +387,13 @@ export function encodeRawMatrix(r: RawMatrix, withStats = false): Buffer {
       for (let j = 0; j < s.runs.length; j++) {
         const run = s.runs[j] as SampleRun;
         if (j) w.byte(0x2c);
-        w.raw(run.col.buf, run.col.starts[run.from] as number, run.col.ends[run.to - 1] as number);
+        const from = run.col.starts[run.from] as number;
+        const to = run.col.ends[run.to - 1] as number;
+        if (to - from < ZERO_COPY_BYTES) w.raw(run.col.buf, from, to);
+        else {
+          flush();
+          parts.push(run.col.buf.subarray(from, to));
+        }
       }
       w.ascii(']');
     }
@@ -396,5 +417,14 @@ export function encodeRawMatrix(r: RawMatrix, withStats = false): Buffer {
   if (r.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(r.warnings)}`);
   if (r.infos.length > 0) w.text(`,"infos":${JSON.stringify(r.infos)}`);
   w.ascii('}');
-  return w.bytes();
+  flush();
+  return parts;
+}
+
+/** {@link encodeRawMatrixParts} as one buffer. */
+export function encodeRawMatrix(r: RawMatrix, withStats = false): Buffer {
+  const parts = encodeRawMatrixParts(r, withStats);
+  const one = parts[0] as Uint8Array;
+  if (parts.length === 1) return Buffer.from(one.buffer, one.byteOffset, one.byteLength);
+  return Buffer.concat(parts);
 }
