@@ -67,14 +67,21 @@ export class BlockReader {
     readonly name: string,
   ) {}
 
-  /** Opens a block from its sources. */
+  /** Opens a block from its sources; they are closed when it fails (the reader owns them either way). */
   static async open(sources: BlockSources, opts: OpenBlockOptions = {}): Promise<BlockReader> {
     const name = sources.name ?? sources.index.name;
     const meta = typeof sources.meta === 'string' ? parseBlockMeta(sources.meta, `${name}/meta.json`) : sources.meta;
-    const index = await IndexReader.open(sources.index, opts);
-    const chunks = await ChunkSegmentReader.open(sources.chunks, opts.signal);
-    const tombstones = sources.tombstones ? parseTombstones(sources.tombstones, `${name}/tombstones`) : new Map();
-    return new BlockReader(meta, index, chunks, tombstones, name);
+    try {
+      const index = await IndexReader.open(sources.index, opts);
+      const chunks = await ChunkSegmentReader.open(sources.chunks, opts.signal);
+      const tombstones = sources.tombstones ? parseTombstones(sources.tombstones, `${name}/tombstones`) : new Map();
+      return new BlockReader(meta, index, chunks, tombstones, name);
+    } catch (err) {
+      // A block that fails to open (a corrupt index, a bad segment header) leaves no file open:
+      // the reader would have owned the sources.
+      await Promise.allSettled([sources.index, ...sources.chunks].map((src) => src.close?.()));
+      throw err;
+    }
   }
 
   /** Series matching all matchers with at least one chunk overlapping [mint, maxt]. */

@@ -122,6 +122,7 @@ describe('chunk segments', () => {
     expect(all.map((c) => Buffer.from(c.data).toString('hex'))).toEqual(
       [...chunks, ...chunks].map((c) => Buffer.from(c.data).toString('hex')),
     );
+    await r.close();
   });
 
   it('reads chunks larger than its size guess by their missing tails, then guesses them larger', async () => {

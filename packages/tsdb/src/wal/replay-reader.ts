@@ -224,6 +224,7 @@ class ThreadedReader implements ReplayReader {
     };
     // Waiting on the worker's messages must keep the process alive.
     this.worker.ref();
+    let inThread: AsyncGenerator<DecodedBatch, ResumeAt | undefined> | undefined;
     try {
       // Starting the worker takes a few hundred milliseconds (more from TypeScript source), a
       // good part of a 200k-series replay with the main thread idle: until it is up, decode
@@ -236,6 +237,7 @@ class ThreadedReader implements ReplayReader {
           ready: () => this.workerUp(),
           start: (at) => post([{ ...only, first: at.segment, firstOffset: at.offset }]),
         });
+        inThread = it;
         for (let r = await it.next(); !r.done; r = await it.next()) {
           for (const s of r.value.newStrings) local.push(s);
           yield { ...r.value, strings: local };
@@ -267,6 +269,8 @@ class ThreadedReader implements ReplayReader {
         yield { ...m.batch, strings };
       }
     } finally {
+      // A break while reading here: the in-thread reader closes the segment it has open.
+      await inThread?.return(undefined);
       if (!done && posted) {
         // A break (or a head error) mid-read: the worker stops and says 'end'; wait for it so
         // the next read starts clean.
