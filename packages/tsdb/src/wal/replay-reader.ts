@@ -5,11 +5,8 @@
 // the main thread in reading and decoding; this moves it off, and the garbage with it. Without
 // the worker's file (a bundle that did not emit it), or for a small WAL where starting a thread
 // costs more than it saves, the same decoding runs on the calling thread.
-import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ThanosError } from '../errors.js';
 import { resolveWorkerEntry } from '../worker/entry.js';
