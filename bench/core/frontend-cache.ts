@@ -5,11 +5,16 @@
  *   - uncached: through the frontend without a cache (split into 8 day pieces, run in parallel),
  *   - cold: through a frontend with an empty IN-MEMORY (or memcached) cache (a fresh one per run),
  *   - warm: the same query repeated on a frontend whose cache holds it.
- * Prints medians (ms) and warm/cold and uncached/direct ratios.
- * Run: npx tsx bench/core/frontend-cache.ts [--runs=9] [--series-per-metric=10] [--memcached]
+ * Prints medians (ms) and warm/cold and uncached/direct ratios. With --frontend-process the two
+ * frontends run in a child process (as in production, not sharing the client's thread and garbage
+ * collector) and the frontend's own CPU per uncached and warm query is printed too, from
+ * /proc/<pid>/stat: far steadier than wall times on a shared machine.
+ * Run: npx tsx bench/core/frontend-cache.ts [--runs=9] [--series-per-metric=10] [--memcached] [--frontend-process]
  */
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import {
   blocksFromOpenMetrics,
   type RunningService,
@@ -28,6 +33,9 @@ const arg = (name: string, dflt: number) => {
 const RUNS = arg('runs', 9);
 const PER_METRIC = arg('series-per-metric', 10);
 const MEMCACHED = process.argv.includes('--memcached');
+const CHILD = process.argv.includes('--frontend-process');
+/** Set in the child: the downstream URL and the cache YAML (base64url, '' for none) of the two frontends. */
+const SERVE = process.argv.find((x) => x.startsWith('--serve-frontends='))?.split('=')[1];
 const DAY = 86_400_000;
 const D0 = 1_699_920_000_000;
 const QUERIES = [
@@ -58,6 +66,59 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)] as number;
 };
 
+/** CPU time (user + system) a process has used, ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+function frontendOptions(downstreamUrl: string, yaml: string | undefined) {
+  const parsed = yaml ? parseResponseCacheConfig(yaml) : undefined;
+  return {
+    downstreamUrl,
+    httpAddress: '127.0.0.1:0',
+    httpGracePeriodMs: 0,
+    ...(parsed?.cache ? { responseCache: { cache: parsed.cache, name: parsed.name } } : {}),
+  };
+}
+
+/** The child of --frontend-process: an uncached and a cached frontend until SIGTERM. */
+async function serveFrontends(arg: string): Promise<void> {
+  const [url, yaml64] = arg.split(',') as [string, string];
+  const yaml = Buffer.from(yaml64, 'base64url').toString('utf8');
+  const all = [createQueryFrontend(frontendOptions(url, undefined)), createQueryFrontend(frontendOptions(url, yaml))];
+  for (const f of all) await f.start();
+  process.stdout.write(`FRONTENDS ${all.map((f) => f.httpAddress).join(' ')}\n`);
+  process.once('SIGTERM', async () => {
+    for (const f of all) await f.close();
+    process.exit(0);
+  });
+}
+
+/** Starts the frontends' child process; resolves with it and the two base URLs. */
+async function startChild(url: string, yaml: string): Promise<{ child: ChildProcess; bases: [string, string] }> {
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      ...process.argv.slice(1, 2),
+      `--serve-frontends=${url},${Buffer.from(yaml).toString('base64url')}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d) => {
+      out += String(d);
+      const m = /FRONTENDS (\S+) (\S+)/.exec(out);
+      if (m) resolve(`${m[1]} ${m[2]}`);
+    });
+    child.once('exit', (code) => reject(new Error(`frontend process exited with ${code}`)));
+  });
+  const [a, b] = line.split(' ');
+  return { child, bases: [`http://${a}`, `http://${b}`] };
+}
+
 async function main(): Promise<void> {
   console.log(`generating 9 days of data (${PER_METRIC} series per metric, 60s scrapes) with promtool…`);
   const blocks = await blocksFromOpenMetrics({
@@ -73,50 +134,73 @@ async function main(): Promise<void> {
   let memcached: RunningService | undefined;
   if (MEMCACHED) memcached = await startMemcached();
   const frontends: QueryFrontend[] = [];
+  const yaml = memcached
+    ? `type: MEMCACHED\nconfig:\n  addresses: ["127.0.0.1:${memcached.port}"]\n  max_item_size: 32MB\n`
+    : 'type: IN-MEMORY\nconfig:\n  max_size: 512MB\n';
   const make = async (cached: boolean): Promise<string> => {
-    const yaml = memcached
-      ? `type: MEMCACHED\nconfig:\n  addresses: ["127.0.0.1:${memcached.port}"]\n  max_item_size: 32MB\n`
-      : 'type: IN-MEMORY\nconfig:\n  max_size: 512MB\n';
-    const parsed = cached ? parseResponseCacheConfig(yaml) : undefined;
-    const f = createQueryFrontend({
-      downstreamUrl: prom.url,
-      httpAddress: '127.0.0.1:0',
-      httpGracePeriodMs: 0,
-      ...(parsed?.cache ? { responseCache: { cache: parsed.cache, name: parsed.name } } : {}),
-    });
+    const f = createQueryFrontend(frontendOptions(prom.url, cached ? yaml : undefined));
     frontends.push(f);
     await f.start();
     return `http://${f.httpAddress}`;
   };
+  let child: ChildProcess | undefined;
   try {
-    const uncached = await make(false);
-    const warmFrontend = await make(true);
+    let uncached: string;
+    let warmFrontend: string;
+    if (CHILD) {
+      const started = await startChild(prom.url, yaml);
+      child = started.child;
+      [uncached, warmFrontend] = started.bases;
+    } else {
+      uncached = await make(false);
+      warmFrontend = await make(true);
+    }
+    /** Times a query through the frontends, adding the frontend process's CPU to `cpu` (child only). */
+    const through = async (base: string, q: string, cpu: number[]): Promise<number> => {
+      const before = child?.pid ? cpuMs(child.pid) : 0;
+      const ms = await time(base, q);
+      if (child?.pid) cpu.push(cpuMs(child.pid) - before);
+      return ms;
+    };
     console.log(`backend: ${MEMCACHED ? 'MEMCACHED' : 'IN-MEMORY'}; ${RUNS} runs per figure; 7-day range, step 60s`);
-    console.log('query | direct ms | uncached ms | cold ms | warm ms | warm/cold | uncached/direct');
+    console.log(
+      `query | direct ms | uncached ms | cold ms | warm ms | warm/cold | uncached/direct${CHILD ? ' | frontend CPU ms/query uncached | warm' : ''}`,
+    );
     for (const q of QUERIES) {
       // One unmeasured round so Prometheus's page cache and the connections are warm for everyone.
       await time(prom.url, q);
       await time(uncached, q);
       const direct: number[] = [];
-      const through: number[] = [];
+      const uncachedMs: number[] = [];
       const cold: number[] = [];
       const warm: number[] = [];
+      const cpuUncached: number[] = [];
+      const cpuWarm: number[] = [];
+      const ignored: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         direct.push(await time(prom.url, q));
-        through.push(await time(uncached, q));
+        uncachedMs.push(await through(uncached, q, cpuUncached));
         // A cold run: a query text the cache has never seen (a no-op suffix changes the key).
-        cold.push(await time(warmFrontend, `${q} + 0 * ${i}`));
+        cold.push(await through(warmFrontend, `${q} + 0 * ${i}`, ignored));
       }
       await time(warmFrontend, q);
       // memcached stores are asynchronous: let them land before measuring hits.
       await new Promise((r) => setTimeout(r, 200));
-      for (let i = 0; i < RUNS; i++) warm.push(await time(warmFrontend, q));
-      const [d, u, c, w] = [median(direct), median(through), median(cold), median(warm)];
+      for (let i = 0; i < RUNS; i++) warm.push(await through(warmFrontend, q, cpuWarm));
+      const [d, u, c, w] = [median(direct), median(uncachedMs), median(cold), median(warm)];
+      // CPU per query: the mean (ticks are 10 ms, so a median would mostly read 0 or 10).
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const cpu = CHILD ? ` | ${mean(cpuUncached).toFixed(1)} | ${mean(cpuWarm).toFixed(1)}` : '';
       console.log(
-        `${q} | ${d.toFixed(1)} | ${u.toFixed(1)} | ${c.toFixed(1)} | ${w.toFixed(1)} | ${((100 * w) / c).toFixed(1)}% | ${((100 * u) / d).toFixed(0)}%`,
+        `${q} | ${d.toFixed(1)} | ${u.toFixed(1)} | ${c.toFixed(1)} | ${w.toFixed(1)} | ${((100 * w) / c).toFixed(1)}% | ${((100 * u) / d).toFixed(0)}%${cpu}`,
       );
     }
   } finally {
+    if (child) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
     for (const f of frontends) await f.close();
     await memcached?.stop();
     await prom.stop();
@@ -124,4 +208,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (SERVE !== undefined) await serveFrontends(SERVE);
+else await main();

@@ -142,13 +142,14 @@ export class ColumnBuilder {
   }
 }
 
-/** Runs whose column is still being built; {@link finishRuns} points them at it. */
+/** Points runs made while `b` was still being written at its finished column. */
 function finishRuns(b: ColumnBuilder, pending: SampleRun[]): void {
   if (pending.length === 0) return;
   const col = b.finish();
   for (const r of pending) r.col = col;
 }
 
+/** The column of a run until its builder finishes. */
 const NO_COLUMN: SampleColumn = {
   buf: new Uint8Array(0),
   ts: new Float64Array(0),
