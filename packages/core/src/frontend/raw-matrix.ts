@@ -149,8 +149,12 @@ function finishRuns(b: ColumnBuilder, pending: SampleRun[]): void {
   for (const r of pending) r.col = col;
 }
 
-/** The column of a run until its builder finishes. */
-const NO_COLUMN: SampleColumn = {
+/**
+ * The column of a run until its builder or scan finishes. A real column object (not undefined),
+ * so every run has one shape: a field that changed from undefined to an object made V8 discard
+ * the scanner's optimized loop at every body.
+ */
+export const PENDING_COLUMN: SampleColumn = {
   buf: new Uint8Array(0),
   ts: new Float64Array(0),
   starts: new Uint32Array(0),
@@ -169,7 +173,7 @@ export function rawFromMatrix(m: MatrixResponse): RawMatrix {
     b.endSeries();
     const runs: SampleRun[] = [];
     if (b.count > from) {
-      const run = { col: NO_COLUMN, from, to: b.count };
+      const run = { col: PENDING_COLUMN, from, to: b.count };
       pending.push(run);
       runs.push(run);
     }
@@ -334,7 +338,7 @@ export function extractRawMatrix(r: RawMatrix, start: number, end: number, step 
       if (!thinned) {
         b.endSeries();
         thinned = true;
-        runs.push({ col: NO_COLUMN, from: b.count, to: b.count });
+        runs.push({ col: PENDING_COLUMN, from: b.count, to: b.count });
         pending.push(runs.at(-1) as SampleRun);
       }
       for (let i = lo; i < hi; i++) if (((ts[i] as number) - start) % step === 0) b.copy(run.col, i, i + 1);
