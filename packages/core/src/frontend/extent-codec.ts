@@ -5,7 +5,7 @@ import type { Extent } from './results-cache.js';
 
 /**
  * A results cache entry (format 2): the extents of one cache key with their float samples as one
- * column, so a hit is a few typed array views and the answer is copied from the entry's bytes.
+ * column, so a hit needs no JSON.parse per sample and the answer is written from the entry's bytes.
  *
  *   ┌──────────────────────────────┬──────────────────┬──────────────────┐
  *   │ "TSRC" 0x02 0x00 0x00 0x00   │ header len (u32) │ samples (u32)    │  16 bytes, LE
@@ -13,14 +13,16 @@ import type { Extent } from './results-cache.js';
  *   │ header: JSON {key, le, extents: [{start, end, warnings, infos,     │
  *   │   stats?, series: [{metric, n, histograms}]}]}, zero padded to 8   │
  *   ├────────────────────────────────────────────────────────────────────┤
- *   │ timestamps, ms: f64 × samples                                      │
- *   │ sample starts: u32 × samples   sample ends: u32 × samples          │  host byte order (`le`)
+ *   │ sample starts: u32 × samples                                       │  host byte order (`le`)
  *   ├────────────────────────────────────────────────────────────────────┤
  *   │ sample bytes: each series' samples as `[<s>,"<v>"],…` (JSON text)  │
  *   └────────────────────────────────────────────────────────────────────┘
  *
- * Series take their `n` samples one after another in header order. Entries of format 1 (one JSON
- * document) and of other keys (a hash collision) read as misses.
+ * Series take their `n` samples one after another in header order, their bytes back to back (a
+ * comma between samples of one series only). Timestamps and sample ends are not stored: a read
+ * takes them from the bytes (the timestamp text after each start), which costs less than the
+ * 12 bytes per sample they would add to entries a memcached item limit applies to. Entries of
+ * format 1 (one JSON document) and of other keys (a hash collision) read as misses.
  */
 const MAGIC = [0x54, 0x53, 0x52, 0x43, 0x02, 0x00, 0x00, 0x00];
 const FIXED = 16;
@@ -73,16 +75,14 @@ export function encodeExtents(key: string, extents: readonly Extent[]): Uint8Arr
   const head = Buffer.from(JSON.stringify(header), 'utf8');
   const n = col.ts.length;
   const columns = align8(FIXED + head.length);
-  const out = new Uint8Array(columns + 16 * n + col.buf.length);
+  const out = new Uint8Array(columns + 4 * n + col.buf.length);
   out.set(MAGIC, 0);
   const view = new DataView(out.buffer);
   view.setUint32(8, head.length, true);
   view.setUint32(12, n, true);
   out.set(head, FIXED);
-  new Float64Array(out.buffer, columns, n).set(col.ts);
-  new Uint32Array(out.buffer, columns + 8 * n, n).set(col.starts);
-  new Uint32Array(out.buffer, columns + 12 * n, n).set(col.ends);
-  out.set(col.buf, columns + 16 * n);
+  new Uint32Array(out.buffer, columns, n).set(col.starts);
+  out.set(col.buf, columns + 4 * n);
   return out;
 }
 
@@ -100,23 +100,16 @@ export function decodeExtents(entry: Uint8Array, key: string): Extent[] | undefi
   const header = JSON.parse(Buffer.from(entry.buffer, entry.byteOffset + FIXED, headLen).toString('utf8')) as Header;
   if (header.key !== key || header.le !== LITTLE_ENDIAN) return undefined;
   const columns = align8(FIXED + headLen);
-  if (columns + 16 * n > entry.length) throw new Error('cache entry columns past its end');
-  // Typed array views need an aligned offset; an entry from a network cache may not have one.
-  let buf = entry;
-  if (buf.byteOffset % 8 !== 0) {
-    buf = new Uint8Array(entry.length);
-    buf.set(entry);
-  }
-  const col: SampleColumn = {
-    ts: new Float64Array(buf.buffer, buf.byteOffset + columns, n),
-    starts: new Uint32Array(buf.buffer, buf.byteOffset + columns + 8 * n, n),
-    ends: new Uint32Array(buf.buffer, buf.byteOffset + columns + 12 * n, n),
-    buf: buf.subarray(columns + 16 * n),
-  };
-  const size = col.buf.length;
-  for (let i = 0; i < n; i++)
-    if (!((col.starts[i] as number) < (col.ends[i] as number) && (col.ends[i] as number) <= size))
-      throw new Error('cache entry sample out of range');
+  if (columns + 4 * n > entry.length) throw new Error('cache entry columns past its end');
+  // A typed array view needs an aligned offset; an entry from a network cache may not have one.
+  const starts =
+    (entry.byteOffset + columns) % 4 === 0
+      ? new Uint32Array(entry.buffer, entry.byteOffset + columns, n)
+      : new Uint32Array(entry.slice(columns, columns + 4 * n).buffer);
+  const bytes = entry.subarray(columns + 4 * n);
+  const counts: number[] = [];
+  for (const e of header.extents) for (const s of e.series) counts.push(s.n);
+  const col = rebuildColumn(bytes, starts, counts);
   let next = 0;
   const extents = header.extents.map((e): Extent => {
     const series = e.series.map((s): RawSeries => {
@@ -130,4 +123,54 @@ export function decodeExtents(entry: Uint8Array, key: string): Extent[] | undefi
   });
   if (next !== n) throw new Error('cache entry sample count mismatch');
   return extents;
+}
+
+/**
+ * The column of an entry's sample bytes from their starts: each end is where the next sample
+ * starts (less the comma within a series), each timestamp is read from the text after `[`
+ * (written by formatTimestamp or scanned as its form). Throws on anything out of place.
+ */
+function rebuildColumn(bytes: Uint8Array, starts: Uint32Array, counts: readonly number[]): SampleColumn {
+  const n = starts.length;
+  const mem = new ArrayBuffer(12 * n);
+  const ts = new Float64Array(mem, 0, n);
+  const ends = new Uint32Array(mem, 8 * n, n);
+  const size = bytes.length;
+  let i = 0;
+  for (const count of counts) {
+    if (!Number.isInteger(count) || count < 0 || i + count > n) throw new Error('cache entry sample count mismatch');
+    const last = i + count - 1;
+    for (; i <= last; i++) {
+      const start = starts[i] as number;
+      const end = i < last ? (starts[i + 1] as number) - 1 : i + 1 < n ? (starts[i + 1] as number) : size;
+      if (!(start < end && end <= size) || bytes[end - 1] !== 0x5d || (i < last && bytes[end] !== 0x2c))
+        throw new Error('cache entry sample out of place');
+      ends[i] = end;
+      ts[i] = timestampAt(bytes, start + 1);
+    }
+  }
+  if (i !== n) throw new Error('cache entry sample count mismatch');
+  return { buf: bytes, ts, starts, ends };
+}
+
+/** The ms of a timestamp written by formatTimestamp at p (`-?\d+(\.\d{3})?`). */
+function timestampAt(b: Uint8Array, p: number): number {
+  const neg = b[p] === 0x2d;
+  if (neg) p++;
+  let sec = 0;
+  let digits = 0;
+  for (let c = b[p] as number; c >= 0x30 && c <= 0x39; c = b[++p] as number, digits++) sec = sec * 10 + (c - 0x30);
+  if (digits === 0 || digits > 15) throw new Error('cache entry timestamp out of place');
+  let ms = sec * 1000;
+  if (b[p] === 0x2e) {
+    const d1 = (b[p + 1] as number) - 0x30;
+    const d2 = (b[p + 2] as number) - 0x30;
+    const d3 = (b[p + 3] as number) - 0x30;
+    if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9))
+      throw new Error('cache entry timestamp out of place');
+    ms += d1 * 100 + d2 * 10 + d3;
+    p += 4;
+  }
+  if (b[p] !== 0x2c) throw new Error('cache entry timestamp out of place');
+  return neg ? -ms : ms;
 }
