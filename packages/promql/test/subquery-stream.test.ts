@@ -5,6 +5,7 @@
  * once; this compares the two ways over data with gaps, stale markers, counter resets, NaN and
  * native histograms, as range and instant queries.
  */
+import { createRandom } from '@thanos-ts/testing';
 import { STALE_NAN } from '@thanos-ts/tsdb';
 import { describe, expect, it } from 'vitest';
 import { type EvaluateInput, evaluate } from '../src/engine/evaluate.js';
@@ -15,20 +16,9 @@ import { createMemoryStorage, parseExpr as parse } from '../src/index.js';
 
 const MIN = 60_000;
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function storage() {
   const s = createMemoryStorage();
-  const r = rng(7);
+  const r = createRandom(7);
   for (let i = 0; i < 12; i++) {
     let v = 0;
     for (let t = 0; t < 240 * MIN; t += 15_000) {
