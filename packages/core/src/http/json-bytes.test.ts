@@ -32,4 +32,18 @@ describe('JSONBytes', () => {
     }
     expect(w.bytes().toString('latin1')).toBe(parts.join(''));
   });
+
+  it('copies raw ranges and single bytes, growing from a small first buffer', () => {
+    const src = Buffer.from('xx[1,"2"],[3,"4"]yy');
+    const w = new JSONBytes(64);
+    w.byte(0x5b);
+    for (let i = 0; i < 100; i++) {
+      if (i > 0) w.byte(0x2c);
+      w.raw(src, 2, 17);
+    }
+    w.byte(0x5d);
+    const want = `[${Array.from({ length: 100 }, () => '[1,"2"],[3,"4"]').join(',')}]`;
+    expect(w.length).toBe(want.length);
+    expect(w.bytes().toString('latin1')).toBe(want);
+  });
 });
