@@ -119,7 +119,7 @@ describe('query frontend: randomized differential against the querier', () => {
       const end = start + Math.min(1_200, Math.floor((rand() * 24 * 3600) / step)) * step;
       return new URLSearchParams({ query, start: String(start), end: String(end), step: String(step) });
     });
-    const get = async (address: string, params: URLSearchParams) => {
+    const get = async (address: string | undefined, params: URLSearchParams) => {
       const res = await fetch(`http://${address}/api/v1/query_range?${params}`);
       return { status: res.status, body: await res.json() };
     };

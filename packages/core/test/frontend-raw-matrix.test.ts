@@ -1,7 +1,7 @@
 // The frontend's raw answers: the byte scanner of downstream bodies, merge/extract/encode over
 // sample runs, and the binary results cache entries, each checked against the plain (JSON.parse)
 // path, whose bytes the frontend answered with before.
-
+import { createRandom } from '@thanos-ts/testing';
 import { describe, expect, it } from 'vitest';
 import {
   decodeExtents,
@@ -144,18 +144,6 @@ describe('scanMatrixBody', () => {
   });
 });
 
-/** Deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const METRICS: Record<string, string>[] = [
   {},
   { __name__: 'up', job: 'a' },
@@ -168,7 +156,7 @@ const VALUES = ['1', '-0.5', 'NaN', '+Inf', '-Inf', '1e-07', '12345.678', '', '0
 
 describe('raw answers equal plain answers, byte for byte', () => {
   it('randomized differential: 10,000 cases of split pieces merged, cut, cached and encoded', () => {
-    const rand = random(20_261_206);
+    const rand = createRandom(20_261_206);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
     let total = 0;
     let scanned = 0;

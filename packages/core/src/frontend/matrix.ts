@@ -210,7 +210,8 @@ function after<T extends [number, unknown]>(pts: T[], t: number): T[] {
   return pts.slice(lo);
 }
 
-function pushDistinct(into: string[], from: readonly string[], seen: Set<string>): void {
+/** Appends the strings of `from` not yet in `seen` to `into` (warnings and infos kept once each). */
+export function pushDistinct(into: string[], from: readonly string[], seen: Set<string>): void {
   for (const w of from)
     if (!seen.has(w)) {
       seen.add(w);

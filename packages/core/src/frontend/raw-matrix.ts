@@ -9,6 +9,7 @@ import {
   type MatrixStats,
   mergeStats,
   metricKey,
+  pushDistinct,
 } from './matrix.js';
 
 /**
@@ -253,14 +254,6 @@ export function rawFirstTime(r: RawMatrix): number {
     if (h && h[0] < min) min = h[0];
   }
   return min;
-}
-
-function pushDistinct(into: string[], from: readonly string[], seen: Set<string>): void {
-  for (const w of from)
-    if (!seen.has(w)) {
-      seen.add(w);
-      into.push(w);
-    }
 }
 
 /**
