@@ -288,45 +288,33 @@ class Scanner {
 
   /** An object at pos: calls `member` for each key with pos at its value, which it must consume. */
   private object(member: (key: string) => void): void {
-    const b = this.b;
-    if (b[this.pos] !== OPEN_OBJECT) throw UNEXPECTED;
-    this.pos++;
-    this.ws();
-    if (b[this.pos] === CLOSE_OBJECT) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
+    this.sequence(OPEN_OBJECT, CLOSE_OBJECT, () => {
       const key = this.key();
       this.ws();
-      if (b[this.pos] !== COLON) throw UNEXPECTED;
+      if (this.b[this.pos] !== COLON) throw UNEXPECTED;
       this.pos++;
       this.ws();
       member(key);
-      this.ws();
-      const c = b[this.pos];
-      this.pos++;
-      if (c === COMMA) {
-        this.ws();
-        continue;
-      }
-      if (c === CLOSE_OBJECT) return;
-      throw UNEXPECTED;
-    }
+    });
   }
 
   /** An array at pos: calls `item` with pos at each element, which it must consume. */
   private array(item: () => void): void {
+    this.sequence(OPEN_ARRAY, CLOSE_ARRAY, item);
+  }
+
+  /** `open`, elements separated by commas (each read by `element`), `close`; whitespace allowed between. */
+  private sequence(open: number, close: number, element: () => void): void {
     const b = this.b;
-    if (b[this.pos] !== OPEN_ARRAY) throw UNEXPECTED;
+    if (b[this.pos] !== open) throw UNEXPECTED;
     this.pos++;
     this.ws();
-    if (b[this.pos] === CLOSE_ARRAY) {
+    if (b[this.pos] === close) {
       this.pos++;
       return;
     }
     for (;;) {
-      item();
+      element();
       this.ws();
       const c = b[this.pos];
       this.pos++;
@@ -334,7 +322,7 @@ class Scanner {
         this.ws();
         continue;
       }
-      if (c === CLOSE_ARRAY) return;
+      if (c === close) return;
       throw UNEXPECTED;
     }
   }

@@ -312,6 +312,38 @@ export function extractStats(st: MatrixStats, keep: (t: number) => boolean): Mat
   return { totalQueryableSamples: total, peakSamples: st.peakSamples, perStep };
 }
 
+/** How a range answer's body starts, up to its first series. */
+export const MATRIX_START = '{"status":"success","data":{"resultType":"matrix","result":[';
+
+/** A series' `,"histograms":[…]` member, when it has any (Prometheus's `[<seconds>, {…}]` pairs). */
+export function writeHistograms(w: JSONBytes, histograms: readonly [number, unknown][]): void {
+  if (histograms.length === 0) return;
+  w.ascii(',"histograms":[');
+  for (let j = 0; j < histograms.length; j++) {
+    const [t, h] = histograms[j] as [number, unknown];
+    w.ascii(j ? ',[' : '[');
+    w.ascii(formatTimestamp(t));
+    w.ascii(',');
+    w.text(JSON.stringify(h));
+    w.ascii(']');
+  }
+  w.ascii(']');
+}
+
+/** Closes a range answer's body after its last series: statistics, warnings and infos. */
+export function writeMatrixEnd(
+  w: JSONBytes,
+  r: { stats?: MatrixStats; warnings: readonly string[]; infos: readonly string[] },
+  withStats: boolean,
+): void {
+  w.ascii(']');
+  if (withStats && r.stats) w.text(`,"stats":${encodeStats(r.stats)}`);
+  w.ascii('}');
+  if (r.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(r.warnings)}`);
+  if (r.infos.length > 0) w.text(`,"infos":${JSON.stringify(r.infos)}`);
+  w.ascii('}');
+}
+
 /**
  * The Prometheus JSON body of a range answer, with `data.stats` when `withStats` and the answer has
  * statistics, as UTF-8 bytes. Written into one growing buffer (JSONBytes): for a week of minutely
@@ -319,7 +351,7 @@ export function extractStats(st: MatrixStats, keep: (t: number) => boolean): Mat
  */
 export function encodeMatrixResponse(r: MatrixResponse, withStats = false): Buffer {
   const w = new JSONBytes();
-  w.ascii('{"status":"success","data":{"resultType":"matrix","result":[');
+  w.ascii(MATRIX_START);
   for (let i = 0; i < r.series.length; i++) {
     const s = r.series[i] as MatrixSeries;
     w.ascii(i ? ',{"metric":' : '{"metric":');
@@ -335,26 +367,10 @@ export function encodeMatrixResponse(r: MatrixResponse, withStats = false): Buff
       }
       w.ascii(']');
     }
-    if (s.histograms.length > 0) {
-      w.ascii(',"histograms":[');
-      for (let j = 0; j < s.histograms.length; j++) {
-        const [t, h] = s.histograms[j] as [number, unknown];
-        w.ascii(j ? ',[' : '[');
-        w.ascii(formatTimestamp(t));
-        w.ascii(',');
-        w.text(JSON.stringify(h));
-        w.ascii(']');
-      }
-      w.ascii(']');
-    }
+    writeHistograms(w, s.histograms);
     w.ascii('}');
   }
-  w.ascii(']');
-  if (withStats && r.stats) w.text(`,"stats":${encodeStats(r.stats)}`);
-  w.ascii('}');
-  if (r.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(r.warnings)}`);
-  if (r.infos.length > 0) w.text(`,"infos":${JSON.stringify(r.infos)}`);
-  w.ascii('}');
+  writeMatrixEnd(w, r, withStats);
   return w.bytes();
 }
 

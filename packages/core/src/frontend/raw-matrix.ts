@@ -2,14 +2,16 @@ import { formatTimestamp } from '../http/json.js';
 import { JSONBytes } from '../http/json-bytes.js';
 import {
   compareMetrics,
-  encodeStats,
   extractStats,
+  MATRIX_START,
   type MatrixResponse,
   type MatrixSeries,
   type MatrixStats,
   mergeStats,
   metricKey,
   pushDistinct,
+  writeHistograms,
+  writeMatrixEnd,
 } from './matrix.js';
 
 /**
@@ -375,7 +377,7 @@ export function encodeRawMatrixParts(r: RawMatrix, withStats = false): Uint8Arra
     if (w.length > mark) parts.push(w.bytes().subarray(mark));
     mark = w.length;
   };
-  w.ascii('{"status":"success","data":{"resultType":"matrix","result":[');
+  w.ascii(MATRIX_START);
   for (let i = 0; i < r.series.length; i++) {
     const s = r.series[i] as RawSeries;
     w.ascii(i ? ',{"metric":' : '{"metric":');
@@ -395,26 +397,10 @@ export function encodeRawMatrixParts(r: RawMatrix, withStats = false): Uint8Arra
       }
       w.ascii(']');
     }
-    if (s.histograms.length > 0) {
-      w.ascii(',"histograms":[');
-      for (let j = 0; j < s.histograms.length; j++) {
-        const [t, h] = s.histograms[j] as [number, unknown];
-        w.ascii(j ? ',[' : '[');
-        w.ascii(formatTimestamp(t));
-        w.ascii(',');
-        w.text(JSON.stringify(h));
-        w.ascii(']');
-      }
-      w.ascii(']');
-    }
+    writeHistograms(w, s.histograms);
     w.ascii('}');
   }
-  w.ascii(']');
-  if (withStats && r.stats) w.text(`,"stats":${encodeStats(r.stats)}`);
-  w.ascii('}');
-  if (r.warnings.length > 0) w.text(`,"warnings":${JSON.stringify(r.warnings)}`);
-  if (r.infos.length > 0) w.text(`,"infos":${JSON.stringify(r.infos)}`);
-  w.ascii('}');
+  writeMatrixEnd(w, r, withStats);
   flush();
   return parts;
 }
