@@ -619,40 +619,29 @@ export class Evaluator {
   ): Generator<RawSeries> {
     const base = this.currentSamples;
     try {
-      yield* this.subqueryStreamSeries(expr, vs, inner, gridTs, streamed, base);
+      for (const series of this.selectorData(vs)) {
+        // What the caller added since the stream began is set aside during the inner evaluation.
+        const lent = this.currentSamples - base - streamed.innerSamples;
+        this.currentSamples -= lent;
+        const prev = this.only;
+        this.only = { vs, series };
+        let v: EvalValue;
+        try {
+          v = this.eval(expr, inner);
+        } finally {
+          this.only = prev;
+        }
+        streamed.innerSamples = this.currentSamples - base;
+        this.currentSamples += lent;
+        if (v.kind !== 'vector') throw new QueryEvaluationError('subquery of a non-instant expression');
+        for (const s of v.series) {
+          yield this.subquerySeries(s, inner, gridTs);
+          // The caller is done with it (it asked for the next): its columns serve the next series.
+          recycleStepSeries(s);
+        }
+      }
     } finally {
       dropSpareColumns();
-    }
-  }
-
-  private *subqueryStreamSeries(
-    expr: Expr,
-    vs: VectorSelector,
-    inner: Grid,
-    gridTs: Float64Array,
-    streamed: { innerSamples: number },
-    base: number,
-  ): Generator<RawSeries> {
-    for (const series of this.selectorData(vs)) {
-      // What the caller added since the stream began is set aside during the inner evaluation.
-      const lent = this.currentSamples - base - streamed.innerSamples;
-      this.currentSamples -= lent;
-      const prev = this.only;
-      this.only = { vs, series };
-      let v: EvalValue;
-      try {
-        v = this.eval(expr, inner);
-      } finally {
-        this.only = prev;
-      }
-      streamed.innerSamples = this.currentSamples - base;
-      this.currentSamples += lent;
-      if (v.kind !== 'vector') throw new QueryEvaluationError('subquery of a non-instant expression');
-      for (const s of v.series) {
-        yield this.subquerySeries(s, inner, gridTs);
-        // The caller is done with it (it asked for the next): its columns serve the next series.
-        recycleStepSeries(s);
-      }
     }
   }
 

@@ -3,7 +3,7 @@
  * deriv, predict_linear, resets, changes (Prometheus's functions.go, float samples).
  */
 import { kahanSumInc } from '../kahan.js';
-import type { FunctionContext, RangeFunction, RangeWindow } from './types.js';
+import type { FunctionContext, RangeFunction, RangeWindow, WindowFacts } from './types.js';
 
 /** Windows at least this long take counter-reset corrections from the prefix sums. */
 const PREFIX_MIN_WINDOW = 64;
@@ -35,18 +35,6 @@ function counterIncrease(vs: Float64Array, lo: number, hi: number, prefix: Float
   return result;
 }
 
-/** What extrapolatedRate derives from a window's samples alone (not from its edges). */
-interface WindowFacts {
-  /** Counter-corrected increase (or plain difference for gauges). */
-  result: number;
-  /** Seconds between the first and last sample. */
-  sampledInterval: number;
-  averageDurationBetweenSamples: number;
-  extrapolationThreshold: number;
-  /** Seconds back to the counter's zero point; +Inf when it does not apply. */
-  durationToZero: number;
-}
-
 function windowFacts(
   ts: Float64Array,
   vs: Float64Array,
@@ -68,42 +56,34 @@ function windowFacts(
     isCounter && result > 0 && first >= 0 ? sampledInterval * (first / result) : Number.POSITIVE_INFINITY;
 }
 
-const scratchFacts: WindowFacts = {
-  result: 0,
-  sampledInterval: 0,
-  averageDurationBetweenSamples: 0,
-  extrapolationThreshold: 0,
-  durationToZero: 0,
-};
-
 function extrapolatedRate(
   w: RangeWindow,
   isCounter: boolean,
   isRate: boolean,
-  ctx?: FunctionContext,
+  ctx: FunctionContext,
 ): number | undefined {
   const { ts, vs, lo, hi } = w;
   if (hi - lo < 2) return undefined;
-  let f: WindowFacts;
-  if (ctx === undefined) {
-    f = scratchFacts;
-    windowFacts(ts, vs, lo, hi, isCounter, undefined, f);
-  } else {
-    // A step finer than the samples' spacing (a subquery at 1s over a 15s scrape) asks for the
-    // same samples several times in a row: what depends on them alone is computed once, by the
-    // same operations in the same order, so every value is the one a fresh computation gives.
-    const memo = ctx.window;
-    if (memo !== undefined && memo.vs === vs && memo.lo === lo && memo.hi === hi) f = memo;
-    else {
-      f = memo ?? { vs, lo, hi, ...scratchFacts };
-      windowFacts(ts, vs, lo, hi, isCounter, ctx.resetPrefix, f);
-      if (memo === undefined) ctx.window = f as typeof f & { vs: Float64Array; lo: number; hi: number };
-      else {
-        memo.vs = vs;
-        memo.lo = lo;
-        memo.hi = hi;
-      }
-    }
+  // A step finer than the samples' spacing (a subquery at 1s over a 15s scrape) asks for the
+  // same samples several times in a row: what depends on them alone is computed once, by the
+  // same operations in the same order, so every value is the one a fresh computation gives.
+  let f = ctx.window;
+  if (f === undefined || f.vs !== vs || f.lo !== lo || f.hi !== hi) {
+    f ??= {
+      vs,
+      lo,
+      hi,
+      result: 0,
+      sampledInterval: 0,
+      averageDurationBetweenSamples: 0,
+      extrapolationThreshold: 0,
+      durationToZero: 0,
+    };
+    f.vs = vs;
+    f.lo = lo;
+    f.hi = hi;
+    windowFacts(ts, vs, lo, hi, isCounter, ctx.resetPrefix, f);
+    ctx.window = f;
   }
   let durationToStart = ((ts[lo] as number) - w.rangeStart) / 1000;
   let durationToEnd = (w.rangeEnd - (ts[hi - 1] as number)) / 1000;

@@ -36,19 +36,25 @@ export interface FunctionContext {
    */
   slide?: SlidingExtreme;
   /**
-   * rate()/increase()/delta(): what the last window asked derives from its samples alone, by its
-   * sample indices in `vs`; the caller clears it between series (their columns may be reused).
+   * rate()/increase()/delta(): what the last window asked derives from its samples alone; the
+   * caller clears it between series (their columns may be reused).
    */
-  window?: {
-    vs: Float64Array;
-    lo: number;
-    hi: number;
-    result: number;
-    sampledInterval: number;
-    averageDurationBetweenSamples: number;
-    extrapolationThreshold: number;
-    durationToZero: number;
-  };
+  window?: WindowFacts;
+}
+
+/** What extrapolatedRate derives from a window's samples alone (not from its edges), by the window's indices in `vs`. */
+export interface WindowFacts {
+  vs: Float64Array;
+  lo: number;
+  hi: number;
+  /** Counter-corrected increase (or plain difference for gauges). */
+  result: number;
+  /** Seconds between the first and last sample. */
+  sampledInterval: number;
+  averageDurationBetweenSamples: number;
+  extrapolationThreshold: number;
+  /** Seconds back to the counter's zero point; +Inf when it does not apply. */
+  durationToZero: number;
 }
 
 /**
