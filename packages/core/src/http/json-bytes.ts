@@ -79,6 +79,40 @@ export class JSONBytes {
     this.n += this.buf.write(s, this.n, 'utf8');
   }
 
+  /**
+   * Writes float sample pairs as Prometheus's API does, `[[<t>,"<v>"],…]`, with `time(t)` and
+   * `value(v)` giving each side's ASCII text. One bounds check for the whole run and no call per
+   * separator: this loop is most of a large range answer's encoding.
+   */
+  pairs(
+    timestamps: ArrayLike<number>,
+    values: ArrayLike<number>,
+    time: (t: number) => string,
+    value: (v: number) => string,
+  ): void {
+    const n = timestamps.length;
+    // A timestamp is at most 21 characters (sign, 16 digits, '.', 3 digits), a value at most 24
+    // ('-', 17 digits, '.', 'e-308'), plus 6 separators.
+    this.ensure(2 + n * 52);
+    const b = this.buf;
+    let p = this.n;
+    b[p++] = 0x5b; // [
+    for (let j = 0; j < n; j++) {
+      if (j > 0) b[p++] = 0x2c; // ,
+      b[p++] = 0x5b; // [
+      const t = time(timestamps[j] as number);
+      for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
+      b[p++] = 0x2c; // ,
+      b[p++] = 0x22; // "
+      const v = value(values[j] as number);
+      for (let i = 0; i < v.length; i++) b[p++] = v.charCodeAt(i);
+      b[p++] = 0x22; // "
+      b[p++] = 0x5d; // ]
+    }
+    b[p++] = 0x5d; // ]
+    this.n = p;
+  }
+
   /** The bytes written (a view of the buffer). */
   bytes(): Buffer {
     return this.buf.subarray(0, this.n);

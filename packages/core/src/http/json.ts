@@ -136,15 +136,8 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
         const n = s.timestamps.length;
         // As Prometheus: "values" only when the series has floats, "histograms" only when it has histograms.
         if (n > 0) {
-          w.ascii(',"values":[');
-          for (let j = 0; j < n; j++) {
-            w.ascii(j ? ',[' : '[');
-            w.ascii(formatTimestamp(s.timestamps[j] as number));
-            w.ascii(',"');
-            w.ascii(formatJSONFloat(s.values[j] as number));
-            w.ascii('"]');
-          }
-          w.ascii(']');
+          w.ascii(',"values":');
+          w.pairs(s.timestamps, s.values, formatTimestamp, formatJSONFloat);
         }
         const hs = s.histograms;
         if (hs !== undefined && hs.timestamps.length > 0) {
