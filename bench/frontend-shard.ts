@@ -4,20 +4,38 @@
  *   - one: in front of one thanos-ts querier over the blocks,
  *   - sharded: with --query-frontend.vertical-shards=2 in front of two thanos-ts queriers behind a
  *     round-robin load balancer (as a Kubernetes Service spreads a frontend's requests). Each
- *     querier passes the request's `shard_info` to its store, a createLocalStore over the blocks
- *     that keeps only that shard's series before reading their chunks (supportsSharding).
+ *     querier passes the request's `shard_info` to its store, which keeps only that shard's series
+ *     before reading their chunks (supportsSharding).
  * Every querier evaluates on its own worker threads. Prints medians (ms): the query sent to the
  * one querier directly (no frontend), through the frontend to it, and sharded; and the sharded
  * time over each of the other two.
- * Run: npx tsx bench/frontend-shard.ts [--runs=5] [--series-per-metric=40]
+ *
+ * By default everything shares the bench's process (the store is a createLocalStore over the
+ * opened blocks), so the queriers share one main thread. With --processes the components run as
+ * deployed: a `thanos-ts store` over the blocks in a filesystem bucket, and each `thanos-ts query`
+ * and `thanos-ts query-frontend` in its own process (the CLI, started from source). Only the load
+ * balancers stay in the bench's process; there the one querier sits behind one too, so both paths
+ * pay the same hop. --querier-cpus=N (with --processes) gives each querier its own N CPUs, as a
+ * CPU limit does a querier pod: on a 2-core machine one unpinned querier already keeps both cores
+ * busy, so a second one can only add work; pinned, the comparison is one querier's CPU against two.
+ * Run: npx tsx bench/frontend-shard.ts [--runs=5] [--series-per-metric=40] [--processes [--querier-cpus=1]]
  */
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
-import { readdir } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { blocksFromOpenMetrics, removeTempDir } from '@thanos-ts/testing';
+import {
+  blocksFromOpenMetrics,
+  freePort,
+  type ManagedProcess,
+  makeTempDir,
+  removeTempDir,
+  startProcess,
+  waitFor,
+} from '@thanos-ts/testing';
 import { Labels, openBlock } from '@thanos-ts/tsdb';
 import { request } from 'undici';
 import { createQueryFrontend, type QueryFrontend } from '../packages/core/src/frontend/query-frontend.js';
@@ -31,18 +49,14 @@ const arg = (name: string, dflt: number) => {
 };
 const RUNS = arg('runs', 5);
 const PER_METRIC = arg('series-per-metric', 40);
+const PROCESSES = process.argv.includes('--processes');
+const QUERIER_CPUS = arg('querier-cpus', 0);
 const DAY = 86_400_000;
 const D0 = 1_699_920_000_000;
 const QUERIES = [
   'sum by (instance) (rate(gen_counter_0_total[5m]))',
   'histogram_quantile(0.9, sum by (le, instance) (rate(gen_histogram_2_bucket[5m])))',
 ];
-
-async function querier(store: StoreAPI): Promise<Querier> {
-  const q = createQuerier({ endpoints: [store], httpAddress: '127.0.0.1:0', httpGracePeriodMs: 0 });
-  await q.start();
-  return q;
-}
 
 async function time(base: string, query: string): Promise<number> {
   const p = new URLSearchParams({
@@ -60,6 +74,158 @@ async function time(base: string, query: string): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/**
+ * A round-robin load balancer in front of `targets` (as a Kubernetes Service spreads requests).
+ * In one process it forwards each HTTP request; between processes (`l4`) it pipes each TCP
+ * connection to the next target, as kube-proxy does, so it parses and copies nothing itself.
+ */
+async function balancer(targets: readonly string[], l4 = false): Promise<{ url: string; server: Server | NetServer }> {
+  let next = 0;
+  const server = l4
+    ? createNetServer((client) => {
+        const { hostname, port } = new URL(targets[next++ % targets.length] as string);
+        const upstream = connect(Number(port), hostname);
+        client.pipe(upstream).pipe(client);
+        const end = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', end).on('close', end);
+        upstream.on('error', end).on('close', end);
+      })
+    : createServer(async (req, res) => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const target = targets[next++ % targets.length] as string;
+        const r = await request(`${target}${req.url}`, {
+          method: (req.method ?? 'GET') as 'GET',
+          headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain') },
+          ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
+        });
+        res.writeHead(r.statusCode, { 'Content-Type': String(r.headers['content-type'] ?? 'text/plain') });
+        res.end(Buffer.from(await r.body.arrayBuffer()));
+      });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+const closeServer = (server: Server | NetServer) => new Promise<void>((r) => server.close(() => r()));
+
+/** The three URLs the bench times, and how to stop what serves them. */
+interface Setup {
+  direct: string;
+  viaOne: string;
+  viaShards: string;
+  close(): Promise<void>;
+}
+
+/** Queriers, store and frontends inside the bench's process. */
+async function inProcess(blocksDir: string): Promise<Setup> {
+  const dirs = (await readdir(blocksDir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'wal');
+  const opened = await Promise.all(dirs.map((d) => openBlock(join(blocksDir, d.name))));
+  const store: StoreAPI = createLocalStore({ blocks: opened, externalLabels: Labels.EMPTY });
+  const queriers: Querier[] = [];
+  const querier = async () => {
+    const q = createQuerier({ endpoints: [store], httpAddress: '127.0.0.1:0', httpGracePeriodMs: 0 });
+    queriers.push(q);
+    await q.start();
+    return `http://${q.httpAddress}`;
+  };
+  const frontends: QueryFrontend[] = [];
+  const frontend = async (downstreamUrl: string, verticalShards: number) => {
+    const f = createQueryFrontend({ downstreamUrl, verticalShards, httpAddress: '127.0.0.1:0', httpGracePeriodMs: 0 });
+    frontends.push(f);
+    await f.start();
+    return `http://${f.httpAddress}`;
+  };
+  const one = await querier();
+  const lb = await balancer([await querier(), await querier()]);
+  return {
+    direct: one,
+    viaOne: await frontend(one, 0),
+    viaShards: await frontend(lb.url, 2),
+    async close() {
+      for (const f of frontends) await f.close();
+      await closeServer(lb.server);
+      for (const q of queriers) await q.close();
+    },
+  };
+}
+
+/** Every component its own `thanos-ts` process; the balancers in this one. */
+async function asProcesses(blocksDir: string): Promise<Setup> {
+  const work = await makeTempDir('bench-shard-');
+  const procs: ManagedProcess[] = [];
+  const serve = async (args: string[], wrapper: string[] = []): Promise<string> => {
+    const port = await freePort();
+    const cli = [
+      process.execPath,
+      '--import',
+      'tsx',
+      'packages/cli/src/main.ts',
+      ...args,
+      `--http-address=127.0.0.1:${port}`,
+    ];
+    const [command, ...rest] = [...wrapper, ...cli] as [string, ...string[]];
+    const proc = startProcess({
+      name: `${args[0]}-${port}`,
+      command,
+      args: rest,
+      logDir: work,
+      cwd: process.cwd(),
+    });
+    procs.push(proc);
+    const url = `http://127.0.0.1:${port}`;
+    // waitFor swallows a check's error, so an exit is checked after each poll instead.
+    let gone = false;
+    await waitFor(
+      `${args[0]} on ${url} ready (log ${proc.logFile})`,
+      async () => {
+        gone = proc.exited();
+        return gone || (await fetch(`${url}/-/ready`)).ok;
+      },
+      120_000,
+    );
+    if (gone) throw new Error(`${args[0]} exited; see ${proc.logFile}`);
+    return url;
+  };
+  const bucketConfig = join(work, 'bucket.yaml');
+  await writeFile(bucketConfig, `type: FILESYSTEM\nconfig:\n  directory: ${blocksDir}\n`);
+  const storeGrpc = await freePort();
+  await serve([
+    'store',
+    `--data-dir=${join(work, 'store')}`,
+    `--objstore.config-file=${bucketConfig}`,
+    `--grpc-address=127.0.0.1:${storeGrpc}`,
+  ]);
+  // With --querier-cpus=N each querier runs on its own N CPUs (taskset), as a pod with a CPU limit:
+  // the one querier on CPUs [0, N), the pair's second on [N, 2N).
+  const querier = async (i: number) => {
+    const args = ['query', `--endpoint=127.0.0.1:${storeGrpc}`, `--grpc-address=127.0.0.1:${await freePort()}`];
+    if (QUERIER_CPUS === 0) return serve(args);
+    const cpus = Array.from({ length: QUERIER_CPUS }, (_, k) => (i * QUERIER_CPUS + k) % availableParallelism());
+    return serve(args, ['taskset', '-c', cpus.join(',')]);
+  };
+  const lbOne = await balancer([await querier(0)]);
+  const lbPair = await balancer([await querier(0), await querier(1)]);
+  const frontend = (downstream: string, shards: number) =>
+    serve([
+      'query-frontend',
+      `--query-frontend.downstream-url=${downstream}`,
+      `--query-frontend.vertical-shards=${shards}`,
+    ]);
+  return {
+    direct: lbOne.url,
+    viaOne: await frontend(lbOne.url, 0),
+    viaShards: await frontend(lbPair.url, 2),
+    async close() {
+      for (const lb of [lbOne, lbPair]) await closeServer(lb.server);
+      for (const p of procs.reverse()) await p.stop();
+      await removeTempDir(work);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const blocks = await blocksFromOpenMetrics({
     startMs: D0,
@@ -69,42 +235,16 @@ async function main(): Promise<void> {
     seriesPerMetric: PER_METRIC,
     maxBlockDuration: '24h',
   });
-  const dirs = (await readdir(blocks.dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name !== 'wal');
-  const opened = await Promise.all(dirs.map((d) => openBlock(join(blocks.dir, d.name))));
-  const store = createLocalStore({ blocks: opened, externalLabels: Labels.EMPTY });
-  const one = await querier(store);
-  const pair = [await querier(store), await querier(store)];
-  // A round-robin load balancer in front of the two queriers.
-  let next = 0;
-  const balancer = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const q = pair[next++ % pair.length] as Querier;
-    const r = await request(`http://${q.httpAddress}${req.url}`, {
-      method: (req.method ?? 'GET') as 'GET',
-      headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain') },
-      ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
-    });
-    res.writeHead(r.statusCode, { 'Content-Type': String(r.headers['content-type'] ?? 'text/plain') });
-    res.end(Buffer.from(await r.body.arrayBuffer()));
-  });
-  await new Promise<void>((r) => balancer.listen(0, '127.0.0.1', r));
-  const balancerUrl = `http://127.0.0.1:${(balancer.address() as AddressInfo).port}`;
-  const frontends: QueryFrontend[] = [];
-  const frontend = async (downstreamUrl: string, verticalShards: number) => {
-    const f = createQueryFrontend({ downstreamUrl, verticalShards, httpAddress: '127.0.0.1:0', httpGracePeriodMs: 0 });
-    frontends.push(f);
-    await f.start();
-    return `http://${f.httpAddress}`;
-  };
-  const viaOne = await frontend(`http://${one.httpAddress}`, 0);
-  const viaShards = await frontend(balancerUrl, 2);
-  console.log(`${blocks.series} series, ${blocks.samples} samples; 7 days at step 60s; medians of ${RUNS} runs (ms)`);
+  const { direct, viaOne, viaShards, close } = PROCESSES ? await asProcesses(blocks.dir) : await inProcess(blocks.dir);
+  console.log(
+    `${blocks.series} series, ${blocks.samples} samples; 7 days at step 60s; ` +
+      `${PROCESSES ? 'each component its own process' : 'all in one process'}` +
+      `${QUERIER_CPUS > 0 ? `, ${QUERIER_CPUS} CPU(s) per querier` : ''}; medians of ${RUNS} runs (ms)`,
+  );
   console.log(
     '| query | one querier, direct | frontend, one querier | frontend, 2 shards, 2 queriers | sharded/direct | sharded/frontend one |',
   );
   console.log('| --- | --- | --- | --- | --- | --- |');
-  const direct = `http://${one.httpAddress}`;
   for (const query of QUERIES) {
     await time(direct, query);
     await time(viaOne, query);
@@ -125,10 +265,7 @@ async function main(): Promise<void> {
       `| \`${query}\` | ${md.toFixed(1)} | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${pct(mb, md)} | ${pct(mb, ma)} |`,
     );
   }
-  for (const f of frontends) await f.close();
-  await new Promise<void>((r) => balancer.close(() => r()));
-  for (const q of pair) await q.close();
-  await one.close();
+  await close();
   await removeTempDir(blocks.dir);
 }
 
