@@ -80,25 +80,26 @@ export class JSONBytes {
   }
 
   /**
-   * Writes float sample pairs as Prometheus's API does, `[[<t>,"<v>"],…]`, with `time(t)` and
-   * `value(v)` giving each side's ASCII text. One bounds check for the whole run and no call per
-   * separator: this loop is most of a large range answer's encoding.
+   * Writes float sample pairs `from` to `to` (exclusive) as Prometheus's API does,
+   * `[<t>,"<v>"],[<t>,"<v>"]…` without the enclosing brackets, with `time(t)` and `value(v)`
+   * giving each side's ASCII text. One bounds check for the whole run and no call per separator:
+   * this loop is most of a large range answer's encoding.
    */
   pairs(
     timestamps: ArrayLike<number>,
     values: ArrayLike<number>,
+    from: number,
+    to: number,
     time: (t: number) => string,
     value: (v: number) => string,
   ): void {
-    const n = timestamps.length;
     // A timestamp is at most 21 characters (sign, 16 digits, '.', 3 digits), a value at most 24
     // ('-', 17 digits, '.', 'e-308'), plus 6 separators.
-    this.ensure(2 + n * 52);
+    this.ensure((to - from) * 52);
     const b = this.buf;
     let p = this.n;
-    b[p++] = 0x5b; // [
-    for (let j = 0; j < n; j++) {
-      if (j > 0) b[p++] = 0x2c; // ,
+    for (let j = from; j < to; j++) {
+      if (j > from) b[p++] = 0x2c; // ,
       b[p++] = 0x5b; // [
       const t = time(timestamps[j] as number);
       for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i);
@@ -109,7 +110,6 @@ export class JSONBytes {
       b[p++] = 0x22; // "
       b[p++] = 0x5d; // ]
     }
-    b[p++] = 0x5d; // ]
     this.n = p;
   }
 

@@ -1,8 +1,9 @@
 import { Labels } from '@thanos-ts/tsdb';
 import { CounterResetHint, type FloatHistogram } from '@thanos-ts/tsdb/histogram';
 import { describe, expect, it } from 'vitest';
+import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { EngineValue } from '../query/engine.js';
-import { formatJSONFloat, histogramJSON, queryDataJSON } from './json.js';
+import { formatJSONFloat, histogramJSON, queryDataJSON, queryDataJSONSliced } from './json.js';
 
 function hist(over: Partial<FloatHistogram>): FloatHistogram {
   return {
@@ -100,5 +101,57 @@ describe('histogram JSON (Prometheus jsonutil.MarshalHistogram)', () => {
     [Number.NEGATIVE_INFINITY, '-Inf'],
   ])('formats sample floats as jsonutil.MarshalFloat: %d → %s', (v, want) => {
     expect(formatJSONFloat(v)).toBe(want);
+  });
+});
+
+describe('a large answer is encoded a slice at a time', () => {
+  // Three series of 20,000 points (more than one pause's worth each), one with histograms, and
+  // odd values and timestamps: the sliced writer must join its runs exactly as one run would.
+  const points = 20_000;
+  const column = (f: (i: number) => number) => Float64Array.from({ length: points }, (_, i) => f(i));
+  const matrix = {
+    type: 'matrix',
+    series: [0, 1, 2].map((k) => ({
+      metric: Labels.from({ __name__: 'x', k: String(k) }),
+      timestamps: column((i) => -5_000 + i * 1_001 + k),
+      values: column((i) => (i % 97 === 0 ? Number.NaN : (i - 10_000) * 1e-9 * (k + 1))),
+      ...(k === 1
+        ? {
+            histograms: {
+              timestamps: column((i) => i * 1000),
+              values: Array.from({ length: points }, (_, i) => hist({ count: i, sum: i / 3 })),
+            },
+          }
+        : {}),
+    })),
+  } as unknown as EngineValue;
+  const vector = {
+    type: 'vector',
+    samples: Array.from({ length: 20_000 }, (_, i) => ({ metric: Labels.from({ i: String(i) }), t: i, f: i / 7 })),
+  } as unknown as EngineValue;
+
+  it.each([
+    ['matrix', matrix],
+    ['vector', vector],
+  ])('writes the same bytes as the one-run encoder (%s)', async (_, v) => {
+    const sliced = await queryDataJSONSliced(v, { a: 1 }, createTimeSlice(0));
+    expect(sliced.equals(queryDataJSON(v, { a: 1 }))).toBe(true);
+    expect(() => JSON.parse(sliced.toString())).not.toThrow();
+  });
+
+  it('lets the event loop run while it encodes', async () => {
+    const order: string[] = [];
+    setImmediate(() => order.push('event loop'));
+    await queryDataJSONSliced(matrix, undefined, createTimeSlice(0));
+    order.push('encoded');
+    // Without a pause the encoding would end within the current turn, before the callback.
+    expect(order).toEqual(['event loop', 'encoded']);
+  });
+
+  it('stops once the client has gone', async () => {
+    const gone = new AbortController();
+    setImmediate(() => gone.abort());
+    const partial = await queryDataJSONSliced(matrix, undefined, createTimeSlice(0), gone.signal);
+    expect(partial.length).toBeLessThan(queryDataJSON(matrix).length / 2);
   });
 });

@@ -1,6 +1,7 @@
 import type { Labels } from '@thanos-ts/tsdb';
 import { formatGoFloat } from '@thanos-ts/tsdb/goformat';
 import { type FloatHistogram, isCustomBucketsSchema, iterateBuckets } from '@thanos-ts/tsdb/histogram';
+import type { TimeSlice } from '../concurrency/time-slice.js';
 import type { EngineValue } from '../query/engine.js';
 import { JSONBytes } from './json-bytes.js';
 
@@ -93,11 +94,57 @@ export function labelsJSON(l: Labels): string {
 }
 
 /**
+ * Samples written between two pauses of {@link writeQueryData}: a few ms of encoding, so the
+ * event loop (health checks, other requests) waits no longer than a time slice for a large answer.
+ */
+const SAMPLES_PER_PAUSE = 8192;
+
+/**
  * The `data` of a query response as JSON bytes: {"resultType":…,"result":…}, written piecewise
  * so large matrices don't go through intermediate objects or strings.
  */
 export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
-  const w = new JSONBytes();
+  const w = new JSONBytes(estimateBytes(v));
+  for (const _ of writeQueryData(w, v, stats));
+  return w.bytes();
+}
+
+/**
+ * {@link queryDataJSON} that yields to the event loop whenever `slice` is used up: encoding a
+ * week of minutely points for a few dozen series takes a CPU for over 100 ms, which would
+ * otherwise hold every other request of the process (and `/-/healthy`) for that long. Once
+ * `signal` is aborted the bytes are incomplete: check it before using them.
+ */
+export async function queryDataJSONSliced(
+  v: EngineValue,
+  stats: unknown,
+  slice: TimeSlice,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const w = new JSONBytes(estimateBytes(v));
+  for (const _ of writeQueryData(w, v, stats)) {
+    const turn = slice.check();
+    if (turn) await turn;
+    // Nobody waits for the rest (the client went away): stop with what is written.
+    if (signal?.aborted) break;
+  }
+  return w.bytes();
+}
+
+/** About the size of a value's JSON (a float pair is ~25–35 bytes), so the buffer rarely grows. */
+function estimateBytes(v: EngineValue): number {
+  if (v.type === 'vector') return 256 + v.samples.length * 128;
+  if (v.type !== 'matrix') return 256;
+  let bytes = 256;
+  for (const s of v.series) bytes += 128 + s.timestamps.length * 32 + (s.histograms?.timestamps.length ?? 0) * 256;
+  return bytes;
+}
+
+/**
+ * Writes a value's `data` to `w`, pausing (a `yield`) between series and every
+ * {@link SAMPLES_PER_PAUSE} samples; the caller decides whether a pause yields to the event loop.
+ */
+function* writeQueryData(w: JSONBytes, v: EngineValue, stats?: unknown): Generator<void, void, undefined> {
   w.ascii(`{"resultType":"${v.type}","result":`);
   switch (v.type) {
     case 'scalar':
@@ -108,7 +155,9 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
       break;
     case 'vector': {
       w.ascii('[');
-      v.samples.forEach((s, i) => {
+      for (let i = 0; i < v.samples.length; i++) {
+        const s = v.samples[i] as (typeof v.samples)[number];
+        if (i > 0 && i % SAMPLES_PER_PAUSE === 0) yield;
         w.ascii(i ? ',{"metric":' : '{"metric":');
         w.text(labelsJSON(s.metric));
         if (s.h === undefined) {
@@ -124,25 +173,42 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
           w.ascii(histogramJSON(s.h));
           w.ascii(']}');
         }
-      });
+      }
       w.ascii(']');
       break;
     }
     case 'matrix': {
       w.ascii('[');
-      v.series.forEach((s, i) => {
+      for (let i = 0; i < v.series.length; i++) {
+        const s = v.series[i] as (typeof v.series)[number];
+        if (i > 0) yield;
         w.ascii(i ? ',{"metric":' : '{"metric":');
         w.text(labelsJSON(s.metric));
         const n = s.timestamps.length;
         // As Prometheus: "values" only when the series has floats, "histograms" only when it has histograms.
         if (n > 0) {
-          w.ascii(',"values":');
-          w.pairs(s.timestamps, s.values, formatTimestamp, formatJSONFloat);
+          w.ascii(',"values":[');
+          for (let from = 0; from < n; from += SAMPLES_PER_PAUSE) {
+            if (from > 0) {
+              yield;
+              w.byte(0x2c);
+            }
+            w.pairs(
+              s.timestamps,
+              s.values,
+              from,
+              Math.min(n, from + SAMPLES_PER_PAUSE),
+              formatTimestamp,
+              formatJSONFloat,
+            );
+          }
+          w.ascii(']');
         }
         const hs = s.histograms;
         if (hs !== undefined && hs.timestamps.length > 0) {
           w.ascii(',"histograms":[');
           for (let j = 0; j < hs.timestamps.length; j++) {
+            if (j > 0 && j % SAMPLES_PER_PAUSE === 0) yield;
             w.ascii(j ? ',[' : '[');
             w.ascii(formatTimestamp(hs.timestamps[j] as number));
             w.ascii(',');
@@ -152,12 +218,11 @@ export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
           w.ascii(']');
         }
         w.ascii('}');
-      });
+      }
       w.ascii(']');
       break;
     }
   }
   if (stats !== undefined) w.text(`,"stats":${JSON.stringify(stats)}`);
   w.ascii('}');
-  return w.bytes();
 }

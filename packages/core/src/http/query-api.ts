@@ -2,13 +2,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseMetricSelector } from '@thanos-ts/promql';
 import type { Matcher } from '@thanos-ts/tsdb';
 import { goQuote } from '@thanos-ts/tsdb/goformat';
+import { createTimeSlice } from '../concurrency/time-slice.js';
 import type { EndpointStatus } from '../query/endpoint-set.js';
 import type { EngineValue } from '../query/engine.js';
 import { type StoreCandidate, selectStores } from '../query/proxy.js';
 import type { QueryCore, QueryOptions, QueryResponse } from '../query/query-core.js';
 import { parseShardInfo } from '../storeapi/shard.js';
 import { APIError, apiErrorOf, invalidParam, writeAPIError, writeSuccess } from './api-error.js';
-import { labelsJSON, queryDataJSON } from './json.js';
+import { labelsJSON, queryDataJSONSliced } from './json.js';
 import {
   API_MAX_TIME,
   API_MIN_TIME,
@@ -226,13 +227,14 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     return { value: v, truncated: false };
   }
 
-  function answerQuery(
+  async function answerQuery(
     res: ServerResponse,
     form: FormValues,
     r: QueryResponse,
     limit: number,
     range: { start: number; end: number; lookbackMs: number },
-  ): void {
+    signal: AbortSignal,
+  ): Promise<void> {
     const { value, truncated } = truncate(r.result, limit);
     const warnings = [...r.warnings];
     if (truncated) warnings.push('results truncated due to limit');
@@ -242,12 +244,15 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
         `value ${goQuote(stats)} for parameter "stats" is deprecated and will be rejected in the next major release, use "true" or "all"`,
       );
     }
-    writeSuccess(
-      res,
-      queryDataJSON(value, stats !== '' ? statsJSON(r, stats === 'all', range) : undefined),
-      warnings,
-      r.infos,
+    const data = await queryDataJSONSliced(
+      value,
+      stats !== '' ? statsJSON(r, stats === 'all', range) : undefined,
+      createTimeSlice(),
+      signal,
     );
+    // A client that went away while the answer was encoded gets nothing more.
+    if (signal.aborted) return;
+    writeSuccess(res, data, warnings, r.infos);
   }
 
   async function query(form: FormValues, res: ServerResponse, signal: AbortSignal, tenant: string): Promise<void> {
@@ -261,7 +266,14 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     } catch (err) {
       throw apiErrorOf(err);
     }
-    answerQuery(res, form, r, limit, { start: time, end: time, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
+    await answerQuery(
+      res,
+      form,
+      r,
+      limit,
+      { start: time, end: time, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS },
+      signal,
+    );
   }
 
   async function queryRange(form: FormValues, res: ServerResponse, signal: AbortSignal, tenant: string): Promise<void> {
@@ -306,7 +318,14 @@ export function createQueryAPIHandler(opts: QueryAPIOptions): RequestHandler {
     } catch (err) {
       throw apiErrorOf(err);
     }
-    answerQuery(res, form, r, limit, { start, end, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS });
+    await answerQuery(
+      res,
+      form,
+      r,
+      limit,
+      { start, end, lookbackMs: q.lookbackDeltaMs ?? DEFAULT_LOOKBACK_MS },
+      signal,
+    );
   }
 
   /** Parameters shared by the series, labels and label-values endpoints (Prometheus's defaults). */
