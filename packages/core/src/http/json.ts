@@ -131,12 +131,16 @@ export async function queryDataJSONSliced(
   return w.bytes();
 }
 
-/** About the size of a value's JSON (a float pair is ~25–35 bytes), so the buffer rarely grows. */
+/**
+ * About the size of a value's JSON, so the buffer rarely grows (growing copies it all at once, tens
+ * of ms for a large answer): a float pair is ~25–35 bytes, and JSONBytes.pairs reserves its
+ * worst case, 52 bytes a pair, for each run it writes.
+ */
 function estimateBytes(v: EngineValue): number {
   if (v.type === 'vector') return 256 + v.samples.length * 128;
   if (v.type !== 'matrix') return 256;
-  let bytes = 256;
-  for (const s of v.series) bytes += 128 + s.timestamps.length * 32 + (s.histograms?.timestamps.length ?? 0) * 256;
+  let bytes = 256 + SAMPLES_PER_PAUSE * 52;
+  for (const s of v.series) bytes += 128 + s.timestamps.length * 36 + (s.histograms?.timestamps.length ?? 0) * 256;
   return bytes;
 }
 
