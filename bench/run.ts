@@ -115,6 +115,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'core/frontend-cache.ts',
     what: '7-day range query via query frontend: direct/uncached/cold/warm (needs prometheus)',
   },
+  'core-frontend-presets': {
+    script: 'core/frontend-presets.ts',
+    what: "query frontend cache hit ratio, a dashboard cycling Grafana's presets (--cycles, --refreshes; needs prometheus)",
+  },
   'core-receive': {
     script: 'core/receive-throughput.ts',
     what: 'remote-write ingest vs Prometheus 2.42 (needs prometheus)',
