@@ -24,7 +24,7 @@
 // exports are being wired.
 import { readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type AddressInfo, connect, createServer as createNetServer, type Server as NetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -42,6 +42,7 @@ import { createQueryFrontend, type QueryFrontend } from '../packages/core/src/fr
 import { createQuerier, type Querier } from '../packages/core/src/query/querier.js';
 import { createLocalStore } from '../packages/core/src/storeapi/local-store.js';
 import type { StoreAPI } from '../packages/core/src/storeapi/store-api.js';
+import { forwardRequest, replyWith } from './forward.js';
 
 const arg = (name: string, dflt: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -74,42 +75,17 @@ async function time(base: string, query: string): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
-/**
- * A round-robin load balancer in front of `targets` (as a Kubernetes Service spreads requests).
- * In one process it forwards each HTTP request; between processes (`l4`) it pipes each TCP
- * connection to the next target, as kube-proxy does, so it parses and copies nothing itself.
- */
-async function balancer(targets: readonly string[], l4 = false): Promise<{ url: string; server: Server | NetServer }> {
+/** A round-robin load balancer in front of `targets` (as a Kubernetes Service spreads requests). */
+async function balancer(targets: readonly string[]): Promise<{ url: string; server: Server }> {
   let next = 0;
-  const server = l4
-    ? createNetServer((client) => {
-        const { hostname, port } = new URL(targets[next++ % targets.length] as string);
-        const upstream = connect(Number(port), hostname);
-        client.pipe(upstream).pipe(client);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-      })
-    : createServer(async (req, res) => {
-        const chunks: Buffer[] = [];
-        for await (const c of req) chunks.push(c as Buffer);
-        const target = targets[next++ % targets.length] as string;
-        const r = await request(`${target}${req.url}`, {
-          method: (req.method ?? 'GET') as 'GET',
-          headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain') },
-          ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
-        });
-        res.writeHead(r.statusCode, { 'Content-Type': String(r.headers['content-type'] ?? 'text/plain') });
-        res.end(Buffer.from(await r.body.arrayBuffer()));
-      });
+  const server = createServer(async (req, res) =>
+    replyWith(res, await forwardRequest(req, targets[next++ % targets.length] as string)),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-const closeServer = (server: Server | NetServer) => new Promise<void>((r) => server.close(() => r()));
+const closeServer = (server: Server) => new Promise<void>((r) => server.close(() => r()));
 
 /** The three URLs the bench times, and how to stop what serves them. */
 interface Setup {

@@ -21,6 +21,7 @@ import { blocksFromOpenMetrics, removeTempDir, startPrometheus } from '@thanos-t
 import { request } from 'undici';
 import { parseResponseCacheConfig } from '../../packages/core/src/frontend/cache-config.js';
 import { createQueryFrontend } from '../../packages/core/src/frontend/query-frontend.js';
+import { forwardRequest, replyWith } from '../forward.js';
 
 const arg = (name: string, dflt: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -103,20 +104,12 @@ async function main(): Promise<void> {
   let downstreamRequests = 0;
   let downstreamPoints = 0;
   const proxy = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const r = await request(`${prom.url}${req.url}`, {
-      method: (req.method ?? 'GET') as 'GET',
-      headers: { 'content-type': String(req.headers['content-type'] ?? 'text/plain') },
-      ...(req.method === 'GET' ? {} : { body: Buffer.concat(chunks) }),
-    });
-    const body = await r.body.text();
-    if (req.url?.startsWith('/api/v1/query_range') && r.statusCode === 200) {
+    const answer = await forwardRequest(req, prom.url);
+    if (req.url?.startsWith('/api/v1/query_range') && answer.status === 200) {
       downstreamRequests++;
-      downstreamPoints += points(body);
+      downstreamPoints += points(answer.body.toString());
     }
-    res.writeHead(r.statusCode, { 'Content-Type': String(r.headers['content-type'] ?? 'text/plain') });
-    res.end(body);
+    replyWith(res, answer);
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   let now = D0 + 8 * DAY;

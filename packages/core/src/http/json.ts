@@ -101,7 +101,8 @@ const SAMPLES_PER_PAUSE = 8192;
 
 /**
  * The `data` of a query response as JSON bytes: {"resultType":…,"result":…}, written piecewise
- * so large matrices don't go through intermediate objects or strings.
+ * so large matrices don't go through intermediate objects or strings. In one run, for callers
+ * off the event loop's hot path; the query API writes with {@link queryDataJSONSliced}.
  */
 export function queryDataJSON(v: EngineValue, stats?: unknown): Buffer {
   const w = new JSONBytes(estimateBytes(v));
