@@ -4,6 +4,15 @@ import { httpOk } from './net.js';
 import { requireProgram } from './programs.js';
 import { type RunningService, startService } from './service.js';
 
+/**
+ * Prometheus reserves each chunk segment file of a block it writes (head compaction, compaction of
+ * blocks in its data dir) at the segment's maximum size, 512 MiB by default (fallocate), until the
+ * block is done. Test blocks hold a few MiB of chunks, so at 64 MiB no block's bytes change (a
+ * segment is only cut at this size when the chunks exceed it) and parallel test files reserve an
+ * eighth of the disk.
+ */
+export const PROMETHEUS_TEST_SEGMENT_SIZE_FLAG = '--storage.tsdb.max-block-chunk-segment-size=64MB';
+
 /** A running Prometheus 2.42 server. */
 export interface RunningPrometheus extends RunningService {
   /** Base URL, e.g. http://127.0.0.1:PORT */
@@ -49,6 +58,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Run
       '--web.enable-lifecycle',
       '--storage.tsdb.retention.time=100y',
       '--log.level=warn',
+      PROMETHEUS_TEST_SEGMENT_SIZE_FLAG,
       ...(opts.extraArgs ?? []),
     ],
     ready: (port) => httpOk(`http://127.0.0.1:${port}/-/ready`),

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { withBlockWriterLock } from './block-writer-lock.js';
 import { requireProgram } from './programs.js';
 
 const run = promisify(execFile);
@@ -42,7 +43,8 @@ export const promtool = {
     const args = ['tsdb', 'create-blocks-from', 'openmetrics'];
     if (opts.maxBlockDuration !== undefined) args.push(`--max-block-duration=${opts.maxBlockDuration}`);
     args.push(inputFile, outDir);
-    return runPromtool(args);
+    // It reserves 512 MiB of disk per block it writes: one such run at a time (block-writer-lock.ts).
+    return withBlockWriterLock(() => runPromtool(args));
   },
   /** `promtool tsdb dump` of a TSDB directory (every block in it): `{labels} value timestamp` lines. */
   async dump(dbDir: string, opts: DumpOptions = {}): Promise<string> {
