@@ -85,7 +85,10 @@ describe.skipIf(!E2E || !HAVE_PROMETHEUS)('thanos-ts receive SIGKILLed under rem
   let prom: RunningPrometheus | undefined;
   let querier: Querier | undefined;
 
+  /** The log of the process before the restart. */
+  let earlierLog = '';
   const start = async () => {
+    earlierLog += proc?.log() ?? '';
     const { proc: p, match } = await startReceive(
       [
         `--tsdb.path=${join(dir, 'data')}`,
@@ -93,6 +96,8 @@ describe.skipIf(!E2E || !HAVE_PROMETHEUS)('thanos-ts receive SIGKILLed under rem
         `--grpc-address=127.0.0.1:${grpcPort}`,
         '--http-address=127.0.0.1:0',
         '--label=receive="r0"',
+        // Refused writes are logged at debug (as Thanos does): a failure below shows why.
+        '--log.level=debug',
       ],
       READY,
     );
@@ -135,14 +140,20 @@ remote_write:
     });
     const promStarted = Date.now();
 
-    // Our writer: one sample per request of `acked` (value i at base + i s) over 20 series, as
+    // Our writer: one sample per request of `acked` (value i at base + i × STEP) over 20 series, as
     // fast as the receiver answers; `acked` counts requests answered 200.
     const base = Date.now() - 30 * 60_000;
+    // 100 ms apart, and never past now - 10 s: a fast receiver acknowledges thousands of requests
+    // a second, and samples running hours ahead would move the head past Prometheus's own (which
+    // it then refuses as out of bounds, and Prometheus drops for good).
+    const STEP = 100;
     let acked = -1;
     let stop = false;
     let refused = 0;
     const writer = (async () => {
       for (let i = 0; !stop; i++) {
+        const ahead = base + i * STEP - (Date.now() - 10_000);
+        if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
         const body = compressSync(
           Buffer.from(
             encodeWriteRequest(
@@ -151,7 +162,7 @@ remote_write:
                   { name: '__name__', value: 'acked' },
                   { name: 's', value: String(s) },
                 ],
-                timestamps: [base + i * 1000],
+                timestamps: [base + i * STEP],
                 values: [i],
                 histograms: 0,
               })),
@@ -197,10 +208,10 @@ remote_write:
       return r?.result.type === 'vector' ? (r.result.samples[0]?.f ?? 0) : Number.NaN;
     };
     // Every acknowledged sample of every series is served: i = 0…acked, nothing missing.
-    await waitFor('querier sees the receiver', async () => (await scalar('count(acked)', base + 1000)) === 20, 30_000);
-    const at = base + acked * 1000;
-    expect(await scalar(`min(count_over_time(acked[${acked + 1}s]))`, at)).toBe(acked + 1);
-    expect(await scalar(`max(count_over_time(acked[${acked + 1}s]))`, at)).toBe(acked + 1);
+    await waitFor('querier sees the receiver', async () => (await scalar('count(acked)', base + STEP)) === 20, 30_000);
+    const at = base + acked * STEP;
+    expect(await scalar(`min(count_over_time(acked[${(acked + 1) * STEP}ms]))`, at)).toBe(acked + 1);
+    expect(await scalar(`max(count_over_time(acked[${(acked + 1) * STEP}ms]))`, at)).toBe(acked + 1);
     expect(await scalar('min(max_over_time(acked[1h]))', at)).toBe(acked);
 
     // Prometheus has re-sent what failed while the receiver was down: its `up` samples between its
@@ -263,7 +274,9 @@ remote_write:
       const counters = await promMetric(
         '{__name__=~"prometheus_remote_storage_(samples_failed|samples_retried|samples_dropped|samples_total|failed_samples|retried_samples)_total"}',
       ).catch(() => '?');
-      const troubled = (proc?.log() ?? '').split('\n').filter((l) => /level=(warn|error)/.test(l));
+      const troubled = (earlierLog + (proc?.log() ?? ''))
+        .split('\n')
+        .filter((l) => /level=(warn|error)|write request rejected/.test(l));
       throw new Error(
         `${(err as Error).message}: got ${got}; prometheus up timestamps ${promUp}; receiver up timestamps ${JSON.stringify(ours?.result.type === 'matrix' ? ours.result.series.map((x) => Array.from(x.timestamps)) : ours?.result)}; prometheus counters ${counters}; receiver warnings ${troubled.slice(-20).join(' | ')}`,
       );
