@@ -128,7 +128,6 @@ try {
       scrapeIntervalMs: 15_000,
       dir: join(work, `src-${seed}`),
     });
-    await rm(join(gen.openMetricsFile, '..'), { recursive: true, force: true });
     const dirs = (await readdir(gen.dir)).filter(isBlock).map((d) => join(gen.dir, d));
     if (dirs.length !== 1) throw new Error(`expected one 2h block, promtool made ${dirs.length}`);
     blocks.push(dirs[0] as string);

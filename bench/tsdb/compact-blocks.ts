@@ -98,7 +98,6 @@ try {
     scrapeIntervalMs: 15_000,
     dir: src,
   });
-  await rm(join(gen.openMetricsFile, '..'), { recursive: true, force: true });
   const three = await blockDirs(src);
   if (three.length !== 3) throw new Error(`expected 3 blocks, promtool made ${three.length}`);
   const metas = await Promise.all(three.map(readBlockMeta));

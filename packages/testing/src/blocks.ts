@@ -1,20 +1,21 @@
 import { join } from 'node:path';
 import { type GeneratedSeries, type GeneratorOptions, writeOpenMetrics } from './generator.js';
 import { promtool } from './promtool.js';
-import { makeTempDir } from './tempdir.js';
+import { makeTempDir, removeTempDir } from './tempdir.js';
 
 /** Blocks made by the real promtool from generated data, and that data. */
 export interface GeneratedBlocks {
   /** TSDB directory holding the blocks (usable as Prometheus's --storage.tsdb.path). */
   dir: string;
-  /** The OpenMetrics file promtool read. */
-  openMetricsFile: string;
   series: number;
   samples: number;
   data: GeneratedSeries[];
 }
 
-/** Generates OpenMetrics data and turns it into real blocks with `promtool tsdb create-blocks-from openmetrics`. */
+/**
+ * Generates OpenMetrics data and turns it into real blocks with `promtool tsdb create-blocks-from
+ * openmetrics`. The OpenMetrics file is deleted once the blocks are made (tens of MB a call).
+ */
 export async function blocksFromOpenMetrics(
   opts: GeneratorOptions & { dir?: string; maxBlockDuration?: string } = {},
 ): Promise<GeneratedBlocks> {
@@ -22,10 +23,14 @@ export async function blocksFromOpenMetrics(
   const work = await makeTempDir('openmetrics-');
   const openMetricsFile = join(work, 'data.om.txt');
   const { series, samples, data } = await writeOpenMetrics(openMetricsFile, opts);
-  await promtool.createBlocksFromOpenMetrics(
-    openMetricsFile,
-    dir,
-    opts.maxBlockDuration === undefined ? {} : { maxBlockDuration: opts.maxBlockDuration },
-  );
-  return { dir, openMetricsFile, series, samples, data };
+  try {
+    await promtool.createBlocksFromOpenMetrics(
+      openMetricsFile,
+      dir,
+      opts.maxBlockDuration === undefined ? {} : { maxBlockDuration: opts.maxBlockDuration },
+    );
+  } finally {
+    await removeTempDir(work);
+  }
+  return { dir, series, samples, data };
 }

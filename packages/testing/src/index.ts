@@ -29,4 +29,4 @@ export { type DumpOptions, promtool } from './promtool.js';
 export { startRedis } from './redis.js';
 export { type RunningS3, startS3rver } from './s3.js';
 export { type RunningService, startService } from './service.js';
-export { makeTempDir, removeTempDir } from './tempdir.js';
+export { makeTempDir, removeTempDir, removeUnremovedTempDirs } from './tempdir.js';
