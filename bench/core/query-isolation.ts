@@ -12,7 +12,10 @@
  * same query at a 1 s subquery resolution (~1 s, nearly all evaluation in one worker), the shape
  * of the query the issue reproduced.
  *
- *   npx tsx bench/core/query-isolation.ts [--runs=3] [--heavy=eval|QUERY]
+ * `--built` runs the built CLI (what `npx thanos-ts` runs; `npm run build` first) instead of the
+ * TypeScript source under tsx.
+ *
+ *   npx tsx bench/core/query-isolation.ts [--runs=3] [--heavy=eval|QUERY] [--built]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -48,6 +51,7 @@ const { proc, match } = await startCli(
   ],
   /ready: (http:\/\/\S+)/,
   300_000,
+  { built: process.argv.includes('--built') },
 );
 const url = match[1] as string;
 const end = Math.floor(Date.now() / 1000);
@@ -109,7 +113,9 @@ try {
     if (status === 503) overrun.push(ms - 1000);
     else otherStatus.push(`${status} after ${Math.round(ms)} ms`);
   }
-  console.log(`heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs`);
+  console.log(
+    `heavy query: ${HEAVY} over 2 days, step 5m; ${runs} runs; ${process.argv.includes('--built') ? 'built CLI' : 'CLI from source (tsx)'}`,
+  );
   // The machine is shared: figures are only comparable between runs at similar load.
   console.log(
     `load average (1 min): ${loadAtStart.toFixed(1)} at start, ${(loadavg()[0] as number).toFixed(1)} at end`,
