@@ -42,16 +42,13 @@ import { createQueryFrontend, type QueryFrontend } from '../packages/core/src/fr
 import { createQuerier, type Querier } from '../packages/core/src/query/querier.js';
 import { createLocalStore } from '../packages/core/src/storeapi/local-store.js';
 import type { StoreAPI } from '../packages/core/src/storeapi/store-api.js';
+import { numberArg } from './args.js';
 import { forwardRequest, replyWith } from './forward.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const RUNS = arg('runs', 5);
-const PER_METRIC = arg('series-per-metric', 40);
+const RUNS = numberArg('runs', 5);
+const PER_METRIC = numberArg('series-per-metric', 40);
 const PROCESSES = process.argv.includes('--processes');
-const QUERIER_CPUS = arg('querier-cpus', 0);
+const QUERIER_CPUS = numberArg('querier-cpus', 0);
 const DAY = 86_400_000;
 const D0 = 1_699_920_000_000;
 const QUERIES = [

@@ -17,15 +17,12 @@ import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { createEngine } from '@thanos-ts/promql';
 import { makeTempDir } from '@thanos-ts/testing';
 import { createTracing, type Tracing } from '../packages/core/src/tracing/index.js';
+import { numberArg } from './args.js';
 import { BLOCK_MS, ensureBenchData, T0 } from './core/store-data.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const SERIES = arg('series', 20_000);
-const BLOCKS = arg('blocks', 4);
-const RUNS = arg('runs', 7);
+const SERIES = numberArg('series', 20_000);
+const BLOCKS = numberArg('blocks', 4);
+const RUNS = numberArg('runs', 7);
 
 // The store benchmark's heavy-query set (bench/core/store.ts).
 const QUERIES = [

@@ -18,14 +18,11 @@ import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { build } from 'esbuild';
 import { launchChromium } from '../packages/ui/test/browser.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const RUNS = arg('runs', 5);
-const SERIES = arg('series', 10_000);
-const POINTS = arg('points', 1_000);
+const RUNS = numberArg('runs', 5);
+const SERIES = numberArg('series', 10_000);
+const POINTS = numberArg('points', 1_000);
 const WEB =
   process.argv.find((x) => x.startsWith('--web='))?.slice('--web='.length) ??
   join(import.meta.dirname, '../packages/ui/web');

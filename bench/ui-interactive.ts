@@ -12,12 +12,9 @@ import { join } from 'node:path';
 import { makeTempDir, removeTempDir } from '@thanos-ts/testing';
 import { createQuickstart } from '../packages/cli/src/quickstart/quickstart.js';
 import { launchChromium } from '../packages/ui/test/browser.js';
+import { numberArg } from './args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const RUNS = arg('runs', 7);
+const RUNS = numberArg('runs', 7);
 
 interface Run {
   /** The query input takes keys (plain input or CodeMirror, whichever came first). */

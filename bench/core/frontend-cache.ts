@@ -25,13 +25,10 @@ import {
 import { request } from 'undici';
 import { parseResponseCacheConfig } from '../../packages/core/src/frontend/cache-config.js';
 import { createQueryFrontend, type QueryFrontend } from '../../packages/core/src/frontend/query-frontend.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const RUNS = arg('runs', 9);
-const PER_METRIC = arg('series-per-metric', 10);
+const RUNS = numberArg('runs', 9);
+const PER_METRIC = numberArg('series-per-metric', 10);
 const MEMCACHED = process.argv.includes('--memcached');
 const CHILD = process.argv.includes('--frontend-process');
 /** Set in the child: the downstream URL and the cache YAML (base64url, '' for none) of the two frontends. */

@@ -21,14 +21,11 @@ import { blocksFromOpenMetrics, removeTempDir, startPrometheus } from '@thanos-t
 import { request } from 'undici';
 import { parseResponseCacheConfig } from '../../packages/core/src/frontend/cache-config.js';
 import { createQueryFrontend } from '../../packages/core/src/frontend/query-frontend.js';
+import { numberArg } from '../args.js';
 import { forwardRequest, replyWith } from '../forward.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const CYCLES = arg('cycles', 4);
-const REFRESHES = arg('refreshes', 4);
+const CYCLES = numberArg('cycles', 4);
+const REFRESHES = numberArg('refreshes', 4);
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;

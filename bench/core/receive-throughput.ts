@@ -32,24 +32,21 @@ import { compressSync } from 'snappy';
 import { Agent, request } from 'undici';
 import { createReceiver } from '../../packages/core/src/receive/receiver.js';
 import { encodeWriteRequest, type WriteSeries } from '../../packages/core/src/receive/wire.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const SERIES = arg('series', 10_000);
-const ROUNDS = arg('rounds', 60);
-const INFLIGHT = arg('inflight', 4);
-const WITH_PROM = arg('prometheus', 1) === 1 && programAvailable('prometheus');
+const SERIES = numberArg('series', 10_000);
+const ROUNDS = numberArg('rounds', 60);
+const INFLIGHT = numberArg('inflight', 4);
+const WITH_PROM = numberArg('prometheus', 1) === 1 && programAvailable('prometheus');
 const CLIENT_ON_MAIN = process.argv.includes('--client=main');
-const RF = arg('rf', 1);
-const WARMUP_SERIES = arg('warmup', 2_000);
+const RF = numberArg('rf', 1);
+const WARMUP_SERIES = numberArg('warmup', 2_000);
 const WARMUP_ROUNDS = 3;
 // Ingest worker threads of the receiver; -1 leaves the receiver's default.
-const WORKERS = arg('workers', -1);
-const PER_REQUEST = arg('per-request', 1_000);
+const WORKERS = numberArg('workers', -1);
+const PER_REQUEST = numberArg('per-request', 1_000);
 // Compressed bodies below this go inline; -1 leaves the receiver's default.
-const WORKER_MIN_BYTES = arg('worker-min-bytes', -1);
+const WORKER_MIN_BYTES = numberArg('worker-min-bytes', -1);
 
 /**
  * Request bodies, round by round: every series gets one sample per round, 15s apart. `prefix`

@@ -15,13 +15,10 @@ import { NOP_LOGGER } from '../../packages/core/src/log/logger.js';
 import { RuleGroup } from '../../packages/core/src/rule/group.js';
 import { createRuleMetrics } from '../../packages/core/src/rule/metrics.js';
 import type { RuleQueryFunc } from '../../packages/core/src/rule/query-func.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const RULES = arg('rules', 1000);
-const ROUNDS = arg('rounds', 5);
+const RULES = numberArg('rules', 1000);
+const ROUNDS = numberArg('rounds', 5);
 const METRICS = 100;
 const PER_METRIC = 100;
 const INTERVAL = 15_000;

@@ -4,13 +4,10 @@
  * Run: npx tsx bench/core/rule-template.ts [--alerts=10000] [--rounds=5]
  */
 import { AlertTemplate, type TemplateData } from '../../packages/core/src/rule/template.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const ALERTS = arg('alerts', 10_000);
-const ROUNDS = arg('rounds', 5);
+const ALERTS = numberArg('alerts', 10_000);
+const ROUNDS = numberArg('rounds', 5);
 
 const templates = [
   new AlertTemplate(

@@ -20,12 +20,9 @@ import { snappyEncode } from '../../packages/core/src/sidecar/prompb/snappy.js';
 import { remoteRead } from '../../packages/core/src/sidecar/remote-read.js';
 import { createSidecar } from '../../packages/core/src/sidecar/sidecar.js';
 import { connectStoreAPI } from '../../packages/core/src/storeapi/grpc-client.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const SERIES = arg('series', 100_000);
+const SERIES = numberArg('series', 100_000);
 const METRICS = 100;
 const PER_METRIC = Math.ceil(SERIES / METRICS);
 const STEP = 15_000;

@@ -23,12 +23,9 @@ import { monotonicFactory } from 'ulid';
 import { uploadTsdbBlocks } from '../../packages/core/src/block/upload-blocks.js';
 import { NOP_LOGGER } from '../../packages/core/src/log/logger.js';
 import { createStoreGateway } from '../../packages/core/src/store/store-gateway.js';
+import { numberArg } from '../args.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const BLOCKS = arg('blocks', 10_000);
+const BLOCKS = numberArg('blocks', 10_000);
 const HOURS = 3600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (2 * HOURS));
 

@@ -18,15 +18,12 @@ import { createFilesystemBucket } from '@thanos-ts/objstore';
 import { createEngine } from '@thanos-ts/promql';
 import { makeTempDir, startPrometheus } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
+import { numberArg } from '../args.js';
 import { BLOCK_MS, ensureBenchData, T0 } from './store-data.js';
 
-const arg = (name: string, dflt: number) => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a ? Number(a.split('=')[1]) : dflt;
-};
-const SERIES = arg('series', 100_000);
-const BLOCKS = arg('blocks', 10);
-const RUNS = arg('runs', 5);
+const SERIES = numberArg('series', 100_000);
+const BLOCKS = numberArg('blocks', 10);
+const RUNS = numberArg('runs', 5);
 const MB = 1024 * 1024;
 
 const QUERIES = [
