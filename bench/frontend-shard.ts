@@ -38,6 +38,7 @@ import {
 } from '@thanos-ts/testing';
 import { Labels, openBlock } from '@thanos-ts/tsdb';
 import { request } from 'undici';
+import { cliEntry } from '../packages/cli/test/cli-process.js';
 import { createQueryFrontend, type QueryFrontend } from '../packages/core/src/frontend/query-frontend.js';
 import { createQuerier, type Querier } from '../packages/core/src/query/querier.js';
 import { createLocalStore } from '../packages/core/src/storeapi/local-store.js';
@@ -131,14 +132,7 @@ async function asProcesses(blocksDir: string): Promise<Setup> {
   const procs: ManagedProcess[] = [];
   const serve = async (args: string[], wrapper: string[] = []): Promise<string> => {
     const port = await freePort();
-    const cli = [
-      process.execPath,
-      '--import',
-      'tsx',
-      'packages/cli/src/main.ts',
-      ...args,
-      `--http-address=127.0.0.1:${port}`,
-    ];
+    const cli = [process.execPath, ...cliEntry(), ...args, `--http-address=127.0.0.1:${port}`];
     const [command, ...rest] = [...wrapper, ...cli] as [string, ...string[]];
     const proc = startProcess({
       name: `${args[0]}-${port}`,

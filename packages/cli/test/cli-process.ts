@@ -16,9 +16,18 @@ export interface CliProcess {
 }
 
 /**
+ * The node arguments that run `thanos-ts`, before its own arguments, from the repository root:
+ * the TypeScript entry under tsx, or with `built` the built CLI (`packages/cli/bin/thanos-ts.js`,
+ * which needs `npm run build`).
+ */
+export function cliEntry(opts: { built?: boolean } = {}): string[] {
+  return opts.built ? ['packages/cli/bin/thanos-ts.js'] : ['--import', 'tsx', 'packages/cli/src/main.ts'];
+}
+
+/**
  * Starts `thanos-ts <args>` from the repository root and resolves once stdout matches `ready`,
  * with the match; rejects (and kills the process) after `timeoutMs` with what it printed.
- * `built`: run the built CLI (`packages/cli/bin/thanos-ts.js`, which needs `npm run build`).
+ * `built`: run the built CLI (see cliEntry).
  */
 export async function startCli(
   args: readonly string[],
@@ -26,8 +35,7 @@ export async function startCli(
   timeoutMs = 110_000,
   opts: { built?: boolean } = {},
 ): Promise<{ proc: CliProcess; match: RegExpExecArray }> {
-  const entry = opts.built ? ['packages/cli/bin/thanos-ts.js'] : ['--import', 'tsx', 'packages/cli/src/main.ts'];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  const child = spawn(process.execPath, [...cliEntry(opts), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

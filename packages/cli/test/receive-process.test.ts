@@ -18,6 +18,7 @@ import {
 } from '@thanos-ts/testing';
 import { compressSync } from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEntry } from './cli-process.js';
 
 /** A running `thanos-ts receive` process. */
 interface ReceiveProcess {
@@ -34,7 +35,7 @@ async function startReceive(
   args: readonly string[],
   ready: RegExp,
 ): Promise<{ proc: ReceiveProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'receive', ...args], {
+  const child = spawn(process.execPath, [...cliEntry(), 'receive', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
