@@ -275,6 +275,20 @@ async function warmUp(pool: EvaluationPool, storage: MemoryStorage): Promise<voi
   await Promise.all(Array.from({ length: pool.size }, () => engine.instantQuery(storage, 'count(x)', DAY)));
 }
 
+/**
+ * A sum of enough copies of HEAVY's shape that evaluating it over `storage` takes at least `minMs`
+ * on this machine, measured with one copy in `pool`. The deadline tests need evaluation to outlast
+ * their deadlines by a wide margin however fast the engine or the machine is: a fixed query that
+ * once took three times its timeout stops doing so when the engine gets faster.
+ */
+async function slowerThan(pool: EvaluationPool, storage: MemoryStorage, minMs: number): Promise<string> {
+  const began = performance.now();
+  await createEngine({ pool }).instantQuery(storage, HEAVY, DAY);
+  const copies = Math.max(2, Math.ceil(minMs / Math.max(performance.now() - began, 1)));
+  // Different windows per copy, so no copy's answer could be reused for another.
+  return Array.from({ length: copies }, (_, i) => `sum(max_over_time(rate(x[${5 + i}m])[1d:1s]))`).join(' + ');
+}
+
 describe('evaluation pool: deadlines and cancellation', () => {
   const storage = heavyStorage(300);
   // The deadline tests want a query whose evaluation takes far longer than its timeout while its
@@ -282,9 +296,6 @@ describe('evaluation pool: deadlines and cancellation', () => {
   // in evaluation: a sample a minute is a quarter of the data to fetch and pack per selector, with
   // the same number of rate windows (1d of 1 s subquery steps × 300 series) to evaluate.
   const sparse = heavyStorage(300, 60_000);
-  // Three times HEAVY's evaluation over the sparse data, so it outlasts a 3 s timeout on a fast,
-  // quiet machine too.
-  const HEAVIER = ['max', 'min', 'avg'].map((f) => `sum(${f}_over_time(rate(x[5m])[1d:1s]))`).join(' + ');
 
   it('times out a heavy query inside evaluation while the event loop keeps ticking', async () => {
     await using pool = createEvaluationPool({ size: 1 });
@@ -292,7 +303,8 @@ describe('evaluation pool: deadlines and cancellation', () => {
     // the test machine is loaded, so the deadline falls in evaluation.
     const engine = createEngine({ timeout: 3000, pool });
     await warmUp(pool, sparse);
-    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(sparse, HEAVIER, DAY));
+    const query = await slowerThan(pool, sparse, 10_000);
+    const { ticks, ms, value } = await withTicks(() => engine.instantQuery(sparse, query, DAY));
     expect(value).toBeInstanceOf(QueryTimeoutError);
     expect((value as Error).message).toBe('query timed out in expression evaluation');
     expect((value as QueryTimeoutError).code).toBe('PROMQL_TIMEOUT');
@@ -306,10 +318,11 @@ describe('evaluation pool: deadlines and cancellation', () => {
     await using pool = createEvaluationPool({ size: 1 });
     const engine = createEngine({ pool });
     await warmUp(pool, storage);
+    const query = await slowerThan(pool, storage, 5_000);
     const ac = new AbortController();
     // Late enough that the query is in a worker even on a loaded machine, long before it ends.
     setTimeout(() => ac.abort(), 1000);
-    const { value } = await withTicks(() => engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal }));
+    const { value } = await withTicks(() => engine.instantQuery(storage, query, DAY, { signal: ac.signal }));
     expect(value).toBeInstanceOf(QueryCanceledError);
     expect((value as Error).message).toBe('query was canceled in expression evaluation');
     const next = await engine.instantQuery(storage, 'count(x)', DAY);
@@ -320,9 +333,10 @@ describe('evaluation pool: deadlines and cancellation', () => {
     await using pool = createEvaluationPool({ size: 1, graceMs: 0 });
     const engine = createEngine({ pool });
     await warmUp(pool, storage);
+    const query = await slowerThan(pool, storage, 3_000);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    await expect(engine.instantQuery(storage, HEAVY, DAY, { signal: ac.signal })).rejects.toBeInstanceOf(
+    await expect(engine.instantQuery(storage, query, DAY, { signal: ac.signal })).rejects.toBeInstanceOf(
       QueryCanceledError,
     );
     const next = await engine.instantQuery(storage, 'count(x)', DAY);
@@ -338,9 +352,11 @@ describe('evaluation pool: deadlines and cancellation', () => {
       const first = createEngine({ timeout: 3000, pool });
       const second = createEngine({ timeout: 1500, pool });
       await warmUp(pool, sparse);
+      // Two at once on two cores can each take twice as long as alone, or on one core the same.
+      const query = await slowerThan(pool, sparse, 10_000);
       const results = await Promise.allSettled([
-        first.instantQuery(sparse, HEAVIER, DAY),
-        delay(300).then(() => second.instantQuery(sparse, HEAVIER, DAY)),
+        first.instantQuery(sparse, query, DAY),
+        delay(300).then(() => second.instantQuery(sparse, query, DAY)),
       ]);
       return results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'));
     };
