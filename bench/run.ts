@@ -96,6 +96,10 @@ const BENCHMARKS: Record<string, Benchmark> = {
     script: 'promql/concurrency-pool.ts',
     what: 'evaluation pool: concurrency, main-thread timer p99, deadline overrun (--series, --days, --step, --query)',
   },
+  'promql-range-functions': {
+    script: 'promql/range-functions.ts',
+    what: 'range functions in the window loop: rate subqueries and *_over_time over 110 series, medians (--series, --runs)',
+  },
   'core-rule-eval': { script: 'core/rule-eval.ts', what: '1,000 recording rules per 15 s interval' },
   'core-rule-template': { script: 'core/rule-template.ts', what: 'alert template rendering, alerts/s' },
   'core-compactor': {

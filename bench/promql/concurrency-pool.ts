@@ -26,11 +26,8 @@ import {
   type Engine,
   type MemoryStorage,
 } from '../../packages/promql/src/index.js';
+import { numberArg as arg } from '../args.js';
 
-const arg = (name: string, def: number): number => {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  return a === undefined ? def : Number(a.split('=')[1]);
-};
 const SERIES = arg('series', 200);
 const RUNS = arg('runs', 5);
 const DAY = 86_400_000;

@@ -45,7 +45,7 @@ import { type HistogramWindow, histogramRangeStep } from './functions/histogram-
 import { combineInfo } from './functions/info.js';
 import { isValidLabelName, labelJoin, labelReplace } from './functions/label.js';
 import { elementFunctions } from './functions/math.js';
-import { counterResetPrefix } from './functions/rate.js';
+import { counterResetPrefix, extrapolatedRate } from './functions/rate.js';
 import { rangeFunctions } from './functions/registry.js';
 import { sortByLabels, sortByValue } from './functions/sort.js';
 import { dateFunctions, dateOfSeconds } from './functions/time.js';
@@ -897,7 +897,11 @@ export class Evaluator {
     const extraAfter = input.smoothed ? this.opts.lookbackDelta : 0;
     const isCounter = name !== 'delta';
     const isRate = name === 'rate';
-    const extendedRateFn = extended && (name === 'rate' || name === 'increase' || name === 'delta');
+    const rateFamily = name === 'rate' || name === 'increase' || name === 'delta';
+    const extendedRateFn = extended && rateFamily;
+    const plainRateFn = !extended && rateFamily;
+    // Where the range function writes each step's value (see RangeFunction).
+    const slot = new Float64Array(1);
     // A streamed input: the largest of (samples held + window peak − inner samples so far), for
     // the check against the final inner total below.
     const streamed = input.streamed;
@@ -990,17 +994,22 @@ export class Evaluator {
         window.rangeEnd = ref;
         window.stepTime = gridTime(g, i);
         for (let p = 0; p < params.length; p++) stepParams[p] = (params[p] as Float64Array)[i] as number;
-        let v: number | undefined;
-        if (extendedRateFn) v = extendedRate(window, input.smoothed, isCounter, isRate);
-        else if (input.anchored) {
-          const first = anchoredFirstIndex(window);
-          if (first === undefined) continue;
-          window.lo = first;
-          v = fn(window, ctx);
-        } else v = fn(window, ctx);
-        if (v === undefined) continue;
+        if (extendedRateFn) {
+          const v = extendedRate(window, input.smoothed, isCounter, isRate);
+          if (v === undefined) continue;
+          slot[0] = v;
+        } else if (plainRateFn) {
+          if (!extrapolatedRate(window, isCounter, isRate, ctx, slot)) continue;
+        } else {
+          if (input.anchored) {
+            const first = anchoredFirstIndex(window);
+            if (first === undefined) continue;
+            window.lo = first;
+          }
+          if (!fn(window, ctx, slot)) continue;
+        }
         o.present[i] = 1;
-        o.values[i] = v;
+        o.values[i] = slot[0] as number;
         points++;
       }
       // The window's samples are held while the series is processed.

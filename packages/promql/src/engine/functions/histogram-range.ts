@@ -48,6 +48,13 @@ const FLOAT_ONLY = new Set([
   'double_exponential_smoothing',
 ]);
 
+const floatSlot = new Float64Array(1);
+
+/** The float implementation's value for the window's floats, as a step value. */
+function floatStep(fn: RangeFunction, fw: RangeWindow, ctx: FunctionContext): StepValue {
+  return fn(fw, ctx, floatSlot) ? { f: floatSlot[0] as number } : undefined;
+}
+
 /**
  * One step of range function `name` over a window with histogram samples. `fw` is the float
  * window (possibly empty), `fn` the float implementation for float-only functions.
@@ -67,8 +74,7 @@ export function histogramRangeStep(
   if (FLOAT_ONLY.has(name)) {
     if (nf === 0) return undefined;
     if (nh > 0) annos.info(annotationText.histogramIgnoredInMixedRange(metric));
-    const v = fn(fw, ctx);
-    return v === undefined ? undefined : { f: v };
+    return floatStep(fn, fw, ctx);
   }
   switch (name) {
     case 'deriv': {
@@ -77,8 +83,7 @@ export function histogramRangeStep(
         return undefined;
       }
       if (nh > 0) annos.info(annotationText.histogramIgnoredInMixedRange(metric));
-      const v = fn(fw, ctx);
-      return v === undefined ? undefined : { f: v };
+      return floatStep(fn, fw, ctx);
     }
     case 'count_over_time':
       return { f: nf + nh };
@@ -115,8 +120,7 @@ export function histogramRangeStep(
         return undefined;
       }
       if (nh === 0) {
-        const v = fn(fw, ctx);
-        return v === undefined ? undefined : { f: v };
+        return floatStep(fn, fw, ctx);
       }
       const h = sumHistograms(hw, annos, metric);
       if (h === undefined) return undefined;
@@ -131,8 +135,7 @@ export function histogramRangeStep(
         return undefined;
       }
       if (nh === 0) {
-        const v = fn(fw, ctx);
-        return v === undefined ? undefined : { f: v };
+        return floatStep(fn, fw, ctx);
       }
       if (nh < 2) return undefined;
       const isCounter = name !== 'delta';
@@ -157,8 +160,7 @@ export function histogramRangeStep(
       // Other functions read floats only, without an annotation.
       if (nf === 0) return undefined;
       {
-        const v = fn(fw, ctx);
-        return v === undefined ? undefined : { f: v };
+        return floatStep(fn, fw, ctx);
       }
   }
 }

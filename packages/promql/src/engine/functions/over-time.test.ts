@@ -37,6 +37,7 @@ describe('max_over_time / min_over_time over sliding windows', () => {
         [minOverTime, false],
       ] as const) {
         const ctx: FunctionContext = { annos: new Annotations(), metricName: '', params: new Float64Array(0) };
+        const slot = new Float64Array(1);
         const w: RangeWindow = {
           ts: new Float64Array(n),
           vs,
@@ -53,7 +54,7 @@ describe('max_over_time / min_over_time over sliding windows', () => {
           w.lo = lo;
           w.hi = Math.min(n, lo + size - Math.floor(rand() * 20));
           const want = scan(vs, w.lo, w.hi, max);
-          const got = fn(w, ctx);
+          const got = fn(w, ctx, slot) ? (slot[0] as number) : undefined;
           if (want === undefined) expect(got).toBeUndefined();
           else expect(Object.is(got, want) || (Number.isNaN(got) && Number.isNaN(want)), `${w.lo}..${w.hi}`).toBe(true);
           lo += back && rand() < 0.2 ? -Math.floor(rand() * 50) : Math.floor(rand() * 40);

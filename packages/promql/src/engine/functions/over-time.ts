@@ -6,14 +6,14 @@ import { annotationText } from '../annotations.js';
 import { QueryEvaluationError } from '../errors.js';
 import { kahanSumInc } from '../kahan.js';
 import { quantile } from '../quantile.js';
-import type { RangeFunction } from './types.js';
+import { put, type RangeFunction } from './types.js';
 
 const k = new Float64Array(2);
 
 /** `avg_over_time`: Kahan-summed mean, switching to an incremental mean when the sum overflows. */
-export const avgOverTime: RangeFunction = (w) => {
+export const avgOverTime: RangeFunction = (w, _ctx, out) => {
   const { vs, lo, hi } = w;
-  if (hi <= lo) return undefined;
+  if (hi <= lo) return false;
   let sum = vs[lo] as number;
   let count = 1;
   let mean = 0;
@@ -37,29 +37,31 @@ export const avgOverTime: RangeFunction = (w) => {
     mean = kahanSumInc(f / count, q * mean, q * c, k, 0);
     c = k[0] as number;
   }
-  if (incremental) return mean + c;
-  return sum / count + c / count;
+  if (incremental) return put(out, mean + c);
+  return put(out, sum / count + c / count);
 };
 
 /** `count_over_time`. */
-export const countOverTime: RangeFunction = (w) => (w.hi > w.lo ? w.hi - w.lo : undefined);
+export const countOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, w.hi - w.lo);
 
 /** `last_over_time`. */
-export const lastOverTime: RangeFunction = (w) => (w.hi > w.lo ? (w.vs[w.hi - 1] as number) : undefined);
+export const lastOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, w.vs[w.hi - 1] as number);
 
 /** `first_over_time` (experimental). */
-export const firstOverTime: RangeFunction = (w) => (w.hi > w.lo ? (w.vs[w.lo] as number) : undefined);
+export const firstOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, w.vs[w.lo] as number);
 
 /** `ts_of_first_over_time` (experimental): timestamp in seconds. */
-export const tsOfFirstOverTime: RangeFunction = (w) => (w.hi > w.lo ? (w.ts[w.lo] as number) / 1000 : undefined);
+export const tsOfFirstOverTime: RangeFunction = (w, _ctx, out) =>
+  w.hi > w.lo && put(out, (w.ts[w.lo] as number) / 1000);
 
 /** `ts_of_last_over_time` (experimental). */
-export const tsOfLastOverTime: RangeFunction = (w) => (w.hi > w.lo ? (w.ts[w.hi - 1] as number) / 1000 : undefined);
+export const tsOfLastOverTime: RangeFunction = (w, _ctx, out) =>
+  w.hi > w.lo && put(out, (w.ts[w.hi - 1] as number) / 1000);
 
 function compareOverTime(better: (cur: number, best: number) => boolean, returnTimestamp: boolean): RangeFunction {
-  return (w) => {
+  return (w, _ctx, out) => {
     const { ts, vs, lo, hi } = w;
-    if (hi <= lo) return undefined;
+    if (hi <= lo) return false;
     let best = vs[lo] as number;
     let bestT = ts[lo] as number;
     for (let i = lo; i < hi; i++) {
@@ -69,7 +71,7 @@ function compareOverTime(better: (cur: number, best: number) => boolean, returnT
         bestT = ts[i] as number;
       }
     }
-    return returnTimestamp ? bestT / 1000 : best;
+    return put(out, returnTimestamp ? bestT / 1000 : best);
   };
 }
 
@@ -89,10 +91,10 @@ function extremeOverTime(max: boolean): RangeFunction {
     max ? (cur, best) => cur > best || Number.isNaN(best) : (cur, best) => cur < best || Number.isNaN(best),
     false,
   );
-  return (w, ctx) => {
+  return (w, ctx, out) => {
     const { vs, lo, hi } = w;
-    if (hi <= lo) return undefined;
-    if (hi - lo < SLIDE_MIN_WINDOW) return scan(w, ctx);
+    if (hi <= lo) return false;
+    if (hi - lo < SLIDE_MIN_WINDOW) return scan(w, ctx, out);
     let st = ctx.slide;
     if (st === undefined || st.vs !== vs || st.max !== max || lo < st.lo || hi < st.hi) {
       // Another series, or a window that moved back: start over from this window.
@@ -119,7 +121,7 @@ function extremeOverTime(max: boolean): RangeFunction {
     st.lo = lo;
     st.hi = hi;
     while (st.head < st.tail && (q[st.head] as number) < lo) st.head++;
-    return st.head < st.tail ? (vs[q[st.head] as number] as number) : Number.NaN;
+    return put(out, st.head < st.tail ? (vs[q[st.head] as number] as number) : Number.NaN);
   };
 }
 
@@ -133,17 +135,17 @@ export const tsOfMaxOverTime = compareOverTime((cur, best) => cur >= best || Num
 export const tsOfMinOverTime = compareOverTime((cur, best) => cur <= best || Number.isNaN(best), true);
 
 /** `sum_over_time`: Kahan-compensated. */
-export const sumOverTime: RangeFunction = (w) => {
+export const sumOverTime: RangeFunction = (w, _ctx, out) => {
   const { vs, lo, hi } = w;
-  if (hi <= lo) return undefined;
+  if (hi <= lo) return false;
   let sum = 0;
   let c = 0;
   for (let i = lo; i < hi; i++) {
     sum = kahanSumInc(vs[i] as number, sum, c, k, 0);
     c = k[0] as number;
   }
-  if (sum === Number.POSITIVE_INFINITY || sum === Number.NEGATIVE_INFINITY) return sum;
-  return sum + c;
+  if (sum === Number.POSITIVE_INFINITY || sum === Number.NEGATIVE_INFINITY) return put(out, sum);
+  return put(out, sum + c);
 };
 
 let scratch = new Float64Array(64);
@@ -155,23 +157,23 @@ function copyWindow(vs: Float64Array, lo: number, hi: number): Float64Array {
 }
 
 /** `quantile_over_time(φ, v)`. */
-export const quantileOverTime: RangeFunction = (w, ctx) => {
+export const quantileOverTime: RangeFunction = (w, ctx, out) => {
   const { vs, lo, hi } = w;
-  if (hi <= lo) return undefined;
+  if (hi <= lo) return false;
   const q = ctx.params[0] as number;
   if (Number.isNaN(q) || q < 0 || q > 1) ctx.annos.warn(annotationText.invalidQuantile(q));
-  return quantile(q, copyWindow(vs, lo, hi), hi - lo);
+  return put(out, quantile(q, copyWindow(vs, lo, hi), hi - lo));
 };
 
 /** `mad_over_time` (experimental): median absolute deviation. */
-export const madOverTime: RangeFunction = (w) => {
+export const madOverTime: RangeFunction = (w, _ctx, out) => {
   const { vs, lo, hi } = w;
-  if (hi <= lo) return undefined;
+  if (hi <= lo) return false;
   const n = hi - lo;
   const median = quantile(0.5, copyWindow(vs, lo, hi), n);
   const buf = copyWindow(vs, lo, hi);
   for (let i = 0; i < n; i++) buf[i] = Math.abs((buf[i] as number) - median);
-  return quantile(0.5, buf, n);
+  return put(out, quantile(0.5, buf, n));
 };
 
 function variance(w: { vs: Float64Array; lo: number; hi: number }): number {
@@ -193,12 +195,12 @@ function variance(w: { vs: Float64Array; lo: number; hi: number }): number {
 }
 
 /** `stdvar_over_time`. */
-export const stdvarOverTime: RangeFunction = (w) => (w.hi > w.lo ? variance(w) : undefined);
+export const stdvarOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, variance(w));
 /** `stddev_over_time`. */
-export const stddevOverTime: RangeFunction = (w) => (w.hi > w.lo ? Math.sqrt(variance(w)) : undefined);
+export const stddevOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, Math.sqrt(variance(w)));
 
 /** `present_over_time`: 1 for every series with a sample in the window. */
-export const presentOverTime: RangeFunction = (w) => (w.hi > w.lo ? 1 : undefined);
+export const presentOverTime: RangeFunction = (w, _ctx, out) => w.hi > w.lo && put(out, 1);
 
 function goFixed6(f: number): string {
   if (Number.isNaN(f)) return 'NaN';
@@ -207,7 +209,7 @@ function goFixed6(f: number): string {
 }
 
 /** `double_exponential_smoothing(v, sf, tf)` (experimental; Holt-Winters before Prometheus 3). */
-export const doubleExponentialSmoothing: RangeFunction = (w, ctx) => {
+export const doubleExponentialSmoothing: RangeFunction = (w, ctx, out) => {
   const sf = ctx.params[0] as number;
   const tf = ctx.params[1] as number;
   if (sf <= 0 || sf >= 1) {
@@ -218,7 +220,7 @@ export const doubleExponentialSmoothing: RangeFunction = (w, ctx) => {
   }
   const { vs, lo, hi } = w;
   const l = hi - lo;
-  if (l < 2) return undefined;
+  if (l < 2) return false;
   let s0 = 0;
   let s1 = vs[lo] as number;
   let b = (vs[lo + 1] as number) - (vs[lo] as number);
@@ -230,5 +232,5 @@ export const doubleExponentialSmoothing: RangeFunction = (w, ctx) => {
     s0 = s1;
     s1 = x + y;
   }
-  return s1;
+  return put(out, s1);
 };
