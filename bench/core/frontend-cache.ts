@@ -9,12 +9,16 @@
  * frontends run in a child process (as in production, not sharing the client's thread and garbage
  * collector) and the frontend's own CPU per uncached and warm query is printed too, from
  * /proc/<pid>/stat: far steadier than wall times on a shared machine.
+ * floor: the warm answer's bytes served again by a bare node:http server in the frontends' process
+ * (memoized on its first request): what any server there needs to hand this answer to this client,
+ * so warm − floor is the frontend's own cost of a hit. The target is warm/uncached ≤ 5%.
  * Run: npx tsx bench/core/frontend-cache.ts [--runs=9] [--series-per-metric=10] [--memcached] [--frontend-process]
  */
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import {
   blocksFromOpenMetrics,
   type RunningService,
@@ -79,21 +83,54 @@ function frontendOptions(downstreamUrl: string, yaml: string | undefined) {
   };
 }
 
-/** The child of --frontend-process: an uncached and a cached frontend until SIGTERM. */
+/**
+ * A bare HTTP server that answers each URL with the bytes `base` answered it with the first time:
+ * the floor of serving a cached answer of that size from this process.
+ */
+async function startFloorServer(base: string): Promise<{ server: Server; address: string }> {
+  const bodies = new Map<string, Buffer>();
+  const server = createServer((req, res) => {
+    const url = req.url ?? '/';
+    const known = bodies.get(url);
+    const send = (body: Buffer) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+      res.end(body);
+    };
+    if (known) send(known);
+    else
+      void request(`${base}${url}`)
+        .then((r) => r.body.arrayBuffer())
+        .then((b) => {
+          const body = Buffer.from(b);
+          bodies.set(url, body);
+          send(body);
+        });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const addr = server.address();
+  return { server, address: typeof addr === 'object' && addr ? `127.0.0.1:${addr.port}` : '' };
+}
+
+/** The child of --frontend-process: an uncached and a cached frontend, and the floor server, until SIGTERM. */
 async function serveFrontends(arg: string): Promise<void> {
   const [url, yaml64] = arg.split(',') as [string, string];
   const yaml = Buffer.from(yaml64, 'base64url').toString('utf8');
   const all = [createQueryFrontend(frontendOptions(url, undefined)), createQueryFrontend(frontendOptions(url, yaml))];
   for (const f of all) await f.start();
-  process.stdout.write(`FRONTENDS ${all.map((f) => f.httpAddress).join(' ')}\n`);
+  const floor = await startFloorServer(`http://${all[1]?.httpAddress}`);
+  process.stdout.write(`FRONTENDS ${all.map((f) => f.httpAddress).join(' ')} ${floor.address}\n`);
   process.once('SIGTERM', async () => {
+    floor.server.close();
     for (const f of all) await f.close();
     process.exit(0);
   });
 }
 
-/** Starts the frontends' child process; resolves with it and the two base URLs. */
-async function startChild(url: string, yaml: string): Promise<{ child: ChildProcess; bases: [string, string] }> {
+/** Starts the frontends' child process; resolves with it and the base URLs (uncached, cached, floor). */
+async function startChild(
+  url: string,
+  yaml: string,
+): Promise<{ child: ChildProcess; bases: [string, string, string] }> {
   const child = spawn(
     process.execPath,
     [
@@ -107,13 +144,13 @@ async function startChild(url: string, yaml: string): Promise<{ child: ChildProc
     let out = '';
     child.stdout?.on('data', (d) => {
       out += String(d);
-      const m = /FRONTENDS (\S+) (\S+)/.exec(out);
-      if (m) resolve(`${m[1]} ${m[2]}`);
+      const m = /FRONTENDS (\S+) (\S+) (\S+)/.exec(out);
+      if (m) resolve(`${m[1]} ${m[2]} ${m[3]}`);
     });
     child.once('exit', (code) => reject(new Error(`frontend process exited with ${code}`)));
   });
-  const [a, b] = line.split(' ');
-  return { child, bases: [`http://${a}`, `http://${b}`] };
+  const [a, b, c] = line.split(' ');
+  return { child, bases: [`http://${a}`, `http://${b}`, `http://${c}`] };
 }
 
 async function main(): Promise<void> {
@@ -141,16 +178,20 @@ async function main(): Promise<void> {
     return `http://${f.httpAddress}`;
   };
   let child: ChildProcess | undefined;
+  let floorServer: { server: Server; address: string } | undefined;
   try {
     let uncached: string;
     let warmFrontend: string;
+    let floorBase: string;
     if (CHILD) {
       const started = await startChild(prom.url, yaml);
       child = started.child;
-      [uncached, warmFrontend] = started.bases;
+      [uncached, warmFrontend, floorBase] = started.bases;
     } else {
       uncached = await make(false);
       warmFrontend = await make(true);
+      floorServer = await startFloorServer(warmFrontend);
+      floorBase = `http://${floorServer.address}`;
     }
     /** Times a query through the frontends, adding the frontend process's CPU to `cpu` (child only). */
     const through = async (base: string, q: string, cpu: number[]): Promise<number> => {
@@ -161,7 +202,7 @@ async function main(): Promise<void> {
     };
     console.log(`backend: ${MEMCACHED ? 'MEMCACHED' : 'IN-MEMORY'}; ${RUNS} runs per figure; 7-day range, step 60s`);
     console.log(
-      `query | direct ms | uncached ms | cold ms | warm ms | warm/cold | uncached/direct${CHILD ? ' | frontend CPU ms/query uncached | warm' : ''}`,
+      `query | direct ms | uncached ms | cold ms | warm ms | floor ms | warm/uncached | warm/cold | uncached/direct${CHILD ? ' | frontend CPU ms/query uncached | warm' : ''}`,
     );
     for (const q of QUERIES) {
       // One unmeasured round so Prometheus's page cache and the connections are warm for everyone.
@@ -183,13 +224,18 @@ async function main(): Promise<void> {
       await time(warmFrontend, q);
       // memcached stores are asynchronous: let them land before measuring hits.
       await new Promise((r) => setTimeout(r, 200));
-      for (let i = 0; i < RUNS; i++) warm.push(await through(warmFrontend, q, cpuWarm));
-      const [d, u, c, w] = [median(direct), median(uncachedMs), median(cold), median(warm)];
+      await time(floorBase, q);
+      const floor: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        warm.push(await through(warmFrontend, q, cpuWarm));
+        floor.push(await time(floorBase, q));
+      }
+      const [d, u, c, w, fl] = [median(direct), median(uncachedMs), median(cold), median(warm), median(floor)];
       // CPU per query: the mean (ticks are 10 ms, so a median would mostly read 0 or 10).
       const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
       const cpu = CHILD ? ` | ${mean(cpuUncached).toFixed(1)} | ${mean(cpuWarm).toFixed(1)}` : '';
       console.log(
-        `${q} | ${d.toFixed(1)} | ${u.toFixed(1)} | ${c.toFixed(1)} | ${w.toFixed(1)} | ${((100 * w) / c).toFixed(1)}% | ${((100 * u) / d).toFixed(0)}%${cpu}`,
+        `${q} | ${d.toFixed(1)} | ${u.toFixed(1)} | ${c.toFixed(1)} | ${w.toFixed(1)} | ${fl.toFixed(1)} | ${((100 * w) / u).toFixed(1)}% | ${((100 * w) / c).toFixed(1)}% | ${((100 * u) / d).toFixed(0)}%${cpu}`,
       );
     }
   } finally {
@@ -198,6 +244,7 @@ async function main(): Promise<void> {
       child.kill('SIGTERM');
       await exited;
     }
+    floorServer?.server.close();
     for (const f of frontends) await f.close();
     await memcached?.stop();
     await prom.stop();
