@@ -8,7 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 export interface CliProcess {
   readonly child: ChildProcess;
   readonly stdout: () => string;
+  /** The log (components log to stderr). */
   readonly stderr: () => string;
+  /** stdout and stderr interleaved as they arrived. */
+  readonly output: () => string;
   /** Resolves with the exit code once it exits. */
   readonly exited: Promise<number | null>;
   /** Sends `signal` (SIGTERM by default) and waits for the exit; no-op once exited. */
@@ -25,9 +28,9 @@ export function cliEntry(opts: { built?: boolean } = {}): string[] {
 }
 
 /**
- * Starts `thanos-ts <args>` from the repository root and resolves once stdout matches `ready`,
- * with the match; rejects (and kills the process) after `timeoutMs` with what it printed.
- * `built`: run the built CLI (see cliEntry).
+ * Starts `thanos-ts <args>` from the repository root and resolves once its output (stdout and
+ * stderr, where the log goes) matches `ready`, with the match; rejects (and kills the process)
+ * after `timeoutMs` with what it printed. `built`: run the built CLI (see cliEntry).
  */
 export async function startCli(
   args: readonly string[],
@@ -40,13 +43,21 @@ export async function startCli(
   });
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (err += d));
+  let both = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+    both += d;
+  });
+  child.stderr?.on('data', (d) => {
+    err += d;
+    both += d;
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const proc: CliProcess = {
     child,
     stdout: () => out,
     stderr: () => err,
+    output: () => both,
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -59,14 +70,16 @@ export async function startCli(
       reject(new Error(`no line matching ${ready} within ${timeoutMs} ms; stdout=${out} stderr=${err}`));
     }, timeoutMs);
     const check = () => {
-      const m = ready.exec(out);
+      const m = ready.exec(both);
       if (m) {
         clearTimeout(timer);
         child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
         resolve(m);
       }
     };
     child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`exited with ${code} before printing ${ready}; stdout=${out} stderr=${err}`));

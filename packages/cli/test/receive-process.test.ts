@@ -3,7 +3,6 @@
 // its own scrapes. After a restart on the same directory (WAL replay) every acknowledged sample is
 // served, and once Prometheus has re-sent what failed during the outage the receiver holds exactly
 // Prometheus's own samples of `up`: no gap.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createQuerier, type Querier } from '@thanos-ts/core';
 import { encodeWriteRequest } from '@thanos-ts/core/receive';
@@ -18,57 +17,7 @@ import {
 } from '@thanos-ts/testing';
 import { compressSync } from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEntry } from './cli-process.js';
-
-/** A running `thanos-ts receive` process. */
-interface ReceiveProcess {
-  readonly log: () => string;
-  /** Sends `signal` and resolves with the exit code (null when killed by a signal). */
-  stop(signal: NodeJS.Signals): Promise<number | null>;
-}
-
-/**
- * Starts `thanos-ts receive <args>` from the TypeScript entry (as cli-process.ts's startCli does)
- * and resolves once its log, which goes to stderr, matches `ready`.
- */
-async function startReceive(
-  args: readonly string[],
-  ready: RegExp,
-): Promise<{ proc: ReceiveProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, [...cliEntry(), 'receive', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stdout?.on('data', (d) => (log += d));
-  child.stderr?.on('data', (d) => (log += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const proc: ReceiveProcess = {
-    log: () => log,
-    async stop(signal) {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no log line matching ${ready} within 110 s; log=${log}`));
-    }, 110_000);
-    const check = () => {
-      const m = ready.exec(log);
-      if (!m) return;
-      clearTimeout(timer);
-      resolve(m);
-    };
-    child.stderr?.on('data', check);
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before logging ${ready}; log=${log}`));
-    });
-  });
-  return { proc, match };
-}
+import { type CliProcess, startCli } from './cli-process.js';
 
 const E2E = process.env.THANOS_TS_E2E === '1';
 const HAVE_PROMETHEUS = programAvailable('prometheus');
@@ -82,16 +31,17 @@ describe.skipIf(!E2E || !HAVE_PROMETHEUS)('thanos-ts receive SIGKILLed under rem
   let dir: string;
   let rwPort: number;
   let grpcPort: number;
-  let proc: ReceiveProcess | undefined;
+  let proc: CliProcess | undefined;
   let prom: RunningPrometheus | undefined;
   let querier: Querier | undefined;
 
   /** The log of the process before the restart. */
   let earlierLog = '';
   const start = async () => {
-    earlierLog += proc?.log() ?? '';
-    const { proc: p, match } = await startReceive(
+    earlierLog += proc?.output() ?? '';
+    const { proc: p, match } = await startCli(
       [
+        'receive',
         `--tsdb.path=${join(dir, 'data')}`,
         `--remote-write.address=127.0.0.1:${rwPort}`,
         `--grpc-address=127.0.0.1:${grpcPort}`,
@@ -104,7 +54,7 @@ describe.skipIf(!E2E || !HAVE_PROMETHEUS)('thanos-ts receive SIGKILLed under rem
     );
     proc = p;
     expect(match[1]).toBe(`127.0.0.1:${rwPort}`);
-    expect(GRPC.exec(p.log())?.[1]).toBe(`127.0.0.1:${grpcPort}`);
+    expect(GRPC.exec(p.output())?.[1]).toBe(`127.0.0.1:${grpcPort}`);
   };
 
   beforeAll(async () => {
@@ -275,7 +225,7 @@ remote_write:
       const counters = await promMetric(
         '{__name__=~"prometheus_remote_storage_(samples_failed|samples_retried|samples_dropped|samples_total|failed_samples|retried_samples)_total"}',
       ).catch(() => '?');
-      const troubled = (earlierLog + (proc?.log() ?? ''))
+      const troubled = (earlierLog + (proc?.output() ?? ''))
         .split('\n')
         .filter((l) => /level=(warn|error)|write request rejected/.test(l));
       throw new Error(
