@@ -127,13 +127,14 @@ export function decodeExtents(entry: Uint8Array, key: string): Extent[] | undefi
 
 /**
  * The column of an entry's sample bytes from their starts: each end is where the next sample
- * starts (less the comma within a series), each timestamp is read from the text after `[`
- * (written by formatTimestamp or scanned as its form). Throws on anything out of place.
+ * starts (less the comma within a series), checked to close a sample (and to be followed by a
+ * comma within a series). Timestamps are left unread (NaN) for sampleTime: a hit needs only the
+ * few where runs are cut. Throws on anything out of place.
  */
 function rebuildColumn(bytes: Uint8Array, starts: Uint32Array, counts: readonly number[]): SampleColumn {
   const n = starts.length;
   const mem = new ArrayBuffer(12 * n);
-  const ts = new Float64Array(mem, 0, n);
+  const ts = new Float64Array(mem, 0, n).fill(Number.NaN);
   const ends = new Uint32Array(mem, 8 * n, n);
   const size = bytes.length;
   let i = 0;
@@ -143,34 +144,16 @@ function rebuildColumn(bytes: Uint8Array, starts: Uint32Array, counts: readonly 
     for (; i <= last; i++) {
       const start = starts[i] as number;
       const end = i < last ? (starts[i + 1] as number) - 1 : i + 1 < n ? (starts[i + 1] as number) : size;
-      if (!(start < end && end <= size) || bytes[end - 1] !== 0x5d || (i < last && bytes[end] !== 0x2c))
+      if (
+        !(start < end && end <= size) ||
+        bytes[start] !== 0x5b ||
+        bytes[end - 1] !== 0x5d ||
+        (i < last && bytes[end] !== 0x2c)
+      )
         throw new Error('cache entry sample out of place');
       ends[i] = end;
-      ts[i] = timestampAt(bytes, start + 1);
     }
   }
   if (i !== n) throw new Error('cache entry sample count mismatch');
   return { buf: bytes, ts, starts, ends };
-}
-
-/** The ms of a timestamp written by formatTimestamp at p (`-?\d+(\.\d{3})?`). */
-function timestampAt(b: Uint8Array, p: number): number {
-  const neg = b[p] === 0x2d;
-  if (neg) p++;
-  let sec = 0;
-  let digits = 0;
-  for (let c = b[p] as number; c >= 0x30 && c <= 0x39; c = b[++p] as number, digits++) sec = sec * 10 + (c - 0x30);
-  if (digits === 0 || digits > 15) throw new Error('cache entry timestamp out of place');
-  let ms = sec * 1000;
-  if (b[p] === 0x2e) {
-    const d1 = (b[p + 1] as number) - 0x30;
-    const d2 = (b[p + 2] as number) - 0x30;
-    const d3 = (b[p + 3] as number) - 0x30;
-    if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9))
-      throw new Error('cache entry timestamp out of place');
-    ms += d1 * 100 + d2 * 10 + d3;
-    p += 4;
-  }
-  if (b[p] !== 0x2c) throw new Error('cache entry timestamp out of place');
-  return neg ? -ms : ms;
 }

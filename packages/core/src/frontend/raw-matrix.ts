@@ -22,10 +22,48 @@ import {
  */
 export interface SampleColumn {
   readonly buf: Uint8Array;
-  /** Sample timestamps, ms. */
+  /**
+   * Sample timestamps, ms; NaN where not read from the bytes yet (a cache entry's column, whose
+   * timestamps a hit mostly never needs). Read them with {@link sampleTime}.
+   */
   readonly ts: Float64Array;
   readonly starts: Uint32Array;
   readonly ends: Uint32Array;
+}
+
+/**
+ * The timestamp (ms) of sample i of `col`, read from its text on first use. A cache hit looks at
+ * a few timestamps per series (where runs are cut and joined) out of thousands: parsing every one
+ * when the entry was read was most of a hit's CPU for answers of raw samples.
+ */
+export function sampleTime(col: SampleColumn, i: number): number {
+  const t = col.ts[i] as number;
+  if (!Number.isNaN(t)) return t;
+  const parsed = timestampAt(col.buf, (col.starts[i] as number) + 1);
+  col.ts[i] = parsed;
+  return parsed;
+}
+
+/** The ms of a timestamp written by formatTimestamp at p (`-?\d+(\.\d{3})?`), followed by a comma. */
+function timestampAt(b: Uint8Array, p: number): number {
+  const neg = b[p] === 0x2d;
+  if (neg) p++;
+  let sec = 0;
+  let digits = 0;
+  for (let c = b[p] as number; c >= 0x30 && c <= 0x39; c = b[++p] as number, digits++) sec = sec * 10 + (c - 0x30);
+  if (digits === 0 || digits > 15) throw new Error('sample timestamp out of place');
+  let ms = sec * 1000;
+  if (b[p] === 0x2e) {
+    const d1 = (b[p + 1] as number) - 0x30;
+    const d2 = (b[p + 2] as number) - 0x30;
+    const d3 = (b[p + 3] as number) - 0x30;
+    if (!(d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9 && d3 >= 0 && d3 <= 9))
+      throw new Error('sample timestamp out of place');
+    ms += d1 * 100 + d2 * 10 + d3;
+    p += 4;
+  }
+  if (b[p] !== 0x2c) throw new Error('sample timestamp out of place');
+  return neg ? -ms : ms;
 }
 
 /** Samples [from, to) of a column (from < to), all of one series, in time order. */
@@ -120,6 +158,7 @@ export class ColumnBuilder {
     const src = col.starts[from] as number;
     const delta = this.w.length - src;
     this.w.raw(col.buf, src, col.ends[to - 1] as number);
+    // Unread timestamps (NaN) stay unread: the bytes they come from are copied along.
     for (let i = from; i < to; i++) {
       this.ts[this.n] = col.ts[i] as number;
       this.starts[this.n] = (col.starts[i] as number) + delta;
@@ -205,7 +244,7 @@ export function matrixFromRaw(r: RawMatrix): MatrixResponse {
     const values: string[] = [];
     for (const run of s.runs)
       for (let i = run.from; i < run.to; i++) {
-        timestamps.push(run.col.ts[i] as number);
+        timestamps.push(sampleTime(run.col, i));
         values.push(sampleValue(run.col, i));
       }
     return { metric: s.metric, timestamps, values, histograms: s.histograms };
@@ -222,13 +261,13 @@ export function sampleCount(s: RawSeries): number {
   return n;
 }
 
-/** First index in [from, to) of `ts` whose timestamp is greater than `t`. */
-function firstAfter(ts: Float64Array, from: number, to: number, t: number): number {
+/** First index in [from, to) of `col` whose timestamp is greater than `t`. */
+function firstAfter(col: SampleColumn, from: number, to: number, t: number): number {
   let lo = from;
   let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((ts[mid] as number) > t) hi = mid;
+    if (sampleTime(col, mid) > t) hi = mid;
     else lo = mid + 1;
   }
   return lo;
@@ -252,7 +291,7 @@ export function rawFirstTime(r: RawMatrix): number {
   for (const s of r.series) {
     const run = s.runs[0];
     const h = s.histograms[0];
-    if (run && (run.col.ts[run.from] as number) < min) min = run.col.ts[run.from] as number;
+    if (run && sampleTime(run.col, run.from) < min) min = sampleTime(run.col, run.from);
     if (h && h[0] < min) min = h[0];
   }
   return min;
@@ -283,9 +322,9 @@ export function mergeRawMatrices(parts: readonly RawMatrix[], opts: { shards?: b
       const lastRun = have.runs.at(-1);
       if (!lastRun) have.runs.push(...s.runs);
       else {
-        const last = lastRun.col.ts[lastRun.to - 1] as number;
+        const last = sampleTime(lastRun.col, lastRun.to - 1);
         for (const run of s.runs) {
-          const from = firstAfter(run.col.ts, run.from, run.to, last);
+          const from = firstAfter(run.col, run.from, run.to, last);
           if (from === run.from) have.runs.push(run);
           else if (from < run.to) have.runs.push({ col: run.col, from, to: run.to });
         }
@@ -313,14 +352,14 @@ export function extractRawMatrix(r: RawMatrix, start: number, end: number, step 
     const runs: SampleRun[] = [];
     let thinned = false;
     for (const run of s.runs) {
-      const ts = run.col.ts;
-      const lo = firstAfter(ts, run.from, run.to, start - 1);
-      const hi = firstAfter(ts, lo, run.to, end);
+      const col = run.col;
+      const lo = firstAfter(col, run.from, run.to, start - 1);
+      const hi = firstAfter(col, lo, run.to, end);
       if (lo >= hi) continue;
       let onGrid = true;
       if (step > 0)
         for (let i = lo; i < hi; i++)
-          if (((ts[i] as number) - start) % step !== 0) {
+          if ((sampleTime(col, i) - start) % step !== 0) {
             onGrid = false;
             break;
           }
@@ -336,7 +375,7 @@ export function extractRawMatrix(r: RawMatrix, start: number, end: number, step 
         runs.push({ col: PENDING_COLUMN, from: b.count, to: b.count });
         pending.push(runs.at(-1) as SampleRun);
       }
-      for (let i = lo; i < hi; i++) if (((ts[i] as number) - start) % step === 0) b.copy(run.col, i, i + 1);
+      for (let i = lo; i < hi; i++) if ((sampleTime(col, i) - start) % step === 0) b.copy(col, i, i + 1);
       (runs.at(-1) as SampleRun).to = b.count;
     }
     if (thinned && (runs.at(-1) as SampleRun).from === (runs.at(-1) as SampleRun).to) {
