@@ -1,7 +1,6 @@
 import { formatTimestamp } from '../http/json.js';
 import { JSONBytes } from '../http/json-bytes.js';
 import {
-  compareMetrics,
   extractStats,
   MATRIX_START,
   type MatrixResponse,
@@ -10,6 +9,7 @@ import {
   mergeStats,
   metricKey,
   pushDistinct,
+  sortByMetric,
   writeHistograms,
   writeMatrixEnd,
 } from './matrix.js';
@@ -333,7 +333,7 @@ export function mergeRawMatrices(parts: readonly RawMatrix[], opts: { shards?: b
       have.histograms.push(...(lastH ? histogramsAfter(s.histograms, lastH[0]) : s.histograms));
     }
   }
-  const series = [...out.values()].sort((a, b) => compareMetrics(a.metric, b.metric));
+  const series = sortByMetric([...out.values()]);
   const stats = mergeStats(parts, opts.shards ?? false);
   return stats ? { series, warnings, infos, stats } : { series, warnings, infos };
 }
