@@ -304,6 +304,18 @@ describe('results cache entries', () => {
   it.each([
     ['cut short', (e: Uint8Array) => e.subarray(0, e.length - 4)],
     ['a sample count past the columns', (e: Uint8Array) => Object.assign(e.slice(), { 12: 200 })],
+    [
+      "a series' first timestamp overwritten",
+      (e: Uint8Array) => {
+        const d = e.slice();
+        const view = new DataView(d.buffer);
+        // The sample bytes follow the 16-byte prefix, the header (8-aligned) and the u32 starts.
+        const samplesAt = ((16 + view.getUint32(8, true) + 7) & ~7) + 4 * view.getUint32(12, true);
+        expect(d[samplesAt]).toBe(0x5b);
+        d[samplesAt + 1] = 0x78; // 'x' where the first timestamp's first digit was
+        return d;
+      },
+    ],
   ])('a damaged entry (%s) throws, so the cache logs it and misses', (_name, damage) => {
     expect(() => decodeExtents(damage(encodeExtents('key', extents())), 'key')).toThrow();
   });

@@ -1,6 +1,6 @@
 import { endianness } from 'node:os';
 import type { MatrixStats } from './matrix.js';
-import { ColumnBuilder, type RawSeries, type SampleColumn, type SampleRun } from './raw-matrix.js';
+import { ColumnBuilder, type RawSeries, type SampleColumn, type SampleRun, sampleTime } from './raw-matrix.js';
 import type { Extent } from './results-cache.js';
 
 /**
@@ -114,6 +114,11 @@ export function decodeExtents(entry: Uint8Array, key: string): Extent[] | undefi
   const extents = header.extents.map((e): Extent => {
     const series = e.series.map((s): RawSeries => {
       if (!Number.isInteger(s.n) || s.n < 0 || next + s.n > n) throw new Error('cache entry sample count mismatch');
+      // The first and last timestamps are where hits cut and join runs: read (and checked) now.
+      if (s.n > 0) {
+        sampleTime(col, next);
+        sampleTime(col, next + s.n - 1);
+      }
       const runs: SampleRun[] = s.n > 0 ? [{ col, from: next, to: next + s.n }] : [];
       next += s.n;
       return { metric: s.metric, runs, histograms: s.histograms };
