@@ -78,7 +78,7 @@ export interface SlidingExtreme {
  * or returns false for no value. Through a slot rather than returned because the evaluator calls
  * it for every step of every series from one call site that sees every function, which V8 does not
  * inline, and a double returned from a call that is not inlined is boxed in a fresh heap number:
- * a dashboard's `rate(x[5m])` made 8 MB of such garbage per query, and evaluated 16–19% slower.
+ * a dashboard's rate subquery made 8 MB of such garbage per query.
  */
 export type RangeFunction = (w: RangeWindow, ctx: FunctionContext, out: Float64Array) => boolean;
 
