@@ -3,7 +3,7 @@ import { Gate } from '../concurrency/gate.js';
 import { parseTime } from '../http/params.js';
 import type { Downstream, DownstreamReply } from './downstream.js';
 import { FrontendHTTPError } from './errors.js';
-import { compareMetrics } from './matrix.js';
+import { metricKey, sortByMetric } from './matrix.js';
 import { encodeSeconds } from './range-request.js';
 import { hashKey } from './results-cache.js';
 
@@ -106,14 +106,10 @@ export function createMetadataSplitter(opts: MetadataSplitterOptions): {
     const seen = new Map<string, Record<string, string>>();
     for (const p of parts)
       for (const s of p.data as Record<string, string>[]) {
-        const key = JSON.stringify(
-          Object.keys(s)
-            .sort()
-            .map((k) => [k, s[k]]),
-        );
+        const key = metricKey(s);
         if (!seen.has(key)) seen.set(key, s);
       }
-    return { data: [...seen.values()].sort(compareMetrics), warnings, infos };
+    return { data: sortByMetric([...seen.values()], (m) => m), warnings, infos };
   }
 
   function encode(d: MetadataData): string {

@@ -189,9 +189,12 @@ function compareSortedMetrics(
  * `items` in compareMetrics order of their metrics, each metric's label names sorted once rather
  * than at every comparison (merging a cache hit's pieces sorted the same names hundreds of times).
  */
-export function sortByMetric<T extends { metric: Record<string, string> }>(items: T[]): T[] {
-  const keyed = items.map((x) => ({ x, names: Object.keys(x.metric).sort() }));
-  keyed.sort((a, b) => compareSortedMetrics(a.x.metric, a.names, b.x.metric, b.names));
+export function sortByMetric<T>(items: T[], metricOf: (x: T) => Record<string, string>): T[] {
+  const keyed = items.map((x) => {
+    const metric = metricOf(x);
+    return { x, metric, names: Object.keys(metric).sort() };
+  });
+  keyed.sort((a, b) => compareSortedMetrics(a.metric, a.names, b.metric, b.names));
   return keyed.map((k) => k.x);
 }
 
@@ -275,7 +278,7 @@ export function mergeMatrices(parts: readonly MatrixResponse[], opts: { shards?:
       have.histograms.push(...(lastH ? after(s.histograms, lastH[0]) : s.histograms));
     }
   }
-  const series = sortByMetric([...out.values()]);
+  const series = sortByMetric([...out.values()], (x) => x.metric);
   const stats = mergeStats(parts, opts.shards ?? false);
   return stats ? { series, warnings, infos, stats } : { series, warnings, infos };
 }

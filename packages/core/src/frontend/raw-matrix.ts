@@ -333,7 +333,7 @@ export function mergeRawMatrices(parts: readonly RawMatrix[], opts: { shards?: b
       have.histograms.push(...(lastH ? histogramsAfter(s.histograms, lastH[0]) : s.histograms));
     }
   }
-  const series = sortByMetric([...out.values()]);
+  const series = sortByMetric([...out.values()], (x) => x.metric);
   const stats = mergeStats(parts, opts.shards ?? false);
   return stats ? { series, warnings, infos, stats } : { series, warnings, infos };
 }
