@@ -32,7 +32,7 @@ import { createMetadataSplitter } from './labels.js';
 import { type SampleStats, sampleStatsOf } from './matrix.js';
 import { type FrontendFeature, frontendParseOptions } from './promql-features.js';
 import { encodeSeconds, parseRangeRequest, type RangeRequest } from './range-request.js';
-import { encodeRawMatrixParts, mergeRawMatrices, type RawMatrix, sampleTime } from './raw-matrix.js';
+import { encodeRawMatrixParts, mergeRawMatrices, type RawMatrix, rawFirstTime } from './raw-matrix.js';
 import { createResultsCache, hashKey, type ResultsCache } from './results-cache.js';
 import { createShardAnalyzer, encodeShardInfo, queryShards } from './shard.js';
 import { alignToStep, splitRangeRequest } from './split.js';
@@ -249,15 +249,7 @@ const DOWNSAMPLED_RESOLUTIONS = [300_000, 3_600_000];
 function firstSampleTime(r: RawMatrix): number | undefined {
   const s0 = r.series[0];
   if (!s0 || (s0.runs.length === 0 && s0.histograms.length === 0)) return undefined;
-  let min = Number.POSITIVE_INFINITY;
-  for (const s of r.series) {
-    const run = s.runs[0];
-    const t = run ? sampleTime(run.col, run.from) : undefined;
-    if (t !== undefined && t < min) min = t;
-    const h = s.histograms[0];
-    if (h && h[0] < min) min = h[0];
-  }
-  return min;
+  return rawFirstTime(r);
 }
 /** The CORS headers Thanos sets on every API answer unless --web.disable-cors (pkg/api SetCORS). */
 const CORS_HEADERS: Record<string, string> = {
