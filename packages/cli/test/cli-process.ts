@@ -1,7 +1,8 @@
-// Runs `thanos-ts <args>` as a real process and waits for a line on stdout: from the TypeScript
-// entry by default (tsx runs the same code as `npx thanos-ts` runs the built dist/main.js, so
-// tests never depend on a stale build), or from the build itself where speed is measured (tsx
-// keeps function names by wrapping every closure it creates, garbage the build does not make).
+// Runs `thanos-ts <args>` as a real process and waits for a line of its output (stdout or the
+// log on stderr): from the TypeScript entry by default (tsx runs the same code as `npx thanos-ts`
+// runs the built dist/main.js, so tests never depend on a stale build), or from the build itself
+// where speed is measured (tsx keeps function names by wrapping every closure it creates, garbage
+// the build does not make).
 import { type ChildProcess, spawn } from 'node:child_process';
 
 /** A running CLI process and what it printed so far. */
