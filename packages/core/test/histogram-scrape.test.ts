@@ -4,7 +4,8 @@
 // gateway serves the uploaded blocks. Both return the histogram samples Prometheus's own HTTP
 // API returns, and PromQL through our querier agrees with Prometheus where 2.42 and 3.x
 // semantics coincide (docs/native-histograms.md lists where they do not).
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
 import {
   e2eRequired,
@@ -170,9 +171,30 @@ d('native histograms scraped by Prometheus 2.42, through our sidecar, store gate
       shipIntervalMs: 3_600_000,
     });
     await sidecar.start();
-    // Two blocks cut by Prometheus from scraped data, then uploaded by our shipper.
+    // Blocks cut by Prometheus from scraped data, then uploaded by our shipper: at least two, and
+    // together spanning more than the store gateway comparison below needs (61 s). The first block
+    // ends at a minute boundary however soon after the first scrape, so two may span only ~60 s.
     const blockDirs = async () => (await readdir(prom.dataDir)).filter((f) => /^[0-9A-HJKMNP-TV-Z]{26}$/.test(f));
-    await waitFor('prometheus to cut two blocks', async () => (await blockDirs()).length >= 2, 300_000);
+    const blocksSpan = async (dirs: string[]) => {
+      const metas = await Promise.all(
+        dirs.map(
+          async (d) =>
+            JSON.parse(await readFile(join(prom.dataDir, d, 'meta.json'), 'utf8')) as {
+              minTime: number;
+              maxTime: number;
+            },
+        ),
+      );
+      return Math.max(...metas.map((m) => m.maxTime)) - Math.min(...metas.map((m) => m.minTime));
+    };
+    await waitFor(
+      'prometheus to cut blocks spanning over 62 s',
+      async () => {
+        const dirs = await blockDirs();
+        return dirs.length >= 2 && (await blocksSpan(dirs)) > 62_000;
+      },
+      300_000,
+    );
     const uploaded = (await sidecar.sync())?.uploaded ?? [];
     expect(uploaded.length).toBeGreaterThanOrEqual(2);
     gateway = createStoreGateway({ bucket, dataDir: await makeTempDir('hist-scrape-sg-') });
