@@ -30,6 +30,7 @@ import { request } from 'undici';
 import { parseResponseCacheConfig } from '../../packages/core/src/frontend/cache-config.js';
 import { createQueryFrontend, type QueryFrontend } from '../../packages/core/src/frontend/query-frontend.js';
 import { numberArg } from '../args.js';
+import { type ForwardedAnswer, forwardRequest, replyWith } from '../forward.js';
 
 const RUNS = numberArg('runs', 9);
 const PER_METRIC = numberArg('series-per-metric', 10);
@@ -88,23 +89,16 @@ function frontendOptions(downstreamUrl: string, yaml: string | undefined) {
  * the floor of serving a cached answer of that size from this process.
  */
 async function startFloorServer(base: string): Promise<{ server: Server; address: string }> {
-  const bodies = new Map<string, Buffer>();
+  const answers = new Map<string, ForwardedAnswer>();
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
-    const known = bodies.get(url);
-    const send = (body: Buffer) => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-      res.end(body);
-    };
-    if (known) send(known);
+    const known = answers.get(url);
+    if (known) replyWith(res, known);
     else
-      void request(`${base}${url}`)
-        .then((r) => r.body.arrayBuffer())
-        .then((b) => {
-          const body = Buffer.from(b);
-          bodies.set(url, body);
-          send(body);
-        });
+      void forwardRequest(req, base).then((a) => {
+        answers.set(url, a);
+        replyWith(res, a);
+      });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const addr = server.address();
