@@ -13,6 +13,7 @@ import {
   type DownstreamAnswer,
   encodeMatrixResponse,
   extractMatrix,
+  hashKey,
   isCacheableQuery,
   type MatrixResponse,
   type MatrixSeries,
@@ -23,6 +24,7 @@ import {
   parseResponseCacheConfig,
   type RangeRequest,
   rangeCacheKey,
+  rangeStepIndexKey,
   rawFromMatrix,
   resolveAtModifiers,
   splitRangeRequest,
@@ -250,6 +252,8 @@ describe('merge and extract', () => {
 describe('results cache', () => {
   function setup(now = 100 * DAY) {
     const calls: [number, number][] = [];
+    // Keys looked up and found, as cortex_cache_fetched_keys_total / cortex_cache_hits_total count them.
+    const lookups = { keys: 0, hits: 0 };
     const cache = createBoundedCache({ maxSizeBytes: 64 << 20, maxItems: 0, validityMs: 0 });
     const raw = createResultsCache({
       cache,
@@ -258,6 +262,10 @@ describe('results cache', () => {
       maxFreshnessMs: 60_000,
       now: () => now,
       logger: NOP_LOGGER,
+      onFetch: (keys, hits) => {
+        lookups.keys += keys;
+        lookups.hits += hits;
+      },
       next: async (r): Promise<DownstreamAnswer> => {
         calls.push([r.start, r.end]);
         return { resp: rawFromMatrix(answer(r)), cacheable: !r.query.includes('nostore') };
@@ -265,7 +273,7 @@ describe('results cache', () => {
     });
     // Answers in their plain form, to compare with the "downstream's" own.
     const rc = { query: async (r: RangeRequest, signal: AbortSignal) => matrixFromRaw(await raw.query(r, signal)) };
-    return { calls, rc };
+    return { calls, rc, cache, lookups };
   }
   const sig = new AbortController().signal;
 
@@ -320,6 +328,49 @@ describe('results cache', () => {
     expect(await rc.query(odd, sig)).toEqual(answer(odd));
     const shifted = req(DAY + 30_000, DAY + 6 * H, 300_000);
     expect(await rc.query(shifted, sig)).toEqual(answer(shifted));
+    expect(calls).toHaveLength(4);
+  });
+
+  it('looks up only the finer steps the step index lists', async () => {
+    const { calls, rc, lookups } = setup();
+    // Cold: its own key and the (absent) step index; none of the six finer common steps.
+    await rc.query(req(DAY, DAY + 6 * H, 60_000), sig);
+    expect(lookups).toEqual({ keys: 2, hits: 0 });
+    // A 10m preset: its key misses, the index lists 1m, and the 1m entry answers it.
+    const coarse = req(DAY, DAY + 6 * H, 600_000);
+    expect(await rc.query(coarse, sig)).toEqual(answer(coarse));
+    expect(lookups).toEqual({ keys: 5, hits: 2 });
+    expect(calls).toHaveLength(1);
+    // A 2m preset: the index now lists 1m and 10m; only 1m divides 2m.
+    const two = req(DAY, DAY + 6 * H, 120_000);
+    expect(await rc.query(two, sig)).toEqual(answer(two));
+    expect(lookups).toEqual({ keys: 8, hits: 4 });
+    // A 30m preset: 10m, the coarsest listed finer step, is read; 2m and 1m are not.
+    const half = req(DAY, DAY + 6 * H, 1_800_000);
+    expect(await rc.query(half, sig)).toEqual(answer(half));
+    expect(lookups).toEqual({ keys: 11, hits: 6 });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('with a damaged step index a coarser step goes downstream and is answered right', async () => {
+    const { calls, rc, cache } = setup();
+    const fine = req(DAY, DAY + 6 * H, 60_000);
+    await rc.query(fine, sig);
+    const indexKey = hashKey(rangeStepIndexKey(fine, DAY));
+    const damaged: [string, number][] = [
+      ['{"key":"fe-steps:another query","steps":["60000/0"]}', 300_000],
+      ['not json', 600_000],
+      [JSON.stringify({ key: rangeStepIndexKey(fine, DAY), steps: '60000/0' }), 900_000],
+    ];
+    for (const [entry, step] of damaged) {
+      cache.store(indexKey, Buffer.from(entry), 0);
+      const coarse = req(DAY, DAY + 6 * H, step);
+      expect(await rc.query(coarse, sig)).toEqual(answer(coarse));
+    }
+    expect(calls).toHaveLength(4);
+    // Each of those rewrote the index with its own step only: a 30m request now reuses the 15m entry.
+    const half = req(DAY, DAY + 6 * H, 1_800_000);
+    expect(await rc.query(half, sig)).toEqual(answer(half));
     expect(calls).toHaveLength(4);
   });
 

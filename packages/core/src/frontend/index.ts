@@ -46,7 +46,14 @@ export {
   TENANT_CERTIFICATE_FIELDS,
   type TenantCertificateField,
 } from './query-frontend.js';
-export { encodeRangeRequest, parseRangeRequest, type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
+export {
+  encodeRangeRequest,
+  parseRangeRequest,
+  type RangeRequest,
+  rangeCacheKey,
+  rangeStepIndexKey,
+  withRange,
+} from './range-request.js';
 export {
   ColumnBuilder,
   encodeRawMatrix,

@@ -193,19 +193,36 @@ const RESOLUTIONS = [3600_000, 300_000, 0];
  * different timestamps, and sharing an entry would answer one with the other's samples.
  */
 export function rangeCacheKey(r: RangeRequest, splitIntervalMs: number): string {
+  return keyOf('fe', r, splitIntervalMs, `${r.step}`, `${stepPhase(r)}`);
+}
+
+/**
+ * The key of a piece's step index: the same fields as {@link rangeCacheKey} but the step and its
+ * phase, so every step of one query in one interval shares it. Its entry lists which steps (and
+ * phases) have entries there, so a coarser dashboard step looks up only finer entries that exist.
+ */
+export function rangeStepIndexKey(r: RangeRequest, splitIntervalMs: number): string {
+  return keyOf('fe-steps', r, splitIntervalMs, '', '');
+}
+
+/** `start % step`: which grid of its step a request evaluates on. */
+export function stepPhase(r: RangeRequest): number {
+  return ((r.start % r.step) + r.step) % r.step;
+}
+
+function keyOf(kind: string, r: RangeRequest, splitIntervalMs: number, step: string, phase: string): string {
   let level = 0;
   while (level < RESOLUTIONS.length && (RESOLUTIONS[level] as number) > r.maxSourceResolution) level++;
-  const phase = ((r.start % r.step) + r.step) % r.step;
   const rest = r.other
     .filter(([k]) => !KEY_NEUTRAL.has(k))
     .map(([k, v]) => `${k}=${v}`)
     .sort()
     .join('&');
   return [
-    'fe',
+    kind,
     r.tenant,
     r.query,
-    r.step,
+    step,
     splitIntervalMs,
     Math.floor(r.start / splitIntervalMs),
     level,

@@ -4,7 +4,7 @@ import type { Cache } from '../cache/cache.js';
 import type { Logger } from '../log/logger.js';
 import { decodeExtents, encodeExtents } from './extent-codec.js';
 import type { SampleStats } from './matrix.js';
-import { type RangeRequest, rangeCacheKey, withRange } from './range-request.js';
+import { type RangeRequest, rangeCacheKey, rangeStepIndexKey, stepPhase, withRange } from './range-request.js';
 import { extractRawMatrix, mergeRawMatrices, type RawMatrix } from './raw-matrix.js';
 import { isCacheableQuery } from './split.js';
 
@@ -105,15 +105,46 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
   }
 
   /**
-   * Keys of the same query at a finer common dashboard step that divides this one (Thanos's
-   * GenerateCacheKeyAlternatives): Grafana's presets ask the same panel at 15s, 1m, 5m, … and a
-   * finer answer holds every timestamp of a coarser one on the same grid.
+   * The finer-step entries of r's query and interval the step index lists (`step/phase`), or an
+   * empty set when there is no index yet. Fetched only when r's own key missed.
    */
-  function alternativeKeys(r: RangeRequest): string[] {
-    if (!COMMON_STEPS.includes(r.step)) return [];
-    return COMMON_STEPS.filter((s) => s < r.step && r.step % s === 0).map((s) =>
-      rangeCacheKey({ ...r, step: s }, r.splitIntervalMs ?? opts.splitIntervalMs),
-    );
+  async function getStepIndex(r: RangeRequest, signal: AbortSignal): Promise<Set<string>> {
+    const key = rangeStepIndexKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
+    const hashed = hashKey(key);
+    const found = await opts.cache.fetch([hashed], signal);
+    opts.onFetch?.(1, found.size);
+    const buf = found.get(hashed);
+    if (!buf) return new Set();
+    try {
+      const doc = JSON.parse(new TextDecoder().decode(buf)) as { key?: unknown; steps?: unknown };
+      // A hash collision or another format: no index (rewritten with this request's step).
+      if (doc.key !== key || !Array.isArray(doc.steps)) return new Set();
+      return new Set(doc.steps.filter((x): x is string => typeof x === 'string'));
+    } catch {
+      return new Set();
+    }
+  }
+
+  function putStepIndex(r: RangeRequest, steps: Set<string>): void {
+    const key = rangeStepIndexKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
+    opts.cache.store(hashKey(key), Buffer.from(JSON.stringify({ key, steps: [...steps] })), opts.ttlMs);
+  }
+
+  /**
+   * Keys of the same query at a finer common dashboard step that divides this one (Thanos's
+   * GenerateCacheKeyAlternatives), coarsest first: Grafana's presets ask the same panel at 15s, 1m,
+   * 5m, … and a finer answer holds every timestamp of a coarser one on the same grid. Unlike Thanos,
+   * which looks up every finer common step (nine keys for a 10m step, nearly all missing), only the
+   * steps the step index lists are looked up.
+   */
+  function alternativeKeys(r: RangeRequest, listed: Set<string>): string[] {
+    const keys: string[] = [];
+    for (const s of COMMON_STEPS) {
+      if (s >= r.step || r.step % s !== 0) continue;
+      const finer = { ...r, step: s };
+      if (listed.has(stepName(finer))) keys.push(rangeCacheKey(finer, r.splitIntervalMs ?? opts.splitIntervalMs));
+    }
+    return keys;
   }
 
   function put(key: string, extents: Extent[]): void {
@@ -218,8 +249,13 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
       // under this request's own key with whatever had to be fetched, so the next refresh of this
       // preset is a direct hit.
       let alternative = false;
-      if (!extents) {
-        const alt = await getFirst(alternativeKeys(r), signal);
+      // The step index, when r's key missed and r's step is one a coarser step may reuse.
+      let listed: Set<string> | undefined;
+      if (!extents && COMMON_STEPS.includes(r.step)) {
+        listed = await getStepIndex(r, signal);
+        const keys = alternativeKeys(r, listed);
+        // The coarsest finer entry is the smallest to read; the others only if it is gone.
+        const alt = (await getFirst(keys.slice(0, 1), signal)) ?? (await getFirst(keys.slice(1), signal));
         if (alt) {
           alternative = true;
           extents = thinToGrid(r, alt);
@@ -241,10 +277,19 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
         if (all.length > extents.length || (alternative && all.length > 0)) toStore = mergeExtents(r, all);
       }
       const kept = withoutRecent(r, toStore);
-      if (kept.length > 0) put(key, kept);
+      if (kept.length > 0) {
+        put(key, kept);
+        const name = stepName(r);
+        if (listed && !listed.has(name)) putStepIndex(r, listed.add(name));
+      }
       return extractRawMatrix(response, r.start, r.end);
     },
   };
+}
+
+/** How the step index names an entry: its step and phase (`60000/0`). */
+function stepName(r: RangeRequest): string {
+  return `${r.step}/${stepPhase(r)}`;
 }
 
 /** The backend key of a cache key: hex SHA-256, short and safe for memcached's key rules. */
