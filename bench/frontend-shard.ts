@@ -22,6 +22,7 @@
  */
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
+import { readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -83,6 +84,16 @@ async function balancer(targets: readonly string[]): Promise<{ url: string; serv
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
+/** utime + stime of a process, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const closeServer = (server: Server) => new Promise<void>((r) => server.close(() => r()));
 
 /** The three URLs the bench times, and how to stop what serves them. */
@@ -90,6 +101,8 @@ interface Setup {
   direct: string;
   viaOne: string;
   viaShards: string;
+  /** CPU ms each component process has used so far (--processes only; empty otherwise). */
+  cpu(): Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -118,6 +131,7 @@ async function inProcess(blocksDir: string): Promise<Setup> {
     direct: one,
     viaOne: await frontend(one, 0),
     viaShards: await frontend(lb.url, 2),
+    cpu: () => new Map(),
     async close() {
       for (const f of frontends) await f.close();
       await closeServer(lb.server);
@@ -130,7 +144,8 @@ async function inProcess(blocksDir: string): Promise<Setup> {
 async function asProcesses(blocksDir: string): Promise<Setup> {
   const work = await makeTempDir('bench-shard-');
   const procs: ManagedProcess[] = [];
-  const serve = async (args: string[], wrapper: string[] = []): Promise<string> => {
+  const names = new Map<ManagedProcess, string>();
+  const serve = async (args: string[], wrapper: string[] = [], as = args[0] as string): Promise<string> => {
     const port = await freePort();
     const cli = [process.execPath, ...cliEntry(), ...args, `--http-address=127.0.0.1:${port}`];
     const [command, ...rest] = [...wrapper, ...cli] as [string, ...string[]];
@@ -142,6 +157,7 @@ async function asProcesses(blocksDir: string): Promise<Setup> {
       cwd: process.cwd(),
     });
     procs.push(proc);
+    names.set(proc, as);
     const url = `http://127.0.0.1:${port}`;
     // waitFor swallows a check's error, so an exit is checked after each poll instead.
     let gone = false;
@@ -167,24 +183,25 @@ async function asProcesses(blocksDir: string): Promise<Setup> {
   ]);
   // With --querier-cpus=N each querier runs on its own N CPUs (taskset), as a pod with a CPU limit:
   // the one querier on CPUs [0, N), the pair's second on [N, 2N).
-  const querier = async (i: number) => {
+  const querier = async (i: number, name: string) => {
     const args = ['query', `--endpoint=127.0.0.1:${storeGrpc}`, `--grpc-address=127.0.0.1:${await freePort()}`];
-    if (QUERIER_CPUS === 0) return serve(args);
+    if (QUERIER_CPUS === 0) return serve(args, [], name);
     const cpus = Array.from({ length: QUERIER_CPUS }, (_, k) => (i * QUERIER_CPUS + k) % availableParallelism());
-    return serve(args, ['taskset', '-c', cpus.join(',')]);
+    return serve(args, ['taskset', '-c', cpus.join(',')], name);
   };
-  const lbOne = await balancer([await querier(0)]);
-  const lbPair = await balancer([await querier(0), await querier(1)]);
+  const lbOne = await balancer([await querier(0, 'querier (one)')]);
+  const lbPair = await balancer([await querier(0, 'querier (pair, 1st)'), await querier(1, 'querier (pair, 2nd)')]);
   const frontend = (downstream: string, shards: number) =>
-    serve([
-      'query-frontend',
-      `--query-frontend.downstream-url=${downstream}`,
-      `--query-frontend.vertical-shards=${shards}`,
-    ]);
+    serve(
+      ['query-frontend', `--query-frontend.downstream-url=${downstream}`, `--query-frontend.vertical-shards=${shards}`],
+      [],
+      shards > 0 ? 'frontend (sharded)' : 'frontend (one)',
+    );
   return {
     direct: lbOne.url,
     viaOne: await frontend(lbOne.url, 0),
     viaShards: await frontend(lbPair.url, 2),
+    cpu: () => new Map([...names].map(([p, name]) => [name, processCpuMs(p.pid)])),
     async close() {
       for (const lb of [lbOne, lbPair]) await closeServer(lb.server);
       for (const p of procs.reverse()) await p.stop();
@@ -202,7 +219,9 @@ async function main(): Promise<void> {
     seriesPerMetric: PER_METRIC,
     maxBlockDuration: '24h',
   });
-  const { direct, viaOne, viaShards, close } = PROCESSES ? await asProcesses(blocks.dir) : await inProcess(blocks.dir);
+  const { direct, viaOne, viaShards, cpu, close } = PROCESSES
+    ? await asProcesses(blocks.dir)
+    : await inProcess(blocks.dir);
   console.log(
     `${blocks.series} series, ${blocks.samples} samples; 7 days at step 60s; ` +
       `${PROCESSES ? 'each component its own process' : 'all in one process'}` +
@@ -212,6 +231,7 @@ async function main(): Promise<void> {
     '| query | one querier, direct | frontend, one querier | frontend, 2 shards, 2 queriers | sharded/direct | sharded/frontend one |',
   );
   console.log('| --- | --- | --- | --- | --- | --- |');
+  const cpuLines: string[] = [];
   for (const query of QUERIES) {
     await time(direct, query);
     await time(viaOne, query);
@@ -219,11 +239,26 @@ async function main(): Promise<void> {
     const d: number[] = [];
     const a: number[] = [];
     const b: number[] = [];
+    // CPU per component over each path's runs.
+    const used = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()];
+    const timed = async (url: string, into: number[], k: number) => {
+      const before = cpu();
+      into.push(await time(url, query));
+      for (const [name, ms] of cpu()) used[k]?.set(name, (used[k]?.get(name) ?? 0) + ms - (before.get(name) ?? 0));
+    };
     for (let i = 0; i < RUNS; i++) {
-      d.push(await time(direct, query));
-      a.push(await time(viaOne, query));
-      b.push(await time(viaShards, query));
+      await timed(direct, d, 0);
+      await timed(viaOne, a, 1);
+      await timed(viaShards, b, 2);
     }
+    cpuLines.push(
+      ...['direct', 'frontend, one querier', 'frontend, 2 shards'].map((path, k) => {
+        const parts = [...(used[k] ?? [])]
+          .filter(([, ms]) => ms > 0)
+          .map(([n, ms]) => `${n} ${(ms / RUNS).toFixed(0)}`);
+        return `${query.slice(0, 24)}… ${path}: ${parts.join(', ')}`;
+      }),
+    );
     const md = median(d);
     const ma = median(a);
     const mb = median(b);
@@ -231,6 +266,10 @@ async function main(): Promise<void> {
     console.log(
       `| \`${query}\` | ${md.toFixed(1)} | ${ma.toFixed(1)} | ${mb.toFixed(1)} | ${pct(mb, md)} | ${pct(mb, ma)} |`,
     );
+  }
+  if (cpuLines.length > 0 && PROCESSES) {
+    console.log('\nCPU ms per query by process (mean over the runs):');
+    for (const l of cpuLines) console.log(`- ${l}`);
   }
   await close();
   await removeTempDir(blocks.dir);

@@ -367,6 +367,39 @@ describe('evaluation pool: deadlines and cancellation', () => {
     expect(await envs(1)).toEqual(['query timed out in expression evaluation', 'query timed out in query queue']);
   });
 
+  it('evaluates at most maxHeavyRunning heavy queries at once; a light one does not wait', async () => {
+    // Instant queries over `sparse` weigh their fetched series: count(x) 300, a sum of copies of
+    // HEAVY 600 or more. The second heavy query waits for the first and times out in the queue;
+    // the light one, sent while both are there, is answered before the first ends.
+    await using pool = createEvaluationPool({ size: 3, maxHeavyRunning: 1, heavySeriesSteps: 500 });
+    const first = createEngine({ timeout: 3000, pool });
+    const second = createEngine({ timeout: 1500, pool });
+    await warmUp(pool, sparse);
+    const query = await slowerThan(pool, sparse, 10_000);
+    const order: string[] = [];
+    const light = delay(600).then(async () => {
+      const queued = pool.queued;
+      const r = await createEngine({ pool }).instantQuery(sparse, 'count(x)', DAY);
+      order.push('light');
+      return { queued, r };
+    });
+    const results = await Promise.allSettled([
+      first.instantQuery(sparse, query, DAY).finally(() => order.push('first')),
+      delay(300).then(() => second.instantQuery(sparse, query, DAY)),
+    ]);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual([
+      'query timed out in expression evaluation',
+      'query timed out in query queue',
+    ]);
+    const { queued, r } = await light;
+    expect(queued).toBe(1);
+    expect(r.result).toMatchObject({ type: 'vector', samples: [{ f: 300 }] });
+    expect(order).toEqual(['light', 'first']);
+    // The slot is free again: the next heavy query starts (and is ended by its own deadline).
+    const third = createEngine({ timeout: 500, pool });
+    await expect(third.instantQuery(sparse, query, DAY)).rejects.toThrow('query timed out in expression evaluation');
+  });
+
   it('an aborted signal is rejected before any work', async () => {
     await using pool = createEvaluationPool({ size: 1 });
     const engine = createEngine({ pool });

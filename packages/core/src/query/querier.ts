@@ -282,6 +282,9 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
           // ready for a light one without starting a thread (tens of ms; seconds from source).
           minSize: Math.min(workers, availableParallelism() + 1),
           maxQueue: opts.maxConcurrent ?? 20,
+          // As many heavy evaluations at once as the cores (and one more, so one is always being
+          // set up): more only share the cores at a cost in CPU. Light queries are not held back.
+          maxHeavyRunning: Math.min(workers, availableParallelism() + 1),
           decoders: [storeSeriesDecoder()].filter((d) => d !== null),
         });
       // Thanos warns whenever the two differ once the route prefix has defaulted to the external one.
