@@ -250,15 +250,18 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
           },
         );
       };
-      // The turn of a heavy query that waited: gone if it was canceled, timed out or the pool closed.
+      /** False when the query already ended (canceled, timed out) or the pool closed meanwhile. */
+      const stillWanted = (): boolean => {
+        if (settled) return false;
+        if (closing === undefined) return true;
+        settled = true;
+        detach();
+        reject(new EvaluationPoolClosedError());
+        return false;
+      };
+      // The turn of a heavy query that waited for one to end.
       const postWhenAwaited = (): void => {
-        if (settled) return;
-        if (closing !== undefined) {
-          settled = true;
-          detach();
-          reject(new EvaluationPoolClosedError());
-          return;
-        }
+        if (!stillWanted()) return;
         heavyRunning++;
         post();
       };
@@ -266,13 +269,7 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
       // event loop (health checks, other queries, this query's own deadline) runs in between.
       let j = 0;
       const copySlice = (): void => {
-        if (settled) return;
-        if (closing !== undefined) {
-          settled = true;
-          detach();
-          reject(new EvaluationPoolClosedError());
-          return;
-        }
+        if (!stillWanted()) return;
         while (j < jobs.length && (jobs[j] as PackJob).copy(COPY_SLICE_SAMPLES)) j++;
         if (j < jobs.length) setImmediate(copySlice);
         else if (!heavy) post();
