@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { Labels } from '@thanos-ts/tsdb';
@@ -34,6 +35,10 @@ describe('querier served over HTTP and gRPC', () => {
     await fetch(`${base}/api/v1/query?query=up(`);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/thanos_store_nodes_grpc_connections\{store_type="store"\} 1/);
+    // The evaluation workers: idle now, and the limit on heavy evaluations (cores + 1).
+    expect(metrics).toMatch(/thanos_ts_query_evaluations\{state="running"\} 0/);
+    expect(metrics).toMatch(/thanos_ts_query_evaluations\{state="waiting"\} 0/);
+    expect(metrics).toContain(`thanos_ts_query_heavy_evaluations_max ${availableParallelism() + 1}`);
     expect(metrics).toMatch(/http_requests_total\{code="200",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_requests_total\{code="400",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_request_duration_seconds_bucket/);

@@ -182,6 +182,25 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
   const prefixHeader = (opts.prefixHeader ?? '').toLowerCase();
   const workers = opts.evaluationWorkers ?? opts.maxConcurrent ?? 20;
   let pool: EvaluationPool | undefined;
+  // What the evaluation workers are doing: a heavy query waiting shows here before it times out.
+  new Gauge({
+    name: 'thanos_ts_query_evaluations',
+    help: 'PromQL evaluations in the worker threads: running, or waiting for a worker or for a heavy evaluation to end.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      this.set({ state: 'running' }, pool?.running ?? 0);
+      this.set({ state: 'waiting' }, pool?.queued ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'thanos_ts_query_heavy_evaluations_max',
+    help: 'Most heavy PromQL evaluations run at once; further ones wait (0: no worker threads).',
+    registers: [registry],
+    collect() {
+      this.set(pool?.maxHeavyRunning ?? 0);
+    },
+  });
   const core = createQueryCore({ ...opts, endpointSet, evaluationPool: () => pool, tracer, registry });
   let isReady = false;
   let servers: BoundServers | undefined;

@@ -96,6 +96,8 @@ export interface EvaluationPool extends AsyncDisposable {
   readonly queued: number;
   /** Queries being evaluated right now. */
   readonly running: number;
+  /** Most heavy queries evaluated at once (the `maxHeavyRunning` option). */
+  readonly maxHeavyRunning: number;
   /**
    * Evaluates one planned and fetched query in a worker, decoding its encoded series there
    * first. Used by the engine; the input's shape may change between releases.
@@ -292,6 +294,7 @@ export function createEvaluationPool(opts: EvaluationPoolOptions): EvaluationPoo
 
   return {
     size,
+    maxHeavyRunning: maxHeavy,
     get queued() {
       return piscina.queueSize + heavyWaiting.length;
     },
