@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createMemoryStorage } from '@thanos-ts/promql';
 import { Labels } from '@thanos-ts/tsdb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { availableCores } from '../src/concurrency/cores.js';
 import { createQuerier, type Querier } from '../src/query/querier.js';
 import { serveStoreAPI } from '../src/storeapi/grpc-server.js';
 import { createLocalStore } from '../src/storeapi/local-store.js';
@@ -38,7 +38,7 @@ describe('querier served over HTTP and gRPC', () => {
     // The evaluation workers: idle now, and the limit on heavy evaluations (cores + 1).
     expect(metrics).toMatch(/thanos_ts_query_evaluations\{state="running"\} 0/);
     expect(metrics).toMatch(/thanos_ts_query_evaluations\{state="waiting"\} 0/);
-    expect(metrics).toContain(`thanos_ts_query_heavy_evaluations_max ${availableParallelism() + 1}`);
+    expect(metrics).toContain(`thanos_ts_query_heavy_evaluations_max ${availableCores() + 1}`);
     expect(metrics).toMatch(/http_requests_total\{code="200",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_requests_total\{code="400",handler="\/api\/v1\/query",method="GET"\} 1/);
     expect(metrics).toMatch(/http_request_duration_seconds_bucket/);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import { availableCores } from '../concurrency/cores.js';
 import { writeSuccess } from '../http/api-error.js';
 import type { BuildInfo, RequestHandler } from '../http/query-api.js';
 import { goTimeJSON } from './http.js';
@@ -38,7 +38,7 @@ export function runtimeInfo(startTimeMs: number): Record<string, unknown> {
     startTime: goTimeJSON(startTimeMs),
     CWD: cwd,
     goroutineCount: process.getActiveResourcesInfo().length,
-    GOMAXPROCS: availableParallelism(),
+    GOMAXPROCS: availableCores(),
     GOGC: process.env.GOGC ?? '',
     GODEBUG: process.env.GODEBUG ?? '',
     GOMEMLIMIT: getHeapStatistics().heap_size_limit,

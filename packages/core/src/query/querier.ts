@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { createEvaluationPool, type EvaluationPool } from '@thanos-ts/promql';
 import { createUIHandler, type UIRequestHandler } from '@thanos-ts/ui';
 import { Gauge, type Registry } from 'prom-client';
@@ -11,6 +10,7 @@ import {
   untilAborted,
 } from '../component/component.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
+import { availableCores } from '../concurrency/cores.js';
 import type { DNSResolver } from '../discovery/dns.js';
 import { createEndpointDiscovery } from '../discovery/endpoint-discovery.js';
 import { instrumentHandler } from '../http/instrument.js';
@@ -299,11 +299,11 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
           size: workers,
           // One more than the cores: two heavy queries on a 2-core machine still leave a worker
           // ready for a light one without starting a thread (tens of ms; seconds from source).
-          minSize: Math.min(workers, availableParallelism() + 1),
+          minSize: Math.min(workers, availableCores() + 1),
           maxQueue: opts.maxConcurrent ?? 20,
           // As many heavy evaluations at once as the cores (and one more, so one is always being
           // set up): more only share the cores at a cost in CPU. Light queries are not held back.
-          maxHeavyRunning: Math.min(workers, availableParallelism() + 1),
+          maxHeavyRunning: Math.min(workers, availableCores() + 1),
           decoders: [storeSeriesDecoder()].filter((d) => d !== null),
         });
       // Thanos warns whenever the two differ once the route prefix has defaulted to the external one.

@@ -1,7 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { availableParallelism } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { SpanKind } from '@opentelemetry/api';
@@ -17,6 +16,7 @@ import {
 } from '../component/component.js';
 import { serveComponentHTTP } from '../component/http-server.js';
 import { type BoundServers, bindServers, componentHandler } from '../component/serve.js';
+import { availableCores } from '../concurrency/cores.js';
 import { Gate } from '../concurrency/gate.js';
 import { type ListeningHTTPServer, listenHTTP } from '../http/http-server.js';
 import { instrumentHandler } from '../http/instrument.js';
@@ -212,7 +212,7 @@ export interface ReceiverIngestOptions {
    * every series is stored here (no hashring peers, replication factor 1, no relabelling or
    * tenant splitting); other requests, remote write 2.0 and native histograms are decoded on the
    * main thread. Started by `start()`, stopped by `close()`; a worker that dies fails only its
-   * requests in flight, with 503. Default: one less than the cores (os.availableParallelism), at
+   * requests in flight, with 503. Default: one less than the cores (availableCores: the CPU affinity bounded by a cgroup CPU quota), at
    * most 4; 0 = none (everything on the main thread).
    */
   ingestWorkers?: number;
@@ -322,7 +322,7 @@ export function createReceiver(opts: ReceiverOptions & ReceiverIngestOptions): R
   const maxRequestBytes = opts.maxRequestBytes ?? 64 << 20;
   const limits = opts.limits ?? NO_LIMITS;
   const gate = limits.maxConcurrency > 0 ? new Gate(limits.maxConcurrency) : undefined;
-  const ingestWorkers = opts.ingestWorkers ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  const ingestWorkers = opts.ingestWorkers ?? Math.min(4, Math.max(1, availableCores() - 1));
   if (!Number.isInteger(ingestWorkers) || ingestWorkers < 0)
     throw new InvalidArgumentError(
       `createReceiver: ingestWorkers must be a non-negative integer, got ${ingestWorkers}`,
