@@ -368,10 +368,11 @@ describe('evaluation pool: deadlines and cancellation', () => {
   });
 
   it('evaluates at most maxHeavyRunning heavy queries at once; a light one does not wait', async () => {
-    // Instant queries over `sparse` weigh their fetched series: count(x) 300, a sum of copies of
-    // HEAVY 600 or more. The second heavy query waits for the first and times out in the queue;
-    // the light one, sent while both are there, is answered before the first ends.
-    await using pool = createEvaluationPool({ size: 3, maxHeavyRunning: 1, heavySeriesSteps: 500 });
+    // Instant queries over `sparse` weigh their fetched series times their steps: count(x) 300,
+    // a sum of copies of HEAVY 300 × 86,400 through its [1d:1s] subquery. The second heavy query
+    // waits for the first and times out in the queue; the light one, sent while both are there,
+    // is answered before the first ends.
+    await using pool = createEvaluationPool({ size: 3, maxHeavyRunning: 1, heavySeriesSteps: 1_000_000 });
     const first = createEngine({ timeout: 3000, pool });
     const second = createEngine({ timeout: 1500, pool });
     await warmUp(pool, sparse);

@@ -12,6 +12,7 @@
  */
 import { resolveWorkerEntry, type WorkerEntry } from '@thanos-ts/tsdb';
 import { Piscina } from 'piscina';
+import { children, type Expr } from '../../parser/ast.js';
 import {
   EvaluationPoolClosedError,
   EvaluationQueueFullError,
@@ -121,11 +122,23 @@ const DEFAULT_HEAVY_SERIES_STEPS = 50_000;
  */
 const COPY_SLICE_SAMPLES = 131_072;
 
-/** A query's steps times its fetched series: how {@link EvaluationPoolOptions.heavySeriesSteps} weighs it. */
+/**
+ * A query's steps times its fetched series: how {@link EvaluationPoolOptions.heavySeriesSteps}
+ * weighs it. A subquery multiplies the steps by its own (`[1d:1s]`: 86,400 per outer step).
+ */
 function seriesSteps(input: PoolInput): number {
   let series = 0;
   for (const set of new Set(input.data.values())) series += isEncodedSeriesSet(set) ? set.labels.length : set.length;
-  return series * input.grid.n;
+  return series * input.grid.n * subquerySteps(input.expr, input.noStepSubqueryInterval);
+}
+
+/** The most steps any path through `e`'s subqueries takes per outer step (1 without subqueries). */
+function subquerySteps(e: Expr, defaultStep: number): number {
+  let inner = 1;
+  for (const c of children(e)) inner = Math.max(inner, subquerySteps(c, defaultStep));
+  if (e.type !== 'SubqueryExpr') return inner;
+  const step = e.step ?? defaultStep;
+  return step > 0 && e.range > 0 ? Math.ceil(e.range / step) * inner : inner;
 }
 
 /** The evaluation worker's entry (see resolveWorkerEntry); throws when it is not there. */
