@@ -33,6 +33,7 @@ import {
   waitFor,
 } from '../packages/testing/src/index.js';
 import { readBlockMeta } from '../packages/tsdb/src/block/meta.js';
+import { processCpuMs, processStatusKb } from './proc.js';
 
 const arg = (name: string, def: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -104,16 +105,6 @@ function goDurationMs(s: string): number {
       ({ h: 3_600_000, m: 60_000, s: 1000, ms: 1, µs: 1e-3, us: 1e-3, ns: 1e-6 }[u as string] as number) * Number(n);
   return ms;
 }
-// utime + stime of a process, ms (fields 14 and 15 of /proc/<pid>/stat, in 1/100 s ticks).
-async function procCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-async function procStatusKb(pid: number, key: string): Promise<number> {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
-}
 
 const work = await makeTempDir('bench-compact-prom-');
 try {
@@ -179,8 +170,8 @@ try {
     });
     const res: Theirs = { ms: 0, cpuMs: 0, hwmKb: 0, rssBeforeKb: 0, meta: undefined };
     try {
-      res.rssBeforeKb = await procStatusKb(prom.pid, 'VmRSS');
-      const cpu0 = await procCpuMs(prom.pid);
+      res.rssBeforeKb = processStatusKb(prom.pid, 'VmRSS');
+      const cpu0 = processCpuMs(prom.pid);
       let line = '';
       await waitFor(
         'prometheus "compact blocks"',
@@ -191,8 +182,8 @@ try {
         240_000,
       );
       // The line is logged when the new block is written; the reload that follows is not counted.
-      res.hwmKb = await procStatusKb(prom.pid, 'VmHWM');
-      res.cpuMs = (await procCpuMs(prom.pid)) - cpu0;
+      res.hwmKb = processStatusKb(prom.pid, 'VmHWM');
+      res.cpuMs = processCpuMs(prom.pid) - cpu0;
       res.ms = goDurationMs(/duration=(\S+)/.exec(line)?.[1] ?? '');
     } finally {
       await prom.stop();

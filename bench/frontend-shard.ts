@@ -22,7 +22,6 @@
  */
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
-import { readFileSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +45,7 @@ import { createLocalStore } from '../packages/core/src/storeapi/local-store.js';
 import type { StoreAPI } from '../packages/core/src/storeapi/store-api.js';
 import { numberArg } from './args.js';
 import { forwardRequest, replyWith } from './forward.js';
+import { processCpuMs } from './proc.js';
 
 const RUNS = numberArg('runs', 5);
 const PER_METRIC = numberArg('series-per-metric', 40);
@@ -82,16 +82,6 @@ async function balancer(targets: readonly string[]): Promise<{ url: string; serv
   );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
-}
-
-/** utime + stime of a process, ms (/proc/<pid>/stat, clock ticks of 10 ms). */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const closeServer = (server: Server) => new Promise<void>((r) => server.close(() => r()));

@@ -28,13 +28,14 @@
  */
 // Imported from source files so the bench runs before the subpath is wired into the package.
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { programAvailable, startPrometheus } from '@thanos-ts/testing';
 import { matcher, openDB } from '@thanos-ts/tsdb';
 import { createReceiver } from '../packages/core/src/receive/receiver.js';
 import type { WriteSeries } from '../packages/core/src/receive/wire.js';
+import { processCpuMs } from './proc.js';
 
 const arg = (name: string, dflt: string) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -151,14 +152,6 @@ function cpuSince(start: NodeJS.CpuUsage): number {
   return (c.user + c.system) / 1e6;
 }
 
-// CPU seconds (user + system, all threads) a process used so far, from /proc (Linux; clock ticks
-// of 1/100 s): on a shared machine, CPU time compares better than wall time.
-async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 function child(phase: string, dir: string): Record<string, number> {
   const res = spawnSync(
     process.execPath,
@@ -206,7 +199,7 @@ async function main(): Promise<void> {
         extraArgs: ['--enable-feature=memory-snapshot-on-shutdown'],
       });
       const seconds = (performance.now() - t0) / 1000;
-      const cpuSeconds = await processCpuSeconds(prom.pid);
+      const cpuSeconds = processCpuMs(prom.pid) / 1000;
       await prom.stop();
       console.log(
         `prometheus 2.42 from our chunk snapshot (process start included): ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s)`,
@@ -239,7 +232,7 @@ async function replayVsPrometheus(dir: string, ing: Record<string, number>): Pro
     const t0 = performance.now();
     const prom = await startPrometheus({ dataDir: promDir });
     const seconds = (performance.now() - t0) / 1000;
-    const cpuSeconds = await processCpuSeconds(prom.pid);
+    const cpuSeconds = processCpuMs(prom.pid) / 1000;
     await prom.stop();
     await rm(promDir, { recursive: true, force: true });
     wall.push((rep.seconds as number) / seconds);

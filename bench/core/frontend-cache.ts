@@ -17,7 +17,6 @@
 // Imported from source files (not the package index) so the bench runs while the package's
 // exports are being wired.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import {
   blocksFromOpenMetrics,
@@ -31,6 +30,7 @@ import { parseResponseCacheConfig } from '../../packages/core/src/frontend/cache
 import { createQueryFrontend, type QueryFrontend } from '../../packages/core/src/frontend/query-frontend.js';
 import { numberArg } from '../args.js';
 import { type ForwardedAnswer, forwardRequest, replyWith } from '../forward.js';
+import { processCpuMs } from '../proc.js';
 
 const RUNS = numberArg('runs', 9);
 const PER_METRIC = numberArg('series-per-metric', 10);
@@ -67,12 +67,6 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 };
-
-/** CPU time (user + system) a process has used, ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1] as string).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 function frontendOptions(downstreamUrl: string, yaml: string | undefined) {
   const parsed = yaml ? parseResponseCacheConfig(yaml) : undefined;
@@ -189,9 +183,9 @@ async function main(): Promise<void> {
     }
     /** Times a query through the frontends, adding the frontend process's CPU to `cpu` (child only). */
     const through = async (base: string, q: string, cpu: number[]): Promise<number> => {
-      const before = child?.pid ? cpuMs(child.pid) : 0;
+      const before = child?.pid ? processCpuMs(child.pid) : 0;
       const ms = await time(base, q);
-      if (child?.pid) cpu.push(cpuMs(child.pid) - before);
+      if (child?.pid) cpu.push(processCpuMs(child.pid) - before);
       return ms;
     };
     console.log(`backend: ${MEMCACHED ? 'MEMCACHED' : 'IN-MEMORY'}; ${RUNS} runs per figure; 7-day range, step 60s`);

@@ -11,7 +11,6 @@
  * The dataset is built once into .bench-data/store/ (see store-data.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createQuerier, createStoreGateway, NOP_LOGGER, type StoreGateway } from '@thanos-ts/core';
 import { createFilesystemBucket } from '@thanos-ts/objstore';
@@ -19,6 +18,7 @@ import { createEngine } from '@thanos-ts/promql';
 import { makeTempDir, startPrometheus } from '@thanos-ts/testing';
 import { matcher } from '@thanos-ts/tsdb';
 import { numberArg } from '../args.js';
+import { processCpuMs } from '../proc.js';
 import { BLOCK_MS, ensureBenchData, T0 } from './store-data.js';
 
 const SERIES = numberArg('series', 100_000);
@@ -71,13 +71,6 @@ async function childMemory(bucketDir: string, dataDir: string): Promise<void> {
     }),
   );
   await g.close();
-}
-
-/** CPU time (user + system, ms) a process has used so far, from /proc (Linux, 100 ticks/s). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const ourCpuMs = () => {

@@ -29,6 +29,7 @@ import {
 } from '../../packages/testing/src/index.js';
 import { readBlockMeta } from '../../packages/tsdb/src/block/meta.js';
 import { compactBlocks } from '../../packages/tsdb/src/compact/index.js';
+import { processCpuMs, processStatusKb } from '../proc.js';
 
 const arg = (name: string, def: number) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -71,18 +72,6 @@ function goDurationMs(s: string): number {
     ms += ({ h: 3_600_000, m: 60_000, s: 1000, ms: 1, µs: 1e-3, us: 1e-3, ns: 1e-6 }[u as string] as number) * v;
   }
   return ms;
-}
-
-// utime + stime of a process, ms (fields 14 and 15 of /proc/<pid>/stat, in 1/100 s ticks).
-async function procCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-async function procStatusKb(pid: number, key: string): Promise<number> {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0);
 }
 
 const work = await makeTempDir('bench-compact-');
@@ -149,8 +138,8 @@ try {
   let promHwmKb = 0;
   let promCpuMs = 0;
   try {
-    promRssBeforeKb = await procStatusKb(prom.pid, 'VmRSS');
-    const cpu0 = await procCpuMs(prom.pid);
+    promRssBeforeKb = processStatusKb(prom.pid, 'VmRSS');
+    const cpu0 = processCpuMs(prom.pid);
     let line = '';
     await waitFor(
       'prometheus "compact blocks"',
@@ -160,8 +149,8 @@ try {
       },
       180_000,
     );
-    promHwmKb = await procStatusKb(prom.pid, 'VmHWM');
-    promCpuMs = (await procCpuMs(prom.pid)) - cpu0;
+    promHwmKb = processStatusKb(prom.pid, 'VmHWM');
+    promCpuMs = processCpuMs(prom.pid) - cpu0;
     promMs = goDurationMs(/duration=(\S+)/.exec(line)?.[1] ?? '');
   } finally {
     await prom.stop();

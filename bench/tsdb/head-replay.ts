@@ -14,12 +14,13 @@
  *      [--prometheus=1] [--keep=DIR (leave the crashed dir there, for --cpu-prof runs)]
  */
 import { spawnSync } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { programAvailable, startPrometheus } from '@thanos-ts/testing';
 import { openDB } from '../../packages/tsdb/src/db/db.js';
 import { Labels } from '../../packages/tsdb/src/labels/labels.js';
+import { processCpuMs } from '../proc.js';
 
 const arg = (name: string, dflt: string) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -103,14 +104,6 @@ function child(phase: string, dir: string): Record<string, number> {
   return JSON.parse(line) as Record<string, number>;
 }
 
-// CPU seconds (user + system, all threads) a process used so far, from /proc (Linux; clock ticks
-// of 1/100 s): on a shared machine, CPU time compares better than wall time.
-async function processCpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 async function prometheusReady(src: string, snapshot: boolean): Promise<{ seconds: number; cpuSeconds: number }> {
   const promDir = `${src}-prometheus`;
   await cp(src, promDir, { recursive: true });
@@ -120,7 +113,7 @@ async function prometheusReady(src: string, snapshot: boolean): Promise<{ second
     ...(snapshot ? { extraArgs: ['--enable-feature=memory-snapshot-on-shutdown'] } : {}),
   });
   const seconds = (performance.now() - t0) / 1000;
-  const cpuSeconds = await processCpuSeconds(prom.pid);
+  const cpuSeconds = processCpuMs(prom.pid) / 1000;
   await prom.stop();
   await rm(promDir, { recursive: true, force: true });
   return { seconds, cpuSeconds };
