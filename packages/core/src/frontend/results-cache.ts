@@ -84,14 +84,23 @@ const COMMON_STEPS = [
  * queries whose `@` lies in the future or that use a negative offset.
  */
 export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
-  /** The extents of the first of `keys` the cache holds (one round trip for all of them). */
-  async function getFirst(keys: string[], signal: AbortSignal): Promise<Extent[] | undefined> {
-    if (keys.length === 0) return undefined;
+  /** The split interval r's key is bucketed by. */
+  const intervalOf = (r: RangeRequest): number => r.splitIntervalMs ?? opts.splitIntervalMs;
+
+  /** The entries of `keys` the cache holds, in `keys`' order (one round trip, counted). */
+  async function fetchEntries(keys: string[], signal: AbortSignal): Promise<(Uint8Array | undefined)[]> {
     const hashed = keys.map(hashKey);
     const found = await opts.cache.fetch(hashed, signal);
     opts.onFetch?.(hashed.length, found.size);
+    return hashed.map((h) => found.get(h));
+  }
+
+  /** The extents of the first of `keys` the cache holds (one round trip for all of them). */
+  async function getFirst(keys: string[], signal: AbortSignal): Promise<Extent[] | undefined> {
+    if (keys.length === 0) return undefined;
+    const found = await fetchEntries(keys, signal);
     for (let i = 0; i < keys.length; i++) {
-      const buf = found.get(hashed[i] as string);
+      const buf = found[i];
       if (!buf) continue;
       try {
         // A hash collision or an entry of another format: a miss (overwritten by this answer).
@@ -108,15 +117,11 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
    * The finer-step entries of r's query and interval the step index lists (`step/phase`), or an
    * empty set when there is no index yet. Fetched only when r's own key missed.
    */
-  async function getStepIndex(r: RangeRequest, signal: AbortSignal): Promise<Set<string>> {
-    const key = rangeStepIndexKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
-    const hashed = hashKey(key);
-    const found = await opts.cache.fetch([hashed], signal);
-    opts.onFetch?.(1, found.size);
-    const buf = found.get(hashed);
+  async function getStepIndex(key: string, signal: AbortSignal): Promise<Set<string>> {
+    const [buf] = await fetchEntries([key], signal);
     if (!buf) return new Set();
     try {
-      const doc = JSON.parse(new TextDecoder().decode(buf)) as { key?: unknown; steps?: unknown };
+      const doc = JSON.parse(UTF8.decode(buf)) as { key?: unknown; steps?: unknown };
       // A hash collision or another format: no index (rewritten with this request's step).
       if (doc.key !== key || !Array.isArray(doc.steps)) return new Set();
       return new Set(doc.steps.filter((x): x is string => typeof x === 'string'));
@@ -125,8 +130,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     }
   }
 
-  function putStepIndex(r: RangeRequest, steps: Set<string>): void {
-    const key = rangeStepIndexKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
+  function putStepIndex(key: string, steps: Set<string>): void {
     opts.cache.store(hashKey(key), Buffer.from(JSON.stringify({ key, steps: [...steps] })), opts.ttlMs);
   }
 
@@ -142,7 +146,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     for (const s of COMMON_STEPS) {
       if (s >= r.step || r.step % s !== 0) continue;
       const finer = { ...r, step: s };
-      if (listed.has(stepName(finer))) keys.push(rangeCacheKey(finer, r.splitIntervalMs ?? opts.splitIntervalMs));
+      if (listed.has(stepName(finer))) keys.push(rangeCacheKey(finer, intervalOf(r)));
     }
     return keys;
   }
@@ -242,7 +246,7 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
     async query(r, signal) {
       const maxCacheTime = opts.now() - opts.maxFreshnessMs;
       if (r.noStore || r.start > maxCacheTime) return (await opts.next(r, signal)).resp;
-      const key = rangeCacheKey(r, r.splitIntervalMs ?? opts.splitIntervalMs);
+      const key = rangeCacheKey(r, intervalOf(r));
       let extents = await getFirst([key], signal);
       // A finer step's entry answers this one too (Thanos's alternative keys). Unlike Thanos, which
       // writes nothing back then, its extents are thinned to this request's step grid and stored
@@ -250,10 +254,11 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
       // preset is a direct hit.
       let alternative = false;
       // The step index, when r's key missed and r's step is one a coarser step may reuse.
-      let listed: Set<string> | undefined;
+      let index: { key: string; listed: Set<string> } | undefined;
       if (!extents && COMMON_STEPS.includes(r.step)) {
-        listed = await getStepIndex(r, signal);
-        const keys = alternativeKeys(r, listed);
+        const indexKey = rangeStepIndexKey(r, intervalOf(r));
+        index = { key: indexKey, listed: await getStepIndex(indexKey, signal) };
+        const keys = alternativeKeys(r, index.listed);
         // The coarsest finer entry is the smallest to read; the others only if it is gone.
         const alt = (await getFirst(keys.slice(0, 1), signal)) ?? (await getFirst(keys.slice(1), signal));
         if (alt) {
@@ -280,12 +285,14 @@ export function createResultsCache(opts: ResultsCacheOptions): ResultsCache {
       if (kept.length > 0) {
         put(key, kept);
         const name = stepName(r);
-        if (listed && !listed.has(name)) putStepIndex(r, listed.add(name));
+        if (index && !index.listed.has(name)) putStepIndex(index.key, index.listed.add(name));
       }
       return extractRawMatrix(response, r.start, r.end);
     },
   };
 }
+
+const UTF8 = new TextDecoder();
 
 /** How the step index names an entry: its step and phase (`60000/0`). */
 function stepName(r: RangeRequest): string {
