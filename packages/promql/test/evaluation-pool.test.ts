@@ -378,6 +378,7 @@ describe('evaluation pool: deadlines and cancellation', () => {
     await warmUp(pool, sparse);
     const query = await slowerThan(pool, sparse, 10_000);
     const order: string[] = [];
+    let queuedAfterSecond = -1;
     const light = delay(600).then(async () => {
       const queued = pool.queued;
       const r = await createEngine({ pool }).instantQuery(sparse, 'count(x)', DAY);
@@ -386,16 +387,23 @@ describe('evaluation pool: deadlines and cancellation', () => {
     });
     const results = await Promise.allSettled([
       first.instantQuery(sparse, query, DAY).finally(() => order.push('first')),
-      delay(300).then(() => second.instantQuery(sparse, query, DAY)),
+      delay(300).then(() =>
+        second.instantQuery(sparse, query, DAY).finally(() => {
+          queuedAfterSecond = pool.queued;
+        }),
+      ),
     ]);
     expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual([
       'query timed out in expression evaluation',
       'query timed out in query queue',
     ]);
+    // The timed-out one left the line at once, while the first was still running.
+    expect(queuedAfterSecond).toBe(0);
     const { queued, r } = await light;
     expect(queued).toBe(1);
     expect(r.result).toMatchObject({ type: 'vector', samples: [{ f: 300 }] });
     expect(order).toEqual(['light', 'first']);
+    expect(pool.queued).toBe(0);
     // The slot is free again: the next heavy query starts (and is ended by its own deadline).
     const third = createEngine({ timeout: 500, pool });
     await expect(third.instantQuery(sparse, query, DAY)).rejects.toThrow('query timed out in expression evaluation');
