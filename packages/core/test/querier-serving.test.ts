@@ -44,4 +44,11 @@ describe('querier served over HTTP and gRPC', () => {
     expect(metrics).toMatch(/http_request_duration_seconds_bucket/);
     expect(component.grpcAddress).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
   });
+
+  it('takes its heavy-evaluation limit from maxHeavyEvaluations', async () => {
+    await using q = createQuerier({ httpAddress: '127.0.0.1:0', maxHeavyEvaluations: 1 });
+    await q.start();
+    const metrics = await (await fetch(`http://${q.httpAddress}/metrics`)).text();
+    expect(metrics).toContain('thanos_ts_query_heavy_evaluations_max 1');
+  });
 });

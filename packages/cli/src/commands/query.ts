@@ -59,8 +59,8 @@ function floatListFlag(values: readonly string[] | undefined, flag: string): num
 }
 
 /**
- * Options of createQuerier no flag sets: in-process objects, and the evaluation workers, which
- * the querier sizes from --query.max-concurrent and the machine's cores.
+ * Options of createQuerier no flag sets: in-process objects, and the evaluation workers and their
+ * heavy-query limit, which the querier sizes from --query.max-concurrent and the machine's cores.
  */
 type NotQueryFlags =
   | 'logger'
@@ -71,7 +71,8 @@ type NotQueryFlags =
   | 'buildInfo'
   | 'statusFlags'
   | 'evaluationPool'
-  | 'evaluationWorkers';
+  | 'evaluationWorkers'
+  | 'maxHeavyEvaluations';
 
 /** Validates `thanos-ts query` flags into createQuerier options; errors name the flag. */
 export function parseQueryFlags(o: QueryFlags, warn: (msg: string) => void = () => {}): QuerierOptions {

@@ -58,6 +58,13 @@ export interface QuerierOptions extends QueryCoreOptions, ComponentOptions, Serv
    */
   evaluationWorkers?: number;
   /**
+   * Most heavy queries (steps × fetched series ≥ 50,000) evaluated at once; a further heavy one
+   * waits for one to end, while lighter ones never wait (see the evaluation pool's
+   * `maxHeavyRunning`). Default: the cores + 1 (availableCores: the CPU affinity bounded by a
+   * cgroup CPU quota).
+   */
+  maxHeavyEvaluations?: number;
+  /**
    * External URL of this querier (--alert.query-url): the rules and alerts pages link rule and
    * alert expressions to `<alertQueryURL>/graph`. Default `http://localhost:<port of the bound
    * HTTP address>` (Thanos takes the port of --http-address), or `http://localhost:10902` when not
@@ -303,7 +310,7 @@ export function createQuerier(opts: QuerierOptions = {}): Querier {
           maxQueue: opts.maxConcurrent ?? 20,
           // As many heavy evaluations at once as the cores (and one more, so one is always being
           // set up): more only share the cores at a cost in CPU. Light queries are not held back.
-          maxHeavyRunning: Math.min(workers, availableCores() + 1),
+          maxHeavyRunning: Math.min(workers, opts.maxHeavyEvaluations ?? availableCores() + 1),
           decoders: [storeSeriesDecoder()].filter((d) => d !== null),
         });
       // Thanos warns whenever the two differ once the route prefix has defaulted to the external one.
